@@ -1,0 +1,1 @@
+//! The sandbox: an emulator of the SecureAuth System API (token + organizations).
