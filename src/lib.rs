@@ -1,12 +1,31 @@
 //! orgimport: bulk-create SecureAuth Connect organizations from a CSV of customers.
 //!
-//! The pipeline reads a customer CSV, validates every row into an organization request,
-//! sends the creates concurrently through one shared rate limiter and one shared OAuth2
-//! token, and writes a results file that says what happened to every row. Running the same
-//! import again resumes it.
+//! The pipeline reads a customer CSV, checks every row into an organization request, sends
+//! the creates concurrently through one shared rate limiter and one shared OAuth2 token, and
+//! writes a results file that says what happened to every row. Running the same import
+//! again resumes it: rows already created are not sent twice.
 //!
 //! # Layout
-//! - [`sandbox`]: an emulator of the SecureAuth System API (token + organizations) with fault
-//!   injection, for rehearsals and for every test.
+//! - [`cli`]: the command line as typed (clap); [`config`]: the checked settings the core uses.
+//! - [`input`]: the CSV dialect, the header mapping and the row checks.
+//! - [`plan`]: every row checked before sending; duplicates and rows done earlier set aside.
+//! - [`api`]: the shared token ([`api::auth`]) and the organization calls ([`api::client`]).
+//! - [`run`]: the pipeline: limiter, concurrency cap, retries, outcomes to one task.
+//! - [`results`]: the journal and the results file; what a rerun skips.
+//! - [`progress`]: the progress bar or log lines.
+//! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
+//! - [`app`]: the edge that runs a parsed command line and picks the exit code.
 
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod input;
+pub mod plan;
+pub mod progress;
+pub mod results;
+pub mod run;
 pub mod sandbox;
+
+pub use error::{Error, RowError};

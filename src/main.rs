@@ -1,1 +1,40 @@
-fn main() {}
+//! The `orgimport` binary: logging, the command line, and the exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use orgimport::app;
+use orgimport::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ORGIMPORT_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!("orgimport={level}"))
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(app::EXIT_FATAL);
+        }
+    };
+    match runtime.block_on(app::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(app::EXIT_FATAL)
+        }
+    }
+}

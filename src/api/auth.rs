@@ -1,0 +1,226 @@
+//! The one OAuth2 client-credentials token that every worker shares: fetched once, refreshed
+//! shortly before it expires, with one refresh in flight at a time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+use url::Url;
+
+use super::types::{OAuthErrorBody, TokenReply};
+use crate::Error;
+
+/// Lifetime assumed when the token reply has no `expires_in` (the doc's default: one hour).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// A token is refreshed this long before it expires at the most (less for short lifetimes).
+const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// How the client authenticates to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body, as the product doc shows.
+    #[default]
+    Post,
+    /// HTTP Basic, the vendor spec's default (`client_secret_basic`).
+    Basic,
+}
+
+/// What the token endpoint needs to issue a token.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The token endpoint.
+    pub token_url: Url,
+    /// The System workspace client's id.
+    pub client_id: String,
+    /// Its secret; `Debug` prints it redacted.
+    pub client_secret: SecretString,
+    /// The scopes to ask for, space-separated.
+    pub scope: String,
+    /// Post or Basic client authentication.
+    pub auth: ClientAuth,
+}
+
+/// A bearer token and when to stop using it.
+pub struct Token {
+    /// The bearer value, kept out of `Debug` output.
+    value: SecretString,
+    /// Which fetch produced it, so a 401 on an old token does not throw away a newer one.
+    generation: u64,
+    /// When to fetch the next one (a margin before it expires).
+    refresh_at: Instant,
+}
+
+impl Token {
+    /// The value for the `Authorization: Bearer` header.
+    pub fn bearer(&self) -> &str {
+        self.value.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("generation", &self.generation)
+            .field("value", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// A cheap-to-clone handle on the shared token.
+#[derive(Clone)]
+pub struct TokenSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The HTTP client (shares its connection pool with the API calls).
+    http: reqwest::Client,
+    /// Where and how to ask for tokens.
+    credentials: Credentials,
+    /// The token in use. A std lock: it is held only to copy the `Arc`, never across an await.
+    current: RwLock<Option<Arc<Token>>>,
+    /// Held across the token request so that only one refresh is in flight; the others wait
+    /// for it and reuse its token. Tokio's mutex because it is held across an await.
+    refresh: tokio::sync::Mutex<()>,
+    /// How many tokens were fetched, for the run summary and tests.
+    fetches: AtomicU64,
+}
+
+impl TokenSource {
+    /// A source that fetches nothing until the first [`TokenSource::token`] call.
+    pub fn new(http: reqwest::Client, credentials: Credentials) -> Self {
+        TokenSource {
+            inner: Arc::new(Inner {
+                http,
+                credentials,
+                current: RwLock::new(None),
+                refresh: tokio::sync::Mutex::new(()),
+                fetches: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// A valid token: the cached one, or a fresh one when it is due for refresh.
+    ///
+    /// # Errors
+    /// [`Error::AuthRejected`] when the endpoint refuses the credentials or scope (fatal),
+    /// [`Error::Auth`] when it cannot be reached or answers nonsense (may pass).
+    pub async fn token(&self) -> Result<Arc<Token>, Error> {
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        let _refreshing = self.inner.refresh.lock().await;
+        // Another worker may have refreshed while this one waited for the lock.
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        let token = Arc::new(self.fetch().await?);
+        *self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Drop `stale` after the API rejected it, unless a newer token has replaced it already.
+    pub fn invalidate(&self, stale: &Token) {
+        let mut current = self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if current
+            .as_ref()
+            .is_some_and(|t| t.generation == stale.generation)
+        {
+            *current = None;
+        }
+    }
+
+    /// How many tokens have been fetched so far.
+    pub fn fetches(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    fn fresh(&self) -> Option<Arc<Token>> {
+        let current = self.inner.current.read().unwrap_or_else(|e| e.into_inner());
+        current
+            .as_ref()
+            .filter(|t| Instant::now() < t.refresh_at)
+            .cloned()
+    }
+
+    async fn fetch(&self) -> Result<Token, Error> {
+        let c = &self.inner.credentials;
+        let url = c.token_url.to_string();
+        let auth_err = |message: String| Error::Auth {
+            url: url.clone(),
+            message,
+        };
+        let mut form = vec![("grant_type", "client_credentials"), ("scope", &c.scope)];
+        let mut request = self.inner.http.post(c.token_url.clone());
+        match c.auth {
+            ClientAuth::Post => {
+                form.push(("client_id", &c.client_id));
+                form.push(("client_secret", c.client_secret.expose_secret()));
+            }
+            ClientAuth::Basic => {
+                // RFC 6749 2.3.1: both parts are form-urlencoded before the Basic encoding.
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request = request.basic_auth(
+                    enc(&c.client_id),
+                    Some(enc(c.client_secret.expose_secret())),
+                );
+            }
+        }
+        let started = Instant::now();
+        let reply = request
+            .form(&form)
+            .send()
+            .await
+            // Without the URL: reqwest's error text has it already and nothing else secret.
+            .map_err(|e| auth_err(crate::api::client::describe_transport(&e)))?;
+        let status = reply.status();
+        let body = reply
+            .bytes()
+            .await
+            .map_err(|e| auth_err(crate::api::client::describe_transport(&e)))?;
+        if !status.is_success() {
+            let parsed: OAuthErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+            if parsed.error.is_empty() || status.is_server_error() {
+                return Err(auth_err(format!(
+                    "HTTP {status}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(200)])
+                )));
+            }
+            return Err(Error::AuthRejected {
+                url,
+                status: status.as_u16(),
+                error: parsed.error,
+                description: parsed
+                    .error_description
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default(),
+            });
+        }
+        let reply: TokenReply = serde_json::from_slice(&body)
+            .map_err(|e| auth_err(format!("the reply is not a token: {e}")))?;
+        let lifetime = reply
+            .expires_in
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_LIFETIME);
+        let margin = (lifetime / 5).min(MAX_REFRESH_MARGIN);
+        let generation = self.inner.fetches.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::debug!(generation, ?lifetime, "fetched an access token");
+        Ok(Token {
+            value: SecretString::from(reply.access_token),
+            generation,
+            refresh_at: started + lifetime.saturating_sub(margin),
+        })
+    }
+}

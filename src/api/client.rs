@@ -1,0 +1,295 @@
+//! Typed calls on `/api/system/{tenant}/organizations`. Every HTTP request waits on the shared
+//! rate limiter and carries the shared token; a 401 for an expired token is answered by one
+//! refresh and one resend. Retrying anything else is the caller's decision.
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::DefaultDirectRateLimiter;
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use url::Url;
+
+use super::auth::TokenSource;
+use super::types::{ApiErrorBody, CreateOrganization, Organization};
+use crate::{Error, RowError};
+
+/// The shared limiter every API request waits on.
+pub type Limiter = DefaultDirectRateLimiter;
+
+/// A handle on the organizations API; cheap to clone, shared by all workers.
+#[derive(Clone)]
+pub struct ApiClient {
+    /// The HTTP client with the per-request timeout set.
+    http: reqwest::Client,
+    /// `{base}/api/system/{tenant}/organizations`.
+    orgs_url: Url,
+    /// The shared token.
+    tokens: TokenSource,
+    /// The shared rate limiter: every request, retries included, waits on it.
+    limiter: Arc<Limiter>,
+}
+
+/// Why one API call did not succeed.
+#[derive(Debug)]
+pub enum CallError {
+    /// The API answered with an error status.
+    Status {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The API's `error_code`.
+        code: String,
+        /// The API's `error` text.
+        message: String,
+        /// The `X-Trace-ID` header.
+        trace_id: Option<String>,
+        /// The `Retry-After` header, in seconds.
+        retry_after: Option<Duration>,
+    },
+    /// No complete answer (timeout, refused or dropped connection): a create may or may not
+    /// have reached the server.
+    Transport(String),
+    /// No token could be had.
+    Auth(Error),
+}
+
+impl CallError {
+    /// Whether trying again later may succeed: 429, 403 `request_forbidden`, 5xx, transport
+    /// errors and token-endpoint outages. Rejected credentials are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CallError::Status { status, code, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS
+                    || status.is_server_error()
+                    || (*status == StatusCode::FORBIDDEN && code == "request_forbidden")
+            }
+            CallError::Transport(_) => true,
+            CallError::Auth(e) => !matches!(e, Error::AuthRejected { .. }),
+        }
+    }
+
+    /// Whether the server may have acted on the request although no success came back.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            CallError::Status { status, .. } => status.is_server_error(),
+            CallError::Transport(_) => true,
+            CallError::Auth(_) => false,
+        }
+    }
+
+    /// The wait the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CallError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, if an answer came.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            CallError::Status { status, .. } => Some(status.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// The error as written into a row of the results.
+    pub fn into_row_error(self) -> RowError {
+        self.clone_row_error()
+    }
+
+    /// [`CallError::into_row_error`] without giving up the error.
+    pub fn clone_row_error(&self) -> RowError {
+        match self {
+            CallError::Status {
+                status,
+                code,
+                message,
+                trace_id,
+                ..
+            } => RowError::Api {
+                status: status.as_u16(),
+                code: code.clone(),
+                message: message.clone(),
+                trace_id: trace_id.clone(),
+            },
+            CallError::Transport(m) => RowError::Transport(m.clone()),
+            CallError::Auth(e) => RowError::Transport(e.to_string()),
+        }
+    }
+}
+
+impl ApiClient {
+    /// A client for the organizations of `tenant` under `base_url`.
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &Url,
+        tenant: &str,
+        tokens: TokenSource,
+        limiter: Arc<Limiter>,
+    ) -> Self {
+        let mut orgs_url = base_url.clone();
+        orgs_url
+            .path_segments_mut()
+            .expect("an http(s) base URL has path segments")
+            .pop_if_empty()
+            .extend(["api", "system", tenant, "organizations"]);
+        ApiClient {
+            http,
+            orgs_url,
+            tokens,
+            limiter,
+        }
+    }
+
+    /// The shared token source.
+    pub fn tokens(&self) -> &TokenSource {
+        &self.tokens
+    }
+
+    /// `POST /organizations` with `body`. `idempotency_key` makes a resend within the
+    /// server's replay window return the first reply instead of creating again.
+    ///
+    /// # Errors
+    /// A [`CallError`] saying what the API answered, or that no answer came.
+    pub async fn create(
+        &self,
+        body: &CreateOrganization,
+        idempotency_key: &str,
+    ) -> Result<Organization, CallError> {
+        let bytes = serde_json::to_vec(body).expect("a request body always serialises");
+        let (_, reply) = self
+            .send(Method::POST, self.orgs_url.clone(), |r| {
+                r.header("content-type", "application/json")
+                    .header("x-idempotency-key", idempotency_key)
+                    .body(bytes.clone())
+            })
+            .await?;
+        parse_org(&reply)
+    }
+
+    /// `GET /organizations/{id}`: `Ok(None)` when there is no such organization.
+    ///
+    /// # Errors
+    /// A [`CallError`] for any answer but 200 and 404, or none.
+    pub async fn get(&self, id: &str) -> Result<Option<Organization>, CallError> {
+        let mut url = self.orgs_url.clone();
+        url.path_segments_mut()
+            .expect("an http(s) URL has path segments")
+            .push(id);
+        match self.send(Method::GET, url, |r| r).await {
+            Ok((_, reply)) => parse_org(&reply).map(Some),
+            Err(CallError::Status { status, .. }) if status == StatusCode::NOT_FOUND => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends one request through the limiter with the current token; on a 401
+    /// `invalid_access_token` drops the token and sends once more with a new one.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, bytes::Bytes), CallError> {
+        let mut refreshed = false;
+        loop {
+            let token = self.tokens.token().await.map_err(CallError::Auth)?;
+            self.limiter.until_ready().await;
+            let request = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.bearer());
+            let reply = build(request)
+                .send()
+                .await
+                .map_err(|e| CallError::Transport(describe_transport(&e)))?;
+            let status = reply.status();
+            let headers = reply.headers().clone();
+            let body = reply
+                .bytes()
+                .await
+                .map_err(|e| CallError::Transport(describe_transport(&e)))?;
+            if status.is_success() {
+                return Ok((status, body));
+            }
+            let error = status_error(status, &headers, &body);
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                tracing::debug!("token rejected by the API; refreshing it once");
+                self.tokens.invalidate(&token);
+                refreshed = true;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+}
+
+fn parse_org(body: &[u8]) -> Result<Organization, CallError> {
+    serde_json::from_slice(body)
+        .map_err(|e| CallError::Transport(format!("the API's reply is not an organization: {e}")))
+}
+
+fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> CallError {
+    let parsed: ApiErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let message = if parsed.error.is_empty() {
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
+        let text = text.trim();
+        if text.is_empty() {
+            status.canonical_reason().unwrap_or("").to_string()
+        } else {
+            text.to_string()
+        }
+    } else {
+        parsed.error
+    };
+    let code = if parsed.error_code.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_lowercase()
+            .replace(' ', "_")
+    } else {
+        parsed.error_code
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    CallError::Status {
+        status,
+        code,
+        message,
+        trace_id: header("x-trace-id"),
+        retry_after: header("retry-after")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| Duration::from_secs_f64(s.min(3600.0))),
+    }
+}
+
+/// A one-line description of a transport failure, with its causes, without the URL's query.
+pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the reply was cut off"
+    } else {
+        "request failed"
+    };
+    let mut text = kind.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,10 @@
+//! Talking to the SecureAuth System API: the shared OAuth2 token ([`auth`]), the typed
+//! organization calls ([`client`]) and the wire types they exchange ([`types`]).
+
+pub mod auth;
+pub mod client;
+pub mod types;
+
+pub use auth::{ClientAuth, Credentials, TokenSource};
+pub use client::{ApiClient, CallError};
+pub use types::{CreateOrganization, Organization};

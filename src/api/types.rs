@@ -1,0 +1,155 @@
+//! The JSON the System API exchanges, as `API.md` describes it: the create request, the
+//! organization reply, the error bodies and the token reply.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// The body of `POST /api/system/{tenant}/organizations`.
+///
+/// Empty optional fields are left out of the JSON rather than sent as `""` or `[]`, so the
+/// server's own defaults (and the template's) apply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateOrganization {
+    /// The permanent organization id; the server draws a random one when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The organization's name (the doc's unique identifier, the spec's display name).
+    pub name: String,
+    /// The doc's human-readable name; not in the spec, sent because the doc lists it.
+    #[serde(rename = "displayName", skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// A description of the organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The doc's contact email; not in the spec, sent because the doc lists it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The label color, `#RRGGBB`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Email domains used for identity-provider discovery.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
+    /// The parent organization's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// The template whose configuration the new organization inherits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    /// Custom business attributes, sent as `metadata.payload`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+}
+
+/// An organization's `metadata`: the values (`payload`) and, on templates, their schema.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The business attributes.
+    #[serde(default)]
+    pub payload: Map<String, Value>,
+    /// The JSON schema the payload follows (set by a template; not sent by the importer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+}
+
+/// The fields of an `OrganizationResponse` the importer reads. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Organization {
+    /// The organization id.
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// Its parent's id, if any.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// Whether it is a template.
+    #[serde(default)]
+    pub template: bool,
+}
+
+/// The System API's error body: `{status_code, error, error_code, details}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ApiErrorBody {
+    /// The human-readable error.
+    #[serde(default)]
+    pub error: String,
+    /// The machine-readable code, e.g. `invalid_access_token` or `request_forbidden`.
+    #[serde(default)]
+    pub error_code: String,
+}
+
+/// A successful reply of the token endpoint.
+#[derive(Debug, Deserialize)]
+pub struct TokenReply {
+    /// The bearer token.
+    pub access_token: String,
+    /// Its lifetime in seconds: a string in the doc (`"3600"`), an integer in the spec.
+    #[serde(default, deserialize_with = "seconds_from_string_or_number")]
+    pub expires_in: Option<u64>,
+    /// The scopes granted, space-separated.
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// An RFC 6749 error reply of the token endpoint.
+#[derive(Debug, Default, Deserialize)]
+pub struct OAuthErrorBody {
+    /// The error code, e.g. `invalid_client`.
+    #[serde(default)]
+    pub error: String,
+    /// The explanation.
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+fn seconds_from_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Seconds {
+        Number(f64),
+        Text(String),
+    }
+    match Option::<Seconds>::deserialize(d)? {
+        None => Ok(None),
+        Some(Seconds::Number(n)) if n.is_finite() && n >= 0.0 => Ok(Some(n as u64)),
+        Some(Seconds::Text(s)) => s
+            .trim()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("expires_in {s:?} is not a number"))),
+        Some(Seconds::Number(n)) => Err(serde::de::Error::custom(format!(
+            "expires_in {n} is not a lifetime"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_in_is_read_as_string_or_number() {
+        let text: TokenReply =
+            serde_json::from_str(r#"{"access_token":"t","expires_in":"3600"}"#).unwrap();
+        assert_eq!(text.expires_in, Some(3600));
+        let number: TokenReply =
+            serde_json::from_str(r#"{"access_token":"t","expires_in":120}"#).unwrap();
+        assert_eq!(number.expires_in, Some(120));
+        let absent: TokenReply = serde_json::from_str(r#"{"access_token":"t"}"#).unwrap();
+        assert_eq!(absent.expires_in, None);
+        assert!(
+            serde_json::from_str::<TokenReply>(r#"{"access_token":"t","expires_in":"soon"}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn empty_fields_are_left_out_of_the_request() {
+        let body = CreateOrganization {
+            name: "acme".into(),
+            ..Default::default()
+        };
+        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"name":"acme"}"#);
+    }
+}

@@ -1,0 +1,65 @@
+//! The edge between the command line and the library: runs a parsed [`Cli`], prints what
+//! the user needs to see, and chooses the exit code.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use crate::cli::{Cli, Command, SandboxArgs};
+use crate::config::{self, Config};
+use crate::sandbox::Sandbox;
+
+/// Exit code of a run stopped by a fatal error.
+pub const EXIT_FATAL: u8 = 2;
+
+/// Runs the command `cli` names.
+///
+/// # Errors
+/// A fatal error, with its context, for `main` to print; the exit code is then 2.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Import(args) => {
+            let config = Config::from_import_args(args, cli.quiet)?;
+            let input = config.input.clone();
+            let summary = crate::run::import(config)
+                .await
+                .with_context(|| format!("importing {}", input.display()))?;
+            eprintln!("{summary}");
+            if let Some(fatal) = &summary.fatal {
+                eprintln!("error: the run stopped: {fatal}");
+            }
+            Ok(ExitCode::from(summary.exit_code()))
+        }
+        Command::Sandbox(args) => serve_sandbox(&args).await.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<()> {
+    let config = config::sandbox_config(args)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let address = listener.local_addr()?;
+    let sandbox = Sandbox::new(config);
+    let c = sandbox.config();
+    // The sandbox's own credentials are printed so that the user can point an import at it;
+    // they are not a tenant's.
+    println!("sandbox listening on http://{address} (Ctrl-C stops it; its data lives in memory)");
+    println!("export ORGIMPORT_BASE_URL=http://{address}");
+    println!("export ORGIMPORT_TENANT={}", c.tenant);
+    println!("export ORGIMPORT_CLIENT_ID={}", c.client_id);
+    println!(
+        "export ORGIMPORT_CLIENT_SECRET={}",
+        c.client_secret.expose_secret()
+    );
+    println!("export ORGIMPORT_TEMPLATE_ID={}", c.template_id);
+    println!("# stats: curl http://{address}/_sandbox/stats");
+    sandbox
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the sandbox stopped")?;
+    Ok(())
+}

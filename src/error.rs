@@ -1,0 +1,99 @@
+//! The two kinds of failure: a fatal [`Error`] that stops the run, and a [`RowError`] that
+//! fails one row and lets the others go on.
+
+use std::path::PathBuf;
+
+/// A failure that stops the whole run (exit code 2): bad settings, unreadable input, rejected
+/// credentials. Rows that were not sent yet are recorded as `not_sent` in the results.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is missing or malformed; the message says which flag or variable to fix.
+    #[error("{0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The input file cannot be used at all (no header, no `name` column, ...).
+    #[error("{path}: {message}")]
+    Input {
+        /// The input file.
+        path: PathBuf,
+        /// What is wrong with it, naming the line or column.
+        message: String,
+    },
+    /// The token endpoint refused the client credentials or the scope.
+    #[error(
+        "the token endpoint {url} refused the credentials: {status} {error}{description} \
+         (check the client id, the client secret and --scope)"
+    )]
+    AuthRejected {
+        /// The token URL that answered.
+        url: String,
+        /// The HTTP status it answered.
+        status: u16,
+        /// The OAuth2 `error` code, e.g. `invalid_client` or `invalid_scope`.
+        error: String,
+        /// `: error_description`, or empty.
+        description: String,
+    },
+    /// The token endpoint could not be reached or answered something that is not a token.
+    #[error("cannot get a token from {url}: {message}")]
+    Auth {
+        /// The token URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The built-in sandbox could not be started.
+    #[error("cannot start the sandbox: {0}")]
+    Sandbox(std::io::Error),
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Why one row did not become an organization. It is written into the row's `error` column;
+/// it never contains the client secret or a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowError {
+    /// The row breaks a validation rule; it was never sent.
+    #[error("{}", .0.join("; "))]
+    Invalid(Vec<String>),
+    /// The API answered with an error status.
+    #[error("HTTP {status} {code}: {message}{}", trace_suffix(.trace_id))]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The API's `error_code` (or a short reason when the body had none).
+        code: String,
+        /// The API's `error` text.
+        message: String,
+        /// The reply's `X-Trace-ID`, for the tenant's support team.
+        trace_id: Option<String>,
+    },
+    /// No answer came: timeout, refused or dropped connection.
+    #[error("{0}")]
+    Transport(String),
+    /// The run stopped (Ctrl-C or a fatal error) before this row was sent.
+    #[error("not sent: {0}")]
+    NotSent(String),
+}
+
+fn trace_suffix(trace_id: &Option<String>) -> String {
+    trace_id
+        .as_ref()
+        .map(|t| format!(" (trace id {t})"))
+        .unwrap_or_default()
+}

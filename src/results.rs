@@ -1,0 +1,342 @@
+//! The results file and its journal: what happened to every row.
+//!
+//! While a run goes on, each finished row is appended to `<results>.journal` and flushed, so a
+//! crash loses nothing. At the end the results CSV is written whole (input columns, then
+//! [`RESULT_COLUMNS`], in input order) to a temporary file that replaces the old one, and the
+//! journal is removed. A later run reads both back to skip rows already done.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use csv::StringRecord;
+
+use crate::Error;
+use crate::input::{self, Columns};
+
+/// The columns the results file adds after the input's own.
+pub const RESULT_COLUMNS: [&str; 5] = ["status", "org_id", "http_status", "error", "attempts"];
+const JOURNAL_COLUMNS: [&str; 6] = [
+    "key",
+    "status",
+    "org_id",
+    "http_status",
+    "attempts",
+    "error",
+];
+
+/// What became of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// This tool created the organization.
+    Created,
+    /// The organization was there already (same id); nothing was created.
+    Exists,
+    /// The API refused the row, or never answered after every attempt.
+    Failed,
+    /// The row breaks a validation rule; it was not sent.
+    Invalid,
+    /// The run stopped before the row was sent.
+    NotSent,
+}
+
+impl Status {
+    /// Every status, in the order summaries list them.
+    pub const ALL: [Status; 5] = [
+        Status::Created,
+        Status::Exists,
+        Status::Failed,
+        Status::Invalid,
+        Status::NotSent,
+    ];
+
+    /// The word written in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Exists => "exists",
+            Status::Failed => "failed",
+            Status::Invalid => "invalid",
+            Status::NotSent => "not_sent",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether the row's organization exists, so a rerun must not send it again.
+    pub fn is_done(self) -> bool {
+        matches!(self, Status::Created | Status::Exists)
+    }
+}
+
+/// A row's outcome: one line of [`RESULT_COLUMNS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What became of the row.
+    pub status: Status,
+    /// The organization's id, when it exists.
+    pub org_id: Option<String>,
+    /// The last HTTP status the API answered for the row.
+    pub http_status: Option<u16>,
+    /// Why the row failed or is invalid.
+    pub error: Option<String>,
+    /// How many requests were sent for the row (all runs' last).
+    pub attempts: u32,
+}
+
+impl Outcome {
+    /// A row that was never sent for `status` and `error`.
+    pub fn unsent(status: Status, error: String) -> Self {
+        Outcome {
+            status,
+            org_id: None,
+            http_status: None,
+            error: Some(error),
+            attempts: 0,
+        }
+    }
+}
+
+/// The journal beside `results`.
+pub fn journal_path(results: &Path) -> PathBuf {
+    let mut name = results.as_os_str().to_owned();
+    name.push(".journal");
+    PathBuf::from(name)
+}
+
+/// The rows that earlier runs finished (`created` or `exists`), by row key, read from the
+/// results file and then the journal of an interrupted run (later entries win).
+///
+/// # Errors
+/// [`Error::Input`] when the file at `results` is not an orgimport results file, so that
+/// nothing of the user's is overwritten by mistake.
+pub fn load_previous(results: &Path) -> Result<HashMap<String, Outcome>, Error> {
+    let mut done = HashMap::new();
+    if results.exists() {
+        read_results(results, &mut done)?;
+    }
+    let journal = journal_path(results);
+    if journal.exists() {
+        read_journal(&journal, &mut done)?;
+    }
+    done.retain(|_, o: &mut Outcome| o.status.is_done());
+    Ok(done)
+}
+
+fn read_results(path: &Path, done: &mut HashMap<String, Outcome>) -> Result<(), Error> {
+    let not_ours = |why: String| Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "{why}; this is not an orgimport results file, so it is left alone \
+             (move it away or choose another --out)"
+        ),
+    };
+    let mut reader = input::reader(path)?;
+    let headers = input::read_headers(path, &mut reader)?;
+    let width = headers.len();
+    if width < RESULT_COLUMNS.len()
+        || headers
+            .iter()
+            .skip(width - RESULT_COLUMNS.len())
+            .ne(RESULT_COLUMNS)
+    {
+        return Err(not_ours(format!(
+            "its last columns are not {}",
+            RESULT_COLUMNS.join(",")
+        )));
+    }
+    let input_width = width - RESULT_COLUMNS.len();
+    let input_headers: StringRecord = headers.iter().take(input_width).collect();
+    let columns = Columns::from_headers(&input_headers).map_err(not_ours)?;
+    for row in input::rows(path, reader, width) {
+        let row = row?;
+        if row.problem.is_some() {
+            continue;
+        }
+        let record = row.record;
+        let input_part: StringRecord = record.iter().take(input_width).collect();
+        let Some(key) = columns.key(&input_part) else {
+            continue;
+        };
+        let field = |i: usize| record.get(input_width + i).unwrap_or("");
+        if let Some(outcome) = parse_outcome(field(0), field(1), field(2), field(3), field(4)) {
+            done.insert(key, outcome);
+        }
+    }
+    Ok(())
+}
+
+fn read_journal(path: &Path, done: &mut HashMap<String, Outcome>) -> Result<(), Error> {
+    let mut reader = input::reader(path)?;
+    input::read_headers(path, &mut reader)?;
+    for row in input::rows(path, reader, JOURNAL_COLUMNS.len()) {
+        // A torn last line (a crash mid-write) is simply not counted.
+        let row = row?;
+        if row.problem.is_some() {
+            continue;
+        }
+        let r = row.record;
+        if let Some(outcome) = parse_outcome(&r[1], &r[2], &r[3], &r[5], &r[4]) {
+            done.insert(r[0].to_string(), outcome);
+        }
+    }
+    Ok(())
+}
+
+fn parse_outcome(
+    status: &str,
+    org_id: &str,
+    http_status: &str,
+    error: &str,
+    attempts: &str,
+) -> Option<Outcome> {
+    let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Some(Outcome {
+        status: Status::parse(status)?,
+        org_id: text(org_id),
+        http_status: http_status.parse().ok(),
+        error: text(error),
+        attempts: attempts.parse().unwrap_or(0),
+    })
+}
+
+/// The append-only journal of rows finished in this run, flushed as they finish.
+pub struct Journal {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+}
+
+impl Journal {
+    /// Opens (or continues) the journal beside `results`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be created.
+    pub fn open(results: &Path) -> Result<Journal, Error> {
+        let path = journal_path(results);
+        let fresh = !path.exists()
+            || std::fs::metadata(&path)
+                .map(|m| m.len() == 0)
+                .unwrap_or(true);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        let mut writer = input::writer(BufWriter::new(file));
+        if fresh {
+            writer
+                .write_record(JOURNAL_COLUMNS)
+                .map_err(|e| Error::io(&path, e.into()))?;
+        }
+        Ok(Journal { path, writer })
+    }
+
+    /// Appends one finished row (buffered until [`Journal::flush`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the disk refuses it.
+    pub fn append(&mut self, key: &str, outcome: &Outcome) -> Result<(), Error> {
+        let http = outcome
+            .http_status
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        let attempts = outcome.attempts.to_string();
+        self.writer
+            .write_record([
+                key,
+                outcome.status.as_str(),
+                outcome.org_id.as_deref().unwrap_or(""),
+                &http,
+                &attempts,
+                outcome.error.as_deref().unwrap_or(""),
+            ])
+            .map_err(|e| Error::io(&self.path, e.into()))
+    }
+
+    /// Pushes what was appended to the operating system, so it survives the process.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the disk refuses it.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Removes the journal once the results file holds everything.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be removed.
+    pub fn remove(self) -> Result<(), Error> {
+        drop(self.writer);
+        std::fs::remove_file(&self.path).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Writes the results file: every row of `input` in order, its fields as read, then its
+/// outcome. Written beside `results` first and renamed over it, so a crash leaves either the
+/// old file or the new one.
+///
+/// # Errors
+/// [`Error::Io`]/[`Error::Input`] when reading the input again or writing fails, or when the
+/// input no longer has as many rows as `outcomes` (it was changed during the run).
+pub fn write(input_path: &Path, results: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
+    let mut reader = input::reader(input_path)?;
+    let headers = input::read_headers(input_path, &mut reader)?;
+    let width = headers.len();
+    let tmp = {
+        let mut name = results.as_os_str().to_owned();
+        name.push(".tmp");
+        PathBuf::from(name)
+    };
+    let io = |e: std::io::Error| Error::io(&tmp, e);
+    let file = File::create(&tmp).map_err(io)?;
+    let mut writer = input::writer(BufWriter::with_capacity(256 * 1024, file));
+    let mut header: Vec<&str> = headers.iter().collect();
+    header.extend(RESULT_COLUMNS);
+    writer.write_record(&header).map_err(|e| io(e.into()))?;
+
+    let mut count = 0usize;
+    let mut line = Vec::with_capacity(width + RESULT_COLUMNS.len());
+    for row in input::rows(input_path, reader, width) {
+        let row = row?;
+        let Some(outcome) = outcomes.get(count) else {
+            count += 1;
+            break;
+        };
+        count += 1;
+        line.clear();
+        line.extend(row.fields_in(width));
+        line.push(outcome.status.as_str().to_string());
+        line.push(outcome.org_id.clone().unwrap_or_default());
+        line.push(
+            outcome
+                .http_status
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        );
+        line.push(outcome.error.clone().unwrap_or_default());
+        line.push(outcome.attempts.to_string());
+        writer.write_record(&line).map_err(|e| io(e.into()))?;
+    }
+    if count != outcomes.len() {
+        return Err(Error::Input {
+            path: input_path.to_path_buf(),
+            message: format!(
+                "the file changed during the run (it had {} rows, now {count}); \
+                 the outcomes are kept in {}",
+                outcomes.len(),
+                journal_path(results).display()
+            ),
+        });
+    }
+    writer
+        .into_inner()
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?
+        .into_inner()
+        .map_err(|e| io(e.into_error()))?
+        .sync_all()
+        .map_err(io)?;
+    std::fs::rename(&tmp, results).map_err(|e| Error::io(results, e))
+}

@@ -1,0 +1,651 @@
+//! The import pipeline: plan the rows, then send the creates concurrently (a cap on requests
+//! in flight, one shared rate limiter, one shared token), retrying what may pass, and hand
+//! every outcome to the one task that owns the journal and the progress display.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use governor::RateLimiter;
+use sha2::{Digest, Sha256};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::api::{ApiClient, CallError, ClientAuth, CreateOrganization, TokenSource};
+use crate::config::{Config, Target, Tenant};
+use crate::input::{self, Columns};
+use crate::plan::{self, Plan};
+use crate::progress::Progress;
+use crate::results::{self, Journal, Outcome, Status};
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::{Error, RowError};
+
+/// The first retry waits about this long; later ones wait longer.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// No retry waits longer than this (unless the server's `Retry-After` says so).
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Rows read ahead of the workers.
+const READ_AHEAD: usize = 1024;
+
+/// What an import did, for the summary line and the exit code.
+#[derive(Debug)]
+pub struct Summary {
+    /// Rows in the input.
+    pub rows: usize,
+    /// Rows by final status (this run and earlier ones).
+    pub counts: HashMap<Status, u64>,
+    /// Rows an earlier run had finished, not sent again.
+    pub done_before: usize,
+    /// Rows sent in this run.
+    pub sent: u64,
+    /// Create requests sent in this run, retries included.
+    pub requests: u64,
+    /// Tokens fetched in this run.
+    pub token_fetches: u64,
+    /// The whole run's time.
+    pub elapsed: Duration,
+    /// The time spent sending.
+    pub send_elapsed: Duration,
+    /// Where the results are.
+    pub results: PathBuf,
+    /// The error that stopped the run early, if one did.
+    pub fatal: Option<Error>,
+    /// Whether Ctrl-C stopped the run early.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// How many rows ended with `status`.
+    pub fn count(&self, status: Status) -> u64 {
+        self.counts.get(&status).copied().unwrap_or(0)
+    }
+
+    /// 0 when every row exists now, 1 when some failed or are invalid, 2 after a fatal
+    /// error, 130 after Ctrl-C.
+    pub fn exit_code(&self) -> u8 {
+        if self.fatal.is_some() {
+            2
+        } else if self.interrupted {
+            130
+        } else if self.count(Status::Created) + self.count(Status::Exists) == self.rows as u64 {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let counts: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| self.count(**s) > 0 || matches!(s, Status::Created))
+            .map(|s| format!("{} {}", self.count(*s), s.as_str()))
+            .collect();
+        let rate = self.sent as f64 / self.send_elapsed.as_secs_f64().max(1e-9);
+        write!(f, "{} rows: {}", self.rows, counts.join(", "),)?;
+        if self.done_before > 0 {
+            write!(
+                f,
+                " ({} done by an earlier run, not sent)",
+                self.done_before
+            )?;
+        }
+        write!(
+            f,
+            "; {} sent in {:.1}s ({rate:.1} rows/s, {} requests); results: {}",
+            self.sent,
+            self.elapsed.as_secs_f64(),
+            self.requests,
+            self.results.display()
+        )
+    }
+}
+
+/// The stop signal: set by Ctrl-C or a fatal error; no new row is sent once it is set.
+struct Stop {
+    /// `true` once sending must stop; a watch channel so that waiting cannot miss it.
+    stopped: watch::Sender<bool>,
+    /// The fatal error that stopped the run, if any (the first one wins). A std mutex: it is
+    /// never held across an await.
+    fatal: Mutex<Option<Error>>,
+}
+
+impl Stop {
+    fn new() -> Self {
+        Stop {
+            stopped: watch::channel(false).0,
+            fatal: Mutex::new(None),
+        }
+    }
+
+    fn is_set(&self) -> bool {
+        *self.stopped.borrow()
+    }
+
+    fn set(&self) {
+        self.stopped.send_replace(true);
+    }
+
+    /// Completes once the signal is set.
+    async fn wait(&self) {
+        let mut rx = self.stopped.subscribe();
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    }
+
+    fn fatal(&self, error: Error) {
+        let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+        if fatal.is_none() {
+            *fatal = Some(error);
+        }
+        drop(fatal);
+        self.set();
+    }
+
+    fn take_fatal(&self) -> Option<Error> {
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// A row on its way to the API.
+struct Pending {
+    /// Its position among the data rows.
+    index: usize,
+    /// Its key (id, else name), for the journal.
+    key: String,
+    /// The request body.
+    request: CreateOrganization,
+}
+
+/// A row that finished, on its way to the results task.
+struct Finished {
+    index: usize,
+    key: String,
+    outcome: Outcome,
+}
+
+/// The sandbox started for `--sandbox`, stopped when dropped.
+struct LocalSandbox {
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// Runs an import as `config` says: plan, send, write the results.
+///
+/// # Errors
+/// A fatal [`Error`] found before anything was sent (settings, input, credentials). A fatal
+/// error after sending began is returned in [`Summary::fatal`], with the results written.
+pub async fn import(config: Config) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let (tenant, default_template, _sandbox) = match &config.target {
+        Target::Tenant(t) => ((**t).clone(), config.default_template.clone(), None),
+        Target::Sandbox => {
+            let (tenant, template, sandbox) = start_sandbox(config.quiet).await?;
+            let template = config.default_template.clone().or(Some(template));
+            (tenant, template, Some(sandbox))
+        }
+    };
+
+    let input_path = config.input.clone();
+    let results_path = config.results.clone();
+    let template = default_template.clone();
+    let (columns, plan) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        let mut reader = input::reader(&input_path)?;
+        let headers = input::read_headers(&input_path, &mut reader)?;
+        let columns = Columns::from_headers(&headers).map_err(|message| Error::Input {
+            path: input_path.clone(),
+            message,
+        })?;
+        let previous = results::load_previous(&results_path)?;
+        let plan = plan::build(&input_path, &columns, &previous, template.as_deref())?;
+        Ok((columns, plan))
+    })
+    .await
+    .expect("the planning thread does not panic")?;
+
+    if !config.quiet {
+        for example in &plan.invalid_examples {
+            eprintln!("{}: {example}", config.input.display());
+        }
+        if plan.invalid > plan.invalid_examples.len() {
+            eprintln!(
+                "{}: {} more invalid rows (see the results file)",
+                config.input.display(),
+                plan.invalid - plan.invalid_examples.len()
+            );
+        }
+    }
+
+    let http = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(config.concurrency.get())
+        .user_agent(concat!("orgimport/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))?;
+    let tokens = TokenSource::new(http.clone(), tenant.credentials.clone());
+    if plan.to_send > 0 {
+        // Credentials and scope are checked before any row is sent.
+        tokens.token().await?;
+    }
+    let limiter = Arc::new(RateLimiter::direct(config.quota));
+    let client = ApiClient::new(
+        http,
+        &tenant.base_url,
+        &tenant.tenant,
+        tokens.clone(),
+        limiter,
+    );
+
+    let send_started = Instant::now();
+    let stop = Arc::new(Stop::new());
+    let requests = Arc::new(AtomicU64::new(0));
+    let Plan {
+        outcomes,
+        to_send,
+        done_before,
+        ..
+    } = plan;
+    let rows = outcomes.len();
+
+    let send_mask: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
+    let journal = Journal::open(&config.results)?;
+    let (done_tx, done_rx) = mpsc::channel::<Finished>(READ_AHEAD);
+    let progress = Progress::new(to_send as u64, config.quiet);
+    let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
+
+    // A blocking thread reads the input again and feeds the rows to send, in order.
+    let (row_tx, mut row_rx) = mpsc::channel::<Pending>(READ_AHEAD);
+    let reader_input = config.input.clone();
+    let reader_template = default_template.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        read_rows_to_send(
+            &reader_input,
+            &columns,
+            &send_mask,
+            reader_template.as_deref(),
+            row_tx,
+        )
+    });
+
+    let interrupt = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing the requests in flight, sending no new rows");
+            interrupt.set();
+        }
+    });
+
+    let semaphore = Arc::new(Semaphore::new(config.concurrency.get()));
+    let mut workers = JoinSet::new();
+    let max_attempts = config.max_attempts.get();
+    let tenant_name = tenant.tenant.clone();
+    loop {
+        let pending = tokio::select! {
+            biased;
+            _ = stop.wait() => break,
+            row = row_rx.recv() => match row {
+                Some(row) => row,
+                None => break,
+            },
+        };
+        let permit = tokio::select! {
+            biased;
+            _ = stop.wait() => break,
+            permit = semaphore.clone().acquire_owned() => {
+                permit.expect("the semaphore is never closed")
+            }
+        };
+        let client = client.clone();
+        let done_tx = done_tx.clone();
+        let stop = stop.clone();
+        let requests = requests.clone();
+        let key_prefix = tenant_name.clone();
+        workers.spawn(async move {
+            let idempotency_key = idempotency_key(&key_prefix, &pending.key, &pending.request);
+            let outcome = send_row(
+                &client,
+                &pending.request,
+                &idempotency_key,
+                max_attempts,
+                &stop,
+                &requests,
+            )
+            .await;
+            // The collector outlives the workers; a send fails only if it died, and then
+            // the results cannot be written anyway.
+            let _ = done_tx
+                .send(Finished {
+                    index: pending.index,
+                    key: pending.key,
+                    outcome,
+                })
+                .await;
+            drop(permit);
+        });
+        // Reap finished workers so the set does not grow with the input.
+        while workers.try_join_next().is_some() {}
+    }
+    drop(row_rx);
+    while workers.join_next().await.is_some() {}
+    drop(done_tx);
+    let send_elapsed = send_started.elapsed();
+    if let Ok(Err(e)) = reader.await {
+        stop.fatal(e);
+    }
+
+    let (outcomes, journal) = collector.await.expect("the results task does not panic");
+    let fatal = stop.take_fatal();
+    let interrupted = stop.is_set() && fatal.is_none();
+    let why_unsent = if interrupted {
+        "the run was interrupted before this row was sent; rerun to send it".to_string()
+    } else {
+        "the run stopped before this row was sent; rerun to send it".to_string()
+    };
+    let outcomes: Vec<Outcome> = outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                Outcome::unsent(
+                    Status::NotSent,
+                    RowError::NotSent(why_unsent.clone()).to_string(),
+                )
+            })
+        })
+        .collect();
+    let mut counts = HashMap::new();
+    for o in &outcomes {
+        *counts.entry(o.status).or_insert(0u64) += 1;
+    }
+    let sent = to_send as u64 - counts.get(&Status::NotSent).copied().unwrap_or(0);
+    let input_path = config.input.clone();
+    let results_path = config.results.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        results::write(&input_path, &results_path, &outcomes)?;
+        journal.remove()
+    })
+    .await
+    .expect("the results writer does not panic")?;
+
+    Ok(Summary {
+        rows,
+        counts,
+        done_before,
+        sent,
+        requests: requests.load(Ordering::Relaxed),
+        token_fetches: tokens.fetches(),
+        elapsed: started.elapsed(),
+        send_elapsed,
+        results: config.results,
+        fatal,
+        interrupted,
+    })
+}
+
+/// The results task: the one owner of the outcomes, the journal and the progress display.
+/// Each batch of finished rows is journaled and flushed before the next is awaited.
+async fn collect(
+    mut done: mpsc::Receiver<Finished>,
+    mut outcomes: Vec<Option<Outcome>>,
+    mut journal: Journal,
+    mut progress: Progress,
+    stop: Arc<Stop>,
+) -> (Vec<Option<Outcome>>, Journal) {
+    let mut record = |f: Finished, journal: &mut Journal, progress: &mut Progress| {
+        if let Err(e) = journal.append(&f.key, &f.outcome) {
+            stop.fatal(e);
+        }
+        if f.outcome.status == Status::Failed {
+            progress.println(&format!(
+                "failed: {} ({})",
+                f.key,
+                f.outcome.error.as_deref().unwrap_or("")
+            ));
+        }
+        progress.row_done(f.outcome.status);
+        outcomes[f.index] = Some(f.outcome);
+    };
+    while let Some(first) = done.recv().await {
+        record(first, &mut journal, &mut progress);
+        while let Ok(more) = done.try_recv() {
+            record(more, &mut journal, &mut progress);
+        }
+        if let Err(e) = journal.flush() {
+            stop.fatal(e);
+        }
+    }
+    progress.finish();
+    (outcomes, journal)
+}
+
+/// Reads the input again and sends the rows marked in `send` to the workers, in order.
+fn read_rows_to_send(
+    path: &std::path::Path,
+    columns: &Columns,
+    send: &[bool],
+    default_template: Option<&str>,
+    rows: mpsc::Sender<Pending>,
+) -> Result<(), Error> {
+    let mut reader = input::reader(path)?;
+    input::read_headers(path, &mut reader)?;
+    for (index, row) in input::rows(path, reader, columns.width()).enumerate() {
+        let row = row?;
+        if !send.get(index).copied().unwrap_or(false) {
+            continue;
+        }
+        let changed = || Error::Input {
+            path: path.to_path_buf(),
+            message: format!("line {}: the file changed during the run", row.line),
+        };
+        let request = columns
+            .to_request(&row.record, default_template)
+            .map_err(|_| changed())?;
+        let key = columns.key(&row.record).ok_or_else(changed)?;
+        if rows
+            .blocking_send(Pending {
+                index,
+                key,
+                request,
+            })
+            .is_err()
+        {
+            // The dispatcher stopped taking rows (Ctrl-C or a fatal error).
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Sends one row until it is created, refused, or out of attempts.
+///
+/// A retry after an ambiguous failure (5xx, timeout, dropped connection) carries the same
+/// idempotency key, so the server replays its first answer instead of creating again; for a
+/// row with an id, a 409 then means the first attempt created it.
+async fn send_row(
+    client: &ApiClient,
+    request: &CreateOrganization,
+    idempotency_key: &str,
+    max_attempts: u32,
+    stop: &Stop,
+    requests: &AtomicU64,
+) -> Outcome {
+    let mut backoff = ExponentialBuilder::default()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .with_jitter()
+        .without_max_times()
+        .build();
+    let mut attempts = 0;
+    let mut maybe_created = false;
+    loop {
+        attempts += 1;
+        requests.fetch_add(1, Ordering::Relaxed);
+        let error = match client.create(request, idempotency_key).await {
+            Ok(org) => {
+                return Outcome {
+                    status: Status::Created,
+                    org_id: Some(org.id),
+                    http_status: Some(201),
+                    error: None,
+                    attempts,
+                };
+            }
+            Err(e) => e,
+        };
+        if error.status() == Some(409)
+            && let Some(id) = &request.id
+        {
+            return adopt_existing(client, request, id, maybe_created, attempts).await;
+        }
+        if let CallError::Auth(Error::AuthRejected { .. }) = &error {
+            let CallError::Auth(fatal) = error else {
+                unreachable!()
+            };
+            let message = fatal.to_string();
+            stop.fatal(fatal);
+            return failed(None, RowError::Transport(message), attempts);
+        }
+        maybe_created |= error.is_ambiguous();
+        if !error.is_retryable() || attempts >= max_attempts || stop.is_set() {
+            let status = error.status();
+            let mut row_error = error.into_row_error();
+            if attempts >= max_attempts && status.is_none_or(|s| s >= 429) {
+                row_error =
+                    RowError::Transport(format!("{row_error} (gave up after {attempts} attempts)"));
+            }
+            return failed(status, row_error, attempts);
+        }
+        let wait = backoff.next().unwrap_or(MAX_BACKOFF);
+        let wait = error.retry_after().map_or(wait, |server| server.max(wait));
+        tracing::info!(
+            name = %request.name,
+            attempt = attempts,
+            ?wait,
+            "retrying after: {}",
+            error.clone_row_error()
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait() => {
+                let status = error.status();
+                return failed(status, error.into_row_error(), attempts);
+            }
+        }
+    }
+}
+
+/// After a 409 for a row with an id: fetch the organization with that id and take it as the
+/// row's if its name matches.
+async fn adopt_existing(
+    client: &ApiClient,
+    request: &CreateOrganization,
+    id: &str,
+    maybe_created: bool,
+    attempts: u32,
+) -> Outcome {
+    match client.get(id).await {
+        Ok(Some(org)) if org.name == request.name => Outcome {
+            // After an ambiguous attempt of ours, the organization is the one we created.
+            status: if maybe_created {
+                Status::Created
+            } else {
+                Status::Exists
+            },
+            org_id: Some(org.id),
+            http_status: Some(409),
+            error: None,
+            attempts,
+        },
+        Ok(Some(org)) => failed(
+            Some(409),
+            RowError::Api {
+                status: 409,
+                code: "conflict".into(),
+                message: format!(
+                    "id {id:?} already belongs to an organization named {:?}, not {:?}",
+                    org.name, request.name
+                ),
+                trace_id: None,
+            },
+            attempts,
+        ),
+        Ok(None) => failed(
+            Some(409),
+            RowError::Api {
+                status: 409,
+                code: "conflict".into(),
+                message: format!("the API reported id {id:?} as taken but cannot find it"),
+                trace_id: None,
+            },
+            attempts,
+        ),
+        Err(e) => failed(e.status(), e.into_row_error(), attempts),
+    }
+}
+
+fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Outcome {
+    Outcome {
+        status: Status::Failed,
+        org_id: None,
+        http_status,
+        error: Some(error.to_string()),
+        attempts,
+    }
+}
+
+/// A key the server uses to recognise a resend of the same create: the same row (tenant, key
+/// and body) always gives the same key; a changed row gives a new one.
+fn idempotency_key(tenant: &str, key: &str, request: &CreateOrganization) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"orgimport/1\0");
+    hash.update(tenant.as_bytes());
+    hash.update(b"\0");
+    hash.update(key.as_bytes());
+    hash.update(b"\0");
+    hash.update(serde_json::to_vec(request).expect("a request always serialises"));
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Starts the sandbox on a free port of 127.0.0.1 for `--sandbox`; returns the tenant
+/// settings that reach it and its template id.
+async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Error> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(Error::Sandbox)?;
+    let address = listener.local_addr().map_err(Error::Sandbox)?;
+    let config = SandboxConfig::default();
+    let sandbox = Sandbox::new(config);
+    let config = sandbox.config();
+    let base_url = Url::parse(&format!("http://{address}")).expect("a socket address makes a URL");
+    let tenant = Tenant::new(
+        base_url,
+        &config.tenant,
+        &config.client_id,
+        config.client_secret.clone(),
+        &config.allowed_scopes[0],
+        ClientAuth::Post,
+    );
+    let template = config.template_id.clone();
+    if !quiet {
+        eprintln!(
+            "sandbox: serving tenant {:?} at http://{address} (template {template:?}); \
+             it lives only as long as this run",
+            config.tenant
+        );
+    }
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(sandbox.clone().serve(listener, async {
+        let _ = stopped.await;
+    }));
+    Ok((
+        tenant,
+        template,
+        LocalSandbox {
+            _shutdown: shutdown,
+        },
+    ))
+}
