@@ -181,13 +181,10 @@ impl LineCounter {
             self.pos += n as u64;
         }
         // A record's offset may point at the end of the line before it.
-        loop {
-            let Ok(buf) = self.reader.fill_buf() else {
-                break;
-            };
-            match buf.first() {
-                Some(b'\n') => self.line += 1,
-                Some(b'\r') => {}
+        while let Ok(&[first, ..]) = self.reader.fill_buf() {
+            match first {
+                b'\n' => self.line += 1,
+                b'\r' => {}
                 _ => break,
             }
             self.reader.consume(1);
@@ -567,7 +564,9 @@ mod tests {
         std::fs::write(&path, "name\n\na\n\"b\nc\"\n\n\nd\n").unwrap();
         let mut reader = super::reader(&path).unwrap();
         read_headers(&path, &mut reader).unwrap();
-        let lines: Vec<u64> = super::rows(&path, reader, 1).map(|r| r.unwrap().line).collect();
+        let lines: Vec<u64> = super::rows(&path, reader, 1)
+            .map(|r| r.unwrap().line)
+            .collect();
         assert_eq!(lines, [3, 4, 8]);
     }
 
@@ -579,9 +578,21 @@ mod tests {
         let mut reader = reader(&path).unwrap();
         read_headers(&path, &mut reader).unwrap();
         let rows: Vec<RawRow> = rows(&path, reader, 2).map(Result::unwrap).collect();
-        assert!(rows[0].problem.as_ref().unwrap().contains("has 1 fields but the header has 2"));
+        assert!(
+            rows[0]
+                .problem
+                .as_ref()
+                .unwrap()
+                .contains("has 1 fields but the header has 2")
+        );
         assert_eq!(rows[1].fields_in(2), ["long", "a,b,c"]);
-        assert!(rows[2].problem.as_ref().unwrap().contains("field 1 is not UTF-8"));
+        assert!(
+            rows[2]
+                .problem
+                .as_ref()
+                .unwrap()
+                .contains("field 1 is not UTF-8")
+        );
         assert_eq!(&rows[2].record[0], "M\u{fffd}ller");
     }
 }

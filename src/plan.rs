@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::Error;
 use crate::input::{self, Columns, RawRow};
-use crate::results::{Outcome, Status};
+use crate::results::{Outcome, Previous, Status};
 
 /// Rows checked together in one parallel batch.
 const BATCH: usize = 8192;
@@ -32,14 +32,14 @@ pub struct Plan {
 /// Checks every row of `path` and decides what to send.
 ///
 /// A row is invalid when its fields break a rule or its key (id, else name) repeats an
-/// earlier row's. A row whose key is in `previous` (finished by an earlier run) is not sent.
+/// earlier row's. A row that an earlier run finished (in `previous.done`) is not sent.
 ///
 /// # Errors
 /// [`Error::Input`]/[`Error::Io`] when the file cannot be read.
 pub fn build(
     path: &Path,
     columns: &Columns,
-    previous: &HashMap<String, Outcome>,
+    previous: &Previous,
     default_template: Option<&str>,
 ) -> Result<Plan, Error> {
     let mut reader = input::reader(path)?;
@@ -106,7 +106,7 @@ fn decide(
     key: Option<String>,
     result: Result<(), Vec<String>>,
     seen: &mut HashMap<String, u64>,
-    previous: &HashMap<String, Outcome>,
+    previous: &Previous,
 ) -> Option<Outcome> {
     let invalid = |problems: Vec<String>| {
         Some(Outcome::unsent(
@@ -130,5 +130,5 @@ fn decide(
         return invalid(problems);
     }
     let key = key.expect("a valid row has a name, so a key");
-    previous.get(&key).cloned()
+    previous.done.get(&key).cloned()
 }

@@ -5,7 +5,7 @@
 //! [`RESULT_COLUMNS`], in input order) to a temporary file that replaces the old one, and the
 //! journal is removed. A later run reads both back to skip rows already done.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -107,26 +107,57 @@ pub fn journal_path(results: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The rows that earlier runs finished (`created` or `exists`), by row key, read from the
-/// results file and then the journal of an interrupted run (later entries win).
+/// The word a journal line carries for a row whose first request is about to be sent.
+const PENDING: &str = "pending";
+
+/// What earlier runs left, by row key.
+#[derive(Debug, Default)]
+pub struct Previous {
+    /// Rows whose organization exists (`created` or `exists`): not to be sent again.
+    pub done: HashMap<String, Outcome>,
+    /// Rows that may have been created without an answer saying so: sent when a run stopped
+    /// mid-request, or failed without a definite refusal. They are looked up before sending.
+    pub in_doubt: HashSet<String>,
+}
+
+/// Reads what earlier runs left: the results file, then the journal of an interrupted run
+/// (later entries win).
 ///
 /// # Errors
 /// [`Error::Input`] when the file at `results` is not an orgimport results file, so that
 /// nothing of the user's is overwritten by mistake.
-pub fn load_previous(results: &Path) -> Result<HashMap<String, Outcome>, Error> {
-    let mut done = HashMap::new();
+pub fn load_previous(results: &Path) -> Result<Previous, Error> {
+    // Key -> last outcome, or `None` for a row left pending.
+    let mut last: HashMap<String, Option<Outcome>> = HashMap::new();
     if results.exists() {
-        read_results(results, &mut done)?;
+        read_results(results, &mut last)?;
     }
     let journal = journal_path(results);
     if journal.exists() {
-        read_journal(&journal, &mut done)?;
+        read_journal(&journal, &mut last)?;
     }
-    done.retain(|_, o: &mut Outcome| o.status.is_done());
-    Ok(done)
+    let mut previous = Previous::default();
+    for (key, outcome) in last {
+        match outcome {
+            Some(o) if o.status.is_done() => {
+                previous.done.insert(key, o);
+            }
+            // A definite refusal (4xx but 429) created nothing; anything else may have.
+            Some(o) if o.status == Status::Failed => {
+                if o.http_status.is_none_or(|s| s >= 429) {
+                    previous.in_doubt.insert(key);
+                }
+            }
+            Some(_) => {}
+            None => {
+                previous.in_doubt.insert(key);
+            }
+        }
+    }
+    Ok(previous)
 }
 
-fn read_results(path: &Path, done: &mut HashMap<String, Outcome>) -> Result<(), Error> {
+fn read_results(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Result<(), Error> {
     let not_ours = |why: String| Error::Input {
         path: path.to_path_buf(),
         message: format!(
@@ -163,13 +194,13 @@ fn read_results(path: &Path, done: &mut HashMap<String, Outcome>) -> Result<(), 
         };
         let field = |i: usize| record.get(input_width + i).unwrap_or("");
         if let Some(outcome) = parse_outcome(field(0), field(1), field(2), field(3), field(4)) {
-            done.insert(key, outcome);
+            last.insert(key, Some(outcome));
         }
     }
     Ok(())
 }
 
-fn read_journal(path: &Path, done: &mut HashMap<String, Outcome>) -> Result<(), Error> {
+fn read_journal(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Result<(), Error> {
     let mut reader = input::reader(path)?;
     input::read_headers(path, &mut reader)?;
     for row in input::rows(path, reader, JOURNAL_COLUMNS.len()) {
@@ -179,8 +210,10 @@ fn read_journal(path: &Path, done: &mut HashMap<String, Outcome>) -> Result<(), 
             continue;
         }
         let r = row.record;
-        if let Some(outcome) = parse_outcome(&r[1], &r[2], &r[3], &r[5], &r[4]) {
-            done.insert(r[0].to_string(), outcome);
+        if &r[1] == PENDING {
+            last.insert(r[0].to_string(), None);
+        } else if let Some(outcome) = parse_outcome(&r[1], &r[2], &r[3], &r[5], &r[4]) {
+            last.insert(r[0].to_string(), Some(outcome));
         }
     }
     Ok(())
@@ -253,6 +286,17 @@ impl Journal {
                 &attempts,
                 outcome.error.as_deref().unwrap_or(""),
             ])
+            .map_err(|e| Error::io(&self.path, e.into()))
+    }
+
+    /// Appends that the first request for the row `key` is about to be sent, so that a rerun
+    /// after a crash knows to look for its organization before sending it again.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the disk refuses it.
+    pub fn append_pending(&mut self, key: &str) -> Result<(), Error> {
+        self.writer
+            .write_record([key, PENDING, "", "", "", ""])
             .map_err(|e| Error::io(&self.path, e.into()))
     }
 

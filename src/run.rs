@@ -2,7 +2,7 @@
 //! in flight, one shared rate limiter, one shared token), retrying what may pass, and hand
 //! every outcome to the one task that owns the journal and the progress display.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +29,9 @@ use crate::{Error, RowError};
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// No retry waits longer than this (unless the server's `Retry-After` says so).
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A resend this soon after an unanswered create is safe: the API replays its first answer
+/// for the same idempotency key for one minute (less a margin for clocks and transit).
+const REPLAY_WINDOW: Duration = Duration::from_secs(50);
 /// Rows read ahead of the workers.
 const READ_AHEAD: usize = 1024;
 
@@ -160,13 +163,24 @@ struct Pending {
     key: String,
     /// The request body.
     request: CreateOrganization,
+    /// An earlier run may have created it without hearing so: look before sending.
+    in_doubt: bool,
 }
 
-/// A row that finished, on its way to the results task.
-struct Finished {
-    index: usize,
-    key: String,
-    outcome: Outcome,
+/// What workers tell the results task.
+enum Event {
+    /// The row `key` is about to be sent for the first time; `written` is answered once that
+    /// is in the journal, and only then is the request sent.
+    Sending {
+        key: String,
+        written: oneshot::Sender<()>,
+    },
+    /// The row at `index` finished.
+    Finished {
+        index: usize,
+        key: String,
+        outcome: Outcome,
+    },
 }
 
 /// The sandbox started for `--sandbox`, stopped when dropped.
@@ -193,7 +207,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     let input_path = config.input.clone();
     let results_path = config.results.clone();
     let template = default_template.clone();
-    let (columns, plan) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+    let (columns, plan, in_doubt) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
         let mut reader = input::reader(&input_path)?;
         let headers = input::read_headers(&input_path, &mut reader)?;
         let columns = Columns::from_headers(&headers).map_err(|message| Error::Input {
@@ -202,7 +216,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         })?;
         let previous = results::load_previous(&results_path)?;
         let plan = plan::build(&input_path, &columns, &previous, template.as_deref())?;
-        Ok((columns, plan))
+        Ok((columns, plan, previous.in_doubt))
     })
     .await
     .expect("the planning thread does not panic")?;
@@ -254,7 +268,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
 
     let send_mask: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
     let journal = Journal::open(&config.results)?;
-    let (done_tx, done_rx) = mpsc::channel::<Finished>(READ_AHEAD);
+    let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
     let progress = Progress::new(to_send as u64, config.quiet);
     let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
 
@@ -267,6 +281,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
             &reader_input,
             &columns,
             &send_mask,
+            &in_doubt,
             reader_template.as_deref(),
             row_tx,
         )
@@ -306,22 +321,37 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         let requests = requests.clone();
         let key_prefix = tenant_name.clone();
         workers.spawn(async move {
-            let idempotency_key = idempotency_key(&key_prefix, &pending.key, &pending.request);
-            let outcome = send_row(
-                &client,
-                &pending.request,
-                &idempotency_key,
-                max_attempts,
-                &stop,
-                &requests,
-            )
-            .await;
-            // The collector outlives the workers; a send fails only if it died, and then
+            let Pending {
+                index,
+                key,
+                request,
+                in_doubt,
+            } = pending;
+            // The journal learns of the row before the API does, so that a crash in between
+            // is followed by a lookup rather than a blind resend.
+            let (written, journaled) = oneshot::channel();
+            let announced = done_tx
+                .send(Event::Sending {
+                    key: key.clone(),
+                    written,
+                })
+                .await;
+            if announced.is_err() || journaled.await.is_err() {
+                return; // The results task is gone; the run is failing already.
+            }
+            let idempotency_key = idempotency_key(&key_prefix, &key, &request);
+            let row = Row {
+                request: &request,
+                idempotency_key: &idempotency_key,
+                in_doubt,
+            };
+            let outcome = send_row(&client, row, max_attempts, &stop, &requests).await;
+            // The results task outlives the workers; a send fails only if it died, and then
             // the results cannot be written anyway.
             let _ = done_tx
-                .send(Finished {
-                    index: pending.index,
-                    key: pending.key,
+                .send(Event::Finished {
+                    index,
+                    key,
                     outcome,
                 })
                 .await;
@@ -387,35 +417,54 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
 }
 
 /// The results task: the one owner of the outcomes, the journal and the progress display.
-/// Each batch of finished rows is journaled and flushed before the next is awaited.
+/// Each batch of events is journaled and flushed before rows are let go or counted done.
 async fn collect(
-    mut done: mpsc::Receiver<Finished>,
+    mut events: mpsc::Receiver<Event>,
     mut outcomes: Vec<Option<Outcome>>,
     mut journal: Journal,
     mut progress: Progress,
     stop: Arc<Stop>,
 ) -> (Vec<Option<Outcome>>, Journal) {
-    let mut record = |f: Finished, journal: &mut Journal, progress: &mut Progress| {
-        if let Err(e) = journal.append(&f.key, &f.outcome) {
-            stop.fatal(e);
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = events.recv().await {
+        let mut next = Some(first);
+        while let Some(event) = next {
+            match event {
+                Event::Sending { key, written } => {
+                    if let Err(e) = journal.append_pending(&key) {
+                        stop.fatal(e);
+                    }
+                    waiting.push(written);
+                }
+                Event::Finished {
+                    index,
+                    key,
+                    outcome,
+                } => {
+                    if let Err(e) = journal.append(&key, &outcome) {
+                        stop.fatal(e);
+                    }
+                    if outcome.status == Status::Failed {
+                        progress.println(&format!(
+                            "failed: {key} ({})",
+                            outcome.error.as_deref().unwrap_or("")
+                        ));
+                    }
+                    progress.row_done(outcome.status);
+                    outcomes[index] = Some(outcome);
+                }
+            }
+            next = events.try_recv().ok();
         }
-        if f.outcome.status == Status::Failed {
-            progress.println(&format!(
-                "failed: {} ({})",
-                f.key,
-                f.outcome.error.as_deref().unwrap_or("")
-            ));
-        }
-        progress.row_done(f.outcome.status);
-        outcomes[f.index] = Some(f.outcome);
-    };
-    while let Some(first) = done.recv().await {
-        record(first, &mut journal, &mut progress);
-        while let Ok(more) = done.try_recv() {
-            record(more, &mut journal, &mut progress);
-        }
-        if let Err(e) = journal.flush() {
-            stop.fatal(e);
+        match journal.flush() {
+            // Rows are sent only once the journal holds their `pending` line.
+            Ok(()) => waiting.drain(..).for_each(|w| {
+                let _ = w.send(());
+            }),
+            Err(e) => {
+                stop.fatal(e);
+                waiting.clear();
+            }
         }
     }
     progress.finish();
@@ -427,6 +476,7 @@ fn read_rows_to_send(
     path: &std::path::Path,
     columns: &Columns,
     send: &[bool],
+    in_doubt: &HashSet<String>,
     default_template: Option<&str>,
     rows: mpsc::Sender<Pending>,
 ) -> Result<(), Error> {
@@ -445,14 +495,13 @@ fn read_rows_to_send(
             .to_request(&row.record, default_template)
             .map_err(|_| changed())?;
         let key = columns.key(&row.record).ok_or_else(changed)?;
-        if rows
-            .blocking_send(Pending {
-                index,
-                key,
-                request,
-            })
-            .is_err()
-        {
+        let pending = Pending {
+            index,
+            in_doubt: in_doubt.contains(&key),
+            key,
+            request,
+        };
+        if rows.blocking_send(pending).is_err() {
             // The dispatcher stopped taking rows (Ctrl-C or a fatal error).
             break;
         }
@@ -460,19 +509,32 @@ fn read_rows_to_send(
     Ok(())
 }
 
+/// A row as a worker sends it.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    /// The request body.
+    request: &'a CreateOrganization,
+    /// The same for every attempt at this row, in this run and later ones.
+    idempotency_key: &'a str,
+    /// An earlier run may have created it.
+    in_doubt: bool,
+}
+
 /// Sends one row until it is created, refused, or out of attempts.
 ///
 /// A retry after an ambiguous failure (5xx, timeout, dropped connection) carries the same
-/// idempotency key, so the server replays its first answer instead of creating again; for a
-/// row with an id, a 409 then means the first attempt created it.
+/// idempotency key, so within the server's replay window it gets the first answer instead of
+/// creating again. Past that window, and for rows an earlier run may have created, a row
+/// with an id relies on the 409 that a second create would get; a row without one is looked
+/// up by name before it is sent again.
 async fn send_row(
     client: &ApiClient,
-    request: &CreateOrganization,
-    idempotency_key: &str,
+    row: Row<'_>,
     max_attempts: u32,
     stop: &Stop,
     requests: &AtomicU64,
 ) -> Outcome {
+    let request = row.request;
     let mut backoff = ExponentialBuilder::default()
         .with_min_delay(FIRST_BACKOFF)
         .with_max_delay(MAX_BACKOFF)
@@ -480,11 +542,22 @@ async fn send_row(
         .without_max_times()
         .build();
     let mut attempts = 0;
-    let mut maybe_created = false;
+    // Since when a create of ours may have gone through unheard.
+    let mut in_doubt_since: Option<Instant> = None;
+    let mut maybe_created = row.in_doubt;
     loop {
+        let must_look = request.id.is_none()
+            && ((attempts == 0 && row.in_doubt)
+                || in_doubt_since.is_some_and(|t| t.elapsed() >= REPLAY_WINDOW));
+        if must_look {
+            match look_up_by_name(client, request, attempts).await {
+                Some(outcome) => return outcome,
+                None => in_doubt_since = None,
+            }
+        }
         attempts += 1;
         requests.fetch_add(1, Ordering::Relaxed);
-        let error = match client.create(request, idempotency_key).await {
+        let error = match client.create(request, row.idempotency_key).await {
             Ok(org) => {
                 return Outcome {
                     status: Status::Created,
@@ -509,7 +582,10 @@ async fn send_row(
             stop.fatal(fatal);
             return failed(None, RowError::Transport(message), attempts);
         }
-        maybe_created |= error.is_ambiguous();
+        if error.is_ambiguous() {
+            maybe_created = true;
+            in_doubt_since.get_or_insert_with(Instant::now);
+        }
         if !error.is_retryable() || attempts >= max_attempts || stop.is_set() {
             let status = error.status();
             let mut row_error = error.into_row_error();
@@ -534,6 +610,60 @@ async fn send_row(
                 let status = error.status();
                 return failed(status, error.into_row_error(), attempts);
             }
+        }
+    }
+}
+
+/// Looks for the organization a create of ours may have made: `None` when there is none (so
+/// the row is to be sent), else the row's outcome.
+async fn look_up_by_name(
+    client: &ApiClient,
+    request: &CreateOrganization,
+    attempts: u32,
+) -> Option<Outcome> {
+    match client.find_by_name(&request.name).await {
+        Ok(found) if found.is_empty() => None,
+        Ok(mut found) if found.len() == 1 => {
+            let org = found.pop().expect("one organization");
+            Some(Outcome {
+                status: Status::Created,
+                org_id: Some(org.id),
+                http_status: Some(200),
+                error: None,
+                attempts,
+            })
+        }
+        Ok(found) => Some(failed(
+            Some(200),
+            RowError::Api {
+                status: 200,
+                code: "ambiguous_name".into(),
+                message: format!(
+                    "{} organizations are named {:?} ({}); not sent again, to create no \
+                     duplicate: give the row an id, or remove the extra organizations",
+                    found.len(),
+                    request.name,
+                    found
+                        .iter()
+                        .map(|o| o.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                trace_id: None,
+            },
+            attempts,
+        )),
+        Err(e) => {
+            let status = e.status();
+            Some(failed(
+                status,
+                RowError::Transport(format!(
+                    "could not check whether an earlier attempt created it, so it was not \
+                     sent again: {}",
+                    e.into_row_error()
+                )),
+                attempts,
+            ))
         }
     }
 }

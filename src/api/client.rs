@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode, header::HeaderMap};
 use url::Url;
 
 use super::auth::TokenSource;
-use super::types::{ApiErrorBody, CreateOrganization, Organization};
+use super::types::{ApiErrorBody, CreateOrganization, Organization, OrganizationList};
 use crate::{Error, RowError};
 
 /// The shared limiter every API request waits on.
@@ -182,6 +182,51 @@ impl ApiClient {
             Err(CallError::Status { status, .. }) if status == StatusCode::NOT_FOUND => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The organizations (not templates) whose name is exactly `name`, paging through the
+    /// list endpoint's `search_phrase` matches (a substring search) 100 at a time.
+    ///
+    /// # Errors
+    /// A [`CallError`] when a page cannot be read, or when more than `MAX_PAGES` pages match.
+    pub async fn find_by_name(&self, name: &str) -> Result<Vec<Organization>, CallError> {
+        const PAGE: usize = 100;
+        const MAX_PAGES: usize = 100;
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.orgs_url.clone();
+            {
+                let mut query = url.query_pairs_mut();
+                query
+                    .append_pair("search_phrase", name)
+                    .append_pair("limit", &PAGE.to_string())
+                    .append_pair("template", "false");
+                if let Some(after) = &after {
+                    query.append_pair("after_organization_id", after);
+                }
+            }
+            let (_, body) = self.send(Method::GET, url, |r| r).await?;
+            let page: OrganizationList = serde_json::from_slice(&body).map_err(|e| {
+                CallError::Transport(format!(
+                    "the API's reply is not a list of organizations: {e}"
+                ))
+            })?;
+            let full = page.organizations.len() >= PAGE;
+            after = page.organizations.last().map(|o| o.id.clone());
+            found.extend(
+                page.organizations
+                    .into_iter()
+                    .filter(|o| o.name == name && !o.template),
+            );
+            if !full || after.is_none() {
+                return Ok(found);
+            }
+        }
+        Err(CallError::Transport(format!(
+            "more than {} organizations match {name:?}; cannot tell which is this row's",
+            PAGE * MAX_PAGES
+        )))
     }
 
     /// Sends one request through the limiter with the current token; on a 401

@@ -68,6 +68,14 @@ pub struct Organization {
     pub template: bool,
 }
 
+/// The reply of `GET /organizations`.
+#[derive(Debug, Default, Deserialize)]
+pub struct OrganizationList {
+    /// One page of organizations, ordered by id.
+    #[serde(default)]
+    pub organizations: Vec<Organization>,
+}
+
 /// The System API's error body: `{status_code, error, error_code, details}`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ApiErrorBody {
