@@ -49,6 +49,25 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The default template is unusable, so every row would fail.
+    #[error("the template {id:?} {problem}")]
+    Template {
+        /// The template id given.
+        id: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Many rows in a row failed the same way: the cause is not in the rows.
+    #[error(
+        "the last {count} rows all failed with the same error, so the run stopped rather than \
+         fail the rest: {error}"
+    )]
+    Systemic {
+        /// How many rows failed in a row.
+        count: usize,
+        /// Their error.
+        error: String,
+    },
     /// The built-in sandbox could not be started.
     #[error("cannot start the sandbox: {0}")]
     Sandbox(std::io::Error),

@@ -16,7 +16,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::api::{ApiClient, CallError, ClientAuth, CreateOrganization, TokenSource};
+use crate::api::{ApiClient, CallError, ClientAuth, CreateOrganization, Throttle, TokenSource};
 use crate::config::{Config, Target, Tenant};
 use crate::input::{self, Columns};
 use crate::plan::{self, Plan};
@@ -32,6 +32,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A resend this soon after an unanswered create is safe: the API replays its first answer
 /// for the same idempotency key for one minute (less a margin for clocks and transit).
 const REPLAY_WINDOW: Duration = Duration::from_secs(50);
+/// This many rows failing in a row with the same error stop the run: the cause is not in the
+/// rows (an outage, a missing permission), and the rest would only fail the same way.
+const SYSTEMIC_FAILURES: usize = 20;
 /// Rows read ahead of the workers.
 const READ_AHEAD: usize = 1024;
 
@@ -242,18 +245,23 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         .build()
         .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))?;
     let tokens = TokenSource::new(http.clone(), tenant.credentials.clone());
-    if plan.to_send > 0 {
-        // Credentials and scope are checked before any row is sent.
-        tokens.token().await?;
-    }
     let limiter = Arc::new(RateLimiter::direct(config.quota));
+    let throttle = Arc::new(Throttle::new(config.rate_per_second));
     let client = ApiClient::new(
         http,
         &tenant.base_url,
         &tenant.tenant,
         tokens.clone(),
         limiter,
+        throttle.clone(),
     );
+    if plan.to_send > 0 {
+        // Credentials, scope and template are checked before any row is sent.
+        tokens.token().await?;
+        if let Some(template) = &default_template {
+            check_template(&client, template).await?;
+        }
+    }
 
     let send_started = Instant::now();
     let stop = Arc::new(Stop::new());
@@ -426,6 +434,8 @@ async fn collect(
     stop: Arc<Stop>,
 ) -> (Vec<Option<Outcome>>, Journal) {
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    // The error of the latest failures, and how many rows in a row failed with it.
+    let mut streak: (String, usize) = (String::new(), 0);
     while let Some(first) = events.recv().await {
         let mut next = Some(first);
         while let Some(event) = next {
@@ -451,6 +461,24 @@ async fn collect(
                         ));
                     }
                     progress.row_done(outcome.status);
+                    if outcome.status == Status::Failed {
+                        let error = outcome.error.as_deref().unwrap_or("");
+                        // "HTTP 403 forbidden: ..." -> "HTTP 403 forbidden"; trace ids differ.
+                        let kind = error.split(':').next().unwrap_or(error);
+                        if streak.0 == kind {
+                            streak.1 += 1;
+                        } else {
+                            streak = (kind.to_string(), 1);
+                        }
+                        if streak.1 == SYSTEMIC_FAILURES {
+                            stop.fatal(Error::Systemic {
+                                count: streak.1,
+                                error: error.to_string(),
+                            });
+                        }
+                    } else {
+                        streak.1 = 0;
+                    }
                     outcomes[index] = Some(outcome);
                 }
             }
@@ -612,6 +640,21 @@ async fn send_row(
             }
         }
     }
+}
+
+/// Makes sure the default template exists and is a template, so that a typo in
+/// `--template-id` stops the run instead of failing every row.
+async fn check_template(client: &ApiClient, id: &str) -> Result<(), Error> {
+    let problem = match client.get(id).await {
+        Ok(Some(org)) if org.template => return Ok(()),
+        Ok(Some(_)) => "is an organization, not a template (its `template` is false)".to_string(),
+        Ok(None) => "does not exist in this tenant (check --template-id)".to_string(),
+        Err(e) => format!("could not be read: {}", e.into_row_error()),
+    };
+    Err(Error::Template {
+        id: id.to_string(),
+        problem,
+    })
 }
 
 /// Looks for the organization a create of ours may have made: `None` when there is none (so

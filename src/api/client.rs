@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode, header::HeaderMap};
 use url::Url;
 
 use super::auth::TokenSource;
+use super::throttle::Throttle;
 use super::types::{ApiErrorBody, CreateOrganization, Organization, OrganizationList};
 use crate::{Error, RowError};
 
@@ -28,6 +29,8 @@ pub struct ApiClient {
     tokens: TokenSource,
     /// The shared rate limiter: every request, retries included, waits on it.
     limiter: Arc<Limiter>,
+    /// Slows every request down after a 429.
+    throttle: Arc<Throttle>,
 }
 
 /// Why one API call did not succeed.
@@ -127,6 +130,7 @@ impl ApiClient {
         tenant: &str,
         tokens: TokenSource,
         limiter: Arc<Limiter>,
+        throttle: Arc<Throttle>,
     ) -> Self {
         let mut orgs_url = base_url.clone();
         orgs_url
@@ -139,6 +143,7 @@ impl ApiClient {
             orgs_url,
             tokens,
             limiter,
+            throttle,
         }
     }
 
@@ -241,6 +246,7 @@ impl ApiClient {
         loop {
             let token = self.tokens.token().await.map_err(CallError::Auth)?;
             self.limiter.until_ready().await;
+            self.throttle.ready().await;
             let request = self
                 .http
                 .request(method.clone(), url.clone())
@@ -259,6 +265,9 @@ impl ApiClient {
                 return Ok((status, body));
             }
             let error = status_error(status, &headers, &body);
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.throttle.too_many_requests(error.retry_after());
+            }
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 tracing::debug!("token rejected by the API; refreshing it once");
                 self.tokens.invalidate(&token);

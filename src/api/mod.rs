@@ -3,8 +3,10 @@
 
 pub mod auth;
 pub mod client;
+pub mod throttle;
 pub mod types;
 
 pub use auth::{ClientAuth, Credentials, TokenSource};
 pub use client::{ApiClient, CallError};
+pub use throttle::Throttle;
 pub use types::{CreateOrganization, Organization};

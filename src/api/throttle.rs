@@ -1,0 +1,136 @@
+//! Slowing the whole run down when the tenant answers 429, and speeding it up again.
+//!
+//! The governor limiter holds the configured rate, but its quota cannot change while it runs;
+//! this gate sits behind it and, after a 429, spaces requests further apart for every worker
+//! (multiplicative decrease), then shortens the spacing a little each second without a 429
+//! (additive increase) until only the configured rate applies again. It is a few lines of
+//! arithmetic under a lock, so no crate is brought in for it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Each 429 cuts the rate to this fraction of what it was.
+const DECREASE: f64 = 0.7;
+/// Each second without a 429 gives back this fraction of the configured rate.
+const INCREASE: f64 = 0.05;
+/// Several 429s within this time count as one (they answer the same overload).
+const COOLDOWN: Duration = Duration::from_secs(1);
+/// The rate never falls below this many requests per second.
+const FLOOR: f64 = 0.2;
+
+/// The gate every request passes after the rate limiter.
+pub struct Throttle {
+    /// The configured rate, requests per second.
+    configured: f64,
+    /// A std mutex: held for arithmetic only, never across an await.
+    state: Mutex<State>,
+}
+
+struct State {
+    /// The rate allowed now; `configured` when no 429 came lately.
+    rate: f64,
+    /// The earliest time the next request may go.
+    next: Instant,
+    /// When the rate was last cut or raised.
+    changed: Instant,
+    /// How many times a 429 cut the rate, for the summary.
+    cuts: u64,
+}
+
+impl Throttle {
+    /// A gate that lets the configured rate through until the first 429.
+    pub fn new(configured_per_second: f64) -> Self {
+        let now = Instant::now();
+        Throttle {
+            configured: configured_per_second,
+            state: Mutex::new(State {
+                rate: configured_per_second,
+                next: now,
+                changed: now,
+                cuts: 0,
+            }),
+        }
+    }
+
+    /// Waits for this request's turn.
+    pub async fn ready(&self) {
+        let turn = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            // Recover: each whole second since the last change gives some rate back.
+            let quiet = now.saturating_duration_since(s.changed).as_secs_f64();
+            if s.rate < self.configured && quiet >= 1.0 {
+                s.rate = (s.rate + self.configured * INCREASE * quiet.floor()).min(self.configured);
+                s.changed = now;
+            }
+            if s.rate >= self.configured {
+                return; // The limiter alone paces requests.
+            }
+            let turn = s.next.max(now);
+            s.next = turn + Duration::from_secs_f64(1.0 / s.rate);
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+    }
+
+    /// The tenant answered 429: slow every worker down, and hold them all for `retry_after`.
+    pub fn too_many_requests(&self, retry_after: Option<Duration>) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if s.cuts == 0 || now.saturating_duration_since(s.changed) >= COOLDOWN {
+            s.rate = (s.rate * DECREASE).max(FLOOR);
+            s.changed = now;
+            s.cuts += 1;
+            tracing::warn!(
+                rate = format!("{:.1}/s", s.rate),
+                "the tenant answered 429: slowing down"
+            );
+        }
+        if let Some(wait) = retry_after {
+            s.next = s.next.max(now + wait);
+        }
+    }
+
+    /// How often a 429 slowed the run down.
+    pub fn cuts(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).cuts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_slows_every_request_and_the_rate_recovers() {
+        let throttle = Throttle::new(100.0);
+        throttle.ready().await; // no 429 yet: no wait
+        throttle.too_many_requests(Some(Duration::from_secs(2)));
+        let start = Instant::now();
+        throttle.ready().await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(2),
+            "held for Retry-After"
+        );
+        throttle.ready().await;
+        let spacing = start.elapsed() - Duration::from_secs(2);
+        assert!(
+            spacing >= Duration::from_millis(14),
+            "spaced at 70/s: {spacing:?}"
+        );
+        // A second 429 right after the first counts once.
+        throttle.too_many_requests(None);
+        assert_eq!(throttle.cuts(), 1);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        throttle.ready().await;
+        let before = Instant::now();
+        throttle.ready().await;
+        assert_eq!(
+            before.elapsed(),
+            Duration::ZERO,
+            "back to the configured rate"
+        );
+    }
+}
