@@ -69,8 +69,14 @@ pub(crate) async fn create(
             return res;
         }
         Decision::Refuse(e) => return e.into_response(),
-        Decision::Answer { reply, committed } if !committed => return reply.into_response(),
-        Decision::Answer { reply, .. } => reply,
+        Decision::Answer {
+            reply,
+            committed: false,
+        } => return reply.into_response(),
+        Decision::Answer {
+            reply,
+            committed: true,
+        } => reply,
     };
     bump(&counters.creates_committed);
     if let Some(delay) = faults.slow_commit {

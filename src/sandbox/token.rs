@@ -20,7 +20,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -123,7 +123,7 @@ fn grant(
         "scope": scopes.join(" "),
         "token_type": "bearer",
     });
-    let mut res = JsonReply::new(axum::http::StatusCode::OK, &body).into_response();
+    let mut res = JsonReply::new(StatusCode::OK, &body).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
