@@ -1,1 +1,193 @@
-//! The sandbox: an emulator of the SecureAuth System API (token + organizations).
+//! The sandbox: an in-process emulator of the SecureAuth Connect System API (OAuth2 token and
+//! organizations), with fault injection, for rehearsals and for every test.
+//!
+//! It follows `API.md`: the token endpoint `POST /{tenant}/system/oauth2/token` and its
+//! discovery document, and `/api/system/{tenant}/organizations` (create, get, list, delete).
+//! Where the vendor publishes nothing, each file's docs say what the sandbox chose.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use orgimport::sandbox::{Sandbox, SandboxConfig};
+//! let sandbox = Sandbox::new(SandboxConfig::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! sandbox.clone().serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+//!
+//! # Layout
+//! - [`config`](SandboxConfig): tenant, client, limits and [`Faults`].
+//! - `router`: paths, layers, `/_sandbox` inspection.
+//! - `gate`: what every `/api` request passes: rate limit, burst faults, tenant, token.
+//! - `token`: the OAuth2 token endpoint and bearer checks.
+//! - `organizations`: the organization handlers, idempotent replays, create faults.
+//! - `model`: the stored [`Organization`] and the create request's validation.
+//! - `store`: organizations, commit counts and remembered replies under one lock.
+//! - `faults`: seeded fault dice, latency, the dropped connection.
+//! - `reply`: the error bodies and the error codes chosen.
+//! - `stats`: the counters behind [`Stats`].
+
+mod config;
+mod faults;
+mod gate;
+mod model;
+mod organizations;
+mod reply;
+mod router;
+mod stats;
+mod store;
+mod token;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::http::{HeaderMap, header};
+use governor::{DefaultDirectRateLimiter, RateLimiter};
+use rand::Rng;
+use tokio::net::TcpListener;
+
+pub use config::{Faults, RateLimit, SandboxConfig};
+pub use model::{AuthenticationMechanism, Metadata, Organization};
+pub use stats::Stats;
+
+use faults::Dice;
+use stats::Counters;
+use store::{ExpiringMap, Store};
+
+/// A running sandbox's state; cheap to clone, every clone sees the same organizations.
+#[derive(Clone)]
+pub struct Sandbox {
+    /// The state shared by every handler and every clone.
+    shared: Arc<Shared>,
+}
+
+/// Everything the handlers share.
+struct Shared {
+    /// The configuration the sandbox started with.
+    config: SandboxConfig,
+    /// Organizations, commit counts, remembered replies. A std Mutex: never held across
+    /// `.await`.
+    store: Mutex<Store>,
+    /// Issued access tokens with their scopes. A std Mutex: never held across `.await`.
+    tokens: Mutex<ExpiringMap<Vec<String>>>,
+    /// Request and outcome counters.
+    counters: Counters,
+    /// The tenant's rate limit over every `/api` request, if configured.
+    limiter: Option<DefaultDirectRateLimiter>,
+    /// Fault decisions.
+    dice: Dice,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("config", &self.shared.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// A sandbox with the template organization `config.template_id` seeded.
+    pub fn new(config: SandboxConfig) -> Sandbox {
+        let mut store = Store::default();
+        store.insert(Organization::seed_template(&config.template_id));
+        let shared = Shared {
+            limiter: config.rate_limit.map(|r| RateLimiter::direct(r.quota())),
+            dice: Dice::new(config.faults.clone()),
+            store: Mutex::new(store),
+            tokens: Mutex::new(ExpiringMap::default()),
+            counters: Counters::default(),
+            config,
+        };
+        Sandbox {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The sandbox's HTTP router, to serve or to call in-process.
+    pub fn router(&self) -> Router {
+        router::router(self)
+    }
+
+    /// Serves on a bound listener until `shutdown` completes, then finishes the requests in
+    /// flight and returns.
+    ///
+    /// Errors: only if the listener's address cannot be read.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, tenant = %self.shared.config.tenant, "sandbox listening");
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
+    /// The configuration, so a caller can print the tenant and the client credentials.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.shared.config
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> Stats {
+        let organizations = lock(&self.shared.store).non_templates();
+        self.shared.counters.snapshot(organizations)
+    }
+
+    /// Every organization now, templates included (flagged `template`), in id order.
+    pub fn organizations(&self) -> Vec<Organization> {
+        lock(&self.shared.store).after(None).cloned().collect()
+    }
+
+    /// The organization with this id, if it exists.
+    pub fn organization(&self, id: &str) -> Option<Organization> {
+        lock(&self.shared.store).get(id).cloned()
+    }
+
+    /// How many creates committed each id (deleted organizations included).
+    pub fn commits_by_id(&self) -> HashMap<String, u64> {
+        lock(&self.shared.store).commits_by_id().clone()
+    }
+
+    /// How many creates committed each name: above 1 means duplicate organizations.
+    pub fn commits_by_name(&self) -> HashMap<String, u64> {
+        lock(&self.shared.store).commits_by_name().clone()
+    }
+
+    /// Adds (or replaces) an organization without counting a commit, e.g. one that existed
+    /// before an import. Its parent's child count follows.
+    pub fn insert_organization(&self, org: Organization) {
+        lock(&self.shared.store).insert(org);
+    }
+}
+
+/// Locks a mutex, going on with the data if a panicking thread poisoned it (every critical
+/// section leaves the data consistent before anything can panic).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `bytes` random bytes as lowercase hex.
+fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    let mut hex = String::with_capacity(bytes * 2);
+    for _ in 0..bytes {
+        let _ = write!(hex, "{:02x}", rng.random::<u8>());
+    }
+    hex
+}
+
+/// `http://{Host}` of a request, for absolute URLs; `http://localhost` without a usable Host.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}

@@ -1,3 +1,4 @@
 //! The one integration-test binary: every test talks to a real sandbox over HTTP on 127.0.0.1.
 
+mod sandbox;
 mod util;

@@ -1,1 +1,127 @@
 //! Shared helpers for the integration tests.
+
+use std::time::Duration;
+
+use orgimport::sandbox::{Sandbox, SandboxConfig};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A sandbox served on 127.0.0.1 for one test; stopped when dropped.
+pub struct TestSandbox {
+    /// The sandbox itself, to inspect its organizations, commits and stats.
+    pub sandbox: Sandbox,
+    /// `http://127.0.0.1:{port}`, the base URL of both the token endpoint and the API.
+    pub base_url: String,
+    /// A client for the test's own requests (no proxy, short timeout).
+    pub client: reqwest::Client,
+    /// Fires the graceful shutdown.
+    shutdown: Option<oneshot::Sender<()>>,
+    /// The serving task.
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Starts a sandbox with this configuration on a free port of 127.0.0.1.
+pub async fn start_sandbox(config: SandboxConfig) -> TestSandbox {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    let sandbox = Sandbox::new(config);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(sandbox.clone().serve(listener, async {
+        let _ = rx.await;
+    }));
+    TestSandbox {
+        sandbox,
+        base_url: format!("http://{addr}"),
+        client: client(),
+        shutdown: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// A reqwest client for talking to a local sandbox.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("reqwest client")
+}
+
+impl TestSandbox {
+    /// The tenant's token endpoint.
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}/{}/system/oauth2/token",
+            self.base_url,
+            self.sandbox.config().tenant
+        )
+    }
+
+    /// The tenant's organizations collection.
+    pub fn orgs_url(&self) -> String {
+        format!(
+            "{}/api/system/{}/organizations",
+            self.base_url,
+            self.sandbox.config().tenant
+        )
+    }
+
+    /// One organization's URL.
+    pub fn org_url(&self, id: &str) -> String {
+        format!("{}/{id}", self.orgs_url())
+    }
+
+    /// A fresh access token, fetched with client_secret_post and the default scope.
+    pub async fn token(&self) -> String {
+        let config = self.sandbox.config();
+        let res = self
+            .client
+            .post(self.token_url())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", config.client_id.as_str()),
+                ("client_secret", config.client_secret.expose_secret()),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(res.status(), 200, "token request failed");
+        let body: Value = res.json().await.expect("token JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// POSTs a create with a bearer token.
+    pub async fn create(&self, token: &str, body: &Value) -> reqwest::Result<reqwest::Response> {
+        self.client
+            .post(self.orgs_url())
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+    }
+
+    /// Stops serving (graceful) and waits until the server has returned.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("sandbox task").expect("sandbox serve");
+        }
+    }
+}
+
+impl Drop for TestSandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! What a sandbox is told at start: its tenant and client, token lifetime, rate limit and faults.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::Quota;
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use secrecy::SecretString;
+
+/// Everything a [`Sandbox`](super::Sandbox) needs to start.
+///
+/// `Default` gives tenant `demo`, a fresh random client and no limits or faults. `Debug` never
+/// shows the client secret.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// The tenant id, the `{tenant}` in every URL; other tenants answer 404.
+    pub tenant: String,
+    /// The one OAuth2 client allowed to get tokens.
+    pub client_id: String,
+    /// That client's secret, checked by both client_secret_post and client_secret_basic.
+    pub client_secret: SecretString,
+    /// Scopes the client may request. A token request without `scope` is granted the first one.
+    pub allowed_scopes: Vec<String>,
+    /// How long an issued token is accepted; `expires_in` says it in whole seconds, rounded
+    /// down.
+    pub token_lifetime: Duration,
+    /// Send `expires_in` as a string (`"3600"`, as the product doc shows) instead of an integer
+    /// (as the vendor's OpenAPI spec declares).
+    pub expires_in_as_string: bool,
+    /// The per-tenant rate limit over every `/api` request; `None` is unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Id of the template organization seeded at start.
+    pub template_id: String,
+    /// Failures to inject; the default injects none.
+    pub faults: Faults,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> SandboxConfig {
+        let mut rng = rand::rng();
+        let client_id = format!("sandbox-{:08x}", rng.random::<u32>());
+        let secret: String = (&mut rng)
+            .sample_iter(Alphanumeric)
+            .take(32)
+            .map(char::from)
+            .collect();
+        SandboxConfig {
+            tenant: "demo".to_owned(),
+            client_id,
+            client_secret: SecretString::from(secret),
+            allowed_scopes: vec![
+                "manage_organizations".to_owned(),
+                "manage_configuration".to_owned(),
+            ],
+            token_lifetime: Duration::from_secs(3600),
+            expires_in_as_string: true,
+            rate_limit: None,
+            template_id: "b2b-customer-template".to_owned(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// A token-bucket rate limit, as the tenant enforces it: a sustained rate plus a burst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests replenished per second.
+    pub per_second: NonZeroU32,
+    /// Requests that may arrive at once after a quiet spell.
+    pub burst: NonZeroU32,
+}
+
+impl RateLimit {
+    /// The governor quota for this limit; the burst is set explicitly, never implied.
+    pub(crate) fn quota(&self) -> Quota {
+        Quota::per_second(self.per_second).allow_burst(self.burst)
+    }
+}
+
+/// Failures the sandbox injects, drawn from an RNG seeded with `seed` so a run can be repeated.
+///
+/// Rates are fractions: 0 (or below, or NaN) never, 1 (or above) always.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Seed of the fault RNG: the same seed and the same request order give the same faults.
+    pub seed: u64,
+    /// Fraction of creates answered 500 or 503 (half each) before anything is committed.
+    pub error_rate: f64,
+    /// Fraction of creates committed and then answered 502, or the connection dropped without a
+    /// reply (half each): the ambiguous outcome a retry must not turn into a duplicate.
+    pub commit_then_fail_rate: f64,
+    /// Delay added to every reply of the token endpoint and the System API.
+    pub latency: Duration,
+    /// A uniformly random extra delay of up to this much, on top of `latency`.
+    pub latency_jitter: Duration,
+    /// Fraction of creates committed and then answered only after `slow_commit_delay`, so a
+    /// client with a shorter timeout gives up on an organization that exists.
+    pub slow_commit_rate: f64,
+    /// How long a slow commit holds its reply.
+    pub slow_commit_delay: Duration,
+    /// Fraction of `/api` requests answered 403 `request_forbidden`, as bursts have been seen
+    /// answered; nothing is committed.
+    pub forbidden_burst_rate: f64,
+}

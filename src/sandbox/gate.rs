@@ -1,0 +1,88 @@
+//! The gateway in front of the System API: trace ids, rate limit, burst rejections, and the
+//! tenant and bearer-token checks every `/api` request passes before its handler.
+//!
+//! Order: rate limit (429), burst rejection (403), tenant (404), token (401/403). Every reply,
+//! refused or not, carries a fresh `X-Trace-ID`.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::Clock;
+
+use super::reply::ApiError;
+use super::stats::bump;
+use super::token::check_bearer;
+use super::{Sandbox, random_hex};
+
+/// The header naming a reply for support, kept by clients next to a failed row.
+pub(crate) const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
+
+/// Middleware over every `/api` route.
+pub(crate) async fn gate(State(sandbox): State<Sandbox>, req: Request, next: Next) -> Response {
+    bump(&sandbox.shared.counters.api_requests);
+    let mut res = match admit(&sandbox, &req) {
+        Ok(()) => next.run(req).await,
+        Err(e) => {
+            tracing::debug!(error = %e, path = req.uri().path(), "sandbox: request refused");
+            e.into_response()
+        }
+    };
+    res.headers_mut().insert(TRACE_ID, trace_id());
+    res
+}
+
+/// A random trace id.
+pub(crate) fn trace_id() -> HeaderValue {
+    HeaderValue::try_from(random_hex(16)).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// Decides whether a request reaches its handler, counting refusals.
+fn admit(sandbox: &Sandbox, req: &Request) -> Result<(), ApiError> {
+    let shared = &sandbox.shared;
+    if let Some(limiter) = &shared.limiter {
+        if let Err(not_until) = limiter.check() {
+            bump(&shared.counters.rate_limited);
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            return Err(ApiError::TooManyRequests {
+                retry_after: whole_seconds(wait),
+            });
+        }
+    }
+    if shared.dice.forbidden() {
+        bump(&shared.counters.faults_injected);
+        return Err(ApiError::Forbidden);
+    }
+    // Routes are /api/system/{tenant}/...
+    let tenant = req.uri().path().split('/').nth(3).unwrap_or_default();
+    if tenant != shared.config.tenant {
+        return Err(ApiError::NotFound {
+            what: "tenant",
+            id: tenant.to_owned(),
+        });
+    }
+    check_bearer(sandbox, req.headers()).inspect_err(|e| {
+        if matches!(e, ApiError::Unauthorized(_)) {
+            bump(&shared.counters.unauthorized);
+        }
+    })
+}
+
+/// `Retry-After` seconds: the wait rounded up, at least 1.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_rounds_up_to_at_least_one_second() {
+        assert_eq!(super::whole_seconds(Duration::ZERO), 1);
+        assert_eq!(super::whole_seconds(Duration::from_millis(10)), 1);
+        assert_eq!(super::whole_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(super::whole_seconds(Duration::from_millis(2001)), 3);
+    }
+}

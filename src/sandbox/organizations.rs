@@ -1,0 +1,338 @@
+//! The organizations API: create (with idempotent replays and create faults), get, list, delete.
+//!
+//! Choices:
+//! - `X-Idempotency-Key` must be 32 to 255 visible ASCII characters (400 otherwise). The reply
+//!   to a create that carried a key is remembered for 60 s, whatever its status, except an
+//!   injected 5xx before commit (nothing was processed). A repeat within that minute gets the
+//!   remembered status and body with `X-Idempotent-Replayed: true`, and creates nothing; the
+//!   same key with a different body is 422. A commit-then-fail create remembers its 201, so a
+//!   retry with the key learns the organization exists. Keys are per tenant, and a sandbox
+//!   has one tenant.
+//! - Replay check, injected 5xx, validation and commit happen under one lock, so two
+//!   concurrent requests with one key cannot both create.
+//! - List: `search_phrase` matches the id exactly or a case-insensitive substring of the name;
+//!   `limit` must be 1 to 100 (400 otherwise), `template` `true` or `false` (400 otherwise).
+//!   `before_organization_id`, `sort`, `order` and `with_child_count` are ignored: the list is
+//!   always in id order, with child counts.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
+
+use super::faults::{AfterCommit, CreateFaults, dropped_connection};
+use super::model::{NewOrganization, Organization, OrganizationsResponse};
+use super::reply::{ApiError, JsonReply};
+use super::stats::bump;
+use super::{Sandbox, base_url, lock};
+
+/// How long a create reply is replayed for its idempotency key.
+const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(60);
+
+/// The header a client sends to make a create safe to retry.
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("x-idempotency-key");
+
+/// The header marking a replayed reply.
+const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("x-idempotent-replayed");
+
+/// The most organizations one list page may hold.
+const MAX_LIMIT: usize = 100;
+
+/// Organizations in one list page when the client does not say.
+const DEFAULT_LIMIT: usize = 20;
+
+/// `POST /api/system/{tenant}/organizations`.
+pub(crate) async fn create(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let counters = &sandbox.shared.counters;
+    bump(&counters.create_requests);
+    let (body, key) = match (body, idempotency_key(&headers)) {
+        (Ok(body), Ok(key)) => (body, key),
+        (Err(e), _) => return ApiError::from(e).into_response(),
+        (_, Err(e)) => return e.into_response(),
+    };
+    let faults = sandbox.shared.dice.create();
+    let reply = match decide(&sandbox, &body, key, &faults, &base_url(&headers)) {
+        Decision::Replay(reply) => {
+            bump(&counters.idempotent_replays);
+            let mut res = reply.into_response();
+            res.headers_mut()
+                .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            return res;
+        }
+        Decision::Refuse(e) => return e.into_response(),
+        Decision::Answer {
+            reply,
+            committed: false,
+        } => return reply.into_response(),
+        Decision::Answer {
+            reply,
+            committed: true,
+        } => reply,
+    };
+    bump(&counters.creates_committed);
+    if let Some(delay) = faults.slow_commit {
+        bump(&counters.faults_injected);
+        tokio::time::sleep(delay).await;
+    }
+    match faults.after_commit {
+        None => reply.into_response(),
+        Some(fail) => {
+            bump(&counters.faults_injected);
+            tracing::debug!(?fail, "sandbox fault: create committed, reply fails");
+            match fail {
+                AfterCommit::BadGateway => {
+                    ApiError::Injected(StatusCode::BAD_GATEWAY).into_response()
+                }
+                AfterCommit::DropConnection => dropped_connection(),
+            }
+        }
+    }
+}
+
+/// What became of a create.
+#[derive(Debug)]
+enum Decision {
+    /// A remembered reply to send again.
+    Replay(JsonReply),
+    /// Refused without being processed or remembered.
+    Refuse(ApiError),
+    /// Processed: this reply was remembered if the request had a key.
+    Answer {
+        /// The reply (201 or an error).
+        reply: JsonReply,
+        /// Whether an organization was created.
+        committed: bool,
+    },
+}
+
+/// Replays, refuses or commits a create, all under the store's lock.
+fn decide(
+    sandbox: &Sandbox,
+    body: &[u8],
+    key: Option<String>,
+    faults: &CreateFaults,
+    base: &str,
+) -> Decision {
+    let shared = &sandbox.shared;
+    let new = NewOrganization::parse(body);
+    let now = Instant::now();
+    let keyed = key.map(|key| (key, <[u8; 32]>::from(Sha256::digest(body))));
+    let mut store = lock(&shared.store);
+    if let Some((key, digest)) = &keyed {
+        match store.recall(key, digest, now) {
+            Ok(Some(reply)) => return Decision::Replay(reply),
+            Ok(None) => {}
+            Err(e) => return Decision::Refuse(e),
+        }
+    }
+    if let Some(status) = faults.before_commit {
+        bump(&shared.counters.faults_injected);
+        return Decision::Refuse(ApiError::Injected(status));
+    }
+    let created = new.and_then(|new| store.create(new)).map(|org| {
+        JsonReply::new(
+            StatusCode::CREATED,
+            &org.to_response(base, &shared.config.tenant),
+        )
+    });
+    let committed = created.is_ok();
+    let reply = created.unwrap_or_else(|e| e.to_reply());
+    if let Some((key, digest)) = keyed {
+        store.remember(key, digest, reply.clone(), now + IDEMPOTENCY_WINDOW);
+    }
+    Decision::Answer { reply, committed }
+}
+
+/// The request's idempotency key, if any.
+///
+/// Errors: 400 `bad_request` unless it is 32 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("X-Idempotency-Key must be visible ASCII characters".to_owned())
+        })?;
+    if !(32..=255).contains(&key.len()) {
+        return Err(ApiError::BadRequest(format!(
+            "X-Idempotency-Key must be 32 to 255 characters long, not {}",
+            key.len()
+        )));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// `GET /api/system/{tenant}/organizations/{id}`.
+///
+/// Errors: 404 `not_found`.
+pub(crate) async fn get(
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<JsonReply, ApiError> {
+    let Path((_, id)) = path?;
+    let shared = &sandbox.shared;
+    let store = lock(&shared.store);
+    let org = store.get(&id).ok_or_else(|| ApiError::NotFound {
+        what: "organization",
+        id: id.clone(),
+    })?;
+    Ok(JsonReply::new(
+        StatusCode::OK,
+        &org.to_response(&base_url(&headers), &shared.config.tenant),
+    ))
+}
+
+/// `DELETE /api/system/{tenant}/organizations/{id}`.
+///
+/// Errors: 404 `not_found`; 400 `bad_request` if the organization has children.
+pub(crate) async fn delete(
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path((_, id)) = path?;
+    lock(&sandbox.shared.store).delete(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/system/{tenant}/organizations`.
+///
+/// Errors: 400 `bad_request` for a bad `limit` or `template`.
+pub(crate) async fn list(
+    State(sandbox): State<Sandbox>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<JsonReply, ApiError> {
+    let query = ListQuery::parse(query.as_deref().unwrap_or_default())?;
+    let shared = &sandbox.shared;
+    let base = base_url(&headers);
+    let store = lock(&shared.store);
+    let organizations = store
+        .after(query.after.as_deref())
+        .filter(|org| query.matches(org))
+        .take(query.limit)
+        .map(|org| org.to_response(&base, &shared.config.tenant))
+        .collect();
+    Ok(JsonReply::new(
+        StatusCode::OK,
+        &OrganizationsResponse { organizations },
+    ))
+}
+
+/// The query of a list request.
+#[derive(Debug, PartialEq)]
+struct ListQuery {
+    /// `search_phrase`, as given and lowercased; `None` when absent or empty.
+    search: Option<(String, String)>,
+    /// Page size.
+    limit: usize,
+    /// List only ids after this one.
+    after: Option<String>,
+    /// List only templates (`true`) or only non-templates (`false`).
+    template: Option<bool>,
+}
+
+impl ListQuery {
+    /// Reads the query string; unknown parameters are ignored, a repeated one's last value wins.
+    fn parse(query: &str) -> Result<ListQuery, ApiError> {
+        let mut parsed = ListQuery {
+            search: None,
+            limit: DEFAULT_LIMIT,
+            after: None,
+            template: None,
+        };
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match &*name {
+                "search_phrase" if value.is_empty() => parsed.search = None,
+                "search_phrase" => parsed.search = Some((value.to_string(), value.to_lowercase())),
+                "after_organization_id" if value.is_empty() => parsed.after = None,
+                "after_organization_id" => parsed.after = Some(value.into_owned()),
+                "limit" => {
+                    parsed.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(format!(
+                                "limit must be an integer from 1 to {MAX_LIMIT}, not {value:?}"
+                            ))
+                        })?;
+                }
+                "template" => {
+                    parsed.template = Some(match &*value {
+                        "true" => true,
+                        "false" => false,
+                        _ => {
+                            return Err(ApiError::BadRequest(format!(
+                                "template must be true or false, not {value:?}"
+                            )));
+                        }
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// Whether an organization passes the filters.
+    fn matches(&self, org: &Organization) -> bool {
+        self.template.is_none_or(|t| org.template == t)
+            && self.search.as_ref().is_none_or(|(phrase, lower)| {
+                org.id == *phrase || org.name.to_lowercase().contains(lower.as_str())
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_query() {
+        let q = ListQuery::parse(
+            "search_phrase=Acme&limit=5&after_organization_id=b&template=false&sort=x",
+        )
+        .unwrap();
+        assert_eq!(q.search, Some(("Acme".to_owned(), "acme".to_owned())));
+        assert_eq!(
+            (q.limit, q.after.as_deref(), q.template),
+            (5, Some("b"), Some(false))
+        );
+        assert_eq!(ListQuery::parse("").unwrap().limit, DEFAULT_LIMIT);
+        for bad in ["limit=0", "limit=101", "limit=x", "template=yes"] {
+            assert!(ListQuery::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn idempotency_key_length() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(idempotency_key(&headers).unwrap(), None);
+        headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("short"));
+        assert!(idempotency_key(&headers).is_err());
+        headers.insert(
+            IDEMPOTENCY_KEY,
+            HeaderValue::try_from("k".repeat(32)).unwrap(),
+        );
+        assert_eq!(idempotency_key(&headers).unwrap(), Some("k".repeat(32)));
+        headers.insert(
+            IDEMPOTENCY_KEY,
+            HeaderValue::try_from("k".repeat(256)).unwrap(),
+        );
+        assert!(idempotency_key(&headers).is_err());
+    }
+}

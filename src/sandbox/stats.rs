@@ -1,0 +1,82 @@
+//! What the sandbox counts, and the snapshot of it that tests and `/_sandbox/stats` read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// A snapshot of the sandbox's counters since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Requests to the token endpoint.
+    pub token_requests: u64,
+    /// Tokens issued.
+    pub tokens_issued: u64,
+    /// Token requests refused (any error).
+    pub token_rejections: u64,
+    /// Requests under `/api`, whatever their outcome.
+    pub api_requests: u64,
+    /// Create requests that got past the rate limit, burst rejections and authentication.
+    pub create_requests: u64,
+    /// Creates that committed an organization (including those then answered with a fault).
+    pub creates_committed: u64,
+    /// `429` replies.
+    pub rate_limited: u64,
+    /// `401` replies under `/api`.
+    pub unauthorized: u64,
+    /// Faults injected: each 403 burst, 5xx, commit-then-fail and slow commit counts once.
+    pub faults_injected: u64,
+    /// Creates answered from the idempotency store instead of being processed.
+    pub idempotent_replays: u64,
+    /// Organizations that exist now and are not templates.
+    pub organizations: u64,
+}
+
+/// The live counters behind [`Stats`]: atomics, so counting never takes the store's lock.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// See [`Stats::token_requests`].
+    pub(crate) token_requests: AtomicU64,
+    /// See [`Stats::tokens_issued`].
+    pub(crate) tokens_issued: AtomicU64,
+    /// See [`Stats::token_rejections`].
+    pub(crate) token_rejections: AtomicU64,
+    /// See [`Stats::api_requests`].
+    pub(crate) api_requests: AtomicU64,
+    /// See [`Stats::create_requests`].
+    pub(crate) create_requests: AtomicU64,
+    /// See [`Stats::creates_committed`].
+    pub(crate) creates_committed: AtomicU64,
+    /// See [`Stats::rate_limited`].
+    pub(crate) rate_limited: AtomicU64,
+    /// See [`Stats::unauthorized`].
+    pub(crate) unauthorized: AtomicU64,
+    /// See [`Stats::faults_injected`].
+    pub(crate) faults_injected: AtomicU64,
+    /// See [`Stats::idempotent_replays`].
+    pub(crate) idempotent_replays: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    /// The counters now, with the current organization count.
+    pub(crate) fn snapshot(&self, organizations: u64) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            token_requests: get(&self.token_requests),
+            tokens_issued: get(&self.tokens_issued),
+            token_rejections: get(&self.token_rejections),
+            api_requests: get(&self.api_requests),
+            create_requests: get(&self.create_requests),
+            creates_committed: get(&self.creates_committed),
+            rate_limited: get(&self.rate_limited),
+            unauthorized: get(&self.unauthorized),
+            faults_injected: get(&self.faults_injected),
+            idempotent_replays: get(&self.idempotent_replays),
+            organizations,
+        }
+    }
+}
