@@ -193,7 +193,13 @@ fn read_results(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Res
             continue;
         };
         let field = |i: usize| record.get(input_width + i).unwrap_or("");
-        if let Some(outcome) = parse_outcome(field(0), field(1), field(2), field(3), field(4)) {
+        // Only rows that were sent say anything; an invalid row may repeat a sent row's key.
+        if let Some(outcome) = parse_outcome(field(0), field(1), field(2), field(3), field(4))
+            && matches!(
+                outcome.status,
+                Status::Created | Status::Exists | Status::Failed
+            )
+        {
             last.insert(key, Some(outcome));
         }
     }

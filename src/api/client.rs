@@ -244,9 +244,10 @@ impl ApiClient {
     ) -> Result<(StatusCode, bytes::Bytes), CallError> {
         let mut refreshed = false;
         loop {
-            let token = self.tokens.token().await.map_err(CallError::Auth)?;
             self.limiter.until_ready().await;
             self.throttle.ready().await;
+            // The token is taken after the wait, so it is as fresh as it can be when sent.
+            let token = self.tokens.token().await.map_err(CallError::Auth)?;
             let request = self
                 .http
                 .request(method.clone(), url.clone())

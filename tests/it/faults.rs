@@ -1,0 +1,253 @@
+//! Exactly once under faults: a chaos run, SIGKILL mid-run and Ctrl-C, each checked against
+//! what the sandbox committed.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use orgimport::results::Status;
+use orgimport::sandbox::{Faults, RateLimit, SandboxConfig};
+use secrecy::ExposeSecret;
+
+use crate::fixture::{Fixture, customers};
+use crate::util::{TestSandbox, start_sandbox};
+
+/// Checks that every row of the fixture's results is `created` or `exists`, that its org id
+/// is the organization the sandbox holds under the row's name, and that the sandbox committed
+/// exactly one create per name.
+fn assert_exactly_once(fixture: &Fixture, sandbox: &TestSandbox, rows: usize) {
+    let results = fixture.results_rows();
+    assert_eq!(results.len(), rows, "every row once in the results");
+    let commits = sandbox.sandbox.commits_by_name();
+    let ids_by_name: HashMap<String, String> = sandbox
+        .sandbox
+        .organizations()
+        .into_iter()
+        .filter(|o| !o.template)
+        .map(|o| (o.name.clone(), o.id.clone()))
+        .collect();
+    for row in &results {
+        let name = &row["name"];
+        assert!(
+            row["status"] == "created" || row["status"] == "exists",
+            "{name}: {row:?}"
+        );
+        assert_eq!(commits.get(name), Some(&1), "{name} was committed once");
+        assert_eq!(
+            Some(&row["org_id"]),
+            ids_by_name.get(name),
+            "{name}: {row:?}"
+        );
+    }
+    assert_eq!(sandbox.sandbox.stats().creates_committed, rows as u64);
+    let journal = fixture.dir.path().join("customers.results.csv.journal");
+    assert!(
+        !journal.exists(),
+        "the journal is removed after a complete run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chaos_run_creates_every_row_exactly_once() {
+    let sandbox = start_sandbox(SandboxConfig {
+        token_lifetime: Duration::from_secs(2),
+        rate_limit: Some(RateLimit {
+            per_second: NonZeroU32::new(400).unwrap(),
+            burst: NonZeroU32::new(40).unwrap(),
+        }),
+        faults: Faults {
+            seed: 42,
+            error_rate: 0.05,
+            commit_then_fail_rate: 0.05,
+            forbidden_burst_rate: 0.01,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = Fixture::new(&customers(2000));
+    let flags = [
+        "--rate",
+        "600",
+        "--concurrency",
+        "32",
+        "--max-attempts",
+        "10",
+        "--timeout",
+        "5s",
+    ];
+
+    let first = fixture.import(&sandbox, &flags).await.unwrap();
+    let stats = sandbox.sandbox.stats();
+    assert!(
+        stats.faults_injected > 100,
+        "faults were injected: {stats:?}"
+    );
+    assert!(
+        stats.rate_limited > 0,
+        "the tenant's limit was hit: {stats:?}"
+    );
+    assert!(
+        stats.tokens_issued > 1,
+        "the token was refreshed: {stats:?}"
+    );
+    // Whatever the first run could not finish, a rerun does.
+    if first.exit_code() != 0 {
+        let second = fixture.import(&sandbox, &flags).await.unwrap();
+        assert_eq!(second.exit_code(), 0, "{second}");
+    }
+    assert_exactly_once(&fixture, &sandbox, 2000);
+}
+
+/// `orgimport import` as a child process against `sandbox`.
+fn spawn_import(fixture: &Fixture, sandbox: &TestSandbox, extra: &[&str]) -> Child {
+    let secret = sandbox
+        .sandbox
+        .config()
+        .client_secret
+        .expose_secret()
+        .to_string();
+    let args = fixture.args(sandbox, &secret, extra);
+    std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A sandbox with a little latency (and some faults, if `faulty`), in a runtime of its own
+/// so that a synchronous test can run the binary beside it.
+fn slow_sandbox(runtime: &tokio::runtime::Runtime, faulty: bool) -> TestSandbox {
+    let rate = if faulty { 0.02 } else { 0.0 };
+    runtime.block_on(start_sandbox(SandboxConfig {
+        faults: Faults {
+            seed: 9,
+            latency: Duration::from_millis(5),
+            latency_jitter: Duration::from_millis(10),
+            error_rate: rate,
+            commit_then_fail_rate: rate,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    }))
+}
+
+#[test]
+fn sigkill_mid_run_twice_then_a_rerun_creates_every_row_exactly_once() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = slow_sandbox(&runtime, true);
+    let fixture = Fixture::new(&customers(1200));
+    let flags = [
+        "--rate",
+        "300",
+        "--concurrency",
+        "16",
+        "--max-attempts",
+        "10",
+    ];
+
+    for kill_after in [Duration::from_millis(1200), Duration::from_millis(900)] {
+        let before = sandbox.sandbox.stats().creates_committed;
+        let mut child = spawn_import(&fixture, &sandbox, &flags);
+        let started = Instant::now();
+        // Kill once the run is under way: some creates are committed, it has not finished.
+        while started.elapsed() < kill_after || sandbox.sandbox.stats().creates_committed == before
+        {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run ended before the kill"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert!(
+            fixture
+                .dir
+                .path()
+                .join("customers.results.csv.journal")
+                .exists(),
+            "the killed run left its journal"
+        );
+    }
+    let committed_before_rerun = sandbox.sandbox.stats().creates_committed;
+    assert!(committed_before_rerun > 0 && committed_before_rerun < 1200);
+
+    let out = spawn_import(&fixture, &sandbox, &flags)
+        .wait_with_output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_exactly_once(&fixture, &sandbox, 1200);
+    drop(runtime);
+}
+
+#[test]
+fn ctrl_c_finishes_the_rows_in_flight_and_writes_complete_results() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // No faults: every committed create is then a `created` row, which the test checks.
+    let sandbox = slow_sandbox(&runtime, false);
+    let fixture = Fixture::new(&customers(1000));
+    let flags = ["--rate", "100", "--concurrency", "8"];
+
+    let child = spawn_import(&fixture, &sandbox, &flags);
+    while sandbox.sandbox.stats().creates_committed < 50 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+
+    let results = fixture.results_rows();
+    assert_eq!(results.len(), 1000, "every row once in the results");
+    let mut by_status: HashMap<String, u64> = HashMap::new();
+    for row in &results {
+        *by_status.entry(row["status"].clone()).or_default() += 1;
+    }
+    let created = by_status
+        .get(Status::Created.as_str())
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(
+        created,
+        sandbox.sandbox.stats().creates_committed,
+        "{by_status:?}"
+    );
+    assert!(
+        by_status
+            .get(Status::NotSent.as_str())
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "{by_status:?}"
+    );
+    assert!(
+        !fixture
+            .dir
+            .path()
+            .join("customers.results.csv.journal")
+            .exists()
+    );
+
+    // Rerunning finishes the job.
+    let out = spawn_import(&fixture, &sandbox, &flags[2..])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_exactly_once(&fixture, &sandbox, 1000);
+    drop(runtime);
+}

@@ -1,0 +1,118 @@
+//! Customer files in temp dirs, and running `import` on them in-process.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::Parser;
+use orgimport::cli::{Cli, Command};
+use orgimport::config::Config;
+use orgimport::run::{self, Summary};
+use secrecy::ExposeSecret;
+
+use crate::util::TestSandbox;
+
+/// A customer file of `n` valid rows, every fourth with an id of its own.
+pub fn customers(n: usize) -> String {
+    let mut csv = String::from(
+        "id,name,displayName,email,domains,metadata.region,metadata.salesforceId,owner\n",
+    );
+    for i in 0..n {
+        let id = if i % 4 == 0 {
+            format!("cust-{i:05}")
+        } else {
+            String::new()
+        };
+        csv.push_str(&format!(
+            "{id},customer-{i:05},\"Kunde {i}, GmbH\",admin@customer{i}.example.com,customer{i}.example.com,EMEA,001XX{i:013},Ana\n"
+        ));
+    }
+    csv
+}
+
+/// A temp dir with `customers.csv` and the sandbox's secret in a file.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn new(csv: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("customers.csv"), csv).unwrap();
+        Fixture { dir }
+    }
+
+    pub fn input(&self) -> PathBuf {
+        self.dir.path().join("customers.csv")
+    }
+
+    pub fn results(&self) -> PathBuf {
+        self.dir.path().join("customers.results.csv")
+    }
+
+    /// The import command line for `sandbox`, with `extra` flags.
+    pub fn args(&self, sandbox: &TestSandbox, secret: &str, extra: &[&str]) -> Vec<String> {
+        let secret_file = self.dir.path().join("secret");
+        std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+        let c = sandbox.sandbox.config();
+        let mut args: Vec<String> = [
+            "orgimport",
+            "import",
+            self.input().to_str().unwrap(),
+            "--base-url",
+            &sandbox.base_url,
+            "--tenant",
+            &c.tenant,
+            "--client-id",
+            &c.client_id,
+            "--client-secret-file",
+            secret_file.to_str().unwrap(),
+            "--template-id",
+            &c.template_id,
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    pub async fn import(
+        &self,
+        sandbox: &TestSandbox,
+        extra: &[&str],
+    ) -> Result<Summary, orgimport::Error> {
+        let secret = sandbox
+            .sandbox
+            .config()
+            .client_secret
+            .expose_secret()
+            .to_string();
+        import_with(self.args(sandbox, &secret, extra)).await
+    }
+
+    /// The results file as (header, rows of field maps).
+    pub fn results_rows(&self) -> Vec<HashMap<String, String>> {
+        let mut reader = csv::Reader::from_path(self.results()).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                headers
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(h, v)| (h.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+pub async fn import_with(args: Vec<String>) -> Result<Summary, orgimport::Error> {
+    let cli = Cli::try_parse_from(args).unwrap();
+    let Command::Import(args) = cli.command else {
+        panic!("not an import")
+    };
+    run::import(Config::from_import_args(args, true)?).await
+}
