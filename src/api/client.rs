@@ -267,7 +267,7 @@ impl ApiClient {
             }
             let error = status_error(status, &headers, &body);
             if status == StatusCode::TOO_MANY_REQUESTS {
-                self.throttle.too_many_requests(error.retry_after());
+                self.throttle.too_many_requests();
             }
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 tracing::debug!("token rejected by the API; refreshing it once");

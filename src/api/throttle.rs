@@ -75,8 +75,10 @@ impl Throttle {
         tokio::time::sleep_until(turn).await;
     }
 
-    /// The tenant answered 429: slow every worker down, and hold them all for `retry_after`.
-    pub fn too_many_requests(&self, retry_after: Option<Duration>) {
+    /// The tenant answered 429: slow every worker down. (The row that got the 429 waits for
+    /// its `Retry-After` before it is retried; the others go on at the lower rate, since the
+    /// header's whole seconds are far coarser than a rate limiter's refill.)
+    pub fn too_many_requests(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if s.cuts == 0 || now.saturating_duration_since(s.changed) >= COOLDOWN {
@@ -87,9 +89,6 @@ impl Throttle {
                 rate = format!("{:.1}/s", s.rate),
                 "the tenant answered 429: slowing down"
             );
-        }
-        if let Some(wait) = retry_after {
-            s.next = s.next.max(now + wait);
         }
     }
 

@@ -239,9 +239,13 @@ fn ctrl_c_finishes_the_rows_in_flight_and_writes_complete_results() {
     );
 
     // Rerunning finishes the job.
-    let out = spawn_import(&fixture, &sandbox, &flags[2..])
-        .wait_with_output()
-        .unwrap();
+    let out = spawn_import(
+        &fixture,
+        &sandbox,
+        &["--rate", "1000", "--concurrency", "8"],
+    )
+    .wait_with_output()
+    .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
