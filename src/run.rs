@@ -463,8 +463,12 @@ async fn collect(
                     progress.row_done(outcome.status);
                     if outcome.status == Status::Failed {
                         let error = outcome.error.as_deref().unwrap_or("");
-                        // "HTTP 403 forbidden: ..." -> "HTTP 403 forbidden"; trace ids differ.
-                        let kind = error.split(':').next().unwrap_or(error);
+                        // "HTTP 403 forbidden: ..." -> "HTTP 403 forbidden"; trace ids differ,
+                        // and all server errors are one kind (an outage answers 500 and 503).
+                        let kind = match outcome.http_status {
+                            Some(500..) => "HTTP 5xx",
+                            _ => error.split(':').next().unwrap_or(error),
+                        };
                         if streak.0 == kind {
                             streak.1 += 1;
                         } else {

@@ -255,3 +255,60 @@ fn ctrl_c_finishes_the_rows_in_flight_and_writes_complete_results() {
     assert_exactly_once(&fixture, &sandbox, 1000);
     drop(runtime);
 }
+
+#[tokio::test]
+async fn an_unknown_template_stops_before_any_create() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(5));
+    let secret = sandbox
+        .sandbox
+        .config()
+        .client_secret
+        .expose_secret()
+        .to_string();
+    let mut args = fixture.args(&sandbox, &secret, &[]);
+    let template = args.iter().position(|a| a == "--template-id").unwrap() + 1;
+    args[template] = "no-such-template".into();
+
+    let error = crate::fixture::import_with(args).await.unwrap_err();
+
+    assert!(
+        error
+            .to_string()
+            .contains("\"no-such-template\" does not exist"),
+        "{error}"
+    );
+    assert_eq!(sandbox.sandbox.stats().create_requests, 0);
+}
+
+#[tokio::test]
+async fn many_rows_failing_the_same_way_stop_the_run() {
+    // Every create fails before commit: the cause is the tenant, not the rows.
+    let sandbox = start_sandbox(SandboxConfig {
+        faults: Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = Fixture::new(&customers(200));
+
+    let summary = fixture
+        .import(&sandbox, &["--rate", "1000", "--max-attempts", "1"])
+        .await
+        .unwrap();
+
+    let fatal = summary.fatal.as_ref().expect("the run stopped").to_string();
+    assert!(fatal.contains("the last 20 rows all failed"), "{fatal}");
+    assert_eq!(summary.exit_code(), 2);
+    assert!(summary.count(Status::NotSent) > 0, "{summary}");
+    assert!(
+        sandbox.sandbox.stats().create_requests < 200,
+        "the rest were not sent"
+    );
+    let results = fixture.results_rows();
+    assert_eq!(results.len(), 200);
+    let not_sent = results.iter().find(|r| r["status"] == "not_sent").unwrap();
+    assert!(not_sent["error"].contains("rerun"), "{not_sent:?}");
+}
