@@ -31,6 +31,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::from(summary.exit_code()))
         }
+        Command::Validate(args) => {
+            let report = crate::validate::validate(&args, &mut std::io::stdout().lock())?;
+            eprintln!("{report}");
+            Ok(ExitCode::from(if report.invalid == 0 { 0 } else { 1 }))
+        }
         Command::Sandbox(args) => serve_sandbox(&args).await.map(|()| ExitCode::SUCCESS),
     }
 }

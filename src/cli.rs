@@ -35,6 +35,11 @@ pub enum Command {
         --token-url https://acme.us.connect.secureauth.com/acme/system/oauth2/token \\\n    \
         --client-id 3f2a... --template-id b2b-customer-template --rate 50")]
     Import(ImportArgs),
+    /// Check every row of a customer CSV without sending anything; list all problems.
+    #[command(after_help = "Examples:\n  \
+        orgimport validate customers.csv\n  \
+        orgimport validate crm-export.csv --mapping crm-mapping.toml")]
+    Validate(ValidateArgs),
     /// Run the built-in emulator of the SecureAuth System API, for rehearsals.
     #[command(after_help = "Example:\n  orgimport sandbox --port 8080 --rate-limit 100")]
     Sandbox(SandboxArgs),
@@ -55,6 +60,10 @@ pub struct ImportArgs {
     /// The customer CSV: a header row, a `name` column, optional id, displayName,
     /// description, email, parent_id, template_id, color, domains and metadata.<key> columns.
     pub input: PathBuf,
+
+    /// How to read the input.
+    #[command(flatten)]
+    pub format: InputFormatArgs,
 
     /// Rehearse: start the built-in sandbox on a free port and import into it.
     #[arg(long)]
@@ -116,6 +125,37 @@ pub struct ImportArgs {
     /// How long to wait for one reply, e.g. 30s or 1500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
+}
+
+/// How to read a customer file: its dialect and which columns feed which fields.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputFormatArgs {
+    /// The field separator [default: found from the header: , ; tab or |].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The file's encoding when it is not UTF-8, e.g. windows-1252 (UTF-16 with a
+    /// byte-order mark is recognised on its own).
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+    /// A TOML file naming the column (or value, format, slug) of each field; see the README.
+    #[arg(long, value_name = "PATH")]
+    pub mapping: Option<PathBuf>,
+    /// FIELD=COLUMN: take a field (or metadata.<key>) from a column; wins over --mapping.
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
+    pub map: Vec<(String, String)>,
+}
+
+/// `orgimport validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The customer CSV.
+    pub input: PathBuf,
+    /// How to read it.
+    #[command(flatten)]
+    pub format: InputFormatArgs,
+    /// The template applied to rows that name none (checked like theirs).
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
 }
 
 /// `orgimport sandbox`.
@@ -208,6 +248,21 @@ pub fn parse_rate(text: &str) -> Result<RateArg, String> {
         _ => return Err(bad()),
     };
     Ok(RateArg { count, period })
+}
+
+/// Parses `FIELD=COLUMN`.
+///
+/// # Errors
+/// A message when there is no `=` or either side is empty.
+pub fn parse_map(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((field, column)) if !field.trim().is_empty() && !column.trim().is_empty() => {
+            Ok((field.trim().to_string(), column.trim().to_string()))
+        }
+        _ => Err(format!(
+            "{text:?} is not FIELD=COLUMN, e.g. name=\"Account Name\" or metadata.region=Region"
+        )),
+    }
 }
 
 /// Parses `250ms`, `30s`, `5m`, `1h`, or a plain number of seconds.

@@ -11,7 +11,8 @@ use url::Url;
 
 use crate::Error;
 use crate::api::{ClientAuth, Credentials};
-use crate::cli::{ClientAuthArg, ImportArgs, RateArg, SandboxArgs};
+use crate::cli::{ClientAuthArg, ImportArgs, InputFormatArgs, RateArg, SandboxArgs};
+use crate::input::{Dialect, MappingFile, MappingSpec};
 use crate::sandbox::{Faults, RateLimit, SandboxConfig};
 
 /// The environment variable holding the client secret.
@@ -22,6 +23,10 @@ pub const SECRET_ENV: &str = "ORGIMPORT_CLIENT_SECRET";
 pub struct Config {
     /// The customer CSV.
     pub input: PathBuf,
+    /// How the input is written.
+    pub dialect: Dialect,
+    /// Which columns feed which fields.
+    pub mapping: MappingSpec,
     /// The results file (its journal sits beside it).
     pub results: PathBuf,
     /// Where the organizations go.
@@ -110,8 +115,11 @@ impl Config {
             Target::Tenant(Box::new(tenant_from_args(&args)?))
         };
         let burst = args.burst.unwrap_or_else(|| default_burst(args.rate));
+        let (dialect, mapping) = input_format(&args.format)?;
         Ok(Config {
             input: args.input,
+            dialect,
+            mapping,
             results,
             target,
             default_template: args.template_id.filter(|t| !t.trim().is_empty()),
@@ -123,6 +131,23 @@ impl Config {
             quiet,
         })
     }
+}
+
+/// The dialect and mapping that `--delimiter`, `--encoding`, `--mapping` and `--map` name.
+///
+/// # Errors
+/// [`Error::Config`] for a bad delimiter or encoding; the mapping file's errors.
+pub fn input_format(args: &InputFormatArgs) -> Result<(Dialect, MappingSpec), Error> {
+    let dialect = Dialect::parse(args.delimiter.as_deref(), args.encoding.as_deref())
+        .map_err(Error::Config)?;
+    let file = args.mapping.as_deref().map(MappingFile::load).transpose()?;
+    Ok((
+        dialect,
+        MappingSpec {
+            file,
+            overrides: args.map.clone(),
+        },
+    ))
 }
 
 /// `<input stem>.results.csv` beside the input.

@@ -7,12 +7,13 @@
 //!
 //! # Layout
 //! - [`cli`]: the command line as typed (clap); [`config`]: the checked settings the core uses.
-//! - [`input`]: the CSV dialect, the header mapping and the row checks.
+//! - [`input`]: the CSV dialect (delimiter, encoding), the column mapping and the row checks.
 //! - [`plan`]: every row checked before sending; duplicates and rows done earlier set aside.
 //! - [`api`]: the shared token ([`api::auth`]) and the organization calls ([`api::client`]).
 //! - [`run`]: the pipeline: limiter, concurrency cap, retries, outcomes to one task.
 //! - [`results`]: the journal and the results file; what a rerun skips.
 //! - [`progress`]: the progress bar or log lines.
+//! - [`validate`]: `orgimport validate`, every problem of every row without sending anything.
 //! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
 //! - [`app`]: the edge that runs a parsed command line and picks the exit code.
 
@@ -27,5 +28,6 @@ pub mod progress;
 pub mod results;
 pub mod run;
 pub mod sandbox;
+pub mod validate;
 
 pub use error::{Error, RowError};

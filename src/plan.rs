@@ -1,60 +1,94 @@
 //! Before anything is sent: every row is read and checked (in parallel with rayon), duplicate
-//! keys are found, and rows that an earlier run finished are set aside. The plan says, for each
-//! row in input order, whether to send it or what its outcome already is.
+//! keys and parent references are resolved, and rows that an earlier run finished are set
+//! aside. The plan says, for each row in input order, whether to send it (and in which wave:
+//! parents before children) or what its outcome already is.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use rayon::prelude::*;
 
 use crate::Error;
-use crate::input::{self, Columns, RawRow};
+use crate::input::{self, Dialect, Keys, Mapping, Problem, ProblemKind, RawRow};
 use crate::results::{Outcome, Previous, Status};
 
 /// Rows checked together in one parallel batch.
 const BATCH: usize = 8192;
+/// Invalid rows quoted in full on the terminal by `import` (all are in the results file).
+const EXAMPLES: usize = 10;
 
 /// What to do with each row.
+#[derive(Debug, Default)]
 pub struct Plan {
     /// One entry per data row, in input order: `None` to send it, or its known outcome
     /// (invalid, or done by an earlier run).
     pub outcomes: Vec<Option<Outcome>>,
+    /// The line where each row starts.
+    pub lines: Vec<u64>,
+    /// Rows whose parent is another row of the file: child index -> parent index.
+    pub parents: HashMap<usize, usize>,
+    /// The wave of each row with an in-file parent (its depth below its top ancestor);
+    /// other rows are in wave 0. Wave `n` is sent once wave `n - 1` has finished.
+    pub waves: HashMap<usize, usize>,
+    /// How many waves there are (1 when no row has an in-file parent).
+    pub wave_count: usize,
     /// How many rows are to be sent.
     pub to_send: usize,
     /// How many rows an earlier run finished.
     pub done_before: usize,
     /// How many rows are invalid.
     pub invalid: usize,
-    /// The first invalid rows, as `line N: problem`, for the terminal.
+    /// Problems by kind, over all invalid rows.
+    pub problem_counts: BTreeMap<ProblemKind, usize>,
+    /// The first invalid rows, as `line N: problems`, for the terminal.
     pub invalid_examples: Vec<String>,
+}
+
+/// An invalid row as reported while planning.
+pub struct InvalidRow<'a> {
+    /// The line where the row starts.
+    pub line: u64,
+    /// Its problems.
+    pub problems: &'a [Problem],
+}
+
+/// One row after the parallel checks.
+struct Checked {
+    keys: Keys,
+    problems: Vec<Problem>,
 }
 
 /// Checks every row of `path` and decides what to send.
 ///
-/// A row is invalid when its fields break a rule or its key (id, else name) repeats an
-/// earlier row's. A row that an earlier run finished (in `previous.done`) is not sent.
+/// A row is invalid when its fields break a rule, its key (id, else name) repeats an earlier
+/// row's, its `parent` names no row of the file, it is its own ancestor, or its parent row is
+/// invalid. A row that an earlier run finished (in `previous.done`) is not sent. `report` is
+/// called once for every invalid row.
 ///
 /// # Errors
 /// [`Error::Input`]/[`Error::Io`] when the file cannot be read.
 pub fn build(
     path: &Path,
-    columns: &Columns,
+    dialect: &Dialect,
+    mapping: &Mapping,
     previous: &Previous,
     default_template: Option<&str>,
+    report: &mut dyn FnMut(&InvalidRow),
 ) -> Result<Plan, Error> {
-    let mut reader = input::reader(path)?;
+    let mut reader = input::reader(path, dialect)?;
     input::read_headers(path, &mut reader)?;
-    let mut rows = input::rows(path, reader, columns.width());
+    let mut rows = input::rows(path, dialect, reader, mapping.width());
 
     let mut plan = Plan {
-        outcomes: Vec::new(),
-        to_send: 0,
-        done_before: 0,
-        invalid: 0,
-        invalid_examples: Vec::new(),
+        wave_count: 1,
+        ..Plan::default()
     };
-    // Key -> line of its first row, to name it when a later row repeats the key.
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    // Key -> first row with it; names -> row, only when rows may name parents by name.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let by_name = mapping.names_parents();
+    // (child, reference, whether it came from `parent` rather than `parent_id`).
+    let mut references: Vec<(usize, String, bool)> = Vec::new();
     let mut batch: Vec<RawRow> = Vec::with_capacity(BATCH);
     loop {
         batch.clear();
@@ -66,69 +100,250 @@ pub fn build(
         }
         let checked: Vec<Checked> = batch
             .par_iter()
-            .map(|row| check(columns, row, default_template))
+            .map(|row| check(mapping, row, default_template))
             .collect();
-        for (row, (key, result)) in batch.iter().zip(checked) {
-            let outcome = decide(row.line, key, result, &mut seen, previous);
-            match &outcome {
-                None => plan.to_send += 1,
-                Some(o) if o.status == Status::Invalid => {
-                    plan.invalid += 1;
-                    if plan.invalid_examples.len() < 10 {
-                        plan.invalid_examples
-                            .push(o.error.clone().unwrap_or_default());
+        for (row, checked) in batch.iter().zip(checked) {
+            let index = plan.outcomes.len();
+            plan.lines.push(row.line);
+            let Checked { keys, mut problems } = checked;
+            if let Some(key) = &keys.key {
+                match seen.get(key) {
+                    Some(first) => {
+                        let (what, value) = key.split_once(':').unwrap_or(("key", key));
+                        problems.insert(
+                            0,
+                            Problem::new(
+                                ProblemKind::DuplicateKey,
+                                None,
+                                format!(
+                                    "{what} {value:?} is already used by line {}; each \
+                                     organization must appear once",
+                                    plan.lines[*first]
+                                ),
+                            ),
+                        );
+                    }
+                    None => {
+                        seen.insert(key.clone(), index);
                     }
                 }
-                Some(_) => plan.done_before += 1,
             }
+            if by_name && let Some(name) = &keys.name {
+                names.entry(name.clone()).or_insert(index);
+            }
+            match (&keys.parent, &keys.parent_id) {
+                (Some(_), Some(_)) => problems.push(Problem::new(
+                    ProblemKind::MissingParent,
+                    None,
+                    "both parent and parent_id are set; give one",
+                )),
+                (Some(parent), None) => references.push((index, parent.clone(), true)),
+                (None, Some(parent_id)) => references.push((index, parent_id.clone(), false)),
+                (None, None) => {}
+            }
+            let outcome = if problems.is_empty() {
+                keys.key.and_then(|key| previous.done.get(&key).cloned())
+            } else {
+                Some(invalid(&mut plan, row.line, &problems, report))
+            };
             plan.outcomes.push(outcome);
+        }
+    }
+
+    place_children(&mut plan, &seen, &names, references, report);
+    for outcome in &plan.outcomes {
+        match outcome {
+            None => plan.to_send += 1,
+            Some(o) if o.status == Status::Invalid => plan.invalid += 1,
+            Some(_) => plan.done_before += 1,
         }
     }
     Ok(plan)
 }
 
-/// A row's key (when it has one) and its problems (when it has any).
-type Checked = (Option<String>, Result<(), Vec<String>>);
-
-fn check(columns: &Columns, row: &RawRow, default_template: Option<&str>) -> Checked {
+fn check(mapping: &Mapping, row: &RawRow, default_template: Option<&str>) -> Checked {
     if let Some(problem) = &row.problem {
-        return (None, Err(vec![problem.clone()]));
+        return Checked {
+            keys: Keys::default(),
+            problems: vec![Problem::new(ProblemKind::Unreadable, None, problem.clone())],
+        };
     }
-    let key = columns.key(&row.record);
-    let result = columns
+    let keys = mapping.keys(&row.record);
+    let problems = mapping
         .to_request(&row.record, default_template)
-        .map(|_| ());
-    (key, result)
+        .err()
+        .unwrap_or_default();
+    Checked { keys, problems }
 }
 
-fn decide(
+/// Records an invalid row: counts, examples, the report, and its outcome.
+fn invalid(
+    plan: &mut Plan,
     line: u64,
-    key: Option<String>,
-    result: Result<(), Vec<String>>,
-    seen: &mut HashMap<String, u64>,
-    previous: &Previous,
-) -> Option<Outcome> {
-    let invalid = |problems: Vec<String>| {
-        Some(Outcome::unsent(
-            Status::Invalid,
-            format!("line {line}: {}", problems.join("; ")),
-        ))
-    };
-    if let Some(key) = &key {
-        if let Some(first) = seen.get(key) {
-            let (what, value) = key.split_once(':').unwrap_or(("key", key));
-            let mut problems = result.err().unwrap_or_default();
-            problems.insert(
-                0,
-                format!("{what} {value:?} is already used by line {first}; each organization must appear once"),
-            );
-            return invalid(problems);
+    problems: &[Problem],
+    report: &mut dyn FnMut(&InvalidRow),
+) -> Outcome {
+    for p in problems {
+        *plan.problem_counts.entry(p.kind).or_default() += 1;
+    }
+    let text = format!(
+        "line {line}: {}",
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if plan.invalid_examples.len() < EXAMPLES {
+        plan.invalid_examples.push(text.clone());
+    }
+    report(&InvalidRow { line, problems });
+    Outcome::unsent(Status::Invalid, text)
+}
+
+/// Resolves parent references to rows of the file, finds cycles, puts every child in the
+/// wave after its parent's, and makes children of invalid rows invalid.
+fn place_children(
+    plan: &mut Plan,
+    seen: &HashMap<String, usize>,
+    names: &HashMap<String, usize>,
+    references: Vec<(usize, String, bool)>,
+    report: &mut dyn FnMut(&InvalidRow),
+) {
+    for (child, reference, named_parent) in references {
+        let parent = seen
+            .get(&format!("id:{reference}"))
+            .or_else(|| named_parent.then(|| names.get(&reference)).flatten())
+            .copied();
+        match parent {
+            Some(parent) if parent != child => {
+                plan.parents.insert(child, parent);
+            }
+            Some(_) => {
+                let problem = Problem::new(
+                    ProblemKind::ParentCycle,
+                    None,
+                    format!("the row names itself ({reference:?}) as its parent"),
+                );
+                mark_invalid(plan, child, problem, report);
+            }
+            None if named_parent => {
+                let problem = Problem::new(
+                    ProblemKind::MissingParent,
+                    Some("parent"),
+                    format!("{reference:?} is neither the id nor the name of a row of this file"),
+                );
+                mark_invalid(plan, child, problem, report);
+            }
+            // A parent_id that is no row's id names an organization that exists already.
+            None => {}
         }
-        seen.insert(key.clone(), line);
     }
-    if let Err(problems) = result {
-        return invalid(problems);
+
+    // Depth of each child, walking up its ancestors; a walk that meets itself is a cycle.
+    let children: Vec<usize> = {
+        let mut c: Vec<usize> = plan.parents.keys().copied().collect();
+        c.sort_unstable();
+        c
+    };
+    let mut depth: HashMap<usize, usize> = HashMap::new();
+    for &start in &children {
+        if depth.contains_key(&start) {
+            continue;
+        }
+        let mut path = vec![start];
+        let mut on_path: HashMap<usize, usize> = HashMap::from([(start, 0)]);
+        let mut next = loop {
+            let current = *path.last().expect("the path is never empty");
+            let Some(&parent) = plan.parents.get(&current) else {
+                // A top row: depth 0, and the rows below it on the path follow.
+                path.pop();
+                depth.insert(current, 0);
+                break 1;
+            };
+            if let Some(&d) = depth.get(&parent) {
+                break d + 1;
+            }
+            if let Some(&at) = on_path.get(&parent) {
+                let cycle = path.split_off(at);
+                let lines: Vec<String> = cycle
+                    .iter()
+                    .chain(std::iter::once(&cycle[0]))
+                    .map(|i| format!("line {}", plan.lines[*i]))
+                    .collect();
+                for &row in &cycle {
+                    let problem = Problem::new(
+                        ProblemKind::ParentCycle,
+                        None,
+                        format!("its parents form a cycle: {}", lines.join(" -> ")),
+                    );
+                    plan.parents.remove(&row);
+                    mark_invalid(plan, row, problem, report);
+                    depth.insert(row, 0);
+                }
+                // The rows below the cycle hang from a row that is now invalid.
+                break 1;
+            }
+            on_path.insert(parent, path.len());
+            path.push(parent);
+        };
+        for &row in path.iter().rev() {
+            depth.insert(row, next);
+            next += 1;
+        }
     }
-    let key = key.expect("a valid row has a name, so a key");
-    previous.done.get(&key).cloned()
+
+    // Children of invalid rows cannot be placed; go down the waves so that the whole subtree
+    // of an invalid row is marked.
+    let mut by_depth: Vec<(usize, usize)> = plan
+        .parents
+        .keys()
+        .map(|c| (depth.get(c).copied().unwrap_or(1), *c))
+        .collect();
+    by_depth.sort_unstable();
+    for &(d, child) in &by_depth {
+        let parent = plan.parents[&child];
+        let parent_invalid = plan.outcomes[parent]
+            .as_ref()
+            .is_some_and(|o| o.status == Status::Invalid);
+        if parent_invalid && plan.outcomes[child].is_none() {
+            let problem = Problem::new(
+                ProblemKind::InvalidParent,
+                None,
+                format!("its parent, line {}, is invalid", plan.lines[parent]),
+            );
+            mark_invalid(plan, child, problem, report);
+        }
+        if plan.outcomes[child].is_none() {
+            plan.waves.insert(child, d);
+            plan.wave_count = plan.wave_count.max(d + 1);
+        }
+    }
+}
+
+/// Makes a row invalid for `problem`, adding to the problems it already has.
+fn mark_invalid(
+    plan: &mut Plan,
+    row: usize,
+    problem: Problem,
+    report: &mut dyn FnMut(&InvalidRow),
+) {
+    let line = plan.lines[row];
+    match &mut plan.outcomes[row] {
+        Some(o) if o.status == Status::Invalid => {
+            *plan.problem_counts.entry(problem.kind).or_default() += 1;
+            let error = o.error.get_or_insert_with(String::new);
+            error.push_str(&format!("; {problem}"));
+            report(&InvalidRow {
+                line,
+                problems: std::slice::from_ref(&problem),
+            });
+        }
+        // A row an earlier run created stays created.
+        Some(_) => {}
+        None => {
+            let outcome = invalid(plan, line, std::slice::from_ref(&problem), report);
+            plan.outcomes[row] = Some(outcome);
+        }
+    }
 }

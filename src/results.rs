@@ -5,15 +5,16 @@
 //! [`RESULT_COLUMNS`], in input order) to a temporary file that replaces the old one, and the
 //! journal is removed. A later run reads both back to skip rows already done.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use csv::StringRecord;
 
 use crate::Error;
-use crate::input::{self, Columns};
+use crate::input::{self, Dialect, Mapping};
 
 /// The columns the results file adds after the input's own.
 pub const RESULT_COLUMNS: [&str; 5] = ["status", "org_id", "http_status", "error", "attempts"];
@@ -100,6 +101,31 @@ impl Outcome {
     }
 }
 
+/// A cell as written to the results file: one that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, and so does one that
+/// starts with `'`, so that [`restore`] can undo it exactly.
+pub fn neutralize(cell: &str) -> Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+/// A results-file cell as it was in the input (undoes [`neutralize`]).
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest)
+            if rest
+                .chars()
+                .next()
+                .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\'')) =>
+        {
+            rest
+        }
+        _ => cell,
+    }
+}
+
 /// The journal beside `results`.
 pub fn journal_path(results: &Path) -> PathBuf {
     let mut name = results.as_os_str().to_owned();
@@ -126,11 +152,11 @@ pub struct Previous {
 /// # Errors
 /// [`Error::Input`] when the file at `results` is not an orgimport results file, so that
 /// nothing of the user's is overwritten by mistake.
-pub fn load_previous(results: &Path) -> Result<Previous, Error> {
+pub fn load_previous(results: &Path, mapping: &Mapping) -> Result<Previous, Error> {
     // Key -> last outcome, or `None` for a row left pending.
     let mut last: HashMap<String, Option<Outcome>> = HashMap::new();
     if results.exists() {
-        read_results(results, &mut last)?;
+        read_results(results, mapping, &mut last)?;
     }
     let journal = journal_path(results);
     if journal.exists() {
@@ -157,7 +183,11 @@ pub fn load_previous(results: &Path) -> Result<Previous, Error> {
     Ok(previous)
 }
 
-fn read_results(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Result<(), Error> {
+fn read_results(
+    path: &Path,
+    mapping: &Mapping,
+    last: &mut HashMap<String, Option<Outcome>>,
+) -> Result<(), Error> {
     let not_ours = |why: String| Error::Input {
         path: path.to_path_buf(),
         message: format!(
@@ -165,8 +195,11 @@ fn read_results(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Res
              (move it away or choose another --out)"
         ),
     };
-    let mut reader = input::reader(path)?;
-    let headers = input::read_headers(path, &mut reader)?;
+    let mut reader = input::reader(path, &Dialect::RESULTS)?;
+    let headers: StringRecord = input::read_headers(path, &mut reader)?
+        .iter()
+        .map(restore)
+        .collect();
     let width = headers.len();
     if width < RESULT_COLUMNS.len()
         || headers
@@ -181,13 +214,17 @@ fn read_results(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Res
     }
     let input_width = width - RESULT_COLUMNS.len();
     let input_headers: StringRecord = headers.iter().take(input_width).collect();
-    let columns = Columns::from_headers(&input_headers).map_err(not_ours)?;
-    for row in input::rows(path, reader, width) {
+    let columns = if input_headers == mapping.headers {
+        mapping.clone()
+    } else {
+        mapping.for_headers(&input_headers).map_err(not_ours)?
+    };
+    for row in input::rows(path, &Dialect::RESULTS, reader, width) {
         let row = row?;
         if row.problem.is_some() {
             continue;
         }
-        let record = row.record;
+        let record: StringRecord = row.record.iter().map(restore).collect();
         let input_part: StringRecord = record.iter().take(input_width).collect();
         let Some(key) = columns.key(&input_part) else {
             continue;
@@ -207,9 +244,9 @@ fn read_results(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Res
 }
 
 fn read_journal(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Result<(), Error> {
-    let mut reader = input::reader(path)?;
+    let mut reader = input::reader(path, &Dialect::RESULTS)?;
     input::read_headers(path, &mut reader)?;
-    for row in input::rows(path, reader, JOURNAL_COLUMNS.len()) {
+    for row in input::rows(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len()) {
         // A torn last line (a crash mid-write) is simply not counted.
         let row = row?;
         if row.problem.is_some() {
@@ -331,8 +368,13 @@ impl Journal {
 /// # Errors
 /// [`Error::Io`]/[`Error::Input`] when reading the input again or writing fails, or when the
 /// input no longer has as many rows as `outcomes` (it was changed during the run).
-pub fn write(input_path: &Path, results: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
-    let mut reader = input::reader(input_path)?;
+pub fn write(
+    input_path: &Path,
+    dialect: &Dialect,
+    results: &Path,
+    outcomes: &[Outcome],
+) -> Result<(), Error> {
+    let mut reader = input::reader(input_path, dialect)?;
     let headers = input::read_headers(input_path, &mut reader)?;
     let width = headers.len();
     let tmp = {
@@ -342,14 +384,19 @@ pub fn write(input_path: &Path, results: &Path, outcomes: &[Outcome]) -> Result<
     };
     let io = |e: std::io::Error| Error::io(&tmp, e);
     let file = File::create(&tmp).map_err(io)?;
-    let mut writer = input::writer(BufWriter::with_capacity(256 * 1024, file));
-    let mut header: Vec<&str> = headers.iter().collect();
-    header.extend(RESULT_COLUMNS);
-    writer.write_record(&header).map_err(|e| io(e.into()))?;
+    let mut buffered = BufWriter::with_capacity(256 * 1024, file);
+    // A byte-order mark, so that Excel reads the file as UTF-8.
+    buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
+    let mut writer = input::writer(buffered);
+    let mut header: Vec<Cow<str>> = headers.iter().map(neutralize).collect();
+    header.extend(RESULT_COLUMNS.map(Cow::Borrowed));
+    writer
+        .write_record(header.iter().map(|h| h.as_bytes()))
+        .map_err(|e| io(e.into()))?;
 
     let mut count = 0usize;
     let mut line = Vec::with_capacity(width + RESULT_COLUMNS.len());
-    for row in input::rows(input_path, reader, width) {
+    for row in input::rows(input_path, dialect, reader, width) {
         let row = row?;
         let Some(outcome) = outcomes.get(count) else {
             count += 1;
@@ -357,7 +404,11 @@ pub fn write(input_path: &Path, results: &Path, outcomes: &[Outcome]) -> Result<
         };
         count += 1;
         line.clear();
-        line.extend(row.fields_in(width));
+        line.extend(
+            row.fields_in(width)
+                .iter()
+                .map(|f| neutralize(f).into_owned()),
+        );
         line.push(outcome.status.as_str().to_string());
         line.push(outcome.org_id.clone().unwrap_or_default());
         line.push(
@@ -366,7 +417,7 @@ pub fn write(input_path: &Path, results: &Path, outcomes: &[Outcome]) -> Result<
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
         );
-        line.push(outcome.error.clone().unwrap_or_default());
+        line.push(neutralize(outcome.error.as_deref().unwrap_or_default()).into_owned());
         line.push(outcome.attempts.to_string());
         writer.write_record(&line).map_err(|e| io(e.into()))?;
     }
@@ -389,4 +440,33 @@ pub fn write(input_path: &Path, results: &Path, outcomes: &[Outcome]) -> Result<
         .sync_all()
         .map_err(io)?;
     std::fs::rename(&tmp, results).map_err(|e| Error::io(results, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralized_and_restored_exactly() {
+        for cell in [
+            "=HYPERLINK(\"x\")",
+            "+1 555",
+            "-5",
+            "@SUM(A1)",
+            "\tx",
+            "'=x",
+            "'quoted",
+            "plain",
+            "",
+        ] {
+            let written = neutralize(cell);
+            assert!(
+                !written.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{written:?}"
+            );
+            assert_eq!(restore(&written), cell, "{cell:?}");
+        }
+        assert_eq!(neutralize("plain"), "plain");
+        assert_eq!(neutralize("=1+2"), "'=1+2");
+    }
 }

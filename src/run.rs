@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::api::{ApiClient, CallError, ClientAuth, CreateOrganization, Throttle, TokenSource};
 use crate::config::{Config, Target, Tenant};
-use crate::input::{self, Columns};
+use crate::input::{self, Dialect, Mapping};
 use crate::plan::{self, Plan};
 use crate::progress::Progress;
 use crate::results::{self, Journal, Outcome, Status};
@@ -207,22 +207,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         }
     };
 
-    let input_path = config.input.clone();
-    let results_path = config.results.clone();
-    let template = default_template.clone();
-    let (columns, plan, in_doubt) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        let mut reader = input::reader(&input_path)?;
-        let headers = input::read_headers(&input_path, &mut reader)?;
-        let columns = Columns::from_headers(&headers).map_err(|message| Error::Input {
-            path: input_path.clone(),
-            message,
-        })?;
-        let previous = results::load_previous(&results_path)?;
-        let plan = plan::build(&input_path, &columns, &previous, template.as_deref())?;
-        Ok((columns, plan, previous.in_doubt))
-    })
-    .await
-    .expect("the planning thread does not panic")?;
+    let (mapping, plan, in_doubt) = prepare(&config, default_template.clone()).await?;
 
     if !config.quiet {
         for example in &plan.invalid_examples {
@@ -266,34 +251,27 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     let send_started = Instant::now();
     let stop = Arc::new(Stop::new());
     let requests = Arc::new(AtomicU64::new(0));
+    let parent_ids = Arc::new(ParentIds::new(&plan));
     let Plan {
         outcomes,
         to_send,
         done_before,
+        parents,
+        waves,
+        wave_count,
         ..
     } = plan;
     let rows = outcomes.len();
+    let parents = Arc::new(parents);
+    let waves = Arc::new(waves);
+    let mapping = Arc::new(mapping);
+    let in_doubt = Arc::new(in_doubt);
 
-    let send_mask: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
+    let send_mask: Arc<Vec<bool>> = Arc::new(outcomes.iter().map(Option::is_none).collect());
     let journal = Journal::open(&config.results)?;
     let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
     let progress = Progress::new(to_send as u64, config.quiet);
     let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
-
-    // A blocking thread reads the input again and feeds the rows to send, in order.
-    let (row_tx, mut row_rx) = mpsc::channel::<Pending>(READ_AHEAD);
-    let reader_input = config.input.clone();
-    let reader_template = default_template.clone();
-    let reader = tokio::task::spawn_blocking(move || {
-        read_rows_to_send(
-            &reader_input,
-            &columns,
-            &send_mask,
-            &in_doubt,
-            reader_template.as_deref(),
-            row_tx,
-        )
-    });
 
     let interrupt = stop.clone();
     tokio::spawn(async move {
@@ -304,77 +282,69 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     });
 
     let semaphore = Arc::new(Semaphore::new(config.concurrency.get()));
-    let mut workers = JoinSet::new();
     let max_attempts = config.max_attempts.get();
     let tenant_name = tenant.tenant.clone();
-    loop {
-        let pending = tokio::select! {
-            biased;
-            _ = stop.wait() => break,
-            row = row_rx.recv() => match row {
-                Some(row) => row,
-                None => break,
-            },
+    // Parents go before their children: wave n is sent once wave n - 1 has finished.
+    for wave in 0..wave_count {
+        if stop.is_set() {
+            break;
+        }
+        // A blocking thread reads the input again and feeds this wave's rows, in order.
+        let (row_tx, mut row_rx) = mpsc::channel::<Pending>(READ_AHEAD);
+        let wanted = WaveRows {
+            input: config.input.clone(),
+            dialect: config.dialect,
+            mapping: mapping.clone(),
+            send: send_mask.clone(),
+            waves: waves.clone(),
+            wave,
+            in_doubt: in_doubt.clone(),
+            default_template: default_template.clone(),
         };
-        let permit = tokio::select! {
-            biased;
-            _ = stop.wait() => break,
-            permit = semaphore.clone().acquire_owned() => {
-                permit.expect("the semaphore is never closed")
-            }
-        };
-        let client = client.clone();
-        let done_tx = done_tx.clone();
-        let stop = stop.clone();
-        let requests = requests.clone();
-        let key_prefix = tenant_name.clone();
-        workers.spawn(async move {
-            let Pending {
-                index,
-                key,
-                request,
-                in_doubt,
-            } = pending;
-            // The journal learns of the row before the API does, so that a crash in between
-            // is followed by a lookup rather than a blind resend.
-            let (written, journaled) = oneshot::channel();
-            let announced = done_tx
-                .send(Event::Sending {
-                    key: key.clone(),
-                    written,
-                })
-                .await;
-            if announced.is_err() || journaled.await.is_err() {
-                return; // The results task is gone; the run is failing already.
-            }
-            let idempotency_key = idempotency_key(&key_prefix, &key, &request);
-            let row = Row {
-                request: &request,
-                idempotency_key: &idempotency_key,
-                in_doubt,
+        let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
+
+        let mut workers = JoinSet::new();
+        loop {
+            let pending = tokio::select! {
+                biased;
+                _ = stop.wait() => break,
+                row = row_rx.recv() => match row {
+                    Some(row) => row,
+                    None => break,
+                },
             };
-            let outcome = send_row(&client, row, max_attempts, &stop, &requests).await;
-            // The results task outlives the workers; a send fails only if it died, and then
-            // the results cannot be written anyway.
-            let _ = done_tx
-                .send(Event::Finished {
-                    index,
-                    key,
-                    outcome,
-                })
-                .await;
-            drop(permit);
-        });
-        // Reap finished workers so the set does not grow with the input.
-        while workers.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                biased;
+                _ = stop.wait() => break,
+                permit = semaphore.clone().acquire_owned() => {
+                    permit.expect("the semaphore is never closed")
+                }
+            };
+            let worker = Worker {
+                client: client.clone(),
+                events: done_tx.clone(),
+                stop: stop.clone(),
+                requests: requests.clone(),
+                tenant: tenant_name.clone(),
+                parents: parents.clone(),
+                parent_ids: parent_ids.clone(),
+                max_attempts,
+            };
+            workers.spawn(async move {
+                worker.run(pending).await;
+                drop(permit);
+            });
+            // Reap finished workers so the set does not grow with the input.
+            while workers.try_join_next().is_some() {}
+        }
+        drop(row_rx);
+        while workers.join_next().await.is_some() {}
+        if let Ok(Err(e)) = reader.await {
+            stop.fatal(e);
+        }
     }
-    drop(row_rx);
-    while workers.join_next().await.is_some() {}
     drop(done_tx);
     let send_elapsed = send_started.elapsed();
-    if let Ok(Err(e)) = reader.await {
-        stop.fatal(e);
-    }
 
     let (outcomes, journal) = collector.await.expect("the results task does not panic");
     let fatal = stop.take_fatal();
@@ -402,8 +372,9 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     let sent = to_send as u64 - counts.get(&Status::NotSent).copied().unwrap_or(0);
     let input_path = config.input.clone();
     let results_path = config.results.clone();
+    let dialect = config.dialect;
     tokio::task::spawn_blocking(move || -> Result<(), Error> {
-        results::write(&input_path, &results_path, &outcomes)?;
+        results::write(&input_path, &dialect, &results_path, &outcomes)?;
         journal.remove()
     })
     .await
@@ -503,42 +474,233 @@ async fn collect(
     (outcomes, journal)
 }
 
-/// Reads the input again and sends the rows marked in `send` to the workers, in order.
-fn read_rows_to_send(
-    path: &std::path::Path,
-    columns: &Columns,
-    send: &[bool],
-    in_doubt: &HashSet<String>,
-    default_template: Option<&str>,
-    rows: mpsc::Sender<Pending>,
-) -> Result<(), Error> {
-    let mut reader = input::reader(path)?;
-    input::read_headers(path, &mut reader)?;
-    for (index, row) in input::rows(path, reader, columns.width()).enumerate() {
-        let row = row?;
-        if !send.get(index).copied().unwrap_or(false) {
-            continue;
+/// What a reader thread needs to feed one wave's rows to the workers.
+struct WaveRows {
+    /// The input file.
+    input: PathBuf,
+    /// Its dialect.
+    dialect: Dialect,
+    /// Its mapping.
+    mapping: Arc<Mapping>,
+    /// Which rows are to be sent at all.
+    send: Arc<Vec<bool>>,
+    /// The wave of each row with an in-file parent (others are in wave 0).
+    waves: Arc<HashMap<usize, usize>>,
+    /// The wave to read.
+    wave: usize,
+    /// Keys of rows an earlier run may have created.
+    in_doubt: Arc<HashSet<String>>,
+    /// The template for rows that name none.
+    default_template: Option<String>,
+}
+
+impl WaveRows {
+    /// Reads the input again and sends this wave's rows to `rows`, in order.
+    fn read(self, rows: mpsc::Sender<Pending>) -> Result<(), Error> {
+        let path = &self.input;
+        let mut reader = input::reader(path, &self.dialect)?;
+        input::read_headers(path, &mut reader)?;
+        for (index, row) in
+            input::rows(path, &self.dialect, reader, self.mapping.width()).enumerate()
+        {
+            let row = row?;
+            let in_wave = self.waves.get(&index).copied().unwrap_or(0) == self.wave;
+            if !in_wave || !self.send.get(index).copied().unwrap_or(false) {
+                continue;
+            }
+            let changed = || Error::Input {
+                path: path.to_path_buf(),
+                message: format!("line {}: the file changed during the run", row.line),
+            };
+            let request = self
+                .mapping
+                .to_request(&row.record, self.default_template.as_deref())
+                .map_err(|_| changed())?;
+            let key = self.mapping.key(&row.record).ok_or_else(changed)?;
+            let pending = Pending {
+                index,
+                in_doubt: self.in_doubt.contains(&key),
+                key,
+                request,
+            };
+            if rows.blocking_send(pending).is_err() {
+                // The dispatcher stopped taking rows (Ctrl-C or a fatal error).
+                break;
+            }
         }
-        let changed = || Error::Input {
-            path: path.to_path_buf(),
-            message: format!("line {}: the file changed during the run", row.line),
-        };
-        let request = columns
-            .to_request(&row.record, default_template)
-            .map_err(|_| changed())?;
-        let key = columns.key(&row.record).ok_or_else(changed)?;
-        let pending = Pending {
-            index,
-            in_doubt: in_doubt.contains(&key),
-            key,
-            request,
-        };
-        if rows.blocking_send(pending).is_err() {
-            // The dispatcher stopped taking rows (Ctrl-C or a fatal error).
-            break;
+        Ok(())
+    }
+}
+
+/// The organization ids of rows that are parents of other rows, for their children.
+struct ParentIds {
+    /// Parent row -> its line, and its organization id once it exists (or why it does not).
+    /// A std mutex: held only to read or write an entry, never across an await.
+    rows: Mutex<HashMap<usize, (u64, Option<ParentState>)>>,
+}
+
+/// A parent row's organization id, or why it has none.
+type ParentState = Result<String, String>;
+
+impl ParentIds {
+    fn new(plan: &Plan) -> Self {
+        let rows = plan
+            .parents
+            .values()
+            .map(|&parent| {
+                let known = plan.outcomes[parent].as_ref().map(|o| match &o.org_id {
+                    Some(id) if o.status.is_done() => Ok(id.clone()),
+                    _ => Err(o.error.clone().unwrap_or_else(|| o.status.as_str().into())),
+                });
+                (parent, (plan.lines[parent], known))
+            })
+            .collect();
+        ParentIds {
+            rows: Mutex::new(rows),
         }
     }
-    Ok(())
+
+    /// Records how row `index` ended, if it is a parent.
+    fn finished(&self, index: usize, outcome: &Outcome) {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, known)) = rows.get_mut(&index) {
+            *known = Some(match &outcome.org_id {
+                Some(id) if outcome.status.is_done() => Ok(id.clone()),
+                _ => Err(outcome
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| outcome.status.as_str().into())),
+            });
+        }
+    }
+
+    /// The organization id of parent row `index`, or why there is none.
+    fn id_of(&self, index: usize) -> Result<String, String> {
+        let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        match rows.get(&index) {
+            Some((_, Some(Ok(id)))) => Ok(id.clone()),
+            Some((line, Some(Err(why)))) => {
+                Err(format!("its parent, line {line}, was not created ({why})"))
+            }
+            Some((line, None)) => Err(format!("its parent, line {line}, was not sent")),
+            None => Err("its parent is unknown".into()),
+        }
+    }
+}
+
+/// One worker's share of the run: what it needs to send one row.
+struct Worker {
+    client: ApiClient,
+    events: mpsc::Sender<Event>,
+    stop: Arc<Stop>,
+    requests: Arc<AtomicU64>,
+    /// The tenant, part of every idempotency key.
+    tenant: String,
+    parents: Arc<HashMap<usize, usize>>,
+    parent_ids: Arc<ParentIds>,
+    max_attempts: u32,
+}
+
+impl Worker {
+    /// Sends `pending` (once the journal has it) and reports how it ended.
+    async fn run(self, pending: Pending) {
+        let Pending {
+            index,
+            key,
+            mut request,
+            in_doubt,
+        } = pending;
+        let outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
+            Some(Err(why)) => Some(Outcome::unsent(
+                Status::NotSent,
+                RowError::NotSent(format!("{why}; rerun once it exists")).to_string(),
+            )),
+            Some(Ok(parent_id)) => {
+                request.parent_id = Some(parent_id);
+                None
+            }
+            None => None,
+        };
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => {
+                // The journal learns of the row before the API does, so that a crash in
+                // between is followed by a lookup rather than a blind resend.
+                let (written, journaled) = oneshot::channel();
+                let announced = self
+                    .events
+                    .send(Event::Sending {
+                        key: key.clone(),
+                        written,
+                    })
+                    .await;
+                if announced.is_err() || journaled.await.is_err() {
+                    return; // The results task is gone; the run is failing already.
+                }
+                let idempotency_key = idempotency_key(&self.tenant, &key, &request);
+                let row = Row {
+                    request: &request,
+                    idempotency_key: &idempotency_key,
+                    in_doubt,
+                };
+                send_row(
+                    &self.client,
+                    row,
+                    self.max_attempts,
+                    &self.stop,
+                    &self.requests,
+                )
+                .await
+            }
+        };
+        self.parent_ids.finished(index, &outcome);
+        // The results task outlives the workers; a send fails only if it died, and then the
+        // results cannot be written anyway.
+        let _ = self
+            .events
+            .send(Event::Finished {
+                index,
+                key,
+                outcome,
+            })
+            .await;
+    }
+}
+
+/// Reads the input's header, builds its mapping, reads what earlier runs left, and checks
+/// every row: everything that can be known without the network.
+///
+/// # Errors
+/// A fatal [`Error`] for unreadable input, a mapping that does not fit the header, or a
+/// results file that is not orgimport's.
+pub async fn prepare(
+    config: &Config,
+    default_template: Option<String>,
+) -> Result<(Mapping, Plan, HashSet<String>), Error> {
+    let input_path = config.input.clone();
+    let results_path = config.results.clone();
+    let dialect = config.dialect;
+    let spec = config.mapping.clone();
+    tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        let mut reader = input::reader(&input_path, &dialect)?;
+        let headers = input::read_headers(&input_path, &mut reader)?;
+        let mapping = Mapping::new(&headers, &spec).map_err(|message| Error::Input {
+            path: input_path.clone(),
+            message,
+        })?;
+        let previous = results::load_previous(&results_path, &mapping)?;
+        let plan = plan::build(
+            &input_path,
+            &dialect,
+            &mapping,
+            &previous,
+            default_template.as_deref(),
+            &mut |_| {},
+        )?;
+        Ok((mapping, plan, previous.in_doubt))
+    })
+    .await
+    .expect("the planning thread does not panic")
 }
 
 /// A row as a worker sends it.

@@ -1,0 +1,119 @@
+//! The value checks a row's fields must pass before anything is sent: ids, emails, colors,
+//! domain names, lengths, and the slug that can stand in for a missing name.
+
+/// The longest `name` accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 255;
+/// The longest id accepted (`id`, `parent_id`, `template_id`), in characters.
+pub const MAX_ID_CHARS: usize = 255;
+/// The longest `displayName` and `email`, in characters.
+pub const MAX_SHORT_TEXT_CHARS: usize = 255;
+/// The longest `description`, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1024;
+
+/// Ids travel in URL paths: letters, digits, `_`, `.` and `-` only.
+///
+/// # Errors
+/// Why the value is not an id.
+pub fn check_id(value: &str) -> Result<(), String> {
+    if value.chars().count() > MAX_ID_CHARS {
+        return Err(format!("longer than {MAX_ID_CHARS} characters"));
+    }
+    match value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        Some(c) => Err(format!(
+            "{c:?} is not allowed (use letters, digits, '_', '.' and '-')"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A plain `local@domain.tld` address, without spaces.
+pub fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '@')
+        && is_domain(domain)
+}
+
+/// `#RGB` or `#RRGGBB`.
+pub fn is_hex_color(value: &str) -> bool {
+    value
+        .strip_prefix('#')
+        .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A DNS name of two or more labels (internationalised names in their `xn--` form).
+pub fn is_domain(value: &str) -> bool {
+    let labels: Vec<&str> = value.split('.').collect();
+    value.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+}
+
+/// A URL-safe name made from `text`: accents and other scripts folded to ASCII, lowercase,
+/// runs of anything else turned into one `-`. The same text always gives the same slug.
+pub fn slug(text: &str) -> String {
+    let ascii = deunicode::deunicode(text).to_lowercase();
+    let mut slug = String::with_capacity(ascii.len());
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    slug
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_checks() {
+        assert!(is_email("a.b+c@example.co.uk"));
+        assert!(!is_email("a@b"));
+        assert!(!is_email("a b@example.com"));
+        assert!(is_hex_color("#1a73E8") && is_hex_color("#fff"));
+        assert!(!is_hex_color("#12345G") && !is_hex_color("1A73E8"));
+        assert!(is_domain("xn--mller-kva.de"));
+        assert!(!is_domain("-bad.com") && !is_domain("localhost") && !is_domain("1.2.3.4"));
+        assert!(check_id("cust-001_a.b").is_ok());
+        assert!(check_id("cust 1").is_err() && check_id("a/b").is_err());
+    }
+
+    #[test]
+    fn slugs_fold_unicode_and_are_stable() {
+        assert_eq!(slug("Müller Maschinenbau GmbH"), "muller-maschinenbau-gmbh");
+        assert_eq!(
+            slug("  Société Générale d'Équipements "),
+            "societe-generale-d-equipements"
+        );
+        assert_eq!(
+            slug("São Paulo Logística Ltda."),
+            "sao-paulo-logistica-ltda"
+        );
+        assert_eq!(slug("東京"), slug("東京"));
+        assert!(!slug("東京").is_empty());
+        assert_eq!(slug("***"), "");
+    }
+}

@@ -1,0 +1,408 @@
+//! Reading customer CSV files: the dialect (delimiter, encoding, byte-order mark), records
+//! with the line where each starts, and (in [`mapping`] and [`checks`]) how a row becomes an
+//! organization request.
+
+pub mod checks;
+pub mod mapping;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use csv::{ByteRecord, StringRecord};
+use encoding_rs::Encoding;
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
+
+use crate::Error;
+
+/// A CSV reader over a file, decoded to UTF-8.
+pub type CsvReader = csv::Reader<Box<dyn Read + Send>>;
+
+/// How a CSV file is written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dialect {
+    /// The field separator; `None` finds it from the header line (`,`, `;`, tab or `|`).
+    pub delimiter: Option<u8>,
+    /// The file's encoding when it is not UTF-8; UTF-16 with a byte-order mark is recognised
+    /// without it.
+    pub encoding: Option<&'static Encoding>,
+}
+
+impl Dialect {
+    /// The results file's dialect: UTF-8, commas.
+    pub const RESULTS: Dialect = Dialect {
+        delimiter: Some(b','),
+        encoding: None,
+    };
+
+    /// The dialect named by `--delimiter` and `--encoding` values.
+    ///
+    /// # Errors
+    /// A message when the delimiter is not one byte or the encoding is unknown.
+    pub fn parse(delimiter: Option<&str>, encoding: Option<&str>) -> Result<Dialect, String> {
+        let delimiter = match delimiter {
+            None => None,
+            Some("tab" | "\\t" | "\t") => Some(b'\t'),
+            Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
+            Some(d) => {
+                return Err(format!(
+                    "--delimiter {d:?} must be one character, like ',' ';' '|' or tab"
+                ));
+            }
+        };
+        let encoding = match encoding {
+            None => None,
+            Some(label) => Some(Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                format!(
+                    "--encoding {label:?} is not an encoding this tool knows \
+                     (e.g. utf-8, windows-1252, iso-8859-1, utf-16le, shift_jis)"
+                )
+            })?),
+        };
+        Ok(Dialect {
+            delimiter,
+            encoding,
+        })
+    }
+}
+
+/// The file's bytes as UTF-8 (transcoded from the dialect's encoding, or from UTF-16 when a
+/// byte-order mark says so; otherwise passed through), without a byte-order mark.
+fn open_decoded(path: &Path, dialect: &Dialect) -> Result<Box<dyn Read + Send>, Error> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let decoder = DecodeReaderBytesBuilder::new()
+        .encoding(dialect.encoding)
+        .bom_sniffing(true)
+        .strip_bom(true)
+        .utf8_passthru(true)
+        .build(file);
+    Ok(Box::new(BufReader::with_capacity(256 * 1024, decoder)))
+}
+
+/// The separator the header line uses most, outside quotes; `,` when it has none.
+fn sniff_delimiter(path: &Path, dialect: &Dialect) -> Result<u8, Error> {
+    let mut head = Vec::with_capacity(64 * 1024);
+    open_decoded(path, dialect)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    let mut counts = [0usize; 4];
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for &b in &head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = CANDIDATES.iter().position(|c| *c == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let best = (0..4)
+        .max_by_key(|i| (counts[*i], std::cmp::Reverse(*i)))
+        .unwrap_or(0);
+    Ok(if counts[best] == 0 {
+        b','
+    } else {
+        CANDIDATES[best]
+    })
+}
+
+/// Opens `path` as CSV in `dialect`: a header row, `"` quoting, fields trimmed, a byte-order
+/// mark skipped, rows of any length (checked by [`rows`]).
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be opened.
+pub fn reader(path: &Path, dialect: &Dialect) -> Result<CsvReader, Error> {
+    let delimiter = match dialect.delimiter {
+        Some(d) => d,
+        None => sniff_delimiter(path, dialect)?,
+    };
+    Ok(csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(delimiter)
+        .from_reader(open_decoded(path, dialect)?))
+}
+
+/// A CSV writer in the results' dialect.
+pub fn writer<W: std::io::Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new().flexible(true).from_writer(w)
+}
+
+/// Reads the header row of `reader` as text.
+///
+/// # Errors
+/// [`Error::Input`] when the file is empty or its header is not UTF-8.
+pub fn read_headers(path: &Path, reader: &mut CsvReader) -> Result<StringRecord, Error> {
+    let input_err = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| input_err(format!("line 1 (header): {e}")))?
+        .clone();
+    if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+        return Err(input_err("the file is empty: it needs a header row".into()));
+    }
+    StringRecord::from_byte_record(headers).map_err(|_| {
+        input_err(
+            "line 1 (header): not UTF-8 text; save the file as UTF-8 (in Excel: CSV UTF-8), \
+             or name its encoding with --encoding, e.g. --encoding windows-1252"
+                .into(),
+        )
+    })
+}
+
+/// One data row as read: where it starts, its fields, and whether they can be used at all.
+pub struct RawRow {
+    /// The line of the file where the record starts.
+    pub line: u64,
+    /// The fields as read (invalid UTF-8 replaced by U+FFFD).
+    pub record: StringRecord,
+    /// Why the fields cannot be used (not UTF-8, wrong field count), if so.
+    pub problem: Option<String>,
+}
+
+impl RawRow {
+    /// The fields laid out in exactly `width` columns, for the results file: short rows are
+    /// padded, and the surplus fields of a long row are kept, joined into the last column.
+    pub fn fields_in(&self, width: usize) -> Vec<String> {
+        let mut fields: Vec<String> = self.record.iter().map(str::to_string).collect();
+        if fields.len() > width && width > 0 {
+            let surplus = fields.split_off(width - 1);
+            fields.push(surplus.join(","));
+        }
+        fields.resize(width, String::new());
+        fields
+    }
+}
+
+/// Iterates the data rows of `reader`, in file order, checking each has `width` fields.
+/// Blank lines are skipped by the CSV reader.
+///
+/// # Errors
+/// An item is an [`Error::Input`] when the file cannot be read any further.
+pub fn rows(
+    path: &Path,
+    dialect: &Dialect,
+    reader: CsvReader,
+    width: usize,
+) -> impl Iterator<Item = Result<RawRow, Error>> {
+    // The csv crate's line numbers drift on CRLF files and blank lines; its byte offsets do
+    // not, so lines are counted from those (in the same decoded bytes).
+    let mut lines = open_decoded(path, dialect).ok().map(LineCounter::new);
+    let path = path.to_path_buf();
+    let mut reader = reader;
+    let mut bytes = ByteRecord::new();
+    std::iter::from_fn(move || match reader.read_byte_record(&mut bytes) {
+        Ok(false) => None,
+        Ok(true) => {
+            let position = bytes.position();
+            let line = match (&mut lines, position) {
+                (Some(counter), Some(p)) => counter.line_at(p.byte()),
+                (_, p) => p.map(|p| p.line()).unwrap_or(0),
+            };
+            let (record, mut problem) = match StringRecord::from_byte_record(bytes.clone()) {
+                Ok(record) => (record, None),
+                Err(e) => {
+                    let field = e.utf8_error().field();
+                    let lossy: StringRecord =
+                        bytes.iter().map(|f| String::from_utf8_lossy(f)).collect();
+                    (
+                        lossy,
+                        Some(format!(
+                            "field {} is not UTF-8 text (save the file as UTF-8, or name its \
+                             encoding with --encoding, e.g. --encoding windows-1252)",
+                            field + 1
+                        )),
+                    )
+                }
+            };
+            if record.len() != width {
+                problem = Some(format!(
+                    "the row has {} fields but the header has {width}{}",
+                    record.len(),
+                    if record.len() < width {
+                        " (a missing field, or an unterminated quote?)"
+                    } else {
+                        " (an unquoted comma?)"
+                    }
+                ));
+            }
+            Some(Ok(RawRow {
+                line,
+                record,
+                problem,
+            }))
+        }
+        Err(e) => Some(Err(Error::Input {
+            path: path.clone(),
+            message: e.to_string(),
+        })),
+    })
+}
+
+/// Turns the byte offsets of records into the lines where they start, reading the file once
+/// alongside the CSV reader.
+struct LineCounter {
+    /// The decoded file, read forward only.
+    reader: BufReader<Box<dyn Read + Send>>,
+    /// The byte offset reached.
+    pos: u64,
+    /// The line at `pos` (1-based).
+    line: u64,
+}
+
+impl LineCounter {
+    fn new(file: Box<dyn Read + Send>) -> Self {
+        LineCounter {
+            reader: BufReader::with_capacity(64 * 1024, file),
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the first byte at or after `offset` that is not a line ending.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        use std::io::BufRead;
+        while self.pos < offset {
+            let Ok(buf) = self.reader.fill_buf() else {
+                break;
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min((offset - self.pos) as usize);
+            self.line += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+            self.reader.consume(n);
+            self.pos += n as u64;
+        }
+        // A record's offset may point at the end of the line before it.
+        while let Ok(&[first, ..]) = self.reader.fill_buf() {
+            match first {
+                b'\n' => self.line += 1,
+                b'\r' => {}
+                _ => break,
+            }
+            self.reader.consume(1);
+            self.pos += 1;
+        }
+        self.line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows of `content` read in `dialect`.
+    fn read(content: &[u8], dialect: Dialect) -> (Vec<String>, Vec<RawRow>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, content).unwrap();
+        let mut r = reader(&path, &dialect).unwrap();
+        let headers = read_headers(&path, &mut r).unwrap();
+        let width = headers.len();
+        let rows = rows(&path, &dialect, r, width)
+            .map(Result::unwrap)
+            .collect();
+        (headers.iter().map(str::to_string).collect(), rows)
+    }
+
+    #[test]
+    fn the_delimiter_is_found_from_the_header() {
+        for (content, expected) in [
+            (&b"name;domains\nacme;a.com,b.com\n"[..], "a.com,b.com"),
+            (b"name\tdomains\nacme\ta.com;b.com\n", "a.com;b.com"),
+            (b"\"name;x\",domains\nacme,a.com;b.com\n", "a.com;b.com"),
+            (b"name|domains\nacme|a.com\n", "a.com"),
+        ] {
+            let (headers, rows) = read(content, Dialect::default());
+            assert_eq!(headers.len(), 2, "{headers:?}");
+            assert_eq!(&rows[0].record[1], expected);
+        }
+        let (headers, _) = read(b"a;b,c\n1;2,3\n", Dialect::parse(Some(","), None).unwrap());
+        assert_eq!(headers, ["a;b", "c"]);
+    }
+
+    #[test]
+    fn other_encodings_are_decoded_when_named_or_marked() {
+        let dialect = Dialect::parse(None, Some("windows-1252")).unwrap();
+        let (_, rows) = read(b"name\nM\xfcller\n", dialect);
+        assert_eq!(&rows[0].record[0], "Müller");
+        assert!(rows[0].problem.is_none());
+        // Excel's "Unicode text": UTF-16LE with a byte-order mark, tab-separated.
+        let text: Vec<u8> = "\u{feff}name\tid\r\nSão Paulo\tx\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let (headers, rows) = read(&text, Dialect::default());
+        assert_eq!(headers, ["name", "id"]);
+        assert_eq!((&rows[0].record[0], rows[0].line), ("São Paulo", 2));
+        assert!(Dialect::parse(None, Some("klingon")).is_err());
+        assert!(Dialect::parse(Some(";;"), None).is_err());
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_are_read_as_plain_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bom.csv");
+        std::fs::write(
+            &path,
+            "\u{feff}name,id\r\nacme,\r\n\r\n\"b,\r\ncorp\",x\r\nlast,y\r\n",
+        )
+        .unwrap();
+        let mut reader = reader(&path, &Dialect::default()).unwrap();
+        let headers = read_headers(&path, &mut reader).unwrap();
+        assert_eq!(headers.iter().collect::<Vec<_>>(), ["name", "id"]);
+        let rows: Vec<RawRow> = rows(&path, &Dialect::default(), reader, 2)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!((rows[0].line, &rows[0].record[0]), (2, "acme"));
+        assert_eq!((rows[1].line, &rows[1].record[0]), (4, "b,\r\ncorp"));
+        assert_eq!((rows[2].line, &rows[2].record[0]), (6, "last"));
+        std::fs::write(&path, "name\n\na\n\"b\nc\"\n\n\nd\n").unwrap();
+        let mut reader = super::reader(&path, &Dialect::default()).unwrap();
+        read_headers(&path, &mut reader).unwrap();
+        let lines: Vec<u64> = super::rows(&path, &Dialect::default(), reader, 1)
+            .map(|r| r.unwrap().line)
+            .collect();
+        assert_eq!(lines, [3, 4, 8]);
+    }
+
+    #[test]
+    fn ragged_and_non_utf8_rows_are_reported_with_their_fields_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.csv");
+        std::fs::write(&path, b"name,id\nshort\nlong,a,b,c\nM\xfcller,x\n").unwrap();
+        let mut reader = reader(&path, &Dialect::default()).unwrap();
+        read_headers(&path, &mut reader).unwrap();
+        let rows: Vec<RawRow> = rows(&path, &Dialect::default(), reader, 2)
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            rows[0]
+                .problem
+                .as_ref()
+                .unwrap()
+                .contains("has 1 fields but the header has 2")
+        );
+        assert_eq!(rows[1].fields_in(2), ["long", "a,b,c"]);
+        assert!(
+            rows[2]
+                .problem
+                .as_ref()
+                .unwrap()
+                .contains("field 1 is not UTF-8")
+        );
+        assert_eq!(&rows[2].record[0], "M\u{fffd}ller");
+    }
+}

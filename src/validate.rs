@@ -1,0 +1,97 @@
+//! `orgimport validate`: every row checked as an import would check it, every problem listed
+//! with its line, column and value, and a summary by kind. Nothing is sent.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::cli::ValidateArgs;
+use crate::config::input_format;
+use crate::input::{self, Mapping, ProblemKind};
+use crate::plan;
+use crate::results::Previous;
+
+/// What a validation found.
+#[derive(Debug)]
+pub struct Report {
+    /// The file checked.
+    pub input: PathBuf,
+    /// Data rows read.
+    pub rows: usize,
+    /// Rows with at least one problem.
+    pub invalid: usize,
+    /// Problems by kind.
+    pub by_kind: BTreeMap<ProblemKind, usize>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} rows, {} valid, {} invalid",
+            self.input.display(),
+            self.rows,
+            self.rows - self.invalid,
+            self.invalid
+        )?;
+        if !self.by_kind.is_empty() {
+            let kinds: Vec<String> = self
+                .by_kind
+                .iter()
+                .map(|(kind, n)| format!("{n} {}", kind.label()))
+                .collect();
+            write!(f, " ({})", kinds.join(", "))?;
+        }
+        write!(f, "; checked in {:.2}s", self.elapsed.as_secs_f64())
+    }
+}
+
+/// Checks every row of `args.input`, writing one line per problem to `out` as
+/// `FILE:LINE: COLUMN: MESSAGE`.
+///
+/// # Errors
+/// A fatal [`Error`] when the file or the mapping cannot be used at all.
+pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<Report, Error> {
+    let started = Instant::now();
+    let (dialect, spec) = input_format(&args.format)?;
+    let path = &args.input;
+    let mut reader = input::reader(path, &dialect)?;
+    let headers = input::read_headers(path, &mut reader)?;
+    let mapping = Mapping::new(&headers, &spec).map_err(|message| Error::Input {
+        path: path.clone(),
+        message,
+    })?;
+    let mut write_error = None;
+    let plan = plan::build(
+        path,
+        &dialect,
+        &mapping,
+        &Previous::default(),
+        args.template_id.as_deref(),
+        &mut |row| {
+            for problem in row.problems {
+                if let Err(e) = writeln!(out, "{}:{}: {problem}", path.display(), row.line) {
+                    // A closed pipe (e.g. `| head`) is not an error; stop writing.
+                    write_error.get_or_insert(e);
+                }
+            }
+        },
+    )?;
+    if let Some(e) = write_error
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(Error::io("<stdout>", e));
+    }
+    Ok(Report {
+        input: path.clone(),
+        rows: plan.outcomes.len(),
+        invalid: plan.invalid,
+        by_kind: plan.problem_counts,
+        elapsed: started.elapsed(),
+    })
+}
