@@ -301,7 +301,7 @@ impl Journal {
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        let mut writer = input::writer(BufWriter::new(file));
+        let mut writer = input::writer(BufWriter::new(file), b',');
         if fresh {
             writer
                 .write_record(JOURNAL_COLUMNS)
@@ -362,7 +362,7 @@ impl Journal {
 }
 
 /// Writes the results file: every row of `input` in order, its fields as read, then its
-/// outcome. Written beside `results` first and renamed over it, so a crash leaves either the
+/// outcome, in UTF-8 with a byte-order mark and the input's delimiter. Written beside `results` first and renamed over it, so a crash leaves either the
 /// old file or the new one.
 ///
 /// # Errors
@@ -377,6 +377,8 @@ pub fn write(
     let mut reader = input::reader(input_path, dialect)?;
     let headers = input::read_headers(input_path, &mut reader)?;
     let width = headers.len();
+    // The input's delimiter: a file from a spreadsheet set to ';' opens back in it as well.
+    let delimiter = input::delimiter_of(input_path, dialect)?;
     let tmp = {
         let mut name = results.as_os_str().to_owned();
         name.push(".tmp");
@@ -387,7 +389,7 @@ pub fn write(
     let mut buffered = BufWriter::with_capacity(256 * 1024, file);
     // A byte-order mark, so that Excel reads the file as UTF-8.
     buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
-    let mut writer = input::writer(buffered);
+    let mut writer = input::writer(buffered, delimiter);
     let mut header: Vec<Cow<str>> = headers.iter().map(neutralize).collect();
     header.extend(RESULT_COLUMNS.map(Cow::Borrowed));
     writer

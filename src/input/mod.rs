@@ -31,9 +31,10 @@ pub struct Dialect {
 }
 
 impl Dialect {
-    /// The results file's dialect: UTF-8, commas.
+    /// The dialect of the files this tool writes: UTF-8 with the delimiter of the input they
+    /// came from, found again when read.
     pub const RESULTS: Dialect = Dialect {
-        delimiter: Some(b','),
+        delimiter: None,
         encoding: None,
     };
 
@@ -113,16 +114,24 @@ fn sniff_delimiter(path: &Path, dialect: &Dialect) -> Result<u8, Error> {
     })
 }
 
+/// The delimiter `path` is read with: the dialect's, or the one its header line uses.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read.
+pub fn delimiter_of(path: &Path, dialect: &Dialect) -> Result<u8, Error> {
+    match dialect.delimiter {
+        Some(d) => Ok(d),
+        None => sniff_delimiter(path, dialect),
+    }
+}
+
 /// Opens `path` as CSV in `dialect`: a header row, `"` quoting, fields trimmed, a byte-order
 /// mark skipped, rows of any length (checked by [`rows`]).
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be opened.
 pub fn reader(path: &Path, dialect: &Dialect) -> Result<CsvReader, Error> {
-    let delimiter = match dialect.delimiter {
-        Some(d) => d,
-        None => sniff_delimiter(path, dialect)?,
-    };
+    let delimiter = delimiter_of(path, dialect)?;
     Ok(csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -130,9 +139,12 @@ pub fn reader(path: &Path, dialect: &Dialect) -> Result<CsvReader, Error> {
         .from_reader(open_decoded(path, dialect)?))
 }
 
-/// A CSV writer in the results' dialect.
-pub fn writer<W: std::io::Write>(w: W) -> csv::Writer<W> {
-    csv::WriterBuilder::new().flexible(true).from_writer(w)
+/// A CSV writer separating fields with `delimiter`.
+pub fn writer<W: std::io::Write>(w: W, delimiter: u8) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_writer(w)
 }
 
 /// Reads the header row of `reader` as text.

@@ -3,5 +3,6 @@
 mod faults;
 mod fixture;
 mod import;
+mod input;
 mod sandbox;
 mod util;
