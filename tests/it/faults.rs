@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use orgimport::results::Status;
 use orgimport::sandbox::{Faults, RateLimit, SandboxConfig};
-use secrecy::ExposeSecret;
 
 use crate::fixture::{Fixture, customers};
 use crate::util::{TestSandbox, start_sandbox};
@@ -102,12 +101,7 @@ async fn a_chaos_run_creates_every_row_exactly_once() {
 
 /// `orgimport import` as a child process against `sandbox`.
 fn spawn_import(fixture: &Fixture, sandbox: &TestSandbox, extra: &[&str]) -> Child {
-    let secret = sandbox
-        .sandbox
-        .config()
-        .client_secret
-        .expose_secret()
-        .to_string();
+    let secret = sandbox.secret();
     let args = fixture.args(sandbox, &secret, extra);
     std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
         .args(&args[1..])
@@ -260,12 +254,7 @@ fn ctrl_c_finishes_the_rows_in_flight_and_writes_complete_results() {
 async fn an_unknown_template_stops_before_any_create() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new(&customers(5));
-    let secret = sandbox
-        .sandbox
-        .config()
-        .client_secret
-        .expose_secret()
-        .to_string();
+    let secret = sandbox.secret();
     let mut args = fixture.args(&sandbox, &secret, &[]);
     let template = args.iter().position(|a| a == "--template-id").unwrap() + 1;
     args[template] = "no-such-template".into();

@@ -7,7 +7,6 @@ use clap::Parser;
 use orgimport::cli::{Cli, Command};
 use orgimport::config::Config;
 use orgimport::run::{self, Summary};
-use secrecy::ExposeSecret;
 
 use crate::util::TestSandbox;
 
@@ -82,12 +81,7 @@ impl Fixture {
         sandbox: &TestSandbox,
         extra: &[&str],
     ) -> Result<Summary, orgimport::Error> {
-        let secret = sandbox
-            .sandbox
-            .config()
-            .client_secret
-            .expose_secret()
-            .to_string();
+        let secret = sandbox.secret();
         import_with(self.args(sandbox, &secret, extra)).await
     }
 

@@ -52,6 +52,15 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestSandbox {
+    /// The client secret the sandbox accepts.
+    pub fn secret(&self) -> String {
+        self.sandbox
+            .config()
+            .client_secret
+            .expose_secret()
+            .to_string()
+    }
+
     /// The tenant's token endpoint.
     pub fn token_url(&self) -> String {
         format!(
