@@ -276,8 +276,17 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     let interrupt = stop.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing the requests in flight, sending no new rows");
+            eprintln!(
+                "interrupted: finishing the requests in flight, sending no new rows \
+                 (Ctrl-C again to quit at once)"
+            );
             interrupt.set();
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            // The journal holds every finished row and every row in flight, so a rerun
+            // resumes from here without creating anything twice.
+            eprintln!("interrupted again: quitting now; rerun the same command to finish");
+            std::process::exit(130);
         }
     });
 
