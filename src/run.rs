@@ -207,7 +207,15 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         }
     };
 
-    let (mapping, plan, in_doubt) = prepare(&config, default_template.clone()).await?;
+    let Prepared {
+        mapping,
+        plan,
+        in_doubt,
+        done_earlier,
+    } = prepare(&config, default_template.clone()).await?;
+    if done_earlier > plan.done_before {
+        keep_earlier_results(&config, done_earlier - plan.done_before)?;
+    }
 
     if !config.quiet {
         for example in &plan.invalid_examples {
@@ -676,16 +684,25 @@ impl Worker {
     }
 }
 
+/// Everything about an import that can be known without the network.
+pub struct Prepared {
+    /// The input's mapping.
+    pub mapping: Mapping,
+    /// What to do with each row.
+    pub plan: Plan,
+    /// Keys of rows an earlier run may have created without hearing so.
+    pub in_doubt: HashSet<String>,
+    /// How many rows earlier runs finished, in this input or not.
+    pub done_earlier: usize,
+}
+
 /// Reads the input's header, builds its mapping, reads what earlier runs left, and checks
-/// every row: everything that can be known without the network.
+/// every row.
 ///
 /// # Errors
 /// A fatal [`Error`] for unreadable input, a mapping that does not fit the header, or a
 /// results file that is not orgimport's.
-pub async fn prepare(
-    config: &Config,
-    default_template: Option<String>,
-) -> Result<(Mapping, Plan, HashSet<String>), Error> {
+pub async fn prepare(config: &Config, default_template: Option<String>) -> Result<Prepared, Error> {
     let input_path = config.input.clone();
     let results_path = config.results.clone();
     let dialect = config.dialect;
@@ -706,10 +723,40 @@ pub async fn prepare(
             default_template.as_deref(),
             &mut |_| {},
         )?;
-        Ok((mapping, plan, previous.in_doubt))
+        Ok(Prepared {
+            mapping,
+            plan,
+            done_earlier: previous.done.len(),
+            in_doubt: previous.in_doubt,
+        })
     })
     .await
     .expect("the planning thread does not panic")
+}
+
+/// The results file names organizations that rows of this input do not: it belongs to
+/// another input, or rows were removed. It is about to be replaced, so a copy is kept.
+fn keep_earlier_results(config: &Config, missing: usize) -> Result<(), Error> {
+    if !config.results.exists() {
+        return Ok(());
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut name = config.results.as_os_str().to_owned();
+    name.push(format!(".{stamp}.bak"));
+    let copy = PathBuf::from(name);
+    std::fs::copy(&config.results, &copy).map_err(|e| Error::io(&copy, e))?;
+    eprintln!(
+        "warning: {} lists {missing} organizations created by earlier runs for rows that are \
+         not in {}; the results file is about to be rewritten for this input, so a copy \
+         was kept as {}",
+        config.results.display(),
+        config.input.display(),
+        copy.display()
+    );
+    Ok(())
 }
 
 /// A row as a worker sends it.

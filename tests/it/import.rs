@@ -329,3 +329,26 @@ fn the_binary_exits_2_on_bad_credentials_and_never_prints_the_secret() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_results_file_naming_rows_of_another_input_is_kept_before_it_is_replaced() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\n");
+    fixture.import(&sandbox, &[]).await.unwrap();
+
+    // The same results file, for an input without those rows.
+    std::fs::write(fixture.input(), "name\ngamma\n").unwrap();
+    fixture.import(&sandbox, &[]).await.unwrap();
+
+    let copies: Vec<_> = std::fs::read_dir(fixture.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".bak"))
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let kept = std::fs::read_to_string(&copies[0]).unwrap();
+    assert!(kept.contains("alpha") && kept.contains("beta"), "{kept}");
+    let now = fixture.results_rows();
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0]["name"], "gamma");
+}
