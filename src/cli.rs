@@ -1,11 +1,16 @@
 //! The command line as typed: clap's types and the parsers for rates and durations. Nothing
 //! else in the crate sees clap; [`crate::config`] turns these into a checked `Config`.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{
+    ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
+};
 
 /// Bulk-create SecureAuth Connect organizations from a CSV of customers.
 #[derive(Debug, Parser)]
@@ -23,6 +28,77 @@ pub struct Cli {
     /// Print nothing but errors and the final summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// The settings file [default: orgimport.toml in the working directory, if there].
+    #[arg(long, global = true, env = "ORGIMPORT_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The profile of the settings file to use, e.g. staging or production [default: the
+    /// file's default_profile].
+    #[arg(long, global = true, env = "ORGIMPORT_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Where each of the subcommand's settings came from (flag, environment or default);
+    /// filled by [`Cli::parse_args`].
+    #[arg(skip)]
+    pub sources: Sources,
+}
+
+/// Where a setting given on the command line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingSource {
+    /// A flag or argument.
+    Flag,
+    /// Its environment variable.
+    Env,
+    /// clap's default value.
+    Default,
+}
+
+/// The [`SettingSource`] of each argument of the subcommand, by its id (the field name).
+#[derive(Debug, Clone, Default)]
+pub struct Sources(HashMap<String, SettingSource>);
+
+impl Sources {
+    /// Where `id` came from; `None` when it was not given at all (or not recorded).
+    pub fn get(&self, id: &str) -> Option<SettingSource> {
+        self.0.get(id).copied()
+    }
+
+    fn from_matches(matches: &ArgMatches) -> Sources {
+        let mut sources = HashMap::new();
+        let mut add = |m: &ArgMatches| {
+            for id in m.ids() {
+                let source = match m.value_source(id.as_str()) {
+                    Some(ValueSource::CommandLine) => SettingSource::Flag,
+                    Some(ValueSource::EnvVariable) => SettingSource::Env,
+                    Some(ValueSource::DefaultValue) => SettingSource::Default,
+                    _ => continue,
+                };
+                sources.insert(id.to_string(), source);
+            }
+        };
+        add(matches);
+        if let Some((_, sub)) = matches.subcommand() {
+            add(sub);
+        }
+        Sources(sources)
+    }
+}
+
+impl Cli {
+    /// Parses `args` (the program name first) and records where each setting came from, so
+    /// that the settings file fills only what neither a flag nor the environment set.
+    ///
+    /// # Errors
+    /// clap's error, to print and exit with.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        cli.sources = Sources::from_matches(&matches);
+        Ok(cli)
+    }
 }
 
 /// The subcommands.
@@ -31,6 +107,8 @@ pub enum Command {
     /// Create an organization for every row of a customer CSV; rerun to resume.
     #[command(after_help = "Examples:\n  \
         orgimport import customers.csv --sandbox\n  \
+        orgimport import customers.csv --dry-run\n  \
+        orgimport --profile production import customers.csv --summary-json summary.json\n  \
         ORGIMPORT_CLIENT_SECRET=... orgimport import customers.csv \\\n    \
         --token-url https://acme.us.connect.secureauth.com/acme/system/oauth2/token \\\n    \
         --client-id 3f2a... --template-id b2b-customer-template --rate 50")]
@@ -43,6 +121,170 @@ pub enum Command {
     /// Run the built-in emulator of the SecureAuth System API, for rehearsals.
     #[command(after_help = "Example:\n  orgimport sandbox --port 8080 --rate-limit 100")]
     Sandbox(SandboxArgs),
+    /// Check that every organization a run created exists as its row says, with the
+    /// template's configuration; write a report, exit 1 on any mismatch.
+    #[command(after_help = "Examples:\n  \
+        orgimport verify customers.results.csv\n  \
+        orgimport --profile production verify customers.results.csv --out verify.csv")]
+    Verify(VerifyArgs),
+    /// Delete the organizations a run created (children first), to roll back a rehearsal.
+    #[command(after_help = "Examples:\n  \
+        orgimport undo customers.results.csv          # asks before deleting\n  \
+        orgimport --profile staging undo customers.results.csv --yes\n\n\
+        Rows the run found already existing (status `exists`) are never deleted.")]
+    Undo(UndoArgs),
+    /// Fetch a token to check the credentials and scope; print its scope and expiry.
+    #[command(after_help = "Examples:\n  \
+        orgimport token\n  \
+        orgimport --profile staging token --show   # print the access token itself")]
+    Token(TokenArgs),
+    /// Show every connection setting, its value and where it came from.
+    #[command(after_help = "Examples:\n  \
+        orgimport config\n  \
+        orgimport --profile production config --rate 10")]
+    Config(ConfigArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        orgimport completions bash > /etc/bash_completion.d/orgimport\n  \
+        orgimport completions zsh > \"${fpath[1]}/_orgimport\"")]
+    Completions(CompletionsArgs),
+}
+
+/// Where the tenant is and how to get a token: the settings `verify`, `undo`, `token` and
+/// `config` share (`import` has the same flags).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// The tenant's base URL, e.g. https://acme.us.connect.secureauth.com.
+    #[arg(long, env = "ORGIMPORT_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The tenant id (derived from --token-url or the base URL's host when absent).
+    #[arg(long, env = "ORGIMPORT_TENANT")]
+    pub tenant: Option<String>,
+    /// The token URL (derived from base URL and tenant when absent).
+    #[arg(long, env = "ORGIMPORT_TOKEN_URL", value_name = "URL")]
+    pub token_url: Option<String>,
+    /// The System workspace client's id.
+    #[arg(long, env = "ORGIMPORT_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// A file holding the client secret (else ORGIMPORT_CLIENT_SECRET is read).
+    #[arg(long, env = "ORGIMPORT_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+    /// The scopes to ask for.
+    #[arg(long, env = "ORGIMPORT_SCOPE", default_value = "manage_organizations")]
+    pub scope: String,
+    /// How to send the client credentials to the token endpoint.
+    #[arg(long, value_enum, default_value = "post")]
+    pub client_auth: ClientAuthArg,
+    /// How long to wait for one reply, e.g. 30s or 1500ms.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+impl ConnectionArgs {
+    /// The same settings as an `import` was given.
+    pub fn of_import(args: &ImportArgs) -> ConnectionArgs {
+        ConnectionArgs {
+            base_url: args.base_url.clone(),
+            tenant: args.tenant.clone(),
+            token_url: args.token_url.clone(),
+            client_id: args.client_id.clone(),
+            client_secret_file: args.client_secret_file.clone(),
+            scope: args.scope.clone(),
+            client_auth: args.client_auth,
+            timeout: args.timeout,
+        }
+    }
+}
+
+/// Reading back a results file: which columns feed which fields.
+#[derive(Debug, Clone, Args)]
+pub struct ResultsArgs {
+    /// The results file an import wrote.
+    #[arg(value_name = "RESULTS.csv")]
+    pub results: PathBuf,
+    /// The mapping file the import used, if any.
+    #[arg(long, value_name = "PATH")]
+    pub mapping: Option<PathBuf>,
+    /// FIELD=COLUMN, as the import was given.
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
+    pub map: Vec<(String, String)>,
+    /// Where to write the report [default: beside the results file].
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Requests per second at most: N, N/s, N/m or N/h.
+    #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
+    pub rate: RateArg,
+    /// Requests in flight at most.
+    #[arg(long, default_value = "8")]
+    pub concurrency: NonZeroUsize,
+}
+
+/// `orgimport verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The results file and how to read it.
+    #[command(flatten)]
+    pub results: ResultsArgs,
+    /// The template of rows that name none, as the import was given.
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgimport undo`.
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The results file and how to read it.
+    #[command(flatten)]
+    pub results: ResultsArgs,
+    /// Delete without asking (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgimport token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Print the access token itself (for a manual curl); it is a credential.
+    #[arg(long)]
+    pub show: bool,
+    /// The template to check the token can read, as the import would.
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgimport config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The template of rows that name none.
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
+    /// Requests per second at most.
+    #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
+    pub rate: RateArg,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgimport completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+/// Writes the completion script for `shell` to `out`.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "orgimport", out);
 }
 
 /// How the client authenticates to the token endpoint.
@@ -125,6 +367,15 @@ pub struct ImportArgs {
     /// How long to wait for one reply, e.g. 30s or 1500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
+
+    /// Send nothing: show the JSON a few rows would be sent as, and count what would be
+    /// created, skipped and invalid. Needs no credentials.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also write the end-of-run summary as JSON to this file, for scripts.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
 }
 
 /// How to read a customer file: its dialect and which columns feed which fields.

@@ -11,7 +11,9 @@ use url::Url;
 
 use crate::Error;
 use crate::api::{ClientAuth, Credentials};
-use crate::cli::{ClientAuthArg, ImportArgs, InputFormatArgs, RateArg, SandboxArgs};
+use crate::cli::{
+    ClientAuthArg, ConnectionArgs, ImportArgs, InputFormatArgs, RateArg, SandboxArgs,
+};
 use crate::input::{Dialect, MappingFile, MappingSpec};
 use crate::sandbox::{Faults, RateLimit, SandboxConfig};
 
@@ -112,7 +114,9 @@ impl Config {
         let target = if args.sandbox {
             Target::Sandbox
         } else {
-            Target::Tenant(Box::new(tenant_from_args(&args)?))
+            Target::Tenant(Box::new(tenant_from_args(&ConnectionArgs::of_import(
+                &args,
+            ))?))
         };
         let burst = args.burst.unwrap_or_else(|| default_burst(args.rate));
         let (dialect, mapping) = input_format(&args.format)?;
@@ -178,7 +182,12 @@ pub fn quota(rate: RateArg, burst: NonZeroU32) -> Quota {
         .allow_burst(burst)
 }
 
-fn tenant_from_args(args: &ImportArgs) -> Result<Tenant, Error> {
+/// The tenant and credentials that the connection flags, the environment and the settings
+/// file name, the secret read from `--client-secret-file` or the environment.
+///
+/// # Errors
+/// [`Error::Config`] naming the setting to fix.
+pub fn tenant_from_args(args: &ConnectionArgs) -> Result<Tenant, Error> {
     let parse = |flag: &str, text: &str| -> Result<Url, Error> {
         let url = Url::parse(text.trim())
             .map_err(|e| Error::Config(format!("{flag} {text:?} is not a URL: {e}")))?;
@@ -270,7 +279,7 @@ fn derive_token_url(base: &Url, tenant: &str) -> Url {
 }
 
 /// The secret from `file` when given, else from the environment; `None` when neither.
-fn read_secret(file: Option<&Path>) -> Result<Option<SecretString>, Error> {
+pub(crate) fn read_secret(file: Option<&Path>) -> Result<Option<SecretString>, Error> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let secret = text.trim_end_matches(['\r', '\n']);

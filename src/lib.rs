@@ -15,19 +15,31 @@
 //! - [`progress`]: the progress bar or log lines.
 //! - [`validate`]: `orgimport validate`, every problem of every row without sending anything.
 //! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
+//! - [`summary`]: the end-of-run summary and `--summary-json`; [`dryrun`]: `import --dry-run`.
+//! - [`ledger`]: a results file read back; [`verify`] and [`undo`] check or delete what a
+//!   run created, over a [`session`]; [`token`]: `orgimport token`.
+//! - [`profile`]: the settings file and its profiles; `orgimport config`.
 //! - [`app`]: the edge that runs a parsed command line and picks the exit code.
 
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dryrun;
 pub mod error;
 pub mod input;
+pub mod ledger;
 pub mod plan;
+pub mod profile;
 pub mod progress;
 pub mod results;
 pub mod run;
 pub mod sandbox;
+pub mod session;
+pub mod summary;
+pub mod token;
+pub mod undo;
 pub mod validate;
+pub mod verify;
 
 pub use error::{Error, RowError};

@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use orgimport::app;
 use orgimport::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -20,7 +19,7 @@ fn main() -> ExitCode {
                 tracing_subscriber::EnvFilter::new(format!("orgimport={level}"))
             }),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(orgimport::progress::LogWriter::default)
         .with_ansi(std::env::var_os("NO_COLOR").is_none())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {

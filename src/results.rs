@@ -63,7 +63,8 @@ impl Status {
         }
     }
 
-    fn parse(s: &str) -> Option<Status> {
+    /// The status a `status` cell names.
+    pub fn parse(s: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|x| x.as_str() == s)
     }
 

@@ -50,12 +50,26 @@ pub struct Token {
     generation: u64,
     /// When to fetch the next one (a margin before it expires).
     refresh_at: Instant,
+    /// The scopes granted, as the token endpoint said (`None` when it did not say).
+    scope: Option<String>,
+    /// Its lifetime as the token endpoint said (or the default of one hour).
+    lifetime: Duration,
 }
 
 impl Token {
     /// The value for the `Authorization: Bearer` header.
     pub fn bearer(&self) -> &str {
         self.value.expose_secret()
+    }
+
+    /// The scopes granted, when the token endpoint said.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// How long the token lives from when it was issued.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
     }
 }
 
@@ -221,6 +235,8 @@ impl TokenSource {
             value: SecretString::from(reply.access_token),
             generation,
             refresh_at: started + lifetime.saturating_sub(margin),
+            scope: reply.scope,
+            lifetime,
         })
     }
 }

@@ -189,6 +189,22 @@ impl ApiClient {
         }
     }
 
+    /// `DELETE /organizations/{id}`: `Ok(false)` when there was no such organization.
+    ///
+    /// # Errors
+    /// A [`CallError`] for any answer but 2xx and 404, or none.
+    pub async fn delete(&self, id: &str) -> Result<bool, CallError> {
+        let mut url = self.orgs_url.clone();
+        url.path_segments_mut()
+            .expect("an http(s) URL has path segments")
+            .push(id);
+        match self.send(Method::DELETE, url, |r| r).await {
+            Ok(_) => Ok(true),
+            Err(CallError::Status { status, .. }) if status == StatusCode::NOT_FOUND => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The organizations (not templates) whose name is exactly `name`, paging through the
     /// list endpoint's `search_phrase` matches (a substring search) 100 at a time.
     ///

@@ -66,6 +66,12 @@ pub struct Organization {
     /// Whether it is a template.
     #[serde(default)]
     pub template: bool,
+    /// Its business attributes and their schema (read by `verify`).
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    /// Its sign-in methods, inherited from its template (read by `verify`).
+    #[serde(default)]
+    pub authentication_mechanisms: Option<Vec<String>>,
 }
 
 /// The reply of `GET /organizations`.
@@ -87,8 +93,8 @@ pub struct ApiErrorBody {
     pub error_code: String,
 }
 
-/// A successful reply of the token endpoint.
-#[derive(Debug, Deserialize)]
+/// A successful reply of the token endpoint. `Debug` never shows the token.
+#[derive(Deserialize)]
 pub struct TokenReply {
     /// The bearer token.
     pub access_token: String,
@@ -98,6 +104,16 @@ pub struct TokenReply {
     /// The scopes granted, space-separated.
     #[serde(default)]
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenReply")
+            .field("access_token", &"[REDACTED]")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// An RFC 6749 error reply of the token endpoint.
@@ -146,6 +162,7 @@ mod tests {
         assert_eq!(number.expires_in, Some(120));
         let absent: TokenReply = serde_json::from_str(r#"{"access_token":"t"}"#).unwrap();
         assert_eq!(absent.expires_in, None);
+        assert!(!format!("{text:?}").contains("\"t\""), "{text:?}");
         assert!(
             serde_json::from_str::<TokenReply>(r#"{"access_token":"t","expires_in":"soon"}"#)
                 .is_err()

@@ -1,0 +1,102 @@
+//! `orgimport import --dry-run`: everything an import does before the network, and nothing
+//! after. Shows the exact JSON the first rows would be sent as, and counts the rows that would
+//! be created, skipped (done by an earlier run) and the invalid ones.
+
+use std::fmt::Write as _;
+
+use crate::Error;
+use crate::config::Config;
+use crate::input;
+use crate::run::{self, Prepared};
+
+/// Rows whose request is shown.
+const SHOWN: usize = 3;
+
+/// What a dry run found.
+#[derive(Debug)]
+pub struct DryRun {
+    /// Rows in the input.
+    pub rows: usize,
+    /// Rows that would be sent.
+    pub to_create: usize,
+    /// Rows an earlier run finished, not to be sent again.
+    pub skipped: usize,
+    /// Invalid rows.
+    pub invalid: usize,
+    /// The text to print: the example requests and the counts.
+    pub text: String,
+}
+
+impl DryRun {
+    /// 0 when no row is invalid, else 1 (as the import would end).
+    pub fn exit_code(&self) -> u8 {
+        if self.invalid == 0 { 0 } else { 1 }
+    }
+}
+
+/// Plans the import `config` describes and shows what would be sent, sending nothing.
+///
+/// # Errors
+/// The fatal errors of planning: unreadable input, a mapping that does not fit, a results
+/// file that is not orgimport's.
+pub async fn dry_run(config: &Config, tenant: Option<&str>) -> Result<DryRun, Error> {
+    let template = config.default_template.clone();
+    let Prepared { mapping, plan, .. } = run::prepare(config, template.clone()).await?;
+    let mut text = String::new();
+    let url = format!(
+        "POST /api/system/{}/organizations",
+        tenant.unwrap_or("{tenant}")
+    );
+    let mut reader = input::reader(&config.input, &config.dialect)?;
+    input::read_headers(&config.input, &mut reader)?;
+    let mut shown = 0;
+    for (index, row) in
+        input::rows(&config.input, &config.dialect, reader, mapping.width()).enumerate()
+    {
+        if shown == SHOWN {
+            break;
+        }
+        let row = row?;
+        if plan.outcomes.get(index).is_none_or(Option::is_some) {
+            continue;
+        }
+        let Ok(request) = mapping.to_request(&row.record, template.as_deref()) else {
+            continue;
+        };
+        shown += 1;
+        let _ = writeln!(text, "line {}: {url}", row.line);
+        let _ = writeln!(
+            text,
+            "{}",
+            serde_json::to_string_pretty(&request).expect("a request always serialises")
+        );
+        if let Some(parent) = plan.parents.get(&index) {
+            let _ = writeln!(
+                text,
+                "(parent_id: the organization of line {}, once it exists)",
+                plan.lines[*parent]
+            );
+        }
+    }
+    for example in plan.invalid_examples.iter().take(SHOWN) {
+        let _ = writeln!(text, "invalid: {example}");
+    }
+    let _ = writeln!(
+        text,
+        "dry run, nothing sent: {} rows: {} would be created, {} skipped (done by an earlier \
+         run), {} invalid; {} waves (parents before children); results would go to {}",
+        plan.outcomes.len(),
+        plan.to_send,
+        plan.done_before,
+        plan.invalid,
+        plan.wave_count,
+        config.results.display()
+    );
+    Ok(DryRun {
+        rows: plan.outcomes.len(),
+        to_create: plan.to_send,
+        skipped: plan.done_before,
+        invalid: plan.invalid,
+        text,
+    })
+}

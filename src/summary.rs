@@ -1,0 +1,215 @@
+//! The end-of-run summary: counts by status, the commonest error kinds with an example row
+//! each, time, achieved rate and where the results are; and the same as JSON for scripts
+//! (`--summary-json PATH`). The error kinds are read back from the results file.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::input::{self, Dialect};
+use crate::results::{RESULT_COLUMNS, Status, restore};
+use crate::run::Summary;
+
+/// Error kinds listed at most.
+const TOP_KINDS: usize = 5;
+
+/// One kind of error and how often it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorKind {
+    /// The error up to its first `:` (`HTTP 5xx` for every server error).
+    pub kind: String,
+    /// The status of the rows with it (`failed`, `invalid` or `not_sent`).
+    pub status: Status,
+    /// How many rows.
+    pub count: usize,
+    /// The line (in the results file) of the first row with it.
+    pub example_line: u64,
+    /// That row's whole error.
+    pub example: String,
+}
+
+/// The whole end-of-run report.
+#[derive(Debug)]
+pub struct RunReport<'a> {
+    /// What the run counted.
+    pub summary: &'a Summary,
+    /// The commonest error kinds, commonest first.
+    pub kinds: Vec<ErrorKind>,
+}
+
+impl<'a> RunReport<'a> {
+    /// The report for `summary`, its error kinds read from the results file (none when it
+    /// cannot be read: the summary still stands).
+    pub fn new(summary: &'a Summary) -> RunReport<'a> {
+        RunReport {
+            summary,
+            kinds: error_kinds(&summary.results).unwrap_or_default(),
+        }
+    }
+
+    /// The report as JSON.
+    pub fn to_json(&self) -> Value {
+        let s = self.summary;
+        let counts: serde_json::Map<String, Value> = Status::ALL
+            .iter()
+            .map(|st| (st.as_str().to_string(), json!(s.count(*st))))
+            .collect();
+        json!({
+            "rows": s.rows,
+            "counts": counts,
+            "done_before": s.done_before,
+            "sent": s.sent,
+            "requests": s.requests,
+            "retries": s.requests.saturating_sub(s.sent),
+            "token_fetches": s.token_fetches,
+            "elapsed_seconds": round(s.elapsed.as_secs_f64()),
+            "send_seconds": round(s.send_elapsed.as_secs_f64()),
+            "rows_per_second": round(rate(s)),
+            "results": s.results.display().to_string(),
+            "exit_code": s.exit_code(),
+            "interrupted": s.interrupted,
+            "fatal": s.fatal.as_ref().map(ToString::to_string),
+            "error_kinds": self.kinds.iter().map(|k| json!({
+                "kind": k.kind,
+                "status": k.status.as_str(),
+                "count": k.count,
+                "example_line": k.example_line,
+                "example": k.example,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Writes the JSON to `path`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be written.
+    pub fn write_json(&self, path: &Path) -> Result<(), Error> {
+        let text = serde_json::to_string_pretty(&self.to_json()).expect("JSON always serialises");
+        std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn rate(s: &Summary) -> f64 {
+    s.sent as f64 / s.send_elapsed.as_secs_f64().max(1e-9)
+}
+
+impl fmt::Display for RunReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.summary;
+        writeln!(f, "{s}")?;
+        writeln!(
+            f,
+            "  time: {:.1}s in all, {:.1}s sending; {} rows sent at {:.1}/s, {} requests \
+             ({} retries), {} tokens",
+            s.elapsed.as_secs_f64(),
+            s.send_elapsed.as_secs_f64(),
+            s.sent,
+            rate(s),
+            s.requests,
+            s.requests.saturating_sub(s.sent),
+            s.token_fetches
+        )?;
+        if !self.kinds.is_empty() {
+            writeln!(f, "  commonest problems:")?;
+            for k in &self.kinds {
+                let example = if k.example.starts_with("line ") {
+                    k.example.clone()
+                } else {
+                    format!("line {}: {}", k.example_line, k.example)
+                };
+                writeln!(
+                    f,
+                    "    {:>5} {} ({}), e.g. {example}",
+                    k.count,
+                    k.status.as_str(),
+                    k.kind,
+                )?;
+            }
+        }
+        write!(f, "  results: {}", s.results.display())
+    }
+}
+
+/// `HTTP 5xx` for any server error, else the error (less a leading `line N: `) up to its
+/// first `:` or its first 40 characters.
+fn kind_of(error: &str, http_status: &str) -> String {
+    if http_status.starts_with('5') && http_status.len() == 3 {
+        return "HTTP 5xx".into();
+    }
+    let text = match error.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => rest,
+        _ => error,
+    };
+    let head = text.split(':').next().unwrap_or(text).trim();
+    match head.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &head[..cut]),
+        None => head.to_string(),
+    }
+}
+
+/// The commonest error kinds in the results file at `path`.
+fn error_kinds(path: &Path) -> Result<Vec<ErrorKind>, Error> {
+    let mut reader = input::reader(path, &Dialect::RESULTS)?;
+    let headers = input::read_headers(path, &mut reader)?;
+    let width = headers.len();
+    if width < RESULT_COLUMNS.len() {
+        return Ok(Vec::new());
+    }
+    let base = width - RESULT_COLUMNS.len();
+    let mut kinds: HashMap<(String, Status), ErrorKind> = HashMap::new();
+    for row in input::rows(path, &Dialect::RESULTS, reader, width) {
+        let row = row?;
+        let cell = |i: usize| restore(row.record.get(base + i).unwrap_or("")).to_string();
+        let Some(status) = Status::parse(&cell(0)) else {
+            continue;
+        };
+        let error = cell(3);
+        if status.is_done() || error.is_empty() {
+            continue;
+        }
+        let kind = kind_of(&error, &cell(2));
+        kinds
+            .entry((kind.clone(), status))
+            .or_insert_with(|| ErrorKind {
+                kind,
+                status,
+                count: 0,
+                example_line: row.line,
+                example: error.clone(),
+            })
+            .count += 1;
+    }
+    let mut kinds: Vec<ErrorKind> = kinds.into_values().collect();
+    kinds.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.example_line.cmp(&b.example_line))
+    });
+    kinds.truncate(TOP_KINDS);
+    Ok(kinds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind_of;
+
+    #[test]
+    fn error_kinds_drop_line_numbers_and_details() {
+        assert_eq!(kind_of("line 27: name: is empty", ""), "name");
+        assert_eq!(
+            kind_of("HTTP 503 unavailable: try later", "503"),
+            "HTTP 5xx"
+        );
+        assert_eq!(
+            kind_of("HTTP 409 conflict: id taken", "409"),
+            "HTTP 409 conflict"
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! `orgimport undo RESULTS.csv`: deletes the organizations a run created, to roll back a
+//! rehearsal. Only rows with status `created` are touched (never `exists`: those were there
+//! before the run), deepest children first, after a confirmation on a terminal or `--yes`.
+//! Each row's fate goes to the undo report (`line,name,org_id,result,error`), and deleted rows
+//! are marked `not_sent` in the results file, so that importing again creates them again.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::Error;
+use crate::cli::UndoArgs;
+use crate::ledger::Ledger;
+use crate::progress::Progress;
+use crate::results::{RESULT_COLUMNS, Status};
+use crate::session;
+
+/// The report's columns.
+pub const COLUMNS: [&str; 5] = ["line", "name", "org_id", "result", "error"];
+
+/// The error written into the results file for a row whose organization was deleted.
+pub const UNDONE: &str = "deleted by orgimport undo; import again to create it";
+
+/// What became of one created row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// The organization was deleted.
+    Deleted,
+    /// It was gone already (404).
+    AlreadyGone,
+    /// The API refused or did not answer.
+    Failed,
+    /// Not attempted: Ctrl-C came first.
+    NotAttempted,
+}
+
+impl Fate {
+    /// The word in the report's `result` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fate::Deleted => "deleted",
+            Fate::AlreadyGone => "already_gone",
+            Fate::Failed => "failed",
+            Fate::NotAttempted => "not_attempted",
+        }
+    }
+}
+
+/// What `undo` did.
+#[derive(Debug, Default)]
+pub struct UndoReport {
+    /// Rows with status `created`.
+    pub created: usize,
+    /// Organizations deleted.
+    pub deleted: usize,
+    /// Organizations that were gone already.
+    pub already_gone: usize,
+    /// Deletes that failed.
+    pub failed: usize,
+    /// Rows left alone because the run found their organization existing.
+    pub kept_existing: usize,
+    /// Where the report is (`None` when nothing was to be done or the user said no).
+    pub out: Option<PathBuf>,
+    /// Whether the user declined.
+    pub declined: bool,
+    /// Whether Ctrl-C stopped it.
+    pub interrupted: bool,
+}
+
+impl UndoReport {
+    /// 0 when every created organization is gone, 1 when a delete failed, 130 after Ctrl-C.
+    pub fn exit_code(&self) -> u8 {
+        if self.failed > 0 {
+            1
+        } else if self.interrupted {
+            130
+        } else {
+            0
+        }
+    }
+}
+
+impl fmt::Display for UndoReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.declined {
+            return write!(f, "undo: nothing deleted");
+        }
+        write!(
+            f,
+            "undo: {} created organizations: {} deleted, {} already gone, {} failed; {} that \
+             existed before the run left alone",
+            self.created, self.deleted, self.already_gone, self.failed, self.kept_existing
+        )?;
+        if let Some(out) = &self.out {
+            write!(f, "; report: {}", out.display())?;
+        }
+        if self.interrupted {
+            write!(f, " (interrupted: rerun to delete the rest)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `undo` as `args` say.
+///
+/// # Errors
+/// A fatal [`Error`]: settings, an unreadable results file, rejected credentials, no `--yes`
+/// without a terminal, an unwritable report.
+pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
+    let tenant = crate::config::tenant_from_args(&args.connection)?;
+    let spec = crate::verify::mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
+    let ledger = Ledger::read(&args.results.results, &spec, None)?;
+    let created: Vec<usize> = (0..ledger.entries.len())
+        .filter(|i| {
+            let e = &ledger.entries[*i];
+            e.status == Some(Status::Created) && e.org_id.is_some()
+        })
+        .collect();
+    let mut report = UndoReport {
+        created: created.len(),
+        kept_existing: ledger
+            .entries
+            .iter()
+            .filter(|e| e.status == Some(Status::Exists))
+            .count(),
+        ..UndoReport::default()
+    };
+    if created.is_empty() {
+        return Ok(report);
+    }
+    let (client, tokens) = session::connect(&tenant, args.results.rate, args.connection.timeout)?;
+    tokens.token().await?;
+    if !args.yes {
+        let question = format!(
+            "Delete the {} organizations that {} lists as created, in tenant {:?} at {}? \
+             [y/N] ",
+            created.len(),
+            ledger.path.display(),
+            tenant.tenant,
+            tenant.base_url
+        );
+        if !confirm(&question)? {
+            report.declined = true;
+            return Ok(report);
+        }
+    }
+
+    // Deepest first: a parent is deleted once all its children are.
+    let mut levels: BTreeMap<std::cmp::Reverse<usize>, Vec<usize>> = BTreeMap::new();
+    for &i in &created {
+        levels
+            .entry(std::cmp::Reverse(ledger.depth(i)))
+            .or_default()
+            .push(i);
+    }
+    let stop = session::interrupt_flag();
+    let semaphore = Arc::new(Semaphore::new(args.results.concurrency.get()));
+    let mut progress = Progress::new(created.len() as u64, quiet);
+    let mut fates: BTreeMap<usize, (Fate, String)> = BTreeMap::new();
+    for rows in levels.values() {
+        let mut tasks = JoinSet::new();
+        for &index in rows {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let permit = semaphore
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let client = client.clone();
+            let id = ledger.entries[index].org_id.clone().unwrap_or_default();
+            tasks.spawn(async move {
+                let fate = match client.delete(&id).await {
+                    Ok(true) => (Fate::Deleted, String::new()),
+                    Ok(false) => (Fate::AlreadyGone, String::new()),
+                    Err(e) => (Fate::Failed, e.into_row_error().to_string()),
+                };
+                drop(permit);
+                (index, fate)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (index, (fate, error)) = done.expect("a delete does not panic");
+            if fate == Fate::Failed {
+                progress.println(&format!(
+                    "failed: line {} {}: {error}",
+                    ledger.entries[index].line,
+                    ledger.entries[index].org_id.as_deref().unwrap_or("")
+                ));
+            }
+            progress.row_done(if fate == Fate::Failed {
+                Status::Failed
+            } else {
+                Status::Created
+            });
+            fates.insert(index, (fate, error));
+        }
+    }
+    progress.finish();
+    for &i in &created {
+        let fate = fates
+            .entry(i)
+            .or_insert((Fate::NotAttempted, String::new()));
+        match fate.0 {
+            Fate::Deleted => report.deleted += 1,
+            Fate::AlreadyGone => report.already_gone += 1,
+            Fate::Failed => report.failed += 1,
+            Fate::NotAttempted => report.interrupted = true,
+        }
+    }
+    let out = args
+        .results
+        .out
+        .clone()
+        .unwrap_or_else(|| session::report_path(&args.results.results, "undo"));
+    write_report(&out, &ledger, &fates)?;
+    mark_undone(&ledger, &fates)?;
+    report.out = Some(out);
+    Ok(report)
+}
+
+/// Asks `question` on the terminal; only `y` or `yes` is a yes.
+fn confirm(question: &str) -> Result<bool, Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Config(
+            "undo deletes organizations: pass --yes to confirm when stdin is not a terminal".into(),
+        ));
+    }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("stdin", e))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+fn write_report(
+    out: &Path,
+    ledger: &Ledger,
+    fates: &BTreeMap<usize, (Fate, String)>,
+) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::io(out, e);
+    let file = std::fs::File::create(out).map_err(io)?;
+    let mut w = crate::input::writer(std::io::BufWriter::new(file), b',');
+    w.write_record(COLUMNS).map_err(|e| io(e.into()))?;
+    for (index, (fate, error)) in fates {
+        let e = &ledger.entries[*index];
+        let line = e.line.to_string();
+        let fields = [
+            line.as_str(),
+            &e.name,
+            e.org_id.as_deref().unwrap_or(""),
+            fate.as_str(),
+            error,
+        ];
+        w.write_record(
+            fields
+                .iter()
+                .map(|f| crate::results::neutralize(f).into_owned()),
+        )
+        .map_err(|e| io(e.into()))?;
+    }
+    w.flush().map_err(io)
+}
+
+/// Rewrites the results file with the deleted rows marked `not_sent`, so that the next
+/// import sends them again instead of skipping them as done.
+fn mark_undone(ledger: &Ledger, fates: &BTreeMap<usize, (Fate, String)>) -> Result<(), Error> {
+    let path = &ledger.path;
+    let width = ledger.headers.len();
+    let base = width - RESULT_COLUMNS.len();
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".undo-tmp");
+    let tmp = PathBuf::from(tmp);
+    let io = |e: std::io::Error| Error::io(&tmp, e);
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut w = crate::input::writer(std::io::BufWriter::new(file), ledger.delimiter);
+    w.write_record(&ledger.headers).map_err(|e| io(e.into()))?;
+    for (index, entry) in ledger.entries.iter().enumerate() {
+        let mut fields: Vec<String> = entry.raw.iter().map(str::to_string).collect();
+        fields.resize(width, String::new());
+        if let Some((Fate::Deleted | Fate::AlreadyGone, _)) = fates.get(&index) {
+            fields[base] = Status::NotSent.as_str().into();
+            fields[base + 1] = String::new();
+            fields[base + 2] = String::new();
+            fields[base + 3] = UNDONE.into();
+        }
+        w.write_record(&fields).map_err(|e| io(e.into()))?;
+    }
+    w.flush().map_err(io)?;
+    drop(w);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,376 @@
+//! `orgimport verify RESULTS.csv`: the product doc's verification step as a command. Every
+//! row the run created is read back from the API and checked: it exists, its name, parent and
+//! metadata are the row's, and it carries its template's authentication mechanisms and
+//! metadata schema. Every check is a line of the verify report
+//! (`line,name,org_id,check,expected,actual,result`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::Error;
+use crate::api::{ApiClient, Organization};
+use crate::cli::VerifyArgs;
+use crate::input::{MappingFile, MappingSpec};
+use crate::ledger::Ledger;
+use crate::progress::Progress;
+use crate::results::Status;
+use crate::session;
+
+/// The report's columns.
+pub const COLUMNS: [&str; 7] = [
+    "line", "name", "org_id", "check", "expected", "actual", "result",
+];
+
+/// One check of one row.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The row's line in the results file.
+    pub line: u64,
+    /// The row's name.
+    pub name: String,
+    /// Its organization id.
+    pub org_id: String,
+    /// What was checked: exists, name, parent, metadata, authentication_mechanisms,
+    /// metadata_schema.
+    pub check: &'static str,
+    /// What the row (or its template) says.
+    pub expected: String,
+    /// What the API has.
+    pub actual: String,
+    /// `ok`, `mismatch` or `error` (the API could not be asked).
+    pub result: &'static str,
+}
+
+/// What `verify` found.
+#[derive(Debug)]
+pub struct VerifyReport {
+    /// Rows with status `created` in the results file.
+    pub created: usize,
+    /// Rows read back.
+    pub checked: usize,
+    /// Rows with at least one check not `ok`.
+    pub bad_rows: usize,
+    /// Checks not `ok`.
+    pub bad_checks: usize,
+    /// Where the report is.
+    pub out: PathBuf,
+    /// Whether Ctrl-C stopped it before every row was read.
+    pub interrupted: bool,
+}
+
+impl VerifyReport {
+    /// 0 when every created row checks out, 1 on any mismatch, 130 after Ctrl-C.
+    pub fn exit_code(&self) -> u8 {
+        if self.bad_rows > 0 {
+            1
+        } else if self.interrupted {
+            130
+        } else {
+            0
+        }
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "verify: {} of {} created organizations checked: {} ok, {} with mismatches \
+             ({} checks failed); report: {}",
+            self.checked,
+            self.created,
+            self.checked - self.bad_rows,
+            self.bad_rows,
+            self.bad_checks,
+            self.out.display()
+        )?;
+        if self.interrupted {
+            write!(f, " (interrupted: rerun to check the rest)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The mapping that `--mapping` and `--map` name.
+///
+/// # Errors
+/// The mapping file's errors.
+pub fn mapping_spec(
+    mapping: Option<&std::path::Path>,
+    map: &[(String, String)],
+) -> Result<MappingSpec, Error> {
+    Ok(MappingSpec {
+        file: mapping.map(MappingFile::load).transpose()?,
+        overrides: map.to_vec(),
+    })
+}
+
+/// Runs `verify` as `args` say.
+///
+/// # Errors
+/// A fatal [`Error`]: settings, an unreadable results file, rejected credentials, an
+/// unwritable report. Mismatches are not errors: they are in the report.
+pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error> {
+    let tenant = crate::config::tenant_from_args(&args.connection)?;
+    let spec = mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
+    let template = args.template_id.filter(|t| !t.trim().is_empty());
+    let ledger = Ledger::read(&args.results.results, &spec, template.as_deref())?;
+    let out = args
+        .results
+        .out
+        .clone()
+        .unwrap_or_else(|| session::report_path(&args.results.results, "verify"));
+    let (client, tokens) = session::connect(&tenant, args.results.rate, args.connection.timeout)?;
+    tokens.token().await?;
+
+    let created: Vec<usize> = (0..ledger.entries.len())
+        .filter(|i| ledger.entries[*i].status == Some(Status::Created))
+        .collect();
+    let mut templates: HashMap<String, Result<Option<Organization>, String>> = HashMap::new();
+    for i in &created {
+        if let Some(t) = ledger.entries[*i]
+            .request
+            .as_ref()
+            .and_then(|r| r.template_id.clone())
+            && !templates.contains_key(&t)
+        {
+            let read = client
+                .get(&t)
+                .await
+                .map_err(|e| e.into_row_error().to_string());
+            templates.insert(t, read);
+        }
+    }
+
+    let ledger = Arc::new(ledger);
+    let templates = Arc::new(templates);
+    let stop = session::interrupt_flag();
+    let semaphore = Arc::new(Semaphore::new(args.results.concurrency.get()));
+    let mut progress = Progress::new(created.len() as u64, quiet);
+    let mut tasks = JoinSet::new();
+    let mut checks: Vec<Check> = Vec::new();
+    let mut checked = 0;
+    let collect = |checks: &mut Vec<Check>, progress: &mut Progress, found: Vec<Check>| {
+        let ok = found.iter().all(|c| c.result == "ok");
+        progress.row_done(if ok { Status::Created } else { Status::Failed });
+        checks.extend(found);
+    };
+    for index in created.iter().copied() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let (client, ledger, templates) = (client.clone(), ledger.clone(), templates.clone());
+        tasks.spawn(async move {
+            let found = check_row(&client, &ledger, &templates, index).await;
+            drop(permit);
+            found
+        });
+        checked += 1;
+        while let Some(done) = tasks.try_join_next() {
+            collect(
+                &mut checks,
+                &mut progress,
+                done.expect("a check does not panic"),
+            );
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        collect(
+            &mut checks,
+            &mut progress,
+            done.expect("a check does not panic"),
+        );
+    }
+    progress.finish();
+    checks.sort_by_key(|c| c.line);
+    write_report(&out, &checks)?;
+    let mut bad_lines: Vec<u64> = checks
+        .iter()
+        .filter(|c| c.result != "ok")
+        .map(|c| c.line)
+        .collect();
+    let bad_checks = bad_lines.len();
+    bad_lines.dedup();
+    Ok(VerifyReport {
+        created: created.len(),
+        checked,
+        bad_rows: bad_lines.len(),
+        bad_checks,
+        out,
+        interrupted: checked < created.len(),
+    })
+}
+
+/// Reads row `index`'s organization back and checks it.
+async fn check_row(
+    client: &ApiClient,
+    ledger: &Ledger,
+    templates: &HashMap<String, Result<Option<Organization>, String>>,
+    index: usize,
+) -> Vec<Check> {
+    let entry = &ledger.entries[index];
+    let org_id = entry.org_id.clone().unwrap_or_default();
+    let mut checks = Vec::new();
+    let mut add = |check: &'static str, expected: String, actual: String, result: &'static str| {
+        checks.push(Check {
+            line: entry.line,
+            name: entry.name.clone(),
+            org_id: org_id.clone(),
+            check,
+            expected,
+            actual,
+            result,
+        });
+    };
+    let same = |a: &str, b: &str| if a == b { "ok" } else { "mismatch" };
+    let org = match client.get(&org_id).await {
+        Ok(Some(org)) => {
+            add("exists", "yes".into(), "yes".into(), "ok");
+            org
+        }
+        Ok(None) => {
+            add("exists", "yes".into(), "no (404)".into(), "mismatch");
+            return checks;
+        }
+        Err(e) => {
+            add(
+                "exists",
+                "yes".into(),
+                e.into_row_error().to_string(),
+                "error",
+            );
+            return checks;
+        }
+    };
+    let Some(request) = &entry.request else {
+        add(
+            "name",
+            "(the row's columns make no request; check --mapping)".into(),
+            org.name.clone(),
+            "error",
+        );
+        return checks;
+    };
+    add(
+        "name",
+        request.name.clone(),
+        org.name.clone(),
+        same(&request.name, &org.name),
+    );
+    let parent = ledger.expected_parent(index).unwrap_or_default();
+    let actual_parent = org.parent_id.clone().unwrap_or_default();
+    add(
+        "parent",
+        parent.clone(),
+        actual_parent.clone(),
+        same(&parent, &actual_parent),
+    );
+    let expected_payload = Value::Object(
+        request
+            .metadata
+            .as_ref()
+            .map(|m| m.payload.clone())
+            .unwrap_or_default(),
+    );
+    let actual_payload = Value::Object(
+        org.metadata
+            .as_ref()
+            .map(|m| m.payload.clone())
+            .unwrap_or_default(),
+    );
+    add(
+        "metadata",
+        expected_payload.to_string(),
+        actual_payload.to_string(),
+        if expected_payload == actual_payload {
+            "ok"
+        } else {
+            "mismatch"
+        },
+    );
+    let Some(template_id) = &request.template_id else {
+        return checks;
+    };
+    match templates.get(template_id) {
+        Some(Ok(Some(template))) => {
+            let mechanisms = |o: &Organization| {
+                let mut m = o.authentication_mechanisms.clone().unwrap_or_default();
+                m.sort();
+                m.join(" ")
+            };
+            let (want, have) = (mechanisms(template), mechanisms(&org));
+            add(
+                "authentication_mechanisms",
+                want.clone(),
+                have.clone(),
+                same(&want, &have),
+            );
+            let schema = |o: &Organization| {
+                o.metadata
+                    .as_ref()
+                    .and_then(|m| m.schema.clone())
+                    .filter(|s| s.as_object().is_none_or(|o| !o.is_empty()))
+                    .unwrap_or(Value::Null)
+            };
+            let (want, have) = (schema(template), schema(&org));
+            add(
+                "metadata_schema",
+                want.to_string(),
+                have.to_string(),
+                if want == have { "ok" } else { "mismatch" },
+            );
+        }
+        Some(Ok(None)) => add(
+            "template",
+            format!("template {template_id} exists"),
+            "no (404)".into(),
+            "error",
+        ),
+        Some(Err(e)) => add(
+            "template",
+            format!("template {template_id} readable"),
+            e.clone(),
+            "error",
+        ),
+        None => {}
+    }
+    checks
+}
+
+fn write_report(out: &std::path::Path, checks: &[Check]) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::io(out, e);
+    let file = std::fs::File::create(out).map_err(io)?;
+    let mut w = crate::input::writer(std::io::BufWriter::new(file), b',');
+    w.write_record(COLUMNS).map_err(|e| io(e.into()))?;
+    for c in checks {
+        let line = c.line.to_string();
+        let fields = [
+            line.as_str(),
+            &c.name,
+            &c.org_id,
+            c.check,
+            &c.expected,
+            &c.actual,
+            c.result,
+        ];
+        w.write_record(
+            fields
+                .iter()
+                .map(|f| crate::results::neutralize(f).into_owned()),
+        )
+        .map_err(|e| io(e.into()))?;
+    }
+    w.flush().map_err(io)
+}
