@@ -4,5 +4,6 @@ mod faults;
 mod fixture;
 mod import;
 mod input;
+mod ops;
 mod sandbox;
 mod util;

@@ -1,0 +1,393 @@
+//! The operator's commands, run as the real binary against a sandbox over HTTP: `import
+//! --dry-run`, `verify`, `undo`, `token`, `config` (profiles and precedence),
+//! `--summary-json` and `completions`.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use orgimport::results::Status;
+use orgimport::sandbox::{Organization, SandboxConfig};
+use serde_json::Value;
+
+use crate::fixture::{Fixture, customers};
+use crate::util::{TestSandbox, start_sandbox};
+
+/// The binary with a clean environment (no settings of the user's leak in), run in `dir`.
+fn bin(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("orgimport").unwrap();
+    cmd.env_clear().current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+/// The binary, pointed at `sandbox` by environment variables (the secret too, never argv).
+fn bin_for(sandbox: &TestSandbox, dir: &Path) -> Command {
+    let c = sandbox.sandbox.config();
+    let mut cmd = bin(dir);
+    cmd.env("ORGIMPORT_BASE_URL", &sandbox.base_url)
+        .env("ORGIMPORT_TENANT", &c.tenant)
+        .env("ORGIMPORT_CLIENT_ID", &c.client_id)
+        .env("ORGIMPORT_CLIENT_SECRET", sandbox.secret())
+        .env("ORGIMPORT_TEMPLATE_ID", &c.template_id);
+    cmd
+}
+
+/// Runs `cmd` off the runtime's thread, so that the in-process sandbox can answer it.
+async fn run(mut cmd: Command, args: &[&str]) -> Output {
+    cmd.args(args);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A CSV file as header -> value maps.
+fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn dry_run_sends_nothing_and_shows_the_json() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let mut csv = customers(20);
+    csv.push_str(",,No name,,,,,Bo\n");
+    let fixture = Fixture::new(&csv);
+
+    let out = run(
+        bin_for(&sandbox, fixture.dir.path()),
+        &["import", "customers.csv", "--dry-run"],
+    )
+    .await;
+
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "an invalid row: {stdout}");
+    assert!(
+        stdout.contains("POST /api/system/demo/organizations"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(r#""name": "customer-00000""#), "{stdout}");
+    assert!(stdout.contains(r#""region": "EMEA""#), "{stdout}");
+    assert!(
+        stdout.contains("21 rows: 20 would be created, 0 skipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 invalid"), "{stdout}");
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.token_requests, 0, "no network at all");
+    assert_eq!(stats.api_requests, 0, "no network at all");
+    assert!(!fixture.results().exists(), "no results file written");
+}
+
+#[tokio::test]
+async fn verify_passes_after_an_import_and_reports_tampering() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(12));
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let dir = fixture.dir.path();
+
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["verify", "customers.results.csv", "--rate", "1000"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = csv_rows(&dir.join("customers.verify.csv"));
+    assert_eq!(report.len(), 12 * 6, "six checks for each of 12 rows");
+    assert!(report.iter().all(|r| r["result"] == "ok"));
+    let mechanisms = report
+        .iter()
+        .find(|r| r["check"] == "authentication_mechanisms")
+        .unwrap();
+    assert_eq!(mechanisms["actual"], "password totp webauthn");
+
+    // One organization deleted, another renamed and moved out of the template's schema.
+    let results = fixture.results_rows();
+    let (gone, changed) = (&results[3]["org_id"], &results[7]["org_id"]);
+    let token = sandbox.token().await;
+    let deleted = sandbox
+        .client
+        .delete(sandbox.org_url(gone))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let mut org = sandbox.sandbox.organization(changed).unwrap();
+    org.name = "renamed-by-hand".into();
+    org.authentication_mechanisms = None;
+    sandbox.sandbox.insert_organization(org);
+
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["verify", "customers.results.csv", "--out", "v2.csv"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("2 with mismatches"),
+        "{}",
+        text(&out.stderr)
+    );
+    let report = csv_rows(&dir.join("v2.csv"));
+    let bad: Vec<(String, String, String)> = report
+        .iter()
+        .filter(|r| r["result"] != "ok")
+        .map(|r| (r["org_id"].clone(), r["check"].clone(), r["actual"].clone()))
+        .collect();
+    assert_eq!(
+        bad,
+        vec![
+            (gone.clone(), "exists".into(), "no (404)".into()),
+            (changed.clone(), "name".into(), "renamed-by-hand".into()),
+            (
+                changed.clone(),
+                "authentication_mechanisms".into(),
+                "".into()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn undo_deletes_what_the_run_created_children_first_and_never_what_existed() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    sandbox
+        .sandbox
+        .insert_organization(Organization::new("pre-existing", "existing-org"));
+    let fixture = Fixture::new(
+        "id,name,parent\n\
+         ,top-a,\n\
+         ,child-a1,top-a\n\
+         ,grandchild-a1x,child-a1\n\
+         pre-existing,existing-org,\n\
+         ,child-e,pre-existing\n\
+         ,top-b,\n",
+    );
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(summary.count(Status::Created), 5, "{summary}");
+    assert_eq!(summary.count(Status::Exists), 1, "{summary}");
+    let dir = fixture.dir.path();
+
+    // Without a terminal, nothing is deleted unless --yes says so.
+    let out = run(bin_for(&sandbox, dir), &["undo", "customers.results.csv"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    assert_eq!(sandbox.sandbox.stats().organizations, 6);
+
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The sandbox refuses to delete a parent before its children, so none failing shows
+    // the order was right.
+    let report = csv_rows(&dir.join("customers.undo.csv"));
+    assert_eq!(report.len(), 5);
+    assert!(
+        report.iter().all(|r| r["result"] == "deleted"),
+        "{report:?}"
+    );
+    let left: Vec<String> = sandbox
+        .sandbox
+        .organizations()
+        .into_iter()
+        .filter(|o| !o.template)
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(left, vec!["pre-existing".to_string()]);
+
+    // The results file now says the rows are to be sent again, and an import does so.
+    let rows = fixture.results_rows();
+    assert_eq!(rows.iter().filter(|r| r["status"] == "not_sent").count(), 5);
+    let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(again.count(Status::Created), 5, "{again}");
+}
+
+#[tokio::test]
+async fn token_prints_scope_and_expiry_and_the_token_only_when_asked() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let out = run(bin_for(&sandbox, dir.path()), &["token"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("scope granted:  manage_organizations"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("expires:") && stdout.contains("(in 1h)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("readable, a template"), "{stdout}");
+    assert!(!stdout.contains("access token"), "{stdout}");
+    assert!(!stdout.contains(&sandbox.secret()));
+
+    let out = run(bin_for(&sandbox, dir.path()), &["token", "--show"]).await;
+    let stdout = text(&out.stdout);
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("access token:"))
+        .expect("the token is shown")
+        .trim()
+        .to_string();
+    // The token shown is one the API accepts.
+    let reply = sandbox
+        .client
+        .get(sandbox.orgs_url())
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+
+    let mut wrong = bin_for(&sandbox, dir.path());
+    wrong.env("ORGIMPORT_CLIENT_SECRET", "not-the-secret");
+    let out = run(wrong, &["token"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("invalid_client"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains("not-the-secret"));
+}
+
+#[tokio::test]
+async fn config_shows_flags_over_env_over_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("orgimport.toml"),
+        "default_profile = \"staging\"\n\
+         [profiles.staging]\n\
+         base_url = \"https://acme-staging.example.com\"\n\
+         tenant = \"file-tenant\"\n\
+         client_id = \"file-client\"\n\
+         template_id = \"file-template\"\n\
+         rate = \"5/s\"\n\
+         [profiles.production]\n\
+         base_url = \"https://acme.example.com\"\n",
+    )
+    .unwrap();
+    let mut cmd = bin(dir.path());
+    cmd.env("ORGIMPORT_CLIENT_ID", "env-client")
+        .env("ORGIMPORT_TENANT", "env-tenant");
+    let out = run(cmd, &["config", "--tenant", "flag-tenant"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line = |key: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("{key} in {stdout}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("tenant"), "tenant flag-tenant (flag)");
+    assert_eq!(line("client_id"), "client_id env-client (env)");
+    assert_eq!(
+        line("base_url"),
+        "base_url https://acme-staging.example.com (file orgimport.toml [profiles.staging])"
+    );
+    assert_eq!(
+        line("rate"),
+        "rate 5/s (file orgimport.toml [profiles.staging])"
+    );
+    assert_eq!(line("scope"), "scope manage_organizations (default)");
+    assert_eq!(line("client_secret"), "client_secret not set");
+
+    let mut cmd = bin(dir.path());
+    cmd.env("ORGIMPORT_CLIENT_SECRET", "s3cret-value");
+    let out = run(cmd, &["--profile", "production", "config"]).await;
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("https://acme.example.com"), "{stdout}");
+    assert!(stdout.contains("client_secret  set (from env"), "{stdout}");
+    assert!(!stdout.contains("s3cret-value"));
+    let out = run(bin(dir.path()), &["--profile", "nope", "config"]).await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn a_profile_points_an_import_at_the_tenant_and_summary_json_tells_scripts() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let mut csv = customers(10);
+    csv.push_str(",bad-mail,Bad,nobody at example,,,,Bo\n");
+    let fixture = Fixture::new(&csv);
+    let dir = fixture.dir.path();
+    let c = sandbox.sandbox.config();
+    std::fs::write(
+        dir.join("ops.toml"),
+        format!(
+            "[profiles.rehearsal]\nbase_url = \"{}\"\ntenant = \"{}\"\nclient_id = \"{}\"\n\
+             template_id = \"{}\"\nrate = \"1000/s\"\n",
+            sandbox.base_url, c.tenant, c.client_id, c.template_id
+        ),
+    )
+    .unwrap();
+    let mut cmd = bin(dir);
+    cmd.env("ORGIMPORT_CLIENT_SECRET", sandbox.secret());
+    let out = run(
+        cmd,
+        &[
+            "--config",
+            "ops.toml",
+            "--profile",
+            "rehearsal",
+            "import",
+            "customers.csv",
+            "--summary-json",
+            "summary.json",
+        ],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("commonest problems:"), "{stderr}");
+    assert!(!stderr.contains(&sandbox.secret()));
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 10);
+
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"], 11);
+    assert_eq!(json["counts"]["created"], 10);
+    assert_eq!(json["counts"]["invalid"], 1);
+    assert_eq!(json["exit_code"], 1);
+    assert_eq!(json["sent"], 10);
+    assert_eq!(json["error_kinds"][0]["kind"], "email");
+    assert_eq!(json["error_kinds"][0]["status"], "invalid");
+    assert_eq!(json["error_kinds"][0]["example_line"], 12);
+    assert_eq!(json["results"], "customers.results.csv");
+}
+
+#[tokio::test]
+async fn completions_and_help_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(bin(dir.path()), &["completions", "bash"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let script = text(&out.stdout);
+    assert!(
+        script.contains("orgimport") && script.contains("verify"),
+        "{script}"
+    );
+    for sub in ["import", "verify", "undo", "token", "config", "completions"] {
+        let out = run(bin(dir.path()), &[sub, "--help"]).await;
+        assert!(text(&out.stdout).contains("Example"), "{sub} --help");
+    }
+}
