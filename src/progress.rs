@@ -2,7 +2,8 @@
 //! end-of-run summary.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -45,8 +46,12 @@ pub struct Progress {
     done: u64,
     /// Failed rows this run.
     failed: u64,
+    /// Rows whose first request went out this run.
+    started: u64,
+    /// Requests sent this run, retries included, when the run counts them.
+    requests: Option<Arc<AtomicU64>>,
     /// When sending started, for rates.
-    started: Instant,
+    started_at: Instant,
     /// When a plain line was last logged.
     last_log: Instant,
     /// No output but errors.
@@ -60,9 +65,15 @@ impl Progress {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{elapsed_precise} [{wide_bar}] {pos}/{len} rows  {per_sec}  eta {eta}  {msg}",
+                    "{elapsed_precise} [{wide_bar}] {pos}/{len} rows  {rate}  eta {eta}  {msg}",
                 )
                 .expect("the template is valid")
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.1}/s", state.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -74,10 +85,30 @@ impl Progress {
             total,
             done: 0,
             failed: 0,
-            started: Instant::now(),
+            started: 0,
+            requests: None,
+            started_at: Instant::now(),
             last_log: Instant::now(),
             quiet,
         }
+    }
+
+    /// Shows retries: `requests` counts every request sent, retries included.
+    pub fn count_requests(&mut self, requests: Arc<AtomicU64>) {
+        self.requests = Some(requests);
+    }
+
+    /// A row's first request is about to be sent.
+    pub fn row_sending(&mut self) {
+        self.started += 1;
+    }
+
+    /// Requests sent beyond each row's first.
+    fn retries(&self) -> u64 {
+        self.requests
+            .as_ref()
+            .map(|r| r.load(Ordering::Relaxed).saturating_sub(self.started))
+            .unwrap_or(0)
     }
 
     /// One row finished with `status`.
@@ -86,19 +117,22 @@ impl Progress {
         if status == Status::Failed {
             self.failed += 1;
         }
+        let counts = format!("{} failed, {} retries", self.failed, self.retries());
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
-                if status == Status::Failed {
-                    bar.set_message(format!("{} failed", self.failed));
-                }
+                bar.set_message(counts);
             }
             None if !self.quiet && self.last_log.elapsed() >= LOG_EVERY => {
                 self.last_log = Instant::now();
-                let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                let elapsed = self.started_at.elapsed().as_secs_f64().max(1e-9);
+                let rate = self.done as f64 / elapsed;
+                let left = self.total.saturating_sub(self.done) as f64 / rate.max(1e-9);
                 eprintln!(
-                    "progress: {}/{} rows sent ({:.1}/s), {} failed",
-                    self.done, self.total, rate, self.failed
+                    "progress: {}/{} rows done ({rate:.1}/s, eta {}s), {counts}",
+                    self.done,
+                    self.total,
+                    left.round()
                 );
             }
             None => {}

@@ -278,7 +278,8 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     let send_mask: Arc<Vec<bool>> = Arc::new(outcomes.iter().map(Option::is_none).collect());
     let journal = Journal::open(&config.results)?;
     let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
-    let progress = Progress::new(to_send as u64, config.quiet);
+    let mut progress = Progress::new(to_send as u64, config.quiet);
+    progress.count_requests(requests.clone());
     let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
 
     let interrupt = stop.clone();
@@ -432,6 +433,7 @@ async fn collect(
                     if let Err(e) = journal.append_pending(&key) {
                         stop.fatal(e);
                     }
+                    progress.row_sending();
                     waiting.push(written);
                 }
                 Event::Finished {
