@@ -84,7 +84,7 @@ pub async fn dry_run(config: &Config, tenant: Option<&str>) -> Result<DryRun, Er
     let _ = writeln!(
         text,
         "dry run, nothing sent: {} rows: {} would be created, {} skipped (done by an earlier \
-         run), {} invalid; {} waves (parents before children); results would go to {}",
+         run), {} invalid; sent in {} wave(s), parents before children; results would go to {}",
         plan.outcomes.len(),
         plan.to_send,
         plan.done_before,
