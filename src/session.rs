@@ -49,8 +49,14 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
     let set = flag.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing the requests in flight, then writing the report");
+            eprintln!(
+                "interrupted: finishing the requests in flight, then writing the report \
+                 (Ctrl-C again to quit at once, without a report)"
+            );
             set.store(true, Ordering::SeqCst);
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
         }
     });
     flag

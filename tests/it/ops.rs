@@ -183,6 +183,36 @@ async fn undo_deletes_what_the_run_created_children_first_and_never_what_existed
     assert_eq!(summary.count(Status::Exists), 1, "{summary}");
     let dir = fixture.dir.path();
 
+    // Verify finds each child under its parent row's organization; `exists` rows are not
+    // checked.
+    let out = run(bin_for(&sandbox, dir), &["verify", "customers.results.csv"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = csv_rows(&dir.join("customers.verify.csv"));
+    assert_eq!(report.len(), 5 * 6);
+    let parent_of = |name: &str| {
+        report
+            .iter()
+            .find(|r| r["name"] == name && r["check"] == "parent")
+            .map(|r| (r["expected"].clone(), r["result"].clone()))
+            .unwrap()
+    };
+    let org_of = |name: &str| {
+        sandbox
+            .sandbox
+            .organizations()
+            .into_iter()
+            .find(|o| o.name == name)
+            .unwrap()
+            .id
+    };
+    assert_eq!(parent_of("child-a1"), (org_of("top-a"), "ok".into()));
+    assert_eq!(
+        parent_of("grandchild-a1x"),
+        (org_of("child-a1"), "ok".into())
+    );
+    assert_eq!(parent_of("child-e"), ("pre-existing".into(), "ok".into()));
+    assert_eq!(parent_of("top-b"), (String::new(), "ok".into()));
+
     // Without a terminal, nothing is deleted unless --yes says so.
     let out = run(bin_for(&sandbox, dir), &["undo", "customers.results.csv"]).await;
     assert_eq!(out.status.code(), Some(2));
