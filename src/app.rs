@@ -31,6 +31,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::from(summary.exit_code()))
         }
+        Command::Plan(args) => {
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::tenant_plan::default_plan_path(&args.input));
+            let config = Config::from_import_args(args, cli.quiet)?;
+            let input = config.input.clone();
+            let report = crate::tenant_plan::plan(config, out)
+                .await
+                .with_context(|| format!("planning {}", input.display()))?;
+            eprintln!("{report}");
+            Ok(ExitCode::from(report.exit_code()))
+        }
         Command::Validate(args) => {
             let report = crate::validate::validate(&args, &mut std::io::stdout().lock())?;
             eprintln!("{report}");

@@ -11,8 +11,9 @@ use url::Url;
 
 use crate::Error;
 use crate::api::{ClientAuth, Credentials};
-use crate::cli::{ClientAuthArg, ImportArgs, InputFormatArgs, RateArg, SandboxArgs};
+use crate::cli::{ClientAuthArg, ImportArgs, InputFormatArgs, OnExistingArg, RateArg, SandboxArgs};
 use crate::input::{Dialect, MappingFile, MappingSpec};
+use crate::on_existing::OnExisting;
 use crate::sandbox::{Faults, RateLimit, SandboxConfig};
 
 /// The environment variable holding the client secret.
@@ -45,6 +46,8 @@ pub struct Config {
     pub timeout: Duration,
     /// No progress output.
     pub quiet: bool,
+    /// What to do with rows whose organization exists.
+    pub on_existing: OnExisting,
 }
 
 /// Where the organizations are created.
@@ -129,6 +132,11 @@ impl Config {
             max_attempts: args.max_attempts,
             timeout: args.timeout,
             quiet,
+            on_existing: match args.on_existing {
+                OnExistingArg::Skip => OnExisting::Skip,
+                OnExistingArg::Fail => OnExisting::Fail,
+                OnExistingArg::Update => OnExisting::Update,
+            },
         })
     }
 }

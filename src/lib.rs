@@ -14,6 +14,10 @@
 //! - [`results`]: the journal and the results file; what a rerun skips.
 //! - [`progress`]: the progress bar or log lines.
 //! - [`validate`]: `orgimport validate`, every problem of every row without sending anything.
+//! - [`tenant_plan`]: `orgimport plan`, what an import would do to each row, against the
+//!   tenant's organizations as they are ([`existing`]), field by field ([`diff`]).
+//! - [`on_existing`]: `import --on-existing`, for rows whose organization exists.
+//! - [`session`]: the sandbox, HTTP client, token and limiter that `import` and `plan` share.
 //! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
 //! - [`app`]: the edge that runs a parsed command line and picks the exit code.
 
@@ -21,13 +25,18 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod diff;
 pub mod error;
+pub mod existing;
 pub mod input;
+pub mod on_existing;
 pub mod plan;
 pub mod progress;
 pub mod results;
 pub mod run;
 pub mod sandbox;
+pub mod session;
+pub mod tenant_plan;
 pub mod validate;
 
 pub use error::{Error, RowError};

@@ -1,0 +1,116 @@
+//! One connection to the tenant a command works on: the built-in sandbox when rehearsing,
+//! the HTTP client, the shared token, the shared rate limiter and the 429 throttle. `import`
+//! and `plan` both start here, so they reach the tenant the same way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::RateLimiter;
+use tokio::sync::oneshot;
+use url::Url;
+
+use crate::Error;
+use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource};
+use crate::config::{Config, Target, Tenant};
+use crate::sandbox::{Sandbox, SandboxConfig};
+
+/// A connection to the tenant; a sandbox started for it stops when this is dropped.
+pub struct Session {
+    /// Where the organizations are.
+    pub tenant: Tenant,
+    /// The template for rows that name none (the sandbox's own when rehearsing without one).
+    pub default_template: Option<String>,
+    /// The organizations API, through the shared limiter and token.
+    pub client: ApiClient,
+    /// The shared token.
+    pub tokens: TokenSource,
+    /// The sandbox started for `--sandbox`, if any.
+    _sandbox: Option<LocalSandbox>,
+}
+
+/// The sandbox started for `--sandbox`, stopped when dropped.
+struct LocalSandbox {
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// Starts the sandbox if `config` asks for it, and sets up the HTTP client, the token source,
+/// the limiter and the throttle. Nothing is sent yet.
+///
+/// # Errors
+/// [`Error::Sandbox`] when the sandbox cannot listen; [`Error::Config`] when HTTP cannot be
+/// set up.
+pub async fn connect(config: &Config) -> Result<Session, Error> {
+    let (tenant, default_template, sandbox) = match &config.target {
+        Target::Tenant(t) => ((**t).clone(), config.default_template.clone(), None),
+        Target::Sandbox => {
+            let (tenant, template, sandbox) = start_sandbox(config.quiet).await?;
+            let template = config.default_template.clone().or(Some(template));
+            (tenant, template, Some(sandbox))
+        }
+    };
+    let http = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(config.concurrency.get())
+        .user_agent(concat!("orgimport/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))?;
+    let tokens = TokenSource::new(http.clone(), tenant.credentials.clone());
+    let limiter = Arc::new(RateLimiter::direct(config.quota));
+    let throttle = Arc::new(Throttle::new(config.rate_per_second));
+    let client = ApiClient::new(
+        http,
+        &tenant.base_url,
+        &tenant.tenant,
+        tokens.clone(),
+        limiter,
+        throttle,
+    );
+    Ok(Session {
+        tenant,
+        default_template,
+        client,
+        tokens,
+        _sandbox: sandbox,
+    })
+}
+
+/// Starts the sandbox on a free port of 127.0.0.1 for `--sandbox`; returns the tenant
+/// settings that reach it and its template id.
+async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Error> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(Error::Sandbox)?;
+    let address = listener.local_addr().map_err(Error::Sandbox)?;
+    let config = SandboxConfig::default();
+    let sandbox = Sandbox::new(config);
+    let config = sandbox.config();
+    let base_url = Url::parse(&format!("http://{address}")).expect("a socket address makes a URL");
+    let tenant = Tenant::new(
+        base_url,
+        &config.tenant,
+        &config.client_id,
+        config.client_secret.clone(),
+        &config.allowed_scopes[0],
+        ClientAuth::Post,
+    );
+    let template = config.template_id.clone();
+    if !quiet {
+        eprintln!(
+            "sandbox: serving tenant {:?} at http://{address} (template {template:?}); \
+             it lives only as long as this run",
+            config.tenant
+        );
+    }
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(sandbox.clone().serve(listener, async {
+        let _ = stopped.await;
+    }));
+    Ok((
+        tenant,
+        template,
+        LocalSandbox {
+            _shutdown: shutdown,
+        },
+    ))
+}
