@@ -1,11 +1,13 @@
 //! `import --on-existing`: what becomes of a row whose organization is already in the tenant.
 //!
-//! With `skip` (the default) nothing is listed: a create that meets an existing id gets a 409
-//! and the row is recorded `exists`, as before. With `update` or `fail` the tenant is listed
-//! once before sending ([`Existing`]), and each row is looked up just before it would be
-//! sent: `fail` records a found row as failed; `update` leaves an identical one `exists`, and
-//! sends `PUT /organizations/{id}` for one that differs, recording `updated` with the changes.
-//! A row matching two organizations by name fails as a conflict in both modes.
+//! Before sending, the tenant is listed once ([`Existing`]; one request per 100
+//! organizations), and each row is looked up just before it would be sent, by id, else by
+//! name. `skip` records a found row as `exists` (unless its id holds another name: failed);
+//! `fail` records it as failed, naming the
+//! organization; `update` leaves an identical one `exists` and sends `PUT /organizations/{id}`
+//! for one that differs, recording `updated` with the changes. A row matching two
+//! organizations by name, or a template by id, fails as a conflict in every mode. A row an
+//! earlier run may have created is not looked up here: the run's own lookup decides it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -76,6 +78,14 @@ impl Hook {
             return Some(refused(format!(
                 "organization {:?} ({:?}) already exists, and --on-existing is fail",
                 org.id, org.name
+            )));
+        }
+        if self.mode == OnExisting::Skip && org.name != request.name {
+            // Skipping would take someone else's organization for the row's.
+            return Some(refused(format!(
+                "id {:?} already belongs to an organization named {:?}, not {:?} (use \
+                 --on-existing update to rename it)",
+                org.id, org.name, request.name
             )));
         }
         let changes = diff::changes(org, request);

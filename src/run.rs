@@ -18,7 +18,7 @@ use crate::api::{ApiClient, CallError, CreateOrganization};
 use crate::config::Config;
 use crate::existing::Existing;
 use crate::input::{self, Dialect, Mapping};
-use crate::on_existing::{Hook, OnExisting};
+use crate::on_existing::Hook;
 use crate::plan::{self, Plan};
 use crate::progress::Progress;
 use crate::results::{self, Journal, Outcome, Status};
@@ -233,11 +233,11 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         if let Some(template) = &default_template {
             check_template(client, template).await?;
         }
-        if config.on_existing != OnExisting::Skip {
-            let existing = Existing::list(client, config.max_attempts.get()).await?;
-            let hook = Hook::new(config.on_existing, existing, config.max_attempts.get());
-            on_existing = Some(Arc::new(hook));
-        }
+        // One list request per 100 organizations the tenant has; then a row whose
+        // organization exists by id or name is never created twice, whatever the mode.
+        let existing = Existing::list(client, config.max_attempts.get()).await?;
+        let hook = Hook::new(config.on_existing, existing, config.max_attempts.get());
+        on_existing = Some(Arc::new(hook));
     }
 
     let send_started = Instant::now();

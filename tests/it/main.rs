@@ -4,5 +4,6 @@ mod faults;
 mod fixture;
 mod import;
 mod input;
+mod plan;
 mod sandbox;
 mod util;
