@@ -7,7 +7,7 @@ use clap::Parser;
 use orgimport::cli::{Cli, Command};
 use orgimport::config::Config;
 use orgimport::results::Status;
-use orgimport::sandbox::SandboxConfig;
+use orgimport::sandbox::{Faults, Organization, SandboxConfig};
 use orgimport::tenant_plan::{self, Report};
 use serde_json::{Value, json};
 
@@ -317,5 +317,44 @@ async fn a_results_file_without_a_changes_column_still_resumes() {
     assert_eq!(rows["alpha"]["org_id"], "a-1");
     assert_eq!(rows["beta"]["status"], "created");
     assert!(rows["alpha"].contains_key("changes"));
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn plan_pages_through_a_tenant_and_retries_refused_pages() {
+    let config = SandboxConfig {
+        faults: Faults {
+            forbidden_burst_rate: 0.3,
+            seed: 11,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    };
+    let sandbox = start_sandbox(config).await;
+    sandbox.sandbox.insert_organizations(
+        (0..250).map(|i| Organization::new(format!("bulk-{i:03}"), format!("bulk {i:03}"))),
+    );
+    let fixture = Fixture::new("name\nbulk 000\nbulk 249\nfresh\n");
+    let mut args = fixture.args(&sandbox, &sandbox.secret(), &["--max-attempts", "20"]);
+    args[1] = "plan".into();
+    let cli = Cli::try_parse_from(args).unwrap();
+    let Command::Plan(args) = cli.command else {
+        panic!("not a plan")
+    };
+    let out = fixture.dir.path().join("elsewhere.csv");
+    let report = tenant_plan::plan(Config::from_import_args(args, true).unwrap(), out.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(report.existing, 251, "{report}");
+    let refused = sandbox.sandbox.stats().faults_injected;
+    assert!(refused > 0, "the seed refuses some pages");
+    assert_eq!(report.list_requests, 3 + refused, "{report}");
+    let rows = by_name(&out);
+    assert_eq!(rows["bulk 000"]["action"], "exists-identical");
+    assert_eq!(rows["bulk 249"]["action"], "exists-identical");
+    assert_eq!(rows["bulk 249"]["org_id"], "bulk-249");
+    assert_eq!(rows["fresh"]["action"], "create");
+    assert_eq!(report.exit_code(), 1);
     sandbox.stop().await;
 }
