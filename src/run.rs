@@ -601,7 +601,7 @@ struct Worker {
     parents: Arc<HashMap<usize, usize>>,
     parent_ids: Arc<ParentIds>,
     max_attempts: u32,
-    /// The check of `--on-existing update|fail`, run before a row is sent.
+    /// The `--on-existing` check against the tenant listing, run before a row is sent.
     on_existing: Option<Arc<Hook>>,
 }
 
