@@ -91,6 +91,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::cli::write_completions(args.shell, &mut std::io::stdout().lock());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plan(mut args) => {
+            chosen.apply_import(&mut args, sources);
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::tenant_plan::default_plan_path(&args.input));
+            let config = Config::from_import_args(args, cli.quiet)?;
+            let input = config.input.clone();
+            let report = crate::tenant_plan::plan(config, out)
+                .await
+                .with_context(|| format!("planning {}", input.display()))?;
+            eprintln!("{report}");
+            Ok(ExitCode::from(report.exit_code()))
+        }
         Command::Validate(args) => {
             let report = crate::validate::validate(&args, &mut std::io::stdout().lock())?;
             eprintln!("{report}");

@@ -113,6 +113,16 @@ pub enum Command {
         --token-url https://acme.us.connect.secureauth.com/acme/system/oauth2/token \\\n    \
         --client-id 3f2a... --template-id b2b-customer-template --rate 50")]
     Import(ImportArgs),
+    /// Show what an import would do to each row, against the tenant as it is now; send no write.
+    #[command(
+        after_help = "Takes the same settings as import; writes <input stem>.plan.csv \
+        (or --out) with an action per row.\n\
+        Exit code: 0 when nothing would change, 1 when something would (or a row is invalid \
+        or in conflict), 2 on a fatal error.\n\nExamples:\n  \
+        orgimport plan customers.csv --sandbox\n  \
+        ORGIMPORT_CLIENT_SECRET=... orgimport plan customers.csv --base-url ... --client-id ..."
+    )]
+    Plan(ImportArgs),
     /// Check every row of a customer CSV without sending anything; list all problems.
     #[command(after_help = "Examples:\n  \
         orgimport validate customers.csv\n  \
@@ -376,6 +386,21 @@ pub struct ImportArgs {
     /// Also write the end-of-run summary as JSON to this file, for scripts.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
+
+    /// What to do with a row whose organization already exists (by id, else by name).
+    #[arg(long, value_enum, default_value = "skip")]
+    pub on_existing: OnExistingArg,
+}
+
+/// `--on-existing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnExistingArg {
+    /// Record it as `exists`; send nothing for it.
+    Skip,
+    /// Record it as failed, naming the organization.
+    Fail,
+    /// Send the fields that differ (PUT) and record it as `updated`.
+    Update,
 }
 
 /// How to read a customer file: its dialect and which columns feed which fields.

@@ -12,9 +12,10 @@ use url::Url;
 use crate::Error;
 use crate::api::{ClientAuth, Credentials};
 use crate::cli::{
-    ClientAuthArg, ConnectionArgs, ImportArgs, InputFormatArgs, RateArg, SandboxArgs,
+    ClientAuthArg, ConnectionArgs, ImportArgs, InputFormatArgs, OnExistingArg, RateArg, SandboxArgs,
 };
 use crate::input::{Dialect, MappingFile, MappingSpec};
+use crate::on_existing::OnExisting;
 use crate::sandbox::{Faults, RateLimit, SandboxConfig};
 
 /// The environment variable holding the client secret.
@@ -47,6 +48,8 @@ pub struct Config {
     pub timeout: Duration,
     /// No progress output.
     pub quiet: bool,
+    /// What to do with rows whose organization exists.
+    pub on_existing: OnExisting,
 }
 
 /// Where the organizations are created.
@@ -133,6 +136,11 @@ impl Config {
             max_attempts: args.max_attempts,
             timeout: args.timeout,
             quiet,
+            on_existing: match args.on_existing {
+                OnExistingArg::Skip => OnExisting::Skip,
+                OnExistingArg::Fail => OnExisting::Fail,
+                OnExistingArg::Update => OnExisting::Update,
+            },
         })
     }
 }

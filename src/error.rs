@@ -68,6 +68,9 @@ pub enum Error {
         /// Their error.
         error: String,
     },
+    /// The tenant's existing organizations could not be listed.
+    #[error("cannot list the tenant's existing organizations: {0}")]
+    Listing(String),
     /// The built-in sandbox could not be started.
     #[error("cannot start the sandbox: {0}")]
     Sandbox(std::io::Error),

@@ -14,6 +14,10 @@
 //! - [`results`]: the journal and the results file; what a rerun skips.
 //! - [`progress`]: the progress bar or log lines.
 //! - [`validate`]: `orgimport validate`, every problem of every row without sending anything.
+//! - [`tenant_plan`]: `orgimport plan`, what an import would do to each row, against the
+//!   tenant's organizations as they are ([`existing`]), field by field ([`diff`]).
+//! - [`on_existing`]: `import --on-existing`, for rows whose organization exists.
+//! - [`session`]: the sandbox, HTTP client, token and limiter that `import` and `plan` share.
 //! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
 //! - [`summary`]: the end-of-run summary and `--summary-json`; [`dryrun`]: `import --dry-run`.
 //! - [`ledger`]: a results file read back; [`verify`] and [`undo`] check or delete what a
@@ -25,10 +29,13 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod diff;
 pub mod dryrun;
 pub mod error;
+pub mod existing;
 pub mod input;
 pub mod ledger;
+pub mod on_existing;
 pub mod plan;
 pub mod profile;
 pub mod progress;
@@ -37,6 +44,7 @@ pub mod run;
 pub mod sandbox;
 pub mod session;
 pub mod summary;
+pub mod tenant_plan;
 pub mod token;
 pub mod undo;
 pub mod validate;

@@ -17,15 +17,27 @@ use crate::Error;
 use crate::input::{self, Dialect, Mapping};
 
 /// The columns the results file adds after the input's own.
-pub const RESULT_COLUMNS: [&str; 5] = ["status", "org_id", "http_status", "error", "attempts"];
-const JOURNAL_COLUMNS: [&str; 6] = [
+pub const RESULT_COLUMNS: [&str; 6] = [
+    "status",
+    "org_id",
+    "http_status",
+    "error",
+    "attempts",
+    "changes",
+];
+/// The result columns of files written before `changes` was added; they still load.
+const OLD_RESULT_COLUMNS: [&str; 5] = ["status", "org_id", "http_status", "error", "attempts"];
+const JOURNAL_COLUMNS: [&str; 7] = [
     "key",
     "status",
     "org_id",
     "http_status",
     "attempts",
     "error",
+    "changes",
 ];
+/// Journal lines written before `changes` was added have this many fields.
+const OLD_JOURNAL_WIDTH: usize = 6;
 
 /// What became of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,6 +46,9 @@ pub enum Status {
     Created,
     /// The organization was there already (same id); nothing was created.
     Exists,
+    /// The organization was there already and was updated to match the row
+    /// (`--on-existing update`).
+    Updated,
     /// The API refused the row, or never answered after every attempt.
     Failed,
     /// The row breaks a validation rule; it was not sent.
@@ -44,9 +59,10 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order summaries list them.
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Created,
         Status::Exists,
+        Status::Updated,
         Status::Failed,
         Status::Invalid,
         Status::NotSent,
@@ -57,6 +73,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Exists => "exists",
+            Status::Updated => "updated",
             Status::Failed => "failed",
             Status::Invalid => "invalid",
             Status::NotSent => "not_sent",
@@ -70,7 +87,7 @@ impl Status {
 
     /// Whether the row's organization exists, so a rerun must not send it again.
     pub fn is_done(self) -> bool {
-        matches!(self, Status::Created | Status::Exists)
+        matches!(self, Status::Created | Status::Exists | Status::Updated)
     }
 }
 
@@ -87,6 +104,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// How many requests were sent for the row (all runs' last).
     pub attempts: u32,
+    /// For an updated row, the fields the update changed (`field: old -> new; ...`).
+    pub changes: Option<String>,
 }
 
 impl Outcome {
@@ -98,6 +117,7 @@ impl Outcome {
             http_status: None,
             error: Some(error),
             attempts: 0,
+            changes: None,
         }
     }
 }
@@ -202,18 +222,24 @@ fn read_results(
         .map(restore)
         .collect();
     let width = headers.len();
-    if width < RESULT_COLUMNS.len()
-        || headers
-            .iter()
-            .skip(width - RESULT_COLUMNS.len())
-            .ne(RESULT_COLUMNS)
-    {
+    let ends_with = |columns: &[&str]| {
+        width >= columns.len()
+            && headers
+                .iter()
+                .skip(width - columns.len())
+                .eq(columns.iter().copied())
+    };
+    let result_width = if ends_with(&RESULT_COLUMNS) {
+        RESULT_COLUMNS.len()
+    } else if ends_with(&OLD_RESULT_COLUMNS) {
+        OLD_RESULT_COLUMNS.len()
+    } else {
         return Err(not_ours(format!(
             "its last columns are not {}",
             RESULT_COLUMNS.join(",")
         )));
-    }
-    let input_width = width - RESULT_COLUMNS.len();
+    };
+    let input_width = width - result_width;
     let input_headers: StringRecord = headers.iter().take(input_width).collect();
     let columns = if input_headers == mapping.headers {
         mapping.clone()
@@ -232,12 +258,13 @@ fn read_results(
         };
         let field = |i: usize| record.get(input_width + i).unwrap_or("");
         // Only rows that were sent say anything; an invalid row may repeat a sent row's key.
-        if let Some(outcome) = parse_outcome(field(0), field(1), field(2), field(3), field(4))
+        if let Some(mut outcome) = parse_outcome(field(0), field(1), field(2), field(3), field(4))
             && matches!(
                 outcome.status,
-                Status::Created | Status::Exists | Status::Failed
+                Status::Created | Status::Exists | Status::Updated | Status::Failed
             )
         {
+            outcome.changes = Some(field(5)).filter(|c| !c.is_empty()).map(str::to_string);
             last.insert(key, Some(outcome));
         }
     }
@@ -248,15 +275,18 @@ fn read_journal(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Res
     let mut reader = input::reader(path, &Dialect::RESULTS)?;
     input::read_headers(path, &mut reader)?;
     for row in input::rows(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len()) {
-        // A torn last line (a crash mid-write) is simply not counted.
+        // A torn last line (a crash mid-write) is simply not counted. Lines of an older
+        // version, without `changes`, are read as they are.
         let row = row?;
-        if row.problem.is_some() {
+        let r = row.record;
+        let old_line = r.len() == OLD_JOURNAL_WIDTH;
+        if (row.problem.is_some() && !old_line) || r.len() < OLD_JOURNAL_WIDTH {
             continue;
         }
-        let r = row.record;
         if &r[1] == PENDING {
             last.insert(r[0].to_string(), None);
-        } else if let Some(outcome) = parse_outcome(&r[1], &r[2], &r[3], &r[5], &r[4]) {
+        } else if let Some(mut outcome) = parse_outcome(&r[1], &r[2], &r[3], &r[5], &r[4]) {
+            outcome.changes = r.get(6).filter(|c| !c.is_empty()).map(str::to_string);
             last.insert(r[0].to_string(), Some(outcome));
         }
     }
@@ -277,6 +307,7 @@ fn parse_outcome(
         http_status: http_status.parse().ok(),
         error: text(error),
         attempts: attempts.parse().unwrap_or(0),
+        changes: None,
     })
 }
 
@@ -329,6 +360,7 @@ impl Journal {
                 &http,
                 &attempts,
                 outcome.error.as_deref().unwrap_or(""),
+                outcome.changes.as_deref().unwrap_or(""),
             ])
             .map_err(|e| Error::io(&self.path, e.into()))
     }
@@ -340,7 +372,7 @@ impl Journal {
     /// [`Error::Io`] when the disk refuses it.
     pub fn append_pending(&mut self, key: &str) -> Result<(), Error> {
         self.writer
-            .write_record([key, PENDING, "", "", "", ""])
+            .write_record([key, PENDING, "", "", "", "", ""])
             .map_err(|e| Error::io(&self.path, e.into()))
     }
 
@@ -422,6 +454,7 @@ pub fn write(
         );
         line.push(neutralize(outcome.error.as_deref().unwrap_or_default()).into_owned());
         line.push(outcome.attempts.to_string());
+        line.push(neutralize(outcome.changes.as_deref().unwrap_or_default()).into_owned());
         writer.write_record(&line).map_err(|e| io(e.into()))?;
     }
     if count != outcomes.len() {

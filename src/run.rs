@@ -10,19 +10,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use governor::RateLimiter;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
-use url::Url;
 
-use crate::api::{ApiClient, CallError, ClientAuth, CreateOrganization, Throttle, TokenSource};
-use crate::config::{Config, Target, Tenant};
+use crate::api::{ApiClient, CallError, CreateOrganization};
+use crate::config::Config;
+use crate::existing::Existing;
 use crate::input::{self, Dialect, Mapping};
+use crate::on_existing::Hook;
 use crate::plan::{self, Plan};
 use crate::progress::Progress;
 use crate::results::{self, Journal, Outcome, Status};
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::session;
 use crate::{Error, RowError};
 
 /// The first retry waits about this long; later ones wait longer.
@@ -78,7 +78,13 @@ impl Summary {
             2
         } else if self.interrupted {
             130
-        } else if self.count(Status::Created) + self.count(Status::Exists) == self.rows as u64 {
+        } else if Status::ALL
+            .iter()
+            .filter(|s| s.is_done())
+            .map(|s| self.count(*s))
+            .sum::<u64>()
+            == self.rows as u64
+        {
             0
         } else {
             1
@@ -186,11 +192,6 @@ enum Event {
     },
 }
 
-/// The sandbox started for `--sandbox`, stopped when dropped.
-struct LocalSandbox {
-    _shutdown: oneshot::Sender<()>,
-}
-
 /// Runs an import as `config` says: plan, send, write the results.
 ///
 /// # Errors
@@ -198,14 +199,8 @@ struct LocalSandbox {
 /// error after sending began is returned in [`Summary::fatal`], with the results written.
 pub async fn import(config: Config) -> Result<Summary, Error> {
     let started = Instant::now();
-    let (tenant, default_template, _sandbox) = match &config.target {
-        Target::Tenant(t) => ((**t).clone(), config.default_template.clone(), None),
-        Target::Sandbox => {
-            let (tenant, template, sandbox) = start_sandbox(config.quiet).await?;
-            let template = config.default_template.clone().or(Some(template));
-            (tenant, template, Some(sandbox))
-        }
-    };
+    let session = session::connect(&config).await?;
+    let (tenant, default_template) = (&session.tenant, session.default_template.clone());
 
     let Prepared {
         mapping,
@@ -230,30 +225,19 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         }
     }
 
-    let http = reqwest::Client::builder()
-        .timeout(config.timeout)
-        .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-        .pool_max_idle_per_host(config.concurrency.get())
-        .user_agent(concat!("orgimport/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))?;
-    let tokens = TokenSource::new(http.clone(), tenant.credentials.clone());
-    let limiter = Arc::new(RateLimiter::direct(config.quota));
-    let throttle = Arc::new(Throttle::new(config.rate_per_second));
-    let client = ApiClient::new(
-        http,
-        &tenant.base_url,
-        &tenant.tenant,
-        tokens.clone(),
-        limiter,
-        throttle.clone(),
-    );
+    let (client, tokens) = (&session.client, &session.tokens);
+    let mut on_existing = None;
     if plan.to_send > 0 {
         // Credentials, scope and template are checked before any row is sent.
         tokens.token().await?;
         if let Some(template) = &default_template {
-            check_template(&client, template).await?;
+            check_template(client, template).await?;
         }
+        // One list request per 100 organizations the tenant has; then a row whose
+        // organization exists by id or name is never created twice, whatever the mode.
+        let existing = Existing::list(client, config.max_attempts.get()).await?;
+        let hook = Hook::new(config.on_existing, existing, config.max_attempts.get());
+        on_existing = Some(Arc::new(hook));
     }
 
     let send_started = Instant::now();
@@ -347,6 +331,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
                 parents: parents.clone(),
                 parent_ids: parent_ids.clone(),
                 max_attempts,
+                on_existing: on_existing.clone(),
             };
             workers.spawn(async move {
                 worker.run(pending).await;
@@ -618,6 +603,8 @@ struct Worker {
     parents: Arc<HashMap<usize, usize>>,
     parent_ids: Arc<ParentIds>,
     max_attempts: u32,
+    /// The `--on-existing` check against the tenant listing, run before a row is sent.
+    on_existing: Option<Arc<Hook>>,
 }
 
 impl Worker {
@@ -629,7 +616,7 @@ impl Worker {
             mut request,
             in_doubt,
         } = pending;
-        let outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
+        let mut outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
             Some(Err(why)) => Some(Outcome::unsent(
                 Status::NotSent,
                 RowError::NotSent(format!("{why}; rerun once it exists")).to_string(),
@@ -640,6 +627,17 @@ impl Worker {
             }
             None => None,
         };
+        // A row an earlier attempt may have created is left to the lookup before resending.
+        if let Some(hook) = self
+            .on_existing
+            .as_ref()
+            .filter(|_| outcome.is_none() && !in_doubt)
+        {
+            let stopped = self.stop.stopped.subscribe();
+            outcome = hook
+                .before_send(&self.client, &request, stopped, &self.requests)
+                .await;
+        }
         let outcome = match outcome {
             Some(outcome) => outcome,
             None => {
@@ -817,6 +815,7 @@ async fn send_row(
                     http_status: Some(201),
                     error: None,
                     attempts,
+                    changes: None,
                 };
             }
             Err(e) => e,
@@ -898,6 +897,7 @@ async fn look_up_by_name(
                 http_status: Some(200),
                 error: None,
                 attempts,
+                changes: None,
             })
         }
         Ok(found) => Some(failed(
@@ -956,6 +956,7 @@ async fn adopt_existing(
             http_status: Some(409),
             error: None,
             attempts,
+            changes: None,
         },
         Ok(Some(org)) => failed(
             Some(409),
@@ -991,6 +992,7 @@ fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Outcome {
         http_status,
         error: Some(error.to_string()),
         attempts,
+        changes: None,
     }
 }
 
@@ -1005,44 +1007,4 @@ fn idempotency_key(tenant: &str, key: &str, request: &CreateOrganization) -> Str
     hash.update(b"\0");
     hash.update(serde_json::to_vec(request).expect("a request always serialises"));
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Starts the sandbox on a free port of 127.0.0.1 for `--sandbox`; returns the tenant
-/// settings that reach it and its template id.
-async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Error> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(Error::Sandbox)?;
-    let address = listener.local_addr().map_err(Error::Sandbox)?;
-    let config = SandboxConfig::default();
-    let sandbox = Sandbox::new(config);
-    let config = sandbox.config();
-    let base_url = Url::parse(&format!("http://{address}")).expect("a socket address makes a URL");
-    let tenant = Tenant::new(
-        base_url,
-        &config.tenant,
-        &config.client_id,
-        config.client_secret.clone(),
-        &config.allowed_scopes[0],
-        ClientAuth::Post,
-    );
-    let template = config.template_id.clone();
-    if !quiet {
-        eprintln!(
-            "sandbox: serving tenant {:?} at http://{address} (template {template:?}); \
-             it lives only as long as this run",
-            config.tenant
-        );
-    }
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(sandbox.clone().serve(listener, async {
-        let _ = stopped.await;
-    }));
-    Ok((
-        tenant,
-        template,
-        LocalSandbox {
-            _shutdown: shutdown,
-        },
-    ))
 }

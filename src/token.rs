@@ -39,7 +39,7 @@ pub struct TokenInfo {
 pub async fn check(args: &TokenArgs) -> Result<TokenInfo, Error> {
     let tenant = crate::config::tenant_from_args(&args.connection)?;
     let rate = crate::cli::parse_rate("10").expect("a valid rate");
-    let (client, tokens) = session::connect(&tenant, rate, args.connection.timeout)?;
+    let (client, tokens) = session::connect_tenant(&tenant, rate, args.connection.timeout)?;
     let issued = SystemTime::now();
     let token = tokens.token().await?;
     let template = match args.template_id.as_deref().filter(|t| !t.trim().is_empty()) {

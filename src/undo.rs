@@ -134,7 +134,8 @@ pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
     if created.is_empty() {
         return Ok(report);
     }
-    let (client, tokens) = session::connect(&tenant, args.results.rate, args.connection.timeout)?;
+    let (client, tokens) =
+        session::connect_tenant(&tenant, args.results.rate, args.connection.timeout)?;
     tokens.token().await?;
     if !args.yes {
         let question = format!(

@@ -127,7 +127,8 @@ pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error
         .out
         .clone()
         .unwrap_or_else(|| session::report_path(&args.results.results, "verify"));
-    let (client, tokens) = session::connect(&tenant, args.results.rate, args.connection.timeout)?;
+    let (client, tokens) =
+        session::connect_tenant(&tenant, args.results.rate, args.connection.timeout)?;
     tokens.token().await?;
 
     let created: Vec<usize> = (0..ledger.entries.len())
@@ -284,12 +285,7 @@ async fn check_row(
             .map(|m| m.payload.clone())
             .unwrap_or_default(),
     );
-    let actual_payload = Value::Object(
-        org.metadata
-            .as_ref()
-            .map(|m| m.payload.clone())
-            .unwrap_or_default(),
-    );
+    let actual_payload = Value::Object(org.metadata.payload.clone());
     add(
         "metadata",
         expected_payload.to_string(),
@@ -319,8 +315,8 @@ async fn check_row(
             );
             let schema = |o: &Organization| {
                 o.metadata
-                    .as_ref()
-                    .and_then(|m| m.schema.clone())
+                    .schema
+                    .clone()
                     .filter(|s| s.as_object().is_none_or(|o| !o.is_empty()))
                     .unwrap_or(Value::Null)
             };

@@ -12,11 +12,16 @@ use url::Url;
 
 use super::auth::TokenSource;
 use super::throttle::Throttle;
-use super::types::{ApiErrorBody, CreateOrganization, Organization, OrganizationList};
+use super::types::{
+    ApiErrorBody, CreateOrganization, Organization, OrganizationList, UpdateOrganization,
+};
 use crate::{Error, RowError};
 
 /// The shared limiter every API request waits on.
 pub type Limiter = DefaultDirectRateLimiter;
+
+/// Organizations per page when listing the whole tenant: the API's maximum.
+pub const LIST_PAGE: usize = 100;
 
 /// A handle on the organizations API; cheap to clone, shared by all workers.
 #[derive(Clone)]
@@ -248,6 +253,53 @@ impl ApiClient {
             "more than {} organizations match {name:?}; cannot tell which is this row's",
             PAGE * MAX_PAGES
         )))
+    }
+
+    /// One page of the tenant's organizations, templates included, in id order: at most
+    /// [`LIST_PAGE`] of them, those after `after` when given. A page shorter than
+    /// [`LIST_PAGE`] is the last.
+    ///
+    /// # Errors
+    /// A [`CallError`] when the page cannot be read.
+    pub async fn list_page(&self, after: Option<&str>) -> Result<Vec<Organization>, CallError> {
+        let mut url = self.orgs_url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("limit", &LIST_PAGE.to_string());
+            if let Some(after) = after {
+                query.append_pair("after_organization_id", after);
+            }
+        }
+        let (_, body) = self.send(Method::GET, url, |r| r).await?;
+        let page: OrganizationList = serde_json::from_slice(&body).map_err(|e| {
+            CallError::Transport(format!(
+                "the API's reply is not a list of organizations: {e}"
+            ))
+        })?;
+        Ok(page.organizations)
+    }
+
+    /// `PUT /organizations/{id}` with `body`, the organization's fields whole.
+    ///
+    /// # Errors
+    /// A [`CallError`] saying what the API answered, or that no answer came.
+    pub async fn update(
+        &self,
+        id: &str,
+        body: &UpdateOrganization,
+    ) -> Result<Organization, CallError> {
+        let mut url = self.orgs_url.clone();
+        url.path_segments_mut()
+            .expect("an http(s) URL has path segments")
+            .push(id);
+        let bytes = serde_json::to_vec(body).expect("a request body always serialises");
+        let (_, reply) = self
+            .send(Method::PUT, url, |r| {
+                r.header("content-type", "application/json")
+                    .body(bytes.clone())
+            })
+            .await?;
+        parse_org(&reply)
     }
 
     /// Sends one request through the limiter with the current token; on a 401

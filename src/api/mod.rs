@@ -9,4 +9,4 @@ pub mod types;
 pub use auth::{ClientAuth, Credentials, TokenSource};
 pub use client::{ApiClient, CallError};
 pub use throttle::Throttle;
-pub use types::{CreateOrganization, Organization};
+pub use types::{CreateOrganization, Organization, UpdateOrganization};

@@ -45,33 +45,83 @@ pub struct CreateOrganization {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
     /// The business attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub payload: Map<String, Value>,
     /// The JSON schema the payload follows (set by a template; not sent by the importer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
 }
 
-/// The fields of an `OrganizationResponse` the importer reads. Unknown fields are ignored.
+/// The fields of an `OrganizationResponse` the importer reads: the spec's `Org` fields, which
+/// are also what an update sends back. Unknown fields are ignored; `null` reads as empty.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Organization {
     /// The organization id.
     pub id: String,
     /// Its name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// Its parent's id, if any.
     #[serde(default)]
     pub parent_id: Option<String>,
     /// Whether it is a template.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub template: bool,
-    /// Its business attributes and their schema (read by `verify`).
-    #[serde(default)]
-    pub metadata: Option<Metadata>,
-    /// Its sign-in methods, inherited from its template (read by `verify`).
+    /// Its description.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub description: String,
+    /// Its label color.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub color: String,
+    /// Its email domains.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub domains: Vec<String>,
+    /// Its business attributes and their schema.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: Metadata,
+    /// Its sign-in methods, kept as the API wrote them so an update sends them back unchanged.
     #[serde(default)]
     pub authentication_mechanisms: Option<Vec<String>>,
+    /// Whether it is switched off.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub deactivated: bool,
+}
+
+/// The body of `PUT /api/system/{tenant}/organizations/{id}`: the spec's `Org`, whole, since a
+/// PUT replaces the organization's fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateOrganization {
+    /// The organization id (unchanged).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// Its label color.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub color: String,
+    /// Its email domains.
+    pub domains: Vec<String>,
+    /// Its parent's id, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Its business attributes and their schema.
+    pub metadata: Metadata,
+    /// Its sign-in methods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_mechanisms: Option<Vec<String>>,
+    /// Whether it is switched off.
+    pub deactivated: bool,
+    /// Whether it is a template.
+    pub template: bool,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The reply of `GET /organizations`.

@@ -164,6 +164,12 @@ impl Sandbox {
     pub fn insert_organization(&self, org: Organization) {
         lock(&self.shared.store).insert(org);
     }
+
+    /// Adds many organizations at once without counting commits, e.g. a large tenant to
+    /// measure listing against. Child counts follow.
+    pub fn insert_organizations(&self, orgs: impl IntoIterator<Item = Organization>) {
+        lock(&self.shared.store).insert_many(orgs);
+    }
 }
 
 /// Locks a mutex, going on with the data if a panicking thread poisoned it (every critical

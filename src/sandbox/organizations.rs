@@ -1,4 +1,5 @@
-//! The organizations API: create (with idempotent replays and create faults), get, list, delete.
+//! The organizations API: create (with idempotent replays and create faults), get, list,
+//! update, delete.
 //!
 //! Choices:
 //! - `X-Idempotency-Key` must be 32 to 255 visible ASCII characters (400 otherwise). The reply
@@ -13,7 +14,11 @@
 //! - List: `search_phrase` matches the id exactly or a case-insensitive substring of the name;
 //!   `limit` must be 1 to 100 (400 otherwise), `template` `true` or `false` (400 otherwise).
 //!   `before_organization_id`, `sort`, `order` and `with_child_count` are ignored: the list is
-//!   always in id order, with child counts.
+//!   always in id order, with child counts. A page is a seek in the id-ordered store, so
+//!   listing a large tenant page by page costs one page's work per request.
+//! - Update (`PUT`): the body is a whole `Org`, read like a create's; it replaces the stored
+//!   fields (a field left out becomes empty), except the id (a different one is 422) and the
+//!   child count. No create faults apply.
 
 use std::time::Duration;
 
@@ -190,6 +195,29 @@ pub(crate) async fn get(
         what: "organization",
         id: id.clone(),
     })?;
+    Ok(JsonReply::new(
+        StatusCode::OK,
+        &org.to_response(&base_url(&headers), &shared.config.tenant),
+    ))
+}
+
+/// `PUT /api/system/{tenant}/organizations/{id}`.
+///
+/// Errors: 400/422 for a malformed body, as for a create; 404 `not_found` for an unknown
+/// organization or parent; 422 for a body naming another id or the organization as its parent.
+pub(crate) async fn update(
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<JsonReply, ApiError> {
+    let Path((_, id)) = path?;
+    let shared = &sandbox.shared;
+    bump(&shared.counters.update_requests);
+    let new = NewOrganization::parse(&body?)?;
+    let mut store = lock(&shared.store);
+    let org = store.update(&id, new)?;
+    bump(&shared.counters.updates_committed);
     Ok(JsonReply::new(
         StatusCode::OK,
         &org.to_response(&base_url(&headers), &shared.config.tenant),

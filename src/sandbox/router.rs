@@ -25,7 +25,9 @@ pub(crate) fn router(sandbox: &Sandbox) -> Router {
         )
         .route(
             "/api/system/{tenant}/organizations/{id}",
-            get(organizations::get).delete(organizations::delete),
+            get(organizations::get)
+                .put(organizations::update)
+                .delete(organizations::delete),
         )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(sandbox.clone(), gate));

@@ -29,6 +29,13 @@ pub struct Stats {
     pub idempotent_replays: u64,
     /// Organizations that exist now and are not templates.
     pub organizations: u64,
+    /// Update (`PUT`) requests that got past the rate limit, burst rejections and
+    /// authentication.
+    #[serde(default)]
+    pub update_requests: u64,
+    /// Updates that changed an organization.
+    #[serde(default)]
+    pub updates_committed: u64,
 }
 
 /// The live counters behind [`Stats`]: atomics, so counting never takes the store's lock.
@@ -54,6 +61,10 @@ pub(crate) struct Counters {
     pub(crate) faults_injected: AtomicU64,
     /// See [`Stats::idempotent_replays`].
     pub(crate) idempotent_replays: AtomicU64,
+    /// See [`Stats::update_requests`].
+    pub(crate) update_requests: AtomicU64,
+    /// See [`Stats::updates_committed`].
+    pub(crate) updates_committed: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -77,6 +88,8 @@ impl Counters {
             faults_injected: get(&self.faults_injected),
             idempotent_replays: get(&self.idempotent_replays),
             organizations,
+            update_requests: get(&self.update_requests),
+            updates_committed: get(&self.updates_committed),
         }
     }
 }

@@ -100,6 +100,74 @@ impl Store {
         Ok(self.orgs.entry(org.id.clone()).or_insert(org))
     }
 
+    /// Replaces an organization's fields with those of a PUT body (a whole `Org`): the id,
+    /// the child count and the fields the body cannot carry (theme, subject settings) stay.
+    ///
+    /// Errors: 404 `not_found` for an unknown organization or parent; 422 `invalid_request`
+    /// for a body naming another id, or the organization as its own parent.
+    pub(crate) fn update(
+        &mut self,
+        id: &str,
+        new: NewOrganization,
+    ) -> Result<&Organization, ApiError> {
+        let NewOrganization { org: new, .. } = new;
+        if !self.orgs.contains_key(id) {
+            return Err(ApiError::NotFound {
+                what: "organization",
+                id: id.to_owned(),
+            });
+        }
+        if !new.id.is_empty() && new.id != id {
+            return Err(ApiError::Invalid {
+                field: "id",
+                reason: format!("the body names id {:?}, the path {id:?}", new.id),
+            });
+        }
+        if let Some(parent_id) = &new.parent_id {
+            if parent_id == id {
+                return Err(ApiError::Invalid {
+                    field: "parent_id",
+                    reason: "an organization cannot be its own parent".to_owned(),
+                });
+            }
+            if !self.orgs.contains_key(parent_id) {
+                return Err(ApiError::NotFound {
+                    what: "parent organization",
+                    id: parent_id.clone(),
+                });
+            }
+        }
+        let old_parent = self.orgs.get(id).and_then(|o| o.parent_id.clone());
+        self.adjust_parent(old_parent.as_deref(), false);
+        self.adjust_parent(new.parent_id.as_deref(), true);
+        let org = self.orgs.get_mut(id).expect("checked above");
+        org.name = new.name;
+        org.description = new.description;
+        org.color = new.color;
+        org.parent_id = new.parent_id;
+        org.metadata = new.metadata;
+        org.domains = new.domains;
+        org.authentication_mechanisms = new.authentication_mechanisms;
+        org.deactivated = new.deactivated;
+        org.template = new.template;
+        Ok(org)
+    }
+
+    /// Adds many organizations at once without counting commits (seeding a large tenant),
+    /// then counts every organization's children in one pass.
+    pub(crate) fn insert_many(&mut self, orgs: impl IntoIterator<Item = Organization>) {
+        for org in orgs {
+            self.orgs.insert(org.id.clone(), org);
+        }
+        let mut children: HashMap<String, u64> = HashMap::new();
+        for parent in self.orgs.values().filter_map(|o| o.parent_id.as_ref()) {
+            *children.entry(parent.clone()).or_default() += 1;
+        }
+        for org in self.orgs.values_mut() {
+            org.number_of_child_organizations = children.get(&org.id).copied().unwrap_or(0);
+        }
+    }
+
     /// Deletes an organization.
     ///
     /// Errors: 404 `not_found` if it does not exist; 400 `bad_request` if it has children

@@ -5,5 +5,6 @@ mod fixture;
 mod import;
 mod input;
 mod ops;
+mod plan;
 mod sandbox;
 mod util;

@@ -862,7 +862,7 @@ async fn inspection_endpoints_and_error_shapes() {
 
     let res = ts
         .client
-        .put(ts.org_url("a"))
+        .patch(ts.org_url("a"))
         .bearer_auth(&token)
         .send()
         .await

@@ -1,0 +1,202 @@
+//! The tenant's organizations as they are now: listed once, page by page through the shared
+//! limiter and token, and indexed to match rows against. A row with an id matches the
+//! organization with that id; a row without one matches by name, among organizations that
+//! are not templates. Two organizations with the row's name are a conflict, never a guess.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+
+use crate::Error;
+use crate::api::client::LIST_PAGE;
+use crate::api::{ApiClient, Organization};
+
+/// The first retry of a page waits about this long; later ones wait longer.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// No retry of a page waits longer than this (unless the server's `Retry-After` says so).
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The tenant's organizations, by id and by name.
+#[derive(Debug, Default)]
+pub struct Existing {
+    /// Every organization, templates included, by id.
+    by_id: HashMap<String, Organization>,
+    /// The ids of the organizations (not templates) with each name.
+    by_name: HashMap<String, Vec<String>>,
+    /// List requests sent, retries included.
+    pub requests: u64,
+    /// How long listing took.
+    pub elapsed: Duration,
+}
+
+/// What a row matches among the existing organizations.
+#[derive(Debug)]
+pub enum Match<'a> {
+    /// No organization: the row would be created.
+    New,
+    /// This organization is the row's.
+    Found(&'a Organization),
+    /// The row cannot be matched to one organization; the text says why.
+    Conflict(String),
+}
+
+impl Existing {
+    /// Lists every organization of the tenant, [`LIST_PAGE`] at a time, each page after the
+    /// last id of the one before. A page that fails in a way that may pass is tried again,
+    /// up to `max_attempts` times.
+    ///
+    /// # Errors
+    /// [`Error::Listing`] when a page cannot be read; [`Error::AuthRejected`] and the other
+    /// token errors as they are.
+    pub async fn list(client: &ApiClient, max_attempts: u32) -> Result<Existing, Error> {
+        let started = Instant::now();
+        let mut orgs = Vec::new();
+        let mut requests = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = list_page(client, after.as_deref(), max_attempts, &mut requests).await?;
+            let full = page.len() >= LIST_PAGE;
+            let last = page.last().map(|o| o.id.clone());
+            orgs.extend(page);
+            match last {
+                Some(last) if full => {
+                    if after.as_ref().is_some_and(|a| *a >= last) {
+                        return Err(Error::Listing(format!(
+                            "the page after {last:?} did not move on; the API ignores \
+                             after_organization_id"
+                        )));
+                    }
+                    after = Some(last);
+                }
+                _ => break,
+            }
+        }
+        let mut existing = Existing::from_organizations(orgs);
+        existing.requests = requests;
+        existing.elapsed = started.elapsed();
+        Ok(existing)
+    }
+
+    /// The index of `orgs`.
+    pub fn from_organizations(orgs: impl IntoIterator<Item = Organization>) -> Existing {
+        let mut existing = Existing::default();
+        for org in orgs {
+            if !org.template {
+                existing
+                    .by_name
+                    .entry(org.name.clone())
+                    .or_default()
+                    .push(org.id.clone());
+            }
+            existing.by_id.insert(org.id.clone(), org);
+        }
+        existing
+    }
+
+    /// How many organizations there are, templates included.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether the tenant has no organization at all.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// The organization (or template) with this id.
+    pub fn get(&self, id: &str) -> Option<&Organization> {
+        self.by_id.get(id)
+    }
+
+    /// The organization a row with `id` (if any) and `name` matches.
+    pub fn find(&self, id: Option<&str>, name: &str) -> Match<'_> {
+        if let Some(id) = id {
+            return match self.by_id.get(id) {
+                Some(org) if org.template => Match::Conflict(format!(
+                    "id {id:?} belongs to a template, not an organization"
+                )),
+                Some(org) => Match::Found(org),
+                None => Match::New,
+            };
+        }
+        match self.by_name.get(name).map(Vec::as_slice) {
+            None | Some([]) => Match::New,
+            Some([one]) => self.by_id.get(one).map_or(Match::New, Match::Found),
+            Some(many) => Match::Conflict(format!(
+                "{} organizations are named {name:?} ({}); give the row an id to say which",
+                many.len(),
+                many.join(", ")
+            )),
+        }
+    }
+}
+
+/// One page, tried again after a failure that may pass.
+async fn list_page(
+    client: &ApiClient,
+    after: Option<&str>,
+    max_attempts: u32,
+    requests: &mut u64,
+) -> Result<Vec<Organization>, Error> {
+    let mut backoff = ExponentialBuilder::default()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .with_jitter()
+        .without_max_times()
+        .build();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        *requests += 1;
+        let error = match client.list_page(after).await {
+            Ok(page) => return Ok(page),
+            Err(crate::api::CallError::Auth(e)) => return Err(e),
+            Err(e) => e,
+        };
+        if !error.is_retryable() || attempts >= max_attempts {
+            return Err(Error::Listing(format!(
+                "{} (after {attempts} attempts)",
+                error.into_row_error()
+            )));
+        }
+        let wait = backoff.next().unwrap_or(MAX_BACKOFF);
+        let wait = error.retry_after().map_or(wait, |server| server.max(wait));
+        tracing::info!(
+            ?wait,
+            "retrying a list page after: {}",
+            error.clone_row_error()
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(id: &str, name: &str, template: bool) -> Organization {
+        Organization {
+            id: id.into(),
+            name: name.into(),
+            template,
+            ..Organization::default()
+        }
+    }
+
+    #[test]
+    fn rows_match_by_id_else_by_name_and_templates_never_by_name() {
+        let existing = Existing::from_organizations([
+            org("a", "Acme", false),
+            org("b", "Twin", false),
+            org("c", "Twin", false),
+            org("t", "Acme Template", true),
+        ]);
+        assert!(matches!(existing.find(None, "Acme"), Match::Found(o) if o.id == "a"));
+        assert!(matches!(existing.find(Some("a"), "Other"), Match::Found(o) if o.id == "a"));
+        assert!(matches!(existing.find(Some("z"), "Acme"), Match::New));
+        assert!(matches!(existing.find(None, "Twin"), Match::Conflict(t) if t.contains("b, c")));
+        assert!(matches!(existing.find(None, "Acme Template"), Match::New));
+        assert!(matches!(existing.find(Some("t"), "x"), Match::Conflict(_)));
+    }
+}

@@ -1,0 +1,178 @@
+//! `import --on-existing`: what becomes of a row whose organization is already in the tenant.
+//!
+//! Before sending, the tenant is listed once ([`Existing`]; one request per 100
+//! organizations), and each row is looked up just before it would be sent, by id, else by
+//! name. `skip` records a found row as `exists` (unless its id holds another name: failed);
+//! `fail` records it as failed, naming the
+//! organization; `update` leaves an identical one `exists` and sends `PUT /organizations/{id}`
+//! for one that differs, recording `updated` with the changes. A row matching two
+//! organizations by name, or a template by id, fails as a conflict in every mode. A row an
+//! earlier run may have created is not looked up here: the run's own lookup decides it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::sync::watch;
+
+use crate::RowError;
+use crate::api::{ApiClient, CreateOrganization};
+use crate::diff;
+use crate::existing::{Existing, Match};
+use crate::results::{Outcome, Status};
+
+/// The first retry of an update waits about this long; later ones wait longer.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// No retry of an update waits longer than this (unless the server's `Retry-After` says so).
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What to do with a row whose organization exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Record it as `exists` and send nothing.
+    #[default]
+    Skip,
+    /// Record it as failed.
+    Fail,
+    /// Update the organization's differing fields and record it as `updated`.
+    Update,
+}
+
+/// The check run before each row is sent, with the tenant's organizations listed once.
+#[derive(Debug)]
+pub struct Hook {
+    /// `Fail` or `Update`.
+    mode: OnExisting,
+    /// The tenant's organizations before the run.
+    existing: Existing,
+    /// Requests per update at most, retries included.
+    max_attempts: u32,
+}
+
+impl Hook {
+    /// A hook for `mode` over `existing`.
+    pub fn new(mode: OnExisting, existing: Existing, max_attempts: u32) -> Hook {
+        Hook {
+            mode,
+            existing,
+            max_attempts,
+        }
+    }
+
+    /// The row's outcome when its organization exists (after an update, if the mode says
+    /// so), or `None` to create it. `stopped` turns true on Ctrl-C or a fatal error: retries
+    /// of an update then stop. Every request sent is counted in `requests`.
+    pub async fn before_send(
+        &self,
+        client: &ApiClient,
+        request: &CreateOrganization,
+        mut stopped: watch::Receiver<bool>,
+        requests: &AtomicU64,
+    ) -> Option<Outcome> {
+        let org = match self.existing.find(request.id.as_deref(), &request.name) {
+            Match::New => return None,
+            Match::Conflict(why) => return Some(refused(why)),
+            Match::Found(org) => org,
+        };
+        if self.mode == OnExisting::Fail {
+            return Some(refused(format!(
+                "organization {:?} ({:?}) already exists, and --on-existing is fail",
+                org.id, org.name
+            )));
+        }
+        if self.mode == OnExisting::Skip && org.name != request.name {
+            // Skipping would take someone else's organization for the row's.
+            return Some(refused(format!(
+                "id {:?} already belongs to an organization named {:?}, not {:?} (use \
+                 --on-existing update to rename it)",
+                org.id, org.name, request.name
+            )));
+        }
+        let changes = diff::changes(org, request);
+        if changes.is_empty() || self.mode == OnExisting::Skip {
+            return Some(Outcome {
+                status: Status::Exists,
+                org_id: Some(org.id.clone()),
+                http_status: None,
+                error: None,
+                attempts: 0,
+                changes: None,
+            });
+        }
+        let body = diff::updated(org, request);
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(FIRST_BACKOFF)
+            .with_max_delay(MAX_BACKOFF)
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            requests.fetch_add(1, Ordering::Relaxed);
+            let error = match client.update(&org.id, &body).await {
+                Ok(updated) => {
+                    return Some(Outcome {
+                        status: Status::Updated,
+                        org_id: Some(updated.id),
+                        http_status: Some(200),
+                        error: None,
+                        attempts,
+                        changes: Some(diff::to_text(&changes)),
+                    });
+                }
+                Err(e) => e,
+            };
+            let status = error.status();
+            if !error.is_retryable() || attempts >= self.max_attempts || *stopped.borrow() {
+                let mut row_error = error.into_row_error();
+                if attempts >= self.max_attempts && status.is_none_or(|s| s >= 429) {
+                    row_error = RowError::Transport(format!(
+                        "the update failed: {row_error} (gave up after {attempts} attempts)"
+                    ));
+                }
+                return Some(failed(status, row_error, attempts));
+            }
+            let wait = backoff.next().unwrap_or(MAX_BACKOFF);
+            let wait = error.retry_after().map_or(wait, |server| server.max(wait));
+            tracing::info!(
+                name = %request.name,
+                attempt = attempts,
+                ?wait,
+                "retrying an update after: {}",
+                error.clone_row_error()
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stopped.wait_for(|s| *s) => {
+                    return Some(failed(status, error.into_row_error(), attempts));
+                }
+            }
+        }
+    }
+}
+
+/// A row refused without a request: recorded with 409, a definite refusal, so that a rerun
+/// does not take the organization for one an earlier attempt created. The message names the
+/// organization before any colon, so that many such rows do not look like one systemic error.
+fn refused(message: String) -> Outcome {
+    Outcome {
+        status: Status::Failed,
+        org_id: None,
+        http_status: Some(409),
+        error: Some(message),
+        attempts: 0,
+        changes: None,
+    }
+}
+
+fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Outcome {
+    Outcome {
+        status: Status::Failed,
+        org_id: None,
+        http_status,
+        error: Some(error.to_string()),
+        attempts,
+        changes: None,
+    }
+}

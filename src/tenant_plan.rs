@@ -1,0 +1,436 @@
+//! `orgimport plan`: what an import would do to each row, against the tenant as it is now.
+//!
+//! The input is read and checked as `import` reads it, the tenant's organizations are listed
+//! once ([`Existing`]), and every row gets an [`Action`]. Only reads are sent. The plan is
+//! written as `<input stem>.plan.csv` beside the input (or `--out`): every input column, then
+//! [`PLAN_COLUMNS`].
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::api::CreateOrganization;
+use crate::config::Config;
+use crate::diff::{self, Change};
+use crate::existing::{Existing, Match};
+use crate::input::{self, Mapping};
+use crate::plan::{self, Plan};
+use crate::results::{self, Previous, Status};
+use crate::session;
+
+/// The columns the plan file adds after the input's own.
+pub const PLAN_COLUMNS: [&str; 4] = ["action", "org_id", "changes", "reason"];
+
+/// What an import would do with a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// No organization matches: it would be created.
+    Create,
+    /// It would be created once its parent, another row that is new too, exists.
+    CreateAfterParent,
+    /// Its organization exists with every field the row gives: nothing to do.
+    ExistsIdentical,
+    /// Its organization exists and differs in the fields listed in `changes`.
+    ExistsDifferent,
+    /// It matches more than one organization, or a template: a person must decide.
+    Conflict,
+    /// It breaks a rule, or names a parent or template the tenant lacks; `reason` says which.
+    Invalid,
+}
+
+impl Action {
+    /// Every action, in the order summaries list them.
+    pub const ALL: [Action; 6] = [
+        Action::Create,
+        Action::CreateAfterParent,
+        Action::ExistsIdentical,
+        Action::ExistsDifferent,
+        Action::Conflict,
+        Action::Invalid,
+    ];
+
+    /// The word written in the `action` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::CreateAfterParent => "create-after-parent",
+            Action::ExistsIdentical => "exists-identical",
+            Action::ExistsDifferent => "exists-different",
+            Action::Conflict => "conflict",
+            Action::Invalid => "invalid",
+        }
+    }
+}
+
+/// One row of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowPlan {
+    /// What would happen.
+    pub action: Action,
+    /// The organization it matches, or the id it would be created with.
+    pub org_id: Option<String>,
+    /// For `exists-different`, the fields that differ.
+    pub changes: Vec<Change>,
+    /// Why, for `create-after-parent`, `conflict` and `invalid`.
+    pub reason: Option<String>,
+}
+
+impl RowPlan {
+    fn new(action: Action) -> RowPlan {
+        RowPlan {
+            action,
+            org_id: None,
+            changes: Vec::new(),
+            reason: None,
+        }
+    }
+
+    fn because(action: Action, reason: String) -> RowPlan {
+        RowPlan {
+            reason: Some(reason),
+            ..RowPlan::new(action)
+        }
+    }
+}
+
+/// What `plan` found, for the summary and the exit code.
+#[derive(Debug)]
+pub struct Report {
+    /// Rows in the input.
+    pub rows: usize,
+    /// Rows by action.
+    pub counts: BTreeMap<Action, u64>,
+    /// Organizations (templates included) the tenant has.
+    pub existing: usize,
+    /// List requests sent.
+    pub list_requests: u64,
+    /// How long listing took.
+    pub list_elapsed: Duration,
+    /// The whole command's time.
+    pub elapsed: Duration,
+    /// The plan file.
+    pub out: PathBuf,
+}
+
+impl Report {
+    /// How many rows would get `action`.
+    pub fn count(&self, action: Action) -> u64 {
+        self.counts.get(&action).copied().unwrap_or(0)
+    }
+
+    /// 0 when every row's organization exists as the row says (an import would change
+    /// nothing), 1 otherwise: something would be created or updated, or a row is invalid or
+    /// in conflict.
+    pub fn exit_code(&self) -> u8 {
+        if self.count(Action::ExistsIdentical) == self.rows as u64 {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let counts: Vec<String> = Action::ALL
+            .iter()
+            .filter(|a| self.count(**a) > 0)
+            .map(|a| format!("{} {}", self.count(*a), a.as_str()))
+            .collect();
+        write!(
+            f,
+            "{} rows: {}; the tenant has {} organizations (listed in {:.1}s, {} requests); \
+             plan: {}",
+            self.rows,
+            if counts.is_empty() {
+                "none".to_string()
+            } else {
+                counts.join(", ")
+            },
+            self.existing,
+            self.list_elapsed.as_secs_f64(),
+            self.list_requests,
+            self.out.display()
+        )
+    }
+}
+
+/// `<input stem>.plan.csv` beside the input.
+pub fn default_plan_path(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "customers".into());
+    input.with_file_name(format!("{stem}.plan.csv"))
+}
+
+/// Plans an import as `config` says, writing the plan to `out`. Sends no write.
+///
+/// # Errors
+/// A fatal [`Error`]: settings, input, credentials, an unusable default template, or a
+/// tenant that cannot be listed.
+pub async fn plan(config: Config, out: PathBuf) -> Result<Report, Error> {
+    let started = Instant::now();
+    let session = session::connect(&config).await?;
+    let default_template = session.default_template.clone();
+    let (mapping, plan, requests) = read_rows(&config, default_template.clone()).await?;
+    if !config.quiet {
+        eprintln!("listing the tenant's organizations...");
+    }
+    let existing = Existing::list(&session.client, config.max_attempts.get()).await?;
+    if let Some(template) = &default_template {
+        match existing.get(template) {
+            Some(org) if org.template => {}
+            found => {
+                return Err(Error::Template {
+                    id: template.clone(),
+                    problem: if found.is_some() {
+                        "is an organization, not a template (its `template` is false)".into()
+                    } else {
+                        "does not exist in this tenant (check --template-id)".into()
+                    },
+                });
+            }
+        }
+    }
+    let rows = classify(&plan, requests, &existing);
+    drop(mapping);
+
+    let mut counts = BTreeMap::new();
+    for row in &rows {
+        *counts.entry(row.action).or_insert(0u64) += 1;
+    }
+    let input_path = config.input.clone();
+    let dialect = config.dialect;
+    let plan_path = out.clone();
+    tokio::task::spawn_blocking(move || write(&input_path, &dialect, &plan_path, &rows))
+        .await
+        .expect("the plan writer does not panic")?;
+    Ok(Report {
+        rows: plan.outcomes.len(),
+        counts,
+        existing: existing.len(),
+        list_requests: existing.requests,
+        list_elapsed: existing.elapsed,
+        elapsed: started.elapsed(),
+        out,
+    })
+}
+
+/// Reads and checks the input as `import` does (without an earlier run's results: the plan
+/// is against the tenant), and builds the request of every valid row.
+async fn read_rows(
+    config: &Config,
+    default_template: Option<String>,
+) -> Result<(Mapping, Plan, Vec<Option<CreateOrganization>>), Error> {
+    let input_path = config.input.clone();
+    let dialect = config.dialect;
+    let spec = config.mapping.clone();
+    tokio::task::spawn_blocking(move || {
+        let path = &input_path;
+        let mut reader = input::reader(path, &dialect)?;
+        let headers = input::read_headers(path, &mut reader)?;
+        let mapping = Mapping::new(&headers, &spec).map_err(|message| Error::Input {
+            path: path.clone(),
+            message,
+        })?;
+        let plan = plan::build(
+            path,
+            &dialect,
+            &mapping,
+            &Previous::default(),
+            default_template.as_deref(),
+            &mut |_| {},
+        )?;
+        let mut requests = Vec::with_capacity(plan.outcomes.len());
+        let mut reader = input::reader(path, &dialect)?;
+        input::read_headers(path, &mut reader)?;
+        for (index, row) in input::rows(path, &dialect, reader, mapping.width()).enumerate() {
+            let row = row?;
+            let valid = plan.outcomes.get(index).is_some_and(Option::is_none);
+            requests.push(if valid {
+                mapping
+                    .to_request(&row.record, default_template.as_deref())
+                    .ok()
+            } else {
+                None
+            });
+        }
+        Ok((mapping, plan, requests))
+    })
+    .await
+    .expect("the planning thread does not panic")
+}
+
+/// Gives every row its action, parents before their children.
+fn classify(
+    plan: &Plan,
+    requests: Vec<Option<CreateOrganization>>,
+    existing: &Existing,
+) -> Vec<RowPlan> {
+    let mut order: Vec<usize> = (0..plan.outcomes.len()).collect();
+    order.sort_by_key(|i| plan.waves.get(i).copied().unwrap_or(0));
+    let mut requests = requests;
+    let mut rows: Vec<Option<RowPlan>> = vec![None; plan.outcomes.len()];
+    for index in order {
+        let row = match (
+            &plan.outcomes[index],
+            requests.get_mut(index).and_then(Option::take),
+        ) {
+            (Some(outcome), _) if outcome.status == Status::Invalid => RowPlan::because(
+                Action::Invalid,
+                outcome.error.clone().unwrap_or_else(|| "invalid".into()),
+            ),
+            (_, Some(request)) => {
+                let parent = plan.parents.get(&index).map(|&p| {
+                    let parent = rows[p].as_ref().expect("parents are classified first");
+                    (plan.lines[p], parent)
+                });
+                classify_row(request, parent, existing)
+            }
+            _ => RowPlan::because(Action::Invalid, "the row cannot be read".into()),
+        };
+        rows[index] = Some(row);
+    }
+    rows.into_iter()
+        .map(|r| r.expect("every row is classified"))
+        .collect()
+}
+
+/// One valid row's action; `parent` is the line and plan of its parent row, if another row
+/// of the file is its parent.
+fn classify_row(
+    mut request: CreateOrganization,
+    parent: Option<(u64, &RowPlan)>,
+    existing: &Existing,
+) -> RowPlan {
+    // The line of a parent row that would be created first.
+    let mut new_parent = None;
+    match parent {
+        Some((line, p)) => match p.action {
+            Action::ExistsIdentical | Action::ExistsDifferent => {
+                request.parent_id = p.org_id.clone();
+            }
+            Action::Create | Action::CreateAfterParent => new_parent = Some(line),
+            Action::Conflict | Action::Invalid => {
+                return RowPlan::because(
+                    Action::Conflict,
+                    format!(
+                        "its parent, line {line}, is {}; resolve that first",
+                        p.action.as_str()
+                    ),
+                );
+            }
+        },
+        None => {
+            if let Some(parent_id) = &request.parent_id
+                && existing.get(parent_id).is_none()
+            {
+                return RowPlan::because(
+                    Action::Invalid,
+                    format!(
+                        "parent_id {parent_id:?} is neither a row of this file nor an \
+                         organization of the tenant"
+                    ),
+                );
+            }
+        }
+    }
+    match existing.find(request.id.as_deref(), &request.name) {
+        Match::Conflict(why) => RowPlan::because(Action::Conflict, why),
+        Match::Found(org) => {
+            let mut changes = diff::changes(org, &request);
+            if let Some(line) = new_parent {
+                changes.push(Change {
+                    field: "parent_id".into(),
+                    old: org
+                        .parent_id
+                        .as_deref()
+                        .map_or_else(|| "(none)".into(), |p| format!("{p:?}")),
+                    new: format!("(the organization of line {line}, to be created)"),
+                });
+            }
+            RowPlan {
+                action: if changes.is_empty() {
+                    Action::ExistsIdentical
+                } else {
+                    Action::ExistsDifferent
+                },
+                org_id: Some(org.id.clone()),
+                changes,
+                reason: None,
+            }
+        }
+        Match::New => {
+            if let Some(template) = &request.template_id {
+                let problem = match existing.get(template) {
+                    Some(t) if t.template => None,
+                    Some(_) => Some("is an organization, not a template"),
+                    None => Some("does not exist in the tenant"),
+                };
+                if let Some(problem) = problem {
+                    return RowPlan::because(
+                        Action::Invalid,
+                        format!("template_id {template:?} {problem}"),
+                    );
+                }
+            }
+            let mut row = match new_parent {
+                Some(line) => RowPlan::because(
+                    Action::CreateAfterParent,
+                    format!("its parent, line {line}, is created first"),
+                ),
+                None => RowPlan::new(Action::Create),
+            };
+            row.org_id = request.id;
+            row
+        }
+    }
+}
+
+/// Writes the plan file: every row of the input in order, its fields as read, then its plan,
+/// in UTF-8 with a byte-order mark and the input's delimiter.
+fn write(
+    input_path: &Path,
+    dialect: &input::Dialect,
+    out: &Path,
+    rows: &[RowPlan],
+) -> Result<(), Error> {
+    let mut reader = input::reader(input_path, dialect)?;
+    let headers = input::read_headers(input_path, &mut reader)?;
+    let width = headers.len();
+    let delimiter = input::delimiter_of(input_path, dialect)?;
+    let io = |e: std::io::Error| Error::io(out, e);
+    let file = File::create(out).map_err(io)?;
+    let mut buffered = BufWriter::with_capacity(256 * 1024, file);
+    buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
+    let mut writer = input::writer(buffered, delimiter);
+    let mut header: Vec<Cow<str>> = headers.iter().map(results::neutralize).collect();
+    header.extend(PLAN_COLUMNS.map(Cow::Borrowed));
+    writer
+        .write_record(header.iter().map(|h| h.as_bytes()))
+        .map_err(|e| io(e.into()))?;
+    for (row, plan) in input::rows(input_path, dialect, reader, width).zip(rows) {
+        let row = row?;
+        let mut line: Vec<String> = row
+            .fields_in(width)
+            .iter()
+            .map(|f| results::neutralize(f).into_owned())
+            .collect();
+        line.push(plan.action.as_str().to_string());
+        line.push(plan.org_id.clone().unwrap_or_default());
+        line.push(results::neutralize(&diff::to_text(&plan.changes)).into_owned());
+        line.push(results::neutralize(plan.reason.as_deref().unwrap_or_default()).into_owned());
+        writer.write_record(&line).map_err(|e| io(e.into()))?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?
+        .flush()
+        .map_err(io)
+}

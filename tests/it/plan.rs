@@ -1,0 +1,360 @@
+//! `orgimport plan` and `import --on-existing` against a sandbox seeded over its API with
+//! organizations like the rows, unlike them in each field, sharing a name, and a template.
+
+use std::collections::HashMap;
+
+use clap::Parser;
+use orgimport::cli::{Cli, Command};
+use orgimport::config::Config;
+use orgimport::results::Status;
+use orgimport::sandbox::{Faults, Organization, SandboxConfig};
+use orgimport::tenant_plan::{self, Report};
+use serde_json::{Value, json};
+
+use crate::fixture::Fixture;
+use crate::util::{TestSandbox, start_sandbox};
+
+/// One row per case; the comment after each names its expected plan.
+const CSV: &str = "\
+id,name,description,color,domains,email,parent,parent_id,metadata.region
+,same,Same desc,#112233,same.example.com,a@same.example.com,,,EMEA
+,diff-desc,New desc,#112233,,,,,
+,diff-color,,#445566,,,,,
+,diff-domains,,,new.example.com,,,,
+,diff-meta,,,,,,,APAC
+id-row,renamed,,,,,,,
+,diff-parent,,,,,,home,
+,twin,,,,,,,
+,B2B customer template,,,,,,,
+,new-parent,,,,,,,
+,new-child,,,,,new-parent,,
+,bad-mail,,,,nope,,,
+,orphan,,,,,,nowhere,
+";
+
+/// Seeds the organizations the rows are planned against, over the API.
+async fn seed(sandbox: &TestSandbox) {
+    let token = sandbox.token().await;
+    let orgs = [
+        json!({"id": "o-same", "name": "same", "description": "Same desc", "color": "#112233",
+               "domains": ["same.example.com"], "metadata": {"payload": {"region": "EMEA"}}}),
+        json!({"id": "o-desc", "name": "diff-desc", "description": "Old desc",
+               "color": "#112233", "metadata": {"payload": {"tier": "gold"}},
+               "authentication_mechanisms": ["password"]}),
+        json!({"id": "o-color", "name": "diff-color", "color": "#000000"}),
+        json!({"id": "o-domains", "name": "diff-domains", "domains": ["old.example.com"]}),
+        json!({"id": "o-meta", "name": "diff-meta", "metadata": {"payload": {"region": "EMEA"}}}),
+        json!({"id": "id-row", "name": "old-name"}),
+        json!({"id": "home", "name": "home"}),
+        json!({"id": "o-parent", "name": "diff-parent"}),
+        json!({"id": "twin-1", "name": "twin"}),
+        json!({"id": "twin-2", "name": "twin"}),
+    ];
+    for org in orgs {
+        let res = sandbox.create(&token, &org).await.unwrap();
+        assert_eq!(res.status(), 201, "{org}");
+    }
+}
+
+async fn plan(fixture: &Fixture, sandbox: &TestSandbox) -> Report {
+    let mut args = fixture.args(sandbox, &sandbox.secret(), &[]);
+    args[1] = "plan".into();
+    let cli = Cli::try_parse_from(args).unwrap();
+    let Command::Plan(args) = cli.command else {
+        panic!("not a plan")
+    };
+    let out = tenant_plan::default_plan_path(&args.input);
+    tenant_plan::plan(Config::from_import_args(args, true).unwrap(), out)
+        .await
+        .unwrap()
+}
+
+/// A CSV file as rows of field maps, by the `name` column.
+fn by_name(path: &std::path::Path) -> HashMap<String, HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let row: HashMap<String, String> = headers
+                .iter()
+                .cloned()
+                .zip(r.unwrap().iter().map(str::to_string))
+                .collect();
+            (row["name"].clone(), row)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn plan_classes_every_row_against_the_tenant_and_sends_no_write() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    seed(&sandbox).await;
+    let fixture = Fixture::new(CSV);
+    let before = sandbox.sandbox.stats();
+
+    let report = plan(&fixture, &sandbox).await;
+
+    let after = sandbox.sandbox.stats();
+    assert_eq!(after.create_requests, before.create_requests, "no create");
+    assert_eq!(after.update_requests, 0, "no update");
+    assert_eq!(after.organizations, before.organizations);
+    assert_eq!(report.rows, 13);
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.existing, 11, "ten seeded and the template");
+
+    let rows = by_name(&fixture.dir.path().join("customers.plan.csv"));
+    let expect = |name: &str, action: &str, org_id: &str, changes: &str| {
+        let row = &rows[name];
+        assert_eq!(
+            (
+                row["action"].as_str(),
+                row["org_id"].as_str(),
+                row["changes"].as_str()
+            ),
+            (action, org_id, changes),
+            "{name}: {row:?}"
+        );
+    };
+    expect("same", "exists-identical", "o-same", "");
+    expect(
+        "diff-desc",
+        "exists-different",
+        "o-desc",
+        r#"description: "Old desc" -> "New desc""#,
+    );
+    expect(
+        "diff-color",
+        "exists-different",
+        "o-color",
+        r##"color: "#000000" -> "#445566""##,
+    );
+    expect(
+        "diff-domains",
+        "exists-different",
+        "o-domains",
+        "domains: [old.example.com] -> [new.example.com]",
+    );
+    expect(
+        "diff-meta",
+        "exists-different",
+        "o-meta",
+        r#"metadata.region: "EMEA" -> "APAC""#,
+    );
+    expect(
+        "renamed",
+        "exists-different",
+        "id-row",
+        r#"name: "old-name" -> "renamed""#,
+    );
+    expect(
+        "diff-parent",
+        "exists-different",
+        "o-parent",
+        r#"parent_id: (none) -> "home""#,
+    );
+    expect("twin", "conflict", "", "");
+    assert!(
+        rows["twin"]["reason"].contains("twin-1, twin-2"),
+        "{:?}",
+        rows["twin"]
+    );
+    expect("B2B customer template", "create", "", "");
+    expect("new-parent", "create", "", "");
+    expect("new-child", "create-after-parent", "", "");
+    expect("bad-mail", "invalid", "", "");
+    expect("orphan", "invalid", "", "");
+    assert!(
+        rows["orphan"]["reason"].contains("nowhere"),
+        "{:?}",
+        rows["orphan"]
+    );
+    assert_eq!(
+        rows["same"]["email"], "a@same.example.com",
+        "input columns kept"
+    );
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn update_changes_only_what_differs_and_records_it() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    seed(&sandbox).await;
+    let fixture = Fixture::new(CSV);
+
+    let summary = fixture
+        .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
+        .await
+        .unwrap();
+
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.update_requests, 6, "one PUT per different row");
+    assert_eq!(summary.count(Status::Updated), 6, "{summary}");
+    // The template's namesake, the new parent and its child.
+    assert_eq!(stats.creates_committed, 10 + 3);
+    let rows = by_name(&fixture.results());
+    let status = |name: &str| rows[name]["status"].clone();
+    assert_eq!(status("same"), "exists");
+    assert_eq!(rows["same"]["org_id"], "o-same");
+    assert_eq!(status("diff-desc"), "updated");
+    assert_eq!(
+        rows["diff-desc"]["changes"],
+        r#"description: "Old desc" -> "New desc""#
+    );
+    assert_eq!(status("twin"), "failed");
+    assert!(
+        rows["twin"]["error"].contains("twin-1"),
+        "{:?}",
+        rows["twin"]
+    );
+    assert_eq!(status("B2B customer template"), "created");
+    assert_eq!(status("new-child"), "created");
+
+    let org = |id: &str| serde_json::to_value(sandbox.sandbox.organization(id).unwrap()).unwrap();
+    let desc = org("o-desc");
+    assert_eq!(desc["description"], "New desc");
+    assert_eq!(desc["color"], "#112233", "unchanged");
+    assert_eq!(desc["metadata"]["payload"], json!({"tier": "gold"}), "kept");
+    assert_eq!(
+        desc["authentication_mechanisms"],
+        json!(["password"]),
+        "kept"
+    );
+    assert_eq!(org("o-color")["color"], "#445566");
+    assert_eq!(org("o-domains")["domains"], json!(["new.example.com"]));
+    assert_eq!(org("o-meta")["metadata"]["payload"]["region"], "APAC");
+    assert_eq!(org("id-row")["name"], "renamed");
+    assert_eq!(org("o-parent")["parent_id"], "home");
+    assert_eq!(org("twin-1")["name"], "twin", "a conflict is not touched");
+    let template = sandbox
+        .sandbox
+        .organization("b2b-customer-template")
+        .unwrap();
+    assert!(template.template, "the template is not matched by name");
+    let child = &rows["new-child"];
+    let parent = &rows["new-parent"];
+    assert_eq!(
+        org(&child["org_id"])["parent_id"],
+        Value::String(parent["org_id"].clone())
+    );
+
+    // Updated rows are done: a rerun sends nothing, and a new plan sees them identical.
+    let again = fixture
+        .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
+        .await
+        .unwrap();
+    assert_eq!(sandbox.sandbox.stats().update_requests, 6, "{again}");
+    assert_eq!(
+        by_name(&fixture.results())["diff-desc"]["status"],
+        "updated"
+    );
+    let report = plan(&fixture, &sandbox).await;
+    assert_eq!(
+        report.count(tenant_plan::Action::ExistsDifferent),
+        0,
+        "{report}"
+    );
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn fail_fails_existing_rows_and_skip_records_them_as_exists() {
+    let csv = "id,name,description\n,same,Other desc\nid-row,old-name,\n,fresh,\n";
+    for (mode, expected) in [("fail", "failed"), ("skip", "exists")] {
+        let sandbox = start_sandbox(SandboxConfig::default()).await;
+        seed(&sandbox).await;
+        let fixture = Fixture::new(csv);
+        fixture
+            .import(&sandbox, &["--on-existing", mode, "--rate", "1000"])
+            .await
+            .unwrap();
+        let rows = by_name(&fixture.results());
+        assert_eq!(rows["same"]["status"], expected, "{mode}: {rows:?}");
+        assert_eq!(rows["old-name"]["status"], expected, "{mode}");
+        assert_eq!(rows["fresh"]["status"], "created", "{mode}");
+        if mode == "fail" {
+            assert!(
+                rows["same"]["error"].contains("o-same"),
+                "{:?}",
+                rows["same"]
+            );
+        } else {
+            assert_eq!(rows["same"]["org_id"], "o-same");
+        }
+        let stats = sandbox.sandbox.stats();
+        assert_eq!(stats.update_requests, 0, "{mode}");
+        assert_eq!(
+            stats.creates_committed,
+            10 + 1,
+            "{mode}: only `fresh` is created"
+        );
+        sandbox.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_results_file_without_a_changes_column_still_resumes() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\n");
+    std::fs::write(
+        fixture.results(),
+        "name,status,org_id,http_status,error,attempts\nalpha,created,a-1,201,,1\nbeta,failed,,400,HTTP 400 bad,1\n",
+    )
+    .unwrap();
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(summary.done_before, 1, "{summary}");
+    assert_eq!(
+        sandbox.sandbox.stats().creates_committed,
+        1,
+        "only beta is sent"
+    );
+    let rows = by_name(&fixture.results());
+    assert_eq!(rows["alpha"]["org_id"], "a-1");
+    assert_eq!(rows["beta"]["status"], "created");
+    assert!(rows["alpha"].contains_key("changes"));
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn plan_pages_through_a_tenant_and_retries_refused_pages() {
+    let config = SandboxConfig {
+        faults: Faults {
+            forbidden_burst_rate: 0.3,
+            seed: 11,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    };
+    let sandbox = start_sandbox(config).await;
+    sandbox.sandbox.insert_organizations(
+        (0..250).map(|i| Organization::new(format!("bulk-{i:03}"), format!("bulk {i:03}"))),
+    );
+    let fixture = Fixture::new("name\nbulk 000\nbulk 249\nfresh\n");
+    let mut args = fixture.args(&sandbox, &sandbox.secret(), &["--max-attempts", "20"]);
+    args[1] = "plan".into();
+    let cli = Cli::try_parse_from(args).unwrap();
+    let Command::Plan(args) = cli.command else {
+        panic!("not a plan")
+    };
+    let out = fixture.dir.path().join("elsewhere.csv");
+    let report = tenant_plan::plan(Config::from_import_args(args, true).unwrap(), out.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(report.existing, 251, "{report}");
+    let refused = sandbox.sandbox.stats().faults_injected;
+    assert!(refused > 0, "the seed refuses some pages");
+    assert_eq!(report.list_requests, 3 + refused, "{report}");
+    let rows = by_name(&out);
+    assert_eq!(rows["bulk 000"]["action"], "exists-identical");
+    assert_eq!(rows["bulk 249"]["action"], "exists-identical");
+    assert_eq!(rows["bulk 249"]["org_id"], "bulk-249");
+    assert_eq!(rows["fresh"]["action"], "create");
+    assert_eq!(report.exit_code(), 1);
+    sandbox.stop().await;
+}
