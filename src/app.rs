@@ -31,7 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chosen.apply_import(&mut args, sources);
             let summary_json = args.summary_json.clone();
             if args.dry_run {
-                let tenant = args.tenant.clone();
+                let tenant = args.connection.tenant.clone();
                 args.sandbox = true; // Nothing is sent, so no credentials are needed.
                 let config = Config::from_import_args(args, cli.quiet)?;
                 let dry = crate::dryrun::dry_run(&config, tenant.as_deref()).await?;

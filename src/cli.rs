@@ -160,8 +160,8 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
-/// Where the tenant is and how to get a token: the settings `verify`, `undo`, `token` and
-/// `config` share (`import` has the same flags).
+/// Where the tenant is and how to get a token: the settings every command that reaches a
+/// tenant shares.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// The tenant's base URL, e.g. https://acme.us.connect.secureauth.com.
@@ -170,7 +170,8 @@ pub struct ConnectionArgs {
     /// The tenant id (derived from --token-url or the base URL's host when absent).
     #[arg(long, env = "ORGIMPORT_TENANT")]
     pub tenant: Option<String>,
-    /// The token URL (derived from base URL and tenant when absent).
+    /// The token URL from the client's Overview tab (derived from base URL and tenant when
+    /// absent; enough on its own to find both).
     #[arg(long, env = "ORGIMPORT_TOKEN_URL", value_name = "URL")]
     pub token_url: Option<String>,
     /// The System workspace client's id.
@@ -179,7 +180,7 @@ pub struct ConnectionArgs {
     /// A file holding the client secret (else ORGIMPORT_CLIENT_SECRET is read).
     #[arg(long, env = "ORGIMPORT_CLIENT_SECRET_FILE", value_name = "PATH")]
     pub client_secret_file: Option<PathBuf>,
-    /// The scopes to ask for.
+    /// The scopes to ask for (the spec's system scope is manage_configuration).
     #[arg(long, env = "ORGIMPORT_SCOPE", default_value = "manage_organizations")]
     pub scope: String,
     /// How to send the client credentials to the token endpoint.
@@ -188,22 +189,6 @@ pub struct ConnectionArgs {
     /// How long to wait for one reply, e.g. 30s or 1500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
-}
-
-impl ConnectionArgs {
-    /// The same settings as an `import` was given.
-    pub fn of_import(args: &ImportArgs) -> ConnectionArgs {
-        ConnectionArgs {
-            base_url: args.base_url.clone(),
-            tenant: args.tenant.clone(),
-            token_url: args.token_url.clone(),
-            client_id: args.client_id.clone(),
-            client_secret_file: args.client_secret_file.clone(),
-            scope: args.scope.clone(),
-            client_auth: args.client_auth,
-            timeout: args.timeout,
-        }
-    }
 }
 
 /// Reading back a results file: which columns feed which fields.
@@ -321,34 +306,9 @@ pub struct ImportArgs {
     #[arg(long)]
     pub sandbox: bool,
 
-    /// The tenant's base URL, e.g. https://acme.us.connect.secureauth.com.
-    #[arg(long, env = "ORGIMPORT_BASE_URL", value_name = "URL")]
-    pub base_url: Option<String>,
-
-    /// The tenant id (derived from --token-url or the base URL's host when absent).
-    #[arg(long, env = "ORGIMPORT_TENANT")]
-    pub tenant: Option<String>,
-
-    /// The token URL from the client's Overview tab (derived from base URL and tenant when
-    /// absent; enough on its own to find both).
-    #[arg(long, env = "ORGIMPORT_TOKEN_URL", value_name = "URL")]
-    pub token_url: Option<String>,
-
-    /// The System workspace client's id.
-    #[arg(long, env = "ORGIMPORT_CLIENT_ID")]
-    pub client_id: Option<String>,
-
-    /// A file holding the client secret (else ORGIMPORT_CLIENT_SECRET is read).
-    #[arg(long, env = "ORGIMPORT_CLIENT_SECRET_FILE", value_name = "PATH")]
-    pub client_secret_file: Option<PathBuf>,
-
-    /// The scopes to ask for (the spec's system scope is manage_configuration).
-    #[arg(long, env = "ORGIMPORT_SCOPE", default_value = "manage_organizations")]
-    pub scope: String,
-
-    /// How to send the client credentials to the token endpoint.
-    #[arg(long, value_enum, default_value = "post")]
-    pub client_auth: ClientAuthArg,
+    /// Where the tenant is and how to get a token.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 
     /// The template applied to rows that name none in a template_id column.
     #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
@@ -373,10 +333,6 @@ pub struct ImportArgs {
     /// Requests sent for one row at most, retries included.
     #[arg(long, default_value = "6")]
     pub max_attempts: NonZeroU32,
-
-    /// How long to wait for one reply, e.g. 30s or 1500ms.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub timeout: Duration,
 
     /// Send nothing: show the JSON a few rows would be sent as, and count what would be
     /// created, skipped and invalid. Needs no credentials.

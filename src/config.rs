@@ -117,9 +117,7 @@ impl Config {
         let target = if args.sandbox {
             Target::Sandbox
         } else {
-            Target::Tenant(Box::new(tenant_from_args(&ConnectionArgs::of_import(
-                &args,
-            ))?))
+            Target::Tenant(Box::new(tenant_from_args(&args.connection)?))
         };
         let burst = args.burst.unwrap_or_else(|| default_burst(args.rate));
         let (dialect, mapping) = input_format(&args.format)?;
@@ -134,7 +132,7 @@ impl Config {
             rate_per_second: args.rate.per_second(),
             concurrency: args.concurrency,
             max_attempts: args.max_attempts,
-            timeout: args.timeout,
+            timeout: args.connection.timeout,
             quiet,
             on_existing: match args.on_existing {
                 OnExistingArg::Skip => OnExisting::Skip,

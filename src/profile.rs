@@ -160,14 +160,7 @@ impl Chosen {
 
     /// Fills the `import` settings that neither a flag nor the environment set.
     pub fn apply_import(&self, args: &mut ImportArgs, sources: &Sources) {
-        let mut connection = ConnectionArgs::of_import(args);
-        self.apply_connection(&mut connection, sources);
-        args.base_url = connection.base_url;
-        args.tenant = connection.tenant;
-        args.token_url = connection.token_url;
-        args.client_id = connection.client_id;
-        args.client_secret_file = connection.client_secret_file;
-        args.scope = connection.scope;
+        self.apply_connection(&mut args.connection, sources);
         fill(&mut args.template_id, &self.profile.template_id);
         if let Some(rate) = self.rate
             && replaceable(sources, "rate")

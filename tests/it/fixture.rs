@@ -1,7 +1,7 @@
 //! Customer files in temp dirs, and running `import` on them in-process.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use orgimport::cli::{Cli, Command};
@@ -85,21 +85,9 @@ impl Fixture {
         import_with(self.args(sandbox, &secret, extra)).await
     }
 
-    /// The results file as (header, rows of field maps).
+    /// The results file, a map of column -> value per row.
     pub fn results_rows(&self) -> Vec<HashMap<String, String>> {
-        let mut reader = csv::Reader::from_path(self.results()).unwrap();
-        let headers = reader.headers().unwrap().clone();
-        reader
-            .records()
-            .map(|r| {
-                let r = r.unwrap();
-                headers
-                    .iter()
-                    .zip(r.iter())
-                    .map(|(h, v)| (h.to_string(), v.to_string()))
-                    .collect()
-            })
-            .collect()
+        csv_rows(&self.results())
     }
 }
 
@@ -109,4 +97,27 @@ pub async fn import_with(args: Vec<String>) -> Result<Summary, orgimport::Error>
         panic!("not an import")
     };
     run::import(Config::from_import_args(args, true)?).await
+}
+
+/// A CSV file as column -> value maps, one per row (a leading BOM is not part of the
+/// first column's name).
+pub fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
 }

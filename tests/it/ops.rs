@@ -10,7 +10,7 @@ use orgimport::results::Status;
 use orgimport::sandbox::{Organization, SandboxConfig};
 use serde_json::Value;
 
-use crate::fixture::{Fixture, customers};
+use crate::fixture::{Fixture, csv_rows, customers};
 use crate::util::{TestSandbox, start_sandbox};
 
 /// The binary with a clean environment (no settings of the user's leak in), run in `dir`.
@@ -42,23 +42,6 @@ async fn run(mut cmd: Command, args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A CSV file as header -> value maps.
-fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use orgimport::sandbox::{Faults, Organization, SandboxConfig};
 use orgimport::tenant_plan::{self, Report};
 use serde_json::{Value, json};
 
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, csv_rows};
 use crate::util::{TestSandbox, start_sandbox};
 
 /// One row per case; the comment after each names its expected plan.
@@ -71,23 +71,9 @@ async fn plan(fixture: &Fixture, sandbox: &TestSandbox) -> Report {
 
 /// A CSV file as rows of field maps, by the `name` column.
 fn by_name(path: &std::path::Path) -> HashMap<String, HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            let row: HashMap<String, String> = headers
-                .iter()
-                .cloned()
-                .zip(r.unwrap().iter().map(str::to_string))
-                .collect();
-            (row["name"].clone(), row)
-        })
+    csv_rows(path)
+        .into_iter()
+        .map(|row| (row["name"].clone(), row))
         .collect()
 }
 
