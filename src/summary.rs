@@ -107,7 +107,7 @@ impl fmt::Display for RunReport<'_> {
         writeln!(
             f,
             "  time: {:.1}s in all, {:.1}s sending; {} rows sent at {:.1}/s, {} requests \
-             ({} retries), {} tokens",
+             ({} retries), {} token fetch(es)",
             s.elapsed.as_secs_f64(),
             s.send_elapsed.as_secs_f64(),
             s.sent,
@@ -147,11 +147,32 @@ fn kind_of(error: &str, http_status: &str) -> String {
         Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => rest,
         _ => error,
     };
-    let head = text.split(':').next().unwrap_or(text).trim();
+    let head = generic(text.split([':', ';']).next().unwrap_or(text).trim());
     match head.char_indices().nth(40) {
         Some((cut, _)) => format!("{}...", &head[..cut]),
         None => head.to_string(),
     }
+}
+
+/// `text` with its quoted values and line numbers left out, so that messages naming different
+/// rows (`name "a" is already used by line 4`) fall into one kind.
+fn generic(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' if quoted => quoted = false,
+            '"' => {
+                quoted = true;
+                out.push('…');
+            }
+            _ if quoted => {}
+            '0'..='9' if out.ends_with("line N") => {}
+            '0'..='9' if out.ends_with("line ") => out.push('N'),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The commonest error kinds in the results file at `path`.
@@ -210,6 +231,16 @@ mod tests {
         assert_eq!(
             kind_of("HTTP 409 conflict: id taken", "409"),
             "HTTP 409 conflict"
+        );
+        assert_eq!(
+            kind_of(
+                "line 232: name \"x-42\" is already used by line 44; each must appear once",
+                ""
+            ),
+            kind_of(
+                "name \"other\" is already used by line 7; each must appear once",
+                ""
+            )
         );
     }
 }

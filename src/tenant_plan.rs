@@ -144,7 +144,7 @@ impl fmt::Display for Report {
             .collect();
         write!(
             f,
-            "{} rows: {}; the tenant has {} organizations (listed in {:.1}s, {} requests); \
+            "{} rows: {}; the tenant has {} organization(s) (listed in {:.1}s, {} requests); \
              plan: {}",
             self.rows,
             if counts.is_empty() {
