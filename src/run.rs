@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use bytes::Bytes;
 use governor::RateLimiter;
 use sha2::{Digest, Sha256};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -298,7 +299,6 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         }
     });
 
-    let semaphore = Arc::new(Semaphore::new(config.concurrency.get()));
     let max_attempts = config.max_attempts.get();
     let tenant_name = tenant.tenant.clone();
     // Parents go before their children: wave n is sent once wave n - 1 has finished.
@@ -306,8 +306,9 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         if stop.is_set() {
             break;
         }
-        // A blocking thread reads the input again and feeds this wave's rows, in order.
-        let (row_tx, mut row_rx) = mpsc::channel::<Pending>(READ_AHEAD);
+        // A blocking thread reads the input again and feeds this wave's rows, in order, to a
+        // fixed pool of `concurrency` workers that take them one at a time.
+        let (row_tx, row_rx) = mpsc::channel::<Pending>(READ_AHEAD);
         let wanted = WaveRows {
             input: config.input.clone(),
             dialect: config.dialect,
@@ -320,23 +321,9 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         };
         let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
 
+        let queue = Arc::new(tokio::sync::Mutex::new(row_rx));
         let mut workers = JoinSet::new();
-        loop {
-            let pending = tokio::select! {
-                biased;
-                _ = stop.wait() => break,
-                row = row_rx.recv() => match row {
-                    Some(row) => row,
-                    None => break,
-                },
-            };
-            let permit = tokio::select! {
-                biased;
-                _ = stop.wait() => break,
-                permit = semaphore.clone().acquire_owned() => {
-                    permit.expect("the semaphore is never closed")
-                }
-            };
+        for _ in 0..config.concurrency.get() {
             let worker = Worker {
                 client: client.clone(),
                 events: done_tx.clone(),
@@ -347,14 +334,11 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
                 parent_ids: parent_ids.clone(),
                 max_attempts,
             };
-            workers.spawn(async move {
-                worker.run(pending).await;
-                drop(permit);
-            });
-            // Reap finished workers so the set does not grow with the input.
-            while workers.try_join_next().is_some() {}
+            workers.spawn(worker.take_rows(queue.clone()));
         }
-        drop(row_rx);
+        // The workers hold the only handles on the queue: once they are done, the reader's
+        // next send fails and it stops.
+        drop(queue);
         while workers.join_next().await.is_some() {}
         if let Ok(Err(e)) = reader.await {
             stop.fatal(e);
@@ -619,8 +603,31 @@ struct Worker {
 }
 
 impl Worker {
+    /// Takes rows from `queue` and sends them one at a time, until the queue is empty or the
+    /// run stops.
+    async fn take_rows(self, queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>) {
+        loop {
+            let pending = {
+                let mut rows = tokio::select! {
+                    biased;
+                    _ = self.stop.wait() => return,
+                    rows = queue.lock() => rows,
+                };
+                tokio::select! {
+                    biased;
+                    _ = self.stop.wait() => return,
+                    row = rows.recv() => match row {
+                        Some(row) => row,
+                        None => return,
+                    },
+                }
+            };
+            self.run(pending).await;
+        }
+    }
+
     /// Sends `pending` (once the journal has it) and reports how it ended.
-    async fn run(self, pending: Pending) {
+    async fn run(&self, pending: Pending) {
         let Pending {
             index,
             key,
@@ -654,9 +661,14 @@ impl Worker {
                 if announced.is_err() || journaled.await.is_err() {
                     return; // The results task is gone; the run is failing already.
                 }
-                let idempotency_key = idempotency_key(&self.tenant, &key, &request);
+                // The body is serialized once, and the same bytes are hashed into the
+                // idempotency key and sent on every attempt.
+                let body =
+                    Bytes::from(serde_json::to_vec(&request).expect("a request always serialises"));
+                let idempotency_key = idempotency_key(&self.tenant, &key, &body);
                 let row = Row {
                     request: &request,
+                    body: &body,
                     idempotency_key: &idempotency_key,
                     in_doubt,
                 };
@@ -762,8 +774,10 @@ fn keep_earlier_results(config: &Config, missing: usize) -> Result<(), Error> {
 /// A row as a worker sends it.
 #[derive(Clone, Copy)]
 struct Row<'a> {
-    /// The request body.
+    /// The request, for lookups.
     request: &'a CreateOrganization,
+    /// The request as JSON, as sent.
+    body: &'a Bytes,
     /// The same for every attempt at this row, in this run and later ones.
     idempotency_key: &'a str,
     /// An earlier run may have created it.
@@ -807,7 +821,10 @@ async fn send_row(
         }
         attempts += 1;
         requests.fetch_add(1, Ordering::Relaxed);
-        let error = match client.create(request, row.idempotency_key).await {
+        let error = match client
+            .create_json(row.body.clone(), row.idempotency_key)
+            .await
+        {
             Ok(org) => {
                 return Outcome {
                     status: Status::Created,
@@ -993,16 +1010,22 @@ fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Outcome {
 }
 
 /// A key the server uses to recognise a resend of the same create: the same row (tenant, key
-/// and body) always gives the same key; a changed row gives a new one.
-fn idempotency_key(tenant: &str, key: &str, request: &CreateOrganization) -> String {
+/// and body, as JSON) always gives the same key; a changed row gives a new one.
+fn idempotency_key(tenant: &str, key: &str, body: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hash = Sha256::new();
     hash.update(b"orgimport/1\0");
     hash.update(tenant.as_bytes());
     hash.update(b"\0");
     hash.update(key.as_bytes());
     hash.update(b"\0");
-    hash.update(serde_json::to_vec(request).expect("a request always serialises"));
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hash.update(body);
+    let mut hex = String::with_capacity(64);
+    for b in hash.finalize() {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    hex
 }
 
 /// Starts the sandbox on a free port of 127.0.0.1 for `--sandbox`; returns the tenant
@@ -1043,4 +1066,26 @@ async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Er
             _shutdown: shutdown,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_the_hex_sha256_of_tenant_key_and_body() {
+        let body = br#"{"name":"acme"}"#;
+        let key = idempotency_key("demo", "name:acme", body);
+        // The same key as earlier versions made, so a run resumed by a newer build still
+        // gets the replay of its first answer.
+        let mut hash = Sha256::new();
+        hash.update(b"orgimport/1\0demo\0name:acme\0");
+        hash.update(body);
+        let expected: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(key, expected);
+        assert_ne!(
+            key,
+            idempotency_key("demo", "name:acme", br#"{"name":"acme2"}"#)
+        );
+    }
 }
