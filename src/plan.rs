@@ -83,9 +83,10 @@ pub fn build(
         wave_count: 1,
         ..Plan::default()
     };
-    // Key -> first row with it; names -> row, only when rows may name parents by name.
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut names: HashMap<String, usize> = HashMap::new();
+    // Key -> first row with it; names -> row, only when rows may name parents by name. Both
+    // by fingerprint: 16 bytes a row instead of a string.
+    let mut seen: HashMap<u128, usize> = HashMap::new();
+    let mut names: HashMap<u128, usize> = HashMap::new();
     let by_name = mapping.names_parents();
     // (child, reference, whether it came from `parent` rather than `parent_id`).
     let mut references: Vec<(usize, String, bool)> = Vec::new();
@@ -100,14 +101,14 @@ pub fn build(
         }
         let checked: Vec<Checked> = batch
             .par_iter()
-            .map(|row| check(mapping, row, default_template))
+            .map(|row| check(mapping, row, default_template, previous))
             .collect();
         for (row, checked) in batch.iter().zip(checked) {
             let index = plan.outcomes.len();
             plan.lines.push(row.line);
             let Checked { keys, mut problems } = checked;
             if let Some(key) = &keys.key {
-                match seen.get(key) {
+                match seen.get(&fingerprint(key)) {
                     Some(first) => {
                         let (what, value) = key.split_once(':').unwrap_or(("key", key));
                         problems.insert(
@@ -124,12 +125,12 @@ pub fn build(
                         );
                     }
                     None => {
-                        seen.insert(key.clone(), index);
+                        seen.insert(fingerprint(key), index);
                     }
                 }
             }
             if by_name && let Some(name) = &keys.name {
-                names.entry(name.clone()).or_insert(index);
+                names.entry(fingerprint(name)).or_insert(index);
             }
             match (&keys.parent, &keys.parent_id) {
                 (Some(_), Some(_)) => problems.push(Problem::new(
@@ -161,7 +162,14 @@ pub fn build(
     Ok(plan)
 }
 
-fn check(mapping: &Mapping, row: &RawRow, default_template: Option<&str>) -> Checked {
+/// Checks one row. A row an earlier run finished is not checked again: it stays done (only a
+/// repeated key makes it invalid), and a rerun decides quickly that it has nothing to send.
+fn check(
+    mapping: &Mapping,
+    row: &RawRow,
+    default_template: Option<&str>,
+    previous: &Previous,
+) -> Checked {
     if let Some(problem) = &row.problem {
         return Checked {
             keys: Keys::default(),
@@ -169,11 +177,32 @@ fn check(mapping: &Mapping, row: &RawRow, default_template: Option<&str>) -> Che
         };
     }
     let keys = mapping.keys(&row.record);
-    let problems = mapping
-        .to_request(&row.record, default_template)
-        .err()
-        .unwrap_or_default();
+    let done = keys
+        .key
+        .as_ref()
+        .is_some_and(|key| previous.done.contains_key(key));
+    let problems = if done {
+        Vec::new()
+    } else {
+        mapping
+            .to_request(&row.record, default_template)
+            .err()
+            .unwrap_or_default()
+    };
     Checked { keys, problems }
+}
+
+/// A 128-bit fingerprint of a key, to tell keys apart without keeping them: two SipHash
+/// digests with different prefixes. Two of a million keys share one with odds near 1e-27.
+fn fingerprint(key: &str) -> u128 {
+    use std::hash::Hasher;
+    let half = |salt: u8| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hasher.write_u8(salt);
+        hasher.write(key.as_bytes());
+        hasher.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
 /// Records an invalid row: counts, examples, the report, and its outcome.
@@ -205,15 +234,19 @@ fn invalid(
 /// wave after its parent's, and makes children of invalid rows invalid.
 fn place_children(
     plan: &mut Plan,
-    seen: &HashMap<String, usize>,
-    names: &HashMap<String, usize>,
+    seen: &HashMap<u128, usize>,
+    names: &HashMap<u128, usize>,
     references: Vec<(usize, String, bool)>,
     report: &mut dyn FnMut(&InvalidRow),
 ) {
     for (child, reference, named_parent) in references {
         let parent = seen
-            .get(&format!("id:{reference}"))
-            .or_else(|| named_parent.then(|| names.get(&reference)).flatten())
+            .get(&fingerprint(&format!("id:{reference}")))
+            .or_else(|| {
+                named_parent
+                    .then(|| names.get(&fingerprint(&reference)))
+                    .flatten()
+            })
             .copied();
         match parent {
             Some(parent) if parent != child => {
