@@ -246,7 +246,7 @@ fn fingerprint(key: &str) -> Fingerprint {
 
 /// How many rows a file of this size may hold, for sizing the plan: its line count when it
 /// is large enough to matter (a row may span lines, so this errs on the high side), else 0.
-fn expected_rows(path: &Path) -> usize {
+pub(crate) fn expected_rows(path: &Path) -> usize {
     use std::io::Read;
     const WORTH_COUNTING: u64 = 4 << 20;
     let Ok(mut file) = std::fs::File::open(path) else {

@@ -227,6 +227,7 @@ fn read_results(path: &Path, mapping: &Mapping, previous: &mut Previous) -> Resu
     } else {
         mapping.for_headers(&input_headers).map_err(not_ours)?
     };
+    previous.done.reserve(crate::plan::expected_rows(path));
     for row in input::rows(path, &Dialect::RESULTS, reader, width) {
         let row = row?;
         if row.problem.is_some() {
@@ -415,26 +416,46 @@ pub fn write(
     let mut count = 0usize;
     let mut number = String::new();
     let write_error = |e: csv::Error| io(e.into());
-    for row in input::rows(input_path, dialect, reader, width) {
-        let row = row?;
+    // The input's records as bytes, without the line numbers `input::rows` counts: each
+    // cell is written as it was read (text that is not UTF-8 as U+FFFD, as everywhere).
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| Error::Input {
+                path: input_path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        if !more {
+            break;
+        }
         let Some(outcome) = outcomes.get(count) else {
             count += 1;
             break;
         };
         count += 1;
-        // Field by field, borrowing the row's own cells; only a ragged row is laid out anew.
-        if row.record.len() == width {
-            for field in &row.record {
-                writer
-                    .write_field(neutralize(field).as_bytes())
-                    .map_err(write_error)?;
-            }
-        } else {
-            for field in row.fields_in(width) {
-                writer
-                    .write_field(neutralize(&field).as_bytes())
-                    .map_err(write_error)?;
-            }
+        // Laid out in exactly `width` columns: surplus fields joined into the last one,
+        // missing ones empty (as `RawRow::fields_in`).
+        let ragged = record.len() > width && width > 0;
+        let plain = if ragged { width - 1 } else { record.len() };
+        for field in record.iter().take(plain) {
+            let text = String::from_utf8_lossy(field);
+            writer
+                .write_field(neutralize(&text).as_bytes())
+                .map_err(write_error)?;
+        }
+        if ragged {
+            let surplus: Vec<Cow<str>> = record
+                .iter()
+                .skip(plain)
+                .map(String::from_utf8_lossy)
+                .collect();
+            writer
+                .write_field(neutralize(&surplus.join(",")).as_bytes())
+                .map_err(write_error)?;
+        }
+        for _ in record.len()..width {
+            writer.write_field("").map_err(write_error)?;
         }
         writer
             .write_field(outcome.status.as_str())

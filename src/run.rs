@@ -306,6 +306,14 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         if stop.is_set() {
             break;
         }
+        // The wave's last row: the reader stops there, and a wave with none is not read.
+        let in_wave = |index: usize| waves.get(&index).copied().unwrap_or(0) == wave;
+        let Some(last) = (0..send_mask.len())
+            .rev()
+            .find(|&index| send_mask[index] && in_wave(index))
+        else {
+            continue;
+        };
         // A blocking thread reads the input again and feeds this wave's rows, in order, to a
         // fixed pool of `concurrency` workers that take them one at a time.
         let (row_tx, row_rx) = mpsc::channel::<Pending>(READ_AHEAD);
@@ -316,6 +324,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
             send: send_mask.clone(),
             waves: waves.clone(),
             wave,
+            last,
             in_doubt: in_doubt.clone(),
             default_template: default_template.clone(),
         };
@@ -489,6 +498,8 @@ struct WaveRows {
     waves: Arc<HashMap<usize, usize>>,
     /// The wave to read.
     wave: usize,
+    /// The index of the wave's last row to send.
+    last: usize,
     /// Keys of rows an earlier run may have created.
     in_doubt: Arc<HashSet<String>>,
     /// The template for rows that name none.
@@ -504,6 +515,9 @@ impl WaveRows {
         for (index, row) in
             input::rows(path, &self.dialect, reader, self.mapping.width()).enumerate()
         {
+            if index > self.last {
+                break;
+            }
             let row = row?;
             let in_wave = self.waves.get(&index).copied().unwrap_or(0) == self.wave;
             if !in_wave || !self.send.get(index).copied().unwrap_or(false) {
