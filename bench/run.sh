@@ -83,10 +83,12 @@ customers() {
 }
 
 # import FILE OUT [FLAGS...]: runs an import under /usr/bin/time; sets SECS (wall), RSS_MB
-# (peak), SEND_RATE (the summary's rows per second while sending) and SUMMARY.
+# (peak), SEND_RATE (the summary's rows per second while sending) and SUMMARY. It starts
+# afresh (earlier results at OUT removed) unless RESUME=1.
 import() {
     local file=$1 out=$2
     shift 2
+    [ "${RESUME:-0}" = 1 ] || rm -f "$out" "$out.journal"
     /usr/bin/time -v -o "$WORK/time.txt" "$BIN" --quiet import "$file" -o "$out" "$@" \
         2>"$WORK/import.err" || {
         cat "$WORK/import.err" >&2
@@ -179,7 +181,7 @@ if wants memory || wants resume; then
     if wants resume; then
         echo "== 6. resume: rerun the finished $BIG_ROWS-row import"
         requests=$(stat api_requests)
-        import "$(customers "$BIG_ROWS")" "$big" --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
+        RESUME=1 import "$(customers "$BIG_ROWS")" "$big" --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
         echo "rerun: ${SECS}s, peak RSS ${RSS_MB} MB, API requests sent:" \
             "$(($(stat api_requests) - requests)); $SUMMARY"
     fi

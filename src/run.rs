@@ -38,6 +38,8 @@ const REPLAY_WINDOW: Duration = Duration::from_secs(50);
 const SYSTEMIC_FAILURES: usize = 20;
 /// Rows read ahead of the workers.
 const READ_AHEAD: usize = 1024;
+/// Rows handed from the reader to the workers at a time: one wake-up for this many rows.
+const CHUNK: usize = 64;
 
 /// What an import did, for the summary line and the exit code.
 #[derive(Debug)]
@@ -316,7 +318,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         };
         // A blocking thread reads the input again and feeds this wave's rows, in order, to a
         // fixed pool of `concurrency` workers that take them one at a time.
-        let (row_tx, row_rx) = mpsc::channel::<Pending>(READ_AHEAD);
+        let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
         let wanted = WaveRows {
             input: config.input.clone(),
             dialect: config.dialect,
@@ -330,7 +332,10 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         };
         let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
 
-        let queue = Arc::new(tokio::sync::Mutex::new(row_rx));
+        let queue = Arc::new(tokio::sync::Mutex::new(RowQueue {
+            chunks: row_rx,
+            taken: Vec::new().into_iter(),
+        }));
         let mut workers = JoinSet::new();
         for _ in 0..config.concurrency.get() {
             let worker = Worker {
@@ -507,8 +512,9 @@ struct WaveRows {
 }
 
 impl WaveRows {
-    /// Reads the input again and sends this wave's rows to `rows`, in order.
-    fn read(self, rows: mpsc::Sender<Pending>) -> Result<(), Error> {
+    /// Reads the input again and sends this wave's rows to `rows`, in order, in chunks.
+    fn read(self, rows: mpsc::Sender<Vec<Pending>>) -> Result<(), Error> {
+        let mut chunk = Vec::with_capacity(CHUNK);
         let path = &self.input;
         let mut reader = input::reader(path, &self.dialect)?;
         input::read_headers(path, &mut reader)?;
@@ -538,12 +544,39 @@ impl WaveRows {
                 key,
                 request,
             };
-            if rows.blocking_send(pending).is_err() {
-                // The dispatcher stopped taking rows (Ctrl-C or a fatal error).
-                break;
+            chunk.push(pending);
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                if rows.blocking_send(full).is_err() {
+                    // The workers stopped taking rows (Ctrl-C or a fatal error).
+                    return Ok(());
+                }
             }
         }
+        if !chunk.is_empty() {
+            let _ = rows.blocking_send(chunk);
+        }
         Ok(())
+    }
+}
+
+/// A wave's rows on their way to the workers: chunks from the reader, taken a row at a time.
+struct RowQueue {
+    /// Chunks from the reader.
+    chunks: mpsc::Receiver<Vec<Pending>>,
+    /// What is left of the chunk being taken.
+    taken: std::vec::IntoIter<Pending>,
+}
+
+impl RowQueue {
+    /// The next row, or `None` once the reader is done.
+    async fn next(&mut self) -> Option<Pending> {
+        loop {
+            if let Some(row) = self.taken.next() {
+                return Some(row);
+            }
+            self.taken = self.chunks.recv().await?.into_iter();
+        }
     }
 }
 
@@ -619,18 +652,19 @@ struct Worker {
 impl Worker {
     /// Takes rows from `queue` and sends them one at a time, until the queue is empty or the
     /// run stops.
-    async fn take_rows(self, queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>) {
+    async fn take_rows(self, queue: Arc<tokio::sync::Mutex<RowQueue>>) {
         loop {
             let pending = {
-                let mut rows = tokio::select! {
-                    biased;
-                    _ = self.stop.wait() => return,
-                    rows = queue.lock() => rows,
-                };
+                // The worker holding the lock waits for the reader and watches for a stop;
+                // the others wait for the lock.
+                let mut rows = queue.lock().await;
+                if self.stop.is_set() {
+                    return;
+                }
                 tokio::select! {
                     biased;
                     _ = self.stop.wait() => return,
-                    row = rows.recv() => match row {
+                    row = rows.next() => match row {
                         Some(row) => row,
                         None => return,
                     },

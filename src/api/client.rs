@@ -270,7 +270,12 @@ impl ApiClient {
                 .await
                 .map_err(|e| CallError::Transport(describe_transport(&e)))?;
             let status = reply.status();
-            let headers = reply.headers().clone();
+            // The headers matter only for an error (trace id, Retry-After).
+            let headers = if status.is_success() {
+                HeaderMap::new()
+            } else {
+                reply.headers().clone()
+            };
             let body = reply
                 .bytes()
                 .await
