@@ -100,8 +100,14 @@ import() {
     timed "$WORK/time.txt"
 }
 
-# timed FILE: SECS and RSS_MB from a /usr/bin/time -v report.
+# sandbox_cpu: the sandbox process's CPU seconds so far (user + system).
+sandbox_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$SANDBOX_PID/stat"
+}
+
+# timed FILE: SECS, RSS_MB and CPU (user + system seconds) from a /usr/bin/time -v report.
 timed() {
+    CPU=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$1")
     RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$1")
     SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {
         n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$1")
@@ -127,7 +133,7 @@ if wants throughput; then
     start_sandbox
     import "$(customers "$THROUGHPUT_ROWS")" "$WORK/throughput.results.csv" \
         --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
-    ours=$SEND_RATE
+    ours=$SEND_RATE ours_cpu=$CPU sandbox_ours=$(sandbox_cpu)
     overall=$(python3 -c "print(round($THROUGHPUT_ROWS / $SECS, 1))")
     echo "orgimport: $ours creates/s while sending, $overall rows/s from start to exit" \
         "(sandbox created $(stat creates_committed)); $SUMMARY"
@@ -139,12 +145,19 @@ if wants throughput; then
         "$ORGIMPORT_BASE_URL/demo/system/oauth2/token" |
         python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])")
     body='{"name":"customer-0000001","displayName":"Kunde 1, GmbH","description":"Regional distributor number 1.","email":"admin@customer1.example.com","domains":["customer1.example.com","c1.example.org"],"template_id":"b2b-customer-template","metadata":{"payload":{"orgEntitlements":["api-access","scim"],"region":"NA","salesforceId":"001XX0000000000001"}}}'
-    "$OHA" --no-tui --output-format json -n "$THROUGHPUT_ROWS" -c "$CONCURRENCY" -m POST \
+    /usr/bin/time -v -o "$WORK/time.txt" \
+        "$OHA" --no-tui --output-format json -n "$THROUGHPUT_ROWS" -c "$CONCURRENCY" -m POST \
         -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body" \
         "$ORGIMPORT_BASE_URL/api/system/demo/organizations" >"$WORK/oha.json"
     peer=$(python3 -c "import json; print(round(json.load(open('$WORK/oha.json'))['summary']['requestsPerSec'], 1))")
+    timed "$WORK/time.txt"
     echo "oha: $peer creates/s (sandbox created $(stat creates_committed))"
     echo "throughput ratio orgimport/oha: $(ratio "$ours" "$peer")"
+    # Where the gap goes: both processes share the cores, so CPU per create is what counts.
+    per() { python3 -c "print(round($1 / $THROUGHPUT_ROWS * 1e6, 1))"; }
+    echo "CPU per create (us): orgimport $(per "$ours_cpu") (whole run, planning and results" \
+        "included), oha $(per "$CPU"); sandbox serving orgimport $(per "$sandbox_ours")," \
+        "serving oha $(per "$(sandbox_cpu)")"
 fi
 
 if wants latency; then
