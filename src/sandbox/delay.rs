@@ -42,13 +42,17 @@ impl Ord for Wake {
 /// The handle on the delay thread; the thread ends when this is dropped.
 #[derive(Debug)]
 pub(crate) struct Delays {
-    /// New waiters, with a counter for their order. A std mutex: held only to send.
-    waiters: Mutex<(mpsc::Sender<Wake>, u64)>,
+    /// New waiters, with a counter for their order; `None` without a thread. A std mutex:
+    /// held only to send.
+    waiters: Option<Mutex<(mpsc::Sender<Wake>, u64)>>,
 }
 
 impl Delays {
-    /// Starts the delay thread.
-    pub(crate) fn start() -> Delays {
+    /// Starts the delay thread if `needed` (a sandbox without latency has none).
+    pub(crate) fn start(needed: bool) -> Delays {
+        if !needed {
+            return Delays { waiters: None };
+        }
         let (tx, rx) = mpsc::channel::<Wake>();
         let spawned = std::thread::Builder::new()
             .name("sandbox-delays".into())
@@ -58,7 +62,7 @@ impl Delays {
             tracing::warn!("sandbox: no precise delays ({e}); using tokio's timer");
         }
         Delays {
-            waiters: Mutex::new((tx, 0)),
+            waiters: Some(Mutex::new((tx, 0))),
         }
     }
 
@@ -66,12 +70,12 @@ impl Delays {
     pub(crate) async fn sleep(&self, delay: Duration) {
         let at = Instant::now() + delay;
         let (done, woken) = oneshot::channel();
-        let sent = {
-            let mut waiters = super::lock(&self.waiters);
+        let sent = self.waiters.as_ref().is_some_and(|waiters| {
+            let mut waiters = super::lock(waiters);
             waiters.1 += 1;
             let seq = waiters.1;
             waiters.0.send(Wake { at, seq, done }).is_ok()
-        };
+        });
         if !sent || woken.await.is_err() {
             tokio::time::sleep_until(at.into()).await;
         }

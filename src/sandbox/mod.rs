@@ -102,7 +102,9 @@ impl Sandbox {
         let shared = Shared {
             limiter: config.rate_limit.map(|r| RateLimiter::direct(r.quota())),
             dice: Dice::new(config.faults.clone()),
-            delays: Delays::start(),
+            delays: Delays::start(
+                !config.faults.latency.is_zero() || !config.faults.latency_jitter.is_zero(),
+            ),
             store: Mutex::new(store),
             tokens: Mutex::new(ExpiringMap::default()),
             counters: Counters::default(),
