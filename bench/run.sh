@@ -6,8 +6,9 @@
 #
 # Settings (environment): BENCH_DIR (work files; default a fresh temp dir, removed at the end
 # unless set), BENCH_CONCURRENCY (throughput concurrency, default 32), BENCH_THROUGHPUT_ROWS
-# (default 50000), BENCH_BIG_ROWS (the "million-row" figures, default 1000000), OHA (path of
-# the oha load generator, default oha on PATH or ~/.cargo/bin/oha).
+# (default 50000), BENCH_PAIRS (orgimport/oha pairs, taken in turn; default 3),
+# BENCH_BIG_ROWS (the "million-row" figures, default 1000000), OHA (path of the oha load
+# generator, default oha on PATH or ~/.cargo/bin/oha).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ wants() {
 
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 THROUGHPUT_ROWS=${BENCH_THROUGHPUT_ROWS:-50000}
+PAIRS=${BENCH_PAIRS:-3}
 BIG_ROWS=${BENCH_BIG_ROWS:-1000000}
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 # No rate limit: a rate no run comes near.
@@ -130,35 +132,43 @@ if wants rate; then
 fi
 
 if wants throughput; then
-    echo "== 2. raw throughput: $THROUGHPUT_ROWS creates, concurrency $CONCURRENCY, no rate limit"
-    start_sandbox
-    import "$(customers "$THROUGHPUT_ROWS")" "$WORK/throughput.results.csv" \
-        --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
-    ours=$SEND_RATE ours_cpu=$CPU sandbox_ours=$(sandbox_cpu)
-    overall=$(python3 -c "print(round($THROUGHPUT_ROWS / $SECS, 1))")
-    echo "orgimport: $ours creates/s while sending, $overall rows/s from start to exit" \
-        "(sandbox created $(stat creates_committed)); $SUMMARY"
-    start_sandbox
-    # oha posts one row's body (the same JSON orgimport sends) with a token of the same client.
-    token=$(printf 'grant_type=client_credentials&client_id=bench&client_secret=%s' \
-        "$ORGIMPORT_CLIENT_SECRET" | curl -sf --data-binary @- \
-        -H 'content-type: application/x-www-form-urlencoded' \
-        "$ORGIMPORT_BASE_URL/demo/system/oauth2/token" |
-        python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])")
+    echo "== 2. raw throughput: $THROUGHPUT_ROWS creates, concurrency $CONCURRENCY, no rate limit," \
+        "$PAIRS pairs taken in turn"
     body='{"name":"customer-0000001","displayName":"Kunde 1, GmbH","description":"Regional distributor number 1.","email":"admin@customer1.example.com","domains":["customer1.example.com","c1.example.org"],"template_id":"b2b-customer-template","metadata":{"payload":{"orgEntitlements":["api-access","scim"],"region":"NA","salesforceId":"001XX0000000000001"}}}'
-    /usr/bin/time -v -o "$WORK/time.txt" \
-        "$OHA" --no-tui --output-format json -n "$THROUGHPUT_ROWS" -c "$CONCURRENCY" -m POST \
-        -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body" \
-        "$ORGIMPORT_BASE_URL/api/system/demo/organizations" >"$WORK/oha.json"
-    peer=$(python3 -c "import json; print(round(json.load(open('$WORK/oha.json'))['summary']['requestsPerSec'], 1))")
-    timed "$WORK/time.txt"
-    echo "oha: $peer creates/s (sandbox created $(stat creates_committed))"
-    echo "throughput ratio orgimport/oha: $(ratio "$ours" "$peer")"
-    # Where the gap goes: both processes share the cores, so CPU per create is what counts.
     per() { python3 -c "print(round($1 / $THROUGHPUT_ROWS * 1e6, 1))"; }
-    echo "CPU per create (us): orgimport $(per "$ours_cpu") (whole run, planning and results" \
-        "included), oha $(per "$CPU"); sandbox serving orgimport $(per "$sandbox_ours")," \
-        "serving oha $(per "$(sandbox_cpu)")"
+    ratios=()
+    for pair in $(seq "$PAIRS"); do
+        start_sandbox
+        import "$(customers "$THROUGHPUT_ROWS")" "$WORK/throughput.results.csv" \
+            --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
+        ours=$SEND_RATE ours_cpu=$CPU sandbox_ours=$(sandbox_cpu)
+        overall=$(python3 -c "print(round($THROUGHPUT_ROWS / $SECS, 1))")
+        echo "[$pair] orgimport: $ours creates/s while sending, $overall rows/s from start to" \
+            "exit (sandbox created $(stat creates_committed))"
+        start_sandbox
+        # oha posts one row's body (the same JSON orgimport sends) with a token of the same
+        # client, to the same endpoint of a fresh sandbox.
+        token=$(printf 'grant_type=client_credentials&client_id=bench&client_secret=%s' \
+            "$ORGIMPORT_CLIENT_SECRET" | curl -sf --data-binary @- \
+            -H 'content-type: application/x-www-form-urlencoded' \
+            "$ORGIMPORT_BASE_URL/demo/system/oauth2/token" |
+            python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])")
+        /usr/bin/time -v -o "$WORK/time.txt" \
+            "$OHA" --no-tui --output-format json -n "$THROUGHPUT_ROWS" -c "$CONCURRENCY" -m POST \
+            -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body" \
+            "$ORGIMPORT_BASE_URL/api/system/demo/organizations" >"$WORK/oha.json"
+        peer=$(python3 -c "import json; print(round(json.load(open('$WORK/oha.json'))['summary']['requestsPerSec'], 1))")
+        timed "$WORK/time.txt"
+        ratios+=("$(ratio "$ours" "$peer")")
+        echo "[$pair] oha: $peer creates/s (sandbox created $(stat creates_committed));" \
+            "ratio ${ratios[-1]}"
+        # Where the gap goes: both share the cores, so CPU per create is what counts.
+        echo "[$pair] CPU per create (us): orgimport $(per "$ours_cpu") (whole run, planning" \
+            "and results included), oha $(per "$CPU"); sandbox serving orgimport" \
+            "$(per "$sandbox_ours"), serving oha $(per "$(sandbox_cpu)")"
+    done
+    echo "throughput ratio orgimport/oha: median $(printf '%s\n' "${ratios[@]}" | sort -n |
+        awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}') of ${ratios[*]}"
 fi
 
 if wants latency; then
