@@ -4,6 +4,7 @@
 //! parents before children) or what its outcome already is.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -79,14 +80,23 @@ pub fn build(
     input::read_headers(path, &mut reader)?;
     let mut rows = input::rows(path, dialect, reader, mapping.width());
 
+    let by_name = mapping.names_parents();
     let mut plan = Plan {
         wave_count: 1,
         ..Plan::default()
     };
-    // Key -> first row with it; names -> row, only when rows may name parents by name.
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut names: HashMap<String, usize> = HashMap::new();
-    let by_name = mapping.names_parents();
+    // Key -> first row with it; names -> row, only when rows may name parents by name. Both
+    // by fingerprint: 16 bytes a row instead of a string.
+    // Sized up front from the file's line count, so that no table or vector is ever copied
+    // into one twice its size (a million rows held both at once).
+    let expected = expected_rows(path);
+    let mut seen: FingerprintMap = HashMap::with_capacity_and_hasher(expected, Default::default());
+    let mut names = FingerprintMap::default();
+    if by_name {
+        names.reserve(expected);
+    }
+    plan.outcomes.reserve(expected);
+    plan.lines.reserve(expected);
     // (child, reference, whether it came from `parent` rather than `parent_id`).
     let mut references: Vec<(usize, String, bool)> = Vec::new();
     let mut batch: Vec<RawRow> = Vec::with_capacity(BATCH);
@@ -100,14 +110,14 @@ pub fn build(
         }
         let checked: Vec<Checked> = batch
             .par_iter()
-            .map(|row| check(mapping, row, default_template))
+            .map(|row| check(mapping, row, default_template, previous))
             .collect();
         for (row, checked) in batch.iter().zip(checked) {
             let index = plan.outcomes.len();
             plan.lines.push(row.line);
             let Checked { keys, mut problems } = checked;
             if let Some(key) = &keys.key {
-                match seen.get(key) {
+                match seen.get(&fingerprint(key)) {
                     Some(first) => {
                         let (what, value) = key.split_once(':').unwrap_or(("key", key));
                         problems.insert(
@@ -124,12 +134,12 @@ pub fn build(
                         );
                     }
                     None => {
-                        seen.insert(key.clone(), index);
+                        seen.insert(fingerprint(key), index);
                     }
                 }
             }
             if by_name && let Some(name) = &keys.name {
-                names.entry(name.clone()).or_insert(index);
+                names.entry(fingerprint(name)).or_insert(index);
             }
             match (&keys.parent, &keys.parent_id) {
                 (Some(_), Some(_)) => problems.push(Problem::new(
@@ -161,7 +171,14 @@ pub fn build(
     Ok(plan)
 }
 
-fn check(mapping: &Mapping, row: &RawRow, default_template: Option<&str>) -> Checked {
+/// Checks one row. A row an earlier run finished is not checked again: it stays done (only a
+/// repeated key makes it invalid), and a rerun decides quickly that it has nothing to send.
+fn check(
+    mapping: &Mapping,
+    row: &RawRow,
+    default_template: Option<&str>,
+    previous: &Previous,
+) -> Checked {
     if let Some(problem) = &row.problem {
         return Checked {
             keys: Keys::default(),
@@ -169,11 +186,81 @@ fn check(mapping: &Mapping, row: &RawRow, default_template: Option<&str>) -> Che
         };
     }
     let keys = mapping.keys(&row.record);
-    let problems = mapping
-        .to_request(&row.record, default_template)
-        .err()
-        .unwrap_or_default();
+    let done = keys
+        .key
+        .as_ref()
+        .is_some_and(|key| previous.done.contains_key(key));
+    let problems = if done {
+        Vec::new()
+    } else {
+        mapping
+            .to_request(&row.record, default_template)
+            .err()
+            .unwrap_or_default()
+    };
     Checked { keys, problems }
+}
+
+/// A 128-bit fingerprint of a key, to tell keys apart without keeping them: two SipHash
+/// digests with different prefixes. Two of a million keys share one with odds near 1e-27.
+/// Two `u64`s rather than a `u128`, whose 16-byte alignment would pad each map entry.
+type Fingerprint = (u64, u64);
+
+/// Rows by the fingerprint of their key. A fingerprint is a hash already, so the map takes
+/// its first half as it is rather than hashing it again.
+type FingerprintMap = HashMap<Fingerprint, usize, BuildHasherDefault<FirstHalf>>;
+
+/// The [`Hasher`](std::hash::Hasher) of a [`FingerprintMap`]: the last `u64` written.
+#[derive(Default)]
+struct FirstHalf(u64);
+
+impl std::hash::Hasher for FirstHalf {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed here; anything else is folded in all the same.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        if self.0 == 0 {
+            self.0 = n;
+        }
+    }
+}
+
+fn fingerprint(key: &str) -> Fingerprint {
+    use std::hash::Hasher;
+    let half = |salt: u8| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hasher.write_u8(salt);
+        hasher.write(key.as_bytes());
+        hasher.finish()
+    };
+    (half(0), half(1))
+}
+
+/// How many rows a file of this size may hold, for sizing the plan: its line count when it
+/// is large enough to matter (a row may span lines, so this errs on the high side), else 0.
+pub(crate) fn expected_rows(path: &Path) -> usize {
+    use std::io::Read;
+    const WORTH_COUNTING: u64 = 4 << 20;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return 0;
+    };
+    if file.metadata().map_or(0, |m| m.len()) < WORTH_COUNTING {
+        return 0;
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 0usize;
+    while let Ok(n @ 1..) = file.read(&mut buf) {
+        lines += buf[..n].iter().filter(|b| **b == b'\n').count();
+    }
+    lines
 }
 
 /// Records an invalid row: counts, examples, the report, and its outcome.
@@ -205,15 +292,19 @@ fn invalid(
 /// wave after its parent's, and makes children of invalid rows invalid.
 fn place_children(
     plan: &mut Plan,
-    seen: &HashMap<String, usize>,
-    names: &HashMap<String, usize>,
+    seen: &FingerprintMap,
+    names: &FingerprintMap,
     references: Vec<(usize, String, bool)>,
     report: &mut dyn FnMut(&InvalidRow),
 ) {
     for (child, reference, named_parent) in references {
         let parent = seen
-            .get(&format!("id:{reference}"))
-            .or_else(|| named_parent.then(|| names.get(&reference)).flatten())
+            .get(&fingerprint(&format!("id:{reference}")))
+            .or_else(|| {
+                named_parent
+                    .then(|| names.get(&fingerprint(&reference)))
+                    .flatten()
+            })
             .copied();
         match parent {
             Some(parent) if parent != child => {

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -174,41 +175,48 @@ pub struct Previous {
 /// [`Error::Input`] when the file at `results` is not an orgimport results file, so that
 /// nothing of the user's is overwritten by mistake.
 pub fn load_previous(results: &Path, mapping: &Mapping) -> Result<Previous, Error> {
-    // Key -> last outcome, or `None` for a row left pending.
-    let mut last: HashMap<String, Option<Outcome>> = HashMap::new();
+    let mut previous = Previous::default();
     if results.exists() {
-        read_results(results, mapping, &mut last)?;
+        read_results(results, mapping, &mut previous)?;
     }
     let journal = journal_path(results);
     if journal.exists() {
-        read_journal(&journal, &mut last)?;
-    }
-    let mut previous = Previous::default();
-    for (key, outcome) in last {
-        match outcome {
-            Some(o) if o.status.is_done() => {
-                previous.done.insert(key, o);
-            }
-            // A definite refusal (4xx but 429) created nothing; anything else may have.
-            Some(o) if o.status == Status::Failed => {
-                if o.http_status.is_none_or(|s| s >= 429) {
-                    previous.in_doubt.insert(key);
-                }
-            }
-            Some(_) => {}
-            None => {
-                previous.in_doubt.insert(key);
-            }
-        }
+        read_journal(&journal, &mut previous)?;
     }
     Ok(previous)
 }
 
-fn read_results(
-    path: &Path,
-    mapping: &Mapping,
-    last: &mut HashMap<String, Option<Outcome>>,
-) -> Result<(), Error> {
+impl Previous {
+    /// Takes the row `key`'s latest outcome (`None`: left pending), replacing what an earlier
+    /// line said of it.
+    fn learn(&mut self, key: String, outcome: Option<Outcome>) {
+        // A definite refusal (4xx but 429) created nothing; anything else may have.
+        let in_doubt = match &outcome {
+            Some(o) if o.status.is_done() => false,
+            Some(o) if o.status == Status::Failed => o.http_status.is_none_or(|s| s >= 429),
+            Some(_) => false,
+            None => true,
+        };
+        if !self.in_doubt.is_empty() && !in_doubt {
+            self.in_doubt.remove(&key);
+        }
+        match outcome {
+            Some(o) if o.status.is_done() => {
+                self.done.insert(key, o);
+            }
+            _ => {
+                if !self.done.is_empty() {
+                    self.done.remove(&key);
+                }
+                if in_doubt {
+                    self.in_doubt.insert(key);
+                }
+            }
+        }
+    }
+}
+
+fn read_results(path: &Path, mapping: &Mapping, previous: &mut Previous) -> Result<(), Error> {
     let not_ours = |why: String| Error::Input {
         path: path.to_path_buf(),
         message: format!(
@@ -246,32 +254,41 @@ fn read_results(
     } else {
         mapping.for_headers(&input_headers).map_err(not_ours)?
     };
+    previous.done.reserve(crate::plan::expected_rows(path));
     for row in input::rows(path, &Dialect::RESULTS, reader, width) {
         let row = row?;
         if row.problem.is_some() {
             continue;
         }
-        let record: StringRecord = row.record.iter().map(restore).collect();
-        let input_part: StringRecord = record.iter().take(input_width).collect();
-        let Some(key) = columns.key(&input_part) else {
-            continue;
+        // Only a row with a cell that was neutralized is copied to restore it. The mapping
+        // reads the input's columns, which come first.
+        let restored: StringRecord;
+        let record = if row.record.iter().any(|c| c.starts_with('\'')) {
+            restored = row.record.iter().map(restore).collect();
+            &restored
+        } else {
+            &row.record
         };
         let field = |i: usize| record.get(input_width + i).unwrap_or("");
         // Only rows that were sent say anything; an invalid row may repeat a sent row's key.
-        if let Some(mut outcome) = parse_outcome(field(0), field(1), field(2), field(3), field(4))
-            && matches!(
-                outcome.status,
-                Status::Created | Status::Exists | Status::Updated | Status::Failed
-            )
-        {
+        if !matches!(
+            Status::parse(field(0)),
+            Some(Status::Created | Status::Exists | Status::Updated | Status::Failed)
+        ) {
+            continue;
+        }
+        let Some(key) = columns.key(record) else {
+            continue;
+        };
+        if let Some(mut outcome) = parse_outcome(field(0), field(1), field(2), field(3), field(4)) {
             outcome.changes = Some(field(5)).filter(|c| !c.is_empty()).map(str::to_string);
-            last.insert(key, Some(outcome));
+            previous.learn(key, Some(outcome));
         }
     }
     Ok(())
 }
 
-fn read_journal(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Result<(), Error> {
+fn read_journal(path: &Path, previous: &mut Previous) -> Result<(), Error> {
     let mut reader = input::reader(path, &Dialect::RESULTS)?;
     input::read_headers(path, &mut reader)?;
     for row in input::rows(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len()) {
@@ -284,10 +301,10 @@ fn read_journal(path: &Path, last: &mut HashMap<String, Option<Outcome>>) -> Res
             continue;
         }
         if &r[1] == PENDING {
-            last.insert(r[0].to_string(), None);
+            previous.learn(r[0].to_string(), None);
         } else if let Some(mut outcome) = parse_outcome(&r[1], &r[2], &r[3], &r[5], &r[4]) {
             outcome.changes = r.get(6).filter(|c| !c.is_empty()).map(str::to_string);
-            last.insert(r[0].to_string(), Some(outcome));
+            previous.learn(r[0].to_string(), Some(outcome));
         }
     }
     Ok(())
@@ -430,32 +447,70 @@ pub fn write(
         .map_err(|e| io(e.into()))?;
 
     let mut count = 0usize;
-    let mut line = Vec::with_capacity(width + RESULT_COLUMNS.len());
-    for row in input::rows(input_path, dialect, reader, width) {
-        let row = row?;
+    let mut number = String::new();
+    let write_error = |e: csv::Error| io(e.into());
+    // The input's records as bytes, without the line numbers `input::rows` counts: each
+    // cell is written as it was read (text that is not UTF-8 as U+FFFD, as everywhere).
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| Error::Input {
+                path: input_path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        if !more {
+            break;
+        }
         let Some(outcome) = outcomes.get(count) else {
             count += 1;
             break;
         };
         count += 1;
-        line.clear();
-        line.extend(
-            row.fields_in(width)
+        // Laid out in exactly `width` columns: surplus fields joined into the last one,
+        // missing ones empty (as `RawRow::fields_in`).
+        let ragged = record.len() > width && width > 0;
+        let plain = if ragged { width - 1 } else { record.len() };
+        for field in record.iter().take(plain) {
+            let text = String::from_utf8_lossy(field);
+            writer
+                .write_field(neutralize(&text).as_bytes())
+                .map_err(write_error)?;
+        }
+        if ragged {
+            let surplus: Vec<Cow<str>> = record
                 .iter()
-                .map(|f| neutralize(f).into_owned()),
-        );
-        line.push(outcome.status.as_str().to_string());
-        line.push(outcome.org_id.clone().unwrap_or_default());
-        line.push(
-            outcome
-                .http_status
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-        );
-        line.push(neutralize(outcome.error.as_deref().unwrap_or_default()).into_owned());
-        line.push(outcome.attempts.to_string());
-        line.push(neutralize(outcome.changes.as_deref().unwrap_or_default()).into_owned());
-        writer.write_record(&line).map_err(|e| io(e.into()))?;
+                .skip(plain)
+                .map(String::from_utf8_lossy)
+                .collect();
+            writer
+                .write_field(neutralize(&surplus.join(",")).as_bytes())
+                .map_err(write_error)?;
+        }
+        for _ in record.len()..width {
+            writer.write_field("").map_err(write_error)?;
+        }
+        writer
+            .write_field(outcome.status.as_str())
+            .map_err(write_error)?;
+        writer
+            .write_field(outcome.org_id.as_deref().unwrap_or_default())
+            .map_err(write_error)?;
+        number.clear();
+        if let Some(status) = outcome.http_status {
+            let _ = write!(number, "{status}");
+        }
+        writer.write_field(&number).map_err(write_error)?;
+        writer
+            .write_field(neutralize(outcome.error.as_deref().unwrap_or_default()).as_bytes())
+            .map_err(write_error)?;
+        number.clear();
+        let _ = write!(number, "{}", outcome.attempts);
+        writer.write_field(&number).map_err(write_error)?;
+        // The last field ends the record.
+        writer
+            .write_record([neutralize(outcome.changes.as_deref().unwrap_or_default()).as_bytes()])
+            .map_err(write_error)?;
     }
     if count != outcomes.len() {
         return Err(Error::Input {

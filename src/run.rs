@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, CallError, CreateOrganization};
@@ -37,6 +38,8 @@ const REPLAY_WINDOW: Duration = Duration::from_secs(50);
 const SYSTEMIC_FAILURES: usize = 20;
 /// Rows read ahead of the workers.
 const READ_AHEAD: usize = 1024;
+/// Rows handed from the reader to the workers at a time: one wake-up for this many rows.
+const CHUNK: usize = 64;
 
 /// What an import did, for the summary line and the exit code.
 #[derive(Debug)]
@@ -283,7 +286,6 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         }
     });
 
-    let semaphore = Arc::new(Semaphore::new(config.concurrency.get()));
     let max_attempts = config.max_attempts.get();
     let tenant_name = tenant.tenant.clone();
     // Parents go before their children: wave n is sent once wave n - 1 has finished.
@@ -291,8 +293,17 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         if stop.is_set() {
             break;
         }
-        // A blocking thread reads the input again and feeds this wave's rows, in order.
-        let (row_tx, mut row_rx) = mpsc::channel::<Pending>(READ_AHEAD);
+        // The wave's last row: the reader stops there, and a wave with none is not read.
+        let in_wave = |index: usize| waves.get(&index).copied().unwrap_or(0) == wave;
+        let Some(last) = (0..send_mask.len())
+            .rev()
+            .find(|&index| send_mask[index] && in_wave(index))
+        else {
+            continue;
+        };
+        // A blocking thread reads the input again and feeds this wave's rows, in order, to a
+        // fixed pool of `concurrency` workers that take them one at a time.
+        let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
         let wanted = WaveRows {
             input: config.input.clone(),
             dialect: config.dialect,
@@ -300,28 +311,18 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
             send: send_mask.clone(),
             waves: waves.clone(),
             wave,
+            last,
             in_doubt: in_doubt.clone(),
             default_template: default_template.clone(),
         };
         let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
 
+        let queue = Arc::new(tokio::sync::Mutex::new(RowQueue {
+            chunks: row_rx,
+            taken: Vec::new().into_iter(),
+        }));
         let mut workers = JoinSet::new();
-        loop {
-            let pending = tokio::select! {
-                biased;
-                _ = stop.wait() => break,
-                row = row_rx.recv() => match row {
-                    Some(row) => row,
-                    None => break,
-                },
-            };
-            let permit = tokio::select! {
-                biased;
-                _ = stop.wait() => break,
-                permit = semaphore.clone().acquire_owned() => {
-                    permit.expect("the semaphore is never closed")
-                }
-            };
+        for _ in 0..config.concurrency.get() {
             let worker = Worker {
                 client: client.clone(),
                 events: done_tx.clone(),
@@ -333,14 +334,11 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
                 max_attempts,
                 on_existing: on_existing.clone(),
             };
-            workers.spawn(async move {
-                worker.run(pending).await;
-                drop(permit);
-            });
-            // Reap finished workers so the set does not grow with the input.
-            while workers.try_join_next().is_some() {}
+            workers.spawn(worker.take_rows(queue.clone()));
         }
-        drop(row_rx);
+        // The workers hold the only handles on the queue: once they are done, the reader's
+        // next send fails and it stops.
+        drop(queue);
         while workers.join_next().await.is_some() {}
         if let Ok(Err(e)) = reader.await {
             stop.fatal(e);
@@ -492,6 +490,8 @@ struct WaveRows {
     waves: Arc<HashMap<usize, usize>>,
     /// The wave to read.
     wave: usize,
+    /// The index of the wave's last row to send.
+    last: usize,
     /// Keys of rows an earlier run may have created.
     in_doubt: Arc<HashSet<String>>,
     /// The template for rows that name none.
@@ -499,14 +499,18 @@ struct WaveRows {
 }
 
 impl WaveRows {
-    /// Reads the input again and sends this wave's rows to `rows`, in order.
-    fn read(self, rows: mpsc::Sender<Pending>) -> Result<(), Error> {
+    /// Reads the input again and sends this wave's rows to `rows`, in order, in chunks.
+    fn read(self, rows: mpsc::Sender<Vec<Pending>>) -> Result<(), Error> {
+        let mut chunk = Vec::with_capacity(CHUNK);
         let path = &self.input;
         let mut reader = input::reader(path, &self.dialect)?;
         input::read_headers(path, &mut reader)?;
         for (index, row) in
             input::rows(path, &self.dialect, reader, self.mapping.width()).enumerate()
         {
+            if index > self.last {
+                break;
+            }
             let row = row?;
             let in_wave = self.waves.get(&index).copied().unwrap_or(0) == self.wave;
             if !in_wave || !self.send.get(index).copied().unwrap_or(false) {
@@ -527,12 +531,39 @@ impl WaveRows {
                 key,
                 request,
             };
-            if rows.blocking_send(pending).is_err() {
-                // The dispatcher stopped taking rows (Ctrl-C or a fatal error).
-                break;
+            chunk.push(pending);
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                if rows.blocking_send(full).is_err() {
+                    // The workers stopped taking rows (Ctrl-C or a fatal error).
+                    return Ok(());
+                }
             }
         }
+        if !chunk.is_empty() {
+            let _ = rows.blocking_send(chunk);
+        }
         Ok(())
+    }
+}
+
+/// A wave's rows on their way to the workers: chunks from the reader, taken a row at a time.
+struct RowQueue {
+    /// Chunks from the reader.
+    chunks: mpsc::Receiver<Vec<Pending>>,
+    /// What is left of the chunk being taken.
+    taken: std::vec::IntoIter<Pending>,
+}
+
+impl RowQueue {
+    /// The next row, or `None` once the reader is done.
+    async fn next(&mut self) -> Option<Pending> {
+        loop {
+            if let Some(row) = self.taken.next() {
+                return Some(row);
+            }
+            self.taken = self.chunks.recv().await?.into_iter();
+        }
     }
 }
 
@@ -608,8 +639,32 @@ struct Worker {
 }
 
 impl Worker {
+    /// Takes rows from `queue` and sends them one at a time, until the queue is empty or the
+    /// run stops.
+    async fn take_rows(self, queue: Arc<tokio::sync::Mutex<RowQueue>>) {
+        loop {
+            let pending = {
+                // The worker holding the lock waits for the reader and watches for a stop;
+                // the others wait for the lock.
+                let mut rows = queue.lock().await;
+                if self.stop.is_set() {
+                    return;
+                }
+                tokio::select! {
+                    biased;
+                    _ = self.stop.wait() => return,
+                    row = rows.next() => match row {
+                        Some(row) => row,
+                        None => return,
+                    },
+                }
+            };
+            self.run(pending).await;
+        }
+    }
+
     /// Sends `pending` (once the journal has it) and reports how it ended.
-    async fn run(self, pending: Pending) {
+    async fn run(&self, pending: Pending) {
         let Pending {
             index,
             key,
@@ -654,9 +709,14 @@ impl Worker {
                 if announced.is_err() || journaled.await.is_err() {
                     return; // The results task is gone; the run is failing already.
                 }
-                let idempotency_key = idempotency_key(&self.tenant, &key, &request);
+                // The body is serialized once, and the same bytes are hashed into the
+                // idempotency key and sent on every attempt.
+                let body =
+                    Bytes::from(serde_json::to_vec(&request).expect("a request always serialises"));
+                let idempotency_key = idempotency_key(&self.tenant, &key, &body);
                 let row = Row {
                     request: &request,
+                    body: &body,
                     idempotency_key: &idempotency_key,
                     in_doubt,
                 };
@@ -762,8 +822,10 @@ fn keep_earlier_results(config: &Config, missing: usize) -> Result<(), Error> {
 /// A row as a worker sends it.
 #[derive(Clone, Copy)]
 struct Row<'a> {
-    /// The request body.
+    /// The request, for lookups.
     request: &'a CreateOrganization,
+    /// The request as JSON, as sent.
+    body: &'a Bytes,
     /// The same for every attempt at this row, in this run and later ones.
     idempotency_key: &'a str,
     /// An earlier run may have created it.
@@ -807,7 +869,10 @@ async fn send_row(
         }
         attempts += 1;
         requests.fetch_add(1, Ordering::Relaxed);
-        let error = match client.create(request, row.idempotency_key).await {
+        let error = match client
+            .create_json(row.body.clone(), row.idempotency_key)
+            .await
+        {
             Ok(org) => {
                 return Outcome {
                     status: Status::Created,
@@ -997,14 +1062,41 @@ fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Outcome {
 }
 
 /// A key the server uses to recognise a resend of the same create: the same row (tenant, key
-/// and body) always gives the same key; a changed row gives a new one.
-fn idempotency_key(tenant: &str, key: &str, request: &CreateOrganization) -> String {
+/// and body, as JSON) always gives the same key; a changed row gives a new one.
+fn idempotency_key(tenant: &str, key: &str, body: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hash = Sha256::new();
     hash.update(b"orgimport/1\0");
     hash.update(tenant.as_bytes());
     hash.update(b"\0");
     hash.update(key.as_bytes());
     hash.update(b"\0");
-    hash.update(serde_json::to_vec(request).expect("a request always serialises"));
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hash.update(body);
+    let mut hex = String::with_capacity(64);
+    for b in hash.finalize() {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    hex
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_the_hex_sha256_of_tenant_key_and_body() {
+        let body = br#"{"name":"acme"}"#;
+        let key = idempotency_key("demo", "name:acme", body);
+        // The same key as earlier versions made, so a run resumed by a newer build still
+        // gets the replay of its first answer.
+        let mut hash = Sha256::new();
+        hash.update(b"orgimport/1\0demo\0name:acme\0");
+        hash.update(body);
+        let expected: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(key, expected);
+        assert_ne!(
+            key,
+            idempotency_key("demo", "name:acme", br#"{"name":"acme2"}"#)
+        );
+    }
 }

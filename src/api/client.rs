@@ -168,11 +168,24 @@ impl ApiClient {
         idempotency_key: &str,
     ) -> Result<Organization, CallError> {
         let bytes = serde_json::to_vec(body).expect("a request body always serialises");
+        self.create_json(bytes.into(), idempotency_key).await
+    }
+
+    /// [`ApiClient::create`] with the body already serialized, so that a caller that sends it
+    /// again (or hashes it) serializes it once.
+    ///
+    /// # Errors
+    /// A [`CallError`] saying what the API answered, or that no answer came.
+    pub async fn create_json(
+        &self,
+        body: bytes::Bytes,
+        idempotency_key: &str,
+    ) -> Result<Organization, CallError> {
         let (_, reply) = self
             .send(Method::POST, self.orgs_url.clone(), |r| {
                 r.header("content-type", "application/json")
                     .header("x-idempotency-key", idempotency_key)
-                    .body(bytes.clone())
+                    .body(body.clone())
             })
             .await?;
         parse_org(&reply)
@@ -325,7 +338,12 @@ impl ApiClient {
                 .await
                 .map_err(|e| CallError::Transport(describe_transport(&e)))?;
             let status = reply.status();
-            let headers = reply.headers().clone();
+            // The headers matter only for an error (trace id, Retry-After).
+            let headers = if status.is_success() {
+                HeaderMap::new()
+            } else {
+                reply.headers().clone()
+            };
             let body = reply
                 .bytes()
                 .await

@@ -125,7 +125,7 @@ pub(crate) async fn add_latency(
     let res = next.run(req).await;
     let delay = sandbox.shared.dice.latency();
     if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+        sandbox.shared.delays.sleep(delay).await;
     }
     res
 }

@@ -23,10 +23,12 @@
 //! - `model`: the stored [`Organization`] and the create request's validation.
 //! - `store`: organizations, commit counts and remembered replies under one lock.
 //! - `faults`: seeded fault dice, latency, the dropped connection.
+//! - `delay`: precise sleeps for the latency fault (tokio's timer rounds up to milliseconds).
 //! - `reply`: the error bodies and the error codes chosen.
 //! - `stats`: the counters behind [`Stats`].
 
 mod config;
+mod delay;
 mod faults;
 mod gate;
 mod model;
@@ -52,6 +54,7 @@ pub use config::{Faults, RateLimit, SandboxConfig};
 pub use model::{AuthenticationMechanism, Metadata, Organization};
 pub use stats::Stats;
 
+use delay::Delays;
 use faults::Dice;
 use stats::Counters;
 use store::{ExpiringMap, Store};
@@ -78,6 +81,8 @@ struct Shared {
     limiter: Option<DefaultDirectRateLimiter>,
     /// Fault decisions.
     dice: Dice,
+    /// Precise sleeps for the latency fault.
+    delays: Delays,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -97,6 +102,9 @@ impl Sandbox {
         let shared = Shared {
             limiter: config.rate_limit.map(|r| RateLimiter::direct(r.quota())),
             dice: Dice::new(config.faults.clone()),
+            delays: Delays::start(
+                !config.faults.latency.is_zero() || !config.faults.latency_jitter.is_zero(),
+            ),
             store: Mutex::new(store),
             tokens: Mutex::new(ExpiringMap::default()),
             counters: Counters::default(),

@@ -10,6 +10,8 @@
 //!   unknown keys inside `metadata`: business attributes count only under `metadata.payload`.
 //! - `payload` is not validated against the schema.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -84,7 +86,7 @@ impl Organization {
             ]),
             metadata: Metadata {
                 payload: Map::new(),
-                schema: object(schema),
+                schema: Arc::new(object(schema)),
             },
             ..Organization::new(id, "B2B customer template")
         }
@@ -123,8 +125,9 @@ pub(crate) struct OrganizationsResponse<'a> {
 pub struct Metadata {
     /// The organization's business attributes.
     pub payload: Map<String, Value>,
-    /// JSON schema of `payload`; inherited from the template when the request gives none.
-    pub schema: Map<String, Value>,
+    /// JSON schema of `payload`; inherited from the template when the request gives none,
+    /// shared with it (a create copies a pointer, not the schema).
+    pub schema: Arc<Map<String, Value>>,
 }
 
 /// The sign-in methods the spec enumerates; any other value is refused with 422.
@@ -231,7 +234,7 @@ impl NewOrganization {
             parent_id: non_empty(req.parent_id),
             metadata: Metadata {
                 payload: metadata.payload.unwrap_or_default(),
-                schema: metadata.schema.unwrap_or_default(),
+                schema: Arc::new(metadata.schema.unwrap_or_default()),
             },
             domains: req.domains,
             authentication_mechanisms: req.authentication_mechanisms.filter(|m| !m.is_empty()),

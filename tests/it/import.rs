@@ -223,6 +223,38 @@ async fn a_rerun_sends_only_what_is_not_done() {
 }
 
 #[tokio::test]
+async fn a_row_created_earlier_stays_created_when_edited_and_formula_cells_round_trip() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let mut csv = customers(5);
+    // A cell that the results file neutralizes with a leading quote.
+    csv.push_str(",=formula-co,Formula,ops@formula.example.com,,,,=SUM(A1)\n");
+    let fixture = Fixture::new(&csv);
+    let first = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(first.count(Status::Created), 6, "{first}");
+    let rows = fixture.results_rows();
+    assert_eq!(rows[5]["owner"], "'=SUM(A1)");
+
+    // The user breaks a field of a created row: it is not sent again, and the results
+    // still name its organization.
+    std::fs::write(
+        fixture.input(),
+        csv.replace("admin@customer2.example.com", "not an email"),
+    )
+    .unwrap();
+    let second = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!((second.sent, second.done_before), (0, 6), "{second}");
+    assert_eq!(sandbox.sandbox.stats().create_requests, 6);
+    let after = fixture.results_rows();
+    assert_eq!(after[2]["status"], "created");
+    assert_eq!(after[2]["org_id"], rows[2]["org_id"]);
+    assert_eq!(
+        after[5]["org_id"], rows[5]["org_id"],
+        "found by its restored name"
+    );
+    assert_eq!(after[5]["owner"], "'=SUM(A1)");
+}
+
+#[tokio::test]
 async fn an_existing_id_is_adopted_only_when_the_name_matches() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     // Created earlier by hand: one matches its row, one holds the id under another name.

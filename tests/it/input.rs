@@ -200,6 +200,10 @@ async fn utf16_tab_files_and_named_encodings_are_decoded() {
         rows[0]["error"].contains("--encoding windows-1252"),
         "{rows:?}"
     );
+    assert_eq!(
+        rows[0]["displayName"], "M\u{fffd}ller GmbH",
+        "copied as read"
+    );
     // With it, the row is created with its name decoded.
     std::fs::remove_file(latin.results()).unwrap();
     let summary = latin
@@ -233,6 +237,16 @@ async fn ragged_rows_and_an_unterminated_quote_are_reported_by_line() {
     assert!(
         rows[2]["error"].starts_with("line 4: the row has 3 fields"),
         "{rows:?}"
+    );
+    // The results keep the header's columns: a short row padded, a long row's surplus
+    // joined into its last column.
+    assert_eq!(
+        (rows[1]["name"].as_str(), rows[1]["id"].as_str()),
+        ("short", "")
+    );
+    assert_eq!(
+        (rows[2]["name"].as_str(), rows[2]["id"].as_str()),
+        ("too", "many,fields")
     );
     // The open quote swallows the rest of the file into one field: still one row, reported.
     assert_eq!(rows[3]["status"], "invalid", "{rows:?}");

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Benchmarks orgimport against its sandbox, run in its own process on 127.0.0.1, and prints
+# each figure as a ratio measured side by side in this one run (see BENCHMARKS.md).
+#
+# Usage: bench/run.sh [all|rate|throughput|latency|validate|memory|resume]...
+#
+# Settings (environment): BENCH_DIR (work files; default a fresh temp dir, removed at the end
+# unless set), BENCH_CONCURRENCY (throughput concurrency, default 32), BENCH_THROUGHPUT_ROWS
+# (default 50000), BENCH_PAIRS (orgimport/oha pairs, taken in turn; default 3),
+# BENCH_BIG_ROWS (the "million-row" figures, default 1000000), OHA (path of the oha load
+# generator, default oha on PATH or ~/.cargo/bin/oha).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=("$@")
+[ ${#what[@]} -eq 0 ] && what=(all)
+wants() {
+    local w
+    for w in "${what[@]}"; do [ "$w" = all ] || [ "$w" = "$1" ] && return 0; done
+    return 1
+}
+
+CONCURRENCY=${BENCH_CONCURRENCY:-32}
+THROUGHPUT_ROWS=${BENCH_THROUGHPUT_ROWS:-50000}
+PAIRS=${BENCH_PAIRS:-3}
+BIG_ROWS=${BENCH_BIG_ROWS:-1000000}
+OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
+# No rate limit: a rate no run comes near.
+UNLIMITED=1000000/s
+
+if [ -n "${BENCH_DIR:-}" ]; then
+    WORK=$BENCH_DIR
+    mkdir -p "$WORK"
+else
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK"' EXIT
+fi
+
+echo "== building (release)" >&2
+cargo build --release --locked --quiet --bin orgimport --example csv_floor
+BIN=target/release/orgimport
+FLOOR=target/release/examples/csv_floor
+
+# The sandbox and the importer share a secret through the environment, never argv.
+ORGIMPORT_CLIENT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export ORGIMPORT_CLIENT_SECRET
+export ORGIMPORT_TENANT=demo ORGIMPORT_CLIENT_ID=bench ORGIMPORT_TEMPLATE_ID=b2b-customer-template
+
+SANDBOX_PID=
+stop_sandbox() {
+    if [ -n "$SANDBOX_PID" ]; then
+        kill "$SANDBOX_PID" 2>/dev/null || true
+        wait "$SANDBOX_PID" 2>/dev/null || true
+        SANDBOX_PID=
+    fi
+}
+trap 'stop_sandbox; [ -n "${BENCH_DIR:-}" ] || rm -rf "$WORK"' EXIT
+
+# start_sandbox [SANDBOX FLAGS...]: a fresh sandbox process; sets ORGIMPORT_BASE_URL.
+start_sandbox() {
+    stop_sandbox
+    "$BIN" sandbox --port 0 --client-id bench "$@" >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
+    SANDBOX_PID=$!
+    local url=
+    for _ in $(seq 100); do
+        url=$(sed -n 's/^sandbox listening on \(http:[^ ]*\).*/\1/p' "$WORK/sandbox.out")
+        [ -n "$url" ] && break
+        sleep 0.1
+    done
+    [ -n "$url" ] || { cat "$WORK/sandbox.err" >&2; echo "the sandbox did not start" >&2; exit 1; }
+    export ORGIMPORT_BASE_URL=$url
+}
+
+# stat FIELD: one counter of the running sandbox.
+stat() {
+    curl -sf "$ORGIMPORT_BASE_URL/_sandbox/stats" |
+        python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"
+}
+
+# customers N: the path of a generated N-row customer CSV (made once per run).
+customers() {
+    local file="$WORK/customers-$1.csv"
+    [ -f "$file" ] || bench/customers.sh "$1" >"$file"
+    echo "$file"
+}
+
+# import FILE OUT [FLAGS...]: runs an import under /usr/bin/time; sets SECS (wall), RSS_MB
+# (peak), SEND_RATE (the summary's rows per second while sending) and SUMMARY. It starts
+# afresh (earlier results at OUT removed) unless RESUME=1.
+import() {
+    local file=$1 out=$2
+    shift 2
+    [ "${RESUME:-0}" = 1 ] || rm -f "$out" "$out.journal"
+    /usr/bin/time -v -o "$WORK/time.txt" "$BIN" --quiet import "$file" -o "$out" "$@" \
+        2>"$WORK/import.err" || {
+        cat "$WORK/import.err" >&2
+        echo "the import failed" >&2
+        exit 1
+    }
+    SUMMARY=$(grep ' rows: ' "$WORK/import.err" | tail -1)
+    SEND_RATE=$(sed -n 's/.*(\([0-9.]*\) rows\/s.*/\1/p' <<<"$SUMMARY")
+    timed "$WORK/time.txt"
+}
+
+# sandbox_cpu: the sandbox process's CPU seconds so far (user + system).
+sandbox_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$SANDBOX_PID/stat"
+}
+
+# timed FILE: SECS, RSS_MB and CPU (user + system seconds) from a /usr/bin/time -v report.
+timed() {
+    CPU=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$1")
+    RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$1")
+    SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {
+        n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$1")
+}
+
+# ratio A B: A / B to three places ("n/a" when B is 0, as for a file too small to time).
+ratio() { python3 -c "print(f'{$1 / $2:.3f}' if $2 else 'n/a')"; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+    "$(free -g | awk '/^Mem:/ {print $2}') GiB; load now: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if wants rate; then
+    echo "== 1. rate fidelity: 3000 rows at --rate R against a sandbox limited to R/s"
+    for rate in 100 400; do
+        start_sandbox --rate-limit "$rate"
+        import "$(customers 3000)" "$WORK/rate-$rate.results.csv" --rate "$rate" --concurrency 16
+        echo "rate $rate: achieved $SEND_RATE/s, ratio $(ratio "$SEND_RATE" "$rate")," \
+            "429s from the sandbox: $(stat rate_limited), created: $(stat creates_committed)"
+    done
+fi
+
+if wants throughput; then
+    echo "== 2. raw throughput: $THROUGHPUT_ROWS creates, concurrency $CONCURRENCY, no rate limit," \
+        "$PAIRS pairs taken in turn"
+    body='{"name":"customer-0000001","displayName":"Kunde 1, GmbH","description":"Regional distributor number 1.","email":"admin@customer1.example.com","domains":["customer1.example.com","c1.example.org"],"template_id":"b2b-customer-template","metadata":{"payload":{"orgEntitlements":["api-access","scim"],"region":"NA","salesforceId":"001XX0000000000001"}}}'
+    per() { python3 -c "print(round($1 / $THROUGHPUT_ROWS * 1e6, 1))"; }
+    ratios=()
+    for pair in $(seq "$PAIRS"); do
+        start_sandbox
+        import "$(customers "$THROUGHPUT_ROWS")" "$WORK/throughput.results.csv" \
+            --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
+        ours=$SEND_RATE ours_cpu=$CPU sandbox_ours=$(sandbox_cpu)
+        overall=$(python3 -c "print(round($THROUGHPUT_ROWS / $SECS, 1))")
+        echo "[$pair] orgimport: $ours creates/s while sending, $overall rows/s from start to" \
+            "exit (sandbox created $(stat creates_committed))"
+        start_sandbox
+        # oha posts one row's body (the same JSON orgimport sends) with a token of the same
+        # client, to the same endpoint of a fresh sandbox.
+        token=$(printf 'grant_type=client_credentials&client_id=bench&client_secret=%s' \
+            "$ORGIMPORT_CLIENT_SECRET" | curl -sf --data-binary @- \
+            -H 'content-type: application/x-www-form-urlencoded' \
+            "$ORGIMPORT_BASE_URL/demo/system/oauth2/token" |
+            python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])")
+        /usr/bin/time -v -o "$WORK/time.txt" \
+            "$OHA" --no-tui --output-format json -n "$THROUGHPUT_ROWS" -c "$CONCURRENCY" -m POST \
+            -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body" \
+            "$ORGIMPORT_BASE_URL/api/system/demo/organizations" >"$WORK/oha.json"
+        peer=$(python3 -c "import json; print(round(json.load(open('$WORK/oha.json'))['summary']['requestsPerSec'], 1))")
+        timed "$WORK/time.txt"
+        ratios+=("$(ratio "$ours" "$peer")")
+        echo "[$pair] oha: $peer creates/s (sandbox created $(stat creates_committed));" \
+            "ratio ${ratios[-1]}"
+        # Where the gap goes: both share the cores, so CPU per create is what counts.
+        echo "[$pair] CPU per create (us): orgimport $(per "$ours_cpu") (whole run, planning" \
+            "and results included), oha $(per "$CPU"); sandbox serving orgimport" \
+            "$(per "$sandbox_ours"), serving oha $(per "$(sandbox_cpu)")"
+    done
+    echo "throughput ratio orgimport/oha: median $(printf '%s\n' "${ratios[@]}" | sort -n |
+        awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}') of ${ratios[*]}"
+fi
+
+if wants latency; then
+    echo "== 3. latency-bound: sandbox latency 50ms, --concurrency 64, no rate limit"
+    start_sandbox --latency 50ms
+    import "$(customers 6400)" "$WORK/latency.results.csv" --rate "$UNLIMITED" --concurrency 64
+    echo "achieved $SEND_RATE/s of 64/0.05 = 1280/s: ratio $(ratio "$SEND_RATE" 1280)"
+fi
+
+if wants validate; then
+    echo "== 4. validate $BIG_ROWS rows vs a plain csv-crate read (the floor)"
+    file=$(customers "$BIG_ROWS")
+    /usr/bin/time -v -o "$WORK/time.txt" "$FLOOR" "$file" >/dev/null
+    timed "$WORK/time.txt"
+    floor_secs=$SECS floor_rss=$RSS_MB
+    /usr/bin/time -v -o "$WORK/time.txt" "$BIN" validate "$file" >/dev/null 2>"$WORK/validate.err" ||
+        { cat "$WORK/validate.err" >&2; exit 1; }
+    timed "$WORK/time.txt"
+    echo "floor: ${floor_secs}s, ${floor_rss} MB; validate: ${SECS}s" \
+        "($(python3 -c "print(round($BIG_ROWS / $SECS))") rows/s), ${RSS_MB} MB;" \
+        "time ratio validate/floor: $(ratio "$SECS" "$floor_secs")"
+fi
+
+if wants memory || wants resume; then
+    echo "== 5. import memory: 100000 vs $BIG_ROWS rows, no rate limit"
+    if wants memory; then
+        start_sandbox
+        import "$(customers 100000)" "$WORK/mem-100k.results.csv" --rate "$UNLIMITED" \
+            --concurrency "$CONCURRENCY"
+        echo "100000 rows: peak RSS ${RSS_MB} MB, ${SECS}s ($SEND_RATE rows/s sending)"
+    fi
+    start_sandbox
+    big="$WORK/mem-big.results.csv"
+    import "$(customers "$BIG_ROWS")" "$big" --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
+    echo "$BIG_ROWS rows: peak RSS ${RSS_MB} MB, ${SECS}s ($SEND_RATE rows/s sending);" \
+        "sandbox created $(stat creates_committed)"
+    if wants resume; then
+        echo "== 6. resume: rerun the finished $BIG_ROWS-row import"
+        requests=$(stat api_requests)
+        RESUME=1 import "$(customers "$BIG_ROWS")" "$big" --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
+        echo "rerun: ${SECS}s, peak RSS ${RSS_MB} MB, API requests sent:" \
+            "$(($(stat api_requests) - requests)); $SUMMARY"
+    fi
+fi
