@@ -10,7 +10,6 @@
 //! (default 8080) and prints the settings that reach it, as `orgimport sandbox` does.
 
 use orgimport::sandbox::{Metadata, Organization, Sandbox, SandboxConfig};
-use secrecy::ExposeSecret;
 use serde_json::json;
 
 #[tokio::main]
@@ -38,17 +37,8 @@ async fn main() -> std::io::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let address = listener.local_addr()?;
-    let c = sandbox.config();
-    // The sandbox's own credentials, for pointing orgimport at it; not a tenant's.
     println!("sandbox listening on http://{address} (Ctrl-C stops it)");
-    println!("export ORGIMPORT_BASE_URL=http://{address}");
-    println!("export ORGIMPORT_TENANT={}", c.tenant);
-    println!("export ORGIMPORT_CLIENT_ID={}", c.client_id);
-    println!(
-        "export ORGIMPORT_CLIENT_SECRET={}",
-        c.client_secret.expose_secret()
-    );
-    println!("export ORGIMPORT_TEMPLATE_ID={}", c.template_id);
+    print!("{}", sandbox.shell_exports(address));
     sandbox
         .clone()
         .serve(listener, async {

@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use secrecy::ExposeSecret;
 
 use crate::cli::{Cli, Command, SandboxArgs};
 use crate::config::{self, Config};
@@ -121,18 +120,10 @@ async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
     let address = listener.local_addr()?;
     let sandbox = Sandbox::new(config);
-    let c = sandbox.config();
     // The sandbox's own credentials are printed so that the user can point an import at it;
     // they are not a tenant's.
     println!("sandbox listening on http://{address} (Ctrl-C stops it; its data lives in memory)");
-    println!("export ORGIMPORT_BASE_URL=http://{address}");
-    println!("export ORGIMPORT_TENANT={}", c.tenant);
-    println!("export ORGIMPORT_CLIENT_ID={}", c.client_id);
-    println!(
-        "export ORGIMPORT_CLIENT_SECRET={}",
-        c.client_secret.expose_secret()
-    );
-    println!("export ORGIMPORT_TEMPLATE_ID={}", c.template_id);
+    print!("{}", sandbox.shell_exports(address));
     println!("# stats: curl http://{address}/_sandbox/stats");
     sandbox
         .serve(listener, async {

@@ -6,16 +6,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
-
 use crate::Error;
 use crate::api::client::LIST_PAGE;
-use crate::api::{ApiClient, Organization};
-
-/// The first retry of a page waits about this long; later ones wait longer.
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// No retry of a page waits longer than this (unless the server's `Retry-After` says so).
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+use crate::api::{ApiClient, Backoff, Organization};
 
 /// The tenant's organizations, by id and by name.
 #[derive(Debug, Default)]
@@ -46,19 +39,40 @@ impl Existing {
     /// last id of the one before. A page that fails in a way that may pass is tried again,
     /// up to `max_attempts` times.
     ///
+    /// With `details` false only what matching needs is kept of each organization (id, name,
+    /// parent, whether it is a template): a tenant of a million organizations then fits in a
+    /// few hundred megabytes instead of gigabytes. Comparing fields (`plan`, `--on-existing
+    /// update`) needs `details`.
+    ///
     /// # Errors
     /// [`Error::Listing`] when a page cannot be read; [`Error::AuthRejected`] and the other
     /// token errors as they are.
-    pub async fn list(client: &ApiClient, max_attempts: u32) -> Result<Existing, Error> {
+    pub async fn list(
+        client: &ApiClient,
+        max_attempts: u32,
+        details: bool,
+    ) -> Result<Existing, Error> {
         let started = Instant::now();
-        let mut orgs = Vec::new();
+        let mut existing = Existing::default();
         let mut requests = 0;
         let mut after: Option<String> = None;
         loop {
             let page = list_page(client, after.as_deref(), max_attempts, &mut requests).await?;
             let full = page.len() >= LIST_PAGE;
             let last = page.last().map(|o| o.id.clone());
-            orgs.extend(page);
+            for org in page {
+                existing.add(if details {
+                    org
+                } else {
+                    Organization {
+                        id: org.id,
+                        name: org.name,
+                        parent_id: org.parent_id,
+                        template: org.template,
+                        ..Organization::default()
+                    }
+                });
+            }
             match last {
                 Some(last) if full => {
                     if after.as_ref().is_some_and(|a| *a >= last) {
@@ -72,7 +86,6 @@ impl Existing {
                 _ => break,
             }
         }
-        let mut existing = Existing::from_organizations(orgs);
         existing.requests = requests;
         existing.elapsed = started.elapsed();
         Ok(existing)
@@ -82,16 +95,19 @@ impl Existing {
     pub fn from_organizations(orgs: impl IntoIterator<Item = Organization>) -> Existing {
         let mut existing = Existing::default();
         for org in orgs {
-            if !org.template {
-                existing
-                    .by_name
-                    .entry(org.name.clone())
-                    .or_default()
-                    .push(org.id.clone());
-            }
-            existing.by_id.insert(org.id.clone(), org);
+            existing.add(org);
         }
         existing
+    }
+
+    fn add(&mut self, org: Organization) {
+        if !org.template {
+            self.by_name
+                .entry(org.name.clone())
+                .or_default()
+                .push(org.id.clone());
+        }
+        self.by_id.insert(org.id.clone(), org);
     }
 
     /// How many organizations there are, templates included.
@@ -139,12 +155,7 @@ async fn list_page(
     max_attempts: u32,
     requests: &mut u64,
 ) -> Result<Vec<Organization>, Error> {
-    let mut backoff = ExponentialBuilder::default()
-        .with_min_delay(FIRST_BACKOFF)
-        .with_max_delay(MAX_BACKOFF)
-        .with_jitter()
-        .without_max_times()
-        .build();
+    let mut backoff = Backoff::default();
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -160,8 +171,7 @@ async fn list_page(
                 error.into_row_error()
             )));
         }
-        let wait = backoff.next().unwrap_or(MAX_BACKOFF);
-        let wait = error.retry_after().map_or(wait, |server| server.max(wait));
+        let wait = backoff.after(&error);
         tracing::info!(
             ?wait,
             "retrying a list page after: {}",

@@ -10,21 +10,14 @@
 //! earlier run may have created is not looked up here: the run's own lookup decides it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::watch;
 
 use crate::RowError;
-use crate::api::{ApiClient, CreateOrganization};
+use crate::api::{ApiClient, Backoff, CreateOrganization};
 use crate::diff;
 use crate::existing::{Existing, Match};
 use crate::results::{Outcome, Status};
-
-/// The first retry of an update waits about this long; later ones wait longer.
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// No retry of an update waits longer than this (unless the server's `Retry-After` says so).
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What to do with a row whose organization exists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,12 +93,7 @@ impl Hook {
             });
         }
         let body = diff::updated(org, request);
-        let mut backoff = ExponentialBuilder::default()
-            .with_min_delay(FIRST_BACKOFF)
-            .with_max_delay(MAX_BACKOFF)
-            .with_jitter()
-            .without_max_times()
-            .build();
+        let mut backoff = Backoff::default();
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -133,8 +121,7 @@ impl Hook {
                 }
                 return Some(failed(status, row_error, attempts));
             }
-            let wait = backoff.next().unwrap_or(MAX_BACKOFF);
-            let wait = error.retry_after().map_or(wait, |server| server.max(wait));
+            let wait = backoff.after(&error);
             tracing::info!(
                 name = %request.name,
                 attempt = attempts,

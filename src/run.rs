@@ -9,13 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::api::{ApiClient, CallError, CreateOrganization};
+use crate::api::{ApiClient, Backoff, CallError, CreateOrganization};
 use crate::config::Config;
 use crate::existing::Existing;
 use crate::input::{self, Dialect, Mapping};
@@ -26,10 +25,6 @@ use crate::results::{self, Journal, Outcome, Status};
 use crate::session;
 use crate::{Error, RowError};
 
-/// The first retry waits about this long; later ones wait longer.
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// No retry waits longer than this (unless the server's `Retry-After` says so).
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A resend this soon after an unanswered create is safe: the API replays its first answer
 /// for the same idempotency key for one minute (less a margin for clocks and transit).
 const REPLAY_WINDOW: Duration = Duration::from_secs(50);
@@ -238,7 +233,9 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         }
         // One list request per 100 organizations the tenant has; then a row whose
         // organization exists by id or name is never created twice, whatever the mode.
-        let existing = Existing::list(client, config.max_attempts.get()).await?;
+        // Fields are compared only to update.
+        let details = config.on_existing == crate::on_existing::OnExisting::Update;
+        let existing = Existing::list(client, config.max_attempts.get(), details).await?;
         let hook = Hook::new(config.on_existing, existing, config.max_attempts.get());
         on_existing = Some(Arc::new(hook));
     }
@@ -847,12 +844,7 @@ async fn send_row(
     requests: &AtomicU64,
 ) -> Outcome {
     let request = row.request;
-    let mut backoff = ExponentialBuilder::default()
-        .with_min_delay(FIRST_BACKOFF)
-        .with_max_delay(MAX_BACKOFF)
-        .with_jitter()
-        .without_max_times()
-        .build();
+    let mut backoff = Backoff::default();
     let mut attempts = 0;
     // Since when a create of ours may have gone through unheard.
     let mut in_doubt_since: Option<Instant> = None;
@@ -911,8 +903,7 @@ async fn send_row(
             }
             return failed(status, row_error, attempts);
         }
-        let wait = backoff.next().unwrap_or(MAX_BACKOFF);
-        let wait = error.retry_after().map_or(wait, |server| server.max(wait));
+        let wait = backoff.after(&error);
         tracing::info!(
             name = %request.name,
             attempt = attempts,

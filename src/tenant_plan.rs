@@ -182,7 +182,7 @@ pub async fn plan(config: Config, out: PathBuf) -> Result<Report, Error> {
     if !config.quiet {
         eprintln!("listing the tenant's organizations...");
     }
-    let existing = Existing::list(&session.client, config.max_attempts.get()).await?;
+    let existing = Existing::list(&session.client, config.max_attempts.get(), true).await?;
     if let Some(template) = &default_template {
         match existing.get(template) {
             Some(org) if org.template => {}

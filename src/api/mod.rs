@@ -1,12 +1,15 @@
 //! Talking to the SecureAuth System API: the shared OAuth2 token ([`auth`]), the typed
-//! organization calls ([`client`]) and the wire types they exchange ([`types`]).
+//! organization calls ([`client`]), the pause between retries ([`retry`]) and the wire types
+//! they exchange ([`types`]).
 
 pub mod auth;
 pub mod client;
+pub mod retry;
 pub mod throttle;
 pub mod types;
 
 pub use auth::{ClientAuth, Credentials, TokenSource};
 pub use client::{ApiClient, CallError};
+pub use retry::Backoff;
 pub use throttle::Throttle;
 pub use types::{CreateOrganization, Organization, UpdateOrganization};

@@ -141,6 +141,24 @@ impl Sandbox {
         &self.shared.config
     }
 
+    /// The shell lines that point orgimport at this sandbox when it listens on `address`.
+    /// They hold the sandbox's own generated secret, which guards nothing but this sandbox.
+    pub fn shell_exports(&self, address: std::net::SocketAddr) -> String {
+        use secrecy::ExposeSecret;
+        let c = self.config();
+        format!(
+            "export ORGIMPORT_BASE_URL=http://{address}\n\
+             export ORGIMPORT_TENANT={}\n\
+             export ORGIMPORT_CLIENT_ID={}\n\
+             export ORGIMPORT_CLIENT_SECRET={}\n\
+             export ORGIMPORT_TEMPLATE_ID={}\n",
+            c.tenant,
+            c.client_id,
+            c.client_secret.expose_secret(),
+            c.template_id
+        )
+    }
+
     /// The counters now.
     pub fn stats(&self) -> Stats {
         let organizations = lock(&self.shared.store).non_templates();
