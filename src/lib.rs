@@ -25,6 +25,34 @@
 //! - [`profile`]: the settings file and its profiles; `orgimport config`.
 //! - [`app`]: the edge that runs a parsed command line and picks the exit code.
 
+// The printing macros, shadowed crate-wide by versions that never panic. std's panic when the
+// stream is closed (`orgimport import c.csv 2>&1 | head -1`), which would abort an import
+// mid-run without its results file; output nobody reads is simply dropped.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod api;
 pub mod app;
 pub mod cli;

@@ -1,5 +1,6 @@
 //! The `orgimport` binary: logging, the command line, and the exit code.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use orgimport::app;
@@ -21,18 +22,24 @@ fn main() -> ExitCode {
         )
         .with_writer(orgimport::progress::LogWriter::default)
         .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        // Its report of a failed write is an `eprintln!`, which panics when stderr is closed.
+        .log_internal_errors(false)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot start the async runtime: {e}"
+            );
             return ExitCode::from(app::EXIT_FATAL);
         }
     };
     match runtime.block_on(app::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Never a panic, even with stderr closed.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(app::EXIT_FATAL)
         }
     }

@@ -45,7 +45,7 @@ pub struct Summary {
     pub counts: HashMap<Status, u64>,
     /// Rows an earlier run had finished, not sent again.
     pub done_before: usize,
-    /// Rows sent in this run.
+    /// Rows of this run for which a create or update was sent.
     pub sent: u64,
     /// Create requests sent in this run, retries included.
     pub requests: u64,
@@ -367,7 +367,12 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     for o in &outcomes {
         *counts.entry(o.status).or_insert(0u64) += 1;
     }
-    let sent = to_send as u64 - counts.get(&Status::NotSent).copied().unwrap_or(0);
+    // Rows of this run that took at least one request: not those the tenant listing settled.
+    let sent = outcomes
+        .iter()
+        .zip(send_mask.iter())
+        .filter(|(o, send)| **send && o.attempts > 0)
+        .count() as u64;
     let input_path = config.input.clone();
     let results_path = config.results.clone();
     let dialect = config.dialect;

@@ -384,3 +384,32 @@ async fn a_results_file_naming_rows_of_another_input_is_kept_before_it_is_replac
     assert_eq!(now.len(), 1);
     assert_eq!(now[0]["name"], "gamma");
 }
+
+#[test]
+fn a_closed_stderr_does_not_stop_the_import() {
+    // `orgimport import ... 2>&1 | head -1`: the reader goes away after one line.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("customers.csv");
+    std::fs::write(&input, customers(40)).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("orgimport"))
+        .args([
+            "import",
+            input.to_str().unwrap(),
+            "--sandbox",
+            "--rate",
+            "1000",
+        ])
+        .args(["-v"]) // log lines too, which go through tracing
+        .env_remove("ORGIMPORT_CLIENT_SECRET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+
+    assert_eq!(status.code(), Some(0), "every row is created, not a panic");
+    let results = std::fs::read_to_string(dir.path().join("customers.results.csv")).unwrap();
+    assert_eq!(results.lines().count(), 41, "{results}");
+    assert_eq!(results.matches(",created,").count(), 40, "{results}");
+}

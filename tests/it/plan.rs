@@ -181,6 +181,8 @@ async fn update_changes_only_what_differs_and_records_it() {
     let stats = sandbox.sandbox.stats();
     assert_eq!(stats.update_requests, 6, "one PUT per different row");
     assert_eq!(summary.count(Status::Updated), 6, "{summary}");
+    // Six updates, three creates and `orphan`'s refused create; not `twin`, a conflict.
+    assert_eq!(summary.sent, 6 + 3 + 1, "{summary}");
     // The template's namesake, the new parent and its child.
     assert_eq!(stats.creates_committed, 10 + 3);
     let rows = by_name(&fixture.results());
@@ -255,10 +257,14 @@ async fn fail_fails_existing_rows_and_skip_records_them_as_exists() {
         let sandbox = start_sandbox(SandboxConfig::default()).await;
         seed(&sandbox).await;
         let fixture = Fixture::new(csv);
-        fixture
+        let summary = fixture
             .import(&sandbox, &["--on-existing", mode, "--rate", "1000"])
             .await
             .unwrap();
+        assert_eq!(
+            summary.sent, 1,
+            "{mode}: only `fresh` counts as sent: {summary}"
+        );
         let rows = by_name(&fixture.results());
         assert_eq!(rows["same"]["status"], expected, "{mode}: {rows:?}");
         assert_eq!(rows["old-name"]["status"], expected, "{mode}");
