@@ -80,6 +80,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(1));
             }
+            if !info.template_ok() {
+                eprintln!("error: an import with this template would stop before its first row");
+                return Ok(ExitCode::from(1));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(args) => {

@@ -210,7 +210,7 @@ pub struct ResultsArgs {
     #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
     pub rate: RateArg,
     /// Requests in flight at most.
-    #[arg(long, default_value = "8")]
+    #[arg(long, default_value = "8", value_parser = parse_at_least_one::<NonZeroUsize>)]
     pub concurrency: NonZeroUsize,
 }
 
@@ -323,15 +323,15 @@ pub struct ImportArgs {
     pub rate: RateArg,
 
     /// Requests allowed at once before the rate applies [default: a tenth of a second's worth].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub burst: Option<NonZeroU32>,
 
     /// Requests in flight at most.
-    #[arg(long, default_value = "16")]
+    #[arg(long, default_value = "16", value_parser = parse_at_least_one::<NonZeroUsize>)]
     pub concurrency: NonZeroUsize,
 
     /// Requests sent for one row at most, retries included.
-    #[arg(long, default_value = "6")]
+    #[arg(long, default_value = "6", value_parser = parse_at_least_one::<NonZeroU32>)]
     pub max_attempts: NonZeroU32,
 
     /// Send nothing: show the JSON a few rows would be sent as, and count what would be
@@ -419,7 +419,7 @@ pub struct SandboxArgs {
     #[arg(long, value_parser = parse_rate)]
     pub rate_limit: Option<RateArg>,
     /// The burst the rate limit allows [default: one second's worth].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub rate_limit_burst: Option<NonZeroU32>,
     /// Fraction of creates answered 500/503 before anything is created.
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
@@ -480,6 +480,16 @@ pub fn parse_rate(text: &str) -> Result<RateArg, String> {
         _ => return Err(bad()),
     };
     Ok(RateArg { count, period })
+}
+
+/// A count that must be a whole number of at least 1 (`--concurrency`, `--burst`, ...).
+///
+/// # Errors
+/// A message saying so when it is not.
+pub fn parse_at_least_one<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "use a whole number of at least 1".to_string())
 }
 
 /// Parses `FIELD=COLUMN`.

@@ -81,6 +81,14 @@ pub async fn dry_run(config: &Config, tenant: Option<&str>) -> Result<DryRun, Er
     for example in plan.invalid_examples.iter().take(SHOWN) {
         let _ = writeln!(text, "invalid: {example}");
     }
+    if plan.invalid > SHOWN {
+        let _ = writeln!(
+            text,
+            "invalid: {} more (`orgimport validate {}` lists every one)",
+            plan.invalid - SHOWN,
+            config.input.display()
+        );
+    }
     let _ = writeln!(
         text,
         "dry run, nothing sent: {} rows: {} would be created, {} skipped (done by an earlier \

@@ -11,12 +11,13 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file concerned.
         path: PathBuf,
-        /// What the operating system said.
-        source: std::io::Error,
+        /// What the operating system said (in the message, so not also a `source` that
+        /// `{:#}` would print a second time).
+        error: std::io::Error,
     },
     /// The input file cannot be used at all (no header, no `name` column, ...).
     #[error("{path}: {message}")]
@@ -81,7 +82,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

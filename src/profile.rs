@@ -227,6 +227,9 @@ pub fn describe(args: &ConfigArgs, sources: &Sources, chosen: &Chosen) -> String
         let value = cli.or(file);
         let _ = match value {
             Some(v) => writeln!(out, "{label:<14} {v}  ({from})"),
+            None if matches!(label, "base_url" | "tenant" | "token_url") => {
+                writeln!(out, "{label:<14} not set (derived: see the last line)")
+            }
             None => writeln!(out, "{label:<14} not set"),
         };
     };

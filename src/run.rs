@@ -210,6 +210,16 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         keep_earlier_results(&config, done_earlier - plan.done_before)?;
     }
 
+    if !config.quiet
+        && plan.done_before > 0
+        && config.on_existing == crate::on_existing::OnExisting::Update
+    {
+        eprintln!(
+            "{} rows done by an earlier run are not sent or compared again; to update them \
+             too, write the results to a new file (--out)",
+            plan.done_before
+        );
+    }
     if !config.quiet {
         for example in &plan.invalid_examples {
             eprintln!("{}: {example}", config.input.display());

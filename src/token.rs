@@ -31,6 +31,9 @@ pub struct TokenInfo {
     pub token: SecretString,
 }
 
+/// What `token` says of a template that an import can use.
+const TEMPLATE_OK: &str = "readable, a template";
+
 /// Fetches a token and, when a template is named, reads it with the token.
 ///
 /// # Errors
@@ -46,7 +49,7 @@ pub async fn check(args: &TokenArgs) -> Result<TokenInfo, Error> {
         None => None,
         Some(id) => {
             let found = match client.get(id).await {
-                Ok(Some(org)) if org.template => "readable, a template".to_string(),
+                Ok(Some(org)) if org.template => TEMPLATE_OK.to_string(),
                 Ok(Some(_)) => "readable, but an organization, not a template".to_string(),
                 Ok(None) => "not found in this tenant".to_string(),
                 Err(e) => format!("cannot be read: {}", e.into_row_error()),
@@ -93,6 +96,13 @@ impl TokenInfo {
             let _ = writeln!(out, "access token:   {}", self.token.expose_secret());
         }
         out
+    }
+
+    /// Whether the template named (if any) is a template the token can read.
+    pub fn template_ok(&self) -> bool {
+        self.template
+            .as_ref()
+            .is_none_or(|(_, found)| found == TEMPLATE_OK)
     }
 
     /// Whether the scopes granted include every scope asked for.

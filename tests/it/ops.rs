@@ -270,6 +270,15 @@ async fn token_prints_scope_and_expiry_and_the_token_only_when_asked() {
         .unwrap();
     assert_eq!(reply.status(), 200);
 
+    // A template an import could not use fails the check, as it would stop the import.
+    let out = run(
+        bin_for(&sandbox, dir.path()),
+        &["token", "--template-id", "no-such-template"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("not found in this tenant"));
+
     let mut wrong = bin_for(&sandbox, dir.path());
     wrong.env("ORGIMPORT_CLIENT_SECRET", "not-the-secret");
     let out = run(wrong, &["token"]).await;
