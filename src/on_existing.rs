@@ -113,12 +113,8 @@ impl Hook {
             };
             let status = error.status();
             if !error.is_retryable() || attempts >= self.max_attempts || *stopped.borrow() {
-                let mut row_error = error.into_row_error();
-                if attempts >= self.max_attempts && status.is_none_or(|s| s >= 429) {
-                    row_error = RowError::Transport(format!(
-                        "the update failed: {row_error} (gave up after {attempts} attempts)"
-                    ));
-                }
+                let row_error = error.into_final_row_error(attempts, self.max_attempts);
+                let row_error = RowError::Transport(format!("the update failed: {row_error}"));
                 return Some(failed(status, row_error, attempts));
             }
             let wait = backoff.after(&error);

@@ -911,11 +911,7 @@ async fn send_row(
         }
         if !error.is_retryable() || attempts >= max_attempts || stop.is_set() {
             let status = error.status();
-            let mut row_error = error.into_row_error();
-            if attempts >= max_attempts && status.is_none_or(|s| s >= 429) {
-                row_error =
-                    RowError::Transport(format!("{row_error} (gave up after {attempts} attempts)"));
-            }
+            let row_error = error.into_final_row_error(attempts, max_attempts);
             return failed(status, row_error, attempts);
         }
         let wait = backoff.after(&error);

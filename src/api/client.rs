@@ -106,6 +106,18 @@ impl CallError {
         self.clone_row_error()
     }
 
+    /// The error of a request's last attempt, as written into a row: when the attempts ran
+    /// out on an error that might have passed, the message says so.
+    pub fn into_final_row_error(self, attempts: u32, max_attempts: u32) -> RowError {
+        let status = self.status();
+        let row_error = self.into_row_error();
+        if attempts >= max_attempts && status.is_none_or(|s| s >= 429) {
+            RowError::Transport(format!("{row_error} (gave up after {attempts} attempts)"))
+        } else {
+            row_error
+        }
+    }
+
     /// [`CallError::into_row_error`] without giving up the error.
     pub fn clone_row_error(&self) -> RowError {
         match self {
@@ -246,11 +258,7 @@ impl ApiClient {
                 }
             }
             let (_, body) = self.send(Method::GET, url, |r| r).await?;
-            let page: OrganizationList = serde_json::from_slice(&body).map_err(|e| {
-                CallError::Transport(format!(
-                    "the API's reply is not a list of organizations: {e}"
-                ))
-            })?;
+            let page = parse_list(&body)?;
             let full = page.organizations.len() >= PAGE;
             after = page.organizations.last().map(|o| o.id.clone());
             found.extend(
@@ -284,11 +292,7 @@ impl ApiClient {
             }
         }
         let (_, body) = self.send(Method::GET, url, |r| r).await?;
-        let page: OrganizationList = serde_json::from_slice(&body).map_err(|e| {
-            CallError::Transport(format!(
-                "the API's reply is not a list of organizations: {e}"
-            ))
-        })?;
+        let page = parse_list(&body)?;
         Ok(page.organizations)
     }
 
@@ -433,4 +437,13 @@ pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// A page of `GET /organizations`.
+fn parse_list(body: &[u8]) -> Result<OrganizationList, CallError> {
+    serde_json::from_slice(body).map_err(|e| {
+        CallError::Transport(format!(
+            "the API's reply is not a list of organizations: {e}"
+        ))
+    })
 }
