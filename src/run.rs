@@ -210,6 +210,12 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         keep_earlier_results(&config, done_earlier - plan.done_before)?;
     }
 
+    if plan.outcomes.is_empty() {
+        eprintln!(
+            "warning: {} has a header but no data rows; nothing to import",
+            config.input.display()
+        );
+    }
     if !config.quiet
         && plan.done_before > 0
         && config.on_existing == crate::on_existing::OnExisting::Update

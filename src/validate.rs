@@ -47,7 +47,11 @@ impl fmt::Display for Report {
                 .collect();
             write!(f, " ({})", kinds.join(", "))?;
         }
-        write!(f, "; checked in {:.2}s", self.elapsed.as_secs_f64())
+        write!(f, "; checked in {:.2}s", self.elapsed.as_secs_f64())?;
+        if self.rows == 0 {
+            write!(f, "\nwarning: the file has a header but no data rows")?;
+        }
+        Ok(())
     }
 }
 
