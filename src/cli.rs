@@ -421,7 +421,7 @@ pub struct SandboxArgs {
     /// The burst the rate limit allows [default: one second's worth].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub rate_limit_burst: Option<NonZeroU32>,
-    /// Fraction of creates answered 500/503 before anything is created.
+    /// Fraction of creates and updates answered 500/503 before anything is changed.
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
     pub fail_rate: f64,
     /// Fraction of creates that create the organization and then answer 502 or drop the

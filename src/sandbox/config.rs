@@ -85,7 +85,8 @@ impl RateLimit {
 pub struct Faults {
     /// Seed of the fault RNG: the same seed and the same request order give the same faults.
     pub seed: u64,
-    /// Fraction of creates answered 500 or 503 (half each) before anything is committed.
+    /// Fraction of creates and updates answered 500 or 503 (half each) before anything is
+    /// committed.
     pub error_rate: f64,
     /// Fraction of creates committed and then answered 502, or the connection dropped without a
     /// reply (half each): the ambiguous outcome a retry must not turn into a duplicate.

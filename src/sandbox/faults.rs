@@ -69,6 +69,18 @@ impl Dice {
         chance(&mut lock(&self.rng), self.faults.forbidden_burst_rate)
     }
 
+    /// The fault for one update: 500 or 503 before anything is changed, at `error_rate`.
+    pub(crate) fn update(&self) -> Option<StatusCode> {
+        let mut rng = lock(&self.rng);
+        chance(&mut rng, self.faults.error_rate).then(|| {
+            if rng.random_bool(0.5) {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        })
+    }
+
     /// The faults for one create.
     pub(crate) fn create(&self) -> CreateFaults {
         let f = &self.faults;

@@ -204,7 +204,8 @@ pub(crate) async fn get(
 /// `PUT /api/system/{tenant}/organizations/{id}`.
 ///
 /// Errors: 400/422 for a malformed body, as for a create; 404 `not_found` for an unknown
-/// organization or parent; 422 for a body naming another id or the organization as its parent.
+/// organization or parent; 422 for a body naming another id or the organization as its parent;
+/// an injected 500/503 (nothing changed) at the configured error rate.
 pub(crate) async fn update(
     State(sandbox): State<Sandbox>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -215,6 +216,10 @@ pub(crate) async fn update(
     let shared = &sandbox.shared;
     bump(&shared.counters.update_requests);
     let new = NewOrganization::parse(&body?)?;
+    if let Some(status) = shared.dice.update() {
+        bump(&shared.counters.faults_injected);
+        return Err(ApiError::Injected(status));
+    }
     let mut store = lock(&shared.store);
     let org = store.update(&id, new)?;
     bump(&shared.counters.updates_committed);

@@ -350,3 +350,64 @@ async fn plan_pages_through_a_tenant_and_retries_refused_pages() {
     assert_eq!(report.exit_code(), 1);
     sandbox.stop().await;
 }
+
+#[test]
+fn ctrl_c_stops_update_retries_and_writes_complete_results() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // Every update is refused with a 500 or 503, so each row keeps retrying.
+    let sandbox = runtime.block_on(start_sandbox(SandboxConfig {
+        faults: Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    }));
+    for i in 0..3 {
+        sandbox.sandbox.insert_organization(Organization {
+            description: "Old".into(),
+            ..Organization::new(format!("o-{i}"), format!("org-{i}"))
+        });
+    }
+    let fixture = Fixture::new("name,description\norg-0,New\norg-1,New\norg-2,New\n");
+    let secret = sandbox.secret();
+    let flags = ["--on-existing", "update", "--max-attempts", "12"];
+    let args = fixture.args(&sandbox, &secret, &flags);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
+        .args(&args[1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while sandbox.sandbox.stats().update_requests < 6 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+
+    // Without the stop, 12 attempts with backoff would take minutes and end in exit 1.
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let rows = fixture.results_rows();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for row in &rows {
+        assert_eq!(row["status"], "failed", "{row:?}");
+        assert!(
+            ["500", "503"].contains(&row["http_status"].as_str()),
+            "{row:?}"
+        );
+    }
+    assert_eq!(sandbox.sandbox.stats().updates_committed, 0);
+    assert!(
+        !fixture
+            .dir
+            .path()
+            .join("customers.results.csv.journal")
+            .exists()
+    );
+    drop(runtime);
+}
