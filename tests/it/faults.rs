@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use orgimport::results::Status;
 use orgimport::sandbox::{Faults, RateLimit, SandboxConfig};
 
-use crate::fixture::{Fixture, customers};
+use crate::fixture::{Fixture, customers, interrupt};
 use crate::util::{TestSandbox, start_sandbox};
 
 /// Checks that every row of the fixture's results is `created` or `exists`, that its org id
@@ -99,19 +98,6 @@ async fn a_chaos_run_creates_every_row_exactly_once() {
     assert_exactly_once(&fixture, &sandbox, 2000);
 }
 
-/// `orgimport import` as a child process against `sandbox`.
-fn spawn_import(fixture: &Fixture, sandbox: &TestSandbox, extra: &[&str]) -> Child {
-    let secret = sandbox.secret();
-    let args = fixture.args(sandbox, &secret, extra);
-    std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
-        .args(&args[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// A sandbox with a little latency (and some faults, if `faulty`), in a runtime of its own
 /// so that a synchronous test can run the binary beside it.
 fn slow_sandbox(runtime: &tokio::runtime::Runtime, faulty: bool) -> TestSandbox {
@@ -145,7 +131,7 @@ fn sigkill_mid_run_twice_then_a_rerun_creates_every_row_exactly_once() {
 
     for kill_after in [Duration::from_millis(1200), Duration::from_millis(900)] {
         let before = sandbox.sandbox.stats().creates_committed;
-        let mut child = spawn_import(&fixture, &sandbox, &flags);
+        let mut child = fixture.spawn_import(&sandbox, &flags);
         let started = Instant::now();
         // Kill once the run is under way: some creates are committed, it has not finished.
         while started.elapsed() < kill_after || sandbox.sandbox.stats().creates_committed == before
@@ -170,7 +156,8 @@ fn sigkill_mid_run_twice_then_a_rerun_creates_every_row_exactly_once() {
     let committed_before_rerun = sandbox.sandbox.stats().creates_committed;
     assert!(committed_before_rerun > 0 && committed_before_rerun < 1200);
 
-    let out = spawn_import(&fixture, &sandbox, &flags)
+    let out = fixture
+        .spawn_import(&sandbox, &flags)
         .wait_with_output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -187,15 +174,11 @@ fn ctrl_c_finishes_the_rows_in_flight_and_writes_complete_results() {
     let fixture = Fixture::new(&customers(1000));
     let flags = ["--rate", "100", "--concurrency", "8"];
 
-    let child = spawn_import(&fixture, &sandbox, &flags);
+    let child = fixture.spawn_import(&sandbox, &flags);
     while sandbox.sandbox.stats().creates_committed < 50 {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
@@ -233,13 +216,10 @@ fn ctrl_c_finishes_the_rows_in_flight_and_writes_complete_results() {
     );
 
     // Rerunning finishes the job.
-    let out = spawn_import(
-        &fixture,
-        &sandbox,
-        &["--rate", "1000", "--concurrency", "8"],
-    )
-    .wait_with_output()
-    .unwrap();
+    let out = fixture
+        .spawn_import(&sandbox, &["--rate", "1000", "--concurrency", "8"])
+        .wait_with_output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 
 use clap::Parser;
 use orgimport::cli::{Cli, Command};
@@ -85,6 +86,19 @@ impl Fixture {
         import_with(self.args(sandbox, &secret, extra)).await
     }
 
+    /// `orgimport import` of this fixture as a child process against `sandbox`, its stderr
+    /// piped.
+    pub fn spawn_import(&self, sandbox: &TestSandbox, extra: &[&str]) -> Child {
+        let args = self.args(sandbox, &sandbox.secret(), extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
+            .args(&args[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// The results file, a map of column -> value per row.
     pub fn results_rows(&self) -> Vec<HashMap<String, String>> {
         csv_rows(&self.results())
@@ -120,4 +134,13 @@ pub fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
                 .collect()
         })
         .collect()
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to `child`.
+pub fn interrupt(child: &Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

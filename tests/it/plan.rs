@@ -11,7 +11,7 @@ use orgimport::sandbox::{Faults, Organization, SandboxConfig};
 use orgimport::tenant_plan::{self, Report};
 use serde_json::{Value, json};
 
-use crate::fixture::{Fixture, csv_rows};
+use crate::fixture::{Fixture, csv_rows, interrupt};
 use crate::util::{TestSandbox, start_sandbox};
 
 /// One row per case; the comment after each names its expected plan.
@@ -369,24 +369,12 @@ fn ctrl_c_stops_update_retries_and_writes_complete_results() {
         });
     }
     let fixture = Fixture::new("name,description\norg-0,New\norg-1,New\norg-2,New\n");
-    let secret = sandbox.secret();
     let flags = ["--on-existing", "update", "--max-attempts", "12"];
-    let args = fixture.args(&sandbox, &secret, &flags);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
-        .args(&args[1..])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = fixture.spawn_import(&sandbox, &flags);
     while sandbox.sandbox.stats().update_requests < 6 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
 
