@@ -11,7 +11,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::watch;
+use crate::session::Stop;
 
 use crate::RowError;
 use crate::api::{ApiClient, Backoff, CreateOrganization};
@@ -53,13 +53,13 @@ impl Hook {
     }
 
     /// The row's outcome when its organization exists (after an update, if the mode says
-    /// so), or `None` to create it. `stopped` turns true on Ctrl-C or a fatal error: retries
+    /// so), or `None` to create it. `stop` is set on Ctrl-C or a fatal error: retries
     /// of an update then stop. Every request sent is counted in `requests`.
     pub async fn before_send(
         &self,
         client: &ApiClient,
         request: &CreateOrganization,
-        mut stopped: watch::Receiver<bool>,
+        stop: &Stop,
         requests: &AtomicU64,
     ) -> Option<Outcome> {
         let org = match self.existing.find(request.id.as_deref(), &request.name) {
@@ -111,25 +111,17 @@ impl Hook {
                 }
                 Err(e) => e,
             };
-            let status = error.status();
-            if !error.is_retryable() || attempts >= self.max_attempts || *stopped.borrow() {
-                let row_error = error.into_final_row_error(attempts, self.max_attempts);
+            let retry = stop.retry_after(
+                &mut backoff,
+                error,
+                attempts,
+                self.max_attempts,
+                "an update",
+                &request.name,
+            );
+            if let Err((status, row_error)) = retry.await {
                 let row_error = RowError::Transport(format!("the update failed: {row_error}"));
                 return Some(failed(status, row_error, attempts));
-            }
-            let wait = backoff.after(&error);
-            tracing::info!(
-                name = %request.name,
-                attempt = attempts,
-                ?wait,
-                "retrying an update after: {}",
-                error.clone_row_error()
-            );
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = stopped.wait_for(|s| *s) => {
-                    return Some(failed(status, error.into_row_error(), attempts));
-                }
             }
         }
     }

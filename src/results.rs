@@ -412,8 +412,8 @@ impl Journal {
 }
 
 /// Writes the results file: every row of `input` in order, its fields as read, then its
-/// outcome, in UTF-8 with a byte-order mark and the input's delimiter. Written beside `results` first and renamed over it, so a crash leaves either the
-/// old file or the new one.
+/// outcome, in UTF-8 with a byte-order mark and the input's delimiter. Written beside
+/// `results` first and renamed over it, so a crash leaves either the old file or the new one.
 ///
 /// # Errors
 /// [`Error::Io`]/[`Error::Input`] when reading the input again or writing fails, or when the

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, Backoff, CallError, CreateOrganization};
@@ -22,7 +22,7 @@ use crate::on_existing::Hook;
 use crate::plan::{self, Plan};
 use crate::progress::Progress;
 use crate::results::{self, Journal, Outcome, Status};
-use crate::session;
+use crate::session::{self, Stop};
 use crate::{Error, RowError};
 
 /// A resend this soon after an unanswered create is safe: the API replays its first answer
@@ -114,51 +114,6 @@ impl fmt::Display for Summary {
             self.requests,
             self.results.display()
         )
-    }
-}
-
-/// The stop signal: set by Ctrl-C or a fatal error; no new row is sent once it is set.
-struct Stop {
-    /// `true` once sending must stop; a watch channel so that waiting cannot miss it.
-    stopped: watch::Sender<bool>,
-    /// The fatal error that stopped the run, if any (the first one wins). A std mutex: it is
-    /// never held across an await.
-    fatal: Mutex<Option<Error>>,
-}
-
-impl Stop {
-    fn new() -> Self {
-        Stop {
-            stopped: watch::channel(false).0,
-            fatal: Mutex::new(None),
-        }
-    }
-
-    fn is_set(&self) -> bool {
-        *self.stopped.borrow()
-    }
-
-    fn set(&self) {
-        self.stopped.send_replace(true);
-    }
-
-    /// Completes once the signal is set.
-    async fn wait(&self) {
-        let mut rx = self.stopped.subscribe();
-        let _ = rx.wait_for(|stopped| *stopped).await;
-    }
-
-    fn fatal(&self, error: Error) {
-        let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
-        if fatal.is_none() {
-            *fatal = Some(error);
-        }
-        drop(fatal);
-        self.set();
-    }
-
-    fn take_fatal(&self) -> Option<Error> {
-        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
@@ -282,22 +237,13 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     progress.count_requests(requests.clone());
     let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
 
-    let interrupt = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "interrupted: finishing the requests in flight, sending no new rows \
-                 (Ctrl-C again to quit at once)"
-            );
-            interrupt.set();
-        }
-        if tokio::signal::ctrl_c().await.is_ok() {
-            // The journal holds every finished row and every row in flight, so a rerun
-            // resumes from here without creating anything twice.
-            eprintln!("interrupted again: quitting now; rerun the same command to finish");
-            std::process::exit(130);
-        }
-    });
+    // The journal holds every finished row and every row in flight, so after a second
+    // Ctrl-C a rerun resumes from here without creating anything twice.
+    stop.on_ctrl_c(
+        "interrupted: finishing the requests in flight, sending no new rows \
+         (Ctrl-C again to quit at once)",
+        Some("interrupted again: quitting now; rerun the same command to finish"),
+    );
 
     let max_attempts = config.max_attempts.get();
     let tenant_name = tenant.tenant.clone();
@@ -706,9 +652,8 @@ impl Worker {
             .as_ref()
             .filter(|_| outcome.is_none() && !in_doubt)
         {
-            let stopped = self.stop.stopped.subscribe();
             outcome = hook
-                .before_send(&self.client, &request, stopped, &self.requests)
+                .before_send(&self.client, &request, &self.stop, &self.requests)
                 .await;
         }
         let outcome = match outcome {
@@ -786,12 +731,7 @@ pub async fn prepare(config: &Config, default_template: Option<String>) -> Resul
     let dialect = config.dialect;
     let spec = config.mapping.clone();
     tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        let mut reader = input::reader(&input_path, &dialect)?;
-        let headers = input::read_headers(&input_path, &mut reader)?;
-        let mapping = Mapping::new(&headers, &spec).map_err(|message| Error::Input {
-            path: input_path.clone(),
-            message,
-        })?;
+        let mapping = input::mapping_for(&input_path, &dialect, &spec)?;
         let previous = results::load_previous(&results_path, &mapping)?;
         let plan = plan::build(
             &input_path,
@@ -915,25 +855,16 @@ async fn send_row(
             maybe_created = true;
             in_doubt_since.get_or_insert_with(Instant::now);
         }
-        if !error.is_retryable() || attempts >= max_attempts || stop.is_set() {
-            let status = error.status();
-            let row_error = error.into_final_row_error(attempts, max_attempts);
-            return failed(status, row_error, attempts);
-        }
-        let wait = backoff.after(&error);
-        tracing::info!(
-            name = %request.name,
-            attempt = attempts,
-            ?wait,
-            "retrying after: {}",
-            error.clone_row_error()
+        let retry = stop.retry_after(
+            &mut backoff,
+            error,
+            attempts,
+            max_attempts,
+            "a create",
+            &request.name,
         );
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.wait() => {
-                let status = error.status();
-                return failed(status, error.into_row_error(), attempts);
-            }
+        if let Err((status, row_error)) = retry.await {
+            return failed(status, row_error, attempts);
         }
     }
 }

@@ -233,12 +233,7 @@ async fn read_rows(
     let spec = config.mapping.clone();
     tokio::task::spawn_blocking(move || {
         let path = &input_path;
-        let mut reader = input::reader(path, &dialect)?;
-        let headers = input::read_headers(path, &mut reader)?;
-        let mapping = Mapping::new(&headers, &spec).map_err(|message| Error::Input {
-            path: path.clone(),
-            message,
-        })?;
+        let mapping = input::mapping_for(path, &dialect, &spec)?;
         let plan = plan::build(
             path,
             &dialect,

@@ -9,7 +9,6 @@ use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -19,7 +18,7 @@ use crate::cli::UndoArgs;
 use crate::ledger::Ledger;
 use crate::progress::Progress;
 use crate::results::{RESULT_COLUMNS, Status};
-use crate::session;
+use crate::session::{self, Stop};
 
 /// The report's columns.
 pub const COLUMNS: [&str; 5] = ["line", "name", "org_id", "result", "error"];
@@ -76,13 +75,7 @@ pub struct UndoReport {
 impl UndoReport {
     /// 0 when every created organization is gone, 1 when a delete failed, 130 after Ctrl-C.
     pub fn exit_code(&self) -> u8 {
-        if self.failed > 0 {
-            1
-        } else if self.interrupted {
-            130
-        } else {
-            0
-        }
+        session::report_exit_code(self.failed > 0, self.interrupted)
     }
 }
 
@@ -160,14 +153,15 @@ pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
             .or_default()
             .push(i);
     }
-    let stop = session::interrupt_flag();
+    let stop = Arc::new(Stop::new());
+    stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
     let semaphore = Arc::new(Semaphore::new(args.results.concurrency.get()));
     let mut progress = Progress::new(created.len() as u64, quiet);
     let mut fates: BTreeMap<usize, (Fate, String)> = BTreeMap::new();
     for rows in levels.values() {
         let mut tasks = JoinSet::new();
         for &index in rows {
-            if stop.load(Ordering::SeqCst) {
+            if stop.is_set() {
                 break;
             }
             let permit = semaphore

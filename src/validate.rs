@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::cli::ValidateArgs;
 use crate::config::input_format;
-use crate::input::{self, Mapping, ProblemKind};
+use crate::input::{self, ProblemKind};
 use crate::plan;
 use crate::results::Previous;
 
@@ -64,12 +64,7 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<Report, Erro
     let started = Instant::now();
     let (dialect, spec) = input_format(&args.format)?;
     let path = &args.input;
-    let mut reader = input::reader(path, &dialect)?;
-    let headers = input::read_headers(path, &mut reader)?;
-    let mapping = Mapping::new(&headers, &spec).map_err(|message| Error::Input {
-        path: path.clone(),
-        message,
-    })?;
+    let mapping = input::mapping_for(path, &dialect, &spec)?;
     let mut write_error = None;
     let plan = plan::build(
         path,

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -21,7 +20,7 @@ use crate::input::{MappingFile, MappingSpec};
 use crate::ledger::Ledger;
 use crate::progress::Progress;
 use crate::results::Status;
-use crate::session;
+use crate::session::{self, Stop};
 
 /// The report's columns.
 pub const COLUMNS: [&str; 7] = [
@@ -68,13 +67,7 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// 0 when every created row checks out, 1 on any mismatch, 130 after Ctrl-C.
     pub fn exit_code(&self) -> u8 {
-        if self.bad_rows > 0 {
-            1
-        } else if self.interrupted {
-            130
-        } else {
-            0
-        }
+        session::report_exit_code(self.bad_rows > 0, self.interrupted)
     }
 }
 
@@ -152,7 +145,8 @@ pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error
 
     let ledger = Arc::new(ledger);
     let templates = Arc::new(templates);
-    let stop = session::interrupt_flag();
+    let stop = Arc::new(Stop::new());
+    stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
     let semaphore = Arc::new(Semaphore::new(args.results.concurrency.get()));
     let mut progress = Progress::new(created.len() as u64, quiet);
     let mut tasks = JoinSet::new();
@@ -164,7 +158,7 @@ pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error
         checks.extend(found);
     };
     for index in created.iter().copied() {
-        if stop.load(Ordering::SeqCst) {
+        if stop.is_set() {
             break;
         }
         let permit = semaphore

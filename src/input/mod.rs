@@ -147,6 +147,21 @@ pub fn writer<W: std::io::Write>(w: W, delimiter: u8) -> csv::Writer<W> {
         .from_writer(w)
 }
 
+/// The mapping of the file at `path`: its header read in `dialect`, its columns found as
+/// `spec` says.
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Input`] when the header cannot be read, [`Error::Input`] when
+/// the mapping does not fit it.
+pub fn mapping_for(path: &Path, dialect: &Dialect, spec: &MappingSpec) -> Result<Mapping, Error> {
+    let mut reader = reader(path, dialect)?;
+    let headers = read_headers(path, &mut reader)?;
+    Mapping::new(&headers, spec).map_err(|message| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
 /// Reads the header row of `reader` as text.
 ///
 /// # Errors

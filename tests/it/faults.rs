@@ -39,7 +39,7 @@ fn assert_exactly_once(fixture: &Fixture, sandbox: &TestSandbox, rows: usize) {
         );
     }
     assert_eq!(sandbox.sandbox.stats().creates_committed, rows as u64);
-    let journal = fixture.dir.path().join("customers.results.csv.journal");
+    let journal = fixture.journal();
     assert!(
         !journal.exists(),
         "the journal is removed after a complete run"
@@ -145,11 +145,7 @@ fn sigkill_mid_run_twice_then_a_rerun_creates_every_row_exactly_once() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         assert!(
-            fixture
-                .dir
-                .path()
-                .join("customers.results.csv.journal")
-                .exists(),
+            fixture.journal().exists(),
             "the killed run left its journal"
         );
     }
@@ -207,13 +203,7 @@ fn ctrl_c_finishes_the_rows_in_flight_and_writes_complete_results() {
             > 0,
         "{by_status:?}"
     );
-    assert!(
-        !fixture
-            .dir
-            .path()
-            .join("customers.results.csv.journal")
-            .exists()
-    );
+    assert!(!fixture.journal().exists());
 
     // Rerunning finishes the job.
     let out = fixture

@@ -99,6 +99,11 @@ impl Fixture {
             .unwrap()
     }
 
+    /// The journal an unfinished run leaves beside the results file.
+    pub fn journal(&self) -> PathBuf {
+        orgimport::results::journal_path(&self.results())
+    }
+
     /// The results file, a map of column -> value per row.
     pub fn results_rows(&self) -> Vec<HashMap<String, String>> {
         csv_rows(&self.results())

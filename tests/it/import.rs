@@ -75,13 +75,7 @@ async fn every_valid_row_is_created_once_and_every_row_is_in_the_results() {
         rows[41]["error"]
     );
     assert!(rows[42]["error"].contains("email"), "{}", rows[42]["error"]);
-    assert!(
-        !fixture
-            .dir
-            .path()
-            .join("customers.results.csv.journal")
-            .exists()
-    );
+    assert!(!fixture.journal().exists());
 }
 
 #[tokio::test]

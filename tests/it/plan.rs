@@ -390,12 +390,6 @@ fn ctrl_c_stops_update_retries_and_writes_complete_results() {
         );
     }
     assert_eq!(sandbox.sandbox.stats().updates_committed, 0);
-    assert!(
-        !fixture
-            .dir
-            .path()
-            .join("customers.results.csv.journal")
-            .exists()
-    );
+    assert!(!fixture.journal().exists());
     drop(runtime);
 }
