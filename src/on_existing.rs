@@ -121,7 +121,7 @@ impl Hook {
             );
             if let Err((status, row_error)) = retry.await {
                 let row_error = RowError::Transport(format!("the update failed: {row_error}"));
-                return Some(failed(status, row_error, attempts));
+                return Some(Outcome::failed(status, row_error, attempts));
             }
         }
     }
@@ -137,17 +137,6 @@ fn refused(message: String) -> Outcome {
         http_status: Some(409),
         error: Some(message),
         attempts: 0,
-        changes: None,
-    }
-}
-
-fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Outcome {
-    Outcome {
-        status: Status::Failed,
-        org_id: None,
-        http_status,
-        error: Some(error.to_string()),
-        attempts,
         changes: None,
     }
 }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use csv::StringRecord;
 
-use crate::Error;
 use crate::input::{self, Dialect, Mapping};
+use crate::{Error, RowError};
 
 /// The columns the results file adds after the input's own.
 pub const RESULT_COLUMNS: [&str; 6] = [
@@ -118,6 +118,18 @@ impl Outcome {
             http_status: None,
             error: Some(error),
             attempts: 0,
+            changes: None,
+        }
+    }
+
+    /// A row whose request failed with `error` after `attempts`.
+    pub fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Self {
+        Outcome {
+            status: Status::Failed,
+            org_id: None,
+            http_status,
+            error: Some(error.to_string()),
+            attempts,
             changes: None,
         }
     }

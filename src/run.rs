@@ -849,7 +849,7 @@ async fn send_row(
             };
             let message = fatal.to_string();
             stop.fatal(fatal);
-            return failed(None, RowError::Transport(message), attempts);
+            return Outcome::failed(None, RowError::Transport(message), attempts);
         }
         if error.is_ambiguous() {
             maybe_created = true;
@@ -864,7 +864,7 @@ async fn send_row(
             &request.name,
         );
         if let Err((status, row_error)) = retry.await {
-            return failed(status, row_error, attempts);
+            return Outcome::failed(status, row_error, attempts);
         }
     }
 }
@@ -904,7 +904,7 @@ async fn look_up_by_name(
                 changes: None,
             })
         }
-        Ok(found) => Some(failed(
+        Ok(found) => Some(Outcome::failed(
             Some(200),
             RowError::Api {
                 status: 200,
@@ -926,7 +926,7 @@ async fn look_up_by_name(
         )),
         Err(e) => {
             let status = e.status();
-            Some(failed(
+            Some(Outcome::failed(
                 status,
                 RowError::Transport(format!(
                     "could not check whether an earlier attempt created it, so it was not \
@@ -962,7 +962,7 @@ async fn adopt_existing(
             attempts,
             changes: None,
         },
-        Ok(Some(org)) => failed(
+        Ok(Some(org)) => Outcome::failed(
             Some(409),
             RowError::Api {
                 status: 409,
@@ -975,7 +975,7 @@ async fn adopt_existing(
             },
             attempts,
         ),
-        Ok(None) => failed(
+        Ok(None) => Outcome::failed(
             Some(409),
             RowError::Api {
                 status: 409,
@@ -985,18 +985,7 @@ async fn adopt_existing(
             },
             attempts,
         ),
-        Err(e) => failed(e.status(), e.into_row_error(), attempts),
-    }
-}
-
-fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Outcome {
-    Outcome {
-        status: Status::Failed,
-        org_id: None,
-        http_status,
-        error: Some(error.to_string()),
-        attempts,
-        changes: None,
+        Err(e) => Outcome::failed(e.status(), e.into_row_error(), attempts),
     }
 }
 
