@@ -9,7 +9,7 @@ use csv::StringRecord;
 use crate::Error;
 use crate::api::CreateOrganization;
 use crate::input::{self, Dialect, Mapping, MappingSpec};
-use crate::results::{RESULT_COLUMNS, Status, restore};
+use crate::results::{self, Status, restore};
 
 /// One row of a results file.
 #[derive(Debug, Clone)]
@@ -66,18 +66,9 @@ impl Ledger {
         let headers = input::read_headers(path, &mut reader)?;
         let width = headers.len();
         let restored: StringRecord = headers.iter().map(restore).collect();
-        if width < RESULT_COLUMNS.len()
-            || restored
-                .iter()
-                .skip(width - RESULT_COLUMNS.len())
-                .ne(RESULT_COLUMNS)
-        {
-            return Err(bad(format!(
-                "its last columns are not {}; this is not an orgimport results file",
-                RESULT_COLUMNS.join(",")
-            )));
-        }
-        let input_width = width - RESULT_COLUMNS.len();
+        let input_width = width
+            - results::result_width(&restored)
+                .map_err(|why| bad(format!("{why}; this is not an orgimport results file")))?;
         let input_headers: StringRecord = restored.iter().take(input_width).collect();
         let mapping = Mapping::new(&input_headers, spec).map_err(bad)?;
         let mut entries = Vec::new();

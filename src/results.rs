@@ -228,6 +228,32 @@ impl Previous {
     }
 }
 
+/// How many of a results file's last columns are orgimport's (`headers` with formula marks
+/// removed): this version's [`RESULT_COLUMNS`] or the earlier ones without `changes`.
+///
+/// # Errors
+/// Why the file is not a results file, when its last columns are neither.
+pub fn result_width(headers: &StringRecord) -> Result<usize, String> {
+    let width = headers.len();
+    let ends_with = |columns: &[&str]| {
+        width >= columns.len()
+            && headers
+                .iter()
+                .skip(width - columns.len())
+                .eq(columns.iter().copied())
+    };
+    if ends_with(&RESULT_COLUMNS) {
+        Ok(RESULT_COLUMNS.len())
+    } else if ends_with(&OLD_RESULT_COLUMNS) {
+        Ok(OLD_RESULT_COLUMNS.len())
+    } else {
+        Err(format!(
+            "its last columns are not {}",
+            RESULT_COLUMNS.join(",")
+        ))
+    }
+}
+
 fn read_results(path: &Path, mapping: &Mapping, previous: &mut Previous) -> Result<(), Error> {
     let not_ours = |why: String| Error::Input {
         path: path.to_path_buf(),
@@ -242,24 +268,7 @@ fn read_results(path: &Path, mapping: &Mapping, previous: &mut Previous) -> Resu
         .map(restore)
         .collect();
     let width = headers.len();
-    let ends_with = |columns: &[&str]| {
-        width >= columns.len()
-            && headers
-                .iter()
-                .skip(width - columns.len())
-                .eq(columns.iter().copied())
-    };
-    let result_width = if ends_with(&RESULT_COLUMNS) {
-        RESULT_COLUMNS.len()
-    } else if ends_with(&OLD_RESULT_COLUMNS) {
-        OLD_RESULT_COLUMNS.len()
-    } else {
-        return Err(not_ours(format!(
-            "its last columns are not {}",
-            RESULT_COLUMNS.join(",")
-        )));
-    };
-    let input_width = width - result_width;
+    let input_width = width - result_width(&headers).map_err(not_ours)?;
     let input_headers: StringRecord = headers.iter().take(input_width).collect();
     let columns = if input_headers == mapping.headers {
         mapping.clone()

@@ -413,3 +413,43 @@ async fn completions_and_help_examples() {
         assert!(text(&out.stdout).contains("Example"), "{sub} --help");
     }
 }
+
+#[tokio::test]
+async fn verify_and_undo_read_a_results_file_of_the_version_before_changes() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(4));
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let dir = fixture.dir.path();
+    // The same file as an earlier version wrote it: no `changes` column.
+    let mut reader = csv::Reader::from_path(fixture.results()).unwrap();
+    let mut writer = csv::Writer::from_path(dir.join("old.results.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(headers.iter().last(), Some("changes"));
+    writer
+        .write_record(headers.iter().take(headers.len() - 1))
+        .unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        writer
+            .write_record(record.iter().take(record.len() - 1))
+            .unwrap();
+    }
+    writer.flush().unwrap();
+
+    let out = run(bin_for(&sandbox, dir), &["verify", "old.results.csv"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(bin_for(&sandbox, dir), &["undo", "old.results.csv", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 4);
+    let token = sandbox.token().await;
+    for row in fixture.results_rows() {
+        let got = sandbox
+            .client
+            .get(sandbox.org_url(&row["org_id"]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 404, "undo deleted {}", row["org_id"]);
+    }
+}
