@@ -424,7 +424,7 @@ async fn verify_and_undo_read_a_results_file_of_the_version_before_changes() {
     let mut reader = csv::Reader::from_path(fixture.results()).unwrap();
     let mut writer = csv::Writer::from_path(dir.join("old.results.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
-    assert_eq!(headers.iter().last(), Some("changes"));
+    assert_eq!(headers.iter().next_back(), Some("changes"));
     writer
         .write_record(headers.iter().take(headers.len() - 1))
         .unwrap();
@@ -438,7 +438,11 @@ async fn verify_and_undo_read_a_results_file_of_the_version_before_changes() {
 
     let out = run(bin_for(&sandbox, dir), &["verify", "old.results.csv"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = run(bin_for(&sandbox, dir), &["undo", "old.results.csv", "--yes"]).await;
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["undo", "old.results.csv", "--yes"],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(sandbox.sandbox.stats().creates_committed, 4);
     let token = sandbox.token().await;
