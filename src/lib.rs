@@ -6,24 +6,22 @@
 //! again resumes it: rows already created are not sent twice.
 //!
 //! # Layout
-//! - [`cli`]: the command line as typed (clap); [`config`]: the checked settings the core uses.
+//! The tree follows the pipeline: read → plan → compare with the tenant → send → record →
+//! report, with thin commands on top and the sandbox beside it.
+//! - [`cli`]: the command line as typed (clap only); [`settings`]: the checked settings each
+//!   command runs on, flags > environment > settings file > defaults.
+//! - [`commands`]: one module per subcommand, each a thin function from its settings to an
+//!   exit status.
 //! - [`input`]: the CSV dialect (delimiter, encoding), the column mapping and the row checks.
-//! - [`plan`]: every row checked before sending; duplicates and rows done earlier set aside.
-//! - [`api`]: the shared token ([`api::auth`]) and the organization calls ([`api::client`]).
-//! - [`run`]: the pipeline: limiter, concurrency cap, retries, outcomes to one task.
-//! - [`results`]: the journal and the results file; what a rerun skips.
-//! - [`progress`]: the progress bar or log lines.
-//! - [`validate`]: `orgimport validate`, every problem of every row without sending anything.
-//! - [`tenant_plan`]: `orgimport plan`, what an import would do to each row, against the
-//!   tenant's organizations as they are ([`existing`]), field by field ([`diff`]).
-//! - [`on_existing`]: `import --on-existing`, for rows whose organization exists.
-//! - [`session`]: the sandbox, HTTP client, token and limiter that `import` and `plan` share.
+//! - [`planning`]: every row checked before sending; duplicates, parent waves and rows done
+//!   earlier set aside.
+//! - [`tenant`]: the tenant's organizations as they are, a row compared with its match, and
+//!   `--on-existing`.
+//! - [`send`]: the worker pool, each row's create, the results task and the stop signal.
+//! - [`api`]: the shared token, the organization calls and the retry policy.
+//! - [`record`]: the results file (its layout, journal, resume and the one writer).
+//! - [`report`]: the progress display and the end-of-run summary.
 //! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
-//! - [`summary`]: the end-of-run summary and `--summary-json`; [`dryrun`]: `import --dry-run`.
-//! - [`ledger`]: a results file read back; [`verify`] and [`undo`] check or delete what a
-//!   run created, over a [`session`]; [`token`]: `orgimport token`.
-//! - [`profile`]: the settings file and its profiles; `orgimport config`.
-//! - [`app`]: the edge that runs a parsed command line and picks the exit code.
 
 // The printing macros, shadowed crate-wide by versions that never panic. std's panic when the
 // stream is closed (`orgimport import c.csv 2>&1 | head -1`), which would abort an import
@@ -54,28 +52,16 @@ macro_rules! print {
 }
 
 pub mod api;
-pub mod app;
 pub mod cli;
-pub mod config;
-pub mod diff;
-pub mod dryrun;
+pub mod commands;
 pub mod error;
-pub mod existing;
 pub mod input;
-pub mod ledger;
-pub mod on_existing;
-pub mod plan;
-pub mod profile;
-pub mod progress;
-pub mod results;
-pub mod run;
+pub mod planning;
+pub mod record;
+pub mod report;
 pub mod sandbox;
-pub mod session;
-pub mod summary;
-pub mod tenant_plan;
-pub mod token;
-pub mod undo;
-pub mod validate;
-pub mod verify;
+pub mod send;
+pub mod settings;
+pub mod tenant;
 
 pub use error::{Error, RowError};

@@ -3,8 +3,8 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use orgimport::app;
 use orgimport::cli::Cli;
+use orgimport::commands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
                 tracing_subscriber::EnvFilter::new(format!("orgimport={level}"))
             }),
         )
-        .with_writer(orgimport::progress::LogWriter::default)
+        .with_writer(orgimport::report::progress::LogWriter::default)
         .with_ansi(std::env::var_os("NO_COLOR").is_none())
         // Its report of a failed write is an `eprintln!`, which panics when stderr is closed.
         .log_internal_errors(false)
@@ -32,15 +32,15 @@ fn main() -> ExitCode {
                 std::io::stderr(),
                 "error: cannot start the async runtime: {e}"
             );
-            return ExitCode::from(app::EXIT_FATAL);
+            return ExitCode::from(commands::EXIT_FATAL);
         }
     };
-    match runtime.block_on(app::run(cli)) {
+    match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
             // Never a panic, even with stderr closed.
             let _ = writeln!(std::io::stderr(), "error: {e:#}");
-            ExitCode::from(app::EXIT_FATAL)
+            ExitCode::from(commands::EXIT_FATAL)
         }
     }
 }

@@ -325,6 +325,25 @@ impl LineCounter {
     }
 }
 
+/// How many rows a file of this size may hold, for sizing the plan: its line count when it
+/// is large enough to matter (a row may span lines, so this errs on the high side), else 0.
+pub fn expected_rows(path: &Path) -> usize {
+    use std::io::Read;
+    const WORTH_COUNTING: u64 = 4 << 20;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return 0;
+    };
+    if file.metadata().map_or(0, |m| m.len()) < WORTH_COUNTING {
+        return 0;
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 0usize;
+    while let Ok(n @ 1..) = file.read(&mut buf) {
+        lines += buf[..n].iter().filter(|b| **b == b'\n').count();
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use orgimport::results::Status;
+use orgimport::record::Status;
 use orgimport::sandbox::{Faults, RateLimit, SandboxConfig};
 
 use crate::fixture::{Fixture, customers, interrupt};

@@ -6,8 +6,9 @@ use std::process::{Child, Stdio};
 
 use clap::Parser;
 use orgimport::cli::{Cli, Command};
-use orgimport::config::Config;
-use orgimport::run::{self, Summary};
+use orgimport::commands::import;
+use orgimport::report::summary::Summary;
+use orgimport::settings::Config;
 
 use crate::util::TestSandbox;
 
@@ -101,7 +102,7 @@ impl Fixture {
 
     /// The journal an unfinished run leaves beside the results file.
     pub fn journal(&self) -> PathBuf {
-        orgimport::results::journal_path(&self.results())
+        orgimport::record::journal_path(&self.results())
     }
 
     /// The results file, a map of column -> value per row.
@@ -115,7 +116,7 @@ pub async fn import_with(args: Vec<String>) -> Result<Summary, orgimport::Error>
     let Command::Import(args) = cli.command else {
         panic!("not an import")
     };
-    run::import(Config::from_import_args(args, true)?).await
+    import::import(Config::from_import_args(args, true)?).await
 }
 
 /// A CSV file as column -> value maps, one per row (a leading BOM is not part of the

@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
 
-use orgimport::results::Status;
+use orgimport::record::Status;
 use orgimport::sandbox::{Organization, RateLimit, SandboxConfig};
 
 use crate::fixture::{Fixture, customers, import_with};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use orgimport::results::Status;
+use orgimport::record::Status;
 use orgimport::sandbox::SandboxConfig;
 
 use crate::fixture::Fixture;

@@ -7,4 +7,6 @@ mod input;
 mod ops;
 mod plan;
 mod sandbox;
+mod sandbox_auth;
+mod sandbox_faults;
 mod util;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
-use orgimport::results::Status;
+use orgimport::record::Status;
 use orgimport::sandbox::{Organization, SandboxConfig};
 use serde_json::Value;
 

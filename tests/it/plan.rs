@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use clap::Parser;
 use orgimport::cli::{Cli, Command};
-use orgimport::config::Config;
-use orgimport::results::Status;
+use orgimport::commands::plan::{self, Report};
+use orgimport::record::Status;
 use orgimport::sandbox::{Faults, Organization, SandboxConfig};
-use orgimport::tenant_plan::{self, Report};
+use orgimport::settings::Config;
 use serde_json::{Value, json};
 
 use crate::fixture::{Fixture, csv_rows, interrupt};
@@ -63,8 +63,8 @@ async fn plan(fixture: &Fixture, sandbox: &TestSandbox) -> Report {
     let Command::Plan(args) = cli.command else {
         panic!("not a plan")
     };
-    let out = tenant_plan::default_plan_path(&args.input);
-    tenant_plan::plan(Config::from_import_args(args, true).unwrap(), out)
+    let out = plan::default_plan_path(&args.input);
+    plan::plan(Config::from_import_args(args, true).unwrap(), out)
         .await
         .unwrap()
 }
@@ -242,11 +242,7 @@ async fn update_changes_only_what_differs_and_records_it() {
         "updated"
     );
     let report = plan(&fixture, &sandbox).await;
-    assert_eq!(
-        report.count(tenant_plan::Action::ExistsDifferent),
-        0,
-        "{report}"
-    );
+    assert_eq!(report.count(plan::Action::ExistsDifferent), 0, "{report}");
     sandbox.stop().await;
 }
 
@@ -334,7 +330,7 @@ async fn plan_pages_through_a_tenant_and_retries_refused_pages() {
         panic!("not a plan")
     };
     let out = fixture.dir.path().join("elsewhere.csv");
-    let report = tenant_plan::plan(Config::from_import_args(args, true).unwrap(), out.clone())
+    let report = plan::plan(Config::from_import_args(args, true).unwrap(), out.clone())
         .await
         .unwrap();
 

@@ -1,6 +1,8 @@
 //! The checked settings the core runs on, built from the command line and the environment.
 //! Every missing or malformed setting is reported here, before anything is read or sent.
 
+pub mod profile;
+
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,8 +17,8 @@ use crate::cli::{
     ClientAuthArg, ConnectionArgs, ImportArgs, InputFormatArgs, OnExistingArg, RateArg, SandboxArgs,
 };
 use crate::input::{Dialect, MappingFile, MappingSpec};
-use crate::on_existing::OnExisting;
 use crate::sandbox::{Faults, RateLimit, SandboxConfig};
+use crate::tenant::on_existing::OnExisting;
 
 /// The environment variable holding the client secret.
 pub const SECRET_ENV: &str = "ORGIMPORT_CLIENT_SECRET";

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::cli::ValidateArgs;
-use crate::config::input_format;
 use crate::input::{self, ProblemKind};
-use crate::plan;
-use crate::results::Previous;
+use crate::planning;
+use crate::record::Previous;
+use crate::settings::input_format;
 
 /// What a validation found.
 #[derive(Debug)]
@@ -66,7 +66,7 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<Report, Erro
     let path = &args.input;
     let mapping = input::mapping_for(path, &dialect, &spec)?;
     let mut write_error = None;
-    let plan = plan::build(
+    let plan = planning::build(
         path,
         &dialect,
         &mapping,

@@ -9,9 +9,14 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+mod hierarchy;
+
+use hierarchy::place_children;
+
 use crate::Error;
+use crate::input::expected_rows;
 use crate::input::{self, Dialect, Keys, Mapping, Problem, ProblemKind, RawRow};
-use crate::results::{Outcome, Previous, Status};
+use crate::record::{Outcome, Previous, Status};
 
 /// Rows checked together in one parallel batch.
 const BATCH: usize = 8192;
@@ -244,27 +249,8 @@ fn fingerprint(key: &str) -> Fingerprint {
     (half(0), half(1))
 }
 
-/// How many rows a file of this size may hold, for sizing the plan: its line count when it
-/// is large enough to matter (a row may span lines, so this errs on the high side), else 0.
-pub(crate) fn expected_rows(path: &Path) -> usize {
-    use std::io::Read;
-    const WORTH_COUNTING: u64 = 4 << 20;
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return 0;
-    };
-    if file.metadata().map_or(0, |m| m.len()) < WORTH_COUNTING {
-        return 0;
-    }
-    let mut buf = vec![0u8; 1 << 20];
-    let mut lines = 0usize;
-    while let Ok(n @ 1..) = file.read(&mut buf) {
-        lines += buf[..n].iter().filter(|b| **b == b'\n').count();
-    }
-    lines
-}
-
 /// Records an invalid row: counts, examples, the report, and its outcome.
-fn invalid(
+pub(crate) fn invalid(
     plan: &mut Plan,
     line: u64,
     problems: &[Problem],
@@ -286,155 +272,4 @@ fn invalid(
     }
     report(&InvalidRow { line, problems });
     Outcome::unsent(Status::Invalid, text)
-}
-
-/// Resolves parent references to rows of the file, finds cycles, puts every child in the
-/// wave after its parent's, and makes children of invalid rows invalid.
-fn place_children(
-    plan: &mut Plan,
-    seen: &FingerprintMap,
-    names: &FingerprintMap,
-    references: Vec<(usize, String, bool)>,
-    report: &mut dyn FnMut(&InvalidRow),
-) {
-    for (child, reference, named_parent) in references {
-        let parent = seen
-            .get(&fingerprint(&format!("id:{reference}")))
-            .or_else(|| {
-                named_parent
-                    .then(|| names.get(&fingerprint(&reference)))
-                    .flatten()
-            })
-            .copied();
-        match parent {
-            Some(parent) if parent != child => {
-                plan.parents.insert(child, parent);
-            }
-            Some(_) => {
-                let problem = Problem::new(
-                    ProblemKind::ParentCycle,
-                    None,
-                    format!("the row names itself ({reference:?}) as its parent"),
-                );
-                mark_invalid(plan, child, problem, report);
-            }
-            None if named_parent => {
-                let problem = Problem::new(
-                    ProblemKind::MissingParent,
-                    Some("parent"),
-                    format!("{reference:?} is neither the id nor the name of a row of this file"),
-                );
-                mark_invalid(plan, child, problem, report);
-            }
-            // A parent_id that is no row's id names an organization that exists already.
-            None => {}
-        }
-    }
-
-    // Depth of each child, walking up its ancestors; a walk that meets itself is a cycle.
-    let children: Vec<usize> = {
-        let mut c: Vec<usize> = plan.parents.keys().copied().collect();
-        c.sort_unstable();
-        c
-    };
-    let mut depth: HashMap<usize, usize> = HashMap::new();
-    for &start in &children {
-        if depth.contains_key(&start) {
-            continue;
-        }
-        let mut path = vec![start];
-        let mut on_path: HashMap<usize, usize> = HashMap::from([(start, 0)]);
-        let mut next = loop {
-            let current = *path.last().expect("the path is never empty");
-            let Some(&parent) = plan.parents.get(&current) else {
-                // A top row: depth 0, and the rows below it on the path follow.
-                path.pop();
-                depth.insert(current, 0);
-                break 1;
-            };
-            if let Some(&d) = depth.get(&parent) {
-                break d + 1;
-            }
-            if let Some(&at) = on_path.get(&parent) {
-                let cycle = path.split_off(at);
-                let lines: Vec<String> = cycle
-                    .iter()
-                    .chain(std::iter::once(&cycle[0]))
-                    .map(|i| format!("line {}", plan.lines[*i]))
-                    .collect();
-                for &row in &cycle {
-                    let problem = Problem::new(
-                        ProblemKind::ParentCycle,
-                        None,
-                        format!("its parents form a cycle: {}", lines.join(" -> ")),
-                    );
-                    plan.parents.remove(&row);
-                    mark_invalid(plan, row, problem, report);
-                    depth.insert(row, 0);
-                }
-                // The rows below the cycle hang from a row that is now invalid.
-                break 1;
-            }
-            on_path.insert(parent, path.len());
-            path.push(parent);
-        };
-        for &row in path.iter().rev() {
-            depth.insert(row, next);
-            next += 1;
-        }
-    }
-
-    // Children of invalid rows cannot be placed; go down the waves so that the whole subtree
-    // of an invalid row is marked.
-    let mut by_depth: Vec<(usize, usize)> = plan
-        .parents
-        .keys()
-        .map(|c| (depth.get(c).copied().unwrap_or(1), *c))
-        .collect();
-    by_depth.sort_unstable();
-    for &(d, child) in &by_depth {
-        let parent = plan.parents[&child];
-        let parent_invalid = plan.outcomes[parent]
-            .as_ref()
-            .is_some_and(|o| o.status == Status::Invalid);
-        if parent_invalid && plan.outcomes[child].is_none() {
-            let problem = Problem::new(
-                ProblemKind::InvalidParent,
-                None,
-                format!("its parent, line {}, is invalid", plan.lines[parent]),
-            );
-            mark_invalid(plan, child, problem, report);
-        }
-        if plan.outcomes[child].is_none() {
-            plan.waves.insert(child, d);
-            plan.wave_count = plan.wave_count.max(d + 1);
-        }
-    }
-}
-
-/// Makes a row invalid for `problem`, adding to the problems it already has.
-fn mark_invalid(
-    plan: &mut Plan,
-    row: usize,
-    problem: Problem,
-    report: &mut dyn FnMut(&InvalidRow),
-) {
-    let line = plan.lines[row];
-    match &mut plan.outcomes[row] {
-        Some(o) if o.status == Status::Invalid => {
-            *plan.problem_counts.entry(problem.kind).or_default() += 1;
-            let error = o.error.get_or_insert_with(String::new);
-            error.push_str(&format!("; {problem}"));
-            report(&InvalidRow {
-                line,
-                problems: std::slice::from_ref(&problem),
-            });
-        }
-        // A row an earlier run created stays created.
-        Some(_) => {}
-        None => {
-            let outcome = invalid(plan, line, std::slice::from_ref(&problem), report);
-            plan.outcomes[row] = Some(outcome);
-        }
-    }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::results::Status;
+use crate::record::Status;
 
 /// How often plain progress lines are logged when stderr is not a terminal.
 const LOG_EVERY: Duration = Duration::from_secs(10);

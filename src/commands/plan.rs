@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::api::CreateOrganization;
-use crate::config::Config;
-use crate::diff::{self, Change};
-use crate::existing::{Existing, Match};
+use crate::commands::session;
 use crate::input::{self, Mapping};
-use crate::plan::{self, Plan};
-use crate::results::{self, Previous, Status};
-use crate::session;
+use crate::planning::{self, Plan};
+use crate::record::{self, Previous, Status};
+use crate::settings::Config;
+use crate::tenant::diff::{self, Change};
+use crate::tenant::existing::{Existing, Match};
 
 /// The columns the plan file adds after the input's own.
 pub const PLAN_COLUMNS: [&str; 4] = ["action", "org_id", "changes", "reason"];
@@ -234,7 +234,7 @@ async fn read_rows(
     tokio::task::spawn_blocking(move || {
         let path = &input_path;
         let mapping = input::mapping_for(path, &dialect, &spec)?;
-        let plan = plan::build(
+        let plan = planning::build(
             path,
             &dialect,
             &mapping,
@@ -405,7 +405,7 @@ fn write(
     let mut buffered = BufWriter::with_capacity(256 * 1024, file);
     buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
     let mut writer = input::writer(buffered, delimiter);
-    let mut header: Vec<Cow<str>> = headers.iter().map(results::neutralize).collect();
+    let mut header: Vec<Cow<str>> = headers.iter().map(record::neutralize).collect();
     header.extend(PLAN_COLUMNS.map(Cow::Borrowed));
     writer
         .write_record(header.iter().map(|h| h.as_bytes()))
@@ -415,12 +415,12 @@ fn write(
         let mut line: Vec<String> = row
             .fields_in(width)
             .iter()
-            .map(|f| results::neutralize(f).into_owned())
+            .map(|f| record::neutralize(f).into_owned())
             .collect();
         line.push(plan.action.as_str().to_string());
         line.push(plan.org_id.clone().unwrap_or_default());
-        line.push(results::neutralize(&diff::to_text(&plan.changes)).into_owned());
-        line.push(results::neutralize(plan.reason.as_deref().unwrap_or_default()).into_owned());
+        line.push(record::neutralize(&diff::to_text(&plan.changes)).into_owned());
+        line.push(record::neutralize(plan.reason.as_deref().unwrap_or_default()).into_owned());
         writer.write_record(&line).map_err(|e| io(e.into()))?;
     }
     writer

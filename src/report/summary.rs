@@ -10,8 +10,90 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::input::{self, Dialect};
-use crate::results::{RESULT_COLUMNS, Status, restore};
-use crate::run::Summary;
+use crate::record::{RESULT_COLUMNS, Status, restore};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What an import did, for the summary line and the exit code.
+#[derive(Debug)]
+pub struct Summary {
+    /// Rows in the input.
+    pub rows: usize,
+    /// Rows by final status (this run and earlier ones).
+    pub counts: HashMap<Status, u64>,
+    /// Rows an earlier run had finished, not sent again.
+    pub done_before: usize,
+    /// Rows of this run for which a create or update was sent.
+    pub sent: u64,
+    /// Create requests sent in this run, retries included.
+    pub requests: u64,
+    /// Tokens fetched in this run.
+    pub token_fetches: u64,
+    /// The whole run's time.
+    pub elapsed: Duration,
+    /// The time spent sending.
+    pub send_elapsed: Duration,
+    /// Where the results are.
+    pub results: PathBuf,
+    /// The error that stopped the run early, if one did.
+    pub fatal: Option<Error>,
+    /// Whether Ctrl-C stopped the run early.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// How many rows ended with `status`.
+    pub fn count(&self, status: Status) -> u64 {
+        self.counts.get(&status).copied().unwrap_or(0)
+    }
+
+    /// 0 when every row exists now, 1 when some failed or are invalid, 2 after a fatal
+    /// error, 130 after Ctrl-C.
+    pub fn exit_code(&self) -> u8 {
+        if self.fatal.is_some() {
+            2
+        } else if self.interrupted {
+            130
+        } else if Status::ALL
+            .iter()
+            .filter(|s| s.is_done())
+            .map(|s| self.count(*s))
+            .sum::<u64>()
+            == self.rows as u64
+        {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let counts: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| self.count(**s) > 0 || matches!(s, Status::Created))
+            .map(|s| format!("{} {}", self.count(*s), s.as_str()))
+            .collect();
+        let rate = self.sent as f64 / self.send_elapsed.as_secs_f64().max(1e-9);
+        write!(f, "{} rows: {}", self.rows, counts.join(", "),)?;
+        if self.done_before > 0 {
+            write!(
+                f,
+                " ({} done by an earlier run, not sent)",
+                self.done_before
+            )?;
+        }
+        write!(
+            f,
+            "; {} sent in {:.1}s ({rate:.1} rows/s, {} requests); results: {}",
+            self.sent,
+            self.elapsed.as_secs_f64(),
+            self.requests,
+            self.results.display()
+        )
+    }
+}
 
 /// Error kinds listed at most.
 const TOP_KINDS: usize = 5;

@@ -11,13 +11,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::session::Stop;
+use crate::send::Stop;
 
 use crate::RowError;
 use crate::api::{ApiClient, Backoff, CreateOrganization};
-use crate::diff;
-use crate::existing::{Existing, Match};
-use crate::results::{Outcome, Status};
+use crate::record::{Outcome, Status};
+use crate::tenant::diff;
+use crate::tenant::existing::{Existing, Match};
 
 /// What to do with a row whose organization exists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -16,11 +16,12 @@ use tokio::task::JoinSet;
 use crate::Error;
 use crate::api::{ApiClient, Organization};
 use crate::cli::VerifyArgs;
+use crate::commands::session;
 use crate::input::{MappingFile, MappingSpec};
-use crate::ledger::Ledger;
-use crate::progress::Progress;
-use crate::results::Status;
-use crate::session::{self, Stop};
+use crate::record::Status;
+use crate::record::read::Ledger;
+use crate::report::progress::Progress;
+use crate::send::Stop;
 
 /// The report's columns.
 pub const COLUMNS: [&str; 7] = [
@@ -111,7 +112,7 @@ pub fn mapping_spec(
 /// A fatal [`Error`]: settings, an unreadable results file, rejected credentials, an
 /// unwritable report. Mismatches are not errors: they are in the report.
 pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error> {
-    let tenant = crate::config::tenant_from_args(&args.connection)?;
+    let tenant = crate::settings::tenant_from_args(&args.connection)?;
     let spec = mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
     let template = args.template_id.filter(|t| !t.trim().is_empty());
     let ledger = Ledger::read(&args.results.results, &spec, template.as_deref())?;
@@ -358,7 +359,7 @@ fn write_report(out: &std::path::Path, checks: &[Check]) -> Result<(), Error> {
         w.write_record(
             fields
                 .iter()
-                .map(|f| crate::results::neutralize(f).into_owned()),
+                .map(|f| crate::record::neutralize(f).into_owned()),
         )
         .map_err(|e| io(e.into()))?;
     }

@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 
 use crate::Error;
-use crate::config::Config;
+use crate::commands::import::{self, Prepared};
 use crate::input;
-use crate::run::{self, Prepared};
+use crate::settings::Config;
 
 /// Rows whose request is shown.
 const SHOWN: usize = 3;
@@ -41,7 +41,7 @@ impl DryRun {
 /// file that is not orgimport's.
 pub async fn dry_run(config: &Config, tenant: Option<&str>) -> Result<DryRun, Error> {
     let template = config.default_template.clone();
-    let Prepared { mapping, plan, .. } = run::prepare(config, template.clone()).await?;
+    let Prepared { mapping, plan, .. } = import::prepare(config, template.clone()).await?;
     let mut text = String::new();
     let url = format!(
         "POST /api/system/{}/organizations",

@@ -9,7 +9,7 @@ use csv::StringRecord;
 use crate::Error;
 use crate::api::CreateOrganization;
 use crate::input::{self, Dialect, Mapping, MappingSpec};
-use crate::results::{self, Status, restore};
+use crate::record::{self, Status, restore};
 
 /// One row of a results file.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ impl Ledger {
         let width = headers.len();
         let restored: StringRecord = headers.iter().map(restore).collect();
         let input_width = width
-            - results::result_width(&restored)
+            - record::result_width(&restored)
                 .map_err(|why| bad(format!("{why}; this is not an orgimport results file")))?;
         let input_headers: StringRecord = restored.iter().take(input_width).collect();
         let mapping = Mapping::new(&input_headers, spec).map_err(bad)?;

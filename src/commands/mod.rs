@@ -1,14 +1,23 @@
 //! The edge between the command line and the library: runs a parsed [`Cli`], prints what
 //! the user needs to see, and chooses the exit code.
 
+pub mod dry_run;
+pub mod import;
+pub mod plan;
+pub mod sandbox;
+pub mod session;
+pub mod token;
+pub mod undo;
+pub mod validate;
+pub mod verify;
+
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command, SandboxArgs};
-use crate::config::{self, Config};
-use crate::profile;
-use crate::sandbox::Sandbox;
+use crate::cli::{Cli, Command};
+use crate::settings::Config;
+use crate::settings::profile;
 
 /// Exit code of a run stopped by a fatal error.
 pub const EXIT_FATAL: u8 = 2;
@@ -33,16 +42,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let tenant = args.connection.tenant.clone();
                 args.sandbox = true; // Nothing is sent, so no credentials are needed.
                 let config = Config::from_import_args(args, cli.quiet)?;
-                let dry = crate::dryrun::dry_run(&config, tenant.as_deref()).await?;
+                let dry = crate::commands::dry_run::dry_run(&config, tenant.as_deref()).await?;
                 print!("{}", dry.text);
                 return Ok(ExitCode::from(dry.exit_code()));
             }
             let config = Config::from_import_args(args, cli.quiet)?;
             let input = config.input.clone();
-            let summary = crate::run::import(config)
+            let summary = import::import(config)
                 .await
                 .with_context(|| format!("importing {}", input.display()))?;
-            let report = crate::summary::RunReport::new(&summary);
+            let report = crate::report::summary::RunReport::new(&summary);
             eprintln!("{report}");
             if let Some(fatal) = &summary.fatal {
                 eprintln!("error: the run stopped: {fatal}");
@@ -56,21 +65,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chosen.apply_connection(&mut args.connection, sources);
             chosen.apply_template(&mut args.template_id);
             chosen.apply_rate(&mut args.results.rate, sources);
-            let report = crate::verify::verify(args, cli.quiet).await?;
+            let report = crate::commands::verify::verify(args, cli.quiet).await?;
             eprintln!("{report}");
             Ok(ExitCode::from(report.exit_code()))
         }
         Command::Undo(mut args) => {
             chosen.apply_connection(&mut args.connection, sources);
             chosen.apply_rate(&mut args.results.rate, sources);
-            let report = crate::undo::undo(args, cli.quiet).await?;
+            let report = crate::commands::undo::undo(args, cli.quiet).await?;
             eprintln!("{report}");
             Ok(ExitCode::from(report.exit_code()))
         }
         Command::Token(mut args) => {
             chosen.apply_connection(&mut args.connection, sources);
             chosen.apply_template(&mut args.template_id);
-            let info = crate::token::check(&args).await?;
+            let info = crate::commands::token::check(&args).await?;
             print!("{}", info.describe(args.show));
             if !info.scope_ok() {
                 eprintln!(
@@ -99,41 +108,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let out = args
                 .out
                 .clone()
-                .unwrap_or_else(|| crate::tenant_plan::default_plan_path(&args.input));
+                .unwrap_or_else(|| crate::commands::plan::default_plan_path(&args.input));
             let config = Config::from_import_args(args, cli.quiet)?;
             let input = config.input.clone();
-            let report = crate::tenant_plan::plan(config, out)
+            let report = crate::commands::plan::plan(config, out)
                 .await
                 .with_context(|| format!("planning {}", input.display()))?;
             eprintln!("{report}");
             Ok(ExitCode::from(report.exit_code()))
         }
         Command::Validate(args) => {
-            let report = crate::validate::validate(&args, &mut std::io::stdout().lock())?;
+            let report = crate::commands::validate::validate(&args, &mut std::io::stdout().lock())?;
             eprintln!("{report}");
             Ok(ExitCode::from(if report.invalid == 0 { 0 } else { 1 }))
         }
-        Command::Sandbox(args) => serve_sandbox(&args).await.map(|()| ExitCode::SUCCESS),
+        Command::Sandbox(args) => sandbox::serve(&args).await.map(|()| ExitCode::SUCCESS),
     }
-}
-
-async fn serve_sandbox(args: &SandboxArgs) -> anyhow::Result<()> {
-    let config = config::sandbox_config(args)?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
-    let address = listener.local_addr()?;
-    let sandbox = Sandbox::new(config);
-    // The sandbox's own credentials are printed so that the user can point an import at it;
-    // they are not a tenant's.
-    println!("sandbox listening on http://{address} (Ctrl-C stops it; its data lives in memory)");
-    print!("{}", sandbox.shell_exports(address));
-    println!("# stats: curl http://{address}/_sandbox/stats");
-    sandbox
-        .serve(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the sandbox stopped")?;
-    Ok(())
 }

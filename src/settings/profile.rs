@@ -25,7 +25,7 @@ use crate::Error;
 use crate::cli::{
     ConfigArgs, ConnectionArgs, ImportArgs, RateArg, SettingSource, Sources, parse_rate,
 };
-use crate::config::SECRET_ENV;
+use crate::settings::SECRET_ENV;
 
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "orgimport.toml";
@@ -298,7 +298,7 @@ pub fn describe(args: &ConfigArgs, sources: &Sources, chosen: &Chosen) -> String
     let _ = writeln!(out, "{:<14} {secret}", "client_secret");
     let mut connection = args.connection.clone();
     chosen.apply_connection(&mut connection, sources);
-    let _ = match crate::config::tenant_from_args(&connection) {
+    let _ = match crate::settings::tenant_from_args(&connection) {
         Ok(tenant) => writeln!(
             out,
             "=> tenant {:?} at {}, token URL {}",

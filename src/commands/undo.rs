@@ -15,10 +15,11 @@ use tokio::task::JoinSet;
 
 use crate::Error;
 use crate::cli::UndoArgs;
-use crate::ledger::Ledger;
-use crate::progress::Progress;
-use crate::results::{RESULT_COLUMNS, Status};
-use crate::session::{self, Stop};
+use crate::commands::session;
+use crate::record::read::Ledger;
+use crate::record::{RESULT_COLUMNS, Status};
+use crate::report::progress::Progress;
+use crate::send::Stop;
 
 /// The report's columns.
 pub const COLUMNS: [&str; 5] = ["line", "name", "org_id", "result", "error"];
@@ -106,8 +107,9 @@ impl fmt::Display for UndoReport {
 /// A fatal [`Error`]: settings, an unreadable results file, rejected credentials, no `--yes`
 /// without a terminal, an unwritable report.
 pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
-    let tenant = crate::config::tenant_from_args(&args.connection)?;
-    let spec = crate::verify::mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
+    let tenant = crate::settings::tenant_from_args(&args.connection)?;
+    let spec =
+        crate::commands::verify::mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
     let ledger = Ledger::read(&args.results.results, &spec, None)?;
     let created: Vec<usize> = (0..ledger.entries.len())
         .filter(|i| {
@@ -263,7 +265,7 @@ fn write_report(
         w.write_record(
             fields
                 .iter()
-                .map(|f| crate::results::neutralize(f).into_owned()),
+                .map(|f| crate::record::neutralize(f).into_owned()),
         )
         .map_err(|e| io(e.into()))?;
     }

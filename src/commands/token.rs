@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::Error;
 use crate::cli::TokenArgs;
-use crate::session;
+use crate::commands::session;
 
 /// What the token endpoint granted.
 pub struct TokenInfo {
@@ -40,7 +40,7 @@ const TEMPLATE_OK: &str = "readable, a template";
 /// [`Error::AuthRejected`] for wrong credentials or a scope the client lacks; [`Error::Auth`]
 /// when the endpoint cannot be reached; [`Error::Config`] for missing settings.
 pub async fn check(args: &TokenArgs) -> Result<TokenInfo, Error> {
-    let tenant = crate::config::tenant_from_args(&args.connection)?;
+    let tenant = crate::settings::tenant_from_args(&args.connection)?;
     let rate = crate::cli::parse_rate("10").expect("a valid rate");
     let (client, tokens) = session::connect_tenant(&tenant, rate, args.connection.timeout)?;
     let issued = SystemTime::now();

@@ -1,0 +1,293 @@
+//! The arguments of each subcommand, as clap parses them.
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::parse::*;
+
+/// Where the tenant is and how to get a token: the settings every command that reaches a
+/// tenant shares.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// The tenant's base URL, e.g. https://acme.us.connect.secureauth.com.
+    #[arg(long, env = "ORGIMPORT_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The tenant id (derived from --token-url or the base URL's host when absent).
+    #[arg(long, env = "ORGIMPORT_TENANT")]
+    pub tenant: Option<String>,
+    /// The token URL from the client's Overview tab (derived from base URL and tenant when
+    /// absent; enough on its own to find both).
+    #[arg(long, env = "ORGIMPORT_TOKEN_URL", value_name = "URL")]
+    pub token_url: Option<String>,
+    /// The System workspace client's id.
+    #[arg(long, env = "ORGIMPORT_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// A file holding the client secret (else ORGIMPORT_CLIENT_SECRET is read).
+    #[arg(long, env = "ORGIMPORT_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+    /// The scopes to ask for (the spec's system scope is manage_configuration).
+    #[arg(long, env = "ORGIMPORT_SCOPE", default_value = "manage_organizations")]
+    pub scope: String,
+    /// How to send the client credentials to the token endpoint.
+    #[arg(long, value_enum, default_value = "post")]
+    pub client_auth: ClientAuthArg,
+    /// How long to wait for one reply, e.g. 30s or 1500ms.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Reading back a results file: which columns feed which fields.
+#[derive(Debug, Clone, Args)]
+pub struct ResultsArgs {
+    /// The results file an import wrote.
+    #[arg(value_name = "RESULTS.csv")]
+    pub results: PathBuf,
+    /// The mapping file the import used, if any.
+    #[arg(long, value_name = "PATH")]
+    pub mapping: Option<PathBuf>,
+    /// FIELD=COLUMN, as the import was given.
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
+    pub map: Vec<(String, String)>,
+    /// Where to write the report [default: beside the results file].
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Requests per second at most: N, N/s, N/m or N/h.
+    #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
+    pub rate: RateArg,
+    /// Requests in flight at most.
+    #[arg(long, default_value = "8", value_parser = parse_at_least_one::<NonZeroUsize>)]
+    pub concurrency: NonZeroUsize,
+}
+
+/// `orgimport verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The results file and how to read it.
+    #[command(flatten)]
+    pub results: ResultsArgs,
+    /// The template of rows that name none, as the import was given.
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgimport undo`.
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The results file and how to read it.
+    #[command(flatten)]
+    pub results: ResultsArgs,
+    /// Delete without asking (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgimport token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Print the access token itself (for a manual curl); it is a credential.
+    #[arg(long)]
+    pub show: bool,
+    /// The template to check the token can read, as the import would.
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgimport config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The template of rows that name none.
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
+    /// Requests per second at most.
+    #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
+    pub rate: RateArg,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `orgimport completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+/// How the client authenticates to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientAuthArg {
+    /// Id and secret in the form body (client_secret_post), as the product doc shows.
+    Post,
+    /// HTTP Basic (client_secret_basic), the OpenAPI spec's default.
+    Basic,
+}
+
+/// `orgimport import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The customer CSV: a header row, a `name` column, optional id, displayName,
+    /// description, email, parent_id, template_id, color, domains and metadata.<key> columns.
+    pub input: PathBuf,
+
+    /// How to read the input.
+    #[command(flatten)]
+    pub format: InputFormatArgs,
+
+    /// Rehearse: start the built-in sandbox on a free port and import into it.
+    #[arg(long)]
+    pub sandbox: bool,
+
+    /// Where the tenant is and how to get a token.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// The template applied to rows that name none in a template_id column.
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
+
+    /// The results file [default: <input stem>.results.csv beside the input].
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// Requests per second at most, all workers together: N, N/s, N/m or N/h.
+    #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
+    pub rate: RateArg,
+
+    /// Requests allowed at once before the rate applies [default: a tenth of a second's worth].
+    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
+    pub burst: Option<NonZeroU32>,
+
+    /// Requests in flight at most.
+    #[arg(long, default_value = "16", value_parser = parse_at_least_one::<NonZeroUsize>)]
+    pub concurrency: NonZeroUsize,
+
+    /// Requests sent for one row at most, retries included.
+    #[arg(long, default_value = "6", value_parser = parse_at_least_one::<NonZeroU32>)]
+    pub max_attempts: NonZeroU32,
+
+    /// Send nothing: show the JSON a few rows would be sent as, and count what would be
+    /// created, skipped and invalid. Needs no credentials.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also write the end-of-run summary as JSON to this file, for scripts.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+
+    /// What to do with a row whose organization already exists (by id, else by name).
+    #[arg(long, value_enum, default_value = "skip")]
+    pub on_existing: OnExistingArg,
+}
+
+/// `--on-existing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnExistingArg {
+    /// Record it as `exists`; send nothing for it.
+    Skip,
+    /// Record it as failed, naming the organization.
+    Fail,
+    /// Send the fields that differ (PUT) and record it as `updated`.
+    Update,
+}
+
+/// How to read a customer file: its dialect and which columns feed which fields.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputFormatArgs {
+    /// The field separator [default: found from the header: , ; tab or |].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The file's encoding when it is not UTF-8, e.g. windows-1252 (UTF-16 with a
+    /// byte-order mark is recognised on its own).
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+    /// A TOML file naming the column (or value, format, slug) of each field; see the README.
+    #[arg(long, value_name = "PATH")]
+    pub mapping: Option<PathBuf>,
+    /// FIELD=COLUMN: take a field (or metadata.<key>) from a column; wins over --mapping.
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
+    pub map: Vec<(String, String)>,
+}
+
+/// `orgimport validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The customer CSV.
+    pub input: PathBuf,
+    /// How to read it.
+    #[command(flatten)]
+    pub format: InputFormatArgs,
+    /// The template applied to rows that name none (checked like theirs).
+    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    pub template_id: Option<String>,
+}
+
+/// `orgimport sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// The port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value = "8080")]
+    pub port: u16,
+    /// The tenant id it serves.
+    #[arg(long, default_value = "demo")]
+    pub tenant: String,
+    /// The client id it accepts [default: generated and printed].
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// A file holding the secret it accepts [default: ORGIMPORT_CLIENT_SECRET, else generated
+    /// and printed].
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+    /// The id of the seeded organization template.
+    #[arg(long, default_value = "b2b-customer-template")]
+    pub template_id: String,
+    /// How long a token lives, e.g. 1h or 30s.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub token_lifetime: Duration,
+    /// Send expires_in as a number (the spec) instead of a string (the doc).
+    #[arg(long)]
+    pub expires_in_number: bool,
+    /// The tenant's rate limit on API requests (N, N/s, N/m, N/h); over it answers 429.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate_limit: Option<RateArg>,
+    /// The burst the rate limit allows [default: one second's worth].
+    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
+    pub rate_limit_burst: Option<NonZeroU32>,
+    /// Fraction of creates and updates answered 500/503 before anything is changed.
+    #[arg(long, default_value = "0", value_parser = parse_fraction)]
+    pub fail_rate: f64,
+    /// Fraction of creates that create the organization and then answer 502 or drop the
+    /// connection.
+    #[arg(long, default_value = "0", value_parser = parse_fraction)]
+    pub commit_then_fail_rate: f64,
+    /// Fraction of API requests answered 403 request_forbidden (a burst limit).
+    #[arg(long, default_value = "0", value_parser = parse_fraction)]
+    pub forbidden_rate: f64,
+    /// Fraction of creates that create the organization and then reply only after
+    /// --slow-commit-delay.
+    #[arg(long, default_value = "0", value_parser = parse_fraction)]
+    pub slow_commit_rate: f64,
+    /// The delay of slow commits.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub slow_commit_delay: Duration,
+    /// Latency added to every API reply, e.g. 50ms.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    pub latency: Duration,
+    /// Random extra latency, up to this much.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    pub latency_jitter: Duration,
+    /// Seed of the fault injection's random choices.
+    #[arg(long, default_value = "1")]
+    pub seed: u64,
+}

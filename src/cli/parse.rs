@@ -1,0 +1,96 @@
+//! The parsers of flag values: rates, durations, counts, fractions and `FIELD=COLUMN` pairs.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// A rate: `count` requests per `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateArg {
+    /// Requests allowed per period.
+    pub count: NonZeroU32,
+    /// The period.
+    pub period: Duration,
+}
+
+impl RateArg {
+    /// Requests per second.
+    pub fn per_second(&self) -> f64 {
+        f64::from(self.count.get()) / self.period.as_secs_f64()
+    }
+}
+
+/// Parses `100`, `100/s`, `6000/m`, `6000/min` or `50000/h`.
+///
+/// # Errors
+/// A message saying the accepted forms.
+pub fn parse_rate(text: &str) -> Result<RateArg, String> {
+    let bad = || format!("{text:?} is not a rate: use N, N/s, N/m or N/h with N at least 1");
+    let (count, unit) = text.trim().split_once('/').unwrap_or((text.trim(), "s"));
+    let count: NonZeroU32 = count.trim().parse().map_err(|_| bad())?;
+    let period = match unit.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "m" | "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        _ => return Err(bad()),
+    };
+    Ok(RateArg { count, period })
+}
+
+/// A count that must be a whole number of at least 1 (`--concurrency`, `--burst`, ...).
+///
+/// # Errors
+/// A message saying so when it is not.
+pub fn parse_at_least_one<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "use a whole number of at least 1".to_string())
+}
+
+/// Parses `FIELD=COLUMN`.
+///
+/// # Errors
+/// A message when there is no `=` or either side is empty.
+pub fn parse_map(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((field, column)) if !field.trim().is_empty() && !column.trim().is_empty() => {
+            Ok((field.trim().to_string(), column.trim().to_string()))
+        }
+        _ => Err(format!(
+            "{text:?} is not FIELD=COLUMN, e.g. name=\"Account Name\" or metadata.region=Region"
+        )),
+    }
+}
+
+/// Parses `250ms`, `30s`, `5m`, `1h`, or a plain number of seconds.
+///
+/// # Errors
+/// A message saying the accepted forms.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let bad = || format!("{text:?} is not a duration: use e.g. 500ms, 30s, 5m or 1h");
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| bad())
+}
+
+/// Parses a fraction from 0 to 1.
+///
+/// # Errors
+/// A message when the value is not a number from 0 to 1.
+pub fn parse_fraction(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|f| (0.0..=1.0).contains(f))
+        .ok_or_else(|| format!("{text:?} is not a fraction from 0 to 1 (e.g. 0.05)"))
+}

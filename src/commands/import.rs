@@ -1,0 +1,327 @@
+//! `orgimport import`: read and check the input, connect, compare with the tenant, send, write
+//! the results.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::api::ApiClient;
+use crate::commands::session;
+use crate::input::{self, Mapping};
+use crate::planning::{self, Plan};
+use crate::record::{self, Journal, Outcome, Status};
+use crate::report::progress::Progress;
+use crate::report::summary::Summary;
+use crate::send::collector::collect;
+use crate::send::feed::{RowQueue, WaveRows};
+use crate::send::worker::{ParentIds, Worker};
+use crate::send::*;
+use crate::settings::Config;
+use crate::tenant::existing::Existing;
+use crate::tenant::on_existing::Hook;
+use crate::{Error, RowError};
+
+/// Runs an import as `config` says: plan, send, write the results.
+///
+/// # Errors
+/// A fatal [`Error`] found before anything was sent (settings, input, credentials). A fatal
+/// error after sending began is returned in [`Summary::fatal`], with the results written.
+pub async fn import(config: Config) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let session = session::connect(&config).await?;
+    let (tenant, default_template) = (&session.tenant, session.default_template.clone());
+
+    let Prepared {
+        mapping,
+        plan,
+        in_doubt,
+        done_earlier,
+    } = prepare(&config, default_template.clone()).await?;
+    if done_earlier > plan.done_before {
+        keep_earlier_results(&config, done_earlier - plan.done_before)?;
+    }
+
+    if plan.outcomes.is_empty() {
+        eprintln!(
+            "warning: {} has a header but no data rows; nothing to import",
+            config.input.display()
+        );
+    }
+    if !config.quiet
+        && plan.done_before > 0
+        && config.on_existing == crate::tenant::on_existing::OnExisting::Update
+    {
+        eprintln!(
+            "{} rows done by an earlier run are not sent or compared again; to update them \
+             too, write the results to a new file (--out)",
+            plan.done_before
+        );
+    }
+    if !config.quiet {
+        for example in &plan.invalid_examples {
+            eprintln!("{}: {example}", config.input.display());
+        }
+        if plan.invalid > plan.invalid_examples.len() {
+            eprintln!(
+                "{}: {} more invalid rows (see the results file)",
+                config.input.display(),
+                plan.invalid - plan.invalid_examples.len()
+            );
+        }
+    }
+
+    let (client, tokens) = (&session.client, &session.tokens);
+    let mut on_existing = None;
+    if plan.to_send > 0 {
+        // Credentials, scope and template are checked before any row is sent.
+        tokens.token().await?;
+        if let Some(template) = &default_template {
+            check_template(client, template).await?;
+        }
+        // One list request per 100 organizations the tenant has; then a row whose
+        // organization exists by id or name is never created twice, whatever the mode.
+        // Fields are compared only to update.
+        let details = config.on_existing == crate::tenant::on_existing::OnExisting::Update;
+        let existing = Existing::list(client, config.max_attempts.get(), details).await?;
+        let hook = Hook::new(config.on_existing, existing, config.max_attempts.get());
+        on_existing = Some(Arc::new(hook));
+    }
+
+    let send_started = Instant::now();
+    let stop = Arc::new(Stop::new());
+    let requests = Arc::new(AtomicU64::new(0));
+    let parent_ids = Arc::new(ParentIds::new(&plan));
+    let Plan {
+        outcomes,
+        to_send,
+        done_before,
+        parents,
+        waves,
+        wave_count,
+        ..
+    } = plan;
+    let rows = outcomes.len();
+    let parents = Arc::new(parents);
+    let waves = Arc::new(waves);
+    let mapping = Arc::new(mapping);
+    let in_doubt = Arc::new(in_doubt);
+
+    let send_mask: Arc<Vec<bool>> = Arc::new(outcomes.iter().map(Option::is_none).collect());
+    let journal = Journal::open(&config.results)?;
+    let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
+    let mut progress = Progress::new(to_send as u64, config.quiet);
+    progress.count_requests(requests.clone());
+    let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
+
+    // The journal holds every finished row and every row in flight, so after a second
+    // Ctrl-C a rerun resumes from here without creating anything twice.
+    stop.on_ctrl_c(
+        "interrupted: finishing the requests in flight, sending no new rows \
+         (Ctrl-C again to quit at once)",
+        Some("interrupted again: quitting now; rerun the same command to finish"),
+    );
+
+    let max_attempts = config.max_attempts.get();
+    let tenant_name = tenant.tenant.clone();
+    // Parents go before their children: wave n is sent once wave n - 1 has finished.
+    for wave in 0..wave_count {
+        if stop.is_set() {
+            break;
+        }
+        // The wave's last row: the reader stops there, and a wave with none is not read.
+        let in_wave = |index: usize| waves.get(&index).copied().unwrap_or(0) == wave;
+        let Some(last) = (0..send_mask.len())
+            .rev()
+            .find(|&index| send_mask[index] && in_wave(index))
+        else {
+            continue;
+        };
+        // A blocking thread reads the input again and feeds this wave's rows, in order, to a
+        // fixed pool of `concurrency` workers that take them one at a time.
+        let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
+        let wanted = WaveRows {
+            input: config.input.clone(),
+            dialect: config.dialect,
+            mapping: mapping.clone(),
+            send: send_mask.clone(),
+            waves: waves.clone(),
+            wave,
+            last,
+            in_doubt: in_doubt.clone(),
+            default_template: default_template.clone(),
+        };
+        let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
+
+        let queue = Arc::new(tokio::sync::Mutex::new(RowQueue {
+            chunks: row_rx,
+            taken: Vec::new().into_iter(),
+        }));
+        let mut workers = JoinSet::new();
+        for _ in 0..config.concurrency.get() {
+            let worker = Worker {
+                client: client.clone(),
+                events: done_tx.clone(),
+                stop: stop.clone(),
+                requests: requests.clone(),
+                tenant: tenant_name.clone(),
+                parents: parents.clone(),
+                parent_ids: parent_ids.clone(),
+                max_attempts,
+                on_existing: on_existing.clone(),
+            };
+            workers.spawn(worker.take_rows(queue.clone()));
+        }
+        // The workers hold the only handles on the queue: once they are done, the reader's
+        // next send fails and it stops.
+        drop(queue);
+        while workers.join_next().await.is_some() {}
+        if let Ok(Err(e)) = reader.await {
+            stop.fatal(e);
+        }
+    }
+    drop(done_tx);
+    let send_elapsed = send_started.elapsed();
+
+    let (outcomes, journal) = collector.await.expect("the results task does not panic");
+    let fatal = stop.take_fatal();
+    let interrupted = stop.is_set() && fatal.is_none();
+    let why_unsent = if interrupted {
+        "the run was interrupted before this row was sent; rerun to send it".to_string()
+    } else {
+        "the run stopped before this row was sent; rerun to send it".to_string()
+    };
+    let outcomes: Vec<Outcome> = outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                Outcome::unsent(
+                    Status::NotSent,
+                    RowError::NotSent(why_unsent.clone()).to_string(),
+                )
+            })
+        })
+        .collect();
+    let mut counts = HashMap::new();
+    for o in &outcomes {
+        *counts.entry(o.status).or_insert(0u64) += 1;
+    }
+    // Rows of this run that took at least one request: not those the tenant listing settled.
+    let sent = outcomes
+        .iter()
+        .zip(send_mask.iter())
+        .filter(|(o, send)| **send && o.attempts > 0)
+        .count() as u64;
+    let input_path = config.input.clone();
+    let results_path = config.results.clone();
+    let dialect = config.dialect;
+    tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        record::write(&input_path, &dialect, &results_path, &outcomes)?;
+        journal.remove()
+    })
+    .await
+    .expect("the results writer does not panic")?;
+
+    Ok(Summary {
+        rows,
+        counts,
+        done_before,
+        sent,
+        requests: requests.load(Ordering::Relaxed),
+        token_fetches: tokens.fetches(),
+        elapsed: started.elapsed(),
+        send_elapsed,
+        results: config.results,
+        fatal,
+        interrupted,
+    })
+}
+
+/// Everything about an import that can be known without the network.
+pub struct Prepared {
+    /// The input's mapping.
+    pub mapping: Mapping,
+    /// What to do with each row.
+    pub plan: Plan,
+    /// Keys of rows an earlier run may have created without hearing so.
+    pub in_doubt: HashSet<String>,
+    /// How many rows earlier runs finished, in this input or not.
+    pub done_earlier: usize,
+}
+
+/// Reads the input's header, builds its mapping, reads what earlier runs left, and checks
+/// every row.
+///
+/// # Errors
+/// A fatal [`Error`] for unreadable input, a mapping that does not fit the header, or a
+/// results file that is not orgimport's.
+pub async fn prepare(config: &Config, default_template: Option<String>) -> Result<Prepared, Error> {
+    let input_path = config.input.clone();
+    let results_path = config.results.clone();
+    let dialect = config.dialect;
+    let spec = config.mapping.clone();
+    tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        let mapping = input::mapping_for(&input_path, &dialect, &spec)?;
+        let previous = record::load_previous(&results_path, &mapping)?;
+        let plan = planning::build(
+            &input_path,
+            &dialect,
+            &mapping,
+            &previous,
+            default_template.as_deref(),
+            &mut |_| {},
+        )?;
+        Ok(Prepared {
+            mapping,
+            plan,
+            done_earlier: previous.done.len(),
+            in_doubt: previous.in_doubt,
+        })
+    })
+    .await
+    .expect("the planning thread does not panic")
+}
+
+/// The results file names organizations that rows of this input do not: it belongs to
+/// another input, or rows were removed. It is about to be replaced, so a copy is kept.
+fn keep_earlier_results(config: &Config, missing: usize) -> Result<(), Error> {
+    if !config.results.exists() {
+        return Ok(());
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut name = config.results.as_os_str().to_owned();
+    name.push(format!(".{stamp}.bak"));
+    let copy = PathBuf::from(name);
+    std::fs::copy(&config.results, &copy).map_err(|e| Error::io(&copy, e))?;
+    eprintln!(
+        "warning: {} lists {missing} organizations created by earlier runs for rows that are \
+         not in {}; the results file is about to be rewritten for this input, so a copy \
+         was kept as {}",
+        config.results.display(),
+        config.input.display(),
+        copy.display()
+    );
+    Ok(())
+}
+
+/// Makes sure the default template exists and is a template, so that a typo in
+/// `--template-id` stops the run instead of failing every row.
+async fn check_template(client: &ApiClient, id: &str) -> Result<(), Error> {
+    let problem = match client.get(id).await {
+        Ok(Some(org)) if org.template => return Ok(()),
+        Ok(Some(_)) => "is an organization, not a template (its `template` is false)".to_string(),
+        Ok(None) => "does not exist in this tenant (check --template-id)".to_string(),
+        Err(e) => format!("could not be read: {}", e.into_row_error()),
+    };
+    Err(Error::Template {
+        id: id.to_string(),
+        problem,
+    })
+}

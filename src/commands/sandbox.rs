@@ -1,0 +1,33 @@
+//! `orgimport sandbox`: serves the emulator of the System API on 127.0.0.1 until Ctrl-C, and
+//! prints the settings that point an import at it.
+
+use anyhow::Context;
+
+use crate::cli::SandboxArgs;
+use crate::sandbox::Sandbox;
+use crate::settings;
+
+/// Serves the sandbox `args` describe until Ctrl-C.
+///
+/// # Errors
+/// The port cannot be bound, the secret file cannot be read, or the server fails.
+pub async fn serve(args: &SandboxArgs) -> anyhow::Result<()> {
+    let config = settings::sandbox_config(args)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let address = listener.local_addr()?;
+    let sandbox = Sandbox::new(config);
+    // The sandbox's own credentials are printed so that the user can point an import at it;
+    // they are not a tenant's.
+    println!("sandbox listening on http://{address} (Ctrl-C stops it; its data lives in memory)");
+    print!("{}", sandbox.shell_exports(address));
+    println!("# stats: curl http://{address}/_sandbox/stats");
+    sandbox
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the sandbox stopped")?;
+    Ok(())
+}

@@ -1,0 +1,386 @@
+//! From a row's columns to an organization request: which column (or fixed value, or
+//! format, or slug) feeds each field, the types of metadata values, and every problem a row
+//! has, named by column and value.
+//!
+//! Without a mapping, columns are found by header name (`name`, `id`, `displayName`, ...,
+//! `metadata.<key>`). A mapping file (TOML) or `--map FIELD=COLUMN` flags name other columns:
+//!
+//! ```toml
+//! [fields]
+//! name = { slug = "Account Name" }          # a URL-safe name made from a column
+//! displayName = "Account Name"              # a column, by its header
+//! description = { format = "{Industry} customer in {Country}" }
+//! template_id = { value = "b2b-customer-template" }
+//! domains = { column = "Email Domains", separator = ";" }
+//! parent = "Parent Account"                 # another row of the file, by its key
+//!
+//! [metadata]
+//! salesforceId = "Account ID"
+//! orgEntitlements = { column = "Entitlements", type = "list", separator = ";" }
+//! employees = { column = "Employees", type = "number" }
+//! ```
+
+mod file;
+mod problem;
+mod request;
+#[cfg(test)]
+mod tests;
+
+pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec};
+pub use problem::{Problem, ProblemKind};
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use csv::StringRecord;
+
+use super::checks::{self};
+
+/// The organization fields a mapping can feed, with their header names.
+const FIELDS: [&str; 10] = [
+    "name",
+    "id",
+    "displayName",
+    "description",
+    "email",
+    "color",
+    "domains",
+    "parent_id",
+    "template_id",
+    "parent",
+];
+
+/// Where a value comes from in a row.
+#[derive(Debug, Clone)]
+enum Source {
+    /// A column by index.
+    Column(usize),
+    /// The same text for every row.
+    Value(String),
+    /// Text and columns.
+    Format(Vec<Piece>),
+    /// A slug of a column.
+    Slug(usize),
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    Column(usize),
+}
+
+/// A field's source, the header to name in messages, and list settings.
+#[derive(Debug, Clone)]
+struct Field {
+    source: Source,
+    /// The column named in problems (the source column, or the field's name).
+    label: String,
+    kind: MetaType,
+    separator: String,
+}
+
+/// How the columns of one file feed organization fields.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// The header row as written in the file.
+    pub headers: StringRecord,
+    /// One entry per field of [`FIELDS`], in that order.
+    fields: [Option<Field>; 10],
+    /// `metadata.payload` keys and their sources.
+    metadata: Vec<(String, Field)>,
+    /// What the mapping was built from, to build it again for another header (a results
+    /// file's).
+    spec: MappingSpec,
+}
+
+/// A mapping file and `--map` flags, as given.
+#[derive(Debug, Clone, Default)]
+pub struct MappingSpec {
+    /// The mapping file.
+    pub file: Option<MappingFile>,
+    /// `--map FIELD=COLUMN` pairs; they win over the file.
+    pub overrides: Vec<(String, String)>,
+}
+
+/// The key of a row (its id, else its name) and, when it names one, its parent's key.
+#[derive(Debug, Default)]
+pub struct Keys {
+    /// `id:<id>` or `name:<name>`.
+    pub key: Option<String>,
+    /// The `parent` value: the key (id or name) of another row of the file.
+    pub parent: Option<String>,
+    /// The `parent_id` value, which may also be another row's id.
+    pub parent_id: Option<String>,
+    /// The row's id, if it has one.
+    pub id: Option<String>,
+    /// The row's name, if it has one.
+    pub name: Option<String>,
+}
+
+impl Mapping {
+    /// A mapping for `headers`: the spec's fields first, then any field whose header names it.
+    ///
+    /// # Errors
+    /// A message naming the field or column when a source names a column the file lacks, or
+    /// when there is no source for `name`.
+    pub fn new(headers: &StringRecord, spec: &MappingSpec) -> Result<Mapping, String> {
+        let find = |header: &str| -> Result<usize, String> {
+            let wanted = header.trim();
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(wanted))
+                .ok_or_else(|| {
+                    format!(
+                        "there is no column {wanted:?} (the header has: {})",
+                        headers.iter().collect::<Vec<_>>().join(", ")
+                    )
+                })
+        };
+        let build = |name: &str, spec: &SourceSpec| -> Result<Field, String> {
+            let context = |e: String| format!("{name}: {e}");
+            let (detailed, plain);
+            let d = match spec {
+                SourceSpec::Column(c) => {
+                    plain = DetailedSpec {
+                        column: Some(c.clone()),
+                        ..DetailedSpec::default()
+                    };
+                    &plain
+                }
+                SourceSpec::Detailed(d) => {
+                    detailed = d.clone();
+                    &detailed
+                }
+            };
+            let given = [&d.column, &d.value, &d.format, &d.slug]
+                .iter()
+                .filter(|x| x.is_some())
+                .count();
+            if given != 1 {
+                return Err(context(
+                    "give exactly one of column, value, format or slug".into(),
+                ));
+            }
+            let (source, label) = if let Some(c) = &d.column {
+                (
+                    Source::Column(find(c).map_err(context)?),
+                    c.trim().to_string(),
+                )
+            } else if let Some(v) = &d.value {
+                (Source::Value(v.clone()), name.to_string())
+            } else if let Some(f) = &d.format {
+                (
+                    Source::Format(parse_format(f, &find).map_err(context)?),
+                    name.to_string(),
+                )
+            } else {
+                let c = d.slug.as_deref().unwrap_or_default();
+                (
+                    Source::Slug(find(c).map_err(context)?),
+                    c.trim().to_string(),
+                )
+            };
+            Ok(Field {
+                source,
+                label,
+                kind: d.kind,
+                separator: d.separator.clone().unwrap_or_else(|| ";".into()),
+            })
+        };
+
+        let mut fields: [Option<Field>; 10] = Default::default();
+        let mut metadata: Vec<(String, Field)> = Vec::new();
+        let mut named: BTreeMap<String, SourceSpec> = BTreeMap::new();
+        let mut named_metadata: BTreeMap<String, SourceSpec> = BTreeMap::new();
+        if let Some(file) = &spec.file {
+            named.extend(file.fields.clone());
+            named_metadata.extend(file.metadata.clone());
+        }
+        for (field, column) in &spec.overrides {
+            let source = SourceSpec::Column(column.clone());
+            match field.strip_prefix("metadata.") {
+                Some(key) => named_metadata.insert(key.to_string(), source),
+                None => named.insert(field.clone(), source),
+            };
+        }
+        for (field, source) in &named {
+            let i = FIELDS
+                .iter()
+                .position(|f| f.eq_ignore_ascii_case(field))
+                .ok_or_else(|| {
+                    format!(
+                        "{field:?} is not an organization field (use one of {}, or metadata.<key>)",
+                        FIELDS.join(", ")
+                    )
+                })?;
+            fields[i] = Some(build(FIELDS[i], source)?);
+        }
+        for (key, source) in &named_metadata {
+            metadata.push((key.clone(), build(&format!("metadata.{key}"), source)?));
+        }
+
+        // Columns named like a field feed it unless the mapping says otherwise.
+        for (i, raw) in headers.iter().enumerate() {
+            let header = raw.trim();
+            let column = |label: &str| Field {
+                source: Source::Column(i),
+                label: label.to_string(),
+                kind: MetaType::String,
+                separator: ";".into(),
+            };
+            if let Some(key) = header
+                .get(..9)
+                .filter(|p| p.eq_ignore_ascii_case("metadata."))
+                .map(|_| header[9..].trim())
+            {
+                if key.is_empty() {
+                    return Err(format!(
+                        "column {}: {header:?} names no metadata key",
+                        i + 1
+                    ));
+                }
+                if named_metadata.contains_key(key) {
+                    continue;
+                }
+                if metadata.iter().any(|(k, _)| k == key) {
+                    return Err(format!("two columns are {header:?}"));
+                }
+                metadata.push((key.to_string(), column(header)));
+            } else if let Some(f) = FIELDS.iter().position(|f| f.eq_ignore_ascii_case(header)) {
+                if named.keys().any(|n| n.eq_ignore_ascii_case(FIELDS[f])) {
+                    continue;
+                }
+                if fields[f].is_some() {
+                    return Err(format!("two columns are {header:?}"));
+                }
+                fields[f] = Some(column(header));
+            }
+        }
+        if fields[0].is_none() {
+            return Err(format!(
+                "there is no `name` column (the header has: {}); name one with a mapping, \
+                 e.g. --map name=\"Account Name\"",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        Ok(Mapping {
+            headers: headers.clone(),
+            fields,
+            metadata,
+            spec: spec.clone(),
+        })
+    }
+
+    /// The same mapping for another header row (a results file's input columns).
+    ///
+    /// # Errors
+    /// As [`Mapping::new`].
+    pub fn for_headers(&self, headers: &StringRecord) -> Result<Mapping, String> {
+        Mapping::new(headers, &self.spec)
+    }
+
+    /// Whether rows name their parents by a `parent` field (by id or name).
+    pub fn names_parents(&self) -> bool {
+        self.field("parent").is_some()
+    }
+
+    /// How many columns the header has.
+    pub fn width(&self) -> usize {
+        self.headers.len()
+    }
+
+    fn field(&self, name: &str) -> Option<&Field> {
+        let i = FIELDS.iter().position(|f| *f == name)?;
+        self.fields[i].as_ref()
+    }
+
+    /// The trimmed non-empty value of a field in `record`.
+    fn value<'r>(&self, field: &Field, record: &'r StringRecord) -> Option<Cow<'r, str>> {
+        let value: Cow<'r, str> = match &field.source {
+            Source::Column(i) => Cow::Borrowed(record.get(*i)?.trim()),
+            Source::Value(v) => Cow::Owned(v.clone()),
+            Source::Format(pieces) => {
+                let mut text = String::new();
+                for piece in pieces {
+                    match piece {
+                        Piece::Text(t) => text.push_str(t),
+                        Piece::Column(i) => text.push_str(record.get(*i).unwrap_or("").trim()),
+                    }
+                }
+                Cow::Owned(text.trim().to_string())
+            }
+            Source::Slug(i) => Cow::Owned(checks::slug(record.get(*i).unwrap_or(""))),
+        };
+        (!value.is_empty()).then_some(value)
+    }
+
+    fn text<'r>(&self, name: &str, record: &'r StringRecord) -> Option<Cow<'r, str>> {
+        self.value(self.field(name)?, record)
+    }
+
+    /// The row's key and parent references, as the plan needs them.
+    pub fn keys(&self, record: &StringRecord) -> Keys {
+        let id = self.text("id", record).map(Cow::into_owned);
+        let name = self.text("name", record).map(Cow::into_owned);
+        let key = match (&id, &name) {
+            (Some(id), _) => Some(format!("id:{id}")),
+            (None, Some(name)) => Some(format!("name:{name}")),
+            _ => None,
+        };
+        Keys {
+            key,
+            parent: self.text("parent", record).map(Cow::into_owned),
+            parent_id: self.text("parent_id", record).map(Cow::into_owned),
+            id,
+            name,
+        }
+    }
+
+    /// The key that identifies the row across runs and within the file: its id when it has
+    /// one, otherwise its name. `None` when it has neither.
+    pub fn key(&self, record: &StringRecord) -> Option<String> {
+        self.keys(record).key
+    }
+}
+
+/// Splits `text` into literal text and `{Column}` placeholders (`{{` and `}}` are braces).
+fn parse_format(
+    text: &str,
+    find: &dyn Fn(&str) -> Result<usize, String>,
+) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                let mut column = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(c) => column.push(c),
+                        None => return Err(format!("format {text:?} has an unclosed '{{'")),
+                    }
+                }
+                if !literal.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                }
+                pieces.push(Piece::Column(find(&column)?));
+            }
+            '}' => return Err(format!("format {text:?} has a '}}' without a '{{'")),
+            c => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(Piece::Text(literal));
+    }
+    Ok(pieces)
+}

@@ -1,0 +1,5 @@
+//! What the user reads: the progress display while a run goes on ([`progress`]) and the
+//! end-of-run summary ([`summary`]).
+
+pub mod progress;
+pub mod summary;

@@ -1,0 +1,96 @@
+//! The results task: the one owner of the outcomes, the journal and the progress display while
+//! rows are sent. Workers send it events; it journals them, counts them, and stops the run when
+//! the same error fails many rows in a row.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::*;
+use crate::Error;
+use crate::record::{Journal, Outcome, Status};
+use crate::report::progress::Progress;
+
+/// This many rows failing in a row with the same error stop the run: the cause is not in the
+/// rows (an outage, a missing permission), and the rest would only fail the same way.
+pub(crate) const SYSTEMIC_FAILURES: usize = 20;
+
+/// The results task: the one owner of the outcomes, the journal and the progress display.
+/// Each batch of events is journaled and flushed before rows are let go or counted done.
+pub(crate) async fn collect(
+    mut events: mpsc::Receiver<Event>,
+    mut outcomes: Vec<Option<Outcome>>,
+    mut journal: Journal,
+    mut progress: Progress,
+    stop: Arc<Stop>,
+) -> (Vec<Option<Outcome>>, Journal) {
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    // The error of the latest failures, and how many rows in a row failed with it.
+    let mut streak: (String, usize) = (String::new(), 0);
+    while let Some(first) = events.recv().await {
+        let mut next = Some(first);
+        while let Some(event) = next {
+            match event {
+                Event::Sending { key, written } => {
+                    if let Err(e) = journal.append_pending(&key) {
+                        stop.fatal(e);
+                    }
+                    progress.row_sending();
+                    waiting.push(written);
+                }
+                Event::Finished {
+                    index,
+                    key,
+                    outcome,
+                } => {
+                    if let Err(e) = journal.append(&key, &outcome) {
+                        stop.fatal(e);
+                    }
+                    if outcome.status == Status::Failed {
+                        progress.println(&format!(
+                            "failed: {key} ({})",
+                            outcome.error.as_deref().unwrap_or("")
+                        ));
+                    }
+                    progress.row_done(outcome.status);
+                    if outcome.status == Status::Failed {
+                        let error = outcome.error.as_deref().unwrap_or("");
+                        // "HTTP 403 forbidden: ..." -> "HTTP 403 forbidden"; trace ids differ,
+                        // and all server errors are one kind (an outage answers 500 and 503).
+                        let kind = match outcome.http_status {
+                            Some(500..) => "HTTP 5xx",
+                            _ => error.split(':').next().unwrap_or(error),
+                        };
+                        if streak.0 == kind {
+                            streak.1 += 1;
+                        } else {
+                            streak = (kind.to_string(), 1);
+                        }
+                        if streak.1 == SYSTEMIC_FAILURES {
+                            stop.fatal(Error::Systemic {
+                                count: streak.1,
+                                error: error.to_string(),
+                            });
+                        }
+                    } else {
+                        streak.1 = 0;
+                    }
+                    outcomes[index] = Some(outcome);
+                }
+            }
+            next = events.try_recv().ok();
+        }
+        match journal.flush() {
+            // Rows are sent only once the journal holds their `pending` line.
+            Ok(()) => waiting.drain(..).for_each(|w| {
+                let _ = w.send(());
+            }),
+            Err(e) => {
+                stop.fatal(e);
+                waiting.clear();
+            }
+        }
+    }
+    progress.finish();
+    (outcomes, journal)
+}

@@ -1,0 +1,195 @@
+//! One worker of the pool: takes rows from the queue, resolves each row's parent, asks the
+//! `--on-existing` check, announces the row to the journal, and runs its create.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::create::{Row, idempotency_key, send_row};
+use super::feed::RowQueue;
+use super::*;
+use crate::RowError;
+use crate::api::ApiClient;
+use crate::planning::Plan;
+use crate::record::{Outcome, Status};
+use crate::tenant::on_existing::Hook;
+
+/// The organization ids of rows that are parents of other rows, for their children.
+pub(crate) struct ParentIds {
+    /// Parent row -> its line, and its organization id once it exists (or why it does not).
+    /// A std mutex: held only to read or write an entry, never across an await.
+    pub(crate) rows: Mutex<HashMap<usize, (u64, Option<ParentState>)>>,
+}
+
+/// A parent row's organization id, or why it has none.
+pub(crate) type ParentState = Result<String, String>;
+
+impl ParentIds {
+    pub(crate) fn new(plan: &Plan) -> Self {
+        let rows = plan
+            .parents
+            .values()
+            .map(|&parent| {
+                let known = plan.outcomes[parent].as_ref().map(|o| match &o.org_id {
+                    Some(id) if o.status.is_done() => Ok(id.clone()),
+                    _ => Err(o.error.clone().unwrap_or_else(|| o.status.as_str().into())),
+                });
+                (parent, (plan.lines[parent], known))
+            })
+            .collect();
+        ParentIds {
+            rows: Mutex::new(rows),
+        }
+    }
+
+    /// Records how row `index` ended, if it is a parent.
+    pub(crate) fn finished(&self, index: usize, outcome: &Outcome) {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, known)) = rows.get_mut(&index) {
+            *known = Some(match &outcome.org_id {
+                Some(id) if outcome.status.is_done() => Ok(id.clone()),
+                _ => Err(outcome
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| outcome.status.as_str().into())),
+            });
+        }
+    }
+
+    /// The organization id of parent row `index`, or why there is none.
+    pub(crate) fn id_of(&self, index: usize) -> Result<String, String> {
+        let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        match rows.get(&index) {
+            Some((_, Some(Ok(id)))) => Ok(id.clone()),
+            Some((line, Some(Err(why)))) => {
+                Err(format!("its parent, line {line}, was not created ({why})"))
+            }
+            Some((line, None)) => Err(format!("its parent, line {line}, was not sent")),
+            None => Err("its parent is unknown".into()),
+        }
+    }
+}
+
+/// One worker's share of the run: what it needs to send one row.
+pub(crate) struct Worker {
+    pub(crate) client: ApiClient,
+    pub(crate) events: mpsc::Sender<Event>,
+    pub(crate) stop: Arc<Stop>,
+    pub(crate) requests: Arc<AtomicU64>,
+    /// The tenant, part of every idempotency key.
+    pub(crate) tenant: String,
+    pub(crate) parents: Arc<HashMap<usize, usize>>,
+    pub(crate) parent_ids: Arc<ParentIds>,
+    pub(crate) max_attempts: u32,
+    /// The `--on-existing` check against the tenant listing, run before a row is sent.
+    pub(crate) on_existing: Option<Arc<Hook>>,
+}
+
+impl Worker {
+    /// Takes rows from `queue` and sends them one at a time, until the queue is empty or the
+    /// run stops.
+    pub(crate) async fn take_rows(self, queue: Arc<tokio::sync::Mutex<RowQueue>>) {
+        loop {
+            let pending = {
+                // The worker holding the lock waits for the reader and watches for a stop;
+                // the others wait for the lock.
+                let mut rows = queue.lock().await;
+                if self.stop.is_set() {
+                    return;
+                }
+                tokio::select! {
+                    biased;
+                    _ = self.stop.wait() => return,
+                    row = rows.next() => match row {
+                        Some(row) => row,
+                        None => return,
+                    },
+                }
+            };
+            self.run(pending).await;
+        }
+    }
+
+    /// Sends `pending` (once the journal has it) and reports how it ended.
+    pub(crate) async fn run(&self, pending: Pending) {
+        let Pending {
+            index,
+            key,
+            mut request,
+            in_doubt,
+        } = pending;
+        let mut outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
+            Some(Err(why)) => Some(Outcome::unsent(
+                Status::NotSent,
+                RowError::NotSent(format!("{why}; rerun once it exists")).to_string(),
+            )),
+            Some(Ok(parent_id)) => {
+                request.parent_id = Some(parent_id);
+                None
+            }
+            None => None,
+        };
+        // A row an earlier attempt may have created is left to the lookup before resending.
+        if let Some(hook) = self
+            .on_existing
+            .as_ref()
+            .filter(|_| outcome.is_none() && !in_doubt)
+        {
+            outcome = hook
+                .before_send(&self.client, &request, &self.stop, &self.requests)
+                .await;
+        }
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => {
+                // The journal learns of the row before the API does, so that a crash in
+                // between is followed by a lookup rather than a blind resend.
+                let (written, journaled) = oneshot::channel();
+                let announced = self
+                    .events
+                    .send(Event::Sending {
+                        key: key.clone(),
+                        written,
+                    })
+                    .await;
+                if announced.is_err() || journaled.await.is_err() {
+                    return; // The results task is gone; the run is failing already.
+                }
+                // The body is serialized once, and the same bytes are hashed into the
+                // idempotency key and sent on every attempt.
+                let body =
+                    Bytes::from(serde_json::to_vec(&request).expect("a request always serialises"));
+                let idempotency_key = idempotency_key(&self.tenant, &key, &body);
+                let row = Row {
+                    request: &request,
+                    body: &body,
+                    idempotency_key: &idempotency_key,
+                    in_doubt,
+                };
+                send_row(
+                    &self.client,
+                    row,
+                    self.max_attempts,
+                    &self.stop,
+                    &self.requests,
+                )
+                .await
+            }
+        };
+        self.parent_ids.finished(index, &outcome);
+        // The results task outlives the workers; a send fails only if it died, and then the
+        // results cannot be written anyway.
+        let _ = self
+            .events
+            .send(Event::Finished {
+                index,
+                key,
+                outcome,
+            })
+            .await;
+    }
+}

@@ -1,0 +1,7 @@
+//! The tenant as it is before sending: its organizations listed once ([`existing`]), a row
+//! compared field by field with the organization it matches ([`diff`]), and what `import
+//! --on-existing` does with such a row ([`on_existing`]).
+
+pub mod diff;
+pub mod existing;
+pub mod on_existing;
