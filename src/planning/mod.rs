@@ -273,3 +273,6 @@ pub(crate) fn invalid(
     report(&InvalidRow { line, problems });
     Outcome::unsent(Status::Invalid, text)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! The planner on small files: parent waves, cycles, missing and invalid parents.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::input::MappingSpec;
+
+/// Plans `csv` (written to a temporary file) with the default mapping and no earlier run.
+fn plan_of(csv: &str) -> (Plan, Vec<String>) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("customers.csv");
+    std::fs::write(&path, csv).expect("the file is written");
+    let dialect = Dialect::default();
+    let mapping =
+        input::mapping_for(&path, &dialect, &MappingSpec::default()).expect("the header maps");
+    let mut reported = Vec::new();
+    let plan = build(
+        &path,
+        &dialect,
+        &mapping,
+        &Default::default(),
+        None,
+        &mut |row: &InvalidRow| {
+            for problem in row.problems {
+                reported.push(format!("line {}: {problem}", row.line));
+            }
+        },
+    )
+    .expect("the file is planned");
+    (plan, reported)
+}
+
+/// The error of row `index`, when it is not to be sent.
+fn error_of(plan: &Plan, index: usize) -> Option<&str> {
+    plan.outcomes[index]
+        .as_ref()
+        .and_then(|o| o.error.as_deref())
+}
+
+#[test]
+fn children_go_in_the_wave_after_their_parent_whatever_the_row_order() {
+    // Line 2 is a grandchild, line 3 a child, line 4 the top row, line 5 a second top row.
+    let (plan, reported) = plan_of(
+        "name,parent\n\
+         grandchild,child\n\
+         child,top\n\
+         top,\n\
+         other,\n",
+    );
+    assert!(reported.is_empty(), "{reported:?}");
+    assert_eq!(plan.to_send, 4);
+    assert!(plan.outcomes.iter().all(Option::is_none));
+    assert_eq!(plan.parents, HashMap::from([(0, 1), (1, 2)]));
+    assert_eq!(plan.waves, HashMap::from([(0, 2), (1, 1)]));
+    assert_eq!(plan.wave_count, 3);
+    assert_eq!(plan.lines, vec![2, 3, 4, 5]);
+}
+
+#[test]
+fn a_parent_is_found_by_id_before_name() {
+    // `parent` names the row with id `p1`, whose name is something else.
+    let (plan, reported) = plan_of(
+        "id,name,parent\n\
+         p1,Parent,\n\
+         c1,Child,p1\n\
+         c2,Child 2,Parent\n",
+    );
+    assert!(reported.is_empty(), "{reported:?}");
+    assert_eq!(plan.parents, HashMap::from([(1, 0), (2, 0)]));
+    assert_eq!(plan.wave_count, 2);
+}
+
+#[test]
+fn a_cycle_makes_every_row_on_it_invalid_and_the_rows_below_it_too() {
+    let (plan, reported) = plan_of(
+        "name,parent\n\
+         a,b\n\
+         b,a\n\
+         below,a\n\
+         free,\n",
+    );
+    for index in [0, 1] {
+        let error = error_of(&plan, index).expect("a row on the cycle is invalid");
+        assert!(
+            error.contains("its parents form a cycle: line 2 -> line 3 -> line 2")
+                || error.contains("its parents form a cycle: line 3 -> line 2 -> line 3"),
+            "{error}"
+        );
+    }
+    let below = error_of(&plan, 2).expect("a row below the cycle is invalid");
+    assert!(below.contains("its parent, line 2, is invalid"), "{below}");
+    assert!(plan.outcomes[3].is_none(), "the free row is sent");
+    assert_eq!((plan.to_send, plan.invalid), (1, 3));
+    assert_eq!(plan.wave_count, 1);
+    assert_eq!(reported.len(), 3, "{reported:?}");
+}
+
+#[test]
+fn a_row_that_is_its_own_parent_is_invalid() {
+    let (plan, _) = plan_of("name,parent\nself,self\n");
+    let error = error_of(&plan, 0).expect("invalid");
+    assert!(
+        error.contains("the row names itself (\"self\") as its parent"),
+        "{error}"
+    );
+    assert_eq!(plan.to_send, 0);
+}
+
+#[test]
+fn a_parent_that_is_no_row_is_invalid_but_a_parent_id_is_an_existing_organization() {
+    let (plan, _) = plan_of(
+        "name,parent,parent_id\n\
+         orphan,nobody,\n\
+         child-of-existing,,org-in-the-tenant\n",
+    );
+    let error = error_of(&plan, 0).expect("invalid");
+    assert!(
+        error.contains("parent: \"nobody\" is neither the id nor the name of a row of this file"),
+        "{error}"
+    );
+    // A parent_id that names no row is an organization that exists already: sent in wave 0.
+    assert!(plan.outcomes[1].is_none());
+    assert!(plan.parents.is_empty());
+    assert_eq!(plan.wave_count, 1);
+}
+
+#[test]
+fn the_whole_subtree_of_an_invalid_row_is_invalid() {
+    let (plan, _) = plan_of(
+        "name,email,parent\n\
+         top,not-an-email,\n\
+         child,,top\n\
+         grandchild,,child\n\
+         sibling,,\n",
+    );
+    assert!(error_of(&plan, 0).is_some_and(|e| e.contains("email")));
+    assert!(
+        error_of(&plan, 1).is_some_and(|e| e.contains("its parent, line 2, is invalid")),
+        "{:?}",
+        error_of(&plan, 1)
+    );
+    assert!(
+        error_of(&plan, 2).is_some_and(|e| e.contains("its parent, line 3, is invalid")),
+        "{:?}",
+        error_of(&plan, 2)
+    );
+    assert!(plan.outcomes[3].is_none());
+    assert_eq!((plan.to_send, plan.invalid), (1, 3));
+    assert_eq!(plan.wave_count, 1);
+}
+
+#[test]
+fn a_repeated_key_is_invalid_and_names_the_first_line() {
+    let (plan, _) = plan_of("name\nacme\nacme\n");
+    assert!(plan.outcomes[0].is_none());
+    let error = error_of(&plan, 1).expect("invalid");
+    assert!(error.contains("line 2"), "{error}");
+}
