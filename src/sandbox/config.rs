@@ -34,6 +34,10 @@ pub struct SandboxConfig {
     pub template_id: String,
     /// Failures to inject; the default injects none.
     pub faults: Faults,
+    /// Ignore `X-Idempotency-Key`, as a server that does not implement it would: a resent
+    /// create is a new create, never a replay. The vendor's product doc does not mention the
+    /// header, so a client must not rely on it; this is the harsher server to test against.
+    pub ignore_idempotency_keys: bool,
 }
 
 impl Default for SandboxConfig {
@@ -58,6 +62,7 @@ impl Default for SandboxConfig {
             rate_limit: None,
             template_id: "b2b-customer-template".to_owned(),
             faults: Faults::default(),
+            ignore_idempotency_keys: false,
         }
     }
 }

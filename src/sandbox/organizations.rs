@@ -8,7 +8,8 @@
 //!   remembered status and body with `X-Idempotent-Replayed: true`, and creates nothing; the
 //!   same key with a different body is 422. A commit-then-fail create remembers its 201, so a
 //!   retry with the key learns the organization exists. Keys are per tenant, and a sandbox
-//!   has one tenant.
+//!   has one tenant. With `ignore_idempotency_keys` the header is not even read: every create
+//!   is a new one, as on a server that does not implement it.
 //! - Replay check, injected 5xx, validation and commit happen under one lock, so two
 //!   concurrent requests with one key cannot both create.
 //! - List: `search_phrase` matches the id exactly or a case-insensitive substring of the name;
@@ -59,7 +60,12 @@ pub(crate) async fn create(
 ) -> Response {
     let counters = &sandbox.shared.counters;
     bump(&counters.create_requests);
-    let (body, key) = match (body, idempotency_key(&headers)) {
+    let key = if sandbox.shared.config.ignore_idempotency_keys {
+        Ok(None)
+    } else {
+        idempotency_key(&headers)
+    };
+    let (body, key) = match (body, key) {
         (Ok(body), Ok(key)) => (body, key),
         (Err(e), _) => return ApiError::from(e).into_response(),
         (_, Err(e)) => return e.into_response(),

@@ -335,3 +335,31 @@ async fn idempotency_key_replays_instead_of_creating() {
         (1, 1, 1)
     );
 }
+
+#[tokio::test]
+async fn a_sandbox_that_ignores_idempotency_keys_creates_every_resend() {
+    let ts = start_sandbox(SandboxConfig {
+        ignore_idempotency_keys: true,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let token = ts.token().await;
+    let post = |key: &'static str| {
+        ts.client
+            .post(ts.orgs_url())
+            .bearer_auth(&token)
+            .header("x-idempotency-key", key)
+            .json(&json!({"name": "Twice Inc"}))
+            .send()
+    };
+    let key = "0123456789abcdef0123456789abcdef-row-1";
+    for _ in 0..2 {
+        let res = post(key).await.unwrap();
+        assert!(res.headers().get("x-idempotent-replayed").is_none());
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    // Not even read: a key the sandbox would otherwise refuse passes.
+    assert_eq!(post("short").await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(ts.sandbox.commits_by_name()["Twice Inc"], 3);
+    assert_eq!(ts.sandbox.stats().idempotent_replays, 0);
+}
