@@ -3,7 +3,7 @@
 //! version (6 fields before `changes`, 7 since) and a torn last line included.
 
 use std::fs::{File, OpenOptions};
-use std::io::BufWriter;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::layout::outcome_of_cells;
@@ -31,6 +31,18 @@ pub fn journal_path(results: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Whether the file ends with a line ending (or is empty).
+fn ends_a_line(mut file: &File) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
 /// The word a journal line carries for a row whose first request is about to be sent.
 const PENDING: &str = "pending";
 
@@ -53,10 +65,17 @@ impl Journal {
                 .unwrap_or(true);
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        let buffered = BufWriter::new(file);
+        let torn = !fresh && !ends_a_line(&file).map_err(|e| Error::io(&path, e))?;
+        let mut buffered = BufWriter::new(file);
+        if torn {
+            // A crash tore the last line: this run's lines start on a line of their own,
+            // else the first would be read as part of the torn one and lost.
+            buffered.write_all(b"\n").map_err(|e| Error::io(&path, e))?;
+        }
         let mut writer = input::writer(buffered, b',');
         if fresh {
             writer
@@ -212,9 +231,14 @@ mod tests {
         assert_eq!(old.changes, None);
         assert_eq!(read[1].1.as_ref().unwrap().status, Status::Exists);
 
-        // Reopened, it is continued under no second header.
+        // Continued by the next run: its lines start on a line of their own, under no second
+        // header.
         let mut journal = Journal::open(&results).unwrap();
+        journal.append("id:more", &failed).unwrap();
         journal.flush().unwrap();
+        let read = lines(&path);
+        assert_eq!(read.len(), 3, "{read:?}");
+        assert_eq!(read[2], ("id:more".to_string(), Some(failed)));
         journal.remove().unwrap();
         assert!(!path.exists());
     }
