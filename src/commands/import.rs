@@ -266,20 +266,20 @@ pub async fn prepare(config: &Config, default_template: Option<String>) -> Resul
     let spec = config.mapping.clone();
     tokio::task::spawn_blocking(move || -> Result<_, Error> {
         let mapping = input::mapping_for(&input_path, &dialect, &spec)?;
-        let previous = record::load_previous(&results_path, &mapping)?;
+        let earlier = record::EarlierRuns::load(&results_path, &mapping)?;
         let plan = planning::build(
             &input_path,
             &dialect,
             &mapping,
-            &previous,
+            &earlier,
             default_template.as_deref(),
             &mut |_| {},
         )?;
         Ok(Prepared {
             mapping,
             plan,
-            done_earlier: previous.done.len(),
-            in_doubt: previous.in_doubt,
+            done_earlier: earlier.done.len(),
+            in_doubt: earlier.in_doubt,
         })
     })
     .await

@@ -5,11 +5,8 @@
 //! written as `<input stem>.plan.csv` beside the input (or `--out`): every input column, then
 //! [`PLAN_COLUMNS`].
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,7 +15,7 @@ use crate::api::CreateOrganization;
 use crate::commands::session;
 use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
-use crate::record::{self, Previous, Status};
+use crate::record::{self, CsvOut, EarlierRuns, Status};
 use crate::settings::Config;
 use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
@@ -238,7 +235,7 @@ async fn read_rows(
             path,
             &dialect,
             &mapping,
-            &Previous::default(),
+            &EarlierRuns::default(),
             default_template.as_deref(),
             &mut |_| {},
         )?;
@@ -388,44 +385,29 @@ fn classify_row(
     }
 }
 
-/// Writes the plan file: every row of the input in order, its fields as read, then its plan,
-/// in UTF-8 with a byte-order mark and the input's delimiter.
+/// Writes the plan file: every row of the input in order, its fields as read, then its plan
+/// ([`PLAN_COLUMNS`]), through the results file's writer: UTF-8 with a byte-order mark, the
+/// input's delimiter, cells neutralized.
 fn write(
     input_path: &Path,
     dialect: &input::Dialect,
     out: &Path,
     rows: &[RowPlan],
 ) -> Result<(), Error> {
-    let mut reader = input::reader(input_path, dialect)?;
-    let headers = input::read_headers(input_path, &mut reader)?;
-    let width = headers.len();
-    let delimiter = input::delimiter_of(input_path, dialect)?;
-    let io = |e: std::io::Error| Error::io(out, e);
-    let file = File::create(out).map_err(io)?;
-    let mut buffered = BufWriter::with_capacity(256 * 1024, file);
-    buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
-    let mut writer = input::writer(buffered, delimiter);
-    let mut header: Vec<Cow<str>> = headers.iter().map(record::neutralize).collect();
-    header.extend(PLAN_COLUMNS.map(Cow::Borrowed));
-    writer
-        .write_record(header.iter().map(|h| h.as_bytes()))
-        .map_err(|e| io(e.into()))?;
-    for (row, plan) in input::rows(input_path, dialect, reader, width).zip(rows) {
-        let row = row?;
-        let mut line: Vec<String> = row
-            .fields_in(width)
-            .iter()
-            .map(|f| record::neutralize(f).into_owned())
-            .collect();
-        line.push(plan.action.as_str().to_string());
-        line.push(plan.org_id.clone().unwrap_or_default());
-        line.push(record::neutralize(&diff::to_text(&plan.changes)).into_owned());
-        line.push(record::neutralize(plan.reason.as_deref().unwrap_or_default()).into_owned());
-        writer.write_record(&line).map_err(|e| io(e.into()))?;
-    }
-    writer
-        .into_inner()
-        .map_err(|e| io(std::io::Error::other(e.to_string())))?
-        .flush()
-        .map_err(io)
+    let mut file = CsvOut::create(out, input::delimiter_of(input_path, dialect)?)?;
+    record::copy_input(
+        input_path,
+        dialect,
+        &mut file,
+        &PLAN_COLUMNS,
+        rows.len(),
+        |index, file| {
+            let plan = &rows[index];
+            file.cell(plan.action.as_str())?;
+            file.cell(plan.org_id.as_deref().unwrap_or_default())?;
+            file.cell(&diff::to_text(&plan.changes))?;
+            file.cell(plan.reason.as_deref().unwrap_or_default())
+        },
+    )?;
+    file.finish()
 }

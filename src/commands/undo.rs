@@ -16,8 +16,7 @@ use tokio::task::JoinSet;
 use crate::Error;
 use crate::cli::UndoArgs;
 use crate::commands::session;
-use crate::record::read::Ledger;
-use crate::record::{RESULT_COLUMNS, Status};
+use crate::record::{CsvOut, ResultsFile, Status};
 use crate::report::progress::Progress;
 use crate::send::Stop;
 
@@ -110,7 +109,7 @@ pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
     let tenant = crate::settings::tenant_from_args(&args.connection)?;
     let spec =
         crate::commands::verify::mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
-    let ledger = Ledger::read(&args.results.results, &spec, None)?;
+    let ledger = ResultsFile::read(&args.results.results, &spec, None)?;
     let created: Vec<usize> = (0..ledger.entries.len())
         .filter(|i| {
             let e = &ledger.entries[*i];
@@ -218,7 +217,17 @@ pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
         .clone()
         .unwrap_or_else(|| session::report_path(&args.results.results, "undo"));
     write_report(&out, &ledger, &fates)?;
-    mark_undone(&ledger, &fates)?;
+    // The deleted rows are marked to be sent again, so that the next import creates them
+    // instead of skipping them as done.
+    ledger.mark_not_sent(
+        |index| {
+            matches!(
+                fates.get(&index),
+                Some((Fate::Deleted | Fate::AlreadyGone, _))
+            )
+        },
+        UNDONE,
+    )?;
     report.out = Some(out);
     Ok(report)
 }
@@ -243,60 +252,24 @@ fn confirm(question: &str) -> Result<bool, Error> {
     ))
 }
 
+/// Writes the undo report at `out`, one line a created row.
 fn write_report(
     out: &Path,
-    ledger: &Ledger,
+    ledger: &ResultsFile,
     fates: &BTreeMap<usize, (Fate, String)>,
 ) -> Result<(), Error> {
-    let io = |e: std::io::Error| Error::io(out, e);
-    let file = std::fs::File::create(out).map_err(io)?;
-    let mut w = crate::input::writer(std::io::BufWriter::new(file), b',');
-    w.write_record(COLUMNS).map_err(|e| io(e.into()))?;
+    let mut file = CsvOut::create(out, b',')?;
+    file.row(COLUMNS)?;
     for (index, (fate, error)) in fates {
         let e = &ledger.entries[*index];
         let line = e.line.to_string();
-        let fields = [
+        file.row([
             line.as_str(),
             &e.name,
             e.org_id.as_deref().unwrap_or(""),
             fate.as_str(),
             error,
-        ];
-        w.write_record(
-            fields
-                .iter()
-                .map(|f| crate::record::neutralize(f).into_owned()),
-        )
-        .map_err(|e| io(e.into()))?;
+        ])?;
     }
-    w.flush().map_err(io)
-}
-
-/// Rewrites the results file with the deleted rows marked `not_sent`, so that the next
-/// import sends them again instead of skipping them as done.
-fn mark_undone(ledger: &Ledger, fates: &BTreeMap<usize, (Fate, String)>) -> Result<(), Error> {
-    let path = &ledger.path;
-    let width = ledger.headers.len();
-    let base = width - RESULT_COLUMNS.len();
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".undo-tmp");
-    let tmp = PathBuf::from(tmp);
-    let io = |e: std::io::Error| Error::io(&tmp, e);
-    let file = std::fs::File::create(&tmp).map_err(io)?;
-    let mut w = crate::input::writer(std::io::BufWriter::new(file), ledger.delimiter);
-    w.write_record(&ledger.headers).map_err(|e| io(e.into()))?;
-    for (index, entry) in ledger.entries.iter().enumerate() {
-        let mut fields: Vec<String> = entry.raw.iter().map(str::to_string).collect();
-        fields.resize(width, String::new());
-        if let Some((Fate::Deleted | Fate::AlreadyGone, _)) = fates.get(&index) {
-            fields[base] = Status::NotSent.as_str().into();
-            fields[base + 1] = String::new();
-            fields[base + 2] = String::new();
-            fields[base + 3] = UNDONE.into();
-        }
-        w.write_record(&fields).map_err(|e| io(e.into()))?;
-    }
-    w.flush().map_err(io)?;
-    drop(w);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    file.finish()
 }

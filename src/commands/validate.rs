@@ -11,7 +11,7 @@ use crate::Error;
 use crate::cli::ValidateArgs;
 use crate::input::{self, ProblemKind};
 use crate::planning;
-use crate::record::Previous;
+use crate::record::EarlierRuns;
 use crate::settings::input_format;
 
 /// What a validation found.
@@ -70,7 +70,7 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<Report, Erro
         path,
         &dialect,
         &mapping,
-        &Previous::default(),
+        &EarlierRuns::default(),
         args.template_id.as_deref(),
         &mut |row| {
             for problem in row.problems {

@@ -18,8 +18,7 @@ use crate::api::{ApiClient, Organization};
 use crate::cli::VerifyArgs;
 use crate::commands::session;
 use crate::input::{MappingFile, MappingSpec};
-use crate::record::Status;
-use crate::record::read::Ledger;
+use crate::record::{CsvOut, ResultsFile, Status};
 use crate::report::progress::Progress;
 use crate::send::Stop;
 
@@ -115,7 +114,7 @@ pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error
     let tenant = crate::settings::tenant_from_args(&args.connection)?;
     let spec = mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
     let template = args.template_id.filter(|t| !t.trim().is_empty());
-    let ledger = Ledger::read(&args.results.results, &spec, template.as_deref())?;
+    let ledger = ResultsFile::read(&args.results.results, &spec, template.as_deref())?;
     let out = args
         .results
         .out
@@ -212,7 +211,7 @@ pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error
 /// Reads row `index`'s organization back and checks it.
 async fn check_row(
     client: &ApiClient,
-    ledger: &Ledger,
+    ledger: &ResultsFile,
     templates: &HashMap<String, Result<Option<Organization>, String>>,
     index: usize,
 ) -> Vec<Check> {
@@ -340,14 +339,13 @@ async fn check_row(
     checks
 }
 
+/// Writes the verify report at `out`, one line a check.
 fn write_report(out: &std::path::Path, checks: &[Check]) -> Result<(), Error> {
-    let io = |e: std::io::Error| Error::io(out, e);
-    let file = std::fs::File::create(out).map_err(io)?;
-    let mut w = crate::input::writer(std::io::BufWriter::new(file), b',');
-    w.write_record(COLUMNS).map_err(|e| io(e.into()))?;
+    let mut file = CsvOut::create(out, b',')?;
+    file.row(COLUMNS)?;
     for c in checks {
         let line = c.line.to_string();
-        let fields = [
+        file.row([
             line.as_str(),
             &c.name,
             &c.org_id,
@@ -355,13 +353,7 @@ fn write_report(out: &std::path::Path, checks: &[Check]) -> Result<(), Error> {
             &c.expected,
             &c.actual,
             c.result,
-        ];
-        w.write_record(
-            fields
-                .iter()
-                .map(|f| crate::record::neutralize(f).into_owned()),
-        )
-        .map_err(|e| io(e.into()))?;
+        ])?;
     }
-    w.flush().map_err(io)
+    file.finish()
 }

@@ -16,7 +16,7 @@ use hierarchy::place_children;
 use crate::Error;
 use crate::input::expected_rows;
 use crate::input::{self, Dialect, Keys, Mapping, Problem, ProblemKind, RawRow};
-use crate::record::{Outcome, Previous, Status};
+use crate::record::{EarlierRuns, Outcome, Status};
 
 /// Rows checked together in one parallel batch.
 const BATCH: usize = 8192;
@@ -68,7 +68,7 @@ struct Checked {
 ///
 /// A row is invalid when its fields break a rule, its key (id, else name) repeats an earlier
 /// row's, its `parent` names no row of the file, it is its own ancestor, or its parent row is
-/// invalid. A row that an earlier run finished (in `previous.done`) is not sent. `report` is
+/// invalid. A row that an earlier run finished (in `earlier.done`) is not sent. `report` is
 /// called once for every invalid row.
 ///
 /// # Errors
@@ -77,7 +77,7 @@ pub fn build(
     path: &Path,
     dialect: &Dialect,
     mapping: &Mapping,
-    previous: &Previous,
+    earlier: &EarlierRuns,
     default_template: Option<&str>,
     report: &mut dyn FnMut(&InvalidRow),
 ) -> Result<Plan, Error> {
@@ -115,7 +115,7 @@ pub fn build(
         }
         let checked: Vec<Checked> = batch
             .par_iter()
-            .map(|row| check(mapping, row, default_template, previous))
+            .map(|row| check(mapping, row, default_template, earlier))
             .collect();
         for (row, checked) in batch.iter().zip(checked) {
             let index = plan.outcomes.len();
@@ -157,7 +157,7 @@ pub fn build(
                 (None, None) => {}
             }
             let outcome = if problems.is_empty() {
-                keys.key.and_then(|key| previous.done.get(&key).cloned())
+                keys.key.and_then(|key| earlier.done.get(&key).cloned())
             } else {
                 Some(invalid(&mut plan, row.line, &problems, report))
             };
@@ -182,7 +182,7 @@ fn check(
     mapping: &Mapping,
     row: &RawRow,
     default_template: Option<&str>,
-    previous: &Previous,
+    earlier: &EarlierRuns,
 ) -> Checked {
     if let Some(problem) = &row.problem {
         return Checked {
@@ -194,7 +194,7 @@ fn check(
     let done = keys
         .key
         .as_ref()
-        .is_some_and(|key| previous.done.contains_key(key));
+        .is_some_and(|key| earlier.done.contains_key(key));
     let problems = if done {
         Vec::new()
     } else {

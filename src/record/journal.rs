@@ -1,14 +1,17 @@
 //! The journal beside the results file: one line appended and flushed for each row as it is
-//! sent and as it finishes, so that a crash loses nothing.
+//! sent and as it finishes, so that a crash loses nothing; and reading it back, lines of every
+//! version (6 fields before `changes`, 7 since) and a torn last line included.
 
 use std::fs::{File, OpenOptions};
-use std::io::BufWriter;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::layout::outcome_of_cells;
 use super::*;
 use crate::Error;
-use crate::input::{self};
+use crate::input::{self, Dialect};
 
+/// The journal's columns (not the results file's: a key, and `attempts` before `error`).
 pub(crate) const JOURNAL_COLUMNS: [&str; 7] = [
     "key",
     "status",
@@ -19,7 +22,7 @@ pub(crate) const JOURNAL_COLUMNS: [&str; 7] = [
     "changes",
 ];
 /// Journal lines written before `changes` was added have this many fields.
-pub(crate) const OLD_JOURNAL_WIDTH: usize = 6;
+const OLD_JOURNAL_WIDTH: usize = 6;
 
 /// The journal beside `results`.
 pub fn journal_path(results: &Path) -> PathBuf {
@@ -28,8 +31,20 @@ pub fn journal_path(results: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Whether the file ends with a line ending (or is empty).
+fn ends_a_line(mut file: &File) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
 /// The word a journal line carries for a row whose first request is about to be sent.
-pub(crate) const PENDING: &str = "pending";
+const PENDING: &str = "pending";
 
 /// The append-only journal of rows finished in this run, flushed as they finish.
 pub struct Journal {
@@ -50,10 +65,18 @@ impl Journal {
                 .unwrap_or(true);
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        let mut writer = input::writer(BufWriter::new(file), b',');
+        let torn = !fresh && !ends_a_line(&file).map_err(|e| Error::io(&path, e))?;
+        let mut buffered = BufWriter::new(file);
+        if torn {
+            // A crash tore the last line: this run's lines start on a line of their own,
+            // else the first would be read as part of the torn one and lost.
+            buffered.write_all(b"\n").map_err(|e| Error::io(&path, e))?;
+        }
+        let mut writer = input::writer(buffered, b',');
         if fresh {
             writer
                 .write_record(JOURNAL_COLUMNS)
@@ -111,5 +134,112 @@ impl Journal {
     pub fn remove(self) -> Result<(), Error> {
         drop(self.writer);
         std::fs::remove_file(&self.path).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Reads the journal at `path`, calling `learn` with each line's row key and outcome (`None`
+/// for a row whose first request was about to be sent), in order. Lines of the version
+/// before `changes` are read as they are; a torn last line (a crash mid-write) is not.
+///
+/// # Errors
+/// [`Error::Io`]/[`Error::Input`] when the file cannot be read.
+pub fn read(path: &Path, mut learn: impl FnMut(String, Option<Outcome>)) -> Result<(), Error> {
+    let mut reader = input::reader(path, &Dialect::RESULTS)?;
+    input::read_headers(path, &mut reader)?;
+    for row in input::rows(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len()) {
+        let row = row?;
+        let r = row.record;
+        let old_line = r.len() == OLD_JOURNAL_WIDTH;
+        if (row.problem.is_some() && !old_line) || r.len() < OLD_JOURNAL_WIDTH {
+            continue;
+        }
+        if &r[1] == PENDING {
+            learn(r[0].to_string(), None);
+            continue;
+        }
+        let changes = r.get(6).unwrap_or("");
+        let Some(outcome) = outcome_of_cells(&r[1], &r[2], &r[3], &r[5], &r[4], changes) else {
+            continue;
+        };
+        learn(r[0].to_string(), Some(outcome));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(path: &Path) -> Vec<(String, Option<Outcome>)> {
+        let mut read = Vec::new();
+        super::read(path, |key, outcome| read.push((key, outcome))).unwrap();
+        read
+    }
+
+    #[test]
+    fn what_is_appended_reads_back_and_old_and_torn_lines_are_handled() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("in.results.csv");
+        let updated = Outcome {
+            status: Status::Updated,
+            org_id: Some("org-1".into()),
+            http_status: Some(200),
+            error: None,
+            attempts: 2,
+            changes: Some("name: \"a\" -> \"b\"".into()),
+        };
+        let failed = Outcome::unsent(Status::Failed, "HTTP 409, \"taken\"".into());
+        let mut journal = Journal::open(&results).unwrap();
+        journal.append_pending("id:a").unwrap();
+        journal.append("id:a", &updated).unwrap();
+        journal.append("name:b", &failed).unwrap();
+        journal.flush().unwrap();
+        drop(journal);
+        let path = journal_path(&results);
+        assert_eq!(
+            lines(&path),
+            [
+                ("id:a".to_string(), None),
+                ("id:a".to_string(), Some(updated.clone())),
+                ("name:b".to_string(), Some(failed.clone())),
+            ]
+        );
+
+        // A journal an older build began (6 fields, no `changes`), continued by this one,
+        // torn by a crash in its last line.
+        std::fs::write(
+            &path,
+            "key,status,org_id,http_status,attempts,error\n\
+             id:old,created,org-9,201,3,\n\
+             id:new,exists,org-8,200,1,,\n\
+             id:torn,crea",
+        )
+        .unwrap();
+        let read = lines(&path);
+        assert_eq!(read.len(), 2, "{read:?}");
+        assert_eq!(read[0].0, "id:old");
+        let old = read[0].1.as_ref().unwrap();
+        assert_eq!(
+            (
+                old.status,
+                old.org_id.as_deref(),
+                old.http_status,
+                old.attempts
+            ),
+            (Status::Created, Some("org-9"), Some(201), 3)
+        );
+        assert_eq!(old.changes, None);
+        assert_eq!(read[1].1.as_ref().unwrap().status, Status::Exists);
+
+        // Continued by the next run: its lines start on a line of their own, under no second
+        // header.
+        let mut journal = Journal::open(&results).unwrap();
+        journal.append("id:more", &failed).unwrap();
+        journal.flush().unwrap();
+        let read = lines(&path);
+        assert_eq!(read.len(), 3, "{read:?}");
+        assert_eq!(read[2], ("id:more".to_string(), Some(failed)));
+        journal.remove().unwrap();
+        assert!(!path.exists());
     }
 }

@@ -1,12 +1,79 @@
-//! The results file's layout: the columns orgimport appends after the input's own, in this
-//! version and the earlier ones it still reads, and the neutralizing of cells that a
-//! spreadsheet would run as formulas.
+//! The results file's layout: the columns orgimport appends after the input's own, in each
+//! version of the format it still reads, where each one is in a given file, and the
+//! neutralizing of cells that a spreadsheet would run as formulas.
 
 use std::borrow::Cow;
 
 use csv::StringRecord;
 
-/// The columns the results file adds after the input's own.
+use super::{Outcome, Status};
+
+/// One column orgimport appends after the input's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// What became of the row ([`Status::as_str`]).
+    Status,
+    /// The organization's id.
+    OrgId,
+    /// The last HTTP status the API answered.
+    HttpStatus,
+    /// Why the row failed or is invalid.
+    Error,
+    /// How many requests were sent for the row.
+    Attempts,
+    /// For an updated row, the fields the update changed.
+    Changes,
+}
+
+impl Column {
+    /// The column's name in the header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Status => "status",
+            Column::OrgId => "org_id",
+            Column::HttpStatus => "http_status",
+            Column::Error => "error",
+            Column::Attempts => "attempts",
+            Column::Changes => "changes",
+        }
+    }
+}
+
+/// A version of the results file's format: which columns follow the input's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `status,org_id,http_status,error,attempts`: files written before `--on-existing
+    /// update` existed.
+    V1,
+    /// V1 and `changes`.
+    V2,
+}
+
+impl Version {
+    /// The version this build writes.
+    pub const CURRENT: Version = Version::V2;
+
+    /// Every version this build reads, newest first (a V2 header also ends like no other).
+    pub const ALL: [Version; 2] = [Version::V2, Version::V1];
+
+    /// The columns this version appends, in order.
+    pub fn columns(self) -> &'static [Column] {
+        const V2: [Column; 6] = [
+            Column::Status,
+            Column::OrgId,
+            Column::HttpStatus,
+            Column::Error,
+            Column::Attempts,
+            Column::Changes,
+        ];
+        match self {
+            Version::V1 => &V2[..5],
+            Version::V2 => &V2,
+        }
+    }
+}
+
+/// The names of the columns the results file adds after the input's own, in this version.
 pub const RESULT_COLUMNS: [&str; 6] = [
     "status",
     "org_id",
@@ -15,16 +82,134 @@ pub const RESULT_COLUMNS: [&str; 6] = [
     "attempts",
     "changes",
 ];
-/// The result columns of files written before `changes` was added; they still load.
-pub(crate) const OLD_RESULT_COLUMNS: [&str; 5] =
-    ["status", "org_id", "http_status", "error", "attempts"];
+
+/// Where the columns of one results file are: the input's first, then its version's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    input_width: usize,
+    version: Version,
+}
+
+impl Layout {
+    /// The layout this build writes after `input_width` input columns.
+    pub fn current(input_width: usize) -> Layout {
+        Layout {
+            input_width,
+            version: Version::CURRENT,
+        }
+    }
+
+    /// The layout of a results file whose header is `headers` (formula marks removed, as
+    /// [`restore`] leaves them): the version whose columns it ends with.
+    ///
+    /// # Errors
+    /// Why the file is not a results file, when its last columns are no version's.
+    pub fn of(headers: &StringRecord) -> Result<Layout, String> {
+        let width = headers.len();
+        Version::ALL
+            .into_iter()
+            .find(|version| {
+                let columns = version.columns();
+                width >= columns.len()
+                    && headers
+                        .iter()
+                        .skip(width - columns.len())
+                        .eq(columns.iter().map(|c| c.name()))
+            })
+            .map(|version| Layout {
+                input_width: width - version.columns().len(),
+                version,
+            })
+            .ok_or_else(|| format!("its last columns are not {}", RESULT_COLUMNS.join(",")))
+    }
+
+    /// The file's format version.
+    pub fn version(self) -> Version {
+        self.version
+    }
+
+    /// How many of the first columns are the input's.
+    pub fn input_width(self) -> usize {
+        self.input_width
+    }
+
+    /// How many columns a row has.
+    pub fn width(self) -> usize {
+        self.input_width + self.version.columns().len()
+    }
+
+    /// Where `column` is in a row, if this version has it.
+    pub fn position(self, column: Column) -> Option<usize> {
+        self.version
+            .columns()
+            .iter()
+            .position(|c| *c == column)
+            .map(|i| self.input_width + i)
+    }
+
+    /// The cell of `column` in `record` (empty when this version lacks it or the row is
+    /// short).
+    pub fn cell(self, record: &StringRecord, column: Column) -> &str {
+        self.position(column)
+            .and_then(|i| record.get(i))
+            .unwrap_or("")
+    }
+
+    /// Sets the cell of `column` in `fields` (a row laid out in [`Layout::width`] columns) to
+    /// `value`; nothing when this version lacks the column.
+    pub fn set(self, fields: &mut [String], column: Column, value: &str) {
+        if let Some(cell) = self.position(column).and_then(|i| fields.get_mut(i)) {
+            value.clone_into(cell);
+        }
+    }
+
+    /// The outcome a row's result cells (restored) say, `None` when its status is not one
+    /// orgimport writes.
+    pub fn outcome(self, record: &StringRecord) -> Option<Outcome> {
+        let cell = |column| self.cell(record, column);
+        outcome_of_cells(
+            cell(Column::Status),
+            cell(Column::OrgId),
+            cell(Column::HttpStatus),
+            cell(Column::Error),
+            cell(Column::Attempts),
+            cell(Column::Changes),
+        )
+    }
+}
+
+/// The outcome that these cells of a results file or journal line say (empty: none), `None`
+/// when `status` is not one orgimport writes.
+pub(crate) fn outcome_of_cells(
+    status: &str,
+    org_id: &str,
+    http_status: &str,
+    error: &str,
+    attempts: &str,
+    changes: &str,
+) -> Option<Outcome> {
+    let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Some(Outcome {
+        status: Status::parse(status)?,
+        org_id: text(org_id),
+        http_status: http_status.parse().ok(),
+        error: text(error),
+        attempts: attempts.parse().unwrap_or(0),
+        changes: text(changes),
+    })
+}
+
+/// The characters that make a spreadsheet read a cell as a formula, and the mark itself.
+fn needs_mark(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\'')
+}
 
 /// A cell as written to the results file: one that a spreadsheet would run as a formula
 /// (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, and so does one that
 /// starts with `'`, so that [`restore`] can undo it exactly.
 pub fn neutralize(cell: &str) -> Cow<'_, str> {
     match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => Cow::Owned(format!("'{cell}")),
+        Some(c) if needs_mark(c) => Cow::Owned(format!("'{cell}")),
         _ => Cow::Borrowed(cell),
     }
 }
@@ -32,41 +217,8 @@ pub fn neutralize(cell: &str) -> Cow<'_, str> {
 /// A results-file cell as it was in the input (undoes [`neutralize`]).
 pub fn restore(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest)
-            if rest
-                .chars()
-                .next()
-                .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\'')) =>
-        {
-            rest
-        }
+        Some(rest) if rest.chars().next().is_some_and(needs_mark) => rest,
         _ => cell,
-    }
-}
-
-/// How many of a results file's last columns are orgimport's (`headers` with formula marks
-/// removed): this version's [`RESULT_COLUMNS`] or the earlier ones without `changes`.
-///
-/// # Errors
-/// Why the file is not a results file, when its last columns are neither.
-pub fn result_width(headers: &StringRecord) -> Result<usize, String> {
-    let width = headers.len();
-    let ends_with = |columns: &[&str]| {
-        width >= columns.len()
-            && headers
-                .iter()
-                .skip(width - columns.len())
-                .eq(columns.iter().copied())
-    };
-    if ends_with(&RESULT_COLUMNS) {
-        Ok(RESULT_COLUMNS.len())
-    } else if ends_with(&OLD_RESULT_COLUMNS) {
-        Ok(OLD_RESULT_COLUMNS.len())
-    } else {
-        Err(format!(
-            "its last columns are not {}",
-            RESULT_COLUMNS.join(",")
-        ))
     }
 }
 
@@ -82,8 +234,11 @@ mod tests {
             "-5",
             "@SUM(A1)",
             "\tx",
+            "\rx",
             "'=x",
             "'quoted",
+            "''",
+            "'",
             "plain",
             "",
         ] {
@@ -96,5 +251,121 @@ mod tests {
         }
         assert_eq!(neutralize("plain"), "plain");
         assert_eq!(neutralize("=1+2"), "'=1+2");
+        // A quote the user typed before a plain word is theirs: kept as it is.
+        assert_eq!(restore("'quoted"), "'quoted");
+    }
+
+    fn record(cells: &[&str]) -> StringRecord {
+        cells.iter().copied().collect()
+    }
+
+    #[test]
+    fn the_layout_is_found_from_the_header_for_each_version() {
+        let names = |v: Version| v.columns().iter().map(|c| c.name()).collect::<Vec<_>>();
+        assert_eq!(names(Version::CURRENT), RESULT_COLUMNS);
+        assert_eq!(names(Version::V1), RESULT_COLUMNS[..5]);
+        let v2 = Layout::of(&record(&[
+            "name",
+            "owner",
+            "status",
+            "org_id",
+            "http_status",
+            "error",
+            "attempts",
+            "changes",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (v2.version(), v2.input_width(), v2.width()),
+            (Version::V2, 2, 8)
+        );
+        assert_eq!(v2.position(Column::Status), Some(2));
+        assert_eq!(v2.position(Column::Changes), Some(7));
+        assert_eq!(v2, Layout::current(2));
+
+        // A file written before `changes`: the status is right after the input's columns.
+        let v1 = Layout::of(&record(&[
+            "name",
+            "owner",
+            "status",
+            "org_id",
+            "http_status",
+            "error",
+            "attempts",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (v1.version(), v1.input_width(), v1.width()),
+            (Version::V1, 2, 7)
+        );
+        assert_eq!(v1.position(Column::Status), Some(2));
+        assert_eq!(v1.position(Column::Error), Some(5));
+        assert_eq!(v1.position(Column::Changes), None);
+
+        // An input column named like a result column is the input's.
+        let named = Layout::of(&record(&[
+            "status",
+            "status",
+            "org_id",
+            "http_status",
+            "error",
+            "attempts",
+            "changes",
+        ]))
+        .unwrap();
+        assert_eq!(named.input_width(), 1);
+
+        for not_ours in [
+            &["name", "status"][..],
+            &["status", "org_id", "http_status", "error", "changes"],
+            &[],
+        ] {
+            let why = Layout::of(&record(not_ours)).unwrap_err();
+            assert!(why.contains("last columns are not status,org_id"), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_row_is_read_and_set_where_its_version_puts_each_column() {
+        let v1 = Layout::of(&record(&[
+            "name",
+            "status",
+            "org_id",
+            "http_status",
+            "error",
+            "attempts",
+        ]))
+        .unwrap();
+        let row = record(&["acme", "created", "org-1", "201", "", "2"]);
+        assert_eq!(v1.cell(&row, Column::OrgId), "org-1");
+        assert_eq!(v1.cell(&row, Column::Changes), "");
+        assert_eq!(
+            v1.outcome(&row),
+            Some(Outcome {
+                status: Status::Created,
+                org_id: Some("org-1".into()),
+                http_status: Some(201),
+                error: None,
+                attempts: 2,
+                changes: None,
+            })
+        );
+        let mut fields: Vec<String> = row.iter().map(str::to_string).collect();
+        v1.set(&mut fields, Column::Status, "not_sent");
+        v1.set(
+            &mut fields,
+            Column::Changes,
+            "ignored: V1 has no such column",
+        );
+        assert_eq!(fields, ["acme", "not_sent", "org-1", "201", "", "2"]);
+
+        let v2 = Layout::current(1);
+        let row = record(&["acme", "updated", "org-1", "200", "", "1", "name: a -> b"]);
+        let outcome = v2.outcome(&row).unwrap();
+        assert_eq!(outcome.changes.as_deref(), Some("name: a -> b"));
+        assert_eq!(v2.outcome(&record(&["acme", "weird"])), None);
+        // A short row reads as empty cells.
+        let short = v2.outcome(&record(&["acme", "failed"])).unwrap();
+        assert_eq!((short.org_id, short.attempts), (None, 0));
     }
 }

@@ -1,19 +1,27 @@
-//! The results file and its journal: what happened to every row.
+//! The results file and its journal: what happened to every row. This module is the only
+//! code that knows the results file's format.
 //!
-//! While a run goes on, each finished row is appended to `<results>.journal` and flushed, so a
-//! crash loses nothing. At the end the results CSV is written whole (input columns, then
-//! [`RESULT_COLUMNS`], in input order) to a temporary file that replaces the old one, and the
-//! journal is removed. A later run reads both back to skip rows already done.
+//! The results file is the input's columns, then orgimport's ([`layout`]: their names and
+//! positions in each version it reads, and the neutralizing of cells a spreadsheet would run
+//! as formulas). While a run goes on, each finished row is appended to `<results>.journal`
+//! and flushed ([`journal`]), so a crash loses nothing. At the end the results file is written
+//! whole, in input order, and the journal is removed ([`writer`], through [`csv_out`], the one
+//! CSV writer of every file people open). A later run reads both back to skip rows already
+//! done ([`earlier_runs`]); `verify` and `undo` read the results file whole and `undo` writes
+//! it back ([`results_file`]).
 
+pub mod csv_out;
+pub mod earlier_runs;
 pub mod journal;
 pub mod layout;
-pub mod read;
-pub mod resume;
+pub mod results_file;
 pub mod writer;
 
+pub use csv_out::{CsvOut, copy_input};
+pub use earlier_runs::EarlierRuns;
 pub use journal::{Journal, journal_path};
-pub use layout::{RESULT_COLUMNS, neutralize, restore, result_width};
-pub use resume::{Previous, load_previous};
+pub use layout::{Column, Layout, RESULT_COLUMNS, Version, neutralize, restore};
+pub use results_file::{ResultRow, ResultsFile};
 pub use writer::write;
 
 use crate::RowError;
@@ -70,7 +78,7 @@ impl Status {
     }
 }
 
-/// A row's outcome: one line of [`RESULT_COLUMNS`].
+/// A row's outcome: its cells in the result columns ([`Column`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// What became of the row.

@@ -1,23 +1,26 @@
-//! Reading a finished run's results file back, for `verify`, `undo` and the end-of-run
-//! summary: each row's outcome, the request its input columns make, and its parent row.
+//! A finished run's results file read back whole, for `verify` and `undo`: each row's
+//! outcome, the request its input columns make and its parent row; and written back with
+//! rows marked to be sent again.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use csv::StringRecord;
 
+use super::csv_out::{CsvOut, lay_out};
+use super::layout::{Column, Layout};
+use super::{Status, restore};
 use crate::Error;
 use crate::api::CreateOrganization;
 use crate::input::{self, Dialect, Mapping, MappingSpec};
-use crate::record::{self, Status, restore};
 
 /// One row of a results file.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct ResultRow {
     /// The line of the results file where the row starts.
     pub line: u64,
-    /// The fields as they are in the file (formula cells still neutralized).
-    pub raw: StringRecord,
+    /// Its cells as the input had them (neutralizing undone), as many as the row has.
+    pub cells: StringRecord,
     /// The row's name, as the mapping makes it (empty when it has none).
     pub name: String,
     /// What became of the row (`None` when the status cell is not one orgimport writes).
@@ -32,22 +35,25 @@ pub struct Entry {
     pub parent_row: Option<usize>,
 }
 
-/// A results file, read back.
+/// A results file, read back whole.
 #[derive(Debug)]
-pub struct Ledger {
+pub struct ResultsFile {
     /// The file.
     pub path: PathBuf,
     /// Its field separator, for writing it back.
     pub delimiter: u8,
-    /// Its header as in the file.
+    /// Where its columns are, in the version it was written in.
+    pub layout: Layout,
+    /// Its header, neutralizing undone.
     pub headers: StringRecord,
     /// Its rows, in order.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<ResultRow>,
 }
 
-impl Ledger {
-    /// Reads the results file at `path`; `spec` and `default_template` are the mapping and
-    /// template the import was given, so that each row's request is made as it was then.
+impl ResultsFile {
+    /// Reads the results file at `path`, in any version; `spec` and `default_template` are
+    /// the mapping and template the import was given, so that each row's request is made as
+    /// it was then.
     ///
     /// # Errors
     /// [`Error::Input`] when the file is not an orgimport results file or does not fit the
@@ -56,33 +62,34 @@ impl Ledger {
         path: &Path,
         spec: &MappingSpec,
         default_template: Option<&str>,
-    ) -> Result<Ledger, Error> {
+    ) -> Result<ResultsFile, Error> {
         let bad = |message: String| Error::Input {
             path: path.to_path_buf(),
             message,
         };
         let delimiter = input::delimiter_of(path, &Dialect::RESULTS)?;
         let mut reader = input::reader(path, &Dialect::RESULTS)?;
-        let headers = input::read_headers(path, &mut reader)?;
-        let width = headers.len();
-        let restored: StringRecord = headers.iter().map(restore).collect();
-        let input_width = width
-            - record::result_width(&restored)
-                .map_err(|why| bad(format!("{why}; this is not an orgimport results file")))?;
-        let input_headers: StringRecord = restored.iter().take(input_width).collect();
+        let headers: StringRecord = input::read_headers(path, &mut reader)?
+            .iter()
+            .map(restore)
+            .collect();
+        let layout = Layout::of(&headers)
+            .map_err(|why| bad(format!("{why}; this is not an orgimport results file")))?;
+        let input_headers: StringRecord = headers.iter().take(layout.input_width()).collect();
         let mapping = Mapping::new(&input_headers, spec).map_err(bad)?;
         let mut entries = Vec::new();
         // Row keys and names, and each row's parent reference, to find parent rows.
         let mut keys: HashMap<String, usize> = HashMap::new();
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut references: Vec<(usize, String, bool)> = Vec::new();
-        for row in input::rows(path, &Dialect::RESULTS, reader, width) {
+        for row in input::rows(path, &Dialect::RESULTS, reader, layout.width()) {
             let row = row?;
-            let record: StringRecord = row.record.iter().map(restore).collect();
-            let input_part: StringRecord = record.iter().take(input_width).collect();
-            let field = |i: usize| {
-                Some(record.get(input_width + i).unwrap_or("").to_string())
+            let cells: StringRecord = row.record.iter().map(restore).collect();
+            let input_part: StringRecord = cells.iter().take(layout.input_width()).collect();
+            let text = |column| {
+                Some(layout.cell(&cells, column))
                     .filter(|s| !s.is_empty())
+                    .map(str::to_string)
             };
             let index = entries.len();
             let k = mapping.keys(&input_part);
@@ -97,15 +104,15 @@ impl Ledger {
                 (None, Some(p)) => references.push((index, p.clone(), false)),
                 _ => {}
             }
-            entries.push(Entry {
+            entries.push(ResultRow {
                 line: row.line,
-                raw: row.record,
                 name: k.name.unwrap_or_default(),
-                status: field(0).as_deref().and_then(Status::parse),
-                org_id: field(1),
-                error: field(3),
+                status: Status::parse(layout.cell(&cells, Column::Status)),
+                org_id: text(Column::OrgId),
+                error: text(Column::Error),
                 request: mapping.to_request(&input_part, default_template).ok(),
                 parent_row: None,
+                cells,
             });
         }
         for (child, reference, named) in references {
@@ -116,9 +123,10 @@ impl Ledger {
                 .filter(|p| *p != child);
             entries[child].parent_row = parent;
         }
-        Ok(Ledger {
+        Ok(ResultsFile {
             path: path.to_path_buf(),
             delimiter,
+            layout,
             headers,
             entries,
         })
@@ -146,5 +154,37 @@ impl Ledger {
             }
         }
         depth
+    }
+
+    /// Writes the file again, in its own version and delimiter, with the rows for which
+    /// `sent_again` is true marked to be sent by the next import: status `not_sent`, no
+    /// `org_id` nor `http_status`, `error` set to `why`. Every other cell stays as it was.
+    /// Written beside the file and renamed over it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be written.
+    pub fn mark_not_sent(
+        &self,
+        sent_again: impl Fn(usize) -> bool,
+        why: &str,
+    ) -> Result<(), Error> {
+        let layout = self.layout;
+        let width = layout.width();
+        let mut out = CsvOut::replace(&self.path, self.delimiter)?;
+        out.row(&self.headers)?;
+        let mut fields: Vec<String> = Vec::with_capacity(width);
+        for (index, entry) in self.entries.iter().enumerate() {
+            fields.clear();
+            fields.extend(entry.cells.iter().map(str::to_string));
+            lay_out(&mut fields, width);
+            if sent_again(index) {
+                layout.set(&mut fields, Column::Status, Status::NotSent.as_str());
+                layout.set(&mut fields, Column::OrgId, "");
+                layout.set(&mut fields, Column::HttpStatus, "");
+                layout.set(&mut fields, Column::Error, why);
+            }
+            out.row(&fields)?;
+        }
+        out.finish()
     }
 }

@@ -1,0 +1,231 @@
+//! The one CSV writer for the files people open (the results file, the plan, the verify and
+//! undo reports): UTF-8 with a byte-order mark, every cell neutralized, input rows laid out
+//! in the header's width.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use csv::ByteRecord;
+
+use super::neutralize;
+use crate::Error;
+use crate::input;
+
+/// A CSV file being written for people to open in a spreadsheet: UTF-8 with a byte-order
+/// mark (so that Excel reads it as UTF-8), every cell passed through [`neutralize`].
+pub struct CsvOut {
+    /// Where the file ends up.
+    path: PathBuf,
+    /// The file written, when it is renamed over `path` at the end.
+    tmp: Option<PathBuf>,
+    writer: csv::Writer<BufWriter<File>>,
+}
+
+impl CsvOut {
+    /// Creates (or truncates) the file at `path`, its fields separated by `delimiter`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be created.
+    pub fn create(path: &Path, delimiter: u8) -> Result<CsvOut, Error> {
+        CsvOut::open(path, None, delimiter)
+    }
+
+    /// Starts a file that replaces `path` when [`CsvOut::finish`]ed: written beside it first
+    /// and renamed over it, so that a crash leaves either the old file or the new one.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file beside it cannot be created.
+    pub fn replace(path: &Path, delimiter: u8) -> Result<CsvOut, Error> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        CsvOut::open(path, Some(PathBuf::from(tmp)), delimiter)
+    }
+
+    fn open(path: &Path, tmp: Option<PathBuf>, delimiter: u8) -> Result<CsvOut, Error> {
+        let written = tmp.as_deref().unwrap_or(path);
+        let io = |e| Error::io(written, e);
+        let file = File::create(written).map_err(io)?;
+        let mut buffered = BufWriter::with_capacity(256 * 1024, file);
+        buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
+        Ok(CsvOut {
+            path: path.to_path_buf(),
+            tmp,
+            writer: input::writer(buffered, delimiter),
+        })
+    }
+
+    fn error(&self, e: csv::Error) -> Error {
+        Error::io(self.tmp.as_deref().unwrap_or(&self.path), e.into())
+    }
+
+    /// Writes one cell of the current row, neutralized.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the disk refuses it.
+    pub fn cell(&mut self, cell: &str) -> Result<(), Error> {
+        self.writer
+            .write_field(neutralize(cell).as_bytes())
+            .map_err(|e| self.error(e))
+    }
+
+    /// Ends the current row.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the disk refuses it.
+    pub fn end_row(&mut self) -> Result<(), Error> {
+        self.writer
+            .write_record(None::<&[u8]>)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Writes a whole row of `cells`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the disk refuses it.
+    pub fn row<I>(&mut self, cells: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        for cell in cells {
+            self.cell(cell.as_ref())?;
+        }
+        self.end_row()
+    }
+
+    /// Writes the cells of an input row laid out in exactly `width` columns (the header's):
+    /// the surplus fields of a long row joined into the last one, a short row padded with
+    /// empty cells (as [`input::RawRow::fields_in`]). Text that is not UTF-8 is written as
+    /// U+FFFD, as everywhere. The row is not ended: its appended cells follow.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the disk refuses it.
+    pub fn input_cells(&mut self, record: &ByteRecord, width: usize) -> Result<(), Error> {
+        let ragged = record.len() > width && width > 0;
+        let plain = if ragged { width - 1 } else { record.len() };
+        for field in record.iter().take(plain) {
+            self.cell(&String::from_utf8_lossy(field))?;
+        }
+        if ragged {
+            let surplus: Vec<Cow<str>> = record
+                .iter()
+                .skip(plain)
+                .map(String::from_utf8_lossy)
+                .collect();
+            self.cell(&surplus.join(","))?;
+        }
+        for _ in record.len()..width {
+            self.cell("")?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file to the disk and, for [`CsvOut::replace`], renames it over the old one.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the disk refuses it.
+    pub fn finish(self) -> Result<(), Error> {
+        let written = self.tmp.as_deref().unwrap_or(&self.path);
+        let io = |e| Error::io(written, e);
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| io(std::io::Error::other(e.to_string())))?
+            .into_inner()
+            .map_err(|e| io(e.into_error()))?;
+        if let Some(tmp) = &self.tmp {
+            file.sync_all().map_err(io)?;
+            std::fs::rename(tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Lays `fields` out in exactly `width` columns, as [`CsvOut::input_cells`] does.
+pub(crate) fn lay_out(fields: &mut Vec<String>, width: usize) {
+    if fields.len() > width && width > 0 {
+        let surplus = fields.split_off(width - 1);
+        fields.push(surplus.join(","));
+    }
+    fields.resize(width, String::new());
+}
+
+/// Copies the input at `input` into `out`: its header followed by `appended` (the names of
+/// the columns added after the input's own), then each of its rows, in order, laid out in the
+/// header's width and followed by the cells `append` writes for it (its index and `out`).
+/// Only the first `rows` input rows are written; the rest are counted.
+///
+/// This is the one writer of "input rows + appended columns": the results file and the plan
+/// both go through it, so that the input's cells are copied one way.
+///
+/// # Errors
+/// [`Error::Io`]/[`Error::Input`] when reading the input or writing fails.
+pub fn copy_input(
+    input_path: &Path,
+    dialect: &input::Dialect,
+    out: &mut CsvOut,
+    appended: &[&str],
+    rows: usize,
+    mut append: impl FnMut(usize, &mut CsvOut) -> Result<(), Error>,
+) -> Result<usize, Error> {
+    let mut reader = input::reader(input_path, dialect)?;
+    let headers = input::read_headers(input_path, &mut reader)?;
+    let width = headers.len();
+    out.row(headers.iter().chain(appended.iter().copied()))?;
+    // The input's records as bytes, without the line numbers `input::rows` counts.
+    let mut record = ByteRecord::new();
+    let mut count = 0usize;
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| Error::Input {
+            path: input_path.to_path_buf(),
+            message: e.to_string(),
+        })?
+    {
+        if count < rows {
+            out.input_cells(&record, width)?;
+            append(count, out)?;
+            out.end_row()?;
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_rows_are_copied_in_the_header_width_with_cells_neutralized() {
+        let dir = tempfile::tempdir().unwrap();
+        let input_path = dir.path().join("in.csv");
+        std::fs::write(
+            &input_path,
+            b"name;owner\n=1+2;-5\nshort\nlong;a;b\nM\xfcller;x\nleft;over\n",
+        )
+        .unwrap();
+        let out_path = dir.path().join("out.csv");
+        let dialect = input::Dialect::default();
+        let mut out = CsvOut::replace(
+            &out_path,
+            input::delimiter_of(&input_path, &dialect).unwrap(),
+        )
+        .unwrap();
+        let count = copy_input(&input_path, &dialect, &mut out, &["extra"], 4, |i, out| {
+            out.cell(&format!("+{i}"))
+        })
+        .unwrap();
+        out.finish().unwrap();
+        assert_eq!(count, 5, "every input row is counted");
+        assert!(!dir.path().join("out.csv.tmp").exists());
+        let written = std::fs::read_to_string(&out_path).unwrap();
+        assert_eq!(
+            written,
+            "\u{feff}name;owner;extra\n'=1+2;'-5;'+0\nshort;;'+1\nlong;a,b;'+2\n\
+             M\u{fffd}ller;x;'+3\n"
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The results file of each format version, read and written back by `verify` and `undo`
+//! (the binary, against a sandbox over HTTP): every cell `undo` writes back is checked.
+
+use std::path::Path;
+
+use orgimport::commands::undo::UNDONE;
+use orgimport::record::Status;
+use orgimport::sandbox::{Organization, SandboxConfig};
+
+use crate::fixture::{Fixture, customers};
+use crate::ops::{bin_for, run, text};
+use crate::util::start_sandbox;
+
+/// A results file as it is on disk: its header (without the byte-order mark) and its rows,
+/// every cell as written (neutralized cells keep their mark).
+fn cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .unwrap();
+    let mut rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let mut header = rows.remove(0);
+    header[0] = header[0].trim_start_matches('\u{feff}').to_string();
+    (header, rows)
+}
+
+/// Writes `results` at `old` as the version before `changes` wrote it: the same cells
+/// without the last column. (The file is comma-separated, as its input is.)
+fn as_version_1(results: &Path, old: &Path) {
+    let (header, rows) = cells(results);
+    assert_eq!(header.last().map(String::as_str), Some("changes"));
+    let mut writer = csv::Writer::from_path(old).unwrap();
+    for row in std::iter::once(&header).chain(&rows) {
+        writer.write_record(&row[..row.len() - 1]).unwrap();
+    }
+    writer.flush().unwrap();
+}
+
+/// Imports a file with cells that the results file neutralizes, rewrites the results file
+/// to the version before `changes` when `version_1`, runs `undo --yes` on it, and checks
+/// every cell written back: the input's as they were, the result cells of each deleted row
+/// as `undo` says, every other row as it was.
+async fn undo_writes_back_every_cell(version_1: bool) {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    sandbox
+        .sandbox
+        .insert_organization(Organization::new("pre-existing", "existing-org"));
+    let fixture = Fixture::new(
+        "id,name,description,owner\n\
+         ,formula-co,=1+2,-5\n\
+         ,plain-co,plain text,'quoted\n\
+         pre-existing,existing-org,@x,+1 555\n\
+         ,,no name,=SUM(A1)\n\
+         ,child-co,\"a, b\",\"=HYPERLINK(\"\"x\"\")\"\n",
+    );
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(summary.count(Status::Created), 3, "{summary}");
+    let dir = fixture.dir.path();
+    let results = if version_1 {
+        let old = dir.join("old.results.csv");
+        as_version_1(&fixture.results(), &old);
+        old
+    } else {
+        fixture.results()
+    };
+    let (header, before) = cells(&results);
+    let input_width = 4;
+    let result_columns: &[&str] = if version_1 {
+        &["status", "org_id", "http_status", "error", "attempts"]
+    } else {
+        &[
+            "status",
+            "org_id",
+            "http_status",
+            "error",
+            "attempts",
+            "changes",
+        ]
+    };
+    assert_eq!(header[input_width..], *result_columns);
+    // The input's cells that a spreadsheet would run are marked in the file.
+    assert_eq!(before[0][2..4], ["'=1+2", "'-5"]);
+    assert_eq!(before[1][3], "''quoted");
+    assert_eq!(before[2][2..4], ["'@x", "'+1 555"]);
+
+    let out = run(
+        bin_for(&sandbox, dir),
+        &[
+            "undo",
+            results.file_name().unwrap().to_str().unwrap(),
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let left: Vec<String> = sandbox
+        .sandbox
+        .organizations()
+        .into_iter()
+        .filter(|o| !o.template)
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(left, ["pre-existing"]);
+
+    let (header_after, after) = cells(&results);
+    assert_eq!(header_after, header, "the file keeps its version");
+    assert_eq!(after.len(), before.len());
+    let column = |name: &str| input_width + result_columns.iter().position(|c| *c == name).unwrap();
+    let mut deleted = 0;
+    for (row, (was, is)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(is.len(), header.len(), "row {row}: {is:?}");
+        assert_eq!(
+            is[..input_width],
+            was[..input_width],
+            "row {row}: input cells"
+        );
+        if was[column("status")] != "created" {
+            assert_eq!(is, was, "row {row} was not created: it stays as it was");
+            continue;
+        }
+        deleted += 1;
+        for (i, name) in header.iter().enumerate().skip(input_width) {
+            let expected = match name.as_str() {
+                "status" => "not_sent",
+                "org_id" | "http_status" => "",
+                "error" => UNDONE,
+                _ => was[i].as_str(),
+            };
+            assert_eq!(is[i], expected, "row {row}, column {name}: {is:?}");
+        }
+    }
+    assert_eq!(deleted, 3);
+    assert_eq!(after[2][column("status")], "exists");
+    assert_eq!(after[2][column("org_id")], "pre-existing");
+
+    // The rows undone are sent again by the next import, which reads the file as it is.
+    if !version_1 {
+        let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+        assert_eq!(again.count(Status::Created), 3, "{again}");
+    }
+}
+
+#[tokio::test]
+async fn undo_writes_back_every_cell_of_a_results_file() {
+    undo_writes_back_every_cell(false).await;
+}
+
+#[tokio::test]
+async fn undo_writes_back_every_cell_of_a_results_file_of_the_version_before_changes() {
+    undo_writes_back_every_cell(true).await;
+}
+
+#[tokio::test]
+async fn verify_and_undo_read_a_results_file_of_the_version_before_changes() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(4));
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let dir = fixture.dir.path();
+    // The same file as an earlier version wrote it: no `changes` column.
+    as_version_1(&fixture.results(), &dir.join("old.results.csv"));
+
+    let out = run(bin_for(&sandbox, dir), &["verify", "old.results.csv"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["undo", "old.results.csv", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 4);
+    let token = sandbox.token().await;
+    for row in fixture.results_rows() {
+        let got = sandbox
+            .client
+            .get(sandbox.org_url(&row["org_id"]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 404, "undo deleted {}", row["org_id"]);
+    }
+}
