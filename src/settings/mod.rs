@@ -9,6 +9,8 @@ pub mod layers;
 pub mod profile;
 pub mod rate;
 pub mod results;
+#[cfg(test)]
+mod tests;
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
