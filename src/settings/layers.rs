@@ -184,16 +184,6 @@ impl Layers {
         &self.env
     }
 
-    /// The settings file and profile in force.
-    pub fn profile(&self) -> &ActiveProfile {
-        &self.profile
-    }
-
-    /// Every setting resolved so far, with its value and where it came from.
-    pub fn origins(&self) -> &[Origin] {
-        &self.origins
-    }
-
     /// The profile in force and every setting resolved, for `orgimport config`.
     pub fn into_parts(self) -> (ActiveProfile, Vec<Origin>) {
         (self.profile, self.origins)
