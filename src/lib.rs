@@ -9,9 +9,9 @@
 //! The tree follows the pipeline: read → plan → compare with the tenant → send → record →
 //! report, with thin commands on top and the sandbox beside it.
 //! - [`cli`]: the command line as typed (clap only); [`settings`]: the checked settings each
-//!   command runs on, flags > environment > settings file > defaults.
+//!   command runs on, resolved once: flags > environment > settings file > defaults.
 //! - [`commands`]: one module per subcommand, each a thin function from its settings to an
-//!   exit status.
+//!   [`ExitStatus`] ([`exit`]: the one order of precedence of exit codes).
 //! - [`input`]: the CSV dialect (delimiter, encoding), the column mapping and the row checks.
 //! - [`planning`]: every row checked before sending; duplicates, parent waves and rows done
 //!   earlier set aside.
@@ -55,6 +55,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod exit;
 pub mod input;
 pub mod planning;
 pub mod record;
@@ -65,3 +66,4 @@ pub mod settings;
 pub mod tenant;
 
 pub use error::{Error, RowError};
+pub use exit::ExitStatus;

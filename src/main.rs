@@ -1,13 +1,16 @@
-//! The `orgimport` binary: logging, the command line, and the exit code.
+//! The `orgimport` binary: logging, the command line and its settings, and the exit code.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use clap::Parser;
+use orgimport::ExitStatus;
 use orgimport::cli::Cli;
 use orgimport::commands;
+use orgimport::settings::{Environment, Settings};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    let cli = Cli::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -25,22 +28,22 @@ fn main() -> ExitCode {
         // Its report of a failed write is an `eprintln!`, which panics when stderr is closed.
         .log_internal_errors(false)
         .init();
+    let settings = match Settings::resolve(cli, Environment::from_process()) {
+        Ok(settings) => settings,
+        Err(e) => return fatal(&e),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: cannot start the async runtime: {e}"
-            );
-            return ExitCode::from(commands::EXIT_FATAL);
-        }
+        Err(e) => return fatal(&format!("cannot start the async runtime: {e}")),
     };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            // Never a panic, even with stderr closed.
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
-            ExitCode::from(commands::EXIT_FATAL)
-        }
+    match runtime.block_on(commands::run(settings)) {
+        Ok(status) => status.into(),
+        Err(e) => fatal(&format!("{e:#}")),
     }
+}
+
+/// Prints `error` (never a panic, even with stderr closed) and exits 2.
+fn fatal(error: &dyn std::fmt::Display) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {error}");
+    ExitStatus::Fatal.into()
 }

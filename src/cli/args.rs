@@ -7,30 +7,35 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::parse::*;
+use crate::settings::rate::Rate;
 
 /// Where the tenant is and how to get a token: the settings every command that reaches a
 /// tenant shares.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
-    /// The tenant's base URL, e.g. https://acme.us.connect.secureauth.com.
-    #[arg(long, env = "ORGIMPORT_BASE_URL", value_name = "URL")]
+    /// The tenant's base URL, e.g. https://acme.us.connect.secureauth.com [env:
+    /// ORGIMPORT_BASE_URL].
+    #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// The tenant id (derived from --token-url or the base URL's host when absent).
-    #[arg(long, env = "ORGIMPORT_TENANT")]
+    /// The tenant id (derived from --token-url or the base URL's host when absent) [env:
+    /// ORGIMPORT_TENANT].
+    #[arg(long)]
     pub tenant: Option<String>,
     /// The token URL from the client's Overview tab (derived from base URL and tenant when
-    /// absent; enough on its own to find both).
-    #[arg(long, env = "ORGIMPORT_TOKEN_URL", value_name = "URL")]
+    /// absent; enough on its own to find both) [env: ORGIMPORT_TOKEN_URL].
+    #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
-    /// The System workspace client's id.
-    #[arg(long, env = "ORGIMPORT_CLIENT_ID")]
+    /// The System workspace client's id [env: ORGIMPORT_CLIENT_ID].
+    #[arg(long)]
     pub client_id: Option<String>,
-    /// A file holding the client secret (else ORGIMPORT_CLIENT_SECRET is read).
-    #[arg(long, env = "ORGIMPORT_CLIENT_SECRET_FILE", value_name = "PATH")]
+    /// A file holding the client secret (else ORGIMPORT_CLIENT_SECRET is read) [env:
+    /// ORGIMPORT_CLIENT_SECRET_FILE].
+    #[arg(long, value_name = "PATH")]
     pub client_secret_file: Option<PathBuf>,
-    /// The scopes to ask for (the spec's system scope is manage_configuration).
-    #[arg(long, env = "ORGIMPORT_SCOPE", default_value = "manage_organizations")]
-    pub scope: String,
+    /// The scopes to ask for (the spec's system scope is manage_configuration) [env:
+    /// ORGIMPORT_SCOPE] [default: manage_organizations].
+    #[arg(long)]
+    pub scope: Option<String>,
     /// How to send the client credentials to the token endpoint.
     #[arg(long, value_enum, default_value = "post")]
     pub client_auth: ClientAuthArg,
@@ -54,9 +59,9 @@ pub struct ResultsArgs {
     /// Where to write the report [default: beside the results file].
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Requests per second at most: N, N/s, N/m or N/h.
-    #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
-    pub rate: RateArg,
+    /// Requests per second at most: N, N/s, N/m or N/h [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<Rate>,
     /// Requests in flight at most.
     #[arg(long, default_value = "8", value_parser = parse_at_least_one::<NonZeroUsize>)]
     pub concurrency: NonZeroUsize,
@@ -68,8 +73,9 @@ pub struct VerifyArgs {
     /// The results file and how to read it.
     #[command(flatten)]
     pub results: ResultsArgs,
-    /// The template of rows that name none, as the import was given.
-    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    /// The template of rows that name none, as the import was given [env:
+    /// ORGIMPORT_TEMPLATE_ID].
+    #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
     /// Where the tenant is.
     #[command(flatten)]
@@ -96,8 +102,9 @@ pub struct TokenArgs {
     /// Print the access token itself (for a manual curl); it is a credential.
     #[arg(long)]
     pub show: bool,
-    /// The template to check the token can read, as the import would.
-    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    /// The template to check the token can read, as the import would [env:
+    /// ORGIMPORT_TEMPLATE_ID].
+    #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
     /// Where the tenant is.
     #[command(flatten)]
@@ -107,12 +114,12 @@ pub struct TokenArgs {
 /// `orgimport config`.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
-    /// The template of rows that name none.
-    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    /// The template of rows that name none [env: ORGIMPORT_TEMPLATE_ID].
+    #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
-    /// Requests per second at most.
-    #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
-    pub rate: RateArg,
+    /// Requests per second at most [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<Rate>,
     /// Where the tenant is.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -153,17 +160,19 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
-    /// The template applied to rows that name none in a template_id column.
-    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    /// The template applied to rows that name none in a template_id column [env:
+    /// ORGIMPORT_TEMPLATE_ID].
+    #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
 
     /// The results file [default: <input stem>.results.csv beside the input].
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
 
-    /// Requests per second at most, all workers together: N, N/s, N/m or N/h.
-    #[arg(long, env = "ORGIMPORT_RATE", default_value = "20", value_parser = parse_rate)]
-    pub rate: RateArg,
+    /// Requests per second at most, all workers together: N, N/s, N/m or N/h [env:
+    /// ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<Rate>,
 
     /// Requests allowed at once before the rate applies [default: a tenth of a second's worth].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
@@ -228,8 +237,9 @@ pub struct ValidateArgs {
     /// How to read it.
     #[command(flatten)]
     pub format: InputFormatArgs,
-    /// The template applied to rows that name none (checked like theirs).
-    #[arg(long, env = "ORGIMPORT_TEMPLATE_ID", value_name = "ID")]
+    /// The template applied to rows that name none (checked like theirs) [env:
+    /// ORGIMPORT_TEMPLATE_ID].
+    #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
 }
 
@@ -260,7 +270,7 @@ pub struct SandboxArgs {
     pub expires_in_number: bool,
     /// The tenant's rate limit on API requests (N, N/s, N/m, N/h); over it answers 429.
     #[arg(long, value_parser = parse_rate)]
-    pub rate_limit: Option<RateArg>,
+    pub rate_limit: Option<Rate>,
     /// The burst the rate limit allows [default: one second's worth].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub rate_limit_burst: Option<NonZeroU32>,

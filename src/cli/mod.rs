@@ -1,5 +1,8 @@
-//! The command line as typed: clap's types and the parsers for rates and durations. Nothing
-//! else in the crate sees clap; [`crate::settings`] turns these into a checked `Config`.
+//! The command line as typed: clap's types and the parsers for rates and durations. Only
+//! [`crate::settings`] sees these besides `main`: it resolves them, with the environment and
+//! the settings file, into each command's checked settings. clap reads no environment
+//! variable itself, so that precedence lives in one place (flags > environment > profile >
+//! defaults); the `[env: ...]` in the help says which variable the settings layer reads.
 
 mod args;
 mod parse;
@@ -7,12 +10,9 @@ mod parse;
 pub use args::*;
 pub use parse::*;
 
-use std::collections::HashMap;
-use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::parser::ValueSource;
-use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 /// Bulk-create SecureAuth Connect organizations from a CSV of customers.
 #[derive(Debug, Parser)]
@@ -30,77 +30,14 @@ pub struct Cli {
     /// Print nothing but errors and the final summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// The settings file [default: orgimport.toml in the working directory, if there].
-    #[arg(long, global = true, env = "ORGIMPORT_CONFIG", value_name = "PATH")]
+    /// The settings file [env: ORGIMPORT_CONFIG] [default: orgimport.toml in the working
+    /// directory, if there].
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// The profile of the settings file to use, e.g. staging or production [default: the
-    /// file's default_profile].
-    #[arg(long, global = true, env = "ORGIMPORT_PROFILE", value_name = "NAME")]
+    /// The profile of the settings file to use, e.g. staging or production [env:
+    /// ORGIMPORT_PROFILE] [default: the file's default_profile].
+    #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Where each of the subcommand's settings came from (flag, environment or default);
-    /// filled by [`Cli::parse_args`].
-    #[arg(skip)]
-    pub sources: Sources,
-}
-
-/// Where a setting given on the command line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SettingSource {
-    /// A flag or argument.
-    Flag,
-    /// Its environment variable.
-    Env,
-    /// clap's default value.
-    Default,
-}
-
-/// The [`SettingSource`] of each argument of the subcommand, by its id (the field name).
-#[derive(Debug, Clone, Default)]
-pub struct Sources(HashMap<String, SettingSource>);
-
-impl Sources {
-    /// Where `id` came from; `None` when it was not given at all (or not recorded).
-    pub fn get(&self, id: &str) -> Option<SettingSource> {
-        self.0.get(id).copied()
-    }
-
-    fn from_matches(matches: &ArgMatches) -> Sources {
-        let mut sources = HashMap::new();
-        let mut add = |m: &ArgMatches| {
-            for id in m.ids() {
-                let source = match m.value_source(id.as_str()) {
-                    Some(ValueSource::CommandLine) => SettingSource::Flag,
-                    Some(ValueSource::EnvVariable) => SettingSource::Env,
-                    Some(ValueSource::DefaultValue) => SettingSource::Default,
-                    _ => continue,
-                };
-                sources.insert(id.to_string(), source);
-            }
-        };
-        add(matches);
-        if let Some((_, sub)) = matches.subcommand() {
-            add(sub);
-        }
-        Sources(sources)
-    }
-}
-
-impl Cli {
-    /// Parses `args` (the program name first) and records where each setting came from, so
-    /// that the settings file fills only what neither a flag nor the environment set.
-    ///
-    /// # Errors
-    /// clap's error, to print and exit with.
-    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<OsString> + Clone,
-    {
-        let matches = Cli::command().try_get_matches_from(args)?;
-        let mut cli = Cli::from_arg_matches(&matches)?;
-        cli.sources = Sources::from_matches(&matches);
-        Ok(cli)
-    }
 }
 
 /// The subcommands.
@@ -176,16 +113,6 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn rates() {
-        assert_eq!(parse_rate("100").unwrap().per_second(), 100.0);
-        assert_eq!(parse_rate("600/m").unwrap().per_second(), 10.0);
-        assert_eq!(parse_rate("3600/h").unwrap().per_second(), 1.0);
-        assert!(parse_rate("0").is_err());
-        assert!(parse_rate("10/week").is_err());
-        assert!(parse_rate("fast").is_err());
     }
 
     #[test]

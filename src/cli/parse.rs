@@ -1,39 +1,16 @@
-//! The parsers of flag values: rates, durations, counts, fractions and `FIELD=COLUMN` pairs.
+//! The parsers of flag values: rates (into the settings' [`Rate`]), durations, counts,
+//! fractions and `FIELD=COLUMN` pairs.
 
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-/// A rate: `count` requests per `period`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateArg {
-    /// Requests allowed per period.
-    pub count: NonZeroU32,
-    /// The period.
-    pub period: Duration,
-}
-
-impl RateArg {
-    /// Requests per second.
-    pub fn per_second(&self) -> f64 {
-        f64::from(self.count.get()) / self.period.as_secs_f64()
-    }
-}
+use crate::settings::rate::Rate;
 
 /// Parses `100`, `100/s`, `6000/m`, `6000/min` or `50000/h`.
 ///
 /// # Errors
 /// A message saying the accepted forms.
-pub fn parse_rate(text: &str) -> Result<RateArg, String> {
-    let bad = || format!("{text:?} is not a rate: use N, N/s, N/m or N/h with N at least 1");
-    let (count, unit) = text.trim().split_once('/').unwrap_or((text.trim(), "s"));
-    let count: NonZeroU32 = count.trim().parse().map_err(|_| bad())?;
-    let period = match unit.trim() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        _ => return Err(bad()),
-    };
-    Ok(RateArg { count, period })
+pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    text.parse()
 }
 
 /// A count that must be a whole number of at least 1 (`--concurrency`, `--burst`, ...).

@@ -4,10 +4,11 @@
 
 use std::fmt::Write as _;
 
-use crate::Error;
 use crate::commands::import::{self, Prepared};
+use crate::exit::Ending;
 use crate::input;
-use crate::settings::Config;
+use crate::settings::ImportSettings;
+use crate::{Error, ExitStatus};
 
 /// Rows whose request is shown.
 const SHOWN: usize = 3;
@@ -28,10 +29,24 @@ pub struct DryRun {
 }
 
 impl DryRun {
-    /// 0 when no row is invalid, else 1 (as the import would end).
-    pub fn exit_code(&self) -> u8 {
-        if self.invalid == 0 { 0 } else { 1 }
+    /// Success when no row is invalid, else failed (as the import would end).
+    pub fn exit_status(&self) -> ExitStatus {
+        Ending {
+            failed: self.invalid > 0,
+            ..Ending::default()
+        }
+        .status()
     }
+}
+
+/// `orgimport import --dry-run`: prints what [`dry_run`] found.
+///
+/// # Errors
+/// As [`dry_run`].
+pub async fn run(settings: &ImportSettings) -> anyhow::Result<ExitStatus> {
+    let dry = dry_run(settings).await?;
+    print!("{}", dry.text);
+    Ok(dry.exit_status())
 }
 
 /// Plans the import `config` describes and shows what would be sent, sending nothing.
@@ -39,7 +54,8 @@ impl DryRun {
 /// # Errors
 /// The fatal errors of planning: unreadable input, a mapping that does not fit, a results
 /// file that is not orgimport's.
-pub async fn dry_run(config: &Config, tenant: Option<&str>) -> Result<DryRun, Error> {
+pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
+    let tenant = config.dry_run.as_ref().and_then(|d| d.tenant.as_deref());
     let template = config.default_template.clone();
     let Prepared { mapping, plan, .. } = import::prepare(config, template.clone()).await?;
     let mut text = String::new();

@@ -1,5 +1,5 @@
 //! `orgimport import`: read and check the input, connect, compare with the tenant, send, write
-//! the results.
+//! the results; then print the summary and end with the run's exit status.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -16,22 +17,47 @@ use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome, Status};
 use crate::report::progress::Progress;
-use crate::report::summary::Summary;
+use crate::report::summary::{RunReport, Summary};
 use crate::send::collector::collect;
 use crate::send::feed::{RowQueue, WaveRows};
 use crate::send::worker::{ParentIds, Worker};
 use crate::send::*;
-use crate::settings::Config;
+use crate::settings::ImportSettings;
 use crate::tenant::existing::Existing;
 use crate::tenant::on_existing::Hook;
-use crate::{Error, RowError};
+use crate::{Error, ExitStatus, RowError};
+
+/// `orgimport import`: imports as `settings` say (or only shows what would be sent, for a
+/// dry run), prints the summary and writes it as JSON when asked.
+///
+/// # Errors
+/// A fatal error found before anything was sent, or an unwritable summary.
+pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
+    if settings.dry_run.is_some() {
+        return crate::commands::dry_run::run(&settings).await;
+    }
+    let summary_json = settings.summary_json.clone();
+    let input = settings.input.clone();
+    let summary = import(settings)
+        .await
+        .with_context(|| format!("importing {}", input.display()))?;
+    let report = RunReport::new(&summary);
+    eprintln!("{report}");
+    if let Some(fatal) = &summary.fatal {
+        eprintln!("error: the run stopped: {fatal}");
+    }
+    if let Some(path) = summary_json {
+        report.write_json(&path)?;
+    }
+    Ok(summary.exit_status())
+}
 
 /// Runs an import as `config` says: plan, send, write the results.
 ///
 /// # Errors
 /// A fatal [`Error`] found before anything was sent (settings, input, credentials). A fatal
 /// error after sending began is returned in [`Summary::fatal`], with the results written.
-pub async fn import(config: Config) -> Result<Summary, Error> {
+pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let started = Instant::now();
     let session = session::connect(&config).await?;
     let (tenant, default_template) = (&session.tenant, session.default_template.clone());
@@ -259,7 +285,10 @@ pub struct Prepared {
 /// # Errors
 /// A fatal [`Error`] for unreadable input, a mapping that does not fit the header, or a
 /// results file that is not orgimport's.
-pub async fn prepare(config: &Config, default_template: Option<String>) -> Result<Prepared, Error> {
+pub async fn prepare(
+    config: &ImportSettings,
+    default_template: Option<String>,
+) -> Result<Prepared, Error> {
     let input_path = config.input.clone();
     let results_path = config.results.clone();
     let dialect = config.dialect;
@@ -288,7 +317,7 @@ pub async fn prepare(config: &Config, default_template: Option<String>) -> Resul
 
 /// The results file names organizations that rows of this input do not: it belongs to
 /// another input, or rows were removed. It is about to be replaced, so a copy is kept.
-fn keep_earlier_results(config: &Config, missing: usize) -> Result<(), Error> {
+fn keep_earlier_results(config: &ImportSettings, missing: usize) -> Result<(), Error> {
     if !config.results.exists() {
         return Ok(());
     }

@@ -10,15 +10,18 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::Error;
+use anyhow::Context;
+
 use crate::api::CreateOrganization;
 use crate::commands::session;
+use crate::exit::Ending;
 use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
 use crate::record::{self, CsvOut, EarlierRuns, Status};
-use crate::settings::Config;
+use crate::settings::{ImportSettings, PlanSettings};
 use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
+use crate::{Error, ExitStatus};
 
 /// The columns the plan file adds after the input's own.
 pub const PLAN_COLUMNS: [&str; 4] = ["action", "org_id", "changes", "reason"];
@@ -120,15 +123,15 @@ impl Report {
         self.counts.get(&action).copied().unwrap_or(0)
     }
 
-    /// 0 when every row's organization exists as the row says (an import would change
-    /// nothing), 1 otherwise: something would be created or updated, or a row is invalid or
-    /// in conflict.
-    pub fn exit_code(&self) -> u8 {
-        if self.count(Action::ExistsIdentical) == self.rows as u64 {
-            0
-        } else {
-            1
+    /// Success when every row's organization exists as the row says (an import would change
+    /// nothing), failed otherwise: something would be created or updated, or a row is
+    /// invalid or in conflict.
+    pub fn exit_status(&self) -> ExitStatus {
+        Ending {
+            failed: self.count(Action::ExistsIdentical) != self.rows as u64,
+            ..Ending::default()
         }
+        .status()
     }
 }
 
@@ -157,13 +160,18 @@ impl fmt::Display for Report {
     }
 }
 
-/// `<input stem>.plan.csv` beside the input.
-pub fn default_plan_path(input: &Path) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "customers".into());
-    input.with_file_name(format!("{stem}.plan.csv"))
+/// `orgimport plan`: plans the import `settings` describe, writes the plan file and prints
+/// the summary.
+///
+/// # Errors
+/// As [`plan`].
+pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
+    let input = settings.import.input.clone();
+    let report = plan(settings.import, settings.out)
+        .await
+        .with_context(|| format!("planning {}", input.display()))?;
+    eprintln!("{report}");
+    Ok(report.exit_status())
 }
 
 /// Plans an import as `config` says, writing the plan to `out`. Sends no write.
@@ -171,7 +179,7 @@ pub fn default_plan_path(input: &Path) -> PathBuf {
 /// # Errors
 /// A fatal [`Error`]: settings, input, credentials, an unusable default template, or a
 /// tenant that cannot be listed.
-pub async fn plan(config: Config, out: PathBuf) -> Result<Report, Error> {
+pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error> {
     let started = Instant::now();
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
@@ -222,7 +230,7 @@ pub async fn plan(config: Config, out: PathBuf) -> Result<Report, Error> {
 /// Reads and checks the input as `import` does (without an earlier run's results: the plan
 /// is against the tenant), and builds the request of every valid row.
 async fn read_rows(
-    config: &Config,
+    config: &ImportSettings,
     default_template: Option<String>,
 ) -> Result<(Mapping, Plan, Vec<Option<CreateOrganization>>), Error> {
     let input_path = config.input.clone();

@@ -3,19 +3,19 @@
 
 use anyhow::Context;
 
-use crate::cli::SandboxArgs;
+use crate::ExitStatus;
 use crate::sandbox::Sandbox;
-use crate::settings;
+use crate::settings::SandboxSettings;
 
-/// Serves the sandbox `args` describe until Ctrl-C.
+/// Serves the sandbox `settings` describe until Ctrl-C.
 ///
 /// # Errors
-/// The port cannot be bound, the secret file cannot be read, or the server fails.
-pub async fn serve(args: &SandboxArgs) -> anyhow::Result<()> {
-    let config = settings::sandbox_config(args)?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+/// The port cannot be bound, or the server fails.
+pub async fn run(settings: SandboxSettings) -> anyhow::Result<ExitStatus> {
+    let SandboxSettings { port, config } = settings;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     let address = listener.local_addr()?;
     let sandbox = Sandbox::new(config);
     // The sandbox's own credentials are printed so that the user can point an import at it;
@@ -29,5 +29,5 @@ pub async fn serve(args: &SandboxArgs) -> anyhow::Result<()> {
         })
         .await
         .context("the sandbox stopped")?;
-    Ok(())
+    Ok(ExitStatus::Success)
 }

@@ -1,10 +1,8 @@
 //! One connection to the tenant a command works on: the built-in sandbox when rehearsing,
 //! the HTTP client, the shared token, the shared rate limiter and the 429 throttle. `import`
-//! and `plan` start here from their [`Config`]; `verify`, `undo` and `token` from a
-//! [`Tenant`] and a rate. Also the Ctrl-C flag and report paths those three share.
+//! and `plan` start here from their [`ImportSettings`]; `verify`, `undo` and `token` from a
+//! [`Tenant`] and a rate. Also what those say on Ctrl-C.
 
-use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,9 +12,8 @@ use url::Url;
 
 use crate::Error;
 use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource};
-use crate::cli::RateArg;
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::settings::{Config, Target, Tenant, quota};
+use crate::settings::{ImportSettings, Rate, Target, Tenant};
 
 /// A connection to the tenant; a sandbox started for it stops when this is dropped.
 pub struct Session {
@@ -43,7 +40,7 @@ struct LocalSandbox {
 /// # Errors
 /// [`Error::Sandbox`] when the sandbox cannot listen; [`Error::Config`] when HTTP cannot be
 /// set up.
-pub async fn connect(config: &Config) -> Result<Session, Error> {
+pub async fn connect(config: &ImportSettings) -> Result<Session, Error> {
     let (tenant, default_template, sandbox) = match &config.target {
         Target::Tenant(t) => ((**t).clone(), config.default_template.clone(), None),
         Target::Sandbox => {
@@ -114,18 +111,11 @@ async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Er
 /// [`Error::Config`] when the HTTP client cannot be built.
 pub fn connect_tenant(
     tenant: &Tenant,
-    rate: RateArg,
+    rate: Rate,
     timeout: Duration,
 ) -> Result<(ApiClient, TokenSource), Error> {
-    let burst =
-        NonZeroU32::new((rate.per_second() / 10.0).ceil() as u32).unwrap_or(NonZeroU32::MIN);
-    build_client(
-        tenant,
-        timeout,
-        usize::MAX,
-        quota(rate, burst),
-        rate.per_second(),
-    )
+    let quota = rate.quota(rate.default_burst());
+    build_client(tenant, timeout, usize::MAX, quota, rate.per_second())
 }
 
 /// The HTTP client, token source, limiter and throttle every command reaches a tenant through.
@@ -155,36 +145,6 @@ fn build_client(
     Ok((client, tokens))
 }
 
-/// The exit code of `verify` and `undo`: 1 when a row went wrong, else 130 after Ctrl-C,
-/// else 0.
-pub fn report_exit_code(any_wrong: bool, interrupted: bool) -> u8 {
-    if any_wrong {
-        1
-    } else if interrupted {
-        130
-    } else {
-        0
-    }
-}
-
 /// What `verify` and `undo` say on the first Ctrl-C.
 pub const INTERRUPTED_REPORT: &str = "interrupted: finishing the requests in flight, then \
      writing the report (Ctrl-C again to quit at once, without a report)";
-
-/// `customers.results.csv` -> `customers.{what}.csv` beside it (else `<stem>.{what}.csv`).
-pub fn report_path(results: &Path, what: &str) -> PathBuf {
-    let name = results
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = name
-        .strip_suffix(".results.csv")
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            results
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "results".into())
-        });
-    results.with_file_name(format!("{stem}.{what}.csv"))
-}

@@ -7,9 +7,9 @@ use std::time::SystemTime;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::Error;
-use crate::cli::TokenArgs;
 use crate::commands::session;
+use crate::settings::{Rate, TokenSettings};
+use crate::{Error, ExitStatus};
 
 /// What the token endpoint granted.
 pub struct TokenInfo {
@@ -34,18 +34,43 @@ pub struct TokenInfo {
 /// What `token` says of a template that an import can use.
 const TEMPLATE_OK: &str = "readable, a template";
 
+/// The rate of `token`'s two requests: a limit that never waits.
+const RATE: Rate = Rate::per_second_at_most(std::num::NonZeroU32::new(10).expect("not zero"));
+
+/// `orgimport token`: fetches a token as `settings` say and prints what was granted; fails
+/// when a scope asked for was not granted or the template is not one the import could use.
+///
+/// # Errors
+/// As [`check`].
+pub async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
+    let info = check(settings).await?;
+    print!("{}", info.describe(settings.show));
+    if !info.scope_ok() {
+        eprintln!(
+            "error: the token endpoint granted {:?}, not every scope asked for ({:?})",
+            info.granted.as_deref().unwrap_or(""),
+            info.requested
+        );
+        return Ok(ExitStatus::Failed);
+    }
+    if !info.template_ok() {
+        eprintln!("error: an import with this template would stop before its first row");
+        return Ok(ExitStatus::Failed);
+    }
+    Ok(ExitStatus::Success)
+}
+
 /// Fetches a token and, when a template is named, reads it with the token.
 ///
 /// # Errors
 /// [`Error::AuthRejected`] for wrong credentials or a scope the client lacks; [`Error::Auth`]
-/// when the endpoint cannot be reached; [`Error::Config`] for missing settings.
-pub async fn check(args: &TokenArgs) -> Result<TokenInfo, Error> {
-    let tenant = crate::settings::tenant_from_args(&args.connection)?;
-    let rate = crate::cli::parse_rate("10").expect("a valid rate");
-    let (client, tokens) = session::connect_tenant(&tenant, rate, args.connection.timeout)?;
+/// when the endpoint cannot be reached.
+pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
+    let tenant = &settings.tenant;
+    let (client, tokens) = session::connect_tenant(tenant, RATE, settings.timeout)?;
     let issued = SystemTime::now();
     let token = tokens.token().await?;
-    let template = match args.template_id.as_deref().filter(|t| !t.trim().is_empty()) {
+    let template = match settings.template_id.as_deref() {
         None => None,
         Some(id) => {
             let found = match client.get(id).await {

@@ -13,12 +13,13 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::Error;
-use crate::cli::UndoArgs;
 use crate::commands::session;
+use crate::exit::Ending;
 use crate::record::{CsvOut, ResultsFile, Status};
 use crate::report::progress::Progress;
 use crate::send::Stop;
+use crate::settings::UndoSettings;
+use crate::{Error, ExitStatus};
 
 /// The report's columns.
 pub const COLUMNS: [&str; 5] = ["line", "name", "org_id", "result", "error"];
@@ -73,9 +74,15 @@ pub struct UndoReport {
 }
 
 impl UndoReport {
-    /// 0 when every created organization is gone, 1 when a delete failed, 130 after Ctrl-C.
-    pub fn exit_code(&self) -> u8 {
-        session::report_exit_code(self.failed > 0, self.interrupted)
+    /// Success when every created organization is gone, failed when a delete failed,
+    /// interrupted after Ctrl-C ([`Ending`] weighs them).
+    pub fn exit_status(&self) -> ExitStatus {
+        Ending {
+            interrupted: self.interrupted,
+            failed: self.failed > 0,
+            ..Ending::default()
+        }
+        .status()
     }
 }
 
@@ -100,16 +107,31 @@ impl fmt::Display for UndoReport {
     }
 }
 
-/// Runs `undo` as `args` say.
+/// `orgimport undo`: deletes what `settings` say (after asking), writes the report and
+/// prints its summary.
 ///
 /// # Errors
-/// A fatal [`Error`]: settings, an unreadable results file, rejected credentials, no `--yes`
-/// without a terminal, an unwritable report.
-pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
-    let tenant = crate::settings::tenant_from_args(&args.connection)?;
-    let spec =
-        crate::commands::verify::mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
-    let ledger = ResultsFile::read(&args.results.results, &spec, None)?;
+/// As [`undo`].
+pub async fn run(settings: UndoSettings) -> anyhow::Result<ExitStatus> {
+    let report = undo(settings).await?;
+    eprintln!("{report}");
+    Ok(report.exit_status())
+}
+
+/// Runs `undo` as `settings` say.
+///
+/// # Errors
+/// A fatal [`Error`]: an unreadable results file, rejected credentials, no `--yes` without a
+/// terminal, an unwritable report.
+pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
+    let UndoSettings {
+        tenant,
+        timeout,
+        results,
+        yes,
+        quiet,
+    } = settings;
+    let ledger = ResultsFile::read(&results.file, &results.mapping, None)?;
     let created: Vec<usize> = (0..ledger.entries.len())
         .filter(|i| {
             let e = &ledger.entries[*i];
@@ -128,10 +150,9 @@ pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
     if created.is_empty() {
         return Ok(report);
     }
-    let (client, tokens) =
-        session::connect_tenant(&tenant, args.results.rate, args.connection.timeout)?;
+    let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     tokens.token().await?;
-    if !args.yes {
+    if !yes {
         let question = format!(
             "Delete the {} organizations that {} lists as created, in tenant {:?} at {}? \
              [y/N] ",
@@ -156,7 +177,7 @@ pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
     }
     let stop = Arc::new(Stop::new());
     stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
-    let semaphore = Arc::new(Semaphore::new(args.results.concurrency.get()));
+    let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
     let mut progress = Progress::new(created.len() as u64, quiet);
     let mut fates: BTreeMap<usize, (Fate, String)> = BTreeMap::new();
     for rows in levels.values() {
@@ -211,11 +232,7 @@ pub async fn undo(args: UndoArgs, quiet: bool) -> Result<UndoReport, Error> {
             Fate::NotAttempted => report.interrupted = true,
         }
     }
-    let out = args
-        .results
-        .out
-        .clone()
-        .unwrap_or_else(|| session::report_path(&args.results.results, "undo"));
+    let out = results.out;
     write_report(&out, &ledger, &fates)?;
     // The deleted rows are marked to be sent again, so that the next import creates them
     // instead of skipping them as done.

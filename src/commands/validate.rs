@@ -7,12 +7,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::Error;
-use crate::cli::ValidateArgs;
+use crate::exit::Ending;
 use crate::input::{self, ProblemKind};
 use crate::planning;
 use crate::record::EarlierRuns;
-use crate::settings::input_format;
+use crate::settings::ValidateSettings;
+use crate::{Error, ExitStatus};
 
 /// What a validation found.
 #[derive(Debug)]
@@ -55,23 +55,44 @@ impl fmt::Display for Report {
     }
 }
 
-/// Checks every row of `args.input`, writing one line per problem to `out` as
+/// `orgimport validate`: lists every problem on stdout and the summary on stderr; fails
+/// when a row is invalid.
+///
+/// # Errors
+/// As [`validate`].
+pub fn run(settings: &ValidateSettings) -> anyhow::Result<ExitStatus> {
+    let report = validate(settings, &mut std::io::stdout().lock())?;
+    eprintln!("{report}");
+    Ok(report.exit_status())
+}
+
+impl Report {
+    /// Success when every row is valid, else failed.
+    pub fn exit_status(&self) -> ExitStatus {
+        Ending {
+            failed: self.invalid > 0,
+            ..Ending::default()
+        }
+        .status()
+    }
+}
+
+/// Checks every row of `settings.input`, writing one line per problem to `out` as
 /// `FILE:LINE: COLUMN: MESSAGE`.
 ///
 /// # Errors
 /// A fatal [`Error`] when the file or the mapping cannot be used at all.
-pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<Report, Error> {
+pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Report, Error> {
     let started = Instant::now();
-    let (dialect, spec) = input_format(&args.format)?;
-    let path = &args.input;
-    let mapping = input::mapping_for(path, &dialect, &spec)?;
+    let (dialect, path) = (settings.dialect, &settings.input);
+    let mapping = input::mapping_for(path, &dialect, &settings.mapping)?;
     let mut write_error = None;
     let plan = planning::build(
         path,
         &dialect,
         &mapping,
         &EarlierRuns::default(),
-        args.template_id.as_deref(),
+        settings.template_id.as_deref(),
         &mut |row| {
             for problem in row.problems {
                 if let Err(e) = writeln!(out, "{}:{}: {problem}", path.display(), row.line) {

@@ -13,14 +13,14 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::Error;
 use crate::api::{ApiClient, Organization};
-use crate::cli::VerifyArgs;
 use crate::commands::session;
-use crate::input::{MappingFile, MappingSpec};
+use crate::exit::Ending;
 use crate::record::{CsvOut, ResultsFile, Status};
 use crate::report::progress::Progress;
 use crate::send::Stop;
+use crate::settings::VerifySettings;
+use crate::{Error, ExitStatus};
 
 /// The report's columns.
 pub const COLUMNS: [&str; 7] = [
@@ -65,9 +65,15 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    /// 0 when every created row checks out, 1 on any mismatch, 130 after Ctrl-C.
-    pub fn exit_code(&self) -> u8 {
-        session::report_exit_code(self.bad_rows > 0, self.interrupted)
+    /// Success when every created row checks out, failed on any mismatch, interrupted after
+    /// Ctrl-C ([`Ending`] weighs them).
+    pub fn exit_status(&self) -> ExitStatus {
+        Ending {
+            interrupted: self.interrupted,
+            failed: self.bad_rows > 0,
+            ..Ending::default()
+        }
+        .status()
     }
 }
 
@@ -91,37 +97,33 @@ impl fmt::Display for VerifyReport {
     }
 }
 
-/// The mapping that `--mapping` and `--map` name.
+/// `orgimport verify`: checks every created row as `settings` say, writes the report and
+/// prints its summary.
 ///
 /// # Errors
-/// The mapping file's errors.
-pub fn mapping_spec(
-    mapping: Option<&std::path::Path>,
-    map: &[(String, String)],
-) -> Result<MappingSpec, Error> {
-    Ok(MappingSpec {
-        file: mapping.map(MappingFile::load).transpose()?,
-        overrides: map.to_vec(),
-    })
+/// As [`verify`].
+pub async fn run(settings: VerifySettings) -> anyhow::Result<ExitStatus> {
+    let report = verify(settings).await?;
+    eprintln!("{report}");
+    Ok(report.exit_status())
 }
 
-/// Runs `verify` as `args` say.
+/// Runs `verify` as `settings` say.
 ///
 /// # Errors
-/// A fatal [`Error`]: settings, an unreadable results file, rejected credentials, an
-/// unwritable report. Mismatches are not errors: they are in the report.
-pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error> {
-    let tenant = crate::settings::tenant_from_args(&args.connection)?;
-    let spec = mapping_spec(args.results.mapping.as_deref(), &args.results.map)?;
-    let template = args.template_id.filter(|t| !t.trim().is_empty());
-    let ledger = ResultsFile::read(&args.results.results, &spec, template.as_deref())?;
-    let out = args
-        .results
-        .out
-        .clone()
-        .unwrap_or_else(|| session::report_path(&args.results.results, "verify"));
-    let (client, tokens) =
-        session::connect_tenant(&tenant, args.results.rate, args.connection.timeout)?;
+/// A fatal [`Error`]: an unreadable results file, rejected credentials, an unwritable
+/// report. Mismatches are not errors: they are in the report.
+pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
+    let VerifySettings {
+        tenant,
+        timeout,
+        results,
+        template_id: template,
+        quiet,
+    } = settings;
+    let ledger = ResultsFile::read(&results.file, &results.mapping, template.as_deref())?;
+    let out = results.out;
+    let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     tokens.token().await?;
 
     let created: Vec<usize> = (0..ledger.entries.len())
@@ -147,7 +149,7 @@ pub async fn verify(args: VerifyArgs, quiet: bool) -> Result<VerifyReport, Error
     let templates = Arc::new(templates);
     let stop = Arc::new(Stop::new());
     stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
-    let semaphore = Arc::new(Semaphore::new(args.results.concurrency.get()));
+    let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
     let mut progress = Progress::new(created.len() as u64, quiet);
     let mut tasks = JoinSet::new();
     let mut checks: Vec<Check> = Vec::new();

@@ -47,24 +47,20 @@ impl Summary {
         self.counts.get(&status).copied().unwrap_or(0)
     }
 
-    /// 0 when every row exists now, 1 when some failed or are invalid, 2 after a fatal
-    /// error, 130 after Ctrl-C.
-    pub fn exit_code(&self) -> u8 {
-        if self.fatal.is_some() {
-            2
-        } else if self.interrupted {
-            130
-        } else if Status::ALL
+    /// Success when every row exists now; failed when some failed or are invalid; fatal
+    /// after a fatal error; interrupted after Ctrl-C ([`crate::exit::Ending`] weighs them).
+    pub fn exit_status(&self) -> crate::ExitStatus {
+        let done: u64 = Status::ALL
             .iter()
             .filter(|s| s.is_done())
             .map(|s| self.count(*s))
-            .sum::<u64>()
-            == self.rows as u64
-        {
-            0
-        } else {
-            1
+            .sum();
+        crate::exit::Ending {
+            fatal: self.fatal.is_some(),
+            interrupted: self.interrupted,
+            failed: done != self.rows as u64,
         }
+        .status()
     }
 }
 
@@ -151,7 +147,7 @@ impl<'a> RunReport<'a> {
             "send_seconds": round(s.send_elapsed.as_secs_f64()),
             "rows_per_second": round(rate(s)),
             "results": s.results.display().to_string(),
-            "exit_code": s.exit_code(),
+            "exit_code": s.exit_status().code(),
             "interrupted": s.interrupted,
             "fatal": s.fatal.as_ref().map(ToString::to_string),
             "error_kinds": self.kinds.iter().map(|k| json!({

@@ -108,7 +108,7 @@ impl Stop {
                 if let Some(again) = again {
                     eprintln!("{again}");
                 }
-                std::process::exit(130);
+                std::process::exit(crate::ExitStatus::Interrupted.code().into());
             }
         });
     }

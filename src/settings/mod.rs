@@ -1,378 +1,257 @@
-//! The checked settings the core runs on, built from the command line and the environment.
-//! Every missing or malformed setting is reported here, before anything is read or sent.
+//! The checked settings each command runs on, resolved once from the command line, the
+//! environment and the settings file's profile: flags > environment > profile > defaults
+//! ([`Layers`]). Every missing or malformed setting is reported here, before anything is read
+//! or sent. Only this module and [`crate::cli`] see clap's types; the commands see these.
 
+pub mod connection;
+pub mod import;
+pub mod layers;
 pub mod profile;
+pub mod rate;
+pub mod results;
+#[cfg(test)]
+mod tests;
 
-use std::num::{NonZeroU32, NonZeroUsize};
-use std::path::{Path, PathBuf};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use governor::Quota;
-use secrecy::SecretString;
-use url::Url;
+pub use connection::{Connection, SECRET_ENV, Target, Tenant};
+pub use import::{
+    DryRunSettings, ImportSettings, PlanSettings, default_plan_path, default_results_path,
+    input_format,
+};
+pub use layers::{Environment, Layers, Origin, Source};
+pub use profile::ActiveProfile;
+pub use rate::Rate;
+pub use results::{ResultsSettings, UndoSettings, VerifySettings, report_path};
 
 use crate::Error;
-use crate::api::{ClientAuth, Credentials};
-use crate::cli::{
-    ClientAuthArg, ConnectionArgs, ImportArgs, InputFormatArgs, OnExistingArg, RateArg, SandboxArgs,
-};
-use crate::input::{Dialect, MappingFile, MappingSpec};
+use crate::cli::{Cli, Command, ConfigArgs, SandboxArgs, TokenArgs, ValidateArgs};
+use crate::input::{Dialect, MappingSpec};
 use crate::sandbox::{Faults, RateLimit, SandboxConfig};
-use crate::tenant::on_existing::OnExisting;
+use crate::settings::connection::read_secret_file;
+use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
 
-/// The environment variable holding the client secret.
-pub const SECRET_ENV: &str = "ORGIMPORT_CLIENT_SECRET";
-
-/// Everything `import` needs.
+/// A command and the settings it runs on.
 #[derive(Debug)]
-pub struct Config {
-    /// The customer CSV.
-    pub input: PathBuf,
-    /// How the input is written.
-    pub dialect: Dialect,
-    /// Which columns feed which fields.
-    pub mapping: MappingSpec,
-    /// The results file (its journal sits beside it).
-    pub results: PathBuf,
-    /// Where the organizations go.
-    pub target: Target,
-    /// The template for rows that name none.
-    pub default_template: Option<String>,
-    /// The shared rate limit on API requests.
-    pub quota: Quota,
-    /// The configured rate in requests per second, for reports.
-    pub rate_per_second: f64,
-    /// Requests in flight at most.
-    pub concurrency: NonZeroUsize,
-    /// Requests per row at most, retries included.
-    pub max_attempts: NonZeroU32,
-    /// Timeout of one request.
-    pub timeout: Duration,
-    /// No progress output.
-    pub quiet: bool,
-    /// What to do with rows whose organization exists.
-    pub on_existing: OnExisting,
+pub enum Settings {
+    /// `orgimport import` (and `import --dry-run`).
+    Import(ImportSettings),
+    /// `orgimport plan`.
+    Plan(PlanSettings),
+    /// `orgimport validate`.
+    Validate(ValidateSettings),
+    /// `orgimport verify`.
+    Verify(VerifySettings),
+    /// `orgimport undo`.
+    Undo(UndoSettings),
+    /// `orgimport token`.
+    Token(TokenSettings),
+    /// `orgimport config`.
+    Config(ConfigSettings),
+    /// `orgimport sandbox`.
+    Sandbox(SandboxSettings),
+    /// `orgimport completions`: the script to print.
+    Completions(String),
 }
 
-/// Where the organizations are created.
-#[derive(Debug)]
-pub enum Target {
-    /// A real tenant.
-    Tenant(Box<Tenant>),
-    /// The built-in sandbox, started for the run on a free port.
-    Sandbox,
-}
-
-/// A tenant's address and the client that may create organizations in it.
-#[derive(Debug, Clone)]
-pub struct Tenant {
-    /// The base URL, e.g. `https://acme.us.connect.secureauth.com`.
-    pub base_url: Url,
-    /// The tenant id.
-    pub tenant: String,
-    /// The client credentials and token endpoint.
-    pub credentials: Credentials,
-}
-
-impl Tenant {
-    /// The settings for a tenant at `base_url`, with the token URL derived.
-    pub fn new(
-        base_url: Url,
-        tenant: &str,
-        client_id: &str,
-        client_secret: SecretString,
-        scope: &str,
-        auth: ClientAuth,
-    ) -> Tenant {
-        let token_url = derive_token_url(&base_url, tenant);
-        Tenant {
-            base_url,
-            tenant: tenant.to_string(),
-            credentials: Credentials {
-                token_url,
-                client_id: client_id.to_string(),
-                client_secret,
-                scope: scope.to_string(),
-                auth,
-            },
-        }
-    }
-}
-
-impl Config {
-    /// Checks the `import` arguments, reading the secret from `--client-secret-file` or
-    /// the environment.
+impl Settings {
+    /// The settings of the command `cli` names: its flags, then `env`, then the settings
+    /// file's profile (for the commands that reach a tenant), then defaults.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the setting to fix.
-    pub fn from_import_args(args: ImportArgs, quiet: bool) -> Result<Config, Error> {
-        let results = match &args.out {
-            Some(out) => out.clone(),
-            None => default_results_path(&args.input),
-        };
-        if same_file(&results, &args.input) {
-            return Err(Error::Config(format!(
-                "--out {} is the input file; choose another results file",
-                results.display()
-            )));
-        }
-        let target = if args.sandbox {
-            Target::Sandbox
-        } else {
-            Target::Tenant(Box::new(tenant_from_args(&args.connection)?))
-        };
-        let burst = args.burst.unwrap_or_else(|| default_burst(args.rate));
-        let (dialect, mapping) = input_format(&args.format)?;
-        Ok(Config {
-            input: args.input,
-            dialect,
-            mapping,
-            results,
-            target,
-            default_template: args.template_id.filter(|t| !t.trim().is_empty()),
-            quota: quota(args.rate, burst),
-            rate_per_second: args.rate.per_second(),
-            concurrency: args.concurrency,
-            max_attempts: args.max_attempts,
-            timeout: args.connection.timeout,
+    /// [`Error::Config`] naming the setting to fix; the settings, mapping or secret file's
+    /// errors.
+    pub fn resolve(cli: Cli, env: Environment) -> Result<Settings, Error> {
+        let Cli {
+            command,
             quiet,
-            on_existing: match args.on_existing {
-                OnExistingArg::Skip => OnExisting::Skip,
-                OnExistingArg::Fail => OnExisting::Fail,
-                OnExistingArg::Update => OnExisting::Update,
-            },
+            config,
+            profile,
+            ..
+        } = cli;
+        let with_file = move |env| Layers::with_file(env, config, profile);
+        Ok(match command {
+            Command::Import(args) => {
+                Settings::Import(ImportSettings::resolve(args, quiet, &mut with_file(env)?)?)
+            }
+            Command::Plan(args) => {
+                Settings::Plan(PlanSettings::resolve(args, quiet, &mut with_file(env)?)?)
+            }
+            Command::Verify(args) => {
+                Settings::Verify(VerifySettings::resolve(args, quiet, &mut with_file(env)?)?)
+            }
+            Command::Undo(args) => {
+                Settings::Undo(UndoSettings::resolve(args, quiet, &mut with_file(env)?)?)
+            }
+            Command::Token(args) => {
+                Settings::Token(TokenSettings::resolve(args, &mut with_file(env)?)?)
+            }
+            Command::Config(args) => {
+                Settings::Config(ConfigSettings::resolve(args, with_file(env)?)?)
+            }
+            // A check of the file alone: no settings file, so no tenant's profile.
+            Command::Validate(args) => Settings::Validate(ValidateSettings::resolve(
+                args,
+                &mut Layers::without_file(env),
+            )?),
+            Command::Sandbox(args) => Settings::Sandbox(SandboxSettings::resolve(args, &env)?),
+            Command::Completions(args) => {
+                let mut script = Vec::new();
+                crate::cli::write_completions(args.shell, &mut script);
+                Settings::Completions(String::from_utf8_lossy(&script).into_owned())
+            }
         })
     }
 }
 
-/// The dialect and mapping that `--delimiter`, `--encoding`, `--mapping` and `--map` name.
-///
-/// # Errors
-/// [`Error::Config`] for a bad delimiter or encoding; the mapping file's errors.
-pub fn input_format(args: &InputFormatArgs) -> Result<(Dialect, MappingSpec), Error> {
-    let dialect = Dialect::parse(args.delimiter.as_deref(), args.encoding.as_deref())
-        .map_err(Error::Config)?;
-    let file = args.mapping.as_deref().map(MappingFile::load).transpose()?;
-    Ok((
-        dialect,
-        MappingSpec {
-            file,
-            overrides: args.map.clone(),
-        },
-    ))
+/// Everything `token` needs.
+#[derive(Debug)]
+pub struct TokenSettings {
+    /// The tenant to fetch a token from.
+    pub tenant: Tenant,
+    /// How long to wait for one reply.
+    pub timeout: Duration,
+    /// The template to check the token can read, as the import would.
+    pub template_id: Option<String>,
+    /// `--show`: print the access token itself.
+    pub show: bool,
 }
 
-/// `<input stem>.results.csv` beside the input.
-pub fn default_results_path(input: &Path) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "customers".into());
-    input.with_file_name(format!("{stem}.results.csv"))
+impl TokenSettings {
+    /// The `token` settings: `args` over the environment over the profile over defaults.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting to fix; the secret file's errors.
+    pub fn resolve(args: TokenArgs, layers: &mut Layers) -> Result<TokenSettings, Error> {
+        let connection = Connection::resolve(args.connection, layers)?;
+        let template_id = layers
+            .get(&TEMPLATE_ID, args.template_id)?
+            .filter(|t| !t.trim().is_empty());
+        Ok(TokenSettings {
+            tenant: connection.tenant()?,
+            timeout: connection.timeout,
+            template_id,
+            show: args.show,
+        })
+    }
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+/// Everything `validate` needs.
+#[derive(Debug)]
+pub struct ValidateSettings {
+    /// The customer CSV.
+    pub input: PathBuf,
+    /// How it is written.
+    pub dialect: Dialect,
+    /// Which columns feed which fields.
+    pub mapping: MappingSpec,
+    /// The template applied to rows that name none.
+    pub template_id: Option<String>,
 }
 
-/// A tenth of a second's worth of requests, at least one: enough to absorb scheduling
-/// jitter without bursting far above the rate.
-fn default_burst(rate: RateArg) -> NonZeroU32 {
-    let tenth = (rate.per_second() / 10.0).ceil().min(f64::from(u32::MAX)) as u32;
-    NonZeroU32::new(tenth).unwrap_or(NonZeroU32::MIN)
+impl ValidateSettings {
+    /// The `validate` settings: `args` over the environment over defaults.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad delimiter, encoding or environment variable; the mapping
+    /// file's errors.
+    pub fn resolve(args: ValidateArgs, layers: &mut Layers) -> Result<ValidateSettings, Error> {
+        let template_id = layers.get(&TEMPLATE_ID, args.template_id)?;
+        let (dialect, mapping) = input_format(&args.format)?;
+        Ok(ValidateSettings {
+            input: args.input,
+            dialect,
+            mapping,
+            template_id,
+        })
+    }
 }
 
-/// The governor quota for `rate` with `burst`.
-pub fn quota(rate: RateArg, burst: NonZeroU32) -> Quota {
-    let period = rate.period / rate.count.get();
-    Quota::with_period(period.max(Duration::from_nanos(1)))
-        .expect("the period is not zero")
-        .allow_burst(burst)
+/// What `config` shows: the connection, template and rate settings as an import would
+/// resolve them, and where each came from.
+#[derive(Debug)]
+pub struct ConfigSettings {
+    /// The settings file and profile in force.
+    pub profile: ActiveProfile,
+    /// Every setting shown, in order, with its value and where it came from.
+    pub origins: Vec<Origin>,
+    /// The connection settings, to tell whether they are complete.
+    pub connection: Connection,
 }
 
-/// The tenant and credentials that the connection flags, the environment and the settings
-/// file name, the secret read from `--client-secret-file` or the environment.
-///
-/// # Errors
-/// [`Error::Config`] naming the setting to fix.
-pub fn tenant_from_args(args: &ConnectionArgs) -> Result<Tenant, Error> {
-    let parse = |flag: &str, text: &str| -> Result<Url, Error> {
-        let url = Url::parse(text.trim())
-            .map_err(|e| Error::Config(format!("{flag} {text:?} is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(Error::Config(format!(
-                "{flag} {text:?} must be an http(s) URL with a host"
-            )));
+impl ConfigSettings {
+    /// The settings `config` shows, resolved as `import` resolves them.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when an environment variable is malformed.
+    pub fn resolve(args: ConfigArgs, mut layers: Layers) -> Result<ConfigSettings, Error> {
+        let connection = Connection::resolve(args.connection, &mut layers)?;
+        layers.get(&TEMPLATE_ID, args.template_id)?;
+        layers.get_or(&RATE, args.rate, DEFAULT_RATE)?;
+        let (profile, origins) = layers.into_parts();
+        Ok(ConfigSettings {
+            profile,
+            origins,
+            connection,
+        })
+    }
+}
+
+/// Everything `sandbox` needs.
+#[derive(Debug)]
+pub struct SandboxSettings {
+    /// The port on 127.0.0.1 (0 picks a free one).
+    pub port: u16,
+    /// The emulator's tenant, client, template and faults.
+    pub config: SandboxConfig,
+}
+
+impl SandboxSettings {
+    /// The `sandbox` settings; its secret from `--client-secret-file`, else `env`'s
+    /// `ORGIMPORT_CLIENT_SECRET`, else generated.
+    ///
+    /// # Errors
+    /// The secret file cannot be read or is empty.
+    pub fn resolve(args: SandboxArgs, env: &Environment) -> Result<SandboxSettings, Error> {
+        let per_second = |rate: Rate| {
+            NonZeroU32::new(rate.per_second().ceil() as u32).unwrap_or(NonZeroU32::MIN)
+        };
+        let mut config = SandboxConfig {
+            tenant: args.tenant,
+            template_id: args.template_id,
+            token_lifetime: args.token_lifetime,
+            expires_in_as_string: !args.expires_in_number,
+            rate_limit: args.rate_limit.map(|rate| RateLimit {
+                per_second: per_second(rate),
+                burst: args.rate_limit_burst.unwrap_or(per_second(rate)),
+            }),
+            faults: Faults {
+                seed: args.seed,
+                error_rate: args.fail_rate,
+                commit_then_fail_rate: args.commit_then_fail_rate,
+                latency: args.latency,
+                latency_jitter: args.latency_jitter,
+                slow_commit_rate: args.slow_commit_rate,
+                slow_commit_delay: args.slow_commit_delay,
+                forbidden_burst_rate: args.forbidden_rate,
+            },
+            ..SandboxConfig::default()
+        };
+        if let Some(id) = args.client_id {
+            config.client_id = id;
         }
-        Ok(url)
-    };
-    let token_url = args
-        .token_url
-        .as_deref()
-        .map(|t| parse("--token-url", t))
-        .transpose()?;
-    let base_url = match (&args.base_url, &token_url) {
-        (Some(b), _) => parse("--base-url", b)?,
-        (None, Some(t)) => {
-            let mut base = t.clone();
-            base.set_path("/");
-            base.set_query(None);
-            base
+        let secret = match &args.client_secret_file {
+            Some(path) => Some(read_secret_file(path)?),
+            None => connection::secret_from_env(env),
+        };
+        if let Some(secret) = secret {
+            config.client_secret = secret;
         }
-        (None, None) => {
-            return Err(Error::Config(
-                "no tenant given: set --base-url and --tenant (or ORGIMPORT_BASE_URL and \
-                 ORGIMPORT_TENANT), or --token-url; to rehearse, use --sandbox"
-                    .into(),
-            ));
-        }
-    };
-    let tenant = match &args.tenant {
-        Some(t) if !t.trim().is_empty() => t.trim().to_string(),
-        _ => token_url
-            .as_ref()
-            .and_then(|t| t.path_segments()?.next().map(str::to_string))
-            .filter(|t| !t.is_empty())
-            .or_else(|| tenant_from_host(&base_url))
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "cannot tell the tenant id from {base_url}: set --tenant or ORGIMPORT_TENANT"
-                ))
-            })?,
-    };
-    let client_id = args
-        .client_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            Error::Config("no client id: set --client-id or ORGIMPORT_CLIENT_ID".into())
-        })?;
-    let secret = read_secret(args.client_secret_file.as_deref())?.ok_or_else(|| {
-        Error::Config(format!(
-            "no client secret: set {SECRET_ENV} or pass --client-secret-file PATH \
-             (it is never taken as a flag, so it stays out of shell history and process lists)"
-        ))
-    })?;
-    let auth = match args.client_auth {
-        ClientAuthArg::Post => ClientAuth::Post,
-        ClientAuthArg::Basic => ClientAuth::Basic,
-    };
-    let mut tenant = Tenant::new(base_url, &tenant, client_id, secret, &args.scope, auth);
-    if let Some(t) = token_url {
-        tenant.credentials.token_url = t;
-    }
-    Ok(tenant)
-}
-
-/// `https://acme.us.connect.secureauth.com` → `acme`.
-fn tenant_from_host(base: &Url) -> Option<String> {
-    let host = base.host_str()?;
-    let labels: Vec<&str> = host.split('.').collect();
-    (labels.len() >= 3
-        && base
-            .host()
-            .is_some_and(|h| matches!(h, url::Host::Domain(_))))
-    .then(|| labels[0].to_string())
-}
-
-/// `{base}/{tenant}/system/oauth2/token`.
-fn derive_token_url(base: &Url, tenant: &str) -> Url {
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .expect("an http(s) URL has path segments")
-        .pop_if_empty()
-        .extend([tenant, "system", "oauth2", "token"]);
-    url
-}
-
-/// The secret from `file` when given, else from the environment; `None` when neither.
-pub(crate) fn read_secret(file: Option<&Path>) -> Result<Option<SecretString>, Error> {
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let secret = text.trim_end_matches(['\r', '\n']);
-        if secret.is_empty() {
-            return Err(Error::Config(format!(
-                "--client-secret-file {} is empty",
-                path.display()
-            )));
-        }
-        return Ok(Some(SecretString::from(secret.to_string())));
-    }
-    Ok(std::env::var(SECRET_ENV)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(SecretString::from))
-}
-
-/// The sandbox settings from `orgimport sandbox` arguments.
-///
-/// # Errors
-/// [`Error`] when the secret file cannot be read.
-pub fn sandbox_config(args: &SandboxArgs) -> Result<SandboxConfig, Error> {
-    let mut config = SandboxConfig {
-        tenant: args.tenant.clone(),
-        template_id: args.template_id.clone(),
-        token_lifetime: args.token_lifetime,
-        expires_in_as_string: !args.expires_in_number,
-        rate_limit: args.rate_limit.map(|rate| RateLimit {
-            per_second: NonZeroU32::new(rate.per_second().ceil() as u32).unwrap_or(NonZeroU32::MIN),
-            burst: args.rate_limit_burst.unwrap_or(
-                NonZeroU32::new(rate.per_second().ceil() as u32).unwrap_or(NonZeroU32::MIN),
-            ),
-        }),
-        faults: Faults {
-            seed: args.seed,
-            error_rate: args.fail_rate,
-            commit_then_fail_rate: args.commit_then_fail_rate,
-            latency: args.latency,
-            latency_jitter: args.latency_jitter,
-            slow_commit_rate: args.slow_commit_rate,
-            slow_commit_delay: args.slow_commit_delay,
-            forbidden_burst_rate: args.forbidden_rate,
-        },
-        ..SandboxConfig::default()
-    };
-    if let Some(id) = &args.client_id {
-        config.client_id = id.clone();
-    }
-    if let Some(secret) = read_secret(args.client_secret_file.as_deref())? {
-        config.client_secret = secret;
-    }
-    Ok(config)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_url_is_derived_from_base_and_tenant() {
-        let base = Url::parse("https://acme.us.connect.secureauth.com").unwrap();
-        assert_eq!(
-            derive_token_url(&base, "acme").as_str(),
-            "https://acme.us.connect.secureauth.com/acme/system/oauth2/token"
-        );
-        assert_eq!(tenant_from_host(&base).as_deref(), Some("acme"));
-        assert_eq!(
-            tenant_from_host(&Url::parse("http://127.0.0.1:8080").unwrap()),
-            None
-        );
-    }
-
-    #[test]
-    fn default_results_sit_beside_the_input() {
-        assert_eq!(
-            default_results_path(Path::new("data/customers.csv")),
-            PathBuf::from("data/customers.results.csv")
-        );
-    }
-
-    #[test]
-    fn default_burst_is_a_tenth_of_a_second() {
-        let rate = crate::cli::parse_rate("100").unwrap();
-        assert_eq!(default_burst(rate).get(), 10);
-        let slow = crate::cli::parse_rate("60/m").unwrap();
-        assert_eq!(default_burst(slow).get(), 1);
+        Ok(SandboxSettings {
+            port: args.port,
+            config,
+        })
     }
 }

@@ -91,9 +91,9 @@ async fn a_chaos_run_creates_every_row_exactly_once() {
         "the token was refreshed: {stats:?}"
     );
     // Whatever the first run could not finish, a rerun does.
-    if first.exit_code() != 0 {
+    if first.exit_status().code() != 0 {
         let second = fixture.import(&sandbox, &flags).await.unwrap();
-        assert_eq!(second.exit_code(), 0, "{second}");
+        assert_eq!(second.exit_status().code(), 0, "{second}");
     }
     assert_exactly_once(&fixture, &sandbox, 2000);
 }
@@ -260,7 +260,7 @@ async fn many_rows_failing_the_same_way_stop_the_run() {
 
     let fatal = summary.fatal.as_ref().expect("the run stopped").to_string();
     assert!(fatal.contains("the last 20 rows all failed"), "{fatal}");
-    assert_eq!(summary.exit_code(), 2);
+    assert_eq!(summary.exit_status().code(), 2);
     assert!(summary.count(Status::NotSent) > 0, "{summary}");
     assert!(
         sandbox.sandbox.stats().create_requests < 200,

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
 use clap::Parser;
-use orgimport::cli::{Cli, Command};
+use orgimport::cli::Cli;
 use orgimport::commands::import;
 use orgimport::report::summary::Summary;
-use orgimport::settings::Config;
+use orgimport::settings::{Environment, Settings};
 
 use crate::util::TestSandbox;
 
@@ -111,12 +111,16 @@ impl Fixture {
     }
 }
 
+/// The settings of the command line `args`, with no environment variable set.
+pub fn resolve(args: Vec<String>) -> Result<Settings, orgimport::Error> {
+    Settings::resolve(Cli::try_parse_from(args).unwrap(), Environment::default())
+}
+
 pub async fn import_with(args: Vec<String>) -> Result<Summary, orgimport::Error> {
-    let cli = Cli::try_parse_from(args).unwrap();
-    let Command::Import(args) = cli.command else {
+    let Settings::Import(settings) = resolve(args)? else {
         panic!("not an import")
     };
-    import::import(Config::from_import_args(args, true)?).await
+    import::import(settings).await
 }
 
 /// A CSV file as column -> value maps, one per row (a leading BOM is not part of the

@@ -26,7 +26,7 @@ async fn every_valid_row_is_created_once_and_every_row_is_in_the_results() {
     assert_eq!(summary.rows, 43);
     assert_eq!(summary.count(Status::Created), 40, "{summary}");
     assert_eq!(summary.count(Status::Invalid), 3, "{summary}");
-    assert_eq!(summary.exit_code(), 1);
+    assert_eq!(summary.exit_status().code(), 1);
     let by_name = sandbox.sandbox.commits_by_name();
     for i in 0..40 {
         assert_eq!(
@@ -208,7 +208,7 @@ async fn a_rerun_sends_only_what_is_not_done() {
     .unwrap();
     let third = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
     assert_eq!(third.sent, 1, "{third}");
-    assert_eq!(third.exit_code(), 0);
+    assert_eq!(third.exit_status().code(), 0);
     assert_eq!(sandbox.sandbox.stats().create_requests, 21);
     assert_eq!(
         sandbox.sandbox.commits_by_name().get("fixed-later"),
@@ -271,7 +271,7 @@ async fn an_existing_id_is_adopted_only_when_the_name_matches() {
         "{}",
         rows[1]["error"]
     );
-    assert_eq!(summary.exit_code(), 1);
+    assert_eq!(summary.exit_status().code(), 1);
 }
 
 #[test]

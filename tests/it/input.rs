@@ -126,7 +126,7 @@ async fn a_child_whose_parent_failed_is_not_sent_and_says_why() {
         1,
         "the child was never sent"
     );
-    assert_eq!(summary.exit_code(), 1);
+    assert_eq!(summary.exit_status().code(), 1);
 }
 
 #[tokio::test]

@@ -3,15 +3,13 @@
 
 use std::collections::HashMap;
 
-use clap::Parser;
-use orgimport::cli::{Cli, Command};
 use orgimport::commands::plan::{self, Report};
 use orgimport::record::Status;
 use orgimport::sandbox::{Faults, Organization, SandboxConfig};
-use orgimport::settings::Config;
+use orgimport::settings::Settings;
 use serde_json::{Value, json};
 
-use crate::fixture::{Fixture, csv_rows, interrupt};
+use crate::fixture::{Fixture, csv_rows, interrupt, resolve};
 use crate::util::{TestSandbox, start_sandbox};
 
 /// One row per case; the comment after each names its expected plan.
@@ -59,14 +57,10 @@ async fn seed(sandbox: &TestSandbox) {
 async fn plan(fixture: &Fixture, sandbox: &TestSandbox) -> Report {
     let mut args = fixture.args(sandbox, &sandbox.secret(), &[]);
     args[1] = "plan".into();
-    let cli = Cli::try_parse_from(args).unwrap();
-    let Command::Plan(args) = cli.command else {
+    let Settings::Plan(settings) = resolve(args).unwrap() else {
         panic!("not a plan")
     };
-    let out = plan::default_plan_path(&args.input);
-    plan::plan(Config::from_import_args(args, true).unwrap(), out)
-        .await
-        .unwrap()
+    plan::plan(settings.import, settings.out).await.unwrap()
 }
 
 /// A CSV file as rows of field maps, by the `name` column.
@@ -91,7 +85,7 @@ async fn plan_classes_every_row_against_the_tenant_and_sends_no_write() {
     assert_eq!(after.update_requests, 0, "no update");
     assert_eq!(after.organizations, before.organizations);
     assert_eq!(report.rows, 13);
-    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.exit_status().code(), 1);
     assert_eq!(report.existing, 11, "ten seeded and the template");
 
     let rows = by_name(&fixture.dir.path().join("customers.plan.csv"));
@@ -325,14 +319,11 @@ async fn plan_pages_through_a_tenant_and_retries_refused_pages() {
     let fixture = Fixture::new("name\nbulk 000\nbulk 249\nfresh\n");
     let mut args = fixture.args(&sandbox, &sandbox.secret(), &["--max-attempts", "20"]);
     args[1] = "plan".into();
-    let cli = Cli::try_parse_from(args).unwrap();
-    let Command::Plan(args) = cli.command else {
+    let Settings::Plan(settings) = resolve(args).unwrap() else {
         panic!("not a plan")
     };
     let out = fixture.dir.path().join("elsewhere.csv");
-    let report = plan::plan(Config::from_import_args(args, true).unwrap(), out.clone())
-        .await
-        .unwrap();
+    let report = plan::plan(settings.import, out.clone()).await.unwrap();
 
     assert_eq!(report.existing, 251, "{report}");
     let refused = sandbox.sandbox.stats().faults_injected;
@@ -343,7 +334,7 @@ async fn plan_pages_through_a_tenant_and_retries_refused_pages() {
     assert_eq!(rows["bulk 249"]["action"], "exists-identical");
     assert_eq!(rows["bulk 249"]["org_id"], "bulk-249");
     assert_eq!(rows["fresh"]["action"], "create");
-    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.exit_status().code(), 1);
     sandbox.stop().await;
 }
 

@@ -1,0 +1,82 @@
+//! `orgimport config`: every connection setting, the template and the rate, each with its
+//! value and where it came from (flag, env, the settings file's profile, default), as an
+//! import would resolve them; then whether they describe a tenant. The secret is shown only as
+//! set or not set.
+
+use std::fmt::Write as _;
+
+use crate::ExitStatus;
+use crate::settings::profile::DEFAULT_FILE;
+use crate::settings::{ConfigSettings, Origin, SECRET_ENV, Source};
+
+/// The setting shown in the `client_secret` line rather than its own.
+const SECRET_FILE: &str = "client_secret_file";
+
+/// Prints what [`describe`] says.
+pub fn run(settings: &ConfigSettings) -> ExitStatus {
+    print!("{}", describe(settings));
+    ExitStatus::Success
+}
+
+/// Every setting, its value and where it came from, one a line.
+pub fn describe(settings: &ConfigSettings) -> String {
+    let profile = &settings.profile;
+    let from = |origin: &Origin| match origin.source {
+        Source::Flag => "flag".to_string(),
+        Source::Env => "env".to_string(),
+        Source::Profile => profile.describe(),
+        Source::Default => "default".to_string(),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "settings file: {}",
+        profile
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| format!("none ({DEFAULT_FILE} not in the working directory)"))
+    );
+    let _ = writeln!(
+        out,
+        "profile:       {}",
+        profile.name.as_deref().unwrap_or("none")
+    );
+    for origin in settings.origins.iter().filter(|o| o.name != SECRET_FILE) {
+        let label = origin.name;
+        let _ = match &origin.value {
+            Some(value) => writeln!(out, "{label:<14} {value}  ({})", from(origin)),
+            None if matches!(label, "base_url" | "tenant" | "token_url") => {
+                writeln!(out, "{label:<14} not set (derived: see the last line)")
+            }
+            None => writeln!(out, "{label:<14} not set"),
+        };
+    }
+    let connection = &settings.connection;
+    let secret_file = settings.origins.iter().find(|o| o.name == SECRET_FILE);
+    let secret = match (&connection.client_secret_file, secret_file) {
+        (Some(path), Some(origin)) => {
+            let from = from(origin);
+            if path.is_file() {
+                format!("set (from file {}, named by {from})", path.display())
+            } else {
+                format!(
+                    "not set: the file {} named by {from} does not exist",
+                    path.display()
+                )
+            }
+        }
+        _ if connection.secret_from_env.is_some() => format!("set (from env {SECRET_ENV})"),
+        _ => "not set".into(),
+    };
+    let _ = writeln!(out, "{:<14} {secret}", "client_secret");
+    let _ = match connection.tenant() {
+        Ok(tenant) => writeln!(
+            out,
+            "=> tenant {:?} at {}, token URL {}",
+            tenant.tenant, tenant.base_url, tenant.credentials.token_url
+        ),
+        Err(e) => writeln!(out, "=> incomplete: {e}"),
+    };
+    out
+}

@@ -1,0 +1,259 @@
+//! Where the tenant is and how to get a token: the connection settings as the layers give
+//! them, and the [`Tenant`] they describe once its URLs are derived and its secret is read.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::Error;
+use crate::api::{ClientAuth, Credentials};
+use crate::cli::{ClientAuthArg, ConnectionArgs};
+use crate::settings::layers::{Environment, Layers};
+use crate::settings::profile::{
+    BASE_URL, CLIENT_ID, CLIENT_SECRET_FILE, DEFAULT_SCOPE, SCOPE, TENANT, TOKEN_URL,
+};
+
+/// The environment variable holding the client secret.
+pub const SECRET_ENV: &str = "ORGIMPORT_CLIENT_SECRET";
+
+/// The connection settings, each from its flag, environment variable, profile or default;
+/// nothing derived or read yet.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// `--base-url`.
+    pub base_url: Option<String>,
+    /// `--tenant`.
+    pub tenant: Option<String>,
+    /// `--token-url`.
+    pub token_url: Option<String>,
+    /// `--client-id`.
+    pub client_id: Option<String>,
+    /// `--client-secret-file`: where the secret is.
+    pub client_secret_file: Option<PathBuf>,
+    /// `ORGIMPORT_CLIENT_SECRET`, used when no secret file is named.
+    pub secret_from_env: Option<SecretString>,
+    /// `--scope`.
+    pub scope: String,
+    /// `--client-auth`.
+    pub client_auth: ClientAuth,
+    /// `--timeout`: how long to wait for one reply.
+    pub timeout: Duration,
+}
+
+impl Connection {
+    /// The connection settings: `args` over the environment over the profile over defaults.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when an environment variable is malformed.
+    pub fn resolve(args: ConnectionArgs, layers: &mut Layers) -> Result<Connection, Error> {
+        Ok(Connection {
+            base_url: layers.get(&BASE_URL, args.base_url)?,
+            tenant: layers.get(&TENANT, args.tenant)?,
+            token_url: layers.get(&TOKEN_URL, args.token_url)?,
+            client_id: layers.get(&CLIENT_ID, args.client_id)?,
+            client_secret_file: layers.get(&CLIENT_SECRET_FILE, args.client_secret_file)?,
+            secret_from_env: secret_from_env(layers.env()),
+            scope: layers.get_or(&SCOPE, args.scope, DEFAULT_SCOPE.to_string())?,
+            client_auth: match args.client_auth {
+                ClientAuthArg::Post => ClientAuth::Post,
+                ClientAuthArg::Basic => ClientAuth::Basic,
+            },
+            timeout: args.timeout,
+        })
+    }
+
+    /// The tenant these settings describe: the URLs and tenant id derived from one another,
+    /// the secret read from the secret file, else the environment.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting to fix; the secret file's read error.
+    pub fn tenant(&self) -> Result<Tenant, Error> {
+        let parse = |flag: &str, text: &str| -> Result<Url, Error> {
+            let url = Url::parse(text.trim())
+                .map_err(|e| Error::Config(format!("{flag} {text:?} is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(Error::Config(format!(
+                    "{flag} {text:?} must be an http(s) URL with a host"
+                )));
+            }
+            Ok(url)
+        };
+        let token_url = self
+            .token_url
+            .as_deref()
+            .map(|t| parse("--token-url", t))
+            .transpose()?;
+        let base_url = match (&self.base_url, &token_url) {
+            (Some(b), _) => parse("--base-url", b)?,
+            (None, Some(t)) => {
+                let mut base = t.clone();
+                base.set_path("/");
+                base.set_query(None);
+                base
+            }
+            (None, None) => {
+                return Err(Error::Config(
+                    "no tenant given: set --base-url and --tenant (or ORGIMPORT_BASE_URL and \
+                     ORGIMPORT_TENANT), or --token-url; to rehearse, use --sandbox"
+                        .into(),
+                ));
+            }
+        };
+        let tenant = match &self.tenant {
+            Some(t) if !t.trim().is_empty() => t.trim().to_string(),
+            _ => token_url
+                .as_ref()
+                .and_then(|t| t.path_segments()?.next().map(str::to_string))
+                .filter(|t| !t.is_empty())
+                .or_else(|| tenant_from_host(&base_url))
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "cannot tell the tenant id from {base_url}: set --tenant or \
+                         ORGIMPORT_TENANT"
+                    ))
+                })?,
+        };
+        let client_id = self
+            .client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                Error::Config("no client id: set --client-id or ORGIMPORT_CLIENT_ID".into())
+            })?;
+        let secret = match &self.client_secret_file {
+            Some(path) => Some(read_secret_file(path)?),
+            None => self.secret_from_env.clone(),
+        };
+        let secret = secret.ok_or_else(|| {
+            Error::Config(format!(
+                "no client secret: set {SECRET_ENV} or pass --client-secret-file PATH \
+                 (it is never taken as a flag, so it stays out of shell history and process \
+                 lists)"
+            ))
+        })?;
+        let mut tenant = Tenant::new(
+            base_url,
+            &tenant,
+            client_id,
+            secret,
+            &self.scope,
+            self.client_auth,
+        );
+        if let Some(t) = token_url {
+            tenant.credentials.token_url = t;
+        }
+        Ok(tenant)
+    }
+}
+
+/// Where the organizations are created.
+#[derive(Debug)]
+pub enum Target {
+    /// A real tenant.
+    Tenant(Box<Tenant>),
+    /// The built-in sandbox, started for the run on a free port.
+    Sandbox,
+}
+
+/// A tenant's address and the client that may create organizations in it.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// The base URL, e.g. `https://acme.us.connect.secureauth.com`.
+    pub base_url: Url,
+    /// The tenant id.
+    pub tenant: String,
+    /// The client credentials and token endpoint.
+    pub credentials: Credentials,
+}
+
+impl Tenant {
+    /// The settings for a tenant at `base_url`, with the token URL derived.
+    pub fn new(
+        base_url: Url,
+        tenant: &str,
+        client_id: &str,
+        client_secret: SecretString,
+        scope: &str,
+        auth: ClientAuth,
+    ) -> Tenant {
+        let token_url = derive_token_url(&base_url, tenant);
+        Tenant {
+            base_url,
+            tenant: tenant.to_string(),
+            credentials: Credentials {
+                token_url,
+                client_id: client_id.to_string(),
+                client_secret,
+                scope: scope.to_string(),
+                auth,
+            },
+        }
+    }
+}
+
+/// `https://acme.us.connect.secureauth.com` → `acme`.
+fn tenant_from_host(base: &Url) -> Option<String> {
+    let host = base.host_str()?;
+    let labels: Vec<&str> = host.split('.').collect();
+    (labels.len() >= 3
+        && base
+            .host()
+            .is_some_and(|h| matches!(h, url::Host::Domain(_))))
+    .then(|| labels[0].to_string())
+}
+
+/// `{base}/{tenant}/system/oauth2/token`.
+fn derive_token_url(base: &Url, tenant: &str) -> Url {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .expect("an http(s) URL has path segments")
+        .pop_if_empty()
+        .extend([tenant, "system", "oauth2", "token"]);
+    url
+}
+
+/// The secret in `ORGIMPORT_CLIENT_SECRET`, when it is set and not empty.
+pub(crate) fn secret_from_env(env: &Environment) -> Option<SecretString> {
+    env.get(SECRET_ENV)
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty())
+        .map(|s| SecretString::from(s.to_string()))
+}
+
+/// The secret in the file at `path`, without its line end.
+///
+/// # Errors
+/// The file's read error; [`Error::Config`] when it is empty.
+pub(crate) fn read_secret_file(path: &Path) -> Result<SecretString, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let secret = text.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        return Err(Error::Config(format!(
+            "--client-secret-file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(SecretString::from(secret.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_url_is_derived_from_base_and_tenant() {
+        let base = Url::parse("https://acme.us.connect.secureauth.com").unwrap();
+        assert_eq!(
+            derive_token_url(&base, "acme").as_str(),
+            "https://acme.us.connect.secureauth.com/acme/system/oauth2/token"
+        );
+        assert_eq!(tenant_from_host(&base).as_deref(), Some("acme"));
+        assert_eq!(
+            tenant_from_host(&Url::parse("http://127.0.0.1:8080").unwrap()),
+            None
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! The settings of `import` and `plan`: the input and how to read it, where the results go,
+//! the tenant, and how fast to send.
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use governor::Quota;
+
+use crate::Error;
+use crate::cli::{ImportArgs, InputFormatArgs, OnExistingArg};
+use crate::input::{Dialect, MappingFile, MappingSpec};
+use crate::settings::connection::{Connection, Target};
+use crate::settings::layers::Layers;
+use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
+use crate::tenant::on_existing::OnExisting;
+
+/// Everything `import` needs.
+#[derive(Debug)]
+pub struct ImportSettings {
+    /// The customer CSV.
+    pub input: PathBuf,
+    /// How the input is written.
+    pub dialect: Dialect,
+    /// Which columns feed which fields.
+    pub mapping: MappingSpec,
+    /// The results file (its journal sits beside it).
+    pub results: PathBuf,
+    /// Where the organizations go.
+    pub target: Target,
+    /// The template for rows that name none.
+    pub default_template: Option<String>,
+    /// The shared rate limit on API requests.
+    pub quota: Quota,
+    /// The configured rate in requests per second, for reports.
+    pub rate_per_second: f64,
+    /// Requests in flight at most.
+    pub concurrency: NonZeroUsize,
+    /// Requests per row at most, retries included.
+    pub max_attempts: NonZeroU32,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// No progress output.
+    pub quiet: bool,
+    /// What to do with rows whose organization exists.
+    pub on_existing: OnExisting,
+    /// `--dry-run`: send nothing, show what would be sent; `None` for an import that sends.
+    pub dry_run: Option<DryRunSettings>,
+    /// `--summary-json`: also write the end-of-run summary as JSON here.
+    pub summary_json: Option<PathBuf>,
+}
+
+/// What a dry run needs beyond the import's settings. It sends nothing, so it needs no
+/// credentials: its [`ImportSettings::target`] is the sandbox, never started.
+#[derive(Debug, Clone, Default)]
+pub struct DryRunSettings {
+    /// The tenant id as given (flag, environment or profile), for the requests' URL.
+    pub tenant: Option<String>,
+}
+
+impl ImportSettings {
+    /// The `import` settings: `args` over the environment over the profile over defaults;
+    /// the secret read from `--client-secret-file` or the environment.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting to fix; the mapping or secret file's errors.
+    pub fn resolve(
+        args: ImportArgs,
+        quiet: bool,
+        layers: &mut Layers,
+    ) -> Result<ImportSettings, Error> {
+        let results = match &args.out {
+            Some(out) => out.clone(),
+            None => default_results_path(&args.input),
+        };
+        if same_file(&results, &args.input) {
+            return Err(Error::Config(format!(
+                "--out {} is the input file; choose another results file",
+                results.display()
+            )));
+        }
+        let connection = Connection::resolve(args.connection, layers)?;
+        let target = if args.sandbox || args.dry_run {
+            Target::Sandbox
+        } else {
+            Target::Tenant(Box::new(connection.tenant()?))
+        };
+        let default_template = layers
+            .get(&TEMPLATE_ID, args.template_id)?
+            .filter(|t| !t.trim().is_empty());
+        let rate = layers.get_or(&RATE, args.rate, DEFAULT_RATE)?;
+        let burst = args.burst.unwrap_or_else(|| rate.default_burst());
+        let (dialect, mapping) = input_format(&args.format)?;
+        Ok(ImportSettings {
+            input: args.input,
+            dialect,
+            mapping,
+            results,
+            target,
+            default_template,
+            quota: rate.quota(burst),
+            rate_per_second: rate.per_second(),
+            concurrency: args.concurrency,
+            max_attempts: args.max_attempts,
+            timeout: connection.timeout,
+            quiet,
+            on_existing: match args.on_existing {
+                OnExistingArg::Skip => OnExisting::Skip,
+                OnExistingArg::Fail => OnExisting::Fail,
+                OnExistingArg::Update => OnExisting::Update,
+            },
+            dry_run: args.dry_run.then_some(DryRunSettings {
+                tenant: connection.tenant,
+            }),
+            summary_json: args.summary_json,
+        })
+    }
+}
+
+/// Everything `plan` needs: an import's settings, and where the plan goes.
+#[derive(Debug)]
+pub struct PlanSettings {
+    /// The import to plan, as `import` would run it.
+    pub import: ImportSettings,
+    /// The plan file: `--out`, else `<input stem>.plan.csv` beside the input.
+    pub out: PathBuf,
+}
+
+impl PlanSettings {
+    /// The `plan` settings: those of the import it plans (`--dry-run` does not apply: a plan
+    /// sends no write anyway), and the plan file.
+    ///
+    /// # Errors
+    /// As [`ImportSettings::resolve`].
+    pub fn resolve(
+        mut args: ImportArgs,
+        quiet: bool,
+        layers: &mut Layers,
+    ) -> Result<PlanSettings, Error> {
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_plan_path(&args.input));
+        args.dry_run = false;
+        Ok(PlanSettings {
+            import: ImportSettings::resolve(args, quiet, layers)?,
+            out,
+        })
+    }
+}
+
+/// The dialect and mapping that `--delimiter`, `--encoding`, `--mapping` and `--map` name.
+///
+/// # Errors
+/// [`Error::Config`] for a bad delimiter or encoding; the mapping file's errors.
+pub fn input_format(args: &InputFormatArgs) -> Result<(Dialect, MappingSpec), Error> {
+    let dialect = Dialect::parse(args.delimiter.as_deref(), args.encoding.as_deref())
+        .map_err(Error::Config)?;
+    Ok((dialect, mapping_spec(args.mapping.as_deref(), &args.map)?))
+}
+
+/// The mapping that `--mapping` and `--map` name.
+///
+/// # Errors
+/// The mapping file's errors.
+pub fn mapping_spec(
+    mapping: Option<&Path>,
+    map: &[(String, String)],
+) -> Result<MappingSpec, Error> {
+    Ok(MappingSpec {
+        file: mapping.map(MappingFile::load).transpose()?,
+        overrides: map.to_vec(),
+    })
+}
+
+/// `<input stem>.results.csv` beside the input.
+pub fn default_results_path(input: &Path) -> PathBuf {
+    beside(input, "results")
+}
+
+/// `<input stem>.plan.csv` beside the input.
+pub fn default_plan_path(input: &Path) -> PathBuf {
+    beside(input, "plan")
+}
+
+/// `<input stem>.{what}.csv` beside the input.
+fn beside(input: &Path, what: &str) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "customers".into());
+    input.with_file_name(format!("{stem}.{what}.csv"))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_results_sit_beside_the_input() {
+        assert_eq!(
+            default_results_path(Path::new("data/customers.csv")),
+            PathBuf::from("data/customers.results.csv")
+        );
+        assert_eq!(
+            default_plan_path(Path::new("data/customers.csv")),
+            PathBuf::from("data/customers.plan.csv")
+        );
+    }
+}
