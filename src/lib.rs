@@ -9,12 +9,13 @@
 //! The tree follows the pipeline: read → plan → compare with the tenant → send → record →
 //! report, with thin commands on top and the sandbox beside it.
 //! - [`cli`]: the command line as typed (clap only); [`settings`]: the checked settings each
-//!   command runs on, resolved once: flags > environment > settings file > defaults.
+//!   command runs on, resolved once: flags > environment > settings file > defaults;
+//!   [`rate`]: a request rate as every one of them writes it.
 //! - [`commands`]: one module per subcommand, each a thin function from its settings to an
 //!   [`ExitStatus`] ([`exit`]: the one order of precedence of exit codes).
 //! - [`input`]: the CSV dialect (delimiter, encoding), the column mapping and the row checks.
 //! - [`planning`]: every row checked before sending; duplicates, parent waves and rows done
-//!   earlier set aside.
+//!   earlier set aside ([`planning::prepare`]: all an import knows before the network).
 //! - [`tenant`]: the tenant's organizations as they are, a row compared with its match, and
 //!   `--on-existing`.
 //! - [`send`]: the worker pool, each row's create, the results task and the stop signal.
@@ -58,6 +59,7 @@ pub mod error;
 pub mod exit;
 pub mod input;
 pub mod planning;
+pub mod rate;
 pub mod record;
 pub mod report;
 pub mod sandbox;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::parse::*;
-use crate::settings::rate::Rate;
+use crate::rate::Rate;
 
 /// Where the tenant is and how to get a token: the settings every command that reaches a
 /// tenant shares.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::settings::rate::Rate;
+use crate::rate::Rate;
 
 /// Parses `100`, `100/s`, `6000/m`, `6000/min` or `50000/h`.
 ///

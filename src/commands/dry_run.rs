@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::commands::import::{self, Prepared};
 use crate::exit::Ending;
 use crate::input;
+use crate::planning::{self, Prepared};
 use crate::settings::ImportSettings;
 use crate::{Error, ExitStatus};
 
@@ -57,7 +57,14 @@ pub async fn run(settings: &ImportSettings) -> anyhow::Result<ExitStatus> {
 pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
     let tenant = config.dry_run.as_ref().and_then(|d| d.tenant.as_deref());
     let template = config.default_template.clone();
-    let Prepared { mapping, plan, .. } = import::prepare(config, template.clone()).await?;
+    let Prepared { mapping, plan, .. } = planning::prepare(
+        &config.input,
+        config.dialect,
+        &config.mapping,
+        &config.results,
+        template.clone(),
+    )
+    .await?;
     let mut text = String::new();
     let url = format!(
         "POST /api/system/{}/organizations",

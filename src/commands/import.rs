@@ -1,7 +1,7 @@
 //! `orgimport import`: read and check the input, connect, compare with the tenant, send, write
 //! the results; then print the summary and end with the run's exit status.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +13,6 @@ use tokio::task::JoinSet;
 
 use crate::api::ApiClient;
 use crate::commands::session;
-use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome, Status};
 use crate::report::progress::Progress;
@@ -62,12 +61,19 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let session = session::connect(&config).await?;
     let (tenant, default_template) = (&session.tenant, session.default_template.clone());
 
-    let Prepared {
+    let planning::Prepared {
         mapping,
         plan,
         in_doubt,
         done_earlier,
-    } = prepare(&config, default_template.clone()).await?;
+    } = planning::prepare(
+        &config.input,
+        config.dialect,
+        &config.mapping,
+        &config.results,
+        default_template.clone(),
+    )
+    .await?;
     if done_earlier > plan.done_before {
         keep_earlier_results(&config, done_earlier - plan.done_before)?;
     }
@@ -265,54 +271,6 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         fatal,
         interrupted,
     })
-}
-
-/// Everything about an import that can be known without the network.
-pub struct Prepared {
-    /// The input's mapping.
-    pub mapping: Mapping,
-    /// What to do with each row.
-    pub plan: Plan,
-    /// Keys of rows an earlier run may have created without hearing so.
-    pub in_doubt: HashSet<String>,
-    /// How many rows earlier runs finished, in this input or not.
-    pub done_earlier: usize,
-}
-
-/// Reads the input's header, builds its mapping, reads what earlier runs left, and checks
-/// every row.
-///
-/// # Errors
-/// A fatal [`Error`] for unreadable input, a mapping that does not fit the header, or a
-/// results file that is not orgimport's.
-pub async fn prepare(
-    config: &ImportSettings,
-    default_template: Option<String>,
-) -> Result<Prepared, Error> {
-    let input_path = config.input.clone();
-    let results_path = config.results.clone();
-    let dialect = config.dialect;
-    let spec = config.mapping.clone();
-    tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        let mapping = input::mapping_for(&input_path, &dialect, &spec)?;
-        let earlier = record::EarlierRuns::load(&results_path, &mapping)?;
-        let plan = planning::build(
-            &input_path,
-            &dialect,
-            &mapping,
-            &earlier,
-            default_template.as_deref(),
-            &mut |_| {},
-        )?;
-        Ok(Prepared {
-            mapping,
-            plan,
-            done_earlier: earlier.done.len(),
-            in_doubt: earlier.in_doubt,
-        })
-    })
-    .await
-    .expect("the planning thread does not panic")
 }
 
 /// The results file names organizations that rows of this input do not: it belongs to

@@ -10,8 +10,10 @@ use std::path::Path;
 use rayon::prelude::*;
 
 mod hierarchy;
+mod prepare;
 
 use hierarchy::place_children;
+pub use prepare::{Prepared, prepare};
 
 use crate::Error;
 use crate::input::expected_rows;

@@ -8,8 +8,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::Error;
+use crate::rate::Rate;
 use crate::settings::profile::{ActiveProfile, Key};
-use crate::settings::rate::Rate;
 
 /// The environment variable naming the settings file (`--config`).
 pub const CONFIG_ENV: &str = "ORGIMPORT_CONFIG";

@@ -7,7 +7,6 @@ pub mod connection;
 pub mod import;
 pub mod layers;
 pub mod profile;
-pub mod rate;
 pub mod results;
 #[cfg(test)]
 mod tests;
@@ -16,6 +15,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::rate::Rate;
 pub use connection::{Connection, SECRET_ENV, Target, Tenant};
 pub use import::{
     DryRunSettings, ImportSettings, PlanSettings, default_plan_path, default_results_path,
@@ -23,7 +23,6 @@ pub use import::{
 };
 pub use layers::{Environment, Layers, Origin, Source};
 pub use profile::ActiveProfile;
-pub use rate::Rate;
 pub use results::{ResultsSettings, UndoSettings, VerifySettings, report_path};
 
 use crate::Error;

@@ -8,11 +8,11 @@ use std::time::Duration;
 use crate::Error;
 use crate::cli::{ResultsArgs, UndoArgs, VerifyArgs};
 use crate::input::MappingSpec;
+use crate::rate::Rate;
 use crate::settings::connection::{Connection, Tenant};
 use crate::settings::import::mapping_spec;
 use crate::settings::layers::Layers;
 use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
-use crate::settings::rate::Rate;
 
 /// Everything `verify` needs.
 #[derive(Debug)]
