@@ -23,7 +23,7 @@ use crate::send::worker::{ParentIds, Worker};
 use crate::send::*;
 use crate::settings::Config;
 use crate::tenant::existing::Existing;
-use crate::tenant::on_existing::Hook;
+use crate::tenant::on_existing::ExistingCheck;
 use crate::{Error, RowError};
 
 /// Runs an import as `config` says: plan, send, write the results.
@@ -88,8 +88,8 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         // Fields are compared only to update.
         let details = config.on_existing == crate::tenant::on_existing::OnExisting::Update;
         let existing = Existing::list(client, config.max_attempts.get(), details).await?;
-        let hook = Hook::new(config.on_existing, existing, config.max_attempts.get());
-        on_existing = Some(Arc::new(hook));
+        let check = ExistingCheck::new(config.on_existing, existing, config.max_attempts.get());
+        on_existing = Some(Arc::new(check));
     }
 
     let send_started = Instant::now();

@@ -16,7 +16,7 @@ use crate::RowError;
 use crate::api::ApiClient;
 use crate::planning::Plan;
 use crate::record::{Outcome, Status};
-use crate::tenant::on_existing::Hook;
+use crate::tenant::on_existing::ExistingCheck;
 
 /// The organization ids of rows that are parents of other rows, for their children.
 pub(crate) struct ParentIds {
@@ -86,7 +86,7 @@ pub(crate) struct Worker {
     pub(crate) parent_ids: Arc<ParentIds>,
     pub(crate) max_attempts: u32,
     /// The `--on-existing` check against the tenant listing, run before a row is sent.
-    pub(crate) on_existing: Option<Arc<Hook>>,
+    pub(crate) on_existing: Option<Arc<ExistingCheck>>,
 }
 
 impl Worker {
@@ -134,12 +134,12 @@ impl Worker {
             None => None,
         };
         // A row an earlier attempt may have created is left to the lookup before resending.
-        if let Some(hook) = self
+        if let Some(check) = self
             .on_existing
             .as_ref()
             .filter(|_| outcome.is_none() && !in_doubt)
         {
-            outcome = hook
+            outcome = check
                 .before_send(&self.client, &request, &self.stop, &self.requests)
                 .await;
         }

@@ -31,10 +31,11 @@ pub enum OnExisting {
     Update,
 }
 
-/// The check run before each row is sent, with the tenant's organizations listed once.
+/// What `--on-existing` makes of a row whose organization the tenant already has: the mode,
+/// and the tenant's organizations listed once, checked just before each row is sent.
 #[derive(Debug)]
-pub struct Hook {
-    /// `Fail` or `Update`.
+pub struct ExistingCheck {
+    /// What to do with a row whose organization exists.
     mode: OnExisting,
     /// The tenant's organizations before the run.
     existing: Existing,
@@ -42,10 +43,10 @@ pub struct Hook {
     max_attempts: u32,
 }
 
-impl Hook {
-    /// A hook for `mode` over `existing`.
-    pub fn new(mode: OnExisting, existing: Existing, max_attempts: u32) -> Hook {
-        Hook {
+impl ExistingCheck {
+    /// The check of `mode` against `existing`.
+    pub fn new(mode: OnExisting, existing: Existing, max_attempts: u32) -> ExistingCheck {
+        ExistingCheck {
             mode,
             existing,
             max_attempts,
