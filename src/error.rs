@@ -109,6 +109,14 @@ pub enum RowError {
     /// No answer came: timeout, refused or dropped connection.
     #[error("{0}")]
     Transport(String),
+    /// Every attempt the retry policy allows failed; `last` is the last one's error.
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp {
+        /// The last attempt's error.
+        last: Box<RowError>,
+        /// How many requests were sent.
+        attempts: u32,
+    },
     /// The run stopped (Ctrl-C or a fatal error) before this row was sent.
     #[error("not sent: {0}")]
     NotSent(String),

@@ -17,7 +17,8 @@
 //!   earlier set aside.
 //! - [`tenant`]: the tenant's organizations as they are, a row compared with its match, and
 //!   `--on-existing`.
-//! - [`send`]: the worker pool, each row's create, the results task and the stop signal.
+//! - [`send`]: the worker pool, each row's create and the results task; [`stop`]: the stop
+//!   signal (Ctrl-C, a fatal error) every command shares.
 //! - [`api`]: the shared token, the organization calls and the retry policy.
 //! - [`record`]: the results file (its layout, journal, resume and the one writer).
 //! - [`report`]: the progress display and the end-of-run summary.
@@ -62,6 +63,7 @@ pub mod report;
 pub mod sandbox;
 pub mod send;
 pub mod settings;
+pub mod stop;
 pub mod tenant;
 
 pub use error::{Error, RowError};

@@ -106,18 +106,6 @@ impl CallError {
         self.clone_row_error()
     }
 
-    /// The error of a request's last attempt, as written into a row: when the attempts ran
-    /// out on an error that might have passed, the message says so.
-    pub fn into_final_row_error(self, attempts: u32, max_attempts: u32) -> RowError {
-        let status = self.status();
-        let row_error = self.into_row_error();
-        if attempts >= max_attempts && status.is_none_or(|s| s >= 429) {
-            RowError::Transport(format!("{row_error} (gave up after {attempts} attempts)"))
-        } else {
-            row_error
-        }
-    }
-
     /// [`CallError::into_row_error`] without giving up the error.
     pub fn clone_row_error(&self) -> RowError {
         match self {

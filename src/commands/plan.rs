@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::api::CreateOrganization;
+use crate::api::{CreateOrganization, RetryPolicy};
 use crate::commands::session;
 use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
 use crate::record::{self, Previous, Status};
 use crate::settings::Config;
+use crate::stop::Stop;
 use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
 
@@ -182,7 +183,12 @@ pub async fn plan(config: Config, out: PathBuf) -> Result<Report, Error> {
     if !config.quiet {
         eprintln!("listing the tenant's organizations...");
     }
-    let existing = Existing::list(&session.client, config.max_attempts.get(), true).await?;
+    // Nothing sets this stop signal: Ctrl-C ends `plan` at once, as nothing is written yet.
+    let stop = Stop::new();
+    let policy = RetryPolicy::new(config.max_attempts);
+    let existing = Existing::list(&session.client, policy, &stop, true)
+        .await?
+        .ok_or_else(|| Error::Listing("interrupted".into()))?;
     if let Some(template) = &default_template {
         match existing.get(template) {
             Some(org) if org.template => {}

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::api::{ApiClient, Backoff, CallError, CreateOrganization};
+use crate::api::{ApiClient, Backoff, CallError, CreateOrganization, RetryPolicy};
 use crate::record::{Outcome, Status};
 use crate::{Error, RowError};
 
@@ -39,7 +39,7 @@ pub(crate) struct Row<'a> {
 pub(crate) async fn send_row(
     client: &ApiClient,
     row: Row<'_>,
-    max_attempts: u32,
+    policy: RetryPolicy,
     stop: &Stop,
     requests: &AtomicU64,
 ) -> Outcome {
@@ -54,7 +54,7 @@ pub(crate) async fn send_row(
             && ((attempts == 0 && row.in_doubt)
                 || in_doubt_since.is_some_and(|t| t.elapsed() >= REPLAY_WINDOW));
         if must_look {
-            match look_up_by_name(client, request, attempts).await {
+            match look_up_by_name(client, request, attempts, policy, stop).await {
                 Some(outcome) => return outcome,
                 None => in_doubt_since = None,
             }
@@ -80,7 +80,8 @@ pub(crate) async fn send_row(
         if error.status() == Some(409)
             && let Some(id) = &request.id
         {
-            return adopt_existing(client, request, id, maybe_created, attempts).await;
+            return adopt_existing(client, request, id, maybe_created, attempts, policy, stop)
+                .await;
         }
         if let CallError::Auth(Error::AuthRejected { .. }) = &error {
             let CallError::Auth(fatal) = error else {
@@ -94,16 +95,16 @@ pub(crate) async fn send_row(
             maybe_created = true;
             in_doubt_since.get_or_insert_with(Instant::now);
         }
-        let retry = stop.retry_after(
+        let retry = policy.after(
             &mut backoff,
             error,
             attempts,
-            max_attempts,
+            stop,
             "a create",
             &request.name,
         );
-        if let Err((status, row_error)) = retry.await {
-            return Outcome::failed(status, row_error, attempts);
+        if let Err(gave_up) = retry.await {
+            return Outcome::failed(gave_up.status(), gave_up.into_row_error(), attempts);
         }
     }
 }
@@ -114,8 +115,14 @@ pub(crate) async fn look_up_by_name(
     client: &ApiClient,
     request: &CreateOrganization,
     attempts: u32,
+    policy: RetryPolicy,
+    stop: &Stop,
 ) -> Option<Outcome> {
-    match client.find_by_name(&request.name).await {
+    let name = &request.name;
+    let found = policy
+        .call(stop, "a look-up", name, || client.find_by_name(name))
+        .await;
+    match found {
         Ok(found) if found.is_empty() => None,
         Ok(mut found) if found.len() == 1 => {
             let org = found.pop().expect("one organization");
@@ -171,8 +178,13 @@ pub(crate) async fn adopt_existing(
     id: &str,
     maybe_created: bool,
     attempts: u32,
+    policy: RetryPolicy,
+    stop: &Stop,
 ) -> Outcome {
-    match client.get(id).await {
+    let found = policy
+        .call(stop, "a look-up", &request.name, || client.get(id))
+        .await;
+    match found {
         Ok(Some(org)) if org.name == request.name => Outcome {
             // After an ambiguous attempt of ours, the organization is the one we created.
             status: if maybe_created {

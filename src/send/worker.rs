@@ -13,7 +13,7 @@ use super::create::{Row, idempotency_key, send_row};
 use super::feed::RowQueue;
 use super::*;
 use crate::RowError;
-use crate::api::ApiClient;
+use crate::api::{ApiClient, RetryPolicy};
 use crate::planning::Plan;
 use crate::record::{Outcome, Status};
 use crate::tenant::on_existing::ExistingCheck;
@@ -84,7 +84,8 @@ pub(crate) struct Worker {
     pub(crate) tenant: String,
     pub(crate) parents: Arc<HashMap<usize, usize>>,
     pub(crate) parent_ids: Arc<ParentIds>,
-    pub(crate) max_attempts: u32,
+    /// How every request of a row is retried.
+    pub(crate) policy: RetryPolicy,
     /// The `--on-existing` check against the tenant listing, run before a row is sent.
     pub(crate) on_existing: Option<Arc<ExistingCheck>>,
 }
@@ -170,14 +171,7 @@ impl Worker {
                     idempotency_key: &idempotency_key,
                     in_doubt,
                 };
-                send_row(
-                    &self.client,
-                    row,
-                    self.max_attempts,
-                    &self.stop,
-                    &self.requests,
-                )
-                .await
+                send_row(&self.client, row, self.policy, &self.stop, &self.requests).await
             }
         };
         self.parent_ids.finished(index, &outcome);

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::send::Stop;
 
 use crate::RowError;
-use crate::api::{ApiClient, Backoff, CreateOrganization};
+use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
 use crate::record::{Outcome, Status};
 use crate::tenant::diff;
 use crate::tenant::existing::{Existing, Match};
@@ -39,17 +39,17 @@ pub struct ExistingCheck {
     mode: OnExisting,
     /// The tenant's organizations before the run.
     existing: Existing,
-    /// Requests per update at most, retries included.
-    max_attempts: u32,
+    /// How an update is retried.
+    policy: RetryPolicy,
 }
 
 impl ExistingCheck {
     /// The check of `mode` against `existing`.
-    pub fn new(mode: OnExisting, existing: Existing, max_attempts: u32) -> ExistingCheck {
+    pub fn new(mode: OnExisting, existing: Existing, policy: RetryPolicy) -> ExistingCheck {
         ExistingCheck {
             mode,
             existing,
-            max_attempts,
+            policy,
         }
     }
 
@@ -94,37 +94,30 @@ impl ExistingCheck {
             });
         }
         let body = diff::updated(org, request);
-        let mut backoff = Backoff::default();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            requests.fetch_add(1, Ordering::Relaxed);
-            let error = match client.update(&org.id, &body).await {
-                Ok(updated) => {
-                    return Some(Outcome {
-                        status: Status::Updated,
-                        org_id: Some(updated.id),
-                        http_status: Some(200),
-                        error: None,
-                        attempts,
-                        changes: Some(diff::to_text(&changes)),
-                    });
-                }
-                Err(e) => e,
-            };
-            let retry = stop.retry_after(
-                &mut backoff,
-                error,
+        let id = org.id.as_str();
+        let update = self
+            .policy
+            .call_counted(stop, "an update", &request.name, || {
+                requests.fetch_add(1, Ordering::Relaxed);
+                client.update(id, &body)
+            })
+            .await;
+        Some(match update {
+            Ok((updated, attempts)) => Outcome {
+                status: Status::Updated,
+                org_id: Some(updated.id),
+                http_status: Some(200),
+                error: None,
                 attempts,
-                self.max_attempts,
-                "an update",
-                &request.name,
-            );
-            if let Err((status, row_error)) = retry.await {
-                let row_error = RowError::Transport(format!("the update failed: {row_error}"));
-                return Some(Outcome::failed(status, row_error, attempts));
+                changes: Some(diff::to_text(&changes)),
+            },
+            Err(gave_up) => {
+                let (status, attempts) = (gave_up.status(), gave_up.attempts);
+                let row_error =
+                    RowError::Transport(format!("the update failed: {}", gave_up.into_row_error()));
+                Outcome::failed(status, row_error, attempts)
             }
-        }
+        })
     }
 }
 

@@ -6,6 +6,7 @@ mod import;
 mod input;
 mod ops;
 mod plan;
+mod retries;
 mod sandbox;
 mod sandbox_auth;
 mod sandbox_faults;
