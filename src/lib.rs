@@ -22,6 +22,8 @@
 //! - [`api`]: the shared token, the organization calls and the retry policy.
 //! - [`record`]: the results file (its layout, journal, resume and the one writer).
 //! - [`report`]: the progress display and the end-of-run summary.
+//! - [`error`]: a fatal [`Error`] and a row's [`RowError`]; [`error_kind`]: the one
+//!   classification of row errors, for the systemic stop and the summary.
 //! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
 
 // The printing macros, shadowed crate-wide by versions that never panic. std's panic when the
@@ -56,6 +58,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod error_kind;
 pub mod input;
 pub mod planning;
 pub mod record;

@@ -256,7 +256,10 @@ mod tests {
             status(500, "internal", None),
             status(503, "unavailable", None),
             status(403, "request_forbidden", None),
-            CallError::Transport("timed out".into()),
+            CallError::Transport {
+                kind: crate::error::NoAnswer::TimedOut,
+                message: "timed out".into(),
+            },
         ] {
             assert!(policy.may_retry(&error, 2), "{error:?}");
             assert!(!policy.may_retry(&error, 3), "{error:?}");
@@ -303,7 +306,10 @@ mod tests {
             .call_counted(&Stop::new(), "a read", "x", || async {
                 match sent.fetch_add(1, Ordering::Relaxed) {
                     0 => Err(status(403, "request_forbidden", None)),
-                    1 => Err(CallError::Transport("timed out".into())),
+                    1 => Err(CallError::Transport {
+                        kind: crate::error::NoAnswer::TimedOut,
+                        message: "timed out".into(),
+                    }),
                     _ => Ok("done"),
                 }
             })

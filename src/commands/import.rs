@@ -10,13 +10,14 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::Error;
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
-use crate::record::{self, Journal, Outcome, Status};
+use crate::record::{self, Journal, Outcome};
 use crate::report::progress::Progress;
-use crate::report::summary::Summary;
+use crate::report::summary::{Summary, commonest_kinds};
 use crate::send::collector::collect;
 use crate::send::feed::{RowQueue, WaveRows};
 use crate::send::worker::{ParentIds, Worker};
@@ -24,7 +25,6 @@ use crate::send::*;
 use crate::settings::Config;
 use crate::tenant::existing::Existing;
 use crate::tenant::on_existing::ExistingCheck;
-use crate::{Error, RowError};
 
 /// Runs an import as `config` says: plan, send, write the results.
 ///
@@ -108,6 +108,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     let parent_ids = Arc::new(ParentIds::new(&plan));
     let Plan {
         outcomes,
+        lines,
         to_send,
         done_before,
         parents,
@@ -198,14 +199,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
     };
     let outcomes: Vec<Outcome> = outcomes
         .into_iter()
-        .map(|o| {
-            o.unwrap_or_else(|| {
-                Outcome::unsent(
-                    Status::NotSent,
-                    RowError::NotSent(why_unsent.clone()).to_string(),
-                )
-            })
-        })
+        .map(|o| o.unwrap_or_else(|| Outcome::not_sent(why_unsent.clone())))
         .collect();
     let mut counts = HashMap::new();
     for o in &outcomes {
@@ -217,6 +211,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         .zip(send_mask.iter())
         .filter(|(o, send)| **send && o.attempts > 0)
         .count() as u64;
+    let kinds = commonest_kinds(&outcomes, &lines);
     let input_path = config.input.clone();
     let results_path = config.results.clone();
     let dialect = config.dialect;
@@ -239,6 +234,7 @@ pub async fn import(config: Config) -> Result<Summary, Error> {
         results: config.results,
         fatal,
         interrupted,
+        kinds,
     })
 }
 

@@ -343,7 +343,7 @@ fn classify_row(
         }
     }
     match existing.find(request.id.as_deref(), &request.name) {
-        Match::Conflict(why) => RowPlan::because(Action::Conflict, why),
+        Match::Conflict(why) => RowPlan::because(Action::Conflict, why.to_string()),
         Match::Found(org) => {
             let mut changes = diff::changes(org, &request);
             if let Some(line) = new_parent {

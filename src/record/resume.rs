@@ -165,5 +165,6 @@ pub(crate) fn parse_outcome(
         error: text(error),
         attempts: attempts.parse().unwrap_or(0),
         changes: None,
+        kind: None,
     })
 }

@@ -66,14 +66,7 @@ pub(crate) async fn send_row(
             .await
         {
             Ok(org) => {
-                return Outcome {
-                    status: Status::Created,
-                    org_id: Some(org.id),
-                    http_status: Some(201),
-                    error: None,
-                    attempts,
-                    changes: None,
-                };
+                return Outcome::done(Status::Created, org.id, Some(201), attempts);
             }
             Err(e) => e,
         };
@@ -89,7 +82,7 @@ pub(crate) async fn send_row(
             };
             let message = fatal.to_string();
             stop.fatal(fatal);
-            return Outcome::failed(None, RowError::Transport(message), attempts);
+            return Outcome::failed(None, RowError::Token(message), attempts);
         }
         if error.is_ambiguous() {
             maybe_created = true;
@@ -126,44 +119,29 @@ pub(crate) async fn look_up_by_name(
         Ok(found) if found.is_empty() => None,
         Ok(mut found) if found.len() == 1 => {
             let org = found.pop().expect("one organization");
-            Some(Outcome {
-                status: Status::Created,
-                org_id: Some(org.id),
-                http_status: Some(200),
-                error: None,
-                attempts,
-                changes: None,
-            })
+            Some(Outcome::done(Status::Created, org.id, Some(200), attempts))
         }
         Ok(found) => Some(Outcome::failed(
             Some(200),
-            RowError::Api {
-                status: 200,
-                code: "ambiguous_name".into(),
-                message: format!(
-                    "{} organizations are named {:?} ({}); not sent again, to create no \
-                     duplicate: give the row an id, or remove the extra organizations",
-                    found.len(),
-                    request.name,
-                    found
-                        .iter()
-                        .map(|o| o.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                trace_id: None,
-            },
+            RowError::AmbiguousName(format!(
+                "HTTP 200 ambiguous_name: {} organizations are named {:?} ({}); not sent \
+                 again, to create no duplicate: give the row an id, or remove the extra \
+                 organizations",
+                found.len(),
+                request.name,
+                found
+                    .iter()
+                    .map(|o| o.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             attempts,
         )),
         Err(e) => {
             let status = e.status();
             Some(Outcome::failed(
                 status,
-                RowError::Transport(format!(
-                    "could not check whether an earlier attempt created it, so it was not \
-                     sent again: {}",
-                    e.into_row_error()
-                )),
+                RowError::LookUpFailed(Box::new(e.into_row_error())),
                 attempts,
             ))
         }
@@ -185,40 +163,29 @@ pub(crate) async fn adopt_existing(
         .call(stop, "a look-up", &request.name, || client.get(id))
         .await;
     match found {
-        Ok(Some(org)) if org.name == request.name => Outcome {
+        Ok(Some(org)) if org.name == request.name => {
             // After an ambiguous attempt of ours, the organization is the one we created.
-            status: if maybe_created {
+            let status = if maybe_created {
                 Status::Created
             } else {
                 Status::Exists
-            },
-            org_id: Some(org.id),
-            http_status: Some(409),
-            error: None,
-            attempts,
-            changes: None,
-        },
+            };
+            Outcome::done(status, org.id, Some(409), attempts)
+        }
         Ok(Some(org)) => Outcome::failed(
             Some(409),
-            RowError::Api {
-                status: 409,
-                code: "conflict".into(),
-                message: format!(
-                    "id {id:?} already belongs to an organization named {:?}, not {:?}",
-                    org.name, request.name
-                ),
-                trace_id: None,
-            },
+            RowError::Conflict(format!(
+                "HTTP 409 conflict: id {id:?} already belongs to an organization named {:?}, \
+                 not {:?}",
+                org.name, request.name
+            )),
             attempts,
         ),
         Ok(None) => Outcome::failed(
             Some(409),
-            RowError::Api {
-                status: 409,
-                code: "conflict".into(),
-                message: format!("the API reported id {id:?} as taken but cannot find it"),
-                trace_id: None,
-            },
+            RowError::Conflict(format!(
+                "HTTP 409 conflict: the API reported id {id:?} as taken but cannot find it"
+            )),
             attempts,
         ),
         Err(e) => Outcome::failed(e.status(), e.into_row_error(), attempts),

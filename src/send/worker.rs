@@ -12,10 +12,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::create::{Row, idempotency_key, send_row};
 use super::feed::RowQueue;
 use super::*;
-use crate::RowError;
 use crate::api::{ApiClient, RetryPolicy};
 use crate::planning::Plan;
-use crate::record::{Outcome, Status};
+use crate::record::Outcome;
 use crate::tenant::on_existing::ExistingCheck;
 
 /// The organization ids of rows that are parents of other rows, for their children.
@@ -124,10 +123,7 @@ impl Worker {
             in_doubt,
         } = pending;
         let mut outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
-            Some(Err(why)) => Some(Outcome::unsent(
-                Status::NotSent,
-                RowError::NotSent(format!("{why}; rerun once it exists")).to_string(),
-            )),
+            Some(Err(why)) => Some(Outcome::not_sent(format!("{why}; rerun once it exists"))),
             Some(Ok(parent_id)) => {
                 request.parent_id = Some(parent_id);
                 None

@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::Error;
 use crate::api::client::LIST_PAGE;
 use crate::api::{ApiClient, CallError, Organization, RetryPolicy};
 use crate::stop::Stop;
+use crate::{Error, RowError};
 
 /// The tenant's organizations, by id and by name.
 #[derive(Debug, Default)]
@@ -31,8 +31,10 @@ pub enum Match<'a> {
     New,
     /// This organization is the row's.
     Found(&'a Organization),
-    /// The row cannot be matched to one organization; the text says why.
-    Conflict(String),
+    /// The row cannot be matched to one organization: its id is a template's
+    /// ([`RowError::Conflict`]), or several organizations have its name
+    /// ([`RowError::AmbiguousName`]).
+    Conflict(RowError),
 }
 
 impl Existing {
@@ -156,9 +158,9 @@ impl Existing {
     pub fn find(&self, id: Option<&str>, name: &str) -> Match<'_> {
         if let Some(id) = id {
             return match self.by_id.get(id) {
-                Some(org) if org.template => Match::Conflict(format!(
+                Some(org) if org.template => Match::Conflict(RowError::Conflict(format!(
                     "id {id:?} belongs to a template, not an organization"
-                )),
+                ))),
                 Some(org) => Match::Found(org),
                 None => Match::New,
             };
@@ -166,11 +168,11 @@ impl Existing {
         match self.by_name.get(name).map(Vec::as_slice) {
             None | Some([]) => Match::New,
             Some([one]) => self.by_id.get(one).map_or(Match::New, Match::Found),
-            Some(many) => Match::Conflict(format!(
+            Some(many) => Match::Conflict(RowError::AmbiguousName(format!(
                 "{} organizations are named {name:?} ({}); give the row an id to say which",
                 many.len(),
                 many.join(", ")
-            )),
+            ))),
         }
     }
 }
@@ -199,7 +201,9 @@ mod tests {
         assert!(matches!(existing.find(None, "Acme"), Match::Found(o) if o.id == "a"));
         assert!(matches!(existing.find(Some("a"), "Other"), Match::Found(o) if o.id == "a"));
         assert!(matches!(existing.find(Some("z"), "Acme"), Match::New));
-        assert!(matches!(existing.find(None, "Twin"), Match::Conflict(t) if t.contains("b, c")));
+        assert!(
+            matches!(existing.find(None, "Twin"), Match::Conflict(t) if t.to_string().contains("b, c"))
+        );
         assert!(matches!(existing.find(None, "Acme Template"), Match::New));
         assert!(matches!(existing.find(Some("t"), "x"), Match::Conflict(_)));
     }

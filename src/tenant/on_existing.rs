@@ -69,29 +69,22 @@ impl ExistingCheck {
             Match::Found(org) => org,
         };
         if self.mode == OnExisting::Fail {
-            return Some(refused(format!(
+            return Some(refused(RowError::AlreadyExists(format!(
                 "organization {:?} ({:?}) already exists, and --on-existing is fail",
                 org.id, org.name
-            )));
+            ))));
         }
         if self.mode == OnExisting::Skip && org.name != request.name {
             // Skipping would take someone else's organization for the row's.
-            return Some(refused(format!(
+            return Some(refused(RowError::Conflict(format!(
                 "id {:?} already belongs to an organization named {:?}, not {:?} (use \
                  --on-existing update to rename it)",
                 org.id, org.name, request.name
-            )));
+            ))));
         }
         let changes = diff::changes(org, request);
         if changes.is_empty() || self.mode == OnExisting::Skip {
-            return Some(Outcome {
-                status: Status::Exists,
-                org_id: Some(org.id.clone()),
-                http_status: None,
-                error: None,
-                attempts: 0,
-                changes: None,
-            });
+            return Some(Outcome::done(Status::Exists, org.id.clone(), None, 0));
         }
         let body = diff::updated(org, request);
         let id = org.id.as_str();
@@ -104,17 +97,12 @@ impl ExistingCheck {
             .await;
         Some(match update {
             Ok((updated, attempts)) => Outcome {
-                status: Status::Updated,
-                org_id: Some(updated.id),
-                http_status: Some(200),
-                error: None,
-                attempts,
                 changes: Some(diff::to_text(&changes)),
+                ..Outcome::done(Status::Updated, updated.id, Some(200), attempts)
             },
             Err(gave_up) => {
                 let (status, attempts) = (gave_up.status(), gave_up.attempts);
-                let row_error =
-                    RowError::Transport(format!("the update failed: {}", gave_up.into_row_error()));
+                let row_error = RowError::UpdateFailed(Box::new(gave_up.into_row_error()));
                 Outcome::failed(status, row_error, attempts)
             }
         })
@@ -122,15 +110,8 @@ impl ExistingCheck {
 }
 
 /// A row refused without a request: recorded with 409, a definite refusal, so that a rerun
-/// does not take the organization for one an earlier attempt created. The message names the
-/// organization before any colon, so that many such rows do not look like one systemic error.
-fn refused(message: String) -> Outcome {
-    Outcome {
-        status: Status::Failed,
-        org_id: None,
-        http_status: Some(409),
-        error: Some(message),
-        attempts: 0,
-        changes: None,
-    }
+/// does not take the organization for one an earlier attempt created. Its kind is about the
+/// row's own organization, so that many such rows do not look like one systemic error.
+fn refused(error: RowError) -> Outcome {
+    Outcome::failed(Some(409), error, 0)
 }
