@@ -91,13 +91,12 @@ impl RetryPolicy {
     }
 
     /// The end of a call whose attempt number `attempts` failed with `error`, not retried.
-    pub fn give_up(&self, error: CallError, attempts: u32, stop: &Stop) -> GaveUp {
-        let ran_out = attempts >= self.max_attempts();
+    pub fn give_up(&self, error: CallError, attempts: u32) -> GaveUp {
         GaveUp {
-            interrupted: stop.is_set() && error.is_retryable() && !ran_out,
             error,
             attempts,
-            ran_out,
+            ran_out: attempts >= self.max_attempts(),
+            interrupted: false,
         }
     }
 
@@ -143,10 +142,16 @@ impl RetryPolicy {
         what: &str,
         name: &str,
     ) -> Result<(), GaveUp> {
-        if self.may_retry(&error, attempts) && self.pause(backoff, &error, stop, what, name).await {
+        if !self.may_retry(&error, attempts) {
+            return Err(self.give_up(error, attempts));
+        }
+        if self.pause(backoff, &error, stop, what, name).await {
             Ok(())
         } else {
-            Err(self.give_up(error, attempts, stop))
+            Err(GaveUp {
+                interrupted: true,
+                ..self.give_up(error, attempts)
+            })
         }
     }
 
@@ -285,14 +290,13 @@ mod tests {
 
     #[test]
     fn a_call_that_ran_out_says_so_and_a_refusal_does_not() {
-        let stop = Stop::new();
-        let ran_out = policy(3).give_up(status(503, "unavailable", None), 3, &stop);
+        let ran_out = policy(3).give_up(status(503, "unavailable", None), 3);
         assert!(ran_out.ran_out && !ran_out.interrupted);
         assert_eq!(
             ran_out.into_row_error().to_string(),
             "HTTP 503 unavailable: m (gave up after 3 attempts)"
         );
-        let refused = policy(3).give_up(status(400, "invalid_request", None), 1, &stop);
+        let refused = policy(3).give_up(status(400, "invalid_request", None), 1);
         assert_eq!(
             refused.into_row_error().to_string(),
             "HTTP 400 invalid_request: m"

@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 
 pub mod collector;
 pub mod create;
+pub mod create_steps;
 pub mod feed;
 pub mod worker;
 
