@@ -89,7 +89,7 @@ impl Error {
 
 /// Why one row did not become an organization. It is written into the row's `error` column
 /// (as its `Display`, the same text every version wrote); it never contains the client secret
-/// or a token. [`ErrorKind::of`](crate::error_kind::ErrorKind::of) classifies it.
+/// or a token. `ErrorKind::of` (module `error_kind`) classifies it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RowError {
     /// The API answered with an error status.

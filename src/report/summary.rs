@@ -115,7 +115,7 @@ pub struct KindCount {
     pub example: String,
 }
 
-/// The [`TOP_KINDS`] commonest kinds of error among `outcomes` (rows whose organization does
+/// The `TOP_KINDS` commonest kinds of error among `outcomes` (rows whose organization does
 /// not exist), each with its first row; `lines` has the line of each row. Kinds of the same
 /// name and status count as one.
 pub fn commonest_kinds(outcomes: &[Outcome], lines: &[u64]) -> Vec<KindCount> {

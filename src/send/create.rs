@@ -1,4 +1,4 @@
-//! One row's create over HTTP: runs the steps [`CreateSteps`] says (creates, look-ups, reads,
+//! One row's create over HTTP: runs the steps `CreateSteps` says (creates, look-ups, reads,
 //! pauses) against the API, and makes the row's idempotency key.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -65,7 +65,7 @@ impl Existing {
                 return Ok(None);
             }
             let page = policy
-                .call_counted(stop, "a list page", "", || {
+                .call_counted(stop, "a list page", "the tenant", || {
                     client.list_page(after.as_deref())
                 })
                 .await;

@@ -11,11 +11,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::send::Stop;
-
 use crate::RowError;
 use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
 use crate::record::{Outcome, Status};
+use crate::stop::Stop;
 use crate::tenant::diff;
 use crate::tenant::existing::{Existing, Match};
 

@@ -1,17 +1,16 @@
 //! One row's create as a state machine without I/O: told what happened (a reply, an error, a
-//! look-up's result, the time), [`CreateSteps`] says the next step, until the row's outcome.
-//! [`send_row`](super::create::send_row) runs the steps over HTTP; the unit tests run them by
-//! hand.
+//! look-up's result, the time), `CreateSteps` says the next step, until the row's outcome.
+//! `send_row` runs the steps over HTTP; the unit tests run them by hand.
 //!
 //! The rules, each in one place:
 //! - every create of the row sends the same body with the same idempotency key
-//!   ([`Step::Send`]);
-//! - a failure that may pass is retried as the [`RetryPolicy`] says ([`CreateSteps::sent`]);
+//!   (`Step::Send`);
+//! - a failure that may pass is retried as the `RetryPolicy` says (`CreateSteps::sent`);
 //! - a row is looked up by name before it is sent when a create of ours may have gone through
-//!   unheard and the server no longer replays it ([`CreateSteps::must_look_up`]), and what the
-//!   look-up found decides the row ([`CreateSteps::looked_up`]);
+//!   unheard and the server no longer replays it (`CreateSteps::must_look_up`), and what the
+//!   look-up found decides the row (`CreateSteps::looked_up`);
 //! - a 409 for a row with an id is answered by reading that organization
-//!   ([`CreateSteps::fetched`]).
+//!   (`CreateSteps::fetched`).
 
 use std::time::{Duration, Instant};
 
