@@ -87,13 +87,11 @@ impl Error {
     }
 }
 
-/// Why one row did not become an organization. It is written into the row's `error` column;
-/// it never contains the client secret or a token.
+/// Why one row did not become an organization. It is written into the row's `error` column
+/// (as its `Display`, the same text every version wrote); it never contains the client secret
+/// or a token. `ErrorKind::of` (module `error_kind`) classifies it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RowError {
-    /// The row breaks a validation rule; it was never sent.
-    #[error("{}", .0.join("; "))]
-    Invalid(Vec<String>),
     /// The API answered with an error status.
     #[error("HTTP {status} {code}: {message}{}", trace_suffix(.trace_id))]
     Api {
@@ -106,12 +104,74 @@ pub enum RowError {
         /// The reply's `X-Trace-ID`, for the tenant's support team.
         trace_id: Option<String>,
     },
-    /// No answer came: timeout, refused or dropped connection.
+    /// No answer came (timeout, refused or dropped connection), or none that could be read.
+    #[error("{message}")]
+    Transport {
+        /// What went wrong, by kind.
+        kind: NoAnswer,
+        /// What went wrong, with its causes (starting with `kind`'s words).
+        message: String,
+    },
+    /// No token could be had from the token endpoint.
     #[error("{0}")]
-    Transport(String),
+    Token(String),
+    /// Every attempt the retry policy allows failed; `last` is the last one's error.
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp {
+        /// The last attempt's error.
+        last: Box<RowError>,
+        /// How many requests were sent.
+        attempts: u32,
+    },
+    /// `--on-existing update` could not update the row's organization.
+    #[error("the update failed: {0}")]
+    UpdateFailed(Box<RowError>),
+    /// An earlier attempt may have created the row's organization, and looking for it failed,
+    /// so the row was not sent again.
+    #[error("could not check whether an earlier attempt created it, so it was not sent again: {0}")]
+    LookUpFailed(Box<RowError>),
+    /// The row's id belongs to an organization that is not the row's (another name, or a
+    /// template). The text is the whole message.
+    #[error("{0}")]
+    Conflict(String),
+    /// More than one organization has the row's name, so none can be taken for it. The text
+    /// is the whole message.
+    #[error("{0}")]
+    AmbiguousName(String),
+    /// The row's organization exists and `--on-existing fail` says so is a failure.
+    #[error("{0}")]
+    AlreadyExists(String),
     /// The run stopped (Ctrl-C or a fatal error) before this row was sent.
     #[error("not sent: {0}")]
     NotSent(String),
+}
+
+/// Why no answer came to a request, or none that could be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoAnswer {
+    /// The request or its reply took longer than `--timeout`.
+    TimedOut,
+    /// No connection could be made.
+    NoConnection,
+    /// The reply stopped before its end.
+    CutOff,
+    /// The request failed some other way (a dropped connection, a protocol error).
+    Failed,
+    /// A reply came, but not the JSON the API answers.
+    Unreadable,
+}
+
+impl NoAnswer {
+    /// The words its messages start with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoAnswer::TimedOut => "timed out",
+            NoAnswer::NoConnection => "could not connect",
+            NoAnswer::CutOff => "the reply was cut off",
+            NoAnswer::Failed => "request failed",
+            NoAnswer::Unreadable => "the API's reply could not be read",
+        }
+    }
 }
 
 fn trace_suffix(trace_id: &Option<String>) -> String {
@@ -119,4 +179,44 @@ fn trace_suffix(trace_id: &Option<String>) -> String {
         .as_ref()
         .map(|t| format!(" (trace id {t})"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_errors_read_as_earlier_versions_wrote_them() {
+        let api = RowError::Api {
+            status: 503,
+            code: "unavailable".into(),
+            message: "try later".into(),
+            trace_id: Some("t-1".into()),
+        };
+        let gave_up = RowError::GaveUp {
+            last: Box::new(api.clone()),
+            attempts: 6,
+        };
+        assert_eq!(
+            gave_up.to_string(),
+            "HTTP 503 unavailable: try later (trace id t-1) (gave up after 6 attempts)"
+        );
+        assert_eq!(
+            RowError::UpdateFailed(Box::new(api.clone())).to_string(),
+            "the update failed: HTTP 503 unavailable: try later (trace id t-1)"
+        );
+        let timeout = RowError::Transport {
+            kind: NoAnswer::TimedOut,
+            message: "timed out: operation timed out".into(),
+        };
+        assert_eq!(
+            RowError::LookUpFailed(Box::new(timeout)).to_string(),
+            "could not check whether an earlier attempt created it, so it was not sent again: \
+             timed out: operation timed out"
+        );
+        assert_eq!(
+            RowError::NotSent("rerun".into()).to_string(),
+            "not sent: rerun"
+        );
+    }
 }

@@ -18,10 +18,13 @@
 //!   earlier set aside ([`planning::prepare`]: all an import knows before the network).
 //! - [`tenant`]: the tenant's organizations as they are, a row compared with its match, and
 //!   `--on-existing`.
-//! - [`send`]: the worker pool, each row's create, the results task and the stop signal.
+//! - [`send`]: the worker pool, each row's create and the results task; [`stop`]: the stop
+//!   signal (Ctrl-C, a fatal error) every command shares.
 //! - [`api`]: the shared token, the organization calls and the retry policy.
 //! - [`record`]: the results file (its layout, journal, resume and the one writer).
 //! - [`report`]: the progress display and the end-of-run summary.
+//! - [`error`]: a fatal [`Error`] and a row's [`RowError`]; [`error_kind`]: the one
+//!   classification of row errors, for the systemic stop and the summary.
 //! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
 
 // The printing macros, shadowed crate-wide by versions that never panic. std's panic when the
@@ -56,6 +59,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod error_kind;
 pub mod exit;
 pub mod input;
 pub mod planning;
@@ -65,6 +69,7 @@ pub mod report;
 pub mod sandbox;
 pub mod send;
 pub mod settings;
+pub mod stop;
 pub mod tenant;
 
 pub use error::{Error, RowError};

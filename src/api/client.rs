@@ -15,6 +15,7 @@ use super::throttle::Throttle;
 use super::types::{
     ApiErrorBody, CreateOrganization, Organization, OrganizationList, UpdateOrganization,
 };
+use crate::error::NoAnswer;
 use crate::{Error, RowError};
 
 /// The shared limiter every API request waits on.
@@ -54,16 +55,23 @@ pub enum CallError {
         /// The `Retry-After` header, in seconds.
         retry_after: Option<Duration>,
     },
-    /// No complete answer (timeout, refused or dropped connection): a create may or may not
-    /// have reached the server.
-    Transport(String),
+    /// No complete answer (timeout, refused or dropped connection), or one that is not the
+    /// API's JSON: a create may or may not have reached the server.
+    Transport {
+        /// What went wrong, by kind.
+        kind: NoAnswer,
+        /// What went wrong, with its causes.
+        message: String,
+    },
     /// No token could be had.
     Auth(Error),
+    /// More organizations match a name than a look-up pages through; the text says how many.
+    TooManyMatches(String),
 }
 
 impl CallError {
     /// Whether trying again later may succeed: 429, 403 `request_forbidden`, 5xx, transport
-    /// errors and token-endpoint outages. Rejected credentials are not.
+    /// errors and token-endpoint outages. Rejected credentials and too many matches are not.
     pub fn is_retryable(&self) -> bool {
         match self {
             CallError::Status { status, code, .. } => {
@@ -71,8 +79,9 @@ impl CallError {
                     || status.is_server_error()
                     || (*status == StatusCode::FORBIDDEN && code == "request_forbidden")
             }
-            CallError::Transport(_) => true,
+            CallError::Transport { .. } => true,
             CallError::Auth(e) => !matches!(e, Error::AuthRejected { .. }),
+            CallError::TooManyMatches(_) => false,
         }
     }
 
@@ -80,8 +89,8 @@ impl CallError {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             CallError::Status { status, .. } => status.is_server_error(),
-            CallError::Transport(_) => true,
-            CallError::Auth(_) => false,
+            CallError::Transport { .. } => true,
+            CallError::Auth(_) | CallError::TooManyMatches(_) => false,
         }
     }
 
@@ -106,18 +115,6 @@ impl CallError {
         self.clone_row_error()
     }
 
-    /// The error of a request's last attempt, as written into a row: when the attempts ran
-    /// out on an error that might have passed, the message says so.
-    pub fn into_final_row_error(self, attempts: u32, max_attempts: u32) -> RowError {
-        let status = self.status();
-        let row_error = self.into_row_error();
-        if attempts >= max_attempts && status.is_none_or(|s| s >= 429) {
-            RowError::Transport(format!("{row_error} (gave up after {attempts} attempts)"))
-        } else {
-            row_error
-        }
-    }
-
     /// [`CallError::into_row_error`] without giving up the error.
     pub fn clone_row_error(&self) -> RowError {
         match self {
@@ -133,8 +130,12 @@ impl CallError {
                 message: message.clone(),
                 trace_id: trace_id.clone(),
             },
-            CallError::Transport(m) => RowError::Transport(m.clone()),
-            CallError::Auth(e) => RowError::Transport(e.to_string()),
+            CallError::Transport { kind, message } => RowError::Transport {
+                kind: *kind,
+                message: message.clone(),
+            },
+            CallError::Auth(e) => RowError::Token(e.to_string()),
+            CallError::TooManyMatches(m) => RowError::AmbiguousName(m.clone()),
         }
     }
 }
@@ -270,7 +271,7 @@ impl ApiClient {
                 return Ok(found);
             }
         }
-        Err(CallError::Transport(format!(
+        Err(CallError::TooManyMatches(format!(
             "more than {} organizations match {name:?}; cannot tell which is this row's",
             PAGE * MAX_PAGES
         )))
@@ -337,10 +338,7 @@ impl ApiClient {
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(token.bearer());
-            let reply = build(request)
-                .send()
-                .await
-                .map_err(|e| CallError::Transport(describe_transport(&e)))?;
+            let reply = build(request).send().await.map_err(|e| no_answer(&e))?;
             let status = reply.status();
             // The headers matter only for an error (trace id, Retry-After).
             let headers = if status.is_success() {
@@ -348,10 +346,7 @@ impl ApiClient {
             } else {
                 reply.headers().clone()
             };
-            let body = reply
-                .bytes()
-                .await
-                .map_err(|e| CallError::Transport(describe_transport(&e)))?;
+            let body = reply.bytes().await.map_err(|e| no_answer(&e))?;
             if status.is_success() {
                 return Ok((status, body));
             }
@@ -372,7 +367,7 @@ impl ApiClient {
 
 fn parse_org(body: &[u8]) -> Result<Organization, CallError> {
     serde_json::from_slice(body)
-        .map_err(|e| CallError::Transport(format!("the API's reply is not an organization: {e}")))
+        .map_err(|e| unreadable(format!("the API's reply is not an organization: {e}")))
 }
 
 fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> CallError {
@@ -415,18 +410,37 @@ fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> CallErr
     }
 }
 
+/// A reply that came but is not the API's JSON.
+fn unreadable(message: String) -> CallError {
+    CallError::Transport {
+        kind: NoAnswer::Unreadable,
+        message,
+    }
+}
+
+/// A request that got no complete answer.
+fn no_answer(e: &reqwest::Error) -> CallError {
+    CallError::Transport {
+        kind: no_answer_kind(e),
+        message: describe_transport(e),
+    }
+}
+
+fn no_answer_kind(e: &reqwest::Error) -> NoAnswer {
+    if e.is_timeout() {
+        NoAnswer::TimedOut
+    } else if e.is_connect() {
+        NoAnswer::NoConnection
+    } else if e.is_body() || e.is_decode() {
+        NoAnswer::CutOff
+    } else {
+        NoAnswer::Failed
+    }
+}
+
 /// A one-line description of a transport failure, with its causes, without the URL's query.
 pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the reply was cut off"
-    } else {
-        "request failed"
-    };
-    let mut text = kind.to_string();
+    let mut text = no_answer_kind(e).as_str().to_string();
     let mut source = e.source();
     while let Some(s) = source {
         let s_text = s.to_string();
@@ -442,7 +456,7 @@ pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
 /// A page of `GET /organizations`.
 fn parse_list(body: &[u8]) -> Result<OrganizationList, CallError> {
     serde_json::from_slice(body).map_err(|e| {
-        CallError::Transport(format!(
+        unreadable(format!(
             "the API's reply is not a list of organizations: {e}"
         ))
     })

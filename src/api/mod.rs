@@ -1,6 +1,6 @@
 //! Talking to the SecureAuth System API: the shared OAuth2 token ([`auth`]), the typed
-//! organization calls ([`client`]), the pause between retries ([`retry`]) and the wire types
-//! they exchange ([`types`]).
+//! organization calls ([`client`]), the one retry policy every call follows ([`retry`]) and the
+//! wire types they exchange ([`types`]).
 
 pub mod auth;
 pub mod client;
@@ -10,6 +10,6 @@ pub mod types;
 
 pub use auth::{ClientAuth, Credentials, TokenSource};
 pub use client::{ApiClient, CallError};
-pub use retry::Backoff;
+pub use retry::{Backoff, GaveUp, RetryPolicy};
 pub use throttle::Throttle;
 pub use types::{CreateOrganization, Organization, UpdateOrganization};

@@ -11,20 +11,20 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::api::ApiClient;
+use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::planning::{self, Plan};
-use crate::record::{self, Journal, Outcome, Status};
+use crate::record::{self, Journal, Outcome};
 use crate::report::progress::Progress;
-use crate::report::summary::{RunReport, Summary};
+use crate::report::summary::{RunReport, Summary, commonest_kinds};
 use crate::send::collector::collect;
 use crate::send::feed::{RowQueue, WaveRows};
 use crate::send::worker::{ParentIds, Worker};
 use crate::send::*;
 use crate::settings::ImportSettings;
 use crate::tenant::existing::Existing;
-use crate::tenant::on_existing::Hook;
-use crate::{Error, ExitStatus, RowError};
+use crate::tenant::on_existing::ExistingCheck;
+use crate::{Error, ExitStatus};
 
 /// `orgimport import`: imports as `settings` say (or only shows what would be sent, for a
 /// dry run), prints the summary and writes it as JSON when asked.
@@ -108,28 +108,39 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     }
 
     let (client, tokens) = (&session.client, &session.tokens);
+    let policy = RetryPolicy::new(config.max_attempts);
+    let stop = Arc::new(Stop::new());
+    // The journal holds every finished row and every row in flight, so after a second
+    // Ctrl-C a rerun resumes from here without creating anything twice. Ctrl-C while the
+    // tenant is listed ends the listing at once, and then nothing is sent.
+    stop.on_ctrl_c(
+        "interrupted: finishing the requests in flight, sending no new rows \
+         (Ctrl-C again to quit at once)",
+        Some("interrupted again: quitting now; rerun the same command to finish"),
+    );
     let mut on_existing = None;
     if plan.to_send > 0 {
         // Credentials, scope and template are checked before any row is sent.
         tokens.token().await?;
         if let Some(template) = &default_template {
-            check_template(client, template).await?;
+            check_template(client, template, policy, &stop).await?;
         }
         // One list request per 100 organizations the tenant has; then a row whose
         // organization exists by id or name is never created twice, whatever the mode.
         // Fields are compared only to update.
         let details = config.on_existing == crate::tenant::on_existing::OnExisting::Update;
-        let existing = Existing::list(client, config.max_attempts.get(), details).await?;
-        let hook = Hook::new(config.on_existing, existing, config.max_attempts.get());
-        on_existing = Some(Arc::new(hook));
+        if let Some(existing) = Existing::list(client, policy, &stop, details).await? {
+            let check = ExistingCheck::new(config.on_existing, existing, policy);
+            on_existing = Some(Arc::new(check));
+        }
     }
 
     let send_started = Instant::now();
-    let stop = Arc::new(Stop::new());
     let requests = Arc::new(AtomicU64::new(0));
     let parent_ids = Arc::new(ParentIds::new(&plan));
     let Plan {
         outcomes,
+        lines,
         to_send,
         done_before,
         parents,
@@ -150,15 +161,6 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     progress.count_requests(requests.clone());
     let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
 
-    // The journal holds every finished row and every row in flight, so after a second
-    // Ctrl-C a rerun resumes from here without creating anything twice.
-    stop.on_ctrl_c(
-        "interrupted: finishing the requests in flight, sending no new rows \
-         (Ctrl-C again to quit at once)",
-        Some("interrupted again: quitting now; rerun the same command to finish"),
-    );
-
-    let max_attempts = config.max_attempts.get();
     let tenant_name = tenant.tenant.clone();
     // Parents go before their children: wave n is sent once wave n - 1 has finished.
     for wave in 0..wave_count {
@@ -203,7 +205,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
                 tenant: tenant_name.clone(),
                 parents: parents.clone(),
                 parent_ids: parent_ids.clone(),
-                max_attempts,
+                policy,
                 on_existing: on_existing.clone(),
             };
             workers.spawn(worker.take_rows(queue.clone()));
@@ -229,14 +231,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     };
     let outcomes: Vec<Outcome> = outcomes
         .into_iter()
-        .map(|o| {
-            o.unwrap_or_else(|| {
-                Outcome::unsent(
-                    Status::NotSent,
-                    RowError::NotSent(why_unsent.clone()).to_string(),
-                )
-            })
-        })
+        .map(|o| o.unwrap_or_else(|| Outcome::not_sent(why_unsent.clone())))
         .collect();
     let mut counts = HashMap::new();
     for o in &outcomes {
@@ -248,6 +243,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         .zip(send_mask.iter())
         .filter(|(o, send)| **send && o.attempts > 0)
         .count() as u64;
+    let kinds = commonest_kinds(&outcomes, &lines);
     let input_path = config.input.clone();
     let results_path = config.results.clone();
     let dialect = config.dialect;
@@ -270,6 +266,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         results: config.results,
         fatal,
         interrupted,
+        kinds,
     })
 }
 
@@ -299,13 +296,23 @@ fn keep_earlier_results(config: &ImportSettings, missing: usize) -> Result<(), E
 }
 
 /// Makes sure the default template exists and is a template, so that a typo in
-/// `--template-id` stops the run instead of failing every row.
-async fn check_template(client: &ApiClient, id: &str) -> Result<(), Error> {
-    let problem = match client.get(id).await {
+/// `--template-id` stops the run instead of failing every row. Ctrl-C during the check
+/// passes it: with `stop` set, no row is sent anyway.
+async fn check_template(
+    client: &ApiClient,
+    id: &str,
+    policy: RetryPolicy,
+    stop: &Stop,
+) -> Result<(), Error> {
+    let read = policy
+        .call(stop, "the template check", id, || client.get(id))
+        .await;
+    let problem = match read {
         Ok(Some(org)) if org.template => return Ok(()),
         Ok(Some(_)) => "is an organization, not a template (its `template` is false)".to_string(),
         Ok(None) => "does not exist in this tenant (check --template-id)".to_string(),
-        Err(e) => format!("could not be read: {}", e.into_row_error()),
+        Err(gave_up) if gave_up.interrupted => return Ok(()),
+        Err(gave_up) => format!("could not be read: {}", gave_up.into_row_error()),
     };
     Err(Error::Template {
         id: id.to_string(),

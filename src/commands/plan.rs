@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::api::CreateOrganization;
+use crate::api::{CreateOrganization, RetryPolicy};
 use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
 use crate::record::{self, CsvOut, EarlierRuns, Status};
 use crate::settings::{ImportSettings, PlanSettings};
+use crate::stop::Stop;
 use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
 use crate::{Error, ExitStatus};
@@ -187,7 +188,12 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     if !config.quiet {
         eprintln!("listing the tenant's organizations...");
     }
-    let existing = Existing::list(&session.client, config.max_attempts.get(), true).await?;
+    // Nothing sets this stop signal: Ctrl-C ends `plan` at once, as nothing is written yet.
+    let stop = Stop::new();
+    let policy = RetryPolicy::new(config.max_attempts);
+    let existing = Existing::list(&session.client, policy, &stop, true)
+        .await?
+        .ok_or_else(|| Error::Listing("interrupted".into()))?;
     if let Some(template) = &default_template {
         match existing.get(template) {
             Some(org) if org.template => {}
@@ -342,7 +348,7 @@ fn classify_row(
         }
     }
     match existing.find(request.id.as_deref(), &request.name) {
-        Match::Conflict(why) => RowPlan::because(Action::Conflict, why),
+        Match::Conflict(why) => RowPlan::because(Action::Conflict, why.to_string()),
         Match::Found(org) => {
             let mut changes = diff::changes(org, &request);
             if let Some(line) = new_parent {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::api::RetryPolicy;
 use crate::commands::session;
 use crate::exit::Ending;
 use crate::record::{CsvOut, ResultsFile, Status};
@@ -177,6 +178,8 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     }
     let stop = Arc::new(Stop::new());
     stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
+    // Every delete is retried as import retries its calls, with import's default attempts.
+    let policy = RetryPolicy::default();
     let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
     let mut progress = Progress::new(created.len() as u64, quiet);
     let mut fates: BTreeMap<usize, (Fate, String)> = BTreeMap::new();
@@ -191,10 +194,13 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let client = client.clone();
+            let (client, stop) = (client.clone(), stop.clone());
             let id = ledger.entries[index].org_id.clone().unwrap_or_default();
             tasks.spawn(async move {
-                let fate = match client.delete(&id).await {
+                let deleted = policy
+                    .call(&stop, "a delete", &id, || client.delete(&id))
+                    .await;
+                let fate = match deleted {
                     Ok(true) => (Fate::Deleted, String::new()),
                     Ok(false) => (Fate::AlreadyGone, String::new()),
                     Err(e) => (Fate::Failed, e.into_row_error().to_string()),

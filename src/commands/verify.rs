@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::{ApiClient, Organization};
+use crate::api::{ApiClient, Organization, RetryPolicy};
 use crate::commands::session;
 use crate::exit::Ending;
 use crate::record::{CsvOut, ResultsFile, Status};
@@ -129,6 +129,10 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
     let created: Vec<usize> = (0..ledger.entries.len())
         .filter(|i| ledger.entries[*i].status == Some(Status::Created))
         .collect();
+    let stop = Arc::new(Stop::new());
+    stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
+    // Every read is retried as import retries its calls, with import's default attempts.
+    let policy = RetryPolicy::default();
     let mut templates: HashMap<String, Result<Option<Organization>, String>> = HashMap::new();
     for i in &created {
         if let Some(t) = ledger.entries[*i]
@@ -137,8 +141,8 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
             .and_then(|r| r.template_id.clone())
             && !templates.contains_key(&t)
         {
-            let read = client
-                .get(&t)
+            let read = policy
+                .call(&stop, "a template read", &t, || client.get(&t))
                 .await
                 .map_err(|e| e.into_row_error().to_string());
             templates.insert(t, read);
@@ -147,8 +151,6 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
 
     let ledger = Arc::new(ledger);
     let templates = Arc::new(templates);
-    let stop = Arc::new(Stop::new());
-    stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
     let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
     let mut progress = Progress::new(created.len() as u64, quiet);
     let mut tasks = JoinSet::new();
@@ -169,8 +171,14 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
             .await
             .expect("the semaphore is never closed");
         let (client, ledger, templates) = (client.clone(), ledger.clone(), templates.clone());
+        let stop = stop.clone();
         tasks.spawn(async move {
-            let found = check_row(&client, &ledger, &templates, index).await;
+            let read = Read {
+                client: &client,
+                policy,
+                stop: &stop,
+            };
+            let found = check_row(read, &ledger, &templates, index).await;
             drop(permit);
             found
         });
@@ -210,9 +218,21 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
     })
 }
 
+/// How verify reads an organization: through the client, retried as `policy` says until
+/// `stop` is set.
+#[derive(Clone, Copy)]
+struct Read<'a> {
+    /// The organizations API.
+    client: &'a ApiClient,
+    /// How each read is retried.
+    policy: RetryPolicy,
+    /// Ctrl-C: ends a read's pause between retries at once.
+    stop: &'a Stop,
+}
+
 /// Reads row `index`'s organization back and checks it.
 async fn check_row(
-    client: &ApiClient,
+    read: Read<'_>,
     ledger: &ResultsFile,
     templates: &HashMap<String, Result<Option<Organization>, String>>,
     index: usize,
@@ -232,7 +252,11 @@ async fn check_row(
         });
     };
     let same = |a: &str, b: &str| if a == b { "ok" } else { "mismatch" };
-    let org = match client.get(&org_id).await {
+    let org = read
+        .policy
+        .call(read.stop, "a read", &org_id, || read.client.get(&org_id))
+        .await;
+    let org = match org {
         Ok(Some(org)) => {
             add("exists", "yes".into(), "yes".into(), "ok");
             org

@@ -251,7 +251,8 @@ fn fingerprint(key: &str) -> Fingerprint {
     (half(0), half(1))
 }
 
-/// Records an invalid row: counts, examples, the report, and its outcome.
+/// Records an invalid row: counts, examples, the report, and its outcome. `problems` is
+/// never empty.
 pub(crate) fn invalid(
     plan: &mut Plan,
     line: u64,
@@ -273,7 +274,7 @@ pub(crate) fn invalid(
         plan.invalid_examples.push(text.clone());
     }
     report(&InvalidRow { line, problems });
-    Outcome::unsent(Status::Invalid, text)
+    Outcome::invalid(text, &problems[0])
 }
 
 #[cfg(test)]

@@ -183,6 +183,7 @@ mod tests {
                     error: None,
                     attempts: 1,
                     changes: None,
+                    kind: None,
                 }
             );
             // A 503 may have created it; a 409 refused it.

@@ -187,8 +187,17 @@ mod tests {
             error: None,
             attempts: 2,
             changes: Some("name: \"a\" -> \"b\"".into()),
+            kind: None,
         };
-        let failed = Outcome::unsent(Status::Failed, "HTTP 409, \"taken\"".into());
+        let failed = Outcome {
+            status: Status::Failed,
+            org_id: None,
+            http_status: None,
+            error: Some("HTTP 409, \"taken\"".into()),
+            attempts: 0,
+            changes: None,
+            kind: None,
+        };
         let mut journal = Journal::open(&results).unwrap();
         journal.append_pending("id:a").unwrap();
         journal.append("id:a", &updated).unwrap();

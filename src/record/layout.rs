@@ -196,6 +196,7 @@ pub(crate) fn outcome_of_cells(
         error: text(error),
         attempts: attempts.parse().unwrap_or(0),
         changes: text(changes),
+        kind: None,
     })
 }
 
@@ -348,6 +349,7 @@ mod tests {
                 error: None,
                 attempts: 2,
                 changes: None,
+                kind: None,
             })
         );
         let mut fields: Vec<String> = row.iter().map(str::to_string).collect();

@@ -25,6 +25,8 @@ pub use results_file::{ResultRow, ResultsFile};
 pub use writer::write;
 
 use crate::RowError;
+use crate::error_kind::ErrorKind;
+use crate::input::Problem;
 
 /// What became of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,27 +95,62 @@ pub struct Outcome {
     pub attempts: u32,
     /// For an updated row, the fields the update changed (`field: old -> new; ...`).
     pub changes: Option<String>,
+    /// The kind of `error`, for the systemic stop and the summary. Not in the results file:
+    /// `None` for an outcome read back from an earlier run (those are all done), and for one
+    /// without an error.
+    pub kind: Option<ErrorKind>,
 }
 
 impl Outcome {
-    /// A row that was never sent for `status` and `error`.
-    pub fn unsent(status: Status, error: String) -> Self {
+    /// A row whose organization exists (`status` is done): `org_id`, after `attempts`
+    /// requests, the last answered `http_status`.
+    pub fn done(status: Status, org_id: String, http_status: Option<u16>, attempts: u32) -> Self {
         Outcome {
             status,
+            org_id: Some(org_id),
+            http_status,
+            error: None,
+            attempts,
+            changes: None,
+            kind: None,
+        }
+    }
+
+    /// A row that the run stopped before sending, for `why`.
+    pub fn not_sent(why: String) -> Self {
+        let error = RowError::NotSent(why);
+        Outcome {
+            status: Status::NotSent,
             org_id: None,
             http_status: None,
-            error: Some(error),
+            kind: Some(ErrorKind::of(&error)),
+            error: Some(error.to_string()),
             attempts: 0,
             changes: None,
         }
     }
 
-    /// A row whose request failed with `error` after `attempts`.
+    /// A row that breaks a rule, with `error` naming every problem, the first of which is
+    /// `first`.
+    pub fn invalid(error: String, first: &Problem) -> Self {
+        Outcome {
+            status: Status::Invalid,
+            org_id: None,
+            http_status: None,
+            error: Some(error),
+            attempts: 0,
+            changes: None,
+            kind: Some(ErrorKind::invalid(first)),
+        }
+    }
+
+    /// A row whose request failed with `error` after `attempts` (0: refused without one).
     pub fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Self {
         Outcome {
             status: Status::Failed,
             org_id: None,
             http_status,
+            kind: Some(ErrorKind::of(&error)),
             error: Some(error.to_string()),
             attempts,
             changes: None,

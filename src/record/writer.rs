@@ -90,8 +90,17 @@ mod tests {
                 error: None,
                 attempts: 2,
                 changes: Some("description: \"x\" -> \"=1+2\"".into()),
+                kind: None,
             },
-            Outcome::unsent(Status::Invalid, "-bad".into()),
+            Outcome {
+                status: Status::Invalid,
+                org_id: None,
+                http_status: None,
+                error: Some("-bad".into()),
+                attempts: 0,
+                changes: None,
+                kind: None,
+            },
         ];
         write(&input_path, &Dialect::default(), &results, &outcomes).unwrap();
         let text = std::fs::read_to_string(&results).unwrap();

@@ -1,6 +1,7 @@
 //! The end-of-run summary: counts by status, the commonest error kinds with an example row
 //! each, time, achieved rate and where the results are; and the same as JSON for scripts
-//! (`--summary-json PATH`). The error kinds are read back from the results file.
+//! (`--summary-json PATH`). The error kinds are counted from the outcomes the run holds, by
+//! their [`ErrorKind`](crate::error_kind::ErrorKind).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,8 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::input::{self, Dialect};
-use crate::record::{RESULT_COLUMNS, Status, restore};
+use crate::record::{Outcome, Status};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -39,6 +39,8 @@ pub struct Summary {
     pub fatal: Option<Error>,
     /// Whether Ctrl-C stopped the run early.
     pub interrupted: bool,
+    /// The commonest kinds of error, commonest first ([`commonest_kinds`]).
+    pub kinds: Vec<KindCount>,
 }
 
 impl Summary {
@@ -96,36 +98,64 @@ const TOP_KINDS: usize = 5;
 
 /// One kind of error and how often it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorKind {
-    /// The error up to its first `:` (`HTTP 5xx` for every server error).
+pub struct KindCount {
+    /// The kind's name ([`ErrorKind::label`](crate::error_kind::ErrorKind::label)).
     pub kind: String,
     /// The status of the rows with it (`failed`, `invalid` or `not_sent`).
     pub status: Status,
     /// How many rows.
     pub count: usize,
-    /// The line (in the results file) of the first row with it.
+    /// The line (in the input, as in the results file) of the first row with it.
     pub example_line: u64,
     /// That row's whole error.
     pub example: String,
 }
 
+/// The `TOP_KINDS` commonest kinds of error among `outcomes` (rows whose organization does
+/// not exist), each with its first row; `lines` has the line of each row. Kinds of the same
+/// name and status count as one.
+pub fn commonest_kinds(outcomes: &[Outcome], lines: &[u64]) -> Vec<KindCount> {
+    let mut kinds: HashMap<(String, Status), KindCount> = HashMap::new();
+    for (outcome, line) in outcomes.iter().zip(lines) {
+        let (Some(kind), Some(error)) = (&outcome.kind, &outcome.error) else {
+            continue;
+        };
+        if outcome.status.is_done() {
+            continue;
+        }
+        let label = kind.label().into_owned();
+        kinds
+            .entry((label.clone(), outcome.status))
+            .or_insert_with(|| KindCount {
+                kind: label,
+                status: outcome.status,
+                count: 0,
+                example_line: *line,
+                example: error.clone(),
+            })
+            .count += 1;
+    }
+    let mut kinds: Vec<KindCount> = kinds.into_values().collect();
+    kinds.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.example_line.cmp(&b.example_line))
+    });
+    kinds.truncate(TOP_KINDS);
+    kinds
+}
+
 /// The whole end-of-run report.
 #[derive(Debug)]
 pub struct RunReport<'a> {
-    /// What the run counted.
+    /// What the run counted, its commonest error kinds included.
     pub summary: &'a Summary,
-    /// The commonest error kinds, commonest first.
-    pub kinds: Vec<ErrorKind>,
 }
 
 impl<'a> RunReport<'a> {
-    /// The report for `summary`, its error kinds read from the results file (none when it
-    /// cannot be read: the summary still stands).
+    /// The report for `summary`.
     pub fn new(summary: &'a Summary) -> RunReport<'a> {
-        RunReport {
-            summary,
-            kinds: error_kinds(&summary.results).unwrap_or_default(),
-        }
+        RunReport { summary }
     }
 
     /// The report as JSON.
@@ -150,7 +180,7 @@ impl<'a> RunReport<'a> {
             "exit_code": s.exit_status().code(),
             "interrupted": s.interrupted,
             "fatal": s.fatal.as_ref().map(ToString::to_string),
-            "error_kinds": self.kinds.iter().map(|k| json!({
+            "error_kinds": s.kinds.iter().map(|k| json!({
                 "kind": k.kind,
                 "status": k.status.as_str(),
                 "count": k.count,
@@ -194,9 +224,9 @@ impl fmt::Display for RunReport<'_> {
             s.requests.saturating_sub(s.sent),
             s.token_fetches
         )?;
-        if !self.kinds.is_empty() {
+        if !s.kinds.is_empty() {
             writeln!(f, "  commonest problems:")?;
-            for k in &self.kinds {
+            for k in &s.kinds {
                 let example = if k.example.starts_with("line ") {
                     k.example.clone()
                 } else {
@@ -215,110 +245,47 @@ impl fmt::Display for RunReport<'_> {
     }
 }
 
-/// `HTTP 5xx` for any server error, else the error (less a leading `line N: `) up to its
-/// first `:` or its first 40 characters.
-fn kind_of(error: &str, http_status: &str) -> String {
-    if http_status.starts_with('5') && http_status.len() == 3 {
-        return "HTTP 5xx".into();
-    }
-    let text = match error.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
-        Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => rest,
-        _ => error,
-    };
-    let head = generic(text.split([':', ';']).next().unwrap_or(text).trim());
-    match head.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}...", &head[..cut]),
-        None => head.to_string(),
-    }
-}
-
-/// `text` with its quoted values and line numbers left out, so that messages naming different
-/// rows (`name "a" is already used by line 4`) fall into one kind.
-fn generic(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut quoted = false;
-    for c in text.chars() {
-        match c {
-            '"' if quoted => quoted = false,
-            '"' => {
-                quoted = true;
-                out.push('…');
-            }
-            _ if quoted => {}
-            '0'..='9' if out.ends_with("line N") => {}
-            '0'..='9' if out.ends_with("line ") => out.push('N'),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// The commonest error kinds in the results file at `path`.
-fn error_kinds(path: &Path) -> Result<Vec<ErrorKind>, Error> {
-    let mut reader = input::reader(path, &Dialect::RESULTS)?;
-    let headers = input::read_headers(path, &mut reader)?;
-    let width = headers.len();
-    if width < RESULT_COLUMNS.len() {
-        return Ok(Vec::new());
-    }
-    let base = width - RESULT_COLUMNS.len();
-    let mut kinds: HashMap<(String, Status), ErrorKind> = HashMap::new();
-    for row in input::rows(path, &Dialect::RESULTS, reader, width) {
-        let row = row?;
-        let cell = |i: usize| restore(row.record.get(base + i).unwrap_or("")).to_string();
-        let Some(status) = Status::parse(&cell(0)) else {
-            continue;
-        };
-        let error = cell(3);
-        if status.is_done() || error.is_empty() {
-            continue;
-        }
-        let kind = kind_of(&error, &cell(2));
-        kinds
-            .entry((kind.clone(), status))
-            .or_insert_with(|| ErrorKind {
-                kind,
-                status,
-                count: 0,
-                example_line: row.line,
-                example: error.clone(),
-            })
-            .count += 1;
-    }
-    let mut kinds: Vec<ErrorKind> = kinds.into_values().collect();
-    kinds.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then(a.example_line.cmp(&b.example_line))
-    });
-    kinds.truncate(TOP_KINDS);
-    Ok(kinds)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::kind_of;
+    use super::*;
+    use crate::RowError;
+    use crate::input::{Problem, ProblemKind};
 
     #[test]
-    fn error_kinds_drop_line_numbers_and_details() {
-        assert_eq!(kind_of("line 27: name: is empty", ""), "name");
+    fn the_commonest_kinds_come_first_each_with_its_first_row() {
+        let bad_email = |line: u64| {
+            let problem = Problem::new(ProblemKind::BadEmail, Some("email"), "\"x\" is not");
+            Outcome::invalid(format!("line {line}: {problem}"), &problem)
+        };
+        let unavailable = |status: u16| RowError::Api {
+            status,
+            code: "unavailable".into(),
+            message: "later".into(),
+            trace_id: None,
+        };
+        let outcomes = [
+            Outcome::done(Status::Created, "o-1".into(), Some(201), 1),
+            Outcome::failed(Some(503), unavailable(503), 6),
+            bad_email(4),
+            Outcome::failed(Some(500), unavailable(500), 6),
+            bad_email(6),
+            bad_email(7),
+            Outcome::not_sent("the run was interrupted".into()),
+        ];
+        let kinds = commonest_kinds(&outcomes, &[2, 3, 4, 5, 6, 7, 8]);
+        let seen: Vec<(&str, Status, usize, u64)> = kinds
+            .iter()
+            .map(|k| (k.kind.as_str(), k.status, k.count, k.example_line))
+            .collect();
         assert_eq!(
-            kind_of("HTTP 503 unavailable: try later", "503"),
-            "HTTP 5xx"
+            seen,
+            [
+                ("email", Status::Invalid, 3, 4),
+                ("HTTP 5xx", Status::Failed, 2, 3),
+                ("not sent", Status::NotSent, 1, 8),
+            ]
         );
-        assert_eq!(
-            kind_of("HTTP 409 conflict: id taken", "409"),
-            "HTTP 409 conflict"
-        );
-        assert_eq!(
-            kind_of(
-                "line 232: name \"x-42\" is already used by line 44; each must appear once",
-                ""
-            ),
-            kind_of(
-                "name \"other\" is already used by line 7; each must appear once",
-                ""
-            )
-        );
+        assert_eq!(kinds[0].example, "line 4: email: \"x\" is not");
+        assert_eq!(kinds[1].example, "HTTP 503 unavailable: later");
     }
 }

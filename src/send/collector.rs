@@ -1,6 +1,6 @@
 //! The results task: the one owner of the outcomes, the journal and the progress display while
 //! rows are sent. Workers send it events; it journals them, counts them, and stops the run when
-//! the same error fails many rows in a row.
+//! the same kind of error ([`ErrorKind::may_be_systemic`]) fails many rows in a row.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::*;
 use crate::Error;
+use crate::error_kind::ErrorKind;
 use crate::record::{Journal, Outcome, Status};
 use crate::report::progress::Progress;
 
@@ -25,8 +26,8 @@ pub(crate) async fn collect(
     stop: Arc<Stop>,
 ) -> (Vec<Option<Outcome>>, Journal) {
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
-    // The error of the latest failures, and how many rows in a row failed with it.
-    let mut streak: (String, usize) = (String::new(), 0);
+    // The kind of the latest failures, and how many rows in a row failed with it.
+    let mut streak: (Option<ErrorKind>, usize) = (None, 0);
     while let Some(first) = events.recv().await {
         let mut next = Some(first);
         while let Some(event) = next {
@@ -53,27 +54,20 @@ pub(crate) async fn collect(
                         ));
                     }
                     progress.row_done(outcome.status);
-                    if outcome.status == Status::Failed {
-                        let error = outcome.error.as_deref().unwrap_or("");
-                        // "HTTP 403 forbidden: ..." -> "HTTP 403 forbidden"; trace ids differ,
-                        // and all server errors are one kind (an outage answers 500 and 503).
-                        let kind = match outcome.http_status {
-                            Some(500..) => "HTTP 5xx",
-                            _ => error.split(':').next().unwrap_or(error),
-                        };
-                        if streak.0 == kind {
-                            streak.1 += 1;
-                        } else {
-                            streak = (kind.to_string(), 1);
-                        }
-                        if streak.1 == SYSTEMIC_FAILURES {
-                            stop.fatal(Error::Systemic {
-                                count: streak.1,
-                                error: error.to_string(),
-                            });
-                        }
-                    } else {
-                        streak.1 = 0;
+                    let systemic = outcome
+                        .kind
+                        .as_ref()
+                        .filter(|kind| outcome.status == Status::Failed && kind.may_be_systemic());
+                    match systemic {
+                        Some(kind) if streak.0.as_ref() == Some(kind) => streak.1 += 1,
+                        Some(kind) => streak = (Some(kind.clone()), 1),
+                        None => streak = (None, 0),
+                    }
+                    if streak.1 == SYSTEMIC_FAILURES {
+                        stop.fatal(Error::Systemic {
+                            count: streak.1,
+                            error: outcome.error.clone().unwrap_or_default(),
+                        });
                     }
                     outcomes[index] = Some(outcome);
                 }

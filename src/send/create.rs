@@ -1,23 +1,19 @@
-//! One row's create, from its first request to its outcome: retries, the idempotency key, the
-//! look-up before a resend that may duplicate, and adopting an organization after a 409.
+//! One row's create over HTTP: runs the steps `CreateSteps` says (creates, look-ups, reads,
+//! pauses) against the API, and makes the row's idempotency key.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+use super::create_steps::{CreateSteps, Step};
 use super::*;
-use crate::api::{ApiClient, Backoff, CallError, CreateOrganization};
-use crate::record::{Outcome, Status};
-use crate::{Error, RowError};
-
-/// A resend this soon after an unanswered create is safe: the API replays its first answer
-/// for the same idempotency key for one minute (less a margin for clocks and transit).
-pub(crate) const REPLAY_WINDOW: Duration = Duration::from_secs(50);
+use crate::api::{ApiClient, Backoff, CreateOrganization, RetryPolicy};
+use crate::record::Outcome;
 
 /// A row as a worker sends it.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Row<'a> {
     /// The request, for lookups.
     pub(crate) request: &'a CreateOrganization,
@@ -29,187 +25,63 @@ pub(crate) struct Row<'a> {
     pub(crate) in_doubt: bool,
 }
 
-/// Sends one row until it is created, refused, or out of attempts.
+/// Sends one row until it is created, refused, or out of attempts, as [`CreateSteps`] says.
 ///
 /// A retry after an ambiguous failure (5xx, timeout, dropped connection) carries the same
 /// idempotency key, so within the server's replay window it gets the first answer instead of
 /// creating again. Past that window, and for rows an earlier run may have created, a row
 /// with an id relies on the 409 that a second create would get; a row without one is looked
-/// up by name before it is sent again.
+/// up by name before it is sent again. Every create sent is counted in `requests`; rejected
+/// credentials set `stop` with the fatal error.
 pub(crate) async fn send_row(
     client: &ApiClient,
     row: Row<'_>,
-    max_attempts: u32,
+    policy: RetryPolicy,
     stop: &Stop,
     requests: &AtomicU64,
 ) -> Outcome {
-    let request = row.request;
+    let name = row.request.name.as_str();
+    let mut steps = CreateSteps::new(row, policy);
     let mut backoff = Backoff::default();
-    let mut attempts = 0;
-    // Since when a create of ours may have gone through unheard.
-    let mut in_doubt_since: Option<Instant> = None;
-    let mut maybe_created = row.in_doubt;
+    let mut step = steps.start(Instant::now());
     loop {
-        let must_look = request.id.is_none()
-            && ((attempts == 0 && row.in_doubt)
-                || in_doubt_since.is_some_and(|t| t.elapsed() >= REPLAY_WINDOW));
-        if must_look {
-            match look_up_by_name(client, request, attempts).await {
-                Some(outcome) => return outcome,
-                None => in_doubt_since = None,
+        step = match step {
+            Step::LookUp => {
+                let found = policy
+                    .call(stop, "a look-up", name, || client.find_by_name(name))
+                    .await;
+                steps.looked_up(found)
             }
-        }
-        attempts += 1;
-        requests.fetch_add(1, Ordering::Relaxed);
-        let error = match client
-            .create_json(row.body.clone(), row.idempotency_key)
-            .await
-        {
-            Ok(org) => {
-                return Outcome {
-                    status: Status::Created,
-                    org_id: Some(org.id),
-                    http_status: Some(201),
-                    error: None,
-                    attempts,
-                    changes: None,
-                };
+            Step::Send {
+                body,
+                idempotency_key,
+            } => {
+                requests.fetch_add(1, Ordering::Relaxed);
+                let reply = client.create_json(body.clone(), idempotency_key).await;
+                steps.sent(reply.map(|org| org.id), Instant::now())
             }
-            Err(e) => e,
+            Step::FetchById(id) => {
+                let found = policy
+                    .call(stop, "a look-up", name, || client.get(id))
+                    .await;
+                steps.fetched(found)
+            }
+            Step::Pause(error) => {
+                if policy
+                    .pause(&mut backoff, &error, stop, "a create", name)
+                    .await
+                {
+                    steps.waited(Instant::now())
+                } else {
+                    steps.stopped(error)
+                }
+            }
+            Step::Fatal(error, outcome) => {
+                stop.fatal(error);
+                return outcome;
+            }
+            Step::Done(outcome) => return outcome,
         };
-        if error.status() == Some(409)
-            && let Some(id) = &request.id
-        {
-            return adopt_existing(client, request, id, maybe_created, attempts).await;
-        }
-        if let CallError::Auth(Error::AuthRejected { .. }) = &error {
-            let CallError::Auth(fatal) = error else {
-                unreachable!()
-            };
-            let message = fatal.to_string();
-            stop.fatal(fatal);
-            return Outcome::failed(None, RowError::Transport(message), attempts);
-        }
-        if error.is_ambiguous() {
-            maybe_created = true;
-            in_doubt_since.get_or_insert_with(Instant::now);
-        }
-        let retry = stop.retry_after(
-            &mut backoff,
-            error,
-            attempts,
-            max_attempts,
-            "a create",
-            &request.name,
-        );
-        if let Err((status, row_error)) = retry.await {
-            return Outcome::failed(status, row_error, attempts);
-        }
-    }
-}
-
-/// Looks for the organization a create of ours may have made: `None` when there is none (so
-/// the row is to be sent), else the row's outcome.
-pub(crate) async fn look_up_by_name(
-    client: &ApiClient,
-    request: &CreateOrganization,
-    attempts: u32,
-) -> Option<Outcome> {
-    match client.find_by_name(&request.name).await {
-        Ok(found) if found.is_empty() => None,
-        Ok(mut found) if found.len() == 1 => {
-            let org = found.pop().expect("one organization");
-            Some(Outcome {
-                status: Status::Created,
-                org_id: Some(org.id),
-                http_status: Some(200),
-                error: None,
-                attempts,
-                changes: None,
-            })
-        }
-        Ok(found) => Some(Outcome::failed(
-            Some(200),
-            RowError::Api {
-                status: 200,
-                code: "ambiguous_name".into(),
-                message: format!(
-                    "{} organizations are named {:?} ({}); not sent again, to create no \
-                     duplicate: give the row an id, or remove the extra organizations",
-                    found.len(),
-                    request.name,
-                    found
-                        .iter()
-                        .map(|o| o.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                trace_id: None,
-            },
-            attempts,
-        )),
-        Err(e) => {
-            let status = e.status();
-            Some(Outcome::failed(
-                status,
-                RowError::Transport(format!(
-                    "could not check whether an earlier attempt created it, so it was not \
-                     sent again: {}",
-                    e.into_row_error()
-                )),
-                attempts,
-            ))
-        }
-    }
-}
-
-/// After a 409 for a row with an id: fetch the organization with that id and take it as the
-/// row's if its name matches.
-pub(crate) async fn adopt_existing(
-    client: &ApiClient,
-    request: &CreateOrganization,
-    id: &str,
-    maybe_created: bool,
-    attempts: u32,
-) -> Outcome {
-    match client.get(id).await {
-        Ok(Some(org)) if org.name == request.name => Outcome {
-            // After an ambiguous attempt of ours, the organization is the one we created.
-            status: if maybe_created {
-                Status::Created
-            } else {
-                Status::Exists
-            },
-            org_id: Some(org.id),
-            http_status: Some(409),
-            error: None,
-            attempts,
-            changes: None,
-        },
-        Ok(Some(org)) => Outcome::failed(
-            Some(409),
-            RowError::Api {
-                status: 409,
-                code: "conflict".into(),
-                message: format!(
-                    "id {id:?} already belongs to an organization named {:?}, not {:?}",
-                    org.name, request.name
-                ),
-                trace_id: None,
-            },
-            attempts,
-        ),
-        Ok(None) => Outcome::failed(
-            Some(409),
-            RowError::Api {
-                status: 409,
-                code: "conflict".into(),
-                message: format!("the API reported id {id:?} as taken but cannot find it"),
-                trace_id: None,
-            },
-            attempts,
-        ),
-        Err(e) => Outcome::failed(e.status(), e.into_row_error(), attempts),
     }
 }
 

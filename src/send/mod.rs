@@ -6,11 +6,11 @@ use tokio::sync::oneshot;
 
 pub mod collector;
 pub mod create;
+pub mod create_steps;
 pub mod feed;
-pub mod stop;
 pub mod worker;
 
-pub use stop::Stop;
+pub use crate::stop::Stop;
 
 use crate::api::CreateOrganization;
 use crate::record::Outcome;

@@ -12,11 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::create::{Row, idempotency_key, send_row};
 use super::feed::RowQueue;
 use super::*;
-use crate::RowError;
-use crate::api::ApiClient;
+use crate::api::{ApiClient, RetryPolicy};
 use crate::planning::Plan;
-use crate::record::{Outcome, Status};
-use crate::tenant::on_existing::Hook;
+use crate::record::Outcome;
+use crate::tenant::on_existing::ExistingCheck;
 
 /// The organization ids of rows that are parents of other rows, for their children.
 pub(crate) struct ParentIds {
@@ -84,9 +83,10 @@ pub(crate) struct Worker {
     pub(crate) tenant: String,
     pub(crate) parents: Arc<HashMap<usize, usize>>,
     pub(crate) parent_ids: Arc<ParentIds>,
-    pub(crate) max_attempts: u32,
+    /// How every request of a row is retried.
+    pub(crate) policy: RetryPolicy,
     /// The `--on-existing` check against the tenant listing, run before a row is sent.
-    pub(crate) on_existing: Option<Arc<Hook>>,
+    pub(crate) on_existing: Option<Arc<ExistingCheck>>,
 }
 
 impl Worker {
@@ -123,10 +123,7 @@ impl Worker {
             in_doubt,
         } = pending;
         let mut outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
-            Some(Err(why)) => Some(Outcome::unsent(
-                Status::NotSent,
-                RowError::NotSent(format!("{why}; rerun once it exists")).to_string(),
-            )),
+            Some(Err(why)) => Some(Outcome::not_sent(format!("{why}; rerun once it exists"))),
             Some(Ok(parent_id)) => {
                 request.parent_id = Some(parent_id);
                 None
@@ -134,12 +131,12 @@ impl Worker {
             None => None,
         };
         // A row an earlier attempt may have created is left to the lookup before resending.
-        if let Some(hook) = self
+        if let Some(check) = self
             .on_existing
             .as_ref()
             .filter(|_| outcome.is_none() && !in_doubt)
         {
-            outcome = hook
+            outcome = check
                 .before_send(&self.client, &request, &self.stop, &self.requests)
                 .await;
         }
@@ -170,14 +167,7 @@ impl Worker {
                     idempotency_key: &idempotency_key,
                     in_doubt,
                 };
-                send_row(
-                    &self.client,
-                    row,
-                    self.max_attempts,
-                    &self.stop,
-                    &self.requests,
-                )
-                .await
+                send_row(&self.client, row, self.policy, &self.stop, &self.requests).await
             }
         };
         self.parent_ids.finished(index, &outcome);

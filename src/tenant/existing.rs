@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::Error;
 use crate::api::client::LIST_PAGE;
-use crate::api::{ApiClient, Backoff, Organization};
+use crate::api::{ApiClient, CallError, Organization, RetryPolicy};
+use crate::stop::Stop;
+use crate::{Error, RowError};
 
 /// The tenant's organizations, by id and by name.
 #[derive(Debug, Default)]
@@ -30,14 +31,16 @@ pub enum Match<'a> {
     New,
     /// This organization is the row's.
     Found(&'a Organization),
-    /// The row cannot be matched to one organization; the text says why.
-    Conflict(String),
+    /// The row cannot be matched to one organization: its id is a template's
+    /// ([`RowError::Conflict`]), or several organizations have its name
+    /// ([`RowError::AmbiguousName`]).
+    Conflict(RowError),
 }
 
 impl Existing {
     /// Lists every organization of the tenant, [`LIST_PAGE`] at a time, each page after the
-    /// last id of the one before. A page that fails in a way that may pass is tried again,
-    /// up to `max_attempts` times.
+    /// last id of the one before. Each page is retried as `policy` says; `None` when `stop`
+    /// was set before the listing was complete (Ctrl-C).
     ///
     /// With `details` false only what matching needs is kept of each organization (id, name,
     /// parent, whether it is a template): a tenant of a million organizations then fits in a
@@ -49,15 +52,41 @@ impl Existing {
     /// token errors as they are.
     pub async fn list(
         client: &ApiClient,
-        max_attempts: u32,
+        policy: RetryPolicy,
+        stop: &Stop,
         details: bool,
-    ) -> Result<Existing, Error> {
+    ) -> Result<Option<Existing>, Error> {
         let started = Instant::now();
         let mut existing = Existing::default();
         let mut requests = 0;
         let mut after: Option<String> = None;
         loop {
-            let page = list_page(client, after.as_deref(), max_attempts, &mut requests).await?;
+            if stop.is_set() {
+                return Ok(None);
+            }
+            let page = policy
+                .call_counted(stop, "a list page", "the tenant", || {
+                    client.list_page(after.as_deref())
+                })
+                .await;
+            let page = match page {
+                Ok((page, attempts)) => {
+                    requests += u64::from(attempts);
+                    page
+                }
+                Err(gave_up) if gave_up.interrupted => return Ok(None),
+                Err(gave_up) => {
+                    let attempts = gave_up.attempts;
+                    return Err(match gave_up.error {
+                        // The token's own errors say what to fix, as they are.
+                        CallError::Auth(e) => e,
+                        error => Error::Listing(format!(
+                            "{} (after {attempts} attempts)",
+                            error.into_row_error()
+                        )),
+                    });
+                }
+            };
             let full = page.len() >= LIST_PAGE;
             let last = page.last().map(|o| o.id.clone());
             for org in page {
@@ -88,7 +117,7 @@ impl Existing {
         }
         existing.requests = requests;
         existing.elapsed = started.elapsed();
-        Ok(existing)
+        Ok(Some(existing))
     }
 
     /// The index of `orgs`.
@@ -129,9 +158,9 @@ impl Existing {
     pub fn find(&self, id: Option<&str>, name: &str) -> Match<'_> {
         if let Some(id) = id {
             return match self.by_id.get(id) {
-                Some(org) if org.template => Match::Conflict(format!(
+                Some(org) if org.template => Match::Conflict(RowError::Conflict(format!(
                     "id {id:?} belongs to a template, not an organization"
-                )),
+                ))),
                 Some(org) => Match::Found(org),
                 None => Match::New,
             };
@@ -139,45 +168,12 @@ impl Existing {
         match self.by_name.get(name).map(Vec::as_slice) {
             None | Some([]) => Match::New,
             Some([one]) => self.by_id.get(one).map_or(Match::New, Match::Found),
-            Some(many) => Match::Conflict(format!(
+            Some(many) => Match::Conflict(RowError::AmbiguousName(format!(
                 "{} organizations are named {name:?} ({}); give the row an id to say which",
                 many.len(),
                 many.join(", ")
-            )),
+            ))),
         }
-    }
-}
-
-/// One page, tried again after a failure that may pass.
-async fn list_page(
-    client: &ApiClient,
-    after: Option<&str>,
-    max_attempts: u32,
-    requests: &mut u64,
-) -> Result<Vec<Organization>, Error> {
-    let mut backoff = Backoff::default();
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        *requests += 1;
-        let error = match client.list_page(after).await {
-            Ok(page) => return Ok(page),
-            Err(crate::api::CallError::Auth(e)) => return Err(e),
-            Err(e) => e,
-        };
-        if !error.is_retryable() || attempts >= max_attempts {
-            return Err(Error::Listing(format!(
-                "{} (after {attempts} attempts)",
-                error.into_row_error()
-            )));
-        }
-        let wait = backoff.after(&error);
-        tracing::info!(
-            ?wait,
-            "retrying a list page after: {}",
-            error.clone_row_error()
-        );
-        tokio::time::sleep(wait).await;
     }
 }
 
@@ -205,7 +201,9 @@ mod tests {
         assert!(matches!(existing.find(None, "Acme"), Match::Found(o) if o.id == "a"));
         assert!(matches!(existing.find(Some("a"), "Other"), Match::Found(o) if o.id == "a"));
         assert!(matches!(existing.find(Some("z"), "Acme"), Match::New));
-        assert!(matches!(existing.find(None, "Twin"), Match::Conflict(t) if t.contains("b, c")));
+        assert!(
+            matches!(existing.find(None, "Twin"), Match::Conflict(t) if t.to_string().contains("b, c"))
+        );
         assert!(matches!(existing.find(None, "Acme Template"), Match::New));
         assert!(matches!(existing.find(Some("t"), "x"), Match::Conflict(_)));
     }

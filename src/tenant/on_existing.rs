@@ -11,11 +11,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::send::Stop;
-
 use crate::RowError;
-use crate::api::{ApiClient, Backoff, CreateOrganization};
+use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
 use crate::record::{Outcome, Status};
+use crate::stop::Stop;
 use crate::tenant::diff;
 use crate::tenant::existing::{Existing, Match};
 
@@ -31,24 +30,25 @@ pub enum OnExisting {
     Update,
 }
 
-/// The check run before each row is sent, with the tenant's organizations listed once.
+/// What `--on-existing` makes of a row whose organization the tenant already has: the mode,
+/// and the tenant's organizations listed once, checked just before each row is sent.
 #[derive(Debug)]
-pub struct Hook {
-    /// `Fail` or `Update`.
+pub struct ExistingCheck {
+    /// What to do with a row whose organization exists.
     mode: OnExisting,
     /// The tenant's organizations before the run.
     existing: Existing,
-    /// Requests per update at most, retries included.
-    max_attempts: u32,
+    /// How an update is retried.
+    policy: RetryPolicy,
 }
 
-impl Hook {
-    /// A hook for `mode` over `existing`.
-    pub fn new(mode: OnExisting, existing: Existing, max_attempts: u32) -> Hook {
-        Hook {
+impl ExistingCheck {
+    /// The check of `mode` against `existing`.
+    pub fn new(mode: OnExisting, existing: Existing, policy: RetryPolicy) -> ExistingCheck {
+        ExistingCheck {
             mode,
             existing,
-            max_attempts,
+            policy,
         }
     }
 
@@ -68,75 +68,49 @@ impl Hook {
             Match::Found(org) => org,
         };
         if self.mode == OnExisting::Fail {
-            return Some(refused(format!(
+            return Some(refused(RowError::AlreadyExists(format!(
                 "organization {:?} ({:?}) already exists, and --on-existing is fail",
                 org.id, org.name
-            )));
+            ))));
         }
         if self.mode == OnExisting::Skip && org.name != request.name {
             // Skipping would take someone else's organization for the row's.
-            return Some(refused(format!(
+            return Some(refused(RowError::Conflict(format!(
                 "id {:?} already belongs to an organization named {:?}, not {:?} (use \
                  --on-existing update to rename it)",
                 org.id, org.name, request.name
-            )));
+            ))));
         }
         let changes = diff::changes(org, request);
         if changes.is_empty() || self.mode == OnExisting::Skip {
-            return Some(Outcome {
-                status: Status::Exists,
-                org_id: Some(org.id.clone()),
-                http_status: None,
-                error: None,
-                attempts: 0,
-                changes: None,
-            });
+            return Some(Outcome::done(Status::Exists, org.id.clone(), None, 0));
         }
         let body = diff::updated(org, request);
-        let mut backoff = Backoff::default();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            requests.fetch_add(1, Ordering::Relaxed);
-            let error = match client.update(&org.id, &body).await {
-                Ok(updated) => {
-                    return Some(Outcome {
-                        status: Status::Updated,
-                        org_id: Some(updated.id),
-                        http_status: Some(200),
-                        error: None,
-                        attempts,
-                        changes: Some(diff::to_text(&changes)),
-                    });
-                }
-                Err(e) => e,
-            };
-            let retry = stop.retry_after(
-                &mut backoff,
-                error,
-                attempts,
-                self.max_attempts,
-                "an update",
-                &request.name,
-            );
-            if let Err((status, row_error)) = retry.await {
-                let row_error = RowError::Transport(format!("the update failed: {row_error}"));
-                return Some(Outcome::failed(status, row_error, attempts));
+        let id = org.id.as_str();
+        let update = self
+            .policy
+            .call_counted(stop, "an update", &request.name, || {
+                requests.fetch_add(1, Ordering::Relaxed);
+                client.update(id, &body)
+            })
+            .await;
+        Some(match update {
+            Ok((updated, attempts)) => Outcome {
+                changes: Some(diff::to_text(&changes)),
+                ..Outcome::done(Status::Updated, updated.id, Some(200), attempts)
+            },
+            Err(gave_up) => {
+                let (status, attempts) = (gave_up.status(), gave_up.attempts);
+                let row_error = RowError::UpdateFailed(Box::new(gave_up.into_row_error()));
+                Outcome::failed(status, row_error, attempts)
             }
-        }
+        })
     }
 }
 
 /// A row refused without a request: recorded with 409, a definite refusal, so that a rerun
-/// does not take the organization for one an earlier attempt created. The message names the
-/// organization before any colon, so that many such rows do not look like one systemic error.
-fn refused(message: String) -> Outcome {
-    Outcome {
-        status: Status::Failed,
-        org_id: None,
-        http_status: Some(409),
-        error: Some(message),
-        attempts: 0,
-        changes: None,
-    }
+/// does not take the organization for one an earlier attempt created. Its kind is about the
+/// row's own organization, so that many such rows do not look like one systemic error.
+fn refused(error: RowError) -> Outcome {
+    Outcome::failed(Some(409), error, 0)
 }

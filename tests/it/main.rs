@@ -7,6 +7,7 @@ mod input;
 mod ops;
 mod plan;
 mod results_file;
+mod retries;
 mod sandbox;
 mod sandbox_auth;
 mod sandbox_faults;

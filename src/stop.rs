@@ -1,12 +1,11 @@
 //! The stop signal every command shares: set by Ctrl-C or a fatal error, it lets the requests
-//! in flight finish and starts no new one; and the one pause between a request's attempts.
+//! in flight finish, starts no new one, and ends any pause between retries at once.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use crate::api::{Backoff, CallError};
-use crate::{Error, RowError};
+use crate::Error;
 
 /// The stop signal: set by Ctrl-C or a fatal error; no new request is started once it is
 /// set, and the requests in flight finish.
@@ -62,37 +61,6 @@ impl Stop {
     /// The fatal error that set the signal, if one did.
     pub fn take_fatal(&self) -> Option<Error> {
         self.fatal.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    /// After a failed attempt of one row's request (`what`, e.g. "a create", for the log):
-    /// `Ok` once it is time to try again, after the backoff; the row's status and error when
-    /// it must give up instead (the error cannot pass, the attempts ran out, or the signal is
-    /// set, also while waiting).
-    pub async fn retry_after(
-        &self,
-        backoff: &mut Backoff,
-        error: CallError,
-        attempts: u32,
-        max_attempts: u32,
-        what: &str,
-        name: &str,
-    ) -> Result<(), (Option<u16>, RowError)> {
-        let status = error.status();
-        if !error.is_retryable() || attempts >= max_attempts || self.is_set() {
-            return Err((status, error.into_final_row_error(attempts, max_attempts)));
-        }
-        let wait = backoff.after(&error);
-        tracing::info!(
-            name,
-            attempt = attempts,
-            ?wait,
-            "retrying {what} after: {}",
-            error.clone_row_error()
-        );
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => Ok(()),
-            _ = self.wait() => Err((status, error.into_row_error())),
-        }
     }
 
     /// The first Ctrl-C prints `first` and sets the signal; a second prints `again` (if
