@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 use url::Url;
 
+use super::transport::describe_transport;
 use super::types::{OAuthErrorBody, TokenReply};
 use crate::Error;
 
@@ -198,12 +199,12 @@ impl TokenSource {
             .send()
             .await
             // Without the URL: reqwest's error text has it already and nothing else secret.
-            .map_err(|e| auth_err(crate::api::client::describe_transport(&e)))?;
+            .map_err(|e| auth_err(describe_transport(&e)))?;
         let status = reply.status();
         let body = reply
             .bytes()
             .await
-            .map_err(|e| auth_err(crate::api::client::describe_transport(&e)))?;
+            .map_err(|e| auth_err(describe_transport(&e)))?;
         if !status.is_success() {
             let parsed: OAuthErrorBody = serde_json::from_slice(&body).unwrap_or_default();
             if parsed.error.is_empty() || status.is_server_error() {

@@ -2,7 +2,6 @@
 //! rate limiter and carries the shared token; a 401 for an expired token is answered by one
 //! refresh and one resend. Retrying anything else is the caller's decision.
 
-use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use url::Url;
 
 use super::auth::TokenSource;
 use super::throttle::Throttle;
+use super::transport::{describe_transport, no_answer_kind};
 use super::types::{
     ApiErrorBody, CreateOrganization, Organization, OrganizationList, UpdateOrganization,
 };
@@ -424,33 +424,6 @@ fn no_answer(e: &reqwest::Error) -> CallError {
         kind: no_answer_kind(e),
         message: describe_transport(e),
     }
-}
-
-fn no_answer_kind(e: &reqwest::Error) -> NoAnswer {
-    if e.is_timeout() {
-        NoAnswer::TimedOut
-    } else if e.is_connect() {
-        NoAnswer::NoConnection
-    } else if e.is_body() || e.is_decode() {
-        NoAnswer::CutOff
-    } else {
-        NoAnswer::Failed
-    }
-}
-
-/// A one-line description of a transport failure, with its causes, without the URL's query.
-pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
-    let mut text = no_answer_kind(e).as_str().to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// A page of `GET /organizations`.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod client;
 pub mod retry;
 pub mod throttle;
+mod transport;
 pub mod types;
 
 pub use auth::{ClientAuth, Credentials, TokenSource};

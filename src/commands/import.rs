@@ -4,24 +4,18 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome};
-use crate::report::progress::Progress;
 use crate::report::summary::{RunReport, Summary, commonest_kinds};
-use crate::send::collector::collect;
-use crate::send::feed::{RowQueue, WaveRows};
-use crate::send::worker::{ParentIds, Worker};
-use crate::send::*;
+use crate::send;
 use crate::settings::ImportSettings;
+use crate::stop::Stop;
 use crate::tenant::existing::Existing;
 use crate::tenant::on_existing::ExistingCheck;
 use crate::{Error, ExitStatus};
@@ -135,9 +129,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         }
     }
 
-    let send_started = Instant::now();
-    let requests = Arc::new(AtomicU64::new(0));
-    let parent_ids = Arc::new(ParentIds::new(&plan));
+    let journal = Journal::open(&config.results)?;
     let Plan {
         outcomes,
         lines,
@@ -149,79 +141,35 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         ..
     } = plan;
     let rows = outcomes.len();
-    let parents = Arc::new(parents);
-    let waves = Arc::new(waves);
-    let mapping = Arc::new(mapping);
-    let in_doubt = Arc::new(in_doubt);
-
-    let send_mask: Arc<Vec<bool>> = Arc::new(outcomes.iter().map(Option::is_none).collect());
-    let journal = Journal::open(&config.results)?;
-    let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
-    let mut progress = Progress::new(to_send as u64, config.quiet);
-    progress.count_requests(requests.clone());
-    let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
-
-    let tenant_name = tenant.tenant.clone();
-    // Parents go before their children: wave n is sent once wave n - 1 has finished.
-    for wave in 0..wave_count {
-        if stop.is_set() {
-            break;
-        }
-        // The wave's last row: the reader stops there, and a wave with none is not read.
-        let in_wave = |index: usize| waves.get(&index).copied().unwrap_or(0) == wave;
-        let Some(last) = (0..send_mask.len())
-            .rev()
-            .find(|&index| send_mask[index] && in_wave(index))
-        else {
-            continue;
-        };
-        // A blocking thread reads the input again and feeds this wave's rows, in order, to a
-        // fixed pool of `concurrency` workers that take them one at a time.
-        let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
-        let wanted = WaveRows {
-            input: config.input.clone(),
-            dialect: config.dialect,
-            mapping: mapping.clone(),
-            send: send_mask.clone(),
-            waves: waves.clone(),
-            wave,
-            last,
-            in_doubt: in_doubt.clone(),
-            default_template: default_template.clone(),
-        };
-        let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
-
-        let queue = Arc::new(tokio::sync::Mutex::new(RowQueue {
-            chunks: row_rx,
-            taken: Vec::new().into_iter(),
-        }));
-        let mut workers = JoinSet::new();
-        for _ in 0..config.concurrency.get() {
-            let worker = Worker {
-                client: client.clone(),
-                events: done_tx.clone(),
-                stop: stop.clone(),
-                requests: requests.clone(),
-                tenant: tenant_name.clone(),
-                parents: parents.clone(),
-                parent_ids: parent_ids.clone(),
-                policy,
-                on_existing: on_existing.clone(),
-            };
-            workers.spawn(worker.take_rows(queue.clone()));
-        }
-        // The workers hold the only handles on the queue: once they are done, the reader's
-        // next send fails and it stops.
-        drop(queue);
-        while workers.join_next().await.is_some() {}
-        if let Ok(Err(e)) = reader.await {
-            stop.fatal(e);
-        }
-    }
-    drop(done_tx);
-    let send_elapsed = send_started.elapsed();
-
-    let (outcomes, journal) = collector.await.expect("the results task does not panic");
+    let send_mask: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
+    let sent = send::run(send::Job {
+        input: config.input.clone(),
+        dialect: config.dialect,
+        mapping,
+        default_template: default_template.clone(),
+        outcomes,
+        lines: &lines,
+        parents,
+        waves,
+        wave_count,
+        to_send,
+        in_doubt,
+        client: client.clone(),
+        tenant: tenant.tenant.clone(),
+        policy,
+        concurrency: config.concurrency,
+        on_existing,
+        journal,
+        quiet: config.quiet,
+        stop: stop.clone(),
+    })
+    .await;
+    let send::Sent {
+        outcomes,
+        journal,
+        requests,
+        elapsed: send_elapsed,
+    } = sent;
     let fatal = stop.take_fatal();
     let interrupted = stop.is_set() && fatal.is_none();
     let why_unsent = if interrupted {
@@ -259,7 +207,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         counts,
         done_before,
         sent,
-        requests: requests.load(Ordering::Relaxed),
+        requests,
         token_fetches: tokens.fetches(),
         elapsed: started.elapsed(),
         send_elapsed,

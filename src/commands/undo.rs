@@ -18,8 +18,8 @@ use crate::commands::session;
 use crate::exit::Ending;
 use crate::record::{CsvOut, ResultsFile, Status};
 use crate::report::progress::Progress;
-use crate::send::Stop;
 use crate::settings::UndoSettings;
+use crate::stop::Stop;
 use crate::{Error, ExitStatus};
 
 /// The report's columns.
@@ -132,17 +132,17 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
         yes,
         quiet,
     } = settings;
-    let ledger = ResultsFile::read(&results.file, &results.mapping, None)?;
-    let created: Vec<usize> = (0..ledger.entries.len())
+    let results_file = ResultsFile::read(&results.file, &results.mapping, None)?;
+    let created: Vec<usize> = (0..results_file.rows.len())
         .filter(|i| {
-            let e = &ledger.entries[*i];
+            let e = &results_file.rows[*i];
             e.status == Some(Status::Created) && e.org_id.is_some()
         })
         .collect();
     let mut report = UndoReport {
         created: created.len(),
-        kept_existing: ledger
-            .entries
+        kept_existing: results_file
+            .rows
             .iter()
             .filter(|e| e.status == Some(Status::Exists))
             .count(),
@@ -158,7 +158,7 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
             "Delete the {} organizations that {} lists as created, in tenant {:?} at {}? \
              [y/N] ",
             created.len(),
-            ledger.path.display(),
+            results_file.path.display(),
             tenant.tenant,
             tenant.base_url
         );
@@ -172,7 +172,7 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     let mut levels: BTreeMap<std::cmp::Reverse<usize>, Vec<usize>> = BTreeMap::new();
     for &i in &created {
         levels
-            .entry(std::cmp::Reverse(ledger.depth(i)))
+            .entry(std::cmp::Reverse(results_file.depth(i)))
             .or_default()
             .push(i);
     }
@@ -195,7 +195,7 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
                 .await
                 .expect("the semaphore is never closed");
             let (client, stop) = (client.clone(), stop.clone());
-            let id = ledger.entries[index].org_id.clone().unwrap_or_default();
+            let id = results_file.rows[index].org_id.clone().unwrap_or_default();
             tasks.spawn(async move {
                 let deleted = policy
                     .call(&stop, "a delete", &id, || client.delete(&id))
@@ -214,8 +214,8 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
             if fate == Fate::Failed {
                 progress.println(&format!(
                     "failed: line {} {}: {error}",
-                    ledger.entries[index].line,
-                    ledger.entries[index].org_id.as_deref().unwrap_or("")
+                    results_file.rows[index].line,
+                    results_file.rows[index].org_id.as_deref().unwrap_or("")
                 ));
             }
             progress.row_done(if fate == Fate::Failed {
@@ -239,10 +239,10 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
         }
     }
     let out = results.out;
-    write_report(&out, &ledger, &fates)?;
+    write_report(&out, &results_file, &fates)?;
     // The deleted rows are marked to be sent again, so that the next import creates them
     // instead of skipping them as done.
-    ledger.mark_not_sent(
+    results_file.mark_not_sent(
         |index| {
             matches!(
                 fates.get(&index),
@@ -278,13 +278,13 @@ fn confirm(question: &str) -> Result<bool, Error> {
 /// Writes the undo report at `out`, one line a created row.
 fn write_report(
     out: &Path,
-    ledger: &ResultsFile,
+    results_file: &ResultsFile,
     fates: &BTreeMap<usize, (Fate, String)>,
 ) -> Result<(), Error> {
     let mut file = CsvOut::create(out, b',')?;
     file.row(COLUMNS)?;
     for (index, (fate, error)) in fates {
-        let e = &ledger.entries[*index];
+        let e = &results_file.rows[*index];
         let line = e.line.to_string();
         file.row([
             line.as_str(),

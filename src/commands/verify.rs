@@ -18,8 +18,8 @@ use crate::commands::session;
 use crate::exit::Ending;
 use crate::record::{CsvOut, ResultsFile, Status};
 use crate::report::progress::Progress;
-use crate::send::Stop;
 use crate::settings::VerifySettings;
+use crate::stop::Stop;
 use crate::{Error, ExitStatus};
 
 /// The report's columns.
@@ -121,13 +121,13 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         template_id: template,
         quiet,
     } = settings;
-    let ledger = ResultsFile::read(&results.file, &results.mapping, template.as_deref())?;
+    let results_file = ResultsFile::read(&results.file, &results.mapping, template.as_deref())?;
     let out = results.out;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     tokens.token().await?;
 
-    let created: Vec<usize> = (0..ledger.entries.len())
-        .filter(|i| ledger.entries[*i].status == Some(Status::Created))
+    let created: Vec<usize> = (0..results_file.rows.len())
+        .filter(|i| results_file.rows[*i].status == Some(Status::Created))
         .collect();
     let stop = Arc::new(Stop::new());
     stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
@@ -135,7 +135,7 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
     let policy = RetryPolicy::default();
     let mut templates: HashMap<String, Result<Option<Organization>, String>> = HashMap::new();
     for i in &created {
-        if let Some(t) = ledger.entries[*i]
+        if let Some(t) = results_file.rows[*i]
             .request
             .as_ref()
             .and_then(|r| r.template_id.clone())
@@ -149,7 +149,7 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         }
     }
 
-    let ledger = Arc::new(ledger);
+    let results_file = Arc::new(results_file);
     let templates = Arc::new(templates);
     let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
     let mut progress = Progress::new(created.len() as u64, quiet);
@@ -170,7 +170,8 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        let (client, ledger, templates) = (client.clone(), ledger.clone(), templates.clone());
+        let (client, results_file, templates) =
+            (client.clone(), results_file.clone(), templates.clone());
         let stop = stop.clone();
         tasks.spawn(async move {
             let read = Read {
@@ -178,7 +179,7 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
                 policy,
                 stop: &stop,
             };
-            let found = check_row(read, &ledger, &templates, index).await;
+            let found = check_row(read, &results_file, &templates, index).await;
             drop(permit);
             found
         });
@@ -233,11 +234,11 @@ struct Read<'a> {
 /// Reads row `index`'s organization back and checks it.
 async fn check_row(
     read: Read<'_>,
-    ledger: &ResultsFile,
+    results_file: &ResultsFile,
     templates: &HashMap<String, Result<Option<Organization>, String>>,
     index: usize,
 ) -> Vec<Check> {
-    let entry = &ledger.entries[index];
+    let entry = &results_file.rows[index];
     let org_id = entry.org_id.clone().unwrap_or_default();
     let mut checks = Vec::new();
     let mut add = |check: &'static str, expected: String, actual: String, result: &'static str| {
@@ -290,7 +291,7 @@ async fn check_row(
         org.name.clone(),
         same(&request.name, &org.name),
     );
-    let parent = ledger.expected_parent(index).unwrap_or_default();
+    let parent = results_file.expected_parent(index).unwrap_or_default();
     let actual_parent = org.parent_id.clone().unwrap_or_default();
     add(
         "parent",

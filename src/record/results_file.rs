@@ -47,7 +47,7 @@ pub struct ResultsFile {
     /// Its header, neutralizing undone.
     pub headers: StringRecord,
     /// Its rows, in order.
-    pub entries: Vec<ResultRow>,
+    pub rows: Vec<ResultRow>,
 }
 
 impl ResultsFile {
@@ -77,7 +77,7 @@ impl ResultsFile {
             .map_err(|why| bad(format!("{why}; this is not an orgimport results file")))?;
         let input_headers: StringRecord = headers.iter().take(layout.input_width()).collect();
         let mapping = Mapping::new(&input_headers, spec).map_err(bad)?;
-        let mut entries = Vec::new();
+        let mut rows = Vec::new();
         // Row keys and names, and each row's parent reference, to find parent rows.
         let mut keys: HashMap<String, usize> = HashMap::new();
         let mut names: HashMap<String, usize> = HashMap::new();
@@ -91,7 +91,7 @@ impl ResultsFile {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
             };
-            let index = entries.len();
+            let index = rows.len();
             let k = mapping.keys(&input_part);
             if let Some(key) = &k.key {
                 keys.entry(key.clone()).or_insert(index);
@@ -104,7 +104,7 @@ impl ResultsFile {
                 (None, Some(p)) => references.push((index, p.clone(), false)),
                 _ => {}
             }
-            entries.push(ResultRow {
+            rows.push(ResultRow {
                 line: row.line,
                 name: k.name.unwrap_or_default(),
                 status: Status::parse(layout.cell(&cells, Column::Status)),
@@ -121,24 +121,24 @@ impl ResultsFile {
                 .or_else(|| named.then(|| names.get(&reference)).flatten())
                 .copied()
                 .filter(|p| *p != child);
-            entries[child].parent_row = parent;
+            rows[child].parent_row = parent;
         }
         Ok(ResultsFile {
             path: path.to_path_buf(),
             delimiter,
             layout,
             headers,
-            entries,
+            rows,
         })
     }
 
     /// The id the parent of row `index` should have: its parent row's organization, else the
     /// `parent_id` the row names; `None` for a top-level row.
     pub fn expected_parent(&self, index: usize) -> Option<String> {
-        let entry = &self.entries[index];
-        match entry.parent_row {
-            Some(p) => self.entries[p].org_id.clone(),
-            None => entry.request.as_ref().and_then(|r| r.parent_id.clone()),
+        let row = &self.rows[index];
+        match row.parent_row {
+            Some(p) => self.rows[p].org_id.clone(),
+            None => row.request.as_ref().and_then(|r| r.parent_id.clone()),
         }
     }
 
@@ -146,10 +146,10 @@ impl ResultsFile {
     pub fn depth(&self, index: usize) -> usize {
         let mut depth = 0;
         let mut at = index;
-        while let Some(parent) = self.entries[at].parent_row {
+        while let Some(parent) = self.rows[at].parent_row {
             depth += 1;
             at = parent;
-            if depth > self.entries.len() {
+            if depth > self.rows.len() {
                 break; // A cycle (the import refused it); stop counting.
             }
         }
@@ -173,9 +173,9 @@ impl ResultsFile {
         let mut out = CsvOut::replace(&self.path, self.delimiter)?;
         out.row(&self.headers)?;
         let mut fields: Vec<String> = Vec::with_capacity(width);
-        for (index, entry) in self.entries.iter().enumerate() {
+        for (index, row) in self.rows.iter().enumerate() {
             fields.clear();
-            fields.extend(entry.cells.iter().map(str::to_string));
+            fields.extend(row.cells.iter().map(str::to_string));
             lay_out(&mut fields, width);
             if sent_again(index) {
                 layout.set(&mut fields, Column::Status, Status::NotSent.as_str());

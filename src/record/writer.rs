@@ -111,18 +111,14 @@ mod tests {
              beta;'-5;invalid;;;'-bad;0;\n"
         );
         let read = ResultsFile::read(&results, &Default::default(), None).unwrap();
-        let cells: Vec<Vec<&str>> = read
-            .entries
-            .iter()
-            .map(|r| r.cells.iter().collect())
-            .collect();
+        let cells: Vec<Vec<&str>> = read.rows.iter().map(|r| r.cells.iter().collect()).collect();
         assert_eq!(cells[0][..2], ["acme", "=1+2"]);
         assert_eq!(cells[1][..2], ["beta", "-5"]);
         assert_eq!(
-            (read.entries[1].status, read.entries[1].error.as_deref()),
+            (read.rows[1].status, read.rows[1].error.as_deref()),
             (Some(Status::Invalid), Some("-bad"))
         );
-        assert_eq!(read.entries[0].org_id.as_deref(), Some("org-1"));
+        assert_eq!(read.rows[0].org_id.as_deref(), Some("org-1"));
 
         // An input that lost a row during the run: the old results file is left as it was.
         std::fs::write(&input_path, "name;description\nacme;=1+2\n").unwrap();

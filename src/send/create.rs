@@ -4,26 +4,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::create_steps::{CreateSteps, Step};
+use super::create_steps::{CreateSteps, Row, Step};
 use super::*;
-use crate::api::{ApiClient, Backoff, CreateOrganization, RetryPolicy};
+use crate::api::{ApiClient, Backoff, RetryPolicy};
 use crate::record::Outcome;
-
-/// A row as a worker sends it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Row<'a> {
-    /// The request, for lookups.
-    pub(crate) request: &'a CreateOrganization,
-    /// The request as JSON, as sent.
-    pub(crate) body: &'a Bytes,
-    /// The same for every attempt at this row, in this run and later ones.
-    pub(crate) idempotency_key: &'a str,
-    /// An earlier run may have created it.
-    pub(crate) in_doubt: bool,
-}
 
 /// Sends one row until it is created, refused, or out of attempts, as [`CreateSteps`] says.
 ///

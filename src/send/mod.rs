@@ -1,19 +1,33 @@
-//! The import pipeline: plan the rows, then send the creates concurrently (a cap on requests
-//! in flight, one shared rate limiter, one shared token), retrying what may pass, and hand
-//! every outcome to the one task that owns the journal and the progress display.
+//! Sending the plan's rows: wave by wave (parents before children), a blocking reader feeds the
+//! rows to a fixed pool of `concurrency` workers ([`feed`], [`worker`]); each row's create runs
+//! as [`create_steps`] says ([`create`]), through the one rate limiter and the one token; every
+//! outcome goes to the one task that owns the journal and the progress display ([`collector`]).
 
-use tokio::sync::oneshot;
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-pub mod collector;
-pub mod create;
-pub mod create_steps;
-pub mod feed;
-pub mod worker;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 
-pub use crate::stop::Stop;
+mod collector;
+mod create;
+mod create_steps;
+mod feed;
+mod worker;
 
-use crate::api::CreateOrganization;
-use crate::record::Outcome;
+use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
+use crate::input::{Dialect, Mapping};
+use crate::record::{Journal, Outcome};
+use crate::report::progress::Progress;
+use crate::stop::Stop;
+use crate::tenant::on_existing::ExistingCheck;
+use collector::collect;
+use feed::{RowQueue, WaveRows};
+use worker::{ParentIds, Worker};
 
 /// Rows read ahead of the workers.
 pub(crate) const READ_AHEAD: usize = 1024;
@@ -46,4 +60,162 @@ pub(crate) enum Event {
         key: String,
         outcome: Outcome,
     },
+}
+
+/// What sending needs: the plan's rows, how to read them again, and how to reach the tenant.
+pub struct Job<'a> {
+    /// The input file, read again wave by wave.
+    pub input: PathBuf,
+    /// Its dialect.
+    pub dialect: Dialect,
+    /// Its mapping.
+    pub mapping: Mapping,
+    /// The template for rows that name none.
+    pub default_template: Option<String>,
+    /// Each row's outcome known before sending (`None`: to send), in input order.
+    pub outcomes: Vec<Option<Outcome>>,
+    /// The line where each row starts.
+    pub lines: &'a [u64],
+    /// Rows whose parent is another row of the file: child index -> parent index.
+    pub parents: HashMap<usize, usize>,
+    /// The wave of each row with an in-file parent; other rows are in wave 0.
+    pub waves: HashMap<usize, usize>,
+    /// How many waves there are.
+    pub wave_count: usize,
+    /// How many rows are to be sent.
+    pub to_send: usize,
+    /// Keys of rows an earlier run may have created without hearing so.
+    pub in_doubt: HashSet<String>,
+    /// The organizations API, through the shared limiter and token.
+    pub client: ApiClient,
+    /// The tenant, part of every idempotency key.
+    pub tenant: String,
+    /// How each request is retried.
+    pub policy: RetryPolicy,
+    /// Workers, so requests in flight, at most.
+    pub concurrency: NonZeroUsize,
+    /// The `--on-existing` check, when the tenant was listed.
+    pub on_existing: Option<Arc<ExistingCheck>>,
+    /// The journal every row goes to before it is sent and when it finishes.
+    pub journal: Journal,
+    /// No progress display.
+    pub quiet: bool,
+    /// Ctrl-C or a fatal error: no new row is started once it is set.
+    pub stop: Arc<Stop>,
+}
+
+/// What sending did.
+pub struct Sent {
+    /// Each row's outcome (`None`: the run stopped before it was sent), in input order.
+    pub outcomes: Vec<Option<Outcome>>,
+    /// The journal, to be removed once the results file is written.
+    pub journal: Journal,
+    /// Requests sent, retries and look-ups included.
+    pub requests: u64,
+    /// The time spent sending.
+    pub elapsed: Duration,
+}
+
+/// Sends `job`'s rows, parents before children, and hands back every outcome. A fatal error
+/// on the way sets `job.stop` (with the error) and the rows not yet sent stay `None`.
+pub async fn run(job: Job<'_>) -> Sent {
+    let started = Instant::now();
+    let Job {
+        input,
+        dialect,
+        mapping,
+        default_template,
+        outcomes,
+        lines,
+        parents,
+        waves,
+        wave_count,
+        to_send,
+        in_doubt,
+        client,
+        tenant,
+        policy,
+        concurrency,
+        on_existing,
+        journal,
+        quiet,
+        stop,
+    } = job;
+    let requests = Arc::new(AtomicU64::new(0));
+    let parent_ids = Arc::new(ParentIds::new(&parents, &outcomes, lines));
+    let parents = Arc::new(parents);
+    let waves = Arc::new(waves);
+    let mapping = Arc::new(mapping);
+    let in_doubt = Arc::new(in_doubt);
+    let send_mask: Arc<Vec<bool>> = Arc::new(outcomes.iter().map(Option::is_none).collect());
+    let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
+    let mut progress = Progress::new(to_send as u64, quiet);
+    progress.count_requests(requests.clone());
+    let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
+
+    // Parents go before their children: wave n is sent once wave n - 1 has finished.
+    for wave in 0..wave_count {
+        if stop.is_set() {
+            break;
+        }
+        // The wave's last row: the reader stops there, and a wave with none is not read.
+        let in_wave = |index: usize| waves.get(&index).copied().unwrap_or(0) == wave;
+        let Some(last) = (0..send_mask.len())
+            .rev()
+            .find(|&index| send_mask[index] && in_wave(index))
+        else {
+            continue;
+        };
+        // A blocking thread reads the input again and feeds this wave's rows, in order, to a
+        // fixed pool of `concurrency` workers that take them one at a time.
+        let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
+        let wanted = WaveRows {
+            input: input.clone(),
+            dialect,
+            mapping: mapping.clone(),
+            send: send_mask.clone(),
+            waves: waves.clone(),
+            wave,
+            last,
+            in_doubt: in_doubt.clone(),
+            default_template: default_template.clone(),
+        };
+        let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
+
+        let queue = Arc::new(tokio::sync::Mutex::new(RowQueue {
+            chunks: row_rx,
+            taken: Vec::new().into_iter(),
+        }));
+        let mut workers = JoinSet::new();
+        for _ in 0..concurrency.get() {
+            let worker = Worker {
+                client: client.clone(),
+                events: done_tx.clone(),
+                stop: stop.clone(),
+                requests: requests.clone(),
+                tenant: tenant.clone(),
+                parents: parents.clone(),
+                parent_ids: parent_ids.clone(),
+                policy,
+                on_existing: on_existing.clone(),
+            };
+            workers.spawn(worker.take_rows(queue.clone()));
+        }
+        // The workers hold the only handles on the queue: once they are done, the reader's
+        // next send fails and it stops.
+        drop(queue);
+        while workers.join_next().await.is_some() {}
+        if let Ok(Err(e)) = reader.await {
+            stop.fatal(e);
+        }
+    }
+    drop(done_tx);
+    let elapsed = started.elapsed();
+    let (outcomes, journal) = collector.await.expect("the results task does not panic");
+    Sent {
+        outcomes,
+        journal,
+        requests: requests.load(Ordering::Relaxed),
+        elapsed,
+    }
 }

@@ -9,11 +9,11 @@ use bytes::Bytes;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::create::{Row, idempotency_key, send_row};
+use super::create::{idempotency_key, send_row};
+use super::create_steps::Row;
 use super::feed::RowQueue;
 use super::*;
 use crate::api::{ApiClient, RetryPolicy};
-use crate::planning::Plan;
 use crate::record::Outcome;
 use crate::tenant::on_existing::ExistingCheck;
 
@@ -28,16 +28,21 @@ pub(crate) struct ParentIds {
 pub(crate) type ParentState = Result<String, String>;
 
 impl ParentIds {
-    pub(crate) fn new(plan: &Plan) -> Self {
-        let rows = plan
-            .parents
+    /// The parent rows of `parents` (child -> parent), with what is known of them before
+    /// sending (`outcomes`) and their `lines`.
+    pub(crate) fn new(
+        parents: &HashMap<usize, usize>,
+        outcomes: &[Option<Outcome>],
+        lines: &[u64],
+    ) -> Self {
+        let rows = parents
             .values()
             .map(|&parent| {
-                let known = plan.outcomes[parent].as_ref().map(|o| match &o.org_id {
+                let known = outcomes[parent].as_ref().map(|o| match &o.org_id {
                     Some(id) if o.status.is_done() => Ok(id.clone()),
                     _ => Err(o.error.clone().unwrap_or_else(|| o.status.as_str().into())),
                 });
-                (parent, (plan.lines[parent], known))
+                (parent, (lines[parent], known))
             })
             .collect();
         ParentIds {

@@ -16,10 +16,22 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::create::Row;
-use crate::api::{CallError, GaveUp, Organization, RetryPolicy};
+use crate::api::{CallError, CreateOrganization, GaveUp, Organization, RetryPolicy};
 use crate::record::{Outcome, Status};
 use crate::{Error, RowError};
+
+/// A row as a worker sends it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Row<'a> {
+    /// The request, for lookups.
+    pub(crate) request: &'a CreateOrganization,
+    /// The request as JSON, as sent.
+    pub(crate) body: &'a Bytes,
+    /// The same for every attempt at this row, in this run and later ones.
+    pub(crate) idempotency_key: &'a str,
+    /// An earlier run may have created it.
+    pub(crate) in_doubt: bool,
+}
 
 /// A resend this soon after an unanswered create is safe: the API replays its first answer
 /// for the same idempotency key for one minute (less a margin for clocks and transit).
