@@ -38,8 +38,11 @@ pub enum Status {
     /// The organization was there already and was updated to match the row
     /// (`--on-existing update`).
     Updated,
-    /// The API refused the row, or never answered after every attempt.
+    /// The API refused the row, and no attempt at it may have created the organization.
     Failed,
+    /// An attempt may have created the organization, but no answer confirmed it and the row
+    /// ended in an error: the next run looks for it before sending it again.
+    Unconfirmed,
     /// The row breaks a validation rule; it was not sent.
     Invalid,
     /// The run stopped before the row was sent.
@@ -48,11 +51,12 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order summaries list them.
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Created,
         Status::Exists,
         Status::Updated,
         Status::Failed,
+        Status::Unconfirmed,
         Status::Invalid,
         Status::NotSent,
     ];
@@ -64,6 +68,7 @@ impl Status {
             Status::Exists => "exists",
             Status::Updated => "updated",
             Status::Failed => "failed",
+            Status::Unconfirmed => "unconfirmed",
             Status::Invalid => "invalid",
             Status::NotSent => "not_sent",
         }
