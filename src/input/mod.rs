@@ -4,16 +4,18 @@
 
 pub mod checks;
 pub mod mapping;
+mod rows;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use csv::{ByteRecord, StringRecord};
+use csv::StringRecord;
 use encoding_rs::Encoding;
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
+pub use rows::{RawRow, rows};
 
 use crate::Error;
 
@@ -71,7 +73,7 @@ impl Dialect {
 
 /// The file's bytes as UTF-8 (transcoded from the dialect's encoding, or from UTF-16 when a
 /// byte-order mark says so; otherwise passed through), without a byte-order mark.
-fn open_decoded(path: &Path, dialect: &Dialect) -> Result<Box<dyn Read + Send>, Error> {
+pub(crate) fn open_decoded(path: &Path, dialect: &Dialect) -> Result<Box<dyn Read + Send>, Error> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let decoder = DecodeReaderBytesBuilder::new()
         .encoding(dialect.encoding)
@@ -187,144 +189,6 @@ pub fn read_headers(path: &Path, reader: &mut CsvReader) -> Result<StringRecord,
     })
 }
 
-/// One data row as read: where it starts, its fields, and whether they can be used at all.
-pub struct RawRow {
-    /// The line of the file where the record starts.
-    pub line: u64,
-    /// The fields as read (invalid UTF-8 replaced by U+FFFD).
-    pub record: StringRecord,
-    /// Why the fields cannot be used (not UTF-8, wrong field count), if so.
-    pub problem: Option<String>,
-}
-
-impl RawRow {
-    /// The fields laid out in exactly `width` columns, for the results file: short rows are
-    /// padded, and the surplus fields of a long row are kept, joined into the last column.
-    pub fn fields_in(&self, width: usize) -> Vec<String> {
-        let mut fields: Vec<String> = self.record.iter().map(str::to_string).collect();
-        if fields.len() > width && width > 0 {
-            let surplus = fields.split_off(width - 1);
-            fields.push(surplus.join(","));
-        }
-        fields.resize(width, String::new());
-        fields
-    }
-}
-
-/// Iterates the data rows of `reader`, in file order, checking each has `width` fields.
-/// Blank lines are skipped by the CSV reader.
-///
-/// # Errors
-/// An item is an [`Error::Input`] when the file cannot be read any further.
-pub fn rows(
-    path: &Path,
-    dialect: &Dialect,
-    reader: CsvReader,
-    width: usize,
-) -> impl Iterator<Item = Result<RawRow, Error>> {
-    // The csv crate's line numbers drift on CRLF files and blank lines; its byte offsets do
-    // not, so lines are counted from those (in the same decoded bytes).
-    let mut lines = open_decoded(path, dialect).ok().map(LineCounter::new);
-    let path = path.to_path_buf();
-    let mut reader = reader;
-    let mut bytes = ByteRecord::new();
-    std::iter::from_fn(move || match reader.read_byte_record(&mut bytes) {
-        Ok(false) => None,
-        Ok(true) => {
-            let position = bytes.position();
-            let line = match (&mut lines, position) {
-                (Some(counter), Some(p)) => counter.line_at(p.byte()),
-                (_, p) => p.map(|p| p.line()).unwrap_or(0),
-            };
-            let (record, mut problem) = match StringRecord::from_byte_record(bytes.clone()) {
-                Ok(record) => (record, None),
-                Err(e) => {
-                    let field = e.utf8_error().field();
-                    let lossy: StringRecord =
-                        bytes.iter().map(|f| String::from_utf8_lossy(f)).collect();
-                    (
-                        lossy,
-                        Some(format!(
-                            "field {} is not UTF-8 text (save the file as UTF-8, or name its \
-                             encoding with --encoding, e.g. --encoding windows-1252)",
-                            field + 1
-                        )),
-                    )
-                }
-            };
-            if record.len() != width {
-                problem = Some(format!(
-                    "the row has {} fields but the header has {width}{}",
-                    record.len(),
-                    if record.len() < width {
-                        " (a missing field, or an unterminated quote?)"
-                    } else {
-                        " (an unquoted comma?)"
-                    }
-                ));
-            }
-            Some(Ok(RawRow {
-                line,
-                record,
-                problem,
-            }))
-        }
-        Err(e) => Some(Err(Error::Input {
-            path: path.clone(),
-            message: e.to_string(),
-        })),
-    })
-}
-
-/// Turns the byte offsets of records into the lines where they start, reading the file once
-/// alongside the CSV reader.
-struct LineCounter {
-    /// The decoded file, read forward only.
-    reader: BufReader<Box<dyn Read + Send>>,
-    /// The byte offset reached.
-    pos: u64,
-    /// The line at `pos` (1-based).
-    line: u64,
-}
-
-impl LineCounter {
-    fn new(file: Box<dyn Read + Send>) -> Self {
-        LineCounter {
-            reader: BufReader::with_capacity(64 * 1024, file),
-            pos: 0,
-            line: 1,
-        }
-    }
-
-    /// The line of the first byte at or after `offset` that is not a line ending.
-    fn line_at(&mut self, offset: u64) -> u64 {
-        use std::io::BufRead;
-        while self.pos < offset {
-            let Ok(buf) = self.reader.fill_buf() else {
-                break;
-            };
-            if buf.is_empty() {
-                break;
-            }
-            let n = buf.len().min((offset - self.pos) as usize);
-            self.line += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
-            self.reader.consume(n);
-            self.pos += n as u64;
-        }
-        // A record's offset may point at the end of the line before it.
-        while let Ok(&[first, ..]) = self.reader.fill_buf() {
-            match first {
-                b'\n' => self.line += 1,
-                b'\r' => {}
-                _ => break,
-            }
-            self.reader.consume(1);
-            self.pos += 1;
-        }
-        self.line
-    }
-}
-
 /// How many rows a file of this size may hold, for sizing the plan: its line count when it
 /// is large enough to matter (a row may span lines, so this errs on the high side), else 0.
 pub fn expected_rows(path: &Path) -> usize {
@@ -394,61 +258,5 @@ mod tests {
         assert_eq!((&rows[0].record[0], rows[0].line), ("São Paulo", 2));
         assert!(Dialect::parse(None, Some("klingon")).is_err());
         assert!(Dialect::parse(Some(";;"), None).is_err());
-    }
-
-    #[test]
-    fn a_byte_order_mark_and_crlf_are_read_as_plain_text() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bom.csv");
-        std::fs::write(
-            &path,
-            "\u{feff}name,id\r\nacme,\r\n\r\n\"b,\r\ncorp\",x\r\nlast,y\r\n",
-        )
-        .unwrap();
-        let mut reader = reader(&path, &Dialect::default()).unwrap();
-        let headers = read_headers(&path, &mut reader).unwrap();
-        assert_eq!(headers.iter().collect::<Vec<_>>(), ["name", "id"]);
-        let rows: Vec<RawRow> = rows(&path, &Dialect::default(), reader, 2)
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(rows.len(), 3);
-        assert_eq!((rows[0].line, &rows[0].record[0]), (2, "acme"));
-        assert_eq!((rows[1].line, &rows[1].record[0]), (4, "b,\r\ncorp"));
-        assert_eq!((rows[2].line, &rows[2].record[0]), (6, "last"));
-        std::fs::write(&path, "name\n\na\n\"b\nc\"\n\n\nd\n").unwrap();
-        let mut reader = super::reader(&path, &Dialect::default()).unwrap();
-        read_headers(&path, &mut reader).unwrap();
-        let lines: Vec<u64> = super::rows(&path, &Dialect::default(), reader, 1)
-            .map(|r| r.unwrap().line)
-            .collect();
-        assert_eq!(lines, [3, 4, 8]);
-    }
-
-    #[test]
-    fn ragged_and_non_utf8_rows_are_reported_with_their_fields_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.csv");
-        std::fs::write(&path, b"name,id\nshort\nlong,a,b,c\nM\xfcller,x\n").unwrap();
-        let mut reader = reader(&path, &Dialect::default()).unwrap();
-        read_headers(&path, &mut reader).unwrap();
-        let rows: Vec<RawRow> = rows(&path, &Dialect::default(), reader, 2)
-            .map(Result::unwrap)
-            .collect();
-        assert!(
-            rows[0]
-                .problem
-                .as_ref()
-                .unwrap()
-                .contains("has 1 fields but the header has 2")
-        );
-        assert_eq!(rows[1].fields_in(2), ["long", "a,b,c"]);
-        assert!(
-            rows[2]
-                .problem
-                .as_ref()
-                .unwrap()
-                .contains("field 1 is not UTF-8")
-        );
-        assert_eq!(&rows[2].record[0], "M\u{fffd}ller");
     }
 }

@@ -1,0 +1,330 @@
+//! The data rows of a CSV file, each with the line where it starts (counted right for LF, CRLF,
+//! CR-only and mixed line endings) and what makes it unusable, if anything; and a quoted field
+//! that swallows the rows after it (an unclosed quote) refused before anything is sent.
+
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use csv::{ByteRecord, StringRecord};
+
+use super::{CsvReader, Dialect, open_decoded};
+use crate::Error;
+
+/// One data row as read: where it starts, its fields, and whether they can be used at all.
+pub struct RawRow {
+    /// The line of the file where the record starts.
+    pub line: u64,
+    /// The fields as read (invalid UTF-8 replaced by U+FFFD).
+    pub record: StringRecord,
+    /// Why the fields cannot be used (not UTF-8, wrong field count), if so.
+    pub problem: Option<String>,
+}
+
+impl RawRow {
+    /// The fields laid out in exactly `width` columns, for the results file: short rows are
+    /// padded, and the surplus fields of a long row are kept, joined into the last column.
+    pub fn fields_in(&self, width: usize) -> Vec<String> {
+        let mut fields: Vec<String> = self.record.iter().map(str::to_string).collect();
+        if fields.len() > width && width > 0 {
+            let surplus = fields.split_off(width - 1);
+            fields.push(surplus.join(","));
+        }
+        fields.resize(width, String::new());
+        fields
+    }
+}
+
+/// Iterates the data rows of `reader`, in file order, checking each has `width` fields.
+/// Blank lines are skipped by the CSV reader.
+///
+/// # Errors
+/// An item is an [`Error::Input`] when the file cannot be read any further.
+pub fn rows(
+    path: &Path,
+    dialect: &Dialect,
+    reader: CsvReader,
+    width: usize,
+) -> impl Iterator<Item = Result<RawRow, Error>> {
+    // The csv crate's line numbers drift on CRLF files and blank lines; its byte offsets do
+    // not, so lines are counted from those (in the same decoded bytes).
+    let mut lines = open_decoded(path, dialect).ok().map(LineCounter::new);
+    let delimiter = super::delimiter_of(path, dialect).unwrap_or(b',');
+    let path = path.to_path_buf();
+    let mut reader = reader;
+    let mut bytes = ByteRecord::new();
+    std::iter::from_fn(move || match reader.read_byte_record(&mut bytes) {
+        Ok(false) => None,
+        Ok(true) => {
+            let position = bytes.position();
+            let line = match (&mut lines, position) {
+                (Some(counter), Some(p)) => counter.line_at(p.byte()),
+                (_, p) => p.map(|p| p.line()).unwrap_or(0),
+            };
+            if let Some((field, breaks, row_like)) = swallowed_rows(&bytes, delimiter, width) {
+                return Some(Err(Error::Input {
+                    path: path.clone(),
+                    message: format!(
+                        "line {line}: the quoted field {} opened on this line runs on over {breaks} \
+                         more lines, and {row_like} of them look like rows of their own: a \
+                         closing quote (\") is probably missing on line {line}. Nothing was \
+                         read past it; fix the quote and run again",
+                        field + 1
+                    ),
+                }));
+            }
+            let (record, mut problem) = match StringRecord::from_byte_record(bytes.clone()) {
+                Ok(record) => (record, None),
+                Err(e) => {
+                    let field = e.utf8_error().field();
+                    let lossy: StringRecord =
+                        bytes.iter().map(|f| String::from_utf8_lossy(f)).collect();
+                    (
+                        lossy,
+                        Some(format!(
+                            "field {} is not UTF-8 text (save the file as UTF-8, or name its \
+                             encoding with --encoding, e.g. --encoding windows-1252)",
+                            field + 1
+                        )),
+                    )
+                }
+            };
+            if record.len() != width {
+                problem = Some(format!(
+                    "the row has {} fields but the header has {width}{}",
+                    record.len(),
+                    if record.len() < width {
+                        " (a missing field, or an unterminated quote?)"
+                    } else {
+                        " (an unquoted comma?)"
+                    }
+                ));
+            }
+            Some(Ok(RawRow {
+                line,
+                record,
+                problem,
+            }))
+        }
+        Err(e) => Some(Err(Error::Input {
+            path: path.clone(),
+            message: e.to_string(),
+        })),
+    })
+}
+
+/// Turns the byte offsets of records into the lines where they start, reading the file once
+/// alongside the CSV reader.
+struct LineCounter {
+    /// The decoded file, read forward only.
+    reader: BufReader<Box<dyn Read + Send>>,
+    /// The byte offset reached.
+    pos: u64,
+    /// The line at `pos`.
+    lines: Lines,
+}
+
+/// Counting lines as the CSV reader ends records: at LF, at CRLF, or at a lone CR (old Mac
+/// exports), so the three and any mix of them count alike.
+struct Lines {
+    /// The line reached (1-based).
+    line: u64,
+    /// The last byte counted was a CR: an LF right after it ends no further line.
+    after_cr: bool,
+}
+
+impl Lines {
+    /// Counts the line endings in `bytes`, which follow what was counted before.
+    fn count(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            match b {
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' => self.line += 1,
+                b'\r' => {
+                    self.line += 1;
+                    self.after_cr = true;
+                }
+                _ => self.after_cr = false,
+            }
+        }
+    }
+}
+
+impl LineCounter {
+    fn new(file: Box<dyn Read + Send>) -> Self {
+        LineCounter {
+            reader: BufReader::with_capacity(64 * 1024, file),
+            pos: 0,
+            lines: Lines {
+                line: 1,
+                after_cr: false,
+            },
+        }
+    }
+
+    /// The line of the first byte at or after `offset` that is not a line ending.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        use std::io::BufRead;
+        while self.pos < offset {
+            let Ok(buf) = self.reader.fill_buf() else {
+                break;
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min((offset - self.pos) as usize);
+            self.lines.count(&buf[..n]);
+            self.reader.consume(n);
+            self.pos += n as u64;
+        }
+        // A record's offset may point at the end of the line before it.
+        while let Ok(&[first @ (b'\n' | b'\r'), ..]) = self.reader.fill_buf() {
+            self.lines.count(&[first]);
+            self.reader.consume(1);
+            self.pos += 1;
+        }
+        self.lines.line
+    }
+}
+
+/// The lines of `record`'s fields that look like rows of their own: a quoted field that holds
+/// whole lines with as many separators as the header (`width - 1`) is almost surely a quote
+/// left open, swallowing the rows after it. `Some((field, lines, row_like))` for the first
+/// such field: its index, how many line breaks it holds, how many of its lines look like rows.
+fn swallowed_rows(
+    record: &ByteRecord,
+    delimiter: u8,
+    width: usize,
+) -> Option<(usize, usize, usize)> {
+    // Two lines of a two-column file may be an address with a comma in each; three may not.
+    let enough = if width == 2 { 3 } else { 2 };
+    if width < 2 {
+        return None;
+    }
+    record.iter().enumerate().find_map(|(index, field)| {
+        let mut lines = field
+            .split(|b| *b == b'\n' || *b == b'\r')
+            .filter(|line| !line.is_empty());
+        // The first line is the rest of the line the quote opened on.
+        lines.next()?;
+        let mut breaks = 0;
+        let mut row_like = 0;
+        for line in lines {
+            breaks += 1;
+            if line.iter().filter(|b| **b == delimiter).count() == width - 1 {
+                row_like += 1;
+            }
+        }
+        (row_like >= enough).then_some((index, breaks, row_like))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{read_headers, reader};
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_are_read_as_plain_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bom.csv");
+        std::fs::write(
+            &path,
+            "\u{feff}name,id\r\nacme,\r\n\r\n\"b,\r\ncorp\",x\r\nlast,y\r\n",
+        )
+        .unwrap();
+        let mut reader = reader(&path, &Dialect::default()).unwrap();
+        let headers = read_headers(&path, &mut reader).unwrap();
+        assert_eq!(headers.iter().collect::<Vec<_>>(), ["name", "id"]);
+        let rows: Vec<RawRow> = rows(&path, &Dialect::default(), reader, 2)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!((rows[0].line, &rows[0].record[0]), (2, "acme"));
+        assert_eq!((rows[1].line, &rows[1].record[0]), (4, "b,\r\ncorp"));
+        assert_eq!((rows[2].line, &rows[2].record[0]), (6, "last"));
+        std::fs::write(&path, "name\n\na\n\"b\nc\"\n\n\nd\n").unwrap();
+        let mut reader = crate::input::reader(&path, &Dialect::default()).unwrap();
+        read_headers(&path, &mut reader).unwrap();
+        let lines: Vec<u64> = super::rows(&path, &Dialect::default(), reader, 1)
+            .map(|r| r.unwrap().line)
+            .collect();
+        assert_eq!(lines, [3, 4, 8]);
+    }
+
+    #[test]
+    fn ragged_and_non_utf8_rows_are_reported_with_their_fields_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.csv");
+        std::fs::write(&path, b"name,id\nshort\nlong,a,b,c\nM\xfcller,x\n").unwrap();
+        let mut reader = reader(&path, &Dialect::default()).unwrap();
+        read_headers(&path, &mut reader).unwrap();
+        let rows: Vec<RawRow> = rows(&path, &Dialect::default(), reader, 2)
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            rows[0]
+                .problem
+                .as_ref()
+                .unwrap()
+                .contains("has 1 fields but the header has 2")
+        );
+        assert_eq!(rows[1].fields_in(2), ["long", "a,b,c"]);
+        assert!(
+            rows[2]
+                .problem
+                .as_ref()
+                .unwrap()
+                .contains("field 1 is not UTF-8")
+        );
+        assert_eq!(&rows[2].record[0], "M\u{fffd}ller");
+    }
+
+    /// The start line of every row of `content`, or the error that stopped the reading.
+    fn lines_of(content: &[u8]) -> Result<Vec<u64>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, content).unwrap();
+        let mut reader = crate::input::reader(&path, &Dialect::default()).unwrap();
+        let width = read_headers(&path, &mut reader).unwrap().len();
+        super::rows(&path, &Dialect::default(), reader, width)
+            .map(|row| row.map(|r| r.line).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_counted_alike_for_lf_crlf_cr_and_a_mix() {
+        assert_eq!(lines_of(b"name,id\na,1\nb,2\n"), Ok(vec![2, 3]));
+        assert_eq!(lines_of(b"name,id\r\na,1\r\nb,2\r\n"), Ok(vec![2, 3]));
+        // Old Mac exports end lines with a lone CR.
+        assert_eq!(lines_of(b"name,id\ra,1\rb,2\r\rc,3"), Ok(vec![2, 3, 5]));
+        assert_eq!(
+            lines_of(b"name,id\ra,1\nb,2\r\nc,3\n\rd,\"x\ry\"\re,5\n"),
+            Ok(vec![2, 3, 4, 6, 8])
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_that_swallows_rows_stops_the_reading_at_its_line() {
+        let mut file = String::from("name,description,id\n");
+        for i in 2..=1001 {
+            match i {
+                12 => file.push_str(&format!("\"Acme Holdings,big,id-{i}\n")),
+                602 => file.push_str(&format!("Monitors,12\" monitor,id-{i}\n")),
+                _ => file.push_str(&format!("Customer {i},plain,id-{i}\n")),
+            }
+        }
+        let error = lines_of(file.as_bytes()).expect_err("the file is refused");
+        assert!(error.contains("line 12: the quoted field 1"), "{error}");
+        assert!(error.contains("runs on over 590 more lines"), "{error}");
+        assert!(error.contains("closing quote"), "{error}");
+    }
+
+    #[test]
+    fn a_quoted_cell_with_line_breaks_is_no_unclosed_quote() {
+        // An address over two lines, commas and all; and a long note in a wide file.
+        let ok = b"name,address,id\nacme,\"Street 1, Floor 2\nBerlin, Germany\",x\nb,y,z\n";
+        assert_eq!(lines_of(ok), Ok(vec![2, 4]));
+        let two = b"name,address\nacme,\"Suite 5, Floor 2\nBerlin, Germany\"\nb,y\n";
+        assert_eq!(lines_of(two), Ok(vec![2, 4]));
+    }
+}
