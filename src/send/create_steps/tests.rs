@@ -16,7 +16,6 @@ struct Fixture {
     request: CreateOrganization,
     body: Bytes,
     policy: RetryPolicy,
-    t0: Instant,
 }
 
 impl Fixture {
@@ -29,7 +28,6 @@ impl Fixture {
             },
             body: Bytes::from_static(br#"{"name":"acme"}"#),
             policy: RetryPolicy::new(NonZeroU32::new(max_attempts).unwrap()),
-            t0: Instant::now(),
         }
     }
 
@@ -42,11 +40,6 @@ impl Fixture {
             in_doubt,
         };
         CreateSteps::new(row, self.policy)
-    }
-
-    /// `seconds` after the row started.
-    fn at(&self, seconds: u64) -> Instant {
-        self.t0 + Duration::from_secs(seconds)
     }
 }
 
@@ -67,6 +60,13 @@ fn dropped() -> CallError {
     }
 }
 
+fn timed_out() -> CallError {
+    CallError::Transport {
+        kind: NoAnswer::TimedOut,
+        message: "timed out: operation timed out".into(),
+    }
+}
+
 fn org(id: &str, name: &str) -> Organization {
     Organization {
         id: id.into(),
@@ -75,14 +75,34 @@ fn org(id: &str, name: &str) -> Organization {
     }
 }
 
-/// Asserts that `step` sends the row's body with its idempotency key.
-fn assert_sends(step: Step<'_>, body: &Bytes) {
+/// A 201 for the organization `id` named `acme`, a fresh one or a replay.
+fn created(id: &str, replayed: bool) -> Result<CreateReply, CallError> {
+    Ok(CreateReply {
+        organization: org(id, "acme"),
+        replayed,
+    })
+}
+
+/// Asserts that `step` sends the row's body with the idempotency key `key`.
+fn assert_sends_with(step: Step<'_>, body: &Bytes, key: &str) {
     match step {
         Step::Send {
             body: sent,
             idempotency_key,
-        } => assert_eq!((sent, idempotency_key), (body, KEY)),
+        } => assert_eq!((sent, &*idempotency_key), (body, key)),
         other => panic!("expected a send, got {other:?}"),
+    }
+}
+
+/// Asserts that `step` sends the row's body with its own idempotency key.
+fn assert_sends(step: Step<'_>, body: &Bytes) {
+    assert_sends_with(step, body, KEY);
+}
+
+fn assert_looks_up(step: Step<'_>, how: LookUp<'_>) {
+    match step {
+        Step::LookUp(asked) => assert_eq!(asked, how),
+        other => panic!("expected a look-up, got {other:?}"),
     }
 }
 
@@ -106,12 +126,16 @@ fn pause(step: Step<'_>) -> CallError {
     }
 }
 
+fn gave_up(f: &Fixture) -> GaveUp {
+    f.policy.give_up(status(503, "unavailable"), 6)
+}
+
 #[test]
 fn a_row_created_at_once_is_created() {
     let f = Fixture::new(None, 6);
     let mut steps = f.steps(false);
-    assert_sends(steps.start(f.at(0)), &f.body);
-    let done = steps.sent(Ok("o-1".into()), f.at(0));
+    assert_sends(steps.start(), &f.body);
+    let done = steps.sent(created("o-1", false));
     assert_eq!(
         fate(done),
         (Status::Created, Some("o-1".into()), Some(201), 1)
@@ -119,36 +143,59 @@ fn a_row_created_at_once_is_created() {
 }
 
 #[test]
-fn an_ambiguous_failure_is_resent_within_the_window_with_the_same_key() {
+fn a_failure_that_created_nothing_is_resent_without_a_look_up() {
     let f = Fixture::new(None, 6);
     let mut steps = f.steps(false);
-    assert_sends(steps.start(f.at(0)), &f.body);
-    pause(steps.sent(Err(status(502, "bad_gateway")), f.at(0)));
-    assert_sends(steps.waited(f.at(10)), &f.body);
-    pause(steps.sent(Err(dropped()), f.at(10)));
-    // Still within the window counted from the first ambiguous failure.
-    assert_sends(steps.waited(f.at(49)), &f.body);
-    let done = steps.sent(Ok("o-1".into()), f.at(49));
+    assert_sends(steps.start(), &f.body);
+    pause(steps.sent(Err(status(429, "too_many_requests"))));
+    assert_sends(steps.waited(), &f.body);
+    pause(steps.sent(Err(status(403, "request_forbidden"))));
+    assert_sends(steps.waited(), &f.body);
+    let done = steps.sent(created("o-1", false));
     assert_eq!(
         fate(done),
         (Status::Created, Some("o-1".into()), Some(201), 3)
     );
 }
 
-/// A row without an id whose create failed ambiguously and whose pause ended past the
-/// replay window: it is to be looked up.
-fn looking_up_past_the_window(f: &Fixture) -> CreateSteps<'_> {
+#[test]
+fn every_resend_after_an_ambiguous_failure_is_looked_up_first_and_keeps_the_key() {
+    let f = Fixture::new(None, 6);
     let mut steps = f.steps(false);
-    assert_sends(steps.start(f.at(0)), &f.body);
-    pause(steps.sent(Err(dropped()), f.at(0)));
-    assert!(matches!(steps.waited(f.at(51)), Step::LookUp));
+    assert_sends(steps.start(), &f.body);
+    pause(steps.sent(Err(status(502, "bad_gateway"))));
+    // However soon: the decision reads no clock, so no wait can make it stale.
+    assert_looks_up(steps.waited(), LookUp::ByName("acme"));
+    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    // A failure that created nothing does not end the doubt: the first create may still
+    // commit at the server.
+    pause(steps.sent(Err(status(429, "too_many_requests"))));
+    assert_looks_up(steps.waited(), LookUp::ByName("acme"));
+    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    pause(steps.sent(Err(dropped())));
+    assert_looks_up(steps.waited(), LookUp::ByName("acme"));
+    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    let done = steps.sent(created("o-1", false));
+    assert_eq!(
+        fate(done),
+        (Status::Created, Some("o-1".into()), Some(201), 4)
+    );
+}
+
+/// A row without an id whose create failed ambiguously, its pause over: it is to be looked
+/// up by name.
+fn looking_up_after_an_ambiguous_failure(f: &Fixture) -> CreateSteps<'_> {
+    let mut steps = f.steps(false);
+    assert_sends(steps.start(), &f.body);
+    pause(steps.sent(Err(timed_out())));
+    assert_looks_up(steps.waited(), LookUp::ByName("acme"));
     steps
 }
 
 #[test]
-fn past_the_window_the_organization_found_by_name_is_the_rows() {
+fn the_organization_found_by_name_after_an_ambiguous_failure_is_the_rows() {
     let f = Fixture::new(None, 6);
-    let mut steps = looking_up_past_the_window(&f);
+    let mut steps = looking_up_after_an_ambiguous_failure(&f);
     let done = steps.looked_up(Ok(vec![org("o-9", "acme")]));
     assert_eq!(
         fate(done),
@@ -157,61 +204,66 @@ fn past_the_window_the_organization_found_by_name_is_the_rows() {
 }
 
 #[test]
-fn past_the_window_a_row_found_nowhere_is_sent_again() {
+fn two_organizations_of_the_name_after_an_ambiguous_failure_leave_the_row_unconfirmed() {
     let f = Fixture::new(None, 6);
-    let mut steps = looking_up_past_the_window(&f);
-    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
-    // The window starts again with the next ambiguous failure.
-    pause(steps.sent(Err(status(503, "unavailable")), f.at(52)));
-    assert_sends(steps.waited(f.at(60)), &f.body);
-    let done = steps.sent(Ok("o-1".into()), f.at(60));
-    assert_eq!(
-        fate(done),
-        (Status::Created, Some("o-1".into()), Some(201), 3)
-    );
-}
-
-#[test]
-fn past_the_window_two_organizations_of_the_name_fail_the_row() {
-    let f = Fixture::new(None, 6);
-    let mut steps = looking_up_past_the_window(&f);
+    let mut steps = looking_up_after_an_ambiguous_failure(&f);
     let done = outcome(steps.looked_up(Ok(vec![org("o-1", "acme"), org("o-2", "acme")])));
     assert_eq!(
         (done.status, done.http_status, done.kind),
-        (Status::Failed, Some(200), Some(ErrorKind::AmbiguousName))
+        (
+            Status::Unconfirmed,
+            Some(200),
+            Some(ErrorKind::AmbiguousName)
+        )
     );
     assert_eq!(
         done.error.unwrap(),
-        "HTTP 200 ambiguous_name: 2 organizations are named \"acme\" (o-1, o-2); not sent \
-         again, to create no duplicate: give the row an id, or remove the extra \
-         organizations"
+        "may have been created, but no answer confirmed it; the next run looks for it before \
+         sending it again (last error: HTTP 200 ambiguous_name: 2 organizations are named \
+         \"acme\" (o-1, o-2); not sent again, to create no duplicate: give the row an id, or \
+         remove the extra organizations)"
     );
 }
 
 #[test]
-fn a_look_up_that_fails_leaves_the_row_failed_and_unsent() {
+fn a_look_up_that_fails_leaves_the_row_unconfirmed_and_unsent() {
     let f = Fixture::new(None, 6);
-    let mut steps = looking_up_past_the_window(&f);
-    let gave_up = f.policy.give_up(status(503, "unavailable"), 6);
-    let done = outcome(steps.looked_up(Err(gave_up)));
-    assert_eq!((done.http_status, done.attempts), (Some(503), 1));
+    let mut steps = looking_up_after_an_ambiguous_failure(&f);
+    let done = outcome(steps.looked_up(Err(gave_up(&f))));
+    assert_eq!(
+        (done.status, done.http_status, done.attempts),
+        (Status::Unconfirmed, Some(503), 1)
+    );
+    assert_eq!(done.kind, Some(ErrorKind::ServerError));
     assert_eq!(
         done.error.unwrap(),
-        "could not check whether an earlier attempt created it, so it was not sent \
-         again: HTTP 503 unavailable: m (gave up after 6 attempts)"
+        "may have been created, but no answer confirmed it; the next run looks for it before \
+         sending it again (last error: could not check whether an earlier attempt created it, \
+         so it was not sent again: HTTP 503 unavailable: m (gave up after 6 attempts))"
     );
 }
 
 #[test]
-fn a_row_with_an_id_is_never_looked_up_and_a_409_reads_its_organization() {
+fn a_row_with_an_id_is_looked_up_by_id_after_an_ambiguous_failure() {
     let f = Fixture::new(Some("acme-1"), 6);
-    // After an ambiguous attempt, the organization with the row's id and name is the
-    // one that attempt created.
+    // Found: the ambiguous create made it.
     let mut steps = f.steps(false);
-    assert_sends(steps.start(f.at(0)), &f.body);
-    pause(steps.sent(Err(dropped()), f.at(0)));
-    assert_sends(steps.waited(f.at(120)), &f.body);
-    let fetch = steps.sent(Err(status(409, "conflict")), f.at(120));
+    assert_sends(steps.start(), &f.body);
+    pause(steps.sent(Err(dropped())));
+    assert_looks_up(steps.waited(), LookUp::ById("acme-1"));
+    let done = steps.looked_up(Ok(vec![org("acme-1", "acme")]));
+    assert_eq!(
+        fate(done),
+        (Status::Created, Some("acme-1".into()), Some(200), 1)
+    );
+
+    // Not found: sent again; a 409 then reads the organization, which is the row's.
+    let mut steps = f.steps(false);
+    steps.start();
+    pause(steps.sent(Err(status(500, "internal"))));
+    assert_looks_up(steps.waited(), LookUp::ById("acme-1"));
+    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    let fetch = steps.sent(Err(status(409, "conflict")));
     assert!(matches!(fetch, Step::FetchById("acme-1")), "{fetch:?}");
     let done = steps.fetched(Ok(Some(org("acme-1", "acme"))));
     assert_eq!(
@@ -219,10 +271,29 @@ fn a_row_with_an_id_is_never_looked_up_and_a_409_reads_its_organization() {
         (Status::Created, Some("acme-1".into()), Some(409), 2)
     );
 
-    // Without one, it was there before.
+    // Found under another name: the id is someone else's, and the row's create may still
+    // have gone through elsewhere (a server that picks its own ids).
     let mut steps = f.steps(false);
-    assert_sends(steps.start(f.at(0)), &f.body);
-    let fetch = steps.sent(Err(status(409, "conflict")), f.at(0));
+    steps.start();
+    pause(steps.sent(Err(dropped())));
+    steps.waited();
+    let done = outcome(steps.looked_up(Ok(vec![org("acme-1", "other")])));
+    assert_eq!(
+        (done.status, done.kind),
+        (Status::Unconfirmed, Some(ErrorKind::Conflict))
+    );
+    assert!(done.error.unwrap().ends_with(
+        "(last error: id \"acme-1\" belongs to an organization named \"other\", not \
+             \"acme\"; not sent again)"
+    ));
+}
+
+#[test]
+fn a_409_without_an_ambiguous_failure_reads_an_organization_that_existed() {
+    let f = Fixture::new(Some("acme-1"), 6);
+    let mut steps = f.steps(false);
+    assert_sends(steps.start(), &f.body);
+    let fetch = steps.sent(Err(status(409, "conflict")));
     assert!(matches!(fetch, Step::FetchById("acme-1")), "{fetch:?}");
     let done = steps.fetched(Ok(Some(org("acme-1", "acme"))));
     assert_eq!(
@@ -232,8 +303,8 @@ fn a_row_with_an_id_is_never_looked_up_and_a_409_reads_its_organization() {
 
     // Under another name, it is not the row's.
     let mut steps = f.steps(false);
-    steps.start(f.at(0));
-    steps.sent(Err(status(409, "conflict")), f.at(0));
+    steps.start();
+    steps.sent(Err(status(409, "conflict")));
     let done = outcome(steps.fetched(Ok(Some(org("acme-1", "other")))));
     assert_eq!(
         (done.status, done.http_status, done.kind),
@@ -250,8 +321,8 @@ fn a_row_with_an_id_is_never_looked_up_and_a_409_reads_its_organization() {
 fn a_definite_refusal_fails_the_row_without_a_retry() {
     let f = Fixture::new(None, 6);
     let mut steps = f.steps(false);
-    steps.start(f.at(0));
-    let done = outcome(steps.sent(Err(status(400, "invalid_request")), f.at(0)));
+    steps.start();
+    let done = outcome(steps.sent(Err(status(400, "invalid_request"))));
     assert_eq!(
         (done.status, done.http_status, done.attempts),
         (Status::Failed, Some(400), 1)
@@ -260,19 +331,80 @@ fn a_definite_refusal_fails_the_row_without_a_retry() {
 }
 
 #[test]
-fn a_row_fails_when_its_attempts_run_out() {
+fn a_timeout_then_a_refusal_leaves_the_row_unconfirmed() {
+    let f = Fixture::new(None, 6);
+    let mut steps = looking_up_after_an_ambiguous_failure(&f);
+    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    let done = outcome(steps.sent(Err(status(403, "forbidden"))));
+    assert_eq!(
+        (done.status, done.http_status, done.attempts),
+        (Status::Unconfirmed, Some(403), 2)
+    );
+    assert_eq!(
+        done.kind,
+        Some(ErrorKind::Http {
+            status: 403,
+            code: "forbidden".into()
+        })
+    );
+    assert_eq!(
+        done.error.unwrap(),
+        "may have been created, but no answer confirmed it; the next run looks for it before \
+         sending it again (last error: HTTP 403 forbidden: m)"
+    );
+}
+
+#[test]
+fn a_row_whose_attempts_run_out_fails_unless_one_may_have_created_it() {
+    // Only refusals: nothing was created.
     let f = Fixture::new(None, 3);
     let mut steps = f.steps(false);
-    assert_sends(steps.start(f.at(0)), &f.body);
-    for second in [0, 1] {
-        pause(steps.sent(Err(status(429, "too_many_requests")), f.at(second)));
-        assert_sends(steps.waited(f.at(second + 1)), &f.body);
+    assert_sends(steps.start(), &f.body);
+    for _ in 0..2 {
+        pause(steps.sent(Err(status(429, "too_many_requests"))));
+        assert_sends(steps.waited(), &f.body);
     }
-    let done = outcome(steps.sent(Err(status(429, "too_many_requests")), f.at(2)));
-    assert_eq!((done.http_status, done.attempts), (Some(429), 3));
+    let done = outcome(steps.sent(Err(status(429, "too_many_requests"))));
+    assert_eq!(
+        (done.status, done.http_status, done.attempts),
+        (Status::Failed, Some(429), 3)
+    );
     assert_eq!(
         done.error.unwrap(),
         "HTTP 429 too_many_requests: m (gave up after 3 attempts)"
+    );
+
+    // A timeout among them: it may have.
+    let mut steps = f.steps(false);
+    steps.start();
+    pause(steps.sent(Err(timed_out())));
+    assert_looks_up(steps.waited(), LookUp::ByName("acme"));
+    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    pause(steps.sent(Err(status(403, "request_forbidden"))));
+    assert_looks_up(steps.waited(), LookUp::ByName("acme"));
+    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    let done = outcome(steps.sent(Err(status(403, "request_forbidden"))));
+    assert_eq!(
+        (done.status, done.http_status, done.attempts),
+        (Status::Unconfirmed, Some(403), 3)
+    );
+    assert!(
+        done.error
+            .unwrap()
+            .ends_with("(last error: HTTP 403 request_forbidden: m)")
+    );
+
+    // A single attempt that timed out.
+    let f = Fixture::new(None, 1);
+    let mut steps = f.steps(false);
+    steps.start();
+    let done = outcome(steps.sent(Err(timed_out())));
+    assert_eq!(
+        (done.status, done.kind),
+        (
+            Status::Unconfirmed,
+            Some(ErrorKind::NoAnswer(NoAnswer::TimedOut))
+        )
     );
 }
 
@@ -280,27 +412,41 @@ fn a_row_fails_when_its_attempts_run_out() {
 fn a_pause_cut_by_the_stop_signal_ends_the_row_with_its_error() {
     let f = Fixture::new(None, 6);
     let mut steps = f.steps(false);
-    steps.start(f.at(0));
-    let error = pause(steps.sent(Err(status(503, "unavailable")), f.at(0)));
+    steps.start();
+    let error = pause(steps.sent(Err(status(429, "too_many_requests"))));
     let done = outcome(steps.stopped(error));
     assert_eq!(
         (done.status, done.http_status, done.error.unwrap()),
-        (Status::Failed, Some(503), "HTTP 503 unavailable: m".into())
+        (
+            Status::Failed,
+            Some(429),
+            "HTTP 429 too_many_requests: m".into()
+        )
+    );
+
+    // After a 503, the create may have gone through.
+    let mut steps = f.steps(false);
+    steps.start();
+    let error = pause(steps.sent(Err(status(503, "unavailable"))));
+    let done = outcome(steps.stopped(error));
+    assert_eq!(
+        (done.status, done.http_status),
+        (Status::Unconfirmed, Some(503))
     );
 }
 
 #[test]
 fn refused_credentials_stop_the_run() {
-    let f = Fixture::new(None, 6);
-    let mut steps = f.steps(false);
-    steps.start(f.at(0));
-    let rejected = Error::AuthRejected {
+    let rejected = || Error::AuthRejected {
         url: "http://t/token".into(),
         status: 401,
         error: "invalid_client".into(),
         description: String::new(),
     };
-    let step = steps.sent(Err(CallError::Auth(rejected)), f.at(0));
+    let f = Fixture::new(None, 6);
+    let mut steps = f.steps(false);
+    steps.start();
+    let step = steps.sent(Err(CallError::Auth(rejected())));
     let Step::Fatal(Error::AuthRejected { .. }, outcome) = step else {
         panic!("expected a fatal error, got {step:?}");
     };
@@ -308,31 +454,173 @@ fn refused_credentials_stop_the_run() {
         (outcome.status, outcome.kind),
         (Status::Failed, Some(ErrorKind::Token))
     );
+
+    // After a create that may have gone through, the row stays in doubt.
+    let mut steps = looking_up_after_an_ambiguous_failure(&f);
+    steps.looked_up(Ok(Vec::new()));
+    let step = steps.sent(Err(CallError::Auth(rejected())));
+    let Step::Fatal(_, outcome) = step else {
+        panic!("expected a fatal error, got {step:?}");
+    };
+    assert_eq!(
+        (outcome.status, outcome.kind),
+        (Status::Unconfirmed, Some(ErrorKind::Token))
+    );
 }
 
 #[test]
 fn an_earlier_runs_row_in_doubt_is_looked_up_before_its_first_create() {
     let f = Fixture::new(None, 6);
     let mut steps = f.steps(true);
-    assert!(matches!(steps.start(f.at(0)), Step::LookUp));
+    assert_looks_up(steps.start(), LookUp::ByName("acme"));
     let done = steps.looked_up(Ok(vec![org("o-7", "acme")]));
     assert_eq!(
         fate(done),
         (Status::Created, Some("o-7".into()), Some(200), 0)
     );
 
+    // Found nowhere, the earlier run's create did not go through: a refusal now fails the
+    // row.
     let mut steps = f.steps(true);
-    steps.start(f.at(0));
+    steps.start();
     assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    let done = outcome(steps.sent(Err(status(400, "invalid_request"))));
+    assert_eq!(done.status, Status::Failed);
 
-    // With an id, the 409 of its create decides, and it is the row's own.
+    // A look-up that fails leaves it in doubt.
+    let mut steps = f.steps(true);
+    steps.start();
+    let done = outcome(steps.looked_up(Err(gave_up(&f))));
+    assert_eq!((done.status, done.attempts), (Status::Unconfirmed, 0));
+
+    // With an id, by id.
     let f = Fixture::new(Some("acme-1"), 6);
     let mut steps = f.steps(true);
-    assert_sends(steps.start(f.at(0)), &f.body);
-    steps.sent(Err(status(409, "conflict")), f.at(0));
-    let done = steps.fetched(Ok(Some(org("acme-1", "acme"))));
+    assert_looks_up(steps.start(), LookUp::ById("acme-1"));
+    let done = steps.looked_up(Ok(vec![org("acme-1", "acme")]));
     assert_eq!(
         fate(done),
-        (Status::Created, Some("acme-1".into()), Some(409), 1)
+        (Status::Created, Some("acme-1".into()), Some(200), 0)
     );
+}
+
+#[test]
+fn a_replay_is_confirmed_before_the_row_is_recorded() {
+    let f = Fixture::new(None, 6);
+    let mut steps = f.steps(false);
+    assert_sends(steps.start(), &f.body);
+    let confirm = steps.sent(created("o-1", true));
+    assert!(
+        matches!(&confirm, Step::ConfirmReplay(id) if id == "o-1"),
+        "{confirm:?}"
+    );
+    let done = steps.confirmed(Ok(Some(org("o-1", "acme"))));
+    assert_eq!(
+        fate(done),
+        (Status::Created, Some("o-1".into()), Some(201), 1)
+    );
+}
+
+#[test]
+fn a_replay_of_a_deleted_organization_creates_the_row_again_under_a_derived_key() {
+    let f = Fixture::new(None, 6);
+    let mut steps = f.steps(false);
+    steps.start();
+    steps.sent(created("o-1", true));
+    let second_key = key_after_stale_replay(KEY, "o-1");
+    assert_sends_with(steps.confirmed(Ok(None)), &f.body, &second_key);
+    let done = steps.sent(created("o-2", false));
+    assert_eq!(
+        fate(done),
+        (Status::Created, Some("o-2".into()), Some(201), 2)
+    );
+
+    // Replayed again under the new key (deleted again since): the next key follows from it.
+    let mut steps = f.steps(false);
+    steps.start();
+    steps.sent(created("o-1", true));
+    steps.confirmed(Ok(None));
+    steps.sent(created("o-2", true));
+    let third_key = key_after_stale_replay(&second_key, "o-2");
+    assert_sends_with(steps.confirmed(Ok(None)), &f.body, &third_key);
+    // One stale replay too many: nothing of the row's exists, nothing more is sent.
+    steps.sent(created("o-3", true));
+    let done = outcome(steps.confirmed(Ok(None)));
+    assert_eq!(
+        (done.status, done.kind, done.attempts),
+        (Status::Failed, Some(ErrorKind::UnexpectedReply), 3)
+    );
+    assert_eq!(
+        done.error.unwrap(),
+        "the API answered 3 creates with replays of organizations that no longer exist (the \
+         last \"o-3\"); not sent again"
+    );
+}
+
+#[test]
+fn a_replay_after_an_ambiguous_failure_that_proves_stale_is_looked_up_before_the_new_key() {
+    let f = Fixture::new(None, 6);
+    let mut steps = looking_up_after_an_ambiguous_failure(&f);
+    assert_sends(steps.looked_up(Ok(Vec::new())), &f.body);
+    steps.sent(created("o-1", true));
+    assert_looks_up(steps.confirmed(Ok(None)), LookUp::ByName("acme"));
+    let new_key = key_after_stale_replay(KEY, "o-1");
+    assert_sends_with(steps.looked_up(Ok(Vec::new())), &f.body, &new_key);
+}
+
+#[test]
+fn a_replay_naming_another_organization_or_unreadable_leaves_the_row_unconfirmed() {
+    let f = Fixture::new(None, 6);
+    let mut steps = f.steps(false);
+    steps.start();
+    steps.sent(created("o-1", true));
+    let done = outcome(steps.confirmed(Ok(Some(org("o-1", "other")))));
+    assert_eq!(
+        (done.status, done.kind),
+        (Status::Unconfirmed, Some(ErrorKind::UnexpectedReply))
+    );
+    assert!(done.error.unwrap().ends_with(
+        "(last error: the API answered with a replay of an earlier create of \
+             organization \"o-1\", but that organization is named \"other\", not \"acme\"; \
+             not sent again)"
+    ));
+
+    let mut steps = f.steps(false);
+    steps.start();
+    steps.sent(created("o-1", true));
+    let done = outcome(steps.confirmed(Err(gave_up(&f))));
+    assert_eq!(
+        (done.status, done.http_status),
+        (Status::Unconfirmed, Some(503))
+    );
+}
+
+#[test]
+fn an_organization_under_another_id_than_asked_is_created_with_both_ids_named() {
+    let f = Fixture::new(Some("acme-1"), 6);
+    let other_id = |step: Step<'_>| {
+        let done = outcome(step);
+        assert_eq!(
+            (done.status, done.org_id.as_deref(), done.kind),
+            (
+                Status::Created,
+                Some("x-9"),
+                Some(ErrorKind::UnexpectedReply)
+            )
+        );
+        done.error.unwrap()
+    };
+    // A fresh 201.
+    let mut steps = f.steps(false);
+    steps.start();
+    assert_eq!(
+        other_id(steps.sent(created("x-9", false))),
+        "the API created the organization under id \"x-9\", not under the id \"acme-1\" the \
+         row asked for"
+    );
+    // A replay, confirmed.
+    let mut steps = f.steps(false);
+    steps.start();
+    steps.sent(created("x-9", true));
+    other_id(steps.confirmed(Ok(Some(org("x-9", "acme")))));
 }
