@@ -130,6 +130,30 @@ pub enum RowError {
     /// so the row was not sent again.
     #[error("could not check whether an earlier attempt created it, so it was not sent again: {0}")]
     LookUpFailed(Box<RowError>),
+    /// An attempt may have created the row's organization (a create of it got no answer, or
+    /// an ambiguous one), but no answer confirmed it, and the row ended with this error (its
+    /// status is `unconfirmed`, never `failed`).
+    #[error(
+        "may have been created, but no answer confirmed it; the next run looks for it before \
+         sending it again (last error: {0})"
+    )]
+    Unconfirmed(Box<RowError>),
+    /// The API created the row's organization, but under another id than the row asked for.
+    #[error(
+        "the API created the organization under id {got:?}, not under the id {asked:?} the row \
+         asked for"
+    )]
+    OtherId {
+        /// The id the row asked for.
+        asked: String,
+        /// The id the API gave the organization.
+        got: String,
+    },
+    /// A reply the API is not to give: a replayed create naming an organization that is not
+    /// the row's, or replays of organizations that no longer exist, again and again. The text
+    /// is the whole message.
+    #[error("{0}")]
+    UnexpectedReply(String),
     /// The row's id belongs to an organization that is not the row's (another name, or a
     /// template). The text is the whole message.
     #[error("{0}")]

@@ -39,6 +39,9 @@ pub enum ErrorKind {
     AmbiguousName,
     /// The row's organization exists, and `--on-existing fail` makes that a failure.
     AlreadyExists,
+    /// The API answered a create in a way it is not to: another id than the one asked for, or
+    /// a replay naming an organization that is not the row's.
+    UnexpectedReply,
     /// The run stopped before the row was sent.
     NotSent,
 }
@@ -57,7 +60,9 @@ impl ErrorKind {
             RowError::Token(_) => ErrorKind::Token,
             RowError::GaveUp { last: inner, .. }
             | RowError::UpdateFailed(inner)
-            | RowError::LookUpFailed(inner) => ErrorKind::of(inner),
+            | RowError::LookUpFailed(inner)
+            | RowError::Unconfirmed(inner) => ErrorKind::of(inner),
+            RowError::OtherId { .. } | RowError::UnexpectedReply(_) => ErrorKind::UnexpectedReply,
             RowError::Conflict(_) => ErrorKind::Conflict,
             RowError::AmbiguousName(_) => ErrorKind::AmbiguousName,
             RowError::AlreadyExists(_) => ErrorKind::AlreadyExists,
@@ -89,6 +94,7 @@ impl ErrorKind {
             ErrorKind::Conflict => Cow::Borrowed("HTTP 409 conflict"),
             ErrorKind::AmbiguousName => Cow::Borrowed("ambiguous name"),
             ErrorKind::AlreadyExists => Cow::Borrowed("already exists"),
+            ErrorKind::UnexpectedReply => Cow::Borrowed("unexpected reply"),
             ErrorKind::NotSent => Cow::Borrowed("not sent"),
         }
     }
@@ -106,6 +112,7 @@ impl ErrorKind {
             | ErrorKind::Conflict
             | ErrorKind::AmbiguousName
             | ErrorKind::AlreadyExists
+            | ErrorKind::UnexpectedReply
             | ErrorKind::NotSent => false,
         }
     }

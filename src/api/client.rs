@@ -1,6 +1,8 @@
 //! Typed calls on `/api/system/{tenant}/organizations`. Every HTTP request waits on the shared
 //! rate limiter and carries the shared token; a 401 for an expired token is answered by one
-//! refresh and one resend. Retrying anything else is the caller's decision.
+//! refresh and one resend. Retrying anything else is the caller's decision. A create's reply
+//! says whether the server replayed an earlier answer (`X-Idempotent-Replayed: true`), so that
+//! the caller can check the claim.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +39,28 @@ pub struct ApiClient {
     limiter: Arc<Limiter>,
     /// Slows every request down after a 429.
     throttle: Arc<Throttle>,
+}
+
+/// The header the API sets on a create's reply replayed for an idempotency key seen before.
+const IDEMPOTENT_REPLAYED: &str = "x-idempotent-replayed";
+
+/// What a create was answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateReply {
+    /// The organization the reply names.
+    pub organization: Organization,
+    /// The reply carried `X-Idempotent-Replayed: true`: it is the server's memory of an
+    /// earlier create with the same idempotency key, not a create of this request. It names
+    /// an organization that existed then, which may have been deleted since.
+    pub replayed: bool,
+}
+
+/// A successful answer: its body, and whether it is a replay.
+struct Answer {
+    /// The body.
+    body: bytes::Bytes,
+    /// It carried `X-Idempotent-Replayed: true`.
+    replayed: bool,
 }
 
 /// Why one API call did not succeed.
@@ -171,7 +195,8 @@ impl ApiClient {
     }
 
     /// `POST /organizations` with `body`. `idempotency_key` makes a resend within the
-    /// server's replay window return the first reply instead of creating again.
+    /// server's replay window return the first reply instead of creating again (on a server
+    /// that honours it: the product doc does not mention the header).
     ///
     /// # Errors
     /// A [`CallError`] saying what the API answered, or that no answer came.
@@ -179,7 +204,7 @@ impl ApiClient {
         &self,
         body: &CreateOrganization,
         idempotency_key: &str,
-    ) -> Result<Organization, CallError> {
+    ) -> Result<CreateReply, CallError> {
         let bytes = serde_json::to_vec(body).expect("a request body always serialises");
         self.create_json(bytes.into(), idempotency_key).await
     }
@@ -193,15 +218,18 @@ impl ApiClient {
         &self,
         body: bytes::Bytes,
         idempotency_key: &str,
-    ) -> Result<Organization, CallError> {
-        let (_, reply) = self
+    ) -> Result<CreateReply, CallError> {
+        let answer = self
             .send(Method::POST, self.orgs_url.clone(), |r| {
                 r.header("content-type", "application/json")
                     .header("x-idempotency-key", idempotency_key)
                     .body(body.clone())
             })
             .await?;
-        parse_org(&reply)
+        Ok(CreateReply {
+            organization: parse_org(&answer.body)?,
+            replayed: answer.replayed,
+        })
     }
 
     /// `GET /organizations/{id}`: `Ok(None)` when there is no such organization.
@@ -214,7 +242,7 @@ impl ApiClient {
             .expect("an http(s) URL has path segments")
             .push(id);
         match self.send(Method::GET, url, |r| r).await {
-            Ok((_, reply)) => parse_org(&reply).map(Some),
+            Ok(answer) => parse_org(&answer.body).map(Some),
             Err(CallError::Status { status, .. }) if status == StatusCode::NOT_FOUND => Ok(None),
             Err(e) => Err(e),
         }
@@ -258,8 +286,8 @@ impl ApiClient {
                     query.append_pair("after_organization_id", after);
                 }
             }
-            let (_, body) = self.send(Method::GET, url, |r| r).await?;
-            let page = parse_list(&body)?;
+            let answer = self.send(Method::GET, url, |r| r).await?;
+            let page = parse_list(&answer.body)?;
             let full = page.organizations.len() >= PAGE;
             after = page.organizations.last().map(|o| o.id.clone());
             found.extend(
@@ -292,8 +320,8 @@ impl ApiClient {
                 query.append_pair("after_organization_id", after);
             }
         }
-        let (_, body) = self.send(Method::GET, url, |r| r).await?;
-        let page = parse_list(&body)?;
+        let answer = self.send(Method::GET, url, |r| r).await?;
+        let page = parse_list(&answer.body)?;
         Ok(page.organizations)
     }
 
@@ -311,13 +339,13 @@ impl ApiClient {
             .expect("an http(s) URL has path segments")
             .push(id);
         let bytes = serde_json::to_vec(body).expect("a request body always serialises");
-        let (_, reply) = self
+        let answer = self
             .send(Method::PUT, url, |r| {
                 r.header("content-type", "application/json")
                     .body(bytes.clone())
             })
             .await?;
-        parse_org(&reply)
+        parse_org(&answer.body)
     }
 
     /// Sends one request through the limiter with the current token; on a 401
@@ -327,7 +355,7 @@ impl ApiClient {
         method: Method,
         url: Url,
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    ) -> Result<(StatusCode, bytes::Bytes), CallError> {
+    ) -> Result<Answer, CallError> {
         let mut refreshed = false;
         loop {
             self.limiter.until_ready().await;
@@ -340,7 +368,12 @@ impl ApiClient {
                 .bearer_auth(token.bearer());
             let reply = build(request).send().await.map_err(|e| no_answer(&e))?;
             let status = reply.status();
-            // The headers matter only for an error (trace id, Retry-After).
+            // Of a success's headers only the replay mark matters; an error's are read for
+            // its trace id and Retry-After.
+            let replayed = reply
+                .headers()
+                .get(IDEMPOTENT_REPLAYED)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
             let headers = if status.is_success() {
                 HeaderMap::new()
             } else {
@@ -348,7 +381,7 @@ impl ApiClient {
             };
             let body = reply.bytes().await.map_err(|e| no_answer(&e))?;
             if status.is_success() {
-                return Ok((status, body));
+                return Ok(Answer { body, replayed });
             }
             let error = status_error(status, &headers, &body);
             if status == StatusCode::TOO_MANY_REQUESTS {

@@ -10,7 +10,7 @@ mod transport;
 pub mod types;
 
 pub use auth::{ClientAuth, Credentials, TokenSource};
-pub use client::{ApiClient, CallError};
+pub use client::{ApiClient, CallError, CreateReply};
 pub use retry::{Backoff, GaveUp, RetryPolicy};
 pub use throttle::Throttle;
 pub use types::{CreateOrganization, Organization, UpdateOrganization};

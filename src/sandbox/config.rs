@@ -38,6 +38,10 @@ pub struct SandboxConfig {
     /// create is a new create, never a replay. The vendor's product doc does not mention the
     /// header, so a client must not rely on it; this is the harsher server to test against.
     pub ignore_idempotency_keys: bool,
+    /// Give every new organization an id of the sandbox's choosing, whatever id the create
+    /// asks for, as a server that assigns its own ids would: the 201 then names another id
+    /// than the one asked for (and no create is refused with 409 for a taken id).
+    pub assign_own_ids: bool,
 }
 
 impl Default for SandboxConfig {
@@ -63,6 +67,7 @@ impl Default for SandboxConfig {
             template_id: "b2b-customer-template".to_owned(),
             faults: Faults::default(),
             ignore_idempotency_keys: false,
+            assign_own_ids: false,
         }
     }
 }

@@ -10,6 +10,9 @@
 //!   retry with the key learns the organization exists. Keys are per tenant, and a sandbox
 //!   has one tenant. With `ignore_idempotency_keys` the header is not even read: every create
 //!   is a new one, as on a server that does not implement it.
+//! - With `assign_own_ids` the id a create asks for is dropped and the store picks one, as a
+//!   server that assigns its own ids would; the 201 then names an id the client did not ask
+//!   for.
 //! - Replay check, injected 5xx, validation and commit happen under one lock, so two
 //!   concurrent requests with one key cannot both create.
 //! - List: `search_phrase` matches the id exactly or a case-insensitive substring of the name;
@@ -134,7 +137,12 @@ fn decide(
     base: &str,
 ) -> Decision {
     let shared = &sandbox.shared;
-    let new = NewOrganization::parse(body);
+    let new = NewOrganization::parse(body).map(|mut new| {
+        if shared.config.assign_own_ids {
+            new.org.id.clear();
+        }
+        new
+    });
     let now = Instant::now();
     let keyed = key.map(|key| (key, <[u8; 32]>::from(Sha256::digest(body))));
     let mut store = lock(&shared.store);

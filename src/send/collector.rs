@@ -47,17 +47,22 @@ pub(crate) async fn collect(
                     if let Err(e) = journal.append(&key, &outcome) {
                         stop.fatal(e);
                     }
-                    if outcome.status == Status::Failed {
-                        progress.println(&format!(
-                            "failed: {key} ({})",
-                            outcome.error.as_deref().unwrap_or("")
-                        ));
+                    // A row that ended in an error, or was created with something to say
+                    // (under another id than it asked for), is named as it finishes.
+                    let named = matches!(outcome.status, Status::Failed | Status::Unconfirmed)
+                        || outcome.status.is_done();
+                    if let Some(error) = outcome.error.as_ref().filter(|_| named) {
+                        progress.println(&format!("{}: {key} ({error})", outcome.status.as_str()));
                     }
                     progress.row_done(outcome.status);
+                    // A row unconfirmed ended in an error as a failed one did; the error's
+                    // kind says whether it may be systemic.
+                    let ended_in_error =
+                        matches!(outcome.status, Status::Failed | Status::Unconfirmed);
                     let systemic = outcome
                         .kind
                         .as_ref()
-                        .filter(|kind| outcome.status == Status::Failed && kind.may_be_systemic());
+                        .filter(|kind| ended_in_error && kind.may_be_systemic());
                     match systemic {
                         Some(kind) if streak.0.as_ref() == Some(kind) => streak.1 += 1,
                         Some(kind) => streak = (Some(kind.clone()), 1),

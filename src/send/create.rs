@@ -1,24 +1,22 @@
-//! One row's create over HTTP: runs the steps `CreateSteps` says (creates, look-ups, reads,
-//! pauses) against the API, and makes the row's idempotency key.
+//! One row's create over HTTP: runs the steps `CreateSteps` says (look-ups, creates, reads,
+//! pauses) against the API.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
-use super::create_steps::{CreateSteps, Row, Step};
+use super::create_steps::{CreateSteps, LookUp, Row, Step};
 use super::*;
-use crate::api::{ApiClient, Backoff, RetryPolicy};
+use crate::api::{ApiClient, Backoff, GaveUp, Organization, RetryPolicy};
 use crate::record::Outcome;
 
-/// Sends one row until it is created, refused, or out of attempts, as [`CreateSteps`] says.
+/// Sends one row until it is created, found, refused, or out of attempts, as [`CreateSteps`]
+/// says.
 ///
-/// A retry after an ambiguous failure (5xx, timeout, dropped connection) carries the same
-/// idempotency key, so within the server's replay window it gets the first answer instead of
-/// creating again. Past that window, and for rows an earlier run may have created, a row
-/// with an id relies on the 409 that a second create would get; a row without one is looked
-/// up by name before it is sent again. Every create sent is counted in `requests`; rejected
-/// credentials set `stop` with the fatal error.
+/// Every create of the row carries its idempotency key, but nothing rests on the server
+/// honouring it: before any create that follows one that may have gone through unheard (a
+/// timeout, a dropped connection, a 5xx, an earlier run's), the row is looked up, by id if it
+/// has one, else by name. A reply replayed for the key is confirmed by reading the
+/// organization it names. Every request sent (creates, and each attempt of a look-up or a
+/// read) is counted in `requests`; rejected credentials set `stop` with the fatal error.
 pub(crate) async fn send_row(
     client: &ApiClient,
     row: Row<'_>,
@@ -29,35 +27,44 @@ pub(crate) async fn send_row(
     let name = row.request.name.as_str();
     let mut steps = CreateSteps::new(row, policy);
     let mut backoff = Backoff::default();
-    let mut step = steps.start(Instant::now());
+    let mut step = steps.start();
     loop {
         step = match step {
-            Step::LookUp => {
+            Step::LookUp(LookUp::ByName(name)) => {
                 let found = policy
-                    .call(stop, "a look-up", name, || client.find_by_name(name))
+                    .call(stop, "a look-up", name, || {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                        client.find_by_name(name)
+                    })
                     .await;
                 steps.looked_up(found)
+            }
+            Step::LookUp(LookUp::ById(id)) => {
+                let found = read(client, policy, stop, requests, name, id).await;
+                steps.looked_up(found.map(|org| org.into_iter().collect()))
             }
             Step::Send {
                 body,
                 idempotency_key,
             } => {
                 requests.fetch_add(1, Ordering::Relaxed);
-                let reply = client.create_json(body.clone(), idempotency_key).await;
-                steps.sent(reply.map(|org| org.id), Instant::now())
+                let reply = client.create_json(body.clone(), &idempotency_key).await;
+                steps.sent(reply)
             }
             Step::FetchById(id) => {
-                let found = policy
-                    .call(stop, "a look-up", name, || client.get(id))
-                    .await;
+                let found = read(client, policy, stop, requests, name, id).await;
                 steps.fetched(found)
+            }
+            Step::ConfirmReplay(id) => {
+                let found = read(client, policy, stop, requests, name, &id).await;
+                steps.confirmed(found)
             }
             Step::Pause(error) => {
                 if policy
                     .pause(&mut backoff, &error, stop, "a create", name)
                     .await
                 {
-                    steps.waited(Instant::now())
+                    steps.waited()
                 } else {
                     steps.stopped(error)
                 }
@@ -71,42 +78,22 @@ pub(crate) async fn send_row(
     }
 }
 
-/// A key the server uses to recognise a resend of the same create: the same row (tenant, key
-/// and body, as JSON) always gives the same key; a changed row gives a new one.
-pub(crate) fn idempotency_key(tenant: &str, key: &str, body: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hash = Sha256::new();
-    hash.update(b"orgimport/1\0");
-    hash.update(tenant.as_bytes());
-    hash.update(b"\0");
-    hash.update(key.as_bytes());
-    hash.update(b"\0");
-    hash.update(body);
-    let mut hex = String::with_capacity(64);
-    for b in hash.finalize() {
-        hex.push(char::from(HEX[usize::from(b >> 4)]));
-        hex.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    hex
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn idempotency_keys_are_the_hex_sha256_of_tenant_key_and_body() {
-        let body = br#"{"name":"acme"}"#;
-        let key = idempotency_key("demo", "name:acme", body);
-        // The same key as earlier versions made, so a run resumed by a newer build still
-        // gets the replay of its first answer.
-        let mut hash = Sha256::new();
-        hash.update(b"orgimport/1\0demo\0name:acme\0");
-        hash.update(body);
-        let expected: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(key, expected);
-        assert_ne!(
-            key,
-            idempotency_key("demo", "name:acme", br#"{"name":"acme2"}"#)
-        );
-    }
+/// The organization `id` (`None` if there is none), read for the row `name` as `policy` says.
+///
+/// # Errors
+/// [`GaveUp`] when it could not be read.
+async fn read(
+    client: &ApiClient,
+    policy: RetryPolicy,
+    stop: &Stop,
+    requests: &AtomicU64,
+    name: &str,
+    id: &str,
+) -> Result<Option<Organization>, GaveUp> {
+    policy
+        .call(stop, "a look-up", name, || {
+            requests.fetch_add(1, Ordering::Relaxed);
+            client.get(id)
+        })
+        .await
 }

@@ -1,7 +1,8 @@
 //! Sending the plan's rows: wave by wave (parents before children), a blocking reader feeds the
-//! rows to a fixed pool of `concurrency` workers ([`feed`], [`worker`]); each row's create runs
-//! as [`create_steps`] says ([`create`]), through the one rate limiter and the one token; every
-//! outcome goes to the one task that owns the journal and the progress display ([`collector`]).
+//! rows to a fixed pool of `concurrency` workers (`feed`, `worker`); each row's create runs
+//! as `create_steps` says (`create`), with the row's idempotency keys (`idempotency`),
+//! through the one rate limiter and the one token; every outcome goes to the one task that owns
+//! the journal and the progress display (`collector`).
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
@@ -17,6 +18,7 @@ mod collector;
 mod create;
 mod create_steps;
 mod feed;
+mod idempotency;
 mod worker;
 
 use crate::api::{ApiClient, CreateOrganization, RetryPolicy};

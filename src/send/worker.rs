@@ -9,9 +9,10 @@ use bytes::Bytes;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::create::{idempotency_key, send_row};
+use super::create::send_row;
 use super::create_steps::Row;
 use super::feed::RowQueue;
+use super::idempotency::idempotency_key;
 use super::*;
 use crate::api::{ApiClient, RetryPolicy};
 use crate::record::Outcome;

@@ -6,6 +6,7 @@ mod import;
 mod input;
 mod ops;
 mod plan;
+mod replies;
 mod results_file;
 mod retries;
 mod sandbox;

@@ -1,22 +1,40 @@
 //! One row's create as a state machine without I/O: told what happened (a reply, an error, a
-//! look-up's result, the time), `CreateSteps` says the next step, until the row's outcome.
-//! `send_row` runs the steps over HTTP; the unit tests run them by hand.
+//! look-up's result), `CreateSteps` says the next step, until the row's outcome. `send_row`
+//! runs the steps over HTTP; the unit tests run them by hand.
 //!
-//! The rules, each in one place:
+//! Exactly once rests on looking before sending again, not on the server: the idempotency key
+//! is an optimisation (the product doc does not mention it, and a server that honours it
+//! remembers a key for a minute). The rules, each in one place:
 //! - every create of the row sends the same body with the same idempotency key
-//!   (`Step::Send`);
+//!   (`Step::Send`), until a replay proves stale (below);
 //! - a failure that may pass is retried as the `RetryPolicy` says (`CreateSteps::sent`);
-//! - a row is looked up by name before it is sent when a create of ours may have gone through
-//!   unheard and the server no longer replays it (`CreateSteps::must_look_up`), and what the
-//!   look-up found decides the row (`CreateSteps::looked_up`);
+//! - a create may have gone through unheard: after a timeout, a dropped connection or a 5xx,
+//!   or in an earlier run that stopped mid-request or ended in doubt (`Row::in_doubt`). Every
+//!   create that follows such an attempt, whatever the time, is preceded by a look-up: the
+//!   row's id read, else its name searched for (`CreateSteps::before_sending`). The decision
+//!   reads no clock, so no wait between it and the send (backoff, the rate limiter) can make
+//!   it stale. What the look-up finds decides the row (`CreateSteps::looked_up`); only when
+//!   it finds nothing is the create sent;
+//! - a reply marked as a replay (`X-Idempotent-Replayed: true`) is a claim, checked by reading
+//!   the organization it names (`CreateSteps::confirmed`): if that is gone (deleted since, by
+//!   `undo` or by hand), the row is created again under a new key derived from the old key
+//!   and the stale id (`key_after_stale_replay`), so a rerun after a crash derives the same;
 //! - a 409 for a row with an id is answered by reading that organization
-//!   (`CreateSteps::fetched`).
+//!   (`CreateSteps::fetched`);
+//! - an organization taken for the row under another id than the row asked for is recorded
+//!   `created` (so that `undo` deletes it), with an error naming both ids
+//!   (`CreateSteps::found`);
+//! - a row that ends in an error after an attempt that may have created it ends
+//!   `unconfirmed`, never `failed`: `failed` means nothing was created
+//!   (`CreateSteps::ended`).
 
-use std::time::{Duration, Instant};
+use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use crate::api::{CallError, CreateOrganization, GaveUp, Organization, RetryPolicy};
+use super::idempotency::key_after_stale_replay;
+use crate::api::{CallError, CreateOrganization, CreateReply, GaveUp, Organization, RetryPolicy};
+use crate::error_kind::ErrorKind;
 use crate::record::{Outcome, Status};
 use crate::{Error, RowError};
 
@@ -27,32 +45,37 @@ pub(crate) struct Row<'a> {
     pub(crate) request: &'a CreateOrganization,
     /// The request as JSON, as sent.
     pub(crate) body: &'a Bytes,
-    /// The same for every attempt at this row, in this run and later ones.
+    /// The same for every attempt at this row, in this run and later ones (until a replay
+    /// proves stale).
     pub(crate) idempotency_key: &'a str,
     /// An earlier run may have created it.
     pub(crate) in_doubt: bool,
 }
 
-/// A resend this soon after an unanswered create is safe: the API replays its first answer
-/// for the same idempotency key for one minute (less a margin for clocks and transit).
-pub(crate) const REPLAY_WINDOW: Duration = Duration::from_secs(50);
+/// Replays of organizations that no longer exist, answered for one row, before the row is
+/// given up: each is followed by a create under a new key, and one is what `undo` and an
+/// import again within the server's replay memory cause.
+pub(crate) const MAX_STALE_REPLAYS: u32 = 3;
 
 /// What to do next for the row.
 #[derive(Debug)]
 pub(crate) enum Step<'a> {
-    /// Look for the organizations named as the row (retried as the policy says), then tell
-    /// [`CreateSteps::looked_up`].
-    LookUp,
+    /// Look for the row's organization (retried as the policy says), then tell
+    /// [`CreateSteps::looked_up`] what was found.
+    LookUp(LookUp<'a>),
     /// Send the create once, then tell [`CreateSteps::sent`].
     Send {
         /// The request as JSON, the same bytes every time.
         body: &'a Bytes,
-        /// The row's idempotency key, the same every time.
-        idempotency_key: &'a str,
+        /// The row's idempotency key.
+        idempotency_key: Cow<'a, str>,
     },
-    /// Read the organization with this id (retried as the policy says), then tell
-    /// [`CreateSteps::fetched`].
+    /// After a 409: read the organization with this id (retried as the policy says), then
+    /// tell [`CreateSteps::fetched`].
     FetchById(&'a str),
+    /// The create was answered with a replay naming this organization: read it (retried as
+    /// the policy says), then tell [`CreateSteps::confirmed`].
+    ConfirmReplay(String),
     /// Wait out the backoff after this error, then tell [`CreateSteps::waited`], or
     /// [`CreateSteps::stopped`] when the stop signal cut the wait.
     Pause(CallError),
@@ -63,20 +86,37 @@ pub(crate) enum Step<'a> {
     Done(Outcome),
 }
 
+/// How a row is looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LookUp<'a> {
+    /// Read the organization with the row's id (none found, or that one).
+    ById(&'a str),
+    /// The organizations named as the row.
+    ByName(&'a str),
+}
+
 /// Where one row's create stands.
 pub(crate) struct CreateSteps<'a> {
     /// The row.
     row: Row<'a>,
     /// How failed creates are retried.
     policy: RetryPolicy,
+    /// The idempotency key creates carry now: the row's, or one derived from it after stale
+    /// replays.
+    key: Cow<'a, str>,
     /// Creates sent so far.
     attempts: u32,
-    /// Since when a create of ours may have gone through unheard, until a look-up finds
-    /// nothing.
-    in_doubt_since: Option<Instant>,
-    /// Whether a create of this row (in this run or an earlier one) may have gone through
-    /// unheard: an organization found with its id is then the row's own.
-    maybe_created: bool,
+    /// Replays answered so far that named an organization no longer there.
+    stale_replays: u32,
+    /// The organization the last create's replay named, while it is being read.
+    replayed: Option<String>,
+    /// An earlier run's create may have gone through unheard, and no look-up has found
+    /// nothing since.
+    earlier_run: bool,
+    /// A create of this run may have gone through unheard (or the server said one did). Never
+    /// cleared: a look-up that finds nothing does not stop a request still on its way at the
+    /// server from committing later.
+    sent_unheard: bool,
 }
 
 impl<'a> CreateSteps<'a> {
@@ -85,109 +125,130 @@ impl<'a> CreateSteps<'a> {
         CreateSteps {
             row,
             policy,
+            key: Cow::Borrowed(row.idempotency_key),
             attempts: 0,
-            in_doubt_since: None,
-            maybe_created: row.in_doubt,
+            stale_replays: 0,
+            replayed: None,
+            earlier_run: row.in_doubt,
+            sent_unheard: false,
         }
     }
 
-    /// The first step, at `now`.
-    pub(crate) fn start(&mut self, now: Instant) -> Step<'a> {
-        self.before_sending(now)
+    /// The first step.
+    pub(crate) fn start(&mut self) -> Step<'a> {
+        self.before_sending()
     }
 
-    /// Whether the row must be looked up by name before it is sent (again), at `now`: it has
-    /// no id (a row with one relies on the 409 a second create gets), and a create of it may
-    /// have gone through unheard where the server no longer replays it: an earlier run's, or
-    /// one of ours longer than [`REPLAY_WINDOW`] ago.
-    fn must_look_up(&self, now: Instant) -> bool {
-        let earlier_run = self.attempts == 0 && self.row.in_doubt;
-        let past_replay = self
-            .in_doubt_since
-            .is_some_and(|since| now.saturating_duration_since(since) >= REPLAY_WINDOW);
-        self.row.request.id.is_none() && (earlier_run || past_replay)
+    /// Whether a create of the row, in this run or an earlier one, may have gone through
+    /// without an answer saying so.
+    fn maybe_created(&self) -> bool {
+        self.earlier_run || self.sent_unheard
     }
 
-    /// A look-up, or else the create.
-    fn before_sending(&mut self, now: Instant) -> Step<'a> {
-        if self.must_look_up(now) {
-            Step::LookUp
-        } else {
-            Step::Send {
-                body: self.row.body,
-                idempotency_key: self.row.idempotency_key,
-            }
+    /// Before any create: a look-up when one may have gone through unheard, whatever the
+    /// time (see the module docs), else the create.
+    fn before_sending(&mut self) -> Step<'a> {
+        if !self.maybe_created() {
+            return self.send();
+        }
+        Step::LookUp(match self.row.request.id.as_deref() {
+            Some(id) => LookUp::ById(id),
+            None => LookUp::ByName(&self.row.request.name),
+        })
+    }
+
+    /// The create, with the current key.
+    fn send(&self) -> Step<'a> {
+        Step::Send {
+            body: self.row.body,
+            idempotency_key: self.key.clone(),
         }
     }
 
-    /// The create sent at `now` was answered with the new organization's id, or failed.
-    pub(crate) fn sent(&mut self, reply: Result<String, CallError>, now: Instant) -> Step<'a> {
+    /// The create just sent was answered, or failed.
+    pub(crate) fn sent(&mut self, reply: Result<CreateReply, CallError>) -> Step<'a> {
         self.attempts += 1;
         let error = match reply {
-            Ok(id) => return self.done(Status::Created, id, 201),
+            Ok(CreateReply {
+                organization,
+                replayed: false,
+            }) => return self.found(Status::Created, organization.id, 201),
+            Ok(CreateReply {
+                organization,
+                replayed: true,
+            }) => {
+                self.replayed = Some(organization.id.clone());
+                return Step::ConfirmReplay(organization.id);
+            }
             Err(error) => error,
         };
         if let (Some(409), Some(id)) = (error.status(), self.row.request.id.as_deref()) {
             return Step::FetchById(id);
         }
         if let CallError::Auth(fatal @ Error::AuthRejected { .. }) = error {
-            let outcome = Outcome::failed(None, RowError::Token(fatal.to_string()), self.attempts);
+            let outcome = self.outcome(None, RowError::Token(fatal.to_string()));
             return Step::Fatal(fatal, outcome);
         }
         if error.is_ambiguous() {
-            self.maybe_created = true;
-            self.in_doubt_since.get_or_insert(now);
+            self.sent_unheard = true;
         }
         if self.policy.may_retry(&error, self.attempts) {
             Step::Pause(error)
         } else {
             let gave_up = self.policy.give_up(error, self.attempts);
-            self.failed(gave_up.status(), gave_up.into_row_error())
+            self.ended(gave_up.status(), gave_up.into_row_error())
         }
     }
 
-    /// The pause after a failed create ended at `now`.
-    pub(crate) fn waited(&mut self, now: Instant) -> Step<'a> {
-        self.before_sending(now)
+    /// The pause after a failed create is over.
+    pub(crate) fn waited(&mut self) -> Step<'a> {
+        self.before_sending()
     }
 
     /// The stop signal cut the pause after `error`: the row ends with it.
     pub(crate) fn stopped(&mut self, error: CallError) -> Step<'a> {
-        self.failed(error.status(), error.into_row_error())
+        self.ended(error.status(), error.into_row_error())
     }
 
-    /// The organizations named as the row, or why they could not be listed.
+    /// What the look-up found (by id: none or the organization with the row's id; by name:
+    /// every organization so named), or why it could not look.
     pub(crate) fn looked_up(&mut self, found: Result<Vec<Organization>, GaveUp>) -> Step<'a> {
-        match found {
-            Ok(found) => match found.as_slice() {
-                [] => {
-                    // Nothing of ours went through: send, and count the replay window anew.
-                    self.in_doubt_since = None;
-                    Step::Send {
-                        body: self.row.body,
-                        idempotency_key: self.row.idempotency_key,
-                    }
-                }
-                [one] => self.done(Status::Created, one.id.clone(), 200),
-                many => {
-                    let ids: Vec<&str> = many.iter().map(|o| o.id.as_str()).collect();
-                    let error = RowError::AmbiguousName(format!(
-                        "HTTP 200 ambiguous_name: {} organizations are named {:?} ({}); not \
-                         sent again, to create no duplicate: give the row an id, or remove \
-                         the extra organizations",
-                        many.len(),
-                        self.row.request.name,
-                        ids.join(", ")
-                    ));
-                    self.failed(Some(200), error)
-                }
-            },
+        let found = match found {
+            Ok(found) => found,
             Err(gave_up) => {
                 let status = gave_up.status();
-                self.failed(
-                    status,
-                    RowError::LookUpFailed(Box::new(gave_up.into_row_error())),
-                )
+                let error = RowError::LookUpFailed(Box::new(gave_up.into_row_error()));
+                return self.ended(status, error);
+            }
+        };
+        let name = &self.row.request.name;
+        match found.as_slice() {
+            [] => {
+                // Nothing of an earlier run's went through; this run's may still (above).
+                self.earlier_run = false;
+                self.send()
+            }
+            // A look-up happens only when a create of ours may have gone through: this is it.
+            [one] if one.name == *name => self.found(Status::Created, one.id.clone(), 200),
+            [other] => {
+                let id = self.row.request.id.as_deref().unwrap_or(&other.id);
+                let error = RowError::Conflict(format!(
+                    "id {id:?} belongs to an organization named {:?}, not {name:?}; not sent \
+                     again",
+                    other.name
+                ));
+                self.ended(Some(200), error)
+            }
+            many => {
+                let ids: Vec<&str> = many.iter().map(|o| o.id.as_str()).collect();
+                let error = RowError::AmbiguousName(format!(
+                    "HTTP 200 ambiguous_name: {} organizations are named {name:?} ({}); not \
+                     sent again, to create no duplicate: give the row an id, or remove the \
+                     extra organizations",
+                    many.len(),
+                    ids.join(", ")
+                ));
+                self.ended(Some(200), error)
             }
         }
     }
@@ -199,15 +260,16 @@ impl<'a> CreateSteps<'a> {
         let id = request.id.as_deref().unwrap_or_default();
         match found {
             Ok(Some(org)) if org.name == request.name => {
-                // After an ambiguous attempt, the organization is the one we created.
-                let status = if self.maybe_created {
+                // After a create that may have gone through, the organization is the one it
+                // created.
+                let status = if self.maybe_created() {
                     Status::Created
                 } else {
                     Status::Exists
                 };
-                self.done(status, org.id, 409)
+                self.found(status, org.id, 409)
             }
-            Ok(Some(org)) => self.failed(
+            Ok(Some(org)) => self.ended(
                 Some(409),
                 RowError::Conflict(format!(
                     "HTTP 409 conflict: id {id:?} already belongs to an organization named \
@@ -215,27 +277,96 @@ impl<'a> CreateSteps<'a> {
                     org.name, request.name
                 )),
             ),
-            Ok(None) => self.failed(
+            Ok(None) => self.ended(
                 Some(409),
                 RowError::Conflict(format!(
                     "HTTP 409 conflict: the API reported id {id:?} as taken but cannot find it"
                 )),
             ),
-            Err(gave_up) => self.failed(gave_up.status(), gave_up.into_row_error()),
+            Err(gave_up) => self.ended(gave_up.status(), gave_up.into_row_error()),
         }
     }
 
-    fn done(&self, status: Status, org_id: String, http_status: u16) -> Step<'a> {
-        Step::Done(Outcome::done(
-            status,
-            org_id,
-            Some(http_status),
-            self.attempts,
-        ))
+    /// After a replay: the organization it named, `None` if there is none, or why it could
+    /// not be read. It is the row's if its name is the row's; if it is gone, the row is
+    /// created again under a new key.
+    pub(crate) fn confirmed(&mut self, found: Result<Option<Organization>, GaveUp>) -> Step<'a> {
+        let stale_id = self.replayed.take().unwrap_or_default();
+        let name = &self.row.request.name;
+        match found {
+            Ok(Some(org)) if org.name == *name => self.found(Status::Created, org.id, 201),
+            Ok(Some(org)) => {
+                // The server says a create of ours went through; what it names is not ours.
+                self.sent_unheard = true;
+                let error = RowError::UnexpectedReply(format!(
+                    "the API answered with a replay of an earlier create of organization \
+                     {:?}, but that organization is named {:?}, not {name:?}; not sent again",
+                    org.id, org.name
+                ));
+                self.ended(Some(201), error)
+            }
+            Ok(None) if self.stale_replays + 1 >= MAX_STALE_REPLAYS => {
+                let error = RowError::UnexpectedReply(format!(
+                    "the API answered {MAX_STALE_REPLAYS} creates with replays of \
+                     organizations that no longer exist (the last {stale_id:?}); not sent \
+                     again"
+                ));
+                self.ended(Some(201), error)
+            }
+            Ok(None) => {
+                // Deleted since: the row is to be created again, under a key the server has
+                // not seen.
+                self.stale_replays += 1;
+                self.key = Cow::Owned(key_after_stale_replay(&self.key, &stale_id));
+                self.before_sending()
+            }
+            Err(gave_up) => {
+                self.sent_unheard = true;
+                let status = gave_up.status();
+                let error = RowError::LookUpFailed(Box::new(gave_up.into_row_error()));
+                self.ended(status, error)
+            }
+        }
     }
 
-    fn failed(&self, http_status: Option<u16>, error: RowError) -> Step<'a> {
-        Step::Done(Outcome::failed(http_status, error, self.attempts))
+    /// The row's organization is `org_id`, with `status`, as the answer `http_status` says:
+    /// under another id than the row asked for, the outcome says so.
+    fn found(&self, status: Status, org_id: String, http_status: u16) -> Step<'a> {
+        let other_id = match self.row.request.id.as_deref() {
+            Some(asked) if asked != org_id => Some(RowError::OtherId {
+                asked: asked.to_string(),
+                got: org_id.clone(),
+            }),
+            _ => None,
+        };
+        let outcome = Outcome::done(status, org_id, Some(http_status), self.attempts);
+        Step::Done(match other_id {
+            Some(error) => Outcome {
+                kind: Some(ErrorKind::of(&error)),
+                error: Some(error.to_string()),
+                ..outcome
+            },
+            None => outcome,
+        })
+    }
+
+    /// The row ends with `error`, the last answer `http_status`.
+    fn ended(&self, http_status: Option<u16>, error: RowError) -> Step<'a> {
+        Step::Done(self.outcome(http_status, error))
+    }
+
+    /// The outcome of a row ending with `error`: `unconfirmed` if a create of it may have gone
+    /// through, else `failed`.
+    fn outcome(&self, http_status: Option<u16>, error: RowError) -> Outcome {
+        if self.maybe_created() {
+            let error = RowError::Unconfirmed(Box::new(error));
+            Outcome {
+                status: Status::Unconfirmed,
+                ..Outcome::failed(http_status, error, self.attempts)
+            }
+        } else {
+            Outcome::failed(http_status, error, self.attempts)
+        }
     }
 }
 
