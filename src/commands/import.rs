@@ -11,7 +11,7 @@ use anyhow::Context;
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::planning::{self, Plan};
-use crate::record::{self, Journal, Outcome};
+use crate::record::{self, Journal, Outcome, ResultsLock};
 use crate::report::summary::{RunReport, Summary, commonest_kinds};
 use crate::send;
 use crate::settings::ImportSettings;
@@ -47,11 +47,22 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
 
 /// Runs an import as `config` says: plan, send, write the results.
 ///
+/// The run holds the results file's lock from start to end ([`ResultsLock`]).
+///
 /// # Errors
-/// A fatal [`Error`] found before anything was sent (settings, input, credentials). A fatal
-/// error after sending began is returned in [`Summary::fatal`], with the results written.
+/// A fatal [`Error`] found before anything was sent (settings, input, credentials);
+/// [`Error::Busy`] when another run holds the results file. A fatal error after sending
+/// began is returned in [`Summary::fatal`], with the results written.
 pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let started = Instant::now();
+    refuse_input_as_side_file(&config)?;
+    let lock = ResultsLock::take(&config.results, "import")?;
+    if let (Some(before), false) = (&lock.taken_over, config.quiet) {
+        eprintln!(
+            "{}: the run before ({before}) ended without finishing; this run takes over",
+            config.results.display()
+        );
+    }
     let session = session::connect(&config).await?;
     let (tenant, default_template) = (&session.tenant, session.default_template.clone());
 
@@ -201,6 +212,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     })
     .await
     .expect("the results writer does not panic")?;
+    lock.release();
 
     Ok(Summary {
         rows,
@@ -216,6 +228,30 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         interrupted,
         kinds,
     })
+}
+
+/// Refuses an input named as a file this run keeps beside the results file (its lock or its
+/// journal), which the run would overwrite.
+fn refuse_input_as_side_file(config: &ImportSettings) -> Result<(), Error> {
+    let Ok(input) = config.input.canonicalize() else {
+        return Ok(()); // a missing input is reported when it is read
+    };
+    for side in [
+        record::lock_path(&config.results),
+        record::journal_path(&config.results),
+    ] {
+        if side.canonicalize().is_ok_and(|side| side == input) {
+            return Err(Error::Input {
+                path: config.input.clone(),
+                message: format!(
+                    "this name is a file orgimport keeps beside the results file {}; rename \
+                     the input or choose another --out",
+                    config.results.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The results file names organizations that rows of this input do not: it belongs to
