@@ -10,6 +10,7 @@ use anyhow::Context;
 
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
+use crate::input::InputSnapshot;
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome, ResultsLock};
 use crate::report::summary::{RunReport, Summary, commonest_kinds};
@@ -39,6 +40,14 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
     if let Some(fatal) = &summary.fatal {
         eprintln!("error: the run stopped: {fatal}");
     }
+    if let Some(change) = &summary.input_changed {
+        eprintln!(
+            "warning: {} changed during the run ({change}); this run imported it as it was \
+             when the run started, and the results file lists those rows; run the same \
+             command again to import it as it is now",
+            input.display()
+        );
+    }
     if let Some(path) = summary_json {
         report.write_json(&path)?;
     }
@@ -47,7 +56,9 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
 
 /// Runs an import as `config` says: plan, send, write the results.
 ///
-/// The run holds the results file's lock from start to end ([`ResultsLock`]).
+/// The run holds the results file's lock from start to end ([`ResultsLock`]), and reads the
+/// input from a copy taken at its start ([`InputSnapshot`]): every row is sent and recorded as
+/// it was then, and a change made meanwhile is reported in [`Summary::input_changed`].
 ///
 /// # Errors
 /// A fatal [`Error`] found before anything was sent (settings, input, credentials);
@@ -63,6 +74,10 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
             config.results.display()
         );
     }
+    let (input, results) = (config.input.clone(), config.results.clone());
+    let snapshot = tokio::task::spawn_blocking(move || InputSnapshot::take(&input, &results))
+        .await
+        .expect("copying the input does not panic")?;
     let session = session::connect(&config).await?;
     let (tenant, default_template) = (&session.tenant, session.default_template.clone());
 
@@ -72,13 +87,14 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         in_doubt,
         done_earlier,
     } = planning::prepare(
-        &config.input,
+        snapshot.path(),
         config.dialect,
         &config.mapping,
         &config.results,
         default_template.clone(),
     )
-    .await?;
+    .await
+    .map_err(|e| snapshot.named_as_input(e))?;
     if done_earlier > plan.done_before {
         keep_earlier_results(&config, done_earlier - plan.done_before)?;
     }
@@ -154,7 +170,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let rows = outcomes.len();
     let send_mask: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
     let sent = send::run(send::Job {
-        input: config.input.clone(),
+        input: snapshot.path().to_path_buf(),
         dialect: config.dialect,
         mapping,
         default_template: default_template.clone(),
@@ -203,12 +219,14 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         .filter(|(o, send)| **send && o.attempts > 0)
         .count() as u64;
     let kinds = commonest_kinds(&outcomes, &lines);
-    let input_path = config.input.clone();
     let results_path = config.results.clone();
     let dialect = config.dialect;
-    tokio::task::spawn_blocking(move || -> Result<(), Error> {
-        record::write(&input_path, &dialect, &results_path, &outcomes)?;
-        journal.remove()
+    let input_changed = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        record::write(snapshot.path(), &dialect, &results_path, &outcomes)?;
+        journal.remove()?;
+        let change = snapshot.change();
+        snapshot.remove();
+        Ok(change)
     })
     .await
     .expect("the results writer does not panic")?;
@@ -227,6 +245,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         fatal,
         interrupted,
         kinds,
+        input_changed,
     })
 }
 

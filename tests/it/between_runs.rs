@@ -1,10 +1,12 @@
 //! The seams between runs: one run at a time per results file (a second import or an undo is
-//! refused, a lock left by a killed run is taken over).
+//! refused, a lock left by a killed run is taken over), and the input pinned for the length of
+//! a run (an edit during it never pairs a row with another row's organization).
 
 use std::collections::HashMap;
 use std::process::{Child, Output};
 use std::time::Duration;
 
+use orgimport::ExitStatus;
 use orgimport::record::{ResultsLock, Status, lock_path};
 use orgimport::sandbox::{Faults, SandboxConfig};
 
@@ -271,4 +273,56 @@ async fn results_in_a_missing_directory_name_the_directory_before_anything_is_se
         "{message}"
     );
     assert_eq!(sandbox.sandbox.stats().api_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_input_edited_during_the_run_never_pairs_a_row_with_another_rows_organization() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(200));
+    let args = fixture.args(
+        &sandbox,
+        &sandbox.secret(),
+        &["--rate", "100", "--concurrency", "4"],
+    );
+    let run = tokio::spawn(crate::fixture::import_with(args));
+    while sandbox.sandbox.stats().creates_committed < 40 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!run.is_finished(), "the edit comes during the run");
+    // Rewritten in place, as an editor saving over it might: row 5 deleted, so every row
+    // after it moves up one, and a new customer appended (the same count of rows).
+    let mut lines: Vec<String> = customers(201).lines().map(str::to_string).collect();
+    lines.remove(1 + 5);
+    std::fs::write(fixture.input(), lines.join("\n") + "\n").unwrap();
+    let summary = run.await.unwrap().unwrap();
+
+    assert!(summary.input_changed.is_some(), "{summary}");
+    assert_eq!(summary.exit_status(), ExitStatus::Failed, "{summary}");
+    assert_eq!(summary.count(Status::Created), 200, "{summary}");
+    let results = fixture.results_rows();
+    assert_eq!(results.len(), 200);
+    assert_eq!(
+        results[5]["name"], "customer-00005",
+        "the rows as at the start"
+    );
+    assert!(results.iter().all(|r| r["name"] != "customer-00200"));
+    assert_eq!(
+        ids_by_name(&sandbox).get("customer-00200"),
+        None,
+        "never sent"
+    );
+    assert_each_row_has_its_own_organization(&fixture, &sandbox);
+
+    // A rerun plans from the file as it is now: the appended customer is imported.
+    let rerun = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(rerun.input_changed, None);
+    assert_eq!(rerun.exit_status(), ExitStatus::Success, "{rerun}");
+    assert_eq!(rerun.count(Status::Created), 200, "{rerun}");
+    assert_eq!(rerun.done_before, 199, "{rerun}");
+    let results = fixture.results_rows();
+    let appended = results.iter().find(|r| r["name"] == "customer-00200");
+    assert_eq!(appended.unwrap()["status"], "created");
+    assert_each_row_has_its_own_organization(&fixture, &sandbox);
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 201);
+    assert!(!orgimport::input::snapshot::snapshot_path(&fixture.results()).exists());
 }
