@@ -326,3 +326,30 @@ async fn an_input_edited_during_the_run_never_pairs_a_row_with_another_rows_orga
     assert_eq!(sandbox.sandbox.stats().creates_committed, 201);
     assert!(!orgimport::input::snapshot::snapshot_path(&fixture.results()).exists());
 }
+
+#[tokio::test]
+async fn an_input_named_as_a_file_kept_beside_the_results_is_refused_and_left_as_it_was() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(3));
+    let secret = sandbox.secret();
+    let results = fixture.dir.path().join("r.csv");
+    for side in ["r.csv.lock", "r.csv.journal", "r.csv.input"] {
+        let input = fixture.dir.path().join(side);
+        std::fs::write(&input, customers(3)).unwrap();
+        let mut args = fixture.args(&sandbox, &secret, &["--out", results.to_str().unwrap()]);
+        args[2] = input.to_str().unwrap().to_string();
+
+        let error = crate::fixture::import_with(args).await.unwrap_err();
+
+        assert!(
+            error.to_string().contains("rename the input"),
+            "{side}: {error}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&input).unwrap(),
+            customers(3),
+            "{side}"
+        );
+    }
+    assert_eq!(sandbox.sandbox.stats().api_requests, 0);
+}
