@@ -27,6 +27,19 @@ pub enum Error {
         /// What is wrong with it, naming the line or column.
         message: String,
     },
+    /// Another orgimport run holds the results file's lock: two runs on one results file
+    /// would send rows twice and overwrite each other's results.
+    #[error(
+        "{}: another orgimport run is using this results file ({holder}); wait for it to \
+         finish, then run again",
+        results.display()
+    )]
+    Busy {
+        /// The results file.
+        results: PathBuf,
+        /// The other run, as its lock file says: pid, host and start time.
+        holder: String,
+    },
     /// The token endpoint refused the client credentials or the scope.
     #[error(
         "the token endpoint {url} refused the credentials: {status} {error}{description} \

@@ -10,8 +10,9 @@ use anyhow::Context;
 
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
+use crate::input::InputSnapshot;
 use crate::planning::{self, Plan};
-use crate::record::{self, Journal, Outcome};
+use crate::record::{self, Journal, Outcome, ResultsLock};
 use crate::report::summary::{RunReport, Summary, commonest_kinds};
 use crate::send;
 use crate::settings::ImportSettings;
@@ -39,6 +40,14 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
     if let Some(fatal) = &summary.fatal {
         eprintln!("error: the run stopped: {fatal}");
     }
+    if let Some(change) = &summary.input_changed {
+        eprintln!(
+            "warning: {} changed during the run ({change}); this run imported it as it was \
+             when the run started, and the results file lists those rows; run the same \
+             command again to import it as it is now",
+            input.display()
+        );
+    }
     if let Some(path) = summary_json {
         report.write_json(&path)?;
     }
@@ -47,11 +56,28 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
 
 /// Runs an import as `config` says: plan, send, write the results.
 ///
+/// The run holds the results file's lock from start to end ([`ResultsLock`]), and reads the
+/// input from a copy taken at its start ([`InputSnapshot`]): every row is sent and recorded as
+/// it was then, and a change made meanwhile is reported in [`Summary::input_changed`].
+///
 /// # Errors
-/// A fatal [`Error`] found before anything was sent (settings, input, credentials). A fatal
-/// error after sending began is returned in [`Summary::fatal`], with the results written.
+/// A fatal [`Error`] found before anything was sent (settings, input, credentials);
+/// [`Error::Busy`] when another run holds the results file. A fatal error after sending
+/// began is returned in [`Summary::fatal`], with the results written.
 pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let started = Instant::now();
+    refuse_input_as_side_file(&config)?;
+    let lock = ResultsLock::take(&config.results, "import")?;
+    if let (Some(before), false) = (&lock.taken_over, config.quiet) {
+        eprintln!(
+            "{}: the run before ({before}) ended without finishing; this run takes over",
+            config.results.display()
+        );
+    }
+    let (input, results) = (config.input.clone(), config.results.clone());
+    let snapshot = tokio::task::spawn_blocking(move || InputSnapshot::take(&input, &results))
+        .await
+        .expect("copying the input does not panic")?;
     let session = session::connect(&config).await?;
     let (tenant, default_template) = (&session.tenant, session.default_template.clone());
 
@@ -61,13 +87,14 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         in_doubt,
         done_earlier,
     } = planning::prepare(
-        &config.input,
+        snapshot.path(),
         config.dialect,
         &config.mapping,
         &config.results,
         default_template.clone(),
     )
-    .await?;
+    .await
+    .map_err(|e| snapshot.named_as_input(e))?;
     if done_earlier > plan.done_before {
         keep_earlier_results(&config, done_earlier - plan.done_before)?;
     }
@@ -143,7 +170,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let rows = outcomes.len();
     let send_mask: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
     let sent = send::run(send::Job {
-        input: config.input.clone(),
+        input: snapshot.path().to_path_buf(),
         dialect: config.dialect,
         mapping,
         default_template: default_template.clone(),
@@ -192,15 +219,18 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         .filter(|(o, send)| **send && o.attempts > 0)
         .count() as u64;
     let kinds = commonest_kinds(&outcomes, &lines);
-    let input_path = config.input.clone();
     let results_path = config.results.clone();
     let dialect = config.dialect;
-    tokio::task::spawn_blocking(move || -> Result<(), Error> {
-        record::write(&input_path, &dialect, &results_path, &outcomes)?;
-        journal.remove()
+    let input_changed = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        record::write(snapshot.path(), &dialect, &results_path, &outcomes)?;
+        journal.remove()?;
+        let change = snapshot.change();
+        snapshot.remove();
+        Ok(change)
     })
     .await
     .expect("the results writer does not panic")?;
+    lock.release();
 
     Ok(Summary {
         rows,
@@ -215,7 +245,32 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         fatal,
         interrupted,
         kinds,
+        input_changed,
     })
+}
+
+/// Refuses an input named as a file this run keeps beside the results file (its lock or its
+/// journal), which the run would overwrite.
+fn refuse_input_as_side_file(config: &ImportSettings) -> Result<(), Error> {
+    let Ok(input) = config.input.canonicalize() else {
+        return Ok(()); // a missing input is reported when it is read
+    };
+    for side in [
+        record::lock_path(&config.results),
+        record::journal_path(&config.results),
+    ] {
+        if side.canonicalize().is_ok_and(|side| side == input) {
+            return Err(Error::Input {
+                path: config.input.clone(),
+                message: format!(
+                    "this name is a file orgimport keeps beside the results file {}; rename \
+                     the input or choose another --out",
+                    config.results.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The results file names organizations that rows of this input do not: it belongs to

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use crate::api::RetryPolicy;
 use crate::commands::session;
 use crate::exit::Ending;
-use crate::record::{CsvOut, ResultsFile, Status};
+use crate::record::{CsvOut, ResultsFile, ResultsLock, Status};
 use crate::report::progress::Progress;
 use crate::settings::UndoSettings;
 use crate::stop::Stop;
@@ -122,8 +122,8 @@ pub async fn run(settings: UndoSettings) -> anyhow::Result<ExitStatus> {
 /// Runs `undo` as `settings` say.
 ///
 /// # Errors
-/// A fatal [`Error`]: an unreadable results file, rejected credentials, no `--yes` without a
-/// terminal, an unwritable report.
+/// A fatal [`Error`]: another run holds the results file ([`Error::Busy`]), an unreadable
+/// results file, rejected credentials, no `--yes` without a terminal, an unwritable report.
 pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     let UndoSettings {
         tenant,
@@ -132,6 +132,9 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
         yes,
         quiet,
     } = settings;
+    // Held until the results file is written back (released when dropped): an import on
+    // this results file meanwhile would create what is being deleted, then be overwritten.
+    let _lock = ResultsLock::take(&results.file, "undo")?;
     let results_file = ResultsFile::read(&results.file, &results.mapping, None)?;
     let created: Vec<usize> = (0..results_file.rows.len())
         .filter(|i| {

@@ -1,10 +1,11 @@
 //! Reading customer CSV files: the dialect (delimiter, encoding, byte-order mark), records
 //! with the line where each starts, and (in [`mapping`] and [`checks`]) how a row becomes an
-//! organization request.
+//! organization request; [`snapshot`]: the input pinned for the length of a run.
 
 pub mod checks;
 pub mod mapping;
 mod rows;
+pub mod snapshot;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -16,6 +17,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
 pub use rows::{RawRow, rows};
+pub use snapshot::InputSnapshot;
 
 use crate::Error;
 

@@ -8,12 +8,13 @@
 //! whole, in input order, and the journal is removed ([`writer`], through [`csv_out`], the one
 //! CSV writer of every file people open). A later run reads both back to skip rows already
 //! done ([`earlier_runs`]); `verify` and `undo` read the results file whole and `undo` writes
-//! it back ([`results_file`]).
+//! it back ([`results_file`]). One run at a time holds a results file ([`lock`]).
 
 pub mod csv_out;
 pub mod earlier_runs;
 pub mod journal;
 pub mod layout;
+pub mod lock;
 pub mod results_file;
 pub mod writer;
 
@@ -21,6 +22,7 @@ pub use csv_out::{CsvOut, copy_input};
 pub use earlier_runs::EarlierRuns;
 pub use journal::{Journal, journal_path};
 pub use layout::{Column, Layout, RESULT_COLUMNS, Version, neutralize, restore};
+pub use lock::{ResultsLock, lock_path};
 pub use results_file::{ResultRow, ResultsFile};
 pub use writer::write;
 

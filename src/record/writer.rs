@@ -13,7 +13,8 @@ use crate::input::{self, Dialect};
 /// Writes the results file: every row of `input` in order, its fields as read, then its
 /// outcome ([`Version::CURRENT`]'s columns), in UTF-8 with a byte-order mark and the input's
 /// delimiter. Written beside `results` first and renamed over it, so a crash leaves either
-/// the old file or the new one.
+/// the old file or the new one. `input` must be the file the plan read: `import` passes its
+/// pinned copy ([`crate::input::InputSnapshot`]), so that each row meets its own outcome.
 ///
 /// # Errors
 /// [`Error::Io`]/[`Error::Input`] when reading the input again or writing fails, or when the

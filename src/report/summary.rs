@@ -41,6 +41,9 @@ pub struct Summary {
     pub interrupted: bool,
     /// The commonest kinds of error, commonest first ([`commonest_kinds`]).
     pub kinds: Vec<KindCount>,
+    /// How the input changed during the run, if it did: the run imported it as it was when
+    /// it started, so rows as they are now may not be imported yet (a failed run).
+    pub input_changed: Option<String>,
 }
 
 impl Summary {
@@ -49,8 +52,9 @@ impl Summary {
         self.counts.get(&status).copied().unwrap_or(0)
     }
 
-    /// Success when every row exists now; failed when some failed or are invalid; fatal
-    /// after a fatal error; interrupted after Ctrl-C ([`crate::exit::Ending`] weighs them).
+    /// Success when every row exists now; failed when some failed or are invalid, or the
+    /// input changed during the run; fatal after a fatal error; interrupted after Ctrl-C
+    /// ([`crate::exit::Ending`] weighs them).
     pub fn exit_status(&self) -> crate::ExitStatus {
         let done: u64 = Status::ALL
             .iter()
@@ -60,7 +64,7 @@ impl Summary {
         crate::exit::Ending {
             fatal: self.fatal.is_some(),
             interrupted: self.interrupted,
-            failed: done != self.rows as u64,
+            failed: done != self.rows as u64 || self.input_changed.is_some(),
         }
         .status()
     }
@@ -180,6 +184,7 @@ impl<'a> RunReport<'a> {
             "exit_code": s.exit_status().code(),
             "interrupted": s.interrupted,
             "fatal": s.fatal.as_ref().map(ToString::to_string),
+            "input_changed": s.input_changed,
             "error_kinds": s.kinds.iter().map(|k| json!({
                 "kind": k.kind,
                 "status": k.status.as_str(),

@@ -40,14 +40,14 @@ pub(crate) fn trace_id() -> HeaderValue {
 /// Decides whether a request reaches its handler, counting refusals.
 fn admit(sandbox: &Sandbox, req: &Request) -> Result<(), ApiError> {
     let shared = &sandbox.shared;
-    if let Some(limiter) = &shared.limiter {
-        if let Err(not_until) = limiter.check() {
-            bump(&shared.counters.rate_limited);
-            let wait = not_until.wait_time_from(limiter.clock().now());
-            return Err(ApiError::TooManyRequests {
-                retry_after: whole_seconds(wait),
-            });
-        }
+    if let Some(limiter) = &shared.limiter
+        && let Err(not_until) = limiter.check()
+    {
+        bump(&shared.counters.rate_limited);
+        let wait = not_until.wait_time_from(limiter.clock().now());
+        return Err(ApiError::TooManyRequests {
+            retry_after: whole_seconds(wait),
+        });
     }
     if shared.dice.forbidden() {
         bump(&shared.counters.faults_injected);

@@ -86,13 +86,13 @@ impl Store {
                 org.metadata.schema = template.metadata.schema.clone();
             }
         }
-        if let Some(parent_id) = &org.parent_id {
-            if !self.orgs.contains_key(parent_id) {
-                return Err(ApiError::NotFound {
-                    what: "parent organization",
-                    id: parent_id.clone(),
-                });
-            }
+        if let Some(parent_id) = &org.parent_id
+            && !self.orgs.contains_key(parent_id)
+        {
+            return Err(ApiError::NotFound {
+                what: "parent organization",
+                id: parent_id.clone(),
+            });
         }
         self.adjust_parent(org.parent_id.as_deref(), true);
         *self.commits_by_id.entry(org.id.clone()).or_default() += 1;

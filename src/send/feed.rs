@@ -1,5 +1,6 @@
-//! Feeding one wave's rows to the workers: a blocking thread reads the input again and hands
-//! the rows to send, in order and in chunks, to a queue the workers take rows from.
+//! Feeding one wave's rows to the workers: a blocking thread reads the input again (the run's
+//! pinned copy, [`InputSnapshot`](crate::input::InputSnapshot), so the rows are the plan's)
+//! and hands the rows to send, in order and in chunks, to a queue the workers take rows from.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use crate::input::{self, Dialect, Mapping};
 
 /// What a reader thread needs to feed one wave's rows to the workers.
 pub(crate) struct WaveRows {
-    /// The input file.
+    /// The input file as the plan read it: the run's pinned copy.
     pub(crate) input: PathBuf,
     /// Its dialect.
     pub(crate) dialect: Dialect,

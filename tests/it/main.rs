@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test talks to a real sandbox over HTTP on 127.0.0.1.
 
+mod between_runs;
 mod faults;
 mod fixture;
 mod import;
