@@ -253,6 +253,45 @@ async fn ragged_rows_and_an_unterminated_quote_are_reported_by_line() {
     assert!(rows[3]["error"].starts_with("line 5:"), "{rows:?}");
 }
 
+#[tokio::test]
+async fn a_quote_left_open_that_swallows_customers_refuses_the_file_before_any_create() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let mut csv = String::from("name,description,id\n");
+    for line in 2..=1001 {
+        match line {
+            12 => csv.push_str("\"Acme Holdings,big,acme\n"),
+            602 => csv.push_str("Monitors,12\" monitor,monitors\n"),
+            _ => csv.push_str(&format!("customer-{line},plain,cust-{line}\n")),
+        }
+    }
+    let fixture = Fixture::new(&csv);
+
+    let error = fixture
+        .import(&sandbox, &["--rate", "1000"])
+        .await
+        .expect_err("the file is refused");
+
+    let message = error.to_string();
+    assert!(message.contains("customers.csv"), "{message}");
+    assert!(message.contains("line 12: the quoted field 1"), "{message}");
+    assert!(message.contains("over 590 more lines"), "{message}");
+    assert_eq!(sandbox.sandbox.stats().create_requests, 0);
+}
+
+#[tokio::test]
+async fn errors_name_the_right_line_in_a_file_with_cr_only_and_mixed_line_endings() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    // Lines 2 and 4 are good; 3 (CR-ended) and 6 (after a CRLF and a blank CR line) are not.
+    let fixture = Fixture::new("name,email\rgood-1,\rbad-1,not-an-email\ngood-2,\r\n\rbad-2,x@\r");
+
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+
+    let rows = fixture.results_rows();
+    assert_eq!(summary.count(Status::Created), 2, "{summary} {rows:?}");
+    assert!(rows[1]["error"].starts_with("line 3: email"), "{rows:?}");
+    assert!(rows[3]["error"].starts_with("line 6: email"), "{rows:?}");
+}
+
 #[test]
 fn validate_lists_every_problem_of_the_samples_with_a_summary() {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
