@@ -300,4 +300,12 @@ pub struct SandboxArgs {
     /// Seed of the fault injection's random choices.
     #[arg(long, default_value = "1")]
     pub seed: u64,
+    /// Ignore X-Idempotency-Key, as a server that does not implement it: every resent create
+    /// is a new create.
+    #[arg(long)]
+    pub ignore_idempotency_keys: bool,
+    /// Give every created organization an id of the sandbox's own, whatever id the request
+    /// asked for.
+    #[arg(long)]
+    pub assign_own_ids: bool,
 }

@@ -236,6 +236,8 @@ impl SandboxSettings {
                 slow_commit_delay: args.slow_commit_delay,
                 forbidden_burst_rate: args.forbidden_rate,
             },
+            ignore_idempotency_keys: args.ignore_idempotency_keys,
+            assign_own_ids: args.assign_own_ids,
             ..SandboxConfig::default()
         };
         if let Some(id) = args.client_id {
