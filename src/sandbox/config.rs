@@ -38,6 +38,10 @@ pub struct SandboxConfig {
     /// create is a new create, never a replay. The vendor's product doc does not mention the
     /// header, so a client must not rely on it; this is the harsher server to test against.
     pub ignore_idempotency_keys: bool,
+    /// Answer every create after the first committed one with that first organization (201,
+    /// its body, no replay header) and commit nothing, as a gateway that replays one cached
+    /// reply would: a client must not record one organization for two rows.
+    pub same_id_for_every_create: bool,
 }
 
 impl Default for SandboxConfig {
@@ -63,6 +67,7 @@ impl Default for SandboxConfig {
             template_id: "b2b-customer-template".to_owned(),
             faults: Faults::default(),
             ignore_idempotency_keys: false,
+            same_id_for_every_create: false,
         }
     }
 }
