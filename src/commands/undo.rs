@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::exit::Ending;
-use crate::record::{CsvOut, ResultRow, ResultsFile, Status, checks};
+use crate::record::{CsvOut, ResultRow, ResultsFile, Status, checks, journal_path};
 use crate::report::progress::Progress;
 use crate::settings::UndoSettings;
 use crate::stop::Stop;
@@ -152,8 +152,9 @@ pub async fn run(settings: UndoSettings) -> anyhow::Result<ExitStatus> {
 ///
 /// # Errors
 /// A fatal [`Error`]: an unreadable results file (one of whose rows cannot be read without
-/// guessing included), rejected credentials, no `--yes` without a terminal, an unwritable
-/// report.
+/// guessing included), the journal of an interrupted import beside it (what that import sent
+/// is not in the results file yet), rejected credentials, no `--yes` without a terminal, an
+/// unwritable report.
 pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     let UndoSettings {
         tenant,
@@ -162,6 +163,20 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
         yes,
         quiet,
     } = settings;
+    let journal = journal_path(&results.file);
+    if journal.exists() {
+        // What the interrupted run sent is only in the journal: undo would leave it behind.
+        return Err(Error::Input {
+            path: journal,
+            message: format!(
+                "an import of {} was interrupted, and what it sent is recorded here only, so \
+                 undo could leave organizations behind; rerun the same import first (it records \
+                 what was done and looks up what was in flight; Ctrl-C stops it with the \
+                 results written), then undo",
+                results.file.display()
+            ),
+        });
+    }
     let results_file = ResultsFile::read(&results.file, &results.mapping, None)?;
     checks::warn(&results_file.path, &results_file.warnings);
     let rows = &results_file.rows;

@@ -135,6 +135,14 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
     } = settings;
     let results_file = ResultsFile::read(&results.file, &results.mapping, template.as_deref())?;
     crate::record::checks::warn(&results_file.path, &results_file.warnings);
+    let journal = crate::record::journal_path(&results_file.path);
+    if journal.exists() {
+        eprintln!(
+            "warning: {}: an import of these results was interrupted; the rows it sent are \
+             recorded there only and are not checked (rerun the import first)",
+            journal.display()
+        );
+    }
     let out = results.out;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     tokens.token().await?;

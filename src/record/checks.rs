@@ -27,7 +27,7 @@ use std::fmt;
 use std::path::Path;
 
 use super::{Outcome, Status};
-use crate::input::checks::check_id;
+use crate::input::checks::MAX_ID_CHARS;
 
 /// Problems listed in full in a refusal or a warning; the rest are counted.
 pub const LISTED: usize = 10;
@@ -79,10 +79,17 @@ pub(crate) enum Reading {
     Unreadable(String),
 }
 
-/// Whether `id` can be an organization's id: what an id may hold (`check_id`), and not `.`
-/// or `..`, which a URL path would take as a step up rather than an id.
+/// Whether `id` can be an organization's id, as `verify` and `undo` put it in a URL path: 1
+/// to 255 visible ASCII characters, no `/` or `\`, and not `.` or `..` (which a path takes
+/// as a step up). The API does not say which characters its ids use, so no more is asked:
+/// an id the server chose must not make a results file unreadable.
 pub fn is_org_id(id: &str) -> bool {
-    !id.is_empty() && id != "." && id != ".." && check_id(id).is_ok()
+    (1..=MAX_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b'\\')
+        && id != "."
+        && id != ".."
 }
 
 /// Checks a row's result cells (see the module's docs for each case).
@@ -307,6 +314,16 @@ mod tests {
                 (status, (!org_id.is_empty()).then_some(org_id), Some(201), 2)
             );
         }
+        // Ids of any shape a server may choose are ids.
+        for id in [
+            "6ff27514b882136f5bd7ca390a412ee9",
+            "cust-1",
+            "a:b",
+            "A_b.c~d",
+            "x%2F",
+        ] {
+            assert!(is_org_id(id), "{id}");
+        }
         // An unconfirmed row may know the id it asked for.
         assert!(matches!(
             read("unconfirmed", "org-1", "", "1"),
@@ -342,7 +359,7 @@ mod tests {
 
     #[test]
     fn created_without_a_valid_id_is_in_doubt_and_exists_without_one_is_not_done() {
-        for org_id in ["", "../x", "..", ".", "a b", "org/1"] {
+        for org_id in ["", "../x", "..", ".", "a b", "org/1", "a\\b", "caf\u{e9}"] {
             let reading = read("created", org_id, "201", "1");
             assert!(matches!(reading, Reading::Partly { .. }), "{org_id:?}");
             let o = outcome(&reading);

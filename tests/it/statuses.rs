@@ -370,3 +370,46 @@ async fn a_server_answering_every_create_with_one_organization_gets_it_recorded_
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn undo_after_a_killed_run_waits_for_its_rerun_and_then_leaves_nothing_behind() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    sandbox
+        .sandbox
+        .insert_organization(Organization::new("pre", "existing"));
+    let fixture = Fixture::new("name\nalpha\nbeta\nexisting\n");
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    // A rerun for a longer input, killed after sending delta: its create went through, and
+    // only the journal knows it was sent.
+    std::fs::write(fixture.input(), "name\nalpha\nbeta\nexisting\ndelta\n").unwrap();
+    sandbox
+        .sandbox
+        .insert_organization(Organization::new("by-the-killed-run", "delta"));
+    std::fs::write(
+        fixture.journal(),
+        "key,status,org_id,http_status,attempts,error,changes\nname:delta,pending,,,,,\n",
+    )
+    .unwrap();
+
+    let dir = fixture.dir.path();
+    let undo = ["undo", "customers.results.csv", "--yes"];
+    let out = run(bin_for(&sandbox, dir), &undo).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("rerun the same import first"), "{stderr}");
+    assert_eq!(sandbox.sandbox.stats().organizations, 4, "nothing deleted");
+
+    let rerun = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(rerun.count(Status::Created), 3, "{rerun}");
+    assert_eq!(by_name(&fixture)["delta"]["org_id"], "by-the-killed-run");
+    let out = run(bin_for(&sandbox, dir), &undo).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let left: Vec<String> = sandbox
+        .sandbox
+        .organizations()
+        .into_iter()
+        .filter(|o| !o.template)
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(left, ["pre"], "only what was there before");
+}
