@@ -74,9 +74,23 @@ pub(crate) enum Reading {
         /// What was wrong and how the row is read.
         why: String,
     },
-    /// They cannot be read without guessing whose organization the row's is; `why` says what
-    /// is wrong and how to fix it.
-    Unreadable(String),
+    /// They cannot be read without guessing whose organization the row's is.
+    Unreadable(Unreadable),
+}
+
+/// Why a row cannot be read without guessing, and how to fix it in a results file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unreadable {
+    /// What is wrong with the row.
+    pub(crate) what: String,
+    /// How to fix it.
+    pub(crate) fix: &'static str,
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; {}", self.what, self.fix)
+    }
 }
 
 /// Whether `id` can be an organization's id, as `verify` and `undo` put it in a URL path: 1
@@ -104,18 +118,23 @@ pub(crate) fn read_cells(cells: Cells<'_>) -> Reading {
                 Status::ALL.map(Status::as_str).join(", ")
             )
         };
-        return Reading::Unreadable(format!("{what}; {FIX_STATUS}"));
+        return Reading::Unreadable(Unreadable {
+            what,
+            fix: FIX_STATUS,
+        });
     };
     if !cells.org_id.is_empty()
         && matches!(status, Status::Failed | Status::Invalid | Status::NotSent)
     {
-        return Reading::Unreadable(format!(
-            "status {} with org_id {:?}: orgimport writes an org_id only for an organization \
-             that exists, so the status was changed; {FIX_STATUS} (to have orgimport create \
-             the row again, delete its organization first: orgimport undo)",
-            status.as_str(),
-            cells.org_id
-        ));
+        return Reading::Unreadable(Unreadable {
+            what: format!(
+                "status {} with org_id {:?}: orgimport writes an org_id only for an \
+                 organization that exists, so the status was changed",
+                status.as_str(),
+                cells.org_id
+            ),
+            fix: FIX_EDITED_STATUS,
+        });
     }
     let mut notes: Vec<String> = Vec::new();
     let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
@@ -196,13 +215,26 @@ const FIX_STATUS: &str = "write back the status the row had (created if orgimpor
      organization, exists if it was there before), or unconfirmed if you do not know it: the \
      next run then looks the organization up and records it as created if it is found";
 
-/// Why a row whose fields cannot be trusted (`problem`: the reader's words) is refused.
-pub(crate) fn unreadable_line(problem: &str) -> String {
-    format!(
-        "{problem}: the line was cut short or edited, so none of its cells can be trusted; \
-         complete it (with status unconfirmed if you do not know it), or delete the line, and \
-         the row is then sent as a new one"
-    )
+/// How to fix a row whose status was changed to one that says nothing exists.
+const FIX_EDITED_STATUS: &str = "write back the status the row had (created if orgimport \
+     created its organization, exists if it was there before), or unconfirmed if you do not \
+     know it: the next run then looks the organization up and records it as created if it is \
+     found (to have orgimport create the row again, delete its organization first: orgimport \
+     undo)";
+
+/// How to fix a line whose fields cannot be trusted.
+const FIX_LINE: &str = "complete it (with status unconfirmed if you do not know it), or delete \
+     the line, and the row is then sent as a new one";
+
+/// A row whose fields cannot be trusted (`problem`: the reader's words: a line cut short,
+/// surplus fields, not UTF-8).
+pub(crate) fn unreadable_line(problem: &str) -> Unreadable {
+    Unreadable {
+        what: format!(
+            "{problem}: the line was cut short or edited, so none of its cells can be trusted"
+        ),
+        fix: FIX_LINE,
+    }
 }
 
 /// The refusals for rows recorded with one organization: `rows` are each row's org_id and
@@ -294,9 +326,10 @@ mod tests {
         }
     }
 
-    fn why(reading: &Reading) -> &str {
+    fn why(reading: &Reading) -> String {
         match reading {
-            Reading::Partly { why, .. } | Reading::Unreadable(why) => why,
+            Reading::Partly { why, .. } => why.clone(),
+            Reading::Unreadable(why) => why.to_string(),
             Reading::Sound(o) => panic!("sound: {o:?}"),
         }
     }
@@ -339,7 +372,7 @@ mod tests {
                 panic!("{status:?}: {reading:?}")
             };
             assert!(
-                why.contains("or unconfirmed if you do not know it"),
+                why.fix.contains("or unconfirmed if you do not know it"),
                 "{why}"
             );
         }

@@ -86,7 +86,10 @@ impl EarlierRuns {
                         Reading::Unreadable(why) => {
                             earlier.warnings.push((
                                 place,
-                                format!("{why}; the row is looked up before it is sent again"),
+                                format!(
+                                    "{}; the row is looked up before it is sent again",
+                                    why.what
+                                ),
                             ));
                             None
                         }
@@ -173,7 +176,7 @@ impl EarlierRuns {
             let row = row?;
             let place = Place::Results(row.line);
             if let Some(problem) = &row.problem {
-                refused.push((place, checks::unreadable_line(problem)));
+                refused.push((place, checks::unreadable_line(problem).to_string()));
                 continue;
             }
             // Only a row with a cell that was neutralized is copied to restore it. The
@@ -192,7 +195,7 @@ impl EarlierRuns {
                     outcome
                 }
                 Reading::Unreadable(why) => {
-                    refused.push((place, why));
+                    refused.push((place, why.to_string()));
                     continue;
                 }
             };

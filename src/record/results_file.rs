@@ -97,7 +97,7 @@ impl ResultsFile {
             let row = row?;
             let place = Place::Results(row.line);
             if let Some(problem) = &row.problem {
-                refused.push((place, checks::unreadable_line(problem)));
+                refused.push((place, checks::unreadable_line(problem).to_string()));
                 continue;
             }
             let cells: StringRecord = row.record.iter().map(restore).collect();
@@ -108,7 +108,7 @@ impl ResultsFile {
                     outcome
                 }
                 Reading::Unreadable(why) => {
-                    refused.push((place, why));
+                    refused.push((place, why.to_string()));
                     continue;
                 }
             };
