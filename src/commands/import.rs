@@ -165,6 +165,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         parents,
         waves,
         wave_count,
+        in_doubt_rows,
         ..
     } = plan;
     let rows = outcomes.len();
@@ -204,10 +205,12 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     } else {
         "the run stopped before this row was sent; rerun to send it".to_string()
     };
-    let outcomes: Vec<Outcome> = outcomes
+    let mut outcomes: Vec<Outcome> = outcomes
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Outcome::not_sent(why_unsent.clone())))
         .collect();
+    // A row an earlier run may have created stays in doubt until a run settles it.
+    record::keep_in_doubt(&mut outcomes, &in_doubt_rows);
     let mut counts = HashMap::new();
     for o in &outcomes {
         *counts.entry(o.status).or_insert(0u64) += 1;

@@ -1,10 +1,13 @@
-//! `orgimport undo RESULTS.csv`: deletes the organizations a run created, to roll back a
-//! rehearsal. Only rows with status `created` are touched (never `exists`: those were there
-//! before the run), deepest children first, after a confirmation on a terminal or `--yes`.
-//! Each row's fate goes to the undo report (`line,name,org_id,result,error`), and deleted rows
-//! are marked `not_sent` in the results file, so that importing again creates them again.
+//! `orgimport undo RESULTS.csv`: deletes the organizations the tool created, to roll back a
+//! rehearsal. Rows with status `created` are deleted by their org_id; rows with status
+//! `unconfirmed` (an attempt may have created them) are looked up first, by id (their org_id,
+//! else the row's own id) or else by name, and deleted when found. Rows `exists` (there before
+//! the tool's first attempt) are never touched. Deepest children first, after a confirmation on
+//! a terminal or `--yes`. Each row's fate goes to the undo report
+//! (`line,name,org_id,result,error`), and rows whose organization is gone are marked `not_sent`
+//! in the results file, so that importing again creates them again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -13,10 +16,10 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::RetryPolicy;
+use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::exit::Ending;
-use crate::record::{CsvOut, ResultsFile, ResultsLock, Status};
+use crate::record::{CsvOut, ResultRow, ResultsFile, ResultsLock, Status, checks, journal_path};
 use crate::report::progress::Progress;
 use crate::settings::UndoSettings;
 use crate::stop::Stop;
@@ -28,14 +31,20 @@ pub const COLUMNS: [&str; 5] = ["line", "name", "org_id", "result", "error"];
 /// The error written into the results file for a row whose organization was deleted.
 pub const UNDONE: &str = "deleted by orgimport undo; import again to create it";
 
-/// What became of one created row.
+/// The error written into the results file for an `unconfirmed` row whose organization undo
+/// looked for and did not find.
+pub const NOT_FOUND: &str = "looked up by orgimport undo and not found; import again to create it";
+
+/// What became of one row undo had to do with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
     /// The organization was deleted.
     Deleted,
     /// It was gone already (404).
     AlreadyGone,
-    /// The API refused or did not answer.
+    /// An `unconfirmed` row whose organization was looked for and not found.
+    NotFound,
+    /// The API refused or did not answer (the delete, or the look-up).
     Failed,
     /// Not attempted: Ctrl-C came first.
     NotAttempted,
@@ -47,6 +56,7 @@ impl Fate {
         match self {
             Fate::Deleted => "deleted",
             Fate::AlreadyGone => "already_gone",
+            Fate::NotFound => "not_found",
             Fate::Failed => "failed",
             Fate::NotAttempted => "not_attempted",
         }
@@ -58,12 +68,20 @@ impl Fate {
 pub struct UndoReport {
     /// Rows with status `created`.
     pub created: usize,
-    /// Organizations deleted.
+    /// Organizations of `created` rows deleted.
     pub deleted: usize,
-    /// Organizations that were gone already.
+    /// Organizations of `created` rows that were gone already.
     pub already_gone: usize,
-    /// Deletes that failed.
+    /// Deletes of `created` rows' organizations that failed.
     pub failed: usize,
+    /// Rows with status `unconfirmed`, looked up.
+    pub unconfirmed: usize,
+    /// Of those, rows whose organization was found and deleted (or gone by the delete).
+    pub unconfirmed_deleted: usize,
+    /// Of those, rows whose organization was not found.
+    pub not_found: usize,
+    /// Of those, rows whose look-up or delete failed.
+    pub unconfirmed_failed: usize,
     /// Rows left alone because the run found their organization existing.
     pub kept_existing: usize,
     /// Where the report is (`None` when nothing was to be done or the user said no).
@@ -75,12 +93,12 @@ pub struct UndoReport {
 }
 
 impl UndoReport {
-    /// Success when every created organization is gone, failed when a delete failed,
-    /// interrupted after Ctrl-C ([`Ending`] weighs them).
+    /// Success when every organization the tool created is gone, failed when a delete or a
+    /// look-up failed, interrupted after Ctrl-C ([`Ending`] weighs them).
     pub fn exit_status(&self) -> ExitStatus {
         Ending {
             interrupted: self.interrupted,
-            failed: self.failed > 0,
+            failed: self.failed + self.unconfirmed_failed > 0,
             ..Ending::default()
         }
         .status()
@@ -94,9 +112,20 @@ impl fmt::Display for UndoReport {
         }
         write!(
             f,
-            "undo: {} created organizations: {} deleted, {} already gone, {} failed; {} that \
-             existed before the run left alone",
-            self.created, self.deleted, self.already_gone, self.failed, self.kept_existing
+            "undo: {} created organizations: {} deleted, {} already gone, {} failed; ",
+            self.created, self.deleted, self.already_gone, self.failed
+        )?;
+        if self.unconfirmed > 0 {
+            write!(
+                f,
+                "{} unconfirmed rows looked up: {} found and deleted, {} not found, {} failed; ",
+                self.unconfirmed, self.unconfirmed_deleted, self.not_found, self.unconfirmed_failed
+            )?;
+        }
+        write!(
+            f,
+            "{} that existed before the run left alone",
+            self.kept_existing
         )?;
         if let Some(out) = &self.out {
             write!(f, "; report: {}", out.display())?;
@@ -123,7 +152,9 @@ pub async fn run(settings: UndoSettings) -> anyhow::Result<ExitStatus> {
 ///
 /// # Errors
 /// A fatal [`Error`]: another run holds the results file ([`Error::Busy`]), an unreadable
-/// results file, rejected credentials, no `--yes` without a terminal, an unwritable report.
+/// results file (one of whose rows cannot be read without guessing included), the journal of
+/// an interrupted import beside it (what that import sent is not in the results file yet),
+/// rejected credentials, no `--yes` without a terminal, an unwritable report.
 pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     let UndoSettings {
         tenant,
@@ -135,33 +166,97 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     // Held until the results file is written back (released when dropped): an import on
     // this results file meanwhile would create what is being deleted, then be overwritten.
     let _lock = ResultsLock::take(&results.file, "undo")?;
+    let journal = journal_path(&results.file);
+    if journal.exists() {
+        // What the interrupted run sent is only in the journal: undo would leave it behind.
+        return Err(Error::Input {
+            path: journal,
+            message: format!(
+                "an import of {} was interrupted, and what it sent is recorded here only, so \
+                 undo could leave organizations behind; rerun the same import first (it records \
+                 what was done and looks up what was in flight; Ctrl-C stops it with the \
+                 results written), then undo",
+                results.file.display()
+            ),
+        });
+    }
     let results_file = ResultsFile::read(&results.file, &results.mapping, None)?;
-    let created: Vec<usize> = (0..results_file.rows.len())
-        .filter(|i| {
-            let e = &results_file.rows[*i];
-            e.status == Some(Status::Created) && e.org_id.is_some()
-        })
+    checks::warn(&results_file.path, &results_file.warnings);
+    let rows = &results_file.rows;
+    let created: Vec<usize> = (0..rows.len())
+        .filter(|i| rows[*i].status == Status::Created && rows[*i].org_id.is_some())
+        .collect();
+    let unconfirmed: Vec<usize> = (0..rows.len())
+        .filter(|i| rows[*i].status == Status::Unconfirmed)
         .collect();
     let mut report = UndoReport {
         created: created.len(),
-        kept_existing: results_file
-            .rows
-            .iter()
-            .filter(|e| e.status == Some(Status::Exists))
-            .count(),
+        unconfirmed: unconfirmed.len(),
+        kept_existing: rows.iter().filter(|e| e.status == Status::Exists).count(),
         ..UndoReport::default()
     };
-    if created.is_empty() {
+    if created.is_empty() && unconfirmed.is_empty() {
         return Ok(report);
     }
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     tokens.token().await?;
-    if !yes {
+    let stop = Arc::new(Stop::new());
+    stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
+    // Every request is retried as import retries its calls, with import's default attempts.
+    let policy = RetryPolicy::default();
+    let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
+
+    // The organization of each row to delete: its org_id, or what a look-up found. Look-ups
+    // only read, so they come before the question.
+    let mut fates: BTreeMap<usize, (Fate, String)> = BTreeMap::new();
+    let mut targets: BTreeMap<usize, String> = created
+        .iter()
+        .map(|&i| (i, rows[i].org_id.clone().unwrap_or_default()))
+        .collect();
+    let found = look_up(&client, policy, &stop, &semaphore, rows, &unconfirmed).await;
+    // An organization another row records (or another look-up found) is that row's.
+    let mut owner: HashMap<String, usize> =
+        targets.iter().map(|(i, id)| (id.clone(), *i)).collect();
+    for (index, found) in found {
+        match found {
+            Found::Organization(id) => match owner.get(&id) {
+                Some(other) => {
+                    let why = format!(
+                        "the organization found, {id:?}, is line {}'s; left to it",
+                        rows[*other].line
+                    );
+                    fates.insert(index, (Fate::NotFound, why));
+                }
+                None => {
+                    owner.insert(id.clone(), index);
+                    targets.insert(index, id);
+                }
+            },
+            Found::Nothing(why) => {
+                fates.insert(index, (Fate::NotFound, why));
+            }
+            Found::Failed(why) => {
+                fates.insert(index, (Fate::Failed, why));
+            }
+            Found::NotAttempted => {}
+        }
+    }
+    // Asked even when nothing was found: the results file is still written back.
+    if !yes && !stop.is_set() {
+        let found = targets.len() - created.len();
         let question = format!(
-            "Delete the {} organizations that {} lists as created, in tenant {:?} at {}? \
+            "Delete the {} organizations that {} lists as created{}, in tenant {:?} at {}? \
              [y/N] ",
             created.len(),
             results_file.path.display(),
+            if unconfirmed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and the {found} found for its {} unconfirmed rows",
+                    unconfirmed.len()
+                )
+            },
             tenant.tenant,
             tenant.base_url
         );
@@ -173,22 +268,16 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
 
     // Deepest first: a parent is deleted once all its children are.
     let mut levels: BTreeMap<std::cmp::Reverse<usize>, Vec<usize>> = BTreeMap::new();
-    for &i in &created {
+    for &i in targets.keys() {
         levels
             .entry(std::cmp::Reverse(results_file.depth(i)))
             .or_default()
             .push(i);
     }
-    let stop = Arc::new(Stop::new());
-    stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
-    // Every delete is retried as import retries its calls, with import's default attempts.
-    let policy = RetryPolicy::default();
-    let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
-    let mut progress = Progress::new(created.len() as u64, quiet);
-    let mut fates: BTreeMap<usize, (Fate, String)> = BTreeMap::new();
-    for rows in levels.values() {
+    let mut progress = Progress::new(targets.len() as u64, quiet);
+    for rows_at_level in levels.values() {
         let mut tasks = JoinSet::new();
-        for &index in rows {
+        for &index in rows_at_level {
             if stop.is_set() {
                 break;
             }
@@ -198,7 +287,7 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
                 .await
                 .expect("the semaphore is never closed");
             let (client, stop) = (client.clone(), stop.clone());
-            let id = results_file.rows[index].org_id.clone().unwrap_or_default();
+            let id = targets[&index].clone();
             tasks.spawn(async move {
                 let deleted = policy
                     .call(&stop, "a delete", &id, || client.delete(&id))
@@ -217,8 +306,7 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
             if fate == Fate::Failed {
                 progress.println(&format!(
                     "failed: line {} {}: {error}",
-                    results_file.rows[index].line,
-                    results_file.rows[index].org_id.as_deref().unwrap_or("")
+                    rows[index].line, targets[&index]
                 ));
             }
             progress.row_done(if fate == Fate::Failed {
@@ -230,32 +318,138 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
         }
     }
     progress.finish();
-    for &i in &created {
+    for &i in created.iter().chain(&unconfirmed) {
         let fate = fates
             .entry(i)
-            .or_insert((Fate::NotAttempted, String::new()));
-        match fate.0 {
-            Fate::Deleted => report.deleted += 1,
-            Fate::AlreadyGone => report.already_gone += 1,
-            Fate::Failed => report.failed += 1,
-            Fate::NotAttempted => report.interrupted = true,
+            .or_insert((Fate::NotAttempted, String::new()))
+            .0;
+        let was_created = rows[i].status == Status::Created;
+        match (fate, was_created) {
+            (Fate::Deleted | Fate::AlreadyGone, false) => report.unconfirmed_deleted += 1,
+            (Fate::Deleted, true) => report.deleted += 1,
+            (Fate::AlreadyGone, true) => report.already_gone += 1,
+            (Fate::NotFound, _) => report.not_found += 1,
+            (Fate::Failed, true) => report.failed += 1,
+            (Fate::Failed, false) => report.unconfirmed_failed += 1,
+            (Fate::NotAttempted, _) => report.interrupted = true,
         }
     }
     let out = results.out;
-    write_report(&out, &results_file, &fates)?;
-    // The deleted rows are marked to be sent again, so that the next import creates them
-    // instead of skipping them as done.
-    results_file.mark_not_sent(
-        |index| {
-            matches!(
-                fates.get(&index),
-                Some((Fate::Deleted | Fate::AlreadyGone, _))
-            )
-        },
-        UNDONE,
-    )?;
+    write_report(&out, &results_file, &fates, &targets)?;
+    // Rows whose organization is gone are marked to be sent again, so that the next import
+    // creates them instead of skipping them as done or looking them up.
+    results_file.mark_not_sent(|index| match fates.get(&index) {
+        Some((Fate::Deleted | Fate::AlreadyGone, _)) => Some(UNDONE),
+        Some((Fate::NotFound, _)) => Some(NOT_FOUND),
+        _ => None,
+    })?;
     report.out = Some(out);
     Ok(report)
+}
+
+/// What a look-up found for an `unconfirmed` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found {
+    /// The row's organization: its id.
+    Organization(String),
+    /// None that is the row's: why.
+    Nothing(String),
+    /// The look-up failed: why.
+    Failed(String),
+    /// Ctrl-C came first.
+    NotAttempted,
+}
+
+/// Looks up the organization of each of `rows` (indices into `all`), `concurrency` at a
+/// time: by id when the row has one (its org_id, else its own id), taken only when its name
+/// is the row's; else by name, taken when exactly one organization has it.
+async fn look_up(
+    client: &ApiClient,
+    policy: RetryPolicy,
+    stop: &Arc<Stop>,
+    concurrency: &Arc<Semaphore>,
+    all: &[ResultRow],
+    rows: &[usize],
+) -> Vec<(usize, Found)> {
+    let mut tasks = JoinSet::new();
+    let mut found = Vec::with_capacity(rows.len());
+    for &index in rows {
+        if stop.is_set() {
+            found.push((index, Found::NotAttempted));
+            continue;
+        }
+        let permit = concurrency
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let (client, stop) = (client.clone(), stop.clone());
+        let row = all[index].clone();
+        tasks.spawn(async move {
+            let result = look_up_row(&client, policy, &stop, &row).await;
+            drop(permit);
+            (index, result)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        found.push(done.expect("a look-up does not panic"));
+    }
+    found
+}
+
+/// Looks up one `unconfirmed` row's organization, as [`look_up`] says.
+async fn look_up_row(
+    client: &ApiClient,
+    policy: RetryPolicy,
+    stop: &Stop,
+    row: &ResultRow,
+) -> Found {
+    let failed = |gave_up: crate::api::GaveUp| {
+        if gave_up.interrupted {
+            Found::NotAttempted
+        } else {
+            Found::Failed(format!(
+                "could not look for its organization: {}",
+                gave_up.into_row_error()
+            ))
+        }
+    };
+    if let Some(id) = row.org_id.as_deref().or(row.id.as_deref()) {
+        return match policy.call(stop, "a look-up", id, || client.get(id)).await {
+            Ok(Some(org)) if row.name.is_empty() || org.name == row.name => {
+                Found::Organization(org.id)
+            }
+            Ok(Some(org)) => Found::Nothing(format!(
+                "organization {id:?} is named {:?}, not {:?}: not this row's, left alone",
+                org.name, row.name
+            )),
+            Ok(None) => Found::Nothing(format!("no organization has id {id:?}")),
+            Err(gave_up) => failed(gave_up),
+        };
+    }
+    if row.name.is_empty() {
+        return Found::Nothing("the row has neither id nor name to look it up by".into());
+    }
+    let name = row.name.as_str();
+    match policy
+        .call(stop, "a look-up", name, || client.find_by_name(name))
+        .await
+    {
+        Ok(found) => match found.as_slice() {
+            [] => Found::Nothing(format!("no organization is named {name:?}")),
+            [one] => Found::Organization(one.id.clone()),
+            many => Found::Failed(format!(
+                "{} organizations are named {name:?} ({}): none deleted, as any of them may \
+                 have been there before; delete the one orgimport created by hand",
+                many.len(),
+                many.iter()
+                    .map(|o| o.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+        Err(gave_up) => failed(gave_up),
+    }
 }
 
 /// Asks `question` on the terminal; only `y` or `yes` is a yes.
@@ -278,24 +472,25 @@ fn confirm(question: &str) -> Result<bool, Error> {
     ))
 }
 
-/// Writes the undo report at `out`, one line a created row.
+/// Writes the undo report at `out`, one line a row undo had to do with (`targets`: the
+/// organization of each row it deleted or tried to).
 fn write_report(
     out: &Path,
     results_file: &ResultsFile,
     fates: &BTreeMap<usize, (Fate, String)>,
+    targets: &BTreeMap<usize, String>,
 ) -> Result<(), Error> {
     let mut file = CsvOut::create(out, b',')?;
     file.row(COLUMNS)?;
     for (index, (fate, error)) in fates {
         let e = &results_file.rows[*index];
         let line = e.line.to_string();
-        file.row([
-            line.as_str(),
-            &e.name,
-            e.org_id.as_deref().unwrap_or(""),
-            fate.as_str(),
-            error,
-        ])?;
+        let org_id = targets
+            .get(index)
+            .map(String::as_str)
+            .or(e.org_id.as_deref())
+            .unwrap_or("");
+        file.row([line.as_str(), &e.name, org_id, fate.as_str(), error])?;
     }
     file.finish()
 }

@@ -2,7 +2,9 @@
 //! row the run created is read back from the API and checked: it exists, its name, parent and
 //! metadata are the row's, and it carries its template's authentication mechanisms and
 //! metadata schema. Every check is a line of the verify report
-//! (`line,name,org_id,check,expected,actual,result`).
+//! (`line,name,org_id,check,expected,actual,result`). A row `unconfirmed` (an attempt may have
+//! created it, nothing confirmed it) cannot be checked: it gets one line saying so, and makes
+//! the exit code 1 until an import settles it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -56,6 +58,8 @@ pub struct VerifyReport {
     pub checked: usize,
     /// Rows with at least one check not `ok`.
     pub bad_rows: usize,
+    /// Rows with status `unconfirmed`, which cannot be checked until an import settles them.
+    pub unconfirmed: usize,
     /// Checks not `ok`.
     pub bad_checks: usize,
     /// Where the report is.
@@ -65,12 +69,12 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    /// Success when every created row checks out, failed on any mismatch, interrupted after
-    /// Ctrl-C ([`Ending`] weighs them).
+    /// Success when every created row checks out, failed on any mismatch or any unconfirmed
+    /// row, interrupted after Ctrl-C ([`Ending`] weighs them).
     pub fn exit_status(&self) -> ExitStatus {
         Ending {
             interrupted: self.interrupted,
-            failed: self.bad_rows > 0,
+            failed: self.bad_rows > 0 || self.unconfirmed > 0,
             ..Ending::default()
         }
         .status()
@@ -90,6 +94,14 @@ impl fmt::Display for VerifyReport {
             self.bad_checks,
             self.out.display()
         )?;
+        if self.unconfirmed > 0 {
+            write!(
+                f,
+                "; {} unconfirmed rows not checked (an attempt may have created them: rerun \
+                 the import to look them up)",
+                self.unconfirmed
+            )?;
+        }
         if self.interrupted {
             write!(f, " (interrupted: rerun to check the rest)")?;
         }
@@ -122,12 +134,37 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         quiet,
     } = settings;
     let results_file = ResultsFile::read(&results.file, &results.mapping, template.as_deref())?;
+    crate::record::checks::warn(&results_file.path, &results_file.warnings);
+    let journal = crate::record::journal_path(&results_file.path);
+    if journal.exists() {
+        eprintln!(
+            "warning: {}: an import of these results was interrupted; the rows it sent are \
+             recorded there only and are not checked (rerun the import first)",
+            journal.display()
+        );
+    }
     let out = results.out;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     tokens.token().await?;
 
     let created: Vec<usize> = (0..results_file.rows.len())
-        .filter(|i| results_file.rows[*i].status == Some(Status::Created))
+        .filter(|i| results_file.rows[*i].status == Status::Created)
+        .collect();
+    let unconfirmed: Vec<Check> = results_file
+        .rows
+        .iter()
+        .filter(|row| row.status == Status::Unconfirmed)
+        .map(|row| Check {
+            line: row.line,
+            name: row.name.clone(),
+            org_id: row.org_id.clone().unwrap_or_default(),
+            check: "status",
+            expected: "created".into(),
+            actual: "unconfirmed: an attempt may have created it; rerun the import to look it \
+                     up"
+            .into(),
+            result: "error",
+        })
         .collect();
     let stop = Arc::new(Stop::new());
     stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
@@ -200,19 +237,23 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         );
     }
     progress.finish();
-    checks.sort_by_key(|c| c.line);
-    write_report(&out, &checks)?;
     let mut bad_lines: Vec<u64> = checks
         .iter()
         .filter(|c| c.result != "ok")
         .map(|c| c.line)
         .collect();
+    bad_lines.sort_unstable();
     let bad_checks = bad_lines.len();
     bad_lines.dedup();
+    let unconfirmed_rows = unconfirmed.len();
+    checks.extend(unconfirmed);
+    checks.sort_by_key(|c| c.line);
+    write_report(&out, &checks)?;
     Ok(VerifyReport {
         created: created.len(),
         checked,
         bad_rows: bad_lines.len(),
+        unconfirmed: unconfirmed_rows,
         bad_checks,
         out,
         interrupted: checked < created.len(),

@@ -24,6 +24,8 @@ use crate::record::{EarlierRuns, Outcome, Status};
 const BATCH: usize = 8192;
 /// Invalid rows quoted in full on the terminal by `import` (all are in the results file).
 const EXAMPLES: usize = 10;
+/// Lines of rows the results file does not list, named on the terminal.
+const UNLISTED_EXAMPLES: usize = 10;
 
 /// What to do with each row.
 #[derive(Debug, Default)]
@@ -44,6 +46,14 @@ pub struct Plan {
     pub to_send: usize,
     /// How many rows an earlier run finished.
     pub done_before: usize,
+    /// Rows an earlier run may have created (in doubt), in input order: unless this run
+    /// settles them, they are recorded `unconfirmed` ([`Outcome::for_row_in_doubt`]).
+    pub in_doubt_rows: Vec<usize>,
+    /// Lines of valid rows that the results file of earlier runs does not list, when there
+    /// is one (rows added to the input since, or removed from the results file).
+    pub unlisted_lines: Vec<u64>,
+    /// How many rows that is.
+    pub unlisted: usize,
     /// How many rows are invalid.
     pub invalid: usize,
     /// Problems by kind, over all invalid rows.
@@ -123,9 +133,13 @@ pub fn build(
             let index = plan.outcomes.len();
             plan.lines.push(row.line);
             let Checked { keys, mut problems } = checked;
+            // Whether the row repeats an earlier row's key: an earlier run's line is about
+            // the first row with a key.
+            let mut repeat = false;
             if let Some(key) = &keys.key {
                 match seen.get(&fingerprint(key)) {
                     Some(first) => {
+                        repeat = true;
                         let (what, value) = key.split_once(':').unwrap_or(("key", key));
                         problems.insert(
                             0,
@@ -158,8 +172,19 @@ pub fn build(
                 (None, Some(parent_id)) => references.push((index, parent_id.clone(), false)),
                 (None, None) => {}
             }
+            if let Some(key) = keys.key.as_deref().filter(|_| !repeat) {
+                if earlier.in_doubt.contains(key) {
+                    plan.in_doubt_rows.push(index);
+                } else if earlier.had_results && problems.is_empty() && !earlier.lists(key) {
+                    if plan.unlisted_lines.len() < UNLISTED_EXAMPLES {
+                        plan.unlisted_lines.push(row.line);
+                    }
+                    plan.unlisted += 1;
+                }
+            }
             let outcome = if problems.is_empty() {
-                keys.key.and_then(|key| earlier.done.get(&key).cloned())
+                keys.key
+                    .and_then(|key| earlier.done.get(&key).map(|r| r.outcome.clone()))
             } else {
                 Some(invalid(&mut plan, row.line, &problems, report))
             };

@@ -1,5 +1,7 @@
 //! Everything about an import that can be known without the network: the input's mapping,
-//! what earlier runs left, and the plan. `import`, its dry run and `plan` start here.
+//! what earlier runs left, and the plan. `import`, its dry run and `plan` start here. Rows of
+//! the results file read other than as written, and rows of the input it does not list, are
+//! reported on stderr here, once for every command.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -7,7 +9,7 @@ use std::path::Path;
 use super::{Plan, build};
 use crate::Error;
 use crate::input::{self, Dialect, Mapping, MappingSpec};
-use crate::record;
+use crate::record::{self, checks};
 
 /// Everything about an import that can be known without the network.
 pub struct Prepared {
@@ -48,6 +50,7 @@ pub async fn prepare(
             default_template.as_deref(),
             &mut |_| {},
         )?;
+        report_earlier_runs(&results_path, &earlier, &plan);
         Ok(Prepared {
             mapping,
             plan,
@@ -57,4 +60,26 @@ pub async fn prepare(
     })
     .await
     .expect("the planning thread does not panic")
+}
+
+/// Reports on stderr the rows of the results file at `results` read other than as written,
+/// and the rows of the input it does not list.
+fn report_earlier_runs(results: &Path, earlier: &record::EarlierRuns, plan: &Plan) {
+    checks::warn(results, &earlier.warnings);
+    if plan.unlisted > 0 {
+        let lines: Vec<String> = plan.unlisted_lines.iter().map(u64::to_string).collect();
+        eprintln!(
+            "warning: {} does not list {} of the input (line{} {}{}): rows added to the input \
+             since the last run, or removed from the results file; they are sent as new rows",
+            results.display(),
+            checks::plural(plan.unlisted, "row"),
+            if lines.len() == 1 { "" } else { "s" },
+            lines.join(", "),
+            if plan.unlisted > lines.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
 }

@@ -7,6 +7,11 @@ use crate::input::MappingSpec;
 
 /// Plans `csv` (written to a temporary file) with the default mapping and no earlier run.
 fn plan_of(csv: &str) -> (Plan, Vec<String>) {
+    plan_after(csv, &EarlierRuns::default())
+}
+
+/// Plans `csv` (written to a temporary file) with the default mapping after `earlier`.
+fn plan_after(csv: &str, earlier: &EarlierRuns) -> (Plan, Vec<String>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("customers.csv");
     std::fs::write(&path, csv).expect("the file is written");
@@ -18,7 +23,7 @@ fn plan_of(csv: &str) -> (Plan, Vec<String>) {
         &path,
         &dialect,
         &mapping,
-        &Default::default(),
+        earlier,
         None,
         &mut |row: &InvalidRow| {
             for problem in row.problems {
@@ -155,4 +160,42 @@ fn a_repeated_key_is_invalid_and_names_the_first_line() {
     assert!(plan.outcomes[0].is_none());
     let error = error_of(&plan, 1).expect("invalid");
     assert!(error.contains("line 2"), "{error}");
+}
+
+#[test]
+fn rows_in_doubt_and_rows_the_results_file_does_not_list_are_found() {
+    let done = crate::record::Recorded {
+        outcome: Outcome::done(Status::Created, "org-a".into(), Some(201), 1),
+        place: crate::record::Place::Results(2),
+    };
+    let earlier = EarlierRuns {
+        done: HashMap::from([("name:a".to_string(), done)]),
+        in_doubt: ["name:b".to_string(), "name:bad".to_string()].into(),
+        listed_otherwise: ["name:c".to_string()].into(),
+        had_results: true,
+        warnings: Vec::new(),
+    };
+    let (plan, _) = plan_after(
+        "name,email\n\
+         a,\n\
+         b,\n\
+         b,\n\
+         c,\n\
+         bad,not an email\n\
+         new,\n\
+         newer,\n",
+        &earlier,
+    );
+    // The first row with a key is the row an earlier run's line is about; its repeat is
+    // invalid, and an invalid row in doubt stays in doubt.
+    assert_eq!(plan.in_doubt_rows, [1, 4]);
+    assert_eq!(
+        (plan.unlisted, plan.unlisted_lines.clone()),
+        (2, vec![7, 8])
+    );
+    assert_eq!(plan.done_before, 1);
+
+    // Without a results file, nothing is reported as unlisted.
+    let (plan, _) = plan_after("name\nnew\n", &EarlierRuns::default());
+    assert_eq!(plan.unlisted, 0);
 }

@@ -1,26 +1,55 @@
 //! What earlier runs left: the results file and the journal of an interrupted run, read back
 //! so that a rerun skips rows already done and looks up rows that may have been created.
+//! Every row is checked as it is read ([`checks`](super::checks)): a row read other than as
+//! written is reported, and a file that cannot be read without guessing is refused.
+//!
+//! A row is in doubt (looked up before it is sent, and recorded `created` if found) when an
+//! attempt at it may have created its organization: its journal line says it was being sent,
+//! it is `unconfirmed`, or it `failed` without a definite refusal (no answer, 429, 5xx, a 2xx,
+//! or more than one attempt: a row retried after an error may have been created by an earlier
+//! attempt, which files of earlier versions recorded as `failed`). Once in doubt, a row stays in
+//! doubt until an answer settles it: a later line saying it was not sent, is invalid, or failed
+//! before any create was sent does not.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use csv::StringRecord;
 
-use super::journal;
+use super::checks::{self, Place, Reading};
+use super::journal::{self, JournalLine};
 use super::layout::Layout;
 use super::*;
 use crate::Error;
 use crate::input::{self, Dialect, Mapping};
 
+/// A row's outcome as an earlier run recorded it, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// What became of the row.
+    pub outcome: Outcome,
+    /// The line it was read from, to name it when two rows record one organization.
+    pub place: Place,
+}
+
 /// What earlier runs left, by row key: read from the results file and the journal.
 #[derive(Debug, Default)]
 pub struct EarlierRuns {
-    /// Rows whose organization exists (`created`, `exists` or `updated`): not to be sent
-    /// again.
-    pub done: HashMap<String, Outcome>,
+    /// Rows whose organization exists (`created`, `exists` or `updated`, with its org_id): not
+    /// to be sent again.
+    pub done: HashMap<String, Recorded>,
     /// Rows that may have been created without an answer saying so: sent when a run stopped
-    /// mid-request, or failed without a definite refusal. They are looked up before sending.
+    /// mid-request, `unconfirmed`, or failed without a definite refusal. They are looked up
+    /// before sending, and recorded `created` if found.
     pub in_doubt: HashSet<String>,
+    /// Keys of the other rows the results file lists (failed, invalid, not sent, or done
+    /// without an org_id): with `done` and `in_doubt`, every key it lists, so that a row of
+    /// the input that it does not list at all is noticed.
+    pub listed_otherwise: HashSet<String>,
+    /// Whether there was a results file.
+    pub had_results: bool,
+    /// Rows read other than as they are written, with why, for stderr.
+    pub warnings: Vec<(Place, String)>,
 }
 
 impl EarlierRuns {
@@ -30,50 +59,99 @@ impl EarlierRuns {
     ///
     /// # Errors
     /// [`Error::Input`] when the file at `results` is not an orgimport results file, so that
-    /// nothing of the user's is overwritten by mistake; [`Error::Io`] when a file cannot be
-    /// read.
+    /// nothing of the user's is overwritten by mistake, or when one of its rows cannot be read
+    /// without guessing what became of it (a status that is not one, a line cut short, two
+    /// rows with one organization; the message names each line and how to fix it);
+    /// [`Error::Io`] when a file cannot be read.
     pub fn load(results: &Path, mapping: &Mapping) -> Result<EarlierRuns, Error> {
         let mut earlier = EarlierRuns::default();
+        let mut refused: Vec<(Place, String)> = Vec::new();
         if results.exists() {
-            earlier.read_results(results, mapping)?;
+            earlier.had_results = true;
+            earlier.read_results(results, mapping, &mut refused)?;
         }
         let journal = journal_path(results);
         if journal.exists() {
-            journal::read(&journal, |key, outcome| earlier.learn(key, outcome))?;
+            journal::read(&journal, |place, key, line| match line {
+                JournalLine::Pending => earlier.learn(key, place, None),
+                JournalLine::Finished(reading) => {
+                    // The journal has a line only for a row that was sent: one it cannot
+                    // read is in doubt.
+                    let outcome = match reading {
+                        Reading::Sound(o) => Some(o),
+                        Reading::Partly { outcome, why } => {
+                            earlier.warnings.push((place, why));
+                            Some(outcome)
+                        }
+                        Reading::Unreadable(why) => {
+                            earlier.warnings.push((
+                                place,
+                                format!(
+                                    "{}; the row is looked up before it is sent again",
+                                    why.what
+                                ),
+                            ));
+                            None
+                        }
+                    };
+                    earlier.learn(key, place, outcome);
+                }
+                JournalLine::Junk(why) => earlier.warnings.push((place, why)),
+            })?;
+        }
+        let mut recorded: Vec<(&str, Place)> = earlier
+            .done
+            .values()
+            .filter_map(|r| r.outcome.org_id.as_deref().map(|id| (id, r.place)))
+            .collect();
+        recorded.sort_by_key(|(_, place)| *place);
+        refused.extend(checks::same_organization(recorded));
+        if !refused.is_empty() {
+            return Err(Error::Input {
+                path: results.to_path_buf(),
+                message: checks::refusal(refused),
+            });
         }
         Ok(earlier)
     }
 
-    /// Takes the row `key`'s latest outcome (`None`: left pending), replacing what an earlier
-    /// line said of it.
-    fn learn(&mut self, key: String, outcome: Option<Outcome>) {
-        // A definite refusal (4xx but 429) created nothing; anything else may have.
-        let in_doubt = match &outcome {
-            Some(o) if o.status.is_done() => false,
-            Some(o) if o.status == Status::Failed => o.http_status.is_none_or(|s| s >= 429),
-            Some(_) => false,
-            None => true,
+    /// Takes the row `key`'s latest outcome (`None`: it was being sent, or its line could not
+    /// be read), read at `place`, replacing what an earlier line said of it.
+    fn learn(&mut self, key: String, place: Place, outcome: Option<Outcome>) {
+        let was_in_doubt = !self.in_doubt.is_empty() && self.in_doubt.contains(&key);
+        let (done, in_doubt) = match &outcome {
+            None => (false, true),
+            Some(o) if o.status.is_done() && o.org_id.is_some() => (true, false),
+            Some(o) => (
+                false,
+                may_have_created(o) || (was_in_doubt && !settles_doubt(o)),
+            ),
         };
-        if !self.in_doubt.is_empty() && !in_doubt {
+        if was_in_doubt && !in_doubt {
             self.in_doubt.remove(&key);
         }
+        if !done && !self.done.is_empty() {
+            self.done.remove(&key);
+        }
         match outcome {
-            Some(o) if o.status.is_done() => {
-                self.done.insert(key, o);
+            Some(outcome) if done => {
+                self.done.insert(key, Recorded { outcome, place });
             }
-            _ => {
-                if !self.done.is_empty() {
-                    self.done.remove(&key);
-                }
-                if in_doubt {
-                    self.in_doubt.insert(key);
-                }
+            _ if in_doubt => {
+                self.in_doubt.insert(key);
             }
+            _ => {}
         }
     }
 
-    /// Learns the outcome of every row of the results file at `path` that was sent.
-    fn read_results(&mut self, path: &Path, mapping: &Mapping) -> Result<(), Error> {
+    /// Learns the outcome of every row of the results file at `path` that was sent; rows that
+    /// cannot be read go to `refused`.
+    fn read_results(
+        &mut self,
+        path: &Path,
+        mapping: &Mapping,
+        refused: &mut Vec<(Place, String)>,
+    ) -> Result<(), Error> {
         let not_ours = |why: String| Error::Input {
             path: path.to_path_buf(),
             message: format!(
@@ -96,7 +174,9 @@ impl EarlierRuns {
         self.done.reserve(crate::input::expected_rows(path));
         for row in input::rows(path, &Dialect::RESULTS, reader, layout.width()) {
             let row = row?;
-            if row.problem.is_some() {
+            let place = Place::Results(row.line);
+            if let Some(problem) = &row.problem {
+                refused.push((place, checks::unreadable_line(problem).to_string()));
                 continue;
             }
             // Only a row with a cell that was neutralized is copied to restore it. The
@@ -108,143 +188,76 @@ impl EarlierRuns {
             } else {
                 &row.record
             };
-            // Only rows that were sent say anything; an invalid row may repeat a sent row's
-            // key.
-            let Some(outcome) = layout.outcome(record).filter(|o| {
-                matches!(
-                    o.status,
-                    Status::Created | Status::Exists | Status::Updated | Status::Failed
-                )
-            }) else {
-                continue;
+            let outcome = match checks::read_cells(layout.cells(record)) {
+                Reading::Sound(outcome) => outcome,
+                Reading::Partly { outcome, why } => {
+                    self.warnings.push((place, why));
+                    outcome
+                }
+                Reading::Unreadable(why) => {
+                    refused.push((place, why.to_string()));
+                    continue;
+                }
             };
             let Some(key) = columns.key(record) else {
+                if matches!(outcome.status, Status::Created | Status::Unconfirmed) {
+                    self.warnings.push((
+                        place,
+                        format!(
+                            "status {} but no id nor name to match it with a row of the \
+                             input: ignored",
+                            outcome.status.as_str()
+                        ),
+                    ));
+                }
                 continue;
             };
-            self.learn(key, Some(outcome));
+            // An invalid or unsent row says nothing of the row's organization, and an invalid
+            // row may repeat a sent row's key.
+            if matches!(outcome.status, Status::Invalid | Status::NotSent) {
+                self.listed_otherwise.insert(key);
+                continue;
+            }
+            if !outcome.status.is_done() || outcome.org_id.is_none() {
+                self.listed_otherwise.insert(key.clone());
+            }
+            self.learn(key, place, Some(outcome));
         }
         Ok(())
     }
+
+    /// Whether the results file lists a row with `key`.
+    pub fn lists(&self, key: &str) -> bool {
+        self.done.contains_key(key)
+            || self.in_doubt.contains(key)
+            || self.listed_otherwise.contains(key)
+    }
+}
+
+/// Whether an attempt that ended in `outcome` (not done) may have created the organization:
+/// it is `unconfirmed`, or it failed without a definite refusal (a 4xx other than 429, at the
+/// first attempt). A row retried after an error may have been created by an earlier attempt
+/// and refused by the last, which files of earlier versions recorded as `failed`.
+fn may_have_created(outcome: &Outcome) -> bool {
+    match outcome.status {
+        Status::Unconfirmed => true,
+        Status::Failed => {
+            outcome.attempts > 1
+                || outcome
+                    .http_status
+                    .is_none_or(|s| s >= 429 || (200..300).contains(&s))
+        }
+        _ => false,
+    }
+}
+
+/// Whether `outcome`, for a row in doubt, settles the doubt: a create was sent and answered
+/// that nothing was created. Not sending the row (it is invalid now, its parent was not
+/// created, the run stopped) or failing before a create (the look-up failed or found two
+/// organizations) leaves it in doubt.
+fn settles_doubt(outcome: &Outcome) -> bool {
+    outcome.status == Status::Failed && outcome.attempts > 0
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::input::MappingSpec;
-
-    /// The mapping of an input with these columns.
-    fn mapping(headers: &[&str]) -> Mapping {
-        let headers: StringRecord = headers.iter().copied().collect();
-        Mapping::new(&headers, &MappingSpec::default()).unwrap()
-    }
-
-    #[test]
-    fn a_results_file_of_each_version_is_read_with_its_cells_restored() {
-        let dir = tempfile::tempdir().unwrap();
-        let results = dir.path().join("in.results.csv");
-        let mapping = mapping(&["id", "name"]);
-        let v1 = "\u{feff}id,name,status,org_id,http_status,error,attempts\n\
-                  ,'=acme,created,org-1,201,,1\n\
-                  ,beta,failed,,503,HTTP 503 unavailable,3\n\
-                  ,gamma,failed,,409,HTTP 409 conflict,1\n\
-                  ,'=acme,invalid,,,line 5: name is already used,0\n\
-                  ,'-delta,exists,org-4,200,,1\n";
-        let v2 = "\u{feff}id;name;status;org_id;http_status;error;attempts;changes\n\
-                  ;'=acme;created;org-1;201;;1;\n\
-                  ;beta;failed;;503;HTTP 503 unavailable;3;\n\
-                  ;gamma;failed;;409;HTTP 409 conflict;1;\n\
-                  ;'=acme;invalid;;;line 5: name is already used;0;\n\
-                  ;'-delta;updated;org-4;200;;1;\"'=x: \"\"a\"\" -> \"\"b\"\"\"\n";
-        for (file, last_status, changes) in [
-            (v1, Status::Exists, None),
-            (v2, Status::Updated, Some("=x: \"a\" -> \"b\"")),
-        ] {
-            std::fs::write(&results, file).unwrap();
-            let earlier = EarlierRuns::load(&results, &mapping).unwrap();
-            let mut done: Vec<(&str, &str)> = earlier
-                .done
-                .iter()
-                .map(|(k, o)| (k.as_str(), o.org_id.as_deref().unwrap()))
-                .collect();
-            done.sort();
-            // Keys are the restored names; the invalid repeat does not undo the created row.
-            assert_eq!(done, [("name:-delta", "org-4"), ("name:=acme", "org-1")]);
-            let delta = &earlier.done["name:-delta"];
-            assert_eq!(
-                (delta.status, delta.changes.as_deref()),
-                (last_status, changes)
-            );
-            assert_eq!(
-                earlier.done["name:=acme"],
-                Outcome {
-                    status: Status::Created,
-                    org_id: Some("org-1".into()),
-                    http_status: Some(201),
-                    error: None,
-                    attempts: 1,
-                    changes: None,
-                    kind: None,
-                }
-            );
-            // A 503 may have created it; a 409 refused it.
-            let in_doubt: Vec<&str> = earlier.in_doubt.iter().map(String::as_str).collect();
-            assert_eq!(in_doubt, ["name:beta"]);
-        }
-    }
-
-    #[test]
-    fn a_file_that_is_not_a_results_file_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let results = dir.path().join("in.results.csv");
-        std::fs::write(&results, "id,name,status\n,acme,created\n").unwrap();
-        let err = EarlierRuns::load(&results, &mapping(&["id", "name"])).unwrap_err();
-        assert!(err.to_string().contains("is left alone"), "{err}");
-    }
-
-    #[test]
-    fn the_journal_of_an_interrupted_run_wins_over_the_results_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let results = dir.path().join("in.results.csv");
-        std::fs::write(
-            &results,
-            "id,name,status,org_id,http_status,error,attempts,changes\n\
-             ,acme,created,org-1,201,,1,\n\
-             ,beta,failed,,503,HTTP 503,3,\n",
-        )
-        .unwrap();
-        // A journal begun by an older build (6 fields), continued by this one (7), and torn
-        // by a crash in its last line.
-        std::fs::write(
-            journal_path(&results),
-            "key,status,org_id,http_status,attempts,error\n\
-             name:beta,created,org-2,201,1,\n\
-             name:gamma,pending,,,,\n\
-             name:acme,failed,,409,1,HTTP 409 conflict,\n\
-             name:delta,updated,org-4,200,1,,name: \"a\" -> \"b\"\n\
-             name:epsilon,pending,,,,,\n\
-             name:delta,fail",
-        )
-        .unwrap();
-        let earlier = EarlierRuns::load(&results, &mapping(&["id", "name"])).unwrap();
-        let mut done: Vec<(&str, Status)> = earlier
-            .done
-            .iter()
-            .map(|(k, o)| (k.as_str(), o.status))
-            .collect();
-        done.sort();
-        assert_eq!(
-            done,
-            [
-                ("name:beta", Status::Created),
-                ("name:delta", Status::Updated)
-            ]
-        );
-        assert_eq!(
-            earlier.done["name:delta"].changes.as_deref(),
-            Some("name: \"a\" -> \"b\"")
-        );
-        let mut in_doubt: Vec<&str> = earlier.in_doubt.iter().map(String::as_str).collect();
-        in_doubt.sort();
-        assert_eq!(in_doubt, ["name:epsilon", "name:gamma"]);
-    }
-}
+mod tests;

@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::layout::outcome_of_cells;
+use super::checks::{self, Cells, Place, Reading};
 use super::*;
 use crate::Error;
 use crate::input::{self, Dialect};
@@ -137,31 +137,76 @@ impl Journal {
     }
 }
 
-/// Reads the journal at `path`, calling `learn` with each line's row key and outcome (`None`
-/// for a row whose first request was about to be sent), in order. Lines of the version
-/// before `changes` are read as they are; a torn last line (a crash mid-write) is not.
+/// One line of the journal, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum JournalLine {
+    /// The row's first request was about to be sent.
+    Pending,
+    /// The row finished: what its cells say, checked ([`checks::read_cells`]); a line whose
+    /// fields cannot be trusted is [`Reading::Unreadable`].
+    Finished(Reading),
+    /// A line that names no row (no key): why, for stderr.
+    Junk(String),
+}
+
+/// Reads the journal at `path`, calling `each` with each line's place, row key and what it
+/// says, in order. Lines of the version before `changes` are read as they are; a line torn
+/// by a crash mid-write (fewer fields than any version writes) is not read: a row that was
+/// sent has a `pending` line before it, and one that was not is compared with the tenant
+/// again.
 ///
 /// # Errors
 /// [`Error::Io`]/[`Error::Input`] when the file cannot be read.
-pub fn read(path: &Path, mut learn: impl FnMut(String, Option<Outcome>)) -> Result<(), Error> {
+pub(crate) fn read(
+    path: &Path,
+    mut each: impl FnMut(Place, String, JournalLine),
+) -> Result<(), Error> {
     let mut reader = input::reader(path, &Dialect::RESULTS)?;
     input::read_headers(path, &mut reader)?;
     for row in input::rows(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len()) {
         let row = row?;
+        let place = Place::Journal(row.line);
         let r = row.record;
-        let old_line = r.len() == OLD_JOURNAL_WIDTH;
-        if (row.problem.is_some() && !old_line) || r.len() < OLD_JOURNAL_WIDTH {
+        // A line of the version before `changes` has one field less, and nothing else wrong.
+        let problem = match r.len() {
+            OLD_JOURNAL_WIDTH => None,
+            _ => row.problem,
+        };
+        if r.len() < OLD_JOURNAL_WIDTH {
+            // Torn by a crash (the next run starts its lines on a line of their own): a row
+            // that was sent has its `pending` line before this one, so nothing is lost.
+            continue;
+        }
+        let key = r.get(0).unwrap_or("").to_string();
+        if key.is_empty() {
+            each(
+                place,
+                key,
+                JournalLine::Junk("a journal line without a row key: ignored".into()),
+            );
+            continue;
+        }
+        if let Some(problem) = problem {
+            each(
+                place,
+                key,
+                JournalLine::Finished(Reading::Unreadable(checks::unreadable_line(&problem))),
+            );
             continue;
         }
         if &r[1] == PENDING {
-            learn(r[0].to_string(), None);
+            each(place, key, JournalLine::Pending);
             continue;
         }
-        let changes = r.get(6).unwrap_or("");
-        let Some(outcome) = outcome_of_cells(&r[1], &r[2], &r[3], &r[5], &r[4], changes) else {
-            continue;
-        };
-        learn(r[0].to_string(), Some(outcome));
+        let reading = checks::read_cells(Cells {
+            status: &r[1],
+            org_id: &r[2],
+            http_status: &r[3],
+            error: &r[5],
+            attempts: &r[4],
+            changes: r.get(6).unwrap_or(""),
+        });
+        each(place, key, JournalLine::Finished(reading));
     }
     Ok(())
 }
@@ -170,9 +215,18 @@ pub fn read(path: &Path, mut learn: impl FnMut(String, Option<Outcome>)) -> Resu
 mod tests {
     use super::*;
 
+    /// Each line's key and outcome (`None`: pending).
     fn lines(path: &Path) -> Vec<(String, Option<Outcome>)> {
         let mut read = Vec::new();
-        super::read(path, |key, outcome| read.push((key, outcome))).unwrap();
+        super::read(path, |_, key, line| {
+            let outcome = match line {
+                JournalLine::Pending => None,
+                JournalLine::Finished(Reading::Sound(outcome)) => Some(outcome),
+                other => panic!("{key}: {other:?}"),
+            };
+            read.push((key, outcome));
+        })
+        .unwrap();
         read
     }
 

@@ -6,12 +6,12 @@ use std::borrow::Cow;
 
 use csv::StringRecord;
 
-use super::{Outcome, Status};
+use super::checks::Cells;
 
 /// One column orgimport appends after the input's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
-    /// What became of the row ([`Status::as_str`]).
+    /// What became of the row ([`Status::as_str`](super::Status::as_str)).
     Status,
     /// The organization's id.
     OrgId,
@@ -163,41 +163,19 @@ impl Layout {
         }
     }
 
-    /// The outcome a row's result cells (restored) say, `None` when its status is not one
-    /// orgimport writes.
-    pub fn outcome(self, record: &StringRecord) -> Option<Outcome> {
+    /// The result cells of `record` (restored), for `checks::read_cells`; empty where this
+    /// version lacks a column or the row is short.
+    pub(crate) fn cells(self, record: &StringRecord) -> Cells<'_> {
         let cell = |column| self.cell(record, column);
-        outcome_of_cells(
-            cell(Column::Status),
-            cell(Column::OrgId),
-            cell(Column::HttpStatus),
-            cell(Column::Error),
-            cell(Column::Attempts),
-            cell(Column::Changes),
-        )
+        Cells {
+            status: cell(Column::Status),
+            org_id: cell(Column::OrgId),
+            http_status: cell(Column::HttpStatus),
+            error: cell(Column::Error),
+            attempts: cell(Column::Attempts),
+            changes: cell(Column::Changes),
+        }
     }
-}
-
-/// The outcome that these cells of a results file or journal line say (empty: none), `None`
-/// when `status` is not one orgimport writes.
-pub(crate) fn outcome_of_cells(
-    status: &str,
-    org_id: &str,
-    http_status: &str,
-    error: &str,
-    attempts: &str,
-    changes: &str,
-) -> Option<Outcome> {
-    let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    Some(Outcome {
-        status: Status::parse(status)?,
-        org_id: text(org_id),
-        http_status: http_status.parse().ok(),
-        error: text(error),
-        attempts: attempts.parse().unwrap_or(0),
-        changes: text(changes),
-        kind: None,
-    })
 }
 
 /// The characters that make a spreadsheet read a cell as a formula, and the mark itself.
@@ -226,6 +204,8 @@ pub fn restore(cell: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::checks::{self, Reading};
+    use crate::record::{Outcome, Status};
 
     #[test]
     fn formulas_are_neutralized_and_restored_exactly() {
@@ -341,8 +321,8 @@ mod tests {
         assert_eq!(v1.cell(&row, Column::OrgId), "org-1");
         assert_eq!(v1.cell(&row, Column::Changes), "");
         assert_eq!(
-            v1.outcome(&row),
-            Some(Outcome {
+            checks::read_cells(v1.cells(&row)),
+            Reading::Sound(Outcome {
                 status: Status::Created,
                 org_id: Some("org-1".into()),
                 http_status: Some(201),
@@ -363,11 +343,16 @@ mod tests {
 
         let v2 = Layout::current(1);
         let row = record(&["acme", "updated", "org-1", "200", "", "1", "name: a -> b"]);
-        let outcome = v2.outcome(&row).unwrap();
+        let Reading::Sound(outcome) = checks::read_cells(v2.cells(&row)) else {
+            panic!("{row:?}")
+        };
         assert_eq!(outcome.changes.as_deref(), Some("name: a -> b"));
-        assert_eq!(v2.outcome(&record(&["acme", "weird"])), None);
         // A short row reads as empty cells.
-        let short = v2.outcome(&record(&["acme", "failed"])).unwrap();
-        assert_eq!((short.org_id, short.attempts), (None, 0));
+        let short_row = record(&["acme", "failed"]);
+        let short = v2.cells(&short_row);
+        assert_eq!(
+            (short.status, short.org_id, short.attempts),
+            ("failed", "", "")
+        );
     }
 }

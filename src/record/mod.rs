@@ -8,21 +8,31 @@
 //! whole, in input order, and the journal is removed ([`writer`], through [`csv_out`], the one
 //! CSV writer of every file people open). A later run reads both back to skip rows already
 //! done ([`earlier_runs`]); `verify` and `undo` read the results file whole and `undo` writes
-//! it back ([`results_file`]). One run at a time holds a results file ([`lock`]).
+//! it back ([`results_file`]). One run at a time holds a results file ([`lock`]). Every reader
+//! checks each row as it reads it ([`checks`]): a hand-edited file is reported or refused, never
+//! read as something it does not say. While a run goes on, [`org_ids`] makes sure no
+//! organization is recorded for two rows.
+//!
+//! What each status means is in [`Status`]; `created` and `exists` are about the tool's first
+//! attempt at the row, whichever run made it.
 
+pub mod checks;
 pub mod csv_out;
 pub mod earlier_runs;
 pub mod journal;
 pub mod layout;
 pub mod lock;
+pub mod org_ids;
 pub mod results_file;
 pub mod writer;
 
+pub use checks::{Place, is_org_id};
 pub use csv_out::{CsvOut, copy_input};
-pub use earlier_runs::EarlierRuns;
+pub use earlier_runs::{EarlierRuns, Recorded};
 pub use journal::{Journal, journal_path};
 pub use layout::{Column, Layout, RESULT_COLUMNS, Version, neutralize, restore};
 pub use lock::{ResultsLock, lock_path};
+pub use org_ids::OrgIds;
 pub use results_file::{ResultRow, ResultsFile};
 pub use writer::write;
 
@@ -33,9 +43,11 @@ use crate::input::Problem;
 /// What became of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
-    /// This tool created the organization.
+    /// This tool created the organization, in this run or an earlier one (a row an earlier
+    /// attempt may have created, found by a later run, is `created`, never `exists`).
     Created,
-    /// The organization was there already (same id); nothing was created.
+    /// The organization was there before the tool's first attempt at the row; nothing was
+    /// created.
     Exists,
     /// The organization was there already and was updated to match the row
     /// (`--on-existing update`).
@@ -84,6 +96,22 @@ impl Status {
     /// Whether the row's organization exists, so a rerun must not send it again.
     pub fn is_done(self) -> bool {
         matches!(self, Status::Created | Status::Exists | Status::Updated)
+    }
+}
+
+/// What the error of a row that an earlier run may have created says when this run did not
+/// settle it.
+const STILL_IN_DOUBT: &str = "an earlier attempt at this row may have created its \
+     organization: it is looked up before it is sent again";
+
+/// Records [`Outcome::for_row_in_doubt`] for each of `rows` (rows an earlier run may have
+/// created) in `outcomes`, every row's outcome in input order.
+pub fn keep_in_doubt(outcomes: &mut [Outcome], rows: &[usize]) {
+    for &row in rows {
+        if let Some(outcome) = outcomes.get_mut(row) {
+            let placeholder = Outcome::done(Status::Created, String::new(), None, 0);
+            *outcome = std::mem::replace(outcome, placeholder).for_row_in_doubt();
+        }
     }
 }
 
@@ -151,6 +179,35 @@ impl Outcome {
         }
     }
 
+    /// The outcome to record for a row that an earlier run may have created (it was in doubt
+    /// when this run began): this one when it settles that (the organization was found or
+    /// created, or a create was sent and answered that nothing was: `failed` after at least
+    /// one create), else `unconfirmed` with this one's error and why, so that the next run
+    /// looks the row up again rather than take its organization for one that was there
+    /// before. An invalid row, one whose parent was not created, one the run stopped before,
+    /// and one whose look-up failed are all still in doubt.
+    pub fn for_row_in_doubt(self) -> Outcome {
+        let settled = match self.status {
+            Status::Created | Status::Exists | Status::Updated => self.org_id.is_some(),
+            Status::Failed => self.attempts > 0,
+            Status::Unconfirmed => true,
+            Status::Invalid | Status::NotSent => false,
+        };
+        if settled {
+            return self;
+        }
+        let error = match &self.error {
+            Some(error) => format!("{error}; {STILL_IN_DOUBT}"),
+            None => STILL_IN_DOUBT.to_string(),
+        };
+        Outcome {
+            status: Status::Unconfirmed,
+            org_id: None,
+            error: Some(error),
+            ..self
+        }
+    }
+
     /// A row whose request failed with `error` after `attempts` (0: refused without one).
     pub fn failed(http_status: Option<u16>, error: RowError, attempts: u32) -> Self {
         Outcome {
@@ -162,5 +219,55 @@ impl Outcome {
             attempts,
             changes: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_in_doubt_is_unconfirmed_unless_this_run_settled_it() {
+        let created = Outcome::done(Status::Created, "org-1".into(), Some(200), 0);
+        let refused_create = Outcome::failed(
+            Some(400),
+            RowError::Api {
+                status: 400,
+                code: "bad_request".into(),
+                message: "no".into(),
+                trace_id: None,
+            },
+            1,
+        );
+        let look_up_failed = Outcome::failed(
+            Some(403),
+            RowError::LookUpFailed(Box::new(RowError::Token("refused".into()))),
+            0,
+        );
+        for settled in [created, refused_create] {
+            assert_eq!(settled.clone().for_row_in_doubt(), settled);
+        }
+        let not_sent = Outcome::not_sent("its parent, line 2, was not created".into());
+        for unsettled in [look_up_failed, not_sent] {
+            let kind = unsettled.kind.clone();
+            let error = unsettled.error.clone().unwrap();
+            let now = unsettled.for_row_in_doubt();
+            assert_eq!(
+                (now.status, now.org_id, now.kind),
+                (Status::Unconfirmed, None, kind)
+            );
+            let text = now.error.unwrap();
+            assert!(text.starts_with(&error), "{text}");
+            assert!(text.ends_with(STILL_IN_DOUBT), "{text}");
+        }
+        let mut outcomes = vec![
+            Outcome::not_sent("stopped".into()),
+            Outcome::not_sent("stopped".into()),
+        ];
+        keep_in_doubt(&mut outcomes, &[1, 7]);
+        assert_eq!(
+            (outcomes[0].status, outcomes[1].status),
+            (Status::NotSent, Status::Unconfirmed)
+        );
     }
 }

@@ -1,12 +1,14 @@
 //! A finished run's results file read back whole, for `verify` and `undo`: each row's
 //! outcome, the request its input columns make and its parent row; and written back with
-//! rows marked to be sent again.
+//! rows marked to be sent again. Each row is checked as it is read ([`checks`]), as a rerun
+//! checks it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use csv::StringRecord;
 
+use super::checks::{self, Place, Reading};
 use super::csv_out::{CsvOut, lay_out};
 use super::layout::{Column, Layout};
 use super::{Status, restore};
@@ -23,10 +25,13 @@ pub struct ResultRow {
     pub cells: StringRecord,
     /// The row's name, as the mapping makes it (empty when it has none).
     pub name: String,
-    /// What became of the row (`None` when the status cell is not one orgimport writes).
-    pub status: Option<Status>,
-    /// The organization's id, when it exists.
+    /// What became of the row, as read ([`checks`]: `created` without a valid org_id is read
+    /// as `unconfirmed`).
+    pub status: Status,
+    /// The organization's id, when it exists (a valid id: [`checks::is_org_id`]).
     pub org_id: Option<String>,
+    /// The row's own id (its `id` column), when it has one.
+    pub id: Option<String>,
     /// The row's error, when it failed.
     pub error: Option<String>,
     /// The create request the row's input columns make (`None` when they make none).
@@ -48,6 +53,8 @@ pub struct ResultsFile {
     pub headers: StringRecord,
     /// Its rows, in order.
     pub rows: Vec<ResultRow>,
+    /// Rows read other than as they are written, with why, for stderr.
+    pub warnings: Vec<(Place, String)>,
 }
 
 impl ResultsFile {
@@ -57,7 +64,9 @@ impl ResultsFile {
     ///
     /// # Errors
     /// [`Error::Input`] when the file is not an orgimport results file or does not fit the
-    /// mapping; [`Error::Io`] when it cannot be read.
+    /// mapping, or when one of its rows cannot be read without guessing what became of it (a
+    /// status that is not one, a line cut short, two rows with one organization; the message
+    /// names each line and how to fix it); [`Error::Io`] when it cannot be read.
     pub fn read(
         path: &Path,
         spec: &MappingSpec,
@@ -82,15 +91,28 @@ impl ResultsFile {
         let mut keys: HashMap<String, usize> = HashMap::new();
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut references: Vec<(usize, String, bool)> = Vec::new();
+        let mut warnings: Vec<(Place, String)> = Vec::new();
+        let mut refused: Vec<(Place, String)> = Vec::new();
         for row in input::rows(path, &Dialect::RESULTS, reader, layout.width()) {
             let row = row?;
+            let place = Place::Results(row.line);
+            if let Some(problem) = &row.problem {
+                refused.push((place, checks::unreadable_line(problem).to_string()));
+                continue;
+            }
             let cells: StringRecord = row.record.iter().map(restore).collect();
-            let input_part: StringRecord = cells.iter().take(layout.input_width()).collect();
-            let text = |column| {
-                Some(layout.cell(&cells, column))
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
+            let outcome = match checks::read_cells(layout.cells(&cells)) {
+                Reading::Sound(outcome) => outcome,
+                Reading::Partly { outcome, why } => {
+                    warnings.push((place, why));
+                    outcome
+                }
+                Reading::Unreadable(why) => {
+                    refused.push((place, why.to_string()));
+                    continue;
+                }
             };
+            let input_part: StringRecord = cells.iter().take(layout.input_width()).collect();
             let index = rows.len();
             let k = mapping.keys(&input_part);
             if let Some(key) = &k.key {
@@ -107,13 +129,23 @@ impl ResultsFile {
             rows.push(ResultRow {
                 line: row.line,
                 name: k.name.unwrap_or_default(),
-                status: Status::parse(layout.cell(&cells, Column::Status)),
-                org_id: text(Column::OrgId),
-                error: text(Column::Error),
+                status: outcome.status,
+                org_id: outcome.org_id,
+                id: k.id,
+                error: outcome.error,
                 request: mapping.to_request(&input_part, default_template).ok(),
                 parent_row: None,
                 cells,
             });
+        }
+        refused.extend(checks::same_organization(rows.iter().filter_map(|row| {
+            row.org_id
+                .as_deref()
+                .filter(|_| row.status.is_done())
+                .map(|id| (id, Place::Results(row.line)))
+        })));
+        if !refused.is_empty() {
+            return Err(bad(checks::refusal(refused)));
         }
         for (child, reference, named) in references {
             let parent = keys
@@ -129,6 +161,7 @@ impl ResultsFile {
             layout,
             headers,
             rows,
+            warnings,
         })
     }
 
@@ -157,16 +190,15 @@ impl ResultsFile {
     }
 
     /// Writes the file again, in its own version and delimiter, with the rows for which
-    /// `sent_again` is true marked to be sent by the next import: status `not_sent`, no
-    /// `org_id` nor `http_status`, `error` set to `why`. Every other cell stays as it was.
-    /// Written beside the file and renamed over it.
+    /// `sent_again` gives a reason marked to be sent by the next import: status `not_sent`,
+    /// no `org_id` nor `http_status`, `error` set to the reason. Every other cell stays as it
+    /// was. Written beside the file and renamed over it.
     ///
     /// # Errors
     /// [`Error::Io`] when it cannot be written.
-    pub fn mark_not_sent(
+    pub fn mark_not_sent<'a>(
         &self,
-        sent_again: impl Fn(usize) -> bool,
-        why: &str,
+        sent_again: impl Fn(usize) -> Option<&'a str>,
     ) -> Result<(), Error> {
         let layout = self.layout;
         let width = layout.width();
@@ -177,7 +209,7 @@ impl ResultsFile {
             fields.clear();
             fields.extend(row.cells.iter().map(str::to_string));
             lay_out(&mut fields, width);
-            if sent_again(index) {
+            if let Some(why) = sent_again(index) {
                 layout.set(&mut fields, Column::Status, Status::NotSent.as_str());
                 layout.set(&mut fields, Column::OrgId, "");
                 layout.set(&mut fields, Column::HttpStatus, "");

@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(cells[1][..2], ["beta", "-5"]);
         assert_eq!(
             (read.rows[1].status, read.rows[1].error.as_deref()),
-            (Some(Status::Invalid), Some("-bad"))
+            (Status::Invalid, Some("-bad"))
         );
         assert_eq!(read.rows[0].org_id.as_deref(), Some("org-1"));
 

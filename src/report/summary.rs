@@ -52,9 +52,10 @@ impl Summary {
         self.counts.get(&status).copied().unwrap_or(0)
     }
 
-    /// Success when every row exists now; failed when some failed or are invalid, or the
-    /// input changed during the run; fatal after a fatal error; interrupted after Ctrl-C
-    /// ([`crate::exit::Ending`] weighs them).
+    /// Success when every row's organization exists now; failed when some failed, are
+    /// unconfirmed (not known to exist), invalid or not sent, or the input changed during the
+    /// run; fatal after a fatal error; interrupted after Ctrl-C ([`crate::exit::Ending`] weighs
+    /// them).
     pub fn exit_status(&self) -> crate::ExitStatus {
         let done: u64 = Status::ALL
             .iter()
@@ -105,7 +106,7 @@ const TOP_KINDS: usize = 5;
 pub struct KindCount {
     /// The kind's name ([`ErrorKind::label`](crate::error_kind::ErrorKind::label)).
     pub kind: String,
-    /// The status of the rows with it (`failed`, `invalid` or `not_sent`).
+    /// The status of the rows with it (`failed`, `unconfirmed`, `invalid` or `not_sent`).
     pub status: Status,
     /// How many rows.
     pub count: usize,
@@ -246,6 +247,21 @@ impl fmt::Display for RunReport<'_> {
                 )?;
             }
         }
+        let unconfirmed = s.count(Status::Unconfirmed);
+        if unconfirmed > 0 {
+            writeln!(
+                f,
+                "  {unconfirmed} unconfirmed: an attempt may have created {}, but no answer said \
+                 so; the next run looks {} up before sending again (and undo looks {} up too)",
+                if unconfirmed == 1 {
+                    "its organization"
+                } else {
+                    "their organizations"
+                },
+                if unconfirmed == 1 { "it" } else { "them" },
+                if unconfirmed == 1 { "it" } else { "them" },
+            )?;
+        }
         write!(f, "  results: {}", s.results.display())
     }
 }
@@ -292,5 +308,38 @@ mod tests {
         );
         assert_eq!(kinds[0].example, "line 4: email: \"x\" is not");
         assert_eq!(kinds[1].example, "HTTP 503 unavailable: later");
+    }
+
+    #[test]
+    fn unconfirmed_rows_are_counted_shown_and_not_done() {
+        let summary = Summary {
+            rows: 3,
+            counts: HashMap::from([(Status::Created, 2), (Status::Unconfirmed, 1)]),
+            done_before: 0,
+            sent: 3,
+            requests: 4,
+            token_fetches: 1,
+            elapsed: Duration::from_secs(1),
+            send_elapsed: Duration::from_secs(1),
+            results: PathBuf::from("r.csv"),
+            fatal: None,
+            interrupted: false,
+            kinds: Vec::new(),
+            input_changed: None,
+        };
+        assert_eq!(summary.exit_status(), crate::ExitStatus::Failed);
+        let report = RunReport::new(&summary);
+        let text = report.to_string();
+        assert!(
+            text.starts_with("3 rows: 2 created, 1 unconfirmed;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 unconfirmed: an attempt may have created its organization"),
+            "{text}"
+        );
+        let json = report.to_json();
+        assert_eq!(json["counts"]["unconfirmed"], 1);
+        assert_eq!(json["exit_code"], 1);
     }
 }

@@ -42,6 +42,10 @@ pub struct SandboxConfig {
     /// asks for, as a server that assigns its own ids would: the 201 then names another id
     /// than the one asked for (and no create is refused with 409 for a taken id).
     pub assign_own_ids: bool,
+    /// Answer every create after the first committed one with that first organization (201,
+    /// its body, no replay header) and commit nothing, as a gateway that replays one cached
+    /// reply would: a client must not record one organization for two rows.
+    pub same_id_for_every_create: bool,
 }
 
 impl Default for SandboxConfig {
@@ -68,6 +72,7 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             ignore_idempotency_keys: false,
             assign_own_ids: false,
+            same_id_for_every_create: false,
         }
     }
 }

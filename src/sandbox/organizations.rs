@@ -9,7 +9,9 @@
 //!   same key with a different body is 422. A commit-then-fail create remembers its 201, so a
 //!   retry with the key learns the organization exists. Keys are per tenant, and a sandbox
 //!   has one tenant. With `ignore_idempotency_keys` the header is not even read: every create
-//!   is a new one, as on a server that does not implement it.
+//!   is a new one, as on a server that does not implement it. With `same_id_for_every_create`
+//!   every valid create after the first committed one gets that first reply and commits
+//!   nothing.
 //! - With `assign_own_ids` the id a create asks for is dropped and the store picks one, as a
 //!   server that assigns its own ids would; the 201 then names an id the client did not ask
 //!   for.
@@ -157,12 +159,22 @@ fn decide(
         bump(&shared.counters.faults_injected);
         return Decision::Refuse(ApiError::Injected(status));
     }
+    let same_reply = shared.config.same_id_for_every_create;
+    if let (true, Some(first), Ok(_)) = (same_reply, &store.first_created, &new) {
+        return Decision::Answer {
+            reply: first.clone(),
+            committed: false,
+        };
+    }
     let created = new.and_then(|new| store.create(new)).map(|org| {
         JsonReply::new(
             StatusCode::CREATED,
             &org.to_response(base, &shared.config.tenant),
         )
     });
+    if let (true, Ok(reply)) = (same_reply, &created) {
+        store.first_created = Some(reply.clone());
+    }
     let committed = created.is_ok();
     let reply = created.unwrap_or_else(|e| e.to_reply());
     if let Some((key, digest)) = keyed {

@@ -23,6 +23,8 @@ pub(crate) struct Store {
     commits_by_name: HashMap<String, u64>,
     /// Replies to creates sent with `X-Idempotency-Key`, by key, for one minute.
     replies: ExpiringMap<Remembered>,
+    /// The reply to the first create committed, for `same_id_for_every_create`.
+    pub(crate) first_created: Option<JsonReply>,
 }
 
 /// A create reply kept for replay.

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::*;
 use crate::Error;
 use crate::error_kind::ErrorKind;
-use crate::record::{Journal, Outcome, Status};
+use crate::record::{Journal, OrgIds, Outcome, Status};
 use crate::report::progress::Progress;
 
 /// This many rows failing in a row with the same error stop the run: the cause is not in the
@@ -17,10 +17,12 @@ use crate::report::progress::Progress;
 pub(crate) const SYSTEMIC_FAILURES: usize = 20;
 
 /// The results task: the one owner of the outcomes, the journal and the progress display.
-/// Each batch of events is journaled and flushed before rows are let go or counted done.
+/// Each batch of events is journaled and flushed before rows are let go or counted done. No
+/// organization is recorded for two rows (`org_ids`).
 pub(crate) async fn collect(
     mut events: mpsc::Receiver<Event>,
     mut outcomes: Vec<Option<Outcome>>,
+    mut org_ids: OrgIds,
     mut journal: Journal,
     mut progress: Progress,
     stop: Arc<Stop>,
@@ -44,6 +46,7 @@ pub(crate) async fn collect(
                     key,
                     outcome,
                 } => {
+                    let outcome = org_ids.claim(index, outcome, &outcomes);
                     if let Err(e) = journal.append(&key, &outcome) {
                         stop.fatal(e);
                     }

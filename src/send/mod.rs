@@ -23,7 +23,7 @@ mod worker;
 
 use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
 use crate::input::{Dialect, Mapping};
-use crate::record::{Journal, Outcome};
+use crate::record::{Journal, OrgIds, Outcome};
 use crate::report::progress::Progress;
 use crate::stop::Stop;
 use crate::tenant::on_existing::ExistingCheck;
@@ -153,7 +153,15 @@ pub async fn run(job: Job<'_>) -> Sent {
     let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
     let mut progress = Progress::new(to_send as u64, quiet);
     progress.count_requests(requests.clone());
-    let collector = tokio::spawn(collect(done_rx, outcomes, journal, progress, stop.clone()));
+    let org_ids = OrgIds::new(&outcomes, lines);
+    let collector = tokio::spawn(collect(
+        done_rx,
+        outcomes,
+        org_ids,
+        journal,
+        progress,
+        stop.clone(),
+    ));
 
     // Parents go before their children: wave n is sent once wave n - 1 has finished.
     for wave in 0..wave_count {

@@ -6,8 +6,14 @@
 //! `fail` records it as failed, naming the
 //! organization; `update` leaves an identical one `exists` and sends `PUT /organizations/{id}`
 //! for one that differs, recording `updated` with the changes. A row matching two
-//! organizations by name, or a template by id, fails as a conflict in every mode. A row an
-//! earlier run may have created is not looked up here: the run's own lookup decides it.
+//! organizations by name, or a template by id, fails as a conflict in every mode.
+//!
+//! `exists` means there before the tool's first attempt at the row, so only rows that no
+//! attempt may have created come here. A row an earlier attempt may have created (in doubt:
+//! `unconfirmed`, sent when a run was killed, failed without a definite refusal) is not looked
+//! up here: the create's own look-up decides it, and records what it finds `created`. Taking
+//! such an organization for one that was there before is how a rerun used to call rows this
+//! tool created `exists`, and `undo` left them behind.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -13,4 +13,5 @@ mod retries;
 mod sandbox;
 mod sandbox_auth;
 mod sandbox_faults;
+mod statuses;
 mod util;
