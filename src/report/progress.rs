@@ -46,6 +46,8 @@ pub struct Progress {
     done: u64,
     /// Failed rows this run.
     failed: u64,
+    /// Rows that ended `unconfirmed` (may have been created; looked up on the next run).
+    unconfirmed: u64,
     /// Rows whose first request went out this run.
     started: u64,
     /// Requests sent this run, retries included, when the run counts them.
@@ -85,6 +87,7 @@ impl Progress {
             total,
             done: 0,
             failed: 0,
+            unconfirmed: 0,
             started: 0,
             requests: None,
             started_at: Instant::now(),
@@ -114,10 +117,20 @@ impl Progress {
     /// One row finished with `status`.
     pub fn row_done(&mut self, status: Status) {
         self.done += 1;
-        if status == Status::Failed {
-            self.failed += 1;
+        match status {
+            Status::Failed => self.failed += 1,
+            Status::Unconfirmed => self.unconfirmed += 1,
+            _ => {}
         }
-        let counts = format!("{} failed, {} retries", self.failed, self.retries());
+        let unconfirmed = match self.unconfirmed {
+            0 => String::new(),
+            n => format!(", {n} unconfirmed"),
+        };
+        let counts = format!(
+            "{} failed{unconfirmed}, {} retries",
+            self.failed,
+            self.retries()
+        );
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
