@@ -40,7 +40,9 @@ pub enum Error {
         /// The other run, as its lock file says: pid, host and start time.
         holder: String,
     },
-    /// The token endpoint refused the client credentials or the scope.
+    /// The token endpoint refused the client credentials or the scope. Its `error` and
+    /// `description` are the endpoint's words, redacted: `api::auth` builds it, from the
+    /// redactor's `ServerText` only.
     #[error(
         "the token endpoint {url} refused the credentials: {status} {error}{description} \
          (check the client id, the client secret and --scope)"
@@ -60,7 +62,7 @@ pub enum Error {
     Auth {
         /// The token URL.
         url: String,
-        /// What went wrong.
+        /// What went wrong, redacted: `api::auth` builds it from the redactor's `ServerText`.
         message: String,
     },
     /// The default template is unusable, so every row would fail.

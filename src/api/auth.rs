@@ -1,18 +1,24 @@
 //! The one OAuth2 client-credentials token that every worker shares: fetched once, refreshed
-//! shortly before it expires, with one refresh in flight at a time.
+//! shortly before it expires, with one refresh in flight at a time. The token source owns the
+//! [`Redactor`] that knows the client secret and registers every token it is issued; the
+//! token endpoint's answers reach an error only through it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 use url::Url;
 
+use super::redact::Redactor;
 use super::transport::describe_transport;
 use super::types::{OAuthErrorBody, TokenReply};
 use crate::Error;
 
+/// How much of a token endpoint's error body a message quotes, in characters.
+const QUOTED_BODY: usize = 200;
 /// Lifetime assumed when the token reply has no `expires_in` (the doc's default: one hour).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// A token is refreshed this long before it expires at the most (less for short lifetimes).
@@ -101,11 +107,17 @@ struct Inner {
     refresh: tokio::sync::Mutex<()>,
     /// How many tokens were fetched, for the run summary and tests.
     fetches: AtomicU64,
+    /// Knows the secret and every token fetched; shared with the API client.
+    redactor: Redactor,
 }
 
 impl TokenSource {
     /// A source that fetches nothing until the first [`TokenSource::token`] call.
     pub fn new(http: reqwest::Client, credentials: Credentials) -> Self {
+        let redactor = Redactor::for_client(
+            &credentials.client_id,
+            credentials.client_secret.expose_secret(),
+        );
         TokenSource {
             inner: Arc::new(Inner {
                 http,
@@ -113,6 +125,7 @@ impl TokenSource {
                 current: RwLock::new(None),
                 refresh: tokio::sync::Mutex::new(()),
                 fetches: AtomicU64::new(0),
+                redactor,
             }),
         }
     }
@@ -155,6 +168,12 @@ impl TokenSource {
         }
     }
 
+    /// The redactor every text quoting the token endpoint or the API passes through: it
+    /// knows the client secret and every token this source was issued.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
     /// How many tokens have been fetched so far.
     pub fn fetches(&self) -> u64 {
         self.inner.fetches.load(Ordering::Relaxed)
@@ -170,10 +189,11 @@ impl TokenSource {
 
     async fn fetch(&self) -> Result<Token, Error> {
         let c = &self.inner.credentials;
+        let redactor = &self.inner.redactor;
         let url = c.token_url.to_string();
-        let auth_err = |message: String| Error::Auth {
+        let no_answer = |e: reqwest::Error| Error::Auth {
             url: url.clone(),
-            message,
+            message: describe_transport(&e, redactor).into_string(),
         };
         let mut form = vec![("grant_type", "client_credentials"), ("scope", &c.scope)];
         let mut request = self.inner.http.post(c.token_url.clone());
@@ -194,37 +214,22 @@ impl TokenSource {
             }
         }
         let started = Instant::now();
-        let reply = request
-            .form(&form)
-            .send()
-            .await
-            // Without the URL: reqwest's error text has it already and nothing else secret.
-            .map_err(|e| auth_err(describe_transport(&e)))?;
+        let reply = request.form(&form).send().await.map_err(no_answer)?;
         let status = reply.status();
-        let body = reply
-            .bytes()
-            .await
-            .map_err(|e| auth_err(describe_transport(&e)))?;
+        let body = reply.bytes().await.map_err(no_answer)?;
         if !status.is_success() {
-            let parsed: OAuthErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-            if parsed.error.is_empty() || status.is_server_error() {
-                return Err(auth_err(format!(
-                    "HTTP {status}: {}",
-                    String::from_utf8_lossy(&body[..body.len().min(200)])
-                )));
-            }
-            return Err(Error::AuthRejected {
-                url,
-                status: status.as_u16(),
-                error: parsed.error,
-                description: parsed
-                    .error_description
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default(),
-            });
+            let error = refusal(url, status, &body, redactor);
+            tracing::debug!("the token endpoint answered: {error}");
+            return Err(error);
         }
-        let reply: TokenReply = serde_json::from_slice(&body)
-            .map_err(|e| auth_err(format!("the reply is not a token: {e}")))?;
+        let reply: TokenReply = serde_json::from_slice(&body).map_err(|e| Error::Auth {
+            url: url.clone(),
+            message: redactor
+                .text(&format!("the reply is not a token: {e}"))
+                .into_string(),
+        })?;
+        // Before anything else, so that no message from now on can show it.
+        redactor.register(&reply.access_token);
         let lifetime = reply
             .expires_in
             .map(Duration::from_secs)
@@ -236,8 +241,84 @@ impl TokenSource {
             value: SecretString::from(reply.access_token),
             generation,
             refresh_at: started + lifetime.saturating_sub(margin),
-            scope: reply.scope,
+            scope: reply.scope.map(|s| redactor.text(&s).into_string()),
             lifetime,
         })
+    }
+}
+
+/// The error for a token endpoint that answered `status` with `body`: a refusal of the
+/// credentials or scope when it names an OAuth2 `error` (not on a 5xx), else an outage. Its
+/// words are redacted.
+fn refusal(url: String, status: StatusCode, body: &[u8], redactor: &Redactor) -> Error {
+    let parsed: OAuthErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    if parsed.error.is_empty() || status.is_server_error() {
+        let quoted = redactor.body(body, QUOTED_BODY);
+        return Error::Auth {
+            url,
+            message: redactor
+                .text(&format!("HTTP {status}: {quoted}"))
+                .into_string(),
+        };
+    }
+    Error::AuthRejected {
+        url,
+        status: status.as_u16(),
+        error: redactor.text(&parsed.error).into_string(),
+        description: parsed
+            .error_description
+            .map(|d| format!(": {}", redactor.text(&d)))
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_that_quotes_the_request_names_the_error_but_not_the_secret() {
+        let redactor = Redactor::for_client("cid", "Sup3r secret");
+        let echo = r#"{"error":"invalid_client","error_description":"bad client; got grant_type=client_credentials&client_id=cid&client_secret=Sup3r+secret, Authorization: Basic Y2lkOlN1cDNyK3NlY3JldA=="}"#;
+        let e = refusal(
+            "http://t/token".into(),
+            StatusCode::UNAUTHORIZED,
+            echo.as_bytes(),
+            &redactor,
+        );
+        let text = e.to_string();
+        assert!(
+            matches!(e, Error::AuthRejected { status: 401, .. }),
+            "{text}"
+        );
+        assert!(text.contains("401 invalid_client: bad client"), "{text}");
+        for leak in ["Sup3r", "Y2lkOlN1cDNy"] {
+            assert!(!text.contains(leak), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_outage_page_that_quotes_the_request_is_redacted_before_it_is_cut() {
+        let redactor = Redactor::for_client("cid", "Sup3r secret");
+        // The secret straddles the 200th character, where the quote is cut.
+        let page = format!("{}Sup3r secret and more", "x".repeat(195));
+        let e = refusal(
+            "http://t/token".into(),
+            StatusCode::BAD_GATEWAY,
+            page.as_bytes(),
+            &redactor,
+        );
+        let text = e.to_string();
+        assert!(matches!(e, Error::Auth { .. }), "{text}");
+        assert!(text.contains("HTTP 502 Bad Gateway: xxx"), "{text}");
+        assert!(!text.contains("Sup3"), "{text}");
+        let unparsable = "no JSON; client_secret=Sup3r+secret";
+        let e = refusal(
+            "http://t/token".into(),
+            StatusCode::BAD_REQUEST,
+            unparsable.as_bytes(),
+            &redactor,
+        );
+        assert!(!e.to_string().contains("Sup3r"), "{e}");
     }
 }

@@ -2,7 +2,8 @@
 //! rate limiter and carries the shared token; a 401 for an expired token is answered by one
 //! refresh and one resend. Retrying anything else is the caller's decision. A create's reply
 //! says whether the server replayed an earlier answer (`X-Idempotent-Replayed: true`), so that
-//! the caller can check the claim.
+//! the caller can check the claim. Every word of an answer that reaches a [`CallError`] passes
+//! through the token source's [`Redactor`] first: its texts are [`ServerText`]s.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use reqwest::{Method, StatusCode, header::HeaderMap};
 use url::Url;
 
 use super::auth::TokenSource;
+use super::redact::{Redactor, ServerText};
 use super::throttle::Throttle;
 use super::transport::{describe_transport, no_answer_kind};
 use super::types::{
@@ -40,6 +42,9 @@ pub struct ApiClient {
     /// Slows every request down after a 429.
     throttle: Arc<Throttle>,
 }
+
+/// How much of an error body that is not the API's JSON a message quotes, in characters.
+const QUOTED_BODY: usize = 300;
 
 /// The header the API sets on a create's reply replayed for an idempotency key seen before.
 const IDEMPOTENT_REPLAYED: &str = "x-idempotent-replayed";
@@ -70,12 +75,12 @@ pub enum CallError {
     Status {
         /// The HTTP status.
         status: StatusCode,
-        /// The API's `error_code`.
-        code: String,
-        /// The API's `error` text.
-        message: String,
-        /// The `X-Trace-ID` header.
-        trace_id: Option<String>,
+        /// The API's `error_code`, redacted.
+        code: ServerText,
+        /// The API's `error` text (or the body's start), redacted.
+        message: ServerText,
+        /// The `X-Trace-ID` header, redacted.
+        trace_id: Option<ServerText>,
         /// The `Retry-After` header, in seconds.
         retry_after: Option<Duration>,
     },
@@ -84,8 +89,8 @@ pub enum CallError {
     Transport {
         /// What went wrong, by kind.
         kind: NoAnswer,
-        /// What went wrong, with its causes.
-        message: String,
+        /// What went wrong, with its causes, redacted.
+        message: ServerText,
     },
     /// No token could be had.
     Auth(Error),
@@ -101,7 +106,7 @@ impl CallError {
             CallError::Status { status, code, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS
                     || status.is_server_error()
-                    || (*status == StatusCode::FORBIDDEN && code == "request_forbidden")
+                    || (*status == StatusCode::FORBIDDEN && code.as_str() == "request_forbidden")
             }
             CallError::Transport { .. } => true,
             CallError::Auth(e) => !matches!(e, Error::AuthRejected { .. }),
@@ -150,13 +155,13 @@ impl CallError {
                 ..
             } => RowError::Api {
                 status: status.as_u16(),
-                code: code.clone(),
-                message: message.clone(),
-                trace_id: trace_id.clone(),
+                code: code.to_string(),
+                message: message.to_string(),
+                trace_id: trace_id.as_ref().map(ServerText::to_string),
             },
             CallError::Transport { kind, message } => RowError::Transport {
                 kind: *kind,
-                message: message.clone(),
+                message: message.to_string(),
             },
             CallError::Auth(e) => RowError::Token(e.to_string()),
             CallError::TooManyMatches(m) => RowError::AmbiguousName(m.clone()),
@@ -227,7 +232,7 @@ impl ApiClient {
             })
             .await?;
         Ok(CreateReply {
-            organization: parse_org(&answer.body)?,
+            organization: parse_org(&answer.body, self.redactor())?,
             replayed: answer.replayed,
         })
     }
@@ -242,7 +247,7 @@ impl ApiClient {
             .expect("an http(s) URL has path segments")
             .push(id);
         match self.send(Method::GET, url, |r| r).await {
-            Ok(answer) => parse_org(&answer.body).map(Some),
+            Ok(answer) => parse_org(&answer.body, self.redactor()).map(Some),
             Err(CallError::Status { status, .. }) if status == StatusCode::NOT_FOUND => Ok(None),
             Err(e) => Err(e),
         }
@@ -287,7 +292,7 @@ impl ApiClient {
                 }
             }
             let answer = self.send(Method::GET, url, |r| r).await?;
-            let page = parse_list(&answer.body)?;
+            let page = parse_list(&answer.body, self.redactor())?;
             let full = page.organizations.len() >= PAGE;
             after = page.organizations.last().map(|o| o.id.clone());
             found.extend(
@@ -321,7 +326,7 @@ impl ApiClient {
             }
         }
         let answer = self.send(Method::GET, url, |r| r).await?;
-        let page = parse_list(&answer.body)?;
+        let page = parse_list(&answer.body, self.redactor())?;
         Ok(page.organizations)
     }
 
@@ -345,7 +350,12 @@ impl ApiClient {
                     .body(bytes.clone())
             })
             .await?;
-        parse_org(&answer.body)
+        parse_org(&answer.body, self.redactor())
+    }
+
+    /// The redactor every answer's words pass through.
+    fn redactor(&self) -> &Redactor {
+        self.tokens.redactor()
     }
 
     /// Sends one request through the limiter with the current token; on a 401
@@ -366,7 +376,10 @@ impl ApiClient {
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(token.bearer());
-            let reply = build(request).send().await.map_err(|e| no_answer(&e))?;
+            let reply = build(request)
+                .send()
+                .await
+                .map_err(|e| no_answer(&e, self.redactor()))?;
             let status = reply.status();
             // Of a success's headers only the replay mark matters; an error's are read for
             // its trace id and Retry-After.
@@ -379,11 +392,16 @@ impl ApiClient {
             } else {
                 reply.headers().clone()
             };
-            let body = reply.bytes().await.map_err(|e| no_answer(&e))?;
+            let body = reply
+                .bytes()
+                .await
+                .map_err(|e| no_answer(&e, self.redactor()))?;
             if status.is_success() {
                 return Ok(Answer { body, replayed });
             }
-            let error = status_error(status, &headers, &body);
+            let error = status_error(status, &headers, &body, self.redactor());
+            // Its words are the redacted ones, like every text built from the answer.
+            tracing::debug!(%method, "the API answered: {}", error.clone_row_error());
             if status == StatusCode::TOO_MANY_REQUESTS {
                 self.throttle.too_many_requests();
             }
@@ -398,44 +416,45 @@ impl ApiClient {
     }
 }
 
-fn parse_org(body: &[u8]) -> Result<Organization, CallError> {
-    serde_json::from_slice(body)
-        .map_err(|e| unreadable(format!("the API's reply is not an organization: {e}")))
+/// A success's body as an organization.
+fn parse_org(body: &[u8], redactor: &Redactor) -> Result<Organization, CallError> {
+    serde_json::from_slice(body).map_err(|e| {
+        // serde's words quote the body they could not read.
+        unreadable(redactor.text(&format!("the API's reply is not an organization: {e}")))
+    })
 }
 
-fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> CallError {
+/// The error for an answer `status` with `headers` and `body`; every word taken from them is
+/// redacted by `redactor`.
+fn status_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    redactor: &Redactor,
+) -> CallError {
     let parsed: ApiErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let message = if parsed.error.is_empty() {
-        let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
-        let text = text.trim();
+        let text = redactor.body(body, QUOTED_BODY);
         if text.is_empty() {
-            status.canonical_reason().unwrap_or("").to_string()
+            ServerText::ours(status.canonical_reason().unwrap_or(""))
         } else {
-            text.to_string()
+            text
         }
     } else {
-        parsed.error
+        redactor.text(&parsed.error)
     };
     let code = if parsed.error_code.is_empty() {
-        status
-            .canonical_reason()
-            .unwrap_or("error")
-            .to_lowercase()
-            .replace(' ', "_")
+        let reason = status.canonical_reason().unwrap_or("error");
+        redactor.text(&reason.to_lowercase().replace(' ', "_"))
     } else {
-        parsed.error_code
+        redactor.text(&parsed.error_code)
     };
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     CallError::Status {
         status,
         code,
         message,
-        trace_id: header("x-trace-id"),
+        trace_id: header("x-trace-id").map(|t| redactor.text(t)),
         retry_after: header("retry-after")
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
@@ -444,7 +463,7 @@ fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> CallErr
 }
 
 /// A reply that came but is not the API's JSON.
-fn unreadable(message: String) -> CallError {
+fn unreadable(message: ServerText) -> CallError {
     CallError::Transport {
         kind: NoAnswer::Unreadable,
         message,
@@ -452,18 +471,18 @@ fn unreadable(message: String) -> CallError {
 }
 
 /// A request that got no complete answer.
-fn no_answer(e: &reqwest::Error) -> CallError {
+fn no_answer(e: &reqwest::Error, redactor: &Redactor) -> CallError {
     CallError::Transport {
         kind: no_answer_kind(e),
-        message: describe_transport(e),
+        message: describe_transport(e, redactor),
     }
 }
 
 /// A page of `GET /organizations`.
-fn parse_list(body: &[u8]) -> Result<OrganizationList, CallError> {
+fn parse_list(body: &[u8], redactor: &Redactor) -> Result<OrganizationList, CallError> {
     serde_json::from_slice(body).map_err(|e| {
-        unreadable(format!(
+        unreadable(redactor.text(&format!(
             "the API's reply is not a list of organizations: {e}"
-        ))
+        )))
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod redact;
 pub mod retry;
 pub mod throttle;
 mod transport;

@@ -1,8 +1,10 @@
 //! A request that got no answer (timeout, refused or dropped connection), described in one
-//! line for messages: the token source and the organization calls word it alike.
+//! line for messages: the token source and the organization calls word it alike, and both
+//! pass it through the redactor (a proxy's or a library's words may quote the request).
 
 use std::error::Error as _;
 
+use super::redact::{Redactor, ServerText};
 use crate::error::NoAnswer;
 
 /// What kind of no-answer `e` is.
@@ -18,8 +20,9 @@ pub(crate) fn no_answer_kind(e: &reqwest::Error) -> NoAnswer {
     }
 }
 
-/// A one-line description of a transport failure, with its causes, without the URL's query.
-pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
+/// A one-line description of a transport failure, with its causes, without the URL's query,
+/// redacted by `redactor`.
+pub(crate) fn describe_transport(e: &reqwest::Error, redactor: &Redactor) -> ServerText {
     let mut text = no_answer_kind(e).as_str().to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -30,5 +33,5 @@ pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
         }
         source = s.source();
     }
-    text
+    redactor.text(&text)
 }
