@@ -308,4 +308,8 @@ pub struct SandboxArgs {
     /// asked for.
     #[arg(long)]
     pub assign_own_ids: bool,
+    /// Quote the whole request (secret, token and all) in every error reply, as a
+    /// misconfigured gateway does: to check that a client repeats none of it.
+    #[arg(long)]
+    pub echo_requests_in_errors: bool,
 }

@@ -46,6 +46,13 @@ pub struct SandboxConfig {
     /// its body, no replay header) and commit nothing, as a gateway that replays one cached
     /// reply would: a client must not record one organization for two rows.
     pub same_id_for_every_create: bool,
+    /// Quote the whole request in every error reply, as a misconfigured gateway does: the
+    /// token endpoint's `error_description` shows the form body (`client_secret` and all),
+    /// every header (the Basic credentials) and those decoded; the System API's `error` and
+    /// `details.request` show every header (the bearer token) and the body, and its 5xx
+    /// replies become a plain-text gateway page that dumps the request. A client must repeat
+    /// none of it.
+    pub echo_requests_in_errors: bool,
 }
 
 impl Default for SandboxConfig {
@@ -73,6 +80,7 @@ impl Default for SandboxConfig {
             ignore_idempotency_keys: false,
             assign_own_ids: false,
             same_id_for_every_create: false,
+            echo_requests_in_errors: false,
         }
     }
 }

@@ -2,15 +2,17 @@
 //! tenant and bearer-token checks every `/api` request passes before its handler.
 //!
 //! Order: rate limit (429), burst rejection (403), tenant (404), token (401/403). Every reply,
-//! refused or not, carries a fresh `X-Trace-ID`.
+//! refused or not, carries a fresh `X-Trace-ID`. With `echo_requests_in_errors` the gate also
+//! keeps each request's words and quotes them in its error reply, whoever refused it.
 
+use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::Clock;
 
-use super::reply::ApiError;
+use super::reply::{ApiError, EchoedRequest, echo_into};
 use super::stats::bump;
 use super::token::check_bearer;
 use super::{Sandbox, random_hex};
@@ -18,10 +20,37 @@ use super::{Sandbox, random_hex};
 /// The header naming a reply for support, kept by clients next to a failed row.
 pub(crate) const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 
+/// The most of a request's body kept to be quoted (more than the handlers accept).
+const MAX_ECHOED_BODY: usize = 16 << 20;
+
 /// Middleware over every `/api` route.
 pub(crate) async fn gate(State(sandbox): State<Sandbox>, req: Request, next: Next) -> Response {
     bump(&sandbox.shared.counters.api_requests);
-    let mut res = match admit(&sandbox, &req) {
+    if !sandbox.shared.config.echo_requests_in_errors {
+        return pass(&sandbox, req, next).await;
+    }
+    let (parts, body) = req.into_parts();
+    let body = match to_bytes(body, MAX_ECHOED_BODY).await {
+        Ok(body) => body,
+        Err(e) => {
+            let mut res =
+                ApiError::BadRequest(format!("cannot read the body: {e}")).into_response();
+            res.headers_mut().insert(TRACE_ID, trace_id());
+            return res;
+        }
+    };
+    let echoed = EchoedRequest::new(&parts.method, &parts.uri, &parts.headers, &body);
+    let res = pass(&sandbox, Request::from_parts(parts, Body::from(body)), next).await;
+    if res.status().is_client_error() || res.status().is_server_error() {
+        echo_into(res, &echoed).await
+    } else {
+        res
+    }
+}
+
+/// Admits the request and runs its handler, or refuses it; either way with a trace id.
+async fn pass(sandbox: &Sandbox, req: Request, next: Next) -> Response {
+    let mut res = match admit(sandbox, &req) {
         Ok(()) => next.run(req).await,
         Err(e) => {
             tracing::debug!(error = %e, path = req.uri().path(), "sandbox: request refused");

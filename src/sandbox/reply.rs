@@ -17,10 +17,14 @@
 //! | 500    | `internal_server_error` | injected, before commit                                 |
 //! | 502    | `bad_gateway`           | injected, after commit                                  |
 //! | 503    | `service_unavailable`   | injected, before commit                                 |
+//!
+//! With `echo_requests_in_errors` every error reply quotes its request ([`EchoedRequest`]),
+//! as a misconfigured gateway does: in `error` and `details.request`, in a plain-text page for
+//! a 5xx, in the token endpoint's `error_description`.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -242,6 +246,20 @@ pub(crate) enum OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
+        let description = self.to_string();
+        self.reply(description)
+    }
+}
+
+impl OAuthError {
+    /// The reply, its `error_description` quoting `request` after the reason.
+    pub(crate) fn echoing(self, request: &EchoedRequest) -> Response {
+        let description = format!("{self} (echoed request: {})", request.line);
+        self.reply(description)
+    }
+
+    /// The RFC 6749 error reply with this `error_description`.
+    fn reply(self, description: String) -> Response {
         let (status, error) = match &self {
             OAuthError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             OAuthError::InvalidClient(_) => (StatusCode::UNAUTHORIZED, "invalid_client"),
@@ -251,7 +269,7 @@ impl IntoResponse for OAuthError {
             OAuthError::InvalidScope(_) => (StatusCode::BAD_REQUEST, "invalid_scope"),
             OAuthError::UnknownTenant(_) => (StatusCode::NOT_FOUND, "not_found"),
         };
-        let body = json!({ "error": error, "error_description": self.to_string() });
+        let body = json!({ "error": error, "error_description": description });
         let mut res = JsonReply::new(status, &body).into_response();
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
@@ -261,4 +279,79 @@ impl IntoResponse for OAuthError {
         }
         res
     }
+}
+
+/// The most of an error reply's body that is read back to add a request to it.
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// A request as a gateway that echoes it quotes it: method, path and query, every header, and
+/// the body.
+#[derive(Debug)]
+pub(crate) struct EchoedRequest {
+    /// One line: `POST /path?query; name: value; ...; body: ...`.
+    line: String,
+    /// The same as `{"method", "path", "headers": {name: value}, "body"}`.
+    json: Value,
+}
+
+impl EchoedRequest {
+    /// The request with these parts and `body`.
+    pub(crate) fn new(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Self {
+        let body = String::from_utf8_lossy(body);
+        let mut line = format!("{method} {uri}");
+        let mut fields = serde_json::Map::new();
+        for (name, value) in headers {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            line.push_str(&format!("; {name}: {value}"));
+            fields.insert(name.to_string(), Value::from(value.as_ref()));
+        }
+        line.push_str(&format!("; body: {body}"));
+        let json = json!({
+            "method": method.as_str(),
+            "path": uri.to_string(),
+            "headers": fields,
+            "body": body,
+        });
+        EchoedRequest { line, json }
+    }
+
+    /// With `note` (what the gateway made of the request) added to its line.
+    pub(crate) fn with_note(mut self, note: &str) -> Self {
+        self.line.push_str("; ");
+        self.line.push_str(note);
+        self
+    }
+}
+
+/// The error reply `res` rewritten to quote `request`: a 5xx as a plain-text gateway page that
+/// dumps it, any other as the same JSON with the request added to `error` and as
+/// `details.request`. Its headers (`Retry-After`, the trace id) stay.
+pub(crate) async fn echo_into(res: Response, request: &EchoedRequest) -> Response {
+    let (mut parts, body) = res.into_parts();
+    let body = to_bytes(body, MAX_ERROR_BODY).await.unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = if parts.status.is_server_error() {
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        format!(
+            "{}\n\nThe upstream failed on this request: {}\n",
+            parts.status, request.line
+        )
+        .into_bytes()
+    } else {
+        let mut value: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+        if let Some(object) = value.as_object_mut() {
+            let error = object.get("error").and_then(Value::as_str).unwrap_or("");
+            let error = format!("{error} (echoed request: {})", request.line);
+            object.insert("error".to_owned(), Value::from(error));
+            let details = object.entry("details").or_insert_with(|| json!({}));
+            if let Some(details) = details.as_object_mut() {
+                details.insert("request".to_owned(), request.json.clone());
+            }
+        }
+        value.to_string().into_bytes()
+    };
+    Response::from_parts(parts, Body::from(body))
 }

@@ -307,6 +307,11 @@ impl<V> ExpiringMap<V> {
         self.entries.insert(key, (expires_at, value));
     }
 
+    /// Every key not yet purged.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
     /// The entry and its expiry, even if it has expired but is not yet purged.
     pub(crate) fn get(&self, key: &str) -> Option<(Instant, &V)> {
         self.entries.get(key).map(|(at, v)| (*at, v))

@@ -12,6 +12,8 @@
 //!   than form-urlencoded too, while no `Content-Type` at all is tolerated.
 //! - The System API accepts a token that holds `manage_organizations` (the doc's scope) or
 //!   `manage_configuration` (the spec's); any other token is 403 `insufficient_scope`.
+//! - With `echo_requests_in_errors` a refusal's `error_description` quotes the request whole,
+//!   then its form fields and Basic credentials decoded, as a gateway that "helps" would.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -20,7 +22,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -29,7 +31,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::reply::{ApiError, JsonReply, OAuthError};
+use super::reply::{ApiError, EchoedRequest, JsonReply, OAuthError};
 use super::stats::bump;
 use super::{Sandbox, base_url, lock};
 
@@ -39,12 +41,15 @@ const ORGANIZATION_SCOPES: [&str; 2] = ["manage_organizations", "manage_configur
 /// `POST /{tenant}/system/oauth2/token`: the client credentials grant.
 pub(crate) async fn token(
     State(sandbox): State<Sandbox>,
+    method: Method,
+    uri: Uri,
     tenant: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let counters = &sandbox.shared.counters;
     bump(&counters.token_requests);
+    let raw = body.as_ref().map(Bytes::clone).unwrap_or_default();
     match grant(&sandbox, tenant, &headers, body) {
         Ok(res) => {
             bump(&counters.tokens_issued);
@@ -52,9 +57,40 @@ pub(crate) async fn token(
         }
         Err(e) => {
             bump(&counters.token_rejections);
+            // The reason only: the sandbox's own log never quotes the request.
             tracing::debug!(error = %e, "sandbox: token request refused");
-            e.into_response()
+            if sandbox.shared.config.echo_requests_in_errors {
+                e.echoing(&echo(&method, &uri, &headers, &raw))
+            } else {
+                e.into_response()
+            }
         }
+    }
+}
+
+/// A token request as an echoing gateway quotes it: whole, then its form fields and Basic
+/// credentials decoded.
+fn echo(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> EchoedRequest {
+    let mut fields: Vec<String> = url::form_urlencoded::parse(body)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    fields.sort();
+    let mut note = format!("form fields: {}", fields.join(" "));
+    if let Some(Ok(basic)) = headers.get(header::AUTHORIZATION).map(parse_basic) {
+        let password = form_decode(&basic.secret).unwrap_or(basic.secret);
+        note.push_str(&format!("; basic user {} password {password}", basic.id));
+    }
+    EchoedRequest::new(method, uri, headers, body).with_note(&note)
+}
+
+impl Sandbox {
+    /// Every access token issued and not yet purged, so that a test can check that a client
+    /// never repeats one.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.shared.tokens)
+            .keys()
+            .map(str::to_owned)
+            .collect()
     }
 }
 

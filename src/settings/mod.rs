@@ -238,6 +238,7 @@ impl SandboxSettings {
             },
             ignore_idempotency_keys: args.ignore_idempotency_keys,
             assign_own_ids: args.assign_own_ids,
+            echo_requests_in_errors: args.echo_requests_in_errors,
             ..SandboxConfig::default()
         };
         if let Some(id) = args.client_id {
