@@ -13,5 +13,6 @@ mod retries;
 mod sandbox;
 mod sandbox_auth;
 mod sandbox_faults;
+mod secrets;
 mod statuses;
 mod util;
