@@ -190,7 +190,8 @@ impl TokenSource {
     async fn fetch(&self) -> Result<Token, Error> {
         let c = &self.inner.credentials;
         let redactor = &self.inner.redactor;
-        let url = c.token_url.to_string();
+        // Redacted too: a URL's user info may hold the secret.
+        let url = redactor.text(c.token_url.as_str()).into_string();
         let no_answer = |e: reqwest::Error| Error::Auth {
             url: url.clone(),
             message: describe_transport(&e, redactor).into_string(),
@@ -279,7 +280,11 @@ mod tests {
     #[test]
     fn a_refusal_that_quotes_the_request_names_the_error_but_not_the_secret() {
         let redactor = Redactor::for_client("cid", "Sup3r secret");
-        let echo = r#"{"error":"invalid_client","error_description":"bad client; got grant_type=client_credentials&client_id=cid&client_secret=Sup3r+secret, Authorization: Basic Y2lkOlN1cDNyK3NlY3JldA=="}"#;
+        let echo = concat!(
+            r#"{"error":"invalid_client","error_description":"bad client; got "#,
+            "grant_type=client_credentials&client_id=cid&client_secret=Sup3r+secret, ",
+            r#"Authorization: Basic Y2lkOlN1cDNyK3NlY3JldA=="}"#
+        );
         let e = refusal(
             "http://t/token".into(),
             StatusCode::UNAUTHORIZED,

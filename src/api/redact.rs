@@ -5,8 +5,9 @@
 //!
 //! What it replaces with [`REDACTED`]:
 //! - the client secret as typed, form-urlencoded (`+` or `%20` for a space, upper- or
-//!   lower-case hex), JSON-escaped, and inside the Basic header's base64 of `client_id:secret`
-//!   (both parts form-urlencoded, as sent, or not; padded or not; standard or URL-safe);
+//!   lower-case hex), JSON-escaped (`\/` and `\uXXXX` too), and inside the Basic header's
+//!   base64 of `client_id:secret` (both parts form-urlencoded, as sent, or not; padded or not;
+//!   standard or URL-safe alphabet);
 //! - every bearer token this process was issued (the token source registers each one);
 //! - whatever has the shape of a credential: an `Authorization` header's value (its scheme
 //!   word kept), a `Bearer` or `Basic` credential, and the value of a `client_secret`,
@@ -39,7 +40,7 @@ const MIN_CREDENTIAL: usize = 8;
 #[derive(Clone, Default)]
 pub struct Redactor {
     /// Exact strings to remove: the secret's forms and the tokens issued. A std lock: held
-    /// only to copy or push, never across an await.
+    /// while one text is scanned or one token added, never across an await.
     known: Arc<RwLock<Vec<String>>>,
 }
 
@@ -158,6 +159,9 @@ fn secret_forms(client_id: &str, secret: &str) -> Vec<String> {
         encoded.replace('+', "%20"),
         lowercase_hex(&encoded),
         json_escaped(secret),
+        // As encoders that escape `/` or everything beyond ASCII (Python's default) write it.
+        json_escaped(secret).replace('/', "\\/"),
+        ascii_only(&json_escaped(secret)),
         encoded.clone(),
     ];
     // RFC 6749 2.3.1 form-urlencodes both parts before the Basic encoding (as sent); a
@@ -203,6 +207,21 @@ fn json_escaped(s: &str) -> String {
         .and_then(|q| q.strip_suffix('"'))
         .unwrap_or_default()
         .to_owned()
+}
+
+/// `s` with every character beyond ASCII written as JSON's `\uXXXX` (lower-case hex, UTF-16).
+fn ascii_only(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// Adds every occurrence of `needle` in `text`, overlapping ones included.

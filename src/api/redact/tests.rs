@@ -28,6 +28,8 @@ fn the_secret_is_removed_in_every_form_it_is_sent_in() {
         encoded.replace('+', "%20"),
         "Canary%2bSecret%2f%c3%bc+%22x%22%26%3d%25".to_owned(),
         r#"Canary+Secret/ü \"x\"&=%"#.to_owned(),
+        r#"Canary+Secret\/ü \"x\"&=%"#.to_owned(),
+        r#"Canary+Secret/\u00fc \"x\"&=%"#.to_owned(),
         STANDARD.encode(format!("client+1:{encoded}")),
         STANDARD_NO_PAD.encode(format!("client+1:{encoded}")),
         STANDARD.encode(format!("{ID}:{SECRET}")),
@@ -185,4 +187,15 @@ fn debug_output_shows_no_credential() {
         !debug.contains("Canary") && !debug.contains("tok3n"),
         "{debug}"
     );
+}
+
+#[test]
+fn any_cut_of_a_text_is_redacted_without_a_panic() {
+    let r = Redactor::for_client("id", "ü€");
+    let text = "Authorization:\"Bearer ü€x%3d\\client_secret%3D€€ basic\tü access_token=";
+    for (cut, _) in text.char_indices() {
+        for part in [&text[..cut], &text[cut..]] {
+            assert!(!r.text(part).as_str().contains("ü€"), "{part}");
+        }
+    }
 }
