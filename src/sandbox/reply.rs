@@ -341,7 +341,8 @@ pub(crate) async fn echo_into(res: Response, request: &EchoedRequest) -> Respons
         )
         .into_bytes()
     } else {
-        let mut value: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+        let mut value: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| json!({ "error": String::from_utf8_lossy(&body) }));
         if let Some(object) = value.as_object_mut() {
             let error = object.get("error").and_then(Value::as_str).unwrap_or("");
             let error = format!("{error} (echoed request: {})", request.line);

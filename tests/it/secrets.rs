@@ -196,6 +196,7 @@ async fn import_repeats_no_credential_the_api_echoes() {
     let fixture = Fixture::new(&customers_with_unknown_templates());
     let dir = fixture.dir.path();
     let client_id = sandbox.sandbox.config().client_id.clone();
+    let mut transcript = String::new();
     for auth in ["post", "basic"] {
         let args = [
             "import",
@@ -222,7 +223,15 @@ async fn import_repeats_no_credential_the_api_echoes() {
             all.contains(REDACTED),
             "{what}: something was echoed\n{all}"
         );
+        transcript += &all;
     }
+    // A 5xx gateway page is not the API's JSON: its start is quoted, redacted.
+    assert!(
+        transcript.contains("Service Unavailable\n\nThe upstream failed on this request: POST")
+            || transcript
+                .contains("Internal Server Error\n\nThe upstream failed on this request: POST"),
+        "{transcript}"
+    );
     // What went wrong is still said: the status, the code, the API's words.
     let rows = csv_rows(&fixture.results());
     let unknown = rows
@@ -407,4 +416,20 @@ async fn plan_verify_undo_and_token_repeat_no_credential_the_api_echoes() {
             "{output}"
         );
     }
+}
+
+#[test]
+fn the_sandbox_command_turns_the_echo_on_only_when_asked() {
+    use orgimport::settings::Settings;
+    let echo = |flags: &[&str]| {
+        let args = [&["orgimport", "sandbox", "--port", "0"], flags].concat();
+        let Ok(Settings::Sandbox(s)) =
+            crate::fixture::resolve(args.iter().map(|a| a.to_string()).collect())
+        else {
+            panic!("a sandbox command")
+        };
+        s.config.echo_requests_in_errors
+    };
+    assert!(echo(&["--echo-requests-in-errors"]));
+    assert!(!echo(&[]));
 }
