@@ -365,3 +365,27 @@ async fn the_crm_sample_imports_with_its_mapping() {
         Some(orgs["nordlicht-energie-ag"].id.as_str())
     );
 }
+
+#[tokio::test]
+async fn org_ids_that_a_spreadsheet_would_evaluate_are_neutralized_and_read_back() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    // Valid ids (letters, digits, '-') that Excel reads as formulas: -1-1 is -2, -A1 a cell.
+    let fixture = Fixture::new("id,name\n-1-1,minus-one\n-A1,minus-a1\n+1,plus\n");
+
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+
+    assert_eq!(summary.count(Status::Created), 2, "{summary}");
+    let rows = fixture.results_rows();
+    for (row, id) in [(0, "-1-1"), (1, "-A1")] {
+        assert_eq!(rows[row]["org_id"], format!("'{id}"), "{rows:?}");
+        assert_eq!(rows[row]["id"], format!("'{id}"), "{rows:?}");
+    }
+    assert_eq!(
+        rows[2]["status"], "invalid",
+        "'+' is no id character: {rows:?}"
+    );
+    // The marks are taken off when the file is read again: nothing is sent twice.
+    let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!((again.sent, again.done_before), (0, 2), "{again}");
+    assert_eq!(sandbox.sandbox.stats().create_requests, 2);
+}
