@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod mapping;
+pub mod quote;
 mod rows;
 pub mod snapshot;
 

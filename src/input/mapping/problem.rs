@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::input::quote::escaped;
+
 /// The kinds of problem a row can have, for the summary by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProblemKind {
@@ -11,7 +13,7 @@ pub enum ProblemKind {
     MissingName,
     /// A value is longer than its field allows.
     TooLong,
-    /// The name has control characters.
+    /// The name (or display name) has control or bidi control characters, or shows nothing.
     BadName,
     /// An id, parent id or template id has characters ids cannot have.
     BadId,
@@ -25,6 +27,8 @@ pub enum ProblemKind {
     BadMetadata,
     /// Another row has the same key (id, else name).
     DuplicateKey,
+    /// Another row's name is the same slug: two organizations would share one name.
+    DuplicateName,
     /// The row's `parent` names no row of the file.
     MissingParent,
     /// The row is its own ancestor.
@@ -47,6 +51,7 @@ impl ProblemKind {
             ProblemKind::BadDomain => "bad domain",
             ProblemKind::BadMetadata => "bad metadata value",
             ProblemKind::DuplicateKey => "duplicate key",
+            ProblemKind::DuplicateName => "duplicate name",
             ProblemKind::MissingParent => "unknown parent",
             ProblemKind::ParentCycle => "parent cycle",
             ProblemKind::InvalidParent => "invalid parent",
@@ -61,7 +66,7 @@ pub struct Problem {
     pub kind: ProblemKind,
     /// The column's header, when one column is at fault.
     pub column: Option<String>,
-    /// What is wrong, quoting the value.
+    /// What is wrong, quoting the value (escaped: see [`crate::input::quote`]).
     pub message: String,
 }
 
@@ -79,7 +84,7 @@ impl Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.column {
-            Some(c) => write!(f, "{c}: {}", self.message),
+            Some(c) => write!(f, "{}: {}", escaped(c), self.message),
             None => f.write_str(&self.message),
         }
     }
