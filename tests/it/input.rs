@@ -391,6 +391,47 @@ async fn org_ids_that_a_spreadsheet_would_evaluate_are_neutralized_and_read_back
 }
 
 #[tokio::test]
+async fn names_slugged_alike_are_created_once_and_the_others_name_the_first_line() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(
+        "Account ID,Account Name\n\
+         001,Acme Inc\n\
+         002,\"ACME, Inc.\"\n\
+         003,Acme Inc.\n\
+         004,Beta GmbH\n",
+    );
+    let mapping = fixture.dir.path().join("crm-mapping.toml");
+    std::fs::write(
+        &mapping,
+        "[fields]\nid = \"Account ID\"\nname = { slug = \"Account Name\" }\n",
+    )
+    .unwrap();
+
+    let summary = fixture
+        .import(&sandbox, &["--mapping", mapping.to_str().unwrap()])
+        .await
+        .unwrap();
+
+    assert_eq!(summary.count(Status::Created), 2, "{summary}");
+    assert_eq!(summary.count(Status::Invalid), 2, "{summary}");
+    let rows = fixture.results_rows();
+    for row in &rows[1..3] {
+        assert!(
+            row["error"].contains("name \"acme-inc\" (the slug of")
+                && row["error"].contains("is already the name of line 2"),
+            "{row:?}"
+        );
+    }
+    let acme = sandbox
+        .sandbox
+        .organizations()
+        .into_iter()
+        .filter(|o| o.name == "acme-inc")
+        .count();
+    assert_eq!(acme, 1, "one organization named acme-inc");
+}
+
+#[tokio::test]
 async fn a_mapping_file_mistake_stops_the_import_naming_the_file_line_and_field() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new("Account Name,Employees\nacme,12\n");
