@@ -95,7 +95,7 @@ pub fn build(
     report: &mut dyn FnMut(&InvalidRow),
 ) -> Result<Plan, Error> {
     let mut reader = input::reader(path, dialect)?;
-    input::read_headers(path, &mut reader)?;
+    input::read_headers_in(path, dialect, &mut reader)?;
     let mut rows = input::rows(path, dialect, reader, mapping.width());
 
     let by_name = mapping.names_parents();
