@@ -529,9 +529,9 @@ fn control_characters_from_headers_and_cells_are_escaped_in_every_message() {
         std::fs::write(&input, csv).unwrap();
         let out = assert_cmd::Command::cargo_bin("orgimport")
             .unwrap()
-            .arg("validate")
+            .arg(extra[0])
             .arg(&input)
-            .args(extra)
+            .args(&extra[1..])
             .output()
             .unwrap();
         let all = [out.stdout.clone(), out.stderr.clone()].concat();
@@ -550,7 +550,7 @@ fn control_characters_from_headers_and_cells_are_escaped_in_every_message() {
     };
 
     // A header with NUL and an ANSI escape, and no name column.
-    let text = run(b"na\0me,\x1b[31mred\x1b[0m\nacme,x\n", &[]);
+    let text = run(b"na\0me,\x1b[31mred\x1b[0m\nacme,x\n", &["validate"]);
     assert!(
         text.contains("(the header has: na\\u{0}me, \\u{1b}[31mred\\u{1b}[0m)"),
         "{text}"
@@ -558,7 +558,7 @@ fn control_characters_from_headers_and_cells_are_escaped_in_every_message() {
     // A column named by a flag, holding escapes, and cells full of them.
     let text = run(
         b"name,E\x1bMail,id\n\x1b]0;pwned\x07,x\x7f@y,\xc2\x9b\xe2\x80\xae\n",
-        &["--map", "email=E\x1bMail"],
+        &["validate", "--map", "email=E\x1bMail"],
     );
     assert!(
         text.contains("name: \"\\u{1b}]0;pwned\\u{7}\" contains a control character"),
@@ -569,4 +569,10 @@ fn control_characters_from_headers_and_cells_are_escaped_in_every_message() {
         "{text}"
     );
     assert!(text.contains("id: \"\\u{9b}\\u{202e}\""), "{text}");
+    // An import's summary names the kind of problem by the column, escaped too.
+    let text = run(
+        b"name,E\x1bMail\nacme,x@\nbeta,\n",
+        &["import", "--sandbox", "--map", "email=E\x1bMail"],
+    );
+    assert!(text.contains("1 invalid (E\\u{1b}Mail)"), "{text}");
 }

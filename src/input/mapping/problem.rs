@@ -64,18 +64,19 @@ impl ProblemKind {
 pub struct Problem {
     /// What kind of problem it is.
     pub kind: ProblemKind,
-    /// The column's header, when one column is at fault.
+    /// The column's header, when one column is at fault, escaped as messages show it (it
+    /// names the kind in summaries too).
     pub column: Option<String>,
     /// What is wrong, quoting the value (escaped: see [`crate::input::quote`]).
     pub message: String,
 }
 
 impl Problem {
-    /// A problem of `column`.
+    /// A problem of `column` (its header as written; stored escaped).
     pub fn new(kind: ProblemKind, column: Option<&str>, message: impl Into<String>) -> Self {
         Problem {
             kind,
-            column: column.map(str::to_string),
+            column: column.map(|c| escaped(c).into_owned()),
             message: message.into(),
         }
     }
@@ -84,7 +85,7 @@ impl Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.column {
-            Some(c) => write!(f, "{}: {}", escaped(c), self.message),
+            Some(c) => write!(f, "{c}: {}", self.message),
             None => f.write_str(&self.message),
         }
     }
