@@ -5,6 +5,7 @@ mod between_runs;
 mod faults;
 mod fixture;
 mod fuzz;
+mod hostile_input;
 mod import;
 mod input;
 mod ops;
