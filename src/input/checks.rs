@@ -1,5 +1,6 @@
 //! The value checks a row's fields must pass before anything is sent: ids, emails, colors,
-//! domain names, lengths, and the slug that can stand in for a missing name.
+//! domain names, lengths, characters that show nothing or reorder text (bidi controls), and
+//! the slug that can stand in for a missing name.
 
 /// The longest `name` accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 255;
@@ -18,6 +19,7 @@ pub fn check_id(value: &str) -> Result<(), String> {
     if value.chars().count() > MAX_ID_CHARS {
         return Err(format!("longer than {MAX_ID_CHARS} characters"));
     }
+    check_no_bidi_controls(value)?;
     match value
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
@@ -27,6 +29,83 @@ pub fn check_id(value: &str) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// The Unicode name of a bidirectional embedding, override or isolate character (U+202A to
+/// U+202E, U+2066 to U+2069), which make text display in another order than it is stored
+/// (`\u{202e}fdp.exe` shows as `exe.pdf`); `None` for any other character.
+pub fn bidi_control_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{202a}' => "LEFT-TO-RIGHT EMBEDDING",
+        '\u{202b}' => "RIGHT-TO-LEFT EMBEDDING",
+        '\u{202c}' => "POP DIRECTIONAL FORMATTING",
+        '\u{202d}' => "LEFT-TO-RIGHT OVERRIDE",
+        '\u{202e}' => "RIGHT-TO-LEFT OVERRIDE",
+        '\u{2066}' => "LEFT-TO-RIGHT ISOLATE",
+        '\u{2067}' => "RIGHT-TO-LEFT ISOLATE",
+        '\u{2068}' => "FIRST STRONG ISOLATE",
+        '\u{2069}' => "POP DIRECTIONAL ISOLATE",
+        _ => return None,
+    })
+}
+
+/// Refuses bidirectional control characters (see [`bidi_control_name`]).
+///
+/// # Errors
+/// The first one, by code point, name and position (`U+202E RIGHT-TO-LEFT OVERRIDE at
+/// character 3`).
+pub fn check_no_bidi_controls(value: &str) -> Result<(), String> {
+    match value
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| Some((i, c, bidi_control_name(c)?)))
+    {
+        Some((i, c, name)) => Err(format!(
+            "U+{:04X} {name} at character {}: bidirectional control characters make text \
+             display in another order than it is stored; remove it",
+            u32::from(c),
+            i + 1
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Characters that show nothing: the format characters (Unicode category Cf: soft hyphen,
+/// zero-width space, joiners, bidi controls, word joiner, byte-order mark, tags, ...) but
+/// the prepended marks that do show, and the other invisible ones (the combining grapheme
+/// joiner, variation selectors, Hangul fillers, the braille blank).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+            | '\u{e0100}'..='\u{e01ef}'
+    )
+}
+
+/// Whether `text` shows nothing once its whitespace, control and invisible characters
+/// ([`is_invisible`]) are removed.
+pub fn shows_nothing(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
 }
 
 /// A plain `local@domain.tld` address, without spaces.

@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod mapping;
+pub mod quote;
 mod rows;
 pub mod snapshot;
 
@@ -155,22 +156,44 @@ pub fn writer<W: std::io::Write>(w: W, delimiter: u8) -> csv::Writer<W> {
 /// `spec` says.
 ///
 /// # Errors
-/// [`Error::Io`] or [`Error::Input`] when the header cannot be read, [`Error::Input`] when
-/// the mapping does not fit it.
+/// [`Error::Io`] or [`Error::Input`] when the header cannot be read, [`Error::Input`] naming
+/// the header's line when the mapping does not fit it.
 pub fn mapping_for(path: &Path, dialect: &Dialect, spec: &MappingSpec) -> Result<Mapping, Error> {
     let mut reader = reader(path, dialect)?;
-    let headers = read_headers(path, &mut reader)?;
+    let (headers, line) = headers_of(path, Some(dialect), &mut reader)?;
     Mapping::new(&headers, spec).map_err(|message| Error::Input {
         path: path.to_path_buf(),
-        message,
+        message: format!("line {line} (header): {message}"),
     })
 }
 
 /// Reads the header row of `reader` as text.
 ///
 /// # Errors
-/// [`Error::Input`] when the file is empty or its header is not UTF-8.
+/// [`Error::Input`] when the file is empty, its header names no column or is not UTF-8.
 pub fn read_headers(path: &Path, reader: &mut CsvReader) -> Result<StringRecord, Error> {
+    headers_of(path, None, reader).map(|(headers, _)| headers)
+}
+
+/// As [`read_headers`], for a file read in `dialect`: its errors name the header's line
+/// when blank lines come before it.
+///
+/// # Errors
+/// As [`read_headers`].
+pub fn read_headers_in(
+    path: &Path,
+    dialect: &Dialect,
+    reader: &mut CsvReader,
+) -> Result<StringRecord, Error> {
+    headers_of(path, Some(dialect), reader).map(|(headers, _)| headers)
+}
+
+/// The header row of `reader` and its line (counted when the dialect is known, else 1).
+fn headers_of(
+    path: &Path,
+    dialect: Option<&Dialect>,
+    reader: &mut CsvReader,
+) -> Result<(StringRecord, u64), Error> {
     let input_err = |message: String| Error::Input {
         path: path.to_path_buf(),
         message,
@@ -179,16 +202,26 @@ pub fn read_headers(path: &Path, reader: &mut CsvReader) -> Result<StringRecord,
         .byte_headers()
         .map_err(|e| input_err(format!("line 1 (header): {e}")))?
         .clone();
-    if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+    if headers.is_empty() {
         return Err(input_err("the file is empty: it needs a header row".into()));
     }
-    StringRecord::from_byte_record(headers).map_err(|_| {
-        input_err(
-            "line 1 (header): not UTF-8 text; save the file as UTF-8 (in Excel: CSV UTF-8), \
-             or name its encoding with --encoding, e.g. --encoding windows-1252"
-                .into(),
-        )
-    })
+    let line = match (dialect, headers.position()) {
+        (Some(dialect), Some(position)) => rows::line_at(path, dialect, position.byte()),
+        _ => 1,
+    };
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(input_err(format!(
+            "line {line} (header): the header names no column; the file's first line that is \
+             not blank must name its columns, e.g. name,id,email"
+        )));
+    }
+    let headers = StringRecord::from_byte_record(headers).map_err(|_| {
+        input_err(format!(
+            "line {line} (header): not UTF-8 text; save the file as UTF-8 (in Excel: CSV \
+             UTF-8), or name its encoding with --encoding, e.g. --encoding windows-1252"
+        ))
+    })?;
+    Ok((headers, line))
 }
 
 /// How many rows a file of this size may hold, for sizing the plan: its line count when it
@@ -242,6 +275,33 @@ mod tests {
         }
         let (headers, _) = read(b"a;b,c\n1;2,3\n", Dialect::parse(Some(","), None).unwrap());
         assert_eq!(headers, ["a;b", "c"]);
+    }
+
+    #[test]
+    fn header_errors_name_the_headers_line_after_blank_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        let error = |content: &[u8]| {
+            std::fs::write(&path, content).unwrap();
+            mapping_for(&path, &Dialect::default(), &MappingSpec::default())
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        let e = error(b"\r\n\n\rAccount\nacme\n");
+        assert!(
+            e.contains("line 4 (header): there is no `name` column"),
+            "{e}"
+        );
+        let e = error(b"\n\n,,\nacme\n");
+        assert!(
+            e.contains("line 3 (header): the header names no column"),
+            "{e}"
+        );
+        let e = error(b"\nna\xffme\nacme\n");
+        assert!(e.contains("line 2 (header): not UTF-8 text"), "{e}");
+        let e = error(b"\r\n\n");
+        assert!(e.contains("the file is empty"), "{e}");
     }
 
     #[test]

@@ -105,11 +105,23 @@ pub fn rows(
                 problem,
             }))
         }
-        Err(e) => Some(Err(Error::Input {
-            path: path.clone(),
-            message: e.to_string(),
-        })),
+        Err(e) => {
+            let line = match (&mut lines, e.position()) {
+                (Some(counter), Some(p)) => counter.line_at(p.byte()),
+                (_, p) => p.map_or(1, |p| p.line()),
+            };
+            Some(Err(Error::Input {
+                path: path.clone(),
+                message: format!("line {line}: {e}"),
+            }))
+        }
     })
+}
+
+/// The line of the file at `path` (read in `dialect`) where the record at byte `offset` of
+/// its decoded text starts; 1 when the file cannot be read again.
+pub(super) fn line_at(path: &Path, dialect: &Dialect, offset: u64) -> u64 {
+    open_decoded(path, dialect).map_or(1, |file| LineCounter::new(file).line_at(offset))
 }
 
 /// Turns the byte offsets of records into the lines where they start, reading the file once

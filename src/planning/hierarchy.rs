@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::input::quote::quoted;
 
 /// Resolves parent references to rows of the file, finds cycles, puts every child in the
 /// wave after its parent's, and makes children of invalid rows invalid.
@@ -31,7 +32,10 @@ pub(super) fn place_children(
                 let problem = Problem::new(
                     ProblemKind::ParentCycle,
                     None,
-                    format!("the row names itself ({reference:?}) as its parent"),
+                    format!(
+                        "the row names itself ({}) as its parent",
+                        quoted(&reference)
+                    ),
                 );
                 mark_invalid(plan, child, problem, report);
             }
@@ -39,7 +43,10 @@ pub(super) fn place_children(
                 let problem = Problem::new(
                     ProblemKind::MissingParent,
                     Some("parent"),
-                    format!("{reference:?} is neither the id nor the name of a row of this file"),
+                    format!(
+                        "{} is neither the id nor the name of a row of this file",
+                        quoted(&reference)
+                    ),
                 );
                 mark_invalid(plan, child, problem, report);
             }

@@ -17,6 +17,7 @@ pub use prepare::{Prepared, prepare};
 
 use crate::Error;
 use crate::input::expected_rows;
+use crate::input::quote::quoted;
 use crate::input::{self, Dialect, Keys, Mapping, Problem, ProblemKind, RawRow};
 use crate::record::{EarlierRuns, Outcome, Status};
 
@@ -94,7 +95,7 @@ pub fn build(
     report: &mut dyn FnMut(&InvalidRow),
 ) -> Result<Plan, Error> {
     let mut reader = input::reader(path, dialect)?;
-    input::read_headers(path, &mut reader)?;
+    input::read_headers_in(path, dialect, &mut reader)?;
     let mut rows = input::rows(path, dialect, reader, mapping.width());
 
     let by_name = mapping.names_parents();
@@ -109,6 +110,8 @@ pub fn build(
     let expected = expected_rows(path);
     let mut seen: FingerprintMap = HashMap::with_capacity_and_hasher(expected, Default::default());
     let mut names = FingerprintMap::default();
+    // Slugged names -> first row with it, for rows keyed by an id (see `name_collision`).
+    let mut slugged = FingerprintMap::default();
     if by_name {
         names.reserve(expected);
     }
@@ -147,8 +150,9 @@ pub fn build(
                                 ProblemKind::DuplicateKey,
                                 None,
                                 format!(
-                                    "{what} {value:?} is already used by line {}; each \
+                                    "{what} {} is already used by line {}; each \
                                      organization must appear once",
+                                    quoted(value),
                                     plan.lines[*first]
                                 ),
                             ),
@@ -158,6 +162,12 @@ pub fn build(
                         seen.insert(fingerprint(key), index);
                     }
                 }
+            }
+            if !repeat
+                && let Some(problem) =
+                    name_collision(mapping, row, &keys, earlier, &plan.lines, &mut slugged)
+            {
+                problems.insert(0, problem);
             }
             if by_name && let Some(name) = &keys.name {
                 names.entry(fingerprint(name)).or_insert(index);
@@ -201,6 +211,40 @@ pub fn build(
         }
     }
     Ok(plan)
+}
+
+/// Whether the row's name is a slug that an earlier row of the file was given already, for a
+/// row keyed by its id (a row keyed by its name repeats a key instead). A slug is a name the
+/// user never wrote: `Acme Inc` and `ACME, Inc.` would become two organizations with one
+/// name, whatever the source of their ids. A row an earlier run finished is left as it is.
+fn name_collision(
+    mapping: &Mapping,
+    row: &RawRow,
+    keys: &Keys,
+    earlier: &EarlierRuns,
+    lines: &[u64],
+    slugged: &mut FingerprintMap,
+) -> Option<Problem> {
+    let (Some(key), Some(_), Some(name)) = (&keys.key, &keys.id, &keys.name) else {
+        return None;
+    };
+    let text = mapping.name_slugged_from(&row.record)?;
+    let index = lines.len() - 1;
+    let first = *slugged.entry(fingerprint(name)).or_insert(index);
+    if first == index || earlier.done.contains_key(key) {
+        return None;
+    }
+    Some(Problem::new(
+        ProblemKind::DuplicateName,
+        None,
+        format!(
+            "name {} (the slug of {}) is already the name of line {}; two organizations \
+             would share one name: make the names differ, or map name from another column",
+            quoted(name),
+            quoted(text),
+            lines[first]
+        ),
+    ))
 }
 
 /// Checks one row. A row an earlier run finished is not checked again: it stays done (only a

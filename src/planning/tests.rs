@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::input::MappingSpec;
+use crate::input::{MappingFile, MappingSpec};
 
 /// Plans `csv` (written to a temporary file) with the default mapping and no earlier run.
 fn plan_of(csv: &str) -> (Plan, Vec<String>) {
@@ -12,12 +12,20 @@ fn plan_of(csv: &str) -> (Plan, Vec<String>) {
 
 /// Plans `csv` (written to a temporary file) with the default mapping after `earlier`.
 fn plan_after(csv: &str, earlier: &EarlierRuns) -> (Plan, Vec<String>) {
+    plan_mapped(csv, "", earlier)
+}
+
+/// Plans `csv` (written to a temporary file) with the mapping file `toml` after `earlier`.
+fn plan_mapped(csv: &str, toml: &str, earlier: &EarlierRuns) -> (Plan, Vec<String>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("customers.csv");
     std::fs::write(&path, csv).expect("the file is written");
     let dialect = Dialect::default();
-    let mapping =
-        input::mapping_for(&path, &dialect, &MappingSpec::default()).expect("the header maps");
+    let spec = MappingSpec {
+        file: Some(MappingFile::parse(toml, "map.toml").expect("a mapping")),
+        overrides: Vec::new(),
+    };
+    let mapping = input::mapping_for(&path, &dialect, &spec).expect("the header maps");
     let mut reported = Vec::new();
     let plan = build(
         &path,
@@ -198,4 +206,64 @@ fn rows_in_doubt_and_rows_the_results_file_does_not_list_are_found() {
     // Without a results file, nothing is reported as unlisted.
     let (plan, _) = plan_after("name\nnew\n", &EarlierRuns::default());
     assert_eq!(plan.unlisted, 0);
+}
+
+#[test]
+fn names_slugged_alike_are_one_name_whatever_feeds_the_id() {
+    let csv = "Account ID,Account Name\n\
+               001,Acme Inc\n\
+               002,\"ACME, Inc.\"\n\
+               003,acme inc\n\
+               004,Beta\n";
+    let toml = "[fields]\nid = \"Account ID\"\nname = { slug = \"Account Name\" }\n";
+    let (plan, reported) = plan_mapped(csv, toml, &EarlierRuns::default());
+    assert!(plan.outcomes[0].is_none() && plan.outcomes[3].is_none());
+    for index in [1, 2] {
+        let error = error_of(&plan, index).expect("a second acme-inc is invalid");
+        assert!(
+            error.contains("name \"acme-inc\" (the slug of")
+                && error.contains("is already the name of line 2"),
+            "{error}"
+        );
+    }
+    assert!(reported[0].starts_with("line 3: name \"acme-inc\" (the slug of \"ACME, Inc.\")"));
+    assert_eq!(plan.problem_counts[&ProblemKind::DuplicateName], 2);
+    assert_eq!((plan.to_send, plan.invalid), (2, 2));
+
+    // Ids made by the mapping (a slug, a format) repeat as keys do.
+    for id in [
+        "{ slug = \"Account Name\" }",
+        "{ format = \"c-{Account Name}\" }",
+    ] {
+        let toml = format!("[fields]\nid = {id}\nname = \"Account ID\"\n");
+        let csv = "Account ID,Account Name\nx1,Acme\nx2,Beta\nx3,Acme\n";
+        let (plan, _) = plan_mapped(csv, &toml, &EarlierRuns::default());
+        let error = error_of(&plan, 2).expect("a repeated made id is invalid");
+        assert!(error.contains("is already used by line 2"), "{id}: {error}");
+        assert_eq!(plan.to_send, 2, "{id}");
+    }
+
+    // Names written as they are may repeat under ids of their own.
+    let toml = "[fields]\nid = \"Account ID\"\nname = \"Account Name\"\n";
+    let (plan, _) = plan_mapped(csv, toml, &EarlierRuns::default());
+    assert_eq!(plan.to_send, 4);
+}
+
+#[test]
+fn a_row_an_earlier_run_created_stays_created_though_its_slug_collides() {
+    let done = crate::record::Recorded {
+        outcome: Outcome::done(Status::Created, "org-2".into(), Some(201), 1),
+        place: crate::record::Place::Results(3),
+    };
+    let earlier = EarlierRuns {
+        done: HashMap::from([("id:002".to_string(), done)]),
+        had_results: true,
+        ..EarlierRuns::default()
+    };
+    let csv = "Account ID,Account Name\n001,Acme Inc\n002,ACME Inc.\n003,ACME-INC\n";
+    let toml = "[fields]\nid = \"Account ID\"\nname = { slug = \"Account Name\" }\n";
+    let (plan, _) = plan_mapped(csv, toml, &earlier);
+    assert!(plan.outcomes[0].is_none());
+    assert_eq!(plan.outcomes[1].as_ref().unwrap().status, Status::Created);
+    assert!(error_of(&plan, 2).is_some_and(|e| e.contains("already the name of line 2")));
 }

@@ -1,8 +1,11 @@
-//! The one integration-test binary: every test talks to a real sandbox over HTTP on 127.0.0.1.
+//! The one integration-test binary: every test talks to a real sandbox over HTTP on 127.0.0.1
+//! (but the fuzz harness, which reads files only).
 
 mod between_runs;
 mod faults;
 mod fixture;
+mod fuzz;
+mod hostile_input;
 mod import;
 mod input;
 mod ops;

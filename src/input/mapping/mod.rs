@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use csv::StringRecord;
 
 use super::checks::{self};
+use super::quote::{escaped, quoted};
 
 /// The organization fields a mapping can feed, with their header names.
 const FIELDS: [&str; 10] = [
@@ -131,13 +132,15 @@ impl Mapping {
                 .position(|h| h.trim().eq_ignore_ascii_case(wanted))
                 .ok_or_else(|| {
                     format!(
-                        "there is no column {wanted:?} (the header has: {})",
-                        headers.iter().collect::<Vec<_>>().join(", ")
+                        "there is no column {} (the header has: {})",
+                        quoted(wanted),
+                        header_list(headers)
                     )
                 })
         };
-        let build = |name: &str, spec: &SourceSpec| -> Result<Field, String> {
-            let context = |e: String| format!("{name}: {e}");
+        // `place` names the mapping file's line for an entry of it (`--map` flags have none).
+        let build = |name: &str, spec: &SourceSpec, place: Option<&str>| -> Result<Field, String> {
+            let context = |e: String| format!("{}: {e}", place.unwrap_or(name));
             let (detailed, plain);
             let d = match spec {
                 SourceSpec::Column(c) => {
@@ -152,11 +155,7 @@ impl Mapping {
                     &detailed
                 }
             };
-            let given = [&d.column, &d.value, &d.format, &d.slug]
-                .iter()
-                .filter(|x| x.is_some())
-                .count();
-            if given != 1 {
+            if d.sources_given() != 1 {
                 return Err(context(
                     "give exactly one of column, value, format or slug".into(),
                 ));
@@ -190,33 +189,49 @@ impl Mapping {
 
         let mut fields: [Option<Field>; 10] = Default::default();
         let mut metadata: Vec<(String, Field)> = Vec::new();
-        let mut named: BTreeMap<String, SourceSpec> = BTreeMap::new();
-        let mut named_metadata: BTreeMap<String, SourceSpec> = BTreeMap::new();
+        // Each source with the mapping file's place for it, when it comes from the file.
+        let mut named: BTreeMap<String, (SourceSpec, Option<&str>)> = BTreeMap::new();
+        let mut named_metadata: BTreeMap<String, (SourceSpec, Option<&str>)> = BTreeMap::new();
         if let Some(file) = &spec.file {
-            named.extend(file.fields.clone());
-            named_metadata.extend(file.metadata.clone());
+            for (field, source) in &file.fields {
+                named.insert(field.clone(), (source.clone(), file.place_of(field)));
+            }
+            for (key, source) in &file.metadata {
+                let place = file.place_of(&format!("metadata.{key}"));
+                named_metadata.insert(key.clone(), (source.clone(), place));
+            }
         }
         for (field, column) in &spec.overrides {
-            let source = SourceSpec::Column(column.clone());
+            let source = (SourceSpec::Column(column.clone()), None);
             match field.strip_prefix("metadata.") {
                 Some(key) => named_metadata.insert(key.to_string(), source),
-                None => named.insert(field.clone(), source),
+                None => {
+                    // As the file's names are spelled, so that a flag replaces the file's entry.
+                    let i = FIELDS
+                        .iter()
+                        .position(|f| f.eq_ignore_ascii_case(field))
+                        .ok_or_else(|| {
+                            format!(
+                                "{} is not an organization field (use one of {}, or \
+                                 metadata.<key>)",
+                                quoted(field),
+                                FIELDS.join(", ")
+                            )
+                        })?;
+                    named.insert(FIELDS[i].to_string(), source)
+                }
             };
         }
-        for (field, source) in &named {
+        for (field, (source, place)) in &named {
             let i = FIELDS
                 .iter()
                 .position(|f| f.eq_ignore_ascii_case(field))
-                .ok_or_else(|| {
-                    format!(
-                        "{field:?} is not an organization field (use one of {}, or metadata.<key>)",
-                        FIELDS.join(", ")
-                    )
-                })?;
-            fields[i] = Some(build(FIELDS[i], source)?);
+                .ok_or_else(|| format!("{} is not an organization field", quoted(field)))?;
+            fields[i] = Some(build(FIELDS[i], source, *place)?);
         }
-        for (key, source) in &named_metadata {
-            metadata.push((key.clone(), build(&format!("metadata.{key}"), source)?));
+        for (key, (source, place)) in &named_metadata {
+            let field = build(&format!("metadata.{key}"), source, *place)?;
+            metadata.push((key.clone(), field));
         }
 
         // Columns named like a field feed it unless the mapping says otherwise.
@@ -235,15 +250,16 @@ impl Mapping {
             {
                 if key.is_empty() {
                     return Err(format!(
-                        "column {}: {header:?} names no metadata key",
-                        i + 1
+                        "column {}: {} names no metadata key",
+                        i + 1,
+                        quoted(header)
                     ));
                 }
                 if named_metadata.contains_key(key) {
                     continue;
                 }
                 if metadata.iter().any(|(k, _)| k == key) {
-                    return Err(format!("two columns are {header:?}"));
+                    return Err(format!("two columns are {}", quoted(header)));
                 }
                 metadata.push((key.to_string(), column(header)));
             } else if let Some(f) = FIELDS.iter().position(|f| f.eq_ignore_ascii_case(header)) {
@@ -251,7 +267,7 @@ impl Mapping {
                     continue;
                 }
                 if fields[f].is_some() {
-                    return Err(format!("two columns are {header:?}"));
+                    return Err(format!("two columns are {}", quoted(header)));
                 }
                 fields[f] = Some(column(header));
             }
@@ -260,7 +276,7 @@ impl Mapping {
             return Err(format!(
                 "there is no `name` column (the header has: {}); name one with a mapping, \
                  e.g. --map name=\"Account Name\"",
-                headers.iter().collect::<Vec<_>>().join(", ")
+                header_list(headers)
             ));
         }
         Ok(Mapping {
@@ -282,6 +298,15 @@ impl Mapping {
     /// Whether rows name their parents by a `parent` field (by id or name).
     pub fn names_parents(&self) -> bool {
         self.field("parent").is_some()
+    }
+
+    /// The text a row's `name` is slugged from, when the mapping makes names as slugs
+    /// (`name = { slug = "Account Name" }`): two rows whose texts slug alike would share a name.
+    pub fn name_slugged_from<'r>(&self, record: &'r StringRecord) -> Option<&'r str> {
+        match self.field("name")?.source {
+            Source::Slug(i) => record.get(i),
+            _ => None,
+        }
     }
 
     /// How many columns the header has.
@@ -343,6 +368,15 @@ impl Mapping {
     }
 }
 
+/// The header's columns for a message, each escaped (a header may hold any byte).
+fn header_list(headers: &StringRecord) -> String {
+    headers
+        .iter()
+        .map(|h| escaped(h).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Splits `text` into literal text and `{Column}` placeholders (`{{` and `}}` are braces).
 fn parse_format(
     text: &str,
@@ -367,7 +401,9 @@ fn parse_format(
                     match chars.next() {
                         Some('}') => break,
                         Some(c) => column.push(c),
-                        None => return Err(format!("format {text:?} has an unclosed '{{'")),
+                        None => {
+                            return Err(format!("format {} has an unclosed '{{'", quoted(text)));
+                        }
                     }
                 }
                 if !literal.is_empty() {
@@ -375,7 +411,9 @@ fn parse_format(
                 }
                 pieces.push(Piece::Column(find(&column)?));
             }
-            '}' => return Err(format!("format {text:?} has a '}}' without a '{{'")),
+            '}' => {
+                return Err(format!("format {} has a '}}' without a '{{'", quoted(text)));
+            }
             c => literal.push(c),
         }
     }

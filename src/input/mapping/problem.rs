@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::input::quote::escaped;
+
 /// The kinds of problem a row can have, for the summary by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProblemKind {
@@ -11,7 +13,7 @@ pub enum ProblemKind {
     MissingName,
     /// A value is longer than its field allows.
     TooLong,
-    /// The name has control characters.
+    /// The name (or display name) has control or bidi control characters, or shows nothing.
     BadName,
     /// An id, parent id or template id has characters ids cannot have.
     BadId,
@@ -25,6 +27,8 @@ pub enum ProblemKind {
     BadMetadata,
     /// Another row has the same key (id, else name).
     DuplicateKey,
+    /// Another row's name is the same slug: two organizations would share one name.
+    DuplicateName,
     /// The row's `parent` names no row of the file.
     MissingParent,
     /// The row is its own ancestor.
@@ -47,6 +51,7 @@ impl ProblemKind {
             ProblemKind::BadDomain => "bad domain",
             ProblemKind::BadMetadata => "bad metadata value",
             ProblemKind::DuplicateKey => "duplicate key",
+            ProblemKind::DuplicateName => "duplicate name",
             ProblemKind::MissingParent => "unknown parent",
             ProblemKind::ParentCycle => "parent cycle",
             ProblemKind::InvalidParent => "invalid parent",
@@ -59,18 +64,19 @@ impl ProblemKind {
 pub struct Problem {
     /// What kind of problem it is.
     pub kind: ProblemKind,
-    /// The column's header, when one column is at fault.
+    /// The column's header, when one column is at fault, escaped as messages show it (it
+    /// names the kind in summaries too).
     pub column: Option<String>,
-    /// What is wrong, quoting the value.
+    /// What is wrong, quoting the value (escaped: see [`crate::input::quote`]).
     pub message: String,
 }
 
 impl Problem {
-    /// A problem of `column`.
+    /// A problem of `column` (its header as written; stored escaped).
     pub fn new(kind: ProblemKind, column: Option<&str>, message: impl Into<String>) -> Self {
         Problem {
             kind,
-            column: column.map(str::to_string),
+            column: column.map(|c| escaped(c).into_owned()),
             message: message.into(),
         }
     }

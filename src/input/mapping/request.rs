@@ -10,6 +10,7 @@ use super::checks::{self, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_SHORT_TEXT_
 use super::*;
 use crate::api::CreateOrganization;
 use crate::api::types::Metadata;
+use crate::input::quote::quoted;
 
 impl Mapping {
     /// Checks `record` and builds its create request. `default_template` applies to rows
@@ -38,8 +39,8 @@ impl Mapping {
         if name.is_empty() {
             let message = match self.field("name").map(|f| &f.source) {
                 Some(Source::Slug(i)) => format!(
-                    "cannot make a name from {:?}: it has no letters or digits",
-                    record.get(*i).unwrap_or("")
+                    "cannot make a name from {}: it has no letters or digits",
+                    quoted(record.get(*i).unwrap_or(""))
                 ),
                 _ => "is empty; every organization needs a name".into(),
             };
@@ -53,12 +54,8 @@ impl Mapping {
                     name.chars().count()
                 ),
             );
-        } else if name.chars().any(char::is_control) {
-            problem(
-                ProblemKind::BadName,
-                "name",
-                format!("{name:?} contains a control character"),
-            );
+        } else if let Some(why) = name_problem(&name, "every organization needs a name") {
+            problem(ProblemKind::BadName, "name", why);
         }
 
         let mut id_field = |field: &str, what: &str| -> Option<String> {
@@ -69,7 +66,7 @@ impl Mapping {
                     problem(
                         ProblemKind::BadId,
                         field,
-                        format!("{value:?} is not a valid {what}: {why}"),
+                        format!("{} is not a valid {what}: {why}", quoted(&value)),
                     );
                     None
                 }
@@ -96,13 +93,18 @@ impl Mapping {
         let display_name = short_text("displayName", MAX_SHORT_TEXT_CHARS);
         let description = short_text("description", MAX_DESCRIPTION_CHARS);
         let email = short_text("email", MAX_SHORT_TEXT_CHARS);
+        if let Some(display_name) = &display_name
+            && let Some(why) = name_problem(display_name, "leave it empty, or give one to show")
+        {
+            problem(ProblemKind::BadName, "displayName", why);
+        }
         if let Some(email) = &email
             && !checks::is_email(email)
         {
             problem(
                 ProblemKind::BadEmail,
                 "email",
-                format!("{email:?} is not an email address"),
+                format!("{} is not an email address", quoted(email)),
             );
         }
         let color = self.text("color", record).map(Cow::into_owned);
@@ -112,7 +114,7 @@ impl Mapping {
             problem(
                 ProblemKind::BadColor,
                 "color",
-                format!("{color:?} is not a hex color like #1A73E8"),
+                format!("{} is not a hex color like #1A73E8", quoted(color)),
             );
         }
         let mut domains = Vec::new();
@@ -130,13 +132,19 @@ impl Mapping {
                 list.split(separators).collect()
             };
             for domain in items.into_iter().map(str::trim).filter(|d| !d.is_empty()) {
-                if checks::is_domain(domain) {
+                if let Err(why) = checks::check_no_bidi_controls(domain) {
+                    problem(
+                        ProblemKind::BadDomain,
+                        "domains",
+                        format!("{} contains {why}", quoted(domain)),
+                    );
+                } else if checks::is_domain(domain) {
                     domains.push(domain.to_ascii_lowercase());
                 } else {
                     problem(
                         ProblemKind::BadDomain,
                         "domains",
-                        format!("{domain:?} is not a domain name like example.com"),
+                        format!("{} is not a domain name like example.com", quoted(domain)),
                     );
                 }
             }
@@ -153,7 +161,7 @@ impl Mapping {
                 Err(why) => problems.push(Problem::new(
                     ProblemKind::BadMetadata,
                     Some(&field.label),
-                    format!("{text:?} {why}"),
+                    format!("{} {why}", quoted(&text)),
                 )),
             }
         }
@@ -176,6 +184,25 @@ impl Mapping {
                 schema: None,
             }),
         })
+    }
+}
+
+/// What makes `value` unusable as a name or display name, if anything: a control character,
+/// nothing to show once its invisible characters are removed (a zero-width space, a
+/// byte-order mark, joiners), or a bidi control. `needed` says what to do about an empty one.
+fn name_problem(value: &str, needed: &str) -> Option<String> {
+    if value.chars().any(char::is_control) {
+        Some(format!("{} contains a control character", quoted(value)))
+    } else if checks::shows_nothing(value) {
+        Some(format!(
+            "{} is empty once its invisible characters (zero-width spaces, joiners, format \
+             characters) are removed; {needed}",
+            quoted(value)
+        ))
+    } else {
+        checks::check_no_bidi_controls(value)
+            .err()
+            .map(|why| format!("{} contains {why}", quoted(value)))
     }
 }
 

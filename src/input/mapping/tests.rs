@@ -5,7 +5,7 @@ fn record(fields: &[&str]) -> StringRecord {
 }
 
 fn mapping(header: &[&str], toml_text: &str) -> Result<Mapping, String> {
-    let file: MappingFile = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+    let file = MappingFile::parse(toml_text, "map.toml")?;
     Mapping::new(
         &record(header),
         &MappingSpec {
@@ -103,21 +103,128 @@ fn a_mapping_file_names_columns_values_formats_slugs_and_types() {
 
 #[test]
 fn mapping_mistakes_are_named() {
-    let err = mapping(&["A"], "[fields]\nname = \"Nom\"").unwrap_err();
-    assert!(err.contains("no column \"Nom\""), "{err}");
-    let err = mapping(&["A"], "[fields]\nnmae = \"A\"").unwrap_err();
+    let err = mapping(&["A"], "[fields]\nname = { column = \"A\", value = \"x\" }").unwrap_err();
+    assert_eq!(
+        err,
+        "line 2: [fields] name: give exactly one of column, value, format, slug"
+    );
+    let err = mapping(&["A", "B"], "[fields]\nname = { format = \"{A\" }").unwrap_err();
     assert!(
-        err.contains("\"nmae\" is not an organization field"),
+        err.starts_with("line 2: [fields] name: format \"{A\" has an unclosed"),
         "{err}"
     );
-    let err = mapping(&["A"], "[fields]\nname = { column = \"A\", value = \"x\" }").unwrap_err();
-    assert!(err.contains("exactly one of"), "{err}");
-    let err = mapping(&["A", "B"], "[fields]\nname = { format = \"{A\" }").unwrap_err();
-    assert!(err.contains("unclosed"), "{err}");
     let err = Mapping::new(&record(&["id", "email"]), &MappingSpec::default()).unwrap_err();
     assert!(err.contains("no `name` column"), "{err}");
     let err = Mapping::new(&record(&["name", "Name"]), &MappingSpec::default()).unwrap_err();
     assert!(err.contains("two columns"), "{err}");
+}
+
+#[test]
+fn a_mapping_file_mistake_names_the_line_the_field_and_what_is_allowed() {
+    let parse = |text: &str| MappingFile::parse(text, "crm-mapping.toml").unwrap_err();
+    // A type that does not exist, after six good lines.
+    let file = "[fields]\nname = \"A\"\nid = \"B\"\n\n[metadata]\nregion = \"C\"\n\
+                employees = { column = \"D\", type = \"date\" }\n";
+    assert_eq!(
+        parse(file),
+        "line 7: [metadata] employees: type \"date\" is not one of string, number, bool, list, json"
+    );
+    // A number where a column's header goes, in both forms.
+    let err = parse("[fields]\nname = 42\n");
+    assert!(
+        err.starts_with("line 2: [fields] name: 42 is a number; give a column's header in quotes"),
+        "{err}"
+    );
+    let err = parse("[fields]\nname = { column = 42 }\n");
+    assert!(
+        err.starts_with(
+            "line 2: [fields] name: column must be text in quotes (column = \"...\"), not 42"
+        ),
+        "{err}"
+    );
+    // A key a source does not have.
+    let err = parse("[fields]\nname = { colum = \"A\" }\n");
+    assert_eq!(
+        err,
+        "line 2: [fields] name: \"colum\" is not a key of a source; use one of column, value, \
+         format, slug, and type or separator"
+    );
+    // A field that is no organization field, and a table that is no table of a mapping.
+    let err = parse("[fields]\nname = \"A\"\nnmae = \"B\"\n");
+    assert!(
+        err.starts_with("line 3: [fields] nmae: not an organization field; use one of name, id,"),
+        "{err}"
+    );
+    let err = parse("[feilds]\nname = \"A\"\n");
+    assert!(
+        err.starts_with("line 1: \"feilds\" is not a table"),
+        "{err}"
+    );
+    // Every mistake at once, in file order; a field given twice, in two spellings.
+    let err =
+        parse("[metadata]\nx = true\n[fields]\nName = \"A\"\nname = \"B\"\nemail = [\"a\"]\n");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].starts_with("line 2: [metadata] x: true is true or false"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("crm-mapping.toml: line 5: [fields] name: given twice"),
+        "{err}"
+    );
+    assert!(
+        lines[2].starts_with("crm-mapping.toml: line 6: [fields] email: [\"a\"] is a list"),
+        "{err}"
+    );
+    // Not TOML at all.
+    let err = parse("[fields]\nname = \"A\"\nid = \n");
+    assert!(err.starts_with("line 3: not TOML"), "{err}");
+    // Escapes in names are shown as escapes.
+    let err = parse("[fields]\n\"na\\u001bme\" = \"A\"\n");
+    assert!(
+        err.starts_with("line 2: [fields] na\\u{1b}me: not an"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_column_the_input_lacks_is_named_by_the_mapping_files_line_and_flags_win() {
+    let err = mapping(
+        &["A"],
+        "[fields]\nname = \"A\"\n\n[metadata]\nregion = \"Nom\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with(
+            "map.toml line 5: [metadata] region: there is no column \"Nom\" (the header has: A)"
+        ),
+        "{err}"
+    );
+    // A --map flag replaces the file's entry, however the file spells the field.
+    let file = MappingFile::parse("[fields]\nname = \"A\"\ndisplayname = \"A\"\n", "m").unwrap();
+    let m = Mapping::new(
+        &record(&["A", "B"]),
+        &MappingSpec {
+            file: Some(file),
+            overrides: vec![("displayName".into(), "B".into())],
+        },
+    )
+    .unwrap();
+    let request = m.to_request(&record(&["acme", "Acme Inc"]), None).unwrap();
+    assert_eq!(request.display_name.as_deref(), Some("Acme Inc"));
+    let err = Mapping::new(
+        &record(&["A"]),
+        &MappingSpec {
+            file: None,
+            overrides: vec![("nmae".into(), "A".into())],
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("\"nmae\" is not an organization field"),
+        "{err}"
+    );
 }
 
 #[test]
