@@ -121,7 +121,8 @@ impl TokenSource {
     ///
     /// # Errors
     /// [`Error::AuthRejected`] when the endpoint refuses the credentials or scope (fatal),
-    /// [`Error::Auth`] when it cannot be reached or answers nonsense (may pass).
+    /// [`Error::Auth`] when it cannot be reached, answers 5xx or 429, or answers nonsense (may
+    /// pass).
     pub async fn token(&self) -> Result<Arc<Token>, Error> {
         if let Some(token) = self.fresh() {
             return Ok(token);
@@ -207,7 +208,9 @@ impl TokenSource {
             .map_err(|e| auth_err(describe_transport(&e)))?;
         if !status.is_success() {
             let parsed: OAuthErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-            if parsed.error.is_empty() || status.is_server_error() {
+            // An outage or the endpoint's own rate limit may pass: not a refusal.
+            let may_pass = status.is_server_error() || status.as_u16() == 429;
+            if parsed.error.is_empty() || may_pass {
                 return Err(auth_err(format!(
                     "HTTP {status}: {}",
                     String::from_utf8_lossy(&body[..body.len().min(200)])

@@ -45,6 +45,10 @@ pub(crate) async fn token(
 ) -> Response {
     let counters = &sandbox.shared.counters;
     bump(&counters.token_requests);
+    if let Some(outage) = sandbox.shared.dice.token_outage() {
+        bump(&counters.faults_injected);
+        return outage;
+    }
     match grant(&sandbox, tenant, &headers, body) {
         Ok(res) => {
             bump(&counters.tokens_issued);
