@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test talks to a real sandbox over HTTP on 127.0.0.1.
 
 mod between_runs;
+mod environment;
 mod faults;
 mod fixture;
 mod import;
