@@ -28,58 +28,55 @@ pub enum Writing {
 /// written as `how` says, writing nothing that stays.
 ///
 /// # Errors
-/// [`Error::Io`] naming `path`: its directory is missing, not a directory, read-only or
-/// refuses a new file; it is a directory, or it exists and is read-only or cannot be opened for
-/// writing.
+/// [`Error::Io`] naming the directory the user gave when it is missing, not a directory,
+/// read-only or refuses a new file (`nodir: no such directory, so the results file r.csv
+/// cannot be written there; ...`), as the results file's lock has always said; naming `path`
+/// when it is a directory, or exists and is read-only or cannot be opened for writing.
 pub fn check_writable(path: &Path, what: &str, how: Writing) -> Result<(), Error> {
-    let refuse =
-        |kind: ErrorKind, message: String| Err(Error::io(path, std::io::Error::new(kind, message)));
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    match std::fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => {}
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    // The directory's problem, then what it means and what to do.
+    let refuse_dir = |kind: ErrorKind, problem: String, fix: &str| {
+        let message = format!("{problem}, so {what} {file} cannot be written there; {fix}");
+        Err(Error::io(dir, std::io::Error::new(kind, message)))
+    };
+    let refuse_file =
+        |kind: ErrorKind, message: String| Err(Error::io(path, std::io::Error::new(kind, message)));
+    let dir_meta = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => meta,
         Ok(_) => {
-            return refuse(
+            return refuse_dir(
                 ErrorKind::NotADirectory,
-                format!(
-                    "{} is not a directory, so {what} cannot be written there",
-                    dir.display()
-                ),
+                "not a directory".into(),
+                "choose another path",
             );
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {
-            return refuse(
+            return refuse_dir(
                 ErrorKind::NotFound,
-                format!(
-                    "the directory {} does not exist, so {what} cannot be written there; \
-                     create it first, or choose another path",
-                    dir.display()
-                ),
+                "no such directory".into(),
+                "create it first, or choose another path",
             );
         }
-        Err(e) => {
-            return refuse(
-                e.kind(),
-                format!("cannot reach the directory {}: {e}", dir.display()),
-            );
-        }
-    }
+        Err(e) => return refuse_dir(e.kind(), e.to_string(), "choose another path"),
+    };
     let existing = match std::fs::metadata(path) {
         Ok(meta) => Some(meta),
         Err(e) if e.kind() == ErrorKind::NotFound => None,
-        Err(e) => return refuse(e.kind(), format!("cannot reach {what}: {e}")),
+        Err(e) => return refuse_file(e.kind(), format!("cannot reach {what}: {e}")),
     };
     if let Some(meta) = &existing {
         if meta.is_dir() {
-            return refuse(
+            return refuse_file(
                 ErrorKind::IsADirectory,
                 format!("this is a directory; name a file for {what}"),
             );
         }
         if meta.permissions().readonly() {
-            return refuse(
+            return refuse_file(
                 ErrorKind::PermissionDenied,
                 format!(
                     "{what} is read-only, and orgimport does not replace a read-only file; \
@@ -89,28 +86,22 @@ pub fn check_writable(path: &Path, what: &str, how: Writing) -> Result<(), Error
         }
         // Opened to append, so nothing in it changes.
         if let Err(e) = OpenOptions::new().append(true).open(path) {
-            return refuse(e.kind(), format!("{what} cannot be written: {e}"));
+            return refuse_file(e.kind(), format!("{what} cannot be written: {e}"));
         }
     }
     if existing.is_none() || how == Writing::Replaced {
-        let dir_meta = std::fs::metadata(dir).map_err(|e| Error::io(path, e))?;
         if dir_meta.permissions().readonly() {
-            return refuse(
+            return refuse_dir(
                 ErrorKind::PermissionDenied,
-                format!(
-                    "the directory {} is read-only, so {what} cannot be written there; make it \
-                     writable, or choose another path",
-                    dir.display()
-                ),
+                "the directory is read-only".into(),
+                "make it writable, or choose another path",
             );
         }
         if let Err(e) = try_create_in(dir) {
-            return refuse(
+            return refuse_dir(
                 e.kind(),
-                format!(
-                    "{what} cannot be written in the directory {}: {e}",
-                    dir.display()
-                ),
+                format!("no file can be created in it ({e})"),
+                "choose another path",
             );
         }
     }
@@ -160,12 +151,15 @@ mod tests {
             "nothing is left behind"
         );
 
-        let missing = dir.path().join("nodir").join("r.csv");
-        let message = refused(&missing, Writing::InPlace);
-        assert!(
-            message.starts_with(&format!("{}: the directory ", missing.display()))
-                && message.contains("does not exist"),
-            "{message}"
+        let missing = dir.path().join("nodir");
+        let message = refused(&missing.join("r.csv"), Writing::InPlace);
+        assert_eq!(
+            message,
+            format!(
+                "{}: no such directory, so the results file r.csv cannot be written there; \
+                 create it first, or choose another path",
+                missing.display()
+            )
         );
 
         std::fs::write(&results, "x").unwrap();
@@ -180,12 +174,14 @@ mod tests {
         let locked = dir.path().join("locked");
         std::fs::create_dir(&locked).unwrap();
         set_mode(&locked, 0o555);
-        let inside = locked.join("r.csv");
-        let message = refused(&inside, Writing::InPlace);
-        assert!(
-            message.starts_with(&format!("{}: the directory", inside.display()))
-                && message.contains("is read-only"),
-            "{message}"
+        let message = refused(&locked.join("r.csv"), Writing::InPlace);
+        assert_eq!(
+            message,
+            format!(
+                "{}: the directory is read-only, so the results file r.csv cannot be written \
+                 there; make it writable, or choose another path",
+                locked.display()
+            )
         );
         // (The temp dir's own name starts with `.tmp`.)
         let words = message.replace(&dir.path().display().to_string(), "");

@@ -201,15 +201,15 @@ async fn an_import_refuses_an_unwritable_output_before_its_first_request() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["--summary-json", "nodir/s.json"],
-            "nodir/s.json: the directory nodir does not exist",
+            "nodir: no such directory, so the summary JSON s.json cannot be written there",
         ),
         (
             &["--out", "nodir/r.csv", "--summary-json", "s.json"],
-            "nodir/r.csv: the directory nodir does not exist",
+            "nodir: no such directory, so the results file r.csv cannot be written there",
         ),
         (
             &["--out", "ro/r.csv"],
-            "ro/r.csv: the directory ro is read-only",
+            "ro: the directory is read-only, so the results file r.csv cannot be written there",
         ),
         (
             &["--out", "kept.csv"],
@@ -217,7 +217,7 @@ async fn an_import_refuses_an_unwritable_output_before_its_first_request() {
         ),
         (
             &["--dry-run", "--out", "nodir/r.csv"],
-            "nodir/r.csv: the directory nodir does not exist",
+            "nodir: no such directory, so the results file r.csv cannot be written there",
         ),
     ];
     for (flags, message) in cases {
@@ -238,7 +238,7 @@ async fn an_import_refuses_an_unwritable_output_before_its_first_request() {
     assert_eq!(summary["exit_code"], 2, "{summary}");
     let fatal = summary["fatal"].as_str().unwrap();
     assert!(
-        fatal.starts_with("nodir/r.csv: the directory nodir"),
+        fatal.starts_with("nodir: no such directory, so the results file r.csv"),
         "{fatal}"
     );
 }
@@ -258,11 +258,11 @@ async fn plan_verify_and_undo_refuse_an_unwritable_output_before_their_first_req
     let cases: [(&[&str], &str); 4] = [
         (
             &["plan", "customers.csv", "--out", "nodir/p.csv"],
-            "nodir/p.csv: the directory nodir does not exist, so the plan",
+            "nodir: no such directory, so the plan p.csv",
         ),
         (
             &["verify", "customers.results.csv", "--out", "nodir/v.csv"],
-            "nodir/v.csv: the directory nodir does not exist, so the verify report",
+            "nodir: no such directory, so the verify report v.csv",
         ),
         (
             &[
@@ -272,7 +272,7 @@ async fn plan_verify_and_undo_refuse_an_unwritable_output_before_their_first_req
                 "--out",
                 "ro/u.csv",
             ],
-            "ro/u.csv: the directory ro is read-only",
+            "ro: the directory is read-only, so the undo report u.csv",
         ),
         (
             &["undo", "customers.results.csv", "--yes"],
