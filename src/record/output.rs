@@ -90,7 +90,9 @@ pub fn check_writable(path: &Path, what: &str, how: Writing) -> Result<(), Error
         }
     }
     if existing.is_none() || how == Writing::Replaced {
-        if dir_meta.permissions().readonly() {
+        // (Windows sets the read-only attribute of many a folder without meaning it: there,
+        // only the try below counts.)
+        if cfg!(unix) && dir_meta.permissions().readonly() {
             return refuse_dir(
                 ErrorKind::PermissionDenied,
                 "the directory is read-only".into(),
