@@ -84,6 +84,19 @@ pub enum Error {
         /// Their error.
         error: String,
     },
+    /// The tenant answered one call nothing but 429 for longer than the retry policy waits
+    /// (`api::retry::RATE_LIMITED_PATIENCE`): its rate limit lets nothing through.
+    #[error(
+        "the tenant answered {call} with nothing but 429 Too Many Requests for {minutes} \
+         minutes, so the run stopped: its rate limit lets nothing through; rerun later, or with \
+         a lower --rate"
+    )]
+    RateLimited {
+        /// The call, e.g. `a create for acme`.
+        call: String,
+        /// How long it was answered 429, in whole minutes.
+        minutes: u64,
+    },
     /// The tenant's existing organizations could not be listed.
     #[error("cannot list the tenant's existing organizations: {0}")]
     Listing(String),

@@ -134,7 +134,8 @@ impl TokenSource {
     ///
     /// # Errors
     /// [`Error::AuthRejected`] when the endpoint refuses the credentials or scope (fatal),
-    /// [`Error::Auth`] when it cannot be reached or answers nonsense (may pass).
+    /// [`Error::Auth`] when it cannot be reached, answers 5xx or 429, or answers nonsense (may
+    /// pass).
     pub async fn token(&self) -> Result<Arc<Token>, Error> {
         if let Some(token) = self.fresh() {
             return Ok(token);
@@ -253,7 +254,9 @@ impl TokenSource {
 /// words are redacted.
 fn refusal(url: String, status: StatusCode, body: &[u8], redactor: &Redactor) -> Error {
     let parsed: OAuthErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    if parsed.error.is_empty() || status.is_server_error() {
+    // An outage or the endpoint's own rate limit may pass: not a refusal.
+    let may_pass = status.is_server_error() || status.as_u16() == 429;
+    if parsed.error.is_empty() || may_pass {
         let quoted = redactor.body(body, QUOTED_BODY);
         return Error::Auth {
             url,

@@ -12,6 +12,6 @@ pub mod types;
 
 pub use auth::{ClientAuth, Credentials, TokenSource};
 pub use client::{ApiClient, CallError, CreateReply};
-pub use retry::{Backoff, GaveUp, RetryPolicy};
+pub use retry::{Backoff, GaveUp, RetryPolicy, Tries};
 pub use throttle::Throttle;
 pub use types::{CreateOrganization, Organization, UpdateOrganization};

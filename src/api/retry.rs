@@ -1,33 +1,51 @@
 //! The one retry policy every API call follows: creates, updates, list pages, look-ups, the
-//! template check, verify's reads and undo's deletes.
+//! template check, verify's reads, undo's deletes and the token fetch before a command's first
+//! request ([`RetryPolicy::token`]).
 //!
 //! - Which errors may pass: those [`CallError::is_retryable`] names (429, 5xx, the 403
 //!   `request_forbidden` bursts, transport errors, token-endpoint outages).
 //! - How long to wait: backon's exponential backoff with jitter ([`Backoff`]), never shorter
-//!   than what the server asked for in `Retry-After`.
-//! - How often: at most [`RetryPolicy::max_attempts`] requests per call, retries included.
+//!   than what the server asked for in `Retry-After`; after a 429, what it asked for (else a
+//!   second), as the whole run slows down instead.
+//! - How often: at most [`RetryPolicy::max_attempts`] requests per call that are not answered
+//!   429, retries included ([`Tries`]). A 429 counts none: the tenant's rate limit only makes
+//!   the call wait (and the whole run slow down, [`super::Throttle`]). What bounds a call the
+//!   tenant answers 429 forever is time: after [`RATE_LIMITED_PATIENCE`] of nothing but 429s it
+//!   gives up, and the run stops ([`GaveUp::stops_the_run`]): a count of 429s would bound
+//!   nothing useful, as a tenant asking for an hour's `Retry-After` answers two an hour and one
+//!   asking for none answers hundreds.
 //! - When to stop: the [`Stop`] signal (Ctrl-C, a fatal error) ends any wait at once, and no
 //!   attempt starts once it is set.
 
 use std::future::Future;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use tokio::time::Instant;
 
 use super::CallError;
-use crate::RowError;
+use super::auth::{Token, TokenSource};
 use crate::stop::Stop;
+use crate::{Error, RowError};
 
 /// The first retry waits about this long; later ones wait longer.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// No retry waits longer than this (unless the server's `Retry-After` says so).
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The pause after a 429 without `Retry-After`.
+const RATE_LIMITED_WAIT: Duration = Duration::from_secs(1);
+/// How long a call may be answered nothing but 429 before it gives up and the run stops:
+/// longer than a per-hour limit's window and the longest `Retry-After` honoured (an hour), with
+/// room for the retry after it, so that a per-hour limit only makes a run slower.
+pub const RATE_LIMITED_PATIENCE: Duration = Duration::from_secs(90 * 60);
 
 /// How every API call is retried: see the module docs. Cheap to copy into each task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Requests per call at most, retries included (`--max-attempts`).
+    /// Requests per call at most that are not answered 429, retries included
+    /// (`--max-attempts`).
     max_attempts: NonZeroU32,
 }
 
@@ -38,23 +56,90 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The requests of one call so far, as the policy counts them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tries {
+    /// Requests sent, 429s included.
+    sent: u32,
+    /// Failed requests that count against `--max-attempts`: all but those answered 429.
+    counted: u32,
+    /// When the call's latest unbroken series of 429 answers began.
+    rate_limited_since: Option<Instant>,
+}
+
+impl Tries {
+    /// `failed` requests, none of them answered 429.
+    pub fn failed_times(failed: u32) -> Tries {
+        Tries {
+            sent: failed,
+            counted: failed,
+            rate_limited_since: None,
+        }
+    }
+
+    /// One more request was sent, and answered `reply`.
+    pub fn record<T>(&mut self, reply: &Result<T, CallError>) {
+        self.sent += 1;
+        match reply {
+            Err(error) if is_rate_limit(error) => {
+                self.rate_limited_since.get_or_insert_with(Instant::now);
+            }
+            Err(_) => {
+                self.counted += 1;
+                self.rate_limited_since = None;
+            }
+            Ok(_) => self.rate_limited_since = None,
+        }
+    }
+
+    /// Requests sent so far, 429s included.
+    pub fn sent(&self) -> u32 {
+        self.sent
+    }
+
+    /// How long the call has been answered nothing but 429 (zero unless its last answer was).
+    fn rate_limited_for(&self) -> Duration {
+        self.rate_limited_since
+            .map_or(Duration::ZERO, |since| since.elapsed())
+    }
+}
+
+/// A 429: the tenant's rate limit, which only makes a call wait.
+fn is_rate_limit(error: &CallError) -> bool {
+    error.status() == Some(429)
+}
+
 /// Why a call ended without success.
 #[derive(Debug)]
 pub struct GaveUp {
     /// The last attempt's error.
     pub error: CallError,
-    /// Requests sent for the call.
+    /// Requests sent for the call, 429s included.
     pub attempts: u32,
-    /// Whether every attempt the policy allows was used.
+    /// Whether every attempt the policy allows was used (or, for 429s, all its patience).
     pub ran_out: bool,
     /// Whether the stop signal ended the call while its error might still have passed.
     pub interrupted: bool,
+    /// How long the tenant had answered nothing but 429 when the call gave up on it, after
+    /// [`RATE_LIMITED_PATIENCE`]; `None` when it gave up for another reason.
+    pub rate_limited_for: Option<Duration>,
 }
 
 impl GaveUp {
     /// The HTTP status of the last answer, if one came.
     pub fn status(&self) -> Option<u16> {
         self.error.status()
+    }
+
+    /// The fatal error that ends the run when this call of `what` (e.g. "a create") for
+    /// `name` gave up after the tenant answered nothing but 429 for [`RATE_LIMITED_PATIENCE`]:
+    /// its limit lets nothing through, and every other call would wait as long. `None` for
+    /// any other end.
+    pub fn stops_the_run(&self, what: &str, name: &str) -> Option<Error> {
+        self.rate_limited_for.map(|waited| Error::RateLimited {
+            call: format!("{what} for {name}"),
+            minutes: waited.as_secs() / 60,
+        })
     }
 
     /// The error as written into a row: when the attempts ran out on an error that might
@@ -74,29 +159,42 @@ impl GaveUp {
 }
 
 impl RetryPolicy {
-    /// A policy of at most `max_attempts` requests per call.
+    /// A policy of at most `max_attempts` requests per call not answered 429.
     pub fn new(max_attempts: NonZeroU32) -> Self {
         RetryPolicy { max_attempts }
     }
 
-    /// Requests per call at most, retries included.
+    /// Requests per call at most that are not answered 429, retries included.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts.get()
     }
 
-    /// Whether a call whose attempt number `attempts` failed with `error` is tried again:
-    /// only an error that may pass, while attempts remain. The stop signal is not asked.
-    pub fn may_retry(&self, error: &CallError, attempts: u32) -> bool {
-        error.is_retryable() && attempts < self.max_attempts()
+    /// Whether a call whose latest request (counted in `tries`) failed with `error` is tried
+    /// again: only an error that may pass; a 429 while the tenant has answered nothing else
+    /// for less than [`RATE_LIMITED_PATIENCE`], any other while attempts remain. The stop
+    /// signal is not asked.
+    pub fn may_retry(&self, error: &CallError, tries: &Tries) -> bool {
+        if !error.is_retryable() {
+            false
+        } else if is_rate_limit(error) {
+            tries.rate_limited_for() < RATE_LIMITED_PATIENCE
+        } else {
+            tries.counted < self.max_attempts()
+        }
     }
 
-    /// The end of a call whose attempt number `attempts` failed with `error`, not retried.
-    pub fn give_up(&self, error: CallError, attempts: u32) -> GaveUp {
+    /// The end of a call whose latest request (counted in `tries`) failed with `error`, not
+    /// retried.
+    pub fn give_up(&self, error: CallError, tries: &Tries) -> GaveUp {
+        let rate_limited_for = (is_rate_limit(&error)
+            && tries.rate_limited_for() >= RATE_LIMITED_PATIENCE)
+            .then(|| tries.rate_limited_for());
         GaveUp {
             error,
-            attempts,
-            ran_out: attempts >= self.max_attempts(),
+            attempts: tries.sent,
+            ran_out: tries.counted >= self.max_attempts() || rate_limited_for.is_some(),
             interrupted: false,
+            rate_limited_for,
         }
     }
 
@@ -127,30 +225,35 @@ impl RetryPolicy {
         }
     }
 
-    /// After attempt number `attempts` of a call failed with `error`: `Ok` once it is time
-    /// to try again, after the pause.
+    /// After the latest request of a call (counted in `tries`) failed with `error`: `Ok` once
+    /// it is time to try again, after the pause. A call that gave up after
+    /// [`RATE_LIMITED_PATIENCE`] of 429s sets `stop` with [`GaveUp::stops_the_run`]'s error.
     ///
     /// # Errors
-    /// [`GaveUp`] when the call must end instead: the error cannot pass, the attempts ran
-    /// out, or the stop signal is set (also while waiting).
+    /// [`GaveUp`] when the call must end instead: the error cannot pass, the attempts (or the
+    /// patience with 429s) ran out, or the stop signal is set (also while waiting).
     pub async fn after(
         &self,
         backoff: &mut Backoff,
         error: CallError,
-        attempts: u32,
+        tries: &Tries,
         stop: &Stop,
         what: &str,
         name: &str,
     ) -> Result<(), GaveUp> {
-        if !self.may_retry(&error, attempts) {
-            return Err(self.give_up(error, attempts));
+        if !self.may_retry(&error, tries) {
+            let gave_up = self.give_up(error, tries);
+            if let Some(fatal) = gave_up.stops_the_run(what, name) {
+                stop.fatal(fatal);
+            }
+            return Err(gave_up);
         }
         if self.pause(backoff, &error, stop, what, name).await {
             Ok(())
         } else {
             Err(GaveUp {
                 interrupted: true,
-                ..self.give_up(error, attempts)
+                ..self.give_up(error, tries)
             })
         }
     }
@@ -172,13 +275,14 @@ impl RetryPolicy {
         Fut: Future<Output = Result<T, CallError>>,
     {
         let mut backoff = Backoff::default();
-        let mut attempts = 0;
+        let mut tries = Tries::default();
         loop {
-            attempts += 1;
-            match send().await {
-                Ok(value) => return Ok((value, attempts)),
+            let reply = send().await;
+            tries.record(&reply);
+            match reply {
+                Ok(value) => return Ok((value, tries.sent())),
                 Err(error) => {
-                    self.after(&mut backoff, error, attempts, stop, what, name)
+                    self.after(&mut backoff, error, &tries, stop, what, name)
                         .await?;
                 }
             }
@@ -204,6 +308,35 @@ impl RetryPolicy {
             .await
             .map(|(value, _)| value)
     }
+
+    /// A token from `tokens`, its fetch retried like any call: what a command asks for before
+    /// its first request, so that one blip of the token endpoint (a 5xx, a 429, a timeout, a
+    /// dropped connection) does not end the run before it starts.
+    ///
+    /// # Errors
+    /// [`Error::AuthRejected`] at once (wrong credentials or scope); [`Error::Auth`] once the
+    /// policy gives up, saying after how many attempts, or when `stop` is set.
+    pub async fn token(&self, tokens: &TokenSource, stop: &Stop) -> Result<Arc<Token>, Error> {
+        let fetched = self
+            .call(stop, "the token fetch", "the token endpoint", || async {
+                tokens.token().await.map_err(CallError::Auth)
+            })
+            .await;
+        fetched.map_err(|gave_up| {
+            let attempts = gave_up.attempts;
+            match gave_up.error {
+                CallError::Auth(Error::Auth { url, message }) if attempts > 1 => Error::Auth {
+                    url,
+                    message: format!("{message} (gave up after {attempts} attempts)"),
+                },
+                CallError::Auth(error) => error,
+                other => Error::Auth {
+                    url: "the token endpoint".into(),
+                    message: other.into_row_error().to_string(),
+                },
+            }
+        })
+    }
 }
 
 /// The pauses between the attempts of one call.
@@ -224,137 +357,18 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// The pause before the next attempt, after `error`.
+    /// The pause before the next attempt, after `error`. After a 429 it is the server's
+    /// `Retry-After` (else [`RATE_LIMITED_WAIT`]), and the backoff does not grow: the whole run
+    /// has slowed down already ([`super::Throttle`]), so a call that waited its turn is not
+    /// made to wait longer and longer on top of it.
     pub fn after(&mut self, error: &CallError) -> Duration {
+        if is_rate_limit(error) {
+            return error.retry_after().unwrap_or(RATE_LIMITED_WAIT);
+        }
         let wait = self.0.next().unwrap_or(MAX_BACKOFF);
         error.retry_after().map_or(wait, |server| server.max(wait))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    use reqwest::StatusCode;
-
-    use super::*;
-
-    fn status(status: u16, code: &str, retry_after: Option<Duration>) -> CallError {
-        CallError::Status {
-            status: StatusCode::from_u16(status).unwrap(),
-            code: code.into(),
-            message: "m".into(),
-            trace_id: None,
-            retry_after,
-        }
-    }
-
-    fn policy(max_attempts: u32) -> RetryPolicy {
-        RetryPolicy::new(NonZeroU32::new(max_attempts).unwrap())
-    }
-
-    #[test]
-    fn only_errors_that_may_pass_are_retried_while_attempts_remain() {
-        let policy = policy(3);
-        for error in [
-            status(429, "too_many_requests", None),
-            status(500, "internal", None),
-            status(503, "unavailable", None),
-            status(403, "request_forbidden", None),
-            CallError::Transport {
-                kind: crate::error::NoAnswer::TimedOut,
-                message: "timed out".into(),
-            },
-        ] {
-            assert!(policy.may_retry(&error, 2), "{error:?}");
-            assert!(!policy.may_retry(&error, 3), "{error:?}");
-        }
-        for error in [
-            status(400, "invalid_request", None),
-            status(403, "forbidden", None),
-            status(404, "not_found", None),
-            status(409, "conflict", None),
-        ] {
-            assert!(!policy.may_retry(&error, 1), "{error:?}");
-        }
-    }
-
-    #[test]
-    fn the_pause_is_never_shorter_than_retry_after() {
-        let mut backoff = Backoff::default();
-        let asked = Duration::from_secs(7);
-        for _ in 0..5 {
-            assert!(backoff.after(&status(429, "too_many_requests", Some(asked))) >= asked);
-        }
-    }
-
-    #[test]
-    fn a_call_that_ran_out_says_so_and_a_refusal_does_not() {
-        let ran_out = policy(3).give_up(status(503, "unavailable", None), 3);
-        assert!(ran_out.ran_out && !ran_out.interrupted);
-        assert_eq!(
-            ran_out.into_row_error().to_string(),
-            "HTTP 503 unavailable: m (gave up after 3 attempts)"
-        );
-        let refused = policy(3).give_up(status(400, "invalid_request", None), 1);
-        assert_eq!(
-            refused.into_row_error().to_string(),
-            "HTTP 400 invalid_request: m"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_call_is_sent_again_until_it_passes() {
-        let sent = AtomicU32::new(0);
-        let answer = policy(5)
-            .call_counted(&Stop::new(), "a read", "x", || async {
-                match sent.fetch_add(1, Ordering::Relaxed) {
-                    0 => Err(status(403, "request_forbidden", None)),
-                    1 => Err(CallError::Transport {
-                        kind: crate::error::NoAnswer::TimedOut,
-                        message: "timed out".into(),
-                    }),
-                    _ => Ok("done"),
-                }
-            })
-            .await
-            .unwrap();
-        assert_eq!(answer, ("done", 3));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_call_ends_after_its_last_attempt() {
-        let gave_up = policy(4)
-            .call(&Stop::new(), "a read", "x", || async {
-                Err::<(), _>(status(502, "bad_gateway", None))
-            })
-            .await
-            .unwrap_err();
-        assert_eq!((gave_up.attempts, gave_up.ran_out), (4, true));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_stop_signal_ends_a_pause_at_once() {
-        let stop = Stop::new();
-        let error = status(429, "too_many_requests", Some(Duration::from_secs(600)));
-        // The paused clock would run the ten minutes out if nothing else happened first.
-        let (policy, mut backoff) = (policy(5), Backoff::default());
-        let (paused, ()) = tokio::join!(
-            policy.pause(&mut backoff, &error, &stop, "a read", "x"),
-            async { stop.set() },
-        );
-        assert!(!paused);
-
-        // Once set, no call goes further than its first attempt.
-        let sent = AtomicU32::new(0);
-        let gave_up = policy
-            .call(&stop, "a read", "x", || async {
-                sent.fetch_add(1, Ordering::Relaxed);
-                Err::<(), _>(status(503, "unavailable", None))
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(sent.load(Ordering::Relaxed), 1);
-        assert!(gave_up.interrupted && !gave_up.ran_out);
-    }
-}
+mod tests;

@@ -2,8 +2,10 @@
 //!
 //! The governor limiter holds the configured rate, but its quota cannot change while it runs;
 //! this gate sits behind it and, after a 429, spaces requests further apart for every worker
-//! (multiplicative decrease), then shortens the spacing a little each second without a 429
-//! (additive increase) until only the configured rate applies again. It is a few lines of
+//! (a 30 % cut), then shortens the spacing a little each second without a 429 (5 % more), until
+//! only the configured rate applies again. Both steps are fractions of the rate allowed now,
+//! not of the configured one: a run configured at 50/s against a tenant that allows 5/s then
+//! settles near 5/s instead of swinging back over it within a second. It is a few lines of
 //! arithmetic under a lock, so no crate is brought in for it.
 
 use std::sync::Mutex;
@@ -13,7 +15,7 @@ use tokio::time::Instant;
 
 /// Each 429 cuts the rate to this fraction of what it was.
 const DECREASE: f64 = 0.7;
-/// Each second without a 429 gives back this fraction of the configured rate.
+/// Each second without a 429 raises the rate by this fraction of itself.
 const INCREASE: f64 = 0.05;
 /// Several 429s within this time count as one (they answer the same overload).
 const COOLDOWN: Duration = Duration::from_secs(1);
@@ -33,8 +35,10 @@ struct State {
     rate: f64,
     /// The earliest time the next request may go.
     next: Instant,
-    /// When the rate was last cut or raised.
+    /// When the rate was last cut or raised: it is raised after a second without either.
     changed: Instant,
+    /// When the rate was last cut: a raise since does not hold back the next cut.
+    cut_at: Instant,
     /// How many times a 429 cut the rate, for the summary.
     cuts: u64,
 }
@@ -49,6 +53,7 @@ impl Throttle {
                 rate: configured_per_second,
                 next: now,
                 changed: now,
+                cut_at: now,
                 cuts: 0,
             }),
         }
@@ -62,7 +67,8 @@ impl Throttle {
             // Recover: each whole second since the last change gives some rate back.
             let quiet = now.saturating_duration_since(s.changed).as_secs_f64();
             if s.rate < self.configured && quiet >= 1.0 {
-                s.rate = (s.rate + self.configured * INCREASE * quiet.floor()).min(self.configured);
+                let seconds = quiet.floor().min(1000.0) as i32;
+                s.rate = (s.rate * (1.0 + INCREASE).powi(seconds)).min(self.configured);
                 s.changed = now;
             }
             if s.rate >= self.configured {
@@ -81,9 +87,10 @@ impl Throttle {
     pub fn too_many_requests(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        if s.cuts == 0 || now.saturating_duration_since(s.changed) >= COOLDOWN {
+        if s.cuts == 0 || now.saturating_duration_since(s.cut_at) >= COOLDOWN {
             s.rate = (s.rate * DECREASE).max(FLOOR);
             s.changed = now;
+            s.cut_at = now;
             s.cuts += 1;
             tracing::warn!(
                 rate = format!("{:.1}/s", s.rate),
@@ -127,5 +134,29 @@ mod tests {
             Duration::ZERO,
             "back to the configured rate"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_settles_near_what_the_tenant_allows() {
+        // Configured at 50/s against a tenant that allows about 5/s: cut down to it, the
+        // rate then grows by a twentieth of itself a second, not by a twentieth of 50/s.
+        let throttle = Throttle::new(50.0);
+        for _ in 0..7 {
+            tokio::time::advance(COOLDOWN).await;
+            throttle.too_many_requests();
+        }
+        let cut = throttle.state.lock().unwrap().rate;
+        assert!((4.0..5.0).contains(&cut), "50 * 0.7^7 = {cut}");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        throttle.ready().await;
+        let raised = throttle.state.lock().unwrap().rate;
+        assert!(
+            (raised - cut * (1.0 + INCREASE)).abs() < 1e-9,
+            "{cut} -> {raised}"
+        );
+        // A raise just before a 429 does not hold the cut back.
+        throttle.too_many_requests();
+        assert_eq!(throttle.cuts(), 8);
+        assert!(throttle.state.lock().unwrap().rate < cut);
     }
 }

@@ -182,7 +182,7 @@ pub struct ImportArgs {
     #[arg(long, default_value = "16", value_parser = parse_at_least_one::<NonZeroUsize>)]
     pub concurrency: NonZeroUsize,
 
-    /// Requests sent for one row at most, retries included.
+    /// Requests sent for one row at most, retries included; a 429 counts none (it only waits).
     #[arg(long, default_value = "6", value_parser = parse_at_least_one::<NonZeroU32>)]
     pub max_attempts: NonZeroU32,
 

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use crate::exit::Ending;
 use crate::input;
 use crate::planning::{self, Prepared};
+use crate::record::{self, Writing};
 use crate::settings::ImportSettings;
 use crate::{Error, ExitStatus};
 
@@ -53,8 +54,11 @@ pub async fn run(settings: &ImportSettings) -> anyhow::Result<ExitStatus> {
 ///
 /// # Errors
 /// The fatal errors of planning: unreadable input, a mapping that does not fit, a results
-/// file that is not orgimport's.
+/// file that is not orgimport's, or one that cannot be written where it is named.
 pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
+    // Where the import would write is checked as the import checks it: a dry run that
+    // passes is one whose import does not stop on its results file.
+    record::check_writable(&config.results, "the results file", Writing::Replaced)?;
     let tenant = config.dry_run.as_ref().and_then(|d| d.tenant.as_deref());
     let template = config.default_template.clone();
     let Prepared { mapping, plan, .. } = planning::prepare(

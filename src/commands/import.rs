@@ -2,7 +2,7 @@
 //! the results; then print the summary and end with the run's exit status.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,7 +12,7 @@ use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::input::InputSnapshot;
 use crate::planning::{self, Plan};
-use crate::record::{self, Journal, Outcome, ResultsLock};
+use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
 use crate::report::summary::{RunReport, Summary, commonest_kinds};
 use crate::send;
 use crate::settings::ImportSettings;
@@ -22,19 +22,34 @@ use crate::tenant::on_existing::ExistingCheck;
 use crate::{Error, ExitStatus};
 
 /// `orgimport import`: imports as `settings` say (or only shows what would be sent, for a
-/// dry run), prints the summary and writes it as JSON when asked.
+/// dry run), prints the summary and writes it as JSON when asked: for every run, a run that
+/// stopped on a fatal error before sending included (its `fatal` set).
 ///
 /// # Errors
 /// A fatal error found before anything was sent, or an unwritable summary.
 pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
+    let input = settings.input.clone();
+    let context = || format!("importing {}", input.display());
+    // The summary JSON's place first: every later failure is written into it.
+    if let Some(path) = &settings.summary_json {
+        record::check_writable(path, "the summary JSON", Writing::InPlace).with_context(context)?;
+    }
     if settings.dry_run.is_some() {
         return crate::commands::dry_run::run(&settings).await;
     }
     let summary_json = settings.summary_json.clone();
-    let input = settings.input.clone();
-    let summary = import(settings)
-        .await
-        .with_context(|| format!("importing {}", input.display()))?;
+    let results = settings.results.clone();
+    let started = Instant::now();
+    let summary = match import(settings).await {
+        Ok(summary) => summary,
+        Err(error) => {
+            let error = match &summary_json {
+                Some(path) => write_fatal_summary(path, error, results, started),
+                None => error,
+            };
+            return Err(anyhow::Error::new(error).context(context()));
+        }
+    };
     let report = RunReport::new(&summary);
     eprintln!("{report}");
     if let Some(fatal) = &summary.fatal {
@@ -54,6 +69,18 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
     Ok(summary.exit_status())
 }
 
+/// Writes the summary JSON of a run that `fatal` stopped before it sent anything, and hands
+/// the error back; a failure to write it is printed.
+fn write_fatal_summary(path: &Path, fatal: Error, results: PathBuf, started: Instant) -> Error {
+    let summary = Summary::stopped_before_sending(fatal, results, started.elapsed());
+    if let Err(e) = RunReport::new(&summary).write_json(path) {
+        eprintln!("error: {e}");
+    }
+    summary
+        .fatal
+        .expect("a summary stopped before sending has its fatal error")
+}
+
 /// Runs an import as `config` says: plan, send, write the results.
 ///
 /// The run holds the results file's lock from start to end ([`ResultsLock`]), and reads the
@@ -61,12 +88,16 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
 /// it was then, and a change made meanwhile is reported in [`Summary::input_changed`].
 ///
 /// # Errors
-/// A fatal [`Error`] found before anything was sent (settings, input, credentials);
-/// [`Error::Busy`] when another run holds the results file. A fatal error after sending
-/// began is returned in [`Summary::fatal`], with the results written.
+/// A fatal [`Error`] found before anything was sent (settings, input, credentials, a results
+/// file that cannot be written where it is named); [`Error::Busy`] when another run holds the
+/// results file. A fatal error after sending began is returned in [`Summary::fatal`], with the
+/// results written; when they cannot be (a full disk), that is the fatal error, and the
+/// journal is kept for the next run to finish from.
 pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let started = Instant::now();
     refuse_input_as_side_file(&config)?;
+    // Before anything is written beside it (the lock first) or sent.
+    record::check_writable(&config.results, "the results file", Writing::Replaced)?;
     let lock = ResultsLock::take(&config.results, "import")?;
     if let (Some(before), false) = (&lock.taken_over, config.quiet) {
         eprintln!(
@@ -142,7 +173,12 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let mut on_existing = None;
     if plan.to_send > 0 {
         // Credentials, scope and template are checked before any row is sent.
-        tokens.token().await?;
+        // Retried as every call is; Ctrl-C meanwhile ends the run as interrupted.
+        if let Err(e) = policy.token(tokens, &stop).await
+            && !stop.is_set()
+        {
+            return Err(e);
+        }
         if let Some(template) = &default_template {
             check_template(client, template, policy, &stop).await?;
         }
@@ -198,7 +234,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         requests,
         elapsed: send_elapsed,
     } = sent;
-    let fatal = stop.take_fatal();
+    let mut fatal = stop.take_fatal();
     let interrupted = stop.is_set() && fatal.is_none();
     let why_unsent = if interrupted {
         "the run was interrupted before this row was sent; rerun to send it".to_string()
@@ -224,15 +260,27 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let kinds = commonest_kinds(&outcomes, &lines);
     let results_path = config.results.clone();
     let dialect = config.dialect;
-    let input_changed = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        record::write(snapshot.path(), &dialect, &results_path, &outcomes)?;
+    let written = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        // Unwritten (a full disk), the journal stays: it holds what this run did.
+        record::write(snapshot.path(), &dialect, &results_path, &outcomes)
+            .map_err(|e| results_unwritten(e, &results_path))?;
         journal.remove()?;
         let change = snapshot.change();
         snapshot.remove();
         Ok(change)
     })
     .await
-    .expect("the results writer does not panic")?;
+    .expect("the results writer does not panic");
+    let input_changed = match written {
+        Ok(change) => change,
+        Err(unwritten) => {
+            // The run ends on this one: without the results file, it is what to act on.
+            if let Some(earlier) = fatal.replace(unwritten) {
+                eprintln!("error: {earlier}");
+            }
+            None
+        }
+    };
     lock.release();
 
     Ok(Summary {
@@ -250,6 +298,27 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         kinds,
         input_changed,
     })
+}
+
+/// The results file at `results` could not be written (`error`): the run stops with its
+/// summary, and the message says where what the run did is kept and how to finish.
+fn results_unwritten(error: Error, results: &Path) -> Error {
+    let (kind, detail) = match error {
+        Error::Io { path, error } if path == results => (error.kind(), error.to_string()),
+        other => (std::io::ErrorKind::Other, other.to_string()),
+    };
+    Error::io(
+        results,
+        std::io::Error::new(
+            kind,
+            format!(
+                "the results file could not be written ({detail}); what this run did is kept \
+                 in its journal {}: free some space (or fix the cause) and run the same command \
+                 again, which reads the journal back and writes the results file",
+                record::journal_path(results).display()
+            ),
+        ),
+    )
 }
 
 /// Refuses an input named as a file this run keeps beside the results file (its lock or its
@@ -289,7 +358,13 @@ fn keep_earlier_results(config: &ImportSettings, missing: usize) -> Result<(), E
     let mut name = config.results.as_os_str().to_owned();
     name.push(format!(".{stamp}.bak"));
     let copy = PathBuf::from(name);
-    std::fs::copy(&config.results, &copy).map_err(|e| Error::io(&copy, e))?;
+    std::fs::copy(&config.results, &copy).map_err(|e| {
+        let message = format!(
+            "cannot keep a copy as {} before it is rewritten: {e}",
+            copy.display()
+        );
+        Error::io(&config.results, std::io::Error::new(e.kind(), message))
+    })?;
     eprintln!(
         "warning: {} lists {missing} organizations created by earlier runs for rows that are \
          not in {}; the results file is about to be rewritten for this input, so a copy \

@@ -17,7 +17,7 @@ use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
-use crate::record::{self, CsvOut, EarlierRuns, Status};
+use crate::record::{self, CsvOut, EarlierRuns, Status, Writing};
 use crate::settings::{ImportSettings, PlanSettings};
 use crate::stop::Stop;
 use crate::tenant::diff::{self, Change};
@@ -178,10 +178,12 @@ pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
 /// Plans an import as `config` says, writing the plan to `out`. Sends no write.
 ///
 /// # Errors
-/// A fatal [`Error`]: settings, input, credentials, an unusable default template, or a
-/// tenant that cannot be listed.
+/// A fatal [`Error`]: settings, input, credentials, an unusable default template, a tenant
+/// that cannot be listed, or a plan file that cannot be written where it is named (checked
+/// before any request).
 pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error> {
     let started = Instant::now();
+    record::check_writable(&out, "the plan", Writing::InPlace)?;
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
     let (mapping, plan, requests) = read_rows(&config, default_template.clone()).await?;

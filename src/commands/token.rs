@@ -7,8 +7,10 @@ use std::time::SystemTime;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::api::RetryPolicy;
 use crate::commands::session;
 use crate::settings::{Rate, TokenSettings};
+use crate::stop::Stop;
 use crate::{Error, ExitStatus};
 
 /// What the token endpoint granted.
@@ -69,11 +71,14 @@ pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
     let tenant = &settings.tenant;
     let (client, tokens) = session::connect_tenant(tenant, RATE, settings.timeout)?;
     let issued = SystemTime::now();
-    let token = tokens.token().await?;
+    // Retried as an import retries its calls: one blip is not a verdict on the credentials.
+    let (policy, stop) = (RetryPolicy::default(), Stop::new());
+    let token = policy.token(&tokens, &stop).await?;
     let template = match settings.template_id.as_deref() {
         None => None,
         Some(id) => {
-            let found = match client.get(id).await {
+            let read = policy.call(&stop, "the template check", id, || client.get(id));
+            let found = match read.await {
                 Ok(Some(org)) if org.template => TEMPLATE_OK.to_string(),
                 Ok(Some(_)) => "readable, but an organization, not a template".to_string(),
                 Ok(None) => "not found in this tenant".to_string(),

@@ -19,7 +19,10 @@ use tokio::task::JoinSet;
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::exit::Ending;
-use crate::record::{CsvOut, ResultRow, ResultsFile, ResultsLock, Status, checks, journal_path};
+use crate::record::{
+    CsvOut, ResultRow, ResultsFile, ResultsLock, Status, Writing, check_writable, checks,
+    journal_path,
+};
 use crate::report::progress::Progress;
 use crate::settings::UndoSettings;
 use crate::stop::Stop;
@@ -90,16 +93,20 @@ pub struct UndoReport {
     pub declined: bool,
     /// Whether Ctrl-C stopped it.
     pub interrupted: bool,
+    /// The error that stopped it early: the tenant answered nothing but 429 for longer than
+    /// the retry policy waits.
+    pub stopped: Option<Error>,
 }
 
 impl UndoReport {
     /// Success when every organization the tool created is gone, failed when a delete or a
-    /// look-up failed, interrupted after Ctrl-C ([`Ending`] weighs them).
+    /// look-up failed, interrupted after Ctrl-C, fatal when [`Self::stopped`] ([`Ending`]
+    /// weighs them).
     pub fn exit_status(&self) -> ExitStatus {
         Ending {
+            fatal: self.stopped.is_some(),
             interrupted: self.interrupted,
             failed: self.failed + self.unconfirmed_failed > 0,
-            ..Ending::default()
         }
         .status()
     }
@@ -130,7 +137,9 @@ impl fmt::Display for UndoReport {
         if let Some(out) = &self.out {
             write!(f, "; report: {}", out.display())?;
         }
-        if self.interrupted {
+        if let Some(stopped) = &self.stopped {
+            write!(f, "; stopped: {stopped}")?;
+        } else if self.interrupted {
             write!(f, " (interrupted: rerun to delete the rest)")?;
         }
         Ok(())
@@ -154,7 +163,8 @@ pub async fn run(settings: UndoSettings) -> anyhow::Result<ExitStatus> {
 /// A fatal [`Error`]: another run holds the results file ([`Error::Busy`]), an unreadable
 /// results file (one of whose rows cannot be read without guessing included), the journal of
 /// an interrupted import beside it (what that import sent is not in the results file yet),
-/// rejected credentials, no `--yes` without a terminal, an unwritable report.
+/// rejected credentials, no `--yes` without a terminal, an unwritable report or results file
+/// (both checked before any request).
 pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     let UndoSettings {
         tenant,
@@ -165,6 +175,8 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     } = settings;
     // Held until the results file is written back (released when dropped): an import on
     // this results file meanwhile would create what is being deleted, then be overwritten.
+    // Undo writes the results file back: checked before anything is written beside it.
+    check_writable(&results.file, "the results file", Writing::Replaced)?;
     let _lock = ResultsLock::take(&results.file, "undo")?;
     let journal = journal_path(&results.file);
     if journal.exists() {
@@ -198,8 +210,9 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     if created.is_empty() && unconfirmed.is_empty() {
         return Ok(report);
     }
+    check_writable(&results.out, "the undo report", Writing::InPlace)?;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
-    tokens.token().await?;
+    RetryPolicy::default().token(&tokens, &Stop::new()).await?;
     let stop = Arc::new(Stop::new());
     stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
     // Every request is retried as import retries its calls, with import's default attempts.
@@ -344,6 +357,7 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
         _ => None,
     })?;
     report.out = Some(out);
+    report.stopped = stop.take_fatal();
     Ok(report)
 }
 

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use crate::api::{ApiClient, Organization, RetryPolicy};
 use crate::commands::session;
 use crate::exit::Ending;
-use crate::record::{CsvOut, ResultsFile, Status};
+use crate::record::{self, CsvOut, ResultsFile, Status, Writing};
 use crate::report::progress::Progress;
 use crate::settings::VerifySettings;
 use crate::stop::Stop;
@@ -66,16 +66,19 @@ pub struct VerifyReport {
     pub out: PathBuf,
     /// Whether Ctrl-C stopped it before every row was read.
     pub interrupted: bool,
+    /// The error that stopped it early: the tenant answered nothing but 429 for longer than
+    /// the retry policy waits.
+    pub stopped: Option<Error>,
 }
 
 impl VerifyReport {
     /// Success when every created row checks out, failed on any mismatch or any unconfirmed
-    /// row, interrupted after Ctrl-C ([`Ending`] weighs them).
+    /// row, interrupted after Ctrl-C, fatal when [`Self::stopped`] ([`Ending`] weighs them).
     pub fn exit_status(&self) -> ExitStatus {
         Ending {
+            fatal: self.stopped.is_some(),
             interrupted: self.interrupted,
             failed: self.bad_rows > 0 || self.unconfirmed > 0,
-            ..Ending::default()
         }
         .status()
     }
@@ -102,7 +105,9 @@ impl fmt::Display for VerifyReport {
                 self.unconfirmed
             )?;
         }
-        if self.interrupted {
+        if let Some(stopped) = &self.stopped {
+            write!(f, "; stopped: {stopped}")?;
+        } else if self.interrupted {
             write!(f, " (interrupted: rerun to check the rest)")?;
         }
         Ok(())
@@ -124,7 +129,7 @@ pub async fn run(settings: VerifySettings) -> anyhow::Result<ExitStatus> {
 ///
 /// # Errors
 /// A fatal [`Error`]: an unreadable results file, rejected credentials, an unwritable
-/// report. Mismatches are not errors: they are in the report.
+/// report (checked before any request). Mismatches are not errors: they are in the report.
 pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
     let VerifySettings {
         tenant,
@@ -144,8 +149,9 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         );
     }
     let out = results.out;
+    record::check_writable(&out, "the verify report", Writing::InPlace)?;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
-    tokens.token().await?;
+    RetryPolicy::default().token(&tokens, &Stop::new()).await?;
 
     let created: Vec<usize> = (0..results_file.rows.len())
         .filter(|i| results_file.rows[*i].status == Status::Created)
@@ -257,6 +263,7 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         bad_checks,
         out,
         interrupted: checked < created.len(),
+        stopped: stop.take_fatal(),
     })
 }
 

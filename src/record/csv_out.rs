@@ -18,9 +18,25 @@ use crate::input;
 pub struct CsvOut {
     /// Where the file ends up.
     path: PathBuf,
-    /// The file written, when it is renamed over `path` at the end.
-    tmp: Option<PathBuf>,
+    /// Declared before `tmp`, so that it is closed before a file left unfinished is removed.
     writer: csv::Writer<BufWriter<File>>,
+    /// The file written, when it is renamed over `path` at the end.
+    tmp: Option<Beside>,
+}
+
+/// A file written beside the one it replaces: removed when dropped unless it was renamed over
+/// it, so that a write that failed (a full disk) leaves nothing behind and frees its space.
+struct Beside {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Drop for Beside {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl CsvOut {
@@ -43,21 +59,31 @@ impl CsvOut {
         CsvOut::open(path, Some(PathBuf::from(tmp)), delimiter)
     }
 
+    /// Every error names `path`, the file the user asked for, never the file beside it.
     fn open(path: &Path, tmp: Option<PathBuf>, delimiter: u8) -> Result<CsvOut, Error> {
         let written = tmp.as_deref().unwrap_or(path);
-        let io = |e| Error::io(written, e);
+        let io = |e| Error::io(path, e);
         let file = File::create(written).map_err(io)?;
         let mut buffered = BufWriter::with_capacity(256 * 1024, file);
-        buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
+        if let Err(e) = buffered.write_all("\u{feff}".as_bytes()) {
+            drop(buffered);
+            if let Some(tmp) = &tmp {
+                let _ = std::fs::remove_file(tmp);
+            }
+            return Err(io(e));
+        }
         Ok(CsvOut {
             path: path.to_path_buf(),
-            tmp,
             writer: input::writer(buffered, delimiter),
+            tmp: tmp.map(|path| Beside {
+                path,
+                renamed: false,
+            }),
         })
     }
 
     fn error(&self, e: csv::Error) -> Error {
-        Error::io(self.tmp.as_deref().unwrap_or(&self.path), e.into())
+        Error::io(&self.path, e.into())
     }
 
     /// Writes one cell of the current row, neutralized.
@@ -127,17 +153,18 @@ impl CsvOut {
     /// # Errors
     /// [`Error::Io`] when the disk refuses it.
     pub fn finish(self) -> Result<(), Error> {
-        let written = self.tmp.as_deref().unwrap_or(&self.path);
-        let io = |e| Error::io(written, e);
-        let file = self
-            .writer
+        let CsvOut { path, writer, tmp } = self;
+        let io = |e| Error::io(&path, e);
+        let file = writer
             .into_inner()
-            .map_err(|e| io(std::io::Error::other(e.to_string())))?
+            .map_err(|e| io(e.into_error()))?
             .into_inner()
             .map_err(|e| io(e.into_error()))?;
-        if let Some(tmp) = &self.tmp {
+        if let Some(mut tmp) = tmp {
             file.sync_all().map_err(io)?;
-            std::fs::rename(tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+            drop(file);
+            std::fs::rename(&tmp.path, &path).map_err(io)?;
+            tmp.renamed = true;
         }
         Ok(())
     }
@@ -227,5 +254,27 @@ mod tests {
             "\u{feff}name;owner;extra\n'=1+2;'-5;'+0\nshort;;'+1\nlong;a,b;'+2\n\
              M\u{fffd}ller;x;'+3\n"
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_names_the_file_asked_for_and_leaves_nothing_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out_path = dir.path().join("out.csv");
+        std::fs::write(&out_path, "the old file").unwrap();
+        let beside = dir.path().join("out.csv.tmp");
+        std::os::unix::fs::symlink("/dev/full", &beside).unwrap();
+        let mut out = CsvOut::replace(&out_path, b',').unwrap();
+        out.row(["a", "b"]).unwrap();
+        let error = out.finish().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "{}: No space left on device (os error 28)",
+                out_path.display()
+            )
+        );
+        assert!(beside.symlink_metadata().is_err(), "removed");
+        assert_eq!(std::fs::read_to_string(&out_path).unwrap(), "the old file");
     }
 }

@@ -49,7 +49,19 @@ const PENDING: &str = "pending";
 /// The append-only journal of rows finished in this run, flushed as they finish.
 pub struct Journal {
     path: PathBuf,
+    /// The results file it is beside: the path its errors name.
+    results: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
+}
+
+/// An error writing the journal at `journal` beside `results`, worded for the user: the
+/// results file they named first, then which file beside it failed (and so where it is).
+fn unwritable(results: &Path, journal: &Path, e: std::io::Error) -> Error {
+    let message = format!(
+        "cannot write the run's journal beside it, {}: {e}",
+        journal.display()
+    );
+    Error::io(results, std::io::Error::new(e.kind(), message))
 }
 
 impl Journal {
@@ -59,6 +71,7 @@ impl Journal {
     /// [`Error::Io`] when it cannot be created.
     pub fn open(results: &Path) -> Result<Journal, Error> {
         let path = journal_path(results);
+        let io = |e| unwritable(results, &path, e);
         let fresh = !path.exists()
             || std::fs::metadata(&path)
                 .map(|m| m.len() == 0)
@@ -68,21 +81,25 @@ impl Journal {
             .read(true)
             .append(true)
             .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        let torn = !fresh && !ends_a_line(&file).map_err(|e| Error::io(&path, e))?;
+            .map_err(io)?;
+        let torn = !fresh && !ends_a_line(&file).map_err(io)?;
         let mut buffered = BufWriter::new(file);
         if torn {
             // A crash tore the last line: this run's lines start on a line of their own,
             // else the first would be read as part of the torn one and lost.
-            buffered.write_all(b"\n").map_err(|e| Error::io(&path, e))?;
+            buffered.write_all(b"\n").map_err(io)?;
         }
         let mut writer = input::writer(buffered, b',');
         if fresh {
             writer
                 .write_record(JOURNAL_COLUMNS)
-                .map_err(|e| Error::io(&path, e.into()))?;
+                .map_err(|e| io(e.into()))?;
         }
-        Ok(Journal { path, writer })
+        Ok(Journal {
+            results: results.to_path_buf(),
+            path,
+            writer,
+        })
     }
 
     /// Appends one finished row (buffered until [`Journal::flush`]).
@@ -105,7 +122,7 @@ impl Journal {
                 outcome.error.as_deref().unwrap_or(""),
                 outcome.changes.as_deref().unwrap_or(""),
             ])
-            .map_err(|e| Error::io(&self.path, e.into()))
+            .map_err(|e| self.unwritable(e.into()))
     }
 
     /// Appends that the first request for the row `key` is about to be sent, so that a rerun
@@ -116,7 +133,7 @@ impl Journal {
     pub fn append_pending(&mut self, key: &str) -> Result<(), Error> {
         self.writer
             .write_record([key, PENDING, "", "", "", "", ""])
-            .map_err(|e| Error::io(&self.path, e.into()))
+            .map_err(|e| self.unwritable(e.into()))
     }
 
     /// Pushes what was appended to the operating system, so it survives the process.
@@ -124,7 +141,12 @@ impl Journal {
     /// # Errors
     /// [`Error::Io`] when the disk refuses it.
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.writer.flush().map_err(|e| Error::io(&self.path, e))
+        let flushed = self.writer.flush();
+        flushed.map_err(|e| self.unwritable(e))
+    }
+
+    fn unwritable(&self, e: std::io::Error) -> Error {
+        unwritable(&self.results, &self.path, e)
     }
 
     /// Removes the journal once the results file holds everything.
@@ -304,5 +326,25 @@ mod tests {
         assert_eq!(read[2], ("id:more".to_string(), Some(failed)));
         journal.remove().unwrap();
         assert!(!path.exists());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_is_reported_naming_the_results_file_and_where_the_journal_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        std::os::unix::fs::symlink("/dev/full", journal_path(&results)).unwrap();
+        let mut journal = Journal::open(&results).unwrap();
+        journal.append_pending("id:a").unwrap();
+        let error = journal.flush().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "{}: cannot write the run's journal beside it, {}: No space left on device (os \
+                 error 28)",
+                results.display(),
+                journal_path(&results).display()
+            )
+        );
     }
 }

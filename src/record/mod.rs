@@ -23,6 +23,7 @@ pub mod journal;
 pub mod layout;
 pub mod lock;
 pub mod org_ids;
+pub mod output;
 pub mod results_file;
 pub mod writer;
 
@@ -33,6 +34,7 @@ pub use journal::{Journal, journal_path};
 pub use layout::{Column, Layout, RESULT_COLUMNS, Version, neutralize, restore};
 pub use lock::{ResultsLock, lock_path};
 pub use org_ids::OrgIds;
+pub use output::{Writing, check_writable};
 pub use results_file::{ResultRow, ResultsFile};
 pub use writer::write;
 

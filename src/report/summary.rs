@@ -47,6 +47,26 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary of a run that `fatal` stopped before it sent anything, `elapsed` after it
+    /// started: no row counted, the results file not written.
+    pub fn stopped_before_sending(fatal: Error, results: PathBuf, elapsed: Duration) -> Summary {
+        Summary {
+            rows: 0,
+            counts: HashMap::new(),
+            done_before: 0,
+            sent: 0,
+            requests: 0,
+            token_fetches: 0,
+            elapsed,
+            send_elapsed: Duration::ZERO,
+            results,
+            fatal: Some(fatal),
+            interrupted: false,
+            kinds: Vec::new(),
+            input_changed: None,
+        }
+    }
+
     /// How many rows ended with `status`.
     pub fn count(&self, status: Status) -> u64 {
         self.counts.get(&status).copied().unwrap_or(0)

@@ -126,4 +126,9 @@ pub struct Faults {
     /// Fraction of `/api` requests answered 403 `request_forbidden`, as bursts have been seen
     /// answered; nothing is committed.
     pub forbidden_burst_rate: f64,
+    /// Fraction of token requests that fail before they are read, as a token endpoint under
+    /// load or behind a gateway does: answered 503 `temporarily_unavailable` or 429
+    /// `slow_down` (each with an OAuth2 error body), or the connection dropped (a third each).
+    /// No token is issued.
+    pub token_error_rate: f64,
 }

@@ -1,4 +1,5 @@
-//! Fault injection: seeded dice for each fault, the latency layer, and the dropped connection.
+//! Fault injection: seeded dice for each fault (the token endpoint's outages included), the
+//! latency layer, and the dropped connection.
 //!
 //! # Dropping a connection
 //! A handler cannot reach the TCP socket, so a "dropped" reply is a response whose body fails
@@ -17,7 +18,7 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http_body::Frame;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -67,6 +68,25 @@ impl Dice {
     /// Whether this `/api` request is rejected as part of a burst (403 `request_forbidden`).
     pub(crate) fn forbidden(&self) -> bool {
         chance(&mut lock(&self.rng), self.faults.forbidden_burst_rate)
+    }
+
+    /// The failure of one token request, at `token_error_rate`: the reply to send instead of
+    /// a token.
+    pub(crate) fn token_outage(&self) -> Option<Response> {
+        let mut rng = lock(&self.rng);
+        if !chance(&mut rng, self.faults.token_error_rate) {
+            return None;
+        }
+        let (status, error) = match rng.random_range(0..3) {
+            0 => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            1 => (StatusCode::TOO_MANY_REQUESTS, "slow_down"),
+            _ => return Some(dropped_connection()),
+        };
+        let body = serde_json::json!({
+            "error": error,
+            "error_description": "sandbox fault: the token endpoint is overloaded",
+        });
+        Some((status, axum::Json(body)).into_response())
     }
 
     /// The fault for one update: 500 or 503 before anything is changed, at `error_rate`.

@@ -23,7 +23,8 @@ pub struct Stats {
     pub rate_limited: u64,
     /// `401` replies under `/api`.
     pub unauthorized: u64,
-    /// Faults injected: each 403 burst, 5xx, commit-then-fail and slow commit counts once.
+    /// Faults injected: each 403 burst, 5xx, commit-then-fail, slow commit and token-endpoint
+    /// outage counts once.
     pub faults_injected: u64,
     /// Creates answered from the idempotency store instead of being processed.
     pub idempotent_replays: u64,

@@ -49,6 +49,10 @@ pub(crate) async fn token(
 ) -> Response {
     let counters = &sandbox.shared.counters;
     bump(&counters.token_requests);
+    if let Some(outage) = sandbox.shared.dice.token_outage() {
+        bump(&counters.faults_injected);
+        return outage;
+    }
     let raw = body.as_ref().map(Bytes::clone).unwrap_or_default();
     match grant(&sandbox, tenant, &headers, body) {
         Ok(res) => {

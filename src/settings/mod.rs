@@ -235,6 +235,7 @@ impl SandboxSettings {
                 slow_commit_rate: args.slow_commit_rate,
                 slow_commit_delay: args.slow_commit_delay,
                 forbidden_burst_rate: args.forbidden_rate,
+                ..Faults::default()
             },
             ignore_idempotency_keys: args.ignore_idempotency_keys,
             assign_own_ids: args.assign_own_ids,

@@ -33,7 +33,9 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::idempotency::key_after_stale_replay;
-use crate::api::{CallError, CreateOrganization, CreateReply, GaveUp, Organization, RetryPolicy};
+use crate::api::{
+    CallError, CreateOrganization, CreateReply, GaveUp, Organization, RetryPolicy, Tries,
+};
 use crate::error_kind::ErrorKind;
 use crate::record::{Outcome, Status};
 use crate::{Error, RowError};
@@ -79,8 +81,8 @@ pub(crate) enum Step<'a> {
     /// Wait out the backoff after this error, then tell [`CreateSteps::waited`], or
     /// [`CreateSteps::stopped`] when the stop signal cut the wait.
     Pause(CallError),
-    /// The credentials were refused: stop the run with this error. The row ends with the
-    /// outcome.
+    /// The credentials were refused, or the tenant answered nothing but 429 for the policy's
+    /// whole patience: stop the run with this error. The row ends with the outcome.
     Fatal(Error, Outcome),
     /// The row is finished.
     Done(Outcome),
@@ -104,8 +106,8 @@ pub(crate) struct CreateSteps<'a> {
     /// The idempotency key creates carry now: the row's, or one derived from it after stale
     /// replays.
     key: Cow<'a, str>,
-    /// Creates sent so far.
-    attempts: u32,
+    /// Creates sent so far, and how the policy counts them (a 429 uses up no attempt).
+    tries: Tries,
     /// Replays answered so far that named an organization no longer there.
     stale_replays: u32,
     /// The organization the last create's replay named, while it is being read.
@@ -126,7 +128,7 @@ impl<'a> CreateSteps<'a> {
             row,
             policy,
             key: Cow::Borrowed(row.idempotency_key),
-            attempts: 0,
+            tries: Tries::default(),
             stale_replays: 0,
             replayed: None,
             earlier_run: row.in_doubt,
@@ -167,7 +169,7 @@ impl<'a> CreateSteps<'a> {
 
     /// The create just sent was answered, or failed.
     pub(crate) fn sent(&mut self, reply: Result<CreateReply, CallError>) -> Step<'a> {
-        self.attempts += 1;
+        self.tries.record(&reply);
         let error = match reply {
             Ok(CreateReply {
                 organization,
@@ -192,11 +194,18 @@ impl<'a> CreateSteps<'a> {
         if error.is_ambiguous() {
             self.sent_unheard = true;
         }
-        if self.policy.may_retry(&error, self.attempts) {
+        if self.policy.may_retry(&error, &self.tries) {
             Step::Pause(error)
         } else {
-            let gave_up = self.policy.give_up(error, self.attempts);
-            self.ended(gave_up.status(), gave_up.into_row_error())
+            let gave_up = self.policy.give_up(error, &self.tries);
+            // A tenant that answered nothing but 429 for the policy's whole patience stops
+            // the run: it would answer every other row the same.
+            let fatal = gave_up.stops_the_run("a create", &self.row.request.name);
+            let outcome = self.outcome(gave_up.status(), gave_up.into_row_error());
+            match fatal {
+                Some(fatal) => Step::Fatal(fatal, outcome),
+                None => Step::Done(outcome),
+            }
         }
     }
 
@@ -339,7 +348,7 @@ impl<'a> CreateSteps<'a> {
             }),
             _ => None,
         };
-        let outcome = Outcome::done(status, org_id, Some(http_status), self.attempts);
+        let outcome = Outcome::done(status, org_id, Some(http_status), self.tries.sent());
         Step::Done(match other_id {
             Some(error) => Outcome {
                 kind: Some(ErrorKind::of(&error)),
@@ -362,10 +371,10 @@ impl<'a> CreateSteps<'a> {
             let error = RowError::Unconfirmed(Box::new(error));
             Outcome {
                 status: Status::Unconfirmed,
-                ..Outcome::failed(http_status, error, self.attempts)
+                ..Outcome::failed(http_status, error, self.tries.sent())
             }
         } else {
-            Outcome::failed(http_status, error, self.attempts)
+            Outcome::failed(http_status, error, self.tries.sent())
         }
     }
 }

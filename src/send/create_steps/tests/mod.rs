@@ -128,7 +128,10 @@ fn pause(step: Step<'_>) -> CallError {
 }
 
 fn gave_up(f: &Fixture) -> GaveUp {
-    f.policy.give_up(status(503, "unavailable"), 6)
+    f.policy.give_up(
+        status(503, "unavailable"),
+        &crate::api::Tries::failed_times(6),
+    )
 }
 
 #[test]
@@ -357,23 +360,24 @@ fn a_timeout_then_a_refusal_leaves_the_row_unconfirmed() {
 
 #[test]
 fn a_row_whose_attempts_run_out_fails_unless_one_may_have_created_it() {
-    // Only refusals: nothing was created.
+    // Only refusals: nothing was created. The 429s among them use up no attempt.
     let f = Fixture::new(None, 3);
     let mut steps = f.steps(false);
     assert_sends(steps.start(), &f.body);
     for _ in 0..2 {
-        pause(steps.sent(Err(status(429, "too_many_requests"))));
+        for _ in 0..10 {
+            pause(steps.sent(Err(status(429, "too_many_requests"))));
+            assert_sends(steps.waited(), &f.body);
+        }
+        pause(steps.sent(Err(status(403, "request_forbidden"))));
         assert_sends(steps.waited(), &f.body);
     }
-    let done = outcome(steps.sent(Err(status(429, "too_many_requests"))));
+    let done = outcome(steps.sent(Err(status(403, "request_forbidden"))));
     assert_eq!(
         (done.status, done.http_status, done.attempts),
-        (Status::Failed, Some(429), 3)
+        (Status::Failed, Some(403), 23)
     );
-    assert_eq!(
-        done.error.unwrap(),
-        "HTTP 429 too_many_requests: m (gave up after 3 attempts)"
-    );
+    assert_eq!(done.error.unwrap(), "HTTP 403 request_forbidden: m");
 
     // A timeout among them: it may have.
     let mut steps = f.steps(false);

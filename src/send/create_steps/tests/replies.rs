@@ -1,5 +1,6 @@
 //! A create's reply checked: a replay confirmed or found stale, an organization under another
-//! id than the row asked for.
+//! id than the row asked for, 429s that only wait until the tenant has answered nothing else
+//! for too long.
 
 use super::*;
 
@@ -122,4 +123,26 @@ fn an_organization_under_another_id_than_asked_is_created_with_both_ids_named() 
     steps.start();
     steps.sent(created("x-9", true));
     other_id(steps.confirmed(Ok(Some(org("x-9", "acme")))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_row_answered_nothing_but_429_for_the_whole_patience_stops_the_run() {
+    let f = Fixture::new(None, 1);
+    let mut steps = f.steps(false);
+    steps.start();
+    for _ in 0..20 {
+        pause(steps.sent(Err(status(429, "too_many_requests"))));
+        assert_sends(steps.waited(), &f.body);
+        tokio::time::advance(crate::api::retry::RATE_LIMITED_PATIENCE / 20).await;
+    }
+    match steps.sent(Err(status(429, "too_many_requests"))) {
+        Step::Fatal(Error::RateLimited { call, minutes }, outcome) => {
+            assert_eq!((call.as_str(), minutes), ("a create for acme", 90));
+            assert_eq!(
+                (outcome.status, outcome.http_status, outcome.attempts),
+                (Status::Failed, Some(429), 21)
+            );
+        }
+        other => panic!("expected the run to stop, got {other:?}"),
+    }
 }
