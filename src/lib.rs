@@ -13,15 +13,18 @@
 //!   [`rate`]: a request rate as every one of them writes it.
 //! - [`commands`]: one module per subcommand, each a thin function from its settings to an
 //!   [`ExitStatus`] ([`exit`]: the one order of precedence of exit codes).
-//! - [`input`]: the CSV dialect (delimiter, encoding), the column mapping and the row checks.
+//! - [`input`]: the CSV dialect (delimiter, encoding), the rows and their lines, the copy a
+//!   run reads from, the column mapping and the row checks.
 //! - [`planning`]: every row checked before sending; duplicates, parent waves and rows done
 //!   earlier set aside ([`planning::prepare`]: all an import knows before the network).
 //! - [`tenant`]: the tenant's organizations as they are, a row compared with its match, and
 //!   `--on-existing`.
 //! - [`send`]: the worker pool, each row's create and the results task; [`stop`]: the stop
 //!   signal (Ctrl-C, a fatal error) every command shares.
-//! - [`api`]: the shared token, the organization calls and the retry policy.
-//! - [`record`]: the results file (its layout, journal, resume and the one writer).
+//! - [`api`]: the shared token, the organization calls, the one retry policy and the one
+//!   redactor every server text passes through.
+//! - [`record`]: the results file: its layout, the checks when it is read, the journal, what
+//!   earlier runs left, the lock that keeps one run per file, and the one writer.
 //! - [`report`]: the progress display and the end-of-run summary.
 //! - [`error`]: a fatal [`Error`] and a row's [`RowError`]; [`error_kind`]: the one
 //!   classification of row errors, for the systemic stop and the summary.
