@@ -17,7 +17,7 @@ use encoding_rs::Encoding;
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
-pub use rows::{RawRow, rows};
+pub use rows::{RawRow, lay_out, rows};
 pub use snapshot::InputSnapshot;
 
 use crate::Error;

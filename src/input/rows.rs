@@ -25,13 +25,20 @@ impl RawRow {
     /// padded, and the surplus fields of a long row are kept, joined into the last column.
     pub fn fields_in(&self, width: usize) -> Vec<String> {
         let mut fields: Vec<String> = self.record.iter().map(str::to_string).collect();
-        if fields.len() > width && width > 0 {
-            let surplus = fields.split_off(width - 1);
-            fields.push(surplus.join(","));
-        }
-        fields.resize(width, String::new());
+        lay_out(&mut fields, width);
         fields
     }
+}
+
+/// Lays `fields` out in exactly `width` columns: a short row padded with empty cells, the
+/// surplus fields of a long row joined into the last column. The results file and its
+/// readers lay rows out this way.
+pub fn lay_out(fields: &mut Vec<String>, width: usize) {
+    if fields.len() > width && width > 0 {
+        let surplus = fields.split_off(width - 1);
+        fields.push(surplus.join(","));
+    }
+    fields.resize(width, String::new());
 }
 
 /// Iterates the data rows of `reader`, in file order, checking each has `width` fields.

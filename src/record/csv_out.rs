@@ -123,7 +123,7 @@ impl CsvOut {
 
     /// Writes the cells of an input row laid out in exactly `width` columns (the header's):
     /// the surplus fields of a long row joined into the last one, a short row padded with
-    /// empty cells (as [`input::RawRow::fields_in`]). Text that is not UTF-8 is written as
+    /// empty cells (as [`input::lay_out`]). Text that is not UTF-8 is written as
     /// U+FFFD, as everywhere. The row is not ended: its appended cells follow.
     ///
     /// # Errors
@@ -168,15 +168,6 @@ impl CsvOut {
         }
         Ok(())
     }
-}
-
-/// Lays `fields` out in exactly `width` columns, as [`CsvOut::input_cells`] does.
-pub(crate) fn lay_out(fields: &mut Vec<String>, width: usize) {
-    if fields.len() > width && width > 0 {
-        let surplus = fields.split_off(width - 1);
-        fields.push(surplus.join(","));
-    }
-    fields.resize(width, String::new());
 }
 
 /// Copies the input at `input` into `out`: its header followed by `appended` (the names of

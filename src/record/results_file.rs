@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use csv::StringRecord;
 
 use super::checks::{self, Place, Reading};
-use super::csv_out::{CsvOut, lay_out};
+use super::csv_out::CsvOut;
 use super::layout::{Column, Layout};
 use super::{Status, restore};
 use crate::Error;
@@ -208,7 +208,7 @@ impl ResultsFile {
         for (index, row) in self.rows.iter().enumerate() {
             fields.clear();
             fields.extend(row.cells.iter().map(str::to_string));
-            lay_out(&mut fields, width);
+            input::lay_out(&mut fields, width);
             if let Some(why) = sent_again(index) {
                 layout.set(&mut fields, Column::Status, Status::NotSent.as_str());
                 layout.set(&mut fields, Column::OrgId, "");
