@@ -12,8 +12,9 @@ use url::Url;
 
 use crate::Error;
 use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource};
+use crate::rate::Rate;
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::settings::{ImportSettings, Rate, Target, Tenant};
+use crate::settings::{ImportSettings, Target, Tenant};
 
 /// A connection to the tenant; a sandbox started for it stops when this is dropped.
 pub struct Session {

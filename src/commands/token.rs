@@ -9,7 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::RetryPolicy;
 use crate::commands::session;
-use crate::settings::{Rate, TokenSettings};
+use crate::rate::Rate;
+use crate::settings::TokenSettings;
 use crate::stop::Stop;
 use crate::{Error, ExitStatus};
 

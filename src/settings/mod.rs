@@ -15,7 +15,6 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::rate::Rate;
 pub use connection::{Connection, SECRET_ENV, Target, Tenant};
 pub use import::{
     DryRunSettings, ImportSettings, PlanSettings, default_plan_path, default_results_path,
@@ -28,6 +27,7 @@ pub use results::{ResultsSettings, UndoSettings, VerifySettings, report_path};
 use crate::Error;
 use crate::cli::{Cli, Command, ConfigArgs, SandboxArgs, TokenArgs, ValidateArgs};
 use crate::input::{Dialect, MappingSpec};
+use crate::rate::Rate;
 use crate::sandbox::{Faults, RateLimit, SandboxConfig};
 use crate::settings::connection::read_secret_file;
 use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
