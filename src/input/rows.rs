@@ -154,6 +154,12 @@ struct Lines {
 impl Lines {
     /// Counts the line endings in `bytes`, which follow what was counted before.
     fn count(&mut self, bytes: &[u8]) {
+        // Most files end lines with LF or CRLF alone: count LFs the fast way when no CR can
+        // change the count.
+        if !self.after_cr && !bytes.contains(&b'\r') {
+            self.line += bytes.iter().filter(|b| **b == b'\n').count() as u64;
+            return;
+        }
         for &b in bytes {
             match b {
                 b'\n' if self.after_cr => self.after_cr = false,
