@@ -40,8 +40,12 @@ fi
     fail "the vendor specs (vendor-system.yaml, vendor-oauth2.yaml) are not in ${SHARED_API:-../shared/api}; set SHARED_API"
 
 # --- Prism, pinned by tests/contract/package-lock.json ----------------------------------------
-command -v node >/dev/null && command -v npm >/dev/null ||
-    fail "node and npm are needed (Node.js 18.20.1 or newer, for @stoplight/prism-cli)"
+command -v node >/dev/null && command -v npm >/dev/null &&
+    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' ||
+    fail "Node.js 18 or newer and npm are needed for @stoplight/prism-cli (node: $(node --version 2>&1))"
+for tool in python3 curl; do
+    command -v "$tool" >/dev/null || fail "$tool is needed"
+done
 CACHE=${CONTRACT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/orgimport-contract}
 LOCK_SUM=$(sha256sum "$HERE/package-lock.json" | cut -c1-16)
 PRISM_DIR=$CACHE/prism-$LOCK_SUM
@@ -51,7 +55,7 @@ if [ ! -x "$PRISM" ]; then
     rm -rf "$PRISM_DIR.tmp"
     mkdir -p "$PRISM_DIR.tmp"
     cp "$HERE/package.json" "$HERE/package-lock.json" "$PRISM_DIR.tmp/"
-    (cd "$PRISM_DIR.tmp" && npm ci --engine-strict --no-audit --no-fund --loglevel=error) >&2 ||
+    (cd "$PRISM_DIR.tmp" && npm ci --no-audit --no-fund --loglevel=error) >&2 ||
         fail "npm ci of @stoplight/prism-cli failed (node $(node --version))"
     rm -rf "$PRISM_DIR"
     mv "$PRISM_DIR.tmp" "$PRISM_DIR"
@@ -99,10 +103,10 @@ CANARY_TENANT=contract-canary
 TEMPLATE=b2b-customer-template
 
 # listening PID FILE SED_EXPR WHAT SHOW: sets URL to the first match of SED_EXPR in FILE once
-# it appears; if process PID ends first or a minute passes, prints the end of SHOW and fails.
+# it appears; if process PID ends first or two minutes pass, prints the end of SHOW and fails.
 listening() {
     URL=
-    for _ in $(seq 600); do
+    for _ in $(seq 1200); do
         URL=$(sed -n "$3" "$2" | head -1)
         [ -n "$URL" ] && return 0
         kill -0 "$1" 2>/dev/null || break
@@ -119,19 +123,27 @@ listening "$!" "$WORK/sandbox.out" 's/^sandbox listening on \(http:[^ ]*\).*/\1/
     "the sandbox" "$WORK/sandbox.err"
 SANDBOX=$URL
 
-# start_prism SPEC LOG: a Prism proxy of SPEC in front of the sandbox; sets URL to its address.
+# start_prism SPEC LOG: a Prism proxy of SPEC in front of the sandbox, logging to LOG; sets
+# PRISM_PID. Both start at once (each takes a while to read its spec), then are waited for.
 start_prism() {
     NODE_ENV=development "$PRISM" proxy "$1" "$SANDBOX" --port 0 --host 127.0.0.1 \
         --errors=false >"$2" 2>&1 &
     PIDS+=($!)
-    listening "$!" "$2" 's/.*Prism is listening on \(http:[^ ]*\).*/\1/p' "Prism ($1)" "$2"
+    PRISM_PID=$!
 }
 echo "== starting Prism proxies in front of the sandbox ($SANDBOX)" >&2
+proxies_started=$SECONDS
 SYSTEM_LOG=$WORK/prism-system.log OAUTH2_LOG=$WORK/prism-oauth2.log
 start_prism "$WORK/system.yaml" "$SYSTEM_LOG"
-SYSTEM_URL=$URL
+SYSTEM_PID=$PRISM_PID
 start_prism "$WORK/oauth2.yaml" "$OAUTH2_LOG"
+OAUTH2_PID=$PRISM_PID
+LISTENING='s/.*Prism is listening on \(http:[^ ]*\).*/\1/p'
+listening "$SYSTEM_PID" "$SYSTEM_LOG" "$LISTENING" "Prism (vendor-system.yaml)" "$SYSTEM_LOG"
+SYSTEM_URL=$URL
+listening "$OAUTH2_PID" "$OAUTH2_LOG" "$LISTENING" "Prism (vendor-oauth2.yaml)" "$OAUTH2_LOG"
 OAUTH2_URL=$URL
+echo "   $SYSTEM_URL (system), $OAUTH2_URL (oauth2), up in $((SECONDS - proxies_started))s" >&2
 
 # orgimport talks to the proxies only; one request at a time, so that Prism's log lines are
 # each the reply to the request just before them (check-log.py).
@@ -142,7 +154,7 @@ SEQ=(--concurrency 1 --rate 1000)
 
 # run NAME EXPECTED_EXIT COMMAND...: runs one step, its stderr kept in $WORK/NAME.err.
 run() {
-    local name=$1 expected=$2 code=0
+    local name=$1 expected=$2 code=0 start=$SECONDS
     shift 2
     echo "== $name: orgimport $*" >&2
     (cd "$WORK" && "$BIN" "$@") >"$WORK/$name.out" 2>"$WORK/$name.err" || code=$?
@@ -150,6 +162,7 @@ run() {
         tail -30 "$WORK/$name.err" >&2
         fail "$name: orgimport exited $code, expected $expected"
     fi
+    echo "   exit $code as expected, $((SECONDS - start))s" >&2
 }
 # json FILE EXPR: a value from a JSON file (EXPR in Python, the document as `d`).
 json() { python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print($2)" "$1"; }
@@ -214,7 +227,7 @@ bad_create "$CANARY_TENANT"
 sleep 0.5
 stop_all
 
-echo "== what Prism said (logs: $SYSTEM_LOG, $OAUTH2_LOG)" >&2
+echo "== what Prism said${CONTRACT_DIR:+ (logs: $SYSTEM_LOG, $OAUTH2_LOG)}" >&2
 code=0
 python3 "$HERE/check-log.py" --canary-tenant "$CANARY_TENANT" \
     --expect "POST /{tenant}/system/oauth2/token" \
