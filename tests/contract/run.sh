@@ -15,7 +15,8 @@
 # ${XDG_CACHE_HOME:-~/.cache}/orgimport-contract), CONTRACT_DIR (work files and logs; default a
 # fresh temp dir, removed at the end unless set), ORGIMPORT_BIN (default: the debug binary,
 # built here with `cargo build`, which CI's tests have already compiled).
-# Needs: node >= 18.20.1 with npm, python3, curl, awk.
+# Needs: Node.js 18 or newer with npm (Prism 5.14.2 declares 18.20.1; 20 on these machines),
+# python3, curl, awk.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=tests/contract
@@ -36,13 +37,15 @@ if [ -z "${SHARED_API:-}" ]; then
         [ -f "$dir/vendor-system.yaml" ] && { SHARED_API=$dir; break; }
     done
 fi
-[ -f "${SHARED_API:-}/vendor-system.yaml" ] && [ -f "$SHARED_API/vendor-oauth2.yaml" ] ||
+if ! [ -f "${SHARED_API:-}/vendor-system.yaml" ] || ! [ -f "$SHARED_API/vendor-oauth2.yaml" ]; then
     fail "the vendor specs (vendor-system.yaml, vendor-oauth2.yaml) are not in ${SHARED_API:-../shared/api}; set SHARED_API"
+fi
 
 # --- Prism, pinned by tests/contract/package-lock.json ----------------------------------------
-command -v node >/dev/null && command -v npm >/dev/null &&
-    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' ||
+if ! command -v node >/dev/null || ! command -v npm >/dev/null ||
+    ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
     fail "Node.js 18 or newer and npm are needed for @stoplight/prism-cli (node: $(node --version 2>&1))"
+fi
 for tool in python3 curl; do
     command -v "$tool" >/dev/null || fail "$tool is needed"
 done
