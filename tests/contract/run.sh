@@ -63,7 +63,7 @@ if [ ! -x "$PRISM" ]; then
     rm -rf "$PRISM_DIR"
     mv "$PRISM_DIR.tmp" "$PRISM_DIR"
 fi
-echo "prism $("$PRISM" --version), node $(node --version)" >&2
+echo "prism $("$PRISM" --version), node $(node --version), specs from $SHARED_API" >&2
 
 # --- the binary: debug, as CI's tests built it ------------------------------------------------
 if [ -z "${ORGIMPORT_BIN:-}" ]; then
