@@ -41,6 +41,18 @@ if ! [ -f "${SHARED_API:-}/vendor-system.yaml" ] || ! [ -f "$SHARED_API/vendor-o
     fail "the vendor specs (vendor-system.yaml, vendor-oauth2.yaml) are not in ${SHARED_API:-../shared/api}; set SHARED_API"
 fi
 
+# --- the checker first: it allows the quirk only where it belongs ------------------------------
+# fixtures/quirk-precision.log: the quirk's exact line on a create (allowed), and near misses
+# (on a GET, a key deeper than payload, location and message naming different keys, another
+# type), each of which must fail.
+checked=$(python3 "$HERE/check-log.py" "$HERE/fixtures/quirk-precision.log") &&
+    fail "check-log.py passed fixtures/quirk-precision.log, which breaks the spec"
+if [ "$(grep -c '^  VIOLATION' <<<"$checked")" != 4 ] ||
+    [ "$(grep -c '^  allowed quirk *1 ' <<<"$checked")" != 1 ]; then
+    echo "$checked" >&2
+    fail "check-log.py did not flag fixtures/quirk-precision.log's 4 near misses and allow its 1 quirk"
+fi
+
 # --- Prism, pinned by tests/contract/package-lock.json ----------------------------------------
 if ! command -v node >/dev/null || ! command -v npm >/dev/null ||
     ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
