@@ -3,6 +3,7 @@
 //! organization request; [`snapshot`]: the input pinned for the length of a run.
 
 pub mod checks;
+pub mod formulas;
 pub mod mapping;
 pub mod quote;
 mod rows;
