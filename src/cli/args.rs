@@ -198,6 +198,12 @@ pub struct ImportArgs {
     /// What to do with a row whose organization already exists (by id, else by name).
     #[arg(long, value_enum, default_value = "skip")]
     pub on_existing: OnExistingArg,
+
+    /// Create organizations with no template where no template is given (no --template-id,
+    /// environment or profile default, no template_id value); without it such rows are
+    /// refused before anything is sent.
+    #[arg(long, conflicts_with = "template_id")]
+    pub no_template: bool,
 }
 
 /// `--on-existing`.
