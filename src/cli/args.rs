@@ -319,3 +319,23 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub echo_requests_in_errors: bool,
 }
+
+/// `orgimport export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The CSV to write [default: <tenant>.organizations.csv in the working directory].
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Export only this organization and all its descendants.
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
+    /// Replace the file at --out when it exists (else an existing file is never touched).
+    #[arg(long)]
+    pub force: bool,
+    /// Requests per second at most: N, N/s, N/m or N/h [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<Rate>,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
