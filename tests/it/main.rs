@@ -3,6 +3,7 @@
 
 mod between_runs;
 mod environment;
+mod export;
 mod faults;
 mod fixture;
 mod fuzz;
