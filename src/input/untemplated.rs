@@ -95,7 +95,7 @@ mod tests {
             many.add(line);
         }
         let error = many.refuse(Path::new("c.csv")).unwrap_err().to_string();
-        assert!(error.starts_with("c.csv: 8 rows would create"), "{error}");
+        assert!(error.starts_with("c.csv: 8 row(s) would create"), "{error}");
         assert!(error.contains("lines 2, 3, 4, 5, 6 and 3 more"), "{error}");
         assert!(error.contains("--template-id"), "{error}");
         assert!(error.contains("template_id column"), "{error}");
