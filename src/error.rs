@@ -103,6 +103,23 @@ pub enum Error {
     /// The built-in sandbox could not be started.
     #[error("cannot start the sandbox: {0}")]
     Sandbox(std::io::Error),
+    /// Rows would create organizations with no template, and `--no-template` does not say
+    /// that is meant: refused before anything is sent.
+    #[error(
+        "{}: {rows} row(s) would create an organization with no template ({lines}); the \
+         product doc says to always give one: pass --template-id ID (or set template_id in \
+         the profile, or ORGIMPORT_TEMPLATE_ID), or fill the rows' template_id column; to \
+         create them without a template on purpose, pass --no-template",
+        path.display()
+    )]
+    NoTemplate {
+        /// The input file.
+        path: PathBuf,
+        /// How many rows.
+        rows: usize,
+        /// The first of their lines, e.g. `lines 2, 5 and 3 more`.
+        lines: String,
+    },
 }
 
 impl Error {

@@ -198,6 +198,12 @@ pub struct ImportArgs {
     /// What to do with a row whose organization already exists (by id, else by name).
     #[arg(long, value_enum, default_value = "skip")]
     pub on_existing: OnExistingArg,
+
+    /// Create organizations with no template where no template is given (no --template-id,
+    /// environment or profile default, no template_id value); without it such rows are
+    /// refused before anything is sent.
+    #[arg(long, conflicts_with = "template_id")]
+    pub no_template: bool,
 }
 
 /// `--on-existing`.
@@ -312,4 +318,24 @@ pub struct SandboxArgs {
     /// misconfigured gateway does: to check that a client repeats none of it.
     #[arg(long)]
     pub echo_requests_in_errors: bool,
+}
+
+/// `orgimport export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The CSV to write [default: <tenant>.organizations.csv in the working directory].
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Export only this organization and all its descendants.
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
+    /// Replace the file at --out when it exists (else an existing file is never touched).
+    #[arg(long)]
+    pub force: bool,
+    /// Requests per second at most: N, N/s, N/m or N/h [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<Rate>,
+    /// Where the tenant is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }

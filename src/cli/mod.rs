@@ -92,6 +92,19 @@ pub enum Command {
         orgimport config\n  \
         orgimport --profile production config --rate 10")]
     Config(ConfigArgs),
+    /// Write a tenant's organizations (or one subtree) as a CSV that `import` reads back with
+    /// no flags: to copy them to another tenant, or to keep a backup.
+    #[command(
+        after_help = "Parents come before their children; templates are left out (the \
+        API does not say which template an organization came from: give the import \
+        --template-id).\n\
+        Exit code: 0 when every organization reads back as it is, 1 when some would not \
+        (named on stderr; the file is written), 2 on a fatal error.\n\nExamples:\n  \
+        orgimport --profile staging export --out staging.csv\n  \
+        ORGIMPORT_CLIENT_SECRET=... orgimport export --base-url ... --client-id ... \\\n    \
+        --parent acme-holding --out acme.csv"
+    )]
+    Export(ExportArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  \
         orgimport completions bash > /etc/bash_completion.d/orgimport\n  \

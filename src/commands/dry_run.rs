@@ -5,9 +5,10 @@
 use std::fmt::Write as _;
 
 use crate::exit::Ending;
-use crate::input;
+use crate::input::{self, Untemplated};
 use crate::planning::{self, Prepared};
 use crate::record::{self, Writing};
+use crate::sandbox::SandboxConfig;
 use crate::settings::ImportSettings;
 use crate::{Error, ExitStatus};
 
@@ -60,7 +61,11 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
     // passes is one whose import does not stop on its results file.
     record::check_writable(&config.results, "the results file", Writing::Replaced)?;
     let tenant = config.dry_run.as_ref().and_then(|d| d.tenant.as_deref());
-    let template = config.default_template.clone();
+    let sandbox = config.dry_run.as_ref().is_some_and(|d| d.sandbox);
+    let template = config
+        .default_template
+        .clone()
+        .or_else(|| sandbox.then(|| SandboxConfig::default().template_id));
     let Prepared { mapping, plan, .. } = planning::prepare(
         &config.input,
         config.dialect,
@@ -69,6 +74,12 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         template.clone(),
     )
     .await?;
+    if template.is_none() && !config.no_template {
+        // As the import would refuse it, before it sends anything.
+        let sent = |index: usize| plan.outcomes.get(index).is_some_and(Option::is_none);
+        Untemplated::find(&config.input, &config.dialect, &mapping, &sent)?
+            .refuse(&config.input)?;
+    }
     let mut text = String::new();
     let url = format!(
         "POST /api/system/{}/organizations",

@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
-use crate::input::InputSnapshot;
+use crate::input::{InputSnapshot, Untemplated};
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
 use crate::report::summary::{RunReport, Summary, commonest_kinds};
@@ -126,6 +126,14 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     )
     .await
     .map_err(|e| snapshot.named_as_input(e))?;
+    if default_template.is_none() && !config.no_template {
+        // Before anything is sent: the product doc says every organization needs one.
+        let (path, dialect, outcomes) = (snapshot.path(), config.dialect, &plan.outcomes);
+        let sent = |index: usize| outcomes.get(index).is_some_and(Option::is_none);
+        Untemplated::find(path, &dialect, &mapping, &sent)
+            .and_then(|rows| rows.refuse(&config.input))
+            .map_err(|e| snapshot.named_as_input(e))?;
+    }
     if done_earlier > plan.done_before {
         keep_earlier_results(&config, done_earlier - plan.done_before)?;
     }

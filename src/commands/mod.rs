@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod dry_run;
+pub mod export;
 pub mod import;
 pub mod plan;
 pub mod sandbox;
@@ -30,6 +31,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitStatus> {
         Settings::Token(settings) => token::run(&settings).await,
         Settings::Config(settings) => Ok(config::run(&settings)),
         Settings::Sandbox(settings) => sandbox::run(settings).await,
+        Settings::Export(settings) => export::run(settings).await,
         Settings::Completions(script) => {
             print!("{script}");
             Ok(ExitStatus::Success)

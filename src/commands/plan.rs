@@ -15,7 +15,7 @@ use anyhow::Context;
 use crate::api::{CreateOrganization, RetryPolicy};
 use crate::commands::session;
 use crate::exit::Ending;
-use crate::input::{self, Mapping};
+use crate::input::{self, Mapping, Untemplated};
 use crate::planning::{self, Plan};
 use crate::record::{self, CsvOut, EarlierRuns, Status, Writing};
 use crate::settings::{ImportSettings, PlanSettings};
@@ -187,6 +187,16 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
     let (mapping, plan, requests) = read_rows(&config, default_template.clone()).await?;
+    if !config.no_template {
+        // As the import would refuse it: rows that would be sent with no template.
+        let mut untemplated = Untemplated::default();
+        for (index, request) in requests.iter().enumerate() {
+            if request.as_ref().is_some_and(|r| r.template_id.is_none()) {
+                untemplated.add(plan.lines[index]);
+            }
+        }
+        untemplated.refuse(&config.input)?;
+    }
     if !config.quiet {
         eprintln!("listing the tenant's organizations...");
     }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::exit::Ending;
-use crate::input::{self, ProblemKind};
+use crate::input::{self, ProblemKind, Untemplated};
 use crate::planning;
 use crate::record::EarlierRuns;
 use crate::settings::ValidateSettings;
@@ -25,6 +25,9 @@ pub struct Report {
     pub invalid: usize,
     /// Problems by kind.
     pub by_kind: BTreeMap<ProblemKind, usize>,
+    /// Valid rows that name no template, when no default template was given: an import
+    /// refuses them unless a profile gives one or `--no-template` is passed.
+    pub without_template: Untemplated,
     /// How long it took.
     pub elapsed: Duration,
 }
@@ -50,6 +53,16 @@ impl fmt::Display for Report {
         write!(f, "; checked in {:.2}s", self.elapsed.as_secs_f64())?;
         if self.rows == 0 {
             write!(f, "\nwarning: the file has a header but no data rows")?;
+        }
+        if self.without_template.rows > 0 {
+            write!(
+                f,
+                "\nwarning: {} valid row(s) name no template ({}); import refuses them \
+                 unless --template-id (or a profile's template_id, or ORGIMPORT_TEMPLATE_ID) \
+                 gives one, or --no-template is passed",
+                self.without_template.rows,
+                self.without_template.lines()
+            )?;
         }
         Ok(())
     }
@@ -107,11 +120,21 @@ pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Repo
     {
         return Err(Error::io("<stdout>", e));
     }
+    // Without a template setting, the import's refusal is foretold (a profile, which validate
+    // does not read, may still give one: a warning, not a failure).
+    let without_template = match settings.template_id.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => Untemplated::default(),
+        _ => {
+            let sent = |index: usize| plan.outcomes.get(index).is_some_and(Option::is_none);
+            Untemplated::find(path, &dialect, &mapping, &sent)?
+        }
+    };
     Ok(Report {
         input: path.clone(),
         rows: plan.outcomes.len(),
         invalid: plan.invalid,
         by_kind: plan.problem_counts,
+        without_template,
         elapsed: started.elapsed(),
     })
 }

@@ -3,10 +3,12 @@
 //! organization request; [`snapshot`]: the input pinned for the length of a run.
 
 pub mod checks;
+pub mod formulas;
 pub mod mapping;
 pub mod quote;
 mod rows;
 pub mod snapshot;
+pub mod untemplated;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -19,6 +21,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
 pub use rows::{RawRow, lay_out, rows};
 pub use snapshot::InputSnapshot;
+pub use untemplated::Untemplated;
 
 use crate::Error;
 

@@ -1,12 +1,13 @@
 //! The results file's layout: the columns orgimport appends after the input's own, in each
 //! version of the format it still reads, where each one is in a given file, and the
-//! neutralizing of cells that a spreadsheet would run as formulas.
-
-use std::borrow::Cow;
+//! neutralizing of cells that a spreadsheet would run as formulas (its rule is
+//! [`crate::input::formulas`], which the input reader restores with).
 
 use csv::StringRecord;
 
 use super::checks::Cells;
+/// The neutralizing of cells lives with the CSV dialect, where the input reader restores them too.
+pub use crate::input::formulas::{neutralize, restore};
 
 /// One column orgimport appends after the input's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,63 +179,11 @@ impl Layout {
     }
 }
 
-/// The characters that make a spreadsheet read a cell as a formula, and the mark itself.
-fn needs_mark(c: char) -> bool {
-    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\'')
-}
-
-/// A cell as written to the results file: one that a spreadsheet would run as a formula
-/// (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, and so does one that
-/// starts with `'`, so that [`restore`] can undo it exactly.
-pub fn neutralize(cell: &str) -> Cow<'_, str> {
-    match cell.chars().next() {
-        Some(c) if needs_mark(c) => Cow::Owned(format!("'{cell}")),
-        _ => Cow::Borrowed(cell),
-    }
-}
-
-/// A results-file cell as it was in the input (undoes [`neutralize`]).
-pub fn restore(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.chars().next().is_some_and(needs_mark) => rest,
-        _ => cell,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::record::checks::{self, Reading};
     use crate::record::{Outcome, Status};
-
-    #[test]
-    fn formulas_are_neutralized_and_restored_exactly() {
-        for cell in [
-            "=HYPERLINK(\"x\")",
-            "+1 555",
-            "-5",
-            "@SUM(A1)",
-            "\tx",
-            "\rx",
-            "'=x",
-            "'quoted",
-            "''",
-            "'",
-            "plain",
-            "",
-        ] {
-            let written = neutralize(cell);
-            assert!(
-                !written.starts_with(['=', '+', '-', '@', '\t', '\r']),
-                "{written:?}"
-            );
-            assert_eq!(restore(&written), cell, "{cell:?}");
-        }
-        assert_eq!(neutralize("plain"), "plain");
-        assert_eq!(neutralize("=1+2"), "'=1+2");
-        // A quote the user typed before a plain word is theirs: kept as it is.
-        assert_eq!(restore("'quoted"), "'quoted");
-    }
 
     fn record(cells: &[&str]) -> StringRecord {
         cells.iter().copied().collect()

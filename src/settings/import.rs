@@ -30,6 +30,9 @@ pub struct ImportSettings {
     pub target: Target,
     /// The template for rows that name none.
     pub default_template: Option<String>,
+    /// `--no-template`: rows may create organizations with no template; without it, a run
+    /// with such rows is refused before anything is sent.
+    pub no_template: bool,
     /// The shared rate limit on API requests.
     pub quota: Quota,
     /// The configured rate in requests per second, for reports.
@@ -56,6 +59,9 @@ pub struct ImportSettings {
 pub struct DryRunSettings {
     /// The tenant id as given (flag, environment or profile), for the requests' URL.
     pub tenant: Option<String>,
+    /// `--sandbox`: the import would run on the sandbox, whose template applies to rows
+    /// that name none when no default is given.
+    pub sandbox: bool,
 }
 
 impl ImportSettings {
@@ -98,6 +104,7 @@ impl ImportSettings {
             results,
             target,
             default_template,
+            no_template: args.no_template,
             quota: rate.quota(burst),
             rate_per_second: rate.per_second(),
             concurrency: args.concurrency,
@@ -111,6 +118,7 @@ impl ImportSettings {
             },
             dry_run: args.dry_run.then_some(DryRunSettings {
                 tenant: connection.tenant,
+                sandbox: args.sandbox,
             }),
             summary_json: args.summary_json,
         })

@@ -4,6 +4,7 @@
 //! or sent. Only this module and [`crate::cli`] see clap's types; the commands see these.
 
 pub mod connection;
+pub mod export;
 pub mod import;
 pub mod layers;
 pub mod profile;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use connection::{Connection, SECRET_ENV, Target, Tenant};
+pub use export::ExportSettings;
 pub use import::{
     DryRunSettings, ImportSettings, PlanSettings, default_plan_path, default_results_path,
     input_format,
@@ -53,6 +55,8 @@ pub enum Settings {
     Sandbox(SandboxSettings),
     /// `orgimport completions`: the script to print.
     Completions(String),
+    /// `orgimport export`.
+    Export(ExportSettings),
 }
 
 impl Settings {
@@ -86,6 +90,9 @@ impl Settings {
             }
             Command::Token(args) => {
                 Settings::Token(TokenSettings::resolve(args, &mut with_file(env)?)?)
+            }
+            Command::Export(args) => {
+                Settings::Export(ExportSettings::resolve(args, quiet, &mut with_file(env)?)?)
             }
             Command::Config(args) => {
                 Settings::Config(ConfigSettings::resolve(args, with_file(env)?)?)

@@ -342,6 +342,8 @@ fn the_binary_exits_2_on_bad_credentials_and_never_prints_the_secret() {
             &sandbox.sandbox.config().tenant,
             "--client-id",
             "someone",
+            "--template-id",
+            &sandbox.sandbox.config().template_id,
         ])
         .env("ORGIMPORT_CLIENT_SECRET", secret)
         .output()

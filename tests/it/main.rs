@@ -3,6 +3,7 @@
 
 mod between_runs;
 mod environment;
+mod export;
 mod faults;
 mod fixture;
 mod fuzz;
@@ -19,4 +20,5 @@ mod sandbox_auth;
 mod sandbox_faults;
 mod secrets;
 mod statuses;
+mod template;
 mod util;

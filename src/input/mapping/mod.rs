@@ -3,7 +3,8 @@
 //! has, named by column and value.
 //!
 //! Without a mapping, columns are found by header name (`name`, `id`, `displayName`, ...,
-//! `metadata.<key>`). A mapping file (TOML) or `--map FIELD=COLUMN` flags name other columns:
+//! `metadata.<key>`, or `metadata.<key>:json` for a value written as JSON). A mapping file
+//! (TOML) or `--map FIELD=COLUMN` flags name other columns:
 //!
 //! ```toml
 //! [fields]
@@ -35,6 +36,7 @@ use std::collections::BTreeMap;
 use csv::StringRecord;
 
 use super::checks::{self};
+use super::formulas::restore;
 use super::quote::{escaped, quoted};
 
 /// The organization fields a mapping can feed, with their header names.
@@ -255,13 +257,30 @@ impl Mapping {
                         quoted(header)
                     ));
                 }
+                let (key, kind) = match json_key(key) {
+                    Some(key) => (key, MetaType::Json),
+                    None => (key, MetaType::String),
+                };
+                if key.is_empty() {
+                    return Err(format!(
+                        "column {}: {} names no metadata key",
+                        i + 1,
+                        quoted(header)
+                    ));
+                }
                 if named_metadata.contains_key(key) {
                     continue;
                 }
                 if metadata.iter().any(|(k, _)| k == key) {
                     return Err(format!("two columns are {}", quoted(header)));
                 }
-                metadata.push((key.to_string(), column(header)));
+                metadata.push((
+                    key.to_string(),
+                    Field {
+                        kind,
+                        ..column(header)
+                    },
+                ));
             } else if let Some(f) = FIELDS.iter().position(|f| f.eq_ignore_ascii_case(header)) {
                 if named.keys().any(|n| n.eq_ignore_ascii_case(FIELDS[f])) {
                     continue;
@@ -304,7 +323,7 @@ impl Mapping {
     /// (`name = { slug = "Account Name" }`): two rows whose texts slug alike would share a name.
     pub fn name_slugged_from<'r>(&self, record: &'r StringRecord) -> Option<&'r str> {
         match self.field("name")?.source {
-            Source::Slug(i) => record.get(i),
+            Source::Slug(i) => record.get(i).map(restore),
             _ => None,
         }
     }
@@ -319,22 +338,25 @@ impl Mapping {
         self.fields[i].as_ref()
     }
 
-    /// The trimmed non-empty value of a field in `record`.
+    /// The trimmed non-empty value of a field in `record`, each cell as it was before a
+    /// writer neutralized it ([`restore`]): a file orgimport wrote reads back as its values.
     fn value<'r>(&self, field: &Field, record: &'r StringRecord) -> Option<Cow<'r, str>> {
         let value: Cow<'r, str> = match &field.source {
-            Source::Column(i) => Cow::Borrowed(record.get(*i)?.trim()),
+            Source::Column(i) => Cow::Borrowed(restore(record.get(*i)?).trim()),
             Source::Value(v) => Cow::Owned(v.clone()),
             Source::Format(pieces) => {
                 let mut text = String::new();
                 for piece in pieces {
                     match piece {
                         Piece::Text(t) => text.push_str(t),
-                        Piece::Column(i) => text.push_str(record.get(*i).unwrap_or("").trim()),
+                        Piece::Column(i) => {
+                            text.push_str(restore(record.get(*i).unwrap_or("")).trim())
+                        }
                     }
                 }
                 Cow::Owned(text.trim().to_string())
             }
-            Source::Slug(i) => Cow::Owned(checks::slug(record.get(*i).unwrap_or(""))),
+            Source::Slug(i) => Cow::Owned(checks::slug(restore(record.get(*i).unwrap_or("")))),
         };
         (!value.is_empty()).then_some(value)
     }
@@ -361,10 +383,38 @@ impl Mapping {
         }
     }
 
+    /// The row's own `template_id` value, if it gives one (its text, checked or not).
+    pub fn template_id<'r>(&self, record: &'r StringRecord) -> Option<Cow<'r, str>> {
+        self.text("template_id", record)
+    }
+
     /// The key that identifies the row across runs and within the file: its id when it has
     /// one, otherwise its name. `None` when it has neither.
     pub fn key(&self, record: &StringRecord) -> Option<String> {
         self.keys(record).key
+    }
+}
+
+/// The end of a `metadata.<key>` header whose cells are JSON (`metadata.tags:json` holds
+/// `["a","b"]`): what an export writes for values that are not plain text.
+pub const JSON_SUFFIX: &str = ":json";
+
+/// The key of a `metadata.<key>:json` header's `<key>:json`, without its [`JSON_SUFFIX`]
+/// (any case); `None` for a plain key.
+fn json_key(key: &str) -> Option<&str> {
+    let at = key.len().checked_sub(JSON_SUFFIX.len())?;
+    (key.is_char_boundary(at) && key[at..].eq_ignore_ascii_case(JSON_SUFFIX)).then(|| &key[..at])
+}
+
+/// How a column must be written for the default mapping to read it back as metadata `key`:
+/// its header, and whether its cells must be JSON. `metadata.<key>` holds text;
+/// `metadata.<key>:json` holds JSON, asked for by `json` and needed for a key that itself ends
+/// in `:json` (which a plain header would read as the typed column of another key).
+pub fn metadata_column(key: &str, json: bool) -> (String, bool) {
+    if json || json_key(key).is_some() {
+        (format!("metadata.{key}{JSON_SUFFIX}"), true)
+    } else {
+        (format!("metadata.{key}"), false)
     }
 }
 

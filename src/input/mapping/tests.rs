@@ -268,3 +268,61 @@ fn map_flags_win_over_the_file_and_the_headers() {
         "acme"
     );
 }
+
+#[test]
+fn neutralized_cells_are_read_as_the_values_they_were_written_from() {
+    let m = mapping(&["id", "name", "description", "metadata.note"], "").unwrap();
+    // As a results file or an export writes `-1-1`, `=Acme, "Inc"`, `+1 555` and `'=x`.
+    let row = record(&["'-1-1", "'=Acme, \"Inc\"", "'+1 555", "''=x"]);
+    let request = m.to_request(&row, Some("tpl")).unwrap();
+    assert_eq!(request.id.as_deref(), Some("-1-1"));
+    assert_eq!(request.name, "=Acme, \"Inc\"");
+    assert_eq!(request.description.as_deref(), Some("+1 555"));
+    assert_eq!(request.metadata.unwrap().payload["note"], "'=x");
+    // A quote before a plain word is the user's own.
+    let row = record(&["", "'quoted", "", ""]);
+    assert_eq!(m.to_request(&row, None).unwrap().name, "'quoted");
+}
+
+#[test]
+fn a_json_metadata_header_types_its_cells_and_keys_round_trip_through_their_headers() {
+    let m = mapping(
+        &[
+            "name",
+            "metadata.tags:json",
+            "metadata.Employees:JSON",
+            "metadata.plain",
+        ],
+        "",
+    )
+    .unwrap();
+    let row = record(&["acme", "[\"a\",\"b\"]", "1200", "[1]"]);
+    let payload = m.to_request(&row, None).unwrap().metadata.unwrap().payload;
+    assert_eq!(payload["tags"], serde_json::json!(["a", "b"]));
+    assert_eq!(payload["Employees"], serde_json::json!(1200));
+    assert_eq!(payload["plain"], "[1]");
+    let bad = m
+        .to_request(&record(&["acme", "[", "", ""]), None)
+        .unwrap_err();
+    assert!(bad[0].to_string().contains("metadata.tags:json"), "{bad:?}");
+    assert!(mapping(&["name", "metadata.:json"], "").is_err());
+    assert!(mapping(&["name", "metadata.a", "metadata.a:json"], "").is_err());
+
+    for (key, json) in [
+        ("tags", true),
+        ("region", false),
+        ("odd:json", false),
+        ("x:JSON", true),
+    ] {
+        let (header, cells_json) = metadata_column(key, json);
+        let m = mapping(&["name", &header], "").unwrap();
+        let cell = if cells_json { "\"v\"" } else { "v" };
+        let payload = m
+            .to_request(&record(&["n", cell]), None)
+            .unwrap()
+            .metadata
+            .unwrap()
+            .payload;
+        assert_eq!(payload[key], "v", "{key} as {header}");
+    }
+}

@@ -1,0 +1,104 @@
+//! Rows that would create an organization with no template: no `template_id` of their own and
+//! no default (`--template-id`, `ORGIMPORT_TEMPLATE_ID`, the profile's, the sandbox's). The
+//! product doc says to always give one, so `import`, its dry run and `plan` refuse such rows
+//! before anything is sent, unless `--no-template` says it is meant; `validate` warns.
+
+use std::path::Path;
+
+use super::{Dialect, Mapping};
+use crate::Error;
+
+/// How many of the rows' lines a message names.
+const SHOWN_LINES: usize = 5;
+
+/// The rows to be sent that name no template.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Untemplated {
+    /// How many there are.
+    pub rows: usize,
+    /// The lines of the first few, in file order, for the message.
+    pub first_lines: Vec<u64>,
+}
+
+impl Untemplated {
+    /// Counts the row at `line` as one with no template.
+    pub fn add(&mut self, line: u64) {
+        self.rows += 1;
+        if self.first_lines.len() < SHOWN_LINES {
+            self.first_lines.push(line);
+        }
+    }
+
+    /// The rows of the file at `path` that name no template in their own `template_id`,
+    /// among those `sent` says are to be sent (by their index among the data rows).
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the file cannot be read again.
+    pub fn find(
+        path: &Path,
+        dialect: &Dialect,
+        mapping: &Mapping,
+        sent: &dyn Fn(usize) -> bool,
+    ) -> Result<Untemplated, Error> {
+        let mut found = Untemplated::default();
+        let mut reader = super::reader(path, dialect)?;
+        super::read_headers(path, &mut reader)?;
+        for (index, row) in super::rows(path, dialect, reader, mapping.width()).enumerate() {
+            let row = row?;
+            if sent(index) && mapping.template_id(&row.record).is_none() {
+                found.add(row.line);
+            }
+        }
+        Ok(found)
+    }
+
+    /// `Ok` when no row lacks a template; else the error that refuses `input`'s run.
+    ///
+    /// # Errors
+    /// [`Error::NoTemplate`] naming the rows and both fixes.
+    pub fn refuse(self, input: &Path) -> Result<(), Error> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        Err(Error::NoTemplate {
+            path: input.to_path_buf(),
+            rows: self.rows,
+            lines: self.lines(),
+        })
+    }
+
+    /// `line 2, 5, 9 and 3 more`: the lines for a message.
+    pub fn lines(&self) -> String {
+        let shown: Vec<String> = self.first_lines.iter().map(u64::to_string).collect();
+        let word = if shown.len() == 1 { "line" } else { "lines" };
+        let more = self.rows - self.first_lines.len();
+        if more > 0 {
+            format!("{word} {} and {more} more", shown.join(", "))
+        } else {
+            format!("{word} {}", shown.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_names_the_count_the_first_lines_and_both_fixes() {
+        let mut none = Untemplated::default();
+        assert!(none.clone().refuse(Path::new("c.csv")).is_ok());
+        none.add(7);
+        assert_eq!(none.lines(), "line 7");
+        let mut many = Untemplated::default();
+        for line in 2..10 {
+            many.add(line);
+        }
+        let error = many.refuse(Path::new("c.csv")).unwrap_err().to_string();
+        assert!(error.starts_with("c.csv: 8 row(s) would create"), "{error}");
+        assert!(error.contains("lines 2, 3, 4, 5, 6 and 3 more"), "{error}");
+        assert!(error.contains("--template-id"), "{error}");
+        assert!(error.contains("template_id column"), "{error}");
+        assert!(error.contains("--no-template"), "{error}");
+    }
+}
