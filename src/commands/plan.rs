@@ -1,13 +1,17 @@
 //! `orgimport plan`: what an import would do to each row, against the tenant as it is now.
 //!
-//! The input is read and checked as `import` reads it, the tenant's organizations are listed
-//! once ([`Existing`]), and every row gets an [`Action`]. Only reads are sent. The plan is
+//! The input is read and checked as `import` reads it, the tenant is read as `import` reads it
+//! (listed once into an [`Existing`], or, when that costs more, each row's organization, parent
+//! and template looked up: `tenant::reading`), and every row gets an [`Action`]. Only reads are
+//! sent. The plan is
 //! written as `<input stem>.plan.csv` beside the input (or `--out`): every input column, then
 //! [`PLAN_COLUMNS`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -18,10 +22,13 @@ use crate::exit::Ending;
 use crate::input::{self, Mapping};
 use crate::planning::{self, Plan};
 use crate::record::{self, CsvOut, EarlierRuns, Status, Writing};
+use crate::report::listing::ListingProgress;
 use crate::settings::{ImportSettings, PlanSettings};
 use crate::stop::Stop;
 use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
+use crate::tenant::lookup::{self, Keys};
+use crate::tenant::reading::{self, Reading};
 use crate::{Error, ExitStatus};
 
 /// The columns the plan file adds after the input's own.
@@ -106,12 +113,16 @@ pub struct Report {
     pub rows: usize,
     /// Rows by action.
     pub counts: BTreeMap<Action, u64>,
-    /// Organizations (templates included) the tenant has.
+    /// Organizations (templates included) the tenant has; when it was not listed whole, those
+    /// the look-ups found.
     pub existing: usize,
-    /// List requests sent.
+    /// Requests that read the tenant (list pages, look-ups), retries included, but for the
+    /// look-ups' retries.
     pub list_requests: u64,
-    /// How long listing took.
+    /// How long reading the tenant took.
     pub list_elapsed: Duration,
+    /// Look-ups made instead of listing the whole tenant (0 when it was listed).
+    pub look_ups: u64,
     /// The whole command's time.
     pub elapsed: Duration,
     /// The plan file.
@@ -143,19 +154,30 @@ impl fmt::Display for Report {
             .filter(|a| self.count(**a) > 0)
             .map(|a| format!("{} {}", self.count(*a), a.as_str()))
             .collect();
+        let tenant = if self.look_ups > 0 {
+            format!(
+                "the rows' organizations were looked up ({} look-ups, {} requests in {:.1}s)",
+                self.look_ups,
+                self.list_requests,
+                self.list_elapsed.as_secs_f64()
+            )
+        } else {
+            format!(
+                "the tenant has {} organization(s) (listed in {:.1}s, {} requests)",
+                self.existing,
+                self.list_elapsed.as_secs_f64(),
+                self.list_requests
+            )
+        };
         write!(
             f,
-            "{} rows: {}; the tenant has {} organization(s) (listed in {:.1}s, {} requests); \
-             plan: {}",
+            "{} rows: {}; {tenant}; plan: {}",
             self.rows,
             if counts.is_empty() {
                 "none".to_string()
             } else {
                 counts.join(", ")
             },
-            self.existing,
-            self.list_elapsed.as_secs_f64(),
-            self.list_requests,
             self.out.display()
         )
     }
@@ -187,15 +209,11 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
     let (mapping, plan, requests) = read_rows(&config, default_template.clone()).await?;
-    if !config.quiet {
-        eprintln!("listing the tenant's organizations...");
-    }
     // Nothing sets this stop signal: Ctrl-C ends `plan` at once, as nothing is written yet.
-    let stop = Stop::new();
+    let stop = Arc::new(Stop::new());
     let policy = RetryPolicy::new(config.max_attempts);
-    let existing = Existing::list(&session.client, policy, &stop, true)
-        .await?
-        .ok_or_else(|| Error::Listing("interrupted".into()))?;
+    let keys = keys_to_read(&requests, default_template.as_deref());
+    let (existing, look_ups) = read_tenant(&session.client, policy, &stop, &keys, &config).await?;
     if let Some(template) = &default_template {
         match existing.get(template) {
             Some(org) if org.template => {}
@@ -230,9 +248,69 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
         existing: existing.len(),
         list_requests: existing.requests,
         list_elapsed: existing.elapsed,
+        look_ups,
         elapsed: started.elapsed(),
         out,
     })
+}
+
+/// What the plan reads of the tenant when it does not list it: every row's organization (by
+/// id, else by name), and every parent and template a row names by id, the default template's
+/// included.
+fn keys_to_read(requests: &[Option<CreateOrganization>], default_template: Option<&str>) -> Keys {
+    let mut keys = Keys::default();
+    for request in requests.iter().flatten() {
+        keys.add_row(request.id.as_deref(), &request.name);
+        for id in [&request.parent_id, &request.template_id]
+            .into_iter()
+            .flatten()
+        {
+            keys.ids.insert(id.clone());
+        }
+    }
+    if let Some(template) = default_template {
+        keys.ids.insert(template.to_string());
+    }
+    keys
+}
+
+/// The tenant as the rows need it, read as `import` reads it (`tenant::reading`), with the
+/// look-ups made (0 when it was listed whole).
+///
+/// # Errors
+/// [`Error::Listing`] when a page or a look-up cannot be read, or Ctrl-C stopped it; the
+/// token's own errors as they are.
+async fn read_tenant(
+    client: &crate::api::ApiClient,
+    policy: RetryPolicy,
+    stop: &Arc<Stop>,
+    keys: &Keys,
+    config: &ImportSettings,
+) -> Result<(Existing, u64), Error> {
+    let started = Instant::now();
+    let progress = ListingProgress::new(config.quiet);
+    let interrupted = || Error::Listing("interrupted".into());
+    let read = reading::read(client, policy, stop, keys.len(), true, &progress).await?;
+    let listing_requests = match read.ok_or_else(interrupted)? {
+        Reading::Listed(existing) => return Ok((existing, 0)),
+        Reading::LookUps {
+            listing_requests, ..
+        } => listing_requests,
+    };
+    let reads = Arc::new(AtomicU64::new(0));
+    let concurrency = config.concurrency.get();
+    let found = lookup::look_up_all(client, policy, stop, keys, concurrency, &reads).await;
+    let mut existing = found.map_err(|(key, gave_up)| match gave_up.error {
+        crate::api::CallError::Auth(e) => e,
+        _ if gave_up.interrupted => interrupted(),
+        _ => Error::Listing(format!(
+            "the look-up of {key} failed: {}",
+            gave_up.into_row_error()
+        )),
+    })?;
+    existing.requests = listing_requests + reads.load(Ordering::Relaxed);
+    existing.elapsed = started.elapsed();
+    Ok((existing, keys.len() as u64))
 }
 
 /// Reads and checks the input as `import` does (without an earlier run's results: the plan
