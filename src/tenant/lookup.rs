@@ -153,3 +153,124 @@ pub async fn look_up_all(
     }
     Ok(existing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::client::is_named;
+    use crate::tenant::existing::Match;
+
+    fn org(id: &str, name: &str, template: bool) -> Organization {
+        Organization {
+            id: id.into(),
+            name: name.into(),
+            template,
+            ..Organization::default()
+        }
+    }
+
+    /// A tenant with the names a substring search confuses: case, substrings, a template's
+    /// name, twins, an id that is another organization's name, letters whose case folds.
+    fn tenant() -> Vec<Organization> {
+        let mut all = vec![
+            org("a1", "Acme", false),
+            org("a2", "Acme Corp", false),
+            org("a3", "acme", false),
+            org("a4", "ACME GmbH", false),
+            org("t1", "Acme", true),
+            org("t2", "Template Only", true),
+            org("w1", "Twin", false),
+            org("w2", "Twin", false),
+            org("Twin", "Not a twin", false),
+            org("m1", "Müller", false),
+            org("m2", "MÜLLER", false),
+            org("s1", "Spaced ", false),
+            org("p1", "Parent", false),
+        ];
+        all.sort_by(|a, b| a.id.cmp(&b.id)); // a listing is in id order
+        all
+    }
+
+    /// What the API answers a look-up of `key` in `all`, as `ApiClient::get` and
+    /// `ApiClient::find_by_name` take it: the organization with the id; or the search's
+    /// matches (the id exactly, or a case-insensitive substring of the name, templates
+    /// filtered out by `template=false`) with exactly the name.
+    fn served(all: &[Organization], key: &Key) -> Vec<Organization> {
+        match key {
+            Key::Id(id) => all.iter().filter(|o| o.id == *id).cloned().collect(),
+            Key::Name(name) => all
+                .iter()
+                .filter(|o| !o.template)
+                .filter(|o| o.id == *name || o.name.to_lowercase().contains(&name.to_lowercase()))
+                .filter(|o| is_named(o, name))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn key(id: Option<&str>, name: &str) -> Key {
+        id.map_or_else(|| Key::Name(name.into()), |id| Key::Id(id.into()))
+    }
+
+    fn seen(m: Match<'_>) -> String {
+        match m {
+            Match::New => "new".into(),
+            Match::Found(org) => format!("found {}", org.id),
+            Match::Conflict(why) => format!("conflict: {why}"),
+        }
+    }
+
+    const ROWS: [(Option<&str>, &str); 16] = [
+        (None, "Acme"),
+        (None, "acme"),
+        (None, "ACME"),
+        (None, "Acme Corp"),
+        (None, "Acme GmbH"),
+        (None, "Template Only"),
+        (None, "Twin"),
+        (None, "Not a twin"),
+        (None, "Müller"),
+        (None, "müller"),
+        (None, "Spaced"),
+        (None, "Spaced "),
+        (None, "nobody"),
+        (Some("t1"), "anything"),
+        (Some("a2"), "Acme"),
+        (Some("zz"), "Parent"),
+    ];
+
+    #[test]
+    fn a_look_up_matches_every_row_as_the_whole_listing_does() {
+        let all = tenant();
+        let listed = Existing::from_organizations(all.clone());
+        // Plan's way: every row's look-up in one index.
+        let mut merged = Existing::default();
+        for (id, name) in ROWS {
+            merged.extend(served(&all, &key(id, name)));
+        }
+        for (id, name) in ROWS {
+            let alone = Existing::from_organizations(served(&all, &key(id, name)));
+            let expected = seen(listed.find(id, name));
+            assert_eq!(seen(alone.find(id, name)), expected, "{id:?} {name:?}");
+            assert_eq!(seen(merged.find(id, name)), expected, "{id:?} {name:?}");
+        }
+        // The cases the tenant was built for, as the listing sees them.
+        assert_eq!(seen(listed.find(None, "Acme")), "found a1");
+        assert_eq!(seen(listed.find(None, "ACME")), "new");
+        assert_eq!(seen(listed.find(None, "Template Only")), "new");
+        assert!(seen(listed.find(None, "Twin")).contains("w1, w2"));
+        assert_eq!(seen(listed.find(None, "Not a twin")), "found Twin");
+        assert!(seen(listed.find(Some("t1"), "x")).starts_with("conflict"));
+        assert_eq!(seen(listed.find(Some("a2"), "Acme")), "found a2");
+    }
+
+    #[test]
+    fn keys_are_an_id_else_a_name() {
+        let mut keys = Keys::default();
+        keys.add_row(Some("a1"), "Acme");
+        keys.add_row(None, "Acme");
+        keys.add_row(None, "Acme");
+        assert_eq!(keys.len(), 2);
+        assert!(keys.ids.contains("a1") && keys.names.contains("Acme"));
+    }
+}

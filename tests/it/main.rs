@@ -19,4 +19,5 @@ mod sandbox_auth;
 mod sandbox_faults;
 mod secrets;
 mod statuses;
+mod tenant_reads;
 mod util;
