@@ -13,6 +13,8 @@ use super::progress::set_active;
 pub struct ListingProgress {
     /// The spinner, when stderr is a terminal and output is not quiet.
     bar: Option<ProgressBar>,
+    /// No output at all.
+    quiet: bool,
 }
 
 impl ListingProgress {
@@ -24,7 +26,7 @@ impl ListingProgress {
         }
         if !std::io::stderr().is_terminal() {
             eprintln!("listing the tenant's organizations...");
-            return ListingProgress::hidden();
+            return ListingProgress { bar: None, quiet };
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
@@ -36,12 +38,30 @@ impl ListingProgress {
         );
         bar.enable_steady_tick(Duration::from_millis(200));
         set_active(Some(bar.clone()));
-        ListingProgress { bar: Some(bar) }
+        ListingProgress {
+            bar: Some(bar),
+            quiet,
+        }
     }
 
     /// No display at all.
     pub fn hidden() -> ListingProgress {
-        ListingProgress { bar: None }
+        ListingProgress {
+            bar: None,
+            quiet: true,
+        }
+    }
+
+    /// The listing stops after `listed` organizations: the tenant is larger than looking up
+    /// each of the `rows` rows costs, so they are looked up instead. Says so, unless quiet.
+    pub fn looking_up_instead(&self, listed: u64, rows: usize) {
+        self.finish();
+        if !self.quiet {
+            eprintln!(
+                "the tenant has more than {listed} organizations: looking up the {rows} rows' \
+                 organizations instead of listing them all"
+            );
+        }
     }
 
     /// `count` organizations are listed so far, in `pages` pages.

@@ -57,10 +57,7 @@ pub async fn read(
     Ok(listed.map(|listed| match listed {
         Listed::Whole(existing) => Reading::Listed(existing),
         Listed::Cut { requests, read } => {
-            tracing::info!(
-                "the tenant has more than {read} organizations: looking up each of the {rows} \
-                 rows to check instead of listing them all"
-            );
+            progress.looking_up_instead(read, rows);
             Reading::LookUps {
                 listing_requests: requests,
                 listed: read,
