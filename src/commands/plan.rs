@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -27,8 +26,8 @@ use crate::settings::{ImportSettings, PlanSettings};
 use crate::stop::Stop;
 use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
-use crate::tenant::lookup::{self, Keys};
-use crate::tenant::reading::{self, Reading};
+use crate::tenant::lookup::Keys;
+use crate::tenant::reading;
 use crate::{Error, ExitStatus};
 
 /// The columns the plan file adds after the input's own.
@@ -212,8 +211,18 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     // Nothing sets this stop signal: Ctrl-C ends `plan` at once, as nothing is written yet.
     let stop = Arc::new(Stop::new());
     let policy = RetryPolicy::new(config.max_attempts);
-    let keys = keys_to_read(&requests, default_template.as_deref());
-    let (existing, look_ups) = read_tenant(&session.client, policy, &stop, &keys, &config).await?;
+    let keys = Keys::of_requests(&requests, default_template.as_deref());
+    let progress = ListingProgress::new(config.quiet);
+    let concurrency = config.concurrency.get();
+    let read = reading::read_index(
+        &session.client,
+        policy,
+        &stop,
+        &keys,
+        concurrency,
+        &progress,
+    );
+    let (existing, look_ups) = read.await?;
     if let Some(template) = &default_template {
         match existing.get(template) {
             Some(org) if org.template => {}
@@ -252,65 +261,6 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
         elapsed: started.elapsed(),
         out,
     })
-}
-
-/// What the plan reads of the tenant when it does not list it: every row's organization (by
-/// id, else by name), and every parent and template a row names by id, the default template's
-/// included.
-fn keys_to_read(requests: &[Option<CreateOrganization>], default_template: Option<&str>) -> Keys {
-    let mut keys = Keys::default();
-    for request in requests.iter().flatten() {
-        keys.add_row(request.id.as_deref(), &request.name);
-        for id in [&request.parent_id, &request.template_id]
-            .into_iter()
-            .flatten()
-        {
-            keys.ids.insert(id.clone());
-        }
-    }
-    if let Some(template) = default_template {
-        keys.ids.insert(template.to_string());
-    }
-    keys
-}
-
-/// The tenant as the rows need it, read as `import` reads it (`tenant::reading`), with the
-/// look-ups made (0 when it was listed whole).
-///
-/// # Errors
-/// [`Error::Listing`] when a page or a look-up cannot be read, or Ctrl-C stopped it; the
-/// token's own errors as they are.
-async fn read_tenant(
-    client: &crate::api::ApiClient,
-    policy: RetryPolicy,
-    stop: &Arc<Stop>,
-    keys: &Keys,
-    config: &ImportSettings,
-) -> Result<(Existing, u64), Error> {
-    let started = Instant::now();
-    let progress = ListingProgress::new(config.quiet);
-    let interrupted = || Error::Listing("interrupted".into());
-    let read = reading::read(client, policy, stop, keys.len(), true, &progress).await?;
-    let listing_requests = match read.ok_or_else(interrupted)? {
-        Reading::Listed(existing) => return Ok((existing, 0)),
-        Reading::LookUps {
-            listing_requests, ..
-        } => listing_requests,
-    };
-    let reads = Arc::new(AtomicU64::new(0));
-    let concurrency = config.concurrency.get();
-    let found = lookup::look_up_all(client, policy, stop, keys, concurrency, &reads).await;
-    let mut existing = found.map_err(|(key, gave_up)| match gave_up.error {
-        crate::api::CallError::Auth(e) => e,
-        _ if gave_up.interrupted => interrupted(),
-        _ => Error::Listing(format!(
-            "the look-up of {key} failed: {}",
-            gave_up.into_row_error()
-        )),
-    })?;
-    existing.requests = listing_requests + reads.load(Ordering::Relaxed);
-    existing.elapsed = started.elapsed();
-    Ok((existing, keys.len() as u64))
 }
 
 /// Reads and checks the input as `import` does (without an earlier run's results: the plan

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::{ApiClient, GaveUp, Organization, RetryPolicy};
+use crate::api::{ApiClient, CreateOrganization, GaveUp, Organization, RetryPolicy};
 use crate::stop::Stop;
 use crate::tenant::existing::Existing;
 
@@ -32,6 +32,29 @@ impl Keys {
             Some(id) => self.ids.insert(id.to_string()),
             None => self.names.insert(name.to_string()),
         };
+    }
+
+    /// What `plan` reads of the tenant when it does not list it: every row's organization (by
+    /// id, else by name), and every parent and template a row names by id, the default
+    /// template included. `requests` are the valid rows' requests.
+    pub fn of_requests(
+        requests: &[Option<CreateOrganization>],
+        default_template: Option<&str>,
+    ) -> Keys {
+        let mut keys = Keys::default();
+        for request in requests.iter().flatten() {
+            keys.add_row(request.id.as_deref(), &request.name);
+            for id in [&request.parent_id, &request.template_id]
+                .into_iter()
+                .flatten()
+            {
+                keys.ids.insert(id.clone());
+            }
+        }
+        if let Some(template) = default_template {
+            keys.ids.insert(template.to_string());
+        }
+        keys
     }
 
     /// How many look-ups they take (a name shared by more than a page of organizations takes

@@ -10,11 +10,16 @@
 //! quarter of the look-ups' cost at most). A 50-row import into a tenant of 100,000
 //! organizations reads 13 pages, then makes 50 look-ups, instead of listing 1,000 pages.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
 use crate::Error;
-use crate::api::{ApiClient, RetryPolicy};
+use crate::api::{ApiClient, CallError, RetryPolicy};
 use crate::report::listing::ListingProgress;
 use crate::stop::Stop;
 use crate::tenant::existing::{Existing, Listed};
+use crate::tenant::lookup::{self, Keys};
 
 /// How the tenant is read.
 #[derive(Debug)]
@@ -64,6 +69,45 @@ pub async fn read(
             }
         }
     }))
+}
+
+/// The tenant as `keys` need it, in one index (`plan`'s way): read as [`read`] says, and when
+/// it is not listed whole, every key looked up, `concurrency` at a time; with the number of
+/// look-ups made (0 when it was listed). Its `requests` count the pages and the look-ups.
+///
+/// # Errors
+/// [`Error::Listing`] when a page or a look-up cannot be read, or Ctrl-C stopped it; the
+/// token's own errors as they are.
+pub async fn read_index(
+    client: &ApiClient,
+    policy: RetryPolicy,
+    stop: &Arc<Stop>,
+    keys: &Keys,
+    concurrency: usize,
+    progress: &ListingProgress,
+) -> Result<(Existing, u64), Error> {
+    let started = Instant::now();
+    let interrupted = || Error::Listing("interrupted".into());
+    let read = read(client, policy, stop, keys.len(), true, progress).await?;
+    let listing_requests = match read.ok_or_else(interrupted)? {
+        Reading::Listed(existing) => return Ok((existing, 0)),
+        Reading::LookUps {
+            listing_requests, ..
+        } => listing_requests,
+    };
+    let reads = Arc::new(AtomicU64::new(0));
+    let found = lookup::look_up_all(client, policy, stop, keys, concurrency, &reads).await;
+    let mut existing = found.map_err(|(key, gave_up)| match gave_up.error {
+        CallError::Auth(e) => e,
+        _ if gave_up.interrupted => interrupted(),
+        _ => Error::Listing(format!(
+            "the look-up of {key} failed: {}",
+            gave_up.into_row_error()
+        )),
+    })?;
+    existing.requests = listing_requests + reads.load(Ordering::Relaxed);
+    existing.elapsed = started.elapsed();
+    Ok((existing, keys.len() as u64))
 }
 
 #[cfg(test)]
