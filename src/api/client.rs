@@ -60,12 +60,14 @@ pub struct CreateReply {
     pub replayed: bool,
 }
 
-/// A successful answer: its body, and whether it is a replay.
+/// A successful answer: its body, whether it is a replay, and the version it names.
 struct Answer {
     /// The body.
     body: bytes::Bytes,
     /// It carried `X-Idempotent-Replayed: true`.
     replayed: bool,
+    /// Its `ETag` header, if any.
+    etag: Option<String>,
 }
 
 /// Why one API call did not succeed.
@@ -237,7 +239,8 @@ impl ApiClient {
         })
     }
 
-    /// `GET /organizations/{id}`: `Ok(None)` when there is no such organization.
+    /// `GET /organizations/{id}`: `Ok(None)` when there is no such organization. The
+    /// organization's [`Organization::etag`] is the reply's `ETag`, if it has one.
     ///
     /// # Errors
     /// A [`CallError`] for any answer but 200 and 404, or none.
@@ -247,7 +250,12 @@ impl ApiClient {
             .expect("an http(s) URL has path segments")
             .push(id);
         match self.send(Method::GET, url, |r| r).await {
-            Ok(answer) => parse_org(&answer.body, self.redactor()).map(Some),
+            Ok(answer) => parse_org(&answer.body, self.redactor()).map(|org| {
+                Some(Organization {
+                    etag: answer.etag,
+                    ..org
+                })
+            }),
             Err(CallError::Status { status, .. }) if status == StatusCode::NOT_FOUND => Ok(None),
             Err(e) => Err(e),
         }
@@ -295,11 +303,7 @@ impl ApiClient {
             let page = parse_list(&answer.body, self.redactor())?;
             let full = page.organizations.len() >= PAGE;
             after = page.organizations.last().map(|o| o.id.clone());
-            found.extend(
-                page.organizations
-                    .into_iter()
-                    .filter(|o| o.name == name && !o.template),
-            );
+            found.extend(page.organizations.into_iter().filter(|o| is_named(o, name)));
             if !full || after.is_none() {
                 return Ok(found);
             }
@@ -330,7 +334,9 @@ impl ApiClient {
         Ok(page.organizations)
     }
 
-    /// `PUT /organizations/{id}` with `body`, the organization's fields whole.
+    /// `PUT /organizations/{id}` with `body`, the organization's fields whole; with
+    /// `If-Match: if_match` when given (the `ETag` it was read at), so that a server that
+    /// honours it refuses the update with 412 if the organization changed since.
     ///
     /// # Errors
     /// A [`CallError`] saying what the API answered, or that no answer came.
@@ -338,6 +344,7 @@ impl ApiClient {
         &self,
         id: &str,
         body: &UpdateOrganization,
+        if_match: Option<&str>,
     ) -> Result<Organization, CallError> {
         let mut url = self.orgs_url.clone();
         url.path_segments_mut()
@@ -346,11 +353,20 @@ impl ApiClient {
         let bytes = serde_json::to_vec(body).expect("a request body always serialises");
         let answer = self
             .send(Method::PUT, url, |r| {
-                r.header("content-type", "application/json")
-                    .body(bytes.clone())
+                let r = r
+                    .header("content-type", "application/json")
+                    .body(bytes.clone());
+                match if_match {
+                    Some(etag) => r.header(reqwest::header::IF_MATCH, etag),
+                    None => r,
+                }
             })
             .await?;
-        parse_org(&answer.body, self.redactor())
+        let org = parse_org(&answer.body, self.redactor())?;
+        Ok(Organization {
+            etag: answer.etag,
+            ..org
+        })
     }
 
     /// The redactor every answer's words pass through.
@@ -387,6 +403,11 @@ impl ApiClient {
                 .headers()
                 .get(IDEMPOTENT_REPLAYED)
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+            let etag = reply
+                .headers()
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let headers = if status.is_success() {
                 HeaderMap::new()
             } else {
@@ -397,7 +418,11 @@ impl ApiClient {
                 .await
                 .map_err(|e| no_answer(&e, self.redactor()))?;
             if status.is_success() {
-                return Ok(Answer { body, replayed });
+                return Ok(Answer {
+                    body,
+                    replayed,
+                    etag,
+                });
             }
             let error = status_error(status, &headers, &body, self.redactor());
             // Its words are the redacted ones, like every text built from the answer.
@@ -414,6 +439,12 @@ impl ApiClient {
             return Err(error);
         }
     }
+}
+
+/// Whether `org` is one a row named `name` (and given no id) matches: exactly that name, and
+/// not a template. A name search and a whole listing apply the same rule.
+pub fn is_named(org: &Organization, name: &str) -> bool {
+    org.name == name && !org.template
 }
 
 /// A success's body as an organization.

@@ -85,6 +85,10 @@ pub struct Organization {
     /// Whether it is switched off.
     #[serde(default, deserialize_with = "null_as_default")]
     pub deactivated: bool,
+    /// The version it was read at: the reply's `ETag` header, when it was read alone (a get)
+    /// and the server sent one. Never part of a body.
+    #[serde(skip)]
+    pub etag: Option<String>,
 }
 
 /// The body of `PUT /api/system/{tenant}/organizations/{id}`: the spec's `Org`, whole, since a

@@ -318,6 +318,13 @@ pub struct SandboxArgs {
     /// misconfigured gateway does: to check that a client repeats none of it.
     #[arg(long)]
     pub echo_requests_in_errors: bool,
+    /// Send no ETag and ignore If-Match, as a server without optimistic concurrency.
+    #[arg(long)]
+    pub no_etags: bool,
+    /// Have someone else edit this organization just before each update of it is checked
+    /// (repeat the flag for more): an update computed from an earlier read then conflicts.
+    #[arg(long, value_name = "ID")]
+    pub edit_before_update: Vec<String>,
 }
 
 /// `orgimport export`.

@@ -13,12 +13,13 @@ use crate::commands::session;
 use crate::input::{InputSnapshot, Untemplated};
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
+use crate::report::listing::ListingProgress;
 use crate::report::summary::{RunReport, Summary, commonest_kinds};
 use crate::send;
 use crate::settings::ImportSettings;
 use crate::stop::Stop;
-use crate::tenant::existing::Existing;
 use crate::tenant::on_existing::ExistingCheck;
+use crate::tenant::reading;
 use crate::{Error, ExitStatus};
 
 /// `orgimport import`: imports as `settings` say (or only shows what would be sent, for a
@@ -190,12 +191,18 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         if let Some(template) = &default_template {
             check_template(client, template, policy, &stop).await?;
         }
-        // One list request per 100 organizations the tenant has; then a row whose
-        // organization exists by id or name is never created twice, whatever the mode.
-        // Fields are compared only to update.
+        // The tenant listed (a request per 100 organizations), or each row looked up before
+        // it is sent, whichever costs less; then a row whose organization exists by id or
+        // name is never created twice, whatever the mode. Fields are compared only to
+        // update. Rows in doubt are left to the create's own look-up.
         let details = config.on_existing == crate::tenant::on_existing::OnExisting::Update;
-        if let Some(existing) = Existing::list(client, policy, &stop, details).await? {
-            let check = ExistingCheck::new(config.on_existing, existing, policy);
+        let in_doubt = plan.in_doubt_rows.iter();
+        let in_doubt = in_doubt.filter(|&&i| plan.outcomes[i].is_none()).count();
+        let rows_to_check = plan.to_send.saturating_sub(in_doubt);
+        let progress = ListingProgress::new(config.quiet);
+        let read = reading::read(client, policy, &stop, rows_to_check, details, &progress);
+        if let Some(reading) = read.await? {
+            let check = ExistingCheck::new(config.on_existing, reading, policy);
             on_existing = Some(Arc::new(check));
         }
     }

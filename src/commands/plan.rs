@@ -1,13 +1,16 @@
 //! `orgimport plan`: what an import would do to each row, against the tenant as it is now.
 //!
-//! The input is read and checked as `import` reads it, the tenant's organizations are listed
-//! once ([`Existing`]), and every row gets an [`Action`]. Only reads are sent. The plan is
+//! The input is read and checked as `import` reads it, the tenant is read as `import` reads it
+//! (listed once into an [`Existing`], or, when that costs more, each row's organization, parent
+//! and template looked up: `tenant::reading`), and every row gets an [`Action`]. Only reads are
+//! sent. The plan is
 //! written as `<input stem>.plan.csv` beside the input (or `--out`): every input column, then
 //! [`PLAN_COLUMNS`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -18,10 +21,13 @@ use crate::exit::Ending;
 use crate::input::{self, Mapping, Untemplated};
 use crate::planning::{self, Plan};
 use crate::record::{self, CsvOut, EarlierRuns, Status, Writing};
+use crate::report::listing::ListingProgress;
 use crate::settings::{ImportSettings, PlanSettings};
 use crate::stop::Stop;
 use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
+use crate::tenant::lookup::Keys;
+use crate::tenant::reading;
 use crate::{Error, ExitStatus};
 
 /// The columns the plan file adds after the input's own.
@@ -106,12 +112,16 @@ pub struct Report {
     pub rows: usize,
     /// Rows by action.
     pub counts: BTreeMap<Action, u64>,
-    /// Organizations (templates included) the tenant has.
+    /// Organizations (templates included) the tenant has; when it was not listed whole, those
+    /// the look-ups found.
     pub existing: usize,
-    /// List requests sent.
+    /// Requests that read the tenant (list pages, look-ups), retries included, but for the
+    /// look-ups' retries.
     pub list_requests: u64,
-    /// How long listing took.
+    /// How long reading the tenant took.
     pub list_elapsed: Duration,
+    /// Look-ups made instead of listing the whole tenant (0 when it was listed).
+    pub look_ups: u64,
     /// The whole command's time.
     pub elapsed: Duration,
     /// The plan file.
@@ -143,19 +153,30 @@ impl fmt::Display for Report {
             .filter(|a| self.count(**a) > 0)
             .map(|a| format!("{} {}", self.count(*a), a.as_str()))
             .collect();
+        let tenant = if self.look_ups > 0 {
+            format!(
+                "the rows' organizations were looked up ({} look-ups, {} requests in {:.1}s)",
+                self.look_ups,
+                self.list_requests,
+                self.list_elapsed.as_secs_f64()
+            )
+        } else {
+            format!(
+                "the tenant has {} organization(s) (listed in {:.1}s, {} requests)",
+                self.existing,
+                self.list_elapsed.as_secs_f64(),
+                self.list_requests
+            )
+        };
         write!(
             f,
-            "{} rows: {}; the tenant has {} organization(s) (listed in {:.1}s, {} requests); \
-             plan: {}",
+            "{} rows: {}; {tenant}; plan: {}",
             self.rows,
             if counts.is_empty() {
                 "none".to_string()
             } else {
                 counts.join(", ")
             },
-            self.existing,
-            self.list_elapsed.as_secs_f64(),
-            self.list_requests,
             self.out.display()
         )
     }
@@ -197,15 +218,21 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
         }
         untemplated.refuse(&config.input)?;
     }
-    if !config.quiet {
-        eprintln!("listing the tenant's organizations...");
-    }
     // Nothing sets this stop signal: Ctrl-C ends `plan` at once, as nothing is written yet.
-    let stop = Stop::new();
+    let stop = Arc::new(Stop::new());
     let policy = RetryPolicy::new(config.max_attempts);
-    let existing = Existing::list(&session.client, policy, &stop, true)
-        .await?
-        .ok_or_else(|| Error::Listing("interrupted".into()))?;
+    let keys = Keys::of_requests(&requests, default_template.as_deref());
+    let progress = ListingProgress::new(config.quiet);
+    let concurrency = config.concurrency.get();
+    let read = reading::read_index(
+        &session.client,
+        policy,
+        &stop,
+        &keys,
+        concurrency,
+        &progress,
+    );
+    let (existing, look_ups) = read.await?;
     if let Some(template) = &default_template {
         match existing.get(template) {
             Some(org) if org.template => {}
@@ -240,6 +267,7 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
         existing: existing.len(),
         list_requests: existing.requests,
         list_elapsed: existing.elapsed,
+        look_ups,
         elapsed: started.elapsed(),
         out,
     })

@@ -1,5 +1,6 @@
 //! What the user reads: the progress display while a run goes on ([`progress`]) and the
 //! end-of-run summary ([`summary`]).
 
+pub mod listing;
 pub mod progress;
 pub mod summary;

@@ -16,6 +16,11 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 /// The bar on screen, if any, so that log lines are printed above it instead of through it.
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
+/// Makes `bar` the one on screen (or none), so that log lines are printed above it.
+pub(super) fn set_active(bar: Option<ProgressBar>) {
+    *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+}
+
 /// Where tracing writes: stderr, with the progress bar (if one is drawn) lifted out of the
 /// way while a line is written.
 #[derive(Debug, Default)]

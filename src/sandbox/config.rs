@@ -53,6 +53,14 @@ pub struct SandboxConfig {
     /// replies become a plain-text gateway page that dumps the request. A client must repeat
     /// none of it.
     pub echo_requests_in_errors: bool,
+    /// Send no `ETag` header and ignore `If-Match`, as a server without optimistic
+    /// concurrency would: an update then overwrites whatever the organization holds.
+    pub no_etags: bool,
+    /// Organizations that someone else edits just before each `PUT` to them is checked (their
+    /// description gains ` (edited by someone else)` and a new `ETag`), as an administrator
+    /// working in the console at the same time would: an update that was computed from an
+    /// earlier read must not overwrite that edit.
+    pub edit_before_update: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -81,6 +89,8 @@ impl Default for SandboxConfig {
             assign_own_ids: false,
             same_id_for_every_create: false,
             echo_requests_in_errors: false,
+            no_etags: false,
+            edit_before_update: Vec::new(),
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct Organization {
     pub subject_identifier_algorithm_salt: String,
     /// How many organizations name this one as `parent_id`.
     pub number_of_child_organizations: u64,
+    /// The version its `ETag` header names: set by the store on every write (a new value
+    /// each time, never reused), never part of a body.
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl Organization {
@@ -90,6 +94,11 @@ impl Organization {
             },
             ..Organization::new(id, "B2B customer template")
         }
+    }
+
+    /// The `ETag` header naming this version of the organization: a strong entity tag.
+    pub(crate) fn etag(&self) -> String {
+        format!("\"{:x}\"", self.version)
     }
 
     /// The organization as the API sends it, with its issuer URL under `base`

@@ -128,6 +128,17 @@ pub(crate) enum ApiError {
     /// An injected server failure (500, 502 or 503).
     #[error("sandbox fault: injected {0}")]
     Injected(StatusCode),
+    /// `If-Match` names another version than the organization's (412, the spec's
+    /// `preconditionFailedHTTPError`).
+    #[error("organization {id:?} has changed: If-Match {given} does not match its ETag {current}")]
+    PreconditionFailed {
+        /// The organization.
+        id: String,
+        /// The `If-Match` header as sent.
+        given: String,
+        /// The organization's `ETag` now.
+        current: String,
+    },
 }
 
 impl ApiError {
@@ -143,6 +154,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Injected(status) => *status,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
         }
     }
 
@@ -161,6 +173,7 @@ impl ApiError {
             ApiError::Injected(StatusCode::BAD_GATEWAY) => "bad_gateway",
             ApiError::Injected(StatusCode::SERVICE_UNAVAILABLE) => "service_unavailable",
             ApiError::Injected(_) => "internal_server_error",
+            ApiError::PreconditionFailed { .. } => "precondition_failed",
         }
     }
 
@@ -174,6 +187,9 @@ impl ApiError {
                 json!({ "id": id, "number_of_child_organizations": children })
             }
             ApiError::TooManyRequests { retry_after } => json!({ "retry_after": retry_after }),
+            ApiError::PreconditionFailed { id, current, .. } => {
+                json!({ "id": id, "etag": current })
+            }
             _ => json!({}),
         }
     }

@@ -37,6 +37,16 @@ pub struct Stats {
     /// Updates that changed an organization.
     #[serde(default)]
     pub updates_committed: u64,
+    /// List (`GET /organizations`) requests that got past the rate limit, burst rejections
+    /// and authentication: pages of a listing and name searches alike.
+    #[serde(default)]
+    pub list_requests: u64,
+    /// Single-organization reads (`GET /organizations/{id}`) that got that far.
+    #[serde(default)]
+    pub get_requests: u64,
+    /// Updates refused with 412 because `If-Match` named another version.
+    #[serde(default)]
+    pub precondition_failed: u64,
 }
 
 /// The live counters behind [`Stats`]: atomics, so counting never takes the store's lock.
@@ -66,6 +76,12 @@ pub(crate) struct Counters {
     pub(crate) update_requests: AtomicU64,
     /// See [`Stats::updates_committed`].
     pub(crate) updates_committed: AtomicU64,
+    /// See [`Stats::list_requests`].
+    pub(crate) list_requests: AtomicU64,
+    /// See [`Stats::get_requests`].
+    pub(crate) get_requests: AtomicU64,
+    /// See [`Stats::precondition_failed`].
+    pub(crate) precondition_failed: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -91,6 +107,9 @@ impl Counters {
             organizations,
             update_requests: get(&self.update_requests),
             updates_committed: get(&self.updates_committed),
+            list_requests: get(&self.list_requests),
+            get_requests: get(&self.get_requests),
+            precondition_failed: get(&self.precondition_failed),
         }
     }
 }

@@ -25,6 +25,9 @@ pub(crate) struct Store {
     replies: ExpiringMap<Remembered>,
     /// The reply to the first create committed, for `same_id_for_every_create`.
     pub(crate) first_created: Option<JsonReply>,
+    /// The last version given to an organization: every write takes the next one, so an
+    /// `ETag` never names two different states.
+    last_version: u64,
 }
 
 /// A create reply kept for replay.
@@ -51,6 +54,7 @@ impl Store {
             .values()
             .filter(|o| o.parent_id.as_deref() == Some(org.id.as_str()))
             .count() as u64;
+        org.version = self.next_version();
         self.orgs.insert(org.id.clone(), org);
     }
 
@@ -97,6 +101,7 @@ impl Store {
             });
         }
         self.adjust_parent(org.parent_id.as_deref(), true);
+        org.version = self.next_version();
         *self.commits_by_id.entry(org.id.clone()).or_default() += 1;
         *self.commits_by_name.entry(org.name.clone()).or_default() += 1;
         Ok(self.orgs.entry(org.id.clone()).or_insert(org))
@@ -142,7 +147,9 @@ impl Store {
         let old_parent = self.orgs.get(id).and_then(|o| o.parent_id.clone());
         self.adjust_parent(old_parent.as_deref(), false);
         self.adjust_parent(new.parent_id.as_deref(), true);
+        let version = self.next_version();
         let org = self.orgs.get_mut(id).expect("checked above");
+        org.version = version;
         org.name = new.name;
         org.description = new.description;
         org.color = new.color;
@@ -158,7 +165,8 @@ impl Store {
     /// Adds many organizations at once without counting commits (seeding a large tenant),
     /// then counts every organization's children in one pass.
     pub(crate) fn insert_many(&mut self, orgs: impl IntoIterator<Item = Organization>) {
-        for org in orgs {
+        for mut org in orgs {
+            org.version = self.next_version();
             self.orgs.insert(org.id.clone(), org);
         }
         let mut children: HashMap<String, u64> = HashMap::new();
@@ -168,6 +176,23 @@ impl Store {
         for org in self.orgs.values_mut() {
             org.number_of_child_organizations = children.get(&org.id).copied().unwrap_or(0);
         }
+    }
+
+    /// Changes an organization as someone else would between a client's read and its update:
+    /// `edited by someone else` is appended to its description, and it gets a new version.
+    /// Nothing happens to an unknown id.
+    pub(crate) fn edit_as_someone_else(&mut self, id: &str) {
+        let version = self.next_version();
+        if let Some(org) = self.orgs.get_mut(id) {
+            org.description.push_str(" (edited by someone else)");
+            org.version = version;
+        }
+    }
+
+    /// The next version, never given before.
+    fn next_version(&mut self) -> u64 {
+        self.last_version += 1;
+        self.last_version
     }
 
     /// Deletes an organization.

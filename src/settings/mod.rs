@@ -247,6 +247,8 @@ impl SandboxSettings {
             ignore_idempotency_keys: args.ignore_idempotency_keys,
             assign_own_ids: args.assign_own_ids,
             echo_requests_in_errors: args.echo_requests_in_errors,
+            no_etags: args.no_etags,
+            edit_before_update: args.edit_before_update,
             ..SandboxConfig::default()
         };
         if let Some(id) = args.client_id {

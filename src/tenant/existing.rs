@@ -1,13 +1,16 @@
 //! The tenant's organizations as they are now: listed once, page by page through the shared
-//! limiter and token, and indexed to match rows against. A row with an id matches the
-//! organization with that id; a row without one matches by name, among organizations that
-//! are not templates. Two organizations with the row's name are a conflict, never a guess.
+//! limiter and token (or only as far as a budget of pages allows), and indexed to match rows
+//! against. A row with an id matches the organization with that id; a row without one matches
+//! by name, among organizations that are not templates. Two organizations with the row's name
+//! are a conflict, never a guess. The same index holds what per-row look-ups found
+//! (`tenant::lookup`), and matches a row the same way.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::api::client::LIST_PAGE;
 use crate::api::{ApiClient, CallError, Organization, RetryPolicy};
+use crate::report::listing::ListingProgress;
 use crate::stop::Stop;
 use crate::{Error, RowError};
 
@@ -37,10 +40,25 @@ pub enum Match<'a> {
     Conflict(RowError),
 }
 
+/// How far a listing went.
+#[derive(Debug)]
+pub enum Listed {
+    /// To its last page: every organization of the tenant.
+    Whole(Existing),
+    /// Cut off after the most pages it was allowed, all full: the tenant has more.
+    Cut {
+        /// Requests sent for the pages read, retries included.
+        requests: u64,
+        /// Organizations read in them.
+        read: u64,
+    },
+}
+
 impl Existing {
     /// Lists every organization of the tenant, [`LIST_PAGE`] at a time, each page after the
     /// last id of the one before. Each page is retried as `policy` says; `None` when `stop`
-    /// was set before the listing was complete (Ctrl-C).
+    /// was set before the listing was complete (Ctrl-C). Shows nothing; [`Existing::list_up_to`]
+    /// shows its progress.
     ///
     /// With `details` false only what matching needs is kept of each organization (id, name,
     /// parent, whether it is a template): a tenant of a million organizations then fits in a
@@ -56,11 +74,44 @@ impl Existing {
         stop: &Stop,
         details: bool,
     ) -> Result<Option<Existing>, Error> {
+        let hidden = ListingProgress::hidden();
+        match Existing::list_up_to(client, policy, stop, details, u64::MAX, &hidden).await? {
+            Some(Listed::Whole(existing)) => Ok(Some(existing)),
+            Some(Listed::Cut { .. }) => Err(Error::Listing(format!(
+                "more than {} pages of organizations",
+                u64::MAX
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Existing::list`], but reading at most `max_pages` pages, and counting what it has
+    /// listed on `progress`: [`Listed::Cut`] when the last page read was full (the tenant may
+    /// have more). What a budget is for: listing a tenant costs a request per 100
+    /// organizations, and looking rows up one by one may cost less (`tenant::reading`).
+    ///
+    /// # Errors
+    /// As [`Existing::list`].
+    pub async fn list_up_to(
+        client: &ApiClient,
+        policy: RetryPolicy,
+        stop: &Stop,
+        details: bool,
+        max_pages: u64,
+        progress: &ListingProgress,
+    ) -> Result<Option<Listed>, Error> {
         let started = Instant::now();
         let mut existing = Existing::default();
         let mut requests = 0;
+        let mut pages = 0u64;
         let mut after: Option<String> = None;
         loop {
+            if pages >= max_pages {
+                return Ok(Some(Listed::Cut {
+                    requests,
+                    read: existing.len() as u64,
+                }));
+            }
             if stop.is_set() {
                 return Ok(None);
             }
@@ -87,6 +138,7 @@ impl Existing {
                     });
                 }
             };
+            pages += 1;
             let full = page.len() >= LIST_PAGE;
             let last = page.last().map(|o| o.id.clone());
             for org in page {
@@ -102,6 +154,7 @@ impl Existing {
                     }
                 });
             }
+            progress.listed(existing.len() as u64, pages);
             match last {
                 Some(last) if full => {
                     if after.as_ref().is_some_and(|a| *a >= last) {
@@ -117,7 +170,7 @@ impl Existing {
         }
         existing.requests = requests;
         existing.elapsed = started.elapsed();
-        Ok(Some(existing))
+        Ok(Some(Listed::Whole(existing)))
     }
 
     /// The index of `orgs`.
@@ -129,7 +182,17 @@ impl Existing {
         existing
     }
 
+    /// Adds organizations read since (look-ups): one read twice is kept once, as first read.
+    pub fn extend(&mut self, orgs: impl IntoIterator<Item = Organization>) {
+        for org in orgs {
+            self.add(org);
+        }
+    }
+
     fn add(&mut self, org: Organization) {
+        if self.by_id.contains_key(&org.id) {
+            return;
+        }
         if !org.template {
             self.by_name
                 .entry(org.name.clone())

@@ -1,7 +1,10 @@
-//! The tenant as it is before sending: its organizations listed once ([`existing`]), a row
-//! compared field by field with the organization it matches ([`diff`]), and what `import
+//! The tenant as it is before sending: its organizations listed once ([`existing`]) or each
+//! row's looked up by itself ([`lookup`]), whichever costs less ([`reading`]), a row compared
+//! field by field with the organization it matches ([`diff`]), and what `import
 //! --on-existing` does with such a row ([`on_existing`]).
 
 pub mod diff;
 pub mod existing;
+pub mod lookup;
 pub mod on_existing;
+pub mod reading;

@@ -21,4 +21,5 @@ mod sandbox_faults;
 mod secrets;
 mod statuses;
 mod template;
+mod tenant_reads;
 mod util;

@@ -316,7 +316,11 @@ async fn plan_pages_through_a_tenant_and_retries_refused_pages() {
     sandbox.sandbox.insert_organizations(
         (0..250).map(|i| Organization::new(format!("bulk-{i:03}"), format!("bulk {i:03}"))),
     );
-    let fixture = Fixture::new("name\nbulk 000\nbulk 249\nfresh\n");
+    // Twelve things to read (eleven rows and the template): listing the 251 organizations
+    // (three pages) costs less than looking them up, so the tenant is listed.
+    let fixture = Fixture::new(
+        "name\nbulk 000\nbulk 249\nfresh\nfresh 1\nfresh 2\nfresh 3\nfresh 4\nfresh 5\nfresh 6\nfresh 7\nfresh 8\n",
+    );
     let mut args = fixture.args(&sandbox, &sandbox.secret(), &["--max-attempts", "20"]);
     args[1] = "plan".into();
     let Settings::Plan(settings) = resolve(args).unwrap() else {
