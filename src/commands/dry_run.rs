@@ -61,9 +61,10 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
     record::check_writable(&config.results, "the results file", Writing::Replaced)?;
     let tenant = config.dry_run.as_ref().and_then(|d| d.tenant.as_deref());
     let template = config.default_template.clone();
+    let dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
     let Prepared { mapping, plan, .. } = planning::prepare(
         &config.input,
-        config.dialect,
+        dialect,
         &config.mapping,
         &config.results,
         template.clone(),
@@ -74,12 +75,10 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         "POST /api/system/{}/organizations",
         tenant.unwrap_or("{tenant}")
     );
-    let mut reader = input::reader(&config.input, &config.dialect)?;
+    let mut reader = input::reader(&config.input, &dialect)?;
     input::read_headers(&config.input, &mut reader)?;
     let mut shown = 0;
-    for (index, row) in
-        input::rows(&config.input, &config.dialect, reader, mapping.width()).enumerate()
-    {
+    for (index, row) in input::rows(&config.input, &dialect, reader, mapping.width()).enumerate() {
         if shown == SHOWN {
             break;
         }
