@@ -20,3 +20,5 @@ mod sandbox_faults;
 mod secrets;
 mod statuses;
 mod util;
+mod workbook_files;
+mod workbooks;
