@@ -2,6 +2,7 @@
 //! (but the fuzz harness, which reads files only).
 
 mod between_runs;
+mod encodings;
 mod environment;
 mod faults;
 mod fixture;

@@ -304,3 +304,43 @@ async fn validate_plan_dry_run_mappings_and_hierarchies_work_on_a_sheet() {
     let rows = csv_rows(&fixture.dir.path().join("crm.results.csv"));
     assert!(rows[2]["error"].starts_with("line 5: "), "{rows:?}");
 }
+
+/// A sheet of `n` customers, one row each.
+fn many(n: usize) -> Vec<Vec<Cell>> {
+    let mut rows = vec![vec![t("name"), t("metadata.employees")]];
+    rows.extend((0..n).map(|i| vec![t(&format!("customer-{i:04}")), Cell::Number(i as f64)]));
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workbook_saved_again_during_the_run_is_imported_as_it_was_at_the_start() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("");
+    let book = write(&fixture, "book.xlsx", &xlsx(&[("Customers", many(100))]));
+    let run = tokio::spawn(import_with(args(
+        &fixture,
+        &sandbox,
+        &book,
+        &["--rate", "100", "--concurrency", "4"],
+    )));
+    while sandbox.sandbox.stats().creates_committed < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(!run.is_finished(), "the edit comes during the run");
+    // Saved again with row 3 deleted and a customer appended: the same count of rows.
+    let mut edited = many(101);
+    edited.remove(3);
+    write(&fixture, "book.xlsx", &xlsx(&[("Customers", edited)]));
+    let summary = run.await.unwrap().unwrap();
+
+    assert!(summary.input_changed.is_some(), "{summary}");
+    assert_eq!(summary.count(Status::Created), 100, "{summary}");
+    let rows = csv_rows(&fixture.dir.path().join("book.results.csv"));
+    assert_eq!(rows[2]["name"], "customer-0002", "the rows as at the start");
+    let orgs = sandbox.sandbox.organizations();
+    assert!(orgs.iter().all(|o| o.name != "customer-0100"), "never sent");
+    for row in &rows {
+        let org = orgs.iter().find(|o| o.id == row["org_id"]).unwrap();
+        assert_eq!(org.name, row["name"], "each row has its own organization");
+    }
+}
