@@ -344,3 +344,86 @@ async fn a_workbook_saved_again_during_the_run_is_imported_as_it_was_at_the_star
         assert_eq!(org.name, row["name"], "each row has its own organization");
     }
 }
+
+/// `samples/customers.xlsx` as built from the first ten customers of
+/// `samples/customers.csv`, with a number (`metadata.employees`), a date
+/// (`metadata.customerSince`) and the CSV's empty cells left empty.
+fn sample_workbook() -> Vec<u8> {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut reader = csv::Reader::from_path(samples.join("customers.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let kept = [
+        "id",
+        "name",
+        "displayName",
+        "description",
+        "email",
+        "domains",
+        "metadata.region",
+        "metadata.tier",
+    ];
+    let at: Vec<usize> = kept
+        .iter()
+        .map(|k| headers.iter().position(|h| h == *k).unwrap())
+        .collect();
+    let employees = [1200.0, 85.0, 430.0, 12.5, 9800.0, 310.0, 57.0, 2400.0, 140.0, 66.0];
+    let since = [
+        "2019-04-01",
+        "2021-11-15",
+        "2020-02-29",
+        "2023-07-03",
+        "2018-01-10",
+        "2022-09-30",
+        "2024-05-20",
+        "2017-12-01",
+        "2019-06-18",
+        "2020-10-05",
+    ];
+    let mut rows = vec![
+        kept.iter()
+            .map(|k| t(k))
+            .chain([t("metadata.employees"), t("metadata.customerSince")])
+            .collect::<Vec<_>>(),
+    ];
+    for (i, record) in reader.records().take(10).enumerate() {
+        let record = record.unwrap();
+        let mut row: Vec<Cell> = at
+            .iter()
+            .map(|&c| match &record[c] {
+                "" => Cell::Empty,
+                text => t(text),
+            })
+            .collect();
+        row.push(Cell::Number(employees[i]));
+        row.push(Cell::Date(since[i]));
+        rows.push(row);
+    }
+    xlsx(&[("Customers", rows)])
+}
+
+/// `ORGIMPORT_WRITE_SAMPLES=1 cargo test --test it sample_workbook` writes it again.
+#[tokio::test]
+async fn the_sample_workbook_is_current_and_imports() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/customers.xlsx");
+    let built = sample_workbook();
+    if std::env::var_os("ORGIMPORT_WRITE_SAMPLES").is_some() {
+        std::fs::write(&path, &built).unwrap();
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == built,
+        "samples/customers.xlsx is not what tests/it/workbooks.rs builds; run \
+         ORGIMPORT_WRITE_SAMPLES=1 cargo test --test it sample_workbook"
+    );
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("");
+    let book = write(&fixture, "customers.xlsx", &built);
+    let summary = import_with(args(&fixture, &sandbox, &book, &[])).await.unwrap();
+    assert_eq!(summary.count(Status::Created), 10, "{summary}");
+    let orgs = sandbox.sandbox.organizations();
+    let osaka = org(&orgs, "osaka-trading-003");
+    assert_eq!(osaka.metadata.payload["employees"], Value::from("430"));
+    assert_eq!(osaka.metadata.payload["customerSince"], Value::from("2020-02-29"));
+    assert_eq!(osaka.description, "", "an empty cell");
+    let sao = org(&orgs, "sao-paulo-logistica-004");
+    assert_eq!(sao.metadata.payload["employees"], Value::from("12.5"));
+}
