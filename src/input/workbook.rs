@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use calamine::{Data, Reader};
 
@@ -72,18 +71,18 @@ pub(super) fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
     })
 }
 
-/// Which file and sheet a [`Sheet`] was made from, to reuse it while the file is unchanged.
+/// Which bytes and sheet a [`Sheet`] was made from, to reuse it while the file holds the same
+/// bytes (its digest, not its metadata: a copy saved again within one tick of a coarse clock
+/// keeps its size and time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Key {
-    path: PathBuf,
-    len: u64,
-    modified: Option<SystemTime>,
+    digest: [u8; 32],
     sheet: Option<&'static str>,
     delimiter: Option<u8>,
 }
 
 /// The sheets made last: a command reads its input several times (header, plan, each wave,
-/// the results), and a workbook is read once for all of them.
+/// the results), and a workbook is parsed once for all of them.
 static MADE: Mutex<Vec<(Key, Arc<Sheet>)>> = Mutex::new(Vec::new());
 
 /// How many sheets [`MADE`] keeps.
@@ -94,11 +93,10 @@ const KEPT: usize = 4;
 /// # Errors
 /// As [`settle`].
 pub fn sheet(path: &Path, dialect: &Dialect) -> Result<Arc<Sheet>, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    use sha2::Digest as _;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let key = Key {
-        path: path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
-        len: meta.len(),
-        modified: meta.modified().ok(),
+        digest: sha2::Sha256::digest(&bytes).into(),
         sheet: dialect.sheet,
         delimiter: dialect.delimiter,
     };
@@ -107,7 +105,7 @@ pub fn sheet(path: &Path, dialect: &Dialect) -> Result<Arc<Sheet>, Error> {
         return Ok(sheet.clone());
     }
     drop(made);
-    let sheet = Arc::new(read_sheet(path, dialect)?);
+    let sheet = Arc::new(read_sheet(path, &bytes, dialect)?);
     let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
     if made.len() == KEPT {
         made.remove(0);
@@ -116,14 +114,13 @@ pub fn sheet(path: &Path, dialect: &Dialect) -> Result<Arc<Sheet>, Error> {
     Ok(sheet)
 }
 
-/// Reads the sheet `dialect` names from the workbook at `path`.
-fn read_sheet(path: &Path, dialect: &Dialect) -> Result<Sheet, Error> {
+/// Reads the sheet `dialect` names from `bytes`, the workbook at `path`.
+fn read_sheet(path: &Path, bytes: &[u8], dialect: &Dialect) -> Result<Sheet, Error> {
     let input_err = |message: String| Error::Input {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(&bytes[..])).map_err(|e| {
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         input_err(format!(
             "not a workbook orgimport can read (xlsx, xls or ods): {e}"
         ))

@@ -210,3 +210,67 @@ fn the_encoding_used_is_said_on_stderr_and_a_refusal_exits_2() {
         "{stderr}"
     );
 }
+
+/// Pieces of files in mixed encodings: ASCII words and separators, UTF-8 letters, legacy
+/// letters (windows-1252, Shift_JIS), bytes undefined in windows-1252, byte-order marks.
+#[rustfmt::skip]
+const PIECES: &[&[u8]] = &[
+    b"name", b"acme", b"beta", b",", b",", b";", b"\"", b"\n", b"\n", b"\r", b"\r\n", b" ",
+    "é".as_bytes(), "ü".as_bytes(), "東京".as_bytes(), "€".as_bytes(),
+    b"\xe9", b"\xfc", b"\xf1", b"\x80", b"\x93\x8c\x8b\x9e", b"\x81", b"\x8d", b"\xff",
+    b"\xc3", b"\xEF\xBB\xBF", b"\xFF\xFE", b"\x00",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 100,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })]
+
+    /// Whatever the bytes: settling the encoding does not panic; a refusal names a line of
+    /// the file and `--encoding`; and a file accepted is read whole, no row of it "not UTF-8"
+    /// (never half imported).
+    #[test]
+    fn a_file_is_read_whole_in_one_encoding_or_refused_naming_a_line(
+        pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..120)
+    ) {
+        let bytes = [b"name,description\n".as_slice(), &pieces.concat()].concat();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let lines = 1 + bytes.iter().filter(|b| matches!(b, b'\n' | b'\r')).count() as u64;
+        match orgimport::input::settle(&path, &orgimport::input::Dialect::default()) {
+            Err(e) => {
+                let message = e.to_string();
+                assert!(matches!(e, orgimport::Error::Input { .. }), "{message}");
+                assert!(message.contains("--encoding"), "{message}");
+                let line: u64 = message
+                    .split("line ")
+                    .nth(1)
+                    .and_then(|r| r.split(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("no line named: {message}"));
+                assert!((1..=lines).contains(&line), "line {line} of {lines}: {message}");
+            }
+            Ok(settled) => {
+                let dialect = settled.dialect;
+                let mut reader = orgimport::input::reader(&path, &dialect).unwrap();
+                let Ok(headers) = orgimport::input::read_headers_in(&path, &dialect, &mut reader)
+                else {
+                    return Ok(());
+                };
+                for row in orgimport::input::rows(&path, &dialect, reader, headers.len()) {
+                    let Ok(row) = row else { break };
+                    assert!(
+                        row.problem.as_deref().is_none_or(|p| !p.contains("not UTF-8")),
+                        "{:?} read as {:?}: {:?}",
+                        String::from_utf8_lossy(&bytes),
+                        dialect.encoding.map(|e| e.name()),
+                        row.problem
+                    );
+                }
+            }
+        }
+    }
+}

@@ -366,7 +366,9 @@ fn sample_workbook() -> Vec<u8> {
         .iter()
         .map(|k| headers.iter().position(|h| h == *k).unwrap())
         .collect();
-    let employees = [1200.0, 85.0, 430.0, 12.5, 9800.0, 310.0, 57.0, 2400.0, 140.0, 66.0];
+    let employees = [
+        1200.0, 85.0, 430.0, 12.5, 9800.0, 310.0, 57.0, 2400.0, 140.0, 66.0,
+    ];
     let since = [
         "2019-04-01",
         "2021-11-15",
@@ -417,12 +419,17 @@ async fn the_sample_workbook_is_current_and_imports() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new("");
     let book = write(&fixture, "customers.xlsx", &built);
-    let summary = import_with(args(&fixture, &sandbox, &book, &[])).await.unwrap();
+    let summary = import_with(args(&fixture, &sandbox, &book, &[]))
+        .await
+        .unwrap();
     assert_eq!(summary.count(Status::Created), 10, "{summary}");
     let orgs = sandbox.sandbox.organizations();
     let osaka = org(&orgs, "osaka-trading-003");
     assert_eq!(osaka.metadata.payload["employees"], Value::from("430"));
-    assert_eq!(osaka.metadata.payload["customerSince"], Value::from("2020-02-29"));
+    assert_eq!(
+        osaka.metadata.payload["customerSince"],
+        Value::from("2020-02-29")
+    );
     assert_eq!(osaka.description, "", "an empty cell");
     let sao = org(&orgs, "sao-paulo-logistica-004");
     assert_eq!(sao.metadata.payload["employees"], Value::from("12.5"));
