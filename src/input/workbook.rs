@@ -229,15 +229,21 @@ fn is_blank(cell: &Data) -> bool {
     }
 }
 
-/// The error a cell shows, if it holds one: an error value, or (as LibreOffice saves them)
-/// the text of one.
+/// The error a cell shows, if it holds one: an error value, or (as LibreOffice saves a
+/// formula's error in an ods file) the text of one, `#N/A` or `Err:502`.
 fn error_of(cell: &Data) -> Option<String> {
     const SHOWN: [&str; 8] = [
         "#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NULL!", "#NUM!", "#DATA!",
     ];
     match cell {
         Data::Error(e) => Some(e.to_string()),
-        Data::String(s) if SHOWN.contains(&s.trim()) => Some(s.trim().to_string()),
+        Data::String(s) => {
+            let s = s.trim();
+            let libreoffice = s
+                .strip_prefix("Err:")
+                .is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()));
+            (SHOWN.contains(&s) || libreoffice).then(|| s.to_string())
+        }
         _ => None,
     }
 }
@@ -325,7 +331,12 @@ mod tests {
             error_of(&Data::String("#REF!".into())).as_deref(),
             Some("#REF!")
         );
+        assert_eq!(
+            error_of(&Data::String("Err:502".into())).as_deref(),
+            Some("Err:502")
+        );
         assert_eq!(error_of(&Data::String("#1 customer".into())), None);
+        assert_eq!(error_of(&Data::String("Err:5020".into())), None);
     }
 
     #[test]
