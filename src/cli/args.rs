@@ -223,8 +223,8 @@ pub struct InputFormatArgs {
     /// The field separator [default: found from the header: , ; tab or |].
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-    /// The file's encoding when it is not UTF-8, e.g. windows-1252 (UTF-16 with a
-    /// byte-order mark is recognised on its own).
+    /// The file's encoding, e.g. windows-1252 [default: UTF-8, UTF-16 with a byte-order
+    /// mark, or the encoding detected when the file is not UTF-8].
     #[arg(long, value_name = "NAME")]
     pub encoding: Option<String>,
     /// A TOML file naming the column (or value, format, slug) of each field; see the README.
@@ -233,6 +233,9 @@ pub struct InputFormatArgs {
     /// FIELD=COLUMN: take a field (or metadata.<key>) from a column; wins over --mapping.
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
     pub map: Vec<(String, String)>,
+    /// The sheet to read when the input is a workbook (xlsx, xls, ods) [default: the first].
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
 }
 
 /// `orgimport validate`.

@@ -66,9 +66,10 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         .default_template
         .clone()
         .or_else(|| sandbox.then(|| SandboxConfig::default().template_id));
+    let dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
     let Prepared { mapping, plan, .. } = planning::prepare(
         &config.input,
-        config.dialect,
+        dialect,
         &config.mapping,
         &config.results,
         template.clone(),
@@ -85,12 +86,10 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         "POST /api/system/{}/organizations",
         tenant.unwrap_or("{tenant}")
     );
-    let mut reader = input::reader(&config.input, &config.dialect)?;
+    let mut reader = input::reader(&config.input, &dialect)?;
     input::read_headers(&config.input, &mut reader)?;
     let mut shown = 0;
-    for (index, row) in
-        input::rows(&config.input, &config.dialect, reader, mapping.width()).enumerate()
-    {
+    for (index, row) in input::rows(&config.input, &dialect, reader, mapping.width()).enumerate() {
         if shown == SHOWN {
             break;
         }

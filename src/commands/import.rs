@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
-use crate::input::{InputSnapshot, Untemplated};
+use crate::input::{self, InputSnapshot, Untemplated};
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
 use crate::report::listing::ListingProgress;
@@ -110,6 +110,11 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let snapshot = tokio::task::spawn_blocking(move || InputSnapshot::take(&input, &results))
         .await
         .expect("copying the input does not panic")?;
+    // The encoding (or the sheet) is settled on the copy, before anything is sent.
+    let mut config = config;
+    config.dialect = input::settle(snapshot.path(), &config.dialect)
+        .map_err(|e| snapshot.named_as_input(e))?
+        .announce(&config.input);
     let session = session::connect(&config).await?;
     let (tenant, default_template) = (&session.tenant, session.default_template.clone());
 

@@ -205,6 +205,8 @@ pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
 pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error> {
     let started = Instant::now();
     record::check_writable(&out, "the plan", Writing::InPlace)?;
+    let mut config = config;
+    config.dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
     let (mapping, plan, requests) = read_rows(&config, default_template.clone()).await?;

@@ -97,7 +97,8 @@ impl Report {
 /// A fatal [`Error`] when the file or the mapping cannot be used at all.
 pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Report, Error> {
     let started = Instant::now();
-    let (dialect, path) = (settings.dialect, &settings.input);
+    let path = &settings.input;
+    let dialect = input::settle(path, &settings.dialect)?.announce(path);
     let mapping = input::mapping_for(path, &dialect, &settings.mapping)?;
     let mut write_error = None;
     let plan = planning::build(

@@ -1,14 +1,18 @@
 //! Reading customer CSV files: the dialect (delimiter, encoding, byte-order mark), records
 //! with the line where each starts, and (in [`mapping`] and [`checks`]) how a row becomes an
-//! organization request; [`snapshot`]: the input pinned for the length of a run.
+//! organization request; [`snapshot`]: the input pinned for the length of a run;
+//! [`encoding`]: the encoding settled before the first row is read; [`workbook`]: a sheet of
+//! a workbook read as a CSV file.
 
 pub mod checks;
+pub mod encoding;
 pub mod formulas;
 pub mod mapping;
 pub mod quote;
 mod rows;
 pub mod snapshot;
 pub mod untemplated;
+pub mod workbook;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -18,6 +22,7 @@ use csv::StringRecord;
 use encoding_rs::Encoding;
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
+pub use encoding::Settled;
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
 pub use rows::{RawRow, lay_out, rows};
 pub use snapshot::InputSnapshot;
@@ -36,6 +41,9 @@ pub struct Dialect {
     /// The file's encoding when it is not UTF-8; UTF-16 with a byte-order mark is recognised
     /// without it.
     pub encoding: Option<&'static Encoding>,
+    /// The sheet of a workbook to read (`--sheet`); `None` reads the first. A name given once
+    /// per command and kept for the process, so that the dialect stays `Copy`.
+    pub sheet: Option<&'static str>,
 }
 
 impl Dialect {
@@ -44,6 +52,7 @@ impl Dialect {
     pub const RESULTS: Dialect = Dialect {
         delimiter: None,
         encoding: None,
+        sheet: None,
     };
 
     /// The dialect named by `--delimiter` and `--encoding` values.
@@ -73,13 +82,42 @@ impl Dialect {
         Ok(Dialect {
             delimiter,
             encoding,
+            sheet: None,
         })
+    }
+
+    /// This dialect reading the sheet `name` of a workbook (`--sheet`).
+    pub fn with_sheet(self, name: Option<&str>) -> Dialect {
+        Dialect {
+            sheet: name.map(|n| &*Box::leak(n.to_owned().into_boxed_str())),
+            ..self
+        }
+    }
+}
+
+/// How the file at `path` is read, settled before its first row is: a workbook's sheet (the
+/// first unless the dialect names one), a CSV file's encoding (see [`encoding`]). Every read
+/// of the file after this uses the returned dialect.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::Input`] for a CSV file whose encoding
+/// cannot be told for sure (naming its first bad line and `--encoding`), a workbook that
+/// cannot be read or has no sheet of the name given (listing its sheets).
+pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
+    if workbook::is_workbook(path) {
+        workbook::settle(path, dialect)
+    } else {
+        encoding::settle(path, dialect)
     }
 }
 
 /// The file's bytes as UTF-8 (transcoded from the dialect's encoding, or from UTF-16 when a
 /// byte-order mark says so; otherwise passed through), without a byte-order mark.
 pub(crate) fn open_decoded(path: &Path, dialect: &Dialect) -> Result<Box<dyn Read + Send>, Error> {
+    if workbook::is_workbook(path) {
+        let sheet = workbook::sheet(path, dialect)?;
+        return Ok(Box::new(std::io::Cursor::new(sheet.csv.clone())));
+    }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let decoder = DecodeReaderBytesBuilder::new()
         .encoding(dialect.encoding)
@@ -129,6 +167,7 @@ fn sniff_delimiter(path: &Path, dialect: &Dialect) -> Result<u8, Error> {
 pub fn delimiter_of(path: &Path, dialect: &Dialect) -> Result<u8, Error> {
     match dialect.delimiter {
         Some(d) => Ok(d),
+        None if workbook::is_workbook(path) => Ok(b','),
         None => sniff_delimiter(path, dialect),
     }
 }
@@ -209,6 +248,9 @@ fn headers_of(
         return Err(input_err("the file is empty: it needs a header row".into()));
     }
     let line = match (dialect, headers.position()) {
+        (Some(dialect), _) if workbook::is_workbook(path) => {
+            workbook::sheet(path, dialect).map_or(1, |sheet| sheet.header_row)
+        }
         (Some(dialect), Some(position)) => rows::line_at(path, dialect, position.byte()),
         _ => 1,
     };

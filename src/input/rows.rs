@@ -54,7 +54,16 @@ pub fn rows(
 ) -> impl Iterator<Item = Result<RawRow, Error>> {
     // The csv crate's line numbers drift on CRLF files and blank lines; its byte offsets do
     // not, so lines are counted from those (in the same decoded bytes).
-    let mut lines = open_decoded(path, dialect).ok().map(LineCounter::new);
+    // A workbook's sheet says the row of each record, and its error cells.
+    let sheet = super::workbook::is_workbook(path)
+        .then(|| super::workbook::sheet(path, dialect).ok())
+        .flatten();
+    let mut index = 0usize;
+    let mut lines = if sheet.is_some() {
+        None
+    } else {
+        open_decoded(path, dialect).ok().map(LineCounter::new)
+    };
     let delimiter = super::delimiter_of(path, dialect).unwrap_or(b',');
     let path = path.to_path_buf();
     let mut reader = reader;
@@ -63,11 +72,17 @@ pub fn rows(
         Ok(false) => None,
         Ok(true) => {
             let position = bytes.position();
-            let line = match (&mut lines, position) {
-                (Some(counter), Some(p)) => counter.line_at(p.byte()),
-                (_, p) => p.map(|p| p.line()).unwrap_or(0),
+            let line = match (&mut lines, position, &sheet) {
+                (_, _, Some(sheet)) => sheet.rows.get(index).map_or(0, |row| u64::from(*row)),
+                (Some(counter), Some(p), _) => counter.line_at(p.byte()),
+                (_, p, _) => p.map(|p| p.line()).unwrap_or(0),
             };
-            if let Some((field, breaks, row_like)) = swallowed_rows(&bytes, delimiter, width) {
+            let sheet_problem = sheet.as_ref().and_then(|s| s.problems.get(&index).cloned());
+            index += 1;
+            // A sheet has no quotes to leave open: a cell of many lines is one cell.
+            if sheet.is_none()
+                && let Some((field, breaks, row_like)) = swallowed_rows(&bytes, delimiter, width)
+            {
                 return Some(Err(Error::Input {
                     path: path.clone(),
                     message: format!(
@@ -105,6 +120,9 @@ pub fn rows(
                         " (an unquoted comma?)"
                     }
                 ));
+            }
+            if sheet_problem.is_some() {
+                problem = sheet_problem;
             }
             Some(Ok(RawRow {
                 line,

@@ -163,7 +163,8 @@ impl PlanSettings {
 /// [`Error::Config`] for a bad delimiter or encoding; the mapping file's errors.
 pub fn input_format(args: &InputFormatArgs) -> Result<(Dialect, MappingSpec), Error> {
     let dialect = Dialect::parse(args.delimiter.as_deref(), args.encoding.as_deref())
-        .map_err(Error::Config)?;
+        .map_err(Error::Config)?
+        .with_sheet(args.sheet.as_deref());
     Ok((dialect, mapping_spec(args.mapping.as_deref(), &args.map)?))
 }
 

@@ -186,31 +186,34 @@ async fn utf16_tab_files_and_named_encodings_are_decoded() {
     let summary = fixture.import(&sandbox, &[]).await.unwrap();
     assert_eq!(summary.count(Status::Created), 1, "{summary}");
 
-    // Windows-1252 without --encoding: the row is invalid and says how to fix it.
+    // Windows-1252 without --encoding: detected, and the row created with its letters (it
+    // was invalid, "not UTF-8", before the encoding was detected).
     let latin = Fixture::new("");
-    std::fs::write(latin.input(), b"name,displayName\nmuller,M\xfcller GmbH\n").unwrap();
+    std::fs::write(
+        latin.input(),
+        b"name,description\nm\xfcller,M\xfcller GmbH\n",
+    )
+    .unwrap();
     let summary = latin.import(&sandbox, &[]).await.unwrap();
     let rows = latin.results_rows();
-    assert_eq!(summary.count(Status::Invalid), 1, "{summary}");
+    assert_eq!(summary.count(Status::Created), 1, "{summary}");
+    assert_eq!(rows[0]["description"], "Müller GmbH", "copied as decoded");
     assert!(
-        rows[0]["error"].contains("line 2: field 2 is not UTF-8 text"),
-        "{rows:?}"
+        sandbox
+            .sandbox
+            .organizations()
+            .iter()
+            .any(|o| o.name == "müller" && o.description == "Müller GmbH")
     );
-    assert!(
-        rows[0]["error"].contains("--encoding windows-1252"),
-        "{rows:?}"
-    );
-    assert_eq!(
-        rows[0]["displayName"], "M\u{fffd}ller GmbH",
-        "copied as read"
-    );
-    // With it, the row is created with its name decoded.
-    std::fs::remove_file(latin.results()).unwrap();
+    // Named, the encoding wins: the same bytes read as ISO-8859-5 (Cyrillic).
+    let latin = Fixture::new("");
+    std::fs::write(latin.input(), b"name,displayName\nmuller,M\xfcller GmbH\n").unwrap();
     let summary = latin
-        .import(&sandbox, &["--encoding", "windows-1252"])
+        .import(&sandbox, &["--encoding", "iso-8859-5"])
         .await
         .unwrap();
     assert_eq!(summary.count(Status::Created), 1, "{summary}");
+    assert_eq!(latin.results_rows()[0]["displayName"], "Mќller GmbH");
     assert!(
         sandbox
             .sandbox

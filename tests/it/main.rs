@@ -2,6 +2,7 @@
 //! (but the fuzz harness, which reads files only).
 
 mod between_runs;
+mod encodings;
 mod environment;
 mod export;
 mod faults;
@@ -23,3 +24,5 @@ mod statuses;
 mod template;
 mod tenant_reads;
 mod util;
+mod workbook_files;
+mod workbooks;

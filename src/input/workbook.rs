@@ -1,0 +1,350 @@
+//! Workbooks (xlsx, xls, ods, read with calamine): one sheet turned into the text of a CSV
+//! file, so that everything that reads CSV reads it unchanged, and beside it the sheet's row
+//! number of each record and the error cells (`#N/A`, `#REF!`) that make a row unusable.
+//!
+//! A workbook is told by its first bytes, not its name: the copy a run reads from
+//! ([`super::snapshot`]) has a name of its own. Cells come out as the user typed them: a
+//! whole number without `.0`, other numbers as Excel shows them (15 significant digits),
+//! dates in ISO 8601 (the date alone when it has no time), booleans as `true`/`false`, empty
+//! cells empty. Rows with no value at all are skipped, as blank lines of a CSV are.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use calamine::{Data, Reader};
+
+use super::Dialect;
+use super::encoding::Settled;
+use crate::Error;
+
+/// A sheet as CSV text, and where each of its records is in the sheet.
+#[derive(Debug)]
+pub struct Sheet {
+    /// The sheet's name.
+    pub name: String,
+    /// The sheet's rows as CSV (UTF-8, the dialect's delimiter, `,` by default).
+    pub csv: Arc<[u8]>,
+    /// The sheet's row number (1-based, as Excel shows it) of the header.
+    pub header_row: u64,
+    /// The sheet's row number of each data record, in order.
+    pub rows: Vec<u32>,
+    /// Why a data record (by index) cannot be used: its error cells.
+    pub problems: HashMap<usize, String>,
+}
+
+/// Whether the file at `path` is a workbook: a zip file (xlsx, ods) or an OLE compound file
+/// (xls), by its first bytes. A CSV file never starts with either.
+pub fn is_workbook(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && (head == *b"PK\x03\x04" || head == [0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// The sheet `dialect` names (the first when it names none), found in the workbook at
+/// `path`; a note for stderr saying which sheet is read.
+///
+/// # Errors
+/// [`Error::Input`] when the file is not a workbook calamine reads, or has no sheet of that
+/// name (the message lists its sheets); [`Error::Io`] when it cannot be read.
+pub(super) fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
+    let sheet = sheet(path, dialect)?;
+    let note = format!(
+        "reading sheet {:?}: {} data rows; line numbers below are the sheet's row numbers \
+         (row {} is the header)",
+        sheet.name,
+        sheet.rows.len(),
+        sheet.header_row
+    );
+    let name: &'static str = Box::leak(sheet.name.clone().into_boxed_str());
+    Ok(Settled {
+        dialect: Dialect {
+            sheet: Some(name),
+            ..*dialect
+        },
+        note: Some(note),
+    })
+}
+
+/// Which bytes and sheet a [`Sheet`] was made from, to reuse it while the file holds the same
+/// bytes (its digest, not its metadata: a copy saved again within one tick of a coarse clock
+/// keeps its size and time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    digest: [u8; 32],
+    sheet: Option<&'static str>,
+    delimiter: Option<u8>,
+}
+
+/// The sheets made last: a command reads its input several times (header, plan, each wave,
+/// the results), and a workbook is parsed once for all of them.
+static MADE: Mutex<Vec<(Key, Arc<Sheet>)>> = Mutex::new(Vec::new());
+
+/// How many sheets [`MADE`] keeps.
+const KEPT: usize = 4;
+
+/// The sheet of the workbook at `path` that `dialect` names, as CSV.
+///
+/// # Errors
+/// As [`settle`].
+pub fn sheet(path: &Path, dialect: &Dialect) -> Result<Arc<Sheet>, Error> {
+    use sha2::Digest as _;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let key = Key {
+        digest: sha2::Sha256::digest(&bytes).into(),
+        sheet: dialect.sheet,
+        delimiter: dialect.delimiter,
+    };
+    let made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, sheet)) = made.iter().find(|(k, _)| *k == key) {
+        return Ok(sheet.clone());
+    }
+    drop(made);
+    let sheet = Arc::new(read_sheet(path, &bytes, dialect)?);
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if made.len() == KEPT {
+        made.remove(0);
+    }
+    made.push((key, sheet.clone()));
+    Ok(sheet)
+}
+
+/// Reads the sheet `dialect` names from `bytes`, the workbook at `path`.
+fn read_sheet(path: &Path, bytes: &[u8], dialect: &Dialect) -> Result<Sheet, Error> {
+    let input_err = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+        input_err(format!(
+            "not a workbook orgimport can read (xlsx, xls or ods): {e}"
+        ))
+    })?;
+    let names = book.sheet_names();
+    let name = match dialect.sheet {
+        Some(wanted) => names
+            .iter()
+            .find(|n| n.as_str() == wanted)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(wanted)))
+            .ok_or_else(|| {
+                input_err(format!(
+                    "there is no sheet {wanted:?}; the workbook's sheets are {}",
+                    names
+                        .iter()
+                        .map(|n| format!("{n:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?
+            .clone(),
+        None => names
+            .first()
+            .ok_or_else(|| input_err("the workbook has no sheet".into()))?
+            .clone(),
+    };
+    let range = book
+        .worksheet_range(&name)
+        .map_err(|e| input_err(format!("sheet {name:?} cannot be read: {e}")))?;
+    let (first_row, first_col) = range.start().unwrap_or((0, 0));
+    // Columns past the last one with a value anywhere (formatting alone widens a range).
+    let width = range
+        .rows()
+        .filter_map(|row| row.iter().rposition(|c| !is_blank(c)))
+        .max()
+        .map_or(0, |last| last + 1);
+    let mut out = csv::WriterBuilder::new()
+        .flexible(true)
+        .delimiter(dialect.delimiter.unwrap_or(b','))
+        .from_writer(Vec::new());
+    let mut header_row = None;
+    let mut rows = Vec::new();
+    let mut problems = HashMap::new();
+    let mut headers: Vec<String> = Vec::new();
+    let mut cells: Vec<String> = Vec::with_capacity(width);
+    for (index, row) in range.rows().enumerate() {
+        if row.iter().all(is_blank) {
+            continue;
+        }
+        let number = first_row + index as u32 + 1;
+        cells.clear();
+        let mut errors = Vec::new();
+        for (col, cell) in row.iter().take(width).enumerate() {
+            let text = cell_text(cell);
+            if let Some(error) = error_of(cell) {
+                let column = column_name(first_col + col as u32);
+                errors.push(match headers.get(col).filter(|h| !h.is_empty()) {
+                    Some(header) => format!("column {column} ({header}) holds the error {error}"),
+                    None => format!("column {column} holds the error {error}"),
+                });
+            }
+            cells.push(text);
+        }
+        out.write_record(&cells)
+            .map_err(|e| input_err(e.to_string()))?;
+        if header_row.is_none() {
+            header_row = Some(u64::from(number));
+            headers = cells.iter().map(|c| c.trim().to_string()).collect();
+            if !errors.is_empty() {
+                return Err(input_err(format!(
+                    "sheet {name:?}, row {number} (header): {}",
+                    errors.join("; ")
+                )));
+            }
+            continue;
+        }
+        if !errors.is_empty() {
+            problems.insert(
+                rows.len(),
+                format!(
+                    "sheet {name:?}, row {number}: {}; fix the cell in the workbook",
+                    errors.join("; ")
+                ),
+            );
+        }
+        rows.push(number);
+    }
+    let csv = out
+        .into_inner()
+        .map_err(|e| input_err(e.error().to_string()))?;
+    Ok(Sheet {
+        name,
+        csv: csv.into(),
+        header_row: header_row.unwrap_or(1),
+        rows,
+        problems,
+    })
+}
+
+/// Whether a cell holds nothing.
+fn is_blank(cell: &Data) -> bool {
+    match cell {
+        Data::Empty => true,
+        Data::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// The error a cell shows, if it holds one: an error value, or (as LibreOffice saves a
+/// formula's error in an ods file) the text of one, `#N/A` or `Err:502`.
+fn error_of(cell: &Data) -> Option<String> {
+    const SHOWN: [&str; 8] = [
+        "#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NULL!", "#NUM!", "#DATA!",
+    ];
+    match cell {
+        Data::Error(e) => Some(e.to_string()),
+        Data::String(s) => {
+            let s = s.trim();
+            let libreoffice = s
+                .strip_prefix("Err:")
+                .is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()));
+            (SHOWN.contains(&s) || libreoffice).then(|| s.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// A cell as text, as the user typed it.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => number_text(*f),
+        Data::Bool(b) => b.to_string(),
+        Data::Error(e) => e.to_string(),
+        Data::DateTime(dt) => {
+            let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
+            let mut text = String::new();
+            let time_of_day = (0.0..1.0).contains(&dt.as_f64());
+            if dt.is_duration() {
+                let hours = (dt.as_f64() * 24.0).trunc();
+                let _ = write!(text, "{hours}:{mi:02}:{s:02}");
+            } else if time_of_day {
+                let _ = write!(text, "{h:02}:{mi:02}:{s:02}");
+            } else {
+                let _ = write!(text, "{y:04}-{mo:02}-{d:02}");
+                if (h, mi, s, ms) != (0, 0, 0, 0) {
+                    let _ = write!(text, "T{h:02}:{mi:02}:{s:02}");
+                }
+            }
+            if ms != 0 {
+                let _ = write!(text, ".{ms:03}");
+            }
+            text
+        }
+    }
+}
+
+/// A number as Excel shows it in a cell of general format: a whole number without a
+/// decimal point, others to 15 significant digits (so 0.1+0.2 is 0.3).
+fn number_text(f: f64) -> String {
+    if f == f.trunc() && f.abs() < 1e15 {
+        return format!("{}", f as i64);
+    }
+    let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
+    format!("{rounded}")
+}
+
+/// A column's letters, from its 0-based index: A, B, ..., Z, AA, AB, ...
+fn column_name(index: u32) -> String {
+    let mut n = index + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{CellErrorType, ExcelDateTime, ExcelDateTimeType};
+
+    #[test]
+    fn cells_read_as_typed() {
+        assert_eq!(cell_text(&Data::Float(1200.0)), "1200");
+        assert_eq!(cell_text(&Data::Float(12.5)), "12.5");
+        assert_eq!(cell_text(&Data::Float(0.1 + 0.2)), "0.3");
+        assert_eq!(cell_text(&Data::Float(-3.0)), "-3");
+        assert_eq!(cell_text(&Data::Float(4915112345678.0)), "4915112345678");
+        assert_eq!(cell_text(&Data::Float(1e20)), "100000000000000000000");
+        assert_eq!(cell_text(&Data::Int(7)), "7");
+        assert_eq!(cell_text(&Data::Bool(true)), "true");
+        assert_eq!(cell_text(&Data::Empty), "");
+        let date = |v| Data::DateTime(ExcelDateTime::new(v, ExcelDateTimeType::DateTime, false));
+        assert_eq!(cell_text(&date(45352.0)), "2024-03-01");
+        assert_eq!(cell_text(&date(45352.5)), "2024-03-01T12:00:00");
+        assert_eq!(cell_text(&date(0.75)), "18:00:00");
+        assert_eq!(
+            error_of(&Data::Error(CellErrorType::NA)).as_deref(),
+            Some("#N/A")
+        );
+        assert_eq!(
+            error_of(&Data::String("#REF!".into())).as_deref(),
+            Some("#REF!")
+        );
+        assert_eq!(
+            error_of(&Data::String("Err:502".into())).as_deref(),
+            Some("Err:502")
+        );
+        assert_eq!(error_of(&Data::String("#1 customer".into())), None);
+        assert_eq!(error_of(&Data::String("Err:5020".into())), None);
+    }
+
+    #[test]
+    fn columns_are_named_as_excel_names_them() {
+        assert_eq!(column_name(0), "A");
+        assert_eq!(column_name(25), "Z");
+        assert_eq!(column_name(26), "AA");
+        assert_eq!(column_name(701), "ZZ");
+        assert_eq!(column_name(702), "AAA");
+    }
+}
