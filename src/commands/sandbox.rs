@@ -12,16 +12,20 @@ use crate::settings::SandboxSettings;
 /// # Errors
 /// The port cannot be bound, or the server fails.
 pub async fn run(settings: SandboxSettings) -> anyhow::Result<ExitStatus> {
-    let SandboxSettings { port, config } = settings;
+    let SandboxSettings {
+        port,
+        config,
+        secret_given,
+    } = settings;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     let address = listener.local_addr()?;
     let sandbox = Sandbox::new(config);
-    // The sandbox's own credentials are printed so that the user can point an import at it;
-    // they are not a tenant's.
+    // The sandbox's own generated credentials are printed so that the user can point an import
+    // at it; they are not a tenant's. A secret the user gave is never printed back.
     println!("sandbox listening on http://{address} (Ctrl-C stops it; its data lives in memory)");
-    print!("{}", sandbox.shell_exports(address));
+    print!("{}", sandbox.shell_exports(address, !secret_given));
     println!("# stats: curl http://{address}/_sandbox/stats");
     sandbox
         .serve(listener, async {

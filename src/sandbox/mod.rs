@@ -142,20 +142,26 @@ impl Sandbox {
     }
 
     /// The shell lines that point orgimport at this sandbox when it listens on `address`.
-    /// They hold the sandbox's own generated secret, which guards nothing but this sandbox.
-    pub fn shell_exports(&self, address: std::net::SocketAddr) -> String {
+    /// With `with_secret` they hold the sandbox's own generated secret, which guards nothing but
+    /// this sandbox; without it (a secret the user gave) a comment says where it comes from.
+    pub fn shell_exports(&self, address: std::net::SocketAddr, with_secret: bool) -> String {
         use secrecy::ExposeSecret;
         let c = self.config();
+        let secret = if with_secret {
+            format!(
+                "export ORGIMPORT_CLIENT_SECRET={}",
+                c.client_secret.expose_secret()
+            )
+        } else {
+            "# ORGIMPORT_CLIENT_SECRET: the secret you gave the sandbox (not printed)".to_owned()
+        };
         format!(
             "export ORGIMPORT_BASE_URL=http://{address}\n\
              export ORGIMPORT_TENANT={}\n\
              export ORGIMPORT_CLIENT_ID={}\n\
-             export ORGIMPORT_CLIENT_SECRET={}\n\
+             {secret}\n\
              export ORGIMPORT_TEMPLATE_ID={}\n",
-            c.tenant,
-            c.client_id,
-            c.client_secret.expose_secret(),
-            c.template_id
+            c.tenant, c.client_id, c.template_id
         )
     }
 

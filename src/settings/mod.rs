@@ -212,6 +212,9 @@ pub struct SandboxSettings {
     pub port: u16,
     /// The emulator's tenant, client, template and faults.
     pub config: SandboxConfig,
+    /// Whether the secret was given (file or environment) rather than generated: a given one is
+    /// never printed back.
+    pub secret_given: bool,
 }
 
 impl SandboxSettings {
@@ -258,12 +261,14 @@ impl SandboxSettings {
             Some(path) => Some(read_secret_file(path)?),
             None => connection::secret_from_env(env),
         };
+        let secret_given = secret.is_some();
         if let Some(secret) = secret {
             config.client_secret = secret;
         }
         Ok(SandboxSettings {
             port: args.port,
             config,
+            secret_given,
         })
     }
 }

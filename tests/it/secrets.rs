@@ -433,3 +433,48 @@ fn the_sandbox_command_turns_the_echo_on_only_when_asked() {
     assert!(echo(&["--echo-requests-in-errors"]));
     assert!(!echo(&[]));
 }
+
+/// The first lines `orgimport sandbox` prints, up to its template line, with `secret` in its
+/// environment (or none).
+fn sandbox_banner(secret: Option<&str>) -> String {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_orgimport"));
+    command
+        .args(["sandbox", "--port", "0"])
+        .env_remove("ORGIMPORT_CLIENT_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(secret) = secret {
+        command.env("ORGIMPORT_CLIENT_SECRET", secret);
+    }
+    let mut child = command.spawn().expect("the sandbox starts");
+    let mut banner = String::new();
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8");
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("ORGIMPORT_TEMPLATE_ID") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    banner
+}
+
+#[test]
+fn the_sandbox_command_never_prints_a_secret_it_was_given() {
+    let secret = "given-sandbox-secret-5f1c";
+    let banner = sandbox_banner(Some(secret));
+    assert!(banner.contains("ORGIMPORT_TEMPLATE_ID"), "{banner}");
+    assert!(!banner.contains(secret), "{banner}");
+    assert!(banner.contains("not printed"), "{banner}");
+    // A generated secret is the sandbox's own: printed so that an import can use it.
+    let banner = sandbox_banner(None);
+    assert!(
+        banner.contains("export ORGIMPORT_CLIENT_SECRET="),
+        "{banner}"
+    );
+}
