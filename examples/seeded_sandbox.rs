@@ -38,7 +38,7 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let address = listener.local_addr()?;
     println!("sandbox listening on http://{address} (Ctrl-C stops it)");
-    print!("{}", sandbox.shell_exports(address));
+    print!("{}", sandbox.shell_exports(address, true)); // its own generated secret
     sandbox
         .clone()
         .serve(listener, async {
