@@ -274,6 +274,13 @@ pub struct SandboxArgs {
     /// The burst the rate limit allows [default: one second's worth].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub rate_limit_burst: Option<NonZeroU32>,
+    /// How the rate limit counts: governor (GCRA) or bucket (a strict token bucket: a request
+    /// passes only if a whole token is there).
+    #[arg(long, value_enum, default_value = "governor")]
+    pub rate_limit_mode: RateLimitModeArg,
+    /// Send RateLimit-* and X-RateLimit-* headers with every API reply, as gateways do.
+    #[arg(long)]
+    pub rate_limit_headers: bool,
     /// Fraction of creates and updates answered 500/503 before anything is changed.
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
     pub fail_rate: f64,
@@ -312,4 +319,13 @@ pub struct SandboxArgs {
     /// misconfigured gateway does: to check that a client repeats none of it.
     #[arg(long)]
     pub echo_requests_in_errors: bool,
+}
+
+/// `orgimport sandbox --rate-limit-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitModeArg {
+    /// governor's GCRA, a bucket of --rate-limit-burst cells.
+    Governor,
+    /// A strict token bucket of --rate-limit-burst tokens, refilled continuously.
+    Bucket,
 }
