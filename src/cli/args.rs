@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::parse::*;
-use crate::rate::Rate;
+use crate::rate::{Rate, RateSetting};
 
 /// Where the tenant is and how to get a token: the settings every command that reaches a
 /// tenant shares.
@@ -59,9 +59,10 @@ pub struct ResultsArgs {
     /// Where to write the report [default: beside the results file].
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Requests per second at most: N, N/s, N/m or N/h [env: ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<Rate>,
+    /// Requests per second at most: N, N/s, N/m or N/h, or auto (as fast as the tenant
+    /// allows) [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate_setting)]
+    pub rate: Option<RateSetting>,
     /// Requests in flight at most.
     #[arg(long, default_value = "8", value_parser = parse_at_least_one::<NonZeroUsize>)]
     pub concurrency: NonZeroUsize,
@@ -117,9 +118,9 @@ pub struct ConfigArgs {
     /// The template of rows that name none [env: ORGIMPORT_TEMPLATE_ID].
     #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
-    /// Requests per second at most [env: ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<Rate>,
+    /// Requests per second at most, or auto [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate_setting)]
+    pub rate: Option<RateSetting>,
     /// Where the tenant is.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -169,12 +170,13 @@ pub struct ImportArgs {
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
 
-    /// Requests per second at most, all workers together: N, N/s, N/m or N/h [env:
+    /// Requests per second at most, all workers together: N, N/s, N/m or N/h; or auto: start
+    /// at 20/s and find what the tenant allows (up to 1000/s) from its answers [env:
     /// ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<Rate>,
+    #[arg(long, value_parser = parse_rate_setting)]
+    pub rate: Option<RateSetting>,
 
-    /// Requests allowed at once before the rate applies [default: a tenth of a second's worth].
+    /// Requests allowed at once before the rate applies [default: 1].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub burst: Option<NonZeroU32>,
 
