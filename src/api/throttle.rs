@@ -239,6 +239,18 @@ impl Throttle {
         self.lock().cuts
     }
 
+    /// The pace now when the run slowed down or is `auto` (else it is the configured rate).
+    pub fn settled(&self) -> Option<f64> {
+        let s = self.lock();
+        (self.auto || s.cuts > 0).then_some(s.rate)
+    }
+
+    /// What the progress line says about the pace: the rate now when the run slowed down or
+    /// is `auto`, else nothing.
+    pub fn shown(&self) -> Option<String> {
+        self.settled().map(|rate| format!("pace {rate:.1}/s"))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

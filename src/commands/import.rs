@@ -13,7 +13,7 @@ use crate::commands::session;
 use crate::input::InputSnapshot;
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
-use crate::report::summary::{RunReport, Summary, commonest_kinds};
+use crate::report::summary::{PaceReport, RunReport, Summary, commonest_kinds};
 use crate::send;
 use crate::settings::ImportSettings;
 use crate::stop::Stop;
@@ -297,6 +297,10 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         interrupted,
         kinds,
         input_changed,
+        pace: PaceReport {
+            refused: client.throttle().refused(),
+            settled: client.throttle().settled(),
+        },
     })
 }
 
