@@ -155,7 +155,7 @@ fi
 if wants auto; then
     echo "== 1b. --rate auto against an unpublished limit (strict bucket of 10), then published"
     for limit in 10 60 500; do
-        rows=$((limit * 20))
+        rows=$((limit * 25))
         for headers in "" --rate-limit-headers; do
             echo "limit $limit/s, $rows rows, ${headers:-no headers}:"
             start_sandbox --rate-limit "$limit" --rate-limit-burst 10 --rate-limit-mode bucket $headers

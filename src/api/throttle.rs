@@ -8,7 +8,7 @@
 //!   [`AUTO_CEILING`](crate::rate::AUTO_CEILING); a
 //!   published limit (`RateLimit-Limit`, `X-RateLimit-Limit`) lowers the ceiling: no probing
 //!   above a known limit.
-//! - **Slow start** (`auto` only): from [`AUTO_START`] the rate grows by a fifth per step (a
+//! - **Slow start** (`auto` only): from [`AUTO_START`] the rate grows by 40 % per step (a
 //!   step is 100 ms, or five requests' worth at low rates) while the run keeps up with it;
 //!   not while it is latency-bound (workers all busy), where a higher rate would change
 //!   nothing.
@@ -45,7 +45,7 @@ use crate::rate::{AUTO_START, RateSetting};
 /// The rate never falls below this many requests per second.
 const FLOOR: f64 = 0.2;
 /// Slow start's growth per step.
-const SLOW_START_GROWTH: f64 = 1.2;
+const SLOW_START_GROWTH: f64 = 1.4;
 /// A step of slow start and of the measurements: at least this long...
 const STEP: Duration = Duration::from_millis(100);
 /// ...and at least this many requests' worth.

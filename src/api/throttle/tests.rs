@@ -196,7 +196,8 @@ async fn a_latency_bound_run_does_not_raise_the_rate() {
         10,
     )
     .await;
-    assert!(run.rate < 2.0 * AUTO_START, "{run:?}");
+    // Growth stops within a few steps of what the run achieves, far from the ceiling.
+    assert!(run.rate < 3.0 * run.delivered, "{run:?}");
 }
 
 #[tokio::test(start_paused = true)]
