@@ -2,7 +2,8 @@
 # Benchmarks orgimport against its sandbox, run in its own process on 127.0.0.1, and prints
 # each figure as a ratio measured side by side in this one run (see BENCHMARKS.md).
 #
-# Usage: bench/run.sh [all|rate|throughput|latency|validate|memory|resume]...
+# Usage: bench/run.sh [all|rate|fidelity|auto|overshoot|throughput|latency|validate|memory|resume]...
+# (rate = fidelity auto overshoot)
 #
 # Settings (environment): BENCH_DIR (work files; default a fresh temp dir, removed at the end
 # unless set), BENCH_CONCURRENCY (throughput concurrency, default 32), BENCH_THROUGHPUT_ROWS
@@ -16,7 +17,11 @@ what=("$@")
 [ ${#what[@]} -eq 0 ] && what=(all)
 wants() {
     local w
-    for w in "${what[@]}"; do [ "$w" = all ] || [ "$w" = "$1" ] && return 0; done
+    for w in "${what[@]}"; do
+        [ "$w" = all ] || [ "$w" = "$1" ] && return 0
+        # "rate" is the three rate sections.
+        [ "$w" = rate ] && [[ "$1" =~ ^(fidelity|auto|overshoot)$ ]] && return 0
+    done
     return 1
 }
 
@@ -86,12 +91,12 @@ customers() {
 
 # import FILE OUT [FLAGS...]: runs an import under /usr/bin/time; sets SECS (wall), RSS_MB
 # (peak), SEND_RATE (the summary's rows per second while sending) and SUMMARY. It starts
-# afresh (earlier results at OUT removed) unless RESUME=1.
+# afresh (earlier results at OUT removed) unless RESUME=1; QUIET= drops --quiet.
 import() {
     local file=$1 out=$2
     shift 2
     [ "${RESUME:-0}" = 1 ] || rm -f "$out" "$out.journal"
-    /usr/bin/time -v -o "$WORK/time.txt" "$BIN" --quiet import "$file" -o "$out" "$@" \
+    /usr/bin/time -v -o "$WORK/time.txt" "$BIN" ${QUIET---quiet} import "$file" -o "$out" "$@" \
         2>"$WORK/import.err" || {
         cat "$WORK/import.err" >&2
         echo "the import failed" >&2
@@ -121,14 +126,48 @@ ratio() { python3 -c "print(f'{$1 / $2:.3f}' if $2 else 'n/a')"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB; load now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-if wants rate; then
-    echo "== 1. rate fidelity: 3000 rows at --rate R against a sandbox limited to R/s"
-    for rate in 100 400; do
-        start_sandbox --rate-limit "$rate"
-        import "$(customers 3000)" "$WORK/rate-$rate.results.csv" --rate "$rate" --concurrency 16
-        echo "rate $rate: achieved $SEND_RATE/s, ratio $(ratio "$SEND_RATE" "$rate")," \
-            "429s from the sandbox: $(stat rate_limited), created: $(stat creates_committed)"
+# rate_run LIMIT ROWS [IMPORT FLAGS...]: imports ROWS rows against the running sandbox, limited
+# to LIMIT/s, and prints achieved/limit and refused/total from the sandbox's counters and the
+# number of "slowing down" lines the import printed.
+rate_run() {
+    local limit=$1 rows=$2
+    shift 2
+    QUIET= import "$(customers "$rows")" "$WORK/rate.results.csv" --concurrency 16 "$@"
+    local refused total
+    refused=$(stat rate_limited) total=$(stat api_requests)
+    echo "  achieved $SEND_RATE/s of $limit/s: ratio $(ratio "$SEND_RATE" "$limit");" \
+        "refused $refused of $total requests: $(ratio "$refused" "$total");" \
+        "created $(stat creates_committed); slow-down lines on stderr:" \
+        "$(grep -c 'slowing down' "$WORK/import.err" || true)"
+    grep -o 'rate: .*' "$WORK/import.err" | sed 's/^/  /' || true
+}
+
+if wants fidelity; then
+    echo "== 1. rate fidelity: --rate 100 against a sandbox limited to 100/s"
+    echo "governor limiter, its default burst (100):"
+    start_sandbox --rate-limit 100
+    rate_run 100 2000 --rate 100
+    echo "strict token bucket of 10:"
+    start_sandbox --rate-limit 100 --rate-limit-burst 10 --rate-limit-mode bucket
+    rate_run 100 2000 --rate 100
+fi
+
+if wants auto; then
+    echo "== 1b. --rate auto against an unpublished limit (strict bucket of 10), then published"
+    for limit in 10 60 500; do
+        rows=$((limit * 25))
+        for headers in "" --rate-limit-headers; do
+            echo "limit $limit/s, $rows rows, ${headers:-no headers}:"
+            start_sandbox --rate-limit "$limit" --rate-limit-burst 10 --rate-limit-mode bucket $headers
+            rate_run "$limit" "$rows" --rate auto
+        done
     done
+fi
+
+if wants overshoot; then
+    echo "== 1c. overshoot: --rate 400 against a strict bucket of 10 at 100/s"
+    start_sandbox --rate-limit 100 --rate-limit-burst 10 --rate-limit-mode bucket
+    rate_run 100 2000 --rate 400
 fi
 
 if wants throughput; then

@@ -1,12 +1,12 @@
 //! A request rate (`20`, `600/m`, `50000/h`) as flags, the environment and the settings file
-//! write it, and the governor quota it becomes.
+//! write it; and `--rate` itself: such a rate, never
+//! exceeded, or `auto` ([`RateSetting`]).
 
 use std::fmt;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
-use governor::Quota;
 use serde::Deserialize;
 
 /// A rate: `count` requests per `period`.
@@ -32,20 +32,68 @@ impl Rate {
     pub fn per_second(&self) -> f64 {
         f64::from(self.count.get()) / self.period.as_secs_f64()
     }
+}
 
-    /// The governor quota of this rate with `burst`.
-    pub fn quota(self, burst: NonZeroU32) -> Quota {
-        let period = self.period / self.count.get();
-        Quota::with_period(period.max(Duration::from_nanos(1)))
-            .expect("the period is not zero")
-            .allow_burst(burst)
+/// `--rate`: a rate never exceeded (and slowed down from when the tenant answers 429), or
+/// `auto`: from a safe start up to what the tenant allows, found from its answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum RateSetting {
+    /// `--rate N`: never above N.
+    AtMost(Rate),
+    /// `--rate auto`.
+    Auto,
+}
+
+/// `auto` never goes above this many requests a second.
+pub const AUTO_CEILING: f64 = 1000.0;
+/// `auto` starts at this many requests a second: the default `--rate`, safe for any tenant.
+pub const AUTO_START: f64 = 20.0;
+
+impl RateSetting {
+    /// Requests per second never exceeded: N's, or [`AUTO_CEILING`].
+    pub fn ceiling_per_second(&self) -> f64 {
+        match self {
+            RateSetting::AtMost(rate) => rate.per_second(),
+            RateSetting::Auto => AUTO_CEILING,
+        }
     }
 
-    /// A tenth of a second's worth of requests, at least one: enough to absorb scheduling
-    /// jitter without bursting far above the rate.
-    pub fn default_burst(self) -> NonZeroU32 {
-        let tenth = (self.per_second() / 10.0).ceil().min(f64::from(u32::MAX)) as u32;
-        NonZeroU32::new(tenth).unwrap_or(NonZeroU32::MIN)
+    /// The default `--burst`: one request. A client that sends a burst empties a tenant's
+    /// token bucket at the start, after which any jitter in arrival is refused; sent one at a
+    /// time on schedule, the bucket stays full and absorbs the jitter.
+    pub const DEFAULT_BURST: NonZeroU32 = NonZeroU32::MIN;
+}
+
+impl FromStr for RateSetting {
+    type Err = String;
+
+    /// Parses `auto` or a [`Rate`].
+    fn from_str(text: &str) -> Result<RateSetting, String> {
+        if text.trim().eq_ignore_ascii_case("auto") {
+            return Ok(RateSetting::Auto);
+        }
+        text.parse()
+            .map(RateSetting::AtMost)
+            .map_err(|e| format!("{e}, or auto"))
+    }
+}
+
+impl TryFrom<String> for RateSetting {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<RateSetting, String> {
+        text.parse()
+    }
+}
+
+/// `auto`, or the rate as it is written.
+impl fmt::Display for RateSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RateSetting::AtMost(rate) => rate.fmt(f),
+            RateSetting::Auto => f.write_str("auto"),
+        }
     }
 }
 
@@ -113,8 +161,22 @@ mod tests {
     }
 
     #[test]
-    fn default_burst_is_a_tenth_of_a_second() {
-        assert_eq!(rate("100").default_burst().get(), 10);
-        assert_eq!(rate("60/m").default_burst().get(), 1);
+    fn auto_is_a_rate_setting() {
+        let setting = |text: &str| text.parse::<RateSetting>();
+        assert_eq!(setting("auto"), Ok(RateSetting::Auto));
+        assert_eq!(setting(" AUTO "), Ok(RateSetting::Auto));
+        assert_eq!(setting("600/m"), Ok(RateSetting::AtMost(rate("600/m"))));
+        assert_eq!(RateSetting::Auto.to_string(), "auto");
+        assert_eq!(setting("20").unwrap().to_string(), "20/s");
+        let wrong = setting("automatic").unwrap_err();
+        assert!(wrong.contains("or auto"), "{wrong}");
+        assert!(setting("0").is_err());
+        // As a settings file writes it.
+        #[derive(Deserialize)]
+        struct Profile {
+            rate: RateSetting,
+        }
+        let profile: Profile = toml::from_str("rate = \"auto\"").unwrap();
+        assert_eq!(profile.rate, RateSetting::Auto);
     }
 }

@@ -1,5 +1,5 @@
-//! Typed calls on `/api/system/{tenant}/organizations`. Every HTTP request waits on the shared
-//! rate limiter and carries the shared token; a 401 for an expired token is answered by one
+//! Typed calls on `/api/system/{tenant}/organizations`. Every HTTP request waits its turn at
+//! the shared [`Throttle`], which hears every answer, and carries the shared token; a 401 for an expired token is answered by one
 //! refresh and one resend. Retrying anything else is the caller's decision. A create's reply
 //! says whether the server replayed an earlier answer (`X-Idempotent-Replayed: true`), so that
 //! the caller can check the claim. Every word of an answer that reaches a [`CallError`] passes
@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::DefaultDirectRateLimiter;
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use url::Url;
 
@@ -22,9 +21,6 @@ use super::types::{
 use crate::error::NoAnswer;
 use crate::{Error, RowError};
 
-/// The shared limiter every API request waits on.
-pub type Limiter = DefaultDirectRateLimiter;
-
 /// Organizations per page when listing the whole tenant: the API's maximum.
 pub const LIST_PAGE: usize = 100;
 
@@ -37,9 +33,7 @@ pub struct ApiClient {
     orgs_url: Url,
     /// The shared token.
     tokens: TokenSource,
-    /// The shared rate limiter: every request, retries included, waits on it.
-    limiter: Arc<Limiter>,
-    /// Slows every request down after a 429.
+    /// The shared pace: every request, retries included, waits its turn there.
     throttle: Arc<Throttle>,
 }
 
@@ -178,7 +172,6 @@ impl ApiClient {
         base_url: &Url,
         tenant: &str,
         tokens: TokenSource,
-        limiter: Arc<Limiter>,
         throttle: Arc<Throttle>,
     ) -> Self {
         let mut orgs_url = base_url.clone();
@@ -191,7 +184,6 @@ impl ApiClient {
             http,
             orgs_url,
             tokens,
-            limiter,
             throttle,
         }
     }
@@ -199,6 +191,11 @@ impl ApiClient {
     /// The shared token source.
     pub fn tokens(&self) -> &TokenSource {
         &self.tokens
+    }
+
+    /// The shared pace, for the progress line.
+    pub fn throttle(&self) -> &Arc<Throttle> {
+        &self.throttle
     }
 
     /// `POST /organizations` with `body`. `idempotency_key` makes a resend within the
@@ -374,7 +371,7 @@ impl ApiClient {
         self.tokens.redactor()
     }
 
-    /// Sends one request through the limiter with the current token; on a 401
+    /// Sends one request in its turn with the current token; on a 401
     /// `invalid_access_token` drops the token and sends once more with a new one.
     async fn send(
         &self,
@@ -384,8 +381,7 @@ impl ApiClient {
     ) -> Result<Answer, CallError> {
         let mut refreshed = false;
         loop {
-            self.limiter.until_ready().await;
-            self.throttle.ready().await;
+            let turn = self.throttle.ready().await;
             // The token is taken after the wait, so it is as fresh as it can be when sent.
             let token = self.tokens.token().await.map_err(CallError::Auth)?;
             let request = self
@@ -397,6 +393,7 @@ impl ApiClient {
                 .await
                 .map_err(|e| no_answer(&e, self.redactor()))?;
             let status = reply.status();
+            self.throttle.answered(turn, status, reply.headers());
             // Of a success's headers only the replay mark matters; an error's are read for
             // its trace id and Retry-After.
             let replayed = reply
@@ -427,9 +424,6 @@ impl ApiClient {
             let error = status_error(status, &headers, &body, self.redactor());
             // Its words are the redacted ones, like every text built from the answer.
             tracing::debug!(%method, "the API answered: {}", error.clone_row_error());
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                self.throttle.too_many_requests();
-            }
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 tracing::debug!("token rejected by the API; refreshing it once");
                 self.tokens.invalidate(&token);

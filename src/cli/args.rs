@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::parse::*;
-use crate::rate::Rate;
+use crate::rate::{Rate, RateSetting};
 
 /// Where the tenant is and how to get a token: the settings every command that reaches a
 /// tenant shares.
@@ -59,9 +59,10 @@ pub struct ResultsArgs {
     /// Where to write the report [default: beside the results file].
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Requests per second at most: N, N/s, N/m or N/h [env: ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<Rate>,
+    /// Requests per second at most: N, N/s, N/m or N/h, or auto (as fast as the tenant
+    /// allows) [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate_setting)]
+    pub rate: Option<RateSetting>,
     /// Requests in flight at most.
     #[arg(long, default_value = "8", value_parser = parse_at_least_one::<NonZeroUsize>)]
     pub concurrency: NonZeroUsize,
@@ -117,9 +118,9 @@ pub struct ConfigArgs {
     /// The template of rows that name none [env: ORGIMPORT_TEMPLATE_ID].
     #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
-    /// Requests per second at most [env: ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<Rate>,
+    /// Requests per second at most, or auto [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate_setting)]
+    pub rate: Option<RateSetting>,
     /// Where the tenant is.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -169,12 +170,13 @@ pub struct ImportArgs {
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
 
-    /// Requests per second at most, all workers together: N, N/s, N/m or N/h [env:
+    /// Requests per second at most, all workers together: N, N/s, N/m or N/h; or auto: start
+    /// at 20/s and find what the tenant allows (up to 1000/s) from its answers [env:
     /// ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<Rate>,
+    #[arg(long, value_parser = parse_rate_setting)]
+    pub rate: Option<RateSetting>,
 
-    /// Requests allowed at once before the rate applies [default: a tenth of a second's worth].
+    /// Requests allowed at once before the rate applies [default: 1].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub burst: Option<NonZeroU32>,
 
@@ -283,6 +285,13 @@ pub struct SandboxArgs {
     /// The burst the rate limit allows [default: one second's worth].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub rate_limit_burst: Option<NonZeroU32>,
+    /// How the rate limit counts: governor (GCRA) or bucket (a strict token bucket: a request
+    /// passes only if a whole token is there).
+    #[arg(long, value_enum, default_value = "governor")]
+    pub rate_limit_mode: RateLimitModeArg,
+    /// Send RateLimit-* and X-RateLimit-* headers with every API reply, as gateways do.
+    #[arg(long)]
+    pub rate_limit_headers: bool,
     /// Fraction of creates and updates answered 500/503 before anything is changed.
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
     pub fail_rate: f64,
@@ -342,10 +351,20 @@ pub struct ExportArgs {
     /// Replace the file at --out when it exists (else an existing file is never touched).
     #[arg(long)]
     pub force: bool,
-    /// Requests per second at most: N, N/s, N/m or N/h [env: ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<Rate>,
+    /// Requests per second at most: N, N/s, N/m or N/h, or auto [env: ORGIMPORT_RATE]
+    /// [default: 20].
+    #[arg(long, value_parser = parse_rate_setting)]
+    pub rate: Option<RateSetting>,
     /// Where the tenant is.
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// `orgimport sandbox --rate-limit-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitModeArg {
+    /// governor's GCRA, a bucket of --rate-limit-burst cells.
+    Governor,
+    /// A strict token bucket of --rate-limit-burst tokens, refilled continuously.
+    Bucket,
 }

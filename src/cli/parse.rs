@@ -3,13 +3,21 @@
 
 use std::time::Duration;
 
-use crate::rate::Rate;
+use crate::rate::{Rate, RateSetting};
 
 /// Parses `100`, `100/s`, `6000/m`, `6000/min` or `50000/h`.
 ///
 /// # Errors
 /// A message saying the accepted forms.
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    text.parse()
+}
+
+/// Parses `auto` or a rate, as [`parse_rate`].
+///
+/// # Errors
+/// A message saying the accepted forms.
+pub fn parse_rate_setting(text: &str) -> Result<RateSetting, String> {
     text.parse()
 }
 

@@ -14,7 +14,7 @@ use crate::input::{self, InputSnapshot, Untemplated};
 use crate::planning::{self, Plan};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
 use crate::report::listing::ListingProgress;
-use crate::report::summary::{RunReport, Summary, commonest_kinds};
+use crate::report::summary::{PaceReport, RunReport, Summary, commonest_kinds};
 use crate::send;
 use crate::settings::ImportSettings;
 use crate::stop::Stop;
@@ -317,6 +317,10 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         interrupted,
         kinds,
         input_changed,
+        pace: PaceReport {
+            refused: client.throttle().refused(),
+            settled: client.throttle().settled(),
+        },
     })
 }
 

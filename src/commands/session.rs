@@ -1,18 +1,18 @@
 //! One connection to the tenant a command works on: the built-in sandbox when rehearsing,
-//! the HTTP client, the shared token, the shared rate limiter and the 429 throttle. `import`
+//! the HTTP client, the shared token and the shared throttle (the pace, slowed on 429). `import`
 //! and `plan` start here from their [`ImportSettings`]; `verify`, `undo` and `token` from a
 //! [`Tenant`] and a rate. Also what those say on Ctrl-C.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::{Quota, RateLimiter};
 use tokio::sync::oneshot;
 use url::Url;
 
 use crate::Error;
 use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource};
-use crate::rate::Rate;
+use crate::rate::RateSetting;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::settings::{ImportSettings, Target, Tenant};
 
@@ -36,7 +36,7 @@ struct LocalSandbox {
 }
 
 /// Starts the sandbox if `config` asks for it, and sets up the HTTP client, the token source,
-/// the limiter and the throttle. Nothing is sent yet.
+/// and the throttle. Nothing is sent yet.
 ///
 /// # Errors
 /// [`Error::Sandbox`] when the sandbox cannot listen; [`Error::Config`] when HTTP cannot be
@@ -54,8 +54,8 @@ pub async fn connect(config: &ImportSettings) -> Result<Session, Error> {
         &tenant,
         config.timeout,
         config.concurrency.get(),
-        config.quota,
-        config.rate_per_second,
+        config.rate,
+        config.burst,
     )?;
     Ok(Session {
         tenant,
@@ -112,20 +112,25 @@ async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Er
 /// [`Error::Config`] when the HTTP client cannot be built.
 pub fn connect_tenant(
     tenant: &Tenant,
-    rate: Rate,
+    rate: RateSetting,
     timeout: Duration,
 ) -> Result<(ApiClient, TokenSource), Error> {
-    let quota = rate.quota(rate.default_burst());
-    build_client(tenant, timeout, usize::MAX, quota, rate.per_second())
+    build_client(
+        tenant,
+        timeout,
+        usize::MAX,
+        rate,
+        RateSetting::DEFAULT_BURST,
+    )
 }
 
-/// The HTTP client, token source, limiter and throttle every command reaches a tenant through.
+/// The HTTP client, token source and throttle every command reaches a tenant through.
 fn build_client(
     tenant: &Tenant,
     timeout: Duration,
     idle_connections: usize,
-    quota: Quota,
-    rate_per_second: f64,
+    rate: RateSetting,
+    burst: NonZeroU32,
 ) -> Result<(ApiClient, TokenSource), Error> {
     let http = reqwest::Client::builder()
         .timeout(timeout)
@@ -140,8 +145,7 @@ fn build_client(
         &tenant.base_url,
         &tenant.tenant,
         tokens.clone(),
-        Arc::new(RateLimiter::direct(quota)),
-        Arc::new(Throttle::new(rate_per_second)),
+        Arc::new(Throttle::new(rate, burst)),
     );
     Ok((client, tokens))
 }

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::RetryPolicy;
 use crate::commands::session;
-use crate::rate::Rate;
+use crate::rate::{Rate, RateSetting};
 use crate::settings::TokenSettings;
 use crate::stop::Stop;
 use crate::{Error, ExitStatus};
@@ -70,7 +70,8 @@ pub async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
 /// when the endpoint cannot be reached.
 pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
     let tenant = &settings.tenant;
-    let (client, tokens) = session::connect_tenant(tenant, RATE, settings.timeout)?;
+    let (client, tokens) =
+        session::connect_tenant(tenant, RateSetting::AtMost(RATE), settings.timeout)?;
     let issued = SystemTime::now();
     // Retried as an import retries its calls: one blip is not a verdict on the credentials.
     let (policy, stop) = (RetryPolicy::default(), Stop::new());

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::api::Throttle;
 use crate::record::Status;
 
 /// How often plain progress lines are logged when stderr is not a terminal.
@@ -57,6 +58,8 @@ pub struct Progress {
     started: u64,
     /// Requests sent this run, retries included, when the run counts them.
     requests: Option<Arc<AtomicU64>>,
+    /// The shared pace, when the run shows it.
+    pace: Option<Arc<Throttle>>,
     /// When sending started, for rates.
     started_at: Instant,
     /// When a plain line was last logged.
@@ -95,6 +98,7 @@ impl Progress {
             unconfirmed: 0,
             started: 0,
             requests: None,
+            pace: None,
             started_at: Instant::now(),
             last_log: Instant::now(),
             quiet,
@@ -104,6 +108,11 @@ impl Progress {
     /// Shows retries: `requests` counts every request sent, retries included.
     pub fn count_requests(&mut self, requests: Arc<AtomicU64>) {
         self.requests = Some(requests);
+    }
+
+    /// Shows the pace (once the run slowed down, or found its rate with `--rate auto`).
+    pub fn show_pace(&mut self, pace: Arc<Throttle>) {
+        self.pace = Some(pace);
     }
 
     /// A row's first request is about to be sent.
@@ -131,8 +140,12 @@ impl Progress {
             0 => String::new(),
             n => format!(", {n} unconfirmed"),
         };
+        let pace = match self.pace.as_ref().and_then(|p| p.shown()) {
+            Some(pace) => format!(", {pace}"),
+            None => String::new(),
+        };
         let counts = format!(
-            "{} failed{unconfirmed}, {} retries",
+            "{} failed{unconfirmed}, {} retries{pace}",
             self.failed,
             self.retries()
         );

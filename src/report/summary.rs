@@ -44,6 +44,18 @@ pub struct Summary {
     /// How the input changed during the run, if it did: the run imported it as it was when
     /// it started, so rows as they are now may not be imported yet (a failed run).
     pub input_changed: Option<String>,
+    /// How the rate went: 429s answered and where the pace ended.
+    pub pace: PaceReport,
+}
+
+/// How the rate went in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PaceReport {
+    /// Requests the tenant answered 429 (each one retried after its `Retry-After`).
+    pub refused: u64,
+    /// The pace at the end, requests per second, when the run slowed down or found its
+    /// rate (`--rate auto`); `None` when it kept the configured rate.
+    pub settled: Option<f64>,
 }
 
 impl Summary {
@@ -64,6 +76,7 @@ impl Summary {
             interrupted: false,
             kinds: Vec::new(),
             input_changed: None,
+            pace: PaceReport::default(),
         }
     }
 
@@ -206,6 +219,8 @@ impl<'a> RunReport<'a> {
             "interrupted": s.interrupted,
             "fatal": s.fatal.as_ref().map(ToString::to_string),
             "input_changed": s.input_changed,
+            "rate_limited": s.pace.refused,
+            "settled_rate": s.pace.settled.map(round),
             "error_kinds": s.kinds.iter().map(|k| json!({
                 "kind": k.kind,
                 "status": k.status.as_str(),
@@ -250,6 +265,17 @@ impl fmt::Display for RunReport<'_> {
             s.requests.saturating_sub(s.sent),
             s.token_fetches
         )?;
+        if s.pace.refused > 0 || s.pace.settled.is_some() {
+            let settled = s
+                .pace
+                .settled
+                .map_or(String::new(), |r| format!("; the pace settled at {r:.1}/s"));
+            writeln!(
+                f,
+                "  rate: {} request(s) answered 429 by the tenant's rate limit{settled}",
+                s.pace.refused
+            )?;
+        }
         if !s.kinds.is_empty() {
             writeln!(f, "  commonest problems:")?;
             for k in &s.kinds {
@@ -346,6 +372,7 @@ mod tests {
             interrupted: false,
             kinds: Vec::new(),
             input_changed: None,
+            pace: PaceReport::default(),
         };
         assert_eq!(summary.exit_status(), crate::ExitStatus::Failed);
         let report = RunReport::new(&summary);

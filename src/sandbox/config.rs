@@ -3,7 +3,6 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::Quota;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use secrecy::SecretString;
@@ -30,6 +29,11 @@ pub struct SandboxConfig {
     pub expires_in_as_string: bool,
     /// The per-tenant rate limit over every `/api` request; `None` is unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// How the rate limit counts: governor's GCRA (the default) or a strict token bucket.
+    pub rate_limit_mode: RateLimitMode,
+    /// Send `RateLimit-*` and `X-RateLimit-*` headers with every `/api` reply, as gateways
+    /// do (nothing without a `rate_limit`).
+    pub rate_limit_headers: bool,
     /// Id of the template organization seeded at start.
     pub template_id: String,
     /// Failures to inject; the default injects none.
@@ -83,6 +87,8 @@ impl Default for SandboxConfig {
             token_lifetime: Duration::from_secs(3600),
             expires_in_as_string: true,
             rate_limit: None,
+            rate_limit_mode: RateLimitMode::default(),
+            rate_limit_headers: false,
             template_id: "b2b-customer-template".to_owned(),
             faults: Faults::default(),
             ignore_idempotency_keys: false,
@@ -104,11 +110,15 @@ pub struct RateLimit {
     pub burst: NonZeroU32,
 }
 
-impl RateLimit {
-    /// The governor quota for this limit; the burst is set explicitly, never implied.
-    pub(crate) fn quota(&self) -> Quota {
-        Quota::per_second(self.per_second).allow_burst(self.burst)
-    }
+/// How the sandbox counts its rate limit (see `sandbox::limit`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RateLimitMode {
+    /// governor's GCRA: a bucket of `burst` cells.
+    #[default]
+    Governor,
+    /// A strict token bucket: a request passes only if a whole token is there; tokens refill
+    /// continuously at the rate up to `burst`, as an independent gateway counts.
+    Bucket,
 }
 
 /// Failures the sandbox injects, drawn from an RNG seeded with `seed` so a run can be repeated.

@@ -1,7 +1,7 @@
 //! The gateway in front of the System API: trace ids, rate limit, burst rejections, and the
 //! tenant and bearer-token checks every `/api` request passes before its handler.
 //!
-//! Order: rate limit (429), burst rejection (403), tenant (404), token (401/403). Every reply,
+//! Order: rate limit (429, see `limit`), burst rejection (403), tenant (404), token (401/403). Every reply,
 //! refused or not, carries a fresh `X-Trace-ID`. With `echo_requests_in_errors` the gate also
 //! keeps each request's words and quotes them in its error reply, whoever refused it.
 
@@ -10,8 +10,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::Clock;
 
+use super::limit::Verdict;
 use super::reply::{ApiError, EchoedRequest, echo_into};
 use super::stats::bump;
 use super::token::check_bearer;
@@ -48,15 +48,23 @@ pub(crate) async fn gate(State(sandbox): State<Sandbox>, req: Request, next: Nex
     }
 }
 
-/// Admits the request and runs its handler, or refuses it; either way with a trace id.
+/// Admits the request and runs its handler, or refuses it; either way with a trace id (and
+/// the rate-limit headers, when the sandbox sends them).
 async fn pass(sandbox: &Sandbox, req: Request, next: Next) -> Response {
-    let mut res = match admit(sandbox, &req) {
+    let shared = &sandbox.shared;
+    let verdict = shared.limiter.as_ref().map(|limiter| limiter.check());
+    let mut res = match admit(sandbox, verdict.as_ref(), &req) {
         Ok(()) => next.run(req).await,
         Err(e) => {
             tracing::debug!(error = %e, path = req.uri().path(), "sandbox: request refused");
             e.into_response()
         }
     };
+    if let (Some(limiter), Some(verdict)) = (&shared.limiter, &verdict)
+        && shared.config.rate_limit_headers
+    {
+        limiter.add_headers(verdict, res.headers_mut());
+    }
     res.headers_mut().insert(TRACE_ID, trace_id());
     res
 }
@@ -66,16 +74,16 @@ pub(crate) fn trace_id() -> HeaderValue {
     HeaderValue::try_from(random_hex(16)).unwrap_or(HeaderValue::from_static("0"))
 }
 
-/// Decides whether a request reaches its handler, counting refusals.
-fn admit(sandbox: &Sandbox, req: &Request) -> Result<(), ApiError> {
+/// Decides whether a request reaches its handler, counting refusals; `verdict` is the rate
+/// limit's, if there is one.
+fn admit(sandbox: &Sandbox, verdict: Option<&Verdict>, req: &Request) -> Result<(), ApiError> {
     let shared = &sandbox.shared;
-    if let Some(limiter) = &shared.limiter
-        && let Err(not_until) = limiter.check()
+    if let Some(verdict) = verdict
+        && !verdict.admitted
     {
         bump(&shared.counters.rate_limited);
-        let wait = not_until.wait_time_from(limiter.clock().now());
         return Err(ApiError::TooManyRequests {
-            retry_after: whole_seconds(wait),
+            retry_after: whole_seconds(verdict.wait),
         });
     }
     if shared.dice.forbidden() {

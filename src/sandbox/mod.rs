@@ -18,6 +18,7 @@
 //! - [`config`](SandboxConfig): tenant, client, limits and [`Faults`].
 //! - `router`: paths, layers, `/_sandbox` inspection.
 //! - `gate`: what every `/api` request passes: rate limit, burst faults, tenant, token.
+//! - `limit`: the rate limit (governor or a strict token bucket) and its headers.
 //! - `token`: the OAuth2 token endpoint and bearer checks.
 //! - `organizations`: the organization handlers, idempotent replays, create faults.
 //! - `model`: the stored [`Organization`] and the create request's validation.
@@ -31,6 +32,7 @@ mod config;
 mod delay;
 mod faults;
 mod gate;
+mod limit;
 mod model;
 mod organizations;
 mod reply;
@@ -46,16 +48,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 use axum::http::{HeaderMap, header};
-use governor::{DefaultDirectRateLimiter, RateLimiter};
 use rand::Rng;
 use tokio::net::TcpListener;
 
-pub use config::{Faults, RateLimit, SandboxConfig};
+pub use config::{Faults, RateLimit, RateLimitMode, SandboxConfig};
 pub use model::{AuthenticationMechanism, Metadata, Organization};
 pub use stats::Stats;
 
 use delay::Delays;
 use faults::Dice;
+use limit::Limiter;
 use stats::Counters;
 use store::{ExpiringMap, Store};
 
@@ -78,7 +80,7 @@ struct Shared {
     /// Request and outcome counters.
     counters: Counters,
     /// The tenant's rate limit over every `/api` request, if configured.
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<Limiter>,
     /// Fault decisions.
     dice: Dice,
     /// Precise sleeps for the latency fault.
@@ -100,7 +102,9 @@ impl Sandbox {
         let mut store = Store::default();
         store.insert(Organization::seed_template(&config.template_id));
         let shared = Shared {
-            limiter: config.rate_limit.map(|r| RateLimiter::direct(r.quota())),
+            limiter: config
+                .rate_limit
+                .map(|r| Limiter::new(r, config.rate_limit_mode)),
             dice: Dice::new(config.faults.clone()),
             delays: Delays::start(
                 !config.faults.latency.is_zero() || !config.faults.latency_jitter.is_zero(),

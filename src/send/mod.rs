@@ -153,6 +153,7 @@ pub async fn run(job: Job<'_>) -> Sent {
     let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
     let mut progress = Progress::new(to_send as u64, quiet);
     progress.count_requests(requests.clone());
+    progress.show_pace(client.throttle().clone());
     let org_ids = OrgIds::new(&outcomes, lines);
     let collector = tokio::spawn(collect(
         done_rx,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::cli::ExportArgs;
-use crate::rate::Rate;
+use crate::rate::RateSetting;
 use crate::settings::connection::{Connection, Tenant};
 use crate::settings::layers::Layers;
 use crate::settings::profile::{DEFAULT_RATE, RATE};
@@ -18,7 +18,7 @@ pub struct ExportSettings {
     /// How long to wait for one reply.
     pub timeout: Duration,
     /// Requests per second at most.
-    pub rate: Rate,
+    pub rate: RateSetting,
     /// The CSV: `--out`, else `<tenant>.organizations.csv` in the working directory.
     pub out: PathBuf,
     /// `--parent`: only this organization and its descendants.

@@ -5,11 +5,10 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use governor::Quota;
-
 use crate::Error;
 use crate::cli::{ImportArgs, InputFormatArgs, OnExistingArg};
 use crate::input::{Dialect, MappingFile, MappingSpec};
+use crate::rate::RateSetting;
 use crate::settings::connection::{Connection, Target};
 use crate::settings::layers::Layers;
 use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
@@ -33,9 +32,11 @@ pub struct ImportSettings {
     /// `--no-template`: rows may create organizations with no template; without it, a run
     /// with such rows is refused before anything is sent.
     pub no_template: bool,
-    /// The shared rate limit on API requests.
-    pub quota: Quota,
-    /// The configured rate in requests per second, for reports.
+    /// `--rate`: the rate never exceeded, or auto.
+    pub rate: RateSetting,
+    /// Requests allowed at once before the rate applies.
+    pub burst: NonZeroU32,
+    /// The highest rate in requests per second (1,000 for auto), for reports.
     pub rate_per_second: f64,
     /// Requests in flight at most.
     pub concurrency: NonZeroUsize,
@@ -95,7 +96,6 @@ impl ImportSettings {
             .get(&TEMPLATE_ID, args.template_id)?
             .filter(|t| !t.trim().is_empty());
         let rate = layers.get_or(&RATE, args.rate, DEFAULT_RATE)?;
-        let burst = args.burst.unwrap_or_else(|| rate.default_burst());
         let (dialect, mapping) = input_format(&args.format)?;
         Ok(ImportSettings {
             input: args.input,
@@ -105,8 +105,9 @@ impl ImportSettings {
             target,
             default_template,
             no_template: args.no_template,
-            quota: rate.quota(burst),
-            rate_per_second: rate.per_second(),
+            rate,
+            burst: args.burst.unwrap_or(RateSetting::DEFAULT_BURST),
+            rate_per_second: rate.ceiling_per_second(),
             concurrency: args.concurrency,
             max_attempts: args.max_attempts,
             timeout: connection.timeout,

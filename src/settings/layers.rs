@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::Error;
-use crate::rate::Rate;
+use crate::rate::{Rate, RateSetting};
 use crate::settings::profile::{ActiveProfile, Key};
 
 /// The environment variable naming the settings file (`--config`).
@@ -94,6 +94,16 @@ impl Value for PathBuf {
 
 impl Value for Rate {
     fn from_env(text: &OsStr) -> Result<Rate, String> {
+        String::from_env(text)?.parse()
+    }
+
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Value for RateSetting {
+    fn from_env(text: &OsStr) -> Result<RateSetting, String> {
         String::from_env(text)?.parse()
     }
 

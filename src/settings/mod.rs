@@ -27,10 +27,12 @@ pub use profile::ActiveProfile;
 pub use results::{ResultsSettings, UndoSettings, VerifySettings, report_path};
 
 use crate::Error;
-use crate::cli::{Cli, Command, ConfigArgs, SandboxArgs, TokenArgs, ValidateArgs};
+use crate::cli::{
+    Cli, Command, ConfigArgs, RateLimitModeArg, SandboxArgs, TokenArgs, ValidateArgs,
+};
 use crate::input::{Dialect, MappingSpec};
 use crate::rate::Rate;
-use crate::sandbox::{Faults, RateLimit, SandboxConfig};
+use crate::sandbox::{Faults, RateLimit, RateLimitMode, SandboxConfig};
 use crate::settings::connection::read_secret_file;
 use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
 
@@ -236,6 +238,11 @@ impl SandboxSettings {
                 per_second: per_second(rate),
                 burst: args.rate_limit_burst.unwrap_or(per_second(rate)),
             }),
+            rate_limit_mode: match args.rate_limit_mode {
+                RateLimitModeArg::Governor => RateLimitMode::Governor,
+                RateLimitModeArg::Bucket => RateLimitMode::Bucket,
+            },
+            rate_limit_headers: args.rate_limit_headers,
             faults: Faults {
                 seed: args.seed,
                 error_rate: args.fail_rate,

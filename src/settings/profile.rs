@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Error;
-use crate::rate::Rate;
+use crate::rate::{Rate, RateSetting};
 
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "orgimport.toml";
@@ -62,8 +62,8 @@ pub struct Profile {
     pub scope: Option<String>,
     /// `--template-id`.
     pub template_id: Option<String>,
-    /// `--rate`, e.g. `"20/s"` or `"600/m"`.
-    pub rate: Option<Rate>,
+    /// `--rate`, e.g. `"20/s"`, `"600/m"` or `"auto"`.
+    pub rate: Option<RateSetting>,
 }
 
 /// A setting that a flag, an environment variable and a profile can all give.
@@ -120,7 +120,7 @@ pub const TEMPLATE_ID: Key<String> = Key {
     in_profile: |p| p.template_id.clone(),
 };
 /// `--rate`.
-pub const RATE: Key<Rate> = Key {
+pub const RATE: Key<RateSetting> = Key {
     name: "rate",
     env: "ORGIMPORT_RATE",
     in_profile: |p| p.rate,
@@ -130,7 +130,9 @@ pub const RATE: Key<Rate> = Key {
 pub const DEFAULT_SCOPE: &str = "manage_organizations";
 
 /// The rate when nothing names one: 20 requests a second.
-pub const DEFAULT_RATE: Rate = Rate::per_second_at_most(NonZeroU32::new(20).expect("not zero"));
+pub const DEFAULT_RATE: RateSetting = RateSetting::AtMost(Rate::per_second_at_most(
+    NonZeroU32::new(20).expect("not zero"),
+));
 
 /// The settings file read, if any, and the profile of it in force, if any.
 #[derive(Debug, Default)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::Error;
 use crate::cli::{ResultsArgs, UndoArgs, VerifyArgs};
 use crate::input::MappingSpec;
-use crate::rate::Rate;
+use crate::rate::RateSetting;
 use crate::settings::connection::{Connection, Tenant};
 use crate::settings::import::mapping_spec;
 use crate::settings::layers::Layers;
@@ -54,7 +54,7 @@ pub struct ResultsSettings {
     /// The report: `--out`, else `<name>.verify.csv` or `<name>.undo.csv` beside the file.
     pub out: PathBuf,
     /// Requests per second at most.
-    pub rate: Rate,
+    pub rate: RateSetting,
     /// Requests in flight at most.
     pub concurrency: NonZeroUsize,
 }
@@ -110,7 +110,7 @@ impl UndoSettings {
 
 impl ResultsSettings {
     /// The results file of `args` at `rate`, its report named for `what` the command does.
-    fn resolve(args: ResultsArgs, rate: Rate, what: &str) -> Result<ResultsSettings, Error> {
+    fn resolve(args: ResultsArgs, rate: RateSetting, what: &str) -> Result<ResultsSettings, Error> {
         Ok(ResultsSettings {
             mapping: mapping_spec(args.mapping.as_deref(), &args.map)?,
             out: args.out.unwrap_or_else(|| report_path(&args.results, what)),

@@ -257,12 +257,15 @@ fn verify_and_undo_take_the_rate_from_the_profile_unless_a_flag_or_the_env_gives
         let mut layers = Layers::new(env, profile(toml));
         VerifySettings::resolve(args, true, &mut layers).unwrap()
     };
-    assert_eq!(verify(&[], tenant_env()).results.rate.per_second(), 10.0);
+    assert_eq!(
+        verify(&[], tenant_env()).results.rate.ceiling_per_second(),
+        10.0
+    );
     assert_eq!(
         verify(&["--rate", "20"], tenant_env())
             .results
             .rate
-            .per_second(),
+            .ceiling_per_second(),
         20.0
     );
     let with_rate: Environment = [
@@ -273,13 +276,16 @@ fn verify_and_undo_take_the_rate_from_the_profile_unless_a_flag_or_the_env_gives
     ]
     .into_iter()
     .collect();
-    assert_eq!(verify(&[], with_rate).results.rate.per_second(), 3.0);
+    assert_eq!(
+        verify(&[], with_rate).results.rate.ceiling_per_second(),
+        3.0
+    );
 
     let Command::Undo(args) = cli(&["undo", "r.csv"]).command else {
         panic!("not undo")
     };
     let undo = UndoSettings::resolve(args, true, &mut layers(toml)).unwrap();
-    assert_eq!(undo.results.rate.per_second(), 10.0);
+    assert_eq!(undo.results.rate.ceiling_per_second(), 10.0);
     assert_eq!(undo.results.out, PathBuf::from("r.undo.csv"));
 }
 

@@ -13,6 +13,7 @@ mod import;
 mod input;
 mod ops;
 mod plan;
+mod rate;
 mod replies;
 mod results_file;
 mod retries;

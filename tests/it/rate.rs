@@ -1,0 +1,197 @@
+//! The rate against a tenant's limit, over real HTTP: the sandbox's strict token bucket and
+//! its rate-limit headers, `--rate auto` against a limit nobody published, a published limit
+//! honoured before the first refusal, and one message on the screen when the run slows down.
+//! Behaviour only: how close a run gets to the limit is measured by `bench/run.sh`.
+
+use std::io::Read as _;
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+use orgimport::record::Status;
+use orgimport::sandbox::{RateLimit, RateLimitMode, SandboxConfig};
+
+use crate::fixture::{Fixture, customers};
+use crate::util::{TestSandbox, start_sandbox};
+
+/// A sandbox whose tenant allows `per_second` requests a second, `burst` at once, counted by
+/// the strict token bucket; with the rate-limit headers when `headers`.
+async fn limited(per_second: u32, burst: u32, headers: bool) -> TestSandbox {
+    start_sandbox(SandboxConfig {
+        rate_limit: Some(RateLimit {
+            per_second: NonZeroU32::new(per_second).unwrap(),
+            burst: NonZeroU32::new(burst).unwrap(),
+        }),
+        rate_limit_mode: RateLimitMode::Bucket,
+        rate_limit_headers: headers,
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+/// `GET /organizations` with `token`.
+async fn list(sandbox: &TestSandbox, token: &str) -> reqwest::Response {
+    sandbox
+        .client
+        .get(sandbox.orgs_url())
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header<'a>(reply: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    reply.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn the_sandbox_sends_rate_limit_headers_in_both_forms_on_every_reply() {
+    let sandbox = limited(1, 2, true).await;
+    let token = sandbox.token().await;
+    let first = list(&sandbox, &token).await;
+    assert_eq!(first.status(), 200);
+    for (name, value) in [
+        ("ratelimit-limit", "1"),
+        ("ratelimit-remaining", "1"),
+        ("ratelimit-policy", "1;w=1"),
+        ("x-ratelimit-limit", "1"),
+        ("x-ratelimit-remaining", "1"),
+    ] {
+        assert_eq!(header(&first, name), Some(value), "{name}: {first:?}");
+    }
+    let reset: u64 = header(&first, "ratelimit-reset").unwrap().parse().unwrap();
+    assert!(
+        (1..=2).contains(&reset),
+        "seconds until the bucket is full: {reset}"
+    );
+    // X-RateLimit-Reset is a time (epoch seconds), as GitHub sends it.
+    let epoch: u64 = header(&first, "x-ratelimit-reset")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(epoch > 1_600_000_000, "{epoch}");
+
+    // Until a refusal: it keeps Retry-After and says nothing is left.
+    let mut refused = None;
+    for _ in 0..4 {
+        let reply = list(&sandbox, &token).await;
+        if reply.status() == 429 {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("a bucket of 2 refuses within 5 quick requests at 1/s");
+    assert!(header(&refused, "retry-after").is_some(), "{refused:?}");
+    assert_eq!(header(&refused, "ratelimit-remaining"), Some("0"));
+    assert_eq!(header(&refused, "x-ratelimit-remaining"), Some("0"));
+
+    // Without the switch, no such header (the default sandbox is unchanged).
+    let plain = limited(1, 2, false).await;
+    let token = plain.token().await;
+    let reply = list(&plain, &token).await;
+    assert_eq!(reply.status(), 200);
+    let names: Vec<&str> = reply.headers().keys().map(|k| k.as_str()).collect();
+    assert!(!names.iter().any(|n| n.contains("ratelimit")), "{names:?}");
+}
+
+#[tokio::test]
+async fn a_strict_bucket_refuses_a_burst_beyond_its_capacity() {
+    let sandbox = limited(1, 3, false).await;
+    let token = sandbox.token().await;
+    let start = Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(list(&sandbox, &token).await.status().as_u16());
+    }
+    // One token a second comes back: whatever the time taken, no more than that passes.
+    let refilled = start.elapsed().as_secs();
+    let admitted = statuses.iter().filter(|s| **s == 200).count() as u64;
+    assert_eq!(&statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(admitted <= 3 + refilled, "{statuses:?} in {refilled}s");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(
+        sandbox.sandbox.stats().rate_limited,
+        8 - admitted,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_auto_imports_every_row_and_counts_the_refusals() {
+    // auto starts at 20/s against a tenant allowing 10/s one at a time: it is refused at
+    // once, and must slow down to get every row through.
+    let sandbox = limited(10, 1, false).await;
+    let fixture = Fixture::new(&customers(30));
+    let summary = fixture
+        .import(&sandbox, &["--rate", "auto", "--concurrency", "4"])
+        .await
+        .unwrap();
+
+    assert_eq!(summary.exit_status().code(), 0, "{summary}");
+    assert_eq!(summary.count(Status::Created), 30, "{summary}");
+    let rows = fixture.results_rows();
+    assert_eq!(rows.len(), 30);
+    assert!(rows.iter().all(|r| r["status"] == "created"), "{rows:?}");
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.organizations, 30, "{stats:?}");
+    assert!(stats.rate_limited > 0, "{stats:?}");
+    assert_eq!(summary.pace.refused, stats.rate_limited, "{summary:?}");
+    let settled = summary.pace.settled.expect("auto reports its pace");
+    assert!(settled < 20.0, "it slowed down from 20/s: {settled}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_limit_is_honoured_before_any_refusal() {
+    // The tenant says 10/s in its headers and allows no burst beyond 2; the run asks for
+    // 100/s. The listing's reply tells the limit before the first create.
+    let sandbox = limited(10, 2, true).await;
+    let fixture = Fixture::new(&customers(12));
+    let summary = fixture.import(&sandbox, &["--rate", "100"]).await.unwrap();
+
+    assert_eq!(summary.count(Status::Created), 12, "{summary}");
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.rate_limited, 0, "{stats:?}");
+    let settled = summary
+        .pace
+        .settled
+        .expect("it slowed down to the published limit");
+    assert!((5.0..=10.0).contains(&settled), "{summary:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowing_down_is_said_once() {
+    // 100/s against a tenant allowing 5/s: many cuts, one line.
+    let sandbox = limited(5, 1, false).await;
+    let fixture = Fixture::new(&customers(15));
+    let args = fixture.args(&sandbox, &sandbox.secret(), &["--rate", "100"]);
+    let args: Vec<&String> = args[1..].iter().filter(|a| *a != "--quiet").collect();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+
+    assert!(status.success(), "{stderr}");
+    let stats = sandbox.sandbox.stats();
+    assert!(stats.rate_limited > 1, "{stats:?}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("slowing down"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("429"), "{stderr}");
+    // The summary says how many were refused.
+    assert!(
+        stderr.contains(&format!("{} request(s) answered 429", stats.rate_limited)),
+        "{stderr}"
+    );
+}
