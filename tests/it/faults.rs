@@ -67,8 +67,8 @@ async fn chaos_run(rows: usize, ignore_keys: bool) -> TestSandbox {
         token_lifetime: Duration::from_secs(2),
         rate_limit: Some(RateLimit {
             per_second: NonZeroU32::new(400).unwrap(),
-            // Below the 32 workers' first creates, sent at once: the limit is hit however
-            // slowly the machine runs the test.
+            // Below the 32 workers' first creates, sent at once (--burst 32): the limit is hit
+            // however slowly the machine runs the test.
             burst: NonZeroU32::new(10).unwrap(),
         }),
         faults: Faults {
@@ -87,6 +87,8 @@ async fn chaos_run(rows: usize, ignore_keys: bool) -> TestSandbox {
         "--rate",
         "600",
         "--concurrency",
+        "32",
+        "--burst",
         "32",
         "--max-attempts",
         "10",
