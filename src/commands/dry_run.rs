@@ -84,7 +84,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
             break;
         }
         let row = row?;
-        if plan.outcomes.get(index).is_none_or(Option::is_some) {
+        if !plan.outcomes.is_unsent(index) {
             continue;
         }
         let Ok(request) = mapping.to_request(&row.record, template.as_deref()) else {

@@ -205,7 +205,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         ..
     } = plan;
     let rows = outcomes.len();
-    let send_mask: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
+    let send_mask: Vec<bool> = (0..rows).map(|i| outcomes.is_unsent(i)).collect();
     let sent = send::run(send::Job {
         input: snapshot.path().to_path_buf(),
         dialect: config.dialect,
@@ -241,21 +241,19 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     } else {
         "the run stopped before this row was sent; rerun to send it".to_string()
     };
-    let mut outcomes: Vec<Outcome> = outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or_else(|| Outcome::not_sent(why_unsent.clone())))
-        .collect();
+    let mut outcomes = outcomes;
+    outcomes.fill_unsent(&Outcome::not_sent(why_unsent));
     // A row an earlier run may have created stays in doubt until a run settles it.
     record::keep_in_doubt(&mut outcomes, &in_doubt_rows);
     let mut counts = HashMap::new();
-    for o in &outcomes {
+    for o in outcomes.iter().flatten() {
         *counts.entry(o.status).or_insert(0u64) += 1;
     }
     // Rows of this run that took at least one request: not those the tenant listing settled.
     let sent = outcomes
         .iter()
         .zip(send_mask.iter())
-        .filter(|(o, send)| **send && o.attempts > 0)
+        .filter(|(o, send)| **send && o.is_some_and(|o| o.attempts > 0))
         .count() as u64;
     let kinds = commonest_kinds(&outcomes, &lines);
     let results_path = config.results.clone();

@@ -91,7 +91,7 @@ pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Repo
         path,
         &dialect,
         &mapping,
-        &EarlierRuns::default(),
+        &mut EarlierRuns::default(),
         settings.template_id.as_deref(),
         &mut |row| {
             for problem in row.problems {

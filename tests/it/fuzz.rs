@@ -182,7 +182,7 @@ fn check_plan(bytes: &[u8], dialect: Dialect, toml: &str) {
         &path,
         &dialect,
         &mapping,
-        &EarlierRuns::default(),
+        &mut EarlierRuns::default(),
         None,
         &mut |row: &InvalidRow| reported.push(row.line),
     ) {
@@ -214,7 +214,7 @@ fn check_plan(bytes: &[u8], dialect: Dialect, toml: &str) {
     assert_eq!(plan.to_send + plan.invalid, plan.outcomes.len());
     for (child, parent) in &plan.parents {
         assert!(*child < plan.outcomes.len() && *parent < plan.outcomes.len());
-        if plan.outcomes[*child].is_none() {
+        if plan.outcomes.is_unsent(*child) {
             assert!(plan.waves[child] >= 1 && plan.waves[child] < plan.wave_count);
         }
     }
