@@ -12,6 +12,7 @@ mod input;
 mod ops;
 mod plan;
 mod replies;
+mod rerun;
 mod results_file;
 mod retries;
 mod sandbox;
