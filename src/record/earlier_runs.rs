@@ -74,7 +74,7 @@ enum ReadRow {
     /// than as written.
     Read {
         place: Place,
-        key: Option<String>,
+        key: Option<(String, Fingerprint)>,
         outcome: Outcome,
         why: Option<String>,
     },
@@ -141,12 +141,10 @@ impl EarlierRuns {
         Ok(earlier)
     }
 
-    /// The entry of `key`, made when it has none.
-    fn entry(&mut self, key: &str) -> usize {
+    /// The entry of the key whose fingerprint is `print`, made when it has none.
+    fn entry(&mut self, print: Fingerprint) -> usize {
         let next = self.places.len();
-        let (entry, new) = self
-            .entries
-            .get_or_insert(fingerprint(key), row_number(next));
+        let (entry, new) = self.entries.get_or_insert(print, row_number(next));
         if new {
             self.done.push(None);
             self.places.push(0);
@@ -158,7 +156,19 @@ impl EarlierRuns {
     /// Takes the row `key`'s latest outcome (`None`: it was being sent, or its line could not
     /// be read), read at `place`, replacing what an earlier line said of it.
     pub(crate) fn learn(&mut self, key: String, place: Place, outcome: Option<Outcome>) {
-        let entry = self.entry(&key);
+        let print = fingerprint(&key);
+        self.learn_by(key, print, place, outcome);
+    }
+
+    /// [`EarlierRuns::learn`], for a `key` whose fingerprint is `print`.
+    fn learn_by(
+        &mut self,
+        key: String,
+        print: Fingerprint,
+        place: Place,
+        outcome: Option<Outcome>,
+    ) {
+        let entry = self.entry(print);
         let was_in_doubt = !self.in_doubt.is_empty() && self.in_doubt.contains(&key);
         let (done, in_doubt) = match &outcome {
             None => (false, true),
@@ -187,9 +197,11 @@ impl EarlierRuns {
         }
     }
 
-    /// Notes that the results file lists the row `key` other than as done.
+    /// Notes that the results file lists the row `key` other than as done (for tests that
+    /// make what earlier runs left by hand).
+    #[cfg(test)]
     pub(crate) fn list(&mut self, key: &str) {
-        let entry = self.entry(key);
+        let entry = self.entry(fingerprint(key));
         self.listed_otherwise[entry] = true;
     }
 
@@ -256,7 +268,7 @@ impl EarlierRuns {
                 if let Some(why) = why {
                     self.warnings.push((place, why));
                 }
-                let Some(key) = key else {
+                let Some((key, print)) = key else {
                     if matches!(outcome.status, Status::Created | Status::Unconfirmed) {
                         self.warnings.push((
                             place,
@@ -271,14 +283,14 @@ impl EarlierRuns {
                 };
                 // An invalid or unsent row says nothing of the row's organization, and an
                 // invalid row may repeat a sent row's key.
+                if !outcome.status.is_done() || outcome.org_id.is_none() {
+                    let entry = self.entry(print);
+                    self.listed_otherwise[entry] = true;
+                }
                 if matches!(outcome.status, Status::Invalid | Status::NotSent) {
-                    self.list(&key);
                     continue;
                 }
-                if !outcome.status.is_done() || outcome.org_id.is_none() {
-                    self.list(&key);
-                }
-                self.learn(key, place, Some(outcome));
+                self.learn_by(key, print, place, Some(outcome));
             }
         }
     }
@@ -364,7 +376,10 @@ fn read_row(row: &RawRow, layout: Layout, columns: &Mapping) -> ReadRow {
     };
     ReadRow::Read {
         place,
-        key: columns.key(record),
+        key: columns.key(record).map(|key| {
+            let print = fingerprint(&key);
+            (key, print)
+        }),
         outcome,
         why,
     }

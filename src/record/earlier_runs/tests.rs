@@ -377,3 +377,43 @@ fn a_journal_line_that_cannot_be_read_leaves_its_row_in_doubt() {
     );
     assert!(!earlier.had_results);
 }
+
+#[test]
+fn a_place_packed_in_8_bytes_unpacks_as_it_was() {
+    for place in [
+        Place::Results(2),
+        Place::Journal(2),
+        Place::Results(0),
+        Place::Journal(u64::MAX >> 1),
+    ] {
+        assert_eq!(unpack_place(pack_place(place)), place);
+    }
+}
+
+#[test]
+fn the_plan_takes_the_texts_of_rows_done_and_each_reads_as_recorded() {
+    let (_dir, earlier) = load_results(
+        "a,created,org-1,201,,1,\n\
+         b,failed,,409,HTTP 409,1,\n\
+         c,updated,org-3,200,,2,\"name: \"\"x\"\" -> \"\"c\"\"\"\n",
+    );
+    let mut earlier = earlier.unwrap();
+    let recorded = [
+        earlier.done("name:c").unwrap(),
+        earlier.done("name:a").unwrap(),
+    ];
+    let mut plan = earlier.outcomes_for_plan(3);
+    for key in ["name:c", "name:b", "name:a"] {
+        match earlier.done_entry(fingerprint(key)) {
+            Some(entry) => earlier.push_done(entry, &mut plan),
+            None => plan.push(None),
+        }
+    }
+    assert_eq!(plan.get(0), Some(recorded[0].outcome.clone()));
+    assert_eq!(plan.get(1), None);
+    assert_eq!(plan.get(2), Some(recorded[1].outcome.clone()));
+    assert_eq!(plan.view(0).unwrap().changes, Some("name: \"x\" -> \"c\""));
+    // What is done is still known.
+    assert!(earlier.is_done("name:a") && !earlier.is_done("name:b"));
+    assert!(earlier.lists("name:b") && !earlier.lists("name:d"));
+}
