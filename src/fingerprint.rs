@@ -63,17 +63,15 @@ impl FingerprintMap {
 
     /// The row of `key`, and whether it was new: a new key gets `row`, a known one keeps its.
     pub fn get_or_insert(&mut self, key: Fingerprint, row: u32) -> (u32, bool) {
-        match self.first.get(&key.0) {
-            Some(&(rest, first)) if rest == key.1 as u32 => (first, false),
-            Some(_) => match self.others.get(&key) {
-                Some(&known) => (known, false),
-                None => {
-                    self.others.insert(key, row);
-                    (row, true)
-                }
+        use std::collections::hash_map::Entry;
+        match self.first.entry(key.0) {
+            Entry::Occupied(first) if first.get().0 == key.1 as u32 => (first.get().1, false),
+            Entry::Occupied(_) => match self.others.entry(key) {
+                Entry::Occupied(known) => (*known.get(), false),
+                Entry::Vacant(new) => (*new.insert(row), true),
             },
-            None => {
-                self.first.insert(key.0, (key.1 as u32, row));
+            Entry::Vacant(new) => {
+                new.insert((key.1 as u32, row));
                 (row, true)
             }
         }

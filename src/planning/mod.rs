@@ -147,27 +147,24 @@ pub fn build(
             // Whether the row repeats an earlier row's key: an earlier run's line is about
             // the first row with a key.
             let mut repeat = false;
-            if let (Some(key), Some(print)) = (&keys.key, key_print) {
-                match seen.get_or_insert(print, row_number(index)) {
-                    (first, false) => {
-                        repeat = true;
-                        let (what, value) = key.split_once(':').unwrap_or(("key", key));
-                        problems.insert(
-                            0,
-                            Problem::new(
-                                ProblemKind::DuplicateKey,
-                                None,
-                                format!(
-                                    "{what} {} is already used by line {}; each \
-                                     organization must appear once",
-                                    quoted(value),
-                                    plan.lines[first as usize]
-                                ),
-                            ),
-                        );
-                    }
-                    (_, true) => {}
-                }
+            if let (Some(key), Some(print)) = (&keys.key, key_print)
+                && let (first, false) = seen.get_or_insert(print, row_number(index))
+            {
+                repeat = true;
+                let (what, value) = key.split_once(':').unwrap_or(("key", key));
+                problems.insert(
+                    0,
+                    Problem::new(
+                        ProblemKind::DuplicateKey,
+                        None,
+                        format!(
+                            "{what} {} is already used by line {}; each organization must \
+                             appear once",
+                            quoted(value),
+                            plan.lines[first as usize]
+                        ),
+                    ),
+                );
             }
             if !repeat
                 && let Some(problem) =
@@ -193,6 +190,7 @@ pub fn build(
                     plan.in_doubt_rows.push(index);
                 } else if earlier.had_results
                     && problems.is_empty()
+                    && done.is_none()
                     && !key_print.is_some_and(|print| earlier.lists_by(key, print))
                 {
                     if plan.unlisted_lines.len() < UNLISTED_EXAMPLES {

@@ -343,8 +343,10 @@ impl EarlierRuns {
 
     /// An empty store for a plan of `rows` rows that takes over the texts of the rows done:
     /// [`EarlierRuns::push_done`] then copies a row into it without copying them. After this,
-    /// [`EarlierRuns::done`] can no longer be read (what is done still can).
+    /// [`EarlierRuns::done`] can no longer be read (what is done still can), and where each
+    /// row was read is let go.
     pub fn outcomes_for_plan(&mut self, rows: usize) -> Outcomes {
+        self.places = Vec::new();
         self.done.hand_over_texts(rows)
     }
 

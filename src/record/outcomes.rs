@@ -1,4 +1,4 @@
-//! Every row's outcome in one packed store: 32 bytes a row, and one buffer holding the texts
+//! Every row's outcome in one packed store: 24 bytes a row, and one buffer holding the texts
 //! of all rows (organization ids, errors, changes) back to back. An [`Outcome`] is 120 bytes
 //! and up to three strings of its own; at a million rows that was most of an import's memory,
 //! and a rerun held it twice (the earlier runs' and the plan's).
@@ -14,37 +14,53 @@ use crate::error_kind::ErrorKind;
 
 /// The length of a text that is absent (`None`), as opposed to empty.
 const ABSENT: u32 = u32::MAX;
-/// The status byte of an unsent row.
-const UNSENT: u8 = u8::MAX;
+/// The status of an unsent row, in [`Packed::tag`]'s low bits.
+const UNSENT: u16 = 7;
+/// The bits of [`Packed::tag`] that hold the status.
+const STATUS_BITS: u16 = 0b111;
+/// The kind number of a row whose kind is in [`Outcomes::more_kinds`].
+const MORE_KINDS: u16 = u16::MAX >> 3;
+/// [`Packed::extra`] of a row with neither error nor changes.
+const NO_EXTRA: u32 = u32::MAX;
 
 /// One row, packed: where its texts start in the store's buffer and how long each is.
 #[derive(Debug, Clone, Copy)]
 struct Packed {
     /// Where the row's texts start: its org_id, then its error, then its changes.
     text: u64,
+    /// The org_id's length, or [`ABSENT`].
     org_id: u32,
-    error: u32,
-    changes: u32,
+    /// The index in [`Outcomes::extras`] of the lengths of its error and changes, or
+    /// [`NO_EXTRA`] when it has neither (as a row done has).
+    extra: u32,
     attempts: u32,
     /// The HTTP status; 0 for none.
     http_status: u16,
-    /// 0 for no kind, else 1 + the kind's index in [`Outcomes::kinds`].
-    kind: u16,
-    /// [`Status`] as its index in [`Status::ALL`], or [`UNSENT`].
-    status: u8,
+    /// The status in the low 3 bits (its index in [`Status::ALL`], or [`UNSENT`]); above
+    /// them the kind's number: 0 for none, 1 + its index in [`Outcomes::kinds`], or
+    /// [`MORE_KINDS`].
+    tag: u16,
 }
 
 impl Packed {
     const UNSENT: Packed = Packed {
         text: 0,
         org_id: ABSENT,
-        error: ABSENT,
-        changes: ABSENT,
+        extra: NO_EXTRA,
         attempts: 0,
         http_status: 0,
-        kind: 0,
-        status: UNSENT,
+        tag: UNSENT,
     };
+
+    /// The status's index in [`Status::ALL`], or [`UNSENT`].
+    fn status(self) -> u16 {
+        self.tag & STATUS_BITS
+    }
+
+    /// The kind's number.
+    fn kind(self) -> u16 {
+        self.tag >> 3
+    }
 }
 
 /// A row's outcome, borrowed from an [`Outcomes`].
@@ -87,6 +103,11 @@ pub struct Outcomes {
     rows: Vec<Packed>,
     /// The texts of every row, back to back.
     texts: String,
+    /// The lengths of the error and the changes of rows with either (each [`ABSENT`] when
+    /// there is none); rows with the same two lengths share an entry.
+    extras: Vec<[u32; 2]>,
+    /// The latest entry of `extras`, to share it.
+    last_extra: Option<([u32; 2], u32)>,
     /// The distinct error kinds, each once.
     kinds: Vec<ErrorKind>,
     /// Each kind's index in `kinds`.
@@ -118,6 +139,8 @@ impl Outcomes {
         Outcomes {
             rows: Vec::with_capacity(rows),
             texts: String::new(),
+            extras: Vec::new(),
+            last_extra: None,
             kinds: Vec::new(),
             kind_index: HashMap::new(),
             more_kinds: HashMap::new(),
@@ -158,18 +181,34 @@ impl Outcomes {
         if kind == 0 {
             self.more_kinds.remove(&index);
         }
+        let lengths = [
+            length(outcome.error.as_deref()),
+            length(outcome.changes.as_deref()),
+        ];
+        let extra = match (lengths, self.last_extra) {
+            ([ABSENT, ABSENT], _) => NO_EXTRA,
+            (lengths, Some((last, at))) if last == lengths => at,
+            (lengths, _) => {
+                let at = u32::try_from(self.extras.len())
+                    .ok()
+                    .filter(|&at| at != NO_EXTRA)
+                    .expect("fewer than 4 billion rows");
+                self.extras.push(lengths);
+                self.last_extra = Some((lengths, at));
+                at
+            }
+        };
+        let status = Status::ALL
+            .iter()
+            .position(|s| *s == outcome.status)
+            .expect("every status is in Status::ALL") as u16;
         self.rows[index] = Packed {
             text,
             org_id: length(outcome.org_id.as_deref()),
-            error: length(outcome.error.as_deref()),
-            changes: length(outcome.changes.as_deref()),
+            extra,
             attempts: outcome.attempts,
             http_status: outcome.http_status.unwrap_or(0),
-            kind,
-            status: Status::ALL
-                .iter()
-                .position(|s| *s == outcome.status)
-                .expect("every status is in Status::ALL") as u8,
+            tag: kind << 3 | status,
         };
     }
 
@@ -194,14 +233,14 @@ impl Outcomes {
     /// Whether row `index` has no outcome yet (it is to be sent); `false` for a row that
     /// does not exist.
     pub fn is_unsent(&self, index: usize) -> bool {
-        self.rows.get(index).is_some_and(|r| r.status == UNSENT)
+        self.rows.get(index).is_some_and(|r| r.status() == UNSENT)
     }
 
     /// Row `index`'s status, `None` when it has no outcome (or does not exist).
     pub fn status(&self, index: usize) -> Option<Status> {
         self.rows
             .get(index)
-            .and_then(|r| Status::ALL.get(usize::from(r.status)).copied())
+            .and_then(|r| Status::ALL.get(usize::from(r.status())).copied())
     }
 
     /// Row `index`'s outcome, borrowed; `None` when it has none (or does not exist).
@@ -210,7 +249,7 @@ impl Outcomes {
     /// When this store's texts were handed to another ([`Outcomes::hand_over_texts`]).
     pub fn view(&self, index: usize) -> Option<OutcomeView<'_>> {
         let row = self.rows.get(index)?;
-        let status = Status::ALL.get(usize::from(row.status)).copied()?;
+        let status = Status::ALL.get(usize::from(row.status())).copied()?;
         assert!(
             self.texts_went_to.is_none(),
             "the texts of these outcomes were handed over"
@@ -223,12 +262,16 @@ impl Outcomes {
                 text
             })
         };
+        let [error, changes] = match row.extra {
+            NO_EXTRA => [ABSENT, ABSENT],
+            at => self.extras[at as usize],
+        };
         let org_id = take(row.org_id);
-        let error = take(row.error);
-        let changes = take(row.changes);
-        let kind = match row.kind {
+        let error = take(error);
+        let changes = take(changes);
+        let kind = match row.kind() {
             0 => None,
-            u16::MAX => self.more_kinds.get(&index),
+            MORE_KINDS => self.more_kinds.get(&index),
             n => self.kinds.get(usize::from(n) - 1),
         };
         Some(OutcomeView {
@@ -259,6 +302,9 @@ impl Outcomes {
     pub fn hand_over_texts(&mut self, rows: usize) -> Outcomes {
         let mut new = Outcomes::with_capacity(rows);
         new.texts = std::mem::take(&mut self.texts);
+        new.extras = std::mem::take(&mut self.extras);
+        new.last_extra = self.last_extra;
+        new.last_error = self.last_error;
         new.kinds = self.kinds.clone();
         new.kind_index = self.kind_index.clone();
         self.texts_went_to = Some(new.id);
@@ -277,7 +323,7 @@ impl Outcomes {
         };
         if other.texts_went_to == Some(self.id) {
             let at = self.rows.len();
-            if row.kind == u16::MAX
+            if row.kind() == MORE_KINDS
                 && let Some(kind) = other.more_kinds.get(&index)
             {
                 self.more_kinds.insert(at, kind.clone());
@@ -320,7 +366,7 @@ impl Outcomes {
             self.more_kinds.remove(&index);
             return n;
         }
-        if self.kinds.len() < usize::from(u16::MAX - 1) {
+        if self.kinds.len() < usize::from(MORE_KINDS - 1) {
             self.kinds.push(kind.clone());
             let n = self.kinds.len() as u16;
             self.kind_index.insert(kind.clone(), n);
@@ -328,7 +374,7 @@ impl Outcomes {
             n
         } else {
             self.more_kinds.insert(index, kind.clone());
-            u16::MAX
+            MORE_KINDS
         }
     }
 }
@@ -407,7 +453,8 @@ mod tests {
         );
         // Two rows with the same error alone share its bytes.
         let (a, b) = (outcomes.rows[4], outcomes.rows[5]);
-        assert_eq!((a.text, a.error), (b.text, b.error));
+        assert_eq!((a.text, a.extra), (b.text, b.extra));
+        assert_eq!(outcomes.extras.len(), 4, "{:?}", outcomes.extras);
         assert_eq!(outcomes.kinds.len(), 2, "one per distinct kind");
     }
 
@@ -460,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn a_row_is_32_bytes() {
-        assert_eq!(std::mem::size_of::<Packed>(), 32);
+    fn a_row_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Packed>(), 24);
     }
 }

@@ -203,7 +203,7 @@ fn check_plan(bytes: &[u8], dialect: Dialect, toml: &str) {
     for (outcome, line) in plan.outcomes.iter().zip(&plan.lines) {
         let Some(outcome) = outcome else { continue };
         assert_eq!(outcome.status, Status::Invalid, "nothing was done before");
-        let error = outcome.error.as_deref().expect("an invalid row says why");
+        let error = outcome.error.expect("an invalid row says why");
         assert!(error.starts_with(&format!("line {line}: ")), "{error}");
         assert_names_lines_within(error, most);
     }
