@@ -11,7 +11,8 @@
 //! it back ([`results_file`]). One run at a time holds a results file ([`lock`]). Every reader
 //! checks each row as it reads it ([`checks`]): a hand-edited file is reported or refused, never
 //! read as something it does not say. While a run goes on, [`org_ids`] makes sure no
-//! organization is recorded for two rows.
+//! organization is recorded for two rows. Every row's outcome is kept packed ([`outcomes`]), so
+//! that a million rows, and a rerun of them, fit in little memory.
 //!
 //! What each status means is in [`Status`]; `created` and `exists` are about the tool's first
 //! attempt at the row, whichever run made it.
