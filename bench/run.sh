@@ -9,7 +9,9 @@
 # unless set), BENCH_CONCURRENCY (throughput concurrency, default 32), BENCH_THROUGHPUT_ROWS
 # (default 50000), BENCH_PAIRS (orgimport/oha pairs, taken in turn; default 3),
 # BENCH_BIG_ROWS (the "million-row" figures, default 1000000), OHA (path of the oha load
-# generator, default oha on PATH or ~/.cargo/bin/oha).
+# generator, default oha on PATH or ~/.cargo/bin/oha), BENCH_BASE (another build's orgimport,
+# e.g. main's: validate, memory and resume then run it too, on the same files, for figures
+# side by side).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +32,7 @@ THROUGHPUT_ROWS=${BENCH_THROUGHPUT_ROWS:-50000}
 PAIRS=${BENCH_PAIRS:-3}
 BIG_ROWS=${BENCH_BIG_ROWS:-1000000}
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
+BASE=${BENCH_BASE:-}
 # No rate limit: a rate no run comes near.
 UNLIMITED=1000000/s
 
@@ -91,12 +94,13 @@ customers() {
 
 # import FILE OUT [FLAGS...]: runs an import under /usr/bin/time; sets SECS (wall), RSS_MB
 # (peak), SEND_RATE (the summary's rows per second while sending) and SUMMARY. It starts
-# afresh (earlier results at OUT removed) unless RESUME=1; QUIET= drops --quiet.
+# afresh (earlier results at OUT removed) unless RESUME=1; QUIET= drops --quiet; IMPORTER=path
+# runs another build.
 import() {
     local file=$1 out=$2
     shift 2
     [ "${RESUME:-0}" = 1 ] || rm -f "$out" "$out.journal"
-    /usr/bin/time -v -o "$WORK/time.txt" "$BIN" ${QUIET---quiet} import "$file" -o "$out" "$@" \
+    /usr/bin/time -v -o "$WORK/time.txt" "${IMPORTER:-$BIN}" ${QUIET---quiet} import "$file" -o "$out" "$@" \
         2>"$WORK/import.err" || {
         cat "$WORK/import.err" >&2
         echo "the import failed" >&2
@@ -229,6 +233,17 @@ if wants validate; then
     echo "floor: ${floor_secs}s, ${floor_rss} MB; validate: ${SECS}s" \
         "($(python3 -c "print(round($BIG_ROWS / $SECS))") rows/s), ${RSS_MB} MB;" \
         "time ratio validate/floor: $(ratio "$SECS" "$floor_secs")"
+    if [ -n "$BASE" ]; then
+        # The other build, then this one again: the two ratios show how much the load moved.
+        ours=$SECS
+        /usr/bin/time -v -o "$WORK/time.txt" "$BASE" validate "$file" >/dev/null 2>&1 || true
+        timed "$WORK/time.txt"
+        base_secs=$SECS base_rss=$RSS_MB
+        /usr/bin/time -v -o "$WORK/time.txt" "$BIN" validate "$file" >/dev/null 2>&1 || true
+        timed "$WORK/time.txt"
+        echo "base build: validate ${base_secs}s, ${base_rss} MB; this build again: ${SECS}s;" \
+            "time ratio this/base: $(ratio "$ours" "$base_secs") and $(ratio "$SECS" "$base_secs")"
+    fi
 fi
 
 if wants memory || wants resume; then
@@ -238,6 +253,14 @@ if wants memory || wants resume; then
         import "$(customers 100000)" "$WORK/mem-100k.results.csv" --rate "$UNLIMITED" \
             --concurrency "$CONCURRENCY"
         echo "100000 rows: peak RSS ${RSS_MB} MB, ${SECS}s ($SEND_RATE rows/s sending)"
+        if [ -n "$BASE" ]; then
+            for rows in 100000 "$BIG_ROWS"; do
+                start_sandbox
+                IMPORTER=$BASE import "$(customers "$rows")" "$WORK/mem-base.results.csv" \
+                    --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
+                echo "$rows rows, base build: peak RSS ${RSS_MB} MB, ${SECS}s"
+            done
+        fi
     fi
     start_sandbox
     big="$WORK/mem-big.results.csv"
@@ -246,9 +269,17 @@ if wants memory || wants resume; then
         "sandbox created $(stat creates_committed)"
     if wants resume; then
         echo "== 6. resume: rerun the finished $BIG_ROWS-row import"
-        requests=$(stat api_requests)
-        RESUME=1 import "$(customers "$BIG_ROWS")" "$big" --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
-        echo "rerun: ${SECS}s, peak RSS ${RSS_MB} MB, API requests sent:" \
-            "$(($(stat api_requests) - requests)); $SUMMARY"
+        cp "$big" "$WORK/finished.results.csv"
+        for importer in "$BIN" ${BASE:+"$BASE"} ${BASE:+"$BIN"}; do
+            cp "$WORK/finished.results.csv" "$big"
+            requests=$(stat api_requests) tokens=$(stat token_requests)
+            IMPORTER=$importer RESUME=1 import "$(customers "$BIG_ROWS")" "$big" \
+                --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
+            cmp -s "$big" "$WORK/finished.results.csv" && same="the same" || same="NOT the same"
+            echo "rerun ($([ "$importer" = "$BIN" ] && echo this || echo base) build):" \
+                "${SECS}s, peak RSS ${RSS_MB} MB, CPU ${CPU}s; requests sent:" \
+                "$(($(stat api_requests) - requests)) API, $(($(stat token_requests) - tokens))" \
+                "token; results file $same as before; $SUMMARY"
+        done
     fi
 fi

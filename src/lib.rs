@@ -17,6 +17,7 @@
 //!   run reads from, the column mapping and the row checks.
 //! - [`planning`]: every row checked before sending; duplicates, parent waves and rows done
 //!   earlier set aside ([`planning::prepare`]: all an import knows before the network).
+//!   [`fingerprint`]: row keys told apart without keeping them, for planning and reruns.
 //! - [`tenant`]: the tenant's organizations as they are, a row compared with its match, and
 //!   `--on-existing`.
 //! - [`send`]: the worker pool, each row's create and the results task; [`stop`]: the stop
@@ -64,6 +65,7 @@ pub mod commands;
 pub mod error;
 pub mod error_kind;
 pub mod exit;
+pub mod fingerprint;
 pub mod input;
 pub mod planning;
 pub mod rate;

@@ -77,7 +77,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
     .await?;
     if template.is_none() && !config.no_template {
         // As the import would refuse it, before it sends anything.
-        let sent = |index: usize| plan.outcomes.get(index).is_some_and(Option::is_none);
+        let sent = |index: usize| plan.outcomes.is_unsent(index);
         Untemplated::find(&config.input, &config.dialect, &mapping, &sent)?
             .refuse(&config.input)?;
     }
@@ -94,7 +94,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
             break;
         }
         let row = row?;
-        if plan.outcomes.get(index).is_none_or(Option::is_some) {
+        if !plan.outcomes.is_unsent(index) {
             continue;
         }
         let Ok(request) = mapping.to_request(&row.record, template.as_deref()) else {

@@ -135,7 +135,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     if default_template.is_none() && !config.no_template {
         // Before anything is sent: the product doc says every organization needs one.
         let (path, dialect, outcomes) = (snapshot.path(), config.dialect, &plan.outcomes);
-        let sent = |index: usize| outcomes.get(index).is_some_and(Option::is_none);
+        let sent = |index: usize| outcomes.is_unsent(index);
         Untemplated::find(path, &dialect, &mapping, &sent)
             .and_then(|rows| rows.refuse(&config.input))
             .map_err(|e| snapshot.named_as_input(e))?;
@@ -202,7 +202,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         // update. Rows in doubt are left to the create's own look-up.
         let details = config.on_existing == crate::tenant::on_existing::OnExisting::Update;
         let in_doubt = plan.in_doubt_rows.iter();
-        let in_doubt = in_doubt.filter(|&&i| plan.outcomes[i].is_none()).count();
+        let in_doubt = in_doubt.filter(|&&i| plan.outcomes.is_unsent(i)).count();
         let rows_to_check = plan.to_send.saturating_sub(in_doubt);
         let progress = ListingProgress::new(config.quiet);
         let read = reading::read(client, policy, &stop, rows_to_check, details, &progress);
@@ -225,7 +225,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         ..
     } = plan;
     let rows = outcomes.len();
-    let send_mask: Vec<bool> = outcomes.iter().map(Option::is_none).collect();
+    let send_mask: Vec<bool> = (0..rows).map(|i| outcomes.is_unsent(i)).collect();
     let sent = send::run(send::Job {
         input: snapshot.path().to_path_buf(),
         dialect: config.dialect,
@@ -261,21 +261,19 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     } else {
         "the run stopped before this row was sent; rerun to send it".to_string()
     };
-    let mut outcomes: Vec<Outcome> = outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or_else(|| Outcome::not_sent(why_unsent.clone())))
-        .collect();
+    let mut outcomes = outcomes;
+    outcomes.fill_unsent(&Outcome::not_sent(why_unsent));
     // A row an earlier run may have created stays in doubt until a run settles it.
     record::keep_in_doubt(&mut outcomes, &in_doubt_rows);
     let mut counts = HashMap::new();
-    for o in &outcomes {
+    for o in outcomes.iter().flatten() {
         *counts.entry(o.status).or_insert(0u64) += 1;
     }
     // Rows of this run that took at least one request: not those the tenant listing settled.
     let sent = outcomes
         .iter()
         .zip(send_mask.iter())
-        .filter(|(o, send)| **send && o.attempts > 0)
+        .filter(|(o, send)| **send && o.is_some_and(|o| o.attempts > 0))
         .count() as u64;
     let kinds = commonest_kinds(&outcomes, &lines);
     let results_path = config.results.clone();

@@ -291,7 +291,7 @@ async fn read_rows(
             path,
             &dialect,
             &mapping,
-            &EarlierRuns::default(),
+            &mut EarlierRuns::default(),
             default_template.as_deref(),
             &mut |_| {},
         )?;
@@ -300,7 +300,7 @@ async fn read_rows(
         input::read_headers(path, &mut reader)?;
         for (index, row) in input::rows(path, &dialect, reader, mapping.width()).enumerate() {
             let row = row?;
-            let valid = plan.outcomes.get(index).is_some_and(Option::is_none);
+            let valid = plan.outcomes.is_unsent(index);
             requests.push(if valid {
                 mapping
                     .to_request(&row.record, default_template.as_deref())
@@ -327,12 +327,14 @@ fn classify(
     let mut rows: Vec<Option<RowPlan>> = vec![None; plan.outcomes.len()];
     for index in order {
         let row = match (
-            &plan.outcomes[index],
+            plan.outcomes.view(index),
             requests.get_mut(index).and_then(Option::take),
         ) {
             (Some(outcome), _) if outcome.status == Status::Invalid => RowPlan::because(
                 Action::Invalid,
-                outcome.error.clone().unwrap_or_else(|| "invalid".into()),
+                outcome
+                    .error
+                    .map_or_else(|| "invalid".to_string(), str::to_string),
             ),
             (_, Some(request)) => {
                 let parent = plan.parents.get(&index).map(|&p| {

@@ -105,7 +105,7 @@ pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Repo
         path,
         &dialect,
         &mapping,
-        &EarlierRuns::default(),
+        &mut EarlierRuns::default(),
         settings.template_id.as_deref(),
         &mut |row| {
             for problem in row.problems {
@@ -126,7 +126,7 @@ pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Repo
     let without_template = match settings.template_id.as_deref().map(str::trim) {
         Some(t) if !t.is_empty() => Untemplated::default(),
         _ => {
-            let sent = |index: usize| plan.outcomes.get(index).is_some_and(Option::is_none);
+            let sent = |index: usize| plan.outcomes.is_unsent(index);
             Untemplated::find(path, &dialect, &mapping, &sent)?
         }
     };

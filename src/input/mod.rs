@@ -24,7 +24,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 
 pub use encoding::Settled;
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
-pub use rows::{RawRow, lay_out, rows};
+pub use rows::{RawRow, lay_out, rows, trim_fields};
 pub use snapshot::InputSnapshot;
 pub use untemplated::Untemplated;
 
@@ -173,7 +173,9 @@ pub fn delimiter_of(path: &Path, dialect: &Dialect) -> Result<u8, Error> {
 }
 
 /// Opens `path` as CSV in `dialect`: a header row, `"` quoting, fields trimmed, a byte-order
-/// mark skipped, rows of any length (checked by [`rows`]).
+/// mark skipped, rows of any length (checked by [`rows`]). The header is trimmed here; each
+/// record by whoever reads it ([`rows`], [`trim_fields`]), and only when it needs it: csv's own
+/// trim copies every record into a new one.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be opened.
@@ -181,7 +183,7 @@ pub fn reader(path: &Path, dialect: &Dialect) -> Result<CsvReader, Error> {
     let delimiter = delimiter_of(path, dialect)?;
     Ok(csv::ReaderBuilder::new()
         .flexible(true)
-        .trim(csv::Trim::All)
+        .trim(csv::Trim::Headers)
         .delimiter(delimiter)
         .from_reader(open_decoded(path, dialect)?))
 }

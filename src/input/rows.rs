@@ -41,7 +41,20 @@ pub fn lay_out(fields: &mut Vec<String>, width: usize) {
     fields.resize(width, String::new());
 }
 
-/// Iterates the data rows of `reader`, in file order, checking each has `width` fields.
+/// Trims the ASCII whitespace around each field of `record`, as csv's `Trim::All` would, but
+/// copies the record only when a field has some.
+pub fn trim_fields(record: &mut ByteRecord) {
+    let padded = |f: &[u8]| {
+        f.first().is_some_and(u8::is_ascii_whitespace)
+            || f.last().is_some_and(u8::is_ascii_whitespace)
+    };
+    if record.iter().any(padded) {
+        record.trim();
+    }
+}
+
+/// Iterates the data rows of `reader`, in file order, checking each has `width` fields, each
+/// field trimmed ([`trim_fields`]).
 /// Blank lines are skipped by the CSV reader.
 ///
 /// # Errors
@@ -71,6 +84,7 @@ pub fn rows(
     std::iter::from_fn(move || match reader.read_byte_record(&mut bytes) {
         Ok(false) => None,
         Ok(true) => {
+            trim_fields(&mut bytes);
             let position = bytes.position();
             let line = match (&mut lines, position, &sheet) {
                 (_, _, Some(sheet)) => sheet.rows.get(index).map_or(0, |row| u64::from(*row)),
@@ -240,7 +254,7 @@ fn swallowed_rows(
 ) -> Option<(usize, usize, usize)> {
     // Two lines of a two-column file may be an address with a comma in each; three may not.
     let enough = if width == 2 { 3 } else { 2 };
-    if width < 2 {
+    if width < 2 || !record.as_slice().iter().any(|b| *b == b'\n' || *b == b'\r') {
         return None;
     }
     record.iter().enumerate().find_map(|(index, field)| {
@@ -292,6 +306,20 @@ mod tests {
             .map(|r| r.unwrap().line)
             .collect();
         assert_eq!(lines, [3, 4, 8]);
+    }
+
+    #[test]
+    fn fields_and_the_header_are_trimmed_and_a_row_without_padding_is_left_as_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("padded.csv");
+        std::fs::write(&path, " name ,\tid\nacme , x\t\nplain,y\n\" q \",\n").unwrap();
+        let mut reader = reader(&path, &Dialect::default()).unwrap();
+        let headers = read_headers(&path, &mut reader).unwrap();
+        assert_eq!(headers.iter().collect::<Vec<_>>(), ["name", "id"]);
+        let fields: Vec<Vec<String>> = rows(&path, &Dialect::default(), reader, 2)
+            .map(|r| r.unwrap().record.iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(fields, [["acme", "x"], ["plain", "y"], ["q", ""]]);
     }
 
     #[test]

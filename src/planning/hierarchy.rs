@@ -17,13 +17,13 @@ pub(super) fn place_children(
 ) {
     for (child, reference, named_parent) in references {
         let parent = seen
-            .get(&fingerprint(&format!("id:{reference}")))
+            .get(fingerprint(&format!("id:{reference}")))
             .or_else(|| {
                 named_parent
-                    .then(|| names.get(&fingerprint(&reference)))
+                    .then(|| names.get(fingerprint(&reference)))
                     .flatten()
             })
-            .copied();
+            .map(|row| row as usize);
         match parent {
             Some(parent) if parent != child => {
                 plan.parents.insert(child, parent);
@@ -118,10 +118,8 @@ pub(super) fn place_children(
     by_depth.sort_unstable();
     for &(d, child) in &by_depth {
         let parent = plan.parents[&child];
-        let parent_invalid = plan.outcomes[parent]
-            .as_ref()
-            .is_some_and(|o| o.status == Status::Invalid);
-        if parent_invalid && plan.outcomes[child].is_none() {
+        let parent_invalid = plan.outcomes.status(parent) == Some(Status::Invalid);
+        if parent_invalid && plan.outcomes.is_unsent(child) {
             let problem = Problem::new(
                 ProblemKind::InvalidParent,
                 None,
@@ -129,7 +127,7 @@ pub(super) fn place_children(
             );
             mark_invalid(plan, child, problem, report);
         }
-        if plan.outcomes[child].is_none() {
+        if plan.outcomes.is_unsent(child) {
             plan.waves.insert(child, d);
             plan.wave_count = plan.wave_count.max(d + 1);
         }
@@ -144,11 +142,12 @@ fn mark_invalid(
     report: &mut dyn FnMut(&InvalidRow),
 ) {
     let line = plan.lines[row];
-    match &mut plan.outcomes[row] {
-        Some(o) if o.status == Status::Invalid => {
+    match plan.outcomes.get(row) {
+        Some(mut o) if o.status == Status::Invalid => {
             *plan.problem_counts.entry(problem.kind).or_default() += 1;
             let error = o.error.get_or_insert_with(String::new);
             error.push_str(&format!("; {problem}"));
+            plan.outcomes.set(row, &o);
             report(&InvalidRow {
                 line,
                 problems: std::slice::from_ref(&problem),
@@ -158,7 +157,7 @@ fn mark_invalid(
         Some(_) => {}
         None => {
             let outcome = invalid(plan, line, std::slice::from_ref(&problem), report);
-            plan.outcomes[row] = Some(outcome);
+            plan.outcomes.set(row, &outcome);
         }
     }
 }

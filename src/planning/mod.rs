@@ -4,7 +4,6 @@
 //! parents before children) or what its outcome already is.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasherDefault;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -16,10 +15,11 @@ use hierarchy::place_children;
 pub use prepare::{Prepared, prepare};
 
 use crate::Error;
+use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
 use crate::input::expected_rows;
 use crate::input::quote::quoted;
 use crate::input::{self, Dialect, Keys, Mapping, Problem, ProblemKind, RawRow};
-use crate::record::{EarlierRuns, Outcome, Status};
+use crate::record::{EarlierRuns, Outcome, Outcomes, Status};
 
 /// Rows checked together in one parallel batch.
 const BATCH: usize = 8192;
@@ -31,9 +31,9 @@ const UNLISTED_EXAMPLES: usize = 10;
 /// What to do with each row.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// One entry per data row, in input order: `None` to send it, or its known outcome
+    /// One entry per data row, in input order: unsent to send it, or its known outcome
     /// (invalid, or done by an earlier run).
-    pub outcomes: Vec<Option<Outcome>>,
+    pub outcomes: Outcomes,
     /// The line where each row starts.
     pub lines: Vec<u64>,
     /// Rows whose parent is another row of the file: child index -> parent index.
@@ -74,6 +74,10 @@ pub struct InvalidRow<'a> {
 /// One row after the parallel checks.
 struct Checked {
     keys: Keys,
+    /// The fingerprint of its key, if it has one.
+    key: Option<Fingerprint>,
+    /// Its entry among the rows earlier runs finished, if it is one.
+    done: Option<usize>,
     problems: Vec<Problem>,
 }
 
@@ -81,8 +85,9 @@ struct Checked {
 ///
 /// A row is invalid when its fields break a rule, its key (id, else name) repeats an earlier
 /// row's, its `parent` names no row of the file, it is its own ancestor, or its parent row is
-/// invalid. A row that an earlier run finished (in `earlier.done`) is not sent. `report` is
-/// called once for every invalid row.
+/// invalid. A row that an earlier run finished ([`EarlierRuns::done_entry`]) is not sent: its
+/// outcome is taken from `earlier`, which can then no longer give it
+/// ([`EarlierRuns::outcomes_for_plan`]). `report` is called once for every invalid row.
 ///
 /// # Errors
 /// [`Error::Input`]/[`Error::Io`] when the file cannot be read.
@@ -90,7 +95,7 @@ pub fn build(
     path: &Path,
     dialect: &Dialect,
     mapping: &Mapping,
-    earlier: &EarlierRuns,
+    earlier: &mut EarlierRuns,
     default_template: Option<&str>,
     report: &mut dyn FnMut(&InvalidRow),
 ) -> Result<Plan, Error> {
@@ -108,14 +113,12 @@ pub fn build(
     // Sized up front from the file's line count, so that no table or vector is ever copied
     // into one twice its size (a million rows held both at once).
     let expected = expected_rows(path);
-    let mut seen: FingerprintMap = HashMap::with_capacity_and_hasher(expected, Default::default());
-    let mut names = FingerprintMap::default();
+    let mut seen = FingerprintMap::with_capacity(expected);
+    let mut names = FingerprintMap::with_capacity(if by_name { expected } else { 0 });
     // Slugged names -> first row with it, for rows keyed by an id (see `name_collision`).
     let mut slugged = FingerprintMap::default();
-    if by_name {
-        names.reserve(expected);
-    }
-    plan.outcomes.reserve(expected);
+    plan.outcomes = earlier.outcomes_for_plan(expected);
+    let earlier: &EarlierRuns = earlier;
     plan.lines.reserve(expected);
     // (child, reference, whether it came from `parent` rather than `parent_id`).
     let mut references: Vec<(usize, String, bool)> = Vec::new();
@@ -135,42 +138,42 @@ pub fn build(
         for (row, checked) in batch.iter().zip(checked) {
             let index = plan.outcomes.len();
             plan.lines.push(row.line);
-            let Checked { keys, mut problems } = checked;
+            let Checked {
+                keys,
+                key: key_print,
+                done,
+                mut problems,
+            } = checked;
             // Whether the row repeats an earlier row's key: an earlier run's line is about
             // the first row with a key.
             let mut repeat = false;
-            if let Some(key) = &keys.key {
-                match seen.get(&fingerprint(key)) {
-                    Some(first) => {
-                        repeat = true;
-                        let (what, value) = key.split_once(':').unwrap_or(("key", key));
-                        problems.insert(
-                            0,
-                            Problem::new(
-                                ProblemKind::DuplicateKey,
-                                None,
-                                format!(
-                                    "{what} {} is already used by line {}; each \
-                                     organization must appear once",
-                                    quoted(value),
-                                    plan.lines[*first]
-                                ),
-                            ),
-                        );
-                    }
-                    None => {
-                        seen.insert(fingerprint(key), index);
-                    }
-                }
+            if let (Some(key), Some(print)) = (&keys.key, key_print)
+                && let (first, false) = seen.get_or_insert(print, row_number(index))
+            {
+                repeat = true;
+                let (what, value) = key.split_once(':').unwrap_or(("key", key));
+                problems.insert(
+                    0,
+                    Problem::new(
+                        ProblemKind::DuplicateKey,
+                        None,
+                        format!(
+                            "{what} {} is already used by line {}; each organization must \
+                             appear once",
+                            quoted(value),
+                            plan.lines[first as usize]
+                        ),
+                    ),
+                );
             }
             if !repeat
                 && let Some(problem) =
-                    name_collision(mapping, row, &keys, earlier, &plan.lines, &mut slugged)
+                    name_collision(mapping, row, &keys, done, &plan.lines, &mut slugged)
             {
                 problems.insert(0, problem);
             }
             if by_name && let Some(name) = &keys.name {
-                names.entry(fingerprint(name)).or_insert(index);
+                names.get_or_insert(fingerprint(name), row_number(index));
             }
             match (&keys.parent, &keys.parent_id) {
                 (Some(_), Some(_)) => problems.push(Problem::new(
@@ -185,28 +188,34 @@ pub fn build(
             if let Some(key) = keys.key.as_deref().filter(|_| !repeat) {
                 if earlier.in_doubt.contains(key) {
                     plan.in_doubt_rows.push(index);
-                } else if earlier.had_results && problems.is_empty() && !earlier.lists(key) {
+                } else if earlier.had_results
+                    && problems.is_empty()
+                    && done.is_none()
+                    && !key_print.is_some_and(|print| earlier.lists_by(key, print))
+                {
                     if plan.unlisted_lines.len() < UNLISTED_EXAMPLES {
                         plan.unlisted_lines.push(row.line);
                     }
                     plan.unlisted += 1;
                 }
             }
-            let outcome = if problems.is_empty() {
-                keys.key
-                    .and_then(|key| earlier.done.get(&key).map(|r| r.outcome.clone()))
-            } else {
-                Some(invalid(&mut plan, row.line, &problems, report))
-            };
-            plan.outcomes.push(outcome);
+            match done.filter(|_| problems.is_empty() && !repeat) {
+                Some(entry) => earlier.push_done(entry, &mut plan.outcomes),
+                None if problems.is_empty() => plan.outcomes.push(None),
+                None => {
+                    let outcome = invalid(&mut plan, row.line, &problems, report);
+                    plan.outcomes.push(Some(&outcome));
+                }
+            }
         }
     }
+    drop(batch);
 
     place_children(&mut plan, &seen, &names, references, report);
-    for outcome in &plan.outcomes {
-        match outcome {
+    for index in 0..plan.outcomes.len() {
+        match plan.outcomes.status(index) {
             None => plan.to_send += 1,
-            Some(o) if o.status == Status::Invalid => plan.invalid += 1,
+            Some(Status::Invalid) => plan.invalid += 1,
             Some(_) => plan.done_before += 1,
         }
     }
@@ -221,17 +230,18 @@ fn name_collision(
     mapping: &Mapping,
     row: &RawRow,
     keys: &Keys,
-    earlier: &EarlierRuns,
+    done: Option<usize>,
     lines: &[u64],
     slugged: &mut FingerprintMap,
 ) -> Option<Problem> {
-    let (Some(key), Some(_), Some(name)) = (&keys.key, &keys.id, &keys.name) else {
+    let (Some(_), Some(_), Some(name)) = (&keys.key, &keys.id, &keys.name) else {
         return None;
     };
     let text = mapping.name_slugged_from(&row.record)?;
     let index = lines.len() - 1;
-    let first = *slugged.entry(fingerprint(name)).or_insert(index);
-    if first == index || earlier.done.contains_key(key) {
+    let (first, _) = slugged.get_or_insert(fingerprint(name), row_number(index));
+    let first = first as usize;
+    if first == index || done.is_some() {
         return None;
     }
     Some(Problem::new(
@@ -258,15 +268,15 @@ fn check(
     if let Some(problem) = &row.problem {
         return Checked {
             keys: Keys::default(),
+            key: None,
+            done: None,
             problems: vec![Problem::new(ProblemKind::Unreadable, None, problem.clone())],
         };
     }
     let keys = mapping.keys(&row.record);
-    let done = keys
-        .key
-        .as_ref()
-        .is_some_and(|key| earlier.done.contains_key(key));
-    let problems = if done {
+    let key = keys.key.as_deref().map(fingerprint);
+    let done = key.and_then(|key| earlier.done_entry(key));
+    let problems = if done.is_some() {
         Vec::new()
     } else {
         mapping
@@ -274,50 +284,12 @@ fn check(
             .err()
             .unwrap_or_default()
     };
-    Checked { keys, problems }
-}
-
-/// A 128-bit fingerprint of a key, to tell keys apart without keeping them: two SipHash
-/// digests with different prefixes. Two of a million keys share one with odds near 1e-27.
-/// Two `u64`s rather than a `u128`, whose 16-byte alignment would pad each map entry.
-type Fingerprint = (u64, u64);
-
-/// Rows by the fingerprint of their key. A fingerprint is a hash already, so the map takes
-/// its first half as it is rather than hashing it again.
-type FingerprintMap = HashMap<Fingerprint, usize, BuildHasherDefault<FirstHalf>>;
-
-/// The [`Hasher`](std::hash::Hasher) of a [`FingerprintMap`]: the last `u64` written.
-#[derive(Default)]
-struct FirstHalf(u64);
-
-impl std::hash::Hasher for FirstHalf {
-    fn finish(&self) -> u64 {
-        self.0
+    Checked {
+        keys,
+        key,
+        done,
+        problems,
     }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64`s are hashed here; anything else is folded in all the same.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        if self.0 == 0 {
-            self.0 = n;
-        }
-    }
-}
-
-fn fingerprint(key: &str) -> Fingerprint {
-    use std::hash::Hasher;
-    let half = |salt: u8| {
-        let mut hasher = std::hash::DefaultHasher::new();
-        hasher.write_u8(salt);
-        hasher.write(key.as_bytes());
-        hasher.finish()
-    };
-    (half(0), half(1))
 }
 
 /// Records an invalid row: counts, examples, the report, and its outcome. `problems` is

@@ -41,12 +41,13 @@ pub async fn prepare(
     let spec = spec.clone();
     tokio::task::spawn_blocking(move || -> Result<_, Error> {
         let mapping = input::mapping_for(&input_path, &dialect, &spec)?;
-        let earlier = record::EarlierRuns::load(&results_path, &mapping)?;
+        let mut earlier = record::EarlierRuns::load(&results_path, &mapping)?;
+        let done_earlier = earlier.done_count();
         let plan = build(
             &input_path,
             &dialect,
             &mapping,
-            &earlier,
+            &mut earlier,
             default_template.as_deref(),
             &mut |_| {},
         )?;
@@ -54,7 +55,7 @@ pub async fn prepare(
         Ok(Prepared {
             mapping,
             plan,
-            done_earlier: earlier.done.len(),
+            done_earlier,
             in_doubt: earlier.in_doubt,
         })
     })

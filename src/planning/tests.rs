@@ -1,22 +1,21 @@
 //! The planner on small files: parent waves, cycles, missing and invalid parents.
 
-use std::collections::HashMap;
-
 use super::*;
 use crate::input::{MappingFile, MappingSpec};
+use crate::record::Place;
 
 /// Plans `csv` (written to a temporary file) with the default mapping and no earlier run.
 fn plan_of(csv: &str) -> (Plan, Vec<String>) {
-    plan_after(csv, &EarlierRuns::default())
+    plan_after(csv, &mut EarlierRuns::default())
 }
 
 /// Plans `csv` (written to a temporary file) with the default mapping after `earlier`.
-fn plan_after(csv: &str, earlier: &EarlierRuns) -> (Plan, Vec<String>) {
+fn plan_after(csv: &str, earlier: &mut EarlierRuns) -> (Plan, Vec<String>) {
     plan_mapped(csv, "", earlier)
 }
 
 /// Plans `csv` (written to a temporary file) with the mapping file `toml` after `earlier`.
-fn plan_mapped(csv: &str, toml: &str, earlier: &EarlierRuns) -> (Plan, Vec<String>) {
+fn plan_mapped(csv: &str, toml: &str, earlier: &mut EarlierRuns) -> (Plan, Vec<String>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("customers.csv");
     std::fs::write(&path, csv).expect("the file is written");
@@ -45,9 +44,7 @@ fn plan_mapped(csv: &str, toml: &str, earlier: &EarlierRuns) -> (Plan, Vec<Strin
 
 /// The error of row `index`, when it is not to be sent.
 fn error_of(plan: &Plan, index: usize) -> Option<&str> {
-    plan.outcomes[index]
-        .as_ref()
-        .and_then(|o| o.error.as_deref())
+    plan.outcomes.view(index).and_then(|o| o.error)
 }
 
 #[test]
@@ -62,7 +59,7 @@ fn children_go_in_the_wave_after_their_parent_whatever_the_row_order() {
     );
     assert!(reported.is_empty(), "{reported:?}");
     assert_eq!(plan.to_send, 4);
-    assert!(plan.outcomes.iter().all(Option::is_none));
+    assert!((0..plan.outcomes.len()).all(|i| plan.outcomes.is_unsent(i)));
     assert_eq!(plan.parents, HashMap::from([(0, 1), (1, 2)]));
     assert_eq!(plan.waves, HashMap::from([(0, 2), (1, 1)]));
     assert_eq!(plan.wave_count, 3);
@@ -102,7 +99,7 @@ fn a_cycle_makes_every_row_on_it_invalid_and_the_rows_below_it_too() {
     }
     let below = error_of(&plan, 2).expect("a row below the cycle is invalid");
     assert!(below.contains("its parent, line 2, is invalid"), "{below}");
-    assert!(plan.outcomes[3].is_none(), "the free row is sent");
+    assert!(plan.outcomes.is_unsent(3), "the free row is sent");
     assert_eq!((plan.to_send, plan.invalid), (1, 3));
     assert_eq!(plan.wave_count, 1);
     assert_eq!(reported.len(), 3, "{reported:?}");
@@ -132,7 +129,7 @@ fn a_parent_that_is_no_row_is_invalid_but_a_parent_id_is_an_existing_organizatio
         "{error}"
     );
     // A parent_id that names no row is an organization that exists already: sent in wave 0.
-    assert!(plan.outcomes[1].is_none());
+    assert!(plan.outcomes.is_unsent(1));
     assert!(plan.parents.is_empty());
     assert_eq!(plan.wave_count, 1);
 }
@@ -157,7 +154,7 @@ fn the_whole_subtree_of_an_invalid_row_is_invalid() {
         "{:?}",
         error_of(&plan, 2)
     );
-    assert!(plan.outcomes[3].is_none());
+    assert!(plan.outcomes.is_unsent(3));
     assert_eq!((plan.to_send, plan.invalid), (1, 3));
     assert_eq!(plan.wave_count, 1);
 }
@@ -165,24 +162,20 @@ fn the_whole_subtree_of_an_invalid_row_is_invalid() {
 #[test]
 fn a_repeated_key_is_invalid_and_names_the_first_line() {
     let (plan, _) = plan_of("name\nacme\nacme\n");
-    assert!(plan.outcomes[0].is_none());
+    assert!(plan.outcomes.is_unsent(0));
     let error = error_of(&plan, 1).expect("invalid");
     assert!(error.contains("line 2"), "{error}");
 }
 
 #[test]
 fn rows_in_doubt_and_rows_the_results_file_does_not_list_are_found() {
-    let done = crate::record::Recorded {
-        outcome: Outcome::done(Status::Created, "org-a".into(), Some(201), 1),
-        place: crate::record::Place::Results(2),
-    };
-    let earlier = EarlierRuns {
-        done: HashMap::from([("name:a".to_string(), done)]),
-        in_doubt: ["name:b".to_string(), "name:bad".to_string()].into(),
-        listed_otherwise: ["name:c".to_string()].into(),
-        had_results: true,
-        warnings: Vec::new(),
-    };
+    let mut earlier = EarlierRuns::default();
+    earlier.had_results = true;
+    let done = Outcome::done(Status::Created, "org-a".into(), Some(201), 1);
+    earlier.learn("name:a".into(), Place::Results(2), Some(done));
+    earlier.learn("name:b".into(), Place::Results(3), None);
+    earlier.learn("name:bad".into(), Place::Results(4), None);
+    earlier.list("name:c");
     let (plan, _) = plan_after(
         "name,email\n\
          a,\n\
@@ -192,7 +185,7 @@ fn rows_in_doubt_and_rows_the_results_file_does_not_list_are_found() {
          bad,not an email\n\
          new,\n\
          newer,\n",
-        &earlier,
+        &mut earlier,
     );
     // The first row with a key is the row an earlier run's line is about; its repeat is
     // invalid, and an invalid row in doubt stays in doubt.
@@ -204,7 +197,7 @@ fn rows_in_doubt_and_rows_the_results_file_does_not_list_are_found() {
     assert_eq!(plan.done_before, 1);
 
     // Without a results file, nothing is reported as unlisted.
-    let (plan, _) = plan_after("name\nnew\n", &EarlierRuns::default());
+    let (plan, _) = plan_after("name\nnew\n", &mut EarlierRuns::default());
     assert_eq!(plan.unlisted, 0);
 }
 
@@ -216,8 +209,8 @@ fn names_slugged_alike_are_one_name_whatever_feeds_the_id() {
                003,acme inc\n\
                004,Beta\n";
     let toml = "[fields]\nid = \"Account ID\"\nname = { slug = \"Account Name\" }\n";
-    let (plan, reported) = plan_mapped(csv, toml, &EarlierRuns::default());
-    assert!(plan.outcomes[0].is_none() && plan.outcomes[3].is_none());
+    let (plan, reported) = plan_mapped(csv, toml, &mut EarlierRuns::default());
+    assert!(plan.outcomes.is_unsent(0) && plan.outcomes.is_unsent(3));
     for index in [1, 2] {
         let error = error_of(&plan, index).expect("a second acme-inc is invalid");
         assert!(
@@ -237,7 +230,7 @@ fn names_slugged_alike_are_one_name_whatever_feeds_the_id() {
     ] {
         let toml = format!("[fields]\nid = {id}\nname = \"Account ID\"\n");
         let csv = "Account ID,Account Name\nx1,Acme\nx2,Beta\nx3,Acme\n";
-        let (plan, _) = plan_mapped(csv, &toml, &EarlierRuns::default());
+        let (plan, _) = plan_mapped(csv, &toml, &mut EarlierRuns::default());
         let error = error_of(&plan, 2).expect("a repeated made id is invalid");
         assert!(error.contains("is already used by line 2"), "{id}: {error}");
         assert_eq!(plan.to_send, 2, "{id}");
@@ -245,25 +238,20 @@ fn names_slugged_alike_are_one_name_whatever_feeds_the_id() {
 
     // Names written as they are may repeat under ids of their own.
     let toml = "[fields]\nid = \"Account ID\"\nname = \"Account Name\"\n";
-    let (plan, _) = plan_mapped(csv, toml, &EarlierRuns::default());
+    let (plan, _) = plan_mapped(csv, toml, &mut EarlierRuns::default());
     assert_eq!(plan.to_send, 4);
 }
 
 #[test]
 fn a_row_an_earlier_run_created_stays_created_though_its_slug_collides() {
-    let done = crate::record::Recorded {
-        outcome: Outcome::done(Status::Created, "org-2".into(), Some(201), 1),
-        place: crate::record::Place::Results(3),
-    };
-    let earlier = EarlierRuns {
-        done: HashMap::from([("id:002".to_string(), done)]),
-        had_results: true,
-        ..EarlierRuns::default()
-    };
+    let mut earlier = EarlierRuns::default();
+    earlier.had_results = true;
+    let done = Outcome::done(Status::Created, "org-2".into(), Some(201), 1);
+    earlier.learn("id:002".into(), Place::Results(3), Some(done));
     let csv = "Account ID,Account Name\n001,Acme Inc\n002,ACME Inc.\n003,ACME-INC\n";
     let toml = "[fields]\nid = \"Account ID\"\nname = { slug = \"Account Name\" }\n";
-    let (plan, _) = plan_mapped(csv, toml, &earlier);
-    assert!(plan.outcomes[0].is_none());
-    assert_eq!(plan.outcomes[1].as_ref().unwrap().status, Status::Created);
+    let (plan, _) = plan_mapped(csv, toml, &mut earlier);
+    assert!(plan.outcomes.is_unsent(0));
+    assert_eq!(plan.outcomes.status(1), Some(Status::Created));
     assert!(error_of(&plan, 2).is_some_and(|e| e.contains("already the name of line 2")));
 }

@@ -202,6 +202,7 @@ pub fn copy_input(
             message: e.to_string(),
         })?
     {
+        input::trim_fields(&mut record);
         if count < rows {
             out.input_cells(&record, width)?;
             append(count, out)?;

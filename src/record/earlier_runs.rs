@@ -11,17 +11,23 @@
 //! doubt until an answer settles it: a later line saying it was not sent, is invalid, or failed
 //! before any create was sent does not.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use csv::StringRecord;
+use rayon::prelude::*;
 
 use super::checks::{self, Place, Reading};
 use super::journal::{self, JournalLine};
 use super::layout::Layout;
+use super::outcomes::Outcomes;
 use super::*;
 use crate::Error;
-use crate::input::{self, Dialect, Mapping};
+use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
+use crate::input::{self, Dialect, Mapping, RawRow};
+
+/// Rows of the results file checked together in one parallel batch.
+const BATCH: usize = 8192;
 
 /// A row's outcome as an earlier run recorded it, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,23 +39,45 @@ pub struct Recorded {
 }
 
 /// What earlier runs left, by row key: read from the results file and the journal.
+///
+/// Kept compact, for a rerun of a million rows: each key is an entry of a fingerprint map (no
+/// key is kept), and the outcomes of rows done are packed in one [`Outcomes`] store, whose
+/// texts the plan takes over rather than copies ([`EarlierRuns::outcomes_for_plan`]).
 #[derive(Debug, Default)]
 pub struct EarlierRuns {
-    /// Rows whose organization exists (`created`, `exists` or `updated`, with its org_id): not
-    /// to be sent again.
-    pub done: HashMap<String, Recorded>,
+    /// Each key's entry.
+    entries: FingerprintMap,
+    /// By entry: the outcome of a row whose organization exists (`created`, `exists` or
+    /// `updated`, with its org_id), not to be sent again; unsent for every other row.
+    done: Outcomes,
+    /// By entry: where the outcome in `done` was read ([`pack_place`]).
+    places: Vec<u64>,
+    /// By entry: whether the results file lists the row otherwise (failed, invalid, not sent,
+    /// or done without an org_id): with the rows done and in doubt, every key it lists, so
+    /// that a row of the input that it does not list at all is noticed.
+    listed_otherwise: Vec<bool>,
     /// Rows that may have been created without an answer saying so: sent when a run stopped
     /// mid-request, `unconfirmed`, or failed without a definite refusal. They are looked up
     /// before sending, and recorded `created` if found.
     pub in_doubt: HashSet<String>,
-    /// Keys of the other rows the results file lists (failed, invalid, not sent, or done
-    /// without an org_id): with `done` and `in_doubt`, every key it lists, so that a row of
-    /// the input that it does not list at all is noticed.
-    pub listed_otherwise: HashSet<String>,
     /// Whether there was a results file.
     pub had_results: bool,
     /// Rows read other than as they are written, with why, for stderr.
     pub warnings: Vec<(Place, String)>,
+}
+
+/// One row of the results file, checked (on any thread).
+enum ReadRow {
+    /// Its line cannot be read: refused.
+    Refused(Place, String),
+    /// Its outcome and key (`None`: it has neither id nor name), and why it was read other
+    /// than as written.
+    Read {
+        place: Place,
+        key: Option<(String, Fingerprint)>,
+        outcome: Outcome,
+        why: Option<String>,
+    },
 }
 
 impl EarlierRuns {
@@ -99,13 +127,11 @@ impl EarlierRuns {
                 JournalLine::Junk(why) => earlier.warnings.push((place, why)),
             })?;
         }
-        let mut recorded: Vec<(&str, Place)> = earlier
-            .done
-            .values()
-            .filter_map(|r| r.outcome.org_id.as_deref().map(|id| (id, r.place)))
-            .collect();
-        recorded.sort_by_key(|(_, place)| *place);
-        refused.extend(checks::same_organization(recorded));
+        let done = &earlier.done;
+        refused.extend(checks::same_organization_among(done.len(), |entry| {
+            let id = done.view(entry)?.org_id?;
+            Some((id, unpack_place(earlier.places[entry])))
+        }));
         if !refused.is_empty() {
             return Err(Error::Input {
                 path: results.to_path_buf(),
@@ -115,9 +141,34 @@ impl EarlierRuns {
         Ok(earlier)
     }
 
+    /// The entry of the key whose fingerprint is `print`, made when it has none.
+    fn entry(&mut self, print: Fingerprint) -> usize {
+        let next = self.places.len();
+        let (entry, new) = self.entries.get_or_insert(print, row_number(next));
+        if new {
+            self.done.push(None);
+            self.places.push(0);
+            self.listed_otherwise.push(false);
+        }
+        entry as usize
+    }
+
     /// Takes the row `key`'s latest outcome (`None`: it was being sent, or its line could not
     /// be read), read at `place`, replacing what an earlier line said of it.
-    fn learn(&mut self, key: String, place: Place, outcome: Option<Outcome>) {
+    pub(crate) fn learn(&mut self, key: String, place: Place, outcome: Option<Outcome>) {
+        let print = fingerprint(&key);
+        self.learn_by(key, print, place, outcome);
+    }
+
+    /// [`EarlierRuns::learn`], for a `key` whose fingerprint is `print`.
+    fn learn_by(
+        &mut self,
+        key: String,
+        print: Fingerprint,
+        place: Place,
+        outcome: Option<Outcome>,
+    ) {
+        let entry = self.entry(print);
         let was_in_doubt = !self.in_doubt.is_empty() && self.in_doubt.contains(&key);
         let (done, in_doubt) = match &outcome {
             None => (false, true),
@@ -130,22 +181,33 @@ impl EarlierRuns {
         if was_in_doubt && !in_doubt {
             self.in_doubt.remove(&key);
         }
-        if !done && !self.done.is_empty() {
-            self.done.remove(&key);
-        }
         match outcome {
             Some(outcome) if done => {
-                self.done.insert(key, Recorded { outcome, place });
+                self.done.set(entry, &outcome);
+                self.places[entry] = pack_place(place);
             }
-            _ if in_doubt => {
-                self.in_doubt.insert(key);
+            _ => {
+                if !self.done.is_unsent(entry) {
+                    self.done.clear(entry);
+                }
+                if in_doubt {
+                    self.in_doubt.insert(key);
+                }
             }
-            _ => {}
         }
     }
 
+    /// Notes that the results file lists the row `key` other than as done (for tests that
+    /// make what earlier runs left by hand).
+    #[cfg(test)]
+    pub(crate) fn list(&mut self, key: &str) {
+        let entry = self.entry(fingerprint(key));
+        self.listed_otherwise[entry] = true;
+    }
+
     /// Learns the outcome of every row of the results file at `path` that was sent; rows that
-    /// cannot be read go to `refused`.
+    /// cannot be read go to `refused`. Rows are checked in parallel, a batch at a time, and
+    /// learned in file order.
     fn read_results(
         &mut self,
         path: &Path,
@@ -171,66 +233,177 @@ impl EarlierRuns {
         } else {
             mapping.for_headers(&input_headers).map_err(not_ours)?
         };
-        self.done.reserve(crate::input::expected_rows(path));
-        for row in input::rows(path, &Dialect::RESULTS, reader, layout.width()) {
-            let row = row?;
-            let place = Place::Results(row.line);
-            if let Some(problem) = &row.problem {
-                refused.push((place, checks::unreadable_line(problem).to_string()));
-                continue;
+        let expected = crate::input::expected_rows(path);
+        self.entries = FingerprintMap::with_capacity(expected);
+        self.done = Outcomes::with_capacity(expected);
+        self.places.reserve(expected);
+        self.listed_otherwise.reserve(expected);
+        let mut rows = input::rows(path, &Dialect::RESULTS, reader, layout.width());
+        let mut batch: Vec<RawRow> = Vec::with_capacity(BATCH);
+        loop {
+            batch.clear();
+            for row in rows.by_ref().take(BATCH) {
+                batch.push(row?);
             }
-            // Only a row with a cell that was neutralized is copied to restore it. The
-            // mapping reads the input's columns, which come first.
-            let restored: StringRecord;
-            let record = if row.record.iter().any(|c| c.starts_with('\'')) {
-                restored = row.record.iter().map(restore).collect();
-                &restored
-            } else {
-                &row.record
-            };
-            let outcome = match checks::read_cells(layout.cells(record)) {
-                Reading::Sound(outcome) => outcome,
-                Reading::Partly { outcome, why } => {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let read: Vec<ReadRow> = batch
+                .par_iter()
+                .map(|row| read_row(row, layout, &columns))
+                .collect();
+            for row in read {
+                let (place, key, outcome, why) = match row {
+                    ReadRow::Refused(place, why) => {
+                        refused.push((place, why));
+                        continue;
+                    }
+                    ReadRow::Read {
+                        place,
+                        key,
+                        outcome,
+                        why,
+                    } => (place, key, outcome, why),
+                };
+                if let Some(why) = why {
                     self.warnings.push((place, why));
-                    outcome
                 }
-                Reading::Unreadable(why) => {
-                    refused.push((place, why.to_string()));
+                let Some((key, print)) = key else {
+                    if matches!(outcome.status, Status::Created | Status::Unconfirmed) {
+                        self.warnings.push((
+                            place,
+                            format!(
+                                "status {} but no id nor name to match it with a row of \
+                                 the input: ignored",
+                                outcome.status.as_str()
+                            ),
+                        ));
+                    }
+                    continue;
+                };
+                // An invalid or unsent row says nothing of the row's organization, and an
+                // invalid row may repeat a sent row's key.
+                if !outcome.status.is_done() || outcome.org_id.is_none() {
+                    let entry = self.entry(print);
+                    self.listed_otherwise[entry] = true;
+                }
+                if matches!(outcome.status, Status::Invalid | Status::NotSent) {
                     continue;
                 }
-            };
-            let Some(key) = columns.key(record) else {
-                if matches!(outcome.status, Status::Created | Status::Unconfirmed) {
-                    self.warnings.push((
-                        place,
-                        format!(
-                            "status {} but no id nor name to match it with a row of the \
-                             input: ignored",
-                            outcome.status.as_str()
-                        ),
-                    ));
-                }
-                continue;
-            };
-            // An invalid or unsent row says nothing of the row's organization, and an invalid
-            // row may repeat a sent row's key.
-            if matches!(outcome.status, Status::Invalid | Status::NotSent) {
-                self.listed_otherwise.insert(key);
-                continue;
+                self.learn_by(key, print, place, Some(outcome));
             }
-            if !outcome.status.is_done() || outcome.org_id.is_none() {
-                self.listed_otherwise.insert(key.clone());
-            }
-            self.learn(key, place, Some(outcome));
         }
-        Ok(())
+    }
+
+    /// The entry of the row with key `key` when its organization exists: an earlier run
+    /// recorded it `created`, `exists` or `updated` with its org_id. Not to be sent again.
+    pub fn done_entry(&self, key: Fingerprint) -> Option<usize> {
+        let entry = self.entries.get(key)? as usize;
+        (!self.done.is_unsent(entry)).then_some(entry)
+    }
+
+    /// Whether the row with key `key` is done ([`EarlierRuns::done_entry`]).
+    pub fn is_done(&self, key: &str) -> bool {
+        self.done_entry(fingerprint(key)).is_some()
+    }
+
+    /// The outcome an earlier run recorded for the row `key` when it is done, and where it
+    /// was read.
+    ///
+    /// # Panics
+    /// Once the outcomes went to a plan ([`EarlierRuns::outcomes_for_plan`]).
+    pub fn done(&self, key: &str) -> Option<Recorded> {
+        let entry = self.done_entry(fingerprint(key))?;
+        Some(Recorded {
+            outcome: self.done.get(entry)?,
+            place: unpack_place(self.places[entry]),
+        })
+    }
+
+    /// How many rows earlier runs finished.
+    pub fn done_count(&self) -> usize {
+        (0..self.done.len())
+            .filter(|&entry| !self.done.is_unsent(entry))
+            .count()
     }
 
     /// Whether the results file lists a row with `key`.
     pub fn lists(&self, key: &str) -> bool {
-        self.done.contains_key(key)
-            || self.in_doubt.contains(key)
-            || self.listed_otherwise.contains(key)
+        self.lists_by(key, fingerprint(key))
+    }
+
+    /// [`EarlierRuns::lists`], for a `key` whose fingerprint is `print`.
+    pub fn lists_by(&self, key: &str, print: Fingerprint) -> bool {
+        self.in_doubt.contains(key)
+            || self.entries.get(print).is_some_and(|entry| {
+                let entry = entry as usize;
+                self.listed_otherwise[entry] || !self.done.is_unsent(entry)
+            })
+    }
+
+    /// An empty store for a plan of `rows` rows that takes over the texts of the rows done:
+    /// [`EarlierRuns::push_done`] then copies a row into it without copying them. After this,
+    /// [`EarlierRuns::done`] can no longer be read (what is done still can), and where each
+    /// row was read is let go.
+    pub fn outcomes_for_plan(&mut self, rows: usize) -> Outcomes {
+        self.places = Vec::new();
+        self.done.hand_over_texts(rows)
+    }
+
+    /// Appends the outcome of done entry `entry` ([`EarlierRuns::done_entry`]) to `plan`.
+    pub fn push_done(&self, entry: usize, plan: &mut Outcomes) {
+        plan.push_row_of(&self.done, entry);
+    }
+}
+
+/// A row of the results file, checked: its outcome and key, or why it cannot be read.
+fn read_row(row: &RawRow, layout: Layout, columns: &Mapping) -> ReadRow {
+    let place = Place::Results(row.line);
+    if let Some(problem) = &row.problem {
+        return ReadRow::Refused(place, checks::unreadable_line(problem).to_string());
+    }
+    // Only a row with a cell that was neutralized is copied to restore it. The mapping reads
+    // the input's columns, which come first.
+    let restored: StringRecord;
+    let record = if row.record.iter().any(|c| c.starts_with('\'')) {
+        restored = row.record.iter().map(restore).collect();
+        &restored
+    } else {
+        &row.record
+    };
+    let (outcome, why) = match checks::read_cells(layout.cells(record)) {
+        Reading::Sound(outcome) => (outcome, None),
+        Reading::Partly { outcome, why } => (outcome, Some(why)),
+        Reading::Unreadable(why) => return ReadRow::Refused(place, why.to_string()),
+    };
+    ReadRow::Read {
+        place,
+        key: columns.key(record).map(|key| {
+            let print = fingerprint(&key);
+            (key, print)
+        }),
+        outcome,
+        why,
+    }
+}
+
+/// The top bit of a packed [`Place`]: a line of the journal.
+const JOURNAL: u64 = 1 << 63;
+
+/// A place in 8 bytes: its line, with [`JOURNAL`] set for a line of the journal.
+fn pack_place(place: Place) -> u64 {
+    match place {
+        Place::Results(line) => line & !JOURNAL,
+        Place::Journal(line) => (line & !JOURNAL) | JOURNAL,
+    }
+}
+
+/// The place [`pack_place`] packed.
+fn unpack_place(packed: u64) -> Place {
+    if packed & JOURNAL != 0 {
+        Place::Journal(packed & !JOURNAL)
+    } else {
+        Place::Results(packed)
     }
 }
 

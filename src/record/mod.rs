@@ -11,7 +11,8 @@
 //! it back ([`results_file`]). One run at a time holds a results file ([`lock`]). Every reader
 //! checks each row as it reads it ([`checks`]): a hand-edited file is reported or refused, never
 //! read as something it does not say. While a run goes on, [`org_ids`] makes sure no
-//! organization is recorded for two rows.
+//! organization is recorded for two rows. Every row's outcome is kept packed ([`outcomes`]), so
+//! that a million rows, and a rerun of them, fit in little memory.
 //!
 //! What each status means is in [`Status`]; `created` and `exists` are about the tool's first
 //! attempt at the row, whichever run made it.
@@ -23,6 +24,7 @@ pub mod journal;
 pub mod layout;
 pub mod lock;
 pub mod org_ids;
+pub mod outcomes;
 pub mod output;
 pub mod results_file;
 pub mod writer;
@@ -34,6 +36,7 @@ pub use journal::{Journal, journal_path};
 pub use layout::{Column, Layout, RESULT_COLUMNS, Version, neutralize, restore};
 pub use lock::{ResultsLock, lock_path};
 pub use org_ids::OrgIds;
+pub use outcomes::{OutcomeView, Outcomes};
 pub use output::{Writing, check_writable};
 pub use results_file::{ResultRow, ResultsFile};
 pub use writer::write;
@@ -108,11 +111,10 @@ const STILL_IN_DOUBT: &str = "an earlier attempt at this row may have created it
 
 /// Records [`Outcome::for_row_in_doubt`] for each of `rows` (rows an earlier run may have
 /// created) in `outcomes`, every row's outcome in input order.
-pub fn keep_in_doubt(outcomes: &mut [Outcome], rows: &[usize]) {
+pub fn keep_in_doubt(outcomes: &mut Outcomes, rows: &[usize]) {
     for &row in rows {
-        if let Some(outcome) = outcomes.get_mut(row) {
-            let placeholder = Outcome::done(Status::Created, String::new(), None, 0);
-            *outcome = std::mem::replace(outcome, placeholder).for_row_in_doubt();
+        if let Some(outcome) = outcomes.get(row) {
+            outcomes.set(row, &outcome.for_row_in_doubt());
         }
     }
 }
@@ -262,14 +264,16 @@ mod tests {
             assert!(text.starts_with(&error), "{text}");
             assert!(text.ends_with(STILL_IN_DOUBT), "{text}");
         }
-        let mut outcomes = vec![
-            Outcome::not_sent("stopped".into()),
-            Outcome::not_sent("stopped".into()),
-        ];
+        let mut outcomes: Outcomes = [
+            Some(Outcome::not_sent("stopped".into())),
+            Some(Outcome::not_sent("stopped".into())),
+        ]
+        .into_iter()
+        .collect();
         keep_in_doubt(&mut outcomes, &[1, 7]);
         assert_eq!(
-            (outcomes[0].status, outcomes[1].status),
-            (Status::NotSent, Status::Unconfirmed)
+            (outcomes.status(0), outcomes.status(1)),
+            (Some(Status::NotSent), Some(Status::Unconfirmed))
         );
     }
 }

@@ -9,16 +9,17 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use super::{Outcome, Status};
+use super::{Outcome, OutcomeView, Outcomes, Status};
 use crate::RowError;
 use crate::error_kind::ErrorKind;
+use crate::fingerprint::row_number;
 
 /// The organizations recorded for rows, by a hash of their id (the ids themselves are in the
 /// outcomes, which the caller holds).
 #[derive(Debug, Default)]
 pub struct OrgIds {
-    /// Hash of an organization id -> the row recorded with it.
-    rows: HashMap<u64, usize>,
+    /// Hash of an organization id -> the row recorded with it (16 bytes an entry).
+    rows: HashMap<u64, u32>,
     /// The line where each row starts, to name rows.
     lines: Vec<u64>,
 }
@@ -33,14 +34,15 @@ fn hash(id: &str) -> u64 {
 impl OrgIds {
     /// The organizations of the rows already done in `outcomes` (by earlier runs), the rows'
     /// lines being `lines`.
-    pub fn new(outcomes: &[Option<Outcome>], lines: &[u64]) -> OrgIds {
+    /// Sized for every row, so that the table is never copied into one twice its size.
+    pub fn new(outcomes: &Outcomes, lines: &[u64]) -> OrgIds {
         let mut ids = OrgIds {
-            rows: HashMap::new(),
+            rows: HashMap::with_capacity(outcomes.len()),
             lines: lines.to_vec(),
         };
         for (index, outcome) in outcomes.iter().enumerate() {
-            if let Some(id) = outcome.as_ref().and_then(recorded_id) {
-                ids.rows.entry(hash(id)).or_insert(index);
+            if let Some(id) = outcome.as_ref().and_then(recorded_view_id) {
+                ids.rows.entry(hash(id)).or_insert(row_number(index));
             }
         }
         ids
@@ -52,28 +54,19 @@ impl OrgIds {
     /// `unconfirmed` (the create may have made an organization whose id the answer did not
     /// give: the next run looks it up), and any other (`exists`, `updated`) becomes `failed`
     /// (nothing was created for it). Either way its error names the other row.
-    pub fn claim(
-        &mut self,
-        index: usize,
-        outcome: Outcome,
-        outcomes: &[Option<Outcome>],
-    ) -> Outcome {
+    pub fn claim(&mut self, index: usize, outcome: Outcome, outcomes: &Outcomes) -> Outcome {
         let Some(id) = recorded_id(&outcome) else {
             return outcome;
         };
         let other = match self.rows.get(&hash(id)) {
             None => {
-                self.rows.insert(hash(id), index);
+                self.rows.insert(hash(id), row_number(index));
                 return outcome;
             }
-            Some(&other) => other,
+            Some(&other) => other as usize,
         };
-        let same = other != index
-            && outcomes
-                .get(other)
-                .and_then(Option::as_ref)
-                .and_then(recorded_id)
-                == Some(id);
+        let same =
+            other != index && outcomes.view(other).as_ref().and_then(recorded_view_id) == Some(id);
         if !same {
             // Another id with the same hash, or the row itself: nothing to say.
             return outcome;
@@ -113,6 +106,11 @@ fn recorded_id(outcome: &Outcome) -> Option<&str> {
         .filter(|_| outcome.status.is_done())
 }
 
+/// [`recorded_id`] of an outcome as stored.
+fn recorded_view_id<'a>(outcome: &OutcomeView<'a>) -> Option<&'a str> {
+    outcome.org_id.filter(|_| outcome.status.is_done())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,14 +118,14 @@ mod tests {
     #[test]
     fn a_second_row_answered_with_the_first_rows_organization_is_not_recorded_with_it() {
         let earlier = Outcome::done(Status::Exists, "org-0".into(), None, 0);
-        let mut outcomes = vec![Some(earlier), None, None, None];
+        let mut outcomes: Outcomes = [Some(earlier), None, None, None].into_iter().collect();
         let lines = [2, 3, 4, 5];
         let mut ids = OrgIds::new(&outcomes, &lines);
 
         let first = Outcome::done(Status::Created, "org-1".into(), Some(201), 1);
         let kept = ids.claim(1, first.clone(), &outcomes);
         assert_eq!(kept, first);
-        outcomes[1] = Some(kept);
+        outcomes.set(1, &kept);
 
         // The same organization for another row's create: unconfirmed, naming both lines.
         let again = ids.claim(
@@ -154,7 +152,7 @@ mod tests {
             "{error}"
         );
         assert_eq!(again.kind, Some(ErrorKind::Conflict));
-        outcomes[2] = Some(again);
+        outcomes.set(2, &again);
 
         // An earlier run's organization found for another row: failed, nothing was created.
         let found = ids.claim(

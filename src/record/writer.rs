@@ -19,11 +19,14 @@ use crate::input::{self, Dialect};
 /// # Errors
 /// [`Error::Io`]/[`Error::Input`] when reading the input again or writing fails, or when the
 /// input no longer has as many rows as `outcomes` (it was changed during the run).
+///
+/// # Panics
+/// When a row of `outcomes` has none ([`Outcomes::fill_unsent`] gives every row one).
 pub fn write(
     input_path: &Path,
     dialect: &Dialect,
     results: &Path,
-    outcomes: &[Outcome],
+    outcomes: &Outcomes,
 ) -> Result<(), Error> {
     let mut out = CsvOut::replace(results, input::delimiter_of(input_path, dialect)?)?;
     let mut number = String::new();
@@ -34,24 +37,26 @@ pub fn write(
         &RESULT_COLUMNS,
         outcomes.len(),
         |index, out| {
-            let outcome = &outcomes[index];
+            let outcome = outcomes
+                .view(index)
+                .expect("every row has its outcome when the results are written");
             for column in Version::CURRENT.columns() {
                 number.clear();
                 let cell = match column {
                     Column::Status => outcome.status.as_str(),
-                    Column::OrgId => outcome.org_id.as_deref().unwrap_or_default(),
+                    Column::OrgId => outcome.org_id.unwrap_or_default(),
                     Column::HttpStatus => {
                         if let Some(status) = outcome.http_status {
                             let _ = write!(number, "{status}");
                         }
                         &number
                     }
-                    Column::Error => outcome.error.as_deref().unwrap_or_default(),
+                    Column::Error => outcome.error.unwrap_or_default(),
                     Column::Attempts => {
                         let _ = write!(number, "{}", outcome.attempts);
                         &number
                     }
-                    Column::Changes => outcome.changes.as_deref().unwrap_or_default(),
+                    Column::Changes => outcome.changes.unwrap_or_default(),
                 };
                 out.cell(cell)?;
             }
@@ -83,7 +88,7 @@ mod tests {
         let input_path = dir.path().join("in.csv");
         std::fs::write(&input_path, "name;description\nacme;=1+2\nbeta;-5\n").unwrap();
         let results = dir.path().join("in.results.csv");
-        let outcomes = [
+        let outcomes: Outcomes = [
             Outcome {
                 status: Status::Updated,
                 org_id: Some("org-1".into()),
@@ -102,7 +107,10 @@ mod tests {
                 changes: None,
                 kind: None,
             },
-        ];
+        ]
+        .into_iter()
+        .map(Some)
+        .collect();
         write(&input_path, &Dialect::default(), &results, &outcomes).unwrap();
         let text = std::fs::read_to_string(&results).unwrap();
         assert_eq!(

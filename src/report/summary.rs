@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::record::{Outcome, Status};
+use crate::record::{Outcomes, Status};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -152,10 +152,11 @@ pub struct KindCount {
 /// The `TOP_KINDS` commonest kinds of error among `outcomes` (rows whose organization does
 /// not exist), each with its first row; `lines` has the line of each row. Kinds of the same
 /// name and status count as one.
-pub fn commonest_kinds(outcomes: &[Outcome], lines: &[u64]) -> Vec<KindCount> {
+pub fn commonest_kinds(outcomes: &Outcomes, lines: &[u64]) -> Vec<KindCount> {
     let mut kinds: HashMap<(String, Status), KindCount> = HashMap::new();
     for (outcome, line) in outcomes.iter().zip(lines) {
-        let (Some(kind), Some(error)) = (&outcome.kind, &outcome.error) else {
+        let Some(outcome) = outcome else { continue };
+        let (Some(kind), Some(error)) = (outcome.kind, outcome.error) else {
             continue;
         };
         if outcome.status.is_done() {
@@ -169,7 +170,7 @@ pub fn commonest_kinds(outcomes: &[Outcome], lines: &[u64]) -> Vec<KindCount> {
                 status: outcome.status,
                 count: 0,
                 example_line: *line,
-                example: error.clone(),
+                example: error.to_string(),
             })
             .count += 1;
     }
@@ -317,6 +318,7 @@ mod tests {
     use super::*;
     use crate::RowError;
     use crate::input::{Problem, ProblemKind};
+    use crate::record::Outcome;
 
     #[test]
     fn the_commonest_kinds_come_first_each_with_its_first_row() {
@@ -338,7 +340,10 @@ mod tests {
             bad_email(6),
             bad_email(7),
             Outcome::not_sent("the run was interrupted".into()),
-        ];
+        ]
+        .into_iter()
+        .map(Some)
+        .collect::<Outcomes>();
         let kinds = commonest_kinds(&outcomes, &[2, 3, 4, 5, 6, 7, 8]);
         let seen: Vec<(&str, Status, usize, u64)> = kinds
             .iter()

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::*;
 use crate::Error;
 use crate::error_kind::ErrorKind;
-use crate::record::{Journal, OrgIds, Outcome, Status};
+use crate::record::{Journal, OrgIds, Outcomes, Status};
 use crate::report::progress::Progress;
 
 /// This many rows failing in a row with the same error stop the run: the cause is not in the
@@ -21,12 +21,12 @@ pub(crate) const SYSTEMIC_FAILURES: usize = 20;
 /// organization is recorded for two rows (`org_ids`).
 pub(crate) async fn collect(
     mut events: mpsc::Receiver<Event>,
-    mut outcomes: Vec<Option<Outcome>>,
+    mut outcomes: Outcomes,
     mut org_ids: OrgIds,
     mut journal: Journal,
     mut progress: Progress,
     stop: Arc<Stop>,
-) -> (Vec<Option<Outcome>>, Journal) {
+) -> (Outcomes, Journal) {
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     // The kind of the latest failures, and how many rows in a row failed with it.
     let mut streak: (Option<ErrorKind>, usize) = (None, 0);
@@ -77,7 +77,7 @@ pub(crate) async fn collect(
                             error: outcome.error.clone().unwrap_or_default(),
                         });
                     }
-                    outcomes[index] = Some(outcome);
+                    outcomes.set(index, &outcome);
                 }
             }
             next = events.try_recv().ok();

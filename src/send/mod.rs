@@ -23,7 +23,7 @@ mod worker;
 
 use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
 use crate::input::{Dialect, Mapping};
-use crate::record::{Journal, OrgIds, Outcome};
+use crate::record::{Journal, OrgIds, Outcome, Outcomes};
 use crate::report::progress::Progress;
 use crate::stop::Stop;
 use crate::tenant::on_existing::ExistingCheck;
@@ -74,8 +74,8 @@ pub struct Job<'a> {
     pub mapping: Mapping,
     /// The template for rows that name none.
     pub default_template: Option<String>,
-    /// Each row's outcome known before sending (`None`: to send), in input order.
-    pub outcomes: Vec<Option<Outcome>>,
+    /// Each row's outcome known before sending (unsent: to send), in input order.
+    pub outcomes: Outcomes,
     /// The line where each row starts.
     pub lines: &'a [u64],
     /// Rows whose parent is another row of the file: child index -> parent index.
@@ -108,8 +108,8 @@ pub struct Job<'a> {
 
 /// What sending did.
 pub struct Sent {
-    /// Each row's outcome (`None`: the run stopped before it was sent), in input order.
-    pub outcomes: Vec<Option<Outcome>>,
+    /// Each row's outcome (unsent: the run stopped before it was sent), in input order.
+    pub outcomes: Outcomes,
     /// The journal, to be removed once the results file is written.
     pub journal: Journal,
     /// Requests sent, retries and look-ups included.
@@ -149,12 +149,18 @@ pub async fn run(job: Job<'_>) -> Sent {
     let waves = Arc::new(waves);
     let mapping = Arc::new(mapping);
     let in_doubt = Arc::new(in_doubt);
-    let send_mask: Arc<Vec<bool>> = Arc::new(outcomes.iter().map(Option::is_none).collect());
+    let send_mask: Arc<Vec<bool>> =
+        Arc::new((0..outcomes.len()).map(|i| outcomes.is_unsent(i)).collect());
     let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
     let mut progress = Progress::new(to_send as u64, quiet);
     progress.count_requests(requests.clone());
     progress.show_pace(client.throttle().clone());
-    let org_ids = OrgIds::new(&outcomes, lines);
+    // Nothing to send, nothing to claim: a finished rerun does not index its million ids.
+    let org_ids = if to_send > 0 {
+        OrgIds::new(&outcomes, lines)
+    } else {
+        OrgIds::default()
+    };
     let collector = tokio::spawn(collect(
         done_rx,
         outcomes,

@@ -15,7 +15,7 @@ use super::feed::RowQueue;
 use super::idempotency::idempotency_key;
 use super::*;
 use crate::api::{ApiClient, RetryPolicy};
-use crate::record::Outcome;
+use crate::record::{Outcome, Outcomes};
 use crate::tenant::on_existing::ExistingCheck;
 
 /// The organization ids of rows that are parents of other rows, for their children.
@@ -31,17 +31,13 @@ pub(crate) type ParentState = Result<String, String>;
 impl ParentIds {
     /// The parent rows of `parents` (child -> parent), with what is known of them before
     /// sending (`outcomes`) and their `lines`.
-    pub(crate) fn new(
-        parents: &HashMap<usize, usize>,
-        outcomes: &[Option<Outcome>],
-        lines: &[u64],
-    ) -> Self {
+    pub(crate) fn new(parents: &HashMap<usize, usize>, outcomes: &Outcomes, lines: &[u64]) -> Self {
         let rows = parents
             .values()
             .map(|&parent| {
-                let known = outcomes[parent].as_ref().map(|o| match &o.org_id {
-                    Some(id) if o.status.is_done() => Ok(id.clone()),
-                    _ => Err(o.error.clone().unwrap_or_else(|| o.status.as_str().into())),
+                let known = outcomes.view(parent).map(|o| match o.org_id {
+                    Some(id) if o.status.is_done() => Ok(id.to_string()),
+                    _ => Err(o.error.unwrap_or(o.status.as_str()).to_string()),
                 });
                 (parent, (lines[parent], known))
             })

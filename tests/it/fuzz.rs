@@ -182,7 +182,7 @@ fn check_plan(bytes: &[u8], dialect: Dialect, toml: &str) {
         &path,
         &dialect,
         &mapping,
-        &EarlierRuns::default(),
+        &mut EarlierRuns::default(),
         None,
         &mut |row: &InvalidRow| reported.push(row.line),
     ) {
@@ -203,7 +203,7 @@ fn check_plan(bytes: &[u8], dialect: Dialect, toml: &str) {
     for (outcome, line) in plan.outcomes.iter().zip(&plan.lines) {
         let Some(outcome) = outcome else { continue };
         assert_eq!(outcome.status, Status::Invalid, "nothing was done before");
-        let error = outcome.error.as_deref().expect("an invalid row says why");
+        let error = outcome.error.expect("an invalid row says why");
         assert!(error.starts_with(&format!("line {line}: ")), "{error}");
         assert_names_lines_within(error, most);
     }
@@ -214,7 +214,7 @@ fn check_plan(bytes: &[u8], dialect: Dialect, toml: &str) {
     assert_eq!(plan.to_send + plan.invalid, plan.outcomes.len());
     for (child, parent) in &plan.parents {
         assert!(*child < plan.outcomes.len() && *parent < plan.outcomes.len());
-        if plan.outcomes[*child].is_none() {
+        if plan.outcomes.is_unsent(*child) {
             assert!(plan.waves[child] >= 1 && plan.waves[child] < plan.wave_count);
         }
     }

@@ -15,6 +15,7 @@ mod ops;
 mod plan;
 mod rate;
 mod replies;
+mod rerun;
 mod results_file;
 mod retries;
 mod sandbox;

@@ -24,7 +24,7 @@ pub(super) fn differences(path: &Path, orgs: &[Organization]) -> Result<Vec<Stri
         path,
         &dialect,
         &mapping,
-        &EarlierRuns::default(),
+        &mut EarlierRuns::default(),
         None,
         &mut |_| {},
     )?;
@@ -38,9 +38,9 @@ pub(super) fn differences(path: &Path, orgs: &[Organization]) -> Result<Vec<Stri
     {
         let row = row?;
         rows += 1;
-        let refused = plan.outcomes.get(index).and_then(Option::as_ref);
+        let refused = plan.outcomes.view(index);
         if let Some(outcome) = refused {
-            let why = outcome.error.as_deref().unwrap_or("invalid");
+            let why = outcome.error.unwrap_or("invalid");
             found.push(format!(
                 "id {:?}: the import refuses its row: {why}",
                 org.id

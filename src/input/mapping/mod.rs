@@ -391,7 +391,11 @@ impl Mapping {
     /// The key that identifies the row across runs and within the file: its id when it has
     /// one, otherwise its name. `None` when it has neither.
     pub fn key(&self, record: &StringRecord) -> Option<String> {
-        self.keys(record).key
+        // As `keys` makes it, without the texts it does not need.
+        match self.text("id", record) {
+            Some(id) => Some(format!("id:{id}")),
+            None => self.text("name", record).map(|name| format!("name:{name}")),
+        }
     }
 }
 

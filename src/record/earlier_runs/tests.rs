@@ -33,21 +33,34 @@ fn a_results_file_of_each_version_is_read_with_its_cells_restored() {
     ] {
         std::fs::write(&results, file).unwrap();
         let earlier = EarlierRuns::load(&results, &mapping).unwrap();
-        let mut done: Vec<(&str, &str)> = earlier
-            .done
-            .iter()
-            .map(|(k, r)| (k.as_str(), r.outcome.org_id.as_deref().unwrap()))
-            .collect();
-        done.sort();
+        let done: Vec<(&str, String)> = done_keys(
+            &earlier,
+            &[
+                "name:=acme",
+                "name:beta",
+                "name:gamma",
+                "name:-delta",
+                "name:'=acme",
+            ],
+        )
+        .into_iter()
+        .map(|k| (k, earlier.done(k).unwrap().outcome.org_id.unwrap()))
+        .collect();
         // Keys are the restored names; the invalid repeat does not undo the created row.
-        assert_eq!(done, [("name:-delta", "org-4"), ("name:=acme", "org-1")]);
-        let delta = &earlier.done["name:-delta"].outcome;
+        assert_eq!(
+            done,
+            [
+                ("name:-delta", "org-4".to_string()),
+                ("name:=acme", "org-1".to_string())
+            ]
+        );
+        let delta = &earlier.done("name:-delta").unwrap().outcome;
         assert_eq!(
             (delta.status, delta.changes.as_deref()),
             (last_status, changes)
         );
         assert_eq!(
-            earlier.done["name:=acme"].outcome,
+            earlier.done("name:=acme").unwrap().outcome,
             Outcome {
                 status: Status::Created,
                 org_id: Some("org-1".into()),
@@ -98,12 +111,19 @@ fn the_journal_of_an_interrupted_run_wins_over_the_results_file() {
     )
     .unwrap();
     let earlier = EarlierRuns::load(&results, &mapping(&["id", "name"])).unwrap();
-    let mut done: Vec<(&str, Status)> = earlier
-        .done
-        .iter()
-        .map(|(k, r)| (k.as_str(), r.outcome.status))
-        .collect();
-    done.sort();
+    let done: Vec<(&str, Status)> = done_keys(
+        &earlier,
+        &[
+            "name:acme",
+            "name:beta",
+            "name:gamma",
+            "name:delta",
+            "name:epsilon",
+        ],
+    )
+    .into_iter()
+    .map(|k| (k, earlier.done(k).unwrap().outcome.status))
+    .collect();
     assert_eq!(
         done,
         [
@@ -112,12 +132,30 @@ fn the_journal_of_an_interrupted_run_wins_over_the_results_file() {
         ]
     );
     assert_eq!(
-        earlier.done["name:delta"].outcome.changes.as_deref(),
+        earlier
+            .done("name:delta")
+            .unwrap()
+            .outcome
+            .changes
+            .as_deref(),
         Some("name: \"a\" -> \"b\"")
     );
     let mut in_doubt: Vec<&str> = earlier.in_doubt.iter().map(String::as_str).collect();
     in_doubt.sort();
     assert_eq!(in_doubt, ["name:epsilon", "name:gamma"]);
+}
+
+/// The keys among `candidates` (every key the files name) that `earlier` has done, sorted;
+/// no other key is done.
+fn done_keys<'a>(earlier: &EarlierRuns, candidates: &[&'a str]) -> Vec<&'a str> {
+    let mut done: Vec<&str> = candidates
+        .iter()
+        .copied()
+        .filter(|k| earlier.is_done(k))
+        .collect();
+    done.sort();
+    assert_eq!(done.len(), earlier.done_count(), "{done:?}");
+    done
 }
 
 /// The sorted keys of `set`.
@@ -152,7 +190,7 @@ fn an_unconfirmed_row_is_in_doubt_and_so_is_a_failed_one_after_retries() {
          eta,not_sent,,,not sent: stopped,0,\n",
     );
     let earlier = earlier.unwrap();
-    assert!(earlier.done.is_empty());
+    assert_eq!(earlier.done_count(), 0);
     // A 403 after retries may follow an attempt that committed; a 403 at the first
     // attempt refused it; two organizations found by name may hold the row's.
     assert_eq!(
@@ -200,9 +238,12 @@ fn a_row_in_doubt_stays_in_doubt_until_an_answer_settles_it() {
         sorted(&earlier.in_doubt),
         ["name:a", "name:b", "name:c", "name:f"]
     );
-    let done: Vec<&str> = earlier.done.keys().map(String::as_str).collect();
+    let done = done_keys(
+        &earlier,
+        &["name:a", "name:b", "name:c", "name:d", "name:e", "name:f"],
+    );
     assert_eq!(done, ["name:e"]);
-    assert_eq!(earlier.done["name:e"].place, Place::Journal(6));
+    assert_eq!(earlier.done("name:e").unwrap().place, Place::Journal(6));
 }
 
 #[test]
@@ -222,7 +263,17 @@ fn rows_that_still_say_enough_are_read_as_that_and_reported_with_their_lines() {
         ["name:bad-id", "name:lost-id", "name:odd"]
     );
     // There before, under an id the file lost: compared with the tenant again.
-    let done: Vec<&str> = earlier.done.keys().map(String::as_str).collect();
+    let done = done_keys(
+        &earlier,
+        &[
+            "name:lost-id",
+            "name:bad-id",
+            "name:there",
+            "name:changed",
+            "name:odd",
+            "name:fine",
+        ],
+    );
     assert_eq!(done, ["name:fine"]);
     assert!(earlier.lists("name:there") && earlier.lists("name:changed"));
     let lines: Vec<String> = earlier
@@ -309,7 +360,7 @@ fn a_journal_line_that_cannot_be_read_leaves_its_row_in_doubt() {
     )
     .unwrap();
     let earlier = EarlierRuns::load(&results, &mapping(&["name"])).unwrap();
-    assert!(earlier.done.is_empty());
+    assert_eq!(earlier.done_count(), 0);
     assert_eq!(sorted(&earlier.in_doubt), ["name:a", "name:b"]);
     let lines: Vec<String> = earlier
         .warnings
@@ -325,4 +376,44 @@ fn a_journal_line_that_cannot_be_read_leaves_its_row_in_doubt() {
         ]
     );
     assert!(!earlier.had_results);
+}
+
+#[test]
+fn a_place_packed_in_8_bytes_unpacks_as_it_was() {
+    for place in [
+        Place::Results(2),
+        Place::Journal(2),
+        Place::Results(0),
+        Place::Journal(u64::MAX >> 1),
+    ] {
+        assert_eq!(unpack_place(pack_place(place)), place);
+    }
+}
+
+#[test]
+fn the_plan_takes_the_texts_of_rows_done_and_each_reads_as_recorded() {
+    let (_dir, earlier) = load_results(
+        "a,created,org-1,201,,1,\n\
+         b,failed,,409,HTTP 409,1,\n\
+         c,updated,org-3,200,,2,\"name: \"\"x\"\" -> \"\"c\"\"\"\n",
+    );
+    let mut earlier = earlier.unwrap();
+    let recorded = [
+        earlier.done("name:c").unwrap(),
+        earlier.done("name:a").unwrap(),
+    ];
+    let mut plan = earlier.outcomes_for_plan(3);
+    for key in ["name:c", "name:b", "name:a"] {
+        match earlier.done_entry(fingerprint(key)) {
+            Some(entry) => earlier.push_done(entry, &mut plan),
+            None => plan.push(None),
+        }
+    }
+    assert_eq!(plan.get(0), Some(recorded[0].outcome.clone()));
+    assert_eq!(plan.get(1), None);
+    assert_eq!(plan.get(2), Some(recorded[1].outcome.clone()));
+    assert_eq!(plan.view(0).unwrap().changes, Some("name: \"x\" -> \"c\""));
+    // What is done is still known.
+    assert!(earlier.is_done("name:a") && !earlier.is_done("name:b"));
+    assert!(earlier.lists("name:b") && !earlier.lists("name:d"));
 }
