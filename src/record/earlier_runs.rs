@@ -410,10 +410,13 @@ fn unpack_place(packed: u64) -> Place {
 /// Whether an attempt that ended in `outcome` (not done) may have created the organization:
 /// it is `unconfirmed`, or it failed without a definite refusal (a 4xx other than 429, at the
 /// first attempt). A row retried after an error may have been created by an earlier attempt
-/// and refused by the last, which files of earlier versions recorded as `failed`.
+/// and refused by the last, which files of earlier versions recorded as `failed`. A failed
+/// update (it names the `changes` it would have made) created nothing: its organization was
+/// there before, and taking it for one this tool created would let `undo` delete it.
 fn may_have_created(outcome: &Outcome) -> bool {
     match outcome.status {
         Status::Unconfirmed => true,
+        Status::Failed if outcome.changes.is_some() => false,
         Status::Failed => {
             outcome.attempts > 1
                 || outcome

@@ -150,6 +150,14 @@ impl ExistingCheck {
         requests: &AtomicU64,
     ) -> Outcome {
         let name = request.name.as_str();
+        // A failed update names the changes it would have made: that is what tells the next
+        // run (record::earlier_runs) that the organization was there before, never created by
+        // this tool, so it is not taken for one a create may have made.
+        let tried = diff::to_text(&changes);
+        let not_updated = |outcome: Outcome| Outcome {
+            changes: Some(tried.clone()),
+            ..outcome
+        };
         let current = if org.etag.is_some() {
             org.clone()
         } else {
@@ -157,9 +165,9 @@ impl ExistingCheck {
                 // The fields the row gives hold what they did: the update changes what was
                 // planned, and keeps whatever else changed since.
                 Ok(Some(now)) if diff::changes(&now, request) == changes => now,
-                Ok(Some(_)) => return changed_since_read(org, Since::Changed),
-                Ok(None) => return changed_since_read(org, Since::Deleted),
-                Err(gave_up) => return update_failed(gave_up),
+                Ok(Some(_)) => return not_updated(changed_since_read(org, Since::Changed)),
+                Ok(None) => return not_updated(changed_since_read(org, Since::Deleted)),
+                Err(gave_up) => return not_updated(update_failed(gave_up)),
             }
         };
         let body = diff::updated(&current, request);
@@ -186,13 +194,13 @@ impl ExistingCheck {
                 {
                     return updated(gave_up.attempts);
                 }
-                Outcome {
+                not_updated(Outcome {
                     http_status: Some(412),
                     attempts: gave_up.attempts,
                     ..changed_since_read(org, Since::Refused)
-                }
+                })
             }
-            Err(gave_up) => update_failed(gave_up),
+            Err(gave_up) => not_updated(update_failed(gave_up)),
         }
     }
 

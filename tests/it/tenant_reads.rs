@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 
 use orgimport::commands::plan::{self, Report};
-use orgimport::sandbox::{Organization, SandboxConfig, Stats};
+use orgimport::sandbox::{Faults, Organization, SandboxConfig, Stats};
 use orgimport::settings::Settings;
 use serde_json::json;
 
 use crate::fixture::{Fixture, csv_rows, resolve};
+use crate::ops::{bin_for, run, text};
 use crate::util::{TestSandbox, start_sandbox};
 
 /// Eight rows: found by name, found by id, two organizations with one name, a template's name
@@ -287,6 +288,61 @@ async fn an_update_never_overwrites_a_change_made_since_the_organization_was_rea
         assert_eq!(summary.exit_status().code(), 1, "{padding}");
         sandbox.stop().await;
     }
+}
+
+#[tokio::test]
+async fn an_update_that_failed_is_never_taken_for_a_create_by_the_rerun_or_undo() {
+    // Every update answered 500: each row fails after two attempts. The organizations were
+    // there before, so neither the rerun nor undo may take them for ones this tool created.
+    let sandbox = start_sandbox(SandboxConfig {
+        faults: Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    seed_updates(&sandbox);
+    let fixture = Fixture::new(UPDATES);
+    let flags = [
+        "--on-existing",
+        "update",
+        "--rate",
+        "1000",
+        "--max-attempts",
+        "2",
+    ];
+    for run_number in 1..=2 {
+        fixture.import(&sandbox, &flags).await.unwrap();
+        for row in fixture.results_rows() {
+            assert_eq!(row["status"], "failed", "run {run_number}: {row:?}");
+            assert_eq!(row["attempts"], "2", "run {run_number}: {row:?}");
+            assert!(
+                row["changes"].contains("description"),
+                "run {run_number}: a failed update names what it would have changed: {row:?}"
+            );
+        }
+    }
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(
+        stats.update_requests, 12,
+        "the rerun tried each update again"
+    );
+    assert_eq!(stats.creates_committed, 0);
+
+    let out = run(
+        bin_for(&sandbox, fixture.dir.path()),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for id in ["o-a", "o-b", "o-c"] {
+        assert!(
+            sandbox.sandbox.organization(id).is_some(),
+            "undo left {id}, which was there before"
+        );
+    }
+    sandbox.stop().await;
 }
 
 #[tokio::test]
