@@ -12,7 +12,6 @@
 //! back as the import reads it ([`readback`]): an organization that would not come back as it
 //! is gets a warning and makes the exit code 1.
 
-mod listing;
 mod readback;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -30,8 +29,10 @@ use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::mapping::metadata_column;
 use crate::record::{self, CsvOut, Writing};
+use crate::report::listing::ListingProgress;
 use crate::settings::ExportSettings;
 use crate::stop::Stop;
+use crate::tenant::existing::{Existing, Listed};
 use crate::{Error, ExitStatus};
 
 /// The columns before the metadata ones, each named as the import reads it by default.
@@ -167,15 +168,21 @@ pub async fn export(settings: ExportSettings) -> Result<Report, Error> {
         session::connect_tenant(&settings.tenant, settings.rate, settings.timeout)?;
     // Nothing sets this stop signal: Ctrl-C ends `export` at once, as nothing is written yet.
     let stop = Stop::new();
-    let listed = listing::list_all(
-        &client,
-        RetryPolicy::new(MAX_ATTEMPTS),
-        &stop,
-        settings.quiet,
-    )
-    .await?;
+    // Every organization with every field, templates included, with the listing's progress.
+    let progress = ListingProgress::new(settings.quiet);
+    let policy = RetryPolicy::new(MAX_ATTEMPTS);
+    let listed = Existing::list_up_to(&client, policy, &stop, true, u64::MAX, &progress).await?;
+    progress.finish();
+    let Some(Listed::Whole(existing)) = listed else {
+        return Err(Error::Listing("the listing did not finish".into()));
+    };
+    let list_requests = existing.requests;
     let tenant = settings.tenant.tenant.clone();
-    let selection = select(listed.organizations, settings.parent.as_deref(), &tenant)?;
+    let selection = select(
+        existing.into_organizations(),
+        settings.parent.as_deref(),
+        &tenant,
+    )?;
     let Selection {
         organizations,
         templates,
@@ -200,7 +207,7 @@ pub async fn export(settings: ExportSettings) -> Result<Report, Error> {
         in_cycles,
         deactivated,
         not_read_back,
-        list_requests: listed.requests,
+        list_requests,
         elapsed: started.elapsed(),
         out,
     })

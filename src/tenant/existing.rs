@@ -202,6 +202,13 @@ impl Existing {
         self.by_id.insert(org.id.clone(), org);
     }
 
+    /// Every organization, templates included, in id order (the order the pages give them).
+    pub fn into_organizations(self) -> Vec<Organization> {
+        let mut organizations: Vec<Organization> = self.by_id.into_values().collect();
+        organizations.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        organizations
+    }
+
     /// How many organizations there are, templates included.
     pub fn len(&self) -> usize {
         self.by_id.len()
