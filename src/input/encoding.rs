@@ -18,6 +18,7 @@ use std::path::Path;
 use encoding_rs::Encoding;
 
 use super::Dialect;
+use super::snapshot::read_full;
 use crate::Error;
 
 /// How much of a file the detector reads: enough text for any encoding's statistics, and a
@@ -357,18 +358,6 @@ fn line_of(path: &Path, offset: u64) -> Result<u64, Error> {
         number += 1;
     }
     Ok(number.max(1))
-}
-
-/// Fills `buf` as far as the file goes; the count is short only at its end.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]
