@@ -10,8 +10,8 @@
 # (default 50000), BENCH_PAIRS (orgimport/oha pairs, taken in turn; default 3),
 # BENCH_BIG_ROWS (the "million-row" figures, default 1000000), OHA (path of the oha load
 # generator, default oha on PATH or ~/.cargo/bin/oha), BENCH_BASE (another build's orgimport,
-# e.g. main's: validate, memory and resume then run it too, on the same files, for figures
-# side by side).
+# e.g. main's: latency, validate, memory and resume then run it too, on the same files, for
+# figures side by side; latency takes BENCH_PAIRS pairs, this build then the base).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -216,9 +216,20 @@ fi
 
 if wants latency; then
     echo "== 3. latency-bound: sandbox latency 50ms, --concurrency 64, no rate limit"
-    start_sandbox --latency 50ms
-    import "$(customers 6400)" "$WORK/latency.results.csv" --rate "$UNLIMITED" --concurrency 64
-    echo "achieved $SEND_RATE/s of 64/0.05 = 1280/s: ratio $(ratio "$SEND_RATE" 1280)"
+    # With BENCH_BASE, $PAIRS pairs (this build, then the base build), each on a fresh sandbox.
+    mine=() theirs=()
+    for pair in $(seq "$([ -n "$BASE" ] && echo "$PAIRS" || echo 1)"); do
+        for importer in "$BIN" ${BASE:+"$BASE"}; do
+            start_sandbox --latency 50ms
+            IMPORTER=$importer import "$(customers 6400)" "$WORK/latency.results.csv" \
+                --rate "$UNLIMITED" --concurrency 64
+            r=$(ratio "$SEND_RATE" 1280)
+            [ "$importer" = "$BIN" ] && mine+=("$r") || theirs+=("$r")
+            echo "${BASE:+[$pair] $([ "$importer" = "$BIN" ] && echo this || echo base) build: }achieved" \
+                "$SEND_RATE/s of 64/0.05 = 1280/s: ratio $r (load $(cut -d' ' -f1 /proc/loadavg))"
+        done
+    done
+    [ -z "$BASE" ] || echo "latency-bound ratio: this build ${mine[*]}, base build ${theirs[*]}"
 fi
 
 if wants validate; then
