@@ -81,7 +81,7 @@ echo "prism $("$PRISM" --version), node $(node --version), specs from $SHARED_AP
 if [ -z "${ORGIMPORT_BIN:-}" ]; then
     echo "== building (debug)" >&2
     cargo build --locked --quiet --bin orgimport
-    ORGIMPORT_BIN=target/debug/orgimport
+    ORGIMPORT_BIN=${CARGO_TARGET_DIR:-target}/debug/orgimport
 fi
 BIN=$(realpath "$ORGIMPORT_BIN")
 
