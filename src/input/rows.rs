@@ -1,6 +1,7 @@
 //! The data rows of a CSV file, each with the line where it starts (counted right for LF, CRLF,
 //! CR-only and mixed line endings) and what makes it unusable, if anything; and a quoted field
-//! that swallows the rows after it (an unclosed quote) refused before anything is sent.
+//! that swallows the rows after it (an unclosed quote), or a quote still open at the end of the
+//! file, refused before anything is sent.
 
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -81,8 +82,36 @@ pub fn rows(
     let path = path.to_path_buf();
     let mut reader = reader;
     let mut bytes = ByteRecord::new();
+    // The line where the last record read starts, and whether the end of the file was seen.
+    let mut last_line = 0;
+    let mut ended = false;
     std::iter::from_fn(move || match reader.read_byte_record(&mut bytes) {
-        Ok(false) => None,
+        Ok(false) if ended => None,
+        Ok(false) => {
+            ended = true;
+            // The csv crate ends a quoted field at the end of the file as if it were closed;
+            // the line counter stands at the start of the last record (or of the header, when
+            // it swallowed the whole file), so its rest is read.
+            let counter = lines.as_mut()?;
+            if index == 0 {
+                last_line = counter.line_at(0);
+            }
+            let (field, breaks) = counter.quote_left_open(delimiter)?;
+            Some(Err(Error::Input {
+                path: path.clone(),
+                message: format!(
+                    "line {last_line}: the quoted field {} opened on this line is still open at \
+                     the end of the file{}: a closing quote (\") is probably missing on line \
+                     {last_line}. Fix the quote and run again",
+                    field + 1,
+                    match breaks {
+                        0 => String::new(),
+                        1 => " (it runs on over 1 more line)".to_string(),
+                        n => format!(" (it runs on over {n} more lines)"),
+                    }
+                ),
+            }))
+        }
         Ok(true) => {
             trim_fields(&mut bytes);
             let position = bytes.position();
@@ -93,6 +122,7 @@ pub fn rows(
             };
             let sheet_problem = sheet.as_ref().and_then(|s| s.problems.get(&index).cloned());
             index += 1;
+            last_line = line;
             // A sheet has no quotes to leave open: a cell of many lines is one cell.
             if sheet.is_none()
                 && let Some((field, breaks, row_like)) = swallowed_rows(&bytes, delimiter, width)
@@ -241,6 +271,66 @@ impl LineCounter {
         }
         self.lines.line
     }
+
+    /// Reads the rest of the file, from the start of its last record, and says whether that
+    /// record ends inside a quoted field: `Some((field, lines begun inside it))`.
+    fn quote_left_open(&mut self, delimiter: u8) -> Option<(usize, usize)> {
+        let mut tail = Vec::new();
+        self.reader.read_to_end(&mut tail).ok()?;
+        let tail = tail.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&tail);
+        quote_left_open(tail, delimiter)
+    }
+}
+
+/// Whether the last record of a file, `tail`, ends inside a quoted field, read as the csv
+/// crate reads it (a quote opens a quoted field only at its start, `""` inside it is a quote,
+/// a field goes on unquoted after its closing quote): `Some((field, line breaks))`, the index
+/// of the field and how many lines begin inside it.
+fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize)> {
+    #[derive(PartialEq)]
+    enum State {
+        Start,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::Start;
+    let mut field = 0;
+    // Lines begun inside the quoted field, and whether a line break was just read in it.
+    let mut breaks = 0;
+    let mut after_break = false;
+    for &b in tail {
+        state = match state {
+            State::Quoted if b == b'\n' || b == b'\r' => {
+                after_break = true;
+                State::Quoted
+            }
+            State::Quoted => {
+                breaks += usize::from(std::mem::take(&mut after_break));
+                if b == b'"' {
+                    State::QuoteInQuoted
+                } else {
+                    State::Quoted
+                }
+            }
+            State::QuoteInQuoted if b == b'"' => State::Quoted,
+            State::Start if b == b'"' => {
+                (breaks, after_break) = (0, false);
+                State::Quoted
+            }
+            _ if b == delimiter => {
+                field += 1;
+                State::Start
+            }
+            _ if b == b'\n' || b == b'\r' => {
+                // The record ended before the end of the file (a blank line follows).
+                field = 0;
+                State::Start
+            }
+            _ => State::Unquoted,
+        };
+    }
+    (state == State::Quoted).then_some((field, breaks))
 }
 
 /// The lines of `record`'s fields that look like rows of their own: a quoted field that holds
@@ -388,6 +478,62 @@ mod tests {
         assert!(error.contains("line 12: the quoted field 1"), "{error}");
         assert!(error.contains("runs on over 590 more lines"), "{error}");
         assert!(error.contains("closing quote"), "{error}");
+    }
+
+    #[test]
+    fn a_quote_still_open_at_the_end_of_the_file_is_refused_whatever_it_swallowed() {
+        // Two rows swallowed in a two-column file: too few to look like rows, still refused.
+        let error = lines_of(b"name,description\nAcme,\"unclosed quote\nBeta,ok\nGamma,ok\n")
+            .expect_err("the file is refused");
+        assert!(
+            error.contains("line 2: the quoted field 2 opened on this line is still open"),
+            "{error}"
+        );
+        assert!(error.contains("runs on over 2 more lines"), "{error}");
+        // On the last line, with or without a line end; CR line ends; a field after a quote.
+        for file in [
+            &b"name,description\nAcme,ok\nBeta,\"open"[..],
+            b"name,description\rAcme,ok\rBeta,\"open\r",
+            b"name,description\nAcme,\"say \"\"hi\"\"\nBeta,ok\n",
+        ] {
+            let error = lines_of(file).expect_err("the file is refused");
+            assert!(
+                error.contains("still open at the end of the file"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_whose_quote_swallows_the_file_is_refused_at_its_line() {
+        let error = lines_of(b"\xEF\xBB\xBF\n\nname,\"description\nAcme,ok\nBeta,ok\n")
+            .expect_err("the file is refused");
+        assert!(
+            error.contains("line 3: the quoted field 2 opened on this line is still open"),
+            "{error}"
+        );
+        // A header alone, closed or with a line break in a quoted name, is no open quote.
+        assert_eq!(lines_of(b"\xEF\xBB\xBF\"name\",id\n"), Ok(vec![]));
+        assert_eq!(lines_of(b"\"Account\nName\",id\nAcme,1\n"), Ok(vec![3]));
+    }
+
+    #[test]
+    fn closed_quotes_at_the_end_of_the_file_are_no_open_quote() {
+        for (file, lines) in [
+            (&b"name,description\nAcme,\"two\nlines\"\n"[..], vec![2]),
+            (b"name,description\nAcme,\"two\nlines\"", vec![2]),
+            (b"name,description\nAcme,\"say \"\"hi\"\"\"\n\n\n", vec![2]),
+            (b"name,description\nAcme,12\" monitor\n", vec![2]),
+            (b"name,description\nAcme,\"a\"b\nBeta,\"\"\r\n", vec![2, 3]),
+            (b"name,description\n", vec![]),
+        ] {
+            assert_eq!(
+                lines_of(file),
+                Ok(lines),
+                "{}",
+                String::from_utf8_lossy(file)
+            );
+        }
     }
 
     #[test]
