@@ -118,7 +118,22 @@ pub(crate) fn open_decoded(path: &Path, dialect: &Dialect) -> Result<Box<dyn Rea
         let sheet = workbook::sheet(path, dialect)?;
         return Ok(Box::new(std::io::Cursor::new(sheet.csv.clone())));
     }
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    // UTF-8, the common case, is read from the file as it is (no decoder and no buffer of
+    // its own in between: a million-row file is copied twice less per pass), past its BOM.
+    if dialect.encoding.is_none_or(|e| e == encoding_rs::UTF_8) {
+        use std::io::{Seek, SeekFrom};
+        let mut head = [0u8; 3];
+        let read = read_up_to(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
+        let head = &head[..read];
+        if !(head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF])) {
+            let start = if head == [0xEF, 0xBB, 0xBF] { 3 } else { 0 };
+            file.seek(SeekFrom::Start(start))
+                .map_err(|e| Error::io(path, e))?;
+            return Ok(Box::new(file));
+        }
+        file.rewind().map_err(|e| Error::io(path, e))?;
+    }
     let decoder = DecodeReaderBytesBuilder::new()
         .encoding(dialect.encoding)
         .bom_sniffing(true)
@@ -126,6 +141,20 @@ pub(crate) fn open_decoded(path: &Path, dialect: &Dialect) -> Result<Box<dyn Rea
         .utf8_passthru(true)
         .build(file);
     Ok(Box::new(BufReader::with_capacity(256 * 1024, decoder)))
+}
+
+/// Reads into `buf` until it is full or the file ends; how many bytes were read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut read = 0;
+    while read < buf.len() {
+        match file.read(&mut buf[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(read)
 }
 
 /// The separator the header line uses most, outside quotes; `,` when it has none.
@@ -182,6 +211,7 @@ pub fn delimiter_of(path: &Path, dialect: &Dialect) -> Result<u8, Error> {
 pub fn reader(path: &Path, dialect: &Dialect) -> Result<CsvReader, Error> {
     let delimiter = delimiter_of(path, dialect)?;
     Ok(csv::ReaderBuilder::new()
+        .buffer_capacity(256 * 1024)
         .flexible(true)
         .trim(csv::Trim::Headers)
         .delimiter(delimiter)
@@ -285,7 +315,7 @@ pub fn expected_rows(path: &Path) -> usize {
     let mut buf = vec![0u8; 1 << 20];
     let mut lines = 0usize;
     while let Ok(n @ 1..) = file.read(&mut buf) {
-        lines += buf[..n].iter().filter(|b| **b == b'\n').count();
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count();
     }
     lines
 }

@@ -218,8 +218,8 @@ impl Lines {
     fn count(&mut self, bytes: &[u8]) {
         // Most files end lines with LF or CRLF alone: count LFs the fast way when no CR can
         // change the count.
-        if !self.after_cr && !bytes.contains(&b'\r') {
-            self.line += bytes.iter().filter(|b| **b == b'\n').count() as u64;
+        if !self.after_cr && memchr::memchr(b'\r', bytes).is_none() {
+            self.line += memchr::memchr_iter(b'\n', bytes).count() as u64;
             return;
         }
         for &b in bytes {
@@ -344,7 +344,7 @@ fn swallowed_rows(
 ) -> Option<(usize, usize, usize)> {
     // Two lines of a two-column file may be an address with a comma in each; three may not.
     let enough = if width == 2 { 3 } else { 2 };
-    if width < 2 || !record.as_slice().iter().any(|b| *b == b'\n' || *b == b'\r') {
+    if width < 2 || memchr::memchr2(b'\n', b'\r', record.as_slice()).is_none() {
         return None;
     }
     record.iter().enumerate().find_map(|(index, field)| {
