@@ -2,8 +2,10 @@
 //! with the line where each starts, and (in [`mapping`] and [`checks`]) how a row becomes an
 //! organization request; [`snapshot`]: the input pinned for the length of a run;
 //! [`encoding`]: the encoding settled before the first row is read; [`workbook`]: a sheet of
-//! a workbook read as a CSV file.
+//! a workbook read as a CSV file; [`batches`]: rows read on a thread of their own, a batch at a
+//! time.
 
+pub mod batches;
 pub mod checks;
 pub mod encoding;
 pub mod formulas;

@@ -21,8 +21,6 @@ use crate::input::quote::quoted;
 use crate::input::{self, Dialect, Keys, Mapping, Problem, ProblemKind, RawRow};
 use crate::record::{EarlierRuns, Outcome, Outcomes, Status};
 
-/// Rows checked together in one parallel batch.
-const BATCH: usize = 8192;
 /// Invalid rows quoted in full on the terminal by `import` (all are in the results file).
 const EXAMPLES: usize = 10;
 /// Lines of rows the results file does not list, named on the terminal.
@@ -101,7 +99,7 @@ pub fn build(
 ) -> Result<Plan, Error> {
     let mut reader = input::reader(path, dialect)?;
     input::read_headers_in(path, dialect, &mut reader)?;
-    let mut rows = input::rows(path, dialect, reader, mapping.width());
+    let rows = input::rows(path, dialect, reader, mapping.width());
 
     let by_name = mapping.names_parents();
     let mut plan = Plan {
@@ -122,15 +120,7 @@ pub fn build(
     plan.lines.reserve(expected);
     // (child, reference, whether it came from `parent` rather than `parent_id`).
     let mut references: Vec<(usize, String, bool)> = Vec::new();
-    let mut batch: Vec<RawRow> = Vec::with_capacity(BATCH);
-    loop {
-        batch.clear();
-        for row in rows.by_ref().take(BATCH) {
-            batch.push(row?);
-        }
-        if batch.is_empty() {
-            break;
-        }
+    input::batches::in_batches(rows, |batch| {
         let checked: Vec<Checked> = batch
             .par_iter()
             .map(|row| check(mapping, row, default_template, earlier))
@@ -208,8 +198,8 @@ pub fn build(
                 }
             }
         }
-    }
-    drop(batch);
+        Ok(())
+    })?;
 
     place_children(&mut plan, &seen, &names, references, report);
     for index in 0..plan.outcomes.len() {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use csv::ByteRecord;
 
@@ -192,26 +193,70 @@ pub fn copy_input(
     let headers = input::read_headers(input_path, &mut reader)?;
     let width = headers.len();
     out.row(headers.iter().chain(appended.iter().copied()))?;
-    // The input's records as bytes, without the line numbers `input::rows` counts.
-    let mut record = ByteRecord::new();
-    let mut count = 0usize;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| Error::Input {
-            path: input_path.to_path_buf(),
-            message: e.to_string(),
-        })?
-    {
-        input::trim_fields(&mut record);
-        if count < rows {
-            out.input_cells(&record, width)?;
-            append(count, out)?;
-            out.end_row()?;
+    // The input's records as bytes, without the line numbers `input::rows` counts, parsed on
+    // a thread of their own while the rows before them are written; batches of records go
+    // back and forth, so that each record's room is reused.
+    let unreadable = |e: csv::Error| Error::Input {
+        path: input_path.to_path_buf(),
+        message: e.to_string(),
+    };
+    std::thread::scope(|scope| {
+        let (full, filled) = mpsc::sync_channel::<Result<Vec<ByteRecord>, Error>>(2);
+        let (empty, emptied) = mpsc::channel::<Vec<ByteRecord>>();
+        scope.spawn(move || {
+            loop {
+                let mut batch = emptied.try_recv().unwrap_or_default();
+                let mut read = 0;
+                let mut failed = None;
+                while read < COPIED_TOGETHER {
+                    if batch.len() == read {
+                        batch.push(ByteRecord::new());
+                    }
+                    match reader.read_byte_record(&mut batch[read]) {
+                        Ok(true) => {
+                            input::trim_fields(&mut batch[read]);
+                            read += 1;
+                        }
+                        Ok(false) => break,
+                        Err(e) => {
+                            failed = Some(unreadable(e));
+                            break;
+                        }
+                    }
+                }
+                batch.truncate(read);
+                let last = read < COPIED_TOGETHER || failed.is_some();
+                if read > 0 && full.send(Ok(batch)).is_err() {
+                    return;
+                }
+                if let Some(e) = failed {
+                    let _ = full.send(Err(e));
+                    return;
+                }
+                if last {
+                    return;
+                }
+            }
+        });
+        let mut count = 0usize;
+        for batch in filled {
+            let batch = batch?;
+            for record in &batch {
+                if count < rows {
+                    out.input_cells(record, width)?;
+                    append(count, out)?;
+                    out.end_row()?;
+                }
+                count += 1;
+            }
+            let _ = empty.send(batch);
         }
-        count += 1;
-    }
-    Ok(count)
+        Ok(count)
+    })
 }
+
+/// Input records parsed together, ahead of the writing.
+const COPIED_TOGETHER: usize = 4096;
 
 #[cfg(test)]
 mod tests {

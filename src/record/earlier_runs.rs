@@ -26,9 +26,6 @@ use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
 use crate::input::{self, Dialect, Mapping, RawRow};
 
-/// Rows of the results file checked together in one parallel batch.
-const BATCH: usize = 8192;
-
 /// A row's outcome as an earlier run recorded it, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
@@ -238,16 +235,8 @@ impl EarlierRuns {
         self.done = Outcomes::with_capacity(expected);
         self.places.reserve(expected);
         self.listed_otherwise.reserve(expected);
-        let mut rows = input::rows(path, &Dialect::RESULTS, reader, layout.width());
-        let mut batch: Vec<RawRow> = Vec::with_capacity(BATCH);
-        loop {
-            batch.clear();
-            for row in rows.by_ref().take(BATCH) {
-                batch.push(row?);
-            }
-            if batch.is_empty() {
-                return Ok(());
-            }
+        let rows = input::rows(path, &Dialect::RESULTS, reader, layout.width());
+        input::batches::in_batches(rows, |batch| {
             let read: Vec<ReadRow> = batch
                 .par_iter()
                 .map(|row| read_row(row, layout, &columns))
@@ -292,7 +281,8 @@ impl EarlierRuns {
                 }
                 self.learn_by(key, print, place, Some(outcome));
             }
-        }
+            Ok(())
+        })
     }
 
     /// The entry of the row with key `key` when its organization exists: an earlier run
