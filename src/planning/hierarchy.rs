@@ -10,7 +10,7 @@ use crate::input::quote::quoted;
 /// wave after its parent's, and makes children of invalid rows invalid.
 pub(super) fn place_children(
     plan: &mut Plan,
-    seen: &FingerprintMap,
+    seen: &FirstRows,
     names: &FingerprintMap,
     references: Vec<(usize, String, bool)>,
     report: &mut dyn FnMut(&InvalidRow),

@@ -106,24 +106,26 @@ pub fn build(
         wave_count: 1,
         ..Plan::default()
     };
-    // Key -> first row with it; names -> row, only when rows may name parents by name. Both
-    // by fingerprint: 16 bytes a row instead of a string.
+    // Key -> first row with it ([`FirstRows`]); names -> row, only when rows may name parents
+    // by name. By fingerprint: 16 bytes a row instead of a string.
     // Sized up front from the file's line count, so that no table or vector is ever copied
     // into one twice its size (a million rows held both at once).
     let expected = expected_rows(path);
-    let mut seen = FingerprintMap::with_capacity(expected);
     let mut names = FingerprintMap::with_capacity(if by_name { expected } else { 0 });
     // Slugged names -> first row with it, for rows keyed by an id (see `name_collision`).
     let mut slugged = FingerprintMap::default();
     plan.outcomes = earlier.outcomes_for_plan(expected);
     let earlier: &EarlierRuns = earlier;
+    let mut seen = FirstRows::new(earlier, expected);
     plan.lines.reserve(expected);
     // (child, reference, whether it came from `parent` rather than `parent_id`).
     let mut references: Vec<(usize, String, bool)> = Vec::new();
     input::batches::in_batches(rows, |batch| {
+        let first = plan.outcomes.len();
         let checked: Vec<Checked> = batch
             .par_iter()
-            .map(|row| check(mapping, row, default_template, earlier))
+            .enumerate()
+            .map(|(at, row)| check(mapping, first + at, row, default_template, earlier))
             .collect();
         for (row, checked) in batch.iter().zip(checked) {
             let index = plan.outcomes.len();
@@ -138,7 +140,7 @@ pub fn build(
             // the first row with a key.
             let mut repeat = false;
             if let (Some(key), Some(print)) = (&keys.key, key_print)
-                && let (first, false) = seen.get_or_insert(print, row_number(index))
+                && let (first, false) = seen.get_or_insert(print, done, row_number(index))
             {
                 repeat = true;
                 let (what, value) = key.split_once(':').unwrap_or(("key", key));
@@ -247,10 +249,55 @@ fn name_collision(
     ))
 }
 
-/// Checks one row. A row an earlier run finished is not checked again: it stays done (only a
+/// The first row of each key, to find repeated keys and the rows parents name. A rerun's rows
+/// come in the order of the results file, so the rows an earlier run finished are kept by
+/// their entry among the earlier runs' ([`EarlierRuns::done_entry`]), in a table read and
+/// written in order; only the others go to a map, read and written at random.
+struct FirstRows<'a> {
+    earlier: &'a EarlierRuns,
+    /// By entry of a row done earlier: its first row, or `u32::MAX`.
+    by_entry: Vec<u32>,
+    /// The first row of each other key.
+    others: FingerprintMap,
+}
+
+impl<'a> FirstRows<'a> {
+    /// Room for the keys of `rows` rows, those done earlier apart.
+    fn new(earlier: &'a EarlierRuns, rows: usize) -> Self {
+        FirstRows {
+            earlier,
+            by_entry: vec![u32::MAX; earlier.entry_count()],
+            others: FingerprintMap::with_capacity(rows.saturating_sub(earlier.done_count())),
+        }
+    }
+
+    /// The first row of the key whose fingerprint is `key`, and whether it is new: a new key
+    /// gets `row`. `done` is its entry among the rows done earlier, if it is one.
+    fn get_or_insert(&mut self, key: Fingerprint, done: Option<usize>, row: u32) -> (u32, bool) {
+        match done {
+            Some(entry) if self.by_entry[entry] == u32::MAX => {
+                self.by_entry[entry] = row;
+                (row, true)
+            }
+            Some(entry) => (self.by_entry[entry], false),
+            None => self.others.get_or_insert(key, row),
+        }
+    }
+
+    /// The first row of the key whose fingerprint is `key`.
+    fn get(&self, key: Fingerprint) -> Option<u32> {
+        match self.earlier.done_entry(key) {
+            Some(entry) => Some(self.by_entry[entry]).filter(|row| *row != u32::MAX),
+            None => self.others.get(key),
+        }
+    }
+}
+
+/// Checks one row, the `index`th of the file. A row an earlier run finished is not checked again: it stays done (only a
 /// repeated key makes it invalid), and a rerun decides quickly that it has nothing to send.
 fn check(
     mapping: &Mapping,
+    index: usize,
     row: &RawRow,
     default_template: Option<&str>,
     earlier: &EarlierRuns,
@@ -265,7 +312,7 @@ fn check(
     }
     let keys = mapping.keys(&row.record);
     let key = keys.key.as_deref().map(fingerprint);
-    let done = key.and_then(|key| earlier.done_entry(key));
+    let done = key.and_then(|key| earlier.done_entry_at(index, key));
     let problems = if done.is_some() {
         Vec::new()
     } else {

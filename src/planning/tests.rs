@@ -255,3 +255,42 @@ fn a_row_an_earlier_run_created_stays_created_though_its_slug_collides() {
     assert_eq!(plan.outcomes.status(1), Some(Status::Created));
     assert!(error_of(&plan, 2).is_some_and(|e| e.contains("already the name of line 2")));
 }
+
+#[test]
+fn rows_done_earlier_are_found_in_any_order_repeated_or_named_as_parents() {
+    // The results file of an earlier run, its rows in another order than the input's now.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let results = dir.path().join("customers.results.csv");
+    std::fs::write(
+        &results,
+        "name,parent,status,org_id,http_status,error,attempts,changes\n\
+         b,,created,org-b,201,,1,\n\
+         a,,created,org-a,201,,1,\n\
+         c,,failed,,400,HTTP 400 bad,1,\n",
+    )
+    .expect("the file is written");
+    let headers: csv::StringRecord = ["name", "parent"].into_iter().collect();
+    let mapping = Mapping::new(&headers, &MappingSpec::default()).expect("a mapping");
+    let mut earlier = EarlierRuns::load(&results, &mapping).expect("the results are read");
+    // a and b at the places of each other's line; b again; children naming a done row and a
+    // row to send as their parents.
+    let (plan, reported) = plan_after(
+        "name,parent\n\
+         a,\n\
+         b,\n\
+         c,\n\
+         b,\n\
+         d,a\n\
+         e,c\n",
+        &mut earlier,
+    );
+    assert_eq!(plan.done_before, 2, "{reported:?}");
+    for (row, id) in [(0, "org-a"), (1, "org-b")] {
+        assert_eq!(plan.outcomes.view(row).and_then(|o| o.org_id), Some(id));
+    }
+    assert!(plan.outcomes.is_unsent(2));
+    let error = error_of(&plan, 3).expect("the repeat is invalid");
+    assert!(error.contains("already used by line 3"), "{error}");
+    assert_eq!(plan.parents, HashMap::from([(4, 0), (5, 2)]));
+    assert_eq!(reported.len(), 1, "{reported:?}");
+}

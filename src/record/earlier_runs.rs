@@ -44,6 +44,12 @@ pub struct Recorded {
 pub struct EarlierRuns {
     /// Each key's entry.
     entries: FingerprintMap,
+    /// By entry: its key's fingerprint.
+    prints: Vec<Fingerprint>,
+    /// By row of the results file: the entry of its key, or `u32::MAX` for a row without one.
+    /// The rows of a rerun's input come in this order, so each finds its entry here first,
+    /// without a look-up in `entries` ([`EarlierRuns::done_entry_at`]).
+    row_entries: Vec<u32>,
     /// By entry: the outcome of a row whose organization exists (`created`, `exists` or
     /// `updated`, with its org_id), not to be sent again; unsent for every other row.
     done: Outcomes,
@@ -143,6 +149,7 @@ impl EarlierRuns {
         let next = self.places.len();
         let (entry, new) = self.entries.get_or_insert(print, row_number(next));
         if new {
+            self.prints.push(print);
             self.done.push(None);
             self.places.push(0);
             self.listed_otherwise.push(false);
@@ -166,6 +173,11 @@ impl EarlierRuns {
         outcome: Option<Outcome>,
     ) {
         let entry = self.entry(print);
+        self.learn_entry(entry, key, place, outcome);
+    }
+
+    /// [`EarlierRuns::learn`], for a `key` whose entry is `entry`.
+    fn learn_entry(&mut self, entry: usize, key: String, place: Place, outcome: Option<Outcome>) {
         let was_in_doubt = !self.in_doubt.is_empty() && self.in_doubt.contains(&key);
         let (done, in_doubt) = match &outcome {
             None => (false, true),
@@ -234,6 +246,8 @@ impl EarlierRuns {
         self.entries = FingerprintMap::with_capacity(expected);
         self.done = Outcomes::with_capacity(expected);
         self.places.reserve(expected);
+        self.prints.reserve(expected);
+        self.row_entries.reserve(expected);
         self.listed_otherwise.reserve(expected);
         let rows = input::rows(path, &Dialect::RESULTS, reader, layout.width());
         input::batches::in_batches(rows, |batch| {
@@ -245,6 +259,7 @@ impl EarlierRuns {
                 let (place, key, outcome, why) = match row {
                     ReadRow::Refused(place, why) => {
                         refused.push((place, why));
+                        self.row_entries.push(u32::MAX);
                         continue;
                     }
                     ReadRow::Read {
@@ -258,6 +273,7 @@ impl EarlierRuns {
                     self.warnings.push((place, why));
                 }
                 let Some((key, print)) = key else {
+                    self.row_entries.push(u32::MAX);
                     if matches!(outcome.status, Status::Created | Status::Unconfirmed) {
                         self.warnings.push((
                             place,
@@ -270,16 +286,17 @@ impl EarlierRuns {
                     }
                     continue;
                 };
+                let entry = self.entry(print);
+                self.row_entries.push(row_number(entry));
                 // An invalid or unsent row says nothing of the row's organization, and an
                 // invalid row may repeat a sent row's key.
                 if !outcome.status.is_done() || outcome.org_id.is_none() {
-                    let entry = self.entry(print);
                     self.listed_otherwise[entry] = true;
                 }
                 if matches!(outcome.status, Status::Invalid | Status::NotSent) {
                     continue;
                 }
-                self.learn_by(key, print, place, Some(outcome));
+                self.learn_entry(entry, key, place, Some(outcome));
             }
             Ok(())
         })
@@ -290,6 +307,23 @@ impl EarlierRuns {
     pub fn done_entry(&self, key: Fingerprint) -> Option<usize> {
         let entry = self.entries.get(key)? as usize;
         (!self.done.is_unsent(entry)).then_some(entry)
+    }
+
+    /// [`EarlierRuns::done_entry`], for the `row`th row of the input: the results file's row
+    /// at the same place is looked at first.
+    pub fn done_entry_at(&self, row: usize, key: Fingerprint) -> Option<usize> {
+        let entry = match self.row_entries.get(row) {
+            Some(&entry) if entry != u32::MAX && self.prints[entry as usize] == key => {
+                entry as usize
+            }
+            _ => return self.done_entry(key),
+        };
+        (!self.done.is_unsent(entry)).then_some(entry)
+    }
+
+    /// How many entries there are: keys of earlier runs, each given one.
+    pub fn entry_count(&self) -> usize {
+        self.done.len()
     }
 
     /// Whether the row with key `key` is done ([`EarlierRuns::done_entry`]).
