@@ -123,6 +123,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         plan,
         in_doubt,
         done_earlier,
+        results_as_written,
     } = planning::prepare(
         snapshot.path(),
         config.dialect,
@@ -279,9 +280,15 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let results_path = config.results.clone();
     let dialect = config.dialect;
     let written = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        // Unwritten (a full disk), the journal stays: it holds what this run did.
-        record::write(snapshot.path(), &dialect, &results_path, &outcomes)
-            .map_err(|e| results_unwritten(e, &results_path))?;
+        // A results file that says already what would be written is left as it is: a rerun
+        // that changed nothing rewrites no row.
+        if results_as_written.is_some_and(|file| file.says(&outcomes)) {
+            tracing::debug!("the results file says what this run did already; left as it is");
+        } else {
+            // Unwritten (a full disk), the journal stays: it holds what this run did.
+            record::write(snapshot.path(), &dialect, &results_path, &outcomes)
+                .map_err(|e| results_unwritten(e, &results_path))?;
+        }
         journal.remove()?;
         let change = snapshot.change();
         snapshot.remove();

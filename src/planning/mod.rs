@@ -19,6 +19,7 @@ use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
 use crate::input::expected_rows;
 use crate::input::quote::quoted;
 use crate::input::{self, Dialect, Keys, Mapping, Problem, ProblemKind, RawRow};
+use crate::record::unchanged::{self, Digest};
 use crate::record::{EarlierRuns, Outcome, Outcomes, Status};
 
 /// Invalid rows quoted in full on the terminal by `import` (all are in the results file).
@@ -59,6 +60,9 @@ pub struct Plan {
     pub problem_counts: BTreeMap<ProblemKind, usize>,
     /// The first invalid rows, as `line N: problems`, for the terminal.
     pub invalid_examples: Vec<String>,
+    /// The digest of the rows as the results file writes their input columns, when there is
+    /// a results file that could be left as it is ([`EarlierRuns::as_written`]).
+    pub input_digest: Digest,
 }
 
 /// An invalid row as reported while planning.
@@ -77,6 +81,8 @@ struct Checked {
     /// Its entry among the rows earlier runs finished, if it is one.
     done: Option<usize>,
     problems: Vec<Problem>,
+    /// The digest of its cells as the results file writes them, when it is needed.
+    written: u64,
 }
 
 /// Checks every row of `path` and decides what to send.
@@ -120,12 +126,19 @@ pub fn build(
     plan.lines.reserve(expected);
     // (child, reference, whether it came from `parent` rather than `parent_id`).
     let mut references: Vec<(usize, String, bool)> = Vec::new();
+    let digest = earlier.as_written.is_some();
     input::batches::in_batches(rows, |batch| {
         let first = plan.outcomes.len();
         let checked: Vec<Checked> = batch
             .par_iter()
             .enumerate()
-            .map(|(at, row)| check(mapping, first + at, row, default_template, earlier))
+            .map(|(at, row)| {
+                let mut checked = check(mapping, first + at, row, default_template, earlier);
+                if digest {
+                    checked.written = unchanged::input_row_hash(&row.record, mapping.width());
+                }
+                checked
+            })
             .collect();
         for (row, checked) in batch.iter().zip(checked) {
             let index = plan.outcomes.len();
@@ -135,7 +148,11 @@ pub fn build(
                 key: key_print,
                 done,
                 mut problems,
+                written,
             } = checked;
+            if digest {
+                plan.input_digest.add(written);
+            }
             // Whether the row repeats an earlier row's key: an earlier run's line is about
             // the first row with a key.
             let mut repeat = false;
@@ -308,6 +325,7 @@ fn check(
             key: None,
             done: None,
             problems: vec![Problem::new(ProblemKind::Unreadable, None, problem.clone())],
+            written: 0,
         };
     }
     let keys = mapping.keys(&row.record);
@@ -326,6 +344,7 @@ fn check(
         key,
         done,
         problems,
+        written: 0,
     }
 }
 

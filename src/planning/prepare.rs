@@ -9,6 +9,7 @@ use std::path::Path;
 use super::{Plan, build};
 use crate::Error;
 use crate::input::{self, Dialect, Mapping, MappingSpec};
+use crate::record::unchanged::AsWritten;
 use crate::record::{self, checks};
 
 /// Everything about an import that can be known without the network.
@@ -21,6 +22,9 @@ pub struct Prepared {
     pub in_doubt: HashSet<String>,
     /// How many rows earlier runs finished, in this input or not.
     pub done_earlier: usize,
+    /// What the results file says, when it lists this input as it is now: a run whose
+    /// outcomes it says too leaves it as it is ([`AsWritten::says`]).
+    pub results_as_written: Option<AsWritten>,
 }
 
 /// Reads the input's header, builds its mapping, reads what earlier runs left beside
@@ -52,11 +56,16 @@ pub async fn prepare(
             &mut |_| {},
         )?;
         report_earlier_runs(&results_path, &earlier, &plan);
+        let delimiter = input::delimiter_of(&input_path, &dialect)?;
+        let results_as_written = earlier
+            .as_written
+            .filter(|written| written.lists(&mapping.headers, delimiter, plan.input_digest));
         Ok(Prepared {
             mapping,
             plan,
             done_earlier,
             in_doubt: earlier.in_doubt,
+            results_as_written,
         })
     })
     .await

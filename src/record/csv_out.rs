@@ -130,23 +130,8 @@ impl CsvOut {
     /// # Errors
     /// [`Error::Io`] when the disk refuses it.
     pub fn input_cells(&mut self, record: &ByteRecord, width: usize) -> Result<(), Error> {
-        let ragged = record.len() > width && width > 0;
-        let plain = if ragged { width - 1 } else { record.len() };
-        for field in record.iter().take(plain) {
-            self.cell(&String::from_utf8_lossy(field))?;
-        }
-        if ragged {
-            let surplus: Vec<Cow<str>> = record
-                .iter()
-                .skip(plain)
-                .map(String::from_utf8_lossy)
-                .collect();
-            self.cell(&surplus.join(","))?;
-        }
-        for _ in record.len()..width {
-            self.cell("")?;
-        }
-        Ok(())
+        let fields = record.iter().map(String::from_utf8_lossy);
+        each_input_cell(fields, record.len(), width, |cell| self.cell(cell))
     }
 
     /// Flushes the file to the disk and, for [`CsvOut::replace`], renames it over the old one.
@@ -169,6 +154,35 @@ impl CsvOut {
         }
         Ok(())
     }
+}
+
+/// Calls `cell` with each cell of an input row of `len` `fields` laid out in exactly `width`
+/// columns (the header's): the surplus fields of a long row joined into the last one, a short
+/// row padded with empty cells (as [`input::lay_out`]); before [`neutralize`]. The results file
+/// is written this way ([`CsvOut::input_cells`]), and told unchanged this way
+/// ([`super::unchanged`]).
+///
+/// # Errors
+/// The first error of `cell`.
+pub fn each_input_cell<'a, E>(
+    mut fields: impl Iterator<Item = Cow<'a, str>>,
+    len: usize,
+    width: usize,
+    mut cell: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    let ragged = len > width && width > 0;
+    let plain = if ragged { width - 1 } else { len };
+    for field in fields.by_ref().take(plain) {
+        cell(&field)?;
+    }
+    if ragged {
+        let surplus: Vec<Cow<str>> = fields.collect();
+        cell(&surplus.join(","))?;
+    }
+    for _ in len..width {
+        cell("")?;
+    }
+    Ok(())
 }
 
 /// Copies the input at `input` into `out`: its header followed by `appended` (the names of

@@ -19,8 +19,9 @@ use rayon::prelude::*;
 
 use super::checks::{self, Place, Reading};
 use super::journal::{self, JournalLine};
-use super::layout::Layout;
+use super::layout::{Layout, Version};
 use super::outcomes::Outcomes;
+use super::unchanged::{self, AsWritten, Digest};
 use super::*;
 use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
@@ -65,6 +66,9 @@ pub struct EarlierRuns {
     pub in_doubt: HashSet<String>,
     /// Whether there was a results file.
     pub had_results: bool,
+    /// What the results file says, when it is in the format this build writes: so that a
+    /// run that would write it the same leaves it as it is ([`super::unchanged`]).
+    pub as_written: Option<AsWritten>,
     /// Rows read other than as they are written, with why, for stderr.
     pub warnings: Vec<(Place, String)>,
 }
@@ -231,11 +235,17 @@ impl EarlierRuns {
             ),
         };
         let mut reader = input::reader(path, &Dialect::RESULTS)?;
-        let headers: StringRecord = input::read_headers(path, &mut reader)?
-            .iter()
-            .map(restore)
-            .collect();
+        let written_headers = input::read_headers(path, &mut reader)?;
+        let headers: StringRecord = written_headers.iter().map(restore).collect();
         let layout = Layout::of(&headers).map_err(not_ours)?;
+        // Only a file this build would write can be left as it is.
+        let mut as_written =
+            (layout.version() == Version::CURRENT && starts_with_bom(path)).then(|| AsWritten {
+                delimiter: input::delimiter_of(path, &Dialect::RESULTS).unwrap_or(b','),
+                header: unchanged::row_hash(written_headers.iter()),
+                input: Digest::default(),
+                outcomes: Digest::default(),
+            });
         let input_headers: StringRecord = headers.iter().take(layout.input_width()).collect();
         let columns = if input_headers == mapping.headers {
             mapping.clone()
@@ -250,12 +260,26 @@ impl EarlierRuns {
         self.row_entries.reserve(expected);
         self.listed_otherwise.reserve(expected);
         let rows = input::rows(path, &Dialect::RESULTS, reader, layout.width());
+        let digest = as_written.is_some();
         input::batches::in_batches(rows, |batch| {
-            let read: Vec<ReadRow> = batch
+            let read: Vec<(ReadRow, (u64, u64))> = batch
                 .par_iter()
-                .map(|row| read_row(row, layout, &columns))
+                .map(|row| {
+                    let hashes = if digest {
+                        let width = layout.input_width();
+                        let input = unchanged::row_hash(row.record.iter().take(width));
+                        (input, unchanged::row_hash(row.record.iter().skip(width)))
+                    } else {
+                        (0, 0)
+                    };
+                    (read_row(row, layout, &columns), hashes)
+                })
                 .collect();
-            for row in read {
+            for (row, (input_hash, outcome_hash)) in read {
+                if let Some(written) = &mut as_written {
+                    written.input.add(input_hash);
+                    written.outcomes.add(outcome_hash);
+                }
                 let (place, key, outcome, why) = match row {
                     ReadRow::Refused(place, why) => {
                         refused.push((place, why));
@@ -299,7 +323,9 @@ impl EarlierRuns {
                 self.learn_entry(entry, key, place, Some(outcome));
             }
             Ok(())
-        })
+        })?;
+        self.as_written = as_written;
+        Ok(())
     }
 
     /// The entry of the row with key `key` when its organization exists: an earlier run
@@ -409,6 +435,15 @@ fn read_row(row: &RawRow, layout: Layout, columns: &Mapping) -> ReadRow {
         outcome,
         why,
     }
+}
+
+/// Whether the file at `path` starts with UTF-8's byte-order mark, as every results file this
+/// build writes does (Excel reads it as UTF-8 by it).
+fn starts_with_bom(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 3];
+    std::fs::File::open(path).is_ok_and(|mut file| file.read_exact(&mut head).is_ok())
+        && head == [0xEF, 0xBB, 0xBF]
 }
 
 /// The top bit of a packed [`Place`]: a line of the journal.

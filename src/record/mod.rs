@@ -12,7 +12,8 @@
 //! checks each row as it reads it ([`checks`]): a hand-edited file is reported or refused, never
 //! read as something it does not say. While a run goes on, [`org_ids`] makes sure no
 //! organization is recorded for two rows. Every row's outcome is kept packed ([`outcomes`]), so
-//! that a million rows, and a rerun of them, fit in little memory.
+//! that a million rows, and a rerun of them, fit in little memory. A rerun that would write the
+//! results file as it is leaves it alone ([`unchanged`]).
 //!
 //! What each status means is in [`Status`]; `created` and `exists` are about the tool's first
 //! attempt at the row, whichever run made it.
@@ -27,6 +28,7 @@ pub mod org_ids;
 pub mod outcomes;
 pub mod output;
 pub mod results_file;
+pub mod unchanged;
 pub mod writer;
 
 pub use checks::{Place, is_org_id};

@@ -40,27 +40,7 @@ pub fn write(
             let outcome = outcomes
                 .view(index)
                 .expect("every row has its outcome when the results are written");
-            for column in Version::CURRENT.columns() {
-                number.clear();
-                let cell = match column {
-                    Column::Status => outcome.status.as_str(),
-                    Column::OrgId => outcome.org_id.unwrap_or_default(),
-                    Column::HttpStatus => {
-                        if let Some(status) = outcome.http_status {
-                            let _ = write!(number, "{status}");
-                        }
-                        &number
-                    }
-                    Column::Error => outcome.error.unwrap_or_default(),
-                    Column::Attempts => {
-                        let _ = write!(number, "{}", outcome.attempts);
-                        &number
-                    }
-                    Column::Changes => outcome.changes.unwrap_or_default(),
-                };
-                out.cell(cell)?;
-            }
-            Ok(())
+            each_outcome_cell(outcome, &mut number, |cell| out.cell(cell))
         },
     )?;
     if count != outcomes.len() {
@@ -75,6 +55,40 @@ pub fn write(
         });
     }
     out.finish()
+}
+
+/// Calls `cell` with each cell of `outcome` in this version's columns ([`Version::CURRENT`]),
+/// before [`neutralize`]; `number` is room for the numbers. The results file is written this
+/// way, and told unchanged this way ([`super::unchanged`]).
+///
+/// # Errors
+/// The first error of `cell`.
+pub fn each_outcome_cell<E>(
+    outcome: OutcomeView,
+    number: &mut String,
+    mut cell: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    for column in Version::CURRENT.columns() {
+        number.clear();
+        let text = match column {
+            Column::Status => outcome.status.as_str(),
+            Column::OrgId => outcome.org_id.unwrap_or_default(),
+            Column::HttpStatus => {
+                if let Some(status) = outcome.http_status {
+                    let _ = write!(number, "{status}");
+                }
+                number.as_str()
+            }
+            Column::Error => outcome.error.unwrap_or_default(),
+            Column::Attempts => {
+                let _ = write!(number, "{}", outcome.attempts);
+                number.as_str()
+            }
+            Column::Changes => outcome.changes.unwrap_or_default(),
+        };
+        cell(text)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,212 @@
+//! Whether the results file already says what a run would write in it: then a rerun that
+//! changed nothing leaves the file as it is, rather than write a million rows again (and wait
+//! for the disk to take them) that would come out the same.
+//!
+//! Both sides are told apart by a digest of their cells, row by row in order: the file as
+//! read back by [`EarlierRuns`](super::EarlierRuns), and the input and the outcomes as
+//! [`write`](super::write) would write them ([`each_input_cell`], [`each_outcome_cell`], then
+//! [`neutralize`]). Only a file in the format this build writes, with its byte-order mark and
+//! the input's delimiter, can be left as it is.
+
+use std::borrow::Cow;
+use std::hash::{DefaultHasher, Hasher};
+
+use csv::StringRecord;
+
+use super::csv_out::each_input_cell;
+use super::writer::each_outcome_cell;
+use super::{Outcomes, RESULT_COLUMNS, neutralize};
+
+/// The digest of one row's cells.
+#[derive(Default)]
+pub struct RowHash(DefaultHasher);
+
+impl RowHash {
+    /// Adds the next cell.
+    pub fn cell(&mut self, cell: &str) {
+        self.0.write(cell.as_bytes());
+        // Never in UTF-8 text: "ab","c" and "a","bc" differ.
+        self.0.write_u8(0xFF);
+    }
+
+    /// The digest of the cells added.
+    pub fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
+/// The digest of `cells`, taken as they are.
+pub fn row_hash<'a>(cells: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut hash = RowHash::default();
+    cells.into_iter().for_each(|cell| hash.cell(cell));
+    hash.finish()
+}
+
+/// The digest of an input row of `record`, as the results file writes its `width` input
+/// columns.
+pub fn input_row_hash(record: &StringRecord, width: usize) -> u64 {
+    let mut hash = RowHash::default();
+    let fields = record.iter().map(Cow::Borrowed);
+    let _ = each_input_cell(fields, record.len(), width, |cell| {
+        hash.cell(&neutralize(cell));
+        Ok::<_, std::convert::Infallible>(())
+    });
+    hash.finish()
+}
+
+/// The digest of the header the results file writes after an input with `headers`.
+pub fn header_hash(headers: &StringRecord) -> u64 {
+    let mut hash = RowHash::default();
+    for cell in headers.iter().chain(RESULT_COLUMNS) {
+        hash.cell(&neutralize(cell));
+    }
+    hash.finish()
+}
+
+/// A digest of rows, in order, and how many there are.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    rows: u64,
+    value: u64,
+}
+
+impl Digest {
+    /// Adds the next row, whose digest is `row`.
+    pub fn add(&mut self, row: u64) {
+        let mut hasher = DefaultHasher::new();
+        hasher.write_u64(self.value);
+        hasher.write_u64(row);
+        self.value = hasher.finish();
+        self.rows += 1;
+    }
+}
+
+/// What a results file in this build's format says, as read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsWritten {
+    /// Its delimiter.
+    pub delimiter: u8,
+    /// The digest of its header.
+    pub header: u64,
+    /// The digest of its rows' input columns.
+    pub input: Digest,
+    /// The digest of its rows' result columns.
+    pub outcomes: Digest,
+}
+
+impl AsWritten {
+    /// Whether the file lists the input whose header is `headers`, and whose rows, as the
+    /// results file writes them, have the digest `input`, with the delimiter `delimiter`.
+    pub fn lists(&self, headers: &StringRecord, delimiter: u8, input: Digest) -> bool {
+        self.delimiter == delimiter && self.input == input && self.header == header_hash(headers)
+    }
+
+    /// Whether the file's result columns say `outcomes`, every row's outcome in input order.
+    pub fn says(&self, outcomes: &Outcomes) -> bool {
+        if self.outcomes.rows != outcomes.len() as u64 {
+            return false;
+        }
+        let mut digest = Digest::default();
+        let mut number = String::new();
+        for index in 0..outcomes.len() {
+            let Some(outcome) = outcomes.view(index) else {
+                return false;
+            };
+            let mut hash = RowHash::default();
+            let _ = each_outcome_cell(outcome, &mut number, |cell| {
+                hash.cell(&neutralize(cell));
+                Ok::<_, std::convert::Infallible>(())
+            });
+            digest.add(hash.finish());
+        }
+        digest == self.outcomes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Dialect, MappingSpec};
+    use crate::record::{EarlierRuns, Outcome, Status, write};
+
+    /// Writes `input`'s results with `outcomes` and reads them back: what the file says, and
+    /// whether it lists the input and says the outcomes.
+    fn round_trip(input: &str, outcomes: &Outcomes) -> (Option<AsWritten>, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let input_path = dir.path().join("in.csv");
+        std::fs::write(&input_path, input).unwrap();
+        let results = dir.path().join("in.results.csv");
+        write(&input_path, &Dialect::default(), &results, outcomes).unwrap();
+        let mapping =
+            crate::input::mapping_for(&input_path, &Dialect::default(), &MappingSpec::default())
+                .unwrap();
+        let earlier = EarlierRuns::load(&results, &mapping).unwrap();
+        let Some(written) = earlier.as_written else {
+            return (None, false);
+        };
+        let mut input_digest = Digest::default();
+        let mut reader = crate::input::reader(&input_path, &Dialect::default()).unwrap();
+        crate::input::read_headers(&input_path, &mut reader).unwrap();
+        for row in crate::input::rows(&input_path, &Dialect::default(), reader, mapping.width()) {
+            input_digest.add(input_row_hash(&row.unwrap().record, mapping.width()));
+        }
+        let delimiter = crate::input::delimiter_of(&input_path, &Dialect::default()).unwrap();
+        let same =
+            written.lists(&mapping.headers, delimiter, input_digest) && written.says(outcomes);
+        (Some(written), same)
+    }
+
+    fn outcomes(ids: &[&str]) -> Outcomes {
+        ids.iter()
+            .map(|id| Some(Outcome::done(Status::Created, (*id).into(), Some(201), 1)))
+            .collect()
+    }
+
+    #[test]
+    fn a_file_written_for_an_input_says_that_input_and_its_outcomes() {
+        // Formulas neutralized, a ragged row, quotes and line breaks in cells.
+        let input = "name;note\n=acme;\"a;b\"\nbeta;\"two\nlines\"\n'gamma\nlong;x;y\n";
+        let ids = ["org-1", "org-2", "org-3", "org-4"];
+        let (written, same) = round_trip(input, &outcomes(&ids));
+        assert!(written.is_some());
+        assert!(same);
+    }
+
+    #[test]
+    fn any_other_cell_row_or_delimiter_is_told_apart() {
+        let input = "name,note\nacme,x\nbeta,y\n";
+        let (Some(written), true) = round_trip(input, &outcomes(&["org-1", "org-2"])) else {
+            panic!("the file says what was written");
+        };
+        let headers: StringRecord = ["name", "note"].into_iter().collect();
+        let rows = |cells: &[[&str; 2]]| {
+            let mut digest = Digest::default();
+            for row in cells {
+                let record: StringRecord = row.iter().copied().collect();
+                digest.add(input_row_hash(&record, 2));
+            }
+            digest
+        };
+        assert!(written.lists(&headers, b',', rows(&[["acme", "x"], ["beta", "y"]])));
+        for other in [
+            rows(&[["acme", "x"], ["beta", "z"]]),
+            rows(&[["acme", "x"]]),
+            rows(&[["acme", "x"], ["beta", "y"], ["gamma", ""]]),
+            rows(&[["acmex", ""], ["beta", "y"]]),
+        ] {
+            assert!(!written.lists(&headers, b',', other));
+        }
+        let good = rows(&[["acme", "x"], ["beta", "y"]]);
+        assert!(!written.lists(&headers, b';', good));
+        let renamed: StringRecord = ["name", "notes"].into_iter().collect();
+        assert!(!written.lists(&renamed, b',', good));
+        assert!(!written.says(&outcomes(&["org-1", "org-3"])));
+        assert!(!written.says(&outcomes(&["org-1"])));
+        let mut attempts = outcomes(&["org-1", "org-2"]);
+        attempts.set(
+            1,
+            &Outcome::done(Status::Created, "org-2".into(), Some(201), 2),
+        );
+        assert!(!written.says(&attempts));
+    }
+}
