@@ -126,3 +126,99 @@ async fn a_rerun_of_a_partly_finished_import_sends_exactly_the_rows_left() {
     assert_eq!(again.sent, 0, "{again}");
     assert_eq!(sandbox.sandbox.stats().api_requests, before);
 }
+
+/// The results file's inode: a new one when the file was written again (beside it, then
+/// renamed over it).
+#[cfg(unix)]
+fn inode(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().ino()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_rerun_that_changes_nothing_leaves_the_results_file_as_it_is() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let mut csv = customers(12);
+    csv.push_str(",bad-row,Bad,not an email,,,,Bo\n");
+    let fixture = Fixture::new(&csv);
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let (before, written) = (
+        std::fs::read(fixture.results()).unwrap(),
+        inode(&fixture.results()),
+    );
+
+    let rerun = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+
+    assert_eq!((rerun.sent, rerun.done_before), (0, 12), "{rerun}");
+    assert_eq!(std::fs::read(fixture.results()).unwrap(), before);
+    assert_eq!(inode(&fixture.results()), written, "not written again");
+}
+
+/// A hand edit of a results file: what it is, and the file's text after it.
+#[cfg(unix)]
+type Edit = (&'static str, fn(&str) -> String);
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_results_file_that_says_anything_else_than_the_rerun_would_write_is_written_again() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let mut csv = customers(12);
+    csv.push_str(",bad-row,Bad,not an email,,,,Bo\n");
+    let fixture = Fixture::new(&csv);
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let written = std::fs::read_to_string(fixture.results()).unwrap();
+    assert!(written.contains("line 14: "), "{written}");
+    let edits: [Edit; 5] = [
+        ("an error edited", |t| {
+            t.replacen("line 14: ", "line 13: ", 1)
+        }),
+        ("an input cell edited", |t| {
+            t.replacen("Kunde 3, GmbH", "Kunde 3, AG", 1)
+        }),
+        // A row done earlier keeps the outcome the file gives it; an invalid row is checked
+        // again, and its outcome written as it is now.
+        ("an invalid row's attempts", |t| {
+            t.replacen("address\",0,", "address\",5,", 1)
+        }),
+        ("no byte-order mark", |t| {
+            t.trim_start_matches('\u{feff}').to_string()
+        }),
+        ("the last row gone", |t| {
+            let body = t.trim_end_matches('\n');
+            format!("{}\n", &body[..body.rfind('\n').unwrap()])
+        }),
+    ];
+    for (edit, apply) in edits {
+        let edited = apply(&written);
+        assert_ne!(edited, written, "{edit}");
+        std::fs::write(fixture.results(), &edited).unwrap();
+        let before = inode(&fixture.results());
+        let requests = sandbox.sandbox.stats().api_requests;
+
+        fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+
+        assert_eq!(
+            std::fs::read_to_string(fixture.results()).unwrap(),
+            written,
+            "{edit}: the file says again what the run did"
+        );
+        assert_ne!(inode(&fixture.results()), before, "{edit}");
+        assert_eq!(sandbox.sandbox.stats().api_requests, requests, "{edit}");
+    }
+
+    // The input edited: a row done earlier is not sent again, and the results file shows it
+    // as it is now.
+    let input = std::fs::read_to_string(fixture.input()).unwrap();
+    std::fs::write(
+        fixture.input(),
+        input.replacen("Kunde 5, GmbH", "Kunde 5, SE", 1),
+    )
+    .unwrap();
+    let rerun = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(rerun.sent, 0, "{rerun}");
+    assert_eq!(
+        std::fs::read_to_string(fixture.results()).unwrap(),
+        written.replacen("Kunde 5, GmbH", "Kunde 5, SE", 1)
+    );
+}
