@@ -5,7 +5,7 @@
 
 use std::sync::mpsc;
 
-use super::RawRow;
+use super::{RawRow, Rows};
 use crate::Error;
 
 /// Rows in one batch.
@@ -16,41 +16,43 @@ const AHEAD: usize = 2;
 
 /// Reads `rows` on a thread of its own and calls `work` with each batch of up to [`BATCH`]
 /// rows, in file order, on this one. Reading stops at the first error, which is returned
-/// after the rows before it were worked on; an error from `work` stops the reading too.
+/// after the rows before it were worked on; an error from `work` stops the reading too. The
+/// rows of a batch worked on are read into again.
 ///
 /// # Errors
 /// The first error of `rows` or of `work`.
-pub fn in_batches<I>(
-    rows: I,
+pub fn in_batches(
+    mut rows: Rows,
     mut work: impl FnMut(&mut Vec<RawRow>) -> Result<(), Error>,
-) -> Result<(), Error>
-where
-    I: Iterator<Item = Result<RawRow, Error>> + Send,
-{
+) -> Result<(), Error> {
     std::thread::scope(|scope| {
         let (full, filled) = mpsc::sync_channel::<Result<Vec<RawRow>, Error>>(AHEAD);
-        // Emptied batches go back to the reader, so their room is reused.
+        // Batches worked on go back to the reader, so that their rows' room is reused.
         let (empty, emptied) = mpsc::channel::<Vec<RawRow>>();
         scope.spawn(move || {
-            let mut rows = rows;
             loop {
                 let mut batch = emptied
                     .try_recv()
                     .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                batch.clear();
+                let mut read = 0;
                 let mut failed = None;
-                for row in rows.by_ref().take(BATCH) {
-                    match row {
-                        Ok(row) => batch.push(row),
-                        Err(e) => {
+                while read < BATCH {
+                    if batch.len() == read {
+                        batch.push(RawRow::default());
+                    }
+                    match rows.read_into(&mut batch[read]) {
+                        None => break,
+                        Some(Ok(())) => read += 1,
+                        Some(Err(e)) => {
                             failed = Some(e);
                             break;
                         }
                     }
                 }
-                let last = batch.len() < BATCH || failed.is_some();
+                batch.truncate(read);
+                let last = read < BATCH || failed.is_some();
                 // A closed channel: the worker stopped (its own error); nothing more to read.
-                if !batch.is_empty() && full.send(Ok(batch)).is_err() {
+                if read > 0 && full.send(Ok(batch)).is_err() {
                     return;
                 }
                 if let Some(e) = failed {
@@ -74,48 +76,60 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::{Dialect, read_headers, reader};
 
-    fn row(line: u64) -> Result<RawRow, Error> {
-        Ok(RawRow {
-            line,
-            record: csv::StringRecord::from(vec![line.to_string()]),
-            problem: None,
-        })
+    /// The rows of a file of `content`, in a temporary directory.
+    fn rows_of(dir: &tempfile::TempDir, content: &str) -> Rows {
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, content).unwrap();
+        let mut reader = reader(&path, &Dialect::default()).unwrap();
+        let width = read_headers(&path, &mut reader).unwrap().len();
+        Rows::new(&path, &Dialect::default(), reader, width)
+    }
+
+    /// A file of `n` rows, the `open`th (from 1) opening a quote that swallows the rest.
+    fn file(n: u64, open: Option<u64>) -> String {
+        let mut content = String::from("name,note,id\n");
+        for row in 1..=n {
+            if Some(row) == open {
+                content.push_str("\"never closed,x,y\n");
+            } else {
+                content.push_str(&format!("row {row},note,{row}\n"));
+            }
+        }
+        content
     }
 
     #[test]
     fn every_row_comes_in_order_and_an_error_after_the_rows_before_it() {
-        let rows = (1..=20_000).map(row);
+        let dir = tempfile::tempdir().unwrap();
         let mut seen = Vec::new();
-        in_batches(rows, |batch| {
+        in_batches(rows_of(&dir, &file(20_000, None)), |batch| {
             assert!(batch.len() <= BATCH);
-            seen.extend(batch.iter().map(|r| r.line));
+            seen.extend(batch.iter().map(|r| (r.line, r.record[0].to_string())));
             Ok(())
         })
         .unwrap();
-        assert_eq!(seen, (1..=20_000).collect::<Vec<_>>());
+        let expected: Vec<(u64, String)> = (1..=20_000)
+            .map(|row| (row + 1, format!("row {row}")))
+            .collect();
+        assert_eq!(seen, expected);
 
-        let broken = (1..=10_000).map(|line| {
-            if line == 9_000 {
-                Err(Error::Config("line 9000 is broken".into()))
-            } else {
-                row(line)
-            }
-        });
         let mut seen = 0;
-        let error = in_batches(broken, |batch| {
+        let error = in_batches(rows_of(&dir, &file(20_000, Some(9_000))), |batch| {
             seen += batch.len();
             Ok(())
         })
         .unwrap_err();
         assert_eq!(seen, 8_999);
-        assert!(error.to_string().contains("line 9000"), "{error}");
+        assert!(error.to_string().contains("line 9001"), "{error}");
     }
 
     #[test]
     fn an_error_of_the_work_stops_the_reading() {
+        let dir = tempfile::tempdir().unwrap();
         let mut calls = 0;
-        let error = in_batches((1..=100_000).map(row), |_| {
+        let error = in_batches(rows_of(&dir, &file(100_000, None)), |_| {
             calls += 1;
             Err(Error::Config("stop".into()))
         })

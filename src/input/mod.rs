@@ -26,7 +26,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 
 pub use encoding::Settled;
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
-pub use rows::{RawRow, lay_out, rows, trim_fields};
+pub use rows::{RawRow, Rows, lay_out, rows, trim_fields};
 pub use snapshot::InputSnapshot;
 pub use untemplated::Untemplated;
 

@@ -66,125 +66,189 @@ pub fn rows(
     reader: CsvReader,
     width: usize,
 ) -> impl Iterator<Item = Result<RawRow, Error>> {
-    // The csv crate's line numbers drift on CRLF files and blank lines; its byte offsets do
-    // not, so lines are counted from those (in the same decoded bytes).
-    // A workbook's sheet says the row of each record, and its error cells.
-    let sheet = super::workbook::is_workbook(path)
-        .then(|| super::workbook::sheet(path, dialect).ok())
-        .flatten();
-    let mut index = 0usize;
-    let mut lines = if sheet.is_some() {
-        None
-    } else {
-        open_decoded(path, dialect).ok().map(LineCounter::new)
-    };
-    let delimiter = super::delimiter_of(path, dialect).unwrap_or(b',');
-    let path = path.to_path_buf();
-    let mut reader = reader;
-    let mut bytes = ByteRecord::new();
-    // The line where the last record read starts, and whether the end of the file was seen.
-    let mut last_line = 0;
-    let mut ended = false;
-    std::iter::from_fn(move || match reader.read_byte_record(&mut bytes) {
-        Ok(false) if ended => None,
-        Ok(false) => {
-            ended = true;
-            // The csv crate ends a quoted field at the end of the file as if it were closed;
-            // the line counter stands at the start of the last record (or of the header, when
-            // it swallowed the whole file), so its rest is read.
-            let counter = lines.as_mut()?;
-            if index == 0 {
-                last_line = counter.line_at(0);
-            }
-            let (field, breaks) = counter.quote_left_open(delimiter)?;
-            Some(Err(Error::Input {
-                path: path.clone(),
-                message: format!(
-                    "line {last_line}: the quoted field {} opened on this line is still open at \
-                     the end of the file{}: a closing quote (\") is probably missing on line \
-                     {last_line}. Fix the quote and run again",
-                    field + 1,
-                    match breaks {
-                        0 => String::new(),
-                        1 => " (it runs on over 1 more line)".to_string(),
-                        n => format!(" (it runs on over {n} more lines)"),
-                    }
-                ),
-            }))
-        }
-        Ok(true) => {
-            trim_fields(&mut bytes);
-            let position = bytes.position();
-            let line = match (&mut lines, position, &sheet) {
-                (_, _, Some(sheet)) => sheet.rows.get(index).map_or(0, |row| u64::from(*row)),
-                (Some(counter), Some(p), _) => counter.line_at(p.byte()),
-                (_, p, _) => p.map(|p| p.line()).unwrap_or(0),
-            };
-            let sheet_problem = sheet.as_ref().and_then(|s| s.problems.get(&index).cloned());
-            index += 1;
-            last_line = line;
-            // A sheet has no quotes to leave open: a cell of many lines is one cell.
-            if sheet.is_none()
-                && let Some((field, breaks, row_like)) = swallowed_rows(&bytes, delimiter, width)
-            {
-                return Some(Err(Error::Input {
-                    path: path.clone(),
-                    message: format!(
-                        "line {line}: the quoted field {} opened on this line runs on over {breaks} \
-                         more lines, and {row_like} of them look like rows of their own: a \
-                         closing quote (\") is probably missing on line {line}. Nothing was \
-                         read past it; fix the quote and run again",
-                        field + 1
-                    ),
-                }));
-            }
-            let (record, mut problem) = match StringRecord::from_byte_record(bytes.clone()) {
-                Ok(record) => (record, None),
-                Err(e) => {
-                    let field = e.utf8_error().field();
-                    let lossy: StringRecord =
-                        bytes.iter().map(|f| String::from_utf8_lossy(f)).collect();
-                    (
-                        lossy,
-                        Some(format!(
-                            "field {} is not UTF-8 text (save the file as UTF-8, or name its \
-                             encoding with --encoding, e.g. --encoding windows-1252)",
-                            field + 1
-                        )),
-                    )
-                }
-            };
-            if record.len() != width {
-                problem = Some(format!(
-                    "the row has {} fields but the header has {width}{}",
-                    record.len(),
-                    if record.len() < width {
-                        " (a missing field, or an unterminated quote?)"
-                    } else {
-                        " (an unquoted comma?)"
-                    }
-                ));
-            }
-            if sheet_problem.is_some() {
-                problem = sheet_problem;
-            }
-            Some(Ok(RawRow {
-                line,
-                record,
-                problem,
-            }))
-        }
-        Err(e) => {
-            let line = match (&mut lines, e.position()) {
-                (Some(counter), Some(p)) => counter.line_at(p.byte()),
-                (_, p) => p.map_or(1, |p| p.line()),
-            };
-            Some(Err(Error::Input {
-                path: path.clone(),
-                message: format!("line {line}: {e}"),
-            }))
-        }
+    let mut rows = Rows::new(path, dialect, reader, width);
+    std::iter::from_fn(move || {
+        let mut row = RawRow::default();
+        rows.read_into(&mut row).map(|read| read.map(|()| row))
     })
+}
+
+/// The data rows of a file, read one at a time into rows that can be reused ([`rows`] makes a
+/// new one for each): what a file of a million rows reads without a million allocations.
+pub struct Rows {
+    path: std::path::PathBuf,
+    reader: CsvReader,
+    width: usize,
+    delimiter: u8,
+    /// A workbook's sheet, which says the row of each record, and its error cells.
+    sheet: Option<std::sync::Arc<super::workbook::Sheet>>,
+    /// Lines counted from the records' byte offsets (not a sheet's): the csv crate's line
+    /// numbers drift on CRLF files and blank lines; its byte offsets do not.
+    lines: Option<LineCounter>,
+    /// Records read so far.
+    index: usize,
+    /// The line where the last record read starts.
+    last_line: u64,
+    /// Whether the end of the file was seen.
+    ended: bool,
+}
+
+impl Default for RawRow {
+    fn default() -> Self {
+        RawRow {
+            line: 0,
+            record: StringRecord::new(),
+            problem: None,
+        }
+    }
+}
+
+impl Rows {
+    /// The data rows of `reader`, a reader of the file at `path` in `dialect` past its
+    /// header, which has `width` columns.
+    pub fn new(path: &Path, dialect: &Dialect, reader: CsvReader, width: usize) -> Rows {
+        let sheet = super::workbook::is_workbook(path)
+            .then(|| super::workbook::sheet(path, dialect).ok())
+            .flatten();
+        let lines = if sheet.is_some() {
+            None
+        } else {
+            open_decoded(path, dialect).ok().map(LineCounter::new)
+        };
+        Rows {
+            path: path.to_path_buf(),
+            reader,
+            width,
+            delimiter: super::delimiter_of(path, dialect).unwrap_or(b','),
+            sheet,
+            lines,
+            index: 0,
+            last_line: 0,
+            ended: false,
+        }
+    }
+
+    /// Reads the next row into `row`, reusing its room: `None` at the end of the file, else
+    /// whether it could be read ([`rows`] says how).
+    pub fn read_into(&mut self, row: &mut RawRow) -> Option<Result<(), Error>> {
+        let mut bytes = std::mem::take(&mut row.record).into_byte_record();
+        match self.reader.read_byte_record(&mut bytes) {
+            Ok(false) => self.at_end(),
+            Ok(true) => Some(self.take(bytes, row)),
+            Err(e) => {
+                let line = match (&mut self.lines, e.position()) {
+                    (Some(counter), Some(p)) => counter.line_at(p.byte()),
+                    (_, p) => p.map_or(1, |p| p.line()),
+                };
+                Some(Err(Error::Input {
+                    path: self.path.clone(),
+                    message: format!("line {line}: {e}"),
+                }))
+            }
+        }
+    }
+
+    /// At the end of the file: a quote still open refuses it, once.
+    fn at_end(&mut self) -> Option<Result<(), Error>> {
+        if self.ended {
+            return None;
+        }
+        self.ended = true;
+        // The csv crate ends a quoted field at the end of the file as if it were closed; the
+        // line counter stands at the start of the last record (or of the header, when it
+        // swallowed the whole file), so its rest is read.
+        let counter = self.lines.as_mut()?;
+        if self.index == 0 {
+            self.last_line = counter.line_at(0);
+        }
+        let (field, breaks) = counter.quote_left_open(self.delimiter)?;
+        let line = self.last_line;
+        Some(Err(Error::Input {
+            path: self.path.clone(),
+            message: format!(
+                "line {line}: the quoted field {} opened on this line is still open at the end \
+                 of the file{}: a closing quote (\") is probably missing on line {line}. Fix \
+                 the quote and run again",
+                field + 1,
+                match breaks {
+                    0 => String::new(),
+                    1 => " (it runs on over 1 more line)".to_string(),
+                    n => format!(" (it runs on over {n} more lines)"),
+                }
+            ),
+        }))
+    }
+
+    /// Makes the record read, `bytes`, into `row`.
+    fn take(&mut self, mut bytes: ByteRecord, row: &mut RawRow) -> Result<(), Error> {
+        let width = self.width;
+        trim_fields(&mut bytes);
+        let position = bytes.position();
+        let index = self.index;
+        let line = match (&mut self.lines, position, &self.sheet) {
+            (_, _, Some(sheet)) => sheet.rows.get(index).map_or(0, |row| u64::from(*row)),
+            (Some(counter), Some(p), _) => counter.line_at(p.byte()),
+            (_, p, _) => p.map(|p| p.line()).unwrap_or(0),
+        };
+        let sheet_problem = self
+            .sheet
+            .as_ref()
+            .and_then(|s| s.problems.get(&index).cloned());
+        self.index += 1;
+        self.last_line = line;
+        // A sheet has no quotes to leave open: a cell of many lines is one cell.
+        if self.sheet.is_none()
+            && let Some((field, breaks, row_like)) = swallowed_rows(&bytes, self.delimiter, width)
+        {
+            return Err(Error::Input {
+                path: self.path.clone(),
+                message: format!(
+                    "line {line}: the quoted field {} opened on this line runs on over {breaks} \
+                     more lines, and {row_like} of them look like rows of their own: a closing \
+                     quote (\") is probably missing on line {line}. Nothing was read past it; \
+                     fix the quote and run again",
+                    field + 1
+                ),
+            });
+        }
+        let (record, mut problem) = match StringRecord::from_byte_record(bytes) {
+            Ok(record) => (record, None),
+            Err(e) => {
+                let field = e.utf8_error().field();
+                let bytes = e.into_byte_record();
+                let lossy: StringRecord =
+                    bytes.iter().map(|f| String::from_utf8_lossy(f)).collect();
+                (
+                    lossy,
+                    Some(format!(
+                        "field {} is not UTF-8 text (save the file as UTF-8, or name its \
+                         encoding with --encoding, e.g. --encoding windows-1252)",
+                        field + 1
+                    )),
+                )
+            }
+        };
+        if record.len() != width {
+            problem = Some(format!(
+                "the row has {} fields but the header has {width}{}",
+                record.len(),
+                if record.len() < width {
+                    " (a missing field, or an unterminated quote?)"
+                } else {
+                    " (an unquoted comma?)"
+                }
+            ));
+        }
+        if sheet_problem.is_some() {
+            problem = sheet_problem;
+        }
+        *row = RawRow {
+            line,
+            record,
+            problem,
+        };
+        Ok(())
+    }
 }
 
 /// The line of the file at `path` (read in `dialect`) where the record at byte `offset` of

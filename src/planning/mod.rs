@@ -105,7 +105,7 @@ pub fn build(
 ) -> Result<Plan, Error> {
     let mut reader = input::reader(path, dialect)?;
     input::read_headers_in(path, dialect, &mut reader)?;
-    let rows = input::rows(path, dialect, reader, mapping.width());
+    let rows = input::Rows::new(path, dialect, reader, mapping.width());
 
     let by_name = mapping.names_parents();
     let mut plan = Plan {

@@ -259,7 +259,7 @@ impl EarlierRuns {
         self.prints.reserve(expected);
         self.row_entries.reserve(expected);
         self.listed_otherwise.reserve(expected);
-        let rows = input::rows(path, &Dialect::RESULTS, reader, layout.width());
+        let rows = input::Rows::new(path, &Dialect::RESULTS, reader, layout.width());
         let digest = as_written.is_some();
         input::batches::in_batches(rows, |batch| {
             let read: Vec<(ReadRow, (u64, u64))> = batch
