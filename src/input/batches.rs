@@ -1,7 +1,7 @@
 //! Rows handed over in batches, read on a thread of their own: while one batch is checked
-//! (on every core, with rayon) and applied, the next is already being parsed. Planning and the
-//! reading of earlier runs go through it; on two cores it takes the CSV parsing off the path
-//! that waits for it.
+//! (on every core, with rayon) and applied, the next is already being parsed. Planning, the
+//! reading of earlier runs and the results writer go through it; on two cores it takes the CSV
+//! parsing off the path that waits for it.
 
 use std::sync::mpsc;
 
@@ -23,24 +23,39 @@ const AHEAD: usize = 2;
 /// The first error of `rows` or of `work`.
 pub fn in_batches(
     mut rows: Rows,
-    mut work: impl FnMut(&mut Vec<RawRow>) -> Result<(), Error>,
+    work: impl FnMut(&mut Vec<RawRow>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    read_ahead(BATCH, |row| rows.read_into(row), work)
+}
+
+/// Reads items with `next` on a thread of its own, `batch` at a time, and calls `work` with
+/// each batch, in order, on this one; the batches go back to the reader once worked on, and
+/// `next` reads into their items again. `next` says `None` at the end, else whether it read
+/// one. Reading stops at the first error, which is returned after the items before it were
+/// worked on; an error from `work` stops the reading too.
+///
+/// # Errors
+/// The first error of `next` or of `work`.
+pub fn read_ahead<T: Default + Send>(
+    batch: usize,
+    mut next: impl FnMut(&mut T) -> Option<Result<(), Error>> + Send,
+    mut work: impl FnMut(&mut Vec<T>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     std::thread::scope(|scope| {
-        let (full, filled) = mpsc::sync_channel::<Result<Vec<RawRow>, Error>>(AHEAD);
-        // Batches worked on go back to the reader, so that their rows' room is reused.
-        let (empty, emptied) = mpsc::channel::<Vec<RawRow>>();
+        let (full, filled) = mpsc::sync_channel::<Result<Vec<T>, Error>>(AHEAD);
+        let (empty, emptied) = mpsc::channel::<Vec<T>>();
         scope.spawn(move || {
             loop {
-                let mut batch = emptied
+                let mut items = emptied
                     .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    .unwrap_or_else(|_| Vec::with_capacity(batch));
                 let mut read = 0;
                 let mut failed = None;
-                while read < BATCH {
-                    if batch.len() == read {
-                        batch.push(RawRow::default());
+                while read < batch {
+                    if items.len() == read {
+                        items.push(T::default());
                     }
-                    match rows.read_into(&mut batch[read]) {
+                    match next(&mut items[read]) {
                         None => break,
                         Some(Ok(())) => read += 1,
                         Some(Err(e)) => {
@@ -49,10 +64,10 @@ pub fn in_batches(
                         }
                     }
                 }
-                batch.truncate(read);
-                let last = read < BATCH || failed.is_some();
+                items.truncate(read);
+                let last = read < batch || failed.is_some();
                 // A closed channel: the worker stopped (its own error); nothing more to read.
-                if read > 0 && full.send(Ok(batch)).is_err() {
+                if read > 0 && full.send(Ok(items)).is_err() {
                     return;
                 }
                 if let Some(e) = failed {
@@ -64,10 +79,10 @@ pub fn in_batches(
                 }
             }
         });
-        for batch in filled {
-            let mut batch = batch?;
-            work(&mut batch)?;
-            let _ = empty.send(batch);
+        for items in filled {
+            let mut items = items?;
+            work(&mut items)?;
+            let _ = empty.send(items);
         }
         Ok(())
     })

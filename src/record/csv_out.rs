@@ -6,7 +6,6 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use csv::ByteRecord;
 
@@ -214,48 +213,19 @@ pub fn copy_input(
         path: input_path.to_path_buf(),
         message: e.to_string(),
     };
-    std::thread::scope(|scope| {
-        let (full, filled) = mpsc::sync_channel::<Result<Vec<ByteRecord>, Error>>(2);
-        let (empty, emptied) = mpsc::channel::<Vec<ByteRecord>>();
-        scope.spawn(move || {
-            loop {
-                let mut batch = emptied.try_recv().unwrap_or_default();
-                let mut read = 0;
-                let mut failed = None;
-                while read < COPIED_TOGETHER {
-                    if batch.len() == read {
-                        batch.push(ByteRecord::new());
-                    }
-                    match reader.read_byte_record(&mut batch[read]) {
-                        Ok(true) => {
-                            input::trim_fields(&mut batch[read]);
-                            read += 1;
-                        }
-                        Ok(false) => break,
-                        Err(e) => {
-                            failed = Some(unreadable(e));
-                            break;
-                        }
-                    }
-                }
-                batch.truncate(read);
-                let last = read < COPIED_TOGETHER || failed.is_some();
-                if read > 0 && full.send(Ok(batch)).is_err() {
-                    return;
-                }
-                if let Some(e) = failed {
-                    let _ = full.send(Err(e));
-                    return;
-                }
-                if last {
-                    return;
-                }
+    let mut count = 0usize;
+    input::batches::read_ahead(
+        COPIED_TOGETHER,
+        |record: &mut ByteRecord| match reader.read_byte_record(record) {
+            Ok(true) => {
+                input::trim_fields(record);
+                Some(Ok(()))
             }
-        });
-        let mut count = 0usize;
-        for batch in filled {
-            let batch = batch?;
-            for record in &batch {
+            Ok(false) => None,
+            Err(e) => Some(Err(unreadable(e))),
+        },
+        |batch| {
+            for record in batch.iter() {
                 if count < rows {
                     out.input_cells(record, width)?;
                     append(count, out)?;
@@ -263,10 +233,10 @@ pub fn copy_input(
                 }
                 count += 1;
             }
-            let _ = empty.send(batch);
-        }
-        Ok(count)
-    })
+            Ok(())
+        },
+    )?;
+    Ok(count)
 }
 
 /// Input records parsed together, ahead of the writing.
