@@ -121,9 +121,10 @@ pub(crate) fn open_decoded(path: &Path, dialect: &Dialect) -> Result<Box<dyn Rea
         return Ok(Box::new(std::io::Cursor::new(sheet.csv.clone())));
     }
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    // UTF-8, the common case, is read from the file as it is (no decoder and no buffer of
-    // its own in between: a million-row file is copied twice less per pass), past its BOM.
-    if dialect.encoding.is_none_or(|e| e == encoding_rs::UTF_8) {
+    // A file of no encoding named, the common case, is read as it is (no decoder and no
+    // buffer of its own in between: a million-row file is copied twice less per pass), past
+    // a UTF-8 BOM; one named UTF-8 goes through the decoder, which reads a bad byte as U+FFFD.
+    if dialect.encoding.is_none() {
         use std::io::{Seek, SeekFrom};
         let mut head = [0u8; 3];
         let read = read_up_to(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
@@ -338,6 +339,21 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         (headers.iter().map(str::to_string).collect(), rows)
+    }
+
+    #[test]
+    fn a_file_said_to_be_utf_8_reads_a_bad_byte_as_a_replacement_character() {
+        let content = b"name,note\nCaf\xe9,x\nbeta,y\n";
+        let utf8 = Dialect {
+            encoding: Some(encoding_rs::UTF_8),
+            ..Dialect::default()
+        };
+        let (_, rows) = read(content, utf8);
+        assert_eq!(&rows[0].record[0], "Caf\u{fffd}");
+        assert!(rows.iter().all(|row| row.problem.is_none()));
+        // Named no encoding, the byte is kept, and the row says it is not UTF-8.
+        let (_, rows) = read(content, Dialect::default());
+        assert!(rows[0].problem.as_deref().unwrap().contains("not UTF-8"));
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct RawRow {
     pub record: StringRecord,
     /// Why the fields cannot be used (not UTF-8, wrong field count), if so.
     pub problem: Option<String>,
+    /// Whether a field had spaces around it, trimmed off in `record`.
+    pub padded: bool,
 }
 
 impl RawRow {
@@ -43,15 +45,17 @@ pub fn lay_out(fields: &mut Vec<String>, width: usize) {
 }
 
 /// Trims the ASCII whitespace around each field of `record`, as csv's `Trim::All` would, but
-/// copies the record only when a field has some.
-pub fn trim_fields(record: &mut ByteRecord) {
+/// copies the record only when a field has some; whether it had.
+pub fn trim_fields(record: &mut ByteRecord) -> bool {
     let padded = |f: &[u8]| {
         f.first().is_some_and(u8::is_ascii_whitespace)
             || f.last().is_some_and(u8::is_ascii_whitespace)
     };
-    if record.iter().any(padded) {
+    let padded = record.iter().any(padded);
+    if padded {
         record.trim();
     }
+    padded
 }
 
 /// Iterates the data rows of `reader`, in file order, checking each has `width` fields, each
@@ -60,21 +64,13 @@ pub fn trim_fields(record: &mut ByteRecord) {
 ///
 /// # Errors
 /// An item is an [`Error::Input`] when the file cannot be read any further.
-pub fn rows(
-    path: &Path,
-    dialect: &Dialect,
-    reader: CsvReader,
-    width: usize,
-) -> impl Iterator<Item = Result<RawRow, Error>> {
-    let mut rows = Rows::new(path, dialect, reader, width);
-    std::iter::from_fn(move || {
-        let mut row = RawRow::default();
-        rows.read_into(&mut row).map(|read| read.map(|()| row))
-    })
+pub fn rows(path: &Path, dialect: &Dialect, reader: CsvReader, width: usize) -> Rows {
+    Rows::new(path, dialect, reader, width)
 }
 
-/// The data rows of a file, read one at a time into rows that can be reused ([`rows`] makes a
-/// new one for each): what a file of a million rows reads without a million allocations.
+/// The data rows of a file: an iterator of new rows ([`rows`]), or read one at a time into rows
+/// that can be reused ([`Rows::read_into`]): what a file of a million rows reads without a
+/// million allocations.
 pub struct Rows {
     path: std::path::PathBuf,
     reader: CsvReader,
@@ -91,6 +87,17 @@ pub struct Rows {
     last_line: u64,
     /// Whether the end of the file was seen.
     ended: bool,
+    /// Whether a quote still open at the end of the file is taken for a last line cut off.
+    torn_end: bool,
+}
+
+impl Iterator for Rows {
+    type Item = Result<RawRow, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut row = RawRow::default();
+        self.read_into(&mut row).map(|read| read.map(|()| row))
+    }
 }
 
 impl Default for RawRow {
@@ -99,6 +106,7 @@ impl Default for RawRow {
             line: 0,
             record: StringRecord::new(),
             problem: None,
+            padded: false,
         }
     }
 }
@@ -125,6 +133,17 @@ impl Rows {
             index: 0,
             last_line: 0,
             ended: false,
+            torn_end: false,
+        }
+    }
+
+    /// These rows, of a file orgimport appends to (the journal), whose last line a crash may
+    /// have cut off inside a quoted cell: that line is read as it is, and its reader decides
+    /// what it says, rather than the file be refused for a quote left open.
+    pub fn allowing_torn_end(self) -> Rows {
+        Rows {
+            torn_end: true,
+            ..self
         }
     }
 
@@ -150,7 +169,7 @@ impl Rows {
 
     /// At the end of the file: a quote still open refuses it, once.
     fn at_end(&mut self) -> Option<Result<(), Error>> {
-        if self.ended {
+        if self.ended || self.torn_end {
             return None;
         }
         self.ended = true;
@@ -161,8 +180,8 @@ impl Rows {
         if self.index == 0 {
             self.last_line = counter.line_at(0);
         }
-        let (field, breaks) = counter.quote_left_open(self.delimiter)?;
-        let line = self.last_line;
+        let (field, breaks, before) = counter.quote_left_open(self.delimiter)?;
+        let line = self.last_line + before;
         Some(Err(Error::Input {
             path: self.path.clone(),
             message: format!(
@@ -182,7 +201,7 @@ impl Rows {
     /// Makes the record read, `bytes`, into `row`.
     fn take(&mut self, mut bytes: ByteRecord, row: &mut RawRow) -> Result<(), Error> {
         let width = self.width;
-        trim_fields(&mut bytes);
+        let padded = trim_fields(&mut bytes);
         let position = bytes.position();
         let index = self.index;
         let line = match (&mut self.lines, position, &self.sheet) {
@@ -246,6 +265,7 @@ impl Rows {
             line,
             record,
             problem,
+            padded,
         };
         Ok(())
     }
@@ -338,7 +358,7 @@ impl LineCounter {
 
     /// Reads the rest of the file, from the start of its last record, and says whether that
     /// record ends inside a quoted field: `Some((field, lines begun inside it))`.
-    fn quote_left_open(&mut self, delimiter: u8) -> Option<(usize, usize)> {
+    fn quote_left_open(&mut self, delimiter: u8) -> Option<(usize, usize, u64)> {
         let mut tail = Vec::new();
         self.reader.read_to_end(&mut tail).ok()?;
         let tail = tail.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&tail);
@@ -348,9 +368,10 @@ impl LineCounter {
 
 /// Whether the last record of a file, `tail`, ends inside a quoted field, read as the csv
 /// crate reads it (a quote opens a quoted field only at its start, `""` inside it is a quote,
-/// a field goes on unquoted after its closing quote): `Some((field, line breaks))`, the index
-/// of the field and how many lines begin inside it.
-fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize)> {
+/// a field goes on unquoted after its closing quote): `Some((field, line breaks, lines
+/// before))`, the index of the field, how many lines begin inside it, and how many lines of
+/// `tail` come before the one it opens on.
+fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize, u64)> {
     #[derive(PartialEq)]
     enum State {
         Start,
@@ -363,7 +384,15 @@ fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize)> {
     // Lines begun inside the quoted field, and whether a line break was just read in it.
     let mut breaks = 0;
     let mut after_break = false;
+    // Lines of `tail` read, counted as the line counter counts them, and where the quote
+    // left open opened.
+    let mut lines = Lines {
+        line: 0,
+        after_cr: false,
+    };
+    let mut opened = 0;
     for &b in tail {
+        lines.count(&[b]);
         state = match state {
             State::Quoted if b == b'\n' || b == b'\r' => {
                 after_break = true;
@@ -379,7 +408,7 @@ fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize)> {
             }
             State::QuoteInQuoted if b == b'"' => State::Quoted,
             State::Start if b == b'"' => {
-                (breaks, after_break) = (0, false);
+                (breaks, after_break, opened) = (0, false, lines.line);
                 State::Quoted
             }
             _ if b == delimiter => {
@@ -394,7 +423,7 @@ fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize)> {
             _ => State::Unquoted,
         };
     }
-    (state == State::Quoted).then_some((field, breaks))
+    (state == State::Quoted).then_some((field, breaks, opened))
 }
 
 /// The lines of `record`'s fields that look like rows of their own: a quoted field that holds
@@ -579,6 +608,22 @@ mod tests {
         // A header alone, closed or with a line break in a quoted name, is no open quote.
         assert_eq!(lines_of(b"\xEF\xBB\xBF\"name\",id\n"), Ok(vec![]));
         assert_eq!(lines_of(b"\"Account\nName\",id\nAcme,1\n"), Ok(vec![3]));
+    }
+
+    #[test]
+    fn a_quote_left_open_is_named_at_the_line_it_opens_on() {
+        // The row starts on line 2; its second field runs over two lines, its third opens on
+        // line 3 and is never closed.
+        let error = lines_of(b"name,desc,note\nAcme,\"two\nlines\",\"open\nBeta,x,y\n")
+            .expect_err("the file is refused");
+        assert!(
+            error.contains("line 3: the quoted field 3 opened on this line"),
+            "{error}"
+        );
+        assert!(error.contains("missing on line 3"), "{error}");
+        let crlf = lines_of(b"name,desc\r\nAcme,\"two\r\nlines\r\nmore\",\"open\r\nBeta,x\r\n")
+            .expect_err("the file is refused");
+        assert!(crlf.contains("line 4: the quoted field 3"), "{crlf}");
     }
 
     #[test]

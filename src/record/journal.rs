@@ -185,7 +185,8 @@ pub(crate) fn read(
 ) -> Result<(), Error> {
     let mut reader = input::reader(path, &Dialect::RESULTS)?;
     input::read_headers(path, &mut reader)?;
-    for row in input::rows(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len()) {
+    let rows = input::Rows::new(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len());
+    for row in rows.allowing_torn_end() {
         let row = row?;
         let place = Place::Journal(row.line);
         let r = row.record;

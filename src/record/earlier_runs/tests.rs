@@ -417,3 +417,19 @@ fn the_plan_takes_the_texts_of_rows_done_and_each_reads_as_recorded() {
     assert!(earlier.is_done("name:a") && !earlier.is_done("name:b"));
     assert!(earlier.lists("name:b") && !earlier.lists("name:d"));
 }
+
+#[test]
+fn a_journal_whose_last_line_a_crash_cut_off_inside_a_quoted_cell_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("in.results.csv");
+    // Cut off inside the error, whose text has a comma and quotes.
+    std::fs::write(
+        journal_path(&results),
+        "key,status,org_id,http_status,attempts,error,changes\n\
+         name:Acme,pending,,,,,\n\
+         name:Acme,failed,,503,1,\"HTTP 503: upstream said \"\"busy\"\", retry",
+    )
+    .unwrap();
+    let earlier = EarlierRuns::load(&results, &mapping(&["name"])).expect("the journal is read");
+    assert_eq!(sorted(&earlier.in_doubt), ["name:Acme"]);
+}
