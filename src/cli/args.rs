@@ -337,6 +337,10 @@ pub struct SandboxArgs {
     /// (repeat the flag for more): an update computed from an earlier read then conflicts.
     #[arg(long, value_name = "ID")]
     pub edit_before_update: Vec<String>,
+    /// Have someone else edit this organization each time a list page holding it has been
+    /// served (repeat the flag for more): an update computed from the listing then conflicts.
+    #[arg(long, value_name = "ID")]
+    pub edit_after_listing: Vec<String>,
 }
 
 /// `orgimport export`.

@@ -65,6 +65,9 @@ pub struct SandboxConfig {
     /// working in the console at the same time would: an update that was computed from an
     /// earlier read must not overwrite that edit.
     pub edit_before_update: Vec<String>,
+    /// Organizations that someone else edits each time a list page holding them has been
+    /// served, as above: an update computed from the listing must not overwrite that edit.
+    pub edit_after_listing: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -97,6 +100,7 @@ impl Default for SandboxConfig {
             echo_requests_in_errors: false,
             no_etags: false,
             edit_before_update: Vec::new(),
+            edit_after_listing: Vec::new(),
         }
     }
 }

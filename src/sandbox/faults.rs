@@ -35,6 +35,15 @@ pub(crate) struct Dice {
     rng: Mutex<StdRng>,
 }
 
+/// The faults drawn for one update.
+#[derive(Debug)]
+pub(crate) struct UpdateFaults {
+    /// Answer this instead, changing nothing.
+    pub(crate) before_commit: Option<StatusCode>,
+    /// Commit, then fail the reply this way.
+    pub(crate) after_commit: Option<AfterCommit>,
+}
+
 /// The faults drawn for one create, all drawn before it is processed.
 #[derive(Debug, Default)]
 pub(crate) struct CreateFaults {
@@ -89,16 +98,29 @@ impl Dice {
         Some((status, axum::Json(body)).into_response())
     }
 
-    /// The fault for one update: 500 or 503 before anything is changed, at `error_rate`.
-    pub(crate) fn update(&self) -> Option<StatusCode> {
+    /// The faults for one update: 500 or 503 before anything is changed, at `error_rate`;
+    /// a committed update whose reply fails (502 or a dropped connection), at
+    /// `commit_then_fail_rate`.
+    pub(crate) fn update(&self) -> UpdateFaults {
+        let f = &self.faults;
         let mut rng = lock(&self.rng);
-        chance(&mut rng, self.faults.error_rate).then(|| {
-            if rng.random_bool(0.5) {
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-        })
+        let rng = &mut *rng;
+        UpdateFaults {
+            before_commit: chance(rng, f.error_rate).then(|| {
+                if rng.random_bool(0.5) {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            }),
+            after_commit: chance(rng, f.commit_then_fail_rate).then(|| {
+                if rng.random_bool(0.5) {
+                    AfterCommit::BadGateway
+                } else {
+                    AfterCommit::DropConnection
+                }
+            }),
+        }
     }
 
     /// The faults for one create.

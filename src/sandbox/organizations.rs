@@ -257,7 +257,8 @@ pub(crate) async fn update(
     let shared = &sandbox.shared;
     bump(&shared.counters.update_requests);
     let new = NewOrganization::parse(&body?)?;
-    if let Some(status) = shared.dice.update() {
+    let faults = shared.dice.update();
+    if let Some(status) = faults.before_commit {
         bump(&shared.counters.faults_injected);
         return Err(ApiError::Injected(status));
     }
@@ -278,6 +279,14 @@ pub(crate) async fn update(
     }
     let org = store.update(&id, new)?;
     bump(&shared.counters.updates_committed);
+    if let Some(fail) = faults.after_commit {
+        bump(&shared.counters.faults_injected);
+        tracing::debug!(?fail, "sandbox fault: update committed, reply fails");
+        return Ok(match fail {
+            AfterCommit::BadGateway => ApiError::Injected(StatusCode::BAD_GATEWAY).into_response(),
+            AfterCommit::DropConnection => dropped_connection(),
+        });
+    }
     let reply = JsonReply::new(
         StatusCode::OK,
         &org.to_response(&base_url(&headers), &shared.config.tenant),
@@ -326,17 +335,30 @@ pub(crate) async fn list(
     bump(&shared.counters.list_requests);
     let query = ListQuery::parse(query.as_deref().unwrap_or_default())?;
     let base = base_url(&headers);
-    let store = lock(&shared.store);
-    let organizations = store
-        .after(query.after.as_deref())
-        .filter(|org| query.matches(org))
-        .take(query.limit)
-        .map(|org| org.to_response(&base, &shared.config.tenant))
-        .collect();
-    Ok(JsonReply::new(
-        StatusCode::OK,
-        &OrganizationsResponse { organizations },
-    ))
+    let mut store = lock(&shared.store);
+    let (reply, edited) = {
+        let page: Vec<_> = store
+            .after(query.after.as_deref())
+            .filter(|org| query.matches(org))
+            .take(query.limit)
+            .collect();
+        let edited: Vec<String> = page
+            .iter()
+            .filter(|org| shared.config.edit_after_listing.contains(&org.id))
+            .map(|org| org.id.clone())
+            .collect();
+        let organizations = page
+            .into_iter()
+            .map(|org| org.to_response(&base, &shared.config.tenant))
+            .collect();
+        let reply = JsonReply::new(StatusCode::OK, &OrganizationsResponse { organizations });
+        (reply, edited)
+    };
+    // Someone else edits these once the page is served: its reader holds what they were.
+    for id in edited {
+        store.edit_as_someone_else(&id);
+    }
+    Ok(reply)
 }
 
 /// The query of a list request.

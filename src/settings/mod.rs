@@ -259,6 +259,7 @@ impl SandboxSettings {
             echo_requests_in_errors: args.echo_requests_in_errors,
             no_etags: args.no_etags,
             edit_before_update: args.edit_before_update,
+            edit_after_listing: args.edit_after_listing,
             ..SandboxConfig::default()
         };
         if let Some(id) = args.client_id {

@@ -290,6 +290,97 @@ async fn an_update_never_overwrites_a_change_made_since_the_organization_was_rea
     }
 }
 
+/// The import's results file as name -> row.
+fn rows_by_name(fixture: &Fixture) -> HashMap<String, HashMap<String, String>> {
+    fixture
+        .results_rows()
+        .into_iter()
+        .map(|row| (row["name"].clone(), row))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_update_planned_from_the_listing_is_not_sent_when_the_organization_changed_since() {
+    // A small tenant is listed (list pages carry no ETag): someone edits alpha once the page
+    // is served, before the import reads it again to update it.
+    let sandbox = start_sandbox(SandboxConfig {
+        edit_after_listing: vec!["o-a".into()],
+        ..SandboxConfig::default()
+    })
+    .await;
+    seed_updates(&sandbox);
+    let fixture = Fixture::new(UPDATES);
+
+    let summary = fixture
+        .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
+        .await
+        .unwrap();
+
+    let rows = rows_by_name(&fixture);
+    let alpha = &rows["alpha"];
+    assert_eq!(alpha["status"], "failed", "{alpha:?}");
+    assert!(
+        alpha["error"].contains("\"o-a\"") && alpha["error"].contains("changed since it was read"),
+        "{alpha:?}"
+    );
+    assert!(
+        !alpha["changes"].is_empty(),
+        "the update it would have made: {alpha:?}"
+    );
+    assert_eq!(
+        sandbox.sandbox.organization("o-a").unwrap().description,
+        "Old (edited by someone else)",
+        "the other change is kept"
+    );
+    for name in ["beta", "gamma"] {
+        assert_eq!(rows[name]["status"], "updated", "{:?}", rows[name]);
+    }
+    let stats = sandbox.sandbox.stats();
+    assert!(stats.list_requests > 0, "the tenant was listed: {summary}");
+    assert_eq!(
+        stats.update_requests, 2,
+        "no update sent for alpha: {summary}"
+    );
+    assert_eq!(stats.precondition_failed, 0);
+}
+
+#[tokio::test]
+async fn an_update_that_went_through_unheard_is_updated_when_its_resend_meets_412() {
+    // Every update is committed and its reply lost (a 502 or a dropped connection): the resend
+    // carries the ETag read before the first, and is refused with 412; the organization then
+    // says what the row says, so the row is updated, not a conflict.
+    let sandbox = start_sandbox(SandboxConfig {
+        faults: Faults {
+            commit_then_fail_rate: 1.0,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    seed_updates(&sandbox);
+    let fixture = Fixture::new(UPDATES);
+
+    let summary = fixture
+        .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
+        .await
+        .unwrap();
+
+    let rows = rows_by_name(&fixture);
+    for (name, id) in [("alpha", "o-a"), ("beta", "o-b"), ("gamma", "o-c")] {
+        let row = &rows[name];
+        assert_eq!(row["status"], "updated", "{row:?}");
+        assert_eq!(row["attempts"], "2", "{row:?}");
+        assert_eq!(sandbox.sandbox.organization(id).unwrap().description, "New");
+    }
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.updates_committed, 3, "{summary}");
+    assert_eq!(
+        stats.precondition_failed, 3,
+        "each resend met 412: {summary}"
+    );
+    assert_eq!(summary.exit_status().code(), 0, "{summary}");
+}
+
 #[tokio::test]
 async fn an_update_that_failed_is_never_taken_for_a_create_by_the_rerun_or_undo() {
     // Every update answered 500: each row fails after two attempts. The organizations were
