@@ -1,6 +1,8 @@
 //! The results task: the one owner of the outcomes, the journal and the progress display while
-//! rows are sent. Workers send it events; it journals them, counts them, and stops the run when
-//! the same kind of error ([`ErrorKind::may_be_systemic`]) fails many rows in a row.
+//! rows are sent. Workers send it events; it journals them, counts them, records each parent
+//! row's organization id for its children once no other row has it ([`OrgIds::claim`]), and
+//! stops the run when the same kind of error ([`ErrorKind::may_be_systemic`]) fails many rows
+//! in a row.
 
 use std::sync::Arc;
 
@@ -23,6 +25,7 @@ pub(crate) async fn collect(
     mut events: mpsc::Receiver<Event>,
     mut outcomes: Outcomes,
     mut org_ids: OrgIds,
+    parent_ids: Arc<ParentIds>,
     mut journal: Journal,
     mut progress: Progress,
     stop: Arc<Stop>,
@@ -47,6 +50,7 @@ pub(crate) async fn collect(
                     outcome,
                 } => {
                     let outcome = org_ids.claim(index, outcome, &outcomes);
+                    parent_ids.finished(index, &outcome);
                     if let Err(e) = journal.append(&key, &outcome) {
                         stop.fatal(e);
                     }
@@ -78,6 +82,9 @@ pub(crate) async fn collect(
                         });
                     }
                     outcomes.set(index, &outcome);
+                }
+                Event::Recorded(recorded) => {
+                    let _ = recorded.send(());
                 }
             }
             next = events.try_recv().ok();

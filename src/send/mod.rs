@@ -62,6 +62,9 @@ pub(crate) enum Event {
         key: String,
         outcome: Outcome,
     },
+    /// Answered once every event before it is recorded: a wave's rows, before the next wave's
+    /// children are given their parents' ids.
+    Recorded(oneshot::Sender<()>),
 }
 
 /// What sending needs: the plan's rows, how to read them again, and how to reach the tenant.
@@ -165,6 +168,7 @@ pub async fn run(job: Job<'_>) -> Sent {
         done_rx,
         outcomes,
         org_ids,
+        parent_ids.clone(),
         journal,
         progress,
         stop.clone(),
@@ -224,6 +228,12 @@ pub async fn run(job: Job<'_>) -> Sent {
         while workers.join_next().await.is_some() {}
         if let Ok(Err(e)) = reader.await {
             stop.fatal(e);
+        }
+        // A parent's id is the one recorded for it: not one the results task refuses as
+        // another row's organization ([`OrgIds::claim`]).
+        let (recorded, all_recorded) = oneshot::channel();
+        if done_tx.send(Event::Recorded(recorded)).await.is_ok() {
+            let _ = all_recorded.await;
         }
     }
     drop(done_tx);

@@ -172,7 +172,6 @@ impl Worker {
                 send_row(&self.client, row, self.policy, &self.stop, &self.requests).await
             }
         };
-        self.parent_ids.finished(index, &outcome);
         // The results task outlives the workers; a send fails only if it died, and then the
         // results cannot be written anyway.
         let _ = self

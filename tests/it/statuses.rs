@@ -305,6 +305,35 @@ async fn undo_looks_up_unconfirmed_rows_and_deletes_the_organizations_that_exist
 }
 
 #[tokio::test]
+async fn a_child_is_never_given_a_parent_id_the_run_refused_as_another_rows() {
+    // Every create is answered with one organization: `other`, sent first, is recorded with it;
+    // `top` gets the same answer, which is another row's organization, so `top` is unconfirmed
+    // and its child must not be sent under that organization.
+    let sandbox = start_sandbox(SandboxConfig {
+        same_id_for_every_create: true,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = Fixture::new("name,parent\nother,\ntop,\nchild,top\n");
+
+    let summary = fixture
+        .import(&sandbox, &["--rate", "1000", "--concurrency", "1"])
+        .await
+        .unwrap();
+
+    let rows = by_name(&fixture);
+    assert_eq!(rows["other"]["status"], "created", "{rows:?}");
+    assert_eq!(rows["top"]["status"], "unconfirmed", "{rows:?}");
+    let child = &rows["child"];
+    assert_eq!(child["status"], "not_sent", "{child:?}");
+    assert!(
+        child["error"].contains("its parent, line 3, was not created"),
+        "{child:?}"
+    );
+    assert_eq!(sandbox.sandbox.stats().create_requests, 2, "{summary}");
+}
+
+#[tokio::test]
 async fn a_server_answering_every_create_with_one_organization_gets_it_recorded_once() {
     let sandbox = start_sandbox(SandboxConfig {
         same_id_for_every_create: true,
