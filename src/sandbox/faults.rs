@@ -35,6 +35,24 @@ pub(crate) struct Dice {
     rng: Mutex<StdRng>,
 }
 
+/// A server error for a request that changed nothing: 500 or 503, as likely.
+fn server_error(rng: &mut impl Rng) -> StatusCode {
+    if rng.random_bool(0.5) {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+/// How the reply of a committed request fails: a 502 or a dropped connection, as likely.
+fn reply_failure(rng: &mut impl Rng) -> AfterCommit {
+    if rng.random_bool(0.5) {
+        AfterCommit::BadGateway
+    } else {
+        AfterCommit::DropConnection
+    }
+}
+
 /// The faults drawn for one update.
 #[derive(Debug)]
 pub(crate) struct UpdateFaults {
@@ -106,20 +124,8 @@ impl Dice {
         let mut rng = lock(&self.rng);
         let rng = &mut *rng;
         UpdateFaults {
-            before_commit: chance(rng, f.error_rate).then(|| {
-                if rng.random_bool(0.5) {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-            }),
-            after_commit: chance(rng, f.commit_then_fail_rate).then(|| {
-                if rng.random_bool(0.5) {
-                    AfterCommit::BadGateway
-                } else {
-                    AfterCommit::DropConnection
-                }
-            }),
+            before_commit: chance(rng, f.error_rate).then(|| server_error(rng)),
+            after_commit: chance(rng, f.commit_then_fail_rate).then(|| reply_failure(rng)),
         }
     }
 
@@ -129,21 +135,9 @@ impl Dice {
         let mut rng = lock(&self.rng);
         let rng = &mut *rng;
         CreateFaults {
-            before_commit: chance(rng, f.error_rate).then(|| {
-                if rng.random_bool(0.5) {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-            }),
+            before_commit: chance(rng, f.error_rate).then(|| server_error(rng)),
             slow_commit: chance(rng, f.slow_commit_rate).then_some(f.slow_commit_delay),
-            after_commit: chance(rng, f.commit_then_fail_rate).then(|| {
-                if rng.random_bool(0.5) {
-                    AfterCommit::BadGateway
-                } else {
-                    AfterCommit::DropConnection
-                }
-            }),
+            after_commit: chance(rng, f.commit_then_fail_rate).then(|| reply_failure(rng)),
         }
     }
 

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use orgimport::commands::plan::{self, Report};
+use orgimport::report::summary::Summary;
 use orgimport::sandbox::{Faults, Organization, SandboxConfig, Stats};
 use orgimport::settings::Settings;
 use serde_json::json;
@@ -230,30 +231,32 @@ fn seed_updates(sandbox: &TestSandbox) {
     }
 }
 
+/// A sandbox of `config` holding alpha, beta and gamma (and `padding` other organizations),
+/// into which [`UPDATES`] was imported with `--on-existing update`; and the run's summary.
+async fn import_updates(config: SandboxConfig, padding: usize) -> (TestSandbox, Fixture, Summary) {
+    let sandbox = start_sandbox(config).await;
+    seed_updates(&sandbox);
+    pad(&sandbox, padding);
+    let fixture = Fixture::new(UPDATES);
+    let summary = fixture
+        .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
+        .await
+        .unwrap();
+    (sandbox, fixture, summary)
+}
+
 #[tokio::test]
 async fn an_update_never_overwrites_a_change_made_since_the_organization_was_read() {
     // Listed (small tenant) and looked up (padded): someone edits alpha and gamma in the
     // console between the import's read and its update.
     for padding in [0, 500] {
-        let sandbox = start_sandbox(SandboxConfig {
+        let config = SandboxConfig {
             edit_before_update: vec!["o-a".into(), "o-c".into()],
             ..SandboxConfig::default()
-        })
-        .await;
-        seed_updates(&sandbox);
-        pad(&sandbox, padding);
-        let fixture = Fixture::new(UPDATES);
+        };
+        let (sandbox, fixture, summary) = import_updates(config, padding).await;
 
-        let summary = fixture
-            .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
-            .await
-            .unwrap();
-
-        let rows: HashMap<String, HashMap<String, String>> = fixture
-            .results_rows()
-            .into_iter()
-            .map(|row| (row["name"].clone(), row))
-            .collect();
+        let rows = rows_by_name(&fixture);
         for (name, id) in [("alpha", "o-a"), ("gamma", "o-c")] {
             let row = &rows[name];
             assert_eq!(row["status"], "failed", "{padding}: {row:?}");
@@ -303,18 +306,11 @@ fn rows_by_name(fixture: &Fixture) -> HashMap<String, HashMap<String, String>> {
 async fn an_update_planned_from_the_listing_is_not_sent_when_the_organization_changed_since() {
     // A small tenant is listed (list pages carry no ETag): someone edits alpha once the page
     // is served, before the import reads it again to update it.
-    let sandbox = start_sandbox(SandboxConfig {
+    let config = SandboxConfig {
         edit_after_listing: vec!["o-a".into()],
         ..SandboxConfig::default()
-    })
-    .await;
-    seed_updates(&sandbox);
-    let fixture = Fixture::new(UPDATES);
-
-    let summary = fixture
-        .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
-        .await
-        .unwrap();
+    };
+    let (sandbox, fixture, summary) = import_updates(config, 0).await;
 
     let rows = rows_by_name(&fixture);
     let alpha = &rows["alpha"];
@@ -349,21 +345,14 @@ async fn an_update_that_went_through_unheard_is_updated_when_its_resend_meets_41
     // Every update is committed and its reply lost (a 502 or a dropped connection): the resend
     // carries the ETag read before the first, and is refused with 412; the organization then
     // says what the row says, so the row is updated, not a conflict.
-    let sandbox = start_sandbox(SandboxConfig {
+    let config = SandboxConfig {
         faults: Faults {
             commit_then_fail_rate: 1.0,
             ..Faults::default()
         },
         ..SandboxConfig::default()
-    })
-    .await;
-    seed_updates(&sandbox);
-    let fixture = Fixture::new(UPDATES);
-
-    let summary = fixture
-        .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
-        .await
-        .unwrap();
+    };
+    let (sandbox, fixture, summary) = import_updates(config, 0).await;
 
     let rows = rows_by_name(&fixture);
     for (name, id) in [("alpha", "o-a"), ("beta", "o-b"), ("gamma", "o-c")] {
@@ -438,18 +427,11 @@ async fn an_update_that_failed_is_never_taken_for_a_create_by_the_rerun_or_undo(
 
 #[tokio::test]
 async fn a_server_without_etags_still_gets_the_update() {
-    let sandbox = start_sandbox(SandboxConfig {
+    let config = SandboxConfig {
         no_etags: true,
         ..SandboxConfig::default()
-    })
-    .await;
-    seed_updates(&sandbox);
-    let fixture = Fixture::new(UPDATES);
-
-    let summary = fixture
-        .import(&sandbox, &["--on-existing", "update", "--rate", "1000"])
-        .await
-        .unwrap();
+    };
+    let (sandbox, _fixture, summary) = import_updates(config, 0).await;
 
     assert_eq!(
         summary.count(orgimport::record::Status::Updated),
