@@ -12,6 +12,7 @@ use crate::api::{ApiClient, RetryPolicy};
 use crate::commands::session;
 use crate::input::{self, InputSnapshot, Untemplated};
 use crate::planning::{self, Plan};
+use crate::private_file::{self, Open};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
 use crate::report::listing::ListingProgress;
 use crate::report::summary::{PaceReport, RunReport, Summary, commonest_kinds};
@@ -33,7 +34,9 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
     let context = || format!("importing {}", input.display());
     // The summary JSON's place first: every later failure is written into it.
     if let Some(path) = &settings.summary_json {
-        record::check_writable(path, "the summary JSON", Writing::InPlace).with_context(context)?;
+        let results = Some(settings.results.as_path());
+        record::check_report(path, "the summary JSON", Writing::InPlace, results)
+            .with_context(context)?;
     }
     if settings.dry_run.is_some() {
         return crate::commands::dry_run::run(&settings).await;
@@ -387,7 +390,14 @@ fn keep_earlier_results(config: &ImportSettings, missing: usize) -> Result<(), E
     let mut name = config.results.as_os_str().to_owned();
     name.push(format!(".{stamp}.bak"));
     let copy = PathBuf::from(name);
-    std::fs::copy(&config.results, &copy).map_err(|e| {
+    // A new file with the results file's mode (never through a link put at its name).
+    let keep = || -> std::io::Result<u64> {
+        let mut from = std::fs::File::open(&config.results)?;
+        let mut to = private_file::open(&copy, Open::New)?;
+        private_file::keep_mode(&config.results, &to)?;
+        std::io::copy(&mut from, &mut to)
+    };
+    keep().map_err(|e| {
         let message = format!(
             "cannot keep a copy as {} before it is rewritten: {e}",
             copy.display()

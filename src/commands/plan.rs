@@ -204,7 +204,7 @@ pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
 /// before any request).
 pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error> {
     let started = Instant::now();
-    record::check_writable(&out, "the plan", Writing::InPlace)?;
+    record::check_report(&out, "the plan", Writing::InPlace, Some(&config.results))?;
     let mut config = config;
     config.dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
     let session = session::connect(&config).await?;

@@ -149,7 +149,12 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         );
     }
     let out = results.out;
-    record::check_writable(&out, "the verify report", Writing::InPlace)?;
+    record::check_report(
+        &out,
+        "the verify report",
+        Writing::InPlace,
+        Some(&results.file),
+    )?;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     RetryPolicy::default().token(&tokens, &Stop::new()).await?;
 

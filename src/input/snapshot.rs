@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
+use crate::private_file::{self, Open};
 
 /// The copy beside `results`.
 pub fn snapshot_path(results: &Path) -> PathBuf {
@@ -93,7 +94,8 @@ impl InputSnapshot {
             .map_err(|e| Error::io(input, e))?
             .is_file();
         for _ in 0..COPIES {
-            remove(&copy)?;
+            // A copy a killed run left; anything else at its name is refused, not followed.
+            private_file::remove_leftover(&copy).map_err(|e| Error::io(&copy, e))?;
             let before = regular
                 .then(|| Stamp::of(input))
                 .transpose()
@@ -201,10 +203,11 @@ fn remove(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Copies `from` to a new file `to`, its bytes only (a read-only input gives a writable copy).
+/// Copies `from` to a new file `to`, its bytes only (a read-only input gives a writable copy,
+/// readable by its owner only).
 fn copy_file(from: &Path, to: &Path) -> Result<(), Error> {
     let mut source = File::open(from).map_err(|e| Error::io(from, e))?;
-    let mut target = File::create_new(to).map_err(|e| Error::io(to, e))?;
+    let mut target = private_file::open(to, Open::New).map_err(|e| Error::io(to, e))?;
     std::io::copy(&mut source, &mut target).map_err(|e| Error::io(to, e))?;
     Ok(())
 }

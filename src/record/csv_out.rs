@@ -12,6 +12,7 @@ use csv::ByteRecord;
 use super::neutralize;
 use crate::Error;
 use crate::input;
+use crate::private_file::{self, Open};
 
 /// A CSV file being written for people to open in a spreadsheet: UTF-8 with a byte-order
 /// mark (so that Excel reads it as UTF-8), every cell passed through [`neutralize`].
@@ -59,26 +60,37 @@ impl CsvOut {
         CsvOut::open(path, Some(PathBuf::from(tmp)), delimiter)
     }
 
-    /// Every error names `path`, the file the user asked for, never the file beside it.
+    /// Every error names `path`, the file the user asked for; the file beside it only when
+    /// that file is the cause.
     fn open(path: &Path, tmp: Option<PathBuf>, delimiter: u8) -> Result<CsvOut, Error> {
-        let written = tmp.as_deref().unwrap_or(path);
+        let file = match &tmp {
+            None => private_file::open(path, Open::Truncate),
+            Some(tmp) => create_beside(path, tmp),
+        };
+        let file = file.map_err(|e| Error::io(path, e))?;
+        CsvOut::over(path, file, tmp, delimiter)
+    }
+
+    /// The file `file` opened at `tmp` (or at `path` itself), written as a [`CsvOut`] to end
+    /// up at `path`.
+    fn over(
+        path: &Path,
+        file: File,
+        tmp: Option<PathBuf>,
+        delimiter: u8,
+    ) -> Result<CsvOut, Error> {
         let io = |e| Error::io(path, e);
-        let file = File::create(written).map_err(io)?;
+        let tmp = tmp.map(|path| Beside {
+            path,
+            renamed: false,
+        });
         let mut buffered = BufWriter::with_capacity(256 * 1024, file);
-        if let Err(e) = buffered.write_all("\u{feff}".as_bytes()) {
-            drop(buffered);
-            if let Some(tmp) = &tmp {
-                let _ = std::fs::remove_file(tmp);
-            }
-            return Err(io(e));
-        }
+        // (Dropping `tmp` removes a file left unfinished.)
+        buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
         Ok(CsvOut {
             path: path.to_path_buf(),
             writer: input::writer(buffered, delimiter),
-            tmp: tmp.map(|path| Beside {
-                path,
-                renamed: false,
-            }),
+            tmp,
         })
     }
 
@@ -148,11 +160,35 @@ impl CsvOut {
         if let Some(mut tmp) = tmp {
             file.sync_all().map_err(io)?;
             drop(file);
+            // A device or a pipe put at `path` meanwhile is not replaced.
+            private_file::refuse_replacing(&path).map_err(io)?;
             std::fs::rename(&tmp.path, &path).map_err(io)?;
             tmp.renamed = true;
         }
         Ok(())
     }
+}
+
+/// Creates `tmp`, the file written beside `path` and renamed over it, with the mode of the
+/// file it replaces (0600 when there is none), a file left there by a killed run removed
+/// first.
+///
+/// # Errors
+/// The operating system's, naming `tmp`: what is at `tmp` is refused when it is not a regular
+/// file (a symbolic link put there is neither followed nor removed).
+fn create_beside(path: &Path, tmp: &Path) -> std::io::Result<File> {
+    let named = |e: std::io::Error| {
+        let message = format!("cannot write its new version beside it, {}: {e}", tmp.display());
+        std::io::Error::new(e.kind(), message)
+    };
+    private_file::remove_leftover(tmp).map_err(named)?;
+    let file = private_file::open(tmp, Open::New).map_err(named)?;
+    if let Err(e) = private_file::keep_mode(path, &file) {
+        drop(file);
+        let _ = std::fs::remove_file(tmp);
+        return Err(named(e));
+    }
+    Ok(file)
 }
 
 /// Calls `cell` with each cell of an input row of `len` `fields` laid out in exactly `width`
@@ -283,9 +319,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out_path = dir.path().join("out.csv");
         std::fs::write(&out_path, "the old file").unwrap();
+        // The file beside it, on a full disk: /dev/full, opened as if it were that file (a
+        // link to it at that name is refused, as any link is).
         let beside = dir.path().join("out.csv.tmp");
-        std::os::unix::fs::symlink("/dev/full", &beside).unwrap();
-        let mut out = CsvOut::replace(&out_path, b',').unwrap();
+        std::fs::write(&beside, "").unwrap();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut out = CsvOut::over(&out_path, full, Some(beside.clone()), b',').unwrap();
         out.row(["a", "b"]).unwrap();
         let error = out.finish().unwrap_err().to_string();
         assert_eq!(

@@ -101,11 +101,14 @@ impl EarlierRuns {
     pub fn load(results: &Path, mapping: &Mapping) -> Result<EarlierRuns, Error> {
         let mut earlier = EarlierRuns::default();
         let mut refused: Vec<(Place, String)> = Vec::new();
+        // A device would be read without end, a FIFO would hang: neither is opened.
+        super::check_regular(results, "the results file")?;
         if results.exists() {
             earlier.had_results = true;
             earlier.read_results(results, mapping, &mut refused)?;
         }
         let journal = journal_path(results);
+        super::check_regular(&journal, "the journal of the results file")?;
         if journal.exists() {
             journal::read(&journal, |place, key, line| match line {
                 JournalLine::Pending => earlier.learn(key, place, None),

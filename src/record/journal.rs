@@ -2,7 +2,7 @@
 //! sent and as it finishes, so that a crash loses nothing; and reading it back, lines of every
 //! version (6 fields before `changes`, 7 since) and a torn last line included.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,7 @@ use super::checks::{self, Cells, Place, Reading};
 use super::*;
 use crate::Error;
 use crate::input::{self, Dialect};
+use crate::private_file::{self, Open};
 
 /// The journal's columns (not the results file's: a key, and `attempts` before `error`).
 pub(crate) const JOURNAL_COLUMNS: [&str; 7] = [
@@ -71,17 +72,15 @@ impl Journal {
     /// [`Error::Io`] when it cannot be created.
     pub fn open(results: &Path) -> Result<Journal, Error> {
         let path = journal_path(results);
+        let file = private_file::open(&path, Open::Append);
+        let file = file.map_err(|e| unwritable(results, &path, e))?;
+        Journal::over(results, path, file)
+    }
+
+    /// The journal beside `results`, at `path`, open as `file`.
+    fn over(results: &Path, path: PathBuf, file: File) -> Result<Journal, Error> {
         let io = |e| unwritable(results, &path, e);
-        let fresh = !path.exists()
-            || std::fs::metadata(&path)
-                .map(|m| m.len() == 0)
-                .unwrap_or(true);
-        let file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&path)
-            .map_err(io)?;
+        let fresh = file.metadata().map_err(io)?.len() == 0;
         let torn = !fresh && !ends_a_line(&file).map_err(io)?;
         let mut buffered = BufWriter::new(file);
         if torn {
@@ -334,8 +333,13 @@ mod tests {
     fn a_full_disk_is_reported_naming_the_results_file_and_where_the_journal_is() {
         let dir = tempfile::tempdir().unwrap();
         let results = dir.path().join("r.csv");
-        std::os::unix::fs::symlink("/dev/full", journal_path(&results)).unwrap();
-        let mut journal = Journal::open(&results).unwrap();
+        // The journal on a full disk: /dev/full, opened as if it were the journal (a link to
+        // it at the journal's name is refused, as any link is).
+        let full = std::fs::OpenOptions::new()
+            .append(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut journal = Journal::over(&results, journal_path(&results), full).unwrap();
         journal.append_pending("id:a").unwrap();
         let error = journal.flush().unwrap_err().to_string();
         assert_eq!(

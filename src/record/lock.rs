@@ -7,12 +7,13 @@
 //! behind is taken over by the next run, which says whose it was. A clean end removes the file.
 
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
+use crate::private_file::{self, Open};
 
 /// The lock file beside `results`.
 pub fn lock_path(results: &Path) -> PathBuf {
@@ -145,13 +146,7 @@ impl ResultsLock {
         }
         let io = |e| Error::io(&path, e);
         for _ in 0..REOPENS {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(io)?;
+            let mut file = private_file::open(&path, Open::Update).map_err(io)?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {

@@ -39,7 +39,7 @@ pub use layout::{Column, Layout, RESULT_COLUMNS, Version, neutralize, restore};
 pub use lock::{ResultsLock, lock_path};
 pub use org_ids::OrgIds;
 pub use outcomes::{OutcomeView, Outcomes};
-pub use output::{Writing, check_writable};
+pub use output::{Writing, check_regular, check_report, check_writable};
 pub use results_file::{ResultRow, ResultsFile};
 pub use writer::write;
 

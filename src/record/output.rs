@@ -1,17 +1,30 @@
 //! Checking, before a command sends its first request, that each file it will write (the
-//! results file, the summary JSON, the plan, a report) can be written where the user named it.
-//! A missing directory, a read-only one, or a read-only file is refused up front, in a message
-//! that names the user's path and what to do, never a file orgimport keeps beside it.
+//! results file, the summary JSON, the plan, a report, an export) can be written where the
+//! user named it, and may be. A missing directory, a read-only one, or a read-only file is
+//! refused up front, in a message that names the user's path and what to do, never a file
+//! orgimport keeps beside it.
 //!
 //! Read-only is read from the permission bits as well as tried: a file or directory nobody may
 //! write to is refused even for root, whom the operating system would let through, so that a
 //! file made read-only on purpose is never replaced.
+//!
+//! What orgimport writes is only ever a regular file: a device or a FIFO named as the results
+//! file is refused before it is read (a device would be read without end, a FIFO would hang).
+//! A report ([`check_report`]: the plan, the verify and undo reports, the summary JSON, an
+//! export) is also refused at a symbolic link, and over an import's results file or journal,
+//! whichever import it is: `undo` and a rerun need them. The files themselves are opened by
+//! [`crate::private_file`], which refuses the same at the moment they are opened.
 
 use std::fs::OpenOptions;
-use std::io::ErrorKind;
-use std::path::Path;
+use std::io::{ErrorKind, Read};
+use std::path::{Path, PathBuf};
 
+use csv::StringRecord;
+
+use super::journal::JOURNAL_COLUMNS;
+use super::layout::{Layout, restore};
 use crate::Error;
+use crate::private_file;
 
 /// How a command writes a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +88,9 @@ pub fn check_writable(path: &Path, what: &str, how: Writing) -> Result<(), Error
                 format!("this is a directory; name a file for {what}"),
             );
         }
+        if let Some(kind) = private_file::not_a_file(meta) {
+            return Err(not_regular(path, kind, what));
+        }
         if meta.permissions().readonly() {
             return refuse_file(
                 ErrorKind::PermissionDenied,
@@ -108,6 +124,147 @@ pub fn check_writable(path: &Path, what: &str, how: Writing) -> Result<(), Error
         }
     }
     Ok(())
+}
+
+/// Checks that `path`, where a command writes `what`, a report (the plan, the verify or undo
+/// report, the summary JSON, an export), may be written there, as [`check_writable`] does for
+/// `how`, and that it is not a symbolic link, a device, a FIFO or a socket, nor `results` (the
+/// results file the command reads or writes) nor any import's results file or journal.
+///
+/// # Errors
+/// As [`check_writable`]; [`Error::Io`] naming `path` and what it is when it is one of those.
+pub fn check_report(
+    path: &Path,
+    what: &str,
+    how: Writing,
+    results: Option<&Path>,
+) -> Result<(), Error> {
+    let refuse = |message: String| {
+        Err(Error::io(
+            path,
+            std::io::Error::new(ErrorKind::InvalidInput, message),
+        ))
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.is_dir()
+        && let Some(kind) = private_file::not_a_file(&meta)
+    {
+        let (this, fix) = if meta.file_type().is_symlink() {
+            ("this is a symbolic link", "it is not followed")
+        } else {
+            ("this is not a regular file", "it is not opened")
+        };
+        return refuse(format!(
+            "{this} ({kind}), and {what} is written only to a regular file, so {fix}; \
+             choose another path"
+        ));
+    }
+    if let Some(results) = results
+        && same_place(path, results)
+    {
+        return refuse(format!(
+            "this is the results file of this import, and {what} is never written over it; \
+             choose another path"
+        ));
+    }
+    if let Some(kind) = import_file(path) {
+        return refuse(format!(
+            "this is {kind}, and {what} is never written over one (undo and a rerun need it); \
+             choose another path"
+        ));
+    }
+    check_writable(path, what, how)
+}
+
+/// Refuses `path`, which is `what`, when something other than a regular file is there (a
+/// link followed): orgimport reads and writes its files only as regular files.
+///
+/// # Errors
+/// [`Error::Io`] naming `path` and what it is.
+pub fn check_regular(path: &Path, what: &str) -> Result<(), Error> {
+    match std::fs::metadata(path) {
+        Ok(meta) => match private_file::not_a_file(&meta) {
+            Some(kind) => Err(not_regular(path, kind, what)),
+            None => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
+}
+
+/// The error for `path`, which is `what`, found to be `kind`, not a regular file.
+fn not_regular(path: &Path, kind: &str, what: &str) -> Error {
+    let message = format!(
+        "this is {kind}, not a regular file, and {what} is read and written only as a regular \
+         file (it is not opened); choose another path"
+    );
+    Error::io(path, std::io::Error::new(ErrorKind::InvalidInput, message))
+}
+
+/// Whether `a` and `b` name one file, existing or not: the same file when both exist, else
+/// the same name in the same directory.
+fn same_place(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return (x.dev(), x.ino()) == (y.dev(), y.ino());
+        }
+    }
+    match (place(a), place(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Where `path` is: its own canonical path, or its directory's and its name.
+fn place(path: &Path) -> Option<PathBuf> {
+    if let Ok(place) = path.canonicalize() {
+        return Some(place);
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    Some(dir.canonicalize().ok()?.join(path.file_name()?))
+}
+
+/// How much of a file is read to tell whether its header is a results file's.
+const HEADER_READ: u64 = 1024 * 1024;
+
+/// The delimiters a results file may have (those of the inputs orgimport reads).
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// What import file the regular file at `path` is, by its header (`an import's results
+/// file`, `an import's journal`); `None` for any other file, or none.
+fn import_file(path: &Path) -> Option<&'static str> {
+    let file = std::fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut head = Vec::new();
+    file.take(HEADER_READ).read_to_end(&mut head).ok()?;
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&head);
+    let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    DELIMITERS.into_iter().find_map(|delimiter| {
+        let headers: StringRecord = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_reader(line)
+            .records()
+            .next()?
+            .ok()?
+            .iter()
+            .map(|cell| restore(cell.trim()))
+            .collect();
+        let journal = |width: usize| headers.iter().eq(JOURNAL_COLUMNS[..width].iter().copied());
+        if Layout::of(&headers).is_ok() {
+            Some("an import's results file")
+        } else if journal(JOURNAL_COLUMNS.len()) || journal(JOURNAL_COLUMNS.len() - 1) {
+            Some("an import's journal")
+        } else {
+            None
+        }
+    })
 }
 
 /// Creates and removes a file of a name nothing else uses in `dir`: whether a file can be

@@ -76,6 +76,7 @@ impl ResultsFile {
             path: path.to_path_buf(),
             message,
         };
+        super::check_regular(path, "the results file")?;
         let delimiter = input::delimiter_of(path, &Dialect::RESULTS)?;
         let mut reader = input::reader(path, &Dialect::RESULTS)?;
         let headers: StringRecord = input::read_headers(path, &mut reader)?

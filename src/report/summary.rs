@@ -10,6 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::private_file;
 use crate::record::{Outcomes, Status};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -232,13 +233,13 @@ impl<'a> RunReport<'a> {
         })
     }
 
-    /// Writes the JSON to `path`.
+    /// Writes the JSON to `path` (0600 when new, never through a link: [`private_file`]).
     ///
     /// # Errors
     /// [`Error::Io`] when it cannot be written.
     pub fn write_json(&self, path: &Path) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(&self.to_json()).expect("JSON always serialises");
-        std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+        private_file::write(path, (text + "\n").as_bytes()).map_err(|e| Error::io(path, e))
     }
 }
 

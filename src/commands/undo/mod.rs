@@ -20,7 +20,8 @@ use crate::api::RetryPolicy;
 use crate::commands::session;
 use crate::exit::Ending;
 use crate::record::{
-    CsvOut, ResultsFile, ResultsLock, Status, Writing, check_writable, checks, journal_path,
+    CsvOut, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable, checks,
+    journal_path,
 };
 use crate::report::progress::Progress;
 use crate::settings::UndoSettings;
@@ -213,7 +214,12 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     if created.is_empty() && unconfirmed.is_empty() {
         return Ok(report);
     }
-    check_writable(&results.out, "the undo report", Writing::InPlace)?;
+    check_report(
+        &results.out,
+        "the undo report",
+        Writing::InPlace,
+        Some(&results.file),
+    )?;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     RetryPolicy::default().token(&tokens, &Stop::new()).await?;
     let stop = Arc::new(Stop::new());
