@@ -231,7 +231,10 @@ mod tests {
         std::fs::write(&old, "x").unwrap();
         std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o640)).unwrap();
         write(&old, b"y").unwrap();
-        assert_eq!((mode(&old), std::fs::read(&old).unwrap()), (0o640, b"y".to_vec()));
+        assert_eq!(
+            (mode(&old), std::fs::read(&old).unwrap()),
+            (0o640, b"y".to_vec())
+        );
         let beside = dir.path().join("beside");
         let file = open(&beside, Open::New).unwrap();
         keep_mode(&old, &file).unwrap();

@@ -204,7 +204,10 @@ pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
 /// before any request).
 pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error> {
     let started = Instant::now();
-    record::check_report(&out, "the plan", Writing::InPlace, Some(&config.results))?;
+    // The results file the import of this input writes by default (`plan` has no results
+    // file of its own: its `--out` is the plan's).
+    let results = crate::settings::default_results_path(&config.input);
+    record::check_report(&out, "the plan", Writing::InPlace, Some(&results))?;
     let mut config = config;
     config.dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
     let session = session::connect(&config).await?;

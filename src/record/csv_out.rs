@@ -73,12 +73,7 @@ impl CsvOut {
 
     /// The file `file` opened at `tmp` (or at `path` itself), written as a [`CsvOut`] to end
     /// up at `path`.
-    fn over(
-        path: &Path,
-        file: File,
-        tmp: Option<PathBuf>,
-        delimiter: u8,
-    ) -> Result<CsvOut, Error> {
+    fn over(path: &Path, file: File, tmp: Option<PathBuf>, delimiter: u8) -> Result<CsvOut, Error> {
         let io = |e| Error::io(path, e);
         let tmp = tmp.map(|path| Beside {
             path,
@@ -178,7 +173,10 @@ impl CsvOut {
 /// file (a symbolic link put there is neither followed nor removed).
 fn create_beside(path: &Path, tmp: &Path) -> std::io::Result<File> {
     let named = |e: std::io::Error| {
-        let message = format!("cannot write its new version beside it, {}: {e}", tmp.display());
+        let message = format!(
+            "cannot write its new version beside it, {}: {e}",
+            tmp.display()
+        );
         std::io::Error::new(e.kind(), message)
     };
     private_file::remove_leftover(tmp).map_err(named)?;

@@ -150,13 +150,13 @@ pub fn check_report(
         && let Some(kind) = private_file::not_a_file(&meta)
     {
         let (this, fix) = if meta.file_type().is_symlink() {
-            ("this is a symbolic link", "it is not followed")
+            (kind.to_string(), "it is not followed")
         } else {
-            ("this is not a regular file", "it is not opened")
+            (format!("{kind}, not a regular file"), "it is not opened")
         };
         return refuse(format!(
-            "{this} ({kind}), and {what} is written only to a regular file, so {fix}; \
-             choose another path"
+            "this is {this}, and {what} is written only to a regular file, so {fix}; choose \
+             another path"
         ));
     }
     if let Some(results) = results

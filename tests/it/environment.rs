@@ -1,6 +1,7 @@
 //! A hostile environment: one blip on any call (the token endpoint's included) is never fatal,
 //! a tenant's rate limit only slows a run down, every output path is checked before the first
-//! request, and a full disk stops a run with its summary and its journal kept.
+//! request, and a results file that cannot be written at the end stops a run with its summary
+//! and its journal kept.
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -298,13 +299,17 @@ async fn plan_verify_and_undo_refuse_an_unwritable_output_before_their_first_req
 
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_at_the_end_stops_the_run_with_its_summary_and_keeps_the_journal() {
+async fn a_results_file_unwritable_at_the_end_stops_the_run_with_its_summary_and_keeps_the_journal()
+{
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new(&customers(20));
     let dir = fixture.dir.path();
-    // The results file is written beside itself first: there, the disk is full.
+    // The results file is written beside itself first: there, someone put a link to another
+    // file. (A full disk there is `CsvOut`'s unit test: /dev/full is reached only by a link,
+    // which is refused as this one is.)
     let beside = dir.join("customers.results.csv.tmp");
-    std::os::unix::fs::symlink("/dev/full", &beside).unwrap();
+    std::fs::write(dir.join("victim"), "theirs").unwrap();
+    std::os::unix::fs::symlink(dir.join("victim"), &beside).unwrap();
 
     let (code, stderr) = import(&sandbox, &fixture, &["--summary-json", "s.json"]).await;
 
@@ -316,15 +321,20 @@ async fn a_full_disk_at_the_end_stops_the_run_with_its_summary_and_keeps_the_jou
     let journal = fixture.journal();
     let fatal = format!(
         "error: the run stopped: customers.results.csv: the results file could not be written \
-         (No space left on device (os error 28)); what this run did is kept in its journal {}",
-        "customers.results.csv.journal"
+         (cannot write its new version beside it, customers.results.csv.tmp: this is a \
+         symbolic link, not a regular file,"
     );
     assert!(stderr.contains(&fatal), "{stderr}");
-    assert!(journal.exists() && !fixture.results().exists());
     assert!(
-        beside.symlink_metadata().is_err(),
-        "nothing is left beside it"
+        stderr.contains("what this run did is kept in its journal customers.results.csv.journal"),
+        "{stderr}"
     );
+    assert!(journal.exists() && !fixture.results().exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("victim")).unwrap(),
+        "theirs"
+    );
+    std::fs::remove_file(&beside).unwrap();
     let summary = json(&dir.join("s.json"));
     assert_eq!(
         (
@@ -336,7 +346,7 @@ async fn a_full_disk_at_the_end_stops_the_run_with_its_summary_and_keeps_the_jou
     );
     assert!(summary["fatal"].as_str().unwrap().contains("its journal"));
 
-    // Space again: the same command writes the results from the journal, sending nothing.
+    // The link removed: the same command writes the results from the journal, sending nothing.
     let (code, stderr) = import(&sandbox, &fixture, &[]).await;
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!journal.exists());

@@ -6,6 +6,7 @@ mod encodings;
 mod environment;
 mod export;
 mod faults;
+mod files;
 mod fixture;
 mod fuzz;
 mod hostile_input;
