@@ -6,7 +6,8 @@
 //! when written again in place, and [`keep_mode`] gives a file written beside another and
 //! renamed over it the mode of the one it replaces.
 //!
-//! Every file orgimport writes is opened here, and nowhere else.
+//! Every file orgimport writes is opened here, and nowhere else (the checks of
+//! [`crate::record::output`] aside, which write nothing).
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Write};

@@ -353,6 +353,34 @@ mod tests {
     }
 
     #[test]
+    fn an_imports_results_file_or_journal_is_told_by_its_header_whatever_its_delimiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                "\u{feff}name;status;org_id;http_status;error;attempts;changes\na;created;o;201;;1;\n",
+                Some("an import's results file"),
+            ),
+            (
+                "name\tstatus\torg_id\thttp_status\terror\tattempts\r\n",
+                Some("an import's results file"),
+            ),
+            (
+                "key,status,org_id,http_status,attempts,error\n",
+                Some("an import's journal"),
+            ),
+            ("name,action,org_id,changes,reason\na,create,,,\n", None),
+            ("{\"exit_code\": 0}\n", None),
+            ("", None),
+        ];
+        for (n, (text, kind)) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("f{n}"));
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(import_file(&path), kind, "{text:?}");
+        }
+        assert_eq!(import_file(&dir.path().join("missing")), None);
+    }
+
+    #[test]
     fn a_writable_file_in_a_read_only_directory_may_be_overwritten_in_place_only() {
         let dir = tempfile::tempdir().unwrap();
         let report = dir.path().join("r.verify.csv");

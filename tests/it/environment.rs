@@ -319,12 +319,10 @@ async fn a_results_file_unwritable_at_the_end_stops_the_run_with_its_summary_and
         "the summary: {stderr}"
     );
     let journal = fixture.journal();
-    let fatal = format!(
-        "error: the run stopped: customers.results.csv: the results file could not be written \
-         (cannot write its new version beside it, customers.results.csv.tmp: this is a \
-         symbolic link, not a regular file,"
-    );
-    assert!(stderr.contains(&fatal), "{stderr}");
+    let fatal = "error: the run stopped: customers.results.csv: the results file could not be \
+         written (cannot write its new version beside it, customers.results.csv.tmp: this is a \
+         symbolic link, not a regular file,";
+    assert!(stderr.contains(fatal), "{stderr}");
     assert!(
         stderr.contains("what this run did is kept in its journal customers.results.csv.journal"),
         "{stderr}"
