@@ -6,6 +6,7 @@ mod encodings;
 mod environment;
 mod export;
 mod faults;
+#[cfg(unix)]
 mod files;
 mod fixture;
 mod fuzz;
