@@ -81,4 +81,8 @@ pub mod stop;
 pub mod tenant;
 
 pub use error::{Error, RowError};
+
+/// The version `--version` prints: the package's, then the commit and its date when the
+/// binary was built from a git checkout (`0.1.0 (3723564a9b1c 2026-12-07)`).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("ORGIMPORT_BUILD_INFO"));
 pub use exit::ExitStatus;

@@ -1,6 +1,6 @@
 //! The `orgimport` binary: logging, the command line and its settings, and the exit code.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -24,7 +24,10 @@ fn main() -> ExitCode {
             }),
         )
         .with_writer(orgimport::report::progress::LogWriter::default)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(colour(cli.color))
+        // Module paths mean nothing to a user; they help at -vv, where the lines are for
+        // whoever reads the code.
+        .with_target(cli.verbose >= 2)
         // Its report of a failed write is an `eprintln!`, which panics when stderr is closed.
         .log_internal_errors(false)
         .init();
@@ -39,6 +42,19 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(settings)) {
         Ok(status) => status.into(),
         Err(e) => fatal(&format!("{e:#}")),
+    }
+}
+
+/// Whether log lines are coloured: `--color always|never`, else only on a terminal and
+/// without `NO_COLOR` (set and not empty, as no-color.org says).
+fn colour(choice: clap::ColorChoice) -> bool {
+    match choice {
+        clap::ColorChoice::Always => true,
+        clap::ColorChoice::Never => false,
+        clap::ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
     }
 }
 

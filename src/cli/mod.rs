@@ -16,7 +16,7 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 /// Bulk-create SecureAuth Connect organizations from a CSV of customers.
 #[derive(Debug, Parser)]
-#[command(name = "orgimport", version, propagate_version = true)]
+#[command(name = "orgimport", version = crate::VERSION, propagate_version = true)]
 #[command(after_help = "Rehearse on the built-in sandbox first:\n  \
     orgimport import samples/customers.csv --sandbox\n\n\
     The client secret is read from ORGIMPORT_CLIENT_SECRET or --client-secret-file, never from a flag.")]
@@ -30,6 +30,10 @@ pub struct Cli {
     /// Print nothing but errors and the final summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// When to colour log lines: auto (when stderr is a terminal and NO_COLOR is not set),
+    /// always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: clap::ColorChoice,
     /// The settings file [env: ORGIMPORT_CONFIG] [default: orgimport.toml in the working
     /// directory, if there].
     #[arg(long, global = true, value_name = "PATH")]

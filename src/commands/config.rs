@@ -1,7 +1,7 @@
 //! `orgimport config`: every connection setting, the template and the rate, each with its
 //! value and where it came from (flag, env, the settings file's profile, default), as an
-//! import would resolve them; then whether they describe a tenant. The secret is shown only as
-//! set or not set.
+//! import would resolve them, the URLs it derives from one another; then whether they
+//! describe a tenant (exit 2 when they do not). The secret is shown only as set or not set.
 
 use std::fmt::Write as _;
 
@@ -12,14 +12,19 @@ use crate::settings::{ConfigSettings, Origin, SECRET_ENV, Source};
 /// The setting shown in the `client_secret` line rather than its own.
 const SECRET_FILE: &str = "client_secret_file";
 
-/// Prints what [`describe`] says.
+/// Prints what [`describe`] says; exit 2 when the settings do not describe a tenant, so that
+/// a script can check them before an import.
 pub fn run(settings: &ConfigSettings) -> ExitStatus {
     print!("{}", describe(settings));
-    ExitStatus::Success
+    match settings.connection.tenant() {
+        Ok(_) => ExitStatus::Success,
+        Err(_) => ExitStatus::Fatal,
+    }
 }
 
 /// Every setting, its value and where it came from, one a line.
 pub fn describe(settings: &ConfigSettings) -> String {
+    let address = settings.connection.address().ok();
     let profile = &settings.profile;
     let from = |origin: &Origin| match origin.source {
         Source::Flag => "flag".to_string(),
@@ -46,10 +51,12 @@ pub fn describe(settings: &ConfigSettings) -> String {
         let label = origin.name;
         let _ = match &origin.value {
             Some(value) => writeln!(out, "{label:<14} {value}  ({})", from(origin)),
-            None if matches!(label, "base_url" | "tenant" | "token_url") => {
-                writeln!(out, "{label:<14} not set (derived: see the last line)")
-            }
-            None => writeln!(out, "{label:<14} not set"),
+            None => match (label, &address) {
+                ("base_url", Some(a)) => writeln!(out, "{label:<14} {}  (derived)", a.base_url),
+                ("tenant", Some(a)) => writeln!(out, "{label:<14} {}  (derived)", a.tenant),
+                ("token_url", Some(a)) => writeln!(out, "{label:<14} {}  (derived)", a.token_url),
+                _ => writeln!(out, "{label:<14} not set"),
+            },
         };
     }
     let connection = &settings.connection;

@@ -40,7 +40,8 @@ pub struct Summary {
     pub fatal: Option<Error>,
     /// Whether Ctrl-C stopped the run early.
     pub interrupted: bool,
-    /// The commonest kinds of error, commonest first ([`commonest_kinds`]).
+    /// Every kind of error, commonest first ([`commonest_kinds`]); the summary lists the
+    /// first [`TOP_KINDS`] and counts the rest, the JSON lists them all.
     pub kinds: Vec<KindCount>,
     /// How the input changed during the run, if it did: the run imported it as it was when
     /// it started, so rows as they are now may not be imported yet (a failed run).
@@ -132,8 +133,8 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Error kinds listed at most.
-const TOP_KINDS: usize = 5;
+/// Error kinds the printed summary lists; it counts the others in one line.
+pub const TOP_KINDS: usize = 5;
 
 /// One kind of error and how often it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,9 +151,9 @@ pub struct KindCount {
     pub example: String,
 }
 
-/// The `TOP_KINDS` commonest kinds of error among `outcomes` (rows whose organization does
-/// not exist), each with its first row; `lines` has the line of each row. Kinds of the same
-/// name and status count as one.
+/// Every kind of error among `outcomes` (rows whose organization does not exist), commonest
+/// first, each with its first row; `lines` has the line of each row. Kinds of the same name
+/// and status count as one.
 pub fn commonest_kinds(outcomes: &Outcomes, lines: &[u64]) -> Vec<KindCount> {
     let mut kinds: HashMap<(String, Status), KindCount> = HashMap::new();
     for (outcome, line) in outcomes.iter().zip(lines) {
@@ -181,7 +182,6 @@ pub fn commonest_kinds(outcomes: &Outcomes, lines: &[u64]) -> Vec<KindCount> {
             .cmp(&a.count)
             .then(a.example_line.cmp(&b.example_line))
     });
-    kinds.truncate(TOP_KINDS);
     kinds
 }
 
@@ -280,7 +280,7 @@ impl fmt::Display for RunReport<'_> {
         }
         if !s.kinds.is_empty() {
             writeln!(f, "  commonest problems:")?;
-            for k in &s.kinds {
+            for k in s.kinds.iter().take(TOP_KINDS) {
                 let example = if k.example.starts_with("line ") {
                     k.example.clone()
                 } else {
@@ -292,6 +292,14 @@ impl fmt::Display for RunReport<'_> {
                     k.count,
                     k.status.as_str(),
                     k.kind,
+                )?;
+            }
+            if let Some(rest) = s.kinds.get(TOP_KINDS..).filter(|r| !r.is_empty()) {
+                let rows: usize = rest.iter().map(|k| k.count).sum();
+                writeln!(
+                    f,
+                    "    and {} more kind(s) of problem in {rows} row(s): see the results file",
+                    rest.len()
                 )?;
             }
         }
@@ -363,10 +371,37 @@ mod tests {
     }
 
     #[test]
-    fn unconfirmed_rows_are_counted_shown_and_not_done() {
+    fn kinds_past_the_listed_ones_are_counted_in_the_summary_and_all_in_the_json() {
+        let kinds: Vec<KindCount> = (0..TOP_KINDS as u64 + 2)
+            .map(|i| KindCount {
+                kind: format!("kind-{i}"),
+                status: Status::Invalid,
+                count: 10 - i as usize,
+                example_line: i + 2,
+                example: format!("line {}: problem {i}", i + 2),
+            })
+            .collect();
         let summary = Summary {
-            rows: 3,
-            counts: HashMap::from([(Status::Created, 2), (Status::Unconfirmed, 1)]),
+            kinds,
+            ..summary_of(7, HashMap::from([(Status::Invalid, 7)]))
+        };
+        let report = RunReport::new(&summary);
+        let text = report.to_string();
+        assert!(text.contains("problem 4"), "{text}");
+        assert!(!text.contains("problem 5"), "{text}");
+        assert!(
+            text.contains("and 2 more kind(s) of problem in 9 row(s)"),
+            "{text}"
+        );
+        let json = report.to_json();
+        assert_eq!(json["error_kinds"].as_array().unwrap().len(), TOP_KINDS + 2);
+        assert_eq!(json["error_kinds"][6]["kind"], "kind-6");
+    }
+
+    fn summary_of(rows: usize, counts: HashMap<Status, u64>) -> Summary {
+        Summary {
+            rows,
+            counts,
             done_before: 0,
             sent: 3,
             requests: 4,
@@ -379,7 +414,15 @@ mod tests {
             kinds: Vec::new(),
             input_changed: None,
             pace: PaceReport::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn unconfirmed_rows_are_counted_shown_and_not_done() {
+        let summary = summary_of(
+            3,
+            HashMap::from([(Status::Created, 2), (Status::Unconfirmed, 1)]),
+        );
         assert_eq!(summary.exit_status(), crate::ExitStatus::Failed);
         let report = RunReport::new(&summary);
         let text = report.to_string();

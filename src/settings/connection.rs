@@ -64,12 +64,12 @@ impl Connection {
         })
     }
 
-    /// The tenant these settings describe: the URLs and tenant id derived from one another,
-    /// the secret read from the secret file, else the environment.
+    /// Where the tenant these settings describe is: the URLs and tenant id derived from one
+    /// another.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the setting to fix; the secret file's read error.
-    pub fn tenant(&self) -> Result<Tenant, Error> {
+    /// [`Error::Config`] naming the setting to fix.
+    pub fn address(&self) -> Result<Address, Error> {
         let parse = |flag: &str, text: &str| -> Result<Url, Error> {
             let url = Url::parse(text.trim())
                 .map_err(|e| Error::Config(format!("{flag} {text:?} is not a URL: {e}")))?;
@@ -96,7 +96,7 @@ impl Connection {
             (None, None) => {
                 return Err(Error::Config(
                     "no tenant given: set --base-url and --tenant (or ORGIMPORT_BASE_URL and \
-                     ORGIMPORT_TENANT), or --token-url; to rehearse, use --sandbox"
+                     ORGIMPORT_TENANT), or --token-url"
                         .into(),
                 ));
             }
@@ -115,6 +115,25 @@ impl Connection {
                     ))
                 })?,
         };
+        let token_url = token_url.unwrap_or_else(|| derive_token_url(&base_url, &tenant));
+        Ok(Address {
+            base_url,
+            tenant,
+            token_url,
+        })
+    }
+
+    /// The tenant these settings describe: its [`address`](Connection::address), the client
+    /// id, and the secret read from the secret file, else the environment.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting to fix; the secret file's read error.
+    pub fn tenant(&self) -> Result<Tenant, Error> {
+        let Address {
+            base_url,
+            tenant,
+            token_url,
+        } = self.address()?;
         let client_id = self
             .client_id
             .as_deref()
@@ -142,11 +161,20 @@ impl Connection {
             &self.scope,
             self.client_auth,
         );
-        if let Some(t) = token_url {
-            tenant.credentials.token_url = t;
-        }
+        tenant.credentials.token_url = token_url;
         Ok(tenant)
     }
+}
+
+/// Where a tenant is: its URLs and id, derived from one another; no credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    /// The base URL, e.g. `https://acme.us.connect.secureauth.com`.
+    pub base_url: Url,
+    /// The tenant id.
+    pub tenant: String,
+    /// The token endpoint.
+    pub token_url: Url,
 }
 
 /// Where the organizations are created.

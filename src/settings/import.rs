@@ -58,7 +58,8 @@ pub struct ImportSettings {
 /// credentials: its [`ImportSettings::target`] is the sandbox, never started.
 #[derive(Debug, Clone, Default)]
 pub struct DryRunSettings {
-    /// The tenant id as given (flag, environment or profile), for the requests' URL.
+    /// The tenant id as a real run would take it (given, or derived from `--token-url` or the
+    /// base URL's host), for the requests' URL.
     pub tenant: Option<String>,
     /// `--sandbox`: the import would run on the sandbox, whose template applies to rows
     /// that name none when no default is given.
@@ -90,7 +91,11 @@ impl ImportSettings {
         let target = if args.sandbox || args.dry_run {
             Target::Sandbox
         } else {
-            Target::Tenant(Box::new(connection.tenant()?))
+            // `import` and `plan` take --sandbox: the hint names it here, and only here.
+            Target::Tenant(Box::new(connection.tenant().map_err(|e| match e {
+                Error::Config(m) => Error::Config(format!("{m}; to rehearse, use --sandbox")),
+                other => other,
+            })?))
         };
         let default_template = layers
             .get(&TEMPLATE_ID, args.template_id)?
@@ -117,8 +122,12 @@ impl ImportSettings {
                 OnExistingArg::Fail => OnExisting::Fail,
                 OnExistingArg::Update => OnExisting::Update,
             },
-            dry_run: args.dry_run.then_some(DryRunSettings {
-                tenant: connection.tenant,
+            dry_run: args.dry_run.then(|| DryRunSettings {
+                // The tenant as a real run would find it (from --token-url or the host too).
+                tenant: match (args.sandbox, connection.address()) {
+                    (false, Ok(address)) => Some(address.tenant),
+                    _ => connection.tenant,
+                },
                 sandbox: args.sandbox,
             }),
             summary_json: args.summary_json,

@@ -16,7 +16,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use connection::{Connection, SECRET_ENV, Target, Tenant};
+pub use connection::{Address, Connection, SECRET_ENV, Target, Tenant};
 pub use export::ExportSettings;
 pub use import::{
     DryRunSettings, ImportSettings, PlanSettings, default_plan_path, default_results_path,
@@ -61,6 +61,17 @@ pub enum Settings {
     Export(ExportSettings),
 }
 
+/// The file `command` reads, when it reads one the user names.
+fn file_read(command: &Command) -> Option<&std::path::Path> {
+    match command {
+        Command::Import(args) | Command::Plan(args) => Some(&args.input),
+        Command::Validate(args) => Some(&args.input),
+        Command::Verify(args) => Some(&args.results.results),
+        Command::Undo(args) => Some(&args.results.results),
+        _ => None,
+    }
+}
+
 impl Settings {
     /// The settings of the command `cli` names: its flags, then `env`, then the settings
     /// file's profile (for the commands that reach a tenant), then defaults.
@@ -76,6 +87,11 @@ impl Settings {
             profile,
             ..
         } = cli;
+        // The file a command reads comes first: a user who mistyped its name hears about
+        // that, not about a connection setting.
+        if let Some(path) = file_read(&command).filter(|p| p.as_os_str() != "-") {
+            std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        }
         let with_file = move |env| Layers::with_file(env, config, profile);
         Ok(match command {
             Command::Import(args) => {

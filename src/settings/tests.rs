@@ -329,6 +329,28 @@ fn a_dry_run_needs_no_credentials_and_a_plan_ignores_dry_run() {
     )
     .unwrap();
     assert_eq!(dry.dry_run.and_then(|d| d.tenant).as_deref(), Some("t"));
+    // The tenant in --token-url is the tenant, in a dry run as everywhere.
+    let Command::Import(args) = cli(&[
+        "import",
+        "c.csv",
+        "--dry-run",
+        "--token-url",
+        "https://acme.us.connect.secureauth.com/acme-prod/system/oauth2/token",
+    ])
+    .command
+    else {
+        panic!("not import")
+    };
+    let dry = ImportSettings::resolve(
+        args,
+        true,
+        &mut Layers::without_file(Environment::default()),
+    )
+    .unwrap();
+    assert_eq!(
+        dry.dry_run.and_then(|d| d.tenant).as_deref(),
+        Some("acme-prod")
+    );
 
     let Command::Plan(args) = cli(&["plan", "c.csv", "--dry-run"]).command else {
         panic!("not plan")

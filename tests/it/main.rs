@@ -8,6 +8,7 @@ mod export;
 mod faults;
 #[cfg(unix)]
 mod files;
+mod first_hour;
 mod fixture;
 mod fuzz;
 mod hostile_input;

@@ -312,7 +312,12 @@ async fn config_shows_flags_over_env_over_the_profile() {
         .env("ORGIMPORT_TENANT", "env-tenant");
     let out = run(cmd, &["config", "--tenant", "flag-tenant"]).await;
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // No secret: incomplete, and a script can tell.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("=> incomplete: no client secret"),
+        "{stdout}"
+    );
     let line = |key: &str| {
         stdout
             .lines()
@@ -334,6 +339,11 @@ async fn config_shows_flags_over_env_over_the_profile() {
     );
     assert_eq!(line("scope"), "scope manage_organizations (default)");
     assert_eq!(line("client_secret"), "client_secret not set");
+    // What it derives is shown where it is derived, not "see the last line".
+    assert_eq!(
+        line("token_url"),
+        "token_url https://acme-staging.example.com/flag-tenant/system/oauth2/token (derived)"
+    );
 
     let mut cmd = bin(dir.path());
     cmd.env("ORGIMPORT_CLIENT_SECRET", "s3cret-value");
@@ -342,6 +352,16 @@ async fn config_shows_flags_over_env_over_the_profile() {
     assert!(stdout.contains("https://acme.example.com"), "{stdout}");
     assert!(stdout.contains("client_secret  set (from env"), "{stdout}");
     assert!(!stdout.contains("s3cret-value"));
+    assert!(
+        stdout.contains("tenant         acme  (derived)"),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(2), "no client id: {stdout}");
+    let mut cmd = bin(dir.path());
+    cmd.env("ORGIMPORT_CLIENT_SECRET", "s3cret-value")
+        .env("ORGIMPORT_CLIENT_ID", "c-1");
+    let out = run(cmd, &["--profile", "production", "config"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let out = run(bin(dir.path()), &["--profile", "nope", "config"]).await;
     assert_eq!(out.status.code(), Some(2));
 }

@@ -157,6 +157,40 @@ async fn a_published_limit_is_honoured_before_any_refusal() {
     assert!((5.0..=10.0).contains(&settled), "{summary:?}");
 }
 
+/// Runs an import of 15 rows at 100/s against a tenant allowing 5/s, with `extra` flags and
+/// stderr a pipe; returns its stderr.
+async fn stderr_of_a_slowed_run(sandbox: &TestSandbox, extra: &[&str]) -> String {
+    let fixture = Fixture::new(&customers(15));
+    let args = fixture.args(sandbox, &sandbox.secret(), &["--rate", "100"]);
+    let args: Vec<&String> = args[1..].iter().filter(|a| *a != "--quiet").collect();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
+        .args(args)
+        .args(extra)
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_sent_to_a_file_have_no_colour_codes_or_module_paths() {
+    let sandbox = limited(5, 1, false).await;
+    // stderr is a pipe, not a terminal, and NO_COLOR is not set.
+    let plain = stderr_of_a_slowed_run(&sandbox, &[]).await;
+    assert!(plain.contains("slowing down"), "{plain}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(!plain.contains("orgimport::"), "{plain}");
+    let never = stderr_of_a_slowed_run(&sandbox, &["--color", "never"]).await;
+    assert!(!never.contains('\x1b'), "{never:?}");
+    // Asked for, colour is there: the check above can see it.
+    let always = stderr_of_a_slowed_run(&sandbox, &["--color", "always"]).await;
+    assert!(always.contains("\x1b["), "{always:?}");
+    assert!(!always.contains("orgimport::"), "{always}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowing_down_is_said_once() {
     // 100/s against a tenant allowing 5/s: many cuts, one line.

@@ -1,0 +1,82 @@
+//! A new user's first commands, run as the real binary: the first error is about the first
+//! thing wrong, hints name only flags the command takes, and the dry run takes the tenant
+//! from `--token-url` as a real run does.
+
+use crate::fixture::{Fixture, customers};
+use crate::ops::{bin, run};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn a_missing_file_is_named_before_any_connection_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["import", "Salesforce Accounts.csv"][..],
+        &["plan", "Salesforce Accounts.csv"],
+        &["verify", "Salesforce Accounts.results.csv"],
+        &["undo", "Salesforce Accounts.results.csv", "--yes"],
+    ] {
+        let out = run(bin(dir.path()), args).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}: No such file", args[1])),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("tenant"), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn hints_name_only_flags_the_command_takes() {
+    let fixture = Fixture::new(&customers(2));
+    let dir = fixture.dir.path();
+    let results = dir.join("c.results.csv");
+    std::fs::write(&results, "").unwrap();
+    let results = results.to_str().unwrap();
+    let input = fixture.input().to_str().unwrap().to_string();
+    for (args, takes_sandbox) in [
+        (&["token"][..], false),
+        (&["verify", results], false),
+        (&["undo", results, "--yes"], false),
+        (&["export"], false),
+        (&["import", &input], true),
+    ] {
+        let out = run(bin(dir), args).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("no tenant given"), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.contains("--sandbox"),
+            takes_sandbox,
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_names_the_tenant_of_the_token_url() {
+    let fixture = Fixture::new(&customers(2));
+    let input = fixture.input().to_str().unwrap().to_string();
+    let out = run(
+        bin(fixture.dir.path()),
+        &[
+            "import",
+            &input,
+            "--dry-run",
+            "--token-url",
+            "https://acme.us.connect.secureauth.com/acme-prod/system/oauth2/token",
+            "--template-id",
+            "b2b-customer-template",
+        ],
+    )
+    .await;
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        all.contains("POST /api/system/acme-prod/organizations"),
+        "{all}"
+    );
+    assert!(!all.contains("{tenant}"), "{all}");
+}
