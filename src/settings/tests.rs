@@ -363,7 +363,14 @@ fn a_dry_run_needs_no_credentials_and_a_plan_ignores_dry_run() {
 
 #[test]
 fn validate_reads_the_environment_but_no_settings_file() {
-    let cli = cli(&["--profile", "nope", "validate", "c.csv"]);
+    // The file a command reads must be there before its settings are looked at.
+    let input = tempfile::NamedTempFile::new().unwrap();
+    let cli = cli(&[
+        "--profile",
+        "nope",
+        "validate",
+        input.path().to_str().unwrap(),
+    ]);
     let env: Environment = [("ORGIMPORT_TEMPLATE_ID", "env-t")].into_iter().collect();
     let Settings::Validate(settings) = Settings::resolve(cli, env).unwrap() else {
         panic!("not validate")
