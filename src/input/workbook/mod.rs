@@ -21,7 +21,7 @@ mod cell;
 use super::Dialect;
 use super::encoding::Settled;
 use crate::Error;
-use cell::{cell_text, error_of, is_blank};
+use cell::{cell_text, is_blank, problem_of};
 
 /// A sheet as CSV text, and where each of its records is in the sheet.
 #[derive(Debug)]
@@ -152,7 +152,13 @@ fn read_sheet(path: &Path, bytes: &[u8], dialect: &Dialect) -> Result<Sheet, Err
     let range = book
         .worksheet_range(&name)
         .map_err(|e| input_err(format!("sheet {name:?} cannot be read: {e}")))?;
+    // Beside each value, its formula if it has one: a formula saved with no value is an
+    // empty value, which must not pass for one.
+    let formulas = book
+        .worksheet_formula(&name)
+        .map_err(|e| input_err(format!("sheet {name:?} cannot be read: {e}")))?;
     let (first_row, first_col) = range.start().unwrap_or((0, 0));
+    let formula_at = |row: u32, col: u32| formulas.get_value((row, col)).map(String::as_str);
     // Columns past the last one with a value anywhere (formatting alone widens a range).
     let width = range
         .rows()
@@ -169,19 +175,26 @@ fn read_sheet(path: &Path, bytes: &[u8], dialect: &Dialect) -> Result<Sheet, Err
     let mut headers: Vec<String> = Vec::new();
     let mut cells: Vec<String> = Vec::with_capacity(width);
     for (index, row) in range.rows().enumerate() {
-        if row.iter().all(is_blank) {
+        let at = first_row + index as u32;
+        let formula_in =
+            |col: usize| formula_at(at, first_col + col as u32).is_some_and(|f| !f.is_empty());
+        if row
+            .iter()
+            .enumerate()
+            .all(|(col, c)| is_blank(c) && !formula_in(col))
+        {
             continue;
         }
-        let number = first_row + index as u32 + 1;
+        let number = at + 1;
         cells.clear();
         let mut errors = Vec::new();
         for (col, cell) in row.iter().take(width).enumerate() {
             let text = cell_text(cell);
-            if let Some(error) = error_of(cell) {
+            if let Some(problem) = problem_of(cell, formula_at(at, first_col + col as u32)) {
                 let column = column_name(first_col + col as u32);
                 errors.push(match headers.get(col).filter(|h| !h.is_empty()) {
-                    Some(header) => format!("column {column} ({header}) holds the error {error}"),
-                    None => format!("column {column} holds the error {error}"),
+                    Some(header) => format!("column {column} ({header}) {problem}"),
+                    None => format!("column {column} {problem}"),
                 });
             }
             cells.push(text);
