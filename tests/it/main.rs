@@ -29,5 +29,6 @@ mod statuses;
 mod template;
 mod tenant_reads;
 mod util;
+mod workbook_corpus;
 mod workbook_files;
 mod workbooks;

@@ -51,9 +51,8 @@ pub(super) fn problem_of(cell: &Data, formula: Option<&str>) -> Option<String> {
     let shown = formula.strip_prefix("of:").unwrap_or(formula);
     let shown = shown.strip_prefix('=').unwrap_or(shown);
     Some(format!(
-        "holds the formula ={shown} with no saved value (the program that wrote the file saves \
-         formulas without their values): open and save the file in Excel or LibreOffice, \
-         which save each formula's value, and import it again"
+        "holds the formula ={shown} with no saved value: open and save the file in Excel or \
+         LibreOffice, which save each formula's value"
     ))
 }
 

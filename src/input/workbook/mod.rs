@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use calamine::Reader;
 
 mod cell;
+mod ods_text;
 
 use super::Dialect;
 use super::encoding::Settled;
@@ -122,6 +123,8 @@ fn read_sheet(path: &Path, bytes: &[u8], dialect: &Dialect) -> Result<Sheet, Err
         path: path.to_path_buf(),
         message,
     };
+    let ods = ods_text::with_tabs_and_breaks(bytes);
+    let bytes = ods.as_deref().unwrap_or(bytes);
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         input_err(format!(
             "not a workbook orgimport can read (xlsx, xls or ods): {e}"
