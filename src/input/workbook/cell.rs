@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use calamine::{Data, ExcelDateTime, ExcelDateTimeType};
+use calamine::{Data, ExcelDateTime, ExcelDateTimeType, Range};
 
 /// Whether a cell holds nothing.
 pub(super) fn is_blank(cell: &Data) -> bool {
@@ -31,6 +31,12 @@ pub(super) fn error_of(cell: &Data) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Whether a sheet has a blank cell, where a formula saved with no value may be: only then
+/// are its formulas worth reading (an xlsx sheet's are read in a second pass over it).
+pub(super) fn has_blank_cell(range: &Range<Data>) -> bool {
+    range.cells().any(|(_, _, cell)| is_blank(cell))
 }
 
 /// What makes a cell unusable, worded to follow "column D (email) ": the error it shows
@@ -321,6 +327,20 @@ mod tests {
         assert_eq!(number_text(12345678901234567.0), "12345678901234600");
         assert_eq!(number_text(1234.5678), "1234.5678");
         assert_eq!(number_text(-42.25), "-42.25");
+    }
+
+    #[test]
+    fn formulas_are_read_only_for_a_sheet_with_a_blank_cell() {
+        let mut full = Range::new((0, 0), (1, 1));
+        for (row, col) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            full.set_value((row, col), Data::Float(1.0));
+        }
+        assert!(!has_blank_cell(&full));
+        full.set_value((1, 1), Data::String(String::new()));
+        assert!(has_blank_cell(&full));
+        let mut sparse = Range::new((0, 0), (1, 1));
+        sparse.set_value((0, 0), Data::Float(1.0));
+        assert!(has_blank_cell(&sparse));
     }
 
     #[test]

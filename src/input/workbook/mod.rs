@@ -22,7 +22,7 @@ mod ods_text;
 use super::Dialect;
 use super::encoding::Settled;
 use crate::Error;
-use cell::{cell_text, is_blank, problem_of};
+use cell::{cell_text, has_blank_cell, is_blank, problem_of};
 
 /// A sheet as CSV text, and where each of its records is in the sheet.
 #[derive(Debug)]
@@ -157,9 +157,12 @@ fn read_sheet(path: &Path, bytes: &[u8], dialect: &Dialect) -> Result<Sheet, Err
         .map_err(|e| input_err(format!("sheet {name:?} cannot be read: {e}")))?;
     // Beside each value, its formula if it has one: a formula saved with no value is an
     // empty value, which must not pass for one.
-    let formulas = book
-        .worksheet_formula(&name)
-        .map_err(|e| input_err(format!("sheet {name:?} cannot be read: {e}")))?;
+    let formulas = if has_blank_cell(&range) {
+        book.worksheet_formula(&name)
+            .map_err(|e| input_err(format!("sheet {name:?} cannot be read: {e}")))?
+    } else {
+        calamine::Range::default()
+    };
     let (first_row, first_col) = range.start().unwrap_or((0, 0));
     let formula_at = |row: u32, col: u32| formulas.get_value((row, col)).map(String::as_str);
     // Columns past the last one with a value anywhere (formatting alone widens a range).

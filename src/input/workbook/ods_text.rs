@@ -9,7 +9,7 @@ use std::io::{Cursor, Read, Write};
 
 /// The ods file `bytes` with its cells' `<text:tab/>` and `<text:line-break/>` written as a
 /// tab and a line feed; `None` when the file is not an ods file or holds neither (it is then
-/// read as it is).
+/// read as it is: a first pass over its cells' XML, held nowhere, tells).
 pub(super) fn with_tabs_and_breaks(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut book = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
     let mut mimetype = String::new();
@@ -21,13 +21,15 @@ pub(super) fn with_tabs_and_breaks(bytes: &[u8]) -> Option<Vec<u8>> {
     if !mimetype.starts_with("application/vnd.oasis.opendocument") {
         return None;
     }
+    if !holds_any(book.by_name("content.xml").ok()?) {
+        return None;
+    }
     let mut content = Vec::new();
     book.by_name("content.xml")
         .ok()?
         .read_to_end(&mut content)
         .ok()?;
-    let content = replaced(&content)?;
-    let mut out = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len())));
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len() + content.len())));
     for index in 0..book.len() {
         let entry = book.by_index_raw(index).ok()?;
         if entry.name() == "content.xml" {
@@ -36,7 +38,7 @@ pub(super) fn with_tabs_and_breaks(bytes: &[u8]) -> Option<Vec<u8>> {
                 .compression_method(zip::CompressionMethod::Stored)
                 .large_file(content.len() >= u32::MAX as usize);
             out.start_file("content.xml", stored).ok()?;
-            out.write_all(&content).ok()?;
+            replace_into(&content, &mut out).ok()?;
         } else {
             out.raw_copy_file(entry).ok()?;
         }
@@ -47,19 +49,48 @@ pub(super) fn with_tabs_and_breaks(bytes: &[u8]) -> Option<Vec<u8>> {
 /// The elements written as characters, and the character each stands for.
 const ELEMENTS: [(&[u8], u8); 2] = [(b"text:tab", b'\t'), (b"text:line-break", b'\n')];
 
+/// Whether the XML `reader` gives holds the start of one of [`ELEMENTS`], read a piece at a
+/// time.
+fn holds_any(mut reader: impl Read) -> bool {
+    const KEPT: usize = 32;
+    let finders = ELEMENTS.map(|(name, _)| memchr::memmem::Finder::new(name));
+    let mut buf = vec![0u8; 1 << 16];
+    let mut kept = 0;
+    loop {
+        let read = match reader.read(&mut buf[kept..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(read) => read,
+        };
+        let end = kept + read;
+        if finders.iter().any(|f| f.find(&buf[..end]).is_some()) {
+            return true;
+        }
+        // The last bytes stay in front of the next piece: an element may straddle the two.
+        kept = end.min(KEPT);
+        buf.copy_within(end - kept..end, 0);
+    }
+}
+
 /// `xml` with each of [`ELEMENTS`] (`<text:tab/>`, `<text:tab text:tab-ref="1"/>`, or
 /// `<text:tab></text:tab>`) as its character; `None` when it holds none.
+#[cfg(test)]
 fn replaced(xml: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let count = replace_into(xml, &mut out).ok()?;
+    (count > 0).then_some(out)
+}
+
+/// Writes `xml` to `out` with each of [`ELEMENTS`] as its character; how many there were.
+fn replace_into(xml: &[u8], out: &mut impl Write) -> std::io::Result<usize> {
     let finder = memchr::memmem::Finder::new(b"<text:");
-    let mut out: Option<Vec<u8>> = None;
+    let mut count = 0;
     let mut copied = 0;
     let mut from = 0;
     while let Some(found) = finder.find(&xml[from..]) {
         let start = from + found;
         from = start + 1;
         let Some((element, character)) = ELEMENTS.iter().find_map(|(name, c)| {
-            let rest = &xml[start + 1..];
-            let after = rest.strip_prefix(*name)?;
+            let after = xml[start + 1..].strip_prefix(*name)?;
             matches!(
                 after.first(),
                 Some(b'/' | b'>' | b' ' | b'\t' | b'\r' | b'\n')
@@ -79,15 +110,14 @@ fn replaced(xml: &[u8]) -> Option<Vec<u8>> {
         } else {
             end
         };
-        let out = out.get_or_insert_with(|| Vec::with_capacity(xml.len()));
-        out.extend_from_slice(&xml[copied..start]);
-        out.push(character);
+        out.write_all(&xml[copied..start])?;
+        out.write_all(&[character])?;
+        count += 1;
         copied = end;
         from = end;
     }
-    let mut out = out?;
-    out.extend_from_slice(&xml[copied..]);
-    Some(out)
+    out.write_all(&xml[copied..])?;
+    Ok(count)
 }
 
 #[cfg(test)]
@@ -118,5 +148,11 @@ mod tests {
             None,
             "other elements are left alone"
         );
+        assert!(holds_any(&b"<text:p>a<text:tab/>b</text:p>"[..]));
+        assert!(!holds_any(&b"<text:p>a<text:s/>b</text:p>"[..]));
+        // An element split between two pieces read.
+        let mut long = vec![b' '; (1 << 16) - 4];
+        long.extend_from_slice(b"<text:line-break/>");
+        assert!(holds_any(&long[..]));
     }
 }
