@@ -1,8 +1,16 @@
 //! The JSON the System API exchanges, as `API.md` describes it: the create request, the
 //! organization reply, the error bodies and the token reply.
+//!
+//! In every reply, a field that is absent, `null` or `""` means "none": the product doc's
+//! example reply writes unset strings as `""` (`"color": ""`), and a root organization's
+//! `parent_id` may come back as `""` ([`empty`]).
+
+mod empty;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+use empty::{default_if_empty, none_if_empty};
 
 /// The body of `POST /api/system/{tenant}/organizations`.
 ///
@@ -45,45 +53,50 @@ pub struct CreateOrganization {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
     /// The business attributes.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub payload: Map<String, Value>,
     /// The JSON schema the payload follows (set by a template; not sent by the importer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "none_if_empty"
+    )]
     pub schema: Option<Value>,
 }
 
 /// The fields of an `OrganizationResponse` the importer reads: the spec's `Org` fields, which
-/// are also what an update sends back. Unknown fields are ignored; `null` reads as empty.
+/// are also what an update sends back. Unknown fields are ignored; `null` and `""` read as
+/// empty.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Organization {
     /// The organization id.
     pub id: String,
     /// Its name.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub name: String,
-    /// Its parent's id, if any.
-    #[serde(default)]
+    /// Its parent's id, if any (`""` is none: a root organization).
+    #[serde(default, deserialize_with = "none_if_empty")]
     pub parent_id: Option<String>,
     /// Whether it is a template.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub template: bool,
     /// Its description.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub description: String,
     /// Its label color.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub color: String,
     /// Its email domains.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub domains: Vec<String>,
     /// Its business attributes and their schema.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub metadata: Metadata,
     /// Its sign-in methods, kept as the API wrote them so an update sends them back unchanged.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "none_if_empty")]
     pub authentication_mechanisms: Option<Vec<String>>,
     /// Whether it is switched off.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub deactivated: bool,
     /// The version it was read at: the reply's `ETag` header, when it was read alone (a get)
     /// and the server sent one. Never part of a body.
@@ -120,19 +133,11 @@ pub struct UpdateOrganization {
     pub template: bool,
 }
 
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
 /// The reply of `GET /organizations`.
 #[derive(Debug, Default, Deserialize)]
 pub struct OrganizationList {
     /// One page of organizations, ordered by id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub organizations: Vec<Organization>,
 }
 
@@ -140,10 +145,10 @@ pub struct OrganizationList {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ApiErrorBody {
     /// The human-readable error.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub error: String,
     /// The machine-readable code, e.g. `invalid_access_token` or `request_forbidden`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub error_code: String,
 }
 
@@ -155,8 +160,8 @@ pub struct TokenReply {
     /// Its lifetime in seconds: a string in the doc (`"3600"`), an integer in the spec.
     #[serde(default, deserialize_with = "seconds_from_string_or_number")]
     pub expires_in: Option<u64>,
-    /// The scopes granted, space-separated.
-    #[serde(default)]
+    /// The scopes granted, space-separated (`None`, as absent, for `""`).
+    #[serde(default, deserialize_with = "none_if_empty")]
     pub scope: Option<String>,
 }
 
@@ -174,10 +179,10 @@ impl std::fmt::Debug for TokenReply {
 #[derive(Debug, Default, Deserialize)]
 pub struct OAuthErrorBody {
     /// The error code, e.g. `invalid_client`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "default_if_empty")]
     pub error: String,
     /// The explanation.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "none_if_empty")]
     pub error_description: Option<String>,
 }
 
@@ -190,6 +195,8 @@ fn seconds_from_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Opti
     }
     match Option::<Seconds>::deserialize(d)? {
         None => Ok(None),
+        // `""` is none, as in every reply: the default lifetime.
+        Some(Seconds::Text(s)) if s.trim().is_empty() => Ok(None),
         Some(Seconds::Number(n)) if n.is_finite() && n >= 0.0 => Ok(Some(n as u64)),
         Some(Seconds::Text(s)) => s
             .trim()
@@ -221,6 +228,35 @@ mod tests {
             serde_json::from_str::<TokenReply>(r#"{"access_token":"t","expires_in":"soon"}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn an_empty_string_in_a_reply_is_none() {
+        // The product doc's example reply, with a root's `parent_id` written as `""`.
+        let org: Organization = serde_json::from_str(
+            r#"{"id":"c74c","name":"acme-corp-001","description":"","parent_id":"",
+                "color":"","metadata":{"payload":{"region":"NA"},"schema":""},
+                "domains":null,"authentication_mechanisms":"","deactivated":false,
+                "theme_id":null,"subject_format":"","template":false}"#,
+        )
+        .unwrap();
+        assert_eq!(org.parent_id, None);
+        assert_eq!(org.authentication_mechanisms, None);
+        assert_eq!(org.metadata.schema, None);
+        assert_eq!(org.metadata.payload["region"], "NA");
+        assert_eq!((org.description.as_str(), org.color.as_str()), ("", ""));
+        let child: Organization = serde_json::from_str(r#"{"id":"c","parent_id":"p"}"#).unwrap();
+        assert_eq!(child.parent_id.as_deref(), Some("p"));
+        let listed: OrganizationList =
+            serde_json::from_str(r#"{"organizations":[{"id":"r","parent_id":""}]}"#).unwrap();
+        assert_eq!(listed.organizations[0].parent_id, None);
+
+        let token: TokenReply =
+            serde_json::from_str(r#"{"access_token":"t","expires_in":"","scope":""}"#).unwrap();
+        assert_eq!((token.expires_in, token.scope), (None, None));
+        let refused: OAuthErrorBody =
+            serde_json::from_str(r#"{"error":"invalid_client","error_description":""}"#).unwrap();
+        assert_eq!(refused.error_description, None);
     }
 
     #[test]

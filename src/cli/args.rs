@@ -333,6 +333,10 @@ pub struct SandboxArgs {
     /// Send no ETag and ignore If-Match, as a server without optimistic concurrency.
     #[arg(long)]
     pub no_etags: bool,
+    /// Write unset strings as "" (a root's parent_id, theme_id), as the product doc's example
+    /// reply does, rather than leave them out or send null.
+    #[arg(long)]
+    pub unset_strings_as_empty: bool,
     /// Have someone else edit this organization just before each update of it is checked
     /// (repeat the flag for more): an update computed from an earlier read then conflicts.
     #[arg(long, value_name = "ID")]

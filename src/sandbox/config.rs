@@ -60,6 +60,10 @@ pub struct SandboxConfig {
     /// Send no `ETag` header and ignore `If-Match`, as a server without optimistic
     /// concurrency would: an update then overwrites whatever the organization holds.
     pub no_etags: bool,
+    /// Write every unset string of an organization as `""` rather than leave it out or send
+    /// `null`, as the product doc's example reply does: a root's `parent_id` and every
+    /// `theme_id` are `""`. A client must read `""` as none.
+    pub unset_strings_as_empty: bool,
     /// Organizations that someone else edits just before each `PUT` to them is checked (their
     /// description gains ` (edited by someone else)` and a new `ETag`), as an administrator
     /// working in the console at the same time would: an update that was computed from an
@@ -99,6 +103,7 @@ impl Default for SandboxConfig {
             same_id_for_every_create: false,
             echo_requests_in_errors: false,
             no_etags: false,
+            unset_strings_as_empty: false,
             edit_before_update: Vec::new(),
             edit_after_listing: Vec::new(),
         }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::config::SandboxConfig;
 use super::reply::ApiError;
 
 /// The longest organization id accepted (the spec's `serverID` format publishes no limit).
@@ -46,7 +47,9 @@ pub struct Organization {
     pub deactivated: bool,
     /// Whether new organizations may be created from this one (`template_id`).
     pub template: bool,
-    /// Theme; always `null` here as the sandbox has no themes.
+    /// Theme; always `null` here as the sandbox has no themes (written by
+    /// [`OrganizationResponse`], which may write it `""`).
+    #[serde(skip_serializing)]
     pub theme_id: Option<String>,
     /// Subject format; `""` as in the doc's example.
     pub subject_format: String,
@@ -102,11 +105,19 @@ impl Organization {
     }
 
     /// The organization as the API sends it, with its issuer URL under `base`
-    /// (`{base}/{tenant}/{id}`).
-    pub(crate) fn to_response(&self, base: &str, tenant: &str) -> OrganizationResponse<'_> {
+    /// (`{base}/{tenant}/{id}`), its unset strings as `config` says
+    /// ([`SandboxConfig::unset_strings_as_empty`]).
+    pub(crate) fn to_response<'a>(
+        &'a self,
+        base: &str,
+        config: &SandboxConfig,
+    ) -> OrganizationResponse<'a> {
+        let empty = config.unset_strings_as_empty;
         OrganizationResponse {
             org: self,
-            issuer_url: format!("{base}/{tenant}/{}", self.id),
+            issuer_url: format!("{base}/{}/{}", config.tenant, self.id),
+            root_parent_id: (empty && self.parent_id.is_none()).then_some(""),
+            theme_id: self.theme_id.as_deref().or_else(|| empty.then_some("")),
         }
     }
 }
@@ -119,6 +130,12 @@ pub(crate) struct OrganizationResponse<'a> {
     org: &'a Organization,
     /// `{base}/{tenant}/{id}`, from the host the client called.
     issuer_url: String,
+    /// `"parent_id": ""` for a root, when unset strings are written `""` (else a root has no
+    /// `parent_id`).
+    #[serde(rename = "parent_id", skip_serializing_if = "Option::is_none")]
+    root_parent_id: Option<&'static str>,
+    /// The theme: `null`, or `""` when unset strings are written so.
+    theme_id: Option<&'a str>,
 }
 
 /// The spec's `OrganizationsResponse`: one page of a list.

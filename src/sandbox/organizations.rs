@@ -176,10 +176,7 @@ fn decide(
         };
     }
     let created = new.and_then(|new| store.create(new)).map(|org| {
-        let reply = JsonReply::new(
-            StatusCode::CREATED,
-            &org.to_response(base, &shared.config.tenant),
-        );
+        let reply = JsonReply::new(StatusCode::CREATED, &org.to_response(base, &shared.config));
         (reply, org.etag())
     });
     if let (true, Ok((reply, _))) = (same_reply, &created) {
@@ -236,7 +233,7 @@ pub(crate) async fn get(
     })?;
     let reply = JsonReply::new(
         StatusCode::OK,
-        &org.to_response(&base_url(&headers), &shared.config.tenant),
+        &org.to_response(&base_url(&headers), &shared.config),
     );
     Ok(with_etag(reply.into_response(), &sandbox, &org.etag()))
 }
@@ -289,7 +286,7 @@ pub(crate) async fn update(
     }
     let reply = JsonReply::new(
         StatusCode::OK,
-        &org.to_response(&base_url(&headers), &shared.config.tenant),
+        &org.to_response(&base_url(&headers), &shared.config),
     );
     Ok(with_etag(reply.into_response(), &sandbox, &org.etag()))
 }
@@ -349,7 +346,7 @@ pub(crate) async fn list(
             .collect();
         let organizations = page
             .into_iter()
-            .map(|org| org.to_response(&base, &shared.config.tenant))
+            .map(|org| org.to_response(&base, &shared.config))
             .collect();
         let reply = JsonReply::new(StatusCode::OK, &OrganizationsResponse { organizations });
         (reply, edited)

@@ -61,7 +61,7 @@ async fn all_organizations(State(sandbox): State<Sandbox>, headers: HeaderMap) -
     let store = lock(&shared.store);
     let organizations = store
         .after(None)
-        .map(|org| org.to_response(&base, &shared.config.tenant))
+        .map(|org| org.to_response(&base, &shared.config))
         .collect();
     JsonReply::new(StatusCode::OK, &OrganizationsResponse { organizations })
 }

@@ -274,6 +274,7 @@ impl SandboxSettings {
             assign_own_ids: args.assign_own_ids,
             echo_requests_in_errors: args.echo_requests_in_errors,
             no_etags: args.no_etags,
+            unset_strings_as_empty: args.unset_strings_as_empty,
             edit_before_update: args.edit_before_update,
             edit_after_listing: args.edit_after_listing,
             ..SandboxConfig::default()

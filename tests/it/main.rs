@@ -2,6 +2,7 @@
 //! (but the fuzz harness, which reads files only).
 
 mod between_runs;
+mod empty_strings;
 mod encodings;
 mod environment;
 mod export;
