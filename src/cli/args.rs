@@ -66,6 +66,10 @@ pub struct ResultsArgs {
     /// Requests in flight at most.
     #[arg(long, default_value = "8", value_parser = parse_at_least_one::<NonZeroUsize>)]
     pub concurrency: NonZeroUsize,
+    /// Take a results file written by an earlier version of orgimport, which records no
+    /// tenant, as this tenant's (never one that names another tenant).
+    #[arg(long)]
+    pub adopt_results: bool,
 }
 
 /// `orgimport verify`.
@@ -166,9 +170,16 @@ pub struct ImportArgs {
     #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
 
-    /// The results file [default: <input stem>.results.csv beside the input].
+    /// The results file [default: <input stem>.results.csv beside the input;
+    /// <input stem>.sandbox.results.csv with --sandbox]. It records the tenant it is for:
+    /// a run against another tenant refuses it.
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
+
+    /// Take a results file written by an earlier version of orgimport, which records no
+    /// tenant, as this tenant's (never one that names another tenant).
+    #[arg(long)]
+    pub adopt_results: bool,
 
     /// Requests per second at most, all workers together: N, N/s, N/m or N/h; or auto: start
     /// at 20/s and find what the tenant allows (up to 1000/s) from its answers [env:

@@ -72,6 +72,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         dialect,
         &config.mapping,
         &config.results,
+        &config.tenant_check,
         template.clone(),
     )
     .await?;

@@ -132,6 +132,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         config.dialect,
         &config.mapping,
         &config.results,
+        &config.tenant_check,
         default_template.clone(),
     )
     .await
@@ -216,7 +217,8 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         }
     }
 
-    let journal = Journal::open(&config.results)?;
+    let mark = config.target.mark();
+    let journal = Journal::open(&config.results, &mark)?;
     let Plan {
         outcomes,
         lines,
@@ -285,11 +287,11 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let written = tokio::task::spawn_blocking(move || -> Result<_, Error> {
         // A results file that says already what would be written is left as it is: a rerun
         // that changed nothing rewrites no row.
-        if results_as_written.is_some_and(|file| file.says(&outcomes)) {
+        if results_as_written.is_some_and(|file| file.says(&outcomes, &mark)) {
             tracing::debug!("the results file says what this run did already; left as it is");
         } else {
             // Unwritten (a full disk), the journal stays: it holds what this run did.
-            record::write(snapshot.path(), &dialect, &results_path, &outcomes)
+            record::write(snapshot.path(), &dialect, &results_path, &outcomes, &mark)
                 .map_err(|e| results_unwritten(e, &results_path))?;
         }
         journal.remove()?;

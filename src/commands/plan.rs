@@ -205,8 +205,8 @@ pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
 pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error> {
     let started = Instant::now();
     // The results file the import of this input writes by default (`plan` has no results
-    // file of its own: its `--out` is the plan's).
-    let results = crate::settings::default_results_path(&config.input);
+    // file of its own: its `--out` is the plan's, and its settings name the import's).
+    let results = config.results.clone();
     record::check_report(&out, "the plan", Writing::InPlace, Some(&results))?;
     let mut config = config;
     config.dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
@@ -279,7 +279,8 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
 }
 
 /// Reads and checks the input as `import` does (without an earlier run's results: the plan
-/// is against the tenant), and builds the request of every valid row.
+/// is against the tenant), and builds the request of every valid row. The import's results
+/// file is read only to refuse it as the import would, when it is another tenant's.
 async fn read_rows(
     config: &ImportSettings,
     default_template: Option<String>,
@@ -287,9 +288,11 @@ async fn read_rows(
     let input_path = config.input.clone();
     let dialect = config.dialect;
     let spec = config.mapping.clone();
+    let (results, tenant_check) = (config.results.clone(), config.tenant_check.clone());
     tokio::task::spawn_blocking(move || {
         let path = &input_path;
         let mapping = input::mapping_for(path, &dialect, &spec)?;
+        drop(EarlierRuns::load(&results, &mapping, &tenant_check)?);
         let plan = planning::build(
             path,
             &dialect,

@@ -138,7 +138,12 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         template_id: template,
         quiet,
     } = settings;
-    let results_file = ResultsFile::read(&results.file, &results.mapping, template.as_deref())?;
+    let results_file = ResultsFile::read(
+        &results.file,
+        &results.mapping,
+        template.as_deref(),
+        &results.tenant_check,
+    )?;
     crate::record::checks::warn(&results_file.path, &results_file.warnings);
     let journal = crate::record::journal_path(&results_file.path);
     if journal.exists() {

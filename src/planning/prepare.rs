@@ -10,7 +10,7 @@ use super::{Plan, build};
 use crate::Error;
 use crate::input::{self, Dialect, Mapping, MappingSpec};
 use crate::record::unchanged::AsWritten;
-use crate::record::{self, checks};
+use crate::record::{self, TenantCheck, checks};
 
 /// Everything about an import that can be known without the network.
 pub struct Prepared {
@@ -28,24 +28,27 @@ pub struct Prepared {
 }
 
 /// Reads the input's header, builds its mapping, reads what earlier runs left beside
-/// `results`, and checks every row (on a blocking thread).
+/// `results` (only when they are of the tenant `tenant` accepts), and checks every row (on a
+/// blocking thread).
 ///
 /// # Errors
 /// A fatal [`Error`] for unreadable input, a mapping that does not fit the header, or a
-/// results file that is not orgimport's.
+/// results file that is not orgimport's or is another tenant's.
 pub async fn prepare(
     input: &Path,
     dialect: Dialect,
     spec: &MappingSpec,
     results: &Path,
+    tenant: &TenantCheck,
     default_template: Option<String>,
 ) -> Result<Prepared, Error> {
     let input_path = input.to_path_buf();
     let results_path = results.to_path_buf();
     let spec = spec.clone();
+    let tenant = tenant.clone();
     tokio::task::spawn_blocking(move || -> Result<_, Error> {
         let mapping = input::mapping_for(&input_path, &dialect, &spec)?;
-        let mut earlier = record::EarlierRuns::load(&results_path, &mapping)?;
+        let mut earlier = record::EarlierRuns::load(&results_path, &mapping, &tenant)?;
         let done_earlier = earlier.done_count();
         let plan = build(
             &input_path,

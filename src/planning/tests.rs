@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::input::{MappingFile, MappingSpec};
-use crate::record::Place;
+use crate::record::{Place, TenantCheck};
 
 /// Plans `csv` (written to a temporary file) with the default mapping and no earlier run.
 fn plan_of(csv: &str) -> (Plan, Vec<String>) {
@@ -271,7 +271,8 @@ fn rows_done_earlier_are_found_in_any_order_repeated_or_named_as_parents() {
     .expect("the file is written");
     let headers: csv::StringRecord = ["name", "parent"].into_iter().collect();
     let mapping = Mapping::new(&headers, &MappingSpec::default()).expect("a mapping");
-    let mut earlier = EarlierRuns::load(&results, &mapping).expect("the results are read");
+    let mut earlier =
+        EarlierRuns::load(&results, &mapping, &TenantCheck::any()).expect("the results are read");
     // a and b at the places of each other's line; b again; children naming a done row and a
     // row to send as their parents.
     let (plan, reported) = plan_after(

@@ -10,6 +10,10 @@
 //! attempt, which files of earlier versions recorded as `failed`). Once in doubt, a row stays in
 //! doubt until an answer settles it: a later line saying it was not sent, is invalid, or failed
 //! before any create was sent does not.
+//!
+//! Nothing is taken as done from a file of another tenant ([`TenantCheck`]): a results file or
+//! journal written for another tenant is refused whole, and one of an earlier version, which
+//! records no tenant, is read only when the run is told it is this tenant's.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -19,7 +23,7 @@ use rayon::prelude::*;
 
 use super::checks::{self, Place, Reading};
 use super::journal::{self, JournalLine};
-use super::layout::{Layout, Version};
+use super::layout::{Column, Layout, Version};
 use super::outcomes::Outcomes;
 use super::unchanged::{self, AsWritten, Digest};
 use super::*;
@@ -89,53 +93,49 @@ enum ReadRow {
 
 impl EarlierRuns {
     /// Reads what earlier runs left: the results file at `results` (any version), then the
-    /// journal of an interrupted run beside it (later lines win). Nothing when neither
-    /// exists.
+    /// journal of an interrupted run beside it (later lines win), each checked to be of the
+    /// tenant `check` accepts. Nothing when neither exists.
     ///
     /// # Errors
-    /// [`Error::Input`] when the file at `results` is not an orgimport results file, so that
+    /// [`Error::Input`] when either was written for another tenant, or by an earlier version
+    /// that records none and `check` does not adopt it ([`TenantCheck`]); when the file at
+    /// `results` is not an orgimport results file, so that
     /// nothing of the user's is overwritten by mistake, or when one of its rows cannot be read
     /// without guessing what became of it (a status that is not one, a line cut short, two
     /// rows with one organization; the message names each line and how to fix it);
     /// [`Error::Io`] when a file cannot be read.
-    pub fn load(results: &Path, mapping: &Mapping) -> Result<EarlierRuns, Error> {
+    pub fn load(
+        results: &Path,
+        mapping: &Mapping,
+        check: &TenantCheck,
+    ) -> Result<EarlierRuns, Error> {
         let mut earlier = EarlierRuns::default();
         let mut refused: Vec<(Place, String)> = Vec::new();
         // A device would be read without end, a FIFO would hang: neither is opened.
         super::check_regular(results, "the results file")?;
         if results.exists() {
             earlier.had_results = true;
-            earlier.read_results(results, mapping, &mut refused)?;
+            let version = earlier.read_results(results, mapping, check, &mut refused)?;
+            if !version.records_tenant() {
+                let records = earlier.done_count() > 0 || !earlier.in_doubt.is_empty();
+                check.unmarked(results, records)?;
+            }
         }
         let journal = journal_path(results);
         super::check_regular(&journal, "the journal of the results file")?;
         if journal.exists() {
-            journal::read(&journal, |place, key, line| match line {
-                JournalLine::Pending => earlier.learn(key, place, None),
-                JournalLine::Finished(reading) => {
-                    // The journal has a line only for a row that was sent: one it cannot
-                    // read is in doubt.
-                    let outcome = match reading {
-                        Reading::Sound(o) => Some(o),
-                        Reading::Partly { outcome, why } => {
-                            earlier.warnings.push((place, why));
-                            Some(outcome)
-                        }
-                        Reading::Unreadable(why) => {
-                            earlier.warnings.push((
-                                place,
-                                format!(
-                                    "{}; the row is looked up before it is sent again",
-                                    why.what
-                                ),
-                            ));
-                            None
-                        }
-                    };
-                    earlier.learn(key, place, outcome);
-                }
-                JournalLine::Junk(why) => earlier.warnings.push((place, why)),
+            let mut lines = 0usize;
+            let tenant = journal::read(&journal, |place, key, line| {
+                lines += 1;
+                earlier.journal_line(place, key, line);
             })?;
+            match tenant {
+                Some(tenant) if !check.accepts(&tenant) => {
+                    return Err(check.other_tenant(&journal, "the header of its journal", &tenant));
+                }
+                Some(_) => {}
+                None => check.unmarked(&journal, lines > 0)?,
+            }
         }
         let done = &earlier.done;
         refused.extend(checks::same_organization_among(done.len(), |entry| {
@@ -149,6 +149,34 @@ impl EarlierRuns {
             });
         }
         Ok(earlier)
+    }
+
+    /// Takes one line of the journal: later lines win over the results file and earlier
+    /// lines.
+    fn journal_line(&mut self, place: Place, key: String, line: JournalLine) {
+        match line {
+            JournalLine::Pending => self.learn(key, place, None),
+            JournalLine::Finished(reading) => {
+                // The journal has a line only for a row that was sent: one it cannot
+                // read is in doubt.
+                let outcome = match reading {
+                    Reading::Sound(o) => Some(o),
+                    Reading::Partly { outcome, why } => {
+                        self.warnings.push((place, why));
+                        Some(outcome)
+                    }
+                    Reading::Unreadable(why) => {
+                        self.warnings.push((
+                            place,
+                            format!("{}; the row is looked up before it is sent again", why.what),
+                        ));
+                        None
+                    }
+                };
+                self.learn(key, place, outcome);
+            }
+            JournalLine::Junk(why) => self.warnings.push((place, why)),
+        }
     }
 
     /// The entry of the key whose fingerprint is `print`, made when it has none.
@@ -223,13 +251,18 @@ impl EarlierRuns {
 
     /// Learns the outcome of every row of the results file at `path` that was sent; rows that
     /// cannot be read go to `refused`. Rows are checked in parallel, a batch at a time, and
-    /// learned in file order.
+    /// learned in file order. Returns the file's version.
+    ///
+    /// # Errors
+    /// As [`EarlierRuns::load`]; a row that names another tenant than `check` accepts refuses
+    /// the file.
     fn read_results(
         &mut self,
         path: &Path,
         mapping: &Mapping,
+        check: &TenantCheck,
         refused: &mut Vec<(Place, String)>,
-    ) -> Result<(), Error> {
+    ) -> Result<Version, Error> {
         let not_ours = |why: String| Error::Input {
             path: path.to_path_buf(),
             message: format!(
@@ -264,10 +297,11 @@ impl EarlierRuns {
         self.listed_otherwise.reserve(expected);
         let rows = input::Rows::new(path, &Dialect::RESULTS, reader, layout.width());
         let digest = as_written.is_some();
+        let marked = layout.version().records_tenant();
         input::batches::in_batches(rows, |batch| {
             // A row with spaces around a cell is not as this build writes it: its digest is
             // of the cells as trimmed, so the file is written again.
-            let read: Vec<(ReadRow, Option<(u64, u64)>)> = batch
+            let read: Vec<(ReadRow, Option<(u64, u64)>, Option<String>)> = batch
                 .par_iter()
                 .map(|row| {
                     let hashes = (digest && !row.padded).then(|| {
@@ -275,10 +309,19 @@ impl EarlierRuns {
                         let input = unchanged::row_hash(row.record.iter().take(width));
                         (input, unchanged::row_hash(row.record.iter().skip(width)))
                     });
-                    (read_row(row, layout, &columns), hashes)
+                    let tenant = restore(layout.cell(&row.record, Column::Tenant));
+                    let other_tenant = (marked && row.problem.is_none() && !check.accepts(tenant))
+                        .then(|| tenant.to_string());
+                    (read_row(row, layout, &columns), hashes, other_tenant)
                 })
                 .collect();
-            for (row, hashes) in read {
+            for (row, hashes, other_tenant) in read {
+                if let Some(theirs) = other_tenant {
+                    let line = match &row {
+                        ReadRow::Refused(place, _) | ReadRow::Read { place, .. } => *place,
+                    };
+                    return Err(check.other_tenant(path, &line.to_string(), &theirs));
+                }
                 match (&mut as_written, hashes) {
                     (Some(written), Some((input, outcome))) => {
                         written.input.add(input);
@@ -331,7 +374,7 @@ impl EarlierRuns {
             Ok(())
         })?;
         self.as_written = as_written;
-        Ok(())
+        Ok(layout.version())
     }
 
     /// The entry of the row with key `key` when its organization exists: an earlier run

@@ -1,10 +1,14 @@
 //! The journal beside the results file: one line appended and flushed for each row as it is
 //! sent and as it finishes, so that a crash loses nothing; and reading it back, lines of every
-//! version (6 fields before `changes`, 7 since) and a torn last line included.
+//! version (6 fields before `changes`, 7 since) and a torn last line included. Its header ends
+//! with the tenant the run is for (`tenant: acme at https://...`), as the results file's rows
+//! do; a journal of an earlier version has none.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+use csv::StringRecord;
 
 use super::checks::{self, Cells, Place, Reading};
 use super::*;
@@ -24,6 +28,22 @@ pub(crate) const JOURNAL_COLUMNS: [&str; 7] = [
 ];
 /// Journal lines written before `changes` was added have this many fields.
 const OLD_JOURNAL_WIDTH: usize = 6;
+/// What the header's last cell starts with, before the tenant the journal is for.
+const TENANT_CELL: &str = "tenant: ";
+
+/// Whether `headers` (formula marks removed) are a journal's: its columns, then the tenant
+/// it is for (this version), or without it (before), or without `changes` either.
+pub(crate) fn is_journal_header(headers: &StringRecord) -> bool {
+    let cells: Vec<&str> = headers.iter().collect();
+    let full = JOURNAL_COLUMNS.len();
+    match cells.len() {
+        n if n == full + 1 => {
+            cells[..full] == JOURNAL_COLUMNS && cells[full].starts_with(TENANT_CELL)
+        }
+        n if n == full || n == OLD_JOURNAL_WIDTH => cells == JOURNAL_COLUMNS[..n],
+        _ => false,
+    }
+}
 
 /// The journal beside `results`.
 pub fn journal_path(results: &Path) -> PathBuf {
@@ -66,19 +86,25 @@ fn unwritable(results: &Path, journal: &Path, e: std::io::Error) -> Error {
 }
 
 impl Journal {
-    /// Opens (or continues) the journal beside `results`.
+    /// Opens (or continues) the journal beside `results`, of a run for `tenant` (a journal
+    /// it continues was checked to be that tenant's when it was read).
     ///
     /// # Errors
     /// [`Error::Io`] when it cannot be created.
-    pub fn open(results: &Path) -> Result<Journal, Error> {
+    pub fn open(results: &Path, tenant: &TenantMark) -> Result<Journal, Error> {
         let path = journal_path(results);
         let file = private_file::open(&path, Open::Append);
         let file = file.map_err(|e| unwritable(results, &path, e))?;
-        Journal::over(results, path, file)
+        Journal::over(results, path, file, tenant)
     }
 
-    /// The journal beside `results`, at `path`, open as `file`.
-    fn over(results: &Path, path: PathBuf, file: File) -> Result<Journal, Error> {
+    /// The journal beside `results`, at `path`, open as `file`, of a run for `tenant`.
+    fn over(
+        results: &Path,
+        path: PathBuf,
+        file: File,
+        tenant: &TenantMark,
+    ) -> Result<Journal, Error> {
         let io = |e| unwritable(results, &path, e);
         let fresh = file.metadata().map_err(io)?.len() == 0;
         let torn = !fresh && !ends_a_line(&file).map_err(io)?;
@@ -90,9 +116,9 @@ impl Journal {
         }
         let mut writer = input::writer(buffered, b',');
         if fresh {
-            writer
-                .write_record(JOURNAL_COLUMNS)
-                .map_err(|e| io(e.into()))?;
+            let tenant = format!("{TENANT_CELL}{tenant}");
+            let header = JOURNAL_COLUMNS.iter().copied().chain([tenant.as_str()]);
+            writer.write_record(header).map_err(|e| io(e.into()))?;
         }
         Ok(Journal {
             results: results.to_path_buf(),
@@ -171,7 +197,8 @@ pub(crate) enum JournalLine {
 }
 
 /// Reads the journal at `path`, calling `each` with each line's place, row key and what it
-/// says, in order. Lines of the version before `changes` are read as they are; a line torn
+/// says, in order; returns the tenant its header names (`None`: an earlier version's, which
+/// names none). Lines of the version before `changes` are read as they are; a line torn
 /// by a crash mid-write (fewer fields than any version writes) is not read: a row that was
 /// sent has a `pending` line before it, and one that was not is compared with the tenant
 /// again.
@@ -181,9 +208,13 @@ pub(crate) enum JournalLine {
 pub(crate) fn read(
     path: &Path,
     mut each: impl FnMut(Place, String, JournalLine),
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let mut reader = input::reader(path, &Dialect::RESULTS)?;
-    input::read_headers(path, &mut reader)?;
+    let header = input::read_headers(path, &mut reader)?;
+    let tenant = header
+        .get(JOURNAL_COLUMNS.len())
+        .and_then(|cell| cell.strip_prefix(TENANT_CELL))
+        .map(str::to_string);
     let rows = input::Rows::new(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len());
     for row in rows.allowing_torn_end() {
         let row = row?;
@@ -230,7 +261,7 @@ pub(crate) fn read(
         });
         each(place, key, JournalLine::Finished(reading));
     }
-    Ok(())
+    Ok(tenant)
 }
 
 #[cfg(test)]
@@ -240,7 +271,7 @@ mod tests {
     /// Each line's key and outcome (`None`: pending).
     fn lines(path: &Path) -> Vec<(String, Option<Outcome>)> {
         let mut read = Vec::new();
-        super::read(path, |_, key, line| {
+        let _tenant = super::read(path, |_, key, line| {
             let outcome = match line {
                 JournalLine::Pending => None,
                 JournalLine::Finished(Reading::Sound(outcome)) => Some(outcome),
@@ -274,7 +305,7 @@ mod tests {
             changes: None,
             kind: None,
         };
-        let mut journal = Journal::open(&results).unwrap();
+        let mut journal = Journal::open(&results, &TenantMark::sandbox()).unwrap();
         journal.append_pending("id:a").unwrap();
         journal.append("id:a", &updated).unwrap();
         journal.append("name:b", &failed).unwrap();
@@ -290,6 +321,10 @@ mod tests {
             ]
         );
 
+        // The header names the tenant the run was for.
+        let tenant = super::read(&path, |_, _, _| {}).unwrap();
+        assert_eq!(tenant.as_deref(), Some(TenantMark::sandbox().as_str()));
+
         // A journal an older build began (6 fields, no `changes`), continued by this one,
         // torn by a crash in its last line.
         std::fs::write(
@@ -302,6 +337,7 @@ mod tests {
         .unwrap();
         let read = lines(&path);
         assert_eq!(read.len(), 2, "{read:?}");
+        assert_eq!(super::read(&path, |_, _, _| {}).unwrap(), None, "no tenant");
         assert_eq!(read[0].0, "id:old");
         let old = read[0].1.as_ref().unwrap();
         assert_eq!(
@@ -318,7 +354,7 @@ mod tests {
 
         // Continued by the next run: its lines start on a line of their own, under no second
         // header.
-        let mut journal = Journal::open(&results).unwrap();
+        let mut journal = Journal::open(&results, &TenantMark::sandbox()).unwrap();
         journal.append("id:more", &failed).unwrap();
         journal.flush().unwrap();
         let read = lines(&path);
@@ -339,7 +375,8 @@ mod tests {
             .append(true)
             .open("/dev/full")
             .unwrap();
-        let mut journal = Journal::over(&results, journal_path(&results), full).unwrap();
+        let tenant = TenantMark::sandbox();
+        let mut journal = Journal::over(&results, journal_path(&results), full, &tenant).unwrap();
         journal.append_pending("id:a").unwrap();
         let error = journal.flush().unwrap_err().to_string();
         assert_eq!(

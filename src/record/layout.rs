@@ -24,6 +24,8 @@ pub enum Column {
     Attempts,
     /// For an updated row, the fields the update changed.
     Changes,
+    /// The tenant the row's organization is in ([`TenantMark`](super::TenantMark)).
+    Tenant,
 }
 
 impl Column {
@@ -36,6 +38,7 @@ impl Column {
             Column::Error => "error",
             Column::Attempts => "attempts",
             Column::Changes => "changes",
+            Column::Tenant => "tenant",
         }
     }
 }
@@ -48,40 +51,51 @@ pub enum Version {
     V1,
     /// V1 and `changes`.
     V2,
+    /// V2 and `tenant`: files that say which tenant they are for.
+    V3,
 }
 
 impl Version {
     /// The version this build writes.
-    pub const CURRENT: Version = Version::V2;
+    pub const CURRENT: Version = Version::V3;
 
-    /// Every version this build reads, newest first (a V2 header also ends like no other).
-    pub const ALL: [Version; 2] = [Version::V2, Version::V1];
+    /// Every version this build reads, newest first (each header also ends like no other).
+    pub const ALL: [Version; 3] = [Version::V3, Version::V2, Version::V1];
 
     /// The columns this version appends, in order.
     pub fn columns(self) -> &'static [Column] {
-        const V2: [Column; 6] = [
+        const V3: [Column; 7] = [
             Column::Status,
             Column::OrgId,
             Column::HttpStatus,
             Column::Error,
             Column::Attempts,
             Column::Changes,
+            Column::Tenant,
         ];
         match self {
-            Version::V1 => &V2[..5],
-            Version::V2 => &V2,
+            Version::V1 => &V3[..5],
+            Version::V2 => &V3[..6],
+            Version::V3 => &V3,
         }
+    }
+
+    /// Whether its files say which tenant they are for (else they were written by an
+    /// earlier version: [`TenantCheck::unmarked`](super::TenantCheck::unmarked)).
+    pub fn records_tenant(self) -> bool {
+        self.columns().contains(&Column::Tenant)
     }
 }
 
 /// The names of the columns the results file adds after the input's own, in this version.
-pub const RESULT_COLUMNS: [&str; 6] = [
+pub const RESULT_COLUMNS: [&str; 7] = [
     "status",
     "org_id",
     "http_status",
     "error",
     "attempts",
     "changes",
+    "tenant",
 ];
 
 /// Where the columns of one results file are: the input's first, then its version's.
@@ -194,6 +208,29 @@ mod tests {
         let names = |v: Version| v.columns().iter().map(|c| c.name()).collect::<Vec<_>>();
         assert_eq!(names(Version::CURRENT), RESULT_COLUMNS);
         assert_eq!(names(Version::V1), RESULT_COLUMNS[..5]);
+        assert_eq!(names(Version::V2), RESULT_COLUMNS[..6]);
+        let v3 = Layout::of(&record(&[
+            "name",
+            "owner",
+            "status",
+            "org_id",
+            "http_status",
+            "error",
+            "attempts",
+            "changes",
+            "tenant",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (v3.version(), v3.input_width(), v3.width()),
+            (Version::V3, 2, 9)
+        );
+        assert_eq!(v3.position(Column::Tenant), Some(8));
+        assert_eq!(v3, Layout::current(2));
+        assert!(Version::V3.records_tenant());
+        assert!(!Version::V2.records_tenant() && !Version::V1.records_tenant());
+
+        // A file written before `tenant`.
         let v2 = Layout::of(&record(&[
             "name",
             "owner",
@@ -211,7 +248,7 @@ mod tests {
         );
         assert_eq!(v2.position(Column::Status), Some(2));
         assert_eq!(v2.position(Column::Changes), Some(7));
-        assert_eq!(v2, Layout::current(2));
+        assert_eq!(v2.position(Column::Tenant), None);
 
         // A file written before `changes`: the status is right after the input's columns.
         let v1 = Layout::of(&record(&[
@@ -290,15 +327,25 @@ mod tests {
         );
         assert_eq!(fields, ["acme", "not_sent", "org-1", "201", "", "2"]);
 
-        let v2 = Layout::current(1);
-        let row = record(&["acme", "updated", "org-1", "200", "", "1", "name: a -> b"]);
-        let Reading::Sound(outcome) = checks::read_cells(v2.cells(&row)) else {
+        let v3 = Layout::current(1);
+        let row = record(&[
+            "acme",
+            "updated",
+            "org-1",
+            "200",
+            "",
+            "1",
+            "name: a -> b",
+            "acme at https://x",
+        ]);
+        assert_eq!(v3.cell(&row, Column::Tenant), "acme at https://x");
+        let Reading::Sound(outcome) = checks::read_cells(v3.cells(&row)) else {
             panic!("{row:?}")
         };
         assert_eq!(outcome.changes.as_deref(), Some("name: a -> b"));
         // A short row reads as empty cells.
         let short_row = record(&["acme", "failed"]);
-        let short = v2.cells(&short_row);
+        let short = v3.cells(&short_row);
         assert_eq!(
             (short.status, short.org_id, short.attempts),
             ("failed", "", "")

@@ -28,6 +28,7 @@ pub mod org_ids;
 pub mod outcomes;
 pub mod output;
 pub mod results_file;
+pub mod tenant_mark;
 pub mod unchanged;
 pub mod writer;
 
@@ -41,6 +42,7 @@ pub use org_ids::OrgIds;
 pub use outcomes::{OutcomeView, Outcomes};
 pub use output::{Writing, check_regular, check_report, check_writable};
 pub use results_file::{ResultRow, ResultsFile};
+pub use tenant_mark::{TenantCheck, TenantMark};
 pub use writer::write;
 
 use crate::RowError;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use csv::StringRecord;
 
-use super::journal::JOURNAL_COLUMNS;
+use super::journal::is_journal_header;
 use super::layout::{Layout, restore};
 use crate::Error;
 use crate::private_file;
@@ -256,10 +256,9 @@ fn import_file(path: &Path) -> Option<&'static str> {
             .iter()
             .map(|cell| restore(cell.trim()))
             .collect();
-        let journal = |width: usize| headers.iter().eq(JOURNAL_COLUMNS[..width].iter().copied());
         if Layout::of(&headers).is_ok() {
             Some("an import's results file")
-        } else if journal(JOURNAL_COLUMNS.len()) || journal(JOURNAL_COLUMNS.len() - 1) {
+        } else if is_journal_header(&headers) {
             Some("an import's journal")
         } else {
             None
@@ -367,6 +366,19 @@ mod tests {
             (
                 "key,status,org_id,http_status,attempts,error\n",
                 Some("an import's journal"),
+            ),
+            (
+                "name;status;org_id;http_status;error;attempts;changes;tenant\n",
+                Some("an import's results file"),
+            ),
+            (
+                "key,status,org_id,http_status,attempts,error,changes,tenant: demo at \
+                 http://127.0.0.1:1\n",
+                Some("an import's journal"),
+            ),
+            (
+                "key,status,org_id,http_status,attempts,error,changes,notes\n",
+                None,
             ),
             ("name,action,org_id,changes,reason\na,create,,,\n", None),
             ("{\"exit_code\": 0}\n", None),

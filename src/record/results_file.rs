@@ -1,7 +1,7 @@
 //! A finished run's results file read back whole, for `verify` and `undo`: each row's
 //! outcome, the request its input columns make and its parent row; and written back with
 //! rows marked to be sent again. Each row is checked as it is read ([`checks`]), as a rerun
-//! checks it.
+//! checks it, and a file of another tenant than the command's is refused ([`TenantCheck`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use csv::StringRecord;
 use super::checks::{self, Place, Reading};
 use super::csv_out::CsvOut;
 use super::layout::{Column, Layout};
-use super::{Status, restore};
+use super::{Status, TenantCheck, restore};
 use crate::Error;
 use crate::api::CreateOrganization;
 use crate::input::{self, Dialect, Mapping, MappingSpec};
@@ -60,9 +60,12 @@ pub struct ResultsFile {
 impl ResultsFile {
     /// Reads the results file at `path`, in any version; `spec` and `default_template` are
     /// the mapping and template the import was given, so that each row's request is made as
-    /// it was then.
+    /// it was then. The file must be of the tenant `check` accepts.
     ///
     /// # Errors
+    /// [`Error::Input`] when the file was written for another tenant, or by an earlier version
+    /// that records none and `check` does not adopt it ([`TenantCheck`]), before anything is
+    /// sent;
     /// [`Error::Input`] when the file is not an orgimport results file or does not fit the
     /// mapping, or when one of its rows cannot be read without guessing what became of it (a
     /// status that is not one, a line cut short, two rows with one organization; the message
@@ -71,6 +74,7 @@ impl ResultsFile {
         path: &Path,
         spec: &MappingSpec,
         default_template: Option<&str>,
+        check: &TenantCheck,
     ) -> Result<ResultsFile, Error> {
         let bad = |message: String| Error::Input {
             path: path.to_path_buf(),
@@ -102,6 +106,10 @@ impl ResultsFile {
                 continue;
             }
             let cells: StringRecord = row.record.iter().map(restore).collect();
+            let tenant = layout.cell(&cells, Column::Tenant);
+            if layout.version().records_tenant() && !check.accepts(tenant) {
+                return Err(check.other_tenant(path, &place.to_string(), tenant));
+            }
             let outcome = match checks::read_cells(layout.cells(&cells)) {
                 Reading::Sound(outcome) => outcome,
                 Reading::Partly { outcome, why } => {
@@ -147,6 +155,12 @@ impl ResultsFile {
         })));
         if !refused.is_empty() {
             return Err(bad(checks::refusal(refused)));
+        }
+        if !layout.version().records_tenant() {
+            let organizations = rows
+                .iter()
+                .any(|row| row.status.is_done() || row.status == Status::Unconfirmed);
+            check.unmarked(path, organizations)?;
         }
         for (child, reference, named) in references {
             let parent = keys

@@ -18,7 +18,7 @@ use csv::StringRecord;
 
 use super::csv_out::each_input_cell;
 use super::writer::each_outcome_cell;
-use super::{Outcomes, RESULT_COLUMNS, neutralize};
+use super::{Outcomes, RESULT_COLUMNS, TenantMark, neutralize};
 
 /// The hasher of both sides. Both are hashed in one process, so any seed does; foldhash
 /// rather than std's SipHash, which took a third of the time of a rerun that writes nothing.
@@ -115,8 +115,9 @@ impl AsWritten {
         self.delimiter == delimiter && self.input == input && self.header == header_hash(headers)
     }
 
-    /// Whether the file's result columns say `outcomes`, every row's outcome in input order.
-    pub fn says(&self, outcomes: &Outcomes) -> bool {
+    /// Whether the file's result columns say `outcomes`, every row's outcome in input order,
+    /// for `tenant`.
+    pub fn says(&self, outcomes: &Outcomes, tenant: &TenantMark) -> bool {
         if self.outcomes.rows != outcomes.len() as u64 {
             return false;
         }
@@ -129,7 +130,7 @@ impl AsWritten {
                 .into_par_iter()
                 .map_init(String::new, |number, index| {
                     let mut hash = RowHash::default();
-                    let _ = each_outcome_cell(outcomes.view(index)?, number, |cell| {
+                    let _ = each_outcome_cell(outcomes.view(index)?, tenant, number, |cell| {
                         hash.cell(&neutralize(cell));
                         Ok::<_, std::convert::Infallible>(())
                     });
@@ -151,7 +152,11 @@ impl AsWritten {
 mod tests {
     use super::*;
     use crate::input::{Dialect, MappingSpec};
-    use crate::record::{EarlierRuns, Outcome, Status, write};
+    use crate::record::{EarlierRuns, Outcome, Status, TenantCheck, write};
+
+    fn tenant() -> TenantMark {
+        TenantMark::sandbox()
+    }
 
     /// Writes `input`'s results with `outcomes` and reads them back: what the file says, and
     /// whether it lists the input and says the outcomes.
@@ -160,11 +165,19 @@ mod tests {
         let input_path = dir.path().join("in.csv");
         std::fs::write(&input_path, input).unwrap();
         let results = dir.path().join("in.results.csv");
-        write(&input_path, &Dialect::default(), &results, outcomes).unwrap();
+        write(
+            &input_path,
+            &Dialect::default(),
+            &results,
+            outcomes,
+            &tenant(),
+        )
+        .unwrap();
         let mapping =
             crate::input::mapping_for(&input_path, &Dialect::default(), &MappingSpec::default())
                 .unwrap();
-        let earlier = EarlierRuns::load(&results, &mapping).unwrap();
+        let check = TenantCheck::import(Some(tenant()), false);
+        let earlier = EarlierRuns::load(&results, &mapping, &check).unwrap();
         let Some(written) = earlier.as_written else {
             return (None, false);
         };
@@ -175,8 +188,8 @@ mod tests {
             input_digest.add(input_row_hash(&row.unwrap().record, mapping.width()));
         }
         let delimiter = crate::input::delimiter_of(&input_path, &Dialect::default()).unwrap();
-        let same =
-            written.lists(&mapping.headers, delimiter, input_digest) && written.says(outcomes);
+        let same = written.lists(&mapping.headers, delimiter, input_digest)
+            && written.says(outcomes, &tenant());
         (Some(written), same)
     }
 
@@ -224,13 +237,16 @@ mod tests {
         assert!(!written.lists(&headers, b';', good));
         let renamed: StringRecord = ["name", "notes"].into_iter().collect();
         assert!(!written.lists(&renamed, b',', good));
-        assert!(!written.says(&outcomes(&["org-1", "org-3"])));
-        assert!(!written.says(&outcomes(&["org-1"])));
+        assert!(written.says(&outcomes(&["org-1", "org-2"]), &tenant()));
+        assert!(!written.says(&outcomes(&["org-1", "org-3"]), &tenant()));
+        assert!(!written.says(&outcomes(&["org-1"]), &tenant()));
+        let other = TenantMark::tenant(&url::Url::parse("http://127.0.0.1:1").unwrap(), "demo");
+        assert!(!written.says(&outcomes(&["org-1", "org-2"]), &other));
         let mut attempts = outcomes(&["org-1", "org-2"]);
         attempts.set(
             1,
             &Outcome::done(Status::Created, "org-2".into(), Some(201), 2),
         );
-        assert!(!written.says(&attempts));
+        assert!(!written.says(&attempts, &tenant()));
     }
 }

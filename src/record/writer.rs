@@ -1,5 +1,5 @@
 //! Writing the results file whole at the end of a run: every input row in order, then its
-//! outcome in this version's columns.
+//! outcome in this version's columns, the tenant it is for on every row.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,7 +11,7 @@ use crate::Error;
 use crate::input::{self, Dialect};
 
 /// Writes the results file: every row of `input` in order, its fields as read, then its
-/// outcome ([`Version::CURRENT`]'s columns), in UTF-8 with a byte-order mark and the input's
+/// outcome ([`Version::CURRENT`]'s columns) and `tenant`, the tenant it is for, in UTF-8 with a byte-order mark and the input's
 /// delimiter. Written beside `results` first and renamed over it, so a crash leaves either
 /// the old file or the new one. `input` must be the file the plan read: `import` passes its
 /// pinned copy ([`crate::input::InputSnapshot`]), so that each row meets its own outcome.
@@ -27,6 +27,7 @@ pub fn write(
     dialect: &Dialect,
     results: &Path,
     outcomes: &Outcomes,
+    tenant: &TenantMark,
 ) -> Result<(), Error> {
     let mut out = CsvOut::replace(results, input::delimiter_of(input_path, dialect)?)?;
     let mut number = String::new();
@@ -40,7 +41,7 @@ pub fn write(
             let outcome = outcomes
                 .view(index)
                 .expect("every row has its outcome when the results are written");
-            each_outcome_cell(outcome, &mut number, |cell| out.cell(cell))
+            each_outcome_cell(outcome, tenant, &mut number, |cell| out.cell(cell))
         },
     )?;
     if count != outcomes.len() {
@@ -58,13 +59,14 @@ pub fn write(
 }
 
 /// Calls `cell` with each cell of `outcome` in this version's columns ([`Version::CURRENT`]),
-/// before [`neutralize`]; `number` is room for the numbers. The results file is written this
+/// `tenant` the tenant it is for, before [`neutralize`]; `number` is room for the numbers. The results file is written this
 /// way, and told unchanged this way ([`super::unchanged`]).
 ///
 /// # Errors
 /// The first error of `cell`.
 pub fn each_outcome_cell<E>(
     outcome: OutcomeView,
+    tenant: &TenantMark,
     number: &mut String,
     mut cell: impl FnMut(&str) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -85,6 +87,7 @@ pub fn each_outcome_cell<E>(
                 number.as_str()
             }
             Column::Changes => outcome.changes.unwrap_or_default(),
+            Column::Tenant => tenant.as_str(),
         };
         cell(text)?;
     }
@@ -94,7 +97,7 @@ pub fn each_outcome_cell<E>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::ResultsFile;
+    use crate::record::{ResultsFile, TenantCheck};
 
     #[test]
     fn the_results_file_is_the_input_then_each_outcome_and_reads_back_the_same() {
@@ -125,15 +128,26 @@ mod tests {
         .into_iter()
         .map(Some)
         .collect();
-        write(&input_path, &Dialect::default(), &results, &outcomes).unwrap();
+        // A tenant id a spreadsheet would run is neutralized as every cell is.
+        let tenant = TenantMark::tenant(&url::Url::parse("https://x.example").unwrap(), "-t");
+        write(
+            &input_path,
+            &Dialect::default(),
+            &results,
+            &outcomes,
+            &tenant,
+        )
+        .unwrap();
         let text = std::fs::read_to_string(&results).unwrap();
         assert_eq!(
             text,
-            "\u{feff}name;description;status;org_id;http_status;error;attempts;changes\n\
-             acme;'=1+2;updated;org-1;200;;2;\"description: \"\"x\"\" -> \"\"=1+2\"\"\"\n\
-             beta;'-5;invalid;;;'-bad;0;\n"
+            "\u{feff}name;description;status;org_id;http_status;error;attempts;changes;tenant\n\
+             acme;'=1+2;updated;org-1;200;;2;\"description: \"\"x\"\" -> \"\"=1+2\"\"\";\
+             '-t at https://x.example\n\
+             beta;'-5;invalid;;;'-bad;0;;'-t at https://x.example\n"
         );
-        let read = ResultsFile::read(&results, &Default::default(), None).unwrap();
+        let check = TenantCheck::results_of(tenant.clone(), false);
+        let read = ResultsFile::read(&results, &Default::default(), None, &check).unwrap();
         let cells: Vec<Vec<&str>> = read.rows.iter().map(|r| r.cells.iter().collect()).collect();
         assert_eq!(cells[0][..2], ["acme", "=1+2"]);
         assert_eq!(cells[1][..2], ["beta", "-5"]);
@@ -145,7 +159,14 @@ mod tests {
 
         // An input that lost a row during the run: the old results file is left as it was.
         std::fs::write(&input_path, "name;description\nacme;=1+2\n").unwrap();
-        let err = write(&input_path, &Dialect::default(), &results, &outcomes).unwrap_err();
+        let err = write(
+            &input_path,
+            &Dialect::default(),
+            &results,
+            &outcomes,
+            &tenant,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("it had 2 rows, now 1"), "{err}");
         assert_eq!(std::fs::read_to_string(&results).unwrap(), text);
     }

@@ -10,6 +10,7 @@ use url::Url;
 use crate::Error;
 use crate::api::{ClientAuth, Credentials};
 use crate::cli::{ClientAuthArg, ConnectionArgs};
+use crate::record::TenantMark;
 use crate::settings::layers::{Environment, Layers};
 use crate::settings::profile::{
     BASE_URL, CLIENT_ID, CLIENT_SECRET_FILE, DEFAULT_SCOPE, SCOPE, TENANT, TOKEN_URL,
@@ -186,6 +187,16 @@ pub enum Target {
     Sandbox,
 }
 
+impl Target {
+    /// How a results file names the target: every `--sandbox` run's sandbox is one.
+    pub fn mark(&self) -> TenantMark {
+        match self {
+            Target::Tenant(tenant) => tenant.mark(),
+            Target::Sandbox => TenantMark::sandbox(),
+        }
+    }
+}
+
 /// A tenant's address and the client that may create organizations in it.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -198,6 +209,11 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// How a results file names this tenant.
+    pub fn mark(&self) -> TenantMark {
+        TenantMark::tenant(&self.base_url, &self.tenant)
+    }
+
     /// The settings for a tenant at `base_url`, with the token URL derived.
     pub fn new(
         base_url: Url,

@@ -9,6 +9,7 @@ use crate::Error;
 use crate::cli::{ImportArgs, InputFormatArgs, OnExistingArg};
 use crate::input::{Dialect, MappingFile, MappingSpec};
 use crate::rate::RateSetting;
+use crate::record::{TenantCheck, TenantMark};
 use crate::settings::connection::{Connection, Target};
 use crate::settings::layers::Layers;
 use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
@@ -25,6 +26,9 @@ pub struct ImportSettings {
     pub mapping: MappingSpec,
     /// The results file (its journal sits beside it).
     pub results: PathBuf,
+    /// Which tenant's results file (and journal) this run reads: the target's, or the one a
+    /// dry run is for (none known when it is given no tenant).
+    pub tenant_check: TenantCheck,
     /// Where the organizations go.
     pub target: Target,
     /// The template for rows that name none.
@@ -79,7 +83,7 @@ impl ImportSettings {
     ) -> Result<ImportSettings, Error> {
         let results = match &args.out {
             Some(out) => out.clone(),
-            None => default_results_path(&args.input),
+            None => default_results_path(&args.input, args.sandbox),
         };
         if same_file(&results, &args.input) {
             return Err(Error::Config(format!(
@@ -97,6 +101,16 @@ impl ImportSettings {
                 other => other,
             })?))
         };
+        // A dry run needs no credentials; it is for the tenant its address names, if any.
+        let mark = match &target {
+            _ if args.sandbox => Some(TenantMark::sandbox()),
+            Target::Tenant(tenant) => Some(tenant.mark()),
+            Target::Sandbox => connection
+                .address()
+                .ok()
+                .map(|a| TenantMark::tenant(&a.base_url, &a.tenant)),
+        };
+        let tenant_check = TenantCheck::import(mark, args.adopt_results);
         let default_template = layers
             .get(&TEMPLATE_ID, args.template_id)?
             .filter(|t| !t.trim().is_empty());
@@ -107,6 +121,7 @@ impl ImportSettings {
             dialect,
             mapping,
             results,
+            tenant_check,
             target,
             default_template,
             no_template: args.no_template,
@@ -138,7 +153,8 @@ impl ImportSettings {
 /// Everything `plan` needs: an import's settings, and where the plan goes.
 #[derive(Debug)]
 pub struct PlanSettings {
-    /// The import to plan, as `import` would run it.
+    /// The import to plan, as `import` would run it (its results file the default one: a
+    /// plan's `--out` names the plan).
     pub import: ImportSettings,
     /// The plan file: `--out`, else `<input stem>.plan.csv` beside the input.
     pub out: PathBuf,
@@ -158,8 +174,9 @@ impl PlanSettings {
         let out = args
             .out
             .clone()
-            .unwrap_or_else(|| default_plan_path(&args.input));
+            .unwrap_or_else(|| default_plan_path(&args.input, args.sandbox));
         args.dry_run = false;
+        args.out = None;
         Ok(PlanSettings {
             import: ImportSettings::resolve(args, quiet, layers)?,
             out,
@@ -192,14 +209,23 @@ pub fn mapping_spec(
     })
 }
 
-/// `<input stem>.results.csv` beside the input.
-pub fn default_results_path(input: &Path) -> PathBuf {
-    beside(input, "results")
+/// `<input stem>.results.csv` beside the input; `<input stem>.sandbox.results.csv` for a
+/// `--sandbox` rehearsal, so that the import into the tenant that follows it starts afresh.
+pub fn default_results_path(input: &Path, sandbox: bool) -> PathBuf {
+    beside(
+        input,
+        if sandbox {
+            "sandbox.results"
+        } else {
+            "results"
+        },
+    )
 }
 
-/// `<input stem>.plan.csv` beside the input.
-pub fn default_plan_path(input: &Path) -> PathBuf {
-    beside(input, "plan")
+/// `<input stem>.plan.csv` beside the input (`<input stem>.sandbox.plan.csv` for
+/// `--sandbox`).
+pub fn default_plan_path(input: &Path, sandbox: bool) -> PathBuf {
+    beside(input, if sandbox { "sandbox.plan" } else { "plan" })
 }
 
 /// `<input stem>.{what}.csv` beside the input.
@@ -222,12 +248,21 @@ mod tests {
     #[test]
     fn default_results_sit_beside_the_input() {
         assert_eq!(
-            default_results_path(Path::new("data/customers.csv")),
+            default_results_path(Path::new("data/customers.csv"), false),
             PathBuf::from("data/customers.results.csv")
         );
         assert_eq!(
-            default_plan_path(Path::new("data/customers.csv")),
+            default_plan_path(Path::new("data/customers.csv"), false),
             PathBuf::from("data/customers.plan.csv")
+        );
+        // A rehearsal's never stand in for the tenant's.
+        assert_eq!(
+            default_results_path(Path::new("data/book.xlsx"), true),
+            PathBuf::from("data/book.sandbox.results.csv")
+        );
+        assert_eq!(
+            default_plan_path(Path::new("data/book.xlsx"), true),
+            PathBuf::from("data/book.sandbox.plan.csv")
         );
     }
 }

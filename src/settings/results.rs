@@ -9,6 +9,7 @@ use crate::Error;
 use crate::cli::{ResultsArgs, UndoArgs, VerifyArgs};
 use crate::input::MappingSpec;
 use crate::rate::RateSetting;
+use crate::record::TenantCheck;
 use crate::settings::connection::{Connection, Tenant};
 use crate::settings::import::mapping_spec;
 use crate::settings::layers::Layers;
@@ -49,6 +50,8 @@ pub struct UndoSettings {
 pub struct ResultsSettings {
     /// The results file an import wrote.
     pub file: PathBuf,
+    /// Which tenant's results file the command reads: its own tenant's.
+    pub tenant_check: TenantCheck,
     /// Which columns feed which fields, as the import was given.
     pub mapping: MappingSpec,
     /// The report: `--out`, else `<name>.verify.csv` or `<name>.undo.csv` beside the file.
@@ -75,10 +78,11 @@ impl VerifySettings {
             .filter(|t| !t.trim().is_empty());
         let rate = layers.get_or(&RATE, args.results.rate, DEFAULT_RATE)?;
         let tenant = connection.tenant()?;
+        let results = ResultsSettings::resolve(args.results, rate, "verify", &tenant)?;
         Ok(VerifySettings {
             tenant,
             timeout: connection.timeout,
-            results: ResultsSettings::resolve(args.results, rate, "verify")?,
+            results,
             template_id,
             quiet,
         })
@@ -98,10 +102,11 @@ impl UndoSettings {
         let connection = Connection::resolve(args.connection, layers)?;
         let rate = layers.get_or(&RATE, args.results.rate, DEFAULT_RATE)?;
         let tenant = connection.tenant()?;
+        let results = ResultsSettings::resolve(args.results, rate, "undo", &tenant)?;
         Ok(UndoSettings {
             tenant,
             timeout: connection.timeout,
-            results: ResultsSettings::resolve(args.results, rate, "undo")?,
+            results,
             yes: args.yes,
             quiet,
         })
@@ -109,9 +114,16 @@ impl UndoSettings {
 }
 
 impl ResultsSettings {
-    /// The results file of `args` at `rate`, its report named for `what` the command does.
-    fn resolve(args: ResultsArgs, rate: RateSetting, what: &str) -> Result<ResultsSettings, Error> {
+    /// The results file of `args` at `rate`, its report named for `what` the command does,
+    /// read for `tenant`.
+    fn resolve(
+        args: ResultsArgs,
+        rate: RateSetting,
+        what: &str,
+        tenant: &Tenant,
+    ) -> Result<ResultsSettings, Error> {
         Ok(ResultsSettings {
+            tenant_check: TenantCheck::results_of(tenant.mark(), args.adopt_results),
             mapping: mapping_spec(args.mapping.as_deref(), &args.map)?,
             out: args.out.unwrap_or_else(|| report_path(&args.results, what)),
             file: args.results,

@@ -21,6 +21,7 @@ mod rate;
 mod replies;
 mod rerun;
 mod results_file;
+mod results_tenant;
 mod retries;
 mod sandbox;
 mod sandbox_auth;

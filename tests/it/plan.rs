@@ -288,7 +288,9 @@ async fn a_results_file_without_a_changes_column_still_resumes() {
         "name,status,org_id,http_status,error,attempts\nalpha,created,a-1,201,,1\nbeta,failed,,400,HTTP 400 bad,1\n",
     )
     .unwrap();
-    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    // It records no tenant: taken as this one's when the run is told so.
+    let args = ["--rate", "1000", "--adopt-results"];
+    let summary = fixture.import(&sandbox, &args).await.unwrap();
     assert_eq!(summary.done_before, 1, "{summary}");
     assert_eq!(
         sandbox.sandbox.stats().creates_committed,
@@ -299,6 +301,11 @@ async fn a_results_file_without_a_changes_column_still_resumes() {
     assert_eq!(rows["alpha"]["org_id"], "a-1");
     assert_eq!(rows["beta"]["status"], "created");
     assert!(rows["alpha"].contains_key("changes"));
+    assert_eq!(
+        rows["alpha"]["tenant"],
+        sandbox.tenant_mark(),
+        "now recorded"
+    );
     sandbox.stop().await;
 }
 

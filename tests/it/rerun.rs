@@ -74,18 +74,22 @@ async fn a_rerun_of_a_partly_finished_import_sends_exactly_the_rows_left() {
     sandbox
         .sandbox
         .insert_organization(Organization::new("found-11", "org-11"));
-    let mut results = String::from("name,status,org_id,http_status,error,attempts,changes\n");
+    let mut results =
+        String::from("name,status,org_id,http_status,error,attempts,changes,tenant\n");
+    let tenant = sandbox.tenant_mark();
     for name in &names {
         match left.get(name.as_str()) {
             Some((status, http, attempts)) => {
-                results.push_str(&format!("{name},{status},,{http},earlier,{attempts},\n"));
+                results.push_str(&format!(
+                    "{name},{status},,{http},earlier,{attempts},,{tenant}\n"
+                ));
             }
             None => {
                 let id = format!("id-{name}");
                 sandbox
                     .sandbox
                     .insert_organization(Organization::new(&id, name));
-                results.push_str(&format!("{name},created,{id},201,,1,\n"));
+                results.push_str(&format!("{name},created,{id},201,,1,,{tenant}\n"));
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The results file of each format version, read and written back by `verify` and `undo`
-//! (the binary, against a sandbox over HTTP): every cell `undo` writes back is checked.
+//! (the binary, against a sandbox over HTTP): every cell `undo` writes back is checked. A file
+//! of an earlier version, which records no tenant, is read only when adopted.
 
 use std::path::Path;
 
@@ -29,13 +30,14 @@ fn cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 /// Writes `results` at `old` as the version before `changes` wrote it: the same cells
-/// without the last column. (The file is comma-separated, as its input is.)
+/// without the last two columns (`changes`, `tenant`). (The file is comma-separated, as its
+/// input is.)
 fn as_version_1(results: &Path, old: &Path) {
     let (header, rows) = cells(results);
-    assert_eq!(header.last().map(String::as_str), Some("changes"));
+    assert_eq!(header[header.len() - 2..], ["changes", "tenant"]);
     let mut writer = csv::Writer::from_path(old).unwrap();
     for row in std::iter::once(&header).chain(&rows) {
-        writer.write_record(&row[..row.len() - 1]).unwrap();
+        writer.write_record(&row[..row.len() - 2]).unwrap();
     }
     writer.flush().unwrap();
 }
@@ -79,6 +81,7 @@ async fn undo_writes_back_every_cell(version_1: bool) {
             "error",
             "attempts",
             "changes",
+            "tenant",
         ]
     };
     assert_eq!(header[input_width..], *result_columns);
@@ -87,15 +90,16 @@ async fn undo_writes_back_every_cell(version_1: bool) {
     assert_eq!(before[1][3], "''quoted");
     assert_eq!(before[2][2..4], ["'@x", "'+1 555"]);
 
-    let out = run(
-        bin_for(&sandbox, dir),
-        &[
-            "undo",
-            results.file_name().unwrap().to_str().unwrap(),
-            "--yes",
-        ],
-    )
-    .await;
+    // A file of an earlier version is this tenant's only when the user says so.
+    let mut undo = vec![
+        "undo",
+        results.file_name().unwrap().to_str().unwrap(),
+        "--yes",
+    ];
+    if version_1 {
+        undo.push("--adopt-results");
+    }
+    let out = run(bin_for(&sandbox, dir), &undo).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let left: Vec<String> = sandbox
         .sandbox
@@ -155,19 +159,53 @@ async fn undo_writes_back_every_cell_of_a_results_file_of_the_version_before_cha
 }
 
 #[tokio::test]
-async fn verify_and_undo_read_a_results_file_of_the_version_before_changes() {
+async fn a_results_file_of_an_earlier_version_is_refused_until_adopted_then_verified_and_undone() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new(&customers(4));
     fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
     let dir = fixture.dir.path();
-    // The same file as an earlier version wrote it: no `changes` column.
+    // The same file as an earlier version wrote it: no `changes` nor `tenant` column. It
+    // could be a sandbox rehearsal's: nothing says.
     as_version_1(&fixture.results(), &dir.join("old.results.csv"));
 
-    let out = run(bin_for(&sandbox, dir), &["verify", "old.results.csv"]).await;
+    let before = sandbox.sandbox.stats();
+    for command in [
+        &["verify", "old.results.csv"][..],
+        &["undo", "old.results.csv", "--yes"],
+    ] {
+        let out = run(bin_for(&sandbox, dir), command).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains("written by an earlier version"), "{stderr}");
+        assert!(stderr.contains("--adopt-results"), "{stderr}");
+        assert!(
+            stderr.contains("tenant demo at http://127.0.0.1:"),
+            "{stderr}"
+        );
+    }
+    // An import of the same input, given the old file, is refused too.
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["import", "customers.csv", "--out", "old.results.csv"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let after = sandbox.sandbox.stats();
+    assert_eq!(
+        (after.token_requests, after.api_requests),
+        (before.token_requests, before.api_requests),
+        "nothing sent, not even a token request"
+    );
+
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["verify", "old.results.csv", "--adopt-results"],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = run(
         bin_for(&sandbox, dir),
-        &["undo", "old.results.csv", "--yes"],
+        &["undo", "old.results.csv", "--yes", "--adopt-results"],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

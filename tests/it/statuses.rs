@@ -12,7 +12,7 @@ use orgimport::sandbox::{Organization, SandboxConfig};
 
 use crate::fixture::{Fixture, csv_rows};
 use crate::ops::{bin_for, run, text};
-use crate::util::start_sandbox;
+use crate::util::{TestSandbox, start_sandbox};
 
 /// The results file's rows by name.
 fn by_name(fixture: &Fixture) -> HashMap<String, HashMap<String, String>> {
@@ -23,12 +23,16 @@ fn by_name(fixture: &Fixture) -> HashMap<String, HashMap<String, String>> {
         .collect()
 }
 
-/// Writes a results file for `input` (a header of `id,name` and its rows), each row followed
-/// by its result cells.
-fn write_results(fixture: &Fixture, rows: &[(&str, &str, &str)]) {
-    let mut text = String::from("id,name,status,org_id,http_status,error,attempts,changes\n");
+/// Writes a results file of a run against `sandbox` for `input` (a header of `id,name` and
+/// its rows), each row followed by its result cells.
+fn write_results(fixture: &Fixture, sandbox: &TestSandbox, rows: &[(&str, &str, &str)]) {
+    let mut text =
+        String::from("id,name,status,org_id,http_status,error,attempts,changes,tenant\n");
+    let tenant = sandbox.tenant_mark();
     for (id_name, status, org_id) in rows {
-        text.push_str(&format!("{id_name},{status},{org_id},,\"timed out\",1,\n"));
+        text.push_str(&format!(
+            "{id_name},{status},{org_id},,\"timed out\",1,,{tenant}\n"
+        ));
     }
     std::fs::write(fixture.results(), text).unwrap();
 }
@@ -46,6 +50,7 @@ async fn an_unconfirmed_row_whose_organization_exists_is_recorded_created_with_n
     let fixture = Fixture::new("id,name\n,acme\ncust-7,gamma\n,beta\n");
     write_results(
         &fixture,
+        &sandbox,
         &[
             (",acme", "unconfirmed", ""),
             ("cust-7,gamma", "unconfirmed", ""),
@@ -98,7 +103,7 @@ async fn a_row_in_doubt_that_a_run_does_not_settle_stays_unconfirmed_never_exist
         .insert_organization(Organization::new("made-by-the-killed-run", "acme"));
     std::fs::write(
         fixture.journal(),
-        "key,status,org_id,http_status,attempts,error,changes\nname:acme,pending,,,,,\n",
+        format!("{}name:acme,pending,,,,,\n", sandbox.journal_header()),
     )
     .unwrap();
 
@@ -214,6 +219,7 @@ async fn undo_looks_up_unconfirmed_rows_and_deletes_the_organizations_that_exist
     );
     write_results(
         &fixture,
+        &sandbox,
         &[
             (",alpha", "unconfirmed", ""),
             ("cust-b,beta", "unconfirmed", ""),
@@ -416,7 +422,7 @@ async fn undo_after_a_killed_run_waits_for_its_rerun_and_then_leaves_nothing_beh
         .insert_organization(Organization::new("by-the-killed-run", "delta"));
     std::fs::write(
         fixture.journal(),
-        "key,status,org_id,http_status,attempts,error,changes\nname:delta,pending,,,,,\n",
+        format!("{}name:delta,pending,,,,,\n", sandbox.journal_header()),
     )
     .unwrap();
 

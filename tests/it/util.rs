@@ -70,6 +70,20 @@ impl TestSandbox {
         )
     }
 
+    /// How a results file names this sandbox's tenant (its `tenant` cells).
+    pub fn tenant_mark(&self) -> String {
+        let base = url::Url::parse(&self.base_url).unwrap();
+        orgimport::record::TenantMark::tenant(&base, &self.sandbox.config().tenant).to_string()
+    }
+
+    /// The first line of a journal this build writes for a run against this sandbox.
+    pub fn journal_header(&self) -> String {
+        format!(
+            "key,status,org_id,http_status,attempts,error,changes,tenant: {}\n",
+            self.tenant_mark()
+        )
+    }
+
     /// The tenant's organizations collection.
     pub fn orgs_url(&self) -> String {
         format!(

@@ -196,7 +196,8 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
             ),
         });
     }
-    let results_file = ResultsFile::read(&results.file, &results.mapping, None)?;
+    let results_file =
+        ResultsFile::read(&results.file, &results.mapping, None, &results.tenant_check)?;
     checks::warn(&results_file.path, &results_file.warnings);
     let rows = &results_file.rows;
     let created: Vec<usize> = (0..rows.len())

@@ -32,7 +32,7 @@ fn a_results_file_of_each_version_is_read_with_its_cells_restored() {
         (v2, Status::Updated, Some("=x: \"a\" -> \"b\"")),
     ] {
         std::fs::write(&results, file).unwrap();
-        let earlier = EarlierRuns::load(&results, &mapping).unwrap();
+        let earlier = EarlierRuns::load(&results, &mapping, &TenantCheck::any()).unwrap();
         let done: Vec<(&str, String)> = done_keys(
             &earlier,
             &[
@@ -82,7 +82,8 @@ fn a_file_that_is_not_a_results_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("in.results.csv");
     std::fs::write(&results, "id,name,status\n,acme,created\n").unwrap();
-    let err = EarlierRuns::load(&results, &mapping(&["id", "name"])).unwrap_err();
+    let err =
+        EarlierRuns::load(&results, &mapping(&["id", "name"]), &TenantCheck::any()).unwrap_err();
     assert!(err.to_string().contains("is left alone"), "{err}");
 }
 
@@ -110,7 +111,8 @@ fn the_journal_of_an_interrupted_run_wins_over_the_results_file() {
          name:delta,fail",
     )
     .unwrap();
-    let earlier = EarlierRuns::load(&results, &mapping(&["id", "name"])).unwrap();
+    let earlier =
+        EarlierRuns::load(&results, &mapping(&["id", "name"]), &TenantCheck::any()).unwrap();
     let done: Vec<(&str, Status)> = done_keys(
         &earlier,
         &[
@@ -174,7 +176,7 @@ fn load_results(rows: &str) -> (tempfile::TempDir, Result<EarlierRuns, Error>) {
         format!("name,status,org_id,http_status,error,attempts,changes\n{rows}"),
     )
     .unwrap();
-    let earlier = EarlierRuns::load(&results, &mapping(&["name"]));
+    let earlier = EarlierRuns::load(&results, &mapping(&["name"]), &TenantCheck::any());
     (dir, earlier)
 }
 
@@ -233,7 +235,7 @@ fn a_row_in_doubt_stays_in_doubt_until_an_answer_settles_it() {
          name:f,not_sent,,,0,not sent: stopped,\n",
     )
     .unwrap();
-    let earlier = EarlierRuns::load(&results, &mapping(&["name"])).unwrap();
+    let earlier = EarlierRuns::load(&results, &mapping(&["name"]), &TenantCheck::any()).unwrap();
     assert_eq!(
         sorted(&earlier.in_doubt),
         ["name:a", "name:b", "name:c", "name:f"]
@@ -343,7 +345,7 @@ fn a_journal_line_that_cannot_be_read_leaves_its_row_in_doubt() {
          name:d,created,org-4,201,1,,\n",
     )
     .unwrap();
-    let err = EarlierRuns::load(&results, &mapping(&["name"])).unwrap_err();
+    let err = EarlierRuns::load(&results, &mapping(&["name"]), &TenantCheck::any()).unwrap_err();
     assert!(
         err.to_string().contains(
             "line 5 of the journal and line 6 of the journal both record organization \
@@ -359,7 +361,7 @@ fn a_journal_line_that_cannot_be_read_leaves_its_row_in_doubt() {
          ,created,org-3,201,1,,\n",
     )
     .unwrap();
-    let earlier = EarlierRuns::load(&results, &mapping(&["name"])).unwrap();
+    let earlier = EarlierRuns::load(&results, &mapping(&["name"]), &TenantCheck::any()).unwrap();
     assert_eq!(earlier.done_count(), 0);
     assert_eq!(sorted(&earlier.in_doubt), ["name:a", "name:b"]);
     let lines: Vec<String> = earlier
@@ -430,6 +432,112 @@ fn a_journal_whose_last_line_a_crash_cut_off_inside_a_quoted_cell_is_read() {
          name:Acme,failed,,503,1,\"HTTP 503: upstream said \"\"busy\"\", retry",
     )
     .unwrap();
-    let earlier = EarlierRuns::load(&results, &mapping(&["name"])).expect("the journal is read");
+    let earlier = EarlierRuns::load(&results, &mapping(&["name"]), &TenantCheck::any())
+        .expect("the journal is read");
     assert_eq!(sorted(&earlier.in_doubt), ["name:Acme"]);
+}
+
+#[test]
+fn nothing_is_taken_as_done_from_another_tenants_results_or_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("in.results.csv");
+    let mapping = mapping(&["name"]);
+    let url = |s: &str| url::Url::parse(s).unwrap();
+    let acme = TenantMark::tenant(&url("https://acme.example.com"), "acme");
+    let sandbox = TenantMark::sandbox();
+    let for_acme = TenantCheck::import(Some(acme.clone()), false);
+    let file = |tenant: &TenantMark| {
+        format!(
+            "\u{feff}name,status,org_id,http_status,error,attempts,changes,tenant\n\
+             alpha,created,org-1,201,,1,,{tenant}\n\
+             beta,invalid,,,bad,0,,{tenant}\n"
+        )
+    };
+
+    // Its own tenant's: read.
+    std::fs::write(&results, file(&acme)).unwrap();
+    let earlier = EarlierRuns::load(&results, &mapping, &for_acme).unwrap();
+    assert!(earlier.is_done("name:alpha"));
+    assert!(earlier.as_written.is_some(), "this build's format");
+
+    // A rehearsal's, or a row of another tenant among its own: refused, naming both.
+    std::fs::write(&results, file(&sandbox)).unwrap();
+    let error = EarlierRuns::load(&results, &mapping, &for_acme)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "it was written for the built-in sandbox (--sandbox) (line 2), and this run is \
+             for tenant acme at https://acme.example.com"
+        ),
+        "{error}"
+    );
+    let other = TenantMark::tenant(&url("https://acme.example.com:8443"), "acme");
+    let mixed = file(&acme).replace(&format!("bad,0,,{acme}"), &format!("bad,0,,{other}"));
+    std::fs::write(&results, mixed).unwrap();
+    let error = EarlierRuns::load(&results, &mapping, &for_acme)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("written for tenant {other} (line 3)")),
+        "{error}"
+    );
+    // --adopt-results never takes another tenant's.
+    let adopting = TenantCheck::import(Some(acme.clone()), true);
+    assert!(EarlierRuns::load(&results, &mapping, &adopting).is_err());
+
+    // An earlier version's file, which records no tenant: refused unless adopted, when it
+    // records an organization; read when it records none.
+    let v2 = "name,status,org_id,http_status,error,attempts,changes\n\
+              alpha,created,org-1,201,,1,\n";
+    std::fs::write(&results, v2).unwrap();
+    let error = EarlierRuns::load(&results, &mapping, &for_acme)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("--adopt-results"), "{error}");
+    assert!(
+        EarlierRuns::load(&results, &mapping, &adopting)
+            .unwrap()
+            .is_done("name:alpha")
+    );
+    std::fs::write(
+        &results,
+        "name,status,org_id,http_status,error,attempts,changes\nalpha,failed,,400,no,1,\n",
+    )
+    .unwrap();
+    assert!(EarlierRuns::load(&results, &mapping, &for_acme).is_ok());
+
+    // A journal of another tenant's run, with no results file: refused.
+    std::fs::remove_file(&results).unwrap();
+    let mut journal = Journal::open(&results, &sandbox).unwrap();
+    journal
+        .append(
+            "name:alpha",
+            &Outcome::done(Status::Created, "org-1".into(), Some(201), 1),
+        )
+        .unwrap();
+    journal.flush().unwrap();
+    drop(journal);
+    let error = EarlierRuns::load(&results, &mapping, &for_acme)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("the header of its journal"), "{error}");
+    let earlier = EarlierRuns::load(
+        &results,
+        &mapping,
+        &TenantCheck::import(Some(sandbox), false),
+    );
+    assert!(earlier.unwrap().is_done("name:alpha"));
+    // An earlier version's journal: refused unless adopted.
+    std::fs::write(
+        journal_path(&results),
+        "key,status,org_id,http_status,attempts,error,changes\nname:alpha,created,org-1,201,1,,\n",
+    )
+    .unwrap();
+    assert!(EarlierRuns::load(&results, &mapping, &for_acme).is_err());
+    assert!(
+        EarlierRuns::load(&results, &mapping, &adopting)
+            .unwrap()
+            .is_done("name:alpha")
+    );
 }

@@ -1,0 +1,200 @@
+//! A results file belongs to the tenant it was written for: the README's recipe (rehearse with
+//! `--sandbox`, then import into the tenant) creates every row in the tenant; a run of any
+//! command against another tenant refuses the file with exit 2 before anything is sent, not
+//! even a token request. Two sandboxes on two ports stand in for two tenants: they have the
+//! same tenant id, and only the address tells them apart.
+
+use std::path::Path;
+
+use orgimport::sandbox::SandboxConfig;
+
+use crate::fixture::{Fixture, csv_rows, customers};
+use crate::ops::{bin, bin_for, run, text};
+use crate::util::{TestSandbox, start_sandbox};
+
+/// What `sandbox` was sent: token requests and API requests.
+fn sent(sandbox: &TestSandbox) -> (u64, u64) {
+    let stats = sandbox.sandbox.stats();
+    (stats.token_requests, stats.api_requests)
+}
+
+/// The organizations `sandbox` holds, templates left out.
+fn organizations(sandbox: &TestSandbox) -> usize {
+    let orgs = sandbox.sandbox.organizations();
+    orgs.iter().filter(|o| !o.template).count()
+}
+
+/// The file's bytes, to tell that a refusal left it as it was.
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[tokio::test]
+async fn the_readmes_recipe_rehearses_on_the_sandbox_then_imports_every_row_into_the_tenant() {
+    let fixture = Fixture::new(&customers(12));
+    let dir = fixture.dir.path();
+    // Step 3: rehearse with the real file on the built-in sandbox...
+    let out = run(
+        bin(dir),
+        &["import", "customers.csv", "--sandbox", "--rate", "1000"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rehearsal = dir.join("customers.sandbox.results.csv");
+    let rows = csv_rows(&rehearsal);
+    assert_eq!(rows.len(), 12);
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "created" && r["tenant"] == "built-in sandbox (--sandbox)"),
+        "{rows:?}"
+    );
+
+    // ...then run the same file against the tenant: every row is created there.
+    let tenant = start_sandbox(SandboxConfig::default()).await;
+    let out = run(
+        bin_for(&tenant, dir),
+        &["import", "customers.csv", "--rate", "1000"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("12 rows: 12 created"), "{stderr}");
+    assert!(!stderr.contains("done by an earlier run"), "{stderr}");
+    assert_eq!(tenant.sandbox.stats().creates_committed, 12);
+    assert_eq!(organizations(&tenant), 12);
+    let rows = fixture.results_rows();
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "created" && r["tenant"] == tenant.tenant_mark()),
+        "{rows:?}"
+    );
+    // The rehearsal's results are still its own.
+    assert_eq!(csv_rows(&rehearsal).len(), 12);
+
+    // A rerun of the rehearsal resumes from its own results, as every --sandbox run is one
+    // tenant: nothing is left to send.
+    let out = run(
+        bin(dir),
+        &["import", "customers.csv", "--sandbox", "--rate", "1000"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("12 done by an earlier run"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_results_file_of_one_tenant_is_refused_by_an_import_into_another_with_nothing_sent() {
+    let first = start_sandbox(SandboxConfig::default()).await;
+    let second = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(6));
+    let dir = fixture.dir.path();
+    let out = run(
+        bin_for(&first, dir),
+        &["import", "customers.csv", "--rate", "1000"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let results = fixture.results();
+    let written = bytes(&results);
+
+    // Same tenant id, another address: another tenant.
+    let out = run(bin_for(&second, dir), &["import", "customers.csv"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for said in [
+        format!("it was written for tenant {} (line 2)", first.tenant_mark()),
+        format!("this run is for tenant {}", second.tenant_mark()),
+        "nothing was sent".to_string(),
+        "--out FILE".to_string(),
+    ] {
+        assert!(stderr.contains(&said), "{said:?} in {stderr}");
+    }
+    assert_eq!(sent(&second), (0, 0), "not even a token request");
+    assert_eq!(organizations(&second), 0);
+    assert_eq!(bytes(&results), written, "the file is left as it was");
+    assert!(!fixture.journal().exists());
+
+    // Nor does a rehearsal, or its dry run, take it as done; --adopt-results does not
+    // either: it names another tenant.
+    for extra in [
+        &["--sandbox"][..],
+        &["--sandbox", "--dry-run"],
+        &["--dry-run"],
+    ] {
+        let mut args = vec!["import", "customers.csv", "--out", "customers.results.csv"];
+        args.extend(extra);
+        let out = run(bin_for(&second, dir), &args).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains("this run is for "), "{stderr}");
+    }
+    let args = ["import", "customers.csv", "--adopt-results"];
+    let out = run(bin_for(&second, dir), &args).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(sent(&second), (0, 0));
+    assert_eq!(bytes(&results), written);
+
+    // The fix the message gives: a results file of its own.
+    let out = run(
+        bin_for(&second, dir),
+        &["import", "customers.csv", "--out", "second.results.csv"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(organizations(&second), 6);
+}
+
+#[tokio::test]
+async fn plan_verify_and_undo_against_another_tenant_are_refused_with_nothing_sent() {
+    let first = start_sandbox(SandboxConfig::default()).await;
+    let second = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(5));
+    let dir = fixture.dir.path();
+    let out = run(
+        bin_for(&first, dir),
+        &["import", "customers.csv", "--rate", "1000"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = bytes(&fixture.results());
+    let first_sent = sent(&first);
+
+    for command in [
+        &["plan", "customers.csv"][..],
+        &["verify", "customers.results.csv"],
+        &["undo", "customers.results.csv", "--yes"],
+        &["undo", "customers.results.csv", "--yes", "--adopt-results"],
+    ] {
+        let out = run(bin_for(&second, dir), command).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "it was written for tenant {}",
+                first.tenant_mark()
+            )),
+            "{command:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("this run is for tenant {}", second.tenant_mark())),
+            "{command:?}: {stderr}"
+        );
+        assert_eq!(sent(&second), (0, 0), "{command:?}: nothing sent");
+    }
+    assert_eq!(sent(&first), first_sent);
+    assert_eq!(organizations(&first), 5, "undo deleted nothing");
+    assert_eq!(bytes(&fixture.results()), written);
+    assert!(!dir.join("customers.plan.csv").exists());
+
+    // Against its own tenant, each works.
+    let out = run(bin_for(&first, dir), &["verify", "customers.results.csv"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(
+        bin_for(&first, dir),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(organizations(&first), 0);
+}
