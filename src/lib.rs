@@ -24,10 +24,10 @@
 //!   signal (Ctrl-C, a fatal error) every command shares.
 //! - [`api`]: the shared token, the organization calls, the one retry policy and the one
 //!   redactor every server text passes through.
-//! - [`record`]: the results file: its layout, the checks when it is read, the journal, what
-//!   earlier runs left, the lock that keeps one run per file, and the one writer;
-//!   [`private_file`]: every file orgimport writes is opened there (0600, never through a
-//!   link, never a device or a pipe).
+//! - [`record`]: the results file: its layout, the checks when it is read, the tenant it
+//!   belongs to, the journal, what earlier runs left, the lock that keeps one run per file,
+//!   and the one writer; [`private_file`]: every file orgimport writes is opened there (0600,
+//!   never through a link, never a device or a pipe).
 //! - [`report`]: the progress display and the end-of-run summary.
 //! - [`error`]: a fatal [`Error`] and a row's [`RowError`]; [`error_kind`]: the one
 //!   classification of row errors, for the systemic stop and the summary.

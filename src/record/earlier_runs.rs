@@ -79,6 +79,8 @@ pub struct EarlierRuns {
 
 /// One row of the results file, checked (on any thread).
 enum ReadRow {
+    /// It names another tenant than the run's (the cell as it reads): the file is refused.
+    OtherTenant(Place, String),
     /// Its line cannot be read: refused.
     Refused(Place, String),
     /// Its outcome and key (`None`: it has neither id nor name), and why it was read other
@@ -297,11 +299,10 @@ impl EarlierRuns {
         self.listed_otherwise.reserve(expected);
         let rows = input::Rows::new(path, &Dialect::RESULTS, reader, layout.width());
         let digest = as_written.is_some();
-        let marked = layout.version().records_tenant();
         input::batches::in_batches(rows, |batch| {
             // A row with spaces around a cell is not as this build writes it: its digest is
             // of the cells as trimmed, so the file is written again.
-            let read: Vec<(ReadRow, Option<(u64, u64)>, Option<String>)> = batch
+            let read: Vec<(ReadRow, Option<(u64, u64)>)> = batch
                 .par_iter()
                 .map(|row| {
                     let hashes = (digest && !row.padded).then(|| {
@@ -309,19 +310,10 @@ impl EarlierRuns {
                         let input = unchanged::row_hash(row.record.iter().take(width));
                         (input, unchanged::row_hash(row.record.iter().skip(width)))
                     });
-                    let tenant = restore(layout.cell(&row.record, Column::Tenant));
-                    let other_tenant = (marked && row.problem.is_none() && !check.accepts(tenant))
-                        .then(|| tenant.to_string());
-                    (read_row(row, layout, &columns), hashes, other_tenant)
+                    (read_row(row, layout, &columns, check), hashes)
                 })
                 .collect();
-            for (row, hashes, other_tenant) in read {
-                if let Some(theirs) = other_tenant {
-                    let line = match &row {
-                        ReadRow::Refused(place, _) | ReadRow::Read { place, .. } => *place,
-                    };
-                    return Err(check.other_tenant(path, &line.to_string(), &theirs));
-                }
+            for (row, hashes) in read {
                 match (&mut as_written, hashes) {
                     (Some(written), Some((input, outcome))) => {
                         written.input.add(input);
@@ -330,6 +322,9 @@ impl EarlierRuns {
                     (written, _) => *written = None,
                 }
                 let (place, key, outcome, why) = match row {
+                    ReadRow::OtherTenant(place, theirs) => {
+                        return Err(check.other_tenant(path, &place.to_string(), &theirs));
+                    }
                     ReadRow::Refused(place, why) => {
                         refused.push((place, why));
                         self.row_entries.push(u32::MAX);
@@ -455,11 +450,18 @@ impl EarlierRuns {
     }
 }
 
-/// A row of the results file, checked: its outcome and key, or why it cannot be read.
-fn read_row(row: &RawRow, layout: Layout, columns: &Mapping) -> ReadRow {
+/// A row of the results file, checked: its outcome and key, or why it cannot be read, or
+/// the other tenant it names when `check` does not accept it.
+fn read_row(row: &RawRow, layout: Layout, columns: &Mapping, check: &TenantCheck) -> ReadRow {
     let place = Place::Results(row.line);
     if let Some(problem) = &row.problem {
         return ReadRow::Refused(place, checks::unreadable_line(problem).to_string());
+    }
+    if layout.version().records_tenant() {
+        let tenant = restore(layout.cell(&row.record, Column::Tenant));
+        if !check.accepts(tenant) {
+            return ReadRow::OtherTenant(place, tenant.to_string());
+        }
     }
     // Only a row with a cell that was neutralized is copied to restore it. The mapping reads
     // the input's columns, which come first.

@@ -10,7 +10,9 @@
 //! done ([`earlier_runs`]); `verify` and `undo` read the results file whole and `undo` writes
 //! it back ([`results_file`]). One run at a time holds a results file ([`lock`]). Every reader
 //! checks each row as it reads it ([`checks`]): a hand-edited file is reported or refused, never
-//! read as something it does not say. While a run goes on, [`org_ids`] makes sure no
+//! read as something it does not say, and a file of another tenant is not read at all
+//! ([`tenant_mark`]: every row names the tenant it was written for). While a run goes on,
+//! [`org_ids`] makes sure no
 //! organization is recorded for two rows. Every row's outcome is kept packed ([`outcomes`]), so
 //! that a million rows, and a rerun of them, fit in little memory. A rerun that would write the
 //! results file as it is leaves it alone ([`unchanged`]).
