@@ -23,13 +23,14 @@ use rayon::prelude::*;
 
 use super::checks::{self, Place, Reading};
 use super::journal::{self, JournalLine};
-use super::layout::{Column, Layout, Version};
+use super::layout::{Layout, Version};
 use super::outcomes::Outcomes;
 use super::unchanged::{self, AsWritten, Digest};
 use super::*;
 use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
-use crate::input::{self, Dialect, Mapping, RawRow};
+use crate::input::{self, Dialect, Mapping};
+use rows::{ReadRow, read_row, starts_with_bom};
 
 /// A row's outcome as an earlier run recorded it, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,22 +76,6 @@ pub struct EarlierRuns {
     pub as_written: Option<AsWritten>,
     /// Rows read other than as they are written, with why, for stderr.
     pub warnings: Vec<(Place, String)>,
-}
-
-/// One row of the results file, checked (on any thread).
-enum ReadRow {
-    /// It names another tenant than the run's (the cell as it reads): the file is refused.
-    OtherTenant(Place, String),
-    /// Its line cannot be read: refused.
-    Refused(Place, String),
-    /// Its outcome and key (`None`: it has neither id nor name), and why it was read other
-    /// than as written.
-    Read {
-        place: Place,
-        key: Option<(String, Fingerprint)>,
-        outcome: Outcome,
-        why: Option<String>,
-    },
 }
 
 impl EarlierRuns {
@@ -450,53 +435,6 @@ impl EarlierRuns {
     }
 }
 
-/// A row of the results file, checked: its outcome and key, or why it cannot be read, or
-/// the other tenant it names when `check` does not accept it.
-fn read_row(row: &RawRow, layout: Layout, columns: &Mapping, check: &TenantCheck) -> ReadRow {
-    let place = Place::Results(row.line);
-    if let Some(problem) = &row.problem {
-        return ReadRow::Refused(place, checks::unreadable_line(problem).to_string());
-    }
-    if layout.version().records_tenant() {
-        let tenant = restore(layout.cell(&row.record, Column::Tenant));
-        if !check.accepts(tenant) {
-            return ReadRow::OtherTenant(place, tenant.to_string());
-        }
-    }
-    // Only a row with a cell that was neutralized is copied to restore it. The mapping reads
-    // the input's columns, which come first.
-    let restored: StringRecord;
-    let record = if row.record.iter().any(|c| c.starts_with('\'')) {
-        restored = row.record.iter().map(restore).collect();
-        &restored
-    } else {
-        &row.record
-    };
-    let (outcome, why) = match checks::read_cells(layout.cells(record)) {
-        Reading::Sound(outcome) => (outcome, None),
-        Reading::Partly { outcome, why } => (outcome, Some(why)),
-        Reading::Unreadable(why) => return ReadRow::Refused(place, why.to_string()),
-    };
-    ReadRow::Read {
-        place,
-        key: columns.key(record).map(|key| {
-            let print = fingerprint(&key);
-            (key, print)
-        }),
-        outcome,
-        why,
-    }
-}
-
-/// Whether the file at `path` starts with UTF-8's byte-order mark, as every results file this
-/// build writes does (Excel reads it as UTF-8 by it).
-fn starts_with_bom(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 3];
-    std::fs::File::open(path).is_ok_and(|mut file| file.read_exact(&mut head).is_ok())
-        && head == [0xEF, 0xBB, 0xBF]
-}
-
 /// The top bit of a packed [`Place`]: a line of the journal.
 const JOURNAL: u64 = 1 << 63;
 
@@ -545,5 +483,6 @@ fn settles_doubt(outcome: &Outcome) -> bool {
     outcome.status == Status::Failed && outcome.attempts > 0
 }
 
+mod rows;
 #[cfg(test)]
 mod tests;

@@ -113,7 +113,11 @@ async fn a_results_file_of_one_tenant_is_refused_by_an_import_into_another_with_
     assert_eq!(sent(&second), (0, 0), "not even a token request");
     assert_eq!(organizations(&second), 0);
     assert_eq!(bytes(&results), written, "the file is left as it was");
-    assert!(!fixture.journal().exists());
+    for beside in [".journal", ".lock", ".input"] {
+        let mut name = results.clone().into_os_string();
+        name.push(beside);
+        assert!(!Path::new(&name).exists(), "{beside} left behind");
+    }
 
     // Nor does a rehearsal, or its dry run, take it as done; --adopt-results does not
     // either: it names another tenant.
