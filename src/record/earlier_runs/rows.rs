@@ -5,11 +5,11 @@ use std::path::Path;
 
 use csv::StringRecord;
 
-use super::super::checks::{self, Place, Reading};
-use super::super::layout::{Column, Layout};
-use super::super::{Outcome, TenantCheck, restore};
 use crate::fingerprint::{Fingerprint, fingerprint};
 use crate::input::{Mapping, RawRow};
+use crate::record::checks::{self, Place, Reading};
+use crate::record::layout::{Column, Layout};
+use crate::record::{Outcome, TenantCheck, restore};
 
 /// One row of the results file, checked (on any thread).
 pub(super) enum ReadRow {
