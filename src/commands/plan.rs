@@ -210,6 +210,10 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     record::check_report(&out, "the plan", Writing::InPlace, Some(&results))?;
     let mut config = config;
     config.dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
+    // The plan reads no results, but says when the import it plans would refuse them.
+    if let Some(warning) = config.tenant_check.warning(&config.results) {
+        eprintln!("warning: {warning}");
+    }
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
     let (mapping, plan, requests) = read_rows(&config, default_template.clone()).await?;
@@ -279,8 +283,7 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
 }
 
 /// Reads and checks the input as `import` does (without an earlier run's results: the plan
-/// is against the tenant), and builds the request of every valid row. The import's results
-/// file is read only to refuse it as the import would, when it is another tenant's.
+/// is against the tenant), and builds the request of every valid row.
 async fn read_rows(
     config: &ImportSettings,
     default_template: Option<String>,
@@ -288,11 +291,9 @@ async fn read_rows(
     let input_path = config.input.clone();
     let dialect = config.dialect;
     let spec = config.mapping.clone();
-    let (results, tenant_check) = (config.results.clone(), config.tenant_check.clone());
     tokio::task::spawn_blocking(move || {
         let path = &input_path;
         let mapping = input::mapping_for(path, &dialect, &spec)?;
-        drop(EarlierRuns::load(&results, &mapping, &tenant_check)?);
         let plan = planning::build(
             path,
             &dialect,

@@ -12,9 +12,13 @@
 use std::fmt;
 use std::path::Path;
 
+use csv::StringRecord;
 use url::Url;
 
+use super::layout::{Column, Layout};
+use super::restore;
 use crate::Error;
+use crate::input::{self, Dialect};
 
 /// The tenant a results file is written for, as its `tenant` cells say it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +132,23 @@ impl TenantCheck {
         }
     }
 
+    /// For a command that reads no results (`plan`), the warning that the import it plans
+    /// would refuse the results file at `path`: its first row names another tenant. `None`
+    /// when it names this run's, or none, or is no results file at all.
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        let theirs = written_for(path)?;
+        if self.accepts(&theirs) {
+            return None;
+        }
+        let ours = describe(self.mark.as_ref()?.as_str());
+        Some(format!(
+            "{}: it was written for {}, and an import into {ours} would refuse it: give that \
+             import its own results file (--out FILE) or move this one away",
+            path.display(),
+            describe(&theirs),
+        ))
+    }
+
     /// Whether a file that records no tenant (written by an earlier version) is read:
     /// always when `--adopt-results` is given or this run's tenant cannot be told; else the
     /// refusal of the file at `path`, written when it records an organization that may
@@ -165,6 +186,28 @@ impl TenantCheck {
             ),
         })
     }
+}
+
+/// The tenant the first row of the results file at `path` names; `None` when it is no results
+/// file of this version, has no row, or cannot be read.
+fn written_for(path: &Path) -> Option<String> {
+    if !path.exists() {
+        return None;
+    }
+    let mut reader = input::reader(path, &Dialect::RESULTS).ok()?;
+    let headers: StringRecord = input::read_headers(path, &mut reader)
+        .ok()?
+        .iter()
+        .map(restore)
+        .collect();
+    let layout = Layout::of(&headers).ok()?;
+    if !layout.version().records_tenant() {
+        return None;
+    }
+    let row = input::rows(path, &Dialect::RESULTS, reader, layout.width())
+        .next()?
+        .ok()?;
+    Some(restore(layout.cell(&row.record, Column::Tenant)).to_string())
 }
 
 /// A mark's cell as messages name it: `the built-in sandbox (--sandbox)`, `tenant acme at

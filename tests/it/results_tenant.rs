@@ -1,7 +1,7 @@
 //! A results file belongs to the tenant it was written for: the README's recipe (rehearse with
-//! `--sandbox`, then import into the tenant) creates every row in the tenant; a run of any
-//! command against another tenant refuses the file with exit 2 before anything is sent, not
-//! even a token request. Two sandboxes on two ports stand in for two tenants: they have the
+//! `--sandbox`, then import into the tenant) creates every row in the tenant; `import`,
+//! `verify` and `undo` against another tenant refuse the file with exit 2 before anything is
+//! sent, not even a token request; `plan`, which reads no results, says the import would. Two sandboxes on two ports stand in for two tenants: they have the
 //! same tenant id, and only the address tells them apart.
 
 use std::path::Path;
@@ -150,7 +150,7 @@ async fn a_results_file_of_one_tenant_is_refused_by_an_import_into_another_with_
 }
 
 #[tokio::test]
-async fn plan_verify_and_undo_against_another_tenant_are_refused_with_nothing_sent() {
+async fn verify_and_undo_against_another_tenant_are_refused_with_nothing_sent_and_plan_warns() {
     let first = start_sandbox(SandboxConfig::default()).await;
     let second = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new(&customers(5));
@@ -165,8 +165,7 @@ async fn plan_verify_and_undo_against_another_tenant_are_refused_with_nothing_se
     let first_sent = sent(&first);
 
     for command in [
-        &["plan", "customers.csv"][..],
-        &["verify", "customers.results.csv"],
+        &["verify", "customers.results.csv"][..],
         &["undo", "customers.results.csv", "--yes"],
         &["undo", "customers.results.csv", "--yes", "--adopt-results"],
     ] {
@@ -189,7 +188,26 @@ async fn plan_verify_and_undo_against_another_tenant_are_refused_with_nothing_se
     assert_eq!(sent(&first), first_sent);
     assert_eq!(organizations(&first), 5, "undo deleted nothing");
     assert_eq!(bytes(&fixture.results()), written);
-    assert!(!dir.join("customers.plan.csv").exists());
+
+    // A plan reads the tenant, not the results: it is made, and says that the import it
+    // plans would refuse them. It sends no write.
+    let out = run(bin_for(&second, dir), &["plan", "customers.csv"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "5 rows to create: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "it was written for tenant {}, and an import into tenant {} would refuse it",
+            first.tenant_mark(),
+            second.tenant_mark()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(csv_rows(&dir.join("customers.plan.csv")).len(), 5);
+    assert_eq!(second.sandbox.stats().create_requests, 0);
+    let out = run(bin_for(&first, dir), &["plan", "customers.csv"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("would refuse"), "{stderr}");
 
     // Against its own tenant, each works.
     let out = run(bin_for(&first, dir), &["verify", "customers.results.csv"]).await;
