@@ -33,9 +33,13 @@ impl TenantMark {
         TenantMark(SANDBOX.to_string())
     }
 
-    /// Tenant `tenant` at `base_url`: `acme at https://acme.us.connect.secureauth.com`.
+    /// Tenant `tenant` at `base_url`: `acme at https://acme.us.connect.secureauth.com`
+    /// (without any user name, password, query or fragment the URL has: the file is read
+    /// by people).
     pub fn tenant(base_url: &Url, tenant: &str) -> TenantMark {
         let mut base = base_url.clone();
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
         base.set_query(None);
         base.set_fragment(None);
         let base = base.as_str().trim_end_matches('/');
@@ -236,6 +240,7 @@ mod tests {
             "https://ACME.us.connect.secureauth.com/",
             "https://acme.us.connect.secureauth.com:443",
             "https://acme.us.connect.secureauth.com/?x=1",
+            "https://user:s3cret@acme.us.connect.secureauth.com",
         ] {
             assert_eq!(TenantMark::tenant(&url(same), "acme"), acme, "{same}");
         }
