@@ -97,11 +97,6 @@ impl TenantCheck {
         TenantCheck::import(None, true)
     }
 
-    /// The mark this run writes: its tenant's (`None` when it cannot be told).
-    pub fn mark(&self) -> Option<&TenantMark> {
-        self.mark.as_ref()
-    }
-
     /// Whether a cell reading `cell` (neutralizing undone) names this run's tenant.
     pub fn accepts(&self, cell: &str) -> bool {
         self.mark.as_ref().is_none_or(|mark| mark.as_str() == cell)
