@@ -93,7 +93,8 @@ fn write_fatal_summary(path: &Path, fatal: Error, results: PathBuf, started: Ins
 ///
 /// # Errors
 /// A fatal [`Error`] found before anything was sent (settings, input, credentials, a results
-/// file that cannot be written where it is named); [`Error::Busy`] when another run holds the
+/// file that cannot be written where it is named, or that another tenant's run wrote);
+/// [`Error::Busy`] when another run holds the
 /// results file. A fatal error after sending began is returned in [`Summary::fatal`], with the
 /// results written; when they cannot be (a full disk), that is the fatal error, and the
 /// journal is kept for the next run to finish from.
