@@ -165,5 +165,10 @@ mod tests {
             report_path(Path::new("d/run.csv"), "undo"),
             PathBuf::from("d/run.undo.csv")
         );
+        // A rehearsal's reports stay apart from the tenant's too.
+        assert_eq!(
+            report_path(Path::new("d/customers.sandbox.results.csv"), "verify"),
+            PathBuf::from("d/customers.sandbox.verify.csv")
+        );
     }
 }
