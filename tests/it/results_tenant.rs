@@ -1,8 +1,10 @@
 //! A results file belongs to the tenant it was written for: the README's recipe (rehearse with
 //! `--sandbox`, then import into the tenant) creates every row in the tenant; `import`,
 //! `verify` and `undo` against another tenant refuse the file with exit 2 before anything is
-//! sent, not even a token request; `plan`, which reads no results, says the import would. Two sandboxes on two ports stand in for two tenants: they have the
-//! same tenant id, and only the address tells them apart.
+//! sent, not even a token request; `plan`, which reads no results, says the import would. A
+//! workbook and its CSV share a results file, which never crosses tenants either. Two
+//! sandboxes on two ports stand in for two tenants: they have the same tenant id, and only the
+//! address tells them apart.
 
 use std::path::Path;
 
@@ -219,4 +221,45 @@ async fn verify_and_undo_against_another_tenant_are_refused_with_nothing_sent_an
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(organizations(&first), 0);
+}
+
+#[tokio::test]
+async fn a_workbook_and_its_csv_share_a_results_file_but_never_across_tenants() {
+    use crate::workbook_files::{ods, t, xlsx};
+    let first = start_sandbox(SandboxConfig::default()).await;
+    let second = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("");
+    let dir = fixture.dir.path();
+    std::fs::write(dir.join("book.csv"), "name\nalpha\nbeta\n").unwrap();
+    let rows = vec![vec![t("name")], vec![t("alpha")], vec![t("beta")]];
+    std::fs::write(dir.join("book.xlsx"), xlsx(&[("Customers", rows.clone())])).unwrap();
+    std::fs::write(dir.join("book.ods"), ods(&[("Customers", rows)])).unwrap();
+    let out = run(bin_for(&first, dir), &["import", "book.csv"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = bytes(&dir.join("book.results.csv"));
+
+    // The workbook against another tenant: book.results.csv is the csv's run's, refused.
+    let out = run(bin_for(&second, dir), &["import", "book.xlsx"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("book.results.csv: it was written for tenant"),
+        "{stderr}"
+    );
+    assert_eq!(sent(&second), (0, 0));
+    assert_eq!(bytes(&dir.join("book.results.csv")), written);
+
+    // Its rehearsal has results of its own, and sends every row.
+    let out = run(bin(dir), &["import", "book.ods", "--sandbox"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 rows: 2 created; 2 sent"), "{stderr}");
+    assert_eq!(csv_rows(&dir.join("book.sandbox.results.csv")).len(), 2);
+
+    // Against the tenant the csv's run created them in, they are done there.
+    let out = run(bin_for(&first, dir), &["import", "book.xlsx"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 done by an earlier run"), "{stderr}");
+    assert_eq!(first.sandbox.stats().creates_committed, 2);
 }
