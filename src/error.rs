@@ -57,6 +57,15 @@ pub enum Error {
         /// `: error_description`, or empty.
         description: String,
     },
+    /// The token endpoint answered with a redirect, which is not followed (the request carries
+    /// the client secret). `message` names the status and the target, redacted.
+    #[error("the token endpoint {url} {message}")]
+    TokenRedirected {
+        /// The token URL.
+        url: String,
+        /// The redirect, as `api::transport` words it.
+        message: String,
+    },
     /// The token endpoint could not be reached or answered something that is not a token.
     #[error("cannot get a token from {url}: {message}")]
     Auth {
@@ -228,6 +237,9 @@ pub enum NoAnswer {
     Failed,
     /// A reply came, but not the JSON the API answers.
     Unreadable,
+    /// A redirect came, and was not followed (to another origin, or one that would not resend
+    /// the request as it was): what the request did there is not known.
+    Redirected,
 }
 
 impl NoAnswer {
@@ -239,6 +251,7 @@ impl NoAnswer {
             NoAnswer::CutOff => "the reply was cut off",
             NoAnswer::Failed => "request failed",
             NoAnswer::Unreadable => "the API's reply could not be read",
+            NoAnswer::Redirected => "redirected",
         }
     }
 }

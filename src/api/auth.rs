@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::redact::Redactor;
-use super::transport::describe_transport;
+use super::transport::{describe_transport, redirect_refused};
 use super::types::{OAuthErrorBody, TokenReply};
 use crate::Error;
 
@@ -218,6 +218,12 @@ impl TokenSource {
         let started = Instant::now();
         let reply = request.form(&form).send().await.map_err(no_answer)?;
         let status = reply.status();
+        if let Some(message) = redirect_refused(status, reply.headers(), reply.url(), redactor) {
+            return Err(Error::TokenRedirected {
+                url,
+                message: message.into_string(),
+            });
+        }
         let body = reply.bytes().await.map_err(no_answer)?;
         if !status.is_success() {
             let error = refusal(url, status, &body, redactor);

@@ -14,7 +14,7 @@ use url::Url;
 use super::auth::TokenSource;
 use super::redact::{Redactor, ServerText};
 use super::throttle::Throttle;
-use super::transport::{describe_transport, no_answer_kind};
+use super::transport::{describe_transport, no_answer_kind, redirect_refused};
 use super::types::{
     ApiErrorBody, CreateOrganization, Organization, OrganizationList, UpdateOrganization,
 };
@@ -104,8 +104,12 @@ impl CallError {
                     || status.is_server_error()
                     || (*status == StatusCode::FORBIDDEN && code.as_str() == "request_forbidden")
             }
-            CallError::Transport { .. } => true,
-            CallError::Auth(e) => !matches!(e, Error::AuthRejected { .. }),
+            // A redirect not followed is answered the same again.
+            CallError::Transport { kind, .. } => *kind != NoAnswer::Redirected,
+            CallError::Auth(e) => !matches!(
+                e,
+                Error::AuthRejected { .. } | Error::TokenRedirected { .. }
+            ),
             CallError::TooManyMatches(_) => false,
         }
     }
@@ -394,6 +398,15 @@ impl ApiClient {
                 .map_err(|e| no_answer(&e, self.redactor()))?;
             let status = reply.status();
             self.throttle.answered(turn, status, reply.headers());
+            if let Some(message) =
+                redirect_refused(status, reply.headers(), reply.url(), self.redactor())
+            {
+                tracing::debug!(%method, "{message}");
+                return Err(CallError::Transport {
+                    kind: NoAnswer::Redirected,
+                    message,
+                });
+            }
             // Of a success's headers only the replay mark matters; an error's are read for
             // its trace id and Retry-After.
             let replayed = reply

@@ -1,10 +1,18 @@
-//! A request that got no answer (timeout, refused or dropped connection), described in one
-//! line for messages: the token source and the organization calls word it alike, and both
-//! pass it through the redactor (a proxy's or a library's words may quote the request).
+//! How requests travel and what is said when they go wrong: the redirect policy every request
+//! follows, and a request that got no answer (timeout, refused or dropped connection) or a
+//! redirect that was not followed, described in one line for messages. The token source and
+//! the organization calls word them alike, and both pass them through the redactor (a proxy's
+//! or a library's words may quote the request).
 
 use std::error::Error as _;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION};
+use url::Url;
 
 use super::redact::{Redactor, ServerText};
+use crate::Error;
 use crate::error::NoAnswer;
 
 /// What kind of no-answer `e` is.
@@ -34,4 +42,81 @@ pub(crate) fn describe_transport(e: &reqwest::Error, redactor: &Redactor) -> Ser
         source = s.source();
     }
     redactor.text(&text)
+}
+
+/// The HTTP client every request to a tenant goes through: a reply waited for `timeout` at
+/// most, `idle_connections` kept per host, and [`redirect_policy`]. It uses the proxy the
+/// environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`), as curl does.
+///
+/// # Errors
+/// [`Error::Config`] when the TLS or HTTP setup fails.
+pub fn http_client(timeout: Duration, idle_connections: usize) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(idle_connections)
+        .user_agent(concat!("orgimport/", env!("CARGO_PKG_VERSION")))
+        .redirect(redirect_policy())
+        .build()
+        .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))
+}
+
+/// Redirects followed on one request at most (same-origin 307 and 308 only).
+const MAX_REDIRECTS: usize = 5;
+
+/// The redirect policy of every request orgimport sends, all of which carry a credential (the
+/// client secret, or a bearer token): a 307 or 308 to the same origin (scheme, host and port)
+/// is followed, since it resends the same method and body to the server that was asked;
+/// anything else is not followed, and comes back as the 3xx answer it is. So no credential
+/// or customer data is sent to another origin, and a 301, 302 or 303 never turns a write into
+/// a GET that could be taken for its answer. [`redirect_refused`] words such an answer.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .last()
+            .is_some_and(|from| from.origin() == attempt.url().origin());
+        let keeps_method = matches!(attempt.status().as_u16(), 307 | 308);
+        if same_origin && keeps_method && attempt.previous().len() <= MAX_REDIRECTS {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// When `status` is a redirect (3xx), why it was not followed, naming the status and the
+/// target (its `Location` in `headers`, resolved against `url`), redacted by `redactor`.
+pub(crate) fn redirect_refused(
+    status: StatusCode,
+    headers: &HeaderMap,
+    url: &Url,
+    redactor: &Redactor,
+) -> Option<ServerText> {
+    if !status.is_redirection() {
+        return None;
+    }
+    let location = headers
+        .get(LOCATION)
+        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+    let text = match location.as_deref().map(|l| url.join(l)) {
+        Some(Ok(to)) => {
+            let why = if to.origin() != url.origin() {
+                "it is another origin, and a request that carries the client secret or a \
+                 token is never sent to another origin"
+            } else if matches!(status.as_u16(), 307 | 308) {
+                "too many redirects"
+            } else {
+                "only a 307 or 308 keeps the request as it was sent (a write redirected \
+                 otherwise is not taken for done)"
+            };
+            format!("redirected (HTTP {status}) to {to}, not followed: {why}")
+        }
+        Some(Err(_)) => format!(
+            "redirected (HTTP {status}) to {:?}, not followed: not a URL",
+            location.unwrap_or_default()
+        ),
+        None => format!("HTTP {status} without a Location: not an answer the API gives"),
+    };
+    Some(redactor.text(&text))
 }

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use crate::Error;
-use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource};
+use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource, http_client};
 use crate::rate::RateSetting;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::settings::{ImportSettings, Target, Tenant};
@@ -132,13 +132,7 @@ fn build_client(
     rate: RateSetting,
     burst: NonZeroU32,
 ) -> Result<(ApiClient, TokenSource), Error> {
-    let http = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_max_idle_per_host(idle_connections)
-        .user_agent(concat!("orgimport/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))?;
+    let http = http_client(timeout, idle_connections)?;
     let tokens = TokenSource::new(http.clone(), tenant.credentials.clone());
     let client = ApiClient::new(
         http,

@@ -187,7 +187,10 @@ impl<'a> CreateSteps<'a> {
         if let (Some(409), Some(id)) = (error.status(), self.row.request.id.as_deref()) {
             return Step::FetchById(id);
         }
-        if let CallError::Auth(fatal @ Error::AuthRejected { .. }) = error {
+        if let CallError::Auth(
+            fatal @ (Error::AuthRejected { .. } | Error::TokenRedirected { .. }),
+        ) = error
+        {
             let outcome = self.outcome(None, RowError::Token(fatal.to_string()));
             return Step::Fatal(fatal, outcome);
         }

@@ -1,0 +1,186 @@
+//! What crosses the network, against hostile servers over HTTP: no credential follows a
+//! redirect to another origin and no redirected write is taken for done; plain http to
+//! another host is refused unless allowed; replies are bounded.
+
+use orgimport::record::Status;
+use orgimport::sandbox::SandboxConfig;
+use serde_json::json;
+
+use crate::fixture::{Fixture, customers, import_with};
+use crate::hostile::{self, Hostile, json as reply, redirect};
+use crate::ops::{bin, run, text};
+use crate::util::{TestSandbox, start_sandbox};
+
+/// A server elsewhere that answers whatever reaches it as a success: a token for a token
+/// request, an organization for anything else.
+pub(crate) async fn elsewhere() -> Hostile {
+    hostile::serve(None, |seen| {
+        Some(if seen.path.ends_with("/token") {
+            reply(
+                200,
+                &json!({"access_token": "stolen-token", "token_type": "bearer", "expires_in": 3600}),
+            )
+        } else {
+            reply(200, &json!({"id": "elsewhere-org", "name": "customer-00000"}))
+        })
+    })
+    .await
+}
+
+/// The import command line of `fixture` through `front` rather than straight to `sandbox`.
+pub(crate) fn args_via(
+    fixture: &Fixture,
+    sandbox: &TestSandbox,
+    front: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args = fixture.args(sandbox, &sandbox.secret(), extra);
+    let at = args.iter().position(|a| a == "--base-url").unwrap() + 1;
+    args[at] = front.to_string();
+    args
+}
+
+/// The binary pointed at `base_url` with the sandbox's tenant and credentials.
+pub(crate) fn bin_at(
+    sandbox: &TestSandbox,
+    base_url: &str,
+    dir: &std::path::Path,
+) -> assert_cmd::Command {
+    let c = sandbox.sandbox.config();
+    let mut cmd = bin(dir);
+    cmd.env("ORGIMPORT_BASE_URL", base_url)
+        .env("ORGIMPORT_TENANT", &c.tenant)
+        .env("ORGIMPORT_CLIENT_ID", &c.client_id)
+        .env("ORGIMPORT_CLIENT_SECRET", sandbox.secret())
+        .env("ORGIMPORT_TEMPLATE_ID", &c.template_id);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_request_follows_no_redirect_to_another_origin() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    for status in [307, 308, 302] {
+        let away = elsewhere().await;
+        let target = format!("{}/t/system/oauth2/token?client_secret=leaked", away.url);
+        let front = hostile::serve(None, move |_| Some(redirect(status, &target))).await;
+
+        let out = run(bin_at(&sandbox, &front.url, dir.path()), &["token"]).await;
+
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{status}: {stderr}");
+        assert!(away.seen().is_empty(), "{status}: {:?}", away.seen());
+        assert_eq!(front.seen().len(), 1, "{status}: not retried");
+        assert!(
+            stderr.contains(&format!("redirected (HTTP {status} "))
+                && stderr.contains(&format!("to {}/t/system/oauth2/token", away.url))
+                && stderr.contains("another origin"),
+            "{status}: {stderr}"
+        );
+        assert!(!stderr.contains("leaked"), "{stderr}");
+        assert!(!stderr.contains(&sandbox.secret()), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_redirected_elsewhere_or_into_a_get_is_not_sent_nor_taken_for_done() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let c = sandbox.sandbox.config();
+    let orgs = format!("/api/system/{}/organizations", c.tenant);
+    for status in [307, 308, 303] {
+        let away = elsewhere().await;
+        // A 303 to the same origin, whose GET answers an organization: a create taken for
+        // done if the redirect were followed.
+        let target = match status {
+            303 => format!("{orgs}/elsewhere-org"),
+            _ => format!("{}{orgs}", away.url),
+        };
+        let posts = orgs.clone();
+        let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+            if seen.method == "POST" && seen.path == posts {
+                Some(redirect(status, &target))
+            } else if seen.path.ends_with("/elsewhere-org") {
+                Some(reply(
+                    200,
+                    &json!({"id": "elsewhere-org", "name": "customer-00000"}),
+                ))
+            } else {
+                None
+            }
+        })
+        .await;
+        let fixture = Fixture::new(&customers(1));
+
+        let summary = import_with(args_via(&fixture, &sandbox, &front.url, &[]))
+            .await
+            .unwrap();
+
+        assert_eq!(summary.count(Status::Unconfirmed), 1, "{status}: {summary}");
+        assert!(away.seen().is_empty(), "{status}: {:?}", away.seen());
+        assert!(
+            front
+                .seen()
+                .iter()
+                .all(|s| !s.path.ends_with("/elsewhere-org")),
+            "{status}: the 303 was followed"
+        );
+        let row = &fixture.results_rows()[0];
+        assert_eq!(row["org_id"], "", "{row:?}");
+        assert!(
+            row["error"].contains(&format!("redirected (HTTP {status} ")),
+            "{status}: {row:?}"
+        );
+    }
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 0);
+
+    // A 307 to the same origin resends the same create there: followed, and done.
+    let posts = orgs.clone();
+    let moved = format!("{}{orgs}", hostile::MOVED);
+    let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+        (seen.method == "POST" && seen.path == posts).then(|| redirect(307, &moved))
+    })
+    .await;
+    let fixture = Fixture::new(&customers(1));
+    let summary = import_with(args_via(&fixture, &sandbox, &front.url, &[]))
+        .await
+        .unwrap();
+    assert_eq!(summary.count(Status::Created), 1, "{summary}");
+    let moved_posts = front
+        .seen()
+        .iter()
+        .filter(|s| s.method == "POST" && s.path.starts_with(hostile::MOVED))
+        .count();
+    assert_eq!(moved_posts, 1, "the same-origin 307 was followed");
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_redirected_elsewhere_and_answered_there_is_not_deleted() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(3));
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(summary.count(Status::Created), 3, "{summary}");
+    let away = elsewhere().await;
+    let target = away.url.clone();
+    let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+        (seen.method == "DELETE").then(|| redirect(307, &format!("{target}{}", seen.path)))
+    })
+    .await;
+    let dir = fixture.dir.path();
+
+    let out = run(
+        bin_at(&sandbox, &front.url, dir),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(away.seen().is_empty(), "{:?}", away.seen());
+    assert_eq!(sandbox.sandbox.stats().organizations, 3, "nothing deleted");
+    let report = std::fs::read_to_string(dir.join("customers.undo.csv")).unwrap();
+    assert!(!report.contains(",deleted,"), "{report}");
+    assert!(report.contains("redirected (HTTP 307 "), "{report}");
+    let rows = fixture.results_rows();
+    assert!(rows.iter().all(|r| r["status"] == "created"), "{rows:?}");
+}
