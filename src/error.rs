@@ -237,6 +237,9 @@ pub enum NoAnswer {
     Failed,
     /// A reply came, but not the JSON the API answers.
     Unreadable,
+    /// A reply came naming an organization by an id that is no id (`..`, `/`, a control
+    /// character...): nothing is recorded or requested under it.
+    NotAnId,
     /// A redirect came, and was not followed (to another origin, or one that would not resend
     /// the request as it was): what the request did there is not known.
     Redirected,
@@ -251,6 +254,7 @@ impl NoAnswer {
             NoAnswer::CutOff => "the reply was cut off",
             NoAnswer::Failed => "request failed",
             NoAnswer::Unreadable => "the API's reply could not be read",
+            NoAnswer::NotAnId => "the API's reply names no valid id",
             NoAnswer::Redirected => "redirected",
         }
     }

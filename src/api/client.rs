@@ -19,6 +19,8 @@ use super::types::{
     ApiErrorBody, CreateOrganization, Organization, OrganizationList, UpdateOrganization,
 };
 use crate::error::NoAnswer;
+use crate::input::quote::quoted;
+use crate::record::is_org_id;
 use crate::{Error, RowError};
 
 /// Organizations per page when listing the whole tenant: the API's maximum.
@@ -104,8 +106,10 @@ impl CallError {
                     || status.is_server_error()
                     || (*status == StatusCode::FORBIDDEN && code.as_str() == "request_forbidden")
             }
-            // A redirect not followed is answered the same again.
-            CallError::Transport { kind, .. } => *kind != NoAnswer::Redirected,
+            // A redirect not followed, or an id that is no id, is answered the same again.
+            CallError::Transport { kind, .. } => {
+                !matches!(kind, NoAnswer::Redirected | NoAnswer::NotAnId)
+            }
             CallError::Auth(e) => !matches!(
                 e,
                 Error::AuthRejected { .. } | Error::TokenRedirected { .. }
@@ -454,12 +458,34 @@ pub fn is_named(org: &Organization, name: &str) -> bool {
     org.name == name && !org.template
 }
 
-/// A success's body as an organization.
+/// A success's body as an organization, its ids checked.
 fn parse_org(body: &[u8], redactor: &Redactor) -> Result<Organization, CallError> {
-    serde_json::from_slice(body).map_err(|e| {
+    let org = serde_json::from_slice(body).map_err(|e| {
         // serde's words quote the body they could not read.
         unreadable(redactor.text(&format!("the API's reply is not an organization: {e}")))
-    })
+    })?;
+    check_ids(&org, redactor)?;
+    Ok(org)
+}
+
+/// Refuses an organization whose id (or parent's id) is not one that can be recorded or put
+/// in a URL ([`is_org_id`]: not `..`, `.`, empty, with `/` or a control character...): an id
+/// of `..` would make a delete of it a delete of the whole collection.
+fn check_ids(org: &Organization, redactor: &Redactor) -> Result<(), CallError> {
+    let parent = org.parent_id.as_deref().filter(|p| !p.is_empty());
+    for (what, id) in [("organization", Some(org.id.as_str())), ("parent", parent)] {
+        if let Some(id) = id.filter(|id| !is_org_id(id)) {
+            return Err(CallError::Transport {
+                kind: NoAnswer::NotAnId,
+                message: redactor.text(&format!(
+                    "the API's reply names {what} id {}, which is not an organization id (1 to \
+                 255 visible ASCII characters, no '/' or '\\', not '.' or '..')",
+                    quoted(id)
+                )),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The error for an answer `status` with `headers` and `body`; every word taken from them is
@@ -516,11 +542,15 @@ fn no_answer(e: &reqwest::Error, redactor: &Redactor) -> CallError {
     }
 }
 
-/// A page of `GET /organizations`.
+/// A page of `GET /organizations`, every id on it checked.
 fn parse_list(body: &[u8], redactor: &Redactor) -> Result<OrganizationList, CallError> {
-    serde_json::from_slice(body).map_err(|e| {
+    let list: OrganizationList = serde_json::from_slice(body).map_err(|e| {
         unreadable(redactor.text(&format!(
             "the API's reply is not a list of organizations: {e}"
         )))
-    })
+    })?;
+    for org in &list.organizations {
+        check_ids(org, redactor)?;
+    }
+    Ok(list)
 }

@@ -14,6 +14,7 @@ mod fixture;
 mod fuzz;
 mod hostile;
 mod hostile_input;
+mod hostile_replies;
 mod import;
 mod input;
 mod network;

@@ -1,0 +1,106 @@
+//! Replies a server is not to give, from a hostile server in front of the sandbox: ids that
+//! are no ids (`..`, `/`, control characters), text with terminal escapes, huge bodies and
+//! lifetimes. Each is an error for its request, never a panic, a raw escape on the terminal
+//! or a request to a URL the server chose.
+
+use orgimport::record::Status;
+use orgimport::sandbox::SandboxConfig;
+use serde_json::json;
+
+use crate::fixture::{Fixture, import_with};
+use crate::hostile::{self, json as reply};
+use crate::network::{args_via, bin_at};
+use crate::ops::{run, text};
+use crate::util::start_sandbox;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_in_replies_that_are_no_ids_are_neither_recorded_nor_put_in_a_url() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let orgs = format!(
+        "/api/system/{}/organizations",
+        sandbox.sandbox.config().tenant
+    );
+    for bad in ["..", ".", "", "a/b", "org\r\nX-Evil: 1", "org\u{1b}[2J"] {
+        // Creates answered with the id; so are undo's look-ups, by id and by name.
+        let path = orgs.clone();
+        let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+            let org = |name: &str| json!({"id": bad, "name": name});
+            if seen.method == "POST" && seen.path == path {
+                let sent: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+                Some(reply(201, &org(sent["name"].as_str().unwrap())))
+            } else if seen.method == "GET" && seen.path == format!("{path}/cust-a") {
+                Some(reply(200, &org("org-a")))
+            } else if seen.method == "GET" && seen.path.contains("search_phrase=") {
+                Some(reply(200, &json!({"organizations": [org("org-b")]})))
+            } else {
+                None
+            }
+        })
+        .await;
+        let fixture = Fixture::new("id,name\ncust-a,org-a\n,org-b\n");
+
+        let args = args_via(&fixture, &sandbox, &front.url, &["--max-attempts", "1"]);
+        let summary = import_with(args).await.unwrap();
+
+        assert_eq!(summary.count(Status::Unconfirmed), 2, "{bad:?}: {summary}");
+        for row in fixture.results_rows() {
+            assert_eq!(row["org_id"], "", "{bad:?}: {row:?}");
+            assert!(
+                row["error"].contains("which is not an organization id"),
+                "{bad:?}: {row:?}"
+            );
+        }
+
+        let out = run(
+            bin_at(&sandbox, &front.url, fixture.dir.path()),
+            &["undo", "customers.results.csv", "--yes"],
+        )
+        .await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}: {stderr}");
+        let deletes: Vec<_> = front
+            .seen()
+            .into_iter()
+            .filter(|s| s.method == "DELETE")
+            .map(|s| s.path)
+            .collect();
+        assert!(deletes.is_empty(), "{bad:?}: {deletes:?}");
+        for row in fixture.results_rows() {
+            assert_eq!(row["status"], "unconfirmed", "{bad:?}: still in doubt");
+        }
+    }
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_a_listing_with_an_id_that_is_no_id_stops_and_writes_nothing() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let orgs = format!(
+        "/api/system/{}/organizations",
+        sandbox.sandbox.config().tenant
+    );
+    let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+        (seen.method == "GET" && seen.path.starts_with(&format!("{orgs}?"))).then(|| {
+            reply(
+                200,
+                &json!({"organizations": [{"id": "../../x", "name": "evil"}]}),
+            )
+        })
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let out = run(
+        bin_at(&sandbox, &front.url, dir.path()),
+        &["export", "--out", "tenant.csv"],
+    )
+    .await;
+
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(r#"organization id "../../x", which is not an organization id"#),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("tenant.csv").exists());
+}
