@@ -61,6 +61,37 @@ pub fn http_client(timeout: Duration, idle_connections: usize) -> Result<reqwest
         .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))
 }
 
+/// Says at `-v` which proxy the requests to each of `urls` go through, once a proxy, as
+/// reqwest picks it from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less
+/// `NO_PROXY`): its host and port only, never its credentials.
+pub fn name_proxies(urls: &[&Url]) {
+    let matcher = hyper_util::client::proxy::matcher::Matcher::from_system();
+    let mut named: Vec<String> = Vec::new();
+    for url in urls {
+        let Ok(uri) = url.as_str().parse() else {
+            continue;
+        };
+        let Some(proxy) = matcher.intercept(&uri) else {
+            continue;
+        };
+        let proxy = proxy.uri();
+        let host = match (proxy.host(), proxy.port_u16()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => "?".to_string(),
+        };
+        if !named.contains(&host) {
+            tracing::info!(
+                "requests to {} go through the proxy {host} (from the environment: \
+                 HTTPS_PROXY, HTTP_PROXY or ALL_PROXY; NO_PROXY lists the hosts reached \
+                 directly); it sees the hosts, and for plain http the secret and the tokens",
+                url.origin().ascii_serialization()
+            );
+            named.push(host);
+        }
+    }
+}
+
 /// Redirects followed on one request at most (same-origin 307 and 308 only).
 const MAX_REDIRECTS: usize = 5;
 

@@ -42,6 +42,10 @@ pub struct ConnectionArgs {
     /// How long to wait for one reply, e.g. 30s or 1500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Allow plain http:// to a host other than this machine: the client secret and tokens
+    /// then cross the network in clear [env: ORGIMPORT_ALLOW_INSECURE_HTTP].
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
 
 /// Reading back a results file: which columns feed which fields.

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use crate::Error;
-use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource, http_client};
+use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource, http_client, name_proxies};
 use crate::rate::RateSetting;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::settings::{ImportSettings, Target, Tenant};
@@ -133,6 +133,7 @@ fn build_client(
     burst: NonZeroU32,
 ) -> Result<(ApiClient, TokenSource), Error> {
     let http = http_client(timeout, idle_connections)?;
+    name_proxies(&[&tenant.credentials.token_url, &tenant.base_url]);
     let tokens = TokenSource::new(http.clone(), tenant.credentials.clone());
     let client = ApiClient::new(
         http,

@@ -13,7 +13,8 @@ use crate::cli::{ClientAuthArg, ConnectionArgs};
 use crate::record::TenantMark;
 use crate::settings::layers::{Environment, Layers};
 use crate::settings::profile::{
-    BASE_URL, CLIENT_ID, CLIENT_SECRET_FILE, DEFAULT_SCOPE, SCOPE, TENANT, TOKEN_URL,
+    ALLOW_INSECURE_HTTP, BASE_URL, CLIENT_ID, CLIENT_SECRET_FILE, DEFAULT_SCOPE, SCOPE, TENANT,
+    TOKEN_URL,
 };
 
 /// The environment variable holding the client secret.
@@ -41,6 +42,8 @@ pub struct Connection {
     pub client_auth: ClientAuth,
     /// `--timeout`: how long to wait for one reply.
     pub timeout: Duration,
+    /// `--allow-insecure-http`: plain http to a host other than this machine is allowed.
+    pub allow_insecure_http: bool,
 }
 
 impl Connection {
@@ -62,6 +65,11 @@ impl Connection {
                 ClientAuthArg::Basic => ClientAuth::Basic,
             },
             timeout: args.timeout,
+            allow_insecure_http: layers.get_or(
+                &ALLOW_INSECURE_HTTP,
+                args.allow_insecure_http.then_some(true),
+                false,
+            )?,
         })
     }
 
@@ -163,7 +171,42 @@ impl Connection {
             self.client_auth,
         );
         tenant.credentials.token_url = token_url;
+        for (flag, url) in [
+            ("--base-url", &tenant.base_url),
+            ("--token-url", &tenant.credentials.token_url),
+        ] {
+            self.check_transport(flag, url)?;
+        }
         Ok(tenant)
+    }
+
+    /// Refuses plain http to a host that is not this machine (a loopback address or
+    /// `localhost`) unless `--allow-insecure-http` says so; then warns, as the client secret
+    /// and the tokens cross the network in clear.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `flag` and the way out.
+    fn check_transport(&self, flag: &str, url: &Url) -> Result<(), Error> {
+        if url.scheme() != "http" || is_loopback(url) {
+            return Ok(());
+        }
+        let host = url.host_str().unwrap_or_default();
+        // Without user info, which may hold a credential.
+        let mut url = url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        if !self.allow_insecure_http {
+            return Err(Error::Config(format!(
+                "{flag} {url} is plain http to {host}, which is not this machine: the client \
+                 secret and the tokens would cross the network in clear; use https, or pass \
+                 --allow-insecure-http (ORGIMPORT_ALLOW_INSECURE_HTTP=1) to send them anyway"
+            )));
+        }
+        eprintln!(
+            "warning: {flag} {url} is plain http to {host}: the client secret and the tokens \
+             cross the network in clear (--allow-insecure-http)"
+        );
+        Ok(())
     }
 }
 
@@ -235,6 +278,16 @@ impl Tenant {
                 auth,
             },
         }
+    }
+}
+
+/// Whether `url`'s host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

@@ -82,6 +82,20 @@ impl Value for String {
     }
 }
 
+impl Value for bool {
+    fn from_env(text: &OsStr) -> Result<bool, String> {
+        match String::from_env(text)?.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            other => Err(format!("{other:?} is not true or false (1 or 0)")),
+        }
+    }
+
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl Value for PathBuf {
     fn from_env(text: &OsStr) -> Result<PathBuf, String> {
         Ok(PathBuf::from(text))

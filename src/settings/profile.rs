@@ -64,6 +64,8 @@ pub struct Profile {
     pub template_id: Option<String>,
     /// `--rate`, e.g. `"20/s"`, `"600/m"` or `"auto"`.
     pub rate: Option<RateSetting>,
+    /// `--allow-insecure-http`.
+    pub allow_insecure_http: Option<bool>,
 }
 
 /// A setting that a flag, an environment variable and a profile can all give.
@@ -118,6 +120,12 @@ pub const TEMPLATE_ID: Key<String> = Key {
     name: "template_id",
     env: "ORGIMPORT_TEMPLATE_ID",
     in_profile: |p| p.template_id.clone(),
+};
+/// `--allow-insecure-http`.
+pub const ALLOW_INSECURE_HTTP: Key<bool> = Key {
+    name: "allow_insecure_http",
+    env: "ORGIMPORT_ALLOW_INSECURE_HTTP",
+    in_profile: |p| p.allow_insecure_http,
 };
 /// `--rate`.
 pub const RATE: Key<RateSetting> = Key {

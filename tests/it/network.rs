@@ -184,3 +184,69 @@ async fn a_delete_redirected_elsewhere_and_answered_there_is_not_deleted() {
     let rows = fixture.results_rows();
     assert!(rows.iter().all(|r| r["status"] == "created"), "{rows:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_to_another_host_is_refused_unless_allowed_and_a_proxy_is_named() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    // A proxy on this machine in front of the sandbox: the tenant's host is never resolved.
+    let proxy = hostile::serve(Some(sandbox.base_url.clone()), |_| None).await;
+    let proxy_port = proxy.url.rsplit(':').next().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let remote = "http://tenant.example";
+    let with_proxy = || {
+        let mut cmd = bin_at(&sandbox, remote, dir.path());
+        cmd.env(
+            "HTTP_PROXY",
+            format!("http://proxyuser:pr0xy-pw@127.0.0.1:{proxy_port}"),
+        );
+        cmd
+    };
+
+    let out = run(with_proxy(), &["token"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--base-url http://tenant.example/ is plain http to tenant.example")
+            && stderr.contains("--allow-insecure-http"),
+        "{stderr}"
+    );
+    assert!(proxy.seen().is_empty(), "nothing sent: {:?}", proxy.seen());
+
+    for allowed in [
+        run(with_proxy(), &["token", "--allow-insecure-http", "-v"]).await,
+        run(
+            {
+                let mut cmd = with_proxy();
+                cmd.env("ORGIMPORT_ALLOW_INSECURE_HTTP", "1");
+                cmd
+            },
+            &["token", "-v"],
+        )
+        .await,
+    ] {
+        let stderr = text(&allowed.stderr);
+        assert_eq!(allowed.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("warning: --base-url http://tenant.example/ is plain http")
+                && stderr.contains("cross the network in clear"),
+            "{stderr}"
+        );
+        let named = format!("go through the proxy 127.0.0.1:{proxy_port}");
+        assert_eq!(stderr.matches(&named).count(), 1, "{stderr}");
+        assert!(!stderr.contains("pr0xy-pw"), "{stderr}");
+    }
+    assert!(
+        !proxy.seen().is_empty(),
+        "the requests went through the proxy"
+    );
+
+    // This machine's own addresses need no flag.
+    for local in ["http://localhost", "http://127.1.2.3", "http://[::1]"] {
+        let out = run(bin_at(&sandbox, local, dir.path()), &["config"]).await;
+        assert!(
+            !text(&out.stderr).contains("plain http"),
+            "{local}: {}",
+            text(&out.stderr)
+        );
+    }
+}
