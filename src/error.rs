@@ -240,6 +240,8 @@ pub enum NoAnswer {
     /// A reply came naming an organization by an id that is no id (`..`, `/`, a control
     /// character...): nothing is recorded or requested under it.
     NotAnId,
+    /// A reply came that is longer than any the API gives: not read whole.
+    TooLarge,
     /// A redirect came, and was not followed (to another origin, or one that would not resend
     /// the request as it was): what the request did there is not known.
     Redirected,
@@ -255,6 +257,7 @@ impl NoAnswer {
             NoAnswer::Failed => "request failed",
             NoAnswer::Unreadable => "the API's reply could not be read",
             NoAnswer::NotAnId => "the API's reply names no valid id",
+            NoAnswer::TooLarge => "the reply was too large",
             NoAnswer::Redirected => "redirected",
         }
     }

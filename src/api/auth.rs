@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::redact::Redactor;
-use super::transport::{describe_transport, redirect_refused};
+use super::transport::{describe_transport, read_capped, redirect_refused};
 use super::types::{OAuthErrorBody, TokenReply};
 use crate::Error;
 
@@ -23,6 +23,13 @@ const QUOTED_BODY: usize = 200;
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// A token is refreshed this long before it expires at the most (less for short lifetimes).
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// The lifetimes taken from an `expires_in`: one outside is clamped into it, with a warning
+/// (an `expires_in` of `1e30` must not overflow a clock, nor one of 0 ask for a token before
+/// every request).
+const LIFETIMES: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(24 * 3600);
+/// The largest token reply read, in bytes.
+const MAX_TOKEN_REPLY: usize = 1 << 20;
 
 /// How the client authenticates to the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -224,7 +231,12 @@ impl TokenSource {
                 message: message.into_string(),
             });
         }
-        let body = reply.bytes().await.map_err(no_answer)?;
+        let body = read_capped(reply, MAX_TOKEN_REPLY)
+            .await
+            .map_err(|e| Error::Auth {
+                url: url.clone(),
+                message: e.describe(redactor).into_string(),
+            })?;
         if !status.is_success() {
             let error = refusal(url, status, &body, redactor);
             tracing::debug!("the token endpoint answered: {error}");
@@ -240,19 +252,34 @@ impl TokenSource {
         redactor.register(&reply.access_token);
         let lifetime = reply
             .expires_in
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_LIFETIME);
+            .map_or(DEFAULT_LIFETIME, |seconds| clamp_lifetime(&url, seconds));
         let margin = (lifetime / 5).min(MAX_REFRESH_MARGIN);
         let generation = self.inner.fetches.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::debug!(generation, ?lifetime, "fetched an access token");
         Ok(Token {
             value: SecretString::from(reply.access_token),
             generation,
-            refresh_at: started + lifetime.saturating_sub(margin),
+            refresh_at: started
+                .checked_add(lifetime.saturating_sub(margin))
+                .unwrap_or(started),
             scope: reply.scope.map(|s| redactor.text(&s).into_string()),
             lifetime,
         })
     }
+}
+
+/// The lifetime `expires_in` says (`seconds`), clamped into [`LIFETIMES`] with a warning.
+fn clamp_lifetime(url: &str, seconds: u64) -> Duration {
+    let said = Duration::from_secs(seconds);
+    let lifetime = said.clamp(*LIFETIMES.start(), *LIFETIMES.end());
+    if lifetime != said {
+        tracing::warn!(
+            "the token endpoint {url} said the token lives {seconds} s (expires_in); taken as \
+             {} s",
+            lifetime.as_secs()
+        );
+    }
+    lifetime
 }
 
 /// The error for a token endpoint that answered `status` with `body`: a refusal of the

@@ -14,7 +14,7 @@ use url::Url;
 use super::auth::TokenSource;
 use super::redact::{Redactor, ServerText};
 use super::throttle::Throttle;
-use super::transport::{describe_transport, no_answer_kind, redirect_refused};
+use super::transport::{describe_transport, no_answer_kind, read_capped, redirect_refused};
 use super::types::{
     ApiErrorBody, CreateOrganization, Organization, OrganizationList, UpdateOrganization,
 };
@@ -38,6 +38,11 @@ pub struct ApiClient {
     /// The shared pace: every request, retries included, waits its turn there.
     throttle: Arc<Throttle>,
 }
+
+/// The largest reply read for one organization (or an error), in bytes.
+const MAX_ORG_REPLY: usize = 4 << 20;
+/// The largest reply read for a page of [`LIST_PAGE`] organizations, in bytes.
+const MAX_LIST_REPLY: usize = 64 << 20;
 
 /// How much of an error body that is not the API's JSON a message quotes, in characters.
 const QUOTED_BODY: usize = 300;
@@ -106,10 +111,12 @@ impl CallError {
                     || status.is_server_error()
                     || (*status == StatusCode::FORBIDDEN && code.as_str() == "request_forbidden")
             }
-            // A redirect not followed, or an id that is no id, is answered the same again.
-            CallError::Transport { kind, .. } => {
-                !matches!(kind, NoAnswer::Redirected | NoAnswer::NotAnId)
-            }
+            // A redirect not followed, an id that is no id or a reply too large is answered the
+            // same again.
+            CallError::Transport { kind, .. } => !matches!(
+                kind,
+                NoAnswer::Redirected | NoAnswer::NotAnId | NoAnswer::TooLarge
+            ),
             CallError::Auth(e) => !matches!(
                 e,
                 Error::AuthRejected { .. } | Error::TokenRedirected { .. }
@@ -232,7 +239,7 @@ impl ApiClient {
         idempotency_key: &str,
     ) -> Result<CreateReply, CallError> {
         let answer = self
-            .send(Method::POST, self.orgs_url.clone(), |r| {
+            .send(Method::POST, self.orgs_url.clone(), MAX_ORG_REPLY, |r| {
                 r.header("content-type", "application/json")
                     .header("x-idempotency-key", idempotency_key)
                     .body(body.clone())
@@ -254,7 +261,7 @@ impl ApiClient {
         url.path_segments_mut()
             .expect("an http(s) URL has path segments")
             .push(id);
-        match self.send(Method::GET, url, |r| r).await {
+        match self.send(Method::GET, url, MAX_ORG_REPLY, |r| r).await {
             Ok(answer) => parse_org(&answer.body, self.redactor()).map(|org| {
                 Some(Organization {
                     etag: answer.etag,
@@ -275,7 +282,7 @@ impl ApiClient {
         url.path_segments_mut()
             .expect("an http(s) URL has path segments")
             .push(id);
-        match self.send(Method::DELETE, url, |r| r).await {
+        match self.send(Method::DELETE, url, MAX_ORG_REPLY, |r| r).await {
             Ok(_) => Ok(true),
             Err(CallError::Status { status, .. }) if status == StatusCode::NOT_FOUND => Ok(false),
             Err(e) => Err(e),
@@ -304,7 +311,7 @@ impl ApiClient {
                     query.append_pair("after_organization_id", after);
                 }
             }
-            let answer = self.send(Method::GET, url, |r| r).await?;
+            let answer = self.send(Method::GET, url, MAX_LIST_REPLY, |r| r).await?;
             let page = parse_list(&answer.body, self.redactor())?;
             let full = page.organizations.len() >= PAGE;
             after = page.organizations.last().map(|o| o.id.clone());
@@ -334,7 +341,7 @@ impl ApiClient {
                 query.append_pair("after_organization_id", after);
             }
         }
-        let answer = self.send(Method::GET, url, |r| r).await?;
+        let answer = self.send(Method::GET, url, MAX_LIST_REPLY, |r| r).await?;
         let page = parse_list(&answer.body, self.redactor())?;
         Ok(page.organizations)
     }
@@ -357,7 +364,7 @@ impl ApiClient {
             .push(id);
         let bytes = serde_json::to_vec(body).expect("a request body always serialises");
         let answer = self
-            .send(Method::PUT, url, |r| {
+            .send(Method::PUT, url, MAX_ORG_REPLY, |r| {
                 let r = r
                     .header("content-type", "application/json")
                     .body(bytes.clone());
@@ -379,12 +386,14 @@ impl ApiClient {
         self.tokens.redactor()
     }
 
-    /// Sends one request in its turn with the current token; on a 401
+    /// Sends one request in its turn with the current token, its reply read up to `cap` bytes;
+    /// on a 401
     /// `invalid_access_token` drops the token and sends once more with a new one.
     async fn send(
         &self,
         method: Method,
         url: Url,
+        cap: usize,
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<Answer, CallError> {
         let mut refreshed = false;
@@ -427,10 +436,12 @@ impl ApiClient {
             } else {
                 reply.headers().clone()
             };
-            let body = reply
-                .bytes()
+            let body = read_capped(reply, cap)
                 .await
-                .map_err(|e| no_answer(&e, self.redactor()))?;
+                .map_err(|e| CallError::Transport {
+                    kind: e.kind(),
+                    message: e.describe(self.redactor()),
+                })?;
             if status.is_success() {
                 return Ok(Answer {
                     body,

@@ -151,3 +151,62 @@ pub(crate) fn redirect_refused(
     };
     Some(redactor.text(&text))
 }
+
+/// Why a reply's body was not read whole.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The connection failed while it was read.
+    Transport(reqwest::Error),
+    /// It is longer than the cap, in bytes: not read further.
+    TooLarge(usize),
+}
+
+impl BodyError {
+    /// What kind of no-answer it is.
+    pub(crate) fn kind(&self) -> NoAnswer {
+        match self {
+            BodyError::Transport(e) => no_answer_kind(e),
+            BodyError::TooLarge(_) => NoAnswer::TooLarge,
+        }
+    }
+
+    /// It in one line, redacted by `redactor`.
+    pub(crate) fn describe(&self, redactor: &Redactor) -> ServerText {
+        match self {
+            BodyError::Transport(e) => describe_transport(e, redactor),
+            BodyError::TooLarge(cap) => redactor.text(&format!(
+                "{}: over {} MiB, where no answer of the API is as long; not read further",
+                NoAnswer::TooLarge.as_str(),
+                cap >> 20
+            )),
+        }
+    }
+}
+
+/// The body of `reply`, read until `cap` bytes at most, so that a huge or endless reply costs
+/// neither unbounded memory nor time beyond the timeout.
+///
+/// # Errors
+/// [`BodyError::TooLarge`] when the body is longer than `cap`; [`BodyError::Transport`] when
+/// the connection fails.
+pub(crate) async fn read_capped(
+    mut reply: reqwest::Response,
+    cap: usize,
+) -> Result<bytes::Bytes, BodyError> {
+    match reply.content_length() {
+        // The common case: a length said and within the cap, which hyper holds the body to.
+        Some(length) if length <= cap as u64 => {
+            return reply.bytes().await.map_err(BodyError::Transport);
+        }
+        Some(_) => return Err(BodyError::TooLarge(cap)),
+        None => {}
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = reply.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge(cap));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}

@@ -94,7 +94,7 @@ pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
         client_id: tenant.credentials.client_id.clone(),
         requested: tenant.credentials.scope.clone(),
         granted: token.scope().map(str::to_string),
-        expires_at: issued + token.lifetime(),
+        expires_at: issued.checked_add(token.lifetime()).unwrap_or(issued),
         lifetime: token.lifetime(),
         template,
         token: SecretString::from(token.bearer().to_string()),

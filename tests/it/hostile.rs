@@ -136,3 +136,29 @@ pub fn json(status: u16, body: &serde_json::Value) -> Response {
         .body(Body::from(body.to_string()))
         .unwrap()
 }
+
+/// A body of `total` bytes of spaces sent in 64 KiB frames without a length; `sent` counts
+/// the bytes the client took.
+pub struct Endless {
+    pub left: usize,
+    pub sent: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl http_body::Body for Endless {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        const FRAME: usize = 64 << 10;
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.left.min(FRAME);
+        self.left -= n;
+        self.sent.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![b' '; n])))))
+    }
+}

@@ -3,12 +3,17 @@
 //! lifetimes. Each is an error for its request, never a panic, a raw escape on the terminal
 //! or a request to a URL the server chose.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::response::Response;
 use orgimport::record::Status;
 use orgimport::sandbox::SandboxConfig;
 use serde_json::json;
 
 use crate::fixture::{Fixture, import_with};
-use crate::hostile::{self, json as reply};
+use crate::hostile::{self, Endless, json as reply};
 use crate::network::{args_via, bin_at};
 use crate::ops::{run, text};
 use crate::util::start_sandbox;
@@ -103,4 +108,66 @@ async fn an_export_of_a_listing_with_an_id_that_is_no_id_stops_and_writes_nothin
         "{stderr}"
     );
     assert!(!dir.path().join("tenant.csv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_reply_is_an_error_for_its_request_and_is_not_read_whole() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let orgs = format!(
+        "/api/system/{}/organizations",
+        sandbox.sandbox.config().tenant
+    );
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    const HUGE: usize = 256 << 20;
+    let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+        (seen.method == "POST" && seen.path == orgs).then(|| {
+            // A JSON organization followed by a quarter of a gigabyte of spaces, no length.
+            Response::builder()
+                .status(201)
+                .header("content-type", "application/json")
+                .body(Body::new(Endless {
+                    left: HUGE,
+                    sent: counter.clone(),
+                }))
+                .unwrap()
+        })
+    })
+    .await;
+    let fixture = Fixture::new("name\nhuge\n");
+
+    let args = args_via(&fixture, &sandbox, &front.url, &[]);
+    let summary = import_with(args).await.unwrap();
+
+    assert_eq!(summary.count(Status::Unconfirmed), 1, "{summary}");
+    let row = &fixture.results_rows()[0];
+    assert!(
+        row["error"].contains("the reply was too large: over 4 MiB"),
+        "{row:?}"
+    );
+    let read = sent.load(Ordering::Relaxed);
+    assert!(read < 32 << 20, "{read} bytes of {HUGE} taken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_lifetime_out_of_range_is_clamped_with_a_warning() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let token = sandbox.token().await;
+    let dir = tempfile::tempdir().unwrap();
+    for (expires_in, taken) in [(json!(1e30), "86400 s"), (json!("0"), "1 s")] {
+        let answer = json!({"access_token": token, "expires_in": expires_in});
+        let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+            seen.path.ends_with("/token").then(|| reply(200, &answer))
+        })
+        .await;
+
+        let out = run(bin_at(&sandbox, &front.url, dir.path()), &["token"]).await;
+
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{expires_in}: {stderr}");
+        assert!(
+            stderr.contains("(expires_in); taken as ") && stderr.contains(taken),
+            "{expires_in}: {stderr}"
+        );
+    }
 }
