@@ -13,14 +13,22 @@
 //!   word kept), a `Bearer` or `Basic` credential, and the value of a `client_secret`,
 //!   `access_token` or `refresh_token` field of a form, a query or a JSON body.
 //!
+//! Then it escapes what is left as input text is escaped in messages
+//! ([`crate::input::quote::escaped`]): control characters (ESC, CR, BEL...), bidi controls and
+//! invisible ones come out as `\u{1b}`, `\r`..., so that a server's words cannot clear the
+//! terminal, forge a line or hide in the results file.
+//!
 //! It runs on error paths only, so it is a plain scan: no regular expressions, no automaton.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+use crate::input::quote::escaped;
 
 /// What every redacted credential is replaced with.
 pub const REDACTED: &str = "[redacted]";
@@ -75,14 +83,19 @@ impl Redactor {
         }
     }
 
-    /// `text` with every credential in it replaced by [`REDACTED`].
+    /// `text` with every credential in it replaced by [`REDACTED`], then its control and
+    /// invisible characters escaped (see the module docs).
     pub fn text(&self, text: &str) -> ServerText {
         let mut spans = Vec::new();
         for needle in self.read().iter() {
             exact_spans(text, needle, &mut spans);
         }
         shaped_spans(text, &mut spans);
-        ServerText(replace_spans(text, spans))
+        let redacted = replace_spans(text, spans);
+        ServerText(match escaped(&redacted) {
+            Cow::Borrowed(_) => redacted,
+            Cow::Owned(escaped) => escaped,
+        })
     }
 
     /// A reply body as text: read as UTF-8 (invalid bytes replaced), trimmed, redacted whole,

@@ -171,3 +171,69 @@ async fn a_token_lifetime_out_of_range_is_clamped_with_a_warning() {
         );
     }
 }
+
+/// Escape sequences a server may put in its words: clear the screen, set the window title, a
+/// hyperlink, a bare CR that overwrites the line, a bidi override.
+const HOSTILE_TEXT: &str =
+    "bad\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}]8;;http://evil\u{1b}\\click\rforged line\u{202e}";
+
+/// The raw characters no output or file may hold.
+fn assert_no_raw_escapes(what: &str, text: &str) {
+    for raw in ['\u{1b}', '\u{7}', '\r', '\u{202e}'] {
+        assert!(!text.contains(raw), "{what} holds {raw:?}: {text:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_with_terminal_escapes_is_escaped_on_the_terminal_and_in_the_results() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let orgs = format!(
+        "/api/system/{}/organizations",
+        sandbox.sandbox.config().tenant
+    );
+    let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+        (seen.method == "POST" && seen.path == orgs).then(|| {
+            reply(
+                400,
+                &json!({"error": HOSTILE_TEXT, "error_code": "invalid\u{1b}[31m"}),
+            )
+        })
+    })
+    .await;
+    let fixture = Fixture::new("name\nacme\n");
+    let dir = fixture.dir.path();
+
+    let out = run(
+        bin_at(&sandbox, &front.url, dir),
+        &["import", "customers.csv", "-v"],
+    )
+    .await;
+
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_no_raw_escapes("stdout", &stdout);
+    assert_no_raw_escapes("stderr", &stderr);
+    let results = std::fs::read_to_string(fixture.results()).unwrap();
+    assert_no_raw_escapes("the results file", &results);
+    let row = &fixture.results_rows()[0];
+    assert!(
+        row["error"].starts_with(
+            r"HTTP 400 invalid\u{1b}[31m: bad\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}]8;;http://evil\u{1b}\click\rforged line\u{202e}"
+        ),
+        "{row:?}"
+    );
+
+    // The token endpoint's refusal, printed as the fatal error.
+    let front = hostile::serve(None, |_| {
+        Some(reply(
+            401,
+            &json!({"error": "invalid_client", "error_description": HOSTILE_TEXT}),
+        ))
+    })
+    .await;
+    let out = run(bin_at(&sandbox, &front.url, dir), &["token"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_no_raw_escapes("the token refusal", &stderr);
+    assert!(stderr.contains(r"bad\u{1b}[2J"), "{stderr}");
+}
