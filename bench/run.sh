@@ -77,11 +77,23 @@ start_sandbox() {
     done
     [ -n "$url" ] || { cat "$WORK/sandbox.err" >&2; echo "the sandbox did not start" >&2; exit 1; }
     export ORGIMPORT_BASE_URL=$url
+    # The inspection endpoints want a token of the sandbox's: one, fetched before anything is
+    # measured (its own token request counts in token_requests before every "before").
+    INSPECT_TOKEN=$(sandbox_token)
+}
+
+# sandbox_token: a fresh access token of the running sandbox's client.
+sandbox_token() {
+    printf 'grant_type=client_credentials&client_id=bench&client_secret=%s' \
+        "$ORGIMPORT_CLIENT_SECRET" | curl -sf --data-binary @- \
+        -H 'content-type: application/x-www-form-urlencoded' \
+        "$ORGIMPORT_BASE_URL/demo/system/oauth2/token" |
+        python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])"
 }
 
 # stat FIELD: one counter of the running sandbox.
 stat() {
-    curl -sf "$ORGIMPORT_BASE_URL/_sandbox/stats" |
+    curl -sf -H "authorization: Bearer $INSPECT_TOKEN" "$ORGIMPORT_BASE_URL/_sandbox/stats" |
         python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"
 }
 
@@ -191,11 +203,7 @@ if wants throughput; then
         start_sandbox
         # oha posts one row's body (the same JSON orgimport sends) with a token of the same
         # client, to the same endpoint of a fresh sandbox.
-        token=$(printf 'grant_type=client_credentials&client_id=bench&client_secret=%s' \
-            "$ORGIMPORT_CLIENT_SECRET" | curl -sf --data-binary @- \
-            -H 'content-type: application/x-www-form-urlencoded' \
-            "$ORGIMPORT_BASE_URL/demo/system/oauth2/token" |
-            python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])")
+        token=$(sandbox_token)
         /usr/bin/time -v -o "$WORK/time.txt" \
             "$OHA" --no-tui --output-format json -n "$THROUGHPUT_ROWS" -c "$CONCURRENCY" -m POST \
             -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body" \

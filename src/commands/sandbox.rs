@@ -26,7 +26,10 @@ pub async fn run(settings: SandboxSettings) -> anyhow::Result<ExitStatus> {
     // at it; they are not a tenant's. A secret the user gave is never printed back.
     println!("sandbox listening on http://{address} (Ctrl-C stops it; its data lives in memory)");
     print!("{}", sandbox.shell_exports(address, !secret_given));
-    println!("# stats: curl http://{address}/_sandbox/stats");
+    println!(
+        "# stats (with the settings above): curl -H \"Authorization: Bearer $(orgimport token \
+         --show | sed -n 's/^access token: *//p')\" http://{address}/_sandbox/stats"
+    );
     sandbox
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;

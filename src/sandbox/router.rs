@@ -2,11 +2,13 @@
 //! `/_sandbox` inspection endpoints and the replies for unknown paths and methods.
 //!
 //! Layers: the token endpoints and the System API get the latency fault; the System API also
-//! passes the [gate](super::gate). `/_sandbox/*` has neither: no auth, no limit, no latency.
+//! passes the [gate](super::gate). `/_sandbox/*` has neither (no limit, no latency), but asks
+//! for a bearer token the sandbox issued, as the API does: what a rehearsal imported (a real
+//! customer file, maybe) is not shown to every user of the machine.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,6 +16,7 @@ use axum::{Json, Router};
 use super::gate::{TRACE_ID, gate, trace_id};
 use super::model::OrganizationsResponse;
 use super::reply::{ApiError, JsonReply};
+use super::token::check_bearer;
 use super::{Sandbox, Stats, base_url, faults, lock, organizations, token};
 
 /// The sandbox's whole router, its state applied.
@@ -40,12 +43,26 @@ pub(crate) fn router(sandbox: &Sandbox) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
     let inspect = Router::new()
         .route("/_sandbox/stats", get(stats))
-        .route("/_sandbox/organizations", get(all_organizations));
+        .route("/_sandbox/organizations", get(all_organizations))
+        .layer(from_fn_with_state(sandbox.clone(), inspector));
     api.merge(oauth)
         .layer(from_fn_with_state(sandbox.clone(), faults::add_latency))
         .merge(inspect)
         .fallback(not_found)
         .with_state(sandbox.clone())
+}
+
+/// Middleware over `/_sandbox/*`: the request's bearer token must be one the sandbox issued
+/// and still accepts (401 or 403 in the API's error shape otherwise).
+async fn inspector(State(sandbox): State<Sandbox>, req: Request, next: Next) -> Response {
+    match check_bearer(&sandbox, req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(e) => {
+            let mut res = e.into_response();
+            res.headers_mut().insert(TRACE_ID, trace_id());
+            res
+        }
+    }
 }
 
 /// `GET /_sandbox/stats`: the counters, for a benchmark in another process.

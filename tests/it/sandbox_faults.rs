@@ -49,6 +49,7 @@ async fn rate_limit_answers_429_with_retry_after() {
     let res = ts
         .client
         .get(format!("{}/_sandbox/stats", ts.base_url))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
@@ -251,9 +252,24 @@ async fn inspection_endpoints_and_error_shapes() {
             .status(),
         201
     );
+    // They show a rehearsal's data: only to a holder of a token the sandbox issued.
+    for path in ["stats", "organizations"] {
+        let url = format!("{}/_sandbox/{path}", ts.base_url);
+        let res = ts.client.get(&url).send().await.unwrap();
+        assert_api_error(res, 401, "invalid_access_token").await;
+        let res = ts
+            .client
+            .get(&url)
+            .bearer_auth("forged")
+            .send()
+            .await
+            .unwrap();
+        assert_api_error(res, 401, "invalid_access_token").await;
+    }
     let stats: Stats = ts
         .client
         .get(format!("{}/_sandbox/stats", ts.base_url))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()
@@ -266,6 +282,7 @@ async fn inspection_endpoints_and_error_shapes() {
     let (status, body) = status_json(
         ts.client
             .get(format!("{}/_sandbox/organizations", ts.base_url))
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap(),
