@@ -320,25 +320,79 @@ pub(crate) fn secret_from_env(env: &Environment) -> Option<SecretString> {
         .map(|s| SecretString::from(s.to_string()))
 }
 
-/// The secret in the file at `path`, without its line end.
+/// The secret in the file at `path`: its one line, without the line end. Whitespace around it
+/// (spaces, tabs, a CR of a Windows line end, blank lines, a byte-order mark) is taken off
+/// with a warning, as no secret starts or ends with it and an editor adds it unseen.
 ///
 /// # Errors
-/// The file's read error; [`Error::Config`] when it is empty.
+/// The file's read error; [`Error::Config`] when it is empty or holds more than one line.
+/// Neither message shows the secret.
 pub(crate) fn read_secret_file(path: &Path) -> Result<SecretString, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let secret = text.trim_end_matches(['\r', '\n']);
-    if secret.is_empty() {
-        return Err(Error::Config(format!(
-            "--client-secret-file {} is empty",
-            path.display()
-        )));
+    let flag = format!("--client-secret-file {}", path.display());
+    let (secret, trimmed) =
+        secret_in(&text).map_err(|why| Error::Config(format!("{flag} {why}")))?;
+    if trimmed {
+        eprintln!(
+            "warning: {flag}: whitespace around the secret (spaces, tabs, a Windows line end, \
+             blank lines or a byte-order mark) was taken off; the secret is the rest of the line"
+        );
     }
     Ok(SecretString::from(secret.to_string()))
+}
+
+/// The secret in a secret file's `text`, and whether anything but one final line end was
+/// taken off around it.
+///
+/// # Errors
+/// Why `text` holds no secret, or more than one line.
+fn secret_in(text: &str) -> Result<(&str, bool), &'static str> {
+    let blank = |c: char| c.is_whitespace() || c == '\u{feff}';
+    let mut lines = text
+        .lines()
+        .filter(|line| !line.trim_matches(blank).is_empty());
+    let Some(line) = lines.next() else {
+        return Err("is empty");
+    };
+    if lines.next().is_some() {
+        return Err(
+            "holds more than one line; it must hold the secret alone, on one line (nothing \
+             else: no name, no comment)",
+        );
+    }
+    let secret = line.trim_matches(blank);
+    let as_written = text.strip_suffix('\n').unwrap_or(text);
+    Ok((secret, secret != as_written))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_file_holds_one_line_whose_surrounding_whitespace_is_taken_off() {
+        assert_eq!(secret_in("s3cr et\n"), Ok(("s3cr et", false)));
+        assert_eq!(secret_in("s3cr et"), Ok(("s3cr et", false)));
+        for text in [
+            "s3cr et\r\n",
+            "  s3cr et\t\n",
+            "\u{feff}s3cr et",
+            "\ns3cr et\n\n",
+        ] {
+            assert_eq!(secret_in(text), Ok(("s3cr et", true)), "{text:?}");
+        }
+        assert_eq!(secret_in(" \r\n\n"), Err("is empty"));
+        assert!(
+            secret_in("s3cret\nsecond\n")
+                .unwrap_err()
+                .contains("more than one line")
+        );
+        assert!(
+            secret_in("s3cret\r\nx")
+                .unwrap_err()
+                .contains("more than one line")
+        );
+    }
 
     #[test]
     fn token_url_is_derived_from_base_and_tenant() {

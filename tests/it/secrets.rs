@@ -479,3 +479,52 @@ fn the_sandbox_command_never_prints_a_secret_it_was_given() {
         "{banner}"
     );
 }
+
+#[tokio::test]
+async fn a_secret_file_with_whitespace_around_is_trimmed_with_a_warning_and_two_lines_refused() {
+    let sandbox = echoing(CANARY, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret");
+    let token = |contents: String| {
+        std::fs::write(&file, contents).unwrap();
+        let mut cmd = bin_for(&sandbox, dir.path());
+        cmd.env_remove("ORGIMPORT_CLIENT_SECRET")
+            .env("ORGIMPORT_CLIENT_SECRET_FILE", &file);
+        run(cmd, &["token"])
+    };
+    for padded in [
+        format!("{CANARY}\r\n"),
+        format!("  {CANARY}\t\n"),
+        format!("\u{feff}{CANARY}\n\n"),
+    ] {
+        let out = token(padded.clone()).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{padded:?}: {stderr}");
+        assert!(
+            stderr.contains("whitespace around the secret") && stderr.contains("was taken off"),
+            "{padded:?}: {stderr}"
+        );
+        assert!(!stderr.contains("q7Zx"), "{stderr}");
+    }
+    let out = token(format!("{CANARY}\n")).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = token(format!("{CANARY}\nsecond line\n")).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds more than one line"), "{stderr}");
+    assert!(
+        !stderr.contains("q7Zx") && !stderr.contains("second"),
+        "{stderr}"
+    );
+    assert_eq!(
+        sandbox.sandbox.stats().token_requests,
+        4,
+        "none for two lines"
+    );
+}
