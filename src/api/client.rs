@@ -3,7 +3,9 @@
 //! refresh and one resend. Retrying anything else is the caller's decision. A create's reply
 //! says whether the server replayed an earlier answer (`X-Idempotent-Replayed: true`), so that
 //! the caller can check the claim. Every word of an answer that reaches a [`CallError`] passes
-//! through the token source's [`Redactor`] first: its texts are [`ServerText`]s.
+//! through the token source's [`Redactor`] first: its texts are [`ServerText`]s. A redirect
+//! is followed only to the same origin, and a reply is read up to a cap (see `transport`);
+//! `replies` reads what a reply says, ids checked.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +17,13 @@ use super::auth::TokenSource;
 use super::redact::{Redactor, ServerText};
 use super::throttle::Throttle;
 use super::transport::{describe_transport, no_answer_kind, read_capped, redirect_refused};
-use super::types::{
-    ApiErrorBody, CreateOrganization, Organization, OrganizationList, UpdateOrganization,
-};
+use super::types::{CreateOrganization, Organization, UpdateOrganization};
 use crate::error::NoAnswer;
-use crate::input::quote::quoted;
-use crate::record::is_org_id;
 use crate::{Error, RowError};
+
+mod replies;
+
+use replies::{parse_list, parse_org, status_error};
 
 /// Organizations per page when listing the whole tenant: the API's maximum.
 pub const LIST_PAGE: usize = 100;
@@ -43,9 +45,6 @@ pub struct ApiClient {
 const MAX_ORG_REPLY: usize = 4 << 20;
 /// The largest reply read for a page of [`LIST_PAGE`] organizations, in bytes.
 const MAX_LIST_REPLY: usize = 64 << 20;
-
-/// How much of an error body that is not the API's JSON a message quotes, in characters.
-const QUOTED_BODY: usize = 300;
 
 /// The header the API sets on a create's reply replayed for an idempotency key seen before.
 const IDEMPOTENT_REPLAYED: &str = "x-idempotent-replayed";
@@ -469,99 +468,10 @@ pub fn is_named(org: &Organization, name: &str) -> bool {
     org.name == name && !org.template
 }
 
-/// A success's body as an organization, its ids checked.
-fn parse_org(body: &[u8], redactor: &Redactor) -> Result<Organization, CallError> {
-    let org = serde_json::from_slice(body).map_err(|e| {
-        // serde's words quote the body they could not read.
-        unreadable(redactor.text(&format!("the API's reply is not an organization: {e}")))
-    })?;
-    check_ids(&org, redactor)?;
-    Ok(org)
-}
-
-/// Refuses an organization whose id (or parent's id) is not one that can be recorded or put
-/// in a URL ([`is_org_id`]: not `..`, `.`, empty, with `/` or a control character...): an id
-/// of `..` would make a delete of it a delete of the whole collection.
-fn check_ids(org: &Organization, redactor: &Redactor) -> Result<(), CallError> {
-    let parent = org.parent_id.as_deref().filter(|p| !p.is_empty());
-    for (what, id) in [("organization", Some(org.id.as_str())), ("parent", parent)] {
-        if let Some(id) = id.filter(|id| !is_org_id(id)) {
-            return Err(CallError::Transport {
-                kind: NoAnswer::NotAnId,
-                message: redactor.text(&format!(
-                    "the API's reply names {what} id {}, which is not an organization id (1 to \
-                 255 visible ASCII characters, no '/' or '\\', not '.' or '..')",
-                    quoted(id)
-                )),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The error for an answer `status` with `headers` and `body`; every word taken from them is
-/// redacted by `redactor`.
-fn status_error(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    redactor: &Redactor,
-) -> CallError {
-    let parsed: ApiErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let message = if parsed.error.is_empty() {
-        let text = redactor.body(body, QUOTED_BODY);
-        if text.is_empty() {
-            ServerText::ours(status.canonical_reason().unwrap_or(""))
-        } else {
-            text
-        }
-    } else {
-        redactor.text(&parsed.error)
-    };
-    let code = if parsed.error_code.is_empty() {
-        let reason = status.canonical_reason().unwrap_or("error");
-        redactor.text(&reason.to_lowercase().replace(' ', "_"))
-    } else {
-        redactor.text(&parsed.error_code)
-    };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    CallError::Status {
-        status,
-        code,
-        message,
-        trace_id: header("x-trace-id").map(|t| redactor.text(t)),
-        retry_after: header("retry-after")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| Duration::from_secs_f64(s.min(3600.0))),
-    }
-}
-
-/// A reply that came but is not the API's JSON.
-fn unreadable(message: ServerText) -> CallError {
-    CallError::Transport {
-        kind: NoAnswer::Unreadable,
-        message,
-    }
-}
-
 /// A request that got no complete answer.
 fn no_answer(e: &reqwest::Error, redactor: &Redactor) -> CallError {
     CallError::Transport {
         kind: no_answer_kind(e),
         message: describe_transport(e, redactor),
     }
-}
-
-/// A page of `GET /organizations`, every id on it checked.
-fn parse_list(body: &[u8], redactor: &Redactor) -> Result<OrganizationList, CallError> {
-    let list: OrganizationList = serde_json::from_slice(body).map_err(|e| {
-        unreadable(redactor.text(&format!(
-            "the API's reply is not a list of organizations: {e}"
-        )))
-    })?;
-    for org in &list.organizations {
-        check_ids(org, redactor)?;
-    }
-    Ok(list)
 }
