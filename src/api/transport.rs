@@ -45,8 +45,9 @@ pub(crate) fn describe_transport(e: &reqwest::Error, redactor: &Redactor) -> Ser
 }
 
 /// The HTTP client every request to a tenant goes through: a reply waited for `timeout` at
-/// most, `idle_connections` kept per host, and [`redirect_policy`]. It uses the proxy the
-/// environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`), as curl does.
+/// most, `idle_connections` kept per host, redirects followed to the same origin only (see
+/// `redirect_policy`). It uses the proxy the environment names (`HTTPS_PROXY`, `HTTP_PROXY`,
+/// `ALL_PROXY`, less `NO_PROXY`), as curl does.
 ///
 /// # Errors
 /// [`Error::Config`] when the TLS or HTTP setup fails.
