@@ -157,15 +157,23 @@ async fn a_write_redirected_elsewhere_or_into_a_get_is_not_sent_nor_taken_for_do
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_redirected_elsewhere_and_answered_there_is_not_deleted() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
-    let fixture = Fixture::new(&customers(3));
-    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
-    assert_eq!(summary.count(Status::Created), 3, "{summary}");
     let away = elsewhere().await;
     let target = away.url.clone();
     let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
         (seen.method == "DELETE").then(|| redirect(307, &format!("{target}{}", seen.path)))
     })
     .await;
+    // Imported through the same address undo uses: a results file belongs to its tenant's.
+    let fixture = Fixture::new(&customers(3));
+    let summary = import_with(args_via(
+        &fixture,
+        &sandbox,
+        &front.url,
+        &["--rate", "1000"],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(summary.count(Status::Created), 3, "{summary}");
     let dir = fixture.dir.path();
 
     let out = run(
