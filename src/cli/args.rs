@@ -108,6 +108,13 @@ pub struct UndoArgs {
 /// `orgimport token`.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
+    /// The customer CSV to import: every template id its rows name is checked too, as the
+    /// import checks them before it sends anything.
+    #[arg(value_name = "INPUT")]
+    pub input: Option<PathBuf>,
+    /// How to read it.
+    #[command(flatten)]
+    pub format: InputFormatArgs,
     /// Print the access token itself (for a manual curl); it is a credential.
     #[arg(long)]
     pub show: bool,

@@ -4,12 +4,16 @@
 
 use std::fmt::Write as _;
 
+use crate::api::RetryPolicy;
+use crate::commands::session;
 use crate::exit::Ending;
-use crate::input::{self, Untemplated};
+use crate::input::{self, RowTemplates, Untemplated};
 use crate::planning::{self, Prepared};
 use crate::record::{self, Writing};
 use crate::sandbox::SandboxConfig;
-use crate::settings::ImportSettings;
+use crate::settings::{ImportSettings, Target};
+use crate::stop::Stop;
+use crate::tenant::templates;
 use crate::{Error, ExitStatus};
 
 /// Rows whose request is shown.
@@ -83,6 +87,15 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
             .refuse(&config.input)?;
     }
     let mut text = String::new();
+    let sent = |index: usize| plan.outcomes.is_unsent(index);
+    let row_templates = RowTemplates::find(
+        &config.input,
+        &dialect,
+        &mapping,
+        template.as_deref(),
+        &sent,
+    )?;
+    check_templates(config, &row_templates, &mut text).await?;
     let url = format!(
         "POST /api/system/{}/organizations",
         tenant.unwrap_or("{tenant}")
@@ -145,4 +158,56 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         invalid: plan.invalid,
         text,
     })
+}
+
+/// Reads the templates the rows would be sent with, as the import does before it sends: on
+/// the tenant the settings name whole, or on a fresh sandbox for `--sandbox`. Without
+/// credentials they are listed in `text` as not checked.
+///
+/// # Errors
+/// [`Error::Template`] for the first that is not a template; the token's errors.
+async fn check_templates(
+    config: &ImportSettings,
+    row_templates: &RowTemplates,
+    text: &mut String,
+) -> Result<(), Error> {
+    if row_templates.ids.is_empty() {
+        return Ok(());
+    }
+    let dry = config.dry_run.clone().unwrap_or_default();
+    let target = match (dry.sandbox, dry.reads) {
+        (true, _) => Target::Sandbox,
+        (false, Some(tenant)) => Target::Tenant(tenant),
+        (false, None) => {
+            let ids: Vec<String> = row_templates
+                .ids
+                .iter()
+                .map(|(id, rows)| format!("{id} ({} row(s))", rows.rows))
+                .collect();
+            let _ = writeln!(
+                text,
+                "templates not checked (no credentials given): {}; `orgimport token {}` \
+                 checks them",
+                ids.join(", "),
+                config.input.display()
+            );
+            return Ok(());
+        }
+    };
+    let session = session::connect_to(&target, config, true).await?;
+    let (policy, stop) = (RetryPolicy::new(config.max_attempts), Stop::new());
+    policy.token(&session.tokens, &stop).await?;
+    templates::check(&session.client, policy, &stop, row_templates).await?;
+    let _ = writeln!(
+        text,
+        "templates checked: {} (each a template of the {})",
+        row_templates
+            .ids
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        if dry.sandbox { "sandbox" } else { "tenant" }
+    );
+    Ok(())
 }

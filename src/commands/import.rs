@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::api::{ApiClient, RetryPolicy};
+use crate::api::RetryPolicy;
 use crate::commands::session;
-use crate::input::{self, InputSnapshot, Untemplated};
+use crate::input::{self, InputSnapshot, RowTemplates, Untemplated};
 use crate::planning::{self, Plan};
 use crate::private_file::{self, Open};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
@@ -21,6 +21,7 @@ use crate::settings::ImportSettings;
 use crate::stop::Stop;
 use crate::tenant::on_existing::ExistingCheck;
 use crate::tenant::reading;
+use crate::tenant::templates;
 use crate::{Error, ExitStatus};
 
 /// `orgimport import`: imports as `settings` say (or only shows what would be sent, for a
@@ -199,9 +200,14 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         {
             return Err(e);
         }
-        if let Some(template) = &default_template {
-            check_template(client, template, policy, &stop).await?;
-        }
+        // Every template the rows would be sent with (theirs, or the default), so that a
+        // missing one stops the run here instead of failing each of its rows.
+        let (path, dialect, outcomes) = (snapshot.path(), config.dialect, &plan.outcomes);
+        let sent = |index: usize| outcomes.is_unsent(index);
+        let row_templates =
+            RowTemplates::find(path, &dialect, &mapping, default_template.as_deref(), &sent)
+                .map_err(|e| snapshot.named_as_input(e))?;
+        templates::check(client, policy, &stop, &row_templates).await?;
         // The tenant listed (a request per 100 organizations), or each row looked up before
         // it is sent, whichever costs less; then a row whose organization exists by id or
         // name is never created twice, whatever the mode. Fields are compared only to
@@ -416,29 +422,4 @@ fn keep_earlier_results(config: &ImportSettings, missing: usize) -> Result<(), E
         copy.display()
     );
     Ok(())
-}
-
-/// Makes sure the default template exists and is a template, so that a typo in
-/// `--template-id` stops the run instead of failing every row. Ctrl-C during the check
-/// passes it: with `stop` set, no row is sent anyway.
-async fn check_template(
-    client: &ApiClient,
-    id: &str,
-    policy: RetryPolicy,
-    stop: &Stop,
-) -> Result<(), Error> {
-    let read = policy
-        .call(stop, "the template check", id, || client.get(id))
-        .await;
-    let problem = match read {
-        Ok(Some(org)) if org.template => return Ok(()),
-        Ok(Some(_)) => "is an organization, not a template (its `template` is false)".to_string(),
-        Ok(None) => "does not exist in this tenant (check --template-id)".to_string(),
-        Err(gave_up) if gave_up.interrupted => return Ok(()),
-        Err(gave_up) => format!("could not be read: {}", gave_up.into_row_error()),
-    };
-    Err(Error::Template {
-        id: id.to_string(),
-        problem,
-    })
 }

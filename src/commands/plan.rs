@@ -28,6 +28,7 @@ use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
 use crate::tenant::lookup::Keys;
 use crate::tenant::reading;
+use crate::tenant::templates;
 use crate::{Error, ExitStatus};
 
 /// The columns the plan file adds after the input's own.
@@ -242,20 +243,13 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
         &progress,
     );
     let (existing, look_ups) = read.await?;
-    if let Some(template) = &default_template {
-        match existing.get(template) {
-            Some(org) if org.template => {}
-            found => {
-                return Err(Error::Template {
-                    id: template.clone(),
-                    problem: if found.is_some() {
-                        "is an organization, not a template (its `template` is false)".into()
-                    } else {
-                        "does not exist in this tenant (check --template-id)".into()
-                    },
-                });
-            }
-        }
+    if let Some(template) = &default_template
+        && let Some(problem) = templates::problem(existing.get(template))
+    {
+        return Err(Error::Template {
+            id: template.clone(),
+            problem: format!("{problem} (check --template-id)"),
+        });
     }
     let rows = classify(&plan, requests, &existing);
     drop(mapping);
@@ -424,18 +418,13 @@ fn classify_row(
             }
         }
         Match::New => {
-            if let Some(template) = &request.template_id {
-                let problem = match existing.get(template) {
-                    Some(t) if t.template => None,
-                    Some(_) => Some("is an organization, not a template"),
-                    None => Some("does not exist in the tenant"),
-                };
-                if let Some(problem) = problem {
-                    return RowPlan::because(
-                        Action::Invalid,
-                        format!("template_id {template:?} {problem}"),
-                    );
-                }
+            if let Some(template) = &request.template_id
+                && let Some(problem) = templates::problem(existing.get(template))
+            {
+                return RowPlan::because(
+                    Action::Invalid,
+                    format!("template_id {template:?} {problem}"),
+                );
             }
             let mut row = match new_parent {
                 Some(line) => RowPlan::because(

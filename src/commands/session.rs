@@ -42,10 +42,24 @@ struct LocalSandbox {
 /// [`Error::Sandbox`] when the sandbox cannot listen; [`Error::Config`] when HTTP cannot be
 /// set up.
 pub async fn connect(config: &ImportSettings) -> Result<Session, Error> {
-    let (tenant, default_template, sandbox) = match &config.target {
+    connect_to(&config.target, config, config.quiet).await
+}
+
+/// As [`connect`], to `target` rather than the one `config` names (a dry run's reads go to
+/// the tenant its settings name, though it never sends); `quiet` keeps a sandbox started
+/// for it from saying so.
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_to(
+    target: &Target,
+    config: &ImportSettings,
+    quiet: bool,
+) -> Result<Session, Error> {
+    let (tenant, default_template, sandbox) = match target {
         Target::Tenant(t) => ((**t).clone(), config.default_template.clone(), None),
         Target::Sandbox => {
-            let (tenant, template, sandbox) = start_sandbox(config.quiet).await?;
+            let (tenant, template, sandbox) = start_sandbox(quiet).await?;
             let template = config.default_template.clone().or(Some(template));
             (tenant, template, Some(sandbox))
         }

@@ -3,15 +3,20 @@
 //! token itself only with `--show`.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::SystemTime;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::RetryPolicy;
 use crate::commands::session;
+use crate::input::{self, Dialect, MappingSpec, RowTemplates};
+use crate::planning;
 use crate::rate::{Rate, RateSetting};
+use crate::record::EarlierRuns;
 use crate::settings::TokenSettings;
 use crate::stop::Stop;
+use crate::tenant::templates::{self, Verdict};
 use crate::{Error, ExitStatus};
 
 /// What the token endpoint granted.
@@ -28,14 +33,25 @@ pub struct TokenInfo {
     pub expires_at: SystemTime,
     /// How long it lives.
     pub lifetime: std::time::Duration,
-    /// The template checked, and what was found.
-    pub template: Option<(String, String)>,
+    /// Each template checked (the default, then those the input's rows name), and what was
+    /// found.
+    pub templates: Vec<TemplateFound>,
     /// The token, kept out of `Debug` and printed only when asked.
     pub token: SecretString,
 }
 
 /// What `token` says of a template that an import can use.
 const TEMPLATE_OK: &str = "readable, a template";
+
+/// One template checked.
+pub struct TemplateFound {
+    /// Its id.
+    pub id: String,
+    /// What reading it found: [`TEMPLATE_OK`], or what is wrong with it.
+    pub found: String,
+    /// Whose it is: `--template-id`, or the rows that name it.
+    pub whose: String,
+}
 
 /// The rate of `token`'s two requests: a limit that never waits.
 const RATE: Rate = Rate::per_second_at_most(std::num::NonZeroU32::new(10).expect("not zero"));
@@ -63,11 +79,12 @@ pub async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// Fetches a token and, when a template is named, reads it with the token.
+/// Fetches a token and reads with it the default template and every template id the input's
+/// rows name (by [`templates::judge`], the rule the import applies before it sends).
 ///
 /// # Errors
 /// [`Error::AuthRejected`] for wrong credentials or a scope the client lacks; [`Error::Auth`]
-/// when the endpoint cannot be reached.
+/// when the endpoint cannot be reached; the input's errors, when it is given.
 pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
     let tenant = &settings.tenant;
     let (client, tokens) =
@@ -76,19 +93,35 @@ pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
     // Retried as an import retries its calls: one blip is not a verdict on the credentials.
     let (policy, stop) = (RetryPolicy::default(), Stop::new());
     let token = policy.token(&tokens, &stop).await?;
-    let template = match settings.template_id.as_deref() {
-        None => None,
-        Some(id) => {
-            let read = policy.call(&stop, "the template check", id, || client.get(id));
-            let found = match read.await {
-                Ok(Some(org)) if org.template => TEMPLATE_OK.to_string(),
-                Ok(Some(_)) => "readable, but an organization, not a template".to_string(),
-                Ok(None) => "not found in this tenant".to_string(),
-                Err(e) => format!("cannot be read: {}", e.into_row_error()),
-            };
-            Some((id.to_string(), found))
+    let row_templates = match &settings.input {
+        Some((path, dialect, mapping)) => {
+            rows_templates(path, dialect, mapping, settings.template_id.as_deref()).await?
         }
+        None => RowTemplates {
+            default: settings.template_id.clone(),
+            ..RowTemplates::default()
+        },
     };
+    let mut templates = Vec::new();
+    for (id, rows) in row_templates.to_check() {
+        let found = match templates::judge(&client, policy, &stop, id).await {
+            Verdict::Template => TEMPLATE_OK.to_string(),
+            Verdict::Problem(problem) => problem,
+            Verdict::Interrupted => "not checked (interrupted)".to_string(),
+        };
+        let mut whose = Vec::new();
+        if row_templates.default.as_deref() == Some(id) {
+            whose.push("--template-id".to_string());
+        }
+        if let Some(rows) = rows {
+            whose.push(format!("{} row(s): {}", rows.rows, rows.lines()));
+        }
+        templates.push(TemplateFound {
+            id: id.to_string(),
+            found,
+            whose: whose.join("; "),
+        });
+    }
     Ok(TokenInfo {
         token_url: tenant.credentials.token_url.to_string(),
         client_id: tenant.credentials.client_id.clone(),
@@ -96,7 +129,7 @@ pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
         granted: token.scope().map(str::to_string),
         expires_at: issued.checked_add(token.lifetime()).unwrap_or(issued),
         lifetime: token.lifetime(),
-        template,
+        templates,
         token: SecretString::from(token.bearer().to_string()),
     })
 }
@@ -121,8 +154,8 @@ impl TokenInfo {
             humantime::format_rfc3339_seconds(self.expires_at),
             humantime::format_duration(self.lifetime)
         );
-        if let Some((id, found)) = &self.template {
-            let _ = writeln!(out, "template:       {id}: {found}");
+        for t in &self.templates {
+            let _ = writeln!(out, "template:       {}: {} ({})", t.id, t.found, t.whose);
         }
         if show {
             let _ = writeln!(out, "access token:   {}", self.token.expose_secret());
@@ -130,11 +163,9 @@ impl TokenInfo {
         out
     }
 
-    /// Whether the template named (if any) is a template the token can read.
+    /// Whether every template checked is a template the token can read.
     pub fn template_ok(&self) -> bool {
-        self.template
-            .as_ref()
-            .is_none_or(|(_, found)| found == TEMPLATE_OK)
+        self.templates.iter().all(|t| t.found == TEMPLATE_OK)
     }
 
     /// Whether the scopes granted include every scope asked for.
@@ -147,4 +178,35 @@ impl TokenInfo {
                 .all(|s| granted.split_whitespace().any(|g| g == s)),
         }
     }
+}
+
+/// The template ids the valid rows of `path` would be sent with, `default` for those that name
+/// none.
+async fn rows_templates(
+    path: &Path,
+    dialect: &Dialect,
+    spec: &MappingSpec,
+    default: Option<&str>,
+) -> Result<RowTemplates, Error> {
+    let (path, spec, default) = (
+        path.to_path_buf(),
+        spec.clone(),
+        default.map(str::to_string),
+    );
+    let dialect = input::settle(&path, dialect)?.announce(&path);
+    tokio::task::spawn_blocking(move || {
+        let mapping = input::mapping_for(&path, &dialect, &spec)?;
+        let plan = planning::build(
+            &path,
+            &dialect,
+            &mapping,
+            &mut EarlierRuns::default(),
+            default.as_deref(),
+            &mut |_| {},
+        )?;
+        let sent = |index: usize| plan.outcomes.is_unsent(index);
+        RowTemplates::find(&path, &dialect, &mapping, default.as_deref(), &sent)
+    })
+    .await
+    .expect("reading the input does not panic")
 }

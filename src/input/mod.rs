@@ -28,7 +28,7 @@ pub use encoding::Settled;
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
 pub use rows::{RawRow, Rows, lay_out, rows, trim_fields};
 pub use snapshot::InputSnapshot;
-pub use untemplated::Untemplated;
+pub use untemplated::{RowTemplates, Untemplated};
 
 use crate::Error;
 

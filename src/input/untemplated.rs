@@ -2,7 +2,11 @@
 //! no default (`--template-id`, `ORGIMPORT_TEMPLATE_ID`, the profile's, the sandbox's). The
 //! product doc says to always give one, so `import`, its dry run and `plan` refuse such rows
 //! before anything is sent, unless `--no-template` says it is meant; `validate` warns.
+//! [`RowTemplates`]: the template ids the rows to send would be sent with, each with its
+//! rows' lines, for the check that every one is a template of the tenant before anything
+//! is sent.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Dialect, Mapping};
@@ -77,6 +81,70 @@ impl Untemplated {
         } else {
             format!("{word} {}", shown.join(", "))
         }
+    }
+}
+
+/// The template ids the rows to be sent would be sent with (their own `template_id`, else the
+/// default), each with the rows that name it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowTemplates {
+    /// Each id, with its rows (their count and first lines); rows that take the default
+    /// template are counted under it.
+    pub ids: BTreeMap<String, Untemplated>,
+    /// The default template, when one applies (`--template-id`, the profile's, the
+    /// sandbox's), even when no row takes it.
+    pub default: Option<String>,
+}
+
+impl RowTemplates {
+    /// The template ids of the rows of the file at `path` that `sent` says are to be sent
+    /// (by their index among the data rows), and `default` for the rows that name none.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the file cannot be read again.
+    pub fn find(
+        path: &Path,
+        dialect: &Dialect,
+        mapping: &Mapping,
+        default: Option<&str>,
+        sent: &dyn Fn(usize) -> bool,
+    ) -> Result<RowTemplates, Error> {
+        let mut found = RowTemplates {
+            default: default.map(str::to_string),
+            ..RowTemplates::default()
+        };
+        let mut reader = super::reader(path, dialect)?;
+        super::read_headers(path, &mut reader)?;
+        for (index, row) in super::rows(path, dialect, reader, mapping.width()).enumerate() {
+            let row = row?;
+            if !sent(index) {
+                continue;
+            }
+            let id = match mapping.template_id(&row.record) {
+                Some(own) => own.into_owned(),
+                None => match default {
+                    Some(default) => default.to_string(),
+                    None => continue,
+                },
+            };
+            found.ids.entry(id).or_default().add(row.line);
+        }
+        Ok(found)
+    }
+
+    /// Every id to check, the default first (a typo in `--template-id` is the likelier
+    /// mistake), each with its rows when any row takes it.
+    pub fn to_check(&self) -> Vec<(&str, Option<&Untemplated>)> {
+        let mut ids: Vec<(&str, Option<&Untemplated>)> = Vec::new();
+        if let Some(default) = &self.default {
+            ids.push((default, self.ids.get(default)));
+        }
+        for (id, rows) in &self.ids {
+            if Some(id) != self.default.as_ref() {
+                ids.push((id, Some(rows)));
+            }
+        }
+        ids
     }
 }
 

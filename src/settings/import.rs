@@ -68,6 +68,10 @@ pub struct DryRunSettings {
     /// `--sandbox`: the import would run on the sandbox, whose template applies to rows
     /// that name none when no default is given.
     pub sandbox: bool,
+    /// The tenant the import would run on, when the settings name it whole (credentials
+    /// included): the templates the rows name are read there, as the import reads them
+    /// before it sends. `None` without `--sandbox`: they are listed as not checked.
+    pub reads: Option<Box<crate::settings::Tenant>>,
 }
 
 impl ImportSettings {
@@ -111,6 +115,11 @@ impl ImportSettings {
                 .map(|a| TenantMark::tenant(&a.base_url, &a.tenant)),
         };
         let tenant_check = TenantCheck::import(mark, args.adopt_results);
+        // What a dry run reads with: the tenant, when the settings name it whole.
+        let reads = match args.sandbox || !args.dry_run {
+            true => None,
+            false => connection.tenant().ok().map(Box::new),
+        };
         let default_template = layers
             .get(&TEMPLATE_ID, args.template_id)?
             .filter(|t| !t.trim().is_empty());
@@ -144,6 +153,7 @@ impl ImportSettings {
                     _ => connection.tenant,
                 },
                 sandbox: args.sandbox,
+                reads,
             }),
             summary_json: args.summary_json,
         })

@@ -66,6 +66,7 @@ fn file_read(command: &Command) -> Option<&std::path::Path> {
     match command {
         Command::Import(args) | Command::Plan(args) => Some(&args.input),
         Command::Validate(args) => Some(&args.input),
+        Command::Token(args) => args.input.as_deref(),
         Command::Verify(args) => Some(&args.results.results),
         Command::Undo(args) => Some(&args.results.results),
         _ => None,
@@ -141,6 +142,8 @@ pub struct TokenSettings {
     pub template_id: Option<String>,
     /// `--show`: print the access token itself.
     pub show: bool,
+    /// The input whose rows' templates are checked too, how it is written and mapped.
+    pub input: Option<(PathBuf, Dialect, MappingSpec)>,
 }
 
 impl TokenSettings {
@@ -153,11 +156,19 @@ impl TokenSettings {
         let template_id = layers
             .get(&TEMPLATE_ID, args.template_id)?
             .filter(|t| !t.trim().is_empty());
+        let input = match args.input {
+            Some(path) => {
+                let (dialect, mapping) = import::input_format(&args.format)?;
+                Some((path, dialect, mapping))
+            }
+            None => None,
+        };
         Ok(TokenSettings {
             tenant: connection.tenant()?,
             timeout: connection.timeout,
             template_id,
             show: args.show,
+            input,
         })
     }
 }

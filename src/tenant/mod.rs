@@ -1,10 +1,12 @@
 //! The tenant as it is before sending: its organizations listed once ([`existing`]) or each
 //! row's looked up by itself ([`lookup`]), whichever costs less ([`reading`]), a row compared
 //! field by field with the organization it matches ([`diff`]), and what `import
-//! --on-existing` does with such a row ([`on_existing`]).
+//! --on-existing` does with such a row ([`on_existing`]); whether a template id names a
+//! template ([`templates`]).
 
 pub mod diff;
 pub mod existing;
 pub mod lookup;
 pub mod on_existing;
 pub mod reading;
+pub mod templates;

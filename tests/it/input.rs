@@ -103,11 +103,11 @@ async fn cycles_missing_and_invalid_parents_are_invalid_rows() {
 #[tokio::test]
 async fn a_child_whose_parent_failed_is_not_sent_and_says_why() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
-    // The parent names a template that does not exist: the API refuses it (404).
+    // The parent's own parent_id names no organization: the API refuses it (404).
     let fixture = Fixture::new(
-        "name,parent,template_id\n\
-         kid,mum,\n\
-         mum,,no-such-template\n",
+        "id,name,parent_id\n\
+         kid,kid,mum\n\
+         mum,mum,no-such-organization\n",
     );
 
     let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();

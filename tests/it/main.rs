@@ -21,6 +21,7 @@ mod network;
 mod ops;
 mod plan;
 mod rate;
+mod recipe;
 mod replies;
 mod rerun;
 mod results_file;

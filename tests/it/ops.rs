@@ -45,7 +45,7 @@ pub(crate) fn text(bytes: &[u8]) -> String {
 }
 
 #[tokio::test]
-async fn dry_run_sends_nothing_and_shows_the_json() {
+async fn dry_run_sends_no_write_and_shows_the_json() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let mut csv = customers(20);
     csv.push_str(",,No name,,,,,Bo\n");
@@ -70,10 +70,33 @@ async fn dry_run_sends_nothing_and_shows_the_json() {
         "{stdout}"
     );
     assert!(stdout.contains("1 invalid"), "{stdout}");
+    // The only requests: a token and a read of the template the rows would be sent with.
+    assert!(
+        stdout.contains("templates checked: b2b-customer-template"),
+        "{stdout}"
+    );
     let stats = sandbox.sandbox.stats();
-    assert_eq!(stats.token_requests, 0, "no network at all");
-    assert_eq!(stats.api_requests, 0, "no network at all");
+    assert_eq!(stats.token_requests, 1, "{stats:?}");
+    assert_eq!(
+        (stats.api_requests, stats.get_requests),
+        (1, 1),
+        "no write, no listing: {stats:?}"
+    );
     assert!(!fixture.results().exists(), "no results file written");
+
+    // Without credentials it sends nothing at all, and says the templates are unchecked.
+    let mut without = bin(fixture.dir.path());
+    without.env("ORGIMPORT_TEMPLATE_ID", "b2b-customer-template");
+    let out = run(without, &["import", "customers.csv", "--dry-run"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "an invalid row: {stdout}");
+    assert!(
+        stdout.contains(
+            "templates not checked (no credentials given): b2b-customer-template (20 row(s))"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(sandbox.sandbox.stats().api_requests, 1, "nothing more sent");
 }
 
 #[tokio::test]
@@ -277,7 +300,11 @@ async fn token_prints_scope_and_expiry_and_the_token_only_when_asked() {
     )
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("not found in this tenant"));
+    assert!(
+        text(&out.stdout).contains("no-such-template: does not exist in this tenant"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let mut wrong = bin_for(&sandbox, dir.path());
     wrong.env("ORGIMPORT_CLIENT_SECRET", "not-the-secret");

@@ -174,12 +174,12 @@ async fn the_echoing_sandbox_quotes_the_secret_and_the_token_in_its_errors() {
     );
 }
 
-/// 12 customers; every third names a template that does not exist, so its create is refused.
-fn customers_with_unknown_templates() -> String {
-    let mut csv = String::from("name,template_id\n");
+/// 12 customers; every third names a parent that does not exist, so its create is refused.
+fn customers_with_unknown_parents() -> String {
+    let mut csv = String::from("name,parent_id\n");
     for i in 0..12 {
-        let template = if i % 3 == 0 { "no-such-template" } else { "" };
-        csv.push_str(&format!("org-{i:02},{template}\n"));
+        let parent = if i % 3 == 0 { "no-such-parent" } else { "" };
+        csv.push_str(&format!("org-{i:02},{parent}\n"));
     }
     csv
 }
@@ -193,7 +193,7 @@ async fn import_repeats_no_credential_the_api_echoes() {
         ..Faults::default()
     };
     let sandbox = echoing(CANARY, faults).await;
-    let fixture = Fixture::new(&customers_with_unknown_templates());
+    let fixture = Fixture::new(&customers_with_unknown_parents());
     let dir = fixture.dir.path();
     let client_id = sandbox.sandbox.config().client_id.clone();
     let mut transcript = String::new();
@@ -235,15 +235,13 @@ async fn import_repeats_no_credential_the_api_echoes() {
     );
     // What went wrong is still said: the status, the code, the API's words.
     let rows = csv_rows(&fixture.results());
-    let unknown = rows
-        .iter()
-        .filter(|r| r["template_id"] == "no-such-template");
+    let unknown = rows.iter().filter(|r| r["parent_id"] == "no-such-parent");
     assert_eq!(unknown.clone().count(), 4);
     for row in unknown {
         let error = &row["error"];
         assert!(
             error.starts_with(
-                "HTTP 404 not_found: template \"no-such-template\" not found (echoed request: POST"
+                "HTTP 404 not_found: parent organization \"no-such-parent\" not found (echoed request: POST"
             ),
             "{row:?}"
         );
@@ -404,7 +402,7 @@ async fn plan_verify_undo_and_token_repeat_no_credential_the_api_echoes() {
         (
             vec!["token", "-vv", "--template-id", &template],
             1,
-            ": cannot be read: HTTP 403 request_forbidden: request forbidden",
+            ": could not be read: HTTP 403 request_forbidden: request forbidden",
         ),
     ] {
         let out = orgimport(&refusing, dir, CANARY, &args).await;
