@@ -101,13 +101,14 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// Whether trying again later may succeed: 429, 403 `request_forbidden`, 5xx, transport
-    /// errors and token-endpoint outages. Rejected credentials and too many matches are not.
+    /// Whether trying again later may succeed: 429, 403 `request_forbidden`, a 5xx that
+    /// [`super::retry::status_may_pass`] (not 501), transport errors and token-endpoint
+    /// outages. Rejected credentials, too many matches and other statuses are not.
     pub fn is_retryable(&self) -> bool {
         match self {
             CallError::Status { status, code, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS
-                    || status.is_server_error()
+                    || super::retry::status_may_pass(status.as_u16())
                     || (*status == StatusCode::FORBIDDEN && code.as_str() == "request_forbidden")
             }
             // A redirect not followed, an id that is no id or a reply too large is answered the
@@ -124,10 +125,11 @@ impl CallError {
         }
     }
 
-    /// Whether the server may have acted on the request although no success came back.
+    /// Whether the server may have acted on the request although no success came back: not
+    /// when it said it cannot do such a request at all (501 and the like).
     pub fn is_ambiguous(&self) -> bool {
         match self {
-            CallError::Status { status, .. } => status.is_server_error(),
+            CallError::Status { status, .. } => super::retry::status_may_pass(status.as_u16()),
             CallError::Transport { .. } => true,
             CallError::Auth(_) | CallError::TooManyMatches(_) => false,
         }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod client;
+mod html;
 pub mod redact;
 pub mod retry;
 pub mod throttle;

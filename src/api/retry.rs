@@ -2,8 +2,10 @@
 //! template check, verify's reads, undo's deletes and the token fetch before a command's first
 //! request ([`RetryPolicy::token`]).
 //!
-//! - Which errors may pass: those [`CallError::is_retryable`] names (429, 5xx, the 403
-//!   `request_forbidden` bursts, transport errors, token-endpoint outages).
+//! - Which errors may pass: those [`CallError::is_retryable`] names (429, the 5xx that
+//!   [`status_may_pass`] allows, the 403 `request_forbidden` bursts, transport errors,
+//!   token-endpoint outages). A server that answers 501 Not Implemented (or 405, or any
+//!   other 4xx) will answer the same to every retry, so it gets none.
 //! - How long to wait: backon's exponential backoff with jitter ([`Backoff`]), never shorter
 //!   than what the server asked for in `Retry-After`; after a 429, what it asked for (else a
 //!   second), as the whole run slows down instead.
@@ -102,6 +104,15 @@ impl Tries {
         self.rate_limited_since
             .map_or(Duration::ZERO, |since| since.elapsed())
     }
+}
+
+/// Whether a server error `status` (5xx) may pass if the request is sent again: an outage or
+/// an overloaded gateway (500, 502, 503, 504, and the 5xx no standard names) may; a server
+/// that says it cannot do this at all will say so again: 501 Not Implemented, 505 HTTP Version
+/// Not Supported, 506 Variant Also Negotiates, 508 Loop Detected, 510 Not Extended and 511
+/// Network Authentication Required.
+pub fn status_may_pass(status: u16) -> bool {
+    (500..600).contains(&status) && !matches!(status, 501 | 505 | 506 | 508 | 510 | 511)
 }
 
 /// A 429: the tenant's rate limit, which only makes a call wait.

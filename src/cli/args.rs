@@ -367,6 +367,10 @@ pub struct SandboxArgs {
     /// served (repeat the flag for more): an update computed from the listing then conflicts.
     #[arg(long, value_name = "ID")]
     pub edit_after_listing: Vec<String>,
+    /// Answer every update (PUT) 501 Not Implemented with an HTML page, as a server without
+    /// updates behind a web server does.
+    #[arg(long)]
+    pub updates_not_implemented: bool,
 }
 
 /// `orgimport export`.

@@ -241,6 +241,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let send_mask: Vec<bool> = (0..rows).map(|i| outcomes.is_unsent(i)).collect();
     let sent = send::run(send::Job {
         input: snapshot.path().to_path_buf(),
+        shown_as: config.input.clone(),
         dialect: config.dialect,
         mapping,
         default_template: default_template.clone(),

@@ -72,6 +72,9 @@ pub struct SandboxConfig {
     /// Organizations that someone else edits each time a list page holding them has been
     /// served, as above: an update computed from the listing must not overwrite that edit.
     pub edit_after_listing: Vec<String>,
+    /// Answer every update (`PUT`) 501 Not Implemented with an HTML page, as a web server in
+    /// front of an API without updates does: a client must not retry it, nor paste the page.
+    pub updates_not_implemented: bool,
 }
 
 impl Default for SandboxConfig {
@@ -106,6 +109,7 @@ impl Default for SandboxConfig {
             unset_strings_as_empty: false,
             edit_before_update: Vec::new(),
             edit_after_listing: Vec::new(),
+            updates_not_implemented: false,
         }
     }
 }

@@ -24,7 +24,8 @@
 //!   listing a large tenant page by page costs one page's work per request.
 //! - Update (`PUT`): the body is a whole `Org`, read like a create's; it replaces the stored
 //!   fields (a field left out becomes empty), except the id (a different one is 422) and the
-//!   child count. No create faults apply.
+//!   child count. No create faults apply. With `updates_not_implemented` every update is
+//!   answered 501 with an HTML page, and nothing changes.
 //! - Versions: every organization has an `ETag` (a strong entity tag, new on every write),
 //!   sent as the `ETag` header of a get, a create and an update, as the spec declares (`Org`
 //!   replies carry an `etag` header; a list page's replies carry none per organization, so the
@@ -253,6 +254,9 @@ pub(crate) async fn update(
     let Path((_, id)) = path?;
     let shared = &sandbox.shared;
     bump(&shared.counters.update_requests);
+    if shared.config.updates_not_implemented {
+        return Ok(not_implemented_page());
+    }
     let new = NewOrganization::parse(&body?)?;
     let faults = shared.dice.update();
     if let Some(status) = faults.before_commit {
@@ -494,4 +498,18 @@ mod tests {
         );
         assert!(idempotency_key(&headers).is_err());
     }
+}
+
+/// The 501 a web server answers for a method the application behind it lacks: an HTML page.
+fn not_implemented_page() -> Response {
+    let page = "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n\
+                <title>501 Not Implemented</title>\n</head>\n<body>\n\
+                <h1>Not Implemented</h1>\n<p>The server does not support the method PUT for \
+                this resource.</p>\n<hr>\n<address>gateway</address>\n</body>\n</html>\n";
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
 }

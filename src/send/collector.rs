@@ -2,8 +2,10 @@
 //! rows are sent. Workers send it events; it journals them, counts them, records each parent
 //! row's organization id for its children once no other row has it ([`OrgIds::claim`]), and
 //! stops the run when the same kind of error ([`ErrorKind::may_be_systemic`]) fails many rows
-//! in a row.
+//! of one kind of write (creates, or updates and the reads before them) in a row; names each
+//! row that ended in an error by the input's name and the row's line.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -28,11 +30,14 @@ pub(crate) async fn collect(
     parent_ids: Arc<ParentIds>,
     mut journal: Journal,
     mut progress: Progress,
+    shown_as: PathBuf,
     stop: Arc<Stop>,
 ) -> (Outcomes, Journal) {
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
-    // The kind of the latest failures, and how many rows in a row failed with it.
-    let mut streak: (Option<ErrorKind>, usize) = (None, 0);
+    // For creates [0] and updates [1], each on its own: the kind of the latest failures, and
+    // how many rows in a row failed with it. A run whose updates all fail while its creates
+    // pass (a server without PUT) stops as one whose creates all fail does.
+    let mut streaks: [(Option<ErrorKind>, usize); 2] = [(None, 0), (None, 0)];
     while let Some(first) = events.recv().await {
         let mut next = Some(first);
         while let Some(event) = next {
@@ -46,8 +51,10 @@ pub(crate) async fn collect(
                 }
                 Event::Finished {
                     index,
+                    line,
                     key,
                     outcome,
+                    update,
                 } => {
                     let outcome = org_ids.claim(index, outcome, &outcomes);
                     parent_ids.finished(index, &outcome);
@@ -59,7 +66,11 @@ pub(crate) async fn collect(
                     let named = matches!(outcome.status, Status::Failed | Status::Unconfirmed)
                         || outcome.status.is_done();
                     if let Some(error) = outcome.error.as_ref().filter(|_| named) {
-                        progress.println(&format!("{}: {key} ({error})", outcome.status.as_str()));
+                        progress.println(&format!(
+                            "{}:{line}: {}: {key} ({error})",
+                            shown_as.display(),
+                            outcome.status.as_str()
+                        ));
                     }
                     progress.row_done(outcome.status);
                     // A row unconfirmed ended in an error as a failed one did; the error's
@@ -70,10 +81,11 @@ pub(crate) async fn collect(
                         .kind
                         .as_ref()
                         .filter(|kind| ended_in_error && kind.may_be_systemic());
+                    let streak = &mut streaks[usize::from(update)];
                     match systemic {
                         Some(kind) if streak.0.as_ref() == Some(kind) => streak.1 += 1,
-                        Some(kind) => streak = (Some(kind.clone()), 1),
-                        None => streak = (None, 0),
+                        Some(kind) => *streak = (Some(kind.clone()), 1),
+                        None => *streak = (None, 0),
                     }
                     if streak.1 == SYSTEMIC_FAILURES {
                         stop.fatal(Error::Systemic {

@@ -63,6 +63,7 @@ impl WaveRows {
             let key = self.mapping.key(&row.record).ok_or_else(changed)?;
             let pending = Pending {
                 index,
+                line: row.line,
                 in_doubt: self.in_doubt.contains(&key),
                 key,
                 request,

@@ -40,6 +40,8 @@ pub(crate) const CHUNK: usize = 64;
 pub(crate) struct Pending {
     /// Its position among the data rows.
     pub(crate) index: usize,
+    /// The line of the input where it starts, for the messages about it.
+    pub(crate) line: u64,
     /// Its key (id, else name), for the journal.
     pub(crate) key: String,
     /// The request body.
@@ -56,11 +58,15 @@ pub(crate) enum Event {
         key: String,
         written: oneshot::Sender<()>,
     },
-    /// The row at `index` finished.
+    /// The row at `index` (starting at `line`) finished; `update` when its outcome came
+    /// from the `--on-existing` check (an update, or the read before one) rather than a
+    /// create.
     Finished {
         index: usize,
+        line: u64,
         key: String,
         outcome: Outcome,
+        update: bool,
     },
     /// Answered once every event before it is recorded: a wave's rows, before the next wave's
     /// children are given their parents' ids.
@@ -71,6 +77,8 @@ pub(crate) enum Event {
 pub struct Job<'a> {
     /// The input file, read again wave by wave.
     pub input: PathBuf,
+    /// The input as the user named it, for the messages about its rows.
+    pub shown_as: PathBuf,
     /// Its dialect.
     pub dialect: Dialect,
     /// Its mapping.
@@ -127,6 +135,7 @@ pub async fn run(job: Job<'_>) -> Sent {
     let started = Instant::now();
     let Job {
         input,
+        shown_as,
         dialect,
         mapping,
         default_template,
@@ -171,6 +180,7 @@ pub async fn run(job: Job<'_>) -> Sent {
         parent_ids.clone(),
         journal,
         progress,
+        shown_as,
         stop.clone(),
     ));
 

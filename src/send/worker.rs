@@ -120,6 +120,7 @@ impl Worker {
     pub(crate) async fn run(&self, pending: Pending) {
         let Pending {
             index,
+            line,
             key,
             mut request,
             in_doubt,
@@ -133,6 +134,7 @@ impl Worker {
             None => None,
         };
         // A row an earlier attempt may have created is left to the lookup before resending.
+        let mut update = false;
         if let Some(check) = self
             .on_existing
             .as_ref()
@@ -141,6 +143,7 @@ impl Worker {
             outcome = check
                 .before_send(&self.client, &request, &self.stop, &self.requests)
                 .await;
+            update = outcome.is_some();
         }
         let outcome = match outcome {
             Some(outcome) => outcome,
@@ -178,8 +181,10 @@ impl Worker {
             .events
             .send(Event::Finished {
                 index,
+                line,
                 key,
                 outcome,
+                update,
             })
             .await;
     }

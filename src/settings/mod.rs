@@ -288,6 +288,7 @@ impl SandboxSettings {
             unset_strings_as_empty: args.unset_strings_as_empty,
             edit_before_update: args.edit_before_update,
             edit_after_listing: args.edit_after_listing,
+            updates_not_implemented: args.updates_not_implemented,
             ..SandboxConfig::default()
         };
         if let Some(id) = args.client_id {

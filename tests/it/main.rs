@@ -19,6 +19,7 @@ mod import;
 mod input;
 mod network;
 mod ops;
+mod permanent;
 mod plan;
 mod rate;
 mod recipe;

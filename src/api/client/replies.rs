@@ -59,7 +59,14 @@ pub(super) fn status_error(
     redactor: &Redactor,
 ) -> CallError {
     let parsed: ApiErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let message = if parsed.error.is_empty() {
+    let message = if parsed.error.is_empty() && crate::api::html::is_html(headers, body) {
+        // A page's markup says nothing a person needs, over many lines: its title does.
+        let reason = status.canonical_reason().unwrap_or("");
+        match crate::api::html::title(body) {
+            Some(title) => redactor.text(&format!("{title} (an HTML page)")),
+            None => redactor.text(&format!("{reason} (an HTML page)")),
+        }
+    } else if parsed.error.is_empty() {
         let text = redactor.body(body, QUOTED_BODY);
         if text.is_empty() {
             ServerText::ours(status.canonical_reason().unwrap_or(""))
