@@ -12,6 +12,7 @@ use crate::rate::{Rate, RateSetting};
 /// Where the tenant is and how to get a token: the settings every command that reaches a
 /// tenant shares.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
     /// The tenant's base URL, e.g. https://acme.us.connect.secureauth.com [env:
     /// ORGIMPORT_BASE_URL].
@@ -72,7 +73,7 @@ pub struct ResultsArgs {
     pub concurrency: NonZeroUsize,
     /// Take a results file written by an earlier version of orgimport, which records no
     /// tenant, as this tenant's (never one that names another tenant).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub adopt_results: bool,
 }
 
@@ -144,8 +145,25 @@ pub struct ConfigArgs {
 /// `orgimport completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    /// The shell.
-    pub shell: clap_complete::Shell,
+    /// The shell, or `man` for the manual page (roff).
+    pub shell: CompletionTarget,
+}
+
+/// What `orgimport completions` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionTarget {
+    /// bash's completion script.
+    Bash,
+    /// zsh's.
+    Zsh,
+    /// fish's.
+    Fish,
+    /// elvish's.
+    Elvish,
+    /// PowerShell's.
+    Powershell,
+    /// The manual page, orgimport(1), in roff.
+    Man,
 }
 
 /// How the client authenticates to the token endpoint.
@@ -169,7 +187,7 @@ pub struct ImportArgs {
     pub format: InputFormatArgs,
 
     /// Rehearse: start the built-in sandbox on a free port and import into it.
-    #[arg(long)]
+    #[arg(long, help_heading = "Connection")]
     pub sandbox: bool,
 
     /// Where the tenant is and how to get a token.
@@ -178,55 +196,61 @@ pub struct ImportArgs {
 
     /// The template applied to rows that name none in a template_id column [env:
     /// ORGIMPORT_TEMPLATE_ID].
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Input")]
     pub template_id: Option<String>,
 
     /// The results file [default: <input stem>.results.csv beside the input;
     /// <input stem>.sandbox.results.csv with --sandbox]. It records the tenant it is for:
     /// a run against another tenant refuses it.
-    #[arg(long, short, value_name = "PATH")]
+    #[arg(long, short, value_name = "PATH", help_heading = "Output")]
     pub out: Option<PathBuf>,
 
     /// Take a results file written by an earlier version of orgimport, which records no
     /// tenant, as this tenant's (never one that names another tenant).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub adopt_results: bool,
 
     /// Requests per second at most, all workers together: N, N/s, N/m or N/h; or auto: start
     /// at 20/s and find what the tenant allows (up to 1000/s) from its answers [env:
     /// ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate_setting)]
+    #[arg(long, value_parser = parse_rate_setting, help_heading = "Rate")]
     pub rate: Option<RateSetting>,
 
     /// Requests allowed at once before the rate applies [default: 1].
-    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
+    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
     pub burst: Option<NonZeroU32>,
 
     /// Requests in flight at most.
-    #[arg(long, default_value = "16", value_parser = parse_at_least_one::<NonZeroUsize>)]
+    #[arg(long, default_value = "16", value_parser = parse_at_least_one::<NonZeroUsize>, help_heading = "Rate")]
     pub concurrency: NonZeroUsize,
 
     /// Requests sent for one row at most, retries included; a 429 counts none (it only waits).
-    #[arg(long, default_value = "6", value_parser = parse_at_least_one::<NonZeroU32>)]
+    #[arg(long, default_value = "6", value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
     pub max_attempts: NonZeroU32,
 
-    /// Send nothing: show the JSON a few rows would be sent as, and count what would be
-    /// created, skipped and invalid. Needs no credentials.
-    #[arg(long)]
+    /// Send no write: show the JSON a few rows would be sent as, and count what would be
+    /// created, skipped and invalid. Needs no credentials; with them, reads the templates
+    /// the rows would be sent with first, as the import does.
+    #[arg(long, help_heading = "Output")]
     pub dry_run: bool,
 
     /// Also write the end-of-run summary as JSON to this file, for scripts.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub summary_json: Option<PathBuf>,
 
     /// What to do with a row whose organization already exists (by id, else by name).
-    #[arg(long, value_enum, default_value = "skip")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "skip",
+        help_heading = "Existing organizations"
+    )]
     pub on_existing: OnExistingArg,
 
     /// Create organizations with no template where no template is given (no --template-id,
     /// environment or profile default, no template_id value); without it such rows are
     /// refused before anything is sent.
-    #[arg(long, conflicts_with = "template_id")]
+    #[arg(long, conflicts_with = "template_id", help_heading = "Input")]
     pub no_template: bool,
 }
 
@@ -243,6 +267,7 @@ pub enum OnExistingArg {
 
 /// How to read a customer file: its dialect and which columns feed which fields.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Input")]
 pub struct InputFormatArgs {
     /// The field separator [default: found from the header: , ; tab or |].
     #[arg(long, value_name = "CHAR")]

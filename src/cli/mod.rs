@@ -52,9 +52,10 @@ pub enum Command {
         orgimport import customers.csv --sandbox\n  \
         orgimport import customers.csv --dry-run\n  \
         orgimport --profile production import customers.csv --summary-json summary.json\n  \
-        ORGIMPORT_CLIENT_SECRET=... orgimport import customers.csv \\\n    \
+        orgimport import customers.csv \\\n    \
         --token-url https://acme.us.connect.secureauth.com/acme/system/oauth2/token \\\n    \
-        --client-id 3f2a... --template-id b2b-customer-template --rate 50")]
+        --client-id 3f2a... --client-secret-file ~/secrets/orgimport-client-secret \\\n    \
+        --template-id b2b-customer-template --rate 50")]
     Import(ImportArgs),
     /// Show what an import would do to each row, against the tenant as it is now; send no write.
     #[command(
@@ -63,7 +64,8 @@ pub enum Command {
         Exit code: 0 when nothing would change, 1 when something would (or a row is invalid \
         or in conflict), 2 on a fatal error.\n\nExamples:\n  \
         orgimport plan customers.csv --sandbox\n  \
-        ORGIMPORT_CLIENT_SECRET=... orgimport plan customers.csv --base-url ... --client-id ..."
+        orgimport plan customers.csv --base-url ... --client-id ... \\\n    \
+        --client-secret-file ~/secrets/orgimport-client-secret"
     )]
     Plan(ImportArgs),
     /// Check every row of a customer CSV without sending anything; list all problems.
@@ -88,7 +90,7 @@ pub enum Command {
     Undo(UndoArgs),
     /// Fetch a token to check the credentials and scope; print its scope and expiry.
     #[command(after_help = "Examples:\n  \
-        orgimport token\n  \
+        orgimport token customers.csv   # also reads every template the rows name\n  \
         orgimport --profile staging token --show   # print the access token itself")]
     Token(TokenArgs),
     /// Show every connection setting, its value and where it came from.
@@ -105,20 +107,42 @@ pub enum Command {
         Exit code: 0 when every organization reads back as it is, 1 when some would not \
         (named on stderr; the file is written), 2 on a fatal error.\n\nExamples:\n  \
         orgimport --profile staging export --out staging.csv\n  \
-        ORGIMPORT_CLIENT_SECRET=... orgimport export --base-url ... --client-id ... \\\n    \
-        --parent acme-holding --out acme.csv"
+        orgimport export --base-url ... --client-id ... \\\n    \
+        --client-secret-file ~/secrets/orgimport-client-secret --parent acme-holding --out acme.csv"
     )]
     Export(ExportArgs),
-    /// Print a shell completion script.
-    #[command(after_help = "Examples:\n  \
-        orgimport completions bash > /etc/bash_completion.d/orgimport\n  \
-        orgimport completions zsh > \"${fpath[1]}/_orgimport\"")]
+    /// Print a shell completion script (or, with `man`, the manual page), to install in
+    /// your own folders.
+    #[command(after_help = "Examples (each installs for your user only):\n  \
+        mkdir -p ~/.local/share/bash-completion/completions\n  \
+        orgimport completions bash > ~/.local/share/bash-completion/completions/orgimport\n  \
+        mkdir -p ~/.zfunc && orgimport completions zsh > ~/.zfunc/_orgimport   \
+        # with fpath+=~/.zfunc in ~/.zshrc\n  \
+        orgimport completions fish > ~/.config/fish/completions/orgimport.fish\n  \
+        mkdir -p ~/.local/share/man/man1\n  \
+        orgimport completions man > ~/.local/share/man/man1/orgimport.1   # then: man orgimport")]
     Completions(CompletionsArgs),
 }
 
-/// Writes the completion script for `shell` to `out`.
-pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+/// Writes the completion script for `target` (or the manual page) to `out`.
+///
+/// # Errors
+/// The manual page's writer's.
+pub fn write_completions(
+    target: CompletionTarget,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use clap_complete::Shell;
+    let shell = match target {
+        CompletionTarget::Bash => Shell::Bash,
+        CompletionTarget::Zsh => Shell::Zsh,
+        CompletionTarget::Fish => Shell::Fish,
+        CompletionTarget::Elvish => Shell::Elvish,
+        CompletionTarget::Powershell => Shell::PowerShell,
+        CompletionTarget::Man => return clap_mangen::Man::new(Cli::command()).render(out),
+    };
     clap_complete::generate(shell, &mut Cli::command(), "orgimport", out);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -140,6 +164,29 @@ mod tests {
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn no_help_puts_the_secret_on_a_command_line() {
+        let mut top = Cli::command();
+        top.build();
+        let mut texts = vec![top.render_long_help().to_string()];
+        for sub in top.get_subcommands_mut() {
+            texts.push(sub.render_long_help().to_string());
+        }
+        let mut man = Vec::new();
+        write_completions(CompletionTarget::Man, &mut man).unwrap();
+        texts.push(String::from_utf8(man).unwrap());
+        assert!(texts.len() > 10, "every subcommand's help");
+        for text in &texts {
+            assert!(!text.contains("ORGIMPORT_CLIENT_SECRET="), "{text}");
+            assert!(!text.contains("/etc/"), "installs in the user's folders: {text}");
+        }
+        assert!(texts[0].contains(".TH") || texts.iter().any(|t| t.contains(".TH orgimport")));
+        let import = &texts[1];
+        for heading in ["Input:", "Connection:", "Rate:", "Output:"] {
+            assert!(import.contains(heading), "{heading} in {import}");
+        }
     }
 
     #[test]

@@ -124,7 +124,8 @@ impl Settings {
             Command::Sandbox(args) => Settings::Sandbox(SandboxSettings::resolve(args, &env)?),
             Command::Completions(args) => {
                 let mut script = Vec::new();
-                crate::cli::write_completions(args.shell, &mut script);
+                crate::cli::write_completions(args.shell, &mut script)
+                    .map_err(|e| Error::Config(format!("cannot write the manual page: {e}")))?;
                 Settings::Completions(String::from_utf8_lossy(&script).into_owned())
             }
         })

@@ -57,7 +57,10 @@ async fn updates_answered_501_are_not_retried_are_named_by_line_and_stop_the_run
     assert_eq!(stats.creates_committed, 20, "{stats:?}");
     assert!(!stderr.contains("retrying"), "{stderr}");
     // One line per failed row, naming the file and the row's line; the page by its title.
-    let failed: Vec<&str> = stderr.lines().filter(|l| l.contains(": failed: ")).collect();
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(": failed: "))
+        .collect();
     assert_eq!(failed.len(), 20, "{stderr}");
     assert!(
         failed[0].starts_with("customers.csv:2: failed: id:old-000 ("),
