@@ -180,7 +180,10 @@ mod tests {
         assert!(texts.len() > 10, "every subcommand's help");
         for text in &texts {
             assert!(!text.contains("ORGIMPORT_CLIENT_SECRET="), "{text}");
-            assert!(!text.contains("/etc/"), "installs in the user's folders: {text}");
+            assert!(
+                !text.contains("/etc/"),
+                "installs in the user's folders: {text}"
+            );
         }
         assert!(texts[0].contains(".TH") || texts.iter().any(|t| t.contains(".TH orgimport")));
         let import = &texts[1];

@@ -15,6 +15,14 @@ use std::time::{Duration, SystemTime};
 use crate::Error;
 use crate::private_file::{self, Open};
 
+/// The input name that means standard input: an import reads it once, into its copy.
+pub const STDIN: &str = "-";
+
+/// Whether `input` names standard input ([`STDIN`]).
+pub fn is_stdin(input: &Path) -> bool {
+    input.as_os_str() == STDIN
+}
+
 /// The copy beside `results`.
 pub fn snapshot_path(results: &Path) -> PathBuf {
     let mut name = results.as_os_str().to_owned();
@@ -80,7 +88,7 @@ impl InputSnapshot {
     /// written: run again once it is saved).
     pub fn take(input: &Path, results: &Path) -> Result<InputSnapshot, Error> {
         let copy = snapshot_path(results);
-        if same_file(input, &copy) {
+        if !is_stdin(input) && same_file(input, &copy) {
             return Err(Error::Input {
                 path: input.to_path_buf(),
                 message: format!(
@@ -90,9 +98,11 @@ impl InputSnapshot {
                 ),
             });
         }
-        let regular = std::fs::metadata(input)
-            .map_err(|e| Error::io(input, e))?
-            .is_file();
+        // Standard input is read once, like a pipe: its copy is the input.
+        let regular = !is_stdin(input)
+            && std::fs::metadata(input)
+                .map_err(|e| Error::io(input, e))?
+                .is_file();
         for _ in 0..COPIES {
             // A copy a killed run left; anything else at its name is refused, not followed.
             private_file::remove_leftover(&copy).map_err(|e| Error::io(&copy, e))?;
@@ -206,7 +216,11 @@ fn remove(path: &Path) -> Result<(), Error> {
 /// Copies `from` to a new file `to`, its bytes only (a read-only input gives a writable copy,
 /// readable by its owner only).
 fn copy_file(from: &Path, to: &Path) -> Result<(), Error> {
-    let mut source = File::open(from).map_err(|e| Error::io(from, e))?;
+    let mut source: Box<dyn Read> = if is_stdin(from) {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(File::open(from).map_err(|e| Error::io(from, e))?)
+    };
     let mut target = private_file::open(to, Open::New).map_err(|e| Error::io(to, e))?;
     std::io::copy(&mut source, &mut target).map_err(|e| Error::io(to, e))?;
     Ok(())

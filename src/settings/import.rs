@@ -85,6 +85,38 @@ impl ImportSettings {
         quiet: bool,
         layers: &mut Layers,
     ) -> Result<ImportSettings, Error> {
+        Self::resolve_for(args, quiet, layers, false)
+    }
+
+    /// As [`ImportSettings::resolve`], for `plan` when `for_plan`.
+    ///
+    /// # Errors
+    /// As [`ImportSettings::resolve`].
+    fn resolve_for(
+        args: ImportArgs,
+        quiet: bool,
+        layers: &mut Layers,
+        for_plan: bool,
+    ) -> Result<ImportSettings, Error> {
+        if crate::input::snapshot::is_stdin(&args.input) {
+            // Standard input is read once, into the import's copy: a command that reads its
+            // input more than once, or names its files after it, cannot take it.
+            if args.dry_run || for_plan {
+                return Err(Error::Config(
+                    "`-` (standard input) is read by `import` only; save it to a file to plan \
+                     or rehearse it"
+                        .into(),
+                ));
+            }
+            if args.out.is_none() {
+                return Err(Error::Config(
+                    "reading the input from standard input (`-`) needs --out RESULTS.csv: the \
+                     results file is otherwise named after the input file; a rerun with the same \
+                     --out resumes"
+                        .into(),
+                ));
+            }
+        }
         let results = match &args.out {
             Some(out) => out.clone(),
             None => default_results_path(&args.input, args.sandbox),
@@ -188,7 +220,7 @@ impl PlanSettings {
         args.dry_run = false;
         args.out = None;
         Ok(PlanSettings {
-            import: ImportSettings::resolve(args, quiet, layers)?,
+            import: ImportSettings::resolve_for(args, quiet, layers, true)?,
             out,
         })
     }

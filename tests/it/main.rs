@@ -2,6 +2,7 @@
 //! (but the fuzz harness, which reads files only).
 
 mod between_runs;
+mod conventions;
 mod empty_strings;
 mod encodings;
 mod environment;

@@ -1,0 +1,73 @@
+//! The conventions of a command-line tool: `-` for standard input, `--json` for what scripts
+//! read.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+use orgimport::sandbox::SandboxConfig;
+
+use crate::fixture::customers;
+use crate::ops::{bin_for, text};
+use crate::util::start_sandbox;
+
+/// Runs `cmd` with `args`, `input` on its standard input, off the runtime's thread.
+async fn run_with_stdin(mut cmd: Command, args: &[&str], input: String) -> Output {
+    cmd.args(args).write_stdin(input);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn results_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("c.results.csv")).unwrap()
+}
+
+#[tokio::test]
+async fn an_import_reads_standard_input_when_given_dash_and_needs_out() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+
+    let out = run_with_stdin(bin_for(&sandbox, dir), &["import", "-"], customers(5)).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("needs --out"), "{stderr}");
+    for args in [
+        &["plan", "-", "--out", "p.csv"][..],
+        &["import", "-", "--dry-run", "--out", "c.results.csv"],
+    ] {
+        let out = run_with_stdin(bin_for(&sandbox, dir), args, customers(5)).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("read by `import` only"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(sandbox.sandbox.stats().api_requests, 0);
+
+    let args = ["import", "-", "--out", "c.results.csv", "--rate", "1000"];
+    let out = run_with_stdin(bin_for(&sandbox, dir), &args, customers(5)).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("5 created"), "{stderr}");
+    assert_eq!(sandbox.sandbox.stats().organizations, 5);
+    let results = results_of(dir);
+    assert_eq!(results.matches(",created,").count(), 5, "{results}");
+    assert!(results.contains("customer-00004"), "{results}");
+    // Nothing is left beside the results file but the results.
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["c.results.csv"], "{names:?}");
+
+    // A rerun from standard input resumes: nothing is sent again.
+    let out = run_with_stdin(bin_for(&sandbox, dir), &args, customers(5)).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 5, "{stderr}");
+}
