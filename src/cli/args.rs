@@ -119,6 +119,9 @@ pub struct TokenArgs {
     /// Print the access token itself (for a manual curl); it is a credential.
     #[arg(long)]
     pub show: bool,
+    /// Print the result as one JSON document on stdout, for scripts (see the README for its keys).
+    #[arg(long)]
+    pub json: bool,
     /// The template to check the token can read, as the import would [env:
     /// ORGIMPORT_TEMPLATE_ID].
     #[arg(long, value_name = "ID")]
@@ -137,6 +140,9 @@ pub struct ConfigArgs {
     /// Requests per second at most, or auto [env: ORGIMPORT_RATE] [default: 20].
     #[arg(long, value_parser = parse_rate_setting)]
     pub rate: Option<RateSetting>,
+    /// Print the result as one JSON document on stdout, for scripts (see the README for its keys).
+    #[arg(long)]
+    pub json: bool,
     /// Where the tenant is.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -254,6 +260,17 @@ pub struct ImportArgs {
     pub no_template: bool,
 }
 
+/// `orgimport plan`: an import's arguments, and how to print the summary.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The import to plan.
+    #[command(flatten)]
+    pub import: ImportArgs,
+    /// Print the result as one JSON document on stdout, for scripts (see the README for its keys).
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
 /// `--on-existing`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnExistingArg {
@@ -299,6 +316,9 @@ pub struct ValidateArgs {
     /// ORGIMPORT_TEMPLATE_ID].
     #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
+    /// Print the result as one JSON document on stdout, for scripts (see the README for its keys); the problems are in it rather than one a line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `orgimport sandbox`.

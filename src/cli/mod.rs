@@ -67,7 +67,7 @@ pub enum Command {
         orgimport plan customers.csv --base-url ... --client-id ... \\\n    \
         --client-secret-file ~/secrets/orgimport-client-secret"
     )]
-    Plan(ImportArgs),
+    Plan(PlanArgs),
     /// Check every row of a customer CSV without sending anything; list all problems.
     #[command(after_help = "Examples:\n  \
         orgimport validate customers.csv\n  \

@@ -15,7 +15,11 @@ const SECRET_FILE: &str = "client_secret_file";
 /// Prints what [`describe`] says; exit 2 when the settings do not describe a tenant, so that
 /// a script can check them before an import.
 pub fn run(settings: &ConfigSettings) -> ExitStatus {
-    print!("{}", describe(settings));
+    if settings.json {
+        println!("{}", to_json(settings));
+    } else {
+        print!("{}", describe(settings));
+    }
     match settings.connection.tenant() {
         Ok(_) => ExitStatus::Success,
         Err(_) => ExitStatus::Fatal,
@@ -86,4 +90,53 @@ pub fn describe(settings: &ConfigSettings) -> String {
         Err(e) => writeln!(out, "=> incomplete: {e}"),
     };
     out
+}
+
+/// What `config --json` prints: each setting with its value (`null` when not set) and where
+/// it came from (`flag`, `env`, the profile, `default`, or `derived`), whether the client
+/// secret is set (never its value), and whether the settings describe a tenant.
+pub fn to_json(settings: &ConfigSettings) -> String {
+    let address = settings.connection.address().ok();
+    let profile = &settings.profile;
+    let mut values = serde_json::Map::new();
+    for origin in settings.origins.iter().filter(|o| o.name != SECRET_FILE) {
+        let derived = match (origin.name, &address) {
+            ("base_url", Some(a)) => Some(a.base_url.to_string()),
+            ("tenant", Some(a)) => Some(a.tenant.clone()),
+            ("token_url", Some(a)) => Some(a.token_url.to_string()),
+            _ => None,
+        };
+        let (value, from) = match (&origin.value, derived) {
+            (Some(value), _) => (
+                Some(value.clone()),
+                match origin.source {
+                    Source::Flag => "flag".to_string(),
+                    Source::Env => "env".to_string(),
+                    Source::Profile => profile.describe(),
+                    Source::Default => "default".to_string(),
+                },
+            ),
+            (None, Some(derived)) => (Some(derived), "derived".to_string()),
+            (None, None) => (None, "not set".to_string()),
+        };
+        values.insert(
+            origin.name.to_string(),
+            serde_json::json!({ "value": value, "from": from }),
+        );
+    }
+    let connection = &settings.connection;
+    let secret_set = match &connection.client_secret_file {
+        Some(path) => path.is_file(),
+        None => connection.secret_from_env.is_some(),
+    };
+    let tenant = connection.tenant();
+    serde_json::json!({
+        "settings_file": profile.path.as_ref().map(|p| p.display().to_string()),
+        "profile": profile.name,
+        "settings": values,
+        "client_secret_set": secret_set,
+        "complete": tenant.is_ok(),
+        "problem": tenant.as_ref().err().map(ToString::to_string),
+    })
+    .to_string()
 }

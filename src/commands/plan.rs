@@ -130,6 +130,25 @@ pub struct Report {
 }
 
 impl Report {
+    /// The summary as `plan --json` prints it.
+    pub fn to_json(&self) -> String {
+        let actions: serde_json::Map<String, serde_json::Value> = Action::ALL
+            .iter()
+            .map(|a| (a.as_str().to_string(), self.count(*a).into()))
+            .collect();
+        serde_json::json!({
+            "rows": self.rows,
+            "actions": actions,
+            "existing": self.existing,
+            "look_ups": self.look_ups,
+            "list_requests": self.list_requests,
+            "list_seconds": self.list_elapsed.as_secs_f64(),
+            "seconds": self.elapsed.as_secs_f64(),
+            "plan": self.out.display().to_string(),
+        })
+        .to_string()
+    }
+
     /// How many rows would get `action`.
     pub fn count(&self, action: Action) -> u64 {
         self.counts.get(&action).copied().unwrap_or(0)
@@ -193,7 +212,11 @@ pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
     let report = plan(settings.import, settings.out)
         .await
         .with_context(|| format!("planning {}", input.display()))?;
-    eprintln!("{report}");
+    if settings.json {
+        println!("{}", report.to_json());
+    } else {
+        eprintln!("{report}");
+    }
     Ok(report.exit_status())
 }
 

@@ -63,7 +63,11 @@ const RATE: Rate = Rate::per_second_at_most(std::num::NonZeroU32::new(10).expect
 /// As [`check`].
 pub async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
     let info = check(settings).await?;
-    print!("{}", info.describe(settings.show));
+    if settings.json {
+        println!("{}", info.to_json(settings.show));
+    } else {
+        print!("{}", info.describe(settings.show));
+    }
     if !info.scope_ok() {
         eprintln!(
             "error: the token endpoint granted {:?}, not every scope asked for ({:?})",
@@ -161,6 +165,37 @@ impl TokenInfo {
             let _ = writeln!(out, "access token:   {}", self.token.expose_secret());
         }
         out
+    }
+
+    /// What `token --json` prints; the token only when `show`.
+    pub fn to_json(&self, show: bool) -> String {
+        let templates: Vec<serde_json::Value> = self
+            .templates
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id,
+                    "ok": t.found == TEMPLATE_OK,
+                    "found": t.found,
+                    "whose": t.whose,
+                })
+            })
+            .collect();
+        let mut json = serde_json::json!({
+            "token_url": self.token_url,
+            "client_id": self.client_id,
+            "scope_asked": self.requested,
+            "scope_granted": self.granted,
+            "scope_ok": self.scope_ok(),
+            "expires": humantime::format_rfc3339_seconds(self.expires_at).to_string(),
+            "lifetime_seconds": self.lifetime.as_secs(),
+            "templates": templates,
+            "templates_ok": self.template_ok(),
+        });
+        if show {
+            json["access_token"] = self.token.expose_secret().into();
+        }
+        json.to_string()
     }
 
     /// Whether every template checked is a template the token can read.

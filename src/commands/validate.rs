@@ -74,12 +74,51 @@ impl fmt::Display for Report {
 /// # Errors
 /// As [`validate`].
 pub fn run(settings: &ValidateSettings) -> anyhow::Result<ExitStatus> {
+    if settings.json {
+        let mut problems = Vec::new();
+        let report = validate(settings, &mut problems)?;
+        println!("{}", report.to_json(&String::from_utf8_lossy(&problems)));
+        return Ok(report.exit_status());
+    }
     let report = validate(settings, &mut std::io::stdout().lock())?;
     eprintln!("{report}");
     Ok(report.exit_status())
 }
 
 impl Report {
+    /// The report as `validate --json` prints it, with `problems`, the lines [`validate`]
+    /// wrote (`FILE:LINE: COLUMN: MESSAGE`), each as its line and its message.
+    pub fn to_json(&self, problems: &str) -> String {
+        let prefix = format!("{}:", self.input.display());
+        let problems: Vec<serde_json::Value> = problems
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .filter_map(|l| l.split_once(": "))
+            .map(|(line, message)| {
+                serde_json::json!({ "line": line.parse::<u64>().ok(), "problem": message })
+            })
+            .collect();
+        let by_kind: serde_json::Map<String, serde_json::Value> = self
+            .by_kind
+            .iter()
+            .map(|(kind, n)| (kind.label().to_string(), (*n).into()))
+            .collect();
+        serde_json::json!({
+            "input": self.input.display().to_string(),
+            "rows": self.rows,
+            "valid": self.rows - self.invalid,
+            "invalid": self.invalid,
+            "problems_by_kind": by_kind,
+            "without_template": {
+                "rows": self.without_template.rows,
+                "first_lines": self.without_template.first_lines,
+            },
+            "problems": problems,
+            "seconds": self.elapsed.as_secs_f64(),
+        })
+        .to_string()
+    }
+
     /// Success when every row is valid, else failed.
     pub fn exit_status(&self) -> ExitStatus {
         Ending {

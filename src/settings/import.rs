@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::Error;
-use crate::cli::{ImportArgs, InputFormatArgs, OnExistingArg};
+use crate::cli::{ImportArgs, InputFormatArgs, OnExistingArg, PlanArgs};
 use crate::input::{Dialect, MappingFile, MappingSpec};
 use crate::rate::RateSetting;
 use crate::record::{TenantCheck, TenantMark};
@@ -200,6 +200,8 @@ pub struct PlanSettings {
     pub import: ImportSettings,
     /// The plan file: `--out`, else `<input stem>.plan.csv` beside the input.
     pub out: PathBuf,
+    /// `--json`: print the summary as one JSON document on stdout.
+    pub json: bool,
 }
 
 impl PlanSettings {
@@ -209,10 +211,14 @@ impl PlanSettings {
     /// # Errors
     /// As [`ImportSettings::resolve`].
     pub fn resolve(
-        mut args: ImportArgs,
+        args: PlanArgs,
         quiet: bool,
         layers: &mut Layers,
     ) -> Result<PlanSettings, Error> {
+        let PlanArgs {
+            import: mut args,
+            json,
+        } = args;
         let out = args
             .out
             .clone()
@@ -222,6 +228,7 @@ impl PlanSettings {
         Ok(PlanSettings {
             import: ImportSettings::resolve_for(args, quiet, layers, true)?,
             out,
+            json,
         })
     }
 }

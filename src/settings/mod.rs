@@ -64,7 +64,8 @@ pub enum Settings {
 /// The file `command` reads, when it reads one the user names.
 fn file_read(command: &Command) -> Option<&std::path::Path> {
     match command {
-        Command::Import(args) | Command::Plan(args) => Some(&args.input),
+        Command::Import(args) => Some(&args.input),
+        Command::Plan(args) => Some(&args.import.input),
         Command::Validate(args) => Some(&args.input),
         Command::Token(args) => args.input.as_deref(),
         Command::Verify(args) => Some(&args.results.results),
@@ -143,6 +144,8 @@ pub struct TokenSettings {
     pub template_id: Option<String>,
     /// `--show`: print the access token itself.
     pub show: bool,
+    /// `--json`: print one JSON document.
+    pub json: bool,
     /// The input whose rows' templates are checked too, how it is written and mapped.
     pub input: Option<(PathBuf, Dialect, MappingSpec)>,
 }
@@ -169,6 +172,7 @@ impl TokenSettings {
             timeout: connection.timeout,
             template_id,
             show: args.show,
+            json: args.json,
             input,
         })
     }
@@ -185,6 +189,8 @@ pub struct ValidateSettings {
     pub mapping: MappingSpec,
     /// The template applied to rows that name none.
     pub template_id: Option<String>,
+    /// `--json`: print one JSON document, the problems in it.
+    pub json: bool,
 }
 
 impl ValidateSettings {
@@ -201,6 +207,7 @@ impl ValidateSettings {
             dialect,
             mapping,
             template_id,
+            json: args.json,
         })
     }
 }
@@ -215,6 +222,8 @@ pub struct ConfigSettings {
     pub origins: Vec<Origin>,
     /// The connection settings, to tell whether they are complete.
     pub connection: Connection,
+    /// `--json`: print one JSON document.
+    pub json: bool,
 }
 
 impl ConfigSettings {
@@ -231,6 +240,7 @@ impl ConfigSettings {
             profile,
             origins,
             connection,
+            json: args.json,
         })
     }
 }

@@ -71,3 +71,59 @@ async fn an_import_reads_standard_input_when_given_dash_and_needs_out() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(sandbox.sandbox.stats().creates_committed, 5, "{stderr}");
 }
+
+#[tokio::test]
+async fn json_outputs_parse_and_hold_what_the_text_says() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let mut csv = customers(4);
+    csv.push_str(",,No name,,,,,Bo\n");
+    std::fs::write(dir.join("c.csv"), csv).unwrap();
+    let json = |out: &Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)))
+    };
+
+    let out = crate::ops::run(bin_for(&sandbox, dir), &["validate", "c.csv", "--json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(
+        (v["rows"].as_u64(), v["invalid"].as_u64()),
+        (Some(5), Some(1)),
+        "{v}"
+    );
+    assert_eq!(v["problems"][0]["line"], 6, "{v}");
+    assert!(
+        v["problems"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .starts_with("name:"),
+        "{v}"
+    );
+
+    let out = crate::ops::run(bin_for(&sandbox, dir), &["plan", "c.csv", "--json"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["actions"]["create"], 4, "{v}");
+    assert_eq!(v["actions"]["invalid"], 1, "{v}");
+    assert_eq!(v["plan"], "c.plan.csv", "{v}");
+
+    let out = crate::ops::run(bin_for(&sandbox, dir), &["config", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["complete"], true, "{v}");
+    assert_eq!(v["client_secret_set"], true, "{v}");
+    assert_eq!(v["settings"]["tenant"]["value"], "demo", "{v}");
+    assert_eq!(v["settings"]["tenant"]["from"], "env", "{v}");
+    assert!(!text(&out.stdout).contains(&sandbox.secret()));
+
+    let out = crate::ops::run(bin_for(&sandbox, dir), &["token", "c.csv", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["scope_ok"], true, "{v}");
+    assert_eq!(v["templates_ok"], true, "{v}");
+    assert_eq!(v["templates"][0]["id"], "b2b-customer-template", "{v}");
+    assert!(v.get("access_token").is_none(), "{v}");
+    assert!(!text(&out.stdout).contains(&sandbox.secret()));
+}
