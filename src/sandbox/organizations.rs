@@ -441,6 +441,20 @@ fn contains_ignoring_case(name: &str, lower: &str) -> bool {
     }
 }
 
+/// The 501 a web server answers for a method the application behind it lacks: an HTML page.
+fn not_implemented_page() -> Response {
+    let page = "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n\
+                <title>501 Not Implemented</title>\n</head>\n<body>\n\
+                <h1>Not Implemented</h1>\n<p>The server does not support the method PUT for \
+                this resource.</p>\n<hr>\n<address>gateway</address>\n</body>\n</html>\n";
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,18 +512,4 @@ mod tests {
         );
         assert!(idempotency_key(&headers).is_err());
     }
-}
-
-/// The 501 a web server answers for a method the application behind it lacks: an HTML page.
-fn not_implemented_page() -> Response {
-    let page = "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n\
-                <title>501 Not Implemented</title>\n</head>\n<body>\n\
-                <h1>Not Implemented</h1>\n<p>The server does not support the method PUT for \
-                this resource.</p>\n<hr>\n<address>gateway</address>\n</body>\n</html>\n";
-    (
-        StatusCode::NOT_IMPLEMENTED,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
-    )
-        .into_response()
 }

@@ -20,6 +20,15 @@ use crate::report::progress::Progress;
 /// rows (an outage, a missing permission), and the rest would only fail the same way.
 pub(crate) const SYSTEMIC_FAILURES: usize = 20;
 
+/// Where the results task tells of rows: the progress display, and the input's name as the
+/// user gave it, for the lines that name a row.
+pub(crate) struct Display {
+    /// The progress display.
+    pub(crate) progress: Progress,
+    /// The input as the user named it.
+    pub(crate) shown_as: PathBuf,
+}
+
 /// The results task: the one owner of the outcomes, the journal and the progress display.
 /// Each batch of events is journaled and flushed before rows are let go or counted done. No
 /// organization is recorded for two rows (`org_ids`).
@@ -29,10 +38,13 @@ pub(crate) async fn collect(
     mut org_ids: OrgIds,
     parent_ids: Arc<ParentIds>,
     mut journal: Journal,
-    mut progress: Progress,
-    shown_as: PathBuf,
+    display: Display,
     stop: Arc<Stop>,
 ) -> (Outcomes, Journal) {
+    let Display {
+        mut progress,
+        shown_as,
+    } = display;
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     // For creates [0] and updates [1], each on its own: the kind of the latest failures, and
     // how many rows in a row failed with it. A run whose updates all fail while its creates

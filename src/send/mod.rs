@@ -179,8 +179,7 @@ pub async fn run(job: Job<'_>) -> Sent {
         org_ids,
         parent_ids.clone(),
         journal,
-        progress,
-        shown_as,
+        collector::Display { progress, shown_as },
         stop.clone(),
     ));
 
