@@ -119,11 +119,26 @@ pub(super) fn place_children(
     for &(d, child) in &by_depth {
         let parent = plan.parents[&child];
         let parent_invalid = plan.outcomes.status(parent) == Some(Status::Invalid);
-        if parent_invalid && plan.outcomes.is_unsent(child) {
+        let child_invalid = plan.outcomes.status(child) == Some(Status::Invalid);
+        if parent_invalid && (plan.outcomes.is_unsent(child) || child_invalid) {
+            // The parent's problem is named too: the fix is there. A child invalid on its own
+            // keeps its message, and gains this one.
+            let line = plan.lines[parent];
+            let why = plan.outcomes.view(parent).and_then(|o| {
+                let error = o.error?;
+                let prefix = format!("line {line}: ");
+                Some(error.strip_prefix(&prefix).unwrap_or(error).to_string())
+            });
             let problem = Problem::new(
                 ProblemKind::InvalidParent,
                 None,
-                format!("its parent, line {}, is invalid", plan.lines[parent]),
+                match why {
+                    Some(why) => format!(
+                        "its parent, line {}, is invalid ({why})",
+                        plan.lines[parent]
+                    ),
+                    None => format!("its parent, line {}, is invalid", plan.lines[parent]),
+                },
             );
             mark_invalid(plan, child, problem, report);
         }

@@ -66,13 +66,14 @@ async fn cycles_missing_and_invalid_parents_are_invalid_rows() {
          bad-parent,,not-an-email\n\
          child-of-bad,bad-parent,\n\
          grandchild-of-bad,child-of-bad,\n\
-         fine,,\n",
+         fine,,\n\
+         bad-child-of-bad,bad-parent,also-not-an-email\n",
     );
 
     let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
 
     assert_eq!(summary.count(Status::Created), 1, "{summary}");
-    assert_eq!(summary.count(Status::Invalid), 7, "{summary}");
+    assert_eq!(summary.count(Status::Invalid), 8, "{summary}");
     let rows = fixture.results_rows();
     let error = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap()["error"].clone();
     assert!(
@@ -96,6 +97,20 @@ async fn cycles_missing_and_invalid_parents_are_invalid_rows() {
         error("grandchild-of-bad").contains("its parent, line 7, is invalid"),
         "{}",
         error("grandchild-of-bad")
+    );
+    // The parent's own problem is named, however deep; a child's own problem is kept.
+    let parents_problem = "its parent, line 6, is invalid (email: \"not-an-email\" is not an email";
+    for name in ["child-of-bad", "grandchild-of-bad", "bad-child-of-bad"] {
+        assert!(
+            error(name).contains(parents_problem),
+            "{name}: {}",
+            error(name)
+        );
+    }
+    assert!(
+        error("bad-child-of-bad").contains("email: \"also-not-an-email\" is not an email"),
+        "{}",
+        error("bad-child-of-bad")
     );
     assert_eq!(sandbox.sandbox.stats().create_requests, 1);
 }

@@ -69,6 +69,55 @@ pub struct DetailedSpec {
     pub kind: MetaType,
     /// Lists (metadata lists and `domains`): what separates the items [default: `;`].
     pub separator: Option<String>,
+    /// What is done to a column's value (each item of a list) before it is checked.
+    pub transform: Option<Transform>,
+}
+
+/// What `transform = "..."` does to a column's value, item by item for a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    /// `host`: the host of a URL, lower-cased, without a leading `www.`:
+    /// `https://www.Globex.com:443/path?q` is `globex.com`. A value with no scheme is taken as
+    /// a URL without one (`www.globex.com/about` is `globex.com`); userinfo, port, path, query
+    /// and fragment are dropped.
+    Host,
+    /// `strip-www`: the value without a leading `www.` (any case): `www.globex.com` is
+    /// `globex.com`; nothing else changes.
+    StripWww,
+}
+
+impl Transform {
+    /// Every transform, by the name a mapping file gives it.
+    pub const ALL: [(&'static str, Transform); 2] = [
+        ("host", Transform::Host),
+        ("strip-www", Transform::StripWww),
+    ];
+
+    /// `value` transformed.
+    pub fn apply(self, value: &str) -> String {
+        let value = value.trim();
+        match self {
+            Transform::StripWww => strip_www(value).to_string(),
+            Transform::Host => {
+                let rest = value.split_once("://").map_or(value, |(_, rest)| rest);
+                let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                let host = match host.rsplit_once(':') {
+                    Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+                    _ => host,
+                };
+                strip_www(host.trim_end_matches('.')).to_ascii_lowercase()
+            }
+        }
+    }
+}
+
+/// `host` without one leading `www.`, in any case.
+fn strip_www(host: &str) -> &str {
+    match host.get(..4) {
+        Some(www) if www.eq_ignore_ascii_case("www.") && host.len() > 4 => &host[4..],
+        _ => host,
+    }
 }
 
 impl DetailedSpec {
@@ -341,6 +390,28 @@ impl Reader<'_> {
                 "format" => &mut spec.format,
                 "slug" => &mut spec.slug,
                 "separator" => &mut spec.separator,
+                "transform" => {
+                    let found = text.as_deref().and_then(|t| {
+                        Transform::ALL
+                            .iter()
+                            .find(|(name, _)| *name == t)
+                            .map(|(_, x)| *x)
+                    });
+                    match found {
+                        Some(transform) => spec.transform = Some(transform),
+                        None => {
+                            let names: Vec<&str> = Transform::ALL.iter().map(|(n, _)| *n).collect();
+                            let message = format!(
+                                "{context}: transform must be one of {} in quotes, not {}",
+                                names.join(", "),
+                                self.written(span.clone())
+                            );
+                            self.mistake(span, message);
+                            fine = false;
+                        }
+                    }
+                    continue;
+                }
                 "type" => {
                     match text.as_deref().map(|t| (t, MetaType::named(t))) {
                         Some((_, Some(kind))) => spec.kind = kind,
@@ -372,7 +443,7 @@ impl Reader<'_> {
                         written.span(),
                         format!(
                             "{context}: {} is not a key of a source; use one of {}, \
-                             and type or separator",
+                             and type, separator or transform",
                             quoted(other),
                             SOURCE_KEYS.join(", ")
                         ),
@@ -401,6 +472,13 @@ impl Reader<'_> {
             self.mistake(
                 key.span(),
                 format!("{context}: give exactly one of {}", SOURCE_KEYS.join(", ")),
+            );
+            fine = false;
+        }
+        if fine && spec.transform.is_some() && spec.column.is_none() {
+            self.mistake(
+                key.span(),
+                format!("{context}: transform applies to a column's value: give column too"),
             );
             fine = false;
         }

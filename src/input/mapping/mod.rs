@@ -13,6 +13,9 @@
 //! description = { format = "{Industry} customer in {Country}" }
 //! template_id = { value = "b2b-customer-template" }
 //! domains = { column = "Email Domains", separator = ";" }
+//! # or a CRM's Website column: its host, without www. (`transform = "strip-www"` only drops
+//! # a leading www.)
+//! # domains = { column = "Website", transform = "host" }
 //! parent = "Parent Account"                 # another row of the file, by its key
 //!
 //! [metadata]
@@ -27,7 +30,7 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec};
+pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec, Transform};
 pub use problem::{Problem, ProblemKind};
 
 use std::borrow::Cow;
@@ -80,6 +83,8 @@ struct Field {
     label: String,
     kind: MetaType,
     separator: String,
+    /// What is done to the value (each item of a list) first.
+    transform: Option<Transform>,
 }
 
 /// How the columns of one file feed organization fields.
@@ -186,6 +191,7 @@ impl Mapping {
                 label,
                 kind: d.kind,
                 separator: d.separator.clone().unwrap_or_else(|| ";".into()),
+                transform: d.transform,
             })
         };
 
@@ -244,6 +250,7 @@ impl Mapping {
                 label: label.to_string(),
                 kind: MetaType::String,
                 separator: ";".into(),
+                transform: None,
             };
             if let Some(key) = header
                 .get(..9)
@@ -357,6 +364,22 @@ impl Mapping {
                 Cow::Owned(text.trim().to_string())
             }
             Source::Slug(i) => Cow::Owned(checks::slug(restore(record.get(*i).unwrap_or("")))),
+        };
+        let value = match field.transform {
+            None => value,
+            // Item by item, as a list is split (`;` also splits at `,`).
+            Some(transform) => {
+                let items: Vec<String> = if field.separator == ";" {
+                    value
+                        .split([';', ','])
+                        .map(|i| transform.apply(i))
+                        .collect()
+                } else {
+                    let items = value.split(field.separator.as_str());
+                    items.map(|i| transform.apply(i)).collect()
+                };
+                Cow::Owned(items.join(&field.separator))
+            }
         };
         (!value.is_empty()).then_some(value)
     }

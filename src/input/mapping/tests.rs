@@ -147,7 +147,7 @@ fn a_mapping_file_mistake_names_the_line_the_field_and_what_is_allowed() {
     assert_eq!(
         err,
         "line 2: [fields] name: \"colum\" is not a key of a source; use one of column, value, \
-         format, slug, and type or separator"
+         format, slug, and type, separator or transform"
     );
     // A field that is no organization field, and a table that is no table of a mapping.
     let err = parse("[fields]\nname = \"A\"\nnmae = \"B\"\n");
@@ -325,4 +325,62 @@ fn a_json_metadata_header_types_its_cells_and_keys_round_trip_through_their_head
             .payload;
         assert_eq!(payload[key], "v", "{key} as {header}");
     }
+}
+
+#[test]
+fn a_website_column_gives_its_host_and_www_is_dropped_when_asked() {
+    let m = mapping(
+        &["Account", "Website", "Other Sites"],
+        r#"
+        [fields]
+        name = "Account"
+        domains = { column = "Website", transform = "host" }
+        [metadata]
+        sites = { column = "Other Sites", type = "list", transform = "strip-www" }
+        "#,
+    )
+    .unwrap();
+    for (website, domains) in [
+        ("https://www.globex.com/path", vec!["globex.com"]),
+        ("HTTP://WWW.Globex.COM:8443/a?b#c", vec!["globex.com"]),
+        ("www.globex.com/about", vec!["globex.com"]),
+        ("globex.com", vec!["globex.com"]),
+        ("https://user@shop.globex.co.uk", vec!["shop.globex.co.uk"]),
+        (
+            "https://www.globex.com; http://initech.example/",
+            vec!["globex.com", "initech.example"],
+        ),
+    ] {
+        let row = record(&["globex", website, "www.a.example;b.example"]);
+        let request = m.to_request(&row, None).unwrap();
+        assert_eq!(request.domains, domains, "{website}");
+        assert_eq!(
+            request.metadata.unwrap().payload["sites"],
+            serde_json::json!(["a.example", "b.example"])
+        );
+    }
+    // Without a transform a URL is refused, as before.
+    let plain = mapping(
+        &["Account", "Website"],
+        "[fields]\nname = \"Account\"\ndomains = \"Website\"\n",
+    )
+    .unwrap();
+    let row = record(&["globex", "https://www.globex.com"]);
+    assert!(plain.to_request(&row, None).is_err());
+
+    let error = mapping(
+        &["Website"],
+        "[fields]\ndomains = { column = \"Website\", transform = \"url\" }\n",
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("transform must be one of host, strip-www"),
+        "{error}"
+    );
+    let error = mapping(
+        &["Website"],
+        "[fields]\ndomains = { value = \"x.example\", transform = \"host\" }\n",
+    )
+    .unwrap_err();
+    assert!(error.contains("give column too"), "{error}");
 }
