@@ -328,8 +328,10 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
             let (index, (fate, error)) = done.expect("a delete does not panic");
             if fate == Fate::Failed {
                 progress.println(&format!(
-                    "failed: line {} {}: {error}",
-                    rows[index].line, targets[&index]
+                    "{}:{}: failed: {}: {error}",
+                    results_file.path.display(),
+                    rows[index].line,
+                    targets[&index]
                 ));
             }
             progress.row_done(if fate == Fate::Failed {
