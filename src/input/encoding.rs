@@ -18,6 +18,8 @@ use std::path::Path;
 use encoding_rs::Encoding;
 
 use super::Dialect;
+use super::quote::quoted;
+use super::readings::{self, Place, Verdict};
 use super::snapshot::read_full;
 use crate::Error;
 
@@ -76,66 +78,322 @@ pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
         [0xEF, 0xBB, 0xBF] => 3,
         _ => 0,
     };
+    if bom == 0
+        && let Some(settled) = utf16_without_bom(path, dialect)?
+    {
+        return Ok(settled);
+    }
     let scan = scan_utf8(path, bom)?;
     let Some(first_bad) = scan.first_invalid else {
         return Ok(unchanged(None));
     };
-    let refuse = |offset: u64, why: String, suggestion: &str| {
+    if bom == 3 || scan.valid_non_ascii >= scan.invalid {
+        return Err(damaged_utf8(path, first_bad, &scan, bom == 3));
+    }
+    let (guess, confident) = guess(path)?;
+    let name = guess.name();
+    let refuse = |offset: u64, why: String| {
         let line = line_of(path, offset).unwrap_or(1);
         Error::Input {
             path: path.to_path_buf(),
             message: format!(
                 "line {line} (byte offset {offset}): {why}; nothing was read or sent. Save the \
-                 file as UTF-8 (in Excel: CSV UTF-8), or name its encoding with --encoding, \
-                 e.g. --encoding {suggestion}"
+                 file as UTF-8 (in Excel: CSV UTF-8), or name its encoding with --encoding"
             ),
         }
     };
-    if bom == 3 || scan.valid_non_ascii >= scan.invalid {
-        return Err(refuse(
-            first_bad,
-            format!(
-                "not UTF-8 text, though the file {} UTF-8 ({} of its characters outside ASCII \
-                 are): it is damaged, or mixes two encodings",
-                if bom == 3 {
-                    "says it is"
-                } else {
-                    "is otherwise"
-                },
-                scan.valid_non_ascii
-            ),
-            "windows-1252",
-        ));
-    }
-    let (guess, confident) = guess(path)?;
-    let name = guess.name();
-    if !confident {
-        return Err(refuse(
-            first_bad,
-            format!("not UTF-8 text, and its encoding cannot be told for sure (perhaps {name})"),
-            name,
-        ));
-    }
-    if let Some((offset, what)) = first_unreadable(path, guess)? {
-        return Err(refuse(
-            offset,
-            format!(
-                "not UTF-8 text, and not {name} either, the encoding it looks most like \
-                 ({name} reads {what} here)"
-            ),
-            name,
-        ));
-    }
-    Ok(Settled {
+    let detected = |encoding: &'static Encoding| Settled {
         dialect: Dialect {
-            encoding: Some(guess),
+            encoding: Some(encoding),
             ..*dialect
         },
         note: Some(format!(
-            "not UTF-8: read as {name} (detected; if that is wrong, name the encoding with \
-             --encoding)"
+            "not UTF-8: read as {} (detected; if that is wrong, name the encoding with \
+             --encoding)",
+            encoding.name()
         )),
-    })
+    };
+    if !guess.is_single_byte() {
+        // A multi-byte encoding (Shift_JIS, GBK, ...) that reads every byte of the file: text
+        // in another one seldom forms its byte sequences.
+        if let Some((offset, what)) = first_unreadable(path, guess)? {
+            return Err(refuse(
+                offset,
+                format!(
+                    "not UTF-8 text, and not {name} either, the encoding it looks most like \
+                     ({name} reads {what} here)"
+                ),
+            ));
+        }
+        return Ok(detected(guess));
+    }
+    let survey = readings::Survey::of(path)?;
+    match readings::decide(&survey, guess, confident) {
+        Verdict::One(encoding) => Ok(detected(encoding)),
+        Verdict::Ambiguous(readings, place, line) => Err(ambiguous(path, &readings, place, &line)),
+        Verdict::Unreadable => {
+            let reading = readings::Reading::new(guess);
+            let offset = match reading.fails(&survey) {
+                Some(place) => place.offset,
+                None => first_bad,
+            };
+            let at = read_byte(path, offset).unwrap_or(0);
+            Err(refuse(
+                offset,
+                format!(
+                    "not UTF-8 text, and no encoding reads it as text for sure: {name}, the \
+                     one it looks most like, reads the byte {at:02X} here as {}",
+                    describe(reading.read(&[at]).as_str())
+                ),
+            ))
+        }
+    }
+}
+
+/// How a byte read as `text` is named in a message: a character, or `\xNN` (undefined).
+fn describe(text: &str) -> String {
+    match text.chars().next() {
+        _ if text.starts_with("\\x") => "nothing: it defines no character for it".into(),
+        Some(c) if is_unreadable(c) => format!("the control character U+{:04X}", c as u32),
+        _ => format!("{}, which makes that word no word", quoted(text)),
+    }
+}
+
+/// The byte at `offset` of the file at `path`.
+fn read_byte(path: &Path, offset: u64) -> Result<u8, Error> {
+    use std::io::{Seek, SeekFrom};
+    let io = |e| Error::io(path, e);
+    let mut file = File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(offset)).map_err(io)?;
+    let mut byte = [0u8];
+    read_full(&mut file, &mut byte).map_err(io)?;
+    Ok(byte[0])
+}
+
+/// The refusal of a file that several encodings read as text, each its own way: the line where
+/// they first disagree, as each reads it, and `--encoding`.
+fn ambiguous(path: &Path, readings: &[readings::Reading], place: Place, line: &[u8]) -> Error {
+    let width = readings
+        .iter()
+        .map(|r| r.encoding.name().len())
+        .max()
+        .unwrap_or(0);
+    let shown: Vec<String> = readings
+        .iter()
+        .map(|r| {
+            let name = r.encoding.name();
+            format!(
+                "  {name:width$}  {}",
+                quoted(&excerpt(&r.read(line), line, place, path))
+            )
+        })
+        .collect();
+    let names: Vec<&str> = readings.iter().map(|r| r.encoding.name()).collect();
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "line {} (byte offset {}): not UTF-8 text, and its encoding cannot be told for sure: \
+             {} each read the whole file as text, but not alike; line {} reads:\n{}\nnothing \
+             was read or sent. Name the file's encoding with --encoding (e.g. --encoding {}), \
+             or save it as UTF-8 (in Excel: CSV UTF-8)",
+            place.line,
+            place.offset,
+            join_or(&names),
+            place.line,
+            shown.join("\n"),
+            names[0]
+        ),
+    }
+}
+
+/// `text` (a line read from `line`'s bytes) cut to about 100 characters around the byte at
+/// `place`, for a message.
+fn excerpt(text: &str, line: &[u8], place: Place, path: &Path) -> String {
+    const AROUND: usize = 50;
+    let start = line_start(path, place).unwrap_or(place.offset);
+    // Single-byte readings: one character for each byte, but `\xNN` for undefined ones.
+    let at = (place.offset - start) as usize;
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() != line.len() || chars.len() <= 2 * AROUND {
+        return text.to_string();
+    }
+    let from = at.saturating_sub(AROUND);
+    let to = (at + AROUND).min(chars.len());
+    format!(
+        "{}{}{}",
+        if from > 0 { "..." } else { "" },
+        chars[from..to].iter().collect::<String>(),
+        if to < chars.len() { "..." } else { "" }
+    )
+}
+
+/// The byte offset where the line holding `place` starts.
+fn line_start(path: &Path, place: Place) -> Result<u64, Error> {
+    let mut lines = LineReader::open(path)?;
+    let mut number = 0;
+    while let Some((start, _)) = lines.next_line()? {
+        number += 1;
+        if number == place.line {
+            return Ok(start);
+        }
+    }
+    Ok(place.offset)
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn join_or(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The refusal of a file that is UTF-8 but for some bytes: where the first one is, the line
+/// around it, and the fix (the bytes, since no one encoding reads the file right).
+fn damaged_utf8(path: &Path, first_bad: u64, scan: &Utf8Scan, marked: bool) -> Error {
+    let line = line_of(path, first_bad).unwrap_or(1);
+    let shown = line_text(path, line)
+        .map(|text| format!(", in {text}"))
+        .unwrap_or_default();
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "line {line} (byte offset {first_bad}): not UTF-8 text{shown}, though the file {} \
+             UTF-8 ({} of its characters outside ASCII are): it is damaged, or mixes two \
+             encodings, so no one --encoding reads it right ({}); nothing was read or sent. Fix \
+             the bytes: retype the character at line {line} (and any other written \\xNN), or \
+             save the file again as UTF-8 (in Excel: CSV UTF-8)",
+            if marked { "says it is" } else { "is otherwise" },
+            scan.valid_non_ascii,
+            match scan.invalid {
+                1 => "this is its one byte that is not UTF-8".to_string(),
+                n => format!("{n} bytes or sequences are not UTF-8, this is the first"),
+            }
+        ),
+    }
+}
+
+/// Line `number` of the file at `path`, as UTF-8 with each byte that is not written `\xNN`,
+/// quoted and cut to 120 characters; `None` when it cannot be read.
+fn line_text(path: &Path, number: u64) -> Option<String> {
+    let mut lines = LineReader::open(path).ok()?;
+    let mut at = 0;
+    while let Some((_, bytes)) = lines.next_line().ok()? {
+        at += 1;
+        if at < number {
+            continue;
+        }
+        let mut text = String::new();
+        for chunk in bytes.utf8_chunks() {
+            text.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                text.push_str(&format!("\\x{b:02X}"));
+            }
+        }
+        let cut: String = text.chars().take(120).collect();
+        let more = if cut.len() < text.len() { "..." } else { "" };
+        return Some(format!("{}{more}", quoted(&cut).replace("\\\\x", "\\x")));
+    }
+    None
+}
+
+/// A file without a byte-order mark whose bytes look like UTF-16 (the zero bytes of ASCII
+/// characters, all at odd offsets or all at even ones): read as UTF-16LE or BE when that reads
+/// it whole, else refused, saying so.
+fn utf16_without_bom(path: &Path, dialect: &Dialect) -> Result<Option<Settled>, Error> {
+    let io = |e| Error::io(path, e);
+    let mut head = vec![0u8; 64 << 10];
+    let n = read_full(&mut File::open(path).map_err(io)?, &mut head).map_err(io)?;
+    let head = &head[..n & !1];
+    let (mut even, mut odd) = (0usize, 0usize);
+    for pair in head.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    let pairs = head.len() / 2;
+    let encoding = match (even, odd) {
+        (e, o) if o >= 2 && o * 8 >= pairs && e * 10 <= o => encoding_rs::UTF_16LE,
+        (e, o) if e >= 2 && e * 8 >= pairs && o * 10 <= e => encoding_rs::UTF_16BE,
+        _ => return Ok(None),
+    };
+    let name = encoding.name();
+    if let Some((line, offset, what)) = first_unreadable_utf16(path, encoding)? {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "line {line} (byte offset {offset}): the file looks like {name} text without a \
+                 byte-order mark (every other byte is zero), but {name} reads {what} here; \
+                 nothing was read or sent. Save the file as UTF-8 (in Excel: CSV UTF-8), or \
+                 name its encoding with --encoding"
+            ),
+        });
+    }
+    Ok(Some(Settled {
+        dialect: Dialect {
+            encoding: Some(encoding),
+            ..*dialect
+        },
+        note: Some(format!(
+            "read as {name} (no byte-order mark; detected from its zero bytes; if that is \
+             wrong, name the encoding with --encoding)"
+        )),
+    }))
+}
+
+/// The first place where the file at `path`, read as UTF-16 in `encoding`, holds something
+/// no text holds (as [`first_unreadable`]): its line, byte offset, and what is read there.
+fn first_unreadable_utf16(
+    path: &Path,
+    encoding: &'static Encoding,
+) -> Result<Option<(u64, u64, String)>, Error> {
+    let io = |e| Error::io(path, e);
+    let mut file = File::open(path).map_err(io)?;
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut buf = vec![0u8; CHUNK];
+    let mut text = String::with_capacity(CHUNK * 2);
+    let (mut line, mut offset, mut after_cr) = (1u64, 0u64, false);
+    loop {
+        let n = read_full(&mut file, &mut buf).map_err(io)?;
+        let last = n < buf.len();
+        let mut input = &buf[..n];
+        loop {
+            text.clear();
+            let (result, read) =
+                decoder.decode_to_string_without_replacement(input, &mut text, last);
+            for c in text.chars() {
+                if is_unreadable(c) {
+                    return Ok(Some((
+                        line,
+                        offset,
+                        format!("the character U+{:04X}", c as u32),
+                    )));
+                }
+                match c {
+                    '\n' if after_cr => after_cr = false,
+                    '\n' => line += 1,
+                    '\r' => (line, after_cr) = (line + 1, true),
+                    _ => after_cr = false,
+                }
+                offset += 2 * c.len_utf16() as u64;
+            }
+            input = &input[read..];
+            match result {
+                encoding_rs::DecoderResult::InputEmpty => break,
+                encoding_rs::DecoderResult::OutputFull => text.reserve(CHUNK * 2),
+                encoding_rs::DecoderResult::Malformed(_, _) => {
+                    return Ok(Some((
+                        line,
+                        offset,
+                        "a byte pair that is no character".into(),
+                    )));
+                }
+            }
+        }
+        if last {
+            return Ok(None);
+        }
+    }
 }
 
 /// What a pass over a file as UTF-8 found.
@@ -269,7 +527,7 @@ fn first_unreadable(
 
 /// Whether `c` has no place in a customer file: a control character other than tab and line
 /// ends, or a private-use character (where decoders put bytes they have no character for).
-fn is_unreadable(c: char) -> bool {
+pub(super) fn is_unreadable(c: char) -> bool {
     (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
         || matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{FFFD}')
 }
@@ -277,7 +535,7 @@ fn is_unreadable(c: char) -> bool {
 /// Reads a file line by line as bytes, each line with the byte offset where it starts; a
 /// line ends at LF, CR or CRLF, as [`super::rows`] counts lines. Right for every encoding the
 /// detector names: in all of them, the bytes of LF and CR are never part of a character.
-struct LineReader {
+pub(super) struct LineReader {
     /// The file, for messages.
     path: std::path::PathBuf,
     /// The file.
@@ -293,7 +551,7 @@ struct LineReader {
 }
 
 impl LineReader {
-    fn open(path: &Path) -> Result<LineReader, Error> {
+    pub(super) fn open(path: &Path) -> Result<LineReader, Error> {
         Ok(LineReader {
             path: path.to_path_buf(),
             file: File::open(path).map_err(|e| Error::io(path, e))?,
@@ -305,7 +563,7 @@ impl LineReader {
     }
 
     /// The next line (without its end) and its offset; `None` at the file's end.
-    fn next_line(&mut self) -> Result<Option<(u64, &[u8])>, Error> {
+    pub(super) fn next_line(&mut self) -> Result<Option<(u64, &[u8])>, Error> {
         loop {
             let rest = &self.buf[self.pos..];
             let found = rest.iter().position(|b| matches!(b, b'\n' | b'\r'));

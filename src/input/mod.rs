@@ -11,6 +11,7 @@ pub mod encoding;
 pub mod formulas;
 pub mod mapping;
 pub mod quote;
+mod readings;
 mod rows;
 pub mod snapshot;
 pub mod untemplated;

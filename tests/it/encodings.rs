@@ -1,7 +1,9 @@
 //! CSV files that are not UTF-8, imported over real HTTP: detected and decoded whole
 //! (windows-1252, ISO-8859-1, Shift_JIS, GBK, UTF-16LE with a byte-order mark, CR line ends),
 //! or refused before anything is sent, naming the line, the byte offset and `--encoding`;
-//! and `--encoding` winning over detection.
+//! and `--encoding` winning over detection. Files in ISO-8859-15, Mac Roman, windows-1252 and
+//! UTF-16 without a byte-order mark are written by iconv and Python, not by the encoder the
+//! tool decodes with: detected right, or refused showing how each candidate reads them.
 
 use encoding_rs::{Encoding, GBK, SHIFT_JIS, WINDOWS_1252};
 use orgimport::record::Status;
@@ -124,8 +126,9 @@ async fn cr_line_ends_with_windows_1252_are_read_and_a_refusal_names_the_cr_line
     refused(&bytes, 3, offset as u64).await;
 }
 
-/// Imports `bytes` and checks it is refused naming `line` and `offset`, with nothing sent.
-async fn refused(bytes: &[u8], line: u64, offset: u64) {
+/// Imports `bytes` and checks it is refused naming `line` and `offset`, with nothing sent; the
+/// refusal's message.
+async fn refused(bytes: &[u8], line: u64, offset: u64) -> String {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new("");
     std::fs::write(fixture.input(), bytes).unwrap();
@@ -149,6 +152,7 @@ async fn refused(bytes: &[u8], line: u64, offset: u64) {
     );
     assert!(created(&sandbox).is_empty());
     assert!(!fixture.results().exists(), "no results file");
+    message
 }
 
 #[tokio::test]
@@ -273,4 +277,162 @@ proptest::proptest! {
             }
         }
     }
+}
+
+/// `text` as `program` encodes it: `iconv` with `args` (`-f utf-8 -t ENCODING`), or `python3`
+/// with the codec `args[0]`. Both are on the CI machine; a missing one fails the test.
+fn encoded_by(program: &str, args: &[&str], text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut command = std::process::Command::new(program);
+    match program {
+        "python3" => command.args([
+            "-c",
+            "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().decode('utf-8')\
+             .encode(sys.argv[1]))",
+            args[0],
+        ]),
+        _ => command.args(args),
+    };
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} is needed to write this test's file: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{program} {args:?} failed");
+    output.stdout
+}
+
+#[tokio::test]
+async fn an_iso_8859_15_file_written_by_iconv_is_read_as_iso_8859_15() {
+    let rows = [
+        ("Škoda Žilina", "Preis 5 €"),
+        ("Œuvre Ÿves", "žena"),
+        ("Plain", "x"),
+    ];
+    let bytes = encoded_by(
+        "iconv",
+        &["-f", "utf-8", "-t", "ISO-8859-15"],
+        &csv(&rows, "\n"),
+    );
+    imports_as(&bytes, &rows, &[]).await;
+}
+
+#[tokio::test]
+async fn a_mac_roman_file_written_by_python_is_read_as_mac_roman_or_refused() {
+    let rows = [
+        ("Müller", "Köln"),
+        ("Café Crème", "Zürich"),
+        ("Ñandú", "São Paulo"),
+    ];
+    let bytes = encoded_by("python3", &["mac_roman"], &csv(&rows, "\r"));
+    imports_as(&bytes, &rows, &[]).await;
+
+    // `Müller` alone: windows-1250 reads its ü as ź, a letter too. Refused, each reading shown.
+    let bytes = encoded_by("python3", &["mac_roman"], "name,description\nMüller,x\n");
+    let message = refused(&bytes, 2, 18).await;
+    assert!(message.contains("macintosh     \"Müller,x\""), "{message}");
+    assert!(message.contains("windows-1250  \"Mźller,x\""), "{message}");
+    assert!(
+        !message.contains("MŸller"),
+        "not read as windows-1252: {message}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_windows_1252_file_is_refused_with_each_reading_and_imports_as_named() {
+    let rows = [("Acme", "naïve")];
+    let bytes = encoded_by("python3", &["cp1252"], &csv(&rows, "\r\n"));
+    let message = refused(&bytes, 2, 25).await;
+    assert!(
+        message.contains("windows-1252  \"Acme,naïve\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("ISO-8859-4    \"Acme,naīve\""),
+        "{message}"
+    );
+    assert!(message.contains("--encoding"), "{message}");
+    // Every encoding the refusal names reads the whole file, with no replacement: imported.
+    for name in ["windows-1252", "ISO-8859-4", "windows-1250"] {
+        assert!(message.contains(name), "{message}");
+        let sandbox = start_sandbox(SandboxConfig::default()).await;
+        let fixture = Fixture::new("");
+        std::fs::write(fixture.input(), &bytes).unwrap();
+        let summary = fixture
+            .import(&sandbox, &["--encoding", name])
+            .await
+            .unwrap();
+        assert_eq!(summary.count(Status::Created), 1, "{name}: {summary}");
+        let (_, description) = &created(&sandbox)[0];
+        assert!(
+            !description.contains('\u{fffd}') && !description.chars().any(char::is_control),
+            "{name}: {description:?}"
+        );
+    }
+    imports_as(&bytes, &rows, &["--encoding", "windows-1252"]).await;
+}
+
+#[tokio::test]
+async fn a_6000_row_utf8_file_with_one_bad_byte_is_refused_naming_the_byte_not_an_encoding() {
+    let rows: Vec<(String, String)> = (0..6000)
+        .map(|i| (format!("Müller {i}"), format!("Zürich {i}")))
+        .collect();
+    let borrowed: Vec<(&str, &str)> = rows.iter().map(|(n, d)| (n.as_str(), d.as_str())).collect();
+    let mut bytes = csv(&borrowed, "\n").into_bytes();
+    // Row 3000's `ü` (C3 BC) cut to one byte, as a bad copy or a tool writing Latin-1 would.
+    let row = "Müller 2999,".as_bytes();
+    let at = bytes.windows(row.len()).position(|w| w == row).unwrap() + 1;
+    bytes.splice(at..at + 2, [0xFC]);
+    let message = refused(&bytes, 3001, at as u64).await;
+    assert!(
+        message.contains("\"M\\xFCller 2999,Zürich 2999\""),
+        "{message}"
+    );
+    assert!(message.contains("Fix the bytes"), "{message}");
+    for single_byte in ["windows-125", "ISO-8859", "macintosh", "KOI8"] {
+        assert!(
+            !message.contains(single_byte),
+            "suggests {single_byte}: {message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn utf16_files_without_a_byte_order_mark_are_read() {
+    let rows = [("Ōsaka 株式会社", "Zürich"), ("Plain", "x")];
+    for codec in ["utf-16-le", "utf-16-be"] {
+        let bytes = encoded_by("python3", &[codec], &csv(&rows, "\r\n"));
+        assert!(!bytes.starts_with(&[0xFF, 0xFE]) && !bytes.starts_with(&[0xFE, 0xFF]));
+        imports_as(&bytes, &rows, &[]).await;
+    }
+}
+
+#[test]
+fn a_file_two_encodings_read_differently_exits_2_showing_both_readings() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("prices.csv");
+    let bytes = encoded_by(
+        "iconv",
+        &["-f", "utf-8", "-t", "ISO-8859-15"],
+        "name\nAcme 5 €\n",
+    );
+    std::fs::write(&input, bytes).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
+        .arg("validate")
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 2 (byte offset 12)"), "{stderr}");
+    assert!(stderr.contains("windows-1252  \"Acme 5 ¤\""), "{stderr}");
+    assert!(stderr.contains("ISO-8859-15   \"Acme 5 €\""), "{stderr}");
+    assert!(stderr.contains("--encoding"), "{stderr}");
 }
