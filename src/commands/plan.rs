@@ -311,13 +311,12 @@ async fn read_rows(
     tokio::task::spawn_blocking(move || {
         let path = &input_path;
         let mapping = input::mapping_for(path, &dialect, &spec)?;
-        let plan = planning::build(
+        let plan = planning::build_listing_refusal(
             path,
             &dialect,
             &mapping,
             &mut EarlierRuns::default(),
             default_template.as_deref(),
-            &mut |_| {},
         )?;
         let mut requests = Vec::with_capacity(plan.outcomes.len());
         let mut reader = input::reader(path, &dialect)?;

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use csv::{ByteRecord, StringRecord};
 
+use super::quote::quoted;
 use super::{CsvReader, Dialect, open_decoded};
 use crate::Error;
 
@@ -216,19 +217,37 @@ impl Rows {
         self.index += 1;
         self.last_line = line;
         // A sheet has no quotes to leave open: a cell of many lines is one cell.
-        if self.sheet.is_none()
-            && let Some((field, breaks, row_like)) = swallowed_rows(&bytes, self.delimiter, width)
-        {
-            return Err(Error::Input {
-                path: self.path.clone(),
-                message: format!(
-                    "line {line}: the quoted field {} opened on this line runs on over {breaks} \
-                     more lines, and {row_like} of them look like rows of their own: a closing \
-                     quote (\") is probably missing on line {line}. Nothing was read past it; \
-                     fix the quote and run again",
-                    field + 1
-                ),
-            });
+        let swallowed = if self.sheet.is_none() {
+            swallowed_rows(&bytes, self.delimiter, width)
+        } else {
+            None
+        };
+        let mut swallowed_one = None;
+        if let Some(s) = swallowed {
+            let (field, opened) = (s.field + 1, line + s.opened);
+            if s.row_like >= many(width) {
+                return Err(Error::Input {
+                    path: self.path.clone(),
+                    message: format!(
+                        "line {opened}: the quoted field {field} opened on this line runs on over \
+                         {} more lines, and {} of them look like rows of their own: a closing \
+                         quote (\") is probably missing on line {opened}. Nothing was read past \
+                         it; fix the quote and run again",
+                        s.breaks, s.row_like
+                    ),
+                });
+            }
+            let inside = line + s.first;
+            swallowed_one = Some(format!(
+                "line {inside}, inside the quoted field {field} opened on line {opened}, is shaped \
+                 like a row of its own ({} separator{}, as many as the header has): {}; a \
+                 closing quote (\") is probably missing on line {opened}, and the row on line \
+                 {inside} was taken into this one. Fix the quote and run again (if line {inside} \
+                 does belong in the field, write it with fewer separators)",
+                width - 1,
+                if width == 2 { "" } else { "s" },
+                quoted(&String::from_utf8_lossy(&s.text))
+            ));
         }
         let (record, mut problem) = match StringRecord::from_byte_record(bytes) {
             Ok(record) => (record, None),
@@ -257,6 +276,9 @@ impl Rows {
                     " (an unquoted comma?)"
                 }
             ));
+        }
+        if swallowed_one.is_some() {
+            problem = swallowed_one;
         }
         if sheet_problem.is_some() {
             problem = sheet_problem;
@@ -426,36 +448,96 @@ fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize, u64)> {
     (state == State::Quoted).then_some((field, breaks, opened))
 }
 
-/// The lines of `record`'s fields that look like rows of their own: a quoted field that holds
-/// whole lines with as many separators as the header (`width - 1`) is almost surely a quote
-/// left open, swallowing the rows after it. `Some((field, lines, row_like))` for the first
-/// such field: its index, how many line breaks it holds, how many of its lines look like rows.
-fn swallowed_rows(
-    record: &ByteRecord,
-    delimiter: u8,
-    width: usize,
-) -> Option<(usize, usize, usize)> {
-    // Two lines of a two-column file may be an address with a comma in each; three may not.
-    let enough = if width == 2 { 3 } else { 2 };
+/// A quoted field holding lines shaped like rows of the file: [`swallowed_rows`] says which.
+#[derive(Debug, PartialEq)]
+struct Swallowed {
+    /// The field's index.
+    field: usize,
+    /// How many lines after the record's first the field opens on.
+    opened: u64,
+    /// How many lines of text the field holds after its first.
+    breaks: usize,
+    /// How many of them hold as many separators as the header.
+    row_like: usize,
+    /// How many lines after the record's first the first of those is.
+    first: u64,
+    /// That line, cut to 120 bytes.
+    text: Vec<u8>,
+}
+
+/// The first quoted field of `record` that holds a line break followed by a line with as many
+/// separators as the header (`width - 1`), before the quote closes: a quote left open, or
+/// closed by a stray quote further on, that took the rows after it into the field. A line
+/// break inside a quoted field is otherwise fine (an address, a note).
+fn swallowed_rows(record: &ByteRecord, delimiter: u8, width: usize) -> Option<Swallowed> {
     if width < 2 || memchr::memchr2(b'\n', b'\r', record.as_slice()).is_none() {
         return None;
     }
-    record.iter().enumerate().find_map(|(index, field)| {
-        let mut lines = field
-            .split(|b| *b == b'\n' || *b == b'\r')
-            .filter(|line| !line.is_empty());
-        // The first line is the rest of the line the quote opened on.
-        lines.next()?;
-        let mut breaks = 0;
-        let mut row_like = 0;
-        for line in lines {
-            breaks += 1;
-            if line.iter().filter(|b| **b == delimiter).count() == width - 1 {
-                row_like += 1;
+    // Lines begun before the field at hand (only quoted fields hold line breaks).
+    let mut before = 0u64;
+    let mut first = None;
+    for (index, field) in record.iter().enumerate() {
+        let lines = field_lines(field);
+        let mut found: Option<Swallowed> = None;
+        for &(at, line) in lines.iter().skip(1).filter(|(_, l)| !l.is_empty()) {
+            let s = found.get_or_insert(Swallowed {
+                field: index,
+                opened: before,
+                breaks: 0,
+                row_like: 0,
+                first: 0,
+                text: Vec::new(),
+            });
+            s.breaks += 1;
+            if memchr::memchr_iter(delimiter, line).count() == width - 1 {
+                if s.row_like == 0 {
+                    s.first = before + at;
+                    s.text = line[..line.len().min(120)].to_vec();
+                }
+                s.row_like += 1;
             }
         }
-        (row_like >= enough).then_some((index, breaks, row_like))
-    })
+        if let Some(s) = found.filter(|s| s.row_like > 0) {
+            // A field that swallowed many rows wins over one that swallowed one.
+            if s.row_like >= many(width) {
+                return Some(s);
+            }
+            first.get_or_insert(s);
+        }
+        before += lines.last().map_or(0, |(at, _)| *at);
+    }
+    first
+}
+
+/// How many lines shaped like rows a quoted field holds when it is a quote left open, past
+/// which nothing is read: two lines of a two-column file may be an address with a comma in
+/// each, so three there.
+fn many(width: usize) -> usize {
+    if width == 2 { 3 } else { 2 }
+}
+
+/// The lines of `field`, each with how many lines after the field's first it is; a line ends
+/// at LF, CR or CRLF, as [`Lines`] counts them.
+fn field_lines(field: &[u8]) -> Vec<(u64, &[u8])> {
+    let mut lines = Vec::new();
+    let (mut start, mut number, mut at) = (0, 0u64, 0);
+    while at < field.len() {
+        match field[at] {
+            b'\r' | b'\n' => {
+                lines.push((number, &field[start..at]));
+                at += if field[at..].starts_with(b"\r\n") {
+                    2
+                } else {
+                    1
+                };
+                number += 1;
+                start = at;
+            }
+            _ => at += 1,
+        }
+    }
+    lines.push((number, &field[start..]));
+    lines
 }
 
 #[cfg(test)]
@@ -650,7 +732,54 @@ mod tests {
         // An address over two lines, commas and all; and a long note in a wide file.
         let ok = b"name,address,id\nacme,\"Street 1, Floor 2\nBerlin, Germany\",x\nb,y,z\n";
         assert_eq!(lines_of(ok), Ok(vec![2, 4]));
-        let two = b"name,address\nacme,\"Suite 5, Floor 2\nBerlin, Germany\"\nb,y\n";
-        assert_eq!(lines_of(two), Ok(vec![2, 4]));
+        let two = b"name,address\nacme,\"Suite 5\nFloor 2\nBerlin Germany\"\nb,y\n";
+        assert_eq!(lines_of(two), Ok(vec![2, 5]));
+    }
+
+    /// The problem of each row of `content` (read whole), by line.
+    fn problems_of(content: &[u8]) -> Vec<(u64, Option<String>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, content).unwrap();
+        let mut reader = crate::input::reader(&path, &Dialect::default()).unwrap();
+        let width = read_headers(&path, &mut reader).unwrap().len();
+        super::rows(&path, &Dialect::default(), reader, width)
+            .map(|row| row.map(|r| (r.line, r.problem)).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn one_row_swallowed_by_a_quote_makes_the_row_invalid_naming_both_lines() {
+        let rows = problems_of(
+            b"name,city,notes\nalpha-a,Berlin,\"Note about a\nbeta-b,Paris,Note with quote\" \
+              end\ngamma-c,Rome,x\ndelta-d,Oslo,y\n",
+        );
+        assert_eq!(rows.len(), 3);
+        let problem = rows[0].1.as_deref().unwrap();
+        assert!(
+            problem.starts_with("line 3, inside the quoted field 3 opened on line 2, is shaped"),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("\"beta-b,Paris,Note with quote end\""),
+            "{problem}"
+        );
+        assert_eq!((rows[1].0, rows[2].0), (4, 5));
+        assert!(rows[1].1.is_none() && rows[2].1.is_none());
+        // In a field opened on the row's second line (CRLF), the lines are counted from it.
+        let rows = problems_of(b"name,a,b\r\nacme,\"x\r\ny\",\"open\r\nbeta,1,2\" z\r\nc,1,2\r\n");
+        let problem = rows[0].1.as_deref().unwrap();
+        assert!(
+            problem.starts_with("line 4, inside the quoted field 3 opened on line 3"),
+            "{problem}"
+        );
+        // A two-column file: a line with one comma in a quoted field is shaped like a row.
+        let rows = problems_of(b"name,address\nacme,\"Suite 5, Floor 2\nBerlin, Germany\"\nb,y\n");
+        let problem = rows[0].1.as_deref().unwrap();
+        assert!(
+            problem.starts_with("line 3, inside the quoted field 2"),
+            "{problem}"
+        );
+        assert!(rows[1].1.is_none());
     }
 }

@@ -231,6 +231,65 @@ pub fn build(
     Ok(plan)
 }
 
+/// How many problems of the rows read before a refusal the refusal lists (`validate` lists
+/// every one).
+const LISTED_BEFORE_REFUSAL: usize = 100;
+
+/// As [`build`], for the commands that show invalid rows only once the plan is made (`import`,
+/// its dry run, `plan`): a file refused part way through (a quote left open) is refused with
+/// the problems of the rows read before the refusal listed first, each with its line, then the
+/// refusal, so that one run names them all.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_listing_refusal(
+    path: &Path,
+    dialect: &Dialect,
+    mapping: &Mapping,
+    earlier: &mut EarlierRuns,
+    default_template: Option<&str>,
+) -> Result<Plan, Error> {
+    let mut listed = Vec::new();
+    let mut more = 0usize;
+    let built = build(
+        path,
+        dialect,
+        mapping,
+        earlier,
+        default_template,
+        &mut |row| {
+            for problem in row.problems {
+                if listed.len() < LISTED_BEFORE_REFUSAL {
+                    listed.push(format!("line {}: {problem}", row.line));
+                } else {
+                    more += 1;
+                }
+            }
+        },
+    );
+    match built {
+        Err(Error::Input { path, message }) if !listed.is_empty() => {
+            // The path once, before the first line: the command may name the file otherwise
+            // than the snapshot it read.
+            let mut text = listed.join("\n");
+            if more > 0 {
+                text.push_str(&format!(
+                    "\nand {more} more problem{} before the refusal below (`orgimport validate` \
+                     lists every one)",
+                    if more == 1 { "" } else { "s" }
+                ));
+            }
+            text.push('\n');
+            text.push_str(&message);
+            Err(Error::Input {
+                path,
+                message: text,
+            })
+        }
+        other => other,
+    }
+}
+
 /// Whether the row's name is a slug that an earlier row of the file was given already, for a
 /// row keyed by its id (a row keyed by its name repeats a key instead). A slug is a name the
 /// user never wrote: `Acme Inc` and `ACME, Inc.` would become two organizations with one

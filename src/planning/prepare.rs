@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::{Plan, build};
+use super::{Plan, build_listing_refusal};
 use crate::Error;
 use crate::input::{self, Dialect, Mapping, MappingSpec};
 use crate::record::unchanged::AsWritten;
@@ -50,13 +50,12 @@ pub async fn prepare(
         let mapping = input::mapping_for(&input_path, &dialect, &spec)?;
         let mut earlier = record::EarlierRuns::load(&results_path, &mapping, &tenant)?;
         let done_earlier = earlier.done_count();
-        let plan = build(
+        let plan = build_listing_refusal(
             &input_path,
             &dialect,
             &mapping,
             &mut earlier,
             default_template.as_deref(),
-            &mut |_| {},
         )?;
         report_earlier_runs(&results_path, &earlier, &plan);
         let delimiter = input::delimiter_of(&input_path, &dialect)?;

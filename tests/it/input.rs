@@ -401,3 +401,115 @@ async fn the_crm_sample_imports_with_its_mapping() {
         Some(orgs["nordlicht-energie-ag"].id.as_str())
     );
 }
+
+#[tokio::test]
+async fn a_customer_swallowed_by_a_quote_a_later_stray_quote_closes_is_never_imported_silently() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    // Row 2's note opens a quote that row 3's stray quote closes: beta-b would vanish into it.
+    let fixture = Fixture::new(
+        "name,city,description\n\
+         alpha-a,Berlin,\"Note about a\n\
+         beta-b,Paris,Note with quote\" end\n\
+         gamma-c,Rome,plain\n\
+         delta-d,Oslo,plain\n",
+    );
+
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+
+    let rows = fixture.results_rows();
+    assert_eq!(summary.count(Status::Created), 2, "{summary} {rows:?}");
+    assert_eq!(summary.count(Status::Invalid), 1, "{summary} {rows:?}");
+    let error = &rows[0]["error"];
+    assert!(
+        error.starts_with(
+            "line 2: line 3, inside the quoted field 3 opened on line 2, is shaped like a row"
+        ),
+        "{rows:?}"
+    );
+    assert!(
+        error.contains("beta-b,Paris,Note with quote end"),
+        "{error}"
+    );
+    let orgs = orgs_by_name(&sandbox);
+    let mut names: Vec<&str> = orgs.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["delta-d", "gamma-c"]);
+}
+
+#[tokio::test]
+async fn a_line_break_in_a_quoted_field_is_fine_unless_a_row_follows_it() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    // An address over two lines with a comma in each (fewer than the header's two separators).
+    let fixture = Fixture::new(
+        "name,description,id\n\
+         acme,\"Street 1, Floor 2\nBerlin, Germany\",acme-1\n\
+         beta,\"Two admins:\nKlaus (primary), Petra (backup)\",beta-1\n",
+    );
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(summary.count(Status::Created), 2, "{summary}");
+    assert_eq!(
+        orgs_by_name(&sandbox)["acme"].description,
+        "Street 1, Floor 2\nBerlin, Germany"
+    );
+}
+
+#[tokio::test]
+async fn a_file_refused_for_a_quote_left_open_still_lists_the_problems_before_it() {
+    let message = refused_before_any_create(
+        "name,city,description\n\
+         alpha-a,Berlin,ok\n\
+         beta-b,Paris\n\
+         gamma-c,Rome,\"open\n\
+         delta-d,Oslo,x\n",
+    )
+    .await;
+    let ragged = message
+        .find("line 3: the row has 2 fields but the header has 3")
+        .unwrap_or_else(|| panic!("line 3 not listed: {message}"));
+    let refusal = message
+        .find("line 4: the quoted field 3 opened on this line is still open")
+        .unwrap_or_else(|| panic!("no refusal: {message}"));
+    assert!(
+        ragged < refusal,
+        "the problems first, then the refusal: {message}"
+    );
+}
+
+#[tokio::test]
+async fn a_header_cell_with_a_no_break_space_or_an_invisible_character_is_named_escaped() {
+    for (header, escaped, what) in [
+        (
+            "Account\u{a0}Name",
+            r"Account\u{a0}Name",
+            "a no-break space (U+00A0)",
+        ),
+        (
+            "Account\u{200b} Name",
+            r"Account\u{200b} Name",
+            "a zero-width space (U+200B)",
+        ),
+        (
+            "\u{feff}Account Name",
+            r"\u{feff}Account Name",
+            "a byte-order mark (U+FEFF)",
+        ),
+    ] {
+        let sandbox = start_sandbox(SandboxConfig::default()).await;
+        let fixture = Fixture::new(&format!("id,{header}\nacme-1,Acme\n"));
+        let error = fixture
+            .import(&sandbox, &["--map", "name=Account Name"])
+            .await
+            .expect_err("no such column");
+        let message = error.to_string();
+        assert!(
+            message.contains("there is no column \"Account Name\""),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("column 2 of the header, \"{escaped}\", looks like \"Account Name\" but is not: it holds {what}")),
+            "{message}"
+        );
+        assert!(message.contains("Retype that header cell"), "{message}");
+        assert_eq!(sandbox.sandbox.stats().create_requests, 0);
+    }
+}

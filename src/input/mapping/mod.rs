@@ -30,6 +30,8 @@ mod request;
 #[cfg(test)]
 mod tests;
 
+mod lookalike;
+
 pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec, Transform};
 pub use problem::{Problem, ProblemKind};
 
@@ -40,7 +42,7 @@ use csv::StringRecord;
 
 use super::checks::{self};
 use super::formulas::restore;
-use super::quote::{escaped, quoted};
+use super::quote::quoted;
 
 /// The organization fields a mapping can feed, with their header names.
 const FIELDS: [&str; 10] = [
@@ -138,11 +140,15 @@ impl Mapping {
                 .iter()
                 .position(|h| h.trim().eq_ignore_ascii_case(wanted))
                 .ok_or_else(|| {
-                    format!(
+                    let mut message = format!(
                         "there is no column {} (the header has: {})",
                         quoted(wanted),
                         header_list(headers)
-                    )
+                    );
+                    if let Some(why) = lookalike::explain(headers, wanted) {
+                        message = format!("{message}: {why}");
+                    }
+                    message
                 })
         };
         // `place` names the mapping file's line for an entry of it (`--map` flags have none).
@@ -299,6 +305,12 @@ impl Mapping {
             }
         }
         if fields[0].is_none() {
+            if let Some(why) = lookalike::explain(headers, "name") {
+                return Err(format!(
+                    "there is no `name` column (the header has: {}): {why}",
+                    header_list(headers)
+                ));
+            }
             return Err(format!(
                 "there is no `name` column (the header has: {}); name one with a mapping, \
                  e.g. --map name=\"Account Name\"",
@@ -449,7 +461,7 @@ pub fn metadata_column(key: &str, json: bool) -> (String, bool) {
 fn header_list(headers: &StringRecord) -> String {
     headers
         .iter()
-        .map(|h| escaped(h).into_owned())
+        .map(lookalike::shown)
         .collect::<Vec<_>>()
         .join(", ")
 }
