@@ -656,6 +656,28 @@ mod tests {
     }
 
     #[test]
+    fn readings_that_agree_are_detected_and_readings_that_disagree_refuse_the_file() {
+        let bytes = |text: &str, encoding: &'static Encoding| encoding.encode(text).0.into_owned();
+        // é and ü are read alike in windows-1252, ISO-8859-15 and the Central European ones.
+        let agreed = bytes("name\nCafé Müller\nZürich\n", encoding_rs::WINDOWS_1252);
+        assert_eq!(settled(&agreed), Ok("windows-1252"));
+        // Two words the detector reads as windows-1250: too few, and `Iđdýr` mixes alphabets.
+        for text in [
+            "name,city\nŞişli,Eskişehir\n",
+            "name,city\nŞişli,Eskişehir\nIğdır,Muğla\n",
+        ] {
+            let e = settled(&bytes(text, encoding_rs::WINDOWS_1254)).unwrap_err();
+            assert!(e.contains("windows-1254  \"Şişli,Eskişehir\""), "{e}");
+        }
+        let e = settled(&bytes("name\n5 €\n", encoding_rs::ISO_8859_15)).unwrap_err();
+        assert!(e.contains("line 2 (byte offset 7)"), "{e}");
+        assert!(
+            e.contains("ISO-8859-15   \"5 €\"") && e.contains("windows-1252  \"5 ¤\""),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn damaged_utf8_is_refused_at_its_line_and_byte() {
         let mut file = b"name,city\nM\xc3\xbcller,Z\xc3\xbcrich\nN\xc3\xba\xc3\xb1ez,x\n".to_vec();
         file.extend_from_slice(b"bad\xff,y\nlast,z\n");

@@ -42,9 +42,10 @@ const UNWEIGHED: [&Encoding; 3] = [
     encoding_rs::KOI8_R,
 ];
 
-/// How many times the bytes two readings disagree on must occur for the detector's guess to
-/// be trusted over the other reading: fewer is too little text for its statistics (a file
-/// whose one accented letter is `ï` of `naïve` was guessed ISO-8859-4).
+/// In how many distinct words the bytes two readings disagree on must occur for the detector's
+/// guess to be trusted over the other reading: fewer is too little text for its statistics (a
+/// file whose one accented letter is the `ï` of `naïve` was guessed ISO-8859-4; `Şişli,
+/// Eskişehir` in windows-1254 was guessed windows-1250).
 pub const TRUSTED_AFTER: u64 = 3;
 
 /// How many distinct words holding bytes outside ASCII are kept for the readings' checks.
@@ -208,18 +209,40 @@ impl Reading {
         (0..chars.len()).find(|&i| !word[i].is_ascii() && is_odd(&chars, i))
     }
 
+    /// Whether every word holding a byte this reading and `other` read differently reads, in
+    /// this reading, with the letters of one language: what the detector's guess must show
+    /// before it is trusted over `other` (its statistics took windows-1250's `Iđdýr, Ţiţli`
+    /// for Turkish `Iğdır, Şişli`). A word that fits no alphabet only withholds the trust: the
+    /// file is then refused, never read otherwise.
+    fn reads_as_one_language(&self, other: &Reading, survey: &Survey) -> bool {
+        let differs = |b: &u8| {
+            !b.is_ascii() && self.table[usize::from(b - 0x80)] != other.table[usize::from(b - 0x80)]
+        };
+        survey
+            .words
+            .keys()
+            .filter(|word| word.iter().any(differs))
+            .all(|word| in_one_alphabet(&self.read(word)))
+    }
+
     /// Whether this reading reads every byte `survey` holds as `other` does.
     fn agrees_with(&self, other: &Reading, survey: &Survey) -> bool {
         survey.present().all(|i| self.table[i] == other.table[i])
     }
 
-    /// How often the file holds a byte this reading and `other` read differently.
+    /// How many distinct words of the file hold a byte this reading and `other` read
+    /// differently.
     fn disputed(&self, other: &Reading, survey: &Survey) -> u64 {
+        let mut differs = [false; 128];
+        for i in survey.present() {
+            differs[i] = self.table[i] != other.table[i];
+        }
+        let disputed = |b: &u8| !b.is_ascii() && differs[usize::from(b - 0x80)];
         survey
-            .present()
-            .filter(|i| self.table[*i] != other.table[*i])
-            .map(|i| survey.counts[i])
-            .sum()
+            .words
+            .keys()
+            .filter(|word| word.iter().any(disputed))
+            .count() as u64
     }
 }
 
@@ -260,10 +283,12 @@ pub fn decide(survey: &Survey, guess: &'static Encoding, confident: bool) -> Ver
     if confident && groups.len() > 1 && weighed(&guess) && groups[0][0].encoding == guess {
         // The detector weighed the guess against these and had text enough to choose.
         let leader = groups[0][0].clone();
+        // A reading is weighed when the detector weighed any encoding that reads the file so.
         groups.retain(|g| {
             g[0].encoding == guess
-                || g.iter().any(|r| !weighed(&r.encoding))
+                || !g.iter().any(|r| weighed(&r.encoding))
                 || leader.disputed(&g[0], survey) < TRUSTED_AFTER
+                || !leader.reads_as_one_language(&g[0], survey)
         });
     }
     match groups.len() {
@@ -290,6 +315,54 @@ fn first_disagreement(survey: &Survey, readings: &[Reading]) -> (Place, Vec<u8>)
         .min_by_key(|(place, _)| place.offset)
         .map(|(place, line)| (place, survey.lines[line].clone()))
         .expect("readings that disagree disagree on a byte of the file")
+}
+
+/// The letters outside ASCII of the languages written in Latin letters that the candidates
+/// serve (small letters). A word whose letters fit none of them (`Pøíbram`, `Iđdýr`) is not
+/// proof of a misreading, but is reason enough not to trust the detector's guess.
+const ALPHABETS: [&str; 26] = [
+    "àâæçéèêëîïôœùûüÿ",        // French
+    "áéíñóúü",                 // Spanish
+    "áâãàçéêíóôõú",            // Portuguese
+    "àèéìíîòóùú",              // Italian
+    "àçèéíïòóúü",              // Catalan
+    "äöüß",                    // German
+    "áéíóúàèëïöü",             // Dutch
+    "æøåéóàôè",                // Danish, Norwegian
+    "åäöéü",                   // Swedish
+    "åäöšž",                   // Finnish
+    "áéíóúýþæöð",              // Icelandic
+    "áčďéěíňóřšťúůýž",         // Czech
+    "áäčďéíĺľňóôŕšťúýž",       // Slovak
+    "ąćęłńóśźż",               // Polish
+    "áéíóöőúüű",               // Hungarian
+    "ăâîșşțţ",                 // Romanian
+    "čćđšž",                   // Croatian, Bosnian, Serbian, Slovene
+    "çë",                      // Albanian
+    "çğıöşüâîû",               // Turkish
+    "ąčęėįšųūž",               // Lithuanian
+    "āčēģīķļņšūž",             // Latvian
+    "äõöüšž",                  // Estonian
+    "áéíóú",                   // Irish
+    "âêîôûŵŷáéíóúàèìòùäëïöüÿ", // Welsh
+    "ċġħżàèìòù",               // Maltese
+    "äöüßàéèêç",               // Luxembourgish
+];
+
+/// Whether the letters outside ASCII of `word` are all of one alphabet of [`ALPHABETS`]
+/// (or the word is not in Latin letters).
+fn in_one_alphabet(word: &str) -> bool {
+    let letters: Vec<char> = word
+        .chars()
+        .filter(|c| !c.is_ascii() && c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if letters.iter().any(|c| script(*c) != Script::Latin) {
+        return true;
+    }
+    ALPHABETS
+        .iter()
+        .any(|alphabet| letters.iter().all(|c| alphabet.contains(*c)))
 }
 
 /// Symbols written between two letters: apostrophes, a middle dot, dashes, a soft hyphen.
@@ -341,7 +414,7 @@ fn is_odd(chars: &[char], i: usize) -> bool {
         let small = |c: Option<char>| c.is_some_and(char::is_lowercase);
         return c.is_uppercase() && (small(prev) || (letter(prev) && small(next)));
     }
-    if c.is_numeric() {
+    if c.is_numeric() || c.is_whitespace() {
         return false;
     }
     match (letter(prev), letter(next)) {
@@ -383,5 +456,25 @@ mod tests {
         assert!(!odd(WINDOWS_1250, b"\xa3\xf3d\x9f"), "Łódź");
         assert!(!odd(WINDOWS_1251, b"\xcc\xee\xf1\xea\xe2\xe0"), "Москва");
         assert!(!odd(WINDOWS_1252, b"20\xb0C"));
+        assert!(!odd(WINDOWS_1252, b"Acme\xa0GmbH"), "a no-break space");
+    }
+
+    #[test]
+    fn a_word_is_in_one_alphabet_or_not() {
+        for word in [
+            "Brûlée",
+            "Dvořák",
+            "Łódź",
+            "Şişli",
+            "Ångström",
+            "Москва",
+            "plain",
+            "Gyõr",
+        ] {
+            assert!(in_one_alphabet(word), "{word}");
+        }
+        for word in ["Èerný", "Pøíbram", "Iđdýr", "Mźllerö"] {
+            assert!(!in_one_alphabet(word), "{word}");
+        }
     }
 }
