@@ -299,7 +299,7 @@ fn headers_of(
     let headers = StringRecord::from_byte_record(headers).map_err(|_| {
         input_err(format!(
             "line {line} (header): not UTF-8 text; save the file as UTF-8 (in Excel: CSV \
-             UTF-8), or name its encoding with --encoding, e.g. --encoding windows-1252"
+             UTF-8), or name its encoding with --encoding"
         ))
     })?;
     Ok((headers, line))

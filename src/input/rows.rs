@@ -260,7 +260,7 @@ impl Rows {
                     lossy,
                     Some(format!(
                         "field {} is not UTF-8 text (save the file as UTF-8, or name its \
-                         encoding with --encoding, e.g. --encoding windows-1252)",
+                         encoding with --encoding)",
                         field + 1
                     )),
                 )
