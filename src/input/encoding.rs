@@ -299,8 +299,10 @@ fn line_text(path: &Path, number: u64) -> Option<String> {
 }
 
 /// A file without a byte-order mark whose bytes look like UTF-16 (the zero bytes of ASCII
-/// characters, all at odd offsets or all at even ones): read as UTF-16LE or BE when that reads
-/// it whole, else refused, saying so.
+/// characters: separators and line ends at least, mostly at odd offsets or mostly at even
+/// ones, as CJK characters such as U+4E00 have zero bytes of their own): read as UTF-16LE or
+/// BE when that reads it whole, else refused, saying so. No text in another encoding holds
+/// zero bytes.
 fn utf16_without_bom(path: &Path, dialect: &Dialect) -> Result<Option<Settled>, Error> {
     let io = |e| Error::io(path, e);
     let mut head = vec![0u8; 64 << 10];
@@ -313,8 +315,8 @@ fn utf16_without_bom(path: &Path, dialect: &Dialect) -> Result<Option<Settled>, 
     }
     let pairs = head.len() / 2;
     let encoding = match (even, odd) {
-        (e, o) if o >= 2 && o * 8 >= pairs && e * 10 <= o => encoding_rs::UTF_16LE,
-        (e, o) if e >= 2 && e * 8 >= pairs && o * 10 <= e => encoding_rs::UTF_16BE,
+        (e, o) if o >= 2 && o * 32 >= pairs && e * 2 <= o => encoding_rs::UTF_16LE,
+        (e, o) if e >= 2 && e * 32 >= pairs && o * 2 <= e => encoding_rs::UTF_16BE,
         _ => return Ok(None),
     };
     let name = encoding.name();

@@ -412,6 +412,23 @@ async fn utf16_files_without_a_byte_order_mark_are_read() {
         assert!(!bytes.starts_with(&[0xFF, 0xFE]) && !bytes.starts_with(&[0xFE, 0xFF]));
         imports_as(&bytes, &rows, &[]).await;
     }
+    // Text in CJK characters, some with a zero byte of their own (一 is U+4E00).
+    let owned: Vec<(String, String)> = (1..=40)
+        .map(|i| {
+            (
+                format!("株式会社サンプル一号館{i}"),
+                format!("東京都千代田区丸の内一丁目{i}番"),
+            )
+        })
+        .collect();
+    let rows: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(n, a)| (n.as_str(), a.as_str()))
+        .collect();
+    for codec in ["utf-16-le", "utf-16-be"] {
+        let bytes = encoded_by("python3", &[codec], &csv(&rows, "\r\n"));
+        imports_as(&bytes, &rows, &[]).await;
+    }
 }
 
 #[test]
