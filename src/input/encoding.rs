@@ -1,15 +1,19 @@
 //! Which encoding a CSV file is read in, settled once before its first row is read: UTF-8
-//! (with or without a byte-order mark) and UTF-16 with a byte-order mark are recognised
-//! first; a file that is not UTF-8 is given to a detector (chardetng) and then decoded whole
-//! with its guess, or refused, naming the first line that cannot be read for sure. So a file
-//! is read in one encoding from its first row to its last, and never half imported.
+//! (with or without a byte-order mark) and UTF-16 (with a byte-order mark, or told by its
+//! zero bytes: [`super::utf16`]) are recognised first; a file that is not UTF-8 is given to a
+//! detector (chardetng), whose guess is decoded whole when it is a multi-byte encoding, and
+//! otherwise weighed with the other single-byte encodings that read the file
+//! ([`super::readings`]): the one reading left is taken, and readings that disagree refuse the
+//! file, showing how each reads it. So a file is read in one encoding from its first row to
+//! its last, never half imported, and never in a guess others would read otherwise.
 //!
 //! The rule for a file that is UTF-8 but for a few bytes: when its bytes outside ASCII form
 //! valid UTF-8 at least as often as they do not, it is a UTF-8 file that was damaged (or two
 //! files pasted together), and reading it in a legacy encoding would turn every correct
 //! accented letter into two wrong ones; it is refused at its first bad byte. A legacy file's
 //! accented letters are almost never valid UTF-8 (`é` alone is the byte E9, which UTF-8 needs
-//! two continuation bytes after), so such a file is detected, not refused.
+//! two continuation bytes after), so such a file is detected, not refused. The refusal of a
+//! damaged file names its bad bytes to fix, never an encoding ([`super::encoding_refusals`]).
 
 use std::fs::File;
 use std::io::Read;
@@ -18,8 +22,8 @@ use std::path::Path;
 use encoding_rs::Encoding;
 
 use super::Dialect;
-use super::quote::quoted;
-use super::readings::{self, Place, Verdict};
+use super::encoding_refusals as refusals;
+use super::readings::{self, Verdict};
 use super::snapshot::read_full;
 use crate::Error;
 
@@ -28,7 +32,7 @@ use crate::Error;
 const DETECTOR_PREFIX: u64 = 16 << 20;
 
 /// The chunk in which files are read.
-const CHUNK: usize = 1 << 20;
+pub(super) const CHUNK: usize = 1 << 20;
 
 /// What [`settle`] found: the dialect to read the file in, and what to tell the user.
 #[derive(Debug, Clone)]
@@ -79,7 +83,7 @@ pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
         _ => 0,
     };
     if bom == 0
-        && let Some(settled) = utf16_without_bom(path, dialect)?
+        && let Some(settled) = super::utf16::without_bom(path, dialect)?
     {
         return Ok(settled);
     }
@@ -88,7 +92,12 @@ pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
         return Ok(unchanged(None));
     };
     if bom == 3 || scan.valid_non_ascii >= scan.invalid {
-        return Err(damaged_utf8(path, first_bad, &scan, bom == 3));
+        return Err(refusals::damaged_utf8(
+            path,
+            first_bad,
+            (scan.valid_non_ascii, scan.invalid),
+            bom == 3,
+        ));
     }
     let (guess, confident) = guess(path)?;
     let name = guess.name();
@@ -130,270 +139,24 @@ pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
     let survey = readings::Survey::of(path)?;
     match readings::decide(&survey, guess, confident) {
         Verdict::One(encoding) => Ok(detected(encoding)),
-        Verdict::Ambiguous(readings, place, line) => Err(ambiguous(path, &readings, place, &line)),
+        Verdict::Ambiguous(readings, place, line) => {
+            Err(refusals::ambiguous(path, &readings, place, &line))
+        }
         Verdict::Unreadable => {
             let reading = readings::Reading::new(guess);
             let offset = match reading.fails(&survey) {
                 Some(place) => place.offset,
                 None => first_bad,
             };
-            let at = read_byte(path, offset).unwrap_or(0);
+            let at = refusals::read_byte(path, offset).unwrap_or(0);
             Err(refuse(
                 offset,
                 format!(
                     "not UTF-8 text, and no encoding reads it as text for sure: {name}, the \
                      one it looks most like, reads the byte {at:02X} here as {}",
-                    describe(reading.read(&[at]).as_str())
+                    refusals::describe(reading.read(&[at]).as_str())
                 ),
             ))
-        }
-    }
-}
-
-/// How a byte read as `text` is named in a message: a character, or `\xNN` (undefined).
-fn describe(text: &str) -> String {
-    match text.chars().next() {
-        _ if text.starts_with("\\x") => "nothing: it defines no character for it".into(),
-        Some(c) if is_unreadable(c) => format!("the control character U+{:04X}", c as u32),
-        _ => format!("{}, which makes that word no word", quoted(text)),
-    }
-}
-
-/// The byte at `offset` of the file at `path`.
-fn read_byte(path: &Path, offset: u64) -> Result<u8, Error> {
-    use std::io::{Seek, SeekFrom};
-    let io = |e| Error::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
-    file.seek(SeekFrom::Start(offset)).map_err(io)?;
-    let mut byte = [0u8];
-    read_full(&mut file, &mut byte).map_err(io)?;
-    Ok(byte[0])
-}
-
-/// The refusal of a file that several encodings read as text, each its own way: the line where
-/// they first disagree, as each reads it, and `--encoding`.
-fn ambiguous(path: &Path, readings: &[readings::Reading], place: Place, line: &[u8]) -> Error {
-    let width = readings
-        .iter()
-        .map(|r| r.encoding.name().len())
-        .max()
-        .unwrap_or(0);
-    let shown: Vec<String> = readings
-        .iter()
-        .map(|r| {
-            let name = r.encoding.name();
-            format!(
-                "  {name:width$}  {}",
-                quoted(&excerpt(&r.read(line), line, place, path))
-            )
-        })
-        .collect();
-    let names: Vec<&str> = readings.iter().map(|r| r.encoding.name()).collect();
-    Error::Input {
-        path: path.to_path_buf(),
-        message: format!(
-            "line {} (byte offset {}): not UTF-8 text, and its encoding cannot be told for sure: \
-             {} each read the whole file as text, but not alike; line {} reads:\n{}\nnothing \
-             was read or sent. Name the file's encoding with --encoding (e.g. --encoding {}), \
-             or save it as UTF-8 (in Excel: CSV UTF-8)",
-            place.line,
-            place.offset,
-            join_or(&names),
-            place.line,
-            shown.join("\n"),
-            names[0]
-        ),
-    }
-}
-
-/// `text` (a line read from `line`'s bytes) cut to about 100 characters around the byte at
-/// `place`, for a message.
-fn excerpt(text: &str, line: &[u8], place: Place, path: &Path) -> String {
-    const AROUND: usize = 50;
-    let start = line_start(path, place).unwrap_or(place.offset);
-    // Single-byte readings: one character for each byte, but `\xNN` for undefined ones.
-    let at = (place.offset - start) as usize;
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() != line.len() || chars.len() <= 2 * AROUND {
-        return text.to_string();
-    }
-    let from = at.saturating_sub(AROUND);
-    let to = (at + AROUND).min(chars.len());
-    format!(
-        "{}{}{}",
-        if from > 0 { "..." } else { "" },
-        chars[from..to].iter().collect::<String>(),
-        if to < chars.len() { "..." } else { "" }
-    )
-}
-
-/// The byte offset where the line holding `place` starts.
-fn line_start(path: &Path, place: Place) -> Result<u64, Error> {
-    let mut lines = LineReader::open(path)?;
-    let mut number = 0;
-    while let Some((start, _)) = lines.next_line()? {
-        number += 1;
-        if number == place.line {
-            return Ok(start);
-        }
-    }
-    Ok(place.offset)
-}
-
-/// `a`, `a or b`, `a, b or c`.
-fn join_or(names: &[&str]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-/// The refusal of a file that is UTF-8 but for some bytes: where the first one is, the line
-/// around it, and the fix (the bytes, since no one encoding reads the file right).
-fn damaged_utf8(path: &Path, first_bad: u64, scan: &Utf8Scan, marked: bool) -> Error {
-    let line = line_of(path, first_bad).unwrap_or(1);
-    let shown = line_text(path, line)
-        .map(|text| format!(", in {text}"))
-        .unwrap_or_default();
-    Error::Input {
-        path: path.to_path_buf(),
-        message: format!(
-            "line {line} (byte offset {first_bad}): not UTF-8 text{shown}, though the file {} \
-             UTF-8 ({} of its characters outside ASCII are): it is damaged, or mixes two \
-             encodings, so no one --encoding reads it right ({}); nothing was read or sent. Fix \
-             the bytes: retype the character at line {line} (and any other written \\xNN), or \
-             save the file again as UTF-8 (in Excel: CSV UTF-8)",
-            if marked { "says it is" } else { "is otherwise" },
-            scan.valid_non_ascii,
-            match scan.invalid {
-                1 => "this is its one byte that is not UTF-8".to_string(),
-                n => format!("{n} bytes or sequences are not UTF-8, this is the first"),
-            }
-        ),
-    }
-}
-
-/// Line `number` of the file at `path`, as UTF-8 with each byte that is not written `\xNN`,
-/// quoted and cut to 120 characters; `None` when it cannot be read.
-fn line_text(path: &Path, number: u64) -> Option<String> {
-    let mut lines = LineReader::open(path).ok()?;
-    let mut at = 0;
-    while let Some((_, bytes)) = lines.next_line().ok()? {
-        at += 1;
-        if at < number {
-            continue;
-        }
-        let mut text = String::new();
-        for chunk in bytes.utf8_chunks() {
-            text.push_str(chunk.valid());
-            for b in chunk.invalid() {
-                text.push_str(&format!("\\x{b:02X}"));
-            }
-        }
-        let cut: String = text.chars().take(120).collect();
-        let more = if cut.len() < text.len() { "..." } else { "" };
-        return Some(format!("{}{more}", quoted(&cut).replace("\\\\x", "\\x")));
-    }
-    None
-}
-
-/// A file without a byte-order mark whose bytes look like UTF-16 (the zero bytes of ASCII
-/// characters: separators and line ends at least, mostly at odd offsets or mostly at even
-/// ones, as CJK characters such as U+4E00 have zero bytes of their own): read as UTF-16LE or
-/// BE when that reads it whole, else refused, saying so. No text in another encoding holds
-/// zero bytes.
-fn utf16_without_bom(path: &Path, dialect: &Dialect) -> Result<Option<Settled>, Error> {
-    let io = |e| Error::io(path, e);
-    let mut head = vec![0u8; 64 << 10];
-    let n = read_full(&mut File::open(path).map_err(io)?, &mut head).map_err(io)?;
-    let head = &head[..n & !1];
-    let (mut even, mut odd) = (0usize, 0usize);
-    for pair in head.chunks_exact(2) {
-        even += usize::from(pair[0] == 0);
-        odd += usize::from(pair[1] == 0);
-    }
-    let pairs = head.len() / 2;
-    let encoding = match (even, odd) {
-        (e, o) if o >= 2 && o * 32 >= pairs && e * 2 <= o => encoding_rs::UTF_16LE,
-        (e, o) if e >= 2 && e * 32 >= pairs && o * 2 <= e => encoding_rs::UTF_16BE,
-        _ => return Ok(None),
-    };
-    let name = encoding.name();
-    if let Some((line, offset, what)) = first_unreadable_utf16(path, encoding)? {
-        return Err(Error::Input {
-            path: path.to_path_buf(),
-            message: format!(
-                "line {line} (byte offset {offset}): the file looks like {name} text without a \
-                 byte-order mark (every other byte is zero), but {name} reads {what} here; \
-                 nothing was read or sent. Save the file as UTF-8 (in Excel: CSV UTF-8), or \
-                 name its encoding with --encoding"
-            ),
-        });
-    }
-    Ok(Some(Settled {
-        dialect: Dialect {
-            encoding: Some(encoding),
-            ..*dialect
-        },
-        note: Some(format!(
-            "read as {name} (no byte-order mark; detected from its zero bytes; if that is \
-             wrong, name the encoding with --encoding)"
-        )),
-    }))
-}
-
-/// The first place where the file at `path`, read as UTF-16 in `encoding`, holds something
-/// no text holds (as [`first_unreadable`]): its line, byte offset, and what is read there.
-fn first_unreadable_utf16(
-    path: &Path,
-    encoding: &'static Encoding,
-) -> Result<Option<(u64, u64, String)>, Error> {
-    let io = |e| Error::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
-    let mut decoder = encoding.new_decoder_without_bom_handling();
-    let mut buf = vec![0u8; CHUNK];
-    let mut text = String::with_capacity(CHUNK * 2);
-    let (mut line, mut offset, mut after_cr) = (1u64, 0u64, false);
-    loop {
-        let n = read_full(&mut file, &mut buf).map_err(io)?;
-        let last = n < buf.len();
-        let mut input = &buf[..n];
-        loop {
-            text.clear();
-            let (result, read) =
-                decoder.decode_to_string_without_replacement(input, &mut text, last);
-            for c in text.chars() {
-                if is_unreadable(c) {
-                    return Ok(Some((
-                        line,
-                        offset,
-                        format!("the character U+{:04X}", c as u32),
-                    )));
-                }
-                match c {
-                    '\n' if after_cr => after_cr = false,
-                    '\n' => line += 1,
-                    '\r' => (line, after_cr) = (line + 1, true),
-                    _ => after_cr = false,
-                }
-                offset += 2 * c.len_utf16() as u64;
-            }
-            input = &input[read..];
-            match result {
-                encoding_rs::DecoderResult::InputEmpty => break,
-                encoding_rs::DecoderResult::OutputFull => text.reserve(CHUNK * 2),
-                encoding_rs::DecoderResult::Malformed(_, _) => {
-                    return Ok(Some((
-                        line,
-                        offset,
-                        "a byte pair that is no character".into(),
-                    )));
-                }
-            }
-        }
-        if last {
-            return Ok(None);
         }
     }
 }
@@ -608,7 +371,7 @@ impl LineReader {
 }
 
 /// The line of the file at `path` that holds byte `offset`.
-fn line_of(path: &Path, offset: u64) -> Result<u64, Error> {
+pub(super) fn line_of(path: &Path, offset: u64) -> Result<u64, Error> {
     let mut lines = LineReader::open(path)?;
     let mut number = 0;
     while let Some((start, _)) = lines.next_line()? {

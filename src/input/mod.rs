@@ -8,13 +8,16 @@
 pub mod batches;
 pub mod checks;
 pub mod encoding;
+mod encoding_refusals;
 pub mod formulas;
 pub mod mapping;
 pub mod quote;
 mod readings;
 mod rows;
 pub mod snapshot;
+mod swallowed;
 pub mod untemplated;
+mod utf16;
 pub mod workbook;
 
 use std::fs::File;

@@ -1,15 +1,14 @@
 //! The data rows of a CSV file, each with the line where it starts (counted right for LF, CRLF,
-//! CR-only and mixed line endings) and what makes it unusable, if anything; and a quoted field
-//! that swallows the rows after it (an unclosed quote), or a quote still open at the end of the
-//! file, refused before anything is sent.
+//! CR-only and mixed line endings) and what makes it unusable, if anything; a quoted field
+//! that took rows into it ([`super::swallowed`]) or a quote still open at the end of the file,
+//! refused before anything is sent.
 
 use std::io::{BufReader, Read};
 use std::path::Path;
 
 use csv::{ByteRecord, StringRecord};
 
-use super::quote::quoted;
-use super::{CsvReader, Dialect, open_decoded};
+use super::{CsvReader, Dialect, open_decoded, swallowed};
 use crate::Error;
 
 /// One data row as read: where it starts, its fields, and whether they can be used at all.
@@ -217,38 +216,15 @@ impl Rows {
         self.index += 1;
         self.last_line = line;
         // A sheet has no quotes to leave open: a cell of many lines is one cell.
-        let swallowed = if self.sheet.is_none() {
-            swallowed_rows(&bytes, self.delimiter, width)
-        } else {
-            None
-        };
-        let mut swallowed_one = None;
-        if let Some(s) = swallowed {
-            let (field, opened) = (s.field + 1, line + s.opened);
-            if s.row_like >= many(width) {
-                return Err(Error::Input {
+        let swallowed_one = match &self.sheet {
+            None => swallowed::check(&bytes, self.delimiter, width, line).map_err(|message| {
+                Error::Input {
                     path: self.path.clone(),
-                    message: format!(
-                        "line {opened}: the quoted field {field} opened on this line runs on over \
-                         {} more lines, and {} of them look like rows of their own: a closing \
-                         quote (\") is probably missing on line {opened}. Nothing was read past \
-                         it; fix the quote and run again",
-                        s.breaks, s.row_like
-                    ),
-                });
-            }
-            let inside = line + s.first;
-            swallowed_one = Some(format!(
-                "line {inside}, inside the quoted field {field} opened on line {opened}, is shaped \
-                 like a row of its own ({} separator{}, as many as the header has): {}; a \
-                 closing quote (\") is probably missing on line {opened}, and the row on line \
-                 {inside} was taken into this one. Fix the quote and run again (if line {inside} \
-                 does belong in the field, write it with fewer separators)",
-                width - 1,
-                if width == 2 { "" } else { "s" },
-                quoted(&String::from_utf8_lossy(&s.text))
-            ));
-        }
+                    message,
+                }
+            })?,
+            Some(_) => None,
+        };
         let (record, mut problem) = match StringRecord::from_byte_record(bytes) {
             Ok(record) => (record, None),
             Err(e) => {
@@ -446,98 +422,6 @@ fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize, u64)> {
         };
     }
     (state == State::Quoted).then_some((field, breaks, opened))
-}
-
-/// A quoted field holding lines shaped like rows of the file: [`swallowed_rows`] says which.
-#[derive(Debug, PartialEq)]
-struct Swallowed {
-    /// The field's index.
-    field: usize,
-    /// How many lines after the record's first the field opens on.
-    opened: u64,
-    /// How many lines of text the field holds after its first.
-    breaks: usize,
-    /// How many of them hold as many separators as the header.
-    row_like: usize,
-    /// How many lines after the record's first the first of those is.
-    first: u64,
-    /// That line, cut to 120 bytes.
-    text: Vec<u8>,
-}
-
-/// The first quoted field of `record` that holds a line break followed by a line with as many
-/// separators as the header (`width - 1`), before the quote closes: a quote left open, or
-/// closed by a stray quote further on, that took the rows after it into the field. A line
-/// break inside a quoted field is otherwise fine (an address, a note).
-fn swallowed_rows(record: &ByteRecord, delimiter: u8, width: usize) -> Option<Swallowed> {
-    if width < 2 || memchr::memchr2(b'\n', b'\r', record.as_slice()).is_none() {
-        return None;
-    }
-    // Lines begun before the field at hand (only quoted fields hold line breaks).
-    let mut before = 0u64;
-    let mut first = None;
-    for (index, field) in record.iter().enumerate() {
-        let lines = field_lines(field);
-        let mut found: Option<Swallowed> = None;
-        for &(at, line) in lines.iter().skip(1).filter(|(_, l)| !l.is_empty()) {
-            let s = found.get_or_insert(Swallowed {
-                field: index,
-                opened: before,
-                breaks: 0,
-                row_like: 0,
-                first: 0,
-                text: Vec::new(),
-            });
-            s.breaks += 1;
-            if memchr::memchr_iter(delimiter, line).count() == width - 1 {
-                if s.row_like == 0 {
-                    s.first = before + at;
-                    s.text = line[..line.len().min(120)].to_vec();
-                }
-                s.row_like += 1;
-            }
-        }
-        if let Some(s) = found.filter(|s| s.row_like > 0) {
-            // A field that swallowed many rows wins over one that swallowed one.
-            if s.row_like >= many(width) {
-                return Some(s);
-            }
-            first.get_or_insert(s);
-        }
-        before += lines.last().map_or(0, |(at, _)| *at);
-    }
-    first
-}
-
-/// How many lines shaped like rows a quoted field holds when it is a quote left open, past
-/// which nothing is read: two lines of a two-column file may be an address with a comma in
-/// each, so three there.
-fn many(width: usize) -> usize {
-    if width == 2 { 3 } else { 2 }
-}
-
-/// The lines of `field`, each with how many lines after the field's first it is; a line ends
-/// at LF, CR or CRLF, as [`Lines`] counts them.
-fn field_lines(field: &[u8]) -> Vec<(u64, &[u8])> {
-    let mut lines = Vec::new();
-    let (mut start, mut number, mut at) = (0, 0u64, 0);
-    while at < field.len() {
-        match field[at] {
-            b'\r' | b'\n' => {
-                lines.push((number, &field[start..at]));
-                at += if field[at..].starts_with(b"\r\n") {
-                    2
-                } else {
-                    1
-                };
-                number += 1;
-                start = at;
-            }
-            _ => at += 1,
-        }
-    }
-    lines.push((number, &field[start..]));
-    lines
 }
 
 #[cfg(test)]
