@@ -1,9 +1,9 @@
 //! Which encoding a CSV file is read in, settled once before its first row is read: UTF-8
 //! (with or without a byte-order mark) and UTF-16 (with a byte-order mark, or told by its
-//! zero bytes: [`super::utf16`]) are recognised first; a file that is not UTF-8 is given to a
+//! zero bytes: `input::utf16`) are recognised first; a file that is not UTF-8 is given to a
 //! detector (chardetng), whose guess is decoded whole when it is a multi-byte encoding, and
 //! otherwise weighed with the other single-byte encodings that read the file
-//! ([`super::readings`]): the one reading left is taken, and readings that disagree refuse the
+//! (`input::readings`): the one reading left is taken, and readings that disagree refuse the
 //! file, showing how each reads it. So a file is read in one encoding from its first row to
 //! its last, never half imported, and never in a guess others would read otherwise.
 //!
@@ -13,7 +13,7 @@
 //! accented letter into two wrong ones; it is refused at its first bad byte. A legacy file's
 //! accented letters are almost never valid UTF-8 (`é` alone is the byte E9, which UTF-8 needs
 //! two continuation bytes after), so such a file is detected, not refused. The refusal of a
-//! damaged file names its bad bytes to fix, never an encoding ([`super::encoding_refusals`]).
+//! damaged file names its bad bytes to fix, never an encoding (`input::encoding_refusals`).
 
 use std::fs::File;
 use std::io::Read;
