@@ -1,12 +1,16 @@
 //! The controller against a simulated tenant on tokio's paused clock: a strict token bucket
 //! answering 429, reached by workers over a fixed round trip.
 
-use std::sync::Arc;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::time::Instant;
 
 use super::*;
-use crate::rate::Rate;
+use crate::rate::{Rate, RateSetting};
 
 fn at_most(per_second: u32) -> RateSetting {
     RateSetting::AtMost(Rate::per_second_at_most(

@@ -1,0 +1,335 @@
+//! The pace controller's arithmetic, and nothing else: no clock, no lock, no log. Every call
+//! is given the time (`now`), so the same calls give the same rates, and the tables in
+//! `pace_tests.rs` say what each (time, event) does to the rate.
+//!
+//! [`super::Throttle`] owns one [`Pace`] under a std mutex, reads the clock, sleeps until a
+//! turn, and logs the [`SlowDown`]s this hands back. The rules themselves are in the module
+//! docs of [`super`].
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::LimitHeaders;
+use crate::rate::{AUTO_START, RateSetting};
+
+/// The rate never falls below this many requests per second.
+const FLOOR: f64 = 0.2;
+/// Slow start's growth per step.
+const SLOW_START_GROWTH: f64 = 1.4;
+/// A step of slow start and of the measurements: at least this long...
+const STEP: Duration = Duration::from_millis(100);
+/// ...and at least this many requests' worth.
+const STEP_REQUESTS: f64 = 5.0;
+/// A run is rate-bound (growth makes sense) when the pacer stood idle less than this fraction
+/// of a step.
+const BUSY: f64 = 0.75;
+/// The cut without any estimate of the limit.
+const CUT_UNKNOWN: f64 = 0.5;
+/// The cut when far from the estimate.
+const CUT_FAR: f64 = 0.3;
+/// The cut when near it.
+const CUT_NEAR: f64 = 0.05;
+/// A reply saying the limit is used up (`Remaining: 0`) holds the rate at this fraction of the
+/// limit.
+const USED_UP: f64 = 0.95;
+/// "Near" the estimate: within these factors of it.
+const NEAR: (f64, f64) = (0.9, 1.2);
+/// CUBIC's constant: after the plateau the rate grows by `C * t^3` of the estimate.
+const CUBIC_C: f64 = 0.4;
+/// Below this rate the cubic clock slows down in proportion.
+const CUBIC_FULL_SPEED: f64 = 100.0;
+/// The delivered rate is counted over this many steps (one second).
+const WINDOW_STEPS: usize = 10;
+/// No spacing or slack is longer than this (a rate at the floor stays representable).
+const LONGEST: f64 = 3600.0;
+
+/// A request's turn: at what rate it went, handed back with its answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ticket {
+    /// When it may go.
+    pub(crate) turn: Instant,
+    /// The rate it was paced at.
+    rate: f64,
+    /// The cuts made before it was paced: an answer to it says nothing about later rates.
+    cuts: u64,
+}
+
+/// What an answer was, as far as the pace is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// A 2xx: it got through.
+    Delivered,
+    /// A 429.
+    Refused,
+    /// Anything else (a 5xx, a 4xx): not a rate signal.
+    Other,
+}
+
+impl Outcome {
+    /// The outcome of an answer with `status`.
+    pub(crate) fn of(status: reqwest::StatusCode) -> Outcome {
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            Outcome::Refused
+        } else if status.is_success() {
+            Outcome::Delivered
+        } else {
+            Outcome::Other
+        }
+    }
+}
+
+/// Why the run slows down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// A 429.
+    Refused,
+    /// A reply's `Remaining` was 0.
+    UsedUp,
+    /// A published limit below the rate.
+    Published,
+}
+
+/// A slow-down the controller made, for the caller to say.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SlowDown {
+    /// Why.
+    pub(crate) signal: Signal,
+    /// The rate from now on.
+    pub(crate) rate: f64,
+}
+
+/// The controller: the rate now and everything it remembers to choose the next one.
+#[derive(Debug, Clone)]
+pub(crate) struct Pace {
+    /// Never above this many requests a second (before any published limit).
+    ceiling: f64,
+    /// Requests allowed at once.
+    burst: f64,
+    /// `--rate auto`: slow start from [`AUTO_START`].
+    auto: bool,
+    /// The rate now, requests per second.
+    rate: f64,
+    /// The next request's scheduled time (GCRA's theoretical arrival time).
+    tat: Instant,
+    /// The tenant's limit as last estimated, once a slow-down said something about it.
+    estimate: Option<f64>,
+    /// The rate right after the last cut, where the cubic curve starts.
+    cut_to: f64,
+    /// The cubic curve's start: the last cut, moved on while the run is latency-bound.
+    epoch: Instant,
+    /// A published limit, requests per second.
+    published: Option<f64>,
+    /// When the current step began.
+    step_at: Instant,
+    /// How long the pacer stood idle (a turn free, nobody taking it) in this step.
+    idle: Duration,
+    /// 2xx answers per step over the last second, oldest first, and the current step's.
+    delivered: [u32; WINDOW_STEPS],
+    /// When the controller was made: the delivered rate means something after a second.
+    started: Instant,
+    /// 429s answered.
+    refused: u64,
+    /// Cuts made.
+    cuts: u64,
+}
+
+impl Pace {
+    /// A controller for `setting`, allowing `burst` requests at once, starting at `now`.
+    pub(crate) fn new(setting: RateSetting, burst: NonZeroU32, now: Instant) -> Pace {
+        let (ceiling, auto) = (setting.ceiling_per_second(), setting == RateSetting::Auto);
+        let rate = if auto {
+            AUTO_START.min(ceiling)
+        } else {
+            ceiling
+        };
+        Pace {
+            ceiling,
+            burst: f64::from(burst.get()),
+            auto,
+            rate,
+            tat: now,
+            estimate: None,
+            cut_to: rate,
+            epoch: now,
+            published: None,
+            step_at: now,
+            idle: Duration::ZERO,
+            delivered: [0; WINDOW_STEPS],
+            started: now,
+            refused: 0,
+            cuts: 0,
+        }
+    }
+
+    /// The next turn on the schedule, asked for at `now`.
+    pub(crate) fn take_turn(&mut self, now: Instant) -> Ticket {
+        if now > self.tat {
+            let free_since = self.tat.max(self.step_at);
+            self.idle += now.saturating_duration_since(free_since);
+        }
+        self.step(now);
+        let spacing = 1.0 / self.rate;
+        let slack = ((self.burst - 1.0) * spacing).max(0.001);
+        let turn = now.max(self.tat - Duration::from_secs_f64(slack.min(LONGEST)));
+        self.tat = self.tat.max(now) + Duration::from_secs_f64(spacing.min(LONGEST));
+        Ticket {
+            turn,
+            rate: self.rate,
+            cuts: self.cuts,
+        }
+    }
+
+    /// Whether `ticket` was paced at the rate now: no cut since it was taken.
+    pub(crate) fn is_current(&self, ticket: &Ticket) -> bool {
+        self.cuts == ticket.cuts
+    }
+
+    /// The answer to the request of `ticket` came at `now`: `outcome`, with `said` in its
+    /// rate-limit headers. Returns the slow-downs it caused, in order (at most two).
+    pub(crate) fn answered(
+        &mut self,
+        ticket: Ticket,
+        outcome: Outcome,
+        said: LimitHeaders,
+        now: Instant,
+    ) -> Vec<SlowDown> {
+        let mut slowed = Vec::new();
+        self.step(now);
+        if let Some(limit) = said.per_second {
+            self.published = Some(limit.max(FLOOR));
+            if self.rate > limit.max(FLOOR) {
+                slowed.extend(self.slow_down(ticket, Signal::Published, now));
+            }
+        }
+        match outcome {
+            Outcome::Refused => {
+                self.refused += 1;
+                slowed.extend(self.slow_down(ticket, Signal::Refused, now));
+            }
+            Outcome::Delivered => {
+                self.delivered[WINDOW_STEPS - 1] += 1;
+                if said.remaining == Some(0) {
+                    slowed.extend(self.slow_down(ticket, Signal::UsedUp, now));
+                }
+            }
+            Outcome::Other => {}
+        }
+        slowed
+    }
+
+    /// The rate now, requests per second.
+    pub(crate) fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// How many answers were 429.
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused
+    }
+
+    /// How often the run slowed down.
+    pub(crate) fn cuts(&self) -> u64 {
+        self.cuts
+    }
+
+    /// The pace now when the run slowed down or is `auto` (else it is the configured rate).
+    pub(crate) fn settled(&self) -> Option<f64> {
+        (self.auto || self.cuts > 0).then_some(self.rate)
+    }
+
+    /// The highest rate allowed now.
+    fn cap(&self) -> f64 {
+        self.published.map_or(self.ceiling, |p| p.min(self.ceiling))
+    }
+
+    /// Ends the steps that are over at `now`: growth (slow start or cubic) when the run kept up
+    /// with the rate, and the delivered-rate window moved on.
+    fn step(&mut self, now: Instant) {
+        let length = STEP.max(Duration::from_secs_f64(
+            (STEP_REQUESTS / self.rate).min(60.0),
+        ));
+        let elapsed = now.saturating_duration_since(self.step_at);
+        if elapsed < length {
+            return;
+        }
+        let steps = (elapsed.as_secs_f64() / STEP.as_secs_f64()).floor() as usize;
+        for _ in 0..steps.min(WINDOW_STEPS) {
+            self.delivered.rotate_left(1);
+            self.delivered[WINDOW_STEPS - 1] = 0;
+        }
+        let busy = self.idle.as_secs_f64() < (1.0 - BUSY) * elapsed.as_secs_f64();
+        let cap = self.cap();
+        match self.estimate {
+            _ if !busy => self.epoch += elapsed, // latency-bound: the curve waits
+            None if self.auto => {
+                let growth = SLOW_START_GROWTH.powf(elapsed.as_secs_f64() / length.as_secs_f64());
+                self.rate = (self.rate * growth).min(cap);
+            }
+            None => self.rate = cap,
+            Some(estimate) => {
+                self.rate = cubic(estimate, self.cut_to, now - self.epoch).min(cap);
+            }
+        }
+        self.step_at = now;
+        self.idle = Duration::ZERO;
+    }
+
+    /// The rate at which `ticket`'s request went was too high (`signal` says how we know).
+    /// Nothing when an earlier cut already answered it.
+    fn slow_down(&mut self, ticket: Ticket, signal: Signal, now: Instant) -> Option<SlowDown> {
+        let cap = self.cap();
+        if signal == Signal::Published {
+            self.rate = cap;
+            self.cut_to = cap;
+            self.epoch = now;
+        } else {
+            if ticket.cuts != self.cuts {
+                return None; // paced before the last cut: that cut answered it
+            }
+            let at = ticket.rate;
+            let delivered = (now.saturating_duration_since(self.started) >= Duration::from_secs(1))
+                .then(|| f64::from(self.delivered.iter().sum::<u32>()));
+            let (estimate, cut) = match (delivered, self.estimate) {
+                // Refused at about what got through, or above: the limit is between the two.
+                (Some(d), _) if at >= NEAR.0 * d => ((d.min(at) + at) / 2.0, CUT_NEAR),
+                // Refused well below what got through a second ago: the limit fell.
+                (Some(_), _) => (at, CUT_FAR),
+                (None, None) => (at, CUT_UNKNOWN),
+                (None, Some(e)) if at < NEAR.0 * e || at > NEAR.1 * e => (at, CUT_FAR),
+                (None, Some(_)) => (at, CUT_NEAR),
+            };
+            let estimate = estimate.max(FLOOR);
+            if signal == Signal::UsedUp {
+                // Not a refusal: hold just under the limit (repeats do not cut further).
+                let limit = self.published.or(self.estimate).unwrap_or(at);
+                self.estimate = Some(limit);
+                self.rate = self.rate.min(USED_UP * limit).max(FLOOR);
+            } else {
+                self.estimate = Some(estimate);
+                self.rate = (estimate * (1.0 - cut)).min(self.rate).min(cap).max(FLOOR);
+            }
+            self.cut_to = self.rate;
+            self.epoch = now;
+        }
+        self.cuts += 1;
+        // A new schedule at the new rate; turns handed out before it are taken again.
+        self.tat = now + Duration::from_secs_f64((1.0 / self.rate).min(LONGEST));
+        Some(SlowDown {
+            signal,
+            rate: self.rate,
+        })
+    }
+}
+
+/// The CUBIC curve: the rate `since` the cut to `cut_to` under `estimate`: back to the
+/// estimate quickly, flat near it, then ever faster above it. Its clock runs at
+/// `estimate / CUBIC_FULL_SPEED` of real time below that rate.
+fn cubic(estimate: f64, cut_to: f64, since: Duration) -> f64 {
+    let speed = (estimate / CUBIC_FULL_SPEED).min(1.0);
+    let t = since.as_secs_f64() * speed;
+    let depth = (1.0 - cut_to / estimate).max(0.0);
+    let k = (depth / CUBIC_C).cbrt();
+    estimate * (1.0 + CUBIC_C * (t - k).powi(3))
+}
