@@ -352,13 +352,30 @@ pub struct SandboxArgs {
     /// The burst the rate limit allows [default: one second's worth].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
     pub rate_limit_burst: Option<NonZeroU32>,
-    /// How the rate limit counts: governor (GCRA) or bucket (a strict token bucket: a request
-    /// passes only if a whole token is there).
+    /// How the rate limit counts: governor (GCRA), bucket (a strict token bucket: a request
+    /// passes only if a whole token is there), window (fixed windows of --rate-limit-window)
+    /// or blocking-window (one request too many blocks the rest of the window and the next).
     #[arg(long, value_enum, default_value = "governor")]
     pub rate_limit_mode: RateLimitModeArg,
-    /// Send RateLimit-* and X-RateLimit-* headers with every API reply, as gateways do.
+    /// The length of a fixed window; each allows the rate times this.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub rate_limit_window: Duration,
+    /// From this time after start, the rate limit is this rate, e.g. 15s=30 (another client
+    /// starts sharing the budget); repeat the flag for more changes.
+    #[arg(long, value_name = "TIME=RATE", value_parser = parse_rate_change)]
+    pub rate_limit_schedule: Vec<(Duration, Rate)>,
+    /// Only creates and updates count against the rate limit (look-ups, list pages and
+    /// deletes are free), as per-endpoint limits do.
     #[arg(long)]
-    pub rate_limit_headers: bool,
+    pub rate_limit_writes_only: bool,
+    /// Send rate-limit headers with every API reply, as gateways do: both (RateLimit-* and
+    /// X-RateLimit-*), ietf, x-rate-limit (X-RateLimit-*, epoch reset) or okta
+    /// (X-Rate-Limit-*, epoch reset, the allowance per window).
+    #[arg(long, value_enum, value_name = "STYLE", num_args = 0..=1, default_missing_value = "both")]
+    pub rate_limit_headers: Option<HeaderStyleArg>,
+    /// At most this many API requests in flight; one more is answered 429.
+    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>)]
+    pub concurrency_limit: Option<NonZeroU32>,
     /// Fraction of creates and updates answered 500/503 before anything is changed.
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
     pub fail_rate: f64,
@@ -446,4 +463,21 @@ pub enum RateLimitModeArg {
     Governor,
     /// A strict token bucket of --rate-limit-burst tokens, refilled continuously.
     Bucket,
+    /// Fixed windows of --rate-limit-window.
+    Window,
+    /// Fixed windows that block the rest of the window and the next when exceeded.
+    BlockingWindow,
+}
+
+/// `orgimport sandbox --rate-limit-headers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeaderStyleArg {
+    /// RateLimit-* and X-RateLimit-*.
+    Both,
+    /// RateLimit-Limit, -Remaining, -Reset (delta seconds) and RateLimit-Policy.
+    Ietf,
+    /// X-RateLimit-Limit, -Remaining, -Reset (epoch seconds).
+    XRateLimit,
+    /// X-Rate-Limit-Limit (per window), -Remaining, -Reset (epoch seconds).
+    Okta,
 }

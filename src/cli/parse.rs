@@ -68,6 +68,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|_| bad())
 }
 
+/// Parses `TIME=RATE`, e.g. `15s=30` or `1m=600/m`.
+///
+/// # Errors
+/// A message when there is no `=` or either side does not parse.
+pub fn parse_rate_change(text: &str) -> Result<(Duration, Rate), String> {
+    let (at, rate) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not TIME=RATE, e.g. 15s=30"))?;
+    Ok((parse_duration(at)?, parse_rate(rate)?))
+}
+
 /// Parses a fraction from 0 to 1.
 ///
 /// # Errors

@@ -29,11 +29,28 @@ pub struct SandboxConfig {
     pub expires_in_as_string: bool,
     /// The per-tenant rate limit over every `/api` request; `None` is unlimited.
     pub rate_limit: Option<RateLimit>,
-    /// How the rate limit counts: governor's GCRA (the default) or a strict token bucket.
+    /// How the rate limit counts: governor's GCRA (the default), a strict token bucket, or
+    /// fixed windows (that may block when exceeded).
     pub rate_limit_mode: RateLimitMode,
-    /// Send `RateLimit-*` and `X-RateLimit-*` headers with every `/api` reply, as gateways
-    /// do (nothing without a `rate_limit`).
+    /// The length of a fixed window ([`RateLimitMode::Window`],
+    /// [`RateLimitMode::BlockingWindow`]): the allowance per window is the rate times this,
+    /// in whole requests.
+    pub rate_limit_window: Duration,
+    /// Changes of the limit's rate while the sandbox runs, as when another client starts
+    /// sharing the tenant's budget: from each time after start (in order), the rate is that
+    /// many requests a second. The burst stays.
+    pub rate_limit_schedule: Vec<(Duration, NonZeroU32)>,
+    /// Count only creates and updates against the rate limit, as per-endpoint limits do;
+    /// by default look-ups, list pages and deletes share the same limit.
+    pub rate_limit_writes_only: bool,
+    /// Send rate-limit headers with every `/api` reply, as gateways do (nothing without a
+    /// `rate_limit`).
     pub rate_limit_headers: bool,
+    /// Which rate-limit headers: both common forms (the default), or one of the styles.
+    pub rate_limit_header_style: HeaderStyle,
+    /// At most this many `/api` requests in flight (replies' latency included); one more is
+    /// answered 429, as Okta's concurrency limit does.
+    pub concurrency_limit: Option<NonZeroU32>,
     /// Id of the template organization seeded at start.
     pub template_id: String,
     /// Failures to inject; the default injects none.
@@ -98,7 +115,12 @@ impl Default for SandboxConfig {
             expires_in_as_string: true,
             rate_limit: None,
             rate_limit_mode: RateLimitMode::default(),
+            rate_limit_window: Duration::from_secs(1),
+            rate_limit_schedule: Vec::new(),
+            rate_limit_writes_only: false,
             rate_limit_headers: false,
+            rate_limit_header_style: HeaderStyle::default(),
+            concurrency_limit: None,
             template_id: "b2b-customer-template".to_owned(),
             faults: Faults::default(),
             ignore_idempotency_keys: false,
@@ -132,6 +154,29 @@ pub enum RateLimitMode {
     /// A strict token bucket: a request passes only if a whole token is there; tokens refill
     /// continuously at the rate up to `burst`, as an independent gateway counts.
     Bucket,
+    /// Fixed windows of `rate_limit_window`, each allowing the rate times its length; a
+    /// request over the allowance is refused until the window ends (Okta, Auth0's
+    /// per-minute limits).
+    Window,
+    /// Fixed windows as above, but one request over the allowance blocks the rest of that
+    /// window and the whole next one (Prisma's API documents this).
+    BlockingWindow,
+}
+
+/// The rate-limit headers a sandbox sends (see `sandbox::limit`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeaderStyle {
+    /// `RateLimit-*` and `X-RateLimit-*` together.
+    #[default]
+    Both,
+    /// IETF httpapi: `RateLimit-Limit`, `-Remaining`, `-Reset` (delta seconds) and
+    /// `RateLimit-Policy: N;w=W`.
+    Ietf,
+    /// `X-RateLimit-Limit`, `-Remaining` and `-Reset` as epoch seconds (GitHub's form).
+    XRateLimit,
+    /// Okta's `X-Rate-Limit-Limit` (the allowance per window), `-Remaining` and `-Reset`
+    /// (the epoch second the window ends).
+    Okta,
 }
 
 /// Failures the sandbox injects, drawn from an RNG seeded with `seed` so a run can be repeated.

@@ -24,6 +24,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::config::Faults;
+use super::gate::{TRACE_ID, trace_id};
+use super::reply::ApiError;
+use super::stats::bump;
 use super::{Sandbox, lock};
 
 /// Decides which faults strike, from the configured rates and one seeded RNG.
@@ -164,16 +167,32 @@ fn chance(rng: &mut StdRng, rate: f64) -> bool {
 }
 
 /// Middleware: delays every reply by the configured latency (after the handler ran, so a
-/// commit is already made when the client's timeout fires).
+/// commit is already made when the client's timeout fires). It is also where the concurrency
+/// limit is kept, so that a request is in flight until its delayed reply leaves: one more
+/// `/api` request than the limit is answered 429 at once.
 pub(crate) async fn add_latency(
     State(sandbox): State<Sandbox>,
     req: Request,
     next: Next,
 ) -> Response {
+    let shared = &sandbox.shared;
+    let _slot = match &shared.in_flight {
+        Some(in_flight) if req.uri().path().starts_with("/api/") => match in_flight.enter() {
+            Some(slot) => Some(slot),
+            None => {
+                bump(&shared.counters.rate_limited);
+                bump(&shared.counters.concurrency_limited);
+                let mut res = ApiError::TooManyRequests { retry_after: 1 }.into_response();
+                res.headers_mut().insert(TRACE_ID, trace_id());
+                return res;
+            }
+        },
+        _ => None,
+    };
     let res = next.run(req).await;
-    let delay = sandbox.shared.dice.latency();
+    let delay = shared.dice.latency();
     if !delay.is_zero() {
-        sandbox.shared.delays.sleep(delay).await;
+        shared.delays.sleep(delay).await;
     }
     res
 }

@@ -1,13 +1,13 @@
 //! The gateway in front of the System API: trace ids, rate limit, burst rejections, and the
 //! tenant and bearer-token checks every `/api` request passes before its handler.
 //!
-//! Order: rate limit (429, see `limit`), burst rejection (403), tenant (404), token (401/403). Every reply,
+//! Order: rate limit (429, see `limit`; only creates and updates with `rate_limit_writes_only`), burst rejection (403), tenant (404), token (401/403). Every reply,
 //! refused or not, carries a fresh `X-Trace-ID`. With `echo_requests_in_errors` the gate also
 //! keeps each request's words and quotes them in its error reply, whoever refused it.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -52,7 +52,13 @@ pub(crate) async fn gate(State(sandbox): State<Sandbox>, req: Request, next: Nex
 /// the rate-limit headers, when the sandbox sends them).
 async fn pass(sandbox: &Sandbox, req: Request, next: Next) -> Response {
     let shared = &sandbox.shared;
-    let verdict = shared.limiter.as_ref().map(|limiter| limiter.check());
+    let counted = !shared.config.rate_limit_writes_only
+        || matches!(*req.method(), Method::POST | Method::PUT);
+    let verdict = shared
+        .limiter
+        .as_ref()
+        .filter(|_| counted)
+        .map(|limiter| limiter.check());
     let mut res = match admit(sandbox, verdict.as_ref(), &req) {
         Ok(()) => next.run(req).await,
         Err(e) => {
@@ -82,6 +88,9 @@ fn admit(sandbox: &Sandbox, verdict: Option<&Verdict>, req: &Request) -> Result<
         && !verdict.admitted
     {
         bump(&shared.counters.rate_limited);
+        if verdict.blocked {
+            bump(&shared.counters.windows_blocked);
+        }
         return Err(ApiError::TooManyRequests {
             retry_after: whole_seconds(verdict.wait),
         });

@@ -51,13 +51,14 @@ use axum::http::{HeaderMap, header};
 use rand::Rng;
 use tokio::net::TcpListener;
 
-pub use config::{Faults, RateLimit, RateLimitMode, SandboxConfig};
+pub use config::{Faults, HeaderStyle, RateLimit, RateLimitMode, SandboxConfig};
 pub use model::{AuthenticationMechanism, Metadata, Organization};
 pub use stats::Stats;
 
 use delay::Delays;
 use faults::Dice;
 use limit::Limiter;
+use limit::in_flight::InFlight;
 use stats::Counters;
 use store::{ExpiringMap, Store};
 
@@ -79,8 +80,11 @@ struct Shared {
     tokens: Mutex<ExpiringMap<Vec<String>>>,
     /// Request and outcome counters.
     counters: Counters,
-    /// The tenant's rate limit over every `/api` request, if configured.
+    /// The tenant's rate limit over every `/api` request (or its creates and updates), if
+    /// configured.
     limiter: Option<Limiter>,
+    /// The tenant's concurrency limit over every `/api` request, if configured.
+    in_flight: Option<InFlight>,
     /// Fault decisions.
     dice: Dice,
     /// Precise sleeps for the latency fault.
@@ -102,9 +106,8 @@ impl Sandbox {
         let mut store = Store::default();
         store.insert(Organization::seed_template(&config.template_id));
         let shared = Shared {
-            limiter: config
-                .rate_limit
-                .map(|r| Limiter::new(r, config.rate_limit_mode)),
+            limiter: Limiter::of(&config),
+            in_flight: config.concurrency_limit.map(InFlight::new),
             dice: Dice::new(config.faults.clone()),
             delays: Delays::start(
                 !config.faults.latency.is_zero() || !config.faults.latency_jitter.is_zero(),

@@ -47,6 +47,13 @@ pub struct Stats {
     /// Updates refused with 412 because `If-Match` named another version.
     #[serde(default)]
     pub precondition_failed: u64,
+    /// `429` replies of the concurrency limit (counted in `rate_limited` too).
+    #[serde(default)]
+    pub concurrency_limited: u64,
+    /// Blocks of a blocking window: requests over a window's allowance that blocked the rest
+    /// of it and the next.
+    #[serde(default)]
+    pub windows_blocked: u64,
 }
 
 /// The live counters behind [`Stats`]: atomics, so counting never takes the store's lock.
@@ -82,6 +89,10 @@ pub(crate) struct Counters {
     pub(crate) get_requests: AtomicU64,
     /// See [`Stats::precondition_failed`].
     pub(crate) precondition_failed: AtomicU64,
+    /// See [`Stats::concurrency_limited`].
+    pub(crate) concurrency_limited: AtomicU64,
+    /// See [`Stats::windows_blocked`].
+    pub(crate) windows_blocked: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -110,6 +121,8 @@ impl Counters {
             list_requests: get(&self.list_requests),
             get_requests: get(&self.get_requests),
             precondition_failed: get(&self.precondition_failed),
+            concurrency_limited: get(&self.concurrency_limited),
+            windows_blocked: get(&self.windows_blocked),
         }
     }
 }

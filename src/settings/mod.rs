@@ -28,11 +28,12 @@ pub use results::{ResultsSettings, UndoSettings, VerifySettings, report_path};
 
 use crate::Error;
 use crate::cli::{
-    Cli, Command, ConfigArgs, RateLimitModeArg, SandboxArgs, TokenArgs, ValidateArgs,
+    Cli, Command, ConfigArgs, HeaderStyleArg, RateLimitModeArg, SandboxArgs, TokenArgs,
+    ValidateArgs,
 };
 use crate::input::{Dialect, MappingSpec};
 use crate::rate::Rate;
-use crate::sandbox::{Faults, RateLimit, RateLimitMode, SandboxConfig};
+use crate::sandbox::{Faults, HeaderStyle, RateLimit, RateLimitMode, SandboxConfig};
 use crate::settings::connection::read_secret_file;
 use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
 
@@ -279,8 +280,24 @@ impl SandboxSettings {
             rate_limit_mode: match args.rate_limit_mode {
                 RateLimitModeArg::Governor => RateLimitMode::Governor,
                 RateLimitModeArg::Bucket => RateLimitMode::Bucket,
+                RateLimitModeArg::Window => RateLimitMode::Window,
+                RateLimitModeArg::BlockingWindow => RateLimitMode::BlockingWindow,
             },
-            rate_limit_headers: args.rate_limit_headers,
+            rate_limit_window: args.rate_limit_window,
+            rate_limit_schedule: args
+                .rate_limit_schedule
+                .iter()
+                .map(|(at, rate)| (*at, per_second(*rate)))
+                .collect(),
+            rate_limit_writes_only: args.rate_limit_writes_only,
+            rate_limit_headers: args.rate_limit_headers.is_some(),
+            rate_limit_header_style: match args.rate_limit_headers {
+                None | Some(HeaderStyleArg::Both) => HeaderStyle::Both,
+                Some(HeaderStyleArg::Ietf) => HeaderStyle::Ietf,
+                Some(HeaderStyleArg::XRateLimit) => HeaderStyle::XRateLimit,
+                Some(HeaderStyleArg::Okta) => HeaderStyle::Okta,
+            },
+            concurrency_limit: args.concurrency_limit,
             faults: Faults {
                 seed: args.seed,
                 error_rate: args.fail_rate,

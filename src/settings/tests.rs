@@ -384,3 +384,59 @@ fn the_environment_never_shows_the_secret() {
     assert!(debug.contains("ORGIMPORT_CLIENT_SECRET"), "{debug}");
     assert!(!debug.contains("s3cret"), "{debug}");
 }
+
+#[test]
+fn the_sandbox_limiters_are_switches() {
+    let Command::Sandbox(args) = cli(&[
+        "sandbox",
+        "--rate-limit",
+        "10",
+        "--rate-limit-mode",
+        "blocking-window",
+        "--rate-limit-window",
+        "5s",
+        "--rate-limit-schedule",
+        "15s=30",
+        "--rate-limit-schedule",
+        "1m=600/m",
+        "--rate-limit-headers",
+        "okta",
+        "--rate-limit-writes-only",
+        "--concurrency-limit",
+        "8",
+    ])
+    .command
+    else {
+        panic!("not sandbox")
+    };
+    let config = SandboxSettings::resolve(args, &Environment::default())
+        .unwrap()
+        .config;
+    assert_eq!(config.rate_limit_mode, RateLimitMode::BlockingWindow);
+    assert_eq!(config.rate_limit_window, Duration::from_secs(5));
+    let per_second = |n| NonZeroU32::new(n).unwrap();
+    assert_eq!(
+        config.rate_limit_schedule,
+        [
+            (Duration::from_secs(15), per_second(30)),
+            (Duration::from_secs(60), per_second(10))
+        ]
+    );
+    assert!(config.rate_limit_headers && config.rate_limit_writes_only);
+    assert_eq!(config.rate_limit_header_style, HeaderStyle::Okta);
+    assert_eq!(config.concurrency_limit, Some(per_second(8)));
+
+    // The bare switch keeps its meaning: both forms.
+    let Command::Sandbox(args) =
+        cli(&["sandbox", "--rate-limit", "10", "--rate-limit-headers"]).command
+    else {
+        panic!("not sandbox")
+    };
+    let config = SandboxSettings::resolve(args, &Environment::default())
+        .unwrap()
+        .config;
+    assert!(config.rate_limit_headers);
+    assert_eq!(config.rate_limit_header_style, HeaderStyle::Both);
+    assert_eq!(config.rate_limit_mode, RateLimitMode::Governor);
+    assert!(config.rate_limit_schedule.is_empty() && config.concurrency_limit.is_none());
+}

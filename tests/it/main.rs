@@ -18,6 +18,7 @@ mod hostile_input;
 mod hostile_replies;
 mod import;
 mod input;
+mod limiters;
 mod network;
 mod ops;
 mod permanent;
