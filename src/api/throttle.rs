@@ -23,6 +23,13 @@
 //!   probing above it ever faster. Its clock runs slower at low rates (a second per hundred
 //!   requests below 100/s), so a probe costs about as many requests at 10/s as at 100/s.
 //!
+//! - **Fixed windows**: the headers are read in all three forms ([`LimitHeaders`]); a
+//!   `Reset` as a delta or an epoch second. The window is the policy's `w=`, else the longest
+//!   `Reset` seen (a bucket's stays under a second), and `Limit` is per window. Counted in
+//!   windows, turns are spaced no closer than what is left over the window's rest, and a
+//!   window used up (`Remaining: 0`) holds every turn until it ends: a wait, not a cut.
+//! - **Not a rate signal**: a 5xx or any other 4xx.
+//!
 //! The row that got the 429 waits for its own `Retry-After` ([`super::retry`]); the others go
 //! on at the new rate. The first slow-down is said once on the screen; later ones go to the
 //! log at `-v`.
@@ -43,7 +50,7 @@ use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
 pub use headers::LimitHeaders;
-pub use pace::Ticket;
+pub use pace::{Learned, Ticket};
 use pace::{Outcome, Pace, Signal, SlowDown};
 
 use crate::rate::RateSetting;
@@ -82,7 +89,10 @@ impl Throttle {
 
     /// The answer to the request of `ticket` came: `status`, with `headers`.
     pub fn answered(&self, ticket: Ticket, status: StatusCode, headers: &HeaderMap) {
-        let said = LimitHeaders::read(headers);
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let said = LimitHeaders::read(headers, epoch);
         let slowed = self
             .lock()
             .answered(ticket, Outcome::of(status), said, Instant::now());
@@ -111,10 +121,19 @@ impl Throttle {
         self.lock().settled()
     }
 
+    /// What was learned of the tenant's limiter, once something was.
+    pub fn learned(&self) -> Option<Learned> {
+        self.lock().learned()
+    }
+
     /// What the progress line says about the pace: the rate now when the run slowed down or
-    /// is `auto`, else nothing.
+    /// is `auto`, and what was learned of the limit; else nothing.
     pub fn shown(&self) -> Option<String> {
-        self.settled().map(|rate| format!("pace {rate:.1}/s"))
+        let pace = self.settled().map(|rate| format!("pace {rate:.1}/s"))?;
+        Some(match self.learned() {
+            Some(learned @ Learned::Window { .. }) => format!("{pace}, {learned}"),
+            _ => pace,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pace> {

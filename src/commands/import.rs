@@ -338,6 +338,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         pace: PaceReport {
             refused: client.throttle().refused(),
             settled: client.throttle().settled(),
+            learned: client.throttle().learned(),
         },
     })
 }

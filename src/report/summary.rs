@@ -10,6 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::api::throttle::Learned;
 use crate::private_file;
 use crate::record::{Outcomes, Status};
 use std::path::PathBuf;
@@ -58,6 +59,22 @@ pub struct PaceReport {
     /// The pace at the end, requests per second, when the run slowed down or found its
     /// rate (`--rate auto`); `None` when it kept the configured rate.
     pub settled: Option<f64>,
+    /// What the run learned of the tenant's limiter, if anything.
+    pub learned: Option<Learned>,
+}
+
+/// The summary JSON's `limiter`: the kind inferred and the figures behind it.
+fn limiter_json(learned: Option<Learned>) -> Value {
+    match learned {
+        None => Value::Null,
+        Some(Learned::Window { allowance, window }) => json!({
+            "kind": "window",
+            "allowance": allowance,
+            "window_seconds": round(window.as_secs_f64()),
+            "per_second": round(allowance as f64 / window.as_secs_f64()),
+        }),
+        Some(Learned::Rate(rate)) => json!({"kind": "rate", "per_second": round(rate)}),
+    }
 }
 
 impl Summary {
@@ -223,6 +240,7 @@ impl<'a> RunReport<'a> {
             "input_changed": s.input_changed,
             "rate_limited": s.pace.refused,
             "settled_rate": s.pace.settled.map(round),
+            "limiter": limiter_json(s.pace.learned),
             "error_kinds": s.kinds.iter().map(|k| json!({
                 "kind": k.kind,
                 "status": k.status.as_str(),
@@ -268,10 +286,13 @@ impl fmt::Display for RunReport<'_> {
             s.token_fetches
         )?;
         if s.pace.refused > 0 || s.pace.settled.is_some() {
-            let settled = s
+            let mut settled = s
                 .pace
                 .settled
                 .map_or(String::new(), |r| format!("; the pace settled at {r:.1}/s"));
+            if let Some(learned) = s.pace.learned {
+                settled.push_str(&format!(" ({learned})"));
+            }
             writeln!(
                 f,
                 "  rate: {} request(s) answered 429 by the tenant's rate limit{settled}",

@@ -6,6 +6,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use orgimport::api::throttle::Learned;
 use orgimport::sandbox::{Faults, HeaderStyle, RateLimit, RateLimitMode, SandboxConfig};
 use serde_json::json;
 
@@ -250,4 +251,48 @@ async fn a_limit_on_writes_leaves_reads_and_deletes_free() {
     let token = sandbox.token().await;
     assert_eq!(list(&sandbox, &token).await.status, 200);
     assert_eq!(list(&sandbox, &token).await.status, 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_auto_reads_oktas_headers_and_is_never_refused_after_them() {
+    // Windows of 2 s allowing 20 each (10/s), told only in Okta's headers; auto starts at
+    // 20/s with 32 workers. Read as they are meant, they keep every request inside its
+    // window's allowance: the run waits for the next window instead of being refused.
+    let sandbox = start_sandbox(SandboxConfig {
+        rate_limit: Some(RateLimit {
+            per_second: n(10),
+            burst: n(10),
+        }),
+        rate_limit_mode: RateLimitMode::Window,
+        rate_limit_window: Duration::from_secs(2),
+        rate_limit_headers: true,
+        rate_limit_header_style: HeaderStyle::Okta,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = crate::fixture::Fixture::new(&crate::fixture::customers(45));
+    let summary = fixture
+        .import(&sandbox, &["--rate", "auto", "--concurrency", "32"])
+        .await
+        .unwrap();
+    assert_eq!(summary.exit_status().code(), 0, "{summary}");
+    assert_eq!(
+        summary.count(orgimport::record::Status::Created),
+        45,
+        "{summary}"
+    );
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.rate_limited, 0, "{stats:?}");
+    // What it learned is reported: 20 per 2 s window.
+    assert_eq!(
+        summary.pace.learned,
+        Some(Learned::Window {
+            allowance: 20,
+            window: Duration::from_secs(2)
+        }),
+        "{summary:?}"
+    );
+    let json = orgimport::report::summary::RunReport::new(&summary).to_json();
+    assert_eq!(json["limiter"]["kind"], "window", "{json}");
+    assert_eq!(json["limiter"]["allowance"], 20, "{json}");
 }

@@ -44,6 +44,10 @@ const CUBIC_FULL_SPEED: f64 = 100.0;
 const WINDOW_STEPS: usize = 10;
 /// No spacing or slack is longer than this (a rate at the floor stays representable).
 const LONGEST: f64 = 3600.0;
+/// A limit whose window is longer than this is counted in fixed windows, not a bucket.
+const BUCKET_WINDOW: Duration = Duration::from_secs(1);
+/// A window's budget (`Remaining` over `Reset`) is not reckoned over less than this.
+const SHORTEST_RESET: Duration = Duration::from_millis(100);
 
 /// A request's turn: at what rate it went, handed back with its answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -133,6 +137,30 @@ pub(crate) struct Pace {
     refused: u64,
     /// Cuts made.
     cuts: u64,
+    /// The longest window seen: the policy's, else the longest `Reset` in whole seconds
+    /// (at least a second). A tenant that names no window is learned this way.
+    window: Duration,
+    /// The allowance per window the headers published, once they did.
+    allowance: Option<u64>,
+    /// Counted in fixed windows: what is left of the window, spread over its rest (requests
+    /// per second). Turns are not spaced closer than this.
+    budget: Option<f64>,
+    /// The window is used up: no turn before this.
+    hold_until: Instant,
+}
+
+/// What the controller learned of the tenant's limiter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Learned {
+    /// Fixed windows: `allowance` requests per `window`.
+    Window {
+        /// Requests per window.
+        allowance: u64,
+        /// The window.
+        window: Duration,
+    },
+    /// A rate (a token bucket, or a limit found from refusals): requests per second.
+    Rate(f64),
 }
 
 impl Pace {
@@ -160,6 +188,10 @@ impl Pace {
             started: now,
             refused: 0,
             cuts: 0,
+            window: BUCKET_WINDOW,
+            allowance: None,
+            budget: None,
+            hold_until: now,
         }
     }
 
@@ -170,10 +202,16 @@ impl Pace {
             self.idle += now.saturating_duration_since(free_since);
         }
         self.step(now);
-        let spacing = 1.0 / self.rate;
+        let pace = self
+            .budget
+            .map_or(self.rate, |b| self.rate.min(b.max(FLOOR)));
+        let spacing = 1.0 / pace;
         let slack = ((self.burst - 1.0) * spacing).max(0.001);
-        let turn = now.max(self.tat - Duration::from_secs_f64(slack.min(LONGEST)));
-        self.tat = self.tat.max(now) + Duration::from_secs_f64(spacing.min(LONGEST));
+        let turn = now
+            .max(self.tat - Duration::from_secs_f64(slack.min(LONGEST)))
+            .max(self.hold_until);
+        self.tat =
+            self.tat.max(now).max(self.hold_until) + Duration::from_secs_f64(spacing.min(LONGEST));
         Ticket {
             turn,
             rate: self.rate,
@@ -197,11 +235,17 @@ impl Pace {
     ) -> Vec<SlowDown> {
         let mut slowed = Vec::new();
         self.step(now);
-        if let Some(limit) = said.per_second {
+        self.learn_window(said);
+        if let Some(limit) = said.per_second(self.window) {
             self.published = Some(limit.max(FLOOR));
+            self.allowance = said.limit;
             if self.rate > limit.max(FLOOR) {
                 slowed.extend(self.slow_down(ticket, Signal::Published, now));
             }
+        }
+        let windowed = self.window > BUCKET_WINDOW;
+        if windowed && let (Some(left), Some(reset)) = (said.remaining, said.reset) {
+            self.spread(left, reset, now);
         }
         match outcome {
             Outcome::Refused => {
@@ -210,13 +254,44 @@ impl Pace {
             }
             Outcome::Delivered => {
                 self.delivered[WINDOW_STEPS - 1] += 1;
-                if said.remaining == Some(0) {
+                // A window's last request holds the run until it ends (see `spread`); a
+                // bucket's refills at once, and the rate is held just under its limit.
+                if said.remaining == Some(0) && !windowed {
                     slowed.extend(self.slow_down(ticket, Signal::UsedUp, now));
                 }
             }
             Outcome::Other => {}
         }
         slowed
+    }
+
+    /// Learns the window from `said`: the policy's, else the longest `Reset` seen (a bucket's
+    /// reset, the time until it is full, stays under a second).
+    fn learn_window(&mut self, said: LimitHeaders) {
+        let seen = match (said.window, said.reset) {
+            (Some(window), _) => window,
+            (None, Some(reset)) if said.limit.is_some() || said.remaining.is_some() => {
+                Duration::from_secs(reset.as_secs() + u64::from(reset.subsec_nanos() > 0))
+            }
+            _ => return,
+        };
+        self.window = if said.window.is_some() {
+            seen.max(Duration::from_millis(1))
+        } else {
+            self.window.max(seen)
+        };
+    }
+
+    /// Fixed windows: `left` requests may pass in the `reset` the window has left. None left:
+    /// no turn until it ends. Else turns are spaced so as to spread them over that time.
+    fn spread(&mut self, left: u64, reset: Duration, now: Instant) {
+        if left == 0 {
+            self.hold_until = self.hold_until.max(now + reset);
+            self.budget = None;
+        } else {
+            let over = reset.max(SHORTEST_RESET).as_secs_f64();
+            self.budget = Some(left as f64 / over);
+        }
     }
 
     /// The rate now, requests per second.
@@ -237,6 +312,17 @@ impl Pace {
     /// The pace now when the run slowed down or is `auto` (else it is the configured rate).
     pub(crate) fn settled(&self) -> Option<f64> {
         (self.auto || self.cuts > 0).then_some(self.rate)
+    }
+
+    /// What the controller learned of the tenant's limiter, once it learned something.
+    pub(crate) fn learned(&self) -> Option<Learned> {
+        match (self.allowance, self.window > BUCKET_WINDOW) {
+            (Some(allowance), true) => Some(Learned::Window {
+                allowance,
+                window: self.window,
+            }),
+            _ => self.published.or(self.estimate).map(Learned::Rate),
+        }
     }
 
     /// The highest rate allowed now.
@@ -332,4 +418,18 @@ fn cubic(estimate: f64, cut_to: f64, since: Duration) -> f64 {
     let depth = (1.0 - cut_to / estimate).max(0.0);
     let k = (depth / CUBIC_C).cbrt();
     estimate * (1.0 + CUBIC_C * (t - k).powi(3))
+}
+
+/// How the progress line says it: "limit ≈ 300 per 10 s window", "limit ≈ 2.5/s".
+impl std::fmt::Display for Learned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Learned::Window { allowance, window } => write!(
+                f,
+                "limit ≈ {allowance} per {} s window",
+                window.as_secs_f64()
+            ),
+            Learned::Rate(rate) => write!(f, "limit ≈ {rate:.1}/s"),
+        }
+    }
 }

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 
 use super::LimitHeaders;
-use super::pace::{Outcome, Pace, Signal, Ticket};
+use super::pace::{Learned, Outcome, Pace, Signal, Ticket};
 use crate::rate::{Rate, RateSetting};
 
 /// What happens at a row's time.
@@ -43,9 +43,22 @@ fn row(ms: u64, event: Event, rate: (f64, f64), cuts: u64) -> Row {
 }
 
 const NONE: LimitHeaders = LimitHeaders {
-    per_second: None,
+    limit: None,
+    window: None,
     remaining: None,
+    reset: None,
 };
+
+/// Headers saying `limit` per window (none named), `remaining` left, and `reset_ms` until
+/// the window ends.
+const fn said(limit: u64, remaining: u64, reset_ms: u64) -> LimitHeaders {
+    LimitHeaders {
+        limit: Some(limit),
+        window: None,
+        remaining: Some(remaining),
+        reset: Some(Duration::from_millis(reset_ms)),
+    }
+}
 
 fn at_most(per_second: u32) -> RateSetting {
     RateSetting::AtMost(Rate::per_second_at_most(
@@ -162,14 +175,9 @@ fn slow_start_grows_only_while_the_run_keeps_up() {
 
 #[test]
 fn a_published_limit_caps_the_rate_at_once_and_used_up_holds_under_it() {
-    let published = LimitHeaders {
-        per_second: Some(100.0),
-        remaining: Some(40),
-    };
-    let used_up = LimitHeaders {
-        per_second: Some(100.0),
-        remaining: Some(0),
-    };
+    // A bucket's headers: 100 a second, full again within the second.
+    let published = said(100, 40, 400);
+    let used_up = said(100, 0, 1000);
     let signals = play(
         at_most(400),
         &[
@@ -231,4 +239,84 @@ fn refused_at_the_delivered_rate_cuts_gently() {
         1,
     ));
     play(at_most(100), &rows);
+}
+
+#[test]
+fn okta_windows_are_learned_from_the_reset_and_their_allowance_spread_over_them() {
+    let rows = [
+        row(0, Send, exactly(400.0), 0),
+        row(0, Send, exactly(400.0), 0),
+        // 300 left of a window that ends in 10 s: the window is 10 s, the limit 30/s.
+        row(
+            2,
+            Answer(0, Outcome::Delivered, said(300, 299, 10_000)),
+            exactly(30.0),
+            1,
+        ),
+        // A reset of 4 s later in the run does not shorten the window learned.
+        row(
+            6_000,
+            Answer(1, Outcome::Delivered, said(300, 20, 4_000)),
+            exactly(30.0),
+            1,
+        ),
+    ];
+    play(at_most(400), &rows);
+}
+
+#[test]
+fn a_used_up_window_holds_every_turn_until_it_ends_without_a_cut() {
+    let start = Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    let mut pace = Pace::new(RateSetting::Auto, RateSetting::DEFAULT_BURST, start);
+    let first = pace.take_turn(at(0));
+    assert!(
+        pace.answered(first, Outcome::Delivered, said(300, 120, 10_000), at(1))
+            .is_empty(),
+        "30/s is above the start of 20/s: nothing to slow down"
+    );
+    // 120 left over 10 s: turns no closer than 12/s, whatever the rate.
+    let a = pace.take_turn(at(100));
+    let b = pace.take_turn(at(100));
+    // (less the millisecond of slack every turn has)
+    let spacing = Duration::from_secs_f64(1.0 / 12.0) - Duration::from_millis(1);
+    assert!(
+        b.turn - a.turn >= spacing - Duration::from_micros(10),
+        "{a:?} {b:?}"
+    );
+    // The window's last request: no turn until it ends, and no cut either.
+    let last = pace.take_turn(at(200));
+    let slowed = pace.answered(last, Outcome::Delivered, said(300, 0, 7_000), at(3_000));
+    assert!(slowed.is_empty(), "{slowed:?}");
+    assert_eq!(pace.cuts(), 0);
+    let held = pace.take_turn(at(3_001));
+    assert!(held.turn >= at(10_000), "{:?}", held.turn - start);
+    assert!(pace.is_current(&held));
+    assert_eq!(
+        pace.learned(),
+        Some(Learned::Window {
+            allowance: 300,
+            window: Duration::from_secs(10),
+        })
+    );
+    assert_eq!(
+        pace.learned().unwrap().to_string(),
+        "limit ≈ 300 per 10 s window"
+    );
+}
+
+#[test]
+fn a_bucket_whose_limit_is_used_up_is_held_under_it_not_paused() {
+    let start = Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    let mut pace = Pace::new(at_most(200), RateSetting::DEFAULT_BURST, start);
+    let ticket = pace.take_turn(at(0));
+    pace.answered(ticket, Outcome::Delivered, said(100, 50, 500), at(1));
+    assert_eq!(pace.rate(), 100.0, "the published limit");
+    let ticket = pace.take_turn(at(2));
+    pace.answered(ticket, Outcome::Delivered, said(100, 0, 900), at(3));
+    assert_eq!(pace.rate(), 95.0, "held at 95 % of its 100/s");
+    let next = pace.take_turn(at(4));
+    assert!(next.turn < at(50), "no pause till the bucket is full");
+    assert_eq!(pace.learned(), Some(Learned::Rate(100.0)));
 }
