@@ -1,5 +1,5 @@
 //! The pace of every API request a command sends: one controller for `--rate N` and
-//! `--rate auto`. Its arithmetic is pure and lives in [`pace`] (it is given the time); this
+//! `--rate auto`. Its arithmetic is pure and lives in `pace.rs` (it is given the time); this
 //! file only reads the clock, sleeps until a turn and says what the controller did.
 //!
 //! - **Pacing**: requests are spaced `1/rate` apart (GCRA: a turn is kept on schedule even
@@ -9,7 +9,7 @@
 //!   [`AUTO_CEILING`](crate::rate::AUTO_CEILING); a
 //!   published limit (`RateLimit-Limit`, `X-RateLimit-Limit`) lowers the ceiling: no probing
 //!   above a known limit.
-//! - **Slow start** (`auto` only): from [`AUTO_START`] the rate grows by 40 % per step (a
+//! - **Slow start** (`auto` only): from [`AUTO_START`](crate::rate::AUTO_START) the rate grows by 40 % per step (a
 //!   step is 100 ms, or five requests' worth at low rates) while the run keeps up with it;
 //!   not while it is latency-bound (workers all busy), where a higher rate would change
 //!   nothing.
