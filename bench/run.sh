@@ -2,8 +2,8 @@
 # Benchmarks orgimport against its sandbox, run in its own process on 127.0.0.1, and prints
 # each figure as a ratio measured side by side in this one run (see BENCHMARKS.md).
 #
-# Usage: bench/run.sh [all|rate|fidelity|auto|overshoot|throughput|latency|validate|memory|resume]...
-# (rate = fidelity auto overshoot)
+# Usage: bench/run.sh [all|rate|fidelity|auto|overshoot|limiters|throughput|latency|validate|memory|resume]...
+# (rate = fidelity auto overshoot limiters)
 #
 # Settings (environment): BENCH_DIR (work files; default a fresh temp dir, removed at the end
 # unless set), BENCH_CONCURRENCY (throughput concurrency, default 32), BENCH_THROUGHPUT_ROWS
@@ -22,7 +22,7 @@ wants() {
     for w in "${what[@]}"; do
         [ "$w" = all ] || [ "$w" = "$1" ] && return 0
         # "rate" is the three rate sections.
-        [ "$w" = rate ] && [[ "$1" =~ ^(fidelity|auto|overshoot)$ ]] && return 0
+        [ "$w" = rate ] && [[ "$1" =~ ^(fidelity|auto|overshoot|limiters)$ ]] && return 0
     done
     return 1
 }
@@ -33,6 +33,8 @@ PAIRS=${BENCH_PAIRS:-3}
 BIG_ROWS=${BENCH_BIG_ROWS:-1000000}
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 BASE=${BENCH_BASE:-}
+# How long each run of the limiters section may take (seconds): it is stopped with Ctrl-C then.
+LIMITER_SECONDS=${BENCH_LIMITER_SECONDS:-30}
 # No rate limit: a rate no run comes near.
 UNLIMITED=1000000/s
 
@@ -184,6 +186,55 @@ if wants overshoot; then
     echo "== 1c. overshoot: --rate 400 against a strict bucket of 10 at 100/s"
     start_sandbox --rate-limit 100 --rate-limit-burst 10 --rate-limit-mode bucket
     rate_run 100 2000 --rate 400
+fi
+
+# limiter_run NAME BEST ROWS [SANDBOX FLAGS...] -- [IMPORT FLAGS...]: `--rate auto`,
+# concurrency 32, against a fresh sandbox with SANDBOX FLAGS, stopped by Ctrl-C after
+# LIMITER_SECONDS; prints one table row: rows created per second of the run's wall time over
+# BEST (what the limiter allows per second over that time), refused/total requests, and the
+# blocks of a blocking window.
+limiter_run() {
+    local name=$1 best=$2 rows=$3
+    shift 3
+    local flags=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do flags+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    start_sandbox "${flags[@]}"
+    local out=$WORK/limiter.results.csv
+    rm -f "$out" "$out.journal"
+    /usr/bin/time -v -o "$WORK/time.txt" timeout -s INT "$LIMITER_SECONDS" "$BIN" import \
+        "$(customers "$rows")" -o "$out" --rate auto --concurrency 32 "$@" \
+        2>"$WORK/import.err" || true
+    timed "$WORK/time.txt"
+    local created refused total blocks per
+    created=$(stat creates_committed) refused=$(stat rate_limited) total=$(stat api_requests)
+    blocks=$(stat windows_blocked)
+    per=$(python3 -c "print(round($created / $SECS, 2))")
+    echo "| $name | $per rows/s of $best: $(ratio "$per" "$best") | $(ratio "$refused" "$total")" \
+        "($refused of $total) | $blocks | $created rows in ${SECS}s |"
+    grep -o 'rate: .*' "$WORK/import.err" | sed 's/^/    /' || true
+}
+
+if wants limiters; then
+    echo "== 1d. --rate auto against the limiters tenants use, concurrency 32," \
+        "each run at most ${LIMITER_SECONDS}s"
+    echo "| limiter | rows/s of the best possible | refused | blocks | run |"
+    echo "|---|---|---|---|---|"
+    # The sandbox's rate is whole requests a second: 150/m (2.5/s) is counted as 3/s.
+    limiter_run "bucket burst 5 at 3/s" 3 200 \
+        --rate-limit 3 --rate-limit-burst 5 --rate-limit-mode bucket
+    limiter_run "fixed 5 s windows of 50, block on exceed" 10 1000 \
+        --rate-limit 10 --rate-limit-mode blocking-window --rate-limit-window 5s
+    limiter_run "10 s windows of 300, Okta headers" 30 2000 \
+        --rate-limit 30 --rate-limit-mode window --rate-limit-window 10s --rate-limit-headers okta
+    limiter_run "concurrency limit 8, replies take 100 ms" 80 4000 \
+        --concurrency-limit 8 --latency 100ms
+    # Best possible over the run: 60/s for 15 s, then 30/s.
+    best=$(python3 -c "print(round((60 * 15 + 30 * ($LIMITER_SECONDS - 15)) / $LIMITER_SECONDS, 2))")
+    limiter_run "60/s, then 30/s from 15 s in" "$best" 3000 \
+        --rate-limit 60 --rate-limit-mode bucket --rate-limit-schedule 15s=30
+    limiter_run "100/s on every endpoint, 5 % 5xx, 2 % commit-then-fail" 100 5000 \
+        --rate-limit 100 --rate-limit-mode bucket --fail-rate 0.05 --commit-then-fail-rate 0.02
 fi
 
 if wants throughput; then
