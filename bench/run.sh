@@ -11,7 +11,8 @@
 # BENCH_BIG_ROWS (the "million-row" figures, default 1000000), OHA (path of the oha load
 # generator, default oha on PATH or ~/.cargo/bin/oha), BENCH_BASE (another build's orgimport,
 # e.g. main's: latency, validate, memory and resume then run it too, on the same files, for
-# figures side by side; latency takes BENCH_PAIRS pairs, this build then the base).
+# figures side by side; latency takes BENCH_PAIRS pairs, this build then the base),
+# BENCH_LIMITER_SECONDS (each limiters run, default 30), BENCH_PROFILE (default release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,10 +47,14 @@ else
     trap 'rm -rf "$WORK"' EXIT
 fi
 
-echo "== building (release)" >&2
-cargo build --release --locked --quiet --bin orgimport --example csv_floor
-BIN=target/release/orgimport
-FLOOR=target/release/examples/csv_floor
+# BENCH_PROFILE=dev measures the debug build (for the paced sections only, whose figures are
+# set by the pace, not by CPU time).
+PROFILE=${BENCH_PROFILE:-release}
+DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
+echo "== building ($PROFILE)" >&2
+cargo build --profile "$PROFILE" --locked --quiet --bin orgimport --example csv_floor
+BIN=target/$DIR/orgimport
+FLOOR=target/$DIR/examples/csv_floor
 
 # The sandbox and the importer share a secret through the environment, never argv.
 ORGIMPORT_CLIENT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')

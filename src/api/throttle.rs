@@ -81,7 +81,17 @@ impl Throttle {
                 tokio::time::sleep_until(ticket.turn).await;
             }
             // A cut while it waited: its turn was paced at the old rate; it queues again.
-            if self.lock().is_current(&ticket) {
+            let (current, leave) = {
+                let mut pace = self.lock();
+                let current = pace.is_current(&ticket);
+                (current, current.then(|| pace.depart(Instant::now())))
+            };
+            if current {
+                if let Some(leave) = leave
+                    && leave > Instant::now()
+                {
+                    tokio::time::sleep_until(leave).await;
+                }
                 return ticket;
             }
         }

@@ -51,6 +51,9 @@ pub struct SandboxConfig {
     /// At most this many `/api` requests in flight (replies' latency included); one more is
     /// answered 429, as Okta's concurrency limit does.
     pub concurrency_limit: Option<NonZeroU32>,
+    /// Keep when each `/api` request arrived ([`Sandbox::arrivals`](super::Sandbox::arrivals)),
+    /// for a test to check the pace a server sees.
+    pub record_arrivals: bool,
     /// Id of the template organization seeded at start.
     pub template_id: String,
     /// Failures to inject; the default injects none.
@@ -121,6 +124,7 @@ impl Default for SandboxConfig {
             rate_limit_headers: false,
             rate_limit_header_style: HeaderStyle::default(),
             concurrency_limit: None,
+            record_arrivals: false,
             template_id: "b2b-customer-template".to_owned(),
             faults: Faults::default(),
             ignore_idempotency_keys: false,

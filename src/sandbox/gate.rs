@@ -15,7 +15,7 @@ use super::limit::Verdict;
 use super::reply::{ApiError, EchoedRequest, echo_into};
 use super::stats::bump;
 use super::token::check_bearer;
-use super::{Sandbox, random_hex};
+use super::{Sandbox, lock, random_hex};
 
 /// The header naming a reply for support, kept by clients next to a failed row.
 pub(crate) const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
@@ -26,6 +26,9 @@ const MAX_ECHOED_BODY: usize = 16 << 20;
 /// Middleware over every `/api` route.
 pub(crate) async fn gate(State(sandbox): State<Sandbox>, req: Request, next: Next) -> Response {
     bump(&sandbox.shared.counters.api_requests);
+    if sandbox.shared.config.record_arrivals {
+        lock(&sandbox.shared.arrivals).push(std::time::Instant::now());
+    }
     if !sandbox.shared.config.echo_requests_in_errors {
         return pass(&sandbox, req, next).await;
     }

@@ -85,6 +85,9 @@ struct Shared {
     limiter: Option<Limiter>,
     /// The tenant's concurrency limit over every `/api` request, if configured.
     in_flight: Option<InFlight>,
+    /// When each `/api` request arrived, with `record_arrivals`. A std Mutex: never held
+    /// across `.await`.
+    arrivals: Mutex<Vec<std::time::Instant>>,
     /// Fault decisions.
     dice: Dice,
     /// Precise sleeps for the latency fault.
@@ -108,6 +111,7 @@ impl Sandbox {
         let shared = Shared {
             limiter: Limiter::of(&config),
             in_flight: config.concurrency_limit.map(InFlight::new),
+            arrivals: Mutex::new(Vec::new()),
             dice: Dice::new(config.faults.clone()),
             delays: Delays::start(
                 !config.faults.latency.is_zero() || !config.faults.latency_jitter.is_zero(),
@@ -176,6 +180,12 @@ impl Sandbox {
     pub fn stats(&self) -> Stats {
         let organizations = lock(&self.shared.store).non_templates();
         self.shared.counters.snapshot(organizations)
+    }
+
+    /// When each `/api` request arrived, in order, with
+    /// [`SandboxConfig::record_arrivals`]; else nothing.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        lock(&self.shared.arrivals).clone()
     }
 
     /// Every organization now, templates included (flagged `template`), in id order.

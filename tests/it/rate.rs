@@ -5,10 +5,10 @@
 
 use std::io::Read as _;
 use std::num::NonZeroU32;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use orgimport::record::Status;
-use orgimport::sandbox::{RateLimit, RateLimitMode, SandboxConfig};
+use orgimport::sandbox::{Faults, RateLimit, RateLimitMode, SandboxConfig};
 
 use crate::fixture::{Fixture, customers};
 use crate::util::{TestSandbox, start_sandbox};
@@ -228,4 +228,50 @@ async fn slowing_down_is_said_once() {
         stderr.contains(&format!("{} request(s) answered 429", stats.rate_limited)),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_rate_is_never_exceeded_in_any_second_with_jittery_replies() {
+    // A strict bucket of two at 20/s (one request of slack, for the millisecond or two a
+    // new connection or the loopback adds to one request and not the next) refuses two
+    // requests that come early in a row, and replies take 10 to 40 ms, so the workers come
+    // back for their turns out of step. A client that bursts, or lets turns bunch up, is
+    // refused here; and the server never sees more than 20 in any one second.
+    let sandbox = start_sandbox(SandboxConfig {
+        rate_limit: Some(RateLimit {
+            per_second: NonZeroU32::new(20).unwrap(),
+            burst: NonZeroU32::new(2).unwrap(),
+        }),
+        rate_limit_mode: RateLimitMode::Bucket,
+        record_arrivals: true,
+        faults: Faults {
+            latency: Duration::from_millis(10),
+            latency_jitter: Duration::from_millis(30),
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = Fixture::new(&customers(50));
+    let summary = fixture
+        .import(&sandbox, &["--rate", "20", "--concurrency", "8"])
+        .await
+        .unwrap();
+
+    assert_eq!(summary.count(Status::Created), 50, "{summary}");
+    let arrivals = sandbox.sandbox.arrivals();
+    assert!(arrivals.len() >= 50, "{}", arrivals.len());
+    // The most requests the server saw in any one second.
+    let most = (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|t| t.duration_since(arrivals[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(most <= 20, "{most} requests in one second at --rate 20");
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.rate_limited, 0, "{stats:?}");
 }

@@ -46,6 +46,14 @@ const WINDOW_STEPS: usize = 10;
 const LONGEST: f64 = 3600.0;
 /// A limit whose window is longer than this is counted in fixed windows, not a bucket.
 const BUCKET_WINDOW: Duration = Duration::from_secs(1);
+/// With a burst of one, requests spaced at least this far apart (rates up to 500/s) leave
+/// no closer than the spacing; faster ones keep the timer's millisecond of slack.
+const STRICT_SPACING: Duration = Duration::from_millis(2);
+/// Under `--rate N` with a burst of one, requests leave this fraction further apart than the
+/// rate's spacing:
+/// N + 1 requests then span a second and 10 ms, so that the millisecond or two the loopback or
+/// a new connection adds to one request and not the next never puts N + 1 in a second.
+const DEPARTURE_GUARD: f64 = 0.01;
 /// A window's budget (`Remaining` over `Reset`) is not reckoned over less than this.
 const SHORTEST_RESET: Duration = Duration::from_millis(100);
 
@@ -147,6 +155,8 @@ pub(crate) struct Pace {
     budget: Option<f64>,
     /// The window is used up: no turn before this.
     hold_until: Instant,
+    /// When the last request left (with a burst of one).
+    departed: Option<Instant>,
 }
 
 /// What the controller learned of the tenant's limiter.
@@ -192,6 +202,7 @@ impl Pace {
             allowance: None,
             budget: None,
             hold_until: now,
+            departed: None,
         }
     }
 
@@ -217,6 +228,24 @@ impl Pace {
             rate: self.rate,
             cuts: self.cuts,
         }
+    }
+
+    /// A request whose turn came is about to leave at `now`: when it may. Under `--rate N`
+    /// with a burst of one, no two requests leave closer than the spacing (and its guard),
+    /// however late a worker woke for
+    /// its turn (the schedule keeps turns on time, so a late one would bunch up with the next,
+    /// and a server counting a bucket of one refuses the second). Else: now.
+    pub(crate) fn depart(&mut self, now: Instant) -> Instant {
+        let pace = self
+            .budget
+            .map_or(self.rate, |b| self.rate.min(b.max(FLOOR)));
+        let spacing = Duration::from_secs_f64(((1.0 + DEPARTURE_GUARD) / pace).min(LONGEST));
+        if self.auto || self.burst > 1.0 || spacing < STRICT_SPACING {
+            return now;
+        }
+        let at = self.departed.map_or(now, |last| now.max(last + spacing));
+        self.departed = Some(at);
+        at
     }
 
     /// Whether `ticket` was paced at the rate now: no cut since it was taken.

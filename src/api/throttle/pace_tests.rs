@@ -320,3 +320,37 @@ fn a_bucket_whose_limit_is_used_up_is_held_under_it_not_paused() {
     assert!(next.turn < at(50), "no pause till the bucket is full");
     assert_eq!(pace.learned(), Some(Learned::Rate(100.0)));
 }
+
+#[test]
+fn with_a_burst_of_one_requests_leave_a_guarded_spacing_apart_however_late_they_woke() {
+    let start = Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    let mut pace = Pace::new(at_most(20), RateSetting::DEFAULT_BURST, start);
+    // (time a worker woke for its turn, when it may leave): 50 ms and 1 % apart at 20/s.
+    for (woke, leaves_at_us) in [
+        (0, 0),
+        (53, 53_000),   // woke late: leaves at once...
+        (100, 103_500), // ...and the next, on time, waits the spacing after it
+        (100, 154_000), // two turns that bunched up are spread out
+        (400, 400_000), // after a quiet spell: at once
+    ] {
+        let leave = pace.depart(at(woke));
+        assert_eq!(
+            leave - start,
+            Duration::from_micros(leaves_at_us),
+            "woke at {woke} ms"
+        );
+    }
+    // With a burst, above 500/s or under auto, the schedule alone decides.
+    let burst = NonZeroU32::new(5).unwrap();
+    let mut bursty = Pace::new(at_most(20), burst, start);
+    assert_eq!(bursty.depart(at(0)), at(0));
+    assert_eq!(bursty.depart(at(1)), at(1));
+    let mut fast = Pace::new(at_most(1000), RateSetting::DEFAULT_BURST, start);
+    assert_eq!(fast.depart(at(0)), at(0));
+    assert_eq!(fast.depart(at(0)), at(0));
+    // auto learns its pace from the answers; the guard is for a rate the user set.
+    let mut auto = Pace::new(RateSetting::Auto, RateSetting::DEFAULT_BURST, start);
+    assert_eq!(auto.depart(at(0)), at(0));
+    assert_eq!(auto.depart(at(1)), at(1));
+}
