@@ -195,7 +195,7 @@ fi
 
 # limiter_run NAME BEST ROWS [SANDBOX FLAGS...] -- [IMPORT FLAGS...]: `--rate auto`,
 # concurrency 32, against a fresh sandbox with SANDBOX FLAGS, stopped by Ctrl-C after
-# LIMITER_SECONDS; prints one table row: rows created per second of the run's wall time over
+# LIMITER_SECONDS (killed 15 s later if it has not stopped); prints one table row: rows created per second of the run's wall time over
 # BEST (what the limiter allows per second over that time), refused/total requests, and the
 # blocks of a blocking window.
 limiter_run() {
@@ -207,7 +207,7 @@ limiter_run() {
     start_sandbox "${flags[@]}"
     local out=$WORK/limiter.results.csv
     rm -f "$out" "$out.journal"
-    /usr/bin/time -v -o "$WORK/time.txt" timeout -s INT "$LIMITER_SECONDS" "$BIN" import \
+    /usr/bin/time -v -o "$WORK/time.txt" timeout -s INT -k 15 "$LIMITER_SECONDS" "$BIN" import \
         "$(customers "$rows")" -o "$out" --rate auto --concurrency 32 "$@" \
         2>"$WORK/import.err" || true
     timed "$WORK/time.txt"
