@@ -118,6 +118,7 @@ pub enum Command {
         orgimport completions bash > ~/.local/share/bash-completion/completions/orgimport\n  \
         mkdir -p ~/.zfunc && orgimport completions zsh > ~/.zfunc/_orgimport   \
         # with fpath+=~/.zfunc in ~/.zshrc\n  \
+        mkdir -p ~/.config/fish/completions && \
         orgimport completions fish > ~/.config/fish/completions/orgimport.fish\n  \
         mkdir -p ~/.local/share/man/man1\n  \
         orgimport completions man > ~/.local/share/man/man1/orgimport.1   # then: man orgimport")]

@@ -181,8 +181,9 @@ impl ImportSettings {
             dry_run: args.dry_run.then(|| DryRunSettings {
                 // The tenant as a real run would find it (from --token-url or the host too).
                 tenant: match (args.sandbox, connection.address()) {
+                    (true, _) => Some(crate::sandbox::SandboxConfig::default().tenant),
                     (false, Ok(address)) => Some(address.tenant),
-                    _ => connection.tenant,
+                    (false, Err(_)) => connection.tenant,
                 },
                 sandbox: args.sandbox,
                 reads,

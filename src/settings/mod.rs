@@ -62,6 +62,18 @@ pub enum Settings {
     Export(ExportSettings),
 }
 
+/// The subcommand's name, as typed.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Import(_) => "import",
+        Command::Plan(_) => "plan",
+        Command::Validate(_) => "validate",
+        Command::Verify(_) => "verify",
+        Command::Undo(_) => "undo",
+        _ => "this command",
+    }
+}
+
 /// The file `command` reads, when it reads one the user names.
 fn file_read(command: &Command) -> Option<&std::path::Path> {
     match command {
@@ -92,8 +104,16 @@ impl Settings {
         } = cli;
         // The file a command reads comes first: a user who mistyped its name hears about
         // that, not about a connection setting.
-        if let Some(path) = file_read(&command).filter(|p| p.as_os_str() != "-") {
-            std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if let Some(path) = file_read(&command) {
+            if !crate::input::snapshot::is_stdin(path) {
+                std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+            } else if !matches!(command, Command::Import(_)) {
+                return Err(Error::Config(format!(
+                    "`-` (standard input) is read by `import` only: `{}` reads a file; save \
+                     the input to a file first",
+                    command_name(&command)
+                )));
+            }
         }
         let with_file = move |env| Layers::with_file(env, config, profile);
         Ok(match command {

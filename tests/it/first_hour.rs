@@ -30,6 +30,22 @@ async fn a_missing_file_is_named_before_any_connection_setting() {
 }
 
 #[tokio::test]
+async fn standard_input_is_refused_by_every_command_but_import_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["validate", "plan", "verify", "undo"] {
+        let out = run(bin(dir.path()), &[command, "-"]).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "is read by `import` only: `{command}` reads a file"
+            )),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn hints_name_only_flags_the_command_takes() {
     let fixture = Fixture::new(&customers(2));
     let dir = fixture.dir.path();
@@ -79,4 +95,12 @@ async fn a_dry_run_names_the_tenant_of_the_token_url() {
         "{all}"
     );
     assert!(!all.contains("{tenant}"), "{all}");
+    // A rehearsal's dry run names the sandbox's tenant.
+    let out = run(
+        bin(fixture.dir.path()),
+        &["import", &input, "--dry-run", "--sandbox"],
+    )
+    .await;
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(all.contains("POST /api/system/demo/organizations"), "{all}");
 }

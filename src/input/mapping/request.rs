@@ -144,7 +144,16 @@ impl Mapping {
                     problem(
                         ProblemKind::BadDomain,
                         "domains",
-                        format!("{} is not a domain name like example.com", quoted(domain)),
+                        format!(
+                            "{} is not a domain name like example.com{}",
+                            quoted(domain),
+                            if domain.contains("://") || domain.contains('/') {
+                                " (a column of web addresses gives its hosts with \
+                                 transform = \"host\" in a mapping file)"
+                            } else {
+                                ""
+                            }
+                        ),
                     );
                 }
             }

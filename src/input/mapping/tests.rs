@@ -366,7 +366,12 @@ fn a_website_column_gives_its_host_and_www_is_dropped_when_asked() {
     )
     .unwrap();
     let row = record(&["globex", "https://www.globex.com"]);
-    assert!(plain.to_request(&row, None).is_err());
+    let refused = format!("{:?}", plain.to_request(&row, None).unwrap_err());
+    // ... with the way out named.
+    assert!(refused.contains("transform = \\\"host\\\""), "{refused}");
+    let row = record(&["globex", "globex com"]);
+    let refused = format!("{:?}", plain.to_request(&row, None).unwrap_err());
+    assert!(!refused.contains("transform"), "{refused}");
 
     let error = mapping(
         &["Website"],
