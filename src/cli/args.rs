@@ -299,9 +299,14 @@ pub struct InputFormatArgs {
     /// FIELD=COLUMN: take a field (or metadata.<key>) from a column; wins over --mapping.
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
     pub map: Vec<(String, String)>,
-    /// The sheet to read when the input is a workbook (xlsx, xls, ods) [default: the first].
+    /// The sheet to read when the input is a workbook (xlsx, xls, ods) [default: the first
+    /// visible one]; a hidden sheet is read only when named.
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
+    /// The line (of a CSV file) or row (of a sheet) that holds the header, for files with
+    /// title rows above it; those rows are not read [default: the first that is not blank].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_row: Option<u64>,
 }
 
 /// `orgimport validate`.

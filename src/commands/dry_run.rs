@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::api::RetryPolicy;
 use crate::commands::session;
 use crate::exit::Ending;
-use crate::input::{self, RowTemplates, Untemplated};
+use crate::input::{RowTemplates, Source};
 use crate::planning::{self, Prepared};
 use crate::record::{self, Writing};
 use crate::sandbox::SandboxConfig;
@@ -70,10 +70,10 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         .default_template
         .clone()
         .or_else(|| sandbox.then(|| SandboxConfig::default().template_id));
-    let dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
+    let source = Source::settle(&config.input, &config.dialect)?;
+    source.announce(&config.input);
     let Prepared { mapping, plan, .. } = planning::prepare(
-        &config.input,
-        dialect,
+        &source,
         &config.mapping,
         &config.results,
         &config.tenant_check,
@@ -82,28 +82,19 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
     .await?;
     if template.is_none() && !config.no_template {
         // As the import would refuse it, before it sends anything.
-        let sent = |index: usize| plan.outcomes.is_unsent(index);
-        Untemplated::find(&config.input, &config.dialect, &mapping, &sent)?
-            .refuse(&config.input)?;
+        plan.untemplated.clone().refuse(&config.input)?;
     }
     let mut text = String::new();
     let sent = |index: usize| plan.outcomes.is_unsent(index);
-    let row_templates = RowTemplates::find(
-        &config.input,
-        &dialect,
-        &mapping,
-        template.as_deref(),
-        &sent,
-    )?;
+    let row_templates = RowTemplates::find(&source, &mapping, template.as_deref(), &sent)?;
     check_templates(config, &row_templates, &mut text).await?;
     let url = format!(
         "POST /api/system/{}/organizations",
         tenant.unwrap_or("{tenant}")
     );
-    let mut reader = input::reader(&config.input, &dialect)?;
-    input::read_headers(&config.input, &mut reader)?;
+    let numbering = source.numbering();
     let mut shown = 0;
-    for (index, row) in input::rows(&config.input, &dialect, reader, mapping.width()).enumerate() {
+    for (index, row) in source.rows(mapping.width())?.enumerate() {
         if shown == SHOWN {
             break;
         }
@@ -115,7 +106,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
             continue;
         };
         shown += 1;
-        let _ = writeln!(text, "line {}: {url}", row.line);
+        let _ = writeln!(text, "{}: {url}", numbering.at(row.line));
         let _ = writeln!(
             text,
             "{}",
@@ -124,8 +115,8 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         if let Some(parent) = plan.parents.get(&index) {
             let _ = writeln!(
                 text,
-                "(parent_id: the organization of line {}, once it exists)",
-                plan.lines[*parent]
+                "(parent_id: the organization of {}, once it exists)",
+                numbering.short(plan.lines[*parent])
             );
         }
     }

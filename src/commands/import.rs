@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::api::RetryPolicy;
 use crate::commands::session;
-use crate::input::{self, InputSnapshot, RowTemplates, Untemplated};
+use crate::input::{InputSnapshot, RowTemplates, Source};
 use crate::planning::{self, Plan};
 use crate::private_file::{self, Open};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
@@ -115,11 +115,11 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let snapshot = tokio::task::spawn_blocking(move || InputSnapshot::take(&input, &results))
         .await
         .expect("copying the input does not panic")?;
-    // The encoding (or the sheet) is settled on the copy, before anything is sent.
-    let mut config = config;
-    config.dialect = input::settle(snapshot.path(), &config.dialect)
-        .map_err(|e| snapshot.named_as_input(e))?
-        .announce(&config.input);
+    // How the input is read (its sheet or encoding, delimiter and header) is settled on the
+    // copy, once, before anything is sent.
+    let source =
+        Source::settle(snapshot.path(), &config.dialect).map_err(|e| snapshot.named_as_input(e))?;
+    source.announce(&config.input);
     let session = session::connect(&config).await?;
     let (tenant, default_template) = (&session.tenant, session.default_template.clone());
 
@@ -130,8 +130,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         done_earlier,
         results_as_written,
     } = planning::prepare(
-        snapshot.path(),
-        config.dialect,
+        &source,
         &config.mapping,
         &config.results,
         &config.tenant_check,
@@ -141,11 +140,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     .map_err(|e| snapshot.named_as_input(e))?;
     if default_template.is_none() && !config.no_template {
         // Before anything is sent: the product doc says every organization needs one.
-        let (path, dialect, outcomes) = (snapshot.path(), config.dialect, &plan.outcomes);
-        let sent = |index: usize| outcomes.is_unsent(index);
-        Untemplated::find(path, &dialect, &mapping, &sent)
-            .and_then(|rows| rows.refuse(&config.input))
-            .map_err(|e| snapshot.named_as_input(e))?;
+        plan.untemplated.clone().refuse(&config.input)?;
     }
     if done_earlier > plan.done_before {
         keep_earlier_results(&config, done_earlier - plan.done_before)?;
@@ -202,10 +197,10 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         }
         // Every template the rows would be sent with (theirs, or the default), so that a
         // missing one stops the run here instead of failing each of its rows.
-        let (path, dialect, outcomes) = (snapshot.path(), config.dialect, &plan.outcomes);
+        let outcomes = &plan.outcomes;
         let sent = |index: usize| outcomes.is_unsent(index);
         let row_templates =
-            RowTemplates::find(path, &dialect, &mapping, default_template.as_deref(), &sent)
+            RowTemplates::find(&source, &mapping, default_template.as_deref(), &sent)
                 .map_err(|e| snapshot.named_as_input(e))?;
         templates::check(client, policy, &stop, &row_templates).await?;
         // The tenant listed (a request per 100 organizations), or each row looked up before
@@ -240,9 +235,8 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let rows = outcomes.len();
     let send_mask: Vec<bool> = (0..rows).map(|i| outcomes.is_unsent(i)).collect();
     let sent = send::run(send::Job {
-        input: snapshot.path().to_path_buf(),
+        source: source.clone(),
         shown_as: config.input.clone(),
-        dialect: config.dialect,
         mapping,
         default_template: default_template.clone(),
         outcomes,
@@ -291,7 +285,6 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         .count() as u64;
     let kinds = commonest_kinds(&outcomes, &lines);
     let results_path = config.results.clone();
-    let dialect = config.dialect;
     let written = tokio::task::spawn_blocking(move || -> Result<_, Error> {
         // A results file that says already what would be written is left as it is: a rerun
         // that changed nothing rewrites no row.
@@ -299,7 +292,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
             tracing::debug!("the results file says what this run did already; left as it is");
         } else {
             // Unwritten (a full disk), the journal stays: it holds what this run did.
-            record::write(snapshot.path(), &dialect, &results_path, &outcomes, &mark)
+            record::write(&source, &results_path, &outcomes, &mark)
                 .map_err(|e| results_unwritten(e, &results_path))?;
         }
         journal.remove()?;

@@ -18,7 +18,7 @@ use anyhow::Context;
 use crate::api::{CreateOrganization, RetryPolicy};
 use crate::commands::session;
 use crate::exit::Ending;
-use crate::input::{self, Mapping, Untemplated};
+use crate::input::{Mapping, Source, Untemplated};
 use crate::planning::{self, Plan};
 use crate::record::{self, CsvOut, EarlierRuns, Status, Writing};
 use crate::report::listing::ListingProgress;
@@ -232,15 +232,15 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     // file of its own: its `--out` is the plan's, and its settings name the import's).
     let results = config.results.clone();
     record::check_report(&out, "the plan", Writing::InPlace, Some(&results))?;
-    let mut config = config;
-    config.dialect = input::settle(&config.input, &config.dialect)?.announce(&config.input);
+    let source = Source::settle(&config.input, &config.dialect)?;
+    source.announce(&config.input);
     // The plan reads no results, but says when the import it plans would refuse them.
     if let Some(warning) = config.tenant_check.warning(&config.results) {
         eprintln!("warning: {warning}");
     }
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
-    let (mapping, plan, requests) = read_rows(&config, default_template.clone()).await?;
+    let (mapping, plan, requests) = read_rows(&source, &config, default_template.clone()).await?;
     if !config.no_template {
         // As the import would refuse it: rows that would be sent with no template.
         let mut untemplated = Untemplated::default();
@@ -281,10 +281,8 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     for row in &rows {
         *counts.entry(row.action).or_insert(0u64) += 1;
     }
-    let input_path = config.input.clone();
-    let dialect = config.dialect;
     let plan_path = out.clone();
-    tokio::task::spawn_blocking(move || write(&input_path, &dialect, &plan_path, &rows))
+    tokio::task::spawn_blocking(move || write(&source, &plan_path, &rows))
         .await
         .expect("the plan writer does not panic")?;
     Ok(Report {
@@ -302,26 +300,22 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
 /// Reads and checks the input as `import` does (without an earlier run's results: the plan
 /// is against the tenant), and builds the request of every valid row.
 async fn read_rows(
+    source: &Source,
     config: &ImportSettings,
     default_template: Option<String>,
 ) -> Result<(Mapping, Plan, Vec<Option<CreateOrganization>>), Error> {
-    let input_path = config.input.clone();
-    let dialect = config.dialect;
+    let source = source.clone();
     let spec = config.mapping.clone();
     tokio::task::spawn_blocking(move || {
-        let path = &input_path;
-        let mapping = input::mapping_for(path, &dialect, &spec)?;
+        let mapping = source.mapping(&spec)?;
         let plan = planning::build_listing_refusal(
-            path,
-            &dialect,
+            &source,
             &mapping,
             &mut EarlierRuns::default(),
             default_template.as_deref(),
         )?;
         let mut requests = Vec::with_capacity(plan.outcomes.len());
-        let mut reader = input::reader(path, &dialect)?;
-        input::read_headers(path, &mut reader)?;
-        for (index, row) in input::rows(path, &dialect, reader, mapping.width()).enumerate() {
+        for (index, row) in source.rows(mapping.width())?.enumerate() {
             let row = row?;
             let valid = plan.outcomes.is_unsent(index);
             requests.push(if valid {
@@ -464,16 +458,10 @@ fn classify_row(
 /// Writes the plan file: every row of the input in order, its fields as read, then its plan
 /// ([`PLAN_COLUMNS`]), through the results file's writer: UTF-8 with a byte-order mark, the
 /// input's delimiter, cells neutralized.
-fn write(
-    input_path: &Path,
-    dialect: &input::Dialect,
-    out: &Path,
-    rows: &[RowPlan],
-) -> Result<(), Error> {
-    let mut file = CsvOut::create(out, input::delimiter_of(input_path, dialect)?)?;
+fn write(source: &Source, out: &Path, rows: &[RowPlan]) -> Result<(), Error> {
+    let mut file = CsvOut::create(out, source.delimiter())?;
     record::copy_input(
-        input_path,
-        dialect,
+        source,
         &mut file,
         &PLAN_COLUMNS,
         rows.len(),

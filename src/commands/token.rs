@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::RetryPolicy;
 use crate::commands::session;
-use crate::input::{self, Dialect, MappingSpec, RowTemplates};
+use crate::input::{Dialect, MappingSpec, RowTemplates, Source};
 use crate::planning;
 use crate::rate::{Rate, RateSetting};
 use crate::record::EarlierRuns;
@@ -228,19 +228,19 @@ async fn rows_templates(
         spec.clone(),
         default.map(str::to_string),
     );
-    let dialect = input::settle(&path, dialect)?.announce(&path);
+    let source = Source::settle(&path, dialect)?;
+    source.announce(&path);
     tokio::task::spawn_blocking(move || {
-        let mapping = input::mapping_for(&path, &dialect, &spec)?;
+        let mapping = source.mapping(&spec)?;
         let plan = planning::build(
-            &path,
-            &dialect,
+            &source,
             &mapping,
             &mut EarlierRuns::default(),
             default.as_deref(),
             &mut |_| {},
         )?;
         let sent = |index: usize| plan.outcomes.is_unsent(index);
-        RowTemplates::find(&path, &dialect, &mapping, default.as_deref(), &sent)
+        RowTemplates::find(&source, &mapping, default.as_deref(), &sent)
     })
     .await
     .expect("reading the input does not panic")

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::exit::Ending;
-use crate::input::{self, ProblemKind, Untemplated};
+use crate::input::{self, ProblemKind, Source, Untemplated};
 use crate::planning;
 use crate::record::EarlierRuns;
 use crate::settings::ValidateSettings;
@@ -137,18 +137,23 @@ impl Report {
 pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Report, Error> {
     let started = Instant::now();
     let path = &settings.input;
-    let dialect = input::settle(path, &settings.dialect)?.announce(path);
-    let mapping = input::mapping_for(path, &dialect, &settings.mapping)?;
+    let source = Source::settle(path, &settings.dialect)?;
+    source.announce(path);
+    let mapping = source.mapping(&settings.mapping)?;
+    let numbering = source.numbering();
     let mut write_error = None;
     let plan = planning::build(
-        path,
-        &dialect,
+        &source,
         &mapping,
         &mut EarlierRuns::default(),
         settings.template_id.as_deref(),
         &mut |row| {
             for problem in row.problems {
-                if let Err(e) = writeln!(out, "{}:{}: {problem}", path.display(), row.line) {
+                let place = match numbering {
+                    input::Numbering::Lines => row.line.to_string(),
+                    sheet => format!(" {}", sheet.at(row.line)),
+                };
+                if let Err(e) = writeln!(out, "{}:{place}: {problem}", path.display()) {
                     // A closed pipe (e.g. `| head`) is not an error; stop writing.
                     write_error.get_or_insert(e);
                 }
@@ -164,10 +169,7 @@ pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Repo
     // does not read, may still give one: a warning, not a failure).
     let without_template = match settings.template_id.as_deref().map(str::trim) {
         Some(t) if !t.is_empty() => Untemplated::default(),
-        _ => {
-            let sent = |index: usize| plan.outcomes.is_unsent(index);
-            Untemplated::find(path, &dialect, &mapping, &sent)?
-        }
+        _ => plan.untemplated.clone(),
     };
     Ok(Report {
         input: path.clone(),

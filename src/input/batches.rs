@@ -91,15 +91,14 @@ pub fn read_ahead<T: Default + Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{Dialect, read_headers, reader};
+    use crate::input::{Dialect, Source};
 
     /// The rows of a file of `content`, in a temporary directory.
     fn rows_of(dir: &tempfile::TempDir, content: &str) -> Rows {
         let path = dir.path().join("in.csv");
         std::fs::write(&path, content).unwrap();
-        let mut reader = reader(&path, &Dialect::default()).unwrap();
-        let width = read_headers(&path, &mut reader).unwrap().len();
-        Rows::new(&path, &Dialect::default(), reader, width)
+        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        source.rows(source.headers().len()).unwrap()
     }
 
     /// A file of `n` rows, the `open`th (from 1) opening a quote that swallows the rest.

@@ -16,7 +16,7 @@
 //! damaged file names its bad bytes to fix, never an encoding (`input::encoding_refusals`).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use encoding_rs::Encoding;
@@ -44,26 +44,15 @@ pub struct Settled {
     pub note: Option<String>,
 }
 
-impl Settled {
-    /// Prints the note (if any) on stderr and in the log, and hands back the dialect.
-    pub fn announce(self, path: &Path) -> Dialect {
-        if let Some(note) = &self.note {
-            eprintln!("{}: {note}", path.display());
-            tracing::info!(input = %path.display(), "{note}");
-        }
-        self.dialect
-    }
-}
-
-/// The encoding of the CSV file at `path`, as `dialect` names it or as found.
+/// The encoding of the CSV file at `path`, open as `file`, as `dialect` names it or as found.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Input`] when it is not UTF-8 and its
 /// encoding cannot be told for sure, naming the first line (and byte offset) that cannot be
 /// read and the `--encoding` flag.
-pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
+pub fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled, Error> {
     let unchanged = |note: Option<String>| Settled {
-        dialect: *dialect,
+        dialect: dialect.clone(),
         note,
     };
     if dialect.encoding.is_some() {
@@ -71,7 +60,8 @@ pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
     }
     let io = |e| Error::io(path, e);
     let mut head = [0u8; 3];
-    let head_len = read_full(&mut File::open(path).map_err(io)?, &mut head).map_err(io)?;
+    file.rewind().map_err(io)?;
+    let head_len = read_full(file, &mut head).map_err(io)?;
     let bom = match &head[..head_len] {
         [0xFF, 0xFE, ..] => {
             return Ok(unchanged(Some("read as UTF-16LE (byte-order mark)".into())));
@@ -87,7 +77,7 @@ pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
     {
         return Ok(settled);
     }
-    let scan = scan_utf8(path, bom)?;
+    let scan = scan_utf8(path, file, bom)?;
     let Some(first_bad) = scan.first_invalid else {
         return Ok(unchanged(None));
     };
@@ -114,7 +104,7 @@ pub fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
     let detected = |encoding: &'static Encoding| Settled {
         dialect: Dialect {
             encoding: Some(encoding),
-            ..*dialect
+            ..dialect.clone()
         },
         note: Some(format!(
             "not UTF-8: read as {} (detected; if that is wrong, name the encoding with \
@@ -172,10 +162,10 @@ struct Utf8Scan {
     valid_non_ascii: u64,
 }
 
-/// Reads the file at `path` from byte `skip` on, as UTF-8.
-fn scan_utf8(path: &Path, skip: usize) -> Result<Utf8Scan, Error> {
+/// Reads the file at `path`, open as `file`, from byte `skip` on, as UTF-8.
+fn scan_utf8(path: &Path, file: &mut File, skip: usize) -> Result<Utf8Scan, Error> {
     let io = |e| Error::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
+    file.rewind().map_err(io)?;
     let mut buf = vec![0u8; CHUNK];
     let mut scan = Utf8Scan::default();
     // Bytes of a character cut by the chunk's end, carried to the next chunk.
@@ -183,7 +173,7 @@ fn scan_utf8(path: &Path, skip: usize) -> Result<Utf8Scan, Error> {
     let mut offset = 0u64; // of buf[0] in the file
     let mut skip = skip;
     loop {
-        let n = read_full(&mut file, &mut buf[carried..]).map_err(io)?;
+        let n = read_full(file, &mut buf[carried..]).map_err(io)?;
         let end = carried + n;
         let last = n == 0 || end < buf.len();
         let mut at = skip.min(end);
@@ -392,7 +382,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, content).unwrap();
-        settle(&path, &Dialect::default())
+        settle(&path, &mut File::open(&path).unwrap(), &Dialect::default())
             .map(|s| s.dialect.encoding.map_or("UTF-8", Encoding::name))
             .map_err(|e| e.to_string())
     }

@@ -3,12 +3,13 @@
 //! that took rows into it ([`super::swallowed`]) or a quote still open at the end of the file,
 //! refused before anything is sent.
 
-use std::io::{BufReader, Read};
-use std::path::Path;
+use std::sync::Arc;
 
 use csv::{ByteRecord, StringRecord};
 
-use super::{CsvReader, Dialect, open_decoded, swallowed};
+use super::lines::Lines;
+use super::workbook::Sheet;
+use super::{CsvReader, Numbering, Source, swallowed};
 use crate::Error;
 
 /// One data row as read: where it starts, its fields, and whether they can be used at all.
@@ -58,29 +59,22 @@ pub fn trim_fields(record: &mut ByteRecord) -> bool {
     padded
 }
 
-/// Iterates the data rows of `reader`, in file order, checking each has `width` fields, each
-/// field trimmed ([`trim_fields`]).
-/// Blank lines are skipped by the CSV reader.
-///
-/// # Errors
+/// The data rows of a file ([`Source::rows`]), in file order, each checked to have the
+/// header's `width` fields, each field trimmed ([`trim_fields`]); blank lines are skipped by
+/// the CSV reader. An iterator of new rows, or read one at a time into rows that can be reused
+/// ([`Rows::read_into`]): what a file of a million rows reads without a million allocations.
 /// An item is an [`Error::Input`] when the file cannot be read any further.
-pub fn rows(path: &Path, dialect: &Dialect, reader: CsvReader, width: usize) -> Rows {
-    Rows::new(path, dialect, reader, width)
-}
-
-/// The data rows of a file: an iterator of new rows ([`rows`]), or read one at a time into rows
-/// that can be reused ([`Rows::read_into`]): what a file of a million rows reads without a
-/// million allocations.
 pub struct Rows {
     path: std::path::PathBuf,
+    /// The CSV reader; it counts the lines of a CSV file's records from their byte offsets
+    /// ([`super::Decoded`]).
     reader: CsvReader,
     width: usize,
     delimiter: u8,
+    /// How messages name a row.
+    numbering: Numbering,
     /// A workbook's sheet, which says the row of each record, and its error cells.
-    sheet: Option<std::sync::Arc<super::workbook::Sheet>>,
-    /// Lines counted from the records' byte offsets (not a sheet's): the csv crate's line
-    /// numbers drift on CRLF files and blank lines; its byte offsets do not.
-    lines: Option<LineCounter>,
+    sheet: Option<Arc<Sheet>>,
     /// Records read so far.
     index: usize,
     /// The line where the last record read starts.
@@ -112,24 +106,21 @@ impl Default for RawRow {
 }
 
 impl Rows {
-    /// The data rows of `reader`, a reader of the file at `path` in `dialect` past its
+    /// The data rows of `reader`, a reader of `source` (its `sheet`, if it is one) past its
     /// header, which has `width` columns.
-    pub fn new(path: &Path, dialect: &Dialect, reader: CsvReader, width: usize) -> Rows {
-        let sheet = super::workbook::is_workbook(path)
-            .then(|| super::workbook::sheet(path, dialect).ok())
-            .flatten();
-        let lines = if sheet.is_some() {
-            None
-        } else {
-            open_decoded(path, dialect).ok().map(LineCounter::new)
-        };
+    pub(super) fn new(
+        source: &Source,
+        sheet: Option<Arc<Sheet>>,
+        reader: CsvReader,
+        width: usize,
+    ) -> Rows {
         Rows {
-            path: path.to_path_buf(),
+            path: source.path().to_path_buf(),
             reader,
             width,
-            delimiter: super::delimiter_of(path, dialect).unwrap_or(b','),
+            delimiter: source.delimiter(),
+            numbering: source.numbering().clone(),
             sheet,
-            lines,
             index: 0,
             last_line: 0,
             ended: false,
@@ -148,23 +139,27 @@ impl Rows {
     }
 
     /// Reads the next row into `row`, reusing its room: `None` at the end of the file, else
-    /// whether it could be read ([`rows`] says how).
+    /// whether it could be read ([`Rows`] says how).
     pub fn read_into(&mut self, row: &mut RawRow) -> Option<Result<(), Error>> {
         let mut bytes = std::mem::take(&mut row.record).into_byte_record();
         match self.reader.read_byte_record(&mut bytes) {
             Ok(false) => self.at_end(),
             Ok(true) => Some(self.take(bytes, row)),
             Err(e) => {
-                let line = match (&mut self.lines, e.position()) {
-                    (Some(counter), Some(p)) => counter.line_at(p.byte()),
-                    (_, p) => p.map_or(1, |p| p.line()),
-                };
+                let position = e.position().cloned();
+                let counted = position.as_ref().and_then(|p| self.line_at(p.byte()));
+                let line = counted.unwrap_or_else(|| position.map_or(1, |p| p.line()));
                 Some(Err(Error::Input {
                     path: self.path.clone(),
-                    message: format!("line {line}: {e}"),
+                    message: format!("{}: {e}", self.numbering.at(line)),
                 }))
             }
         }
+    }
+
+    /// The line where the record at byte `offset` starts, for a CSV file.
+    fn line_at(&mut self, offset: u64) -> Option<u64> {
+        self.reader.get_mut().line_at(offset)
     }
 
     /// At the end of the file: a quote still open refuses it, once.
@@ -176,11 +171,12 @@ impl Rows {
         // The csv crate ends a quoted field at the end of the file as if it were closed; the
         // line counter stands at the start of the last record (or of the header, when it
         // swallowed the whole file), so its rest is read.
-        let counter = self.lines.as_mut()?;
         if self.index == 0 {
-            self.last_line = counter.line_at(0);
+            self.last_line = self.line_at(0)?;
         }
-        let (field, breaks, before) = counter.quote_left_open(self.delimiter)?;
+        let tail = self.reader.get_mut().rest()?;
+        let tail = tail.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(tail);
+        let (field, breaks, before) = quote_left_open(tail, self.delimiter)?;
         let line = self.last_line + before;
         Some(Err(Error::Input {
             path: self.path.clone(),
@@ -201,13 +197,20 @@ impl Rows {
     /// Makes the record read, `bytes`, into `row`.
     fn take(&mut self, mut bytes: ByteRecord, row: &mut RawRow) -> Result<(), Error> {
         let width = self.width;
+        // A sheet's record stops at its last value: the cells after it are empty.
+        if self.sheet.is_some() {
+            for _ in bytes.len()..width {
+                bytes.push_field(b"");
+            }
+        }
         let padded = trim_fields(&mut bytes);
         let position = bytes.position();
         let index = self.index;
-        let line = match (&mut self.lines, position, &self.sheet) {
-            (_, _, Some(sheet)) => sheet.rows.get(index).map_or(0, |row| u64::from(*row)),
-            (Some(counter), Some(p), _) => counter.line_at(p.byte()),
-            (_, p, _) => p.map(|p| p.line()).unwrap_or(0),
+        let counted = position.and_then(|p| self.line_at(p.byte()));
+        let line = match (&self.sheet, counted) {
+            (Some(sheet), _) => sheet.rows.get(index).map_or(0, |row| u64::from(*row)),
+            (None, Some(line)) => line,
+            (None, None) => position.map(|p| p.line()).unwrap_or(0),
         };
         let sheet_problem = self
             .sheet
@@ -266,101 +269,6 @@ impl Rows {
             padded,
         };
         Ok(())
-    }
-}
-
-/// The line of the file at `path` (read in `dialect`) where the record at byte `offset` of
-/// its decoded text starts; 1 when the file cannot be read again.
-pub(super) fn line_at(path: &Path, dialect: &Dialect, offset: u64) -> u64 {
-    open_decoded(path, dialect).map_or(1, |file| LineCounter::new(file).line_at(offset))
-}
-
-/// Turns the byte offsets of records into the lines where they start, reading the file once
-/// alongside the CSV reader.
-struct LineCounter {
-    /// The decoded file, read forward only.
-    reader: BufReader<Box<dyn Read + Send>>,
-    /// The byte offset reached.
-    pos: u64,
-    /// The line at `pos`.
-    lines: Lines,
-}
-
-/// Counting lines as the CSV reader ends records: at LF, at CRLF, or at a lone CR (old Mac
-/// exports), so the three and any mix of them count alike.
-struct Lines {
-    /// The line reached (1-based).
-    line: u64,
-    /// The last byte counted was a CR: an LF right after it ends no further line.
-    after_cr: bool,
-}
-
-impl Lines {
-    /// Counts the line endings in `bytes`, which follow what was counted before.
-    fn count(&mut self, bytes: &[u8]) {
-        // Most files end lines with LF or CRLF alone: count LFs the fast way when no CR can
-        // change the count.
-        if !self.after_cr && memchr::memchr(b'\r', bytes).is_none() {
-            self.line += memchr::memchr_iter(b'\n', bytes).count() as u64;
-            return;
-        }
-        for &b in bytes {
-            match b {
-                b'\n' if self.after_cr => self.after_cr = false,
-                b'\n' => self.line += 1,
-                b'\r' => {
-                    self.line += 1;
-                    self.after_cr = true;
-                }
-                _ => self.after_cr = false,
-            }
-        }
-    }
-}
-
-impl LineCounter {
-    fn new(file: Box<dyn Read + Send>) -> Self {
-        LineCounter {
-            reader: BufReader::with_capacity(64 * 1024, file),
-            pos: 0,
-            lines: Lines {
-                line: 1,
-                after_cr: false,
-            },
-        }
-    }
-
-    /// The line of the first byte at or after `offset` that is not a line ending.
-    fn line_at(&mut self, offset: u64) -> u64 {
-        use std::io::BufRead;
-        while self.pos < offset {
-            let Ok(buf) = self.reader.fill_buf() else {
-                break;
-            };
-            if buf.is_empty() {
-                break;
-            }
-            let n = buf.len().min((offset - self.pos) as usize);
-            self.lines.count(&buf[..n]);
-            self.reader.consume(n);
-            self.pos += n as u64;
-        }
-        // A record's offset may point at the end of the line before it.
-        while let Ok(&[first @ (b'\n' | b'\r'), ..]) = self.reader.fill_buf() {
-            self.lines.count(&[first]);
-            self.reader.consume(1);
-            self.pos += 1;
-        }
-        self.lines.line
-    }
-
-    /// Reads the rest of the file, from the start of its last record, and says whether that
-    /// record ends inside a quoted field: `Some((field, lines begun inside it))`.
-    fn quote_left_open(&mut self, delimiter: u8) -> Option<(usize, usize, u64)> {
-        let mut tail = Vec::new();
-        self.reader.read_to_end(&mut tail).ok()?;
-        let tail = tail.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&tail);
-        quote_left_open(tail, delimiter)
     }
 }
 
@@ -427,7 +335,7 @@ fn quote_left_open(tail: &[u8], delimiter: u8) -> Option<(usize, usize, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{read_headers, reader};
+    use crate::input::Dialect;
 
     #[test]
     fn a_byte_order_mark_and_crlf_are_read_as_plain_text() {
@@ -438,22 +346,17 @@ mod tests {
             "\u{feff}name,id\r\nacme,\r\n\r\n\"b,\r\ncorp\",x\r\nlast,y\r\n",
         )
         .unwrap();
-        let mut reader = reader(&path, &Dialect::default()).unwrap();
-        let headers = read_headers(&path, &mut reader).unwrap();
+        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let headers = source.headers().clone();
         assert_eq!(headers.iter().collect::<Vec<_>>(), ["name", "id"]);
-        let rows: Vec<RawRow> = rows(&path, &Dialect::default(), reader, 2)
-            .map(Result::unwrap)
-            .collect();
+        let rows: Vec<RawRow> = source.rows(2).unwrap().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 3);
         assert_eq!((rows[0].line, &rows[0].record[0]), (2, "acme"));
         assert_eq!((rows[1].line, &rows[1].record[0]), (4, "b,\r\ncorp"));
         assert_eq!((rows[2].line, &rows[2].record[0]), (6, "last"));
         std::fs::write(&path, "name\n\na\n\"b\nc\"\n\n\nd\n").unwrap();
-        let mut reader = crate::input::reader(&path, &Dialect::default()).unwrap();
-        read_headers(&path, &mut reader).unwrap();
-        let lines: Vec<u64> = super::rows(&path, &Dialect::default(), reader, 1)
-            .map(|r| r.unwrap().line)
-            .collect();
+        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let lines: Vec<u64> = source.rows(1).unwrap().map(|r| r.unwrap().line).collect();
         assert_eq!(lines, [3, 4, 8]);
     }
 
@@ -462,10 +365,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("padded.csv");
         std::fs::write(&path, " name ,\tid\nacme , x\t\nplain,y\n\" q \",\n").unwrap();
-        let mut reader = reader(&path, &Dialect::default()).unwrap();
-        let headers = read_headers(&path, &mut reader).unwrap();
+        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let headers = source.headers().clone();
         assert_eq!(headers.iter().collect::<Vec<_>>(), ["name", "id"]);
-        let fields: Vec<Vec<String>> = rows(&path, &Dialect::default(), reader, 2)
+        let fields: Vec<Vec<String>> = source
+            .rows(2)
+            .unwrap()
             .map(|r| r.unwrap().record.iter().map(str::to_string).collect())
             .collect();
         assert_eq!(fields, [["acme", "x"], ["plain", "y"], ["q", ""]]);
@@ -476,11 +381,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.csv");
         std::fs::write(&path, b"name,id\nshort\nlong,a,b,c\nM\xfcller,x\n").unwrap();
-        let mut reader = reader(&path, &Dialect::default()).unwrap();
-        read_headers(&path, &mut reader).unwrap();
-        let rows: Vec<RawRow> = rows(&path, &Dialect::default(), reader, 2)
-            .map(Result::unwrap)
-            .collect();
+        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let rows: Vec<RawRow> = source.rows(2).unwrap().map(Result::unwrap).collect();
         assert!(
             rows[0]
                 .problem
@@ -504,9 +406,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, content).unwrap();
-        let mut reader = crate::input::reader(&path, &Dialect::default()).unwrap();
-        let width = read_headers(&path, &mut reader).unwrap().len();
-        super::rows(&path, &Dialect::default(), reader, width)
+        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let width = source.headers().len();
+        source
+            .rows(width)
+            .unwrap()
             .map(|row| row.map(|r| r.line).map_err(|e| e.to_string()))
             .collect()
     }
@@ -625,9 +529,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, content).unwrap();
-        let mut reader = crate::input::reader(&path, &Dialect::default()).unwrap();
-        let width = read_headers(&path, &mut reader).unwrap().len();
-        super::rows(&path, &Dialect::default(), reader, width)
+        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let width = source.headers().len();
+        source
+            .rows(width)
+            .unwrap()
             .map(|row| row.map(|r| (r.line, r.problem)).unwrap())
             .collect()
     }

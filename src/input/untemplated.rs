@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Dialect, Mapping};
+use super::{Mapping, Numbering, Source};
 use crate::Error;
 
 /// How many of the rows' lines a message names.
@@ -22,6 +22,8 @@ pub struct Untemplated {
     pub rows: usize,
     /// The lines of the first few, in file order, for the message.
     pub first_lines: Vec<u64>,
+    /// Whether they are lines or a sheet's rows.
+    pub numbering: Numbering,
 }
 
 impl Untemplated {
@@ -31,29 +33,6 @@ impl Untemplated {
         if self.first_lines.len() < SHOWN_LINES {
             self.first_lines.push(line);
         }
-    }
-
-    /// The rows of the file at `path` that name no template in their own `template_id`,
-    /// among those `sent` says are to be sent (by their index among the data rows).
-    ///
-    /// # Errors
-    /// [`Error::Input`] when the file cannot be read again.
-    pub fn find(
-        path: &Path,
-        dialect: &Dialect,
-        mapping: &Mapping,
-        sent: &dyn Fn(usize) -> bool,
-    ) -> Result<Untemplated, Error> {
-        let mut found = Untemplated::default();
-        let mut reader = super::reader(path, dialect)?;
-        super::read_headers(path, &mut reader)?;
-        for (index, row) in super::rows(path, dialect, reader, mapping.width()).enumerate() {
-            let row = row?;
-            if sent(index) && mapping.template_id(&row.record).is_none() {
-                found.add(row.line);
-            }
-        }
-        Ok(found)
     }
 
     /// `Ok` when no row lacks a template; else the error that refuses `input`'s run.
@@ -71,10 +50,15 @@ impl Untemplated {
         })
     }
 
-    /// `line 2, 5, 9 and 3 more`: the lines for a message.
+    /// `line 2, 5, 9 and 3 more` (or a sheet's `row 2, 5, 9 ...`): the lines for a message.
     pub fn lines(&self) -> String {
         let shown: Vec<String> = self.first_lines.iter().map(u64::to_string).collect();
-        let word = if shown.len() == 1 { "line" } else { "lines" };
+        let word = match (&self.numbering, shown.len()) {
+            (Numbering::Lines, 1) => "line",
+            (Numbering::Lines, _) => "lines",
+            (Numbering::SheetRows(_), 1) => "row",
+            (Numbering::SheetRows(_), _) => "rows",
+        };
         let more = self.rows - self.first_lines.len();
         if more > 0 {
             format!("{word} {} and {more} more", shown.join(", "))
@@ -103,8 +87,7 @@ impl RowTemplates {
     /// # Errors
     /// [`Error::Input`] when the file cannot be read again.
     pub fn find(
-        path: &Path,
-        dialect: &Dialect,
+        source: &Source,
         mapping: &Mapping,
         default: Option<&str>,
         sent: &dyn Fn(usize) -> bool,
@@ -113,9 +96,7 @@ impl RowTemplates {
             default: default.map(str::to_string),
             ..RowTemplates::default()
         };
-        let mut reader = super::reader(path, dialect)?;
-        super::read_headers(path, &mut reader)?;
-        for (index, row) in super::rows(path, dialect, reader, mapping.width()).enumerate() {
+        for (index, row) in source.rows(mapping.width())?.enumerate() {
             let row = row?;
             if !sent(index) {
                 continue;

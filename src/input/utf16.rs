@@ -48,7 +48,7 @@ pub(super) fn without_bom(path: &Path, dialect: &Dialect) -> Result<Option<Settl
     Ok(Some(Settled {
         dialect: Dialect {
             encoding: Some(encoding),
-            ..*dialect
+            ..dialect.clone()
         },
         note: Some(format!(
             "read as {name} (no byte-order mark; detected from its zero bytes; if that is \

@@ -84,7 +84,7 @@ pub(super) fn place_children(
                 let lines: Vec<String> = cycle
                     .iter()
                     .chain(std::iter::once(&cycle[0]))
-                    .map(|i| format!("line {}", plan.lines[*i]))
+                    .map(|i| plan.numbering.short(plan.lines[*i]))
                     .collect();
                 for &row in &cycle {
                     let problem = Problem::new(
@@ -134,10 +134,13 @@ pub(super) fn place_children(
                 None,
                 match why {
                     Some(why) => format!(
-                        "its parent, line {}, is invalid ({why})",
-                        plan.lines[parent]
+                        "its parent, {}, is invalid ({why})",
+                        plan.numbering.short(plan.lines[parent])
                     ),
-                    None => format!("its parent, line {}, is invalid", plan.lines[parent]),
+                    None => format!(
+                        "its parent, {}, is invalid",
+                        plan.numbering.short(plan.lines[parent])
+                    ),
                 },
             );
             mark_invalid(plan, child, problem, report);

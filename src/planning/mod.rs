@@ -4,7 +4,6 @@
 //! parents before children) or what its outcome already is.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -16,9 +15,9 @@ pub use prepare::{Prepared, prepare};
 
 use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
-use crate::input::expected_rows;
+use crate::input::Untemplated;
 use crate::input::quote::quoted;
-use crate::input::{self, Dialect, Keys, Mapping, Problem, ProblemKind, RawRow};
+use crate::input::{self, Keys, Mapping, Numbering, Problem, ProblemKind, RawRow, Source};
 use crate::record::unchanged::{self, Digest};
 use crate::record::{EarlierRuns, Outcome, Outcomes, Status};
 
@@ -63,6 +62,10 @@ pub struct Plan {
     /// The digest of the rows as the results file writes their input columns, when there is
     /// a results file that could be left as it is ([`EarlierRuns::as_written`]).
     pub input_digest: Digest,
+    /// The rows to send that name no template, when no default template was given.
+    pub untemplated: Untemplated,
+    /// How messages name the rows: by line, or by sheet row.
+    pub numbering: Numbering,
 }
 
 /// An invalid row as reported while planning.
@@ -85,38 +88,41 @@ struct Checked {
     written: u64,
 }
 
-/// Checks every row of `path` and decides what to send.
+/// Checks every row of `source` and decides what to send.
 ///
 /// A row is invalid when its fields break a rule, its key (id, else name) repeats an earlier
 /// row's, its `parent` names no row of the file, it is its own ancestor, or its parent row is
 /// invalid. A row that an earlier run finished ([`EarlierRuns::done_entry`]) is not sent: its
 /// outcome is taken from `earlier`, which can then no longer give it
 /// ([`EarlierRuns::outcomes_for_plan`]). `report` is called once for every invalid row.
+/// Without a default template, the rows to send that name none are found too
+/// ([`Plan::untemplated`]).
 ///
 /// # Errors
 /// [`Error::Input`]/[`Error::Io`] when the file cannot be read.
 pub fn build(
-    path: &Path,
-    dialect: &Dialect,
+    source: &Source,
     mapping: &Mapping,
     earlier: &mut EarlierRuns,
     default_template: Option<&str>,
     report: &mut dyn FnMut(&InvalidRow),
 ) -> Result<Plan, Error> {
-    let mut reader = input::reader(path, dialect)?;
-    input::read_headers_in(path, dialect, &mut reader)?;
-    let rows = input::Rows::new(path, dialect, reader, mapping.width());
+    let rows = source.rows(mapping.width())?;
 
     let by_name = mapping.names_parents();
     let mut plan = Plan {
         wave_count: 1,
+        numbering: source.numbering().clone(),
         ..Plan::default()
     };
+    // Rows that name no template, by index, when there is no default to give them one.
+    let no_default = default_template.is_none_or(|t| t.trim().is_empty());
+    let mut no_template: Vec<u32> = Vec::new();
     // Key -> first row with it ([`FirstRows`]); names -> row, only when rows may name parents
     // by name. By fingerprint: 16 bytes a row instead of a string.
     // Sized up front from the file's line count, so that no table or vector is ever copied
     // into one twice its size (a million rows held both at once).
-    let expected = expected_rows(path);
+    let expected = source.expected_rows();
     let mut names = FingerprintMap::with_capacity(if by_name { expected } else { 0 });
     // Slugged names -> first row with it, for rows keyed by an id (see `name_collision`).
     let mut slugged = FingerprintMap::default();
@@ -143,6 +149,9 @@ pub fn build(
         for (row, checked) in batch.iter().zip(checked) {
             let index = plan.outcomes.len();
             plan.lines.push(row.line);
+            if no_default && mapping.template_id(&row.record).is_none() {
+                no_template.push(row_number(index));
+            }
             let Checked {
                 keys,
                 key: key_print,
@@ -167,17 +176,17 @@ pub fn build(
                         ProblemKind::DuplicateKey,
                         None,
                         format!(
-                            "{what} {} is already used by line {}; each organization must \
+                            "{what} {} is already used by {}; each organization must \
                              appear once",
                             quoted(value),
-                            plan.lines[first as usize]
+                            plan.numbering.short(plan.lines[first as usize])
                         ),
                     ),
                 );
             }
             if !repeat
                 && let Some(problem) =
-                    name_collision(mapping, row, &keys, done, &plan.lines, &mut slugged)
+                    name_collision(mapping, row, &keys, done, &plan, &mut slugged)
             {
                 problems.insert(0, problem);
             }
@@ -228,6 +237,13 @@ pub fn build(
             Some(_) => plan.done_before += 1,
         }
     }
+    plan.untemplated.numbering = plan.numbering.clone();
+    for index in no_template {
+        let index = index as usize;
+        if plan.outcomes.is_unsent(index) {
+            plan.untemplated.add(plan.lines[index]);
+        }
+    }
     Ok(plan)
 }
 
@@ -243,30 +259,23 @@ const LISTED_BEFORE_REFUSAL: usize = 100;
 /// # Errors
 /// As [`build`].
 pub fn build_listing_refusal(
-    path: &Path,
-    dialect: &Dialect,
+    source: &Source,
     mapping: &Mapping,
     earlier: &mut EarlierRuns,
     default_template: Option<&str>,
 ) -> Result<Plan, Error> {
     let mut listed = Vec::new();
     let mut more = 0usize;
-    let built = build(
-        path,
-        dialect,
-        mapping,
-        earlier,
-        default_template,
-        &mut |row| {
-            for problem in row.problems {
-                if listed.len() < LISTED_BEFORE_REFUSAL {
-                    listed.push(format!("line {}: {problem}", row.line));
-                } else {
-                    more += 1;
-                }
+    let numbering = source.numbering().clone();
+    let built = build(source, mapping, earlier, default_template, &mut |row| {
+        for problem in row.problems {
+            if listed.len() < LISTED_BEFORE_REFUSAL {
+                listed.push(format!("{}: {problem}", numbering.at(row.line)));
+            } else {
+                more += 1;
             }
-        },
-    );
+        }
+    });
     match built {
         Err(Error::Input { path, message }) if !listed.is_empty() => {
             // The path once, before the first line: the command may name the file otherwise
@@ -299,13 +308,14 @@ fn name_collision(
     row: &RawRow,
     keys: &Keys,
     done: Option<usize>,
-    lines: &[u64],
+    plan: &Plan,
     slugged: &mut FingerprintMap,
 ) -> Option<Problem> {
     let (Some(_), Some(_), Some(name)) = (&keys.key, &keys.id, &keys.name) else {
         return None;
     };
     let text = mapping.name_slugged_from(&row.record)?;
+    let lines = &plan.lines;
     let index = lines.len() - 1;
     let (first, _) = slugged.get_or_insert(fingerprint(name), row_number(index));
     let first = first as usize;
@@ -316,11 +326,11 @@ fn name_collision(
         ProblemKind::DuplicateName,
         None,
         format!(
-            "name {} (the slug of {}) is already the name of line {}; two organizations \
+            "name {} (the slug of {}) is already the name of {}; two organizations \
              would share one name: make the names differ, or map name from another column",
             quoted(name),
             quoted(text),
-            lines[first]
+            plan.numbering.short(lines[first])
         ),
     ))
 }
@@ -419,7 +429,8 @@ pub(crate) fn invalid(
         *plan.problem_counts.entry(p.kind).or_default() += 1;
     }
     let text = format!(
-        "line {line}: {}",
+        "{}: {}",
+        plan.numbering.at(line),
         problems
             .iter()
             .map(ToString::to_string)

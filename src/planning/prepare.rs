@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::{Plan, build_listing_refusal};
 use crate::Error;
-use crate::input::{self, Dialect, Mapping, MappingSpec};
+use crate::input::{Mapping, MappingSpec, Numbering, Source};
 use crate::record::unchanged::AsWritten;
 use crate::record::{self, TenantCheck, checks};
 
@@ -27,7 +27,7 @@ pub struct Prepared {
     pub results_as_written: Option<AsWritten>,
 }
 
-/// Reads the input's header, builds its mapping, reads what earlier runs left beside
+/// Builds the input's mapping from its header, reads what earlier runs left beside
 /// `results` (only when they are of the tenant `tenant` accepts), and checks every row (on a
 /// blocking thread).
 ///
@@ -35,30 +35,24 @@ pub struct Prepared {
 /// A fatal [`Error`] for unreadable input, a mapping that does not fit the header, or a
 /// results file that is not orgimport's or is another tenant's.
 pub async fn prepare(
-    input: &Path,
-    dialect: Dialect,
+    source: &Source,
     spec: &MappingSpec,
     results: &Path,
     tenant: &TenantCheck,
     default_template: Option<String>,
 ) -> Result<Prepared, Error> {
-    let input_path = input.to_path_buf();
+    let source = source.clone();
     let results_path = results.to_path_buf();
     let spec = spec.clone();
     let tenant = tenant.clone();
     tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        let mapping = input::mapping_for(&input_path, &dialect, &spec)?;
+        let mapping = source.mapping(&spec)?;
         let mut earlier = record::EarlierRuns::load(&results_path, &mapping, &tenant)?;
         let done_earlier = earlier.done_count();
-        let plan = build_listing_refusal(
-            &input_path,
-            &dialect,
-            &mapping,
-            &mut earlier,
-            default_template.as_deref(),
-        )?;
+        let plan =
+            build_listing_refusal(&source, &mapping, &mut earlier, default_template.as_deref())?;
         report_earlier_runs(&results_path, &earlier, &plan);
-        let delimiter = input::delimiter_of(&input_path, &dialect)?;
+        let delimiter = source.delimiter();
         let results_as_written = earlier
             .as_written
             .filter(|written| written.lists(&mapping.headers, delimiter, plan.input_digest));
@@ -81,10 +75,14 @@ fn report_earlier_runs(results: &Path, earlier: &record::EarlierRuns, plan: &Pla
     if plan.unlisted > 0 {
         let lines: Vec<String> = plan.unlisted_lines.iter().map(u64::to_string).collect();
         eprintln!(
-            "warning: {} does not list {} of the input (line{} {}{}): rows added to the input \
+            "warning: {} does not list {} of the input ({}{} {}{}): rows added to the input \
              since the last run, or removed from the results file; they are sent as new rows",
             results.display(),
             checks::plural(plan.unlisted, "row"),
+            match plan.numbering {
+                Numbering::Lines => "line",
+                Numbering::SheetRows(_) => "row",
+            },
             if lines.len() == 1 { "" } else { "s" },
             lines.join(", "),
             if plan.unlisted > lines.len() {

@@ -19,25 +19,18 @@ fn plan_mapped(csv: &str, toml: &str, earlier: &mut EarlierRuns) -> (Plan, Vec<S
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("customers.csv");
     std::fs::write(&path, csv).expect("the file is written");
-    let dialect = Dialect::default();
+    let source = Source::settle(&path, &crate::input::Dialect::default()).expect("settled");
     let spec = MappingSpec {
         file: Some(MappingFile::parse(toml, "map.toml").expect("a mapping")),
         overrides: Vec::new(),
     };
-    let mapping = input::mapping_for(&path, &dialect, &spec).expect("the header maps");
+    let mapping = source.mapping(&spec).expect("the header maps");
     let mut reported = Vec::new();
-    let plan = build(
-        &path,
-        &dialect,
-        &mapping,
-        earlier,
-        None,
-        &mut |row: &InvalidRow| {
-            for problem in row.problems {
-                reported.push(format!("line {}: {problem}", row.line));
-            }
-        },
-    )
+    let plan = build(&source, &mapping, earlier, None, &mut |row: &InvalidRow| {
+        for problem in row.problems {
+            reported.push(format!("line {}: {problem}", row.line));
+        }
+    })
     .expect("the file is planned");
     (plan, reported)
 }

@@ -218,7 +218,7 @@ pub fn each_input_cell<'a, E>(
     Ok(())
 }
 
-/// Copies the input at `input` into `out`: its header followed by `appended` (the names of
+/// Copies the input `source` into `out`: its header followed by `appended` (the names of
 /// the columns added after the input's own), then each of its rows, in order, laid out in the
 /// header's width and followed by the cells `append` writes for it (its index and `out`).
 /// Only the first `rows` input rows are written; the rest are counted.
@@ -229,24 +229,20 @@ pub fn each_input_cell<'a, E>(
 /// # Errors
 /// [`Error::Io`]/[`Error::Input`] when reading the input or writing fails.
 pub fn copy_input(
-    input_path: &Path,
-    dialect: &input::Dialect,
+    source: &input::Source,
     out: &mut CsvOut,
     appended: &[&str],
     rows: usize,
     mut append: impl FnMut(usize, &mut CsvOut) -> Result<(), Error>,
 ) -> Result<usize, Error> {
-    let mut reader = input::reader(input_path, dialect)?;
-    let headers = input::read_headers(input_path, &mut reader)?;
+    let mut reader = source.records()?;
+    let headers = source.headers();
     let width = headers.len();
     out.row(headers.iter().chain(appended.iter().copied()))?;
-    // The input's records as bytes, without the line numbers `input::rows` counts, parsed on
+    // The input's records as bytes, without the line numbers [`input::Rows`] counts, parsed on
     // a thread of their own while the rows before them are written; batches of records go
     // back and forth, so that each record's room is reused.
-    let unreadable = |e: csv::Error| Error::Input {
-        path: input_path.to_path_buf(),
-        message: e.to_string(),
-    };
+    let unreadable = |e: csv::Error| source.input_error(e.to_string());
     let mut count = 0usize;
     input::batches::read_ahead(
         COPIED_TOGETHER,
@@ -290,13 +286,9 @@ mod tests {
         )
         .unwrap();
         let out_path = dir.path().join("out.csv");
-        let dialect = input::Dialect::default();
-        let mut out = CsvOut::replace(
-            &out_path,
-            input::delimiter_of(&input_path, &dialect).unwrap(),
-        )
-        .unwrap();
-        let count = copy_input(&input_path, &dialect, &mut out, &["extra"], 4, |i, out| {
+        let source = input::Source::as_csv(&input_path, &input::Dialect::default()).unwrap();
+        let mut out = CsvOut::replace(&out_path, source.delimiter()).unwrap();
+        let count = copy_input(&source, &mut out, &["extra"], 4, |i, out| {
             out.cell(&format!("+{i}"))
         })
         .unwrap();

@@ -29,7 +29,7 @@ use super::unchanged::{self, AsWritten, Digest};
 use super::*;
 use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
-use crate::input::{self, Dialect, Mapping};
+use crate::input::{self, Mapping, Source};
 use rows::{ReadRow, read_row, starts_with_bom};
 
 /// A row's outcome as an earlier run recorded it, and where.
@@ -257,14 +257,14 @@ impl EarlierRuns {
                  (move it away or choose another --out)"
             ),
         };
-        let mut reader = input::reader(path, &Dialect::RESULTS)?;
-        let written_headers = input::read_headers(path, &mut reader)?;
+        let source = Source::written(path)?;
+        let written_headers = source.headers();
         let headers: StringRecord = written_headers.iter().map(restore).collect();
         let layout = Layout::of(&headers).map_err(not_ours)?;
         // Only a file this build would write can be left as it is.
         let mut as_written =
             (layout.version() == Version::CURRENT && starts_with_bom(path)).then(|| AsWritten {
-                delimiter: input::delimiter_of(path, &Dialect::RESULTS).unwrap_or(b','),
+                delimiter: source.delimiter(),
                 header: unchanged::row_hash(written_headers.iter()),
                 input: Digest::default(),
                 outcomes: Digest::default(),
@@ -275,14 +275,14 @@ impl EarlierRuns {
         } else {
             mapping.for_headers(&input_headers).map_err(not_ours)?
         };
-        let expected = crate::input::expected_rows(path);
+        let expected = source.expected_rows();
         self.entries = FingerprintMap::with_capacity(expected);
         self.done = Outcomes::with_capacity(expected);
         self.places.reserve(expected);
         self.prints.reserve(expected);
         self.row_entries.reserve(expected);
         self.listed_otherwise.reserve(expected);
-        let rows = input::Rows::new(path, &Dialect::RESULTS, reader, layout.width());
+        let rows = source.rows(layout.width())?;
         let digest = as_written.is_some();
         input::batches::in_batches(rows, |batch| {
             // A row with spaces around a cell is not as this build writes it: its digest is

@@ -13,7 +13,7 @@ use csv::StringRecord;
 use super::checks::{self, Cells, Place, Reading};
 use super::*;
 use crate::Error;
-use crate::input::{self, Dialect};
+use crate::input::{self, Source};
 use crate::private_file::{self, Open};
 
 /// The journal's columns (not the results file's: a key, and `attempts` before `error`).
@@ -209,13 +209,13 @@ pub(crate) fn read(
     path: &Path,
     mut each: impl FnMut(Place, String, JournalLine),
 ) -> Result<Option<String>, Error> {
-    let mut reader = input::reader(path, &Dialect::RESULTS)?;
-    let header = input::read_headers(path, &mut reader)?;
-    let tenant = header
+    let source = Source::written(path)?;
+    let tenant = source
+        .headers()
         .get(JOURNAL_COLUMNS.len())
         .and_then(|cell| cell.strip_prefix(TENANT_CELL))
         .map(str::to_string);
-    let rows = input::Rows::new(path, &Dialect::RESULTS, reader, JOURNAL_COLUMNS.len());
+    let rows = source.rows(JOURNAL_COLUMNS.len())?;
     for row in rows.allowing_torn_end() {
         let row = row?;
         let place = Place::Journal(row.line);

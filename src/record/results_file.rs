@@ -14,7 +14,7 @@ use super::layout::{Column, Layout};
 use super::{Status, TenantCheck, restore};
 use crate::Error;
 use crate::api::CreateOrganization;
-use crate::input::{self, Dialect, Mapping, MappingSpec};
+use crate::input::{self, Mapping, MappingSpec, Source};
 
 /// One row of a results file.
 #[derive(Debug, Clone)]
@@ -81,12 +81,9 @@ impl ResultsFile {
             message,
         };
         super::check_regular(path, "the results file")?;
-        let delimiter = input::delimiter_of(path, &Dialect::RESULTS)?;
-        let mut reader = input::reader(path, &Dialect::RESULTS)?;
-        let headers: StringRecord = input::read_headers(path, &mut reader)?
-            .iter()
-            .map(restore)
-            .collect();
+        let source = Source::written(path)?;
+        let delimiter = source.delimiter();
+        let headers: StringRecord = source.headers().iter().map(restore).collect();
         let layout = Layout::of(&headers)
             .map_err(|why| bad(format!("{why}; this is not an orgimport results file")))?;
         let input_headers: StringRecord = headers.iter().take(layout.input_width()).collect();
@@ -98,7 +95,7 @@ impl ResultsFile {
         let mut references: Vec<(usize, String, bool)> = Vec::new();
         let mut warnings: Vec<(Place, String)> = Vec::new();
         let mut refused: Vec<(Place, String)> = Vec::new();
-        for row in input::rows(path, &Dialect::RESULTS, reader, layout.width()) {
+        for row in source.rows(layout.width())? {
             let row = row?;
             let place = Place::Results(row.line);
             if let Some(problem) = &row.problem {

@@ -18,7 +18,7 @@ use url::Url;
 use super::layout::{Column, Layout};
 use super::restore;
 use crate::Error;
-use crate::input::{self, Dialect};
+use crate::input::Source;
 
 /// The tenant a results file is written for, as its `tenant` cells say it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,19 +193,13 @@ fn written_for(path: &Path) -> Option<String> {
     if !path.exists() {
         return None;
     }
-    let mut reader = input::reader(path, &Dialect::RESULTS).ok()?;
-    let headers: StringRecord = input::read_headers(path, &mut reader)
-        .ok()?
-        .iter()
-        .map(restore)
-        .collect();
+    let source = Source::written(path).ok()?;
+    let headers: StringRecord = source.headers().iter().map(restore).collect();
     let layout = Layout::of(&headers).ok()?;
     if !layout.version().records_tenant() {
         return None;
     }
-    let row = input::rows(path, &Dialect::RESULTS, reader, layout.width())
-        .next()?
-        .ok()?;
+    let row = source.rows(layout.width()).ok()?.next()?.ok()?;
     Some(restore(layout.cell(&row.record, Column::Tenant)).to_string())
 }
 

@@ -151,7 +151,7 @@ impl AsWritten {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{Dialect, MappingSpec};
+    use crate::input::{Dialect, MappingSpec, Source};
     use crate::record::{EarlierRuns, Outcome, Status, TenantCheck, write};
 
     fn tenant() -> TenantMark {
@@ -165,29 +165,19 @@ mod tests {
         let input_path = dir.path().join("in.csv");
         std::fs::write(&input_path, input).unwrap();
         let results = dir.path().join("in.results.csv");
-        write(
-            &input_path,
-            &Dialect::default(),
-            &results,
-            outcomes,
-            &tenant(),
-        )
-        .unwrap();
-        let mapping =
-            crate::input::mapping_for(&input_path, &Dialect::default(), &MappingSpec::default())
-                .unwrap();
+        let source = Source::as_csv(&input_path, &Dialect::default()).unwrap();
+        write(&source, &results, outcomes, &tenant()).unwrap();
+        let mapping = source.mapping(&MappingSpec::default()).unwrap();
         let check = TenantCheck::import(Some(tenant()), false);
         let earlier = EarlierRuns::load(&results, &mapping, &check).unwrap();
         let Some(written) = earlier.as_written else {
             return (None, false);
         };
         let mut input_digest = Digest::default();
-        let mut reader = crate::input::reader(&input_path, &Dialect::default()).unwrap();
-        crate::input::read_headers(&input_path, &mut reader).unwrap();
-        for row in crate::input::rows(&input_path, &Dialect::default(), reader, mapping.width()) {
+        for row in source.rows(mapping.width()).unwrap() {
             input_digest.add(input_row_hash(&row.unwrap().record, mapping.width()));
         }
-        let delimiter = crate::input::delimiter_of(&input_path, &Dialect::default()).unwrap();
+        let delimiter = source.delimiter();
         let same = written.lists(&mapping.headers, delimiter, input_digest)
             && written.says(outcomes, &tenant());
         (Some(written), same)

@@ -8,13 +8,13 @@ use super::csv_out::{CsvOut, copy_input};
 use super::layout::{Column, Version};
 use super::*;
 use crate::Error;
-use crate::input::{self, Dialect};
+use crate::input::Source;
 
-/// Writes the results file: every row of `input` in order, its fields as read, then its
+/// Writes the results file: every row of `source` in order, its fields as read, then its
 /// outcome ([`Version::CURRENT`]'s columns) and `tenant`, the tenant it is for, in UTF-8 with a byte-order mark and the input's
 /// delimiter. Written beside `results` first and renamed over it, so a crash leaves either
-/// the old file or the new one. `input` must be the file the plan read: `import` passes its
-/// pinned copy ([`crate::input::InputSnapshot`]), so that each row meets its own outcome.
+/// the old file or the new one. `source` must be the input the plan read: `import` passes
+/// its pinned copy ([`crate::input::InputSnapshot`]), so that each row meets its own outcome.
 ///
 /// # Errors
 /// [`Error::Io`]/[`Error::Input`] when reading the input again or writing fails, or when the
@@ -23,17 +23,15 @@ use crate::input::{self, Dialect};
 /// # Panics
 /// When a row of `outcomes` has none ([`Outcomes::fill_unsent`] gives every row one).
 pub fn write(
-    input_path: &Path,
-    dialect: &Dialect,
+    source: &Source,
     results: &Path,
     outcomes: &Outcomes,
     tenant: &TenantMark,
 ) -> Result<(), Error> {
-    let mut out = CsvOut::replace(results, input::delimiter_of(input_path, dialect)?)?;
+    let mut out = CsvOut::replace(results, source.delimiter())?;
     let mut number = String::new();
     let count = copy_input(
-        input_path,
-        dialect,
+        source,
         &mut out,
         &RESULT_COLUMNS,
         outcomes.len(),
@@ -46,7 +44,7 @@ pub fn write(
     )?;
     if count != outcomes.len() {
         return Err(Error::Input {
-            path: input_path.to_path_buf(),
+            path: source.path().to_path_buf(),
             message: format!(
                 "the file changed during the run (it had {} rows, now {count}); \
                  the outcomes are kept in {}",
@@ -97,6 +95,7 @@ pub fn each_outcome_cell<E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Dialect;
     use crate::record::{ResultsFile, TenantCheck};
 
     #[test]
@@ -131,8 +130,7 @@ mod tests {
         // A tenant id a spreadsheet would run is neutralized as every cell is.
         let tenant = TenantMark::tenant(&url::Url::parse("https://x.example").unwrap(), "-t");
         write(
-            &input_path,
-            &Dialect::default(),
+            &Source::as_csv(&input_path, &Dialect::default()).unwrap(),
             &results,
             &outcomes,
             &tenant,
@@ -160,8 +158,7 @@ mod tests {
         // An input that lost a row during the run: the old results file is left as it was.
         std::fs::write(&input_path, "name;description\nacme;=1+2\n").unwrap();
         let err = write(
-            &input_path,
-            &Dialect::default(),
+            &Source::as_csv(&input_path, &Dialect::default()).unwrap(),
             &results,
             &outcomes,
             &tenant,

@@ -302,7 +302,7 @@ impl fmt::Display for RunReport<'_> {
         if !s.kinds.is_empty() {
             writeln!(f, "  commonest problems:")?;
             for k in s.kinds.iter().take(TOP_KINDS) {
-                let example = if k.example.starts_with("line ") {
+                let example = if k.example.starts_with("line ") || k.example.starts_with("sheet ") {
                     k.example.clone()
                 } else {
                     format!("line {}: {}", k.example_line, k.example)

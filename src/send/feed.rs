@@ -3,21 +3,18 @@
 //! and hands the rows to send, in order and in chunks, to a queue the workers take rows from.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::*;
 use crate::Error;
-use crate::input::{self, Dialect, Mapping};
+use crate::input::{Mapping, Source};
 
 /// What a reader thread needs to feed one wave's rows to the workers.
 pub(crate) struct WaveRows {
-    /// The input file as the plan read it: the run's pinned copy.
-    pub(crate) input: PathBuf,
-    /// Its dialect.
-    pub(crate) dialect: Dialect,
+    /// The input as the plan read it: the run's pinned copy.
+    pub(crate) source: Source,
     /// Its mapping.
     pub(crate) mapping: Arc<Mapping>,
     /// Which rows are to be sent at all.
@@ -38,12 +35,8 @@ impl WaveRows {
     /// Reads the input again and sends this wave's rows to `rows`, in order, in chunks.
     pub(crate) fn read(self, rows: mpsc::Sender<Vec<Pending>>) -> Result<(), Error> {
         let mut chunk = Vec::with_capacity(CHUNK);
-        let path = &self.input;
-        let mut reader = input::reader(path, &self.dialect)?;
-        input::read_headers(path, &mut reader)?;
-        for (index, row) in
-            input::rows(path, &self.dialect, reader, self.mapping.width()).enumerate()
-        {
+        let source = &self.source;
+        for (index, row) in source.rows(self.mapping.width())?.enumerate() {
             if index > self.last {
                 break;
             }
@@ -52,9 +45,9 @@ impl WaveRows {
             if !in_wave || !self.send.get(index).copied().unwrap_or(false) {
                 continue;
             }
-            let changed = || Error::Input {
-                path: path.to_path_buf(),
-                message: format!("line {}: the file changed during the run", row.line),
+            let changed = || {
+                let place = source.numbering().at(row.line);
+                source.input_error(format!("{place}: the file changed during the run"))
             };
             let request = self
                 .mapping

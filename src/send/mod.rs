@@ -6,7 +6,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -22,7 +21,7 @@ mod idempotency;
 mod worker;
 
 use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
-use crate::input::{Dialect, Mapping};
+use crate::input::{Mapping, Source};
 use crate::record::{Journal, OrgIds, Outcome, Outcomes};
 use crate::report::progress::Progress;
 use crate::stop::Stop;
@@ -75,12 +74,10 @@ pub(crate) enum Event {
 
 /// What sending needs: the plan's rows, how to read them again, and how to reach the tenant.
 pub struct Job<'a> {
-    /// The input file, read again wave by wave.
-    pub input: PathBuf,
+    /// The input, read again wave by wave.
+    pub source: Source,
     /// The input as the user named it, for the messages about its rows.
-    pub shown_as: PathBuf,
-    /// Its dialect.
-    pub dialect: Dialect,
+    pub shown_as: std::path::PathBuf,
     /// Its mapping.
     pub mapping: Mapping,
     /// The template for rows that name none.
@@ -134,9 +131,8 @@ pub struct Sent {
 pub async fn run(job: Job<'_>) -> Sent {
     let started = Instant::now();
     let Job {
-        input,
+        source,
         shown_as,
-        dialect,
         mapping,
         default_template,
         outcomes,
@@ -200,8 +196,7 @@ pub async fn run(job: Job<'_>) -> Sent {
         // fixed pool of `concurrency` workers that take them one at a time.
         let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
         let wanted = WaveRows {
-            input: input.clone(),
-            dialect,
+            source: source.clone(),
             mapping: mapping.clone(),
             send: send_mask.clone(),
             waves: waves.clone(),

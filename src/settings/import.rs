@@ -241,7 +241,8 @@ impl PlanSettings {
 pub fn input_format(args: &InputFormatArgs) -> Result<(Dialect, MappingSpec), Error> {
     let dialect = Dialect::parse(args.delimiter.as_deref(), args.encoding.as_deref())
         .map_err(Error::Config)?
-        .with_sheet(args.sheet.as_deref());
+        .with_sheet(args.sheet.as_deref())
+        .with_header_row(args.header_row);
     Ok((dialect, mapping_spec(args.mapping.as_deref(), &args.map)?))
 }
 

@@ -244,7 +244,7 @@ proptest::proptest! {
         let path = dir.path().join("in.csv");
         std::fs::write(&path, &bytes).unwrap();
         let lines = 1 + bytes.iter().filter(|b| matches!(b, b'\n' | b'\r')).count() as u64;
-        match orgimport::input::settle(&path, &orgimport::input::Dialect::default()) {
+        match orgimport::input::Source::settle(&path, &orgimport::input::Dialect::default()) {
             Err(e) => {
                 let message = e.to_string();
                 assert!(matches!(e, orgimport::Error::Input { .. }), "{message}");
@@ -257,20 +257,17 @@ proptest::proptest! {
                     .unwrap_or_else(|| panic!("no line named: {message}"));
                 assert!((1..=lines).contains(&line), "line {line} of {lines}: {message}");
             }
-            Ok(settled) => {
-                let dialect = settled.dialect;
-                let mut reader = orgimport::input::reader(&path, &dialect).unwrap();
-                let Ok(headers) = orgimport::input::read_headers_in(&path, &dialect, &mut reader)
-                else {
+            Ok(source) => {
+                let Ok(rows) = source.rows(source.headers().len()) else {
                     return Ok(());
                 };
-                for row in orgimport::input::rows(&path, &dialect, reader, headers.len()) {
+                for row in rows {
                     let Ok(row) = row else { break };
                     assert!(
                         row.problem.as_deref().is_none_or(|p| !p.contains("not UTF-8")),
                         "{:?} read as {:?}: {:?}",
                         String::from_utf8_lossy(&bytes),
-                        dialect.encoding.map(|e| e.name()),
+                        source.note(),
                         row.problem
                     );
                 }

@@ -140,13 +140,13 @@ fn check_rows(bytes: &[u8], dialect: Dialect) {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), bytes);
     let most = most_lines(bytes);
-    let mut reader = input::reader(&path, &dialect).unwrap();
-    let width = match input::read_headers_in(&path, &dialect, &mut reader) {
-        Ok(headers) => headers.len(),
+    let source = match input::Source::as_csv(&path, &dialect) {
+        Ok(source) => source,
         Err(e) => return assert_error_names_a_line(&e, most),
     };
+    let width = source.headers().len();
     let mut last = 1;
-    for row in input::rows(&path, &dialect, reader, width) {
+    for row in source.rows(width).unwrap() {
         match row {
             Ok(row) => {
                 assert!(
@@ -173,14 +173,17 @@ fn check_plan(bytes: &[u8], dialect: Dialect, toml: &str) {
         file: Some(MappingFile::parse(toml, "mapping.toml").expect("a mapping")),
         overrides: Vec::new(),
     };
-    let mapping = match input::mapping_for(&path, &dialect, &spec) {
+    let source = match input::Source::as_csv(&path, &dialect) {
+        Ok(source) => source,
+        Err(e) => return assert_error_names_a_line(&e, most),
+    };
+    let mapping = match source.mapping(&spec) {
         Ok(mapping) => mapping,
         Err(e) => return assert_error_names_a_line(&e, most),
     };
     let mut reported = Vec::new();
     let plan = match planning::build(
-        &path,
-        &dialect,
+        &source,
         &mapping,
         &mut EarlierRuns::default(),
         None,

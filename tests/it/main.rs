@@ -34,6 +34,7 @@ mod sandbox;
 mod sandbox_auth;
 mod sandbox_faults;
 mod secrets;
+mod sheets;
 mod statuses;
 mod template;
 mod tenant_reads;

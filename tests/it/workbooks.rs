@@ -120,9 +120,8 @@ fn check_customers(sandbox: &TestSandbox, results: &Path) {
     assert_eq!(rows[0]["metadata.since"], "2024-03-01");
     assert_eq!(rows[3]["status"], "invalid", "{rows:?}");
     assert!(
-        rows[3]["error"].starts_with("line 6: ")
-            && rows[3]["error"]
-                .contains("sheet \"Customers\", row 6: column H (email) holds the error #N/A"),
+        rows[3]["error"]
+            .starts_with("sheet \"Customers\", row 6: column H (email) holds the error #N/A"),
         "{rows:?}"
     );
     assert_eq!(rows[3]["email"], "#N/A", "the cell is copied as shown");
@@ -259,7 +258,7 @@ async fn validate_plan_dry_run_mappings_and_hierarchies_work_on_a_sheet() {
     let out = String::from_utf8(out).unwrap();
     assert_eq!((report.rows, report.invalid), (3, 1), "{out}");
     assert!(
-        out.contains("crm.xlsx:5: ") && out.contains("Nowhere"),
+        out.contains("crm.xlsx: sheet \"Accounts\", row 5: ") && out.contains("Nowhere"),
         "{out}"
     );
 
@@ -270,10 +269,14 @@ async fn validate_plan_dry_run_mappings_and_hierarchies_work_on_a_sheet() {
         panic!("not an import")
     };
     let shown = dry_run::dry_run(&settings).await.unwrap();
-    assert!(shown.text.contains("line 3: POST"), "{}", shown.text);
+    assert!(
+        shown.text.contains("sheet \"Accounts\", row 3: POST"),
+        "{}",
+        shown.text
+    );
     assert!(shown.text.contains("\"staff\": \"5000\""), "{}", shown.text);
     assert!(
-        shown.text.contains("the organization of line 3"),
+        shown.text.contains("the organization of row 3"),
         "{}",
         shown.text
     );
@@ -302,7 +305,10 @@ async fn validate_plan_dry_run_mappings_and_hierarchies_work_on_a_sheet() {
     assert_eq!(subsidiary.parent_id.as_deref(), Some(holding.id.as_str()));
     assert_eq!(subsidiary.metadata.payload["staff"], Value::from("120"));
     let rows = csv_rows(&fixture.dir.path().join("crm.results.csv"));
-    assert!(rows[2]["error"].starts_with("line 5: "), "{rows:?}");
+    assert!(
+        rows[2]["error"].starts_with("sheet \"Accounts\", row 5: "),
+        "{rows:?}"
+    );
 }
 
 /// A sheet of `n` customers, one row each.

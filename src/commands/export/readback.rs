@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::Error;
 use crate::api::{CreateOrganization, Organization};
-use crate::input::{self, Dialect, MappingSpec};
+use crate::input::{Dialect, MappingSpec, Source};
 use crate::planning;
 use crate::record::EarlierRuns;
 use crate::tenant::diff;
@@ -18,24 +18,18 @@ use crate::tenant::diff;
 /// # Errors
 /// [`Error::Input`]/[`Error::Io`] when the file cannot be read back.
 pub(super) fn differences(path: &Path, orgs: &[Organization]) -> Result<Vec<String>, Error> {
-    let dialect = Dialect::default();
-    let mapping = input::mapping_for(path, &dialect, &MappingSpec::default())?;
+    let source = Source::settle(path, &Dialect::default())?;
+    let mapping = source.mapping(&MappingSpec::default())?;
     let plan = planning::build(
-        path,
-        &dialect,
+        &source,
         &mapping,
         &mut EarlierRuns::default(),
         None,
         &mut |_| {},
     )?;
-    let mut reader = input::reader(path, &dialect)?;
-    input::read_headers(path, &mut reader)?;
     let mut found = Vec::new();
     let mut rows = 0;
-    for ((index, row), org) in input::rows(path, &dialect, reader, mapping.width())
-        .enumerate()
-        .zip(orgs)
-    {
+    for ((index, row), org) in source.rows(mapping.width())?.enumerate().zip(orgs) {
         let row = row?;
         rows += 1;
         let refused = plan.outcomes.view(index);

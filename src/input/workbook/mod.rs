@@ -3,242 +3,367 @@
 //! number of each record and the error cells (`#N/A`, `#REF!`) that make a row unusable.
 //!
 //! A workbook is told by its first bytes, not its name: the copy a run reads from
-//! ([`super::snapshot`]) has a name of its own. Cells come out as the user typed them: a
+//! ([`super::snapshot`]) has a name of its own. It is parsed once per command, when its
+//! [`super::Source`] is settled, which keeps the sheet's CSV text for every later read. The
+//! default sheet is the first visible one; hidden sheets are read only when `--sheet` names
+//! them, and the note says they are there. Cells come out as the user typed them: a
 //! whole number without `.0`, other numbers as Excel shows them (15 significant digits),
 //! dates in ISO 8601 (the date alone when it has no time), booleans as `true`/`false`, empty
 //! cells empty. Rows with no value at all are skipped, as blank lines of a CSV are.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{Cursor, Read};
+use std::io::{BufReader, Seek};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use calamine::Reader;
+use calamine::{Data, Reader, SheetType, SheetVisible, Sheets};
 
 mod cell;
 mod ods_text;
+mod text;
 
 use super::Dialect;
-use super::encoding::Settled;
 use crate::Error;
-use cell::{cell_text, has_blank_cell, is_blank, problem_of};
+use cell::{has_blank_cell, is_blank};
+use text::TextBuilder;
 
 /// A sheet as CSV text, and where each of its records is in the sheet.
 #[derive(Debug)]
 pub struct Sheet {
     /// The sheet's name.
     pub name: String,
-    /// The sheet's rows as CSV (UTF-8, the dialect's delimiter, `,` by default).
-    pub csv: Arc<[u8]>,
+    /// The sheet's rows as CSV (UTF-8, the dialect's delimiter, `,` by default), from its
+    /// header on.
+    pub csv: SheetText,
     /// The sheet's row number (1-based, as Excel shows it) of the header.
     pub header_row: u64,
+    /// Its columns, up to the last with a value in any row: a record of the text may stop
+    /// before, at its own last value.
+    pub width: usize,
     /// The sheet's row number of each data record, in order.
     pub rows: Vec<u32>,
-    /// Why a data record (by index) cannot be used: its error cells.
+    /// Why a data record (by index) cannot be used: its error cells (the messages naming
+    /// the row say where it is).
     pub problems: HashMap<usize, String>,
 }
 
-/// Whether the file at `path` is a workbook: a zip file (xlsx, ods) or an OLE compound file
-/// (xls), by its first bytes. A CSV file never starts with either.
-pub fn is_workbook(path: &Path) -> bool {
-    let mut head = [0u8; 4];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && (head == *b"PK\x03\x04" || head == [0xD0, 0xCF, 0x11, 0xE0])
+/// A sheet's CSV text, shared by every read of it (not copied: a million rows are a few
+/// hundred megabytes).
+#[derive(Debug, Clone)]
+pub struct SheetText(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SheetText {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
-/// The sheet `dialect` names (the first when it names none), found in the workbook at
-/// `path`; a note for stderr saying which sheet is read.
+/// Whether a file starting with `head` is a workbook: a zip file (xlsx, ods) or an OLE
+/// compound file (xls, or an xlsx encrypted with a password). A CSV file never starts with
+/// either.
+pub fn is_workbook(head: &[u8]) -> bool {
+    is_zip(head) || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// Whether a file starting with `head` is a zip file (xlsx, ods).
+fn is_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04")
+}
+
+/// The workbook as calamine reads it, from the file.
+type Book = Sheets<Input>;
+
+/// Where calamine reads a workbook from: its file, or (an ods file whose cells hold tabs or
+/// line breaks, [`ods_text`]) its bytes rewritten in memory.
+enum Input {
+    File(BufReader<File>),
+    Bytes(std::io::Cursor<Vec<u8>>),
+}
+
+impl std::io::Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Input::File(r) => r.read(buf),
+            Input::Bytes(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for Input {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Input::File(r) => r.seek(pos),
+            Input::Bytes(r) => r.seek(pos),
+        }
+    }
+}
+
+/// Reads the sheet `dialect` names (the first visible one when it names none) from `file`,
+/// the workbook at `path`, which starts with `head`; and a note for stderr saying which sheet is read, and which
+/// hidden ones are not.
 ///
 /// # Errors
-/// [`Error::Input`] when the file is not a workbook calamine reads, or has no sheet of that
-/// name (the message lists its sheets); [`Error::Io`] when it cannot be read.
-pub(super) fn settle(path: &Path, dialect: &Dialect) -> Result<Settled, Error> {
-    let sheet = sheet(path, dialect)?;
-    let note = format!(
-        "reading sheet {:?}: {} data rows; line numbers below are the sheet's row numbers \
+/// [`Error::Input`] when the file is not a workbook calamine reads (saying so when a password
+/// protects it), has no sheet of that name (listing its sheets), or the sheet holds no cell
+/// (listing the sheets that do).
+pub(super) fn read(
+    path: &Path,
+    file: &File,
+    head: &[u8],
+    dialect: &Dialect,
+) -> Result<(Arc<Sheet>, String), Error> {
+    let input_err = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut book = open(file, is_zip(head)).map_err(input_err)?;
+    let sheets = book.sheets_metadata().to_vec();
+    let names: Vec<String> = sheets.iter().map(|s| s.name.clone()).collect();
+    let listed = |names: &mut dyn Iterator<Item = &String>| {
+        names
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let hidden: Vec<&String> = sheets
+        .iter()
+        .filter(|s| s.visible != SheetVisible::Visible)
+        .map(|s| &s.name)
+        .collect();
+    let name = match &dialect.sheet {
+        Some(wanted) => names
+            .iter()
+            .find(|n| *n == wanted)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(wanted)))
+            .ok_or_else(|| {
+                input_err(format!(
+                    "there is no sheet {wanted:?}; the workbook's sheets are {}",
+                    listed(&mut names.iter())
+                ))
+            })?
+            .clone(),
+        None => sheets
+            .iter()
+            .find(|s| s.visible == SheetVisible::Visible)
+            .map(|s| s.name.clone())
+            .ok_or_else(|| {
+                input_err(if names.is_empty() {
+                    "the workbook has no sheet".into()
+                } else {
+                    format!(
+                        "the workbook has no visible sheet; name the one to read with --sheet \
+                         (its sheets are {}, all hidden)",
+                        listed(&mut names.iter())
+                    )
+                })
+            })?,
+    };
+    let chart = sheets
+        .iter()
+        .any(|s| s.name == name && s.typ == SheetType::ChartSheet);
+    let (sheet, has_data) = if chart {
+        (None, false)
+    } else {
+        read_sheet(&mut book, &name, dialect).map_err(input_err)?
+    };
+    let Some(sheet) = sheet else {
+        return Err(input_err(match dialect.header_row {
+            Some(row) if has_data => format!(
+                "sheet {name:?} has no row with a value at or below row {row}: --header-row \
+                 names a row past its data"
+            ),
+            _ => empty_sheet_message(&mut book, &sheets, &name, chart),
+        }));
+    };
+    let mut note = format!(
+        "reading sheet {:?}: {} data rows; rows below are named by the sheet's row numbers \
          (row {} is the header)",
         sheet.name,
         sheet.rows.len(),
         sheet.header_row
     );
-    let name: &'static str = Box::leak(sheet.name.clone().into_boxed_str());
-    Ok(Settled {
-        dialect: Dialect {
-            sheet: Some(name),
-            ..*dialect
-        },
-        note: Some(note),
-    })
-}
-
-/// Which bytes and sheet a [`Sheet`] was made from, to reuse it while the file holds the same
-/// bytes (its digest, not its metadata: a copy saved again within one tick of a coarse clock
-/// keeps its size and time).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Key {
-    digest: [u8; 32],
-    sheet: Option<&'static str>,
-    delimiter: Option<u8>,
-}
-
-/// The sheets made last: a command reads its input several times (header, plan, each wave,
-/// the results), and a workbook is parsed once for all of them.
-static MADE: Mutex<Vec<(Key, Arc<Sheet>)>> = Mutex::new(Vec::new());
-
-/// How many sheets [`MADE`] keeps.
-const KEPT: usize = 4;
-
-/// The sheet of the workbook at `path` that `dialect` names, as CSV.
-///
-/// # Errors
-/// As [`settle`].
-pub fn sheet(path: &Path, dialect: &Dialect) -> Result<Arc<Sheet>, Error> {
-    use sha2::Digest as _;
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let key = Key {
-        digest: sha2::Sha256::digest(&bytes).into(),
-        sheet: dialect.sheet,
-        delimiter: dialect.delimiter,
-    };
-    let made = MADE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, sheet)) = made.iter().find(|(k, _)| *k == key) {
-        return Ok(sheet.clone());
+    let unread: Vec<&String> = hidden.into_iter().filter(|n| **n != name).collect();
+    if !unread.is_empty() {
+        let _ = write!(
+            note,
+            "; hidden sheet{} not read: {} (name one with --sheet to read it)",
+            if unread.len() == 1 { "" } else { "s" },
+            listed(&mut unread.into_iter())
+        );
     }
-    drop(made);
-    let sheet = Arc::new(read_sheet(path, &bytes, dialect)?);
-    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
-    if made.len() == KEPT {
-        made.remove(0);
-    }
-    made.push((key, sheet.clone()));
-    Ok(sheet)
+    Ok((Arc::new(sheet), note))
 }
 
-/// Reads the sheet `dialect` names from `bytes`, the workbook at `path`.
-fn read_sheet(path: &Path, bytes: &[u8], dialect: &Dialect) -> Result<Sheet, Error> {
-    let input_err = |message: String| Error::Input {
-        path: path.to_path_buf(),
-        message,
-    };
-    let ods = ods_text::with_tabs_and_breaks(bytes);
-    let bytes = ods.as_deref().unwrap_or(bytes);
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-        input_err(format!(
-            "not a workbook orgimport can read (xlsx, xls or ods): {e}"
-        ))
-    })?;
-    let names = book.sheet_names();
-    let name = match dialect.sheet {
-        Some(wanted) => names
-            .iter()
-            .find(|n| n.as_str() == wanted)
-            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(wanted)))
-            .ok_or_else(|| {
-                input_err(format!(
-                    "there is no sheet {wanted:?}; the workbook's sheets are {}",
-                    names
-                        .iter()
-                        .map(|n| format!("{n:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?
-            .clone(),
-        None => names
-            .first()
-            .ok_or_else(|| input_err("the workbook has no sheet".into()))?
-            .clone(),
-    };
-    let range = book
-        .worksheet_range(&name)
-        .map_err(|e| input_err(format!("sheet {name:?} cannot be read: {e}")))?;
+/// The sheet `name` of `book` as CSV text ([`TextBuilder`]), and whether it holds a value: an
+/// xlsx sheet read cell by cell, without holding its cells; others (xls, ods) through a range.
+fn read_sheet(
+    book: &mut Book,
+    name: &str,
+    dialect: &Dialect,
+) -> Result<(Option<Sheet>, bool), String> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("sheet {name:?} cannot be read: {e}");
+    let no_formula = |_: usize| None;
+    if let Sheets::Xlsx(xlsx) = book {
+        // Streamed while no cell is blank: a blank cell may be a formula saved with no
+        // value, and the formulas are read (below, from a range) only for such a sheet.
+        let mut text = TextBuilder::new(name, dialect);
+        let mut cells = xlsx
+            .worksheet_cells_reader(name)
+            .map_err(|e| unreadable(&e))?;
+        let mut row: Vec<Data> = Vec::new();
+        let mut at = None;
+        let mut blank = false;
+        while let Some(cell) = cells.next_cell().map_err(|e| unreadable(&e))? {
+            let (r, c) = cell.get_position();
+            if at != Some(r) {
+                if let Some(number) = at {
+                    text.push(number + 1, 0, &row, &no_formula)?;
+                }
+                row.clear();
+                at = Some(r);
+            }
+            let c = c as usize;
+            if row.len() <= c {
+                row.resize(c + 1, Data::Empty);
+            }
+            row[c] = Data::from(cell.get_value().clone());
+            if is_blank(&row[c]) {
+                blank = true;
+                break;
+            }
+        }
+        if !blank {
+            if let Some(number) = at {
+                text.push(number + 1, 0, &row, &no_formula)?;
+            }
+            return text.finish();
+        }
+    }
+    let mut text = TextBuilder::new(name, dialect);
+    let range = book.worksheet_range(name).map_err(|e| unreadable(&e))?;
     // Beside each value, its formula if it has one: a formula saved with no value is an
     // empty value, which must not pass for one.
     let formulas = if has_blank_cell(&range) {
-        book.worksheet_formula(&name)
-            .map_err(|e| input_err(format!("sheet {name:?} cannot be read: {e}")))?
+        book.worksheet_formula(name).map_err(|e| unreadable(&e))?
     } else {
         calamine::Range::default()
     };
     let (first_row, first_col) = range.start().unwrap_or((0, 0));
-    let formula_at = |row: u32, col: u32| formulas.get_value((row, col)).map(String::as_str);
-    // Columns past the last one with a value anywhere (formatting alone widens a range).
-    let width = range
-        .rows()
-        .filter_map(|row| row.iter().rposition(|c| !is_blank(c)))
-        .max()
-        .map_or(0, |last| last + 1);
-    let mut out = csv::WriterBuilder::new()
-        .flexible(true)
-        .delimiter(dialect.delimiter.unwrap_or(b','))
-        .from_writer(Vec::new());
-    let mut header_row = None;
-    let mut rows = Vec::new();
-    let mut problems = HashMap::new();
-    let mut headers: Vec<String> = Vec::new();
-    let mut cells: Vec<String> = Vec::with_capacity(width);
     for (index, row) in range.rows().enumerate() {
         let at = first_row + index as u32;
-        let formula_in =
-            |col: usize| formula_at(at, first_col + col as u32).is_some_and(|f| !f.is_empty());
-        if row
-            .iter()
-            .enumerate()
-            .all(|(col, c)| is_blank(c) && !formula_in(col))
-        {
-            continue;
-        }
-        let number = at + 1;
-        cells.clear();
-        let mut errors = Vec::new();
-        for (col, cell) in row.iter().take(width).enumerate() {
-            let text = cell_text(cell);
-            if let Some(problem) = problem_of(cell, formula_at(at, first_col + col as u32)) {
-                let column = column_name(first_col + col as u32);
-                errors.push(match headers.get(col).filter(|h| !h.is_empty()) {
-                    Some(header) => format!("column {column} ({header}) {problem}"),
-                    None => format!("column {column} {problem}"),
-                });
-            }
-            cells.push(text);
-        }
-        out.write_record(&cells)
-            .map_err(|e| input_err(e.to_string()))?;
-        if header_row.is_none() {
-            header_row = Some(u64::from(number));
-            headers = cells.iter().map(|c| c.trim().to_string()).collect();
-            if !errors.is_empty() {
-                return Err(input_err(format!(
-                    "sheet {name:?}, row {number} (header): {}",
-                    errors.join("; ")
-                )));
-            }
-            continue;
-        }
-        if !errors.is_empty() {
-            problems.insert(
-                rows.len(),
-                format!(
-                    "sheet {name:?}, row {number}: {}; fix the cell in the workbook",
-                    errors.join("; ")
-                ),
-            );
-        }
-        rows.push(number);
+        let formula = |col: usize| {
+            formulas
+                .get_value((at, first_col + col as u32))
+                .map(String::as_str)
+        };
+        text.push(at + 1, first_col, row, &formula)?;
     }
-    let csv = out
-        .into_inner()
-        .map_err(|e| input_err(e.error().to_string()))?;
-    Ok(Sheet {
-        name,
-        csv: csv.into(),
-        header_row: header_row.unwrap_or(1),
-        rows,
-        problems,
-    })
+    text.finish()
+}
+
+/// What a workbook protected by a password is told.
+const ENCRYPTED: &str = "the workbook is protected by a password (encrypted), and orgimport \
+    cannot read an encrypted workbook; open it in Excel or LibreOffice, remove the password (in \
+    Excel: File > Info > Protect Workbook > Encrypt with Password, and clear it) or save an \
+    unprotected copy, and import that";
+
+/// Opens the workbook `file` (a zip file when `zip`, else an OLE compound file) in the format
+/// its content says, reading it from the file as calamine needs it, never whole into memory;
+/// or says why it cannot be read.
+fn open(file: &File, zip: bool) -> Result<Book, String> {
+    use calamine::{Ods, Xls, XlsError, Xlsb, Xlsx, XlsxError};
+    // Each try reads from the start, through its own handle on the one open file.
+    let from_start = || -> Result<Input, String> {
+        let mut file = file.try_clone().map_err(|e| e.to_string())?;
+        file.rewind().map_err(|e| e.to_string())?;
+        Ok(Input::File(BufReader::new(file)))
+    };
+    let unreadable = |e: &dyn std::fmt::Display| {
+        format!("not a workbook orgimport can read (xlsx, xls or ods): {e}")
+    };
+    if zip {
+        let xlsx_error = match Xlsx::new(from_start()?) {
+            Ok(book) => return Ok(Sheets::Xlsx(book)),
+            Err(e) => e,
+        };
+        // An ods file is read from memory, its cells' tabs and line breaks written as
+        // characters first when it has any.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut from_start()?, &mut bytes).map_err(|e| e.to_string())?;
+        let bytes = ods_text::with_tabs_and_breaks(&bytes).unwrap_or(bytes);
+        if let Ok(book) = Ods::new(Input::Bytes(std::io::Cursor::new(bytes))) {
+            return Ok(Sheets::Ods(book));
+        }
+        if let Ok(book) = Xlsb::new(from_start()?) {
+            return Ok(Sheets::Xlsb(book));
+        }
+        return Err(unreadable(&xlsx_error));
+    }
+    // An OLE file is an xls workbook, or an xlsx encrypted with a password, which the xlsx
+    // reader alone recognises.
+    match Xls::new(from_start()?) {
+        Ok(book) => Ok(Sheets::Xls(book)),
+        Err(XlsError::Password) => Err(ENCRYPTED.into()),
+        Err(e) => match Xlsx::new(from_start()?) {
+            Err(XlsxError::Password) => Err(ENCRYPTED.into()),
+            Ok(book) => Ok(Sheets::Xlsx(book)),
+            Err(_) => Err(unreadable(&e)),
+        },
+    }
+}
+
+/// Why the sheet `name` cannot be read for having no cell, and the sheets that have some.
+fn empty_sheet_message(
+    book: &mut Book,
+    sheets: &[calamine::Sheet],
+    name: &str,
+    chart: bool,
+) -> String {
+    let mut with_data = Vec::new();
+    let mut all = Vec::new();
+    for sheet in sheets {
+        let mut shown = format!("{:?}", sheet.name);
+        let has_data = sheet.typ != SheetType::ChartSheet
+            && sheet.name != name
+            && book
+                .worksheet_range(&sheet.name)
+                .is_ok_and(|range| range.rows().any(|row| !row.iter().all(is_blank)));
+        match (sheet.typ, sheet.visible) {
+            (SheetType::ChartSheet, _) => shown.push_str(" (a chart)"),
+            (_, SheetVisible::Visible) if has_data => shown.push_str(" (has data)"),
+            (_, SheetVisible::Visible) => shown.push_str(" (empty)"),
+            (_, _) if has_data => shown.push_str(" (hidden, has data)"),
+            (_, _) => shown.push_str(" (hidden, empty)"),
+        }
+        if has_data {
+            with_data.push(format!("--sheet {:?}", sheet.name));
+        }
+        all.push(shown);
+    }
+    let what = if chart {
+        "is a chart, which holds no cells"
+    } else {
+        "is empty: it holds no cell with a value"
+    };
+    let fix = if with_data.is_empty() {
+        "no sheet holds data; is this the right file?".to_string()
+    } else {
+        format!("name the sheet to read, e.g. {}", with_data[0])
+    };
+    format!(
+        "sheet {name:?} {what}; the workbook's sheets are {}; {fix}",
+        all.join(", ")
+    )
+}
+
+/// The message for a sheet whose header cannot be found: it has no row with a value.
+pub(super) fn empty_sheet(sheet: &Sheet) -> String {
+    format!(
+        "sheet {:?} is empty: it holds no cell with a value",
+        sheet.name
+    )
 }
 
 /// A column's letters, from its 0-based index: A, B, ..., Z, AA, AB, ...

@@ -1,0 +1,231 @@
+//! A sheet's rows written as CSV text a row at a time, as they are read: from calamine's cell
+//! reader (xlsx, never holding the sheet's cells) or from a range (xls, ods). Beside the text,
+//! the sheet row of each record and the error cells that make a row unusable.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use calamine::Data;
+
+use super::cell::{cell_text, is_blank, problem_of};
+use super::{Sheet, column_name};
+use crate::input::Dialect;
+
+/// A sheet's CSV text, built a row at a time ([`TextBuilder::push`]).
+pub(super) struct TextBuilder {
+    /// The sheet's name.
+    name: String,
+    /// The first sheet row that may be the header (`--header-row`).
+    from_row: u64,
+    /// The field separator.
+    delimiter: u8,
+    /// The text so far.
+    out: csv::Writer<Vec<u8>>,
+    /// The header's sheet row, once found.
+    header_row: Option<u64>,
+    /// The header's cells, for messages.
+    headers: Vec<String>,
+    /// The sheet row of each data record.
+    rows: Vec<u32>,
+    /// The error cells of a data record, by index.
+    problems: HashMap<usize, String>,
+    /// Columns up to the last one with a value in any row (formatting alone widens a sheet).
+    width: usize,
+    /// The first column with a value in any row written.
+    first_used: usize,
+    /// Whether any row holds a value (above the header row named, too).
+    any_value: bool,
+    /// The cells of the row being written, as text.
+    cells: Vec<String>,
+}
+
+impl TextBuilder {
+    /// The text of the sheet `name`, written in `dialect`.
+    pub(super) fn new(name: &str, dialect: &Dialect) -> TextBuilder {
+        let delimiter = dialect.delimiter.unwrap_or(b',');
+        TextBuilder {
+            name: name.to_string(),
+            from_row: dialect.header_row.unwrap_or(1),
+            delimiter,
+            out: csv::WriterBuilder::new()
+                .flexible(true)
+                .delimiter(delimiter)
+                .from_writer(Vec::new()),
+            header_row: None,
+            headers: Vec::new(),
+            rows: Vec::new(),
+            problems: HashMap::new(),
+            width: 0,
+            first_used: usize::MAX,
+            any_value: false,
+            cells: Vec::new(),
+        }
+    }
+
+    /// Adds the sheet row `number` (1-based), whose cells are `row`, the first in column
+    /// `first_col` (0-based), each with its formula (by index in `row`), if it has one. A row
+    /// with no value and no formula is skipped, as a CSV file's blank line is.
+    ///
+    /// # Errors
+    /// A message when the header holds an error cell.
+    pub(super) fn push<'f>(
+        &mut self,
+        number: u32,
+        first_col: u32,
+        row: &[Data],
+        formula: &dyn Fn(usize) -> Option<&'f str>,
+    ) -> Result<(), String> {
+        let used =
+            |at: usize| !is_blank(&row[at]) || formula(at).is_some_and(|f| !f.trim().is_empty());
+        let Some(last) = (0..row.len()).rev().find(|at| used(*at)) else {
+            return Ok(());
+        };
+        self.any_value = true;
+        if u64::from(number) < self.from_row {
+            return Ok(());
+        }
+        let lead = (0..row.len()).find(|at| used(*at)).unwrap_or(0);
+        self.first_used = self.first_used.min(first_col as usize + lead);
+        self.width = self.width.max(first_col as usize + last + 1);
+        self.cells.clear();
+        self.cells
+            .extend(std::iter::repeat_n(String::new(), first_col as usize));
+        let mut errors = Vec::new();
+        for (at, cell) in row[..=last].iter().enumerate() {
+            let col = first_col as usize + at;
+            if let Some(problem) = problem_of(cell, formula(at)) {
+                let column = column_name(col as u32);
+                errors.push(match self.headers.get(col).filter(|h| !h.is_empty()) {
+                    Some(header) => format!("column {column} ({header}) {problem}"),
+                    None => format!("column {column} {problem}"),
+                });
+            }
+            self.cells.push(cell_text(cell));
+        }
+        self.out
+            .write_record(&self.cells)
+            .map_err(|e| e.to_string())?;
+        if self.header_row.is_none() {
+            self.header_row = Some(u64::from(number));
+            self.headers = self.cells.iter().map(|c| c.trim().to_string()).collect();
+            if !errors.is_empty() {
+                return Err(format!(
+                    "sheet {:?}, row {number} (header): {}",
+                    self.name,
+                    errors.join("; ")
+                ));
+            }
+            return Ok(());
+        }
+        if !errors.is_empty() {
+            self.problems.insert(
+                self.rows.len(),
+                format!("{}; fix the cell in the workbook", errors.join("; ")),
+            );
+        }
+        self.rows.push(number);
+        Ok(())
+    }
+
+    /// The sheet, `None` when no row from the header row on holds a value; and whether any
+    /// row holds one at all.
+    ///
+    /// # Errors
+    /// A message when the text cannot be written.
+    pub(super) fn finish(self) -> Result<(Option<Sheet>, bool), String> {
+        let Some(header_row) = self.header_row else {
+            return Ok((None, self.any_value));
+        };
+        let mut csv = self.out.into_inner().map_err(|e| e.error().to_string())?;
+        let mut width = self.width;
+        // Columns before the first with a value, in every row: not columns of the file.
+        if self.first_used > 0 && self.first_used != usize::MAX {
+            csv = strip_columns(&csv, self.first_used, self.delimiter)?;
+            width -= self.first_used;
+        }
+        Ok((
+            Some(Sheet {
+                name: self.name,
+                csv: super::SheetText(Arc::new(csv)),
+                header_row,
+                width,
+                rows: self.rows,
+                problems: self.problems,
+            }),
+            true,
+        ))
+    }
+}
+
+/// The CSV text `csv` without the first `n` fields of each record.
+fn strip_columns(csv: &[u8], n: usize, delimiter: u8) -> Result<Vec<u8>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(csv);
+    let mut out = csv::WriterBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_writer(Vec::with_capacity(csv.len()));
+    let mut record = csv::ByteRecord::new();
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| e.to_string())?
+    {
+        out.write_record(record.iter().skip(n))
+            .map_err(|e| e.to_string())?;
+    }
+    out.into_inner().map_err(|e| e.error().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Data {
+        Data::String(s.into())
+    }
+
+    #[test]
+    fn rows_stop_at_their_last_value_and_blank_columns_before_the_first_are_dropped() {
+        let mut sheet = TextBuilder::new("S", &Dialect::default());
+        // From column C: a blank row, the header, a short row, a row with an error cell.
+        sheet
+            .push(1, 2, &[Data::Empty, Data::Empty], &|_| None)
+            .unwrap();
+        sheet
+            .push(2, 2, &[text("name"), text("note"), Data::Empty], &|_| None)
+            .unwrap();
+        sheet.push(3, 2, &[text("a")], &|_| None).unwrap();
+        sheet
+            .push(
+                4,
+                1,
+                &[Data::Empty, text("b"), text("#N/A"), text("x")],
+                &|_| None,
+            )
+            .unwrap();
+        let (sheet, any) = sheet.finish().unwrap();
+        let sheet = sheet.unwrap();
+        assert!(any);
+        assert_eq!(
+            std::str::from_utf8(sheet.csv.as_ref()).unwrap(),
+            "name,note\na\nb,#N/A,x\n"
+        );
+        assert_eq!((sheet.header_row, sheet.width), (2, 3));
+        assert_eq!(sheet.rows, [3, 4]);
+        assert_eq!(
+            sheet.problems[&1],
+            "column D (note) holds the error #N/A; fix the cell in the workbook"
+        );
+    }
+
+    #[test]
+    fn a_header_row_past_every_value_finds_no_sheet_but_says_there_are_values() {
+        let mut sheet = TextBuilder::new("S", &Dialect::default().with_header_row(Some(5)));
+        sheet.push(1, 0, &[text("name")], &|_| None).unwrap();
+        let (sheet, any) = sheet.finish().unwrap();
+        assert!(sheet.is_none() && any);
+    }
+}
