@@ -85,9 +85,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         plan.untemplated.clone().refuse(&config.input)?;
     }
     let mut text = String::new();
-    let sent = |index: usize| plan.outcomes.is_unsent(index);
-    let row_templates = RowTemplates::find(&source, &mapping, template.as_deref(), &sent)?;
-    check_templates(config, &row_templates, &mut text).await?;
+    check_templates(config, &plan.row_templates, &mut text).await?;
     let url = format!(
         "POST /api/system/{}/organizations",
         tenant.unwrap_or("{tenant}")

@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::api::RetryPolicy;
 use crate::commands::session;
-use crate::input::{InputSnapshot, RowTemplates, Source};
+use crate::input::{InputSnapshot, Source};
 use crate::planning::{self, Plan};
 use crate::private_file::{self, Open};
 use crate::record::{self, Journal, Outcome, ResultsLock, Writing};
@@ -197,12 +197,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         }
         // Every template the rows would be sent with (theirs, or the default), so that a
         // missing one stops the run here instead of failing each of its rows.
-        let outcomes = &plan.outcomes;
-        let sent = |index: usize| outcomes.is_unsent(index);
-        let row_templates =
-            RowTemplates::find(&source, &mapping, default_template.as_deref(), &sent)
-                .map_err(|e| snapshot.named_as_input(e))?;
-        templates::check(client, policy, &stop, &row_templates).await?;
+        templates::check(client, policy, &stop, &plan.row_templates).await?;
         // The tenant listed (a request per 100 organizations), or each row looked up before
         // it is sent, whichever costs less; then a row whose organization exists by id or
         // name is never created twice, whatever the mode. Fields are compared only to

@@ -239,8 +239,7 @@ async fn rows_templates(
             default.as_deref(),
             &mut |_| {},
         )?;
-        let sent = |index: usize| plan.outcomes.is_unsent(index);
-        RowTemplates::find(&source, &mapping, default.as_deref(), &sent)
+        Ok(plan.row_templates)
     })
     .await
     .expect("reading the input does not panic")

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Mapping, Numbering, Source};
+use super::Numbering;
 use crate::Error;
 
 /// How many of the rows' lines a message names.
@@ -81,36 +81,20 @@ pub struct RowTemplates {
 }
 
 impl RowTemplates {
-    /// The template ids of the rows of the file at `path` that `sent` says are to be sent
-    /// (by their index among the data rows), and `default` for the rows that name none.
-    ///
-    /// # Errors
-    /// [`Error::Input`] when the file cannot be read again.
-    pub fn find(
-        source: &Source,
-        mapping: &Mapping,
-        default: Option<&str>,
-        sent: &dyn Fn(usize) -> bool,
-    ) -> Result<RowTemplates, Error> {
-        let mut found = RowTemplates {
+    /// No rows yet; `default` for the rows that name no template.
+    pub(crate) fn new(default: Option<&str>) -> RowTemplates {
+        RowTemplates {
             default: default.map(str::to_string),
             ..RowTemplates::default()
-        };
-        for (index, row) in source.rows(mapping.width())?.enumerate() {
-            let row = row?;
-            if !sent(index) {
-                continue;
-            }
-            let id = match mapping.template_id(&row.record) {
-                Some(own) => own.into_owned(),
-                None => match default {
-                    Some(default) => default.to_string(),
-                    None => continue,
-                },
-            };
-            found.ids.entry(id).or_default().add(row.line);
         }
-        Ok(found)
+    }
+
+    /// Counts the row at `line` as one sent with the template `id`.
+    pub(crate) fn add(&mut self, id: &str, line: u64) {
+        match self.ids.get_mut(id) {
+            Some(rows) => rows.add(line),
+            None => self.ids.entry(id.to_string()).or_default().add(line),
+        }
     }
 
     /// Every id to check, the default first (a typo in `--template-id` is the likelier

@@ -15,9 +15,9 @@ pub use prepare::{Prepared, prepare};
 
 use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
-use crate::input::Untemplated;
 use crate::input::quote::quoted;
 use crate::input::{self, Keys, Mapping, Numbering, Problem, ProblemKind, RawRow, Source};
+use crate::input::{RowTemplates, Untemplated};
 use crate::record::unchanged::{self, Digest};
 use crate::record::{EarlierRuns, Outcome, Outcomes, Status};
 
@@ -64,6 +64,9 @@ pub struct Plan {
     pub input_digest: Digest,
     /// The rows to send that name no template, when no default template was given.
     pub untemplated: Untemplated,
+    /// The template each row to send would be sent with (its own, or the default), for the
+    /// check that each is a template of the tenant before anything is sent.
+    pub row_templates: RowTemplates,
     /// How messages name the rows: by line, or by sheet row.
     pub numbering: Numbering,
 }
@@ -118,6 +121,10 @@ pub fn build(
     // Rows that name no template, by index, when there is no default to give them one.
     let no_default = default_template.is_none_or(|t| t.trim().is_empty());
     let mut no_template: Vec<u32> = Vec::new();
+    // The rows that name their own template (by row, the id's number in `template_ids`).
+    let mut own_templates: Vec<(u32, u32)> = Vec::new();
+    let mut template_ids: Vec<String> = Vec::new();
+    let mut template_numbers: HashMap<String, u32> = HashMap::new();
     // Key -> first row with it ([`FirstRows`]); names -> row, only when rows may name parents
     // by name. By fingerprint: 16 bytes a row instead of a string.
     // Sized up front from the file's line count, so that no table or vector is ever copied
@@ -149,8 +156,21 @@ pub fn build(
         for (row, checked) in batch.iter().zip(checked) {
             let index = plan.outcomes.len();
             plan.lines.push(row.line);
-            if no_default && mapping.template_id(&row.record).is_none() {
-                no_template.push(row_number(index));
+            match mapping.template_id(&row.record) {
+                Some(own) => {
+                    let number = match template_numbers.get(own.as_ref()) {
+                        Some(number) => *number,
+                        None => {
+                            let number = template_ids.len() as u32;
+                            template_ids.push(own.to_string());
+                            template_numbers.insert(own.into_owned(), number);
+                            number
+                        }
+                    };
+                    own_templates.push((row_number(index), number));
+                }
+                None if no_default => no_template.push(row_number(index)),
+                None => {}
             }
             let Checked {
                 keys,
@@ -235,6 +255,19 @@ pub fn build(
             None => plan.to_send += 1,
             Some(Status::Invalid) => plan.invalid += 1,
             Some(_) => plan.done_before += 1,
+        }
+    }
+    plan.row_templates = RowTemplates::new(default_template);
+    let mut own = own_templates.into_iter().peekable();
+    for index in 0..plan.outcomes.len() {
+        let own_id = own
+            .next_if(|(row, _)| *row as usize == index)
+            .map(|(_, number)| template_ids[number as usize].as_str());
+        if !plan.outcomes.is_unsent(index) {
+            continue;
+        }
+        if let Some(id) = own_id.or(default_template) {
+            plan.row_templates.add(id, plan.lines[index]);
         }
     }
     plan.untemplated.numbering = plan.numbering.clone();
