@@ -73,7 +73,7 @@ pub fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled
         _ => 0,
     };
     if bom == 0
-        && let Some(settled) = super::utf16::without_bom(path, dialect)?
+        && let Some(settled) = super::utf16::without_bom(path, file, dialect)?
     {
         return Ok(settled);
     }

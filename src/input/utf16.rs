@@ -17,10 +17,16 @@ use crate::Error;
 /// ones, as CJK characters such as U+4E00 have zero bytes of their own): read as UTF-16LE or
 /// BE when that reads it whole, else refused, saying so. No text in another encoding holds
 /// zero bytes.
-pub(super) fn without_bom(path: &Path, dialect: &Dialect) -> Result<Option<Settled>, Error> {
+pub(super) fn without_bom(
+    path: &Path,
+    file: &mut File,
+    dialect: &Dialect,
+) -> Result<Option<Settled>, Error> {
+    use std::io::Seek;
     let io = |e| Error::io(path, e);
     let mut head = vec![0u8; 64 << 10];
-    let n = read_full(&mut File::open(path).map_err(io)?, &mut head).map_err(io)?;
+    file.rewind().map_err(io)?;
+    let n = read_full(file, &mut head).map_err(io)?;
     let head = &head[..n & !1];
     let (mut even, mut odd) = (0usize, 0usize);
     for pair in head.chunks_exact(2) {
