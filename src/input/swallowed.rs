@@ -76,6 +76,19 @@ fn swallowed_rows(record: &ByteRecord, delimiter: u8, width: usize) -> Option<Sw
     let mut first = None;
     for (index, field) in record.iter().enumerate() {
         let lines = field_lines(field);
+        let last = lines.last().map_or(0, |(at, _)| *at);
+        // Separators on the physical line where the quote closed, after the field: one before
+        // each field that follows, up to one that breaks its line again.
+        let after = {
+            let mut n = 0;
+            for next in record.iter().skip(index + 1) {
+                n += 1;
+                if memchr::memchr2(b'\n', b'\r', next).is_some() {
+                    break;
+                }
+            }
+            n
+        };
         let mut found: Option<Swallowed> = None;
         for &(at, line) in lines.iter().skip(1).filter(|(_, l)| !l.is_empty()) {
             let s = found.get_or_insert(Swallowed {
@@ -87,7 +100,14 @@ fn swallowed_rows(record: &ByteRecord, delimiter: u8, width: usize) -> Option<Sw
                 text: Vec::new(),
             });
             s.breaks += 1;
-            if memchr::memchr_iter(delimiter, line).count() == width - 1 {
+            let separators = memchr::memchr_iter(delimiter, line).count();
+            // The line the quote closed on holds a quote of its own, and with what follows the
+            // field it has a row's separators: the quote that closed the field was the
+            // opening quote of a field of the row it took in (`b,"mid",n2`).
+            let closed_on_a_row = at == last
+                && memchr::memchr(b'"', line).is_some()
+                && separators + after >= width - 1;
+            if separators >= width - 1 || closed_on_a_row {
                 if s.row_like == 0 {
                     s.first = before + at;
                     s.text = line[..line.len().min(120)].to_vec();
@@ -102,7 +122,7 @@ fn swallowed_rows(record: &ByteRecord, delimiter: u8, width: usize) -> Option<Sw
             }
             first.get_or_insert(s);
         }
-        before += lines.last().map_or(0, |(at, _)| *at);
+        before += last;
     }
     first
 }

@@ -445,6 +445,48 @@ async fn a_customer_swallowed_by_a_quote_a_later_stray_quote_closes_is_never_imp
 }
 
 #[tokio::test]
+async fn a_swallowed_row_with_a_quoted_field_or_an_extra_separator_is_never_imported_silently() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    // q17-a's quote is closed by the opening quote of q17-b's own quoted field: inside the
+    // quote, q17-b's line has one separator, the rest of it after the quote. q15-b's line has
+    // one separator more than the header. ok-a and ok-b are notes that span lines.
+    let fixture = Fixture::new(
+        "name,description,notes\n\
+         q17-a,\"Opened,n1\n\
+         q17-b,\"mid\",n2\n\
+         q17-c,closes\" here,n3\n\
+         q17-d,ok,n4\n\
+         q15-a,\"Opened\n\
+         q15-b,mid,extra,\n\
+         q15-c,ok\",n5\n\
+         ok-a,\"An address\nBerlin\",n6\n\
+         ok-b,\"He said \"\"hi\"\"\ntwice\",n7\n",
+    );
+
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+
+    let rows = fixture.results_rows();
+    assert_eq!(summary.count(Status::Invalid), 2, "{summary} {rows:?}");
+    assert!(
+        rows[0]["error"].contains("line 3, inside the quoted field 2 opened on line 2"),
+        "{rows:?}"
+    );
+    let q15 = rows
+        .iter()
+        .find(|r| r["name"] == "q15-a")
+        .expect("q15-a in the results");
+    assert!(
+        q15["error"].contains("line 7, inside the quoted field 2 opened on line 6"),
+        "{q15:?}"
+    );
+    let orgs = orgs_by_name(&sandbox);
+    let mut names: Vec<&str> = orgs.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ok-a", "ok-b", "q17-c", "q17-d"]);
+    assert_eq!(orgs["ok-b"].description, "He said \"hi\"\ntwice");
+}
+
+#[tokio::test]
 async fn a_file_refused_for_a_quote_left_open_still_lists_the_problems_before_it() {
     let message = refused_before_any_create(
         "name,city,description\n\
