@@ -429,8 +429,14 @@ impl Pace {
             self.epoch = now;
         }
         self.cuts += 1;
-        // A new schedule at the new rate; turns handed out before it are taken again.
-        self.tat = now + Duration::from_secs_f64((1.0 / self.rate).min(LONGEST));
+        // A new schedule at the new rate, its burst spent: the requests that drew the refusal
+        // were that burst, and the server's bucket is empty. Turns handed out before it are
+        // taken again, spaced at the new rate; a burst granted at once would be refused at
+        // once, cut the rate again, and so on in a few milliseconds down to the floor, where
+        // the run creeps for hours.
+        let spacing = (1.0 / self.rate).min(LONGEST);
+        let slack = ((self.burst - 1.0) * spacing).max(0.001).min(LONGEST);
+        self.tat = now + Duration::from_secs_f64(spacing + slack);
         Some(SlowDown {
             signal,
             rate: self.rate,

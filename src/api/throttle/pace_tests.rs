@@ -354,3 +354,31 @@ fn with_a_burst_of_one_requests_leave_a_guarded_spacing_apart_however_late_they_
     assert_eq!(auto.depart(at(0)), at(0));
     assert_eq!(auto.depart(at(1)), at(1));
 }
+
+#[test]
+fn a_cut_spends_the_burst_so_the_turns_taken_again_are_spaced_at_the_new_rate() {
+    let start = Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    let mut pace = Pace::new(at_most(600), NonZeroU32::new(32).unwrap(), start);
+    // 32 workers' first requests go at once, as the burst allows.
+    let first: Vec<Ticket> = (0..32).map(|_| pace.take_turn(start)).collect();
+    assert!(
+        first
+            .iter()
+            .all(|t| t.turn <= start + Duration::from_micros(1))
+    );
+    // One is refused: the rate is cut.
+    let slowed = pace.answered(first[0], Outcome::Refused, NONE, at(2));
+    assert_eq!(slowed.len(), 1);
+    let spacing = Duration::from_secs_f64(1.0 / pace.rate());
+    // The 32 workers queue again: their turns follow the new rate, none at once (a second
+    // burst into the same empty bucket would be refused and cut the rate again).
+    for k in 1..=32u32 {
+        let turn = pace.take_turn(at(2)).turn;
+        assert!(
+            turn >= at(2) + spacing * k - Duration::from_micros(1),
+            "turn {k} at {:?} after the cut, spacing {spacing:?}",
+            turn - at(2)
+        );
+    }
+}
