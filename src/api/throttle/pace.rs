@@ -435,7 +435,7 @@ impl Pace {
         // once, cut the rate again, and so on in a few milliseconds down to the floor, where
         // the run creeps for hours.
         let spacing = (1.0 / self.rate).min(LONGEST);
-        let slack = ((self.burst - 1.0) * spacing).max(0.001).min(LONGEST);
+        let slack = ((self.burst - 1.0) * spacing).clamp(0.001, LONGEST);
         self.tat = now + Duration::from_secs_f64(spacing + slack);
         Some(SlowDown {
             signal,
