@@ -509,6 +509,28 @@ async fn a_file_refused_for_a_quote_left_open_still_lists_the_problems_before_it
 }
 
 #[tokio::test]
+async fn a_field_column_with_an_invisible_character_in_its_header_is_refused_not_dropped() {
+    for (header, escaped) in [
+        ("descrip\u{200b}tion", r"descrip\u{200b}tion"),
+        ("\u{feff}description", r"\u{feff}description"),
+    ] {
+        let sandbox = start_sandbox(SandboxConfig::default()).await;
+        let fixture = Fixture::new(&format!("name,{header}\nacme-1,Our best customer\n"));
+        let error = fixture
+            .import(&sandbox, &[])
+            .await
+            .expect_err("the description column would be dropped");
+        let message = error.to_string();
+        assert!(
+            message.contains("no column feeds `description`"),
+            "{message}"
+        );
+        assert!(message.contains(&format!("\"{escaped}\"")), "{message}");
+        assert_eq!(sandbox.sandbox.stats().create_requests, 0);
+    }
+}
+
+#[tokio::test]
 async fn a_header_cell_with_a_no_break_space_or_an_invisible_character_is_named_escaped() {
     for (header, escaped, what) in [
         (
