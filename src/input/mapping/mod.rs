@@ -307,13 +307,13 @@ impl Mapping {
         // A column meant for a field but for a character nobody sees would be left out of
         // every request without a word: refused, naming the cell.
         for (f, field) in FIELDS.iter().enumerate().skip(1) {
-            if fields[f].is_none() {
-                if let Some(why) = lookalike::explain(headers, field) {
-                    return Err(format!(
-                        "no column feeds `{field}`, and without a fix that column would not be \
-                         sent: {why}"
-                    ));
-                }
+            if fields[f].is_none()
+                && let Some(why) = lookalike::explain(headers, field)
+            {
+                return Err(format!(
+                    "no column feeds `{field}`, and without a fix that column would not be \
+                     sent: {why}"
+                ));
             }
         }
         if fields[0].is_none() {
