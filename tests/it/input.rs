@@ -509,6 +509,30 @@ async fn a_file_refused_for_a_quote_left_open_still_lists_the_problems_before_it
 }
 
 #[tokio::test]
+async fn a_header_repeated_inside_the_file_is_no_customer() {
+    // Two exports pasted together: the second one's header is not an organization.
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(
+        "id,name,description\n\
+         a-1,Acme,first\n\
+         ID, Name ,Description\n\
+         b-1,Beta,second\n",
+    );
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let rows = fixture.results_rows();
+    assert_eq!(summary.count(Status::Created), 2, "{summary} {rows:?}");
+    assert_eq!(summary.count(Status::Invalid), 1, "{summary} {rows:?}");
+    assert!(
+        rows[1]["error"].contains("the row repeats the header"),
+        "{rows:?}"
+    );
+    let orgs = orgs_by_name(&sandbox);
+    let mut names: Vec<&str> = orgs.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Acme", "Beta"]);
+}
+
+#[tokio::test]
 async fn a_field_column_with_an_invisible_character_in_its_header_is_refused_not_dropped() {
     for (header, escaped) in [
         ("descrip\u{200b}tion", r"descrip\u{200b}tion"),

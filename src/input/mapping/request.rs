@@ -13,6 +13,17 @@ use crate::api::types::Metadata;
 use crate::input::quote::quoted;
 
 impl Mapping {
+    /// Whether `record` is the header again, cell for cell (whatever the case and the
+    /// spaces around): a second export pasted under the first.
+    fn repeats_the_header(&self, record: &StringRecord) -> bool {
+        self.headers.len() >= 2
+            && record.len() == self.headers.len()
+            && record
+                .iter()
+                .zip(self.headers.iter())
+                .all(|(cell, header)| cell.trim().eq_ignore_ascii_case(header.trim()))
+    }
+
     /// Checks `record` and builds its create request. `default_template` applies to rows
     /// with no template of their own. A `parent` (another row of the file) is not resolved
     /// here: the run sets `parent_id` once that row exists.
@@ -24,6 +35,14 @@ impl Mapping {
         record: &StringRecord,
         default_template: Option<&str>,
     ) -> Result<CreateOrganization, Vec<Problem>> {
+        if self.repeats_the_header(record) {
+            return Err(vec![Problem::new(
+                ProblemKind::Unreadable,
+                None,
+                "the row repeats the header (two files pasted together?): it is no customer; \
+                 delete it",
+            )]);
+        }
         let mut problems = Vec::new();
         let label = |name: &str| -> String {
             self.field(name)
