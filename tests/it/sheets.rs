@@ -1,9 +1,10 @@
 //! Workbooks as a spreadsheet program saves them (`tests/fixtures/sheets`, written by
-//! openpyxl and msoffcrypto-tool with `make.py` there): the first visible sheet is the
-//! default and a hidden one is read only when named; title rows above the header are passed
-//! with `--header-row` (in a CSV file too), the same on a rerun; and a password, an empty or a
-//! chart first sheet are refused naming the cause and the fix.
-
+//! openpyxl, xlsxwriter and msoffcrypto-tool with `make.py` there): the first visible sheet
+//! is the default and a hidden one is read only when named; title rows above the header are
+//! passed with `--header-row` (in a CSV file too), the same on a rerun; a password, an empty
+//! or a chart first sheet are refused naming the cause and the fix; and the formulas of a
+//! workbook that asks to be recalculated when opened (as xlsxwriter saves every file) make
+//! their rows invalid.
 use std::path::{Path, PathBuf};
 
 use orgimport::input::{Dialect, Source};
@@ -178,4 +179,47 @@ fn a_password_an_empty_or_a_chart_first_sheet_is_refused_naming_the_cause_and_th
             && chart.contains("--sheet \"Data\""),
         "{chart}"
     );
+}
+
+#[tokio::test]
+async fn formulas_of_a_workbook_recalculated_when_opened_make_their_rows_invalid() {
+    // xlsxwriter saves 0 as every formula's value and asks for recalculation on opening.
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("");
+    let input = book(&fixture, "xlsxwriter_formulas.xlsx");
+    let summary = import_with(args(&fixture, &sandbox, &input, &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            summary.count(Status::Created),
+            summary.count(Status::Invalid)
+        ),
+        (1, 3),
+        "{summary}"
+    );
+    assert_eq!(names(&sandbox), ["plain-gmbh"]);
+    let rows = csv_rows(&fixture.dir.path().join("xlsxwriter_formulas.results.csv"));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0]["status"], "created", "{rows:?}");
+    for (row, (name, formula)) in rows[1..].iter().zip([
+        ("sum-sa", "1+1"),
+        ("text-ag", "\"abc\""),
+        ("array-bv", "SUM(1,2)"),
+    ]) {
+        let sheet_row = rows.iter().position(|r| r["name"] == name).unwrap() + 2;
+        let error = &row["error"];
+        assert_eq!(
+            (row["name"].as_str(), row["status"].as_str()),
+            (name, "invalid")
+        );
+        assert!(
+            error.contains(&format!(
+                "sheet \"Customers\", row {sheet_row}: column B (description) holds the \
+                 formula ={formula}, "
+            )) && error.contains("recalculated when opened")
+                && error.contains("open and save the file in Excel or LibreOffice"),
+            "{error}"
+        );
+    }
 }

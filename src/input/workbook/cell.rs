@@ -44,22 +44,25 @@ pub(super) fn has_blank_cell(range: &Range<Data>) -> bool {
 /// no value. openpyxl, xlwt and odfpy save formulas so, and a spreadsheet program computes
 /// them when it opens the file; the file holds nothing to import. A formula whose saved value
 /// is empty text reads the same in xlsx and xls files, and is refused alike: an empty field
-/// is never guessed.
-pub(super) fn problem_of(cell: &Data, formula: Option<&str>) -> Option<String> {
-    if let Some(error) = error_of(cell) {
+/// is never guessed. In a workbook that asks to be `recalculated` when opened (xlsxwriter's
+/// files, which save 0 as every formula's value), every formula's saved value is refused.
+pub(super) fn problem_of(cell: &Data, formula: Option<&str>, recalculated: bool) -> Option<String> {
+    let formula = formula.map(str::trim).filter(|f| !f.is_empty());
+    if let Some(error) = error_of(cell).filter(|_| !(recalculated && formula.is_some())) {
         return Some(format!("holds the error {error}"));
     }
-    let formula = formula.map(str::trim).filter(|f| !f.is_empty())?;
-    if !is_blank(cell) {
-        return None;
-    }
+    let formula = formula?;
     // ods files name the formula's syntax, "of:=2*21"; xlsx and xls files give it bare.
     let shown = formula.strip_prefix("of:").unwrap_or(formula);
     let shown = shown.strip_prefix('=').unwrap_or(shown);
-    Some(format!(
-        "holds the formula ={shown} with no saved value: open and save the file in Excel or \
-         LibreOffice, which save each formula's value"
-    ))
+    let fix = "open and save the file in Excel or LibreOffice, which save each formula's value";
+    if recalculated {
+        return Some(format!(
+            "holds the formula ={shown}, whose saved value is not the formula's: the file asks \
+             to be recalculated when opened (as xlsxwriter saves files); {fix}"
+        ));
+    }
+    is_blank(cell).then(|| format!("holds the formula ={shown} with no saved value: {fix}"))
 }
 
 /// A cell as text, as a spreadsheet program shows it: numbers as [`number_text`], dates and
@@ -345,7 +348,7 @@ mod tests {
 
     #[test]
     fn a_formula_saved_with_no_value_is_a_problem_and_one_with_a_value_is_not() {
-        let unsaved = problem_of(&Data::Empty, Some("of:=2*21")).unwrap();
+        let unsaved = problem_of(&Data::Empty, Some("of:=2*21"), false).unwrap();
         assert!(
             unsaved.starts_with("holds the formula =2*21 with no saved value"),
             "{unsaved}"
@@ -354,15 +357,39 @@ mod tests {
             unsaved.contains("open and save the file in Excel or LibreOffice"),
             "{unsaved}"
         );
-        let unsaved = problem_of(&Data::String(String::new()), Some("2*21")).unwrap();
+        let unsaved = problem_of(&Data::String(String::new()), Some("2*21"), false).unwrap();
         assert!(unsaved.starts_with("holds the formula =2*21 "), "{unsaved}");
-        assert_eq!(problem_of(&Data::Float(5.0), Some("2+3")), None);
-        assert_eq!(problem_of(&Data::String("total".into()), Some("A1")), None);
-        assert_eq!(problem_of(&Data::Empty, None), None);
-        assert_eq!(problem_of(&Data::Empty, Some("")), None);
+        assert_eq!(problem_of(&Data::Float(5.0), Some("2+3"), false), None);
         assert_eq!(
-            problem_of(&Data::Error(CellErrorType::Div0), Some("1/0")).as_deref(),
+            problem_of(&Data::String("total".into()), Some("A1"), false),
+            None
+        );
+        assert_eq!(problem_of(&Data::Empty, None, false), None);
+        assert_eq!(problem_of(&Data::Empty, Some(""), false), None);
+        assert_eq!(
+            problem_of(&Data::Error(CellErrorType::Div0), Some("1/0"), false).as_deref(),
             Some("holds the error #DIV/0!")
+        );
+    }
+
+    #[test]
+    fn in_a_workbook_recalculated_when_opened_every_formula_value_is_a_problem() {
+        for cell in [
+            Data::Float(0.0),
+            Data::Error(CellErrorType::Div0),
+            Data::Empty,
+        ] {
+            let problem = problem_of(&cell, Some("1+1"), true).unwrap();
+            assert!(problem.starts_with("holds the formula =1+1, "), "{problem}");
+            assert!(
+                problem.contains("open and save the file in Excel or LibreOffice"),
+                "{problem}"
+            );
+        }
+        assert_eq!(problem_of(&Data::Float(2.0), None, true), None);
+        assert_eq!(
+            problem_of(&Data::Error(CellErrorType::NA), None, true).as_deref(),
+            Some("holds the error #N/A")
         );
     }
 }

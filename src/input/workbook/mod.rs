@@ -22,6 +22,7 @@ use calamine::{Data, Reader, SheetType, SheetVisible, Sheets};
 
 mod cell;
 mod ods_text;
+mod recalc;
 mod text;
 
 use super::Dialect;
@@ -166,7 +167,9 @@ pub(super) fn read(
     let (sheet, has_data) = if chart {
         (None, false)
     } else {
-        read_sheet(&mut book, &name, dialect).map_err(input_err)?
+        // An xlsx workbook that asks to be recalculated when opened holds no formula's value.
+        let recalculated = matches!(book, Sheets::Xlsx(_)) && recalc::full_calc_on_load(file);
+        read_sheet(&mut book, &name, dialect, recalculated).map_err(input_err)?
     };
     let Some(sheet) = sheet else {
         return Err(input_err(match dialect.header_row {
@@ -197,18 +200,21 @@ pub(super) fn read(
 }
 
 /// The sheet `name` of `book` as CSV text ([`TextBuilder`]), and whether it holds a value: an
-/// xlsx sheet read cell by cell, without holding its cells; others (xls, ods) through a range.
+/// xlsx sheet read cell by cell, without holding its cells; others (xls, ods), and an xlsx
+/// workbook that asks to be `recalculated` when opened (each formula is then read), through a
+/// range.
 fn read_sheet(
     book: &mut Book,
     name: &str,
     dialect: &Dialect,
+    recalculated: bool,
 ) -> Result<(Option<Sheet>, bool), String> {
     let unreadable = |e: &dyn std::fmt::Display| format!("sheet {name:?} cannot be read: {e}");
     let no_formula = |_: usize| None;
-    if let Sheets::Xlsx(xlsx) = book {
+    if let (Sheets::Xlsx(xlsx), false) = (&mut *book, recalculated) {
         // Streamed while no cell is blank: a blank cell may be a formula saved with no
         // value, and the formulas are read (below, from a range) only for such a sheet.
-        let mut text = TextBuilder::new(name, dialect);
+        let mut text = TextBuilder::new(name, dialect, recalculated);
         let mut cells = xlsx
             .worksheet_cells_reader(name)
             .map_err(|e| unreadable(&e))?;
@@ -241,11 +247,12 @@ fn read_sheet(
             return text.finish();
         }
     }
-    let mut text = TextBuilder::new(name, dialect);
+    let mut text = TextBuilder::new(name, dialect, recalculated);
     let range = book.worksheet_range(name).map_err(|e| unreadable(&e))?;
     // Beside each value, its formula if it has one: a formula saved with no value is an
-    // empty value, which must not pass for one.
-    let formulas = if has_blank_cell(&range) {
+    // empty value, which must not pass for one, and no saved value of a workbook recalculated
+    // when opened passes.
+    let formulas = if recalculated || has_blank_cell(&range) {
         book.worksheet_formula(name).map_err(|e| unreadable(&e))?
     } else {
         calamine::Range::default()

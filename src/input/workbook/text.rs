@@ -37,11 +37,15 @@ pub(super) struct TextBuilder {
     any_value: bool,
     /// The cells of the row being written, as text.
     cells: Vec<String>,
+    /// Whether the workbook asks to be recalculated when opened: no formula's saved value is
+    /// then used ([`problem_of`]).
+    recalculated: bool,
 }
 
 impl TextBuilder {
-    /// The text of the sheet `name`, written in `dialect`.
-    pub(super) fn new(name: &str, dialect: &Dialect) -> TextBuilder {
+    /// The text of the sheet `name`, written in `dialect`, of a workbook that asks to be
+    /// `recalculated` when opened, or not.
+    pub(super) fn new(name: &str, dialect: &Dialect, recalculated: bool) -> TextBuilder {
         let delimiter = dialect.delimiter.unwrap_or(b',');
         TextBuilder {
             name: name.to_string(),
@@ -59,6 +63,7 @@ impl TextBuilder {
             first_used: usize::MAX,
             any_value: false,
             cells: Vec::new(),
+            recalculated,
         }
     }
 
@@ -93,7 +98,7 @@ impl TextBuilder {
         let mut errors = Vec::new();
         for (at, cell) in row[..=last].iter().enumerate() {
             let col = first_col as usize + at;
-            if let Some(problem) = problem_of(cell, formula(at)) {
+            if let Some(problem) = problem_of(cell, formula(at), self.recalculated) {
                 let column = column_name(col as u32);
                 errors.push(match self.headers.get(col).filter(|h| !h.is_empty()) {
                     Some(header) => format!("column {column} ({header}) {problem}"),
@@ -189,7 +194,7 @@ mod tests {
 
     #[test]
     fn rows_stop_at_their_last_value_and_blank_columns_before_the_first_are_dropped() {
-        let mut sheet = TextBuilder::new("S", &Dialect::default());
+        let mut sheet = TextBuilder::new("S", &Dialect::default(), false);
         // From column C: a blank row, the header, a short row, a row with an error cell.
         sheet
             .push(1, 2, &[Data::Empty, Data::Empty], &|_| None)
@@ -223,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_header_row_past_every_value_finds_no_sheet_but_says_there_are_values() {
-        let mut sheet = TextBuilder::new("S", &Dialect::default().with_header_row(Some(5)));
+        let mut sheet = TextBuilder::new("S", &Dialect::default().with_header_row(Some(5)), false);
         sheet.push(1, 0, &[text("name")], &|_| None).unwrap();
         let (sheet, any) = sheet.finish().unwrap();
         assert!(sheet.is_none() && any);
