@@ -200,9 +200,8 @@ pub(super) fn read(
 }
 
 /// The sheet `name` of `book` as CSV text ([`TextBuilder`]), and whether it holds a value: an
-/// xlsx sheet read cell by cell, without holding its cells; others (xls, ods), and an xlsx
-/// workbook that asks to be `recalculated` when opened (each formula is then read), through a
-/// range.
+/// xlsx sheet read cell by cell, without holding its cells (its formulas first, when the
+/// workbook asks to be `recalculated` when opened); others (xls, ods) through a range.
 fn read_sheet(
     book: &mut Book,
     name: &str,
@@ -210,10 +209,23 @@ fn read_sheet(
     recalculated: bool,
 ) -> Result<(Option<Sheet>, bool), String> {
     let unreadable = |e: &dyn std::fmt::Display| format!("sheet {name:?} cannot be read: {e}");
-    let no_formula = |_: usize| None;
-    if let (Sheets::Xlsx(xlsx), false) = (&mut *book, recalculated) {
+    if let Sheets::Xlsx(xlsx) = book {
+        // A workbook recalculated when opened: its formulas first, in a pass over the sheet
+        // that keeps only the cells holding one, so that each formula cell is refused.
+        let mut formulas: HashMap<(u32, u32), String> = HashMap::new();
+        if recalculated {
+            let mut cells = xlsx
+                .worksheet_cells_reader(name)
+                .map_err(|e| unreadable(&e))?;
+            while let Some(cell) = cells.next_formula().map_err(|e| unreadable(&e))? {
+                if !cell.get_value().trim().is_empty() {
+                    formulas.insert(cell.get_position(), cell.get_value().clone());
+                }
+            }
+        }
         // Streamed while no cell is blank: a blank cell may be a formula saved with no
-        // value, and the formulas are read (below, from a range) only for such a sheet.
+        // value, and the formulas are read (below, from a range) only for such a sheet;
+        // unless they are read already.
         let mut text = TextBuilder::new(name, dialect, recalculated);
         let mut cells = xlsx
             .worksheet_cells_reader(name)
@@ -221,11 +233,13 @@ fn read_sheet(
         let mut row: Vec<Data> = Vec::new();
         let mut at = None;
         let mut blank = false;
+        let formulas = &formulas;
+        let formula_in = |r: u32| move |c: usize| formulas.get(&(r, c as u32)).map(String::as_str);
         while let Some(cell) = cells.next_cell().map_err(|e| unreadable(&e))? {
             let (r, c) = cell.get_position();
             if at != Some(r) {
                 if let Some(number) = at {
-                    text.push(number + 1, 0, &row, &no_formula)?;
+                    text.push(number + 1, 0, &row, &formula_in(number))?;
                 }
                 row.clear();
                 at = Some(r);
@@ -235,14 +249,14 @@ fn read_sheet(
                 row.resize(c + 1, Data::Empty);
             }
             row[c] = Data::from(cell.get_value().clone());
-            if is_blank(&row[c]) {
+            if is_blank(&row[c]) && !recalculated {
                 blank = true;
                 break;
             }
         }
         if !blank {
             if let Some(number) = at {
-                text.push(number + 1, 0, &row, &no_formula)?;
+                text.push(number + 1, 0, &row, &formula_in(number))?;
             }
             return text.finish();
         }
@@ -250,9 +264,8 @@ fn read_sheet(
     let mut text = TextBuilder::new(name, dialect, recalculated);
     let range = book.worksheet_range(name).map_err(|e| unreadable(&e))?;
     // Beside each value, its formula if it has one: a formula saved with no value is an
-    // empty value, which must not pass for one, and no saved value of a workbook recalculated
-    // when opened passes.
-    let formulas = if recalculated || has_blank_cell(&range) {
+    // empty value, which must not pass for one.
+    let formulas = if has_blank_cell(&range) {
         book.worksheet_formula(name).map_err(|e| unreadable(&e))?
     } else {
         calamine::Range::default()
