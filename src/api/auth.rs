@@ -225,7 +225,13 @@ impl TokenSource {
         let started = Instant::now();
         let reply = request.form(&form).send().await.map_err(no_answer)?;
         let status = reply.status();
-        if let Some(message) = redirect_refused(status, reply.headers(), reply.url(), redactor) {
+        if let Some(message) = redirect_refused(
+            &reqwest::Method::POST,
+            status,
+            reply.headers(),
+            reply.url(),
+            redactor,
+        ) {
             return Err(Error::TokenRedirected {
                 url,
                 message: message.into_string(),

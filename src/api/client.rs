@@ -16,7 +16,9 @@ use url::Url;
 use super::auth::TokenSource;
 use super::redact::{Redactor, ServerText};
 use super::throttle::Throttle;
-use super::transport::{describe_transport, no_answer_kind, read_capped, redirect_refused};
+use super::transport::{
+    describe_transport, no_answer_kind, read_capped, redirect_refused, redirect_to_follow,
+};
 use super::types::{CreateOrganization, Organization, UpdateOrganization};
 use crate::error::NoAnswer;
 use crate::{Error, RowError};
@@ -398,6 +400,8 @@ impl ApiClient {
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<Answer, CallError> {
         let mut refreshed = false;
+        let mut url = url;
+        let mut hops = 0;
         loop {
             let turn = self.throttle.ready().await;
             // The token is taken after the wait, so it is as fresh as it can be when sent.
@@ -412,8 +416,18 @@ impl ApiClient {
                 .map_err(|e| no_answer(&e, self.redactor()))?;
             let status = reply.status();
             self.throttle.answered(turn, status, reply.headers());
+            if let Some(to) = redirect_to_follow(&method, status, reply.headers(), &url, hops) {
+                tracing::debug!(
+                    %method,
+                    "redirected (HTTP {status}) to {}: followed",
+                    self.redactor().text(to.as_str())
+                );
+                url = to;
+                hops += 1;
+                continue;
+            }
             if let Some(message) =
-                redirect_refused(status, reply.headers(), reply.url(), self.redactor())
+                redirect_refused(&method, status, reply.headers(), &url, self.redactor())
             {
                 tracing::debug!(%method, "{message}");
                 return Err(CallError::Transport {

@@ -7,8 +7,8 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::redact::{Redactor, ServerText};
@@ -45,7 +45,7 @@ pub(crate) fn describe_transport(e: &reqwest::Error, redactor: &Redactor) -> Ser
 }
 
 /// The HTTP client every request to a tenant goes through: a reply waited for `timeout` at
-/// most, `idle_connections` kept per host, redirects followed to the same origin only (see
+/// most, `idle_connections` kept per host, no redirect followed by itself (see
 /// `redirect_policy`). It uses the proxy the environment names (`HTTPS_PROXY`, `HTTP_PROXY`,
 /// `ALL_PROXY`, less `NO_PROXY`), as curl does.
 ///
@@ -93,33 +93,41 @@ pub fn name_proxies(urls: &[&Url]) {
     }
 }
 
-/// Redirects followed on one request at most (same-origin 307 and 308 only).
-const MAX_REDIRECTS: usize = 5;
+/// Redirects a GET follows at most (same-origin 307 and 308 only).
+pub(crate) const MAX_REDIRECTS: usize = 5;
 
-/// The redirect policy of every request orgimport sends, all of which carry a credential (the
-/// client secret, or a bearer token): a 307 or 308 to the same origin (scheme, host and port)
-/// is followed, since it resends the same method and body to the server that was asked;
-/// anything else is not followed, and comes back as the 3xx answer it is. So no credential
-/// or customer data is sent to another origin, and a 301, 302 or 303 never turns a write into
-/// a GET that could be taken for its answer. [`redirect_refused`] words such an answer.
+/// The redirect policy of the HTTP client: no redirect is followed by the client itself, so
+/// every 3xx comes back as the answer it is. A write (POST, PUT, PATCH, DELETE) and the token
+/// request follow none at all: a redirected write is an unclear answer, never taken for done,
+/// and is never resent (a loop of redirects would otherwise send it again and again, and a
+/// DELETE could be sent to any path the server names). A GET follows a same-origin 307 or 308
+/// only, one at a time, through [`redirect_to_follow`]. [`redirect_refused`] words the rest.
 fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let same_origin = attempt
-            .previous()
-            .last()
-            .is_some_and(|from| from.origin() == attempt.url().origin());
-        let keeps_method = matches!(attempt.status().as_u16(), 307 | 308);
-        if same_origin && keeps_method && attempt.previous().len() <= MAX_REDIRECTS {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
-    })
+    reqwest::redirect::Policy::none()
 }
 
-/// When `status` is a redirect (3xx), why it was not followed, naming the status and the
-/// target (its `Location` in `headers`, resolved against `url`), redacted by `redactor`.
+/// Where a `method` request to `url` answered with `status` and `headers` goes next, when it
+/// is a redirect it may follow: a GET, a 307 or 308, to the same origin (scheme, host and
+/// port), its `hops`-th redirect within [`MAX_REDIRECTS`].
+pub(crate) fn redirect_to_follow(
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+    url: &Url,
+    hops: usize,
+) -> Option<Url> {
+    if *method != Method::GET || !matches!(status.as_u16(), 307 | 308) || hops >= MAX_REDIRECTS {
+        return None;
+    }
+    let to = url.join(headers.get(LOCATION)?.to_str().ok()?).ok()?;
+    (to.origin() == url.origin()).then_some(to)
+}
+
+/// When `status` is a redirect (3xx) to a `method` request, why it was not followed, naming
+/// the status and the target (its `Location` in `headers`, resolved against `url`), redacted
+/// by `redactor`.
 pub(crate) fn redirect_refused(
+    method: &Method,
     status: StatusCode,
     headers: &HeaderMap,
     url: &Url,
@@ -136,11 +144,13 @@ pub(crate) fn redirect_refused(
             let why = if to.origin() != url.origin() {
                 "it is another origin, and a request that carries the client secret or a \
                  token is never sent to another origin"
+            } else if *method != Method::GET {
+                "a write or a token request follows no redirect (it is not resent, and a \
+                 redirected write is not taken for done)"
             } else if matches!(status.as_u16(), 307 | 308) {
                 "too many redirects"
             } else {
-                "only a 307 or 308 keeps the request as it was sent (a write redirected \
-                 otherwise is not taken for done)"
+                "a read follows a 307 or 308 only"
             };
             format!("redirected (HTTP {status}) to {to}, not followed: {why}")
         }

@@ -133,25 +133,107 @@ async fn a_write_redirected_elsewhere_or_into_a_get_is_not_sent_nor_taken_for_do
     }
     assert_eq!(sandbox.sandbox.stats().creates_committed, 0);
 
-    // A 307 to the same origin resends the same create there: followed, and done.
+    // A 307 to the same origin, even into a loop: not followed, the create sent once, in
+    // doubt.
     let posts = orgs.clone();
     let moved = format!("{}{orgs}", hostile::MOVED);
     let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
-        (seen.method == "POST" && seen.path == posts).then(|| redirect(307, &moved))
+        (seen.method == "POST" && seen.path.ends_with(&posts)).then(|| redirect(307, &moved))
     })
     .await;
     let fixture = Fixture::new(&customers(1));
-    let summary = import_with(args_via(&fixture, &sandbox, &front.url, &[]))
-        .await
-        .unwrap();
-    assert_eq!(summary.count(Status::Created), 1, "{summary}");
-    let moved_posts = front
+    let summary = import_with(args_via(
+        &fixture,
+        &sandbox,
+        &front.url,
+        &["--max-attempts", "1"],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(summary.count(Status::Unconfirmed), 1, "{summary}");
+    let posted = front
         .seen()
         .iter()
-        .filter(|s| s.method == "POST" && s.path.starts_with(hostile::MOVED))
+        .filter(|s| s.method == "POST" && s.path.ends_with(&orgs))
         .count();
-    assert_eq!(moved_posts, 1, "the same-origin 307 was followed");
-    assert_eq!(sandbox.sandbox.stats().creates_committed, 1);
+    assert_eq!(posted, 1, "the same-origin 307 was not followed");
+    let row = &fixture.results_rows()[0];
+    assert!(
+        row["error"].contains("redirected (HTTP 307 ")
+            && row["error"].contains("follows no redirect"),
+        "{row:?}"
+    );
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_redirected_to_the_same_origin_is_not_followed() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let c = sandbox.sandbox.config();
+    let orgs = format!("/api/system/{}/organizations", c.tenant);
+    let template = format!("{orgs}/{}", c.template_id);
+    // Each DELETE is sent to another path: the template, the collection, the API's root, or
+    // the same path again (a loop).
+    let targets = [
+        template.clone(),
+        orgs.clone(),
+        format!("{orgs}/.."),
+        String::new(),
+    ];
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+        (seen.method == "DELETE").then(|| {
+            let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let to = match &targets[i % targets.len()] {
+                t if t.is_empty() => seen.path.clone(),
+                t => t.clone(),
+            };
+            redirect(307, &to)
+        })
+    })
+    .await;
+
+    // Imported through the same address undo uses.
+    let fixture = Fixture::new(&customers(4));
+    let summary = import_with(args_via(
+        &fixture,
+        &sandbox,
+        &front.url,
+        &["--rate", "1000"],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(summary.count(Status::Created), 4, "{summary}");
+    let before = sandbox.sandbox.stats().organizations;
+    let dir = fixture.dir.path();
+    let out = run(
+        bin_at(&sandbox, &front.url, dir),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let deletes = front.seen().iter().filter(|s| s.method == "DELETE").count();
+    assert_eq!(
+        deletes, 4,
+        "one DELETE per organization, none followed: {stderr}"
+    );
+    assert_eq!(
+        sandbox.sandbox.stats().organizations,
+        before,
+        "nothing deleted"
+    );
+    let report = std::fs::read_to_string(dir.join("customers.undo.csv")).unwrap();
+    assert!(!report.contains(",deleted,"), "{report}");
+    assert!(!report.contains("already_gone"), "{report}");
+    assert_eq!(
+        report.matches("redirected (HTTP 307 ").count(),
+        4,
+        "{report}"
+    );
+    let rows = fixture.results_rows();
+    assert!(rows.iter().all(|r| r["status"] == "created"), "{rows:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
