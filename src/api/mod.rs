@@ -15,5 +15,5 @@ pub use auth::{ClientAuth, Credentials, TokenSource};
 pub use client::{ApiClient, CallError, CreateReply};
 pub use retry::{Backoff, GaveUp, RetryPolicy, Tries};
 pub use throttle::Throttle;
-pub use transport::{http_client, name_proxies};
+pub use transport::{http_client, name_proxies, proxy_for};
 pub use types::{CreateOrganization, Organization, UpdateOrganization};

@@ -66,20 +66,10 @@ pub fn http_client(timeout: Duration, idle_connections: usize) -> Result<reqwest
 /// reqwest picks it from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less
 /// `NO_PROXY`): its host and port only, never its credentials.
 pub fn name_proxies(urls: &[&Url]) {
-    let matcher = hyper_util::client::proxy::matcher::Matcher::from_system();
     let mut named: Vec<String> = Vec::new();
     for url in urls {
-        let Ok(uri) = url.as_str().parse() else {
+        let Some(host) = proxy_for(url) else {
             continue;
-        };
-        let Some(proxy) = matcher.intercept(&uri) else {
-            continue;
-        };
-        let proxy = proxy.uri();
-        let host = match (proxy.host(), proxy.port_u16()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            (None, _) => "?".to_string(),
         };
         if !named.contains(&host) {
             tracing::info!(
@@ -91,6 +81,21 @@ pub fn name_proxies(urls: &[&Url]) {
             named.push(host);
         }
     }
+}
+
+/// The proxy requests to `url` go through, as reqwest picks it from the environment
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`; loopback hosts included): its
+/// host and port only, never its credentials. `None` when they go direct.
+pub fn proxy_for(url: &Url) -> Option<String> {
+    let matcher = hyper_util::client::proxy::matcher::Matcher::from_system();
+    let uri = url.as_str().parse().ok()?;
+    let proxy = matcher.intercept(&uri)?;
+    let proxy = proxy.uri();
+    Some(match (proxy.host(), proxy.port_u16()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        (None, _) => "?".to_string(),
+    })
 }
 
 /// Redirects a GET follows at most (same-origin 307 and 308 only).

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::Error;
-use crate::api::{ClientAuth, Credentials};
+use crate::api::{ClientAuth, Credentials, proxy_for};
 use crate::cli::{ClientAuthArg, ConnectionArgs};
 use crate::record::TenantMark;
 use crate::settings::layers::{Environment, Layers};
@@ -181,13 +181,18 @@ impl Connection {
     }
 
     /// Refuses plain http to a host that is not this machine (a loopback address or
-    /// `localhost`) unless `--allow-insecure-http` says so; then warns, as the client secret
+    /// `localhost`), or to any host through a proxy (which the environment may name even for
+    /// this machine), unless `--allow-insecure-http` says so; then warns, as the client secret
     /// and the tokens cross the network in clear.
     ///
     /// # Errors
     /// [`Error::Config`] naming `flag` and the way out.
     fn check_transport(&self, flag: &str, url: &Url) -> Result<(), Error> {
-        if url.scheme() != "http" || is_loopback(url) {
+        if url.scheme() != "http" {
+            return Ok(());
+        }
+        let proxy = proxy_for(url);
+        if proxy.is_none() && is_loopback(url) {
             return Ok(());
         }
         let host = url.host_str().unwrap_or_default();
@@ -195,15 +200,25 @@ impl Connection {
         let mut url = url.clone();
         let _ = url.set_username("");
         let _ = url.set_password(None);
+        let (whither, fix) = match &proxy {
+            Some(proxy) => (
+                format!("to {host} through the proxy {proxy} (from HTTP_PROXY or ALL_PROXY)"),
+                "use https, list the host in NO_PROXY, or pass",
+            ),
+            None => (
+                format!("to {host}, which is not this machine"),
+                "use https, or pass",
+            ),
+        };
         if !self.allow_insecure_http {
             return Err(Error::Config(format!(
-                "{flag} {url} is plain http to {host}, which is not this machine: the client \
-                 secret and the tokens would cross the network in clear; use https, or pass \
-                 --allow-insecure-http (ORGIMPORT_ALLOW_INSECURE_HTTP=1) to send them anyway"
+                "{flag} {url} is plain http {whither}: the client secret and the tokens would \
+                 cross the network in clear; {fix} --allow-insecure-http \
+                 (ORGIMPORT_ALLOW_INSECURE_HTTP=1) to send them anyway"
             )));
         }
         eprintln!(
-            "warning: {flag} {url} is plain http to {host}: the client secret and the tokens \
+            "warning: {flag} {url} is plain http {whither}: the client secret and the tokens \
              cross the network in clear (--allow-insecure-http)"
         );
         Ok(())

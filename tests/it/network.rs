@@ -340,3 +340,44 @@ async fn plain_http_to_another_host_is_refused_unless_allowed_and_a_proxy_is_nam
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_to_this_machine_through_a_proxy_is_refused_unless_allowed() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let proxy = hostile::serve(Some(sandbox.base_url.clone()), |_| None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let via_proxy = |extra: Option<(&str, &str)>| {
+        let mut cmd = bin_at(&sandbox, &sandbox.base_url, dir.path());
+        cmd.env("HTTP_PROXY", &proxy.url);
+        if let Some((k, v)) = extra {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+
+    let out = run(via_proxy(None), &["token"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is plain http to 127.0.0.1 through the proxy 127.0.0.1:")
+            && stderr.contains("NO_PROXY")
+            && stderr.contains("--allow-insecure-http"),
+        "{stderr}"
+    );
+    assert!(proxy.seen().is_empty(), "nothing sent: {:?}", proxy.seen());
+    assert!(!stderr.contains(&sandbox.secret()), "{stderr}");
+
+    // NO_PROXY for the host: sent direct, no flag needed.
+    let out = run(via_proxy(Some(("NO_PROXY", "127.0.0.1"))), &["token"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(proxy.seen().is_empty(), "direct: {:?}", proxy.seen());
+
+    let out = run(via_proxy(None), &["token", "--allow-insecure-http"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: --base-url") && stderr.contains("cross the network in clear"),
+        "{stderr}"
+    );
+    assert!(!proxy.seen().is_empty(), "sent through the proxy");
+}
