@@ -163,7 +163,7 @@ pub async fn export(settings: ExportSettings) -> Result<Report, Error> {
             ),
         ));
     }
-    record::check_report(&out, "the export", Writing::Replaced, None)?;
+    record::check_report(&out, "the export", Writing::Replaced, None, None)?;
     let (client, _tokens) =
         session::connect_tenant(&settings.tenant, settings.rate, settings.timeout)?;
     // Nothing sets this stop signal: Ctrl-C ends `export` at once, as nothing is written yet.

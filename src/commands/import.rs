@@ -36,8 +36,14 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
     // The summary JSON's place first: every later failure is written into it.
     if let Some(path) = &settings.summary_json {
         let results = Some(settings.results.as_path());
-        record::check_report(path, "the summary JSON", Writing::InPlace, results)
-            .with_context(context)?;
+        record::check_report(
+            path,
+            "the summary JSON",
+            Writing::InPlace,
+            results,
+            Some(&settings.input),
+        )
+        .with_context(context)?;
     }
     if settings.dry_run.is_some() {
         return crate::commands::dry_run::run(&settings).await;

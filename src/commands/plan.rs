@@ -231,7 +231,13 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     // The results file the import of this input writes by default (`plan` has no results
     // file of its own: its `--out` is the plan's, and its settings name the import's).
     let results = config.results.clone();
-    record::check_report(&out, "the plan", Writing::InPlace, Some(&results))?;
+    record::check_report(
+        &out,
+        "the plan",
+        Writing::InPlace,
+        Some(&results),
+        Some(&config.input),
+    )?;
     let source = Source::settle(&config.input, &config.dialect)?;
     source.announce(&config.input);
     // The plan reads no results, but says when the import it plans would refuse them.

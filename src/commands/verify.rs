@@ -159,6 +159,7 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
         "the verify report",
         Writing::InPlace,
         Some(&results.file),
+        None,
     )?;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     RetryPolicy::default().token(&tokens, &Stop::new()).await?;

@@ -128,8 +128,10 @@ pub fn check_writable(path: &Path, what: &str, how: Writing) -> Result<(), Error
 
 /// Checks that `path`, where a command writes `what`, a report (the plan, the verify or undo
 /// report, the summary JSON, an export), may be written there, as [`check_writable`] does for
-/// `how`, and that it is not a symbolic link, a device, a FIFO or a socket, nor `results` (the
-/// results file the command reads or writes) nor any import's results file or journal.
+/// `how`, and that it is not a symbolic link, a device, a FIFO or a socket, nor `input` (the
+/// customer file the command reads), nor `results` (the results file the command reads or
+/// writes) nor any import's results file or journal, nor a file whose header is the input
+/// columns of `results` (the input of the import that wrote it).
 ///
 /// # Errors
 /// As [`check_writable`]; [`Error::Io`] naming `path` and what it is when it is one of those.
@@ -138,6 +140,7 @@ pub fn check_report(
     what: &str,
     how: Writing,
     results: Option<&Path>,
+    input: Option<&Path>,
 ) -> Result<(), Error> {
     let refuse = |message: String| {
         Err(Error::io(
@@ -159,6 +162,14 @@ pub fn check_report(
              another path"
         ));
     }
+    if let Some(input) = input
+        && same_place(path, input)
+    {
+        return refuse(format!(
+            "this is the input file of this command, and {what} is never written over it; \
+             choose another path"
+        ));
+    }
     if let Some(results) = results
         && same_place(path, results)
     {
@@ -171,6 +182,15 @@ pub fn check_report(
         return refuse(format!(
             "this is {kind}, and {what} is never written over one (undo and a rerun need it); \
              choose another path"
+        ));
+    }
+    if let Some(results) = results
+        && is_input_of(path, results)
+    {
+        return refuse(format!(
+            "its columns are the input columns of {}: it is the input of the import that \
+             wrote it, and {what} is never written over an input; choose another path",
+            results.display()
         ));
     }
     check_writable(path, what, how)
@@ -237,25 +257,7 @@ const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 /// What import file the regular file at `path` is, by its header (`an import's results
 /// file`, `an import's journal`); `None` for any other file, or none.
 fn import_file(path: &Path) -> Option<&'static str> {
-    let file = std::fs::File::open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut head = Vec::new();
-    file.take(HEADER_READ).read_to_end(&mut head).ok()?;
-    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&head);
-    let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
-    DELIMITERS.into_iter().find_map(|delimiter| {
-        let headers: StringRecord = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .delimiter(delimiter)
-            .from_reader(line)
-            .records()
-            .next()?
-            .ok()?
-            .iter()
-            .map(|cell| restore(cell.trim()))
-            .collect();
+    header_of(path)?.into_iter().find_map(|headers| {
         if Layout::of(&headers).is_ok() {
             Some("an import's results file")
         } else if is_journal_header(&headers) {
@@ -264,6 +266,55 @@ fn import_file(path: &Path) -> Option<&'static str> {
             None
         }
     })
+}
+
+/// Whether the regular file at `path` has for header the input columns of the results file
+/// `results`, in a delimiter orgimport reads: the customer file its import read.
+fn is_input_of(path: &Path, results: &Path) -> bool {
+    let Some(input_columns) = header_of(results).and_then(|candidates| {
+        candidates.into_iter().find_map(|headers| {
+            let width = Layout::of(&headers).ok()?.input_width();
+            Some(headers.iter().take(width).collect::<Vec<_>>().join("\u{0}"))
+        })
+    }) else {
+        return false;
+    };
+    header_of(path).is_some_and(|candidates| {
+        candidates.into_iter().any(|headers| {
+            headers.len() > 1 && headers.iter().collect::<Vec<_>>().join("\u{0}") == input_columns
+        })
+    })
+}
+
+/// The first line of the regular file at `path` read as a header in each delimiter
+/// orgimport reads (its cells trimmed and restored); `None` when it cannot be read.
+fn header_of(path: &Path) -> Option<Vec<StringRecord>> {
+    let file = std::fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut head = Vec::new();
+    file.take(HEADER_READ).read_to_end(&mut head).ok()?;
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&head);
+    let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    Some(
+        DELIMITERS
+            .into_iter()
+            .filter_map(|delimiter| {
+                let headers: StringRecord = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .delimiter(delimiter)
+                    .from_reader(line)
+                    .records()
+                    .next()?
+                    .ok()?
+                    .iter()
+                    .map(|cell| restore(cell.trim()))
+                    .collect();
+                Some(headers)
+            })
+            .collect(),
+    )
 }
 
 /// Creates and removes a file of a name nothing else uses in `dir`: whether a file can be

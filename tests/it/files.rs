@@ -294,6 +294,58 @@ async fn no_report_is_written_over_an_imports_results_file_or_journal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_report_is_written_over_the_customer_file_it_reads() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(3));
+    let dir = fixture.dir.path();
+    let (code, stderr) = run(
+        &sandbox,
+        dir,
+        &["import", "customers.csv", "--out", "r.csv"],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    // Another name of the same file.
+    std::fs::hard_link(dir.join("customers.csv"), dir.join("linked.csv")).unwrap();
+    let input = std::fs::read(dir.join("customers.csv")).unwrap();
+    let sent = requests(&sandbox);
+    let own = "this is the input file of this command, and";
+    let wrote = "its columns are the input columns of r.csv";
+    let cases: [(&[&str], &str); 6] = [
+        (&["plan", "customers.csv", "--out", "customers.csv"], own),
+        (&["plan", "customers.csv", "--out", "linked.csv"], own),
+        (&["plan", "./customers.csv", "--out", "customers.csv"], own),
+        (
+            &[
+                "import",
+                "customers.csv",
+                "--out",
+                "r2.csv",
+                "--summary-json",
+                "customers.csv",
+            ],
+            own,
+        ),
+        (&["verify", "r.csv", "--out", "customers.csv"], wrote),
+        (&["undo", "r.csv", "--yes", "--out", "customers.csv"], wrote),
+    ];
+    for (args, message) in cases {
+        let (code, stderr) = run(&sandbox, dir, args).await;
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(stderr.contains("choose another path"), "{args:?}: {stderr}");
+        assert_eq!(
+            std::fs::read(dir.join("customers.csv")).unwrap(),
+            input,
+            "{args:?}"
+        );
+    }
+    assert!(!dir.join("r2.csv").exists());
+    assert_eq!(requests(&sandbox), sent, "nothing was sent");
+    assert_eq!(sandbox.sandbox.stats().organizations, 3, "nothing deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_refuse_a_link_a_device_or_a_fifo_and_write_nothing() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new(&customers(3));

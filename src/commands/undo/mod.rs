@@ -220,6 +220,7 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
         "the undo report",
         Writing::InPlace,
         Some(&results.file),
+        None,
     )?;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     RetryPolicy::default().token(&tokens, &Stop::new()).await?;
