@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::ExitStatus;
+use crate::settings::connection::without_credentials;
 use crate::settings::profile::DEFAULT_FILE;
 use crate::settings::{ConfigSettings, Origin, SECRET_ENV, Source};
 
@@ -54,7 +55,12 @@ pub fn describe(settings: &ConfigSettings) -> String {
     for origin in settings.origins.iter().filter(|o| o.name != SECRET_FILE) {
         let label = origin.name;
         let _ = match &origin.value {
-            Some(value) => writeln!(out, "{label:<14} {value}  ({})", from(origin)),
+            Some(value) => writeln!(
+                out,
+                "{label:<14} {}  ({})",
+                without_credentials(value),
+                from(origin)
+            ),
             None => match (label, &address) {
                 ("base_url", Some(a)) => writeln!(out, "{label:<14} {}  (derived)", a.base_url),
                 ("tenant", Some(a)) => writeln!(out, "{label:<14} {}  (derived)", a.tenant),
@@ -108,7 +114,7 @@ pub fn to_json(settings: &ConfigSettings) -> String {
         };
         let (value, from) = match (&origin.value, derived) {
             (Some(value), _) => (
-                Some(value.clone()),
+                Some(without_credentials(value)),
                 match origin.source {
                     Source::Flag => "flag".to_string(),
                     Source::Env => "env".to_string(),

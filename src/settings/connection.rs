@@ -80,11 +80,20 @@ impl Connection {
     /// [`Error::Config`] naming the setting to fix.
     pub fn address(&self) -> Result<Address, Error> {
         let parse = |flag: &str, text: &str| -> Result<Url, Error> {
+            let shown = without_credentials(text);
             let url = Url::parse(text.trim())
-                .map_err(|e| Error::Config(format!("{flag} {text:?} is not a URL: {e}")))?;
+                .map_err(|e| Error::Config(format!("{flag} {shown:?} is not a URL: {e}")))?;
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
                 return Err(Error::Config(format!(
-                    "{flag} {text:?} must be an http(s) URL with a host"
+                    "{flag} {shown:?} must be an http(s) URL with a host"
+                )));
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(Error::Config(format!(
+                    "{flag} {shown:?} holds a user name or a password, and a URL never carries \
+                     credentials (they would be printed and sent as they are); give the URL \
+                     without them, the client id with --client-id (ORGIMPORT_CLIENT_ID) and \
+                     the secret in {SECRET_ENV} or a file named by --client-secret-file"
                 )));
             }
             Ok(url)
@@ -222,6 +231,20 @@ impl Connection {
              cross the network in clear (--allow-insecure-http)"
         );
         Ok(())
+    }
+}
+
+/// `text`, a URL as given, without the user name and password it may hold (`user:pw@`
+/// replaced by `***@`), for messages and `config`; anything else unchanged.
+pub fn without_credentials(text: &str) -> String {
+    let Some(scheme_end) = text.find("://").map(|i| i + 3) else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..scheme_end], &rest[at..]),
+        None => text.to_string(),
     }
 }
 

@@ -526,3 +526,51 @@ async fn a_secret_file_with_whitespace_around_is_trimmed_with_a_warning_and_two_
         "none for two lines"
     );
 }
+
+#[tokio::test]
+async fn a_url_with_a_user_name_or_password_is_refused_and_never_printed() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = sandbox.sandbox.config();
+    let with_user = sandbox
+        .base_url
+        .replacen("http://", "http://tuser:URLPASS@", 1);
+    let token_url = format!("{with_user}/{}/oauth2/token", c.tenant);
+    let cases: [(&str, String, &[&str]); 6] = [
+        ("ORGIMPORT_BASE_URL", with_user.clone(), &["config"]),
+        (
+            "ORGIMPORT_BASE_URL",
+            with_user.clone(),
+            &["config", "--json"],
+        ),
+        ("ORGIMPORT_BASE_URL", with_user.clone(), &["token"]),
+        ("ORGIMPORT_TOKEN_URL", token_url.clone(), &["config"]),
+        ("ORGIMPORT_TOKEN_URL", token_url.clone(), &["token"]),
+        (
+            "ORGIMPORT_BASE_URL",
+            with_user.replacen(":URLPASS", "", 1),
+            &["token"],
+        ),
+    ];
+    for (name, url, args) in cases {
+        let mut cmd = bin_for(&sandbox, dir.path());
+        cmd.env(name, &url);
+        let out = run(cmd, args).await;
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name} {args:?}: {stdout}{stderr}"
+        );
+        assert!(
+            !stdout.contains("URLPASS") && !stderr.contains("URLPASS"),
+            "{name} {args:?}: {stdout}{stderr}"
+        );
+        assert!(
+            format!("{stdout}{stderr}").contains("holds a user name or a password")
+                && format!("{stdout}{stderr}").contains("ORGIMPORT_CLIENT_SECRET"),
+            "{name} {args:?}: {stdout}{stderr}"
+        );
+    }
+    assert_eq!(sandbox.sandbox.stats().token_requests, 0, "nothing sent");
+}
