@@ -175,8 +175,8 @@ impl ActiveProfile {
             };
         };
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let file: SettingsFile =
-            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let file: SettingsFile = toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), toml_error(&text, &e))))?;
         let name = profile.map(str::to_string).or(file.default_profile.clone());
         let Some(name) = name else {
             return Ok(ActiveProfile {
@@ -207,4 +207,27 @@ impl ActiveProfile {
             _ => "file".into(),
         }
     }
+}
+
+/// Where in `text` the settings file is not valid (line and column) and why, in toml's words
+/// with every quoted value in them replaced by `"…"`: never the line's text nor a value,
+/// since the line may hold a secret put in the file by mistake.
+fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    let place = error.span().map_or_else(String::new, |span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        format!("line {line}, column {column}: ")
+    });
+    // A quote toml expected is named in backticks: kept, all else between quotes dropped.
+    let words = error.message().trim().replace("`\"`", "`\u{0}`");
+    let mut message = String::new();
+    for (i, part) in words.split('"').enumerate() {
+        match i % 2 {
+            0 => message.push_str(part),
+            _ => message.push_str("\"…\""),
+        }
+    }
+    let message = message.replace('\u{0}', "\"");
+    format!("not a valid settings file at {place}{message}")
 }

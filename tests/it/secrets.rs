@@ -574,3 +574,36 @@ async fn a_url_with_a_user_name_or_password_is_refused_and_never_printed() {
     }
     assert_eq!(sandbox.sandbox.stats().token_requests, 0, "nothing sent");
 }
+
+#[tokio::test]
+async fn a_settings_file_that_is_not_valid_is_located_without_its_text() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (line, place) in [
+        (r#"client_secret = "TOML-SECRET-XYZ""#, "line 3, column 1"),
+        (
+            r#"allow_insecure_http = "TOML-SECRET-XYZ""#,
+            "line 3, column 23",
+        ),
+        (r#"client_id = "TOML-SECRET-XYZ"#, "line 3, column"),
+        (r#"rate = "TOML-SECRET-XYZ""#, "line 3, column 8"),
+        ("TOML-SECRET-XYZ", "line 3, column"),
+    ] {
+        std::fs::write(
+            dir.path().join("orgimport.toml"),
+            format!("[profiles.a]\ntenant = \"demo\"\n{line}\n"),
+        )
+        .unwrap();
+        for args in [&["config"][..], &["token"]] {
+            let out = run(bin_for(&sandbox, dir.path()), args).await;
+            let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert_eq!(out.status.code(), Some(2), "{line}: {all}");
+            assert!(!all.contains("TOML-SECRET"), "{line}: {all}");
+            assert!(
+                all.contains("orgimport.toml: not a valid settings file at ")
+                    && all.contains(place),
+                "{line}: {all}"
+            );
+        }
+    }
+}
