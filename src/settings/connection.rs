@@ -358,18 +358,54 @@ pub(crate) fn secret_from_env(env: &Environment) -> Option<SecretString> {
         .map(|s| SecretString::from(s.to_string()))
 }
 
+/// How long a secret file may be, in bytes: a secret is far shorter.
+const MAX_SECRET_FILE: u64 = 64 << 10;
+
 /// The secret in the file at `path`: its one line, without the line end. Whitespace around it
 /// (spaces, tabs, a CR of a Windows line end, blank lines, a byte-order mark) is taken off
 /// with a warning, as no secret starts or ends with it and an editor adds it unseen.
 ///
 /// # Errors
-/// The file's read error; [`Error::Config`] when it is empty or holds more than one line.
-/// Neither message shows the secret.
+/// The file's read error; [`Error::Config`] when it is not a regular file, larger than 64 KiB,
+/// not UTF-8, empty, holds more than one line or a control character in the secret. No
+/// message shows the secret.
 pub(crate) fn read_secret_file(path: &Path) -> Result<SecretString, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    use std::io::Read as _;
     let flag = format!("--client-secret-file {}", path.display());
-    let (secret, trimmed) =
-        secret_in(&text).map_err(|why| Error::Config(format!("{flag} {why}")))?;
+    let refuse = |why: &str| Error::Config(format!("{flag} {why}"));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A FIFO does not block the open (it is refused just below).
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| Error::io(path, e))?;
+    if !file.metadata().map_err(|e| Error::io(path, e))?.is_file() {
+        return Err(refuse(
+            "is not a regular file (a device, a FIFO or a directory), and the secret is read \
+             only from one",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(refuse(&format!(
+            "is larger than {} KiB: it is not a secret file",
+            MAX_SECRET_FILE >> 10
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| refuse("is not UTF-8 text"))?;
+    let (secret, trimmed) = secret_in(&text).map_err(refuse)?;
+    if secret.chars().any(char::is_control) {
+        return Err(refuse(
+            "holds a control character (NUL, a tab, an escape...) in the secret, which no \
+             secret has; write the secret alone, as text",
+        ));
+    }
     if trimmed {
         eprintln!(
             "warning: {flag}: whitespace around the secret (spaces, tabs, a Windows line end, \

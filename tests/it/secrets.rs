@@ -607,3 +607,53 @@ async fn a_settings_file_that_is_not_valid_is_located_without_its_text() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_secret_file_that_is_no_file_too_large_or_with_control_characters_is_refused() {
+    let sandbox = echoing(CANARY, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let write = |name: &str, bytes: Vec<u8>| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let cases = [
+        (
+            std::path::PathBuf::from("/dev/zero"),
+            "is not a regular file",
+        ),
+        (fifo, "is not a regular file"),
+        (
+            write(
+                "large",
+                format!("{CANARY}{}", "x".repeat(70 << 10)).into_bytes(),
+            ),
+            "is larger than 64 KiB",
+        ),
+        (
+            write("nul", format!("{CANARY}\0tail\n").into_bytes()),
+            "holds a control character",
+        ),
+        (
+            write("escape", format!("{CANARY}\u{1b}[2J\n").into_bytes()),
+            "holds a control character",
+        ),
+    ];
+    for (file, message) in cases {
+        let mut cmd = bin_for(&sandbox, dir.path());
+        cmd.env_remove("ORGIMPORT_CLIENT_SECRET")
+            .env("ORGIMPORT_CLIENT_SECRET_FILE", &file);
+        let out = tokio::time::timeout(std::time::Duration::from_secs(20), run(cmd, &["token"]))
+            .await
+            .unwrap_or_else(|_| panic!("{}: hung", file.display()));
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{}: {all}", file.display());
+        assert!(all.contains(message), "{}: {all}", file.display());
+        assert!(!all.contains("q7Zx"), "{all}");
+    }
+    assert_eq!(sandbox.sandbox.stats().token_requests, 0, "nothing sent");
+}
