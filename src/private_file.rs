@@ -3,8 +3,9 @@
 //! the summary JSON), so each is created readable and writable by its owner only (0600),
 //! whatever the umask, and only ever as a regular file: a symbolic link, a FIFO or a device
 //! found at its name is refused, never followed or opened. A file that exists keeps its mode
-//! when written again in place, and [`keep_mode`] gives a file written beside another and
-//! renamed over it the mode of the one it replaces.
+//! when written again in place; a file written beside another and renamed over it (every
+//! report, the summary JSON, the results file) gets the mode of the one it replaces from
+//! [`keep_mode`], when that one is the user's own.
 //!
 //! Every file orgimport writes is opened here, and nowhere else (the checks of
 //! [`crate::record::output`] aside, which write nothing).
@@ -68,27 +69,60 @@ pub fn open(path: &Path, how: Open) -> io::Result<File> {
     Ok(file)
 }
 
-/// Writes `bytes` to `path` from its start ([`Open::Truncate`]): a new file is 0600, one that
-/// exists keeps its mode. For whole files written at once (the summary JSON, an upload).
+/// Writes `bytes` to a new file that replaces `path`: written beside it (`<path>.tmp`, 0600),
+/// given the mode of the file it replaces as [`keep_mode`] says, and renamed over it. Never
+/// written in place, so that a hard link or another user's file at `path` is never written
+/// through. For whole files written at once (the summary JSON, an upload).
 ///
 /// # Errors
-/// As [`open`], and the disk's errors.
+/// As [`open`], and the disk's errors; what is at `path` is refused when it is not a regular
+/// file (or nothing).
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = open(path, Open::Truncate)?;
-    file.write_all(bytes)?;
-    file.flush()
+    refuse_other_than_a_file(path)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    remove_leftover(&tmp)?;
+    let written = (|| {
+        let mut file = open(&tmp, Open::New)?;
+        keep_mode(path, &file)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        refuse_replacing(path)?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Gives `file`, written to replace `path` (renamed over it), the mode of the regular file at
-/// `path`, so that a file the user made 0600 or 0640 stays so; nothing when there is none.
+/// `path`, so that a file the user made 0600 or 0640 stays so; nothing when there is none, or
+/// when that file is not the user's own (another user's file, one of mode 0666 say, is no
+/// choice of the user's: `file` stays 0600).
 ///
 /// # Errors
 /// The operating system's, when the mode cannot be set.
 pub fn keep_mode(path: &Path, file: &File) -> io::Result<()> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => set_mode_of(file, &meta),
+        Ok(meta) if meta.is_file() && is_own(&meta) => set_mode_of(file, &meta),
         _ => Ok(()),
     }
+}
+
+/// Whether the file of `meta` belongs to the user orgimport runs as (its effective user).
+#[cfg(unix)]
+fn is_own(meta: &Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    meta.uid() == unsafe { libc::geteuid() }
+}
+
+#[cfg(not(unix))]
+fn is_own(_: &Metadata) -> bool {
+    true
 }
 
 #[cfg(unix)]

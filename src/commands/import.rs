@@ -39,7 +39,7 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
         record::check_report(
             path,
             "the summary JSON",
-            Writing::InPlace,
+            Writing::Replaced,
             results,
             Some(&settings.input),
         )

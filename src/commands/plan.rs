@@ -234,7 +234,7 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     record::check_report(
         &out,
         "the plan",
-        Writing::InPlace,
+        Writing::Replaced,
         Some(&results),
         Some(&config.input),
     )?;

@@ -157,7 +157,7 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
     record::check_report(
         &out,
         "the verify report",
-        Writing::InPlace,
+        Writing::Replaced,
         Some(&results.file),
         None,
     )?;

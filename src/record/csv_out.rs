@@ -41,12 +41,14 @@ impl Drop for Beside {
 }
 
 impl CsvOut {
-    /// Creates (or truncates) the file at `path`, its fields separated by `delimiter`.
+    /// Starts a report at `path`, its fields separated by `delimiter`: as
+    /// [`CsvOut::replace`], never written in place, so that a hard link or another user's file
+    /// at `path` is never written through.
     ///
     /// # Errors
     /// [`Error::Io`] when it cannot be created.
     pub fn create(path: &Path, delimiter: u8) -> Result<CsvOut, Error> {
-        CsvOut::open(path, None, delimiter)
+        CsvOut::replace(path, delimiter)
     }
 
     /// Starts a file that replaces `path` when [`CsvOut::finish`]ed: written beside it first

@@ -29,11 +29,11 @@ use crate::private_file;
 /// How a command writes a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Writing {
-    /// Created, or overwritten where it is (the summary JSON, the plan, a report): the
-    /// directory must let it be created when it is not there yet.
+    /// Created, or overwritten where it is: the directory must let it be created when it is
+    /// not there yet. (Every report is now [`Writing::Replaced`], never written in place.)
     InPlace,
-    /// Written beside the old one and renamed over it, with files kept beside it while the
-    /// run goes on (the results file): its directory must be writable.
+    /// Written beside the old one and renamed over it (the results file, every report, the
+    /// summary JSON, an export): its directory must be writable.
     Replaced,
 }
 

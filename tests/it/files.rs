@@ -201,6 +201,66 @@ async fn a_results_file_rewritten_by_a_rerun_or_undo_keeps_its_mode() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_replaces_a_linked_or_foreign_file_and_never_writes_through_it() {
+    use std::os::unix::fs::MetadataExt;
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(2));
+    let dir = fixture.dir.path();
+    let (code, stderr) = run(&sandbox, dir, &["import", "customers.csv"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let reports: [(&str, &[&str]); 5] = [
+        (
+            "v.csv",
+            &["verify", "customers.results.csv", "--out", "v.csv"],
+        ),
+        ("p.csv", &["plan", "customers.csv", "--out", "p.csv"]),
+        (
+            "s.json",
+            &["import", "customers.csv", "--summary-json", "s.json"],
+        ),
+        (
+            "u.csv",
+            &["undo", "customers.results.csv", "--yes", "--out", "u.csv"],
+        ),
+        ("e.csv", &["export", "--out", "e.csv", "--force"]),
+    ];
+    for (name, args) in reports {
+        let path = dir.join(name);
+        // Another name of the file (a hard link someone made to a file of theirs), and, as
+        // root, a file of another user's that anyone may write.
+        let victim = dir.join(format!("victim-{name}"));
+        std::fs::write(&victim, "not yours").unwrap();
+        std::fs::hard_link(&victim, &path).unwrap();
+        set_mode(&path, 0o666);
+        if root {
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        }
+
+        let (code, stderr) = run(&sandbox, dir, args).await;
+
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        let read = |path: &Path| String::from_utf8_lossy(&std::fs::read(path).unwrap()).len();
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "not yours",
+            "{args:?}"
+        );
+        assert_ne!(read(&path), "not yours".len(), "{args:?}");
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_ne!(
+            meta.ino(),
+            std::fs::metadata(&victim).unwrap().ino(),
+            "{args:?}"
+        );
+        if root {
+            assert_eq!((meta.uid(), mode(&path)), (0, 0o600), "{args:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_report_is_written_over_an_imports_results_file_or_journal() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new(&customers(3));

@@ -218,7 +218,7 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     check_report(
         &results.out,
         "the undo report",
-        Writing::InPlace,
+        Writing::Replaced,
         Some(&results.file),
         None,
     )?;
