@@ -197,12 +197,15 @@ fn seconds_from_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Opti
         None => Ok(None),
         // `""` is none, as in every reply: the default lifetime.
         Some(Seconds::Text(s)) if s.trim().is_empty() => Ok(None),
-        Some(Seconds::Number(n)) if n.is_finite() && n >= 0.0 => Ok(Some(n as u64)),
+        // A negative lifetime is read as 0, which the token source clamps with a warning.
+        Some(Seconds::Number(n)) if n.is_finite() => Ok(Some(n.max(0.0) as u64)),
         Some(Seconds::Text(s)) => s
             .trim()
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("expires_in {s:?} is not a number"))),
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(|n| Some(n.max(0.0) as u64))
+            .ok_or_else(|| serde::de::Error::custom(format!("expires_in {s:?} is not a number"))),
         Some(Seconds::Number(n)) => Err(serde::de::Error::custom(format!(
             "expires_in {n} is not a lifetime"
         ))),

@@ -154,7 +154,12 @@ async fn a_token_lifetime_out_of_range_is_clamped_with_a_warning() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let token = sandbox.token().await;
     let dir = tempfile::tempdir().unwrap();
-    for (expires_in, taken) in [(json!(1e30), "86400 s"), (json!("0"), "1 s")] {
+    for (expires_in, taken) in [
+        (json!(1e30), "86400 s"),
+        (json!("0"), "1 s"),
+        (json!(-5), "1 s"),
+        (json!("-3600"), "1 s"),
+    ] {
         let answer = json!({"access_token": token, "expires_in": expires_in});
         let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
             seen.path.ends_with("/token").then(|| reply(200, &answer))
