@@ -68,8 +68,8 @@ pub struct ResultsArgs {
     /// allows) [env: ORGIMPORT_RATE] [default: 20].
     #[arg(long, value_parser = parse_rate_setting)]
     pub rate: Option<RateSetting>,
-    /// Requests in flight at most.
-    #[arg(long, default_value = "8", value_parser = parse_at_least_one::<NonZeroUsize>)]
+    /// Requests in flight at most, 1 to 1024.
+    #[arg(long, default_value = "8", value_parser = parse_concurrency)]
     pub concurrency: NonZeroUsize,
     /// Take a results file written by an earlier version of orgimport, which records no
     /// tenant, as this tenant's (never one that names another tenant).
@@ -226,8 +226,8 @@ pub struct ImportArgs {
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
     pub burst: Option<NonZeroU32>,
 
-    /// Requests in flight at most.
-    #[arg(long, default_value = "16", value_parser = parse_at_least_one::<NonZeroUsize>, help_heading = "Rate")]
+    /// Requests in flight at most, 1 to 1024.
+    #[arg(long, default_value = "16", value_parser = parse_concurrency, help_heading = "Rate")]
     pub concurrency: NonZeroUsize,
 
     /// Requests sent for one row at most, retries included; a 429 counts none (it only waits).

@@ -31,6 +31,22 @@ pub fn parse_at_least_one<T: std::str::FromStr>(text: &str) -> Result<T, String>
         .map_err(|_| "use a whole number of at least 1".to_string())
 }
 
+/// The most requests in flight `--concurrency` allows: more buys nothing against one tenant's
+/// rate limit, and each costs memory.
+pub const MAX_CONCURRENCY: usize = 1024;
+
+/// Parses `--concurrency`: a whole number from 1 to [`MAX_CONCURRENCY`].
+///
+/// # Errors
+/// A message naming the range.
+pub fn parse_concurrency(text: &str) -> Result<std::num::NonZeroUsize, String> {
+    text.trim()
+        .parse::<std::num::NonZeroUsize>()
+        .ok()
+        .filter(|n| n.get() <= MAX_CONCURRENCY)
+        .ok_or_else(|| format!("use a whole number from 1 to {MAX_CONCURRENCY}"))
+}
+
 /// Parses `FIELD=COLUMN`.
 ///
 /// # Errors

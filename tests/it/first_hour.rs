@@ -104,3 +104,35 @@ async fn a_dry_run_names_the_tenant_of_the_token_url() {
     let all = text(&out.stdout) + &text(&out.stderr);
     assert!(all.contains("POST /api/system/demo/organizations"), "{all}");
 }
+
+#[test]
+fn a_concurrency_out_of_range_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("customers.csv"), customers(1)).unwrap();
+    for (args, value) in [
+        (
+            &["import", "customers.csv", "--sandbox"][..],
+            "18446744073709551615",
+        ),
+        (&["import", "customers.csv", "--sandbox"], "1025"),
+        (&["import", "customers.csv", "--sandbox"], "0"),
+        (&["verify", "customers.results.csv"], "18446744073709551615"),
+        (&["undo", "customers.results.csv", "--yes"], "5000"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_orgimport"))
+            .args(args)
+            .args(["--concurrency", value])
+            .env_clear()
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {value}: {stderr}");
+        assert!(
+            stderr.contains("--concurrency")
+                && stderr.contains("use a whole number from 1 to 1024"),
+            "{args:?} {value}: {stderr}"
+        );
+    }
+    assert!(!dir.path().join("customers.results.csv").exists());
+}
