@@ -295,6 +295,17 @@ fn refusal(url: String, status: StatusCode, body: &[u8], redactor: &Redactor) ->
     let parsed: OAuthErrorBody = serde_json::from_slice(body).unwrap_or_default();
     // An outage or the endpoint's own rate limit may pass: not a refusal.
     let may_pass = status.is_server_error() || status.as_u16() == 429;
+    // A 401 is a refusal of the credentials whatever its body (a gateway's HTML page): final,
+    // never retried.
+    if parsed.error.is_empty() && status == StatusCode::UNAUTHORIZED {
+        let quoted = redactor.body(body, QUOTED_BODY);
+        return Error::AuthRejected {
+            url,
+            status: status.as_u16(),
+            error: "unauthorized".into(),
+            description: redactor.text(&format!(": {quoted}")).into_string(),
+        };
+    }
     if parsed.error.is_empty() || may_pass {
         let quoted = redactor.body(body, QUOTED_BODY);
         return Error::Auth {

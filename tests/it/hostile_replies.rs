@@ -242,3 +242,33 @@ async fn server_text_with_terminal_escapes_is_escaped_on_the_terminal_and_in_the
     assert_no_raw_escapes("the token refusal", &stderr);
     assert!(stderr.contains(r"bad\u{1b}[2J"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_html_page_from_the_token_endpoint_is_final_and_not_retried() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let front = hostile::serve(Some(sandbox.base_url.clone()), |seen| {
+        seen.path.ends_with("/token").then(|| {
+            Response::builder()
+                .status(401)
+                .header("content-type", "text/html")
+                .body(Body::from(
+                    "<html><body><h1>401 Authorization Required</h1></body></html>",
+                ))
+                .unwrap()
+        })
+    })
+    .await;
+
+    let out = run(bin_at(&sandbox, &front.url, dir.path()), &["token"]).await;
+
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("refused the credentials: 401"), "{stderr}");
+    let tried = front
+        .seen()
+        .iter()
+        .filter(|s| s.path.ends_with("/token"))
+        .count();
+    assert_eq!(tried, 1, "not retried: {stderr}");
+}
