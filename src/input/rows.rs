@@ -362,10 +362,7 @@ mod tests {
 
     #[test]
     fn fields_and_the_header_are_trimmed_and_a_row_without_padding_is_left_as_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("padded.csv");
-        std::fs::write(&path, " name ,\tid\nacme , x\t\nplain,y\n\" q \",\n").unwrap();
-        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let (_dir, source) = csv_source(b" name ,\tid\nacme , x\t\nplain,y\n\" q \",\n");
         let headers = source.headers().clone();
         assert_eq!(headers.iter().collect::<Vec<_>>(), ["name", "id"]);
         let fields: Vec<Vec<String>> = source
@@ -378,10 +375,7 @@ mod tests {
 
     #[test]
     fn ragged_and_non_utf8_rows_are_reported_with_their_fields_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.csv");
-        std::fs::write(&path, b"name,id\nshort\nlong,a,b,c\nM\xfcller,x\n").unwrap();
-        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let (_dir, source) = csv_source(b"name,id\nshort\nlong,a,b,c\nM\xfcller,x\n");
         let rows: Vec<RawRow> = source.rows(2).unwrap().map(Result::unwrap).collect();
         assert!(
             rows[0]
@@ -401,12 +395,19 @@ mod tests {
         assert_eq!(&rows[2].record[0], "M\u{fffd}ller");
     }
 
-    /// The start line of every row of `content`, or the error that stopped the reading.
-    fn lines_of(content: &[u8]) -> Result<Vec<u64>, String> {
+    /// `content` written to a CSV file of a temporary folder (kept alive by the first half)
+    /// and settled as input.
+    fn csv_source(content: &[u8]) -> (tempfile::TempDir, Source) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, content).unwrap();
         let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        (dir, source)
+    }
+
+    /// The start line of every row of `content`, or the error that stopped the reading.
+    fn lines_of(content: &[u8]) -> Result<Vec<u64>, String> {
+        let (_dir, source) = csv_source(content);
         let width = source.headers().len();
         source
             .rows(width)
@@ -526,10 +527,7 @@ mod tests {
 
     /// The problem of each row of `content` (read whole), by line.
     fn problems_of(content: &[u8]) -> Vec<(u64, Option<String>)> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.csv");
-        std::fs::write(&path, content).unwrap();
-        let source = Source::as_csv(&path, &Dialect::default()).unwrap();
+        let (_dir, source) = csv_source(content);
         let width = source.headers().len();
         source
             .rows(width)
