@@ -85,26 +85,13 @@ impl ImportSettings {
         quiet: bool,
         layers: &mut Layers,
     ) -> Result<ImportSettings, Error> {
-        Self::resolve_for(args, quiet, layers, false)
-    }
-
-    /// As [`ImportSettings::resolve`], for `plan` when `for_plan`.
-    ///
-    /// # Errors
-    /// As [`ImportSettings::resolve`].
-    fn resolve_for(
-        args: ImportArgs,
-        quiet: bool,
-        layers: &mut Layers,
-        for_plan: bool,
-    ) -> Result<ImportSettings, Error> {
         if crate::input::snapshot::is_stdin(&args.input) {
-            // Standard input is read once, into the import's copy: a command that reads its
-            // input more than once, or names its files after it, cannot take it.
-            if args.dry_run || for_plan {
+            // Standard input is read once, into the import's copy: a dry run reads its input
+            // more than once. (Other commands are refused `-` before their settings.)
+            if args.dry_run {
                 return Err(Error::Config(
-                    "`-` (standard input) is read by `import` only; save it to a file to plan \
-                     or rehearse it"
+                    "`-` (standard input) is read by `import` only, not by its dry run; save it \
+                     to a file to rehearse it"
                         .into(),
                 ));
             }
@@ -227,7 +214,7 @@ impl PlanSettings {
         args.dry_run = false;
         args.out = None;
         Ok(PlanSettings {
-            import: ImportSettings::resolve_for(args, quiet, layers, true)?,
+            import: ImportSettings::resolve(args, quiet, layers)?,
             out,
             json,
         })
