@@ -2,6 +2,7 @@
 //! (but the fuzz harness, which reads files only).
 
 mod between_runs;
+mod browser;
 mod conventions;
 mod empty_strings;
 mod encodings;
