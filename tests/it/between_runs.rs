@@ -12,7 +12,7 @@ use orgimport::sandbox::{Faults, SandboxConfig};
 
 use crate::fixture::{Fixture, customers};
 use crate::ops::{bin_for, run, text};
-use crate::util::{TestSandbox, start_sandbox};
+use crate::util::{TestSandbox, start_sandbox, wait_while_running, wait_while_task};
 
 /// The sandbox's organizations by name (templates left out).
 fn ids_by_name(sandbox: &TestSandbox) -> HashMap<String, String> {
@@ -117,13 +117,9 @@ fn an_import_killed_with_sigkill_leaves_its_lock_to_the_rerun_which_finishes() {
 
     let mut child = fixture.spawn_import(&sandbox, &["--rate", "100", "--concurrency", "4"]);
     let killed = child.id();
-    while sandbox.sandbox.stats().creates_committed == 0 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "it ended before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_while_running("a create committed, before the kill", &mut child, || {
+        sandbox.sandbox.stats().creates_committed > 0
+    });
     child.kill().unwrap(); // SIGKILL: no chance to remove the lock file
     child.wait().unwrap();
     let lock = lock_path(&fixture.results());
@@ -226,10 +222,9 @@ fn undo_is_refused_while_an_import_runs_on_the_results_file() {
     // 30 more rows at 20/s: the import runs for a second and a half after its first create.
     std::fs::write(fixture.input(), customers(40)).unwrap();
     let mut import = fixture.spawn_import(&sandbox, &["--rate", "20", "--concurrency", "2"]);
-    while sandbox.sandbox.stats().creates_committed == 10 {
-        assert!(import.try_wait().unwrap().is_none(), "it ended too soon");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_while_running("the second import's first create", &mut import, || {
+        sandbox.sandbox.stats().creates_committed > 10
+    });
 
     let undo = runtime.block_on(run(
         bin_for(&sandbox, fixture.dir.path()),
@@ -285,10 +280,10 @@ async fn an_input_edited_during_the_run_never_pairs_a_row_with_another_rows_orga
         &["--rate", "100", "--concurrency", "4"],
     );
     let run = tokio::spawn(crate::fixture::import_with(args));
-    while sandbox.sandbox.stats().creates_committed < 40 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(!run.is_finished(), "the edit comes during the run");
+    wait_while_task("40 creates committed", &run, || {
+        sandbox.sandbox.stats().creates_committed >= 40
+    })
+    .await;
     // Rewritten in place, as an editor saving over it might: row 5 deleted, so every row
     // after it moves up one, and a new customer appended (the same count of rows).
     let mut lines: Vec<String> = customers(201).lines().map(str::to_string).collect();

@@ -10,7 +10,7 @@ use orgimport::record::Status;
 use orgimport::sandbox::{Faults, RateLimit, SandboxConfig};
 
 use crate::fixture::{Fixture, customers, interrupt};
-use crate::util::{TestSandbox, start_sandbox};
+use crate::util::{TestSandbox, start_sandbox, wait_while_running};
 
 /// Checks that every row of the fixture's results is `created` or `exists`, that its org id
 /// is the organization the sandbox holds under the row's name, and that the sandbox committed
@@ -201,14 +201,9 @@ fn sigkill_twice_then_rerun(rows: usize, ignore_keys: bool) {
         let mut child = fixture.spawn_import(&sandbox, &flags);
         let started = Instant::now();
         // Kill once the run is under way: some creates are committed, it has not finished.
-        while started.elapsed() < kill_after || sandbox.sandbox.stats().creates_committed == before
-        {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "the run ended before the kill"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_while_running("the run under way, before the kill", &mut child, || {
+            started.elapsed() >= kill_after && sandbox.sandbox.stats().creates_committed != before
+        });
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         assert!(
@@ -237,10 +232,10 @@ fn ctrl_c_finishes_the_rows_in_flight_and_writes_complete_results() {
     let fixture = Fixture::new(&customers(1000));
     let flags = ["--rate", "100", "--concurrency", "8"];
 
-    let child = fixture.spawn_import(&sandbox, &flags);
-    while sandbox.sandbox.stats().creates_committed < 50 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = fixture.spawn_import(&sandbox, &flags);
+    wait_while_running("50 creates committed", &mut child, || {
+        sandbox.sandbox.stats().creates_committed >= 50
+    });
     interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

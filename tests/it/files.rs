@@ -130,6 +130,7 @@ async fn every_file_orgimport_creates_is_its_owners_only_under_umask_022() {
     let started = Instant::now();
     while std::fs::metadata(&journal).map_or(true, |m| m.len() < 200) {
         assert!(started.elapsed() < HUNG, "the run wrote no journal");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child.kill().unwrap();

@@ -10,7 +10,7 @@ use orgimport::settings::Settings;
 use serde_json::{Value, json};
 
 use crate::fixture::{Fixture, csv_rows, interrupt, resolve};
-use crate::util::{TestSandbox, start_sandbox};
+use crate::util::{TestSandbox, start_sandbox, wait_while_running};
 
 /// One row per case; the comment after each names its expected plan.
 const CSV: &str = "\
@@ -368,10 +368,10 @@ fn ctrl_c_stops_update_retries_and_writes_complete_results() {
     }
     let fixture = Fixture::new("name,description\norg-0,New\norg-1,New\norg-2,New\n");
     let flags = ["--on-existing", "update", "--max-attempts", "12"];
-    let child = fixture.spawn_import(&sandbox, &flags);
-    while sandbox.sandbox.stats().update_requests < 6 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut child = fixture.spawn_import(&sandbox, &flags);
+    wait_while_running("6 update requests", &mut child, || {
+        sandbox.sandbox.stats().update_requests >= 6
+    });
     interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -11,7 +11,7 @@ use orgimport::record::Status;
 use orgimport::sandbox::{Faults, Organization, RateLimit, SandboxConfig};
 
 use crate::fixture::{Fixture, csv_rows, customers, interrupt};
-use crate::util::{TestSandbox, start_sandbox};
+use crate::util::{TestSandbox, start_sandbox, wait_while_running};
 
 /// A sandbox that refuses a tenth of all API requests with a 403 `request_forbidden` burst,
 /// and answers 429 above 300 requests a second.
@@ -173,11 +173,11 @@ fn ctrl_c_while_the_tenant_is_listed_ends_the_run_and_sends_nothing() {
     );
     let fixture = Fixture::new(&customers(50));
 
-    let child = fixture.spawn_import(&sandbox, &["--rate", "1000"]);
+    let mut child = fixture.spawn_import(&sandbox, &["--rate", "1000"]);
     // The template check comes first; a third request is a page of the listing.
-    while sandbox.sandbox.stats().api_requests < 3 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_while_running("a page of the listing requested", &mut child, || {
+        sandbox.sandbox.stats().api_requests >= 3
+    });
     interrupt(&child);
     let out = child.wait_with_output().unwrap();
 

@@ -148,3 +148,44 @@ impl Drop for TestSandbox {
         }
     }
 }
+
+/// How long a test waits for a run to reach the point it waits for before it fails.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
+/// Polls `reached` until it holds, while `child` runs: fails the test when the process ends
+/// first, or when [`WAIT_LIMIT`] passes (a run stuck or too slow never hangs the suite).
+pub fn wait_while_running(
+    what: &str,
+    child: &mut std::process::Child,
+    mut reached: impl FnMut() -> bool,
+) {
+    let started = std::time::Instant::now();
+    while !reached() {
+        if let Some(status) = child.try_wait().expect("the child's status") {
+            panic!("{what}: the process ended ({status}) before that");
+        }
+        assert!(
+            started.elapsed() < WAIT_LIMIT,
+            "{what}: not within {WAIT_LIMIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Polls `reached` until it holds, while `task` runs: fails the test when the task ends first,
+/// or when [`WAIT_LIMIT`] passes.
+pub async fn wait_while_task<T>(
+    what: &str,
+    task: &JoinHandle<T>,
+    mut reached: impl FnMut() -> bool,
+) {
+    let started = std::time::Instant::now();
+    while !reached() {
+        assert!(!task.is_finished(), "{what}: the run ended before that");
+        assert!(
+            started.elapsed() < WAIT_LIMIT,
+            "{what}: not within {WAIT_LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -329,10 +329,10 @@ async fn a_workbook_saved_again_during_the_run_is_imported_as_it_was_at_the_star
         &book,
         &["--rate", "100", "--concurrency", "4"],
     )));
-    while sandbox.sandbox.stats().creates_committed < 20 {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(!run.is_finished(), "the edit comes during the run");
+    crate::util::wait_while_task("20 creates committed", &run, || {
+        sandbox.sandbox.stats().creates_committed >= 20
+    })
+    .await;
     // Saved again with row 3 deleted and a customer appended: the same count of rows.
     let mut edited = many(101);
     edited.remove(3);
