@@ -43,163 +43,38 @@ impl Mapping {
                  delete it",
             )]);
         }
-        let mut problems = Vec::new();
-        let label = |name: &str| -> String {
-            self.field(name)
-                .map(|f| f.label.clone())
-                .unwrap_or_else(|| name.to_string())
+        let mut row = RowCheck {
+            mapping: self,
+            record,
+            problems: Vec::new(),
         };
-        let mut problem = |kind: ProblemKind, field: &str, message: String| {
-            problems.push(Problem::new(kind, Some(&label(field)), message));
-        };
-        let too_long = |value: &str, max: usize| value.chars().count() > max;
-
-        let name = self.text("name", record).unwrap_or_default();
-        if name.is_empty() {
-            let message = match self.field("name").map(|f| &f.source) {
-                Some(Source::Slug(i)) => format!(
-                    "cannot make a name from {}: it has no letters or digits",
-                    quoted(record.get(*i).unwrap_or(""))
-                ),
-                _ => "is empty; every organization needs a name".into(),
-            };
-            problem(ProblemKind::MissingName, "name", message);
-        } else if too_long(&name, MAX_NAME_CHARS) {
-            problem(
-                ProblemKind::TooLong,
-                "name",
-                format!(
-                    "is {} characters long; the most is {MAX_NAME_CHARS}",
-                    name.chars().count()
-                ),
-            );
-        } else if let Some(why) = name_problem(&name, "every organization needs a name") {
-            problem(ProblemKind::BadName, "name", why);
-        }
-
-        let mut id_field = |field: &str, what: &str| -> Option<String> {
-            let value = self.text(field, record)?;
-            match checks::check_id(&value) {
-                Ok(()) => Some(value.into_owned()),
-                Err(why) => {
-                    problem(
-                        ProblemKind::BadId,
-                        field,
-                        format!("{} is not a valid {what}: {why}", quoted(&value)),
-                    );
-                    None
-                }
-            }
-        };
-        let id = id_field("id", "organization id");
-        let parent_id = id_field("parent_id", "parent organization id");
-        let template_id =
-            id_field("template_id", "template id").or_else(|| default_template.map(str::to_string));
-        let mut short_text = |field: &str, max: usize| -> Option<String> {
-            let value = self.text(field, record)?;
-            if too_long(&value, max) {
-                problem(
-                    ProblemKind::TooLong,
-                    field,
-                    format!(
-                        "is {} characters long; the most is {max}",
-                        value.chars().count()
-                    ),
-                );
-            }
-            Some(value.into_owned())
-        };
-        let display_name = short_text("displayName", MAX_SHORT_TEXT_CHARS);
-        let description = short_text("description", MAX_DESCRIPTION_CHARS);
-        let email = short_text("email", MAX_SHORT_TEXT_CHARS);
+        let name = row.name();
+        let id = row.id_field("id", "organization id");
+        let parent_id = row.id_field("parent_id", "parent organization id");
+        let template_id = row
+            .id_field("template_id", "template id")
+            .or_else(|| default_template.map(str::to_string));
+        // Lengths first, then what each holds: the order the row's problems are listed in.
+        let display_name = row.short_text("displayName", MAX_SHORT_TEXT_CHARS);
+        let description = row.short_text("description", MAX_DESCRIPTION_CHARS);
+        let email = row.short_text("email", MAX_SHORT_TEXT_CHARS);
         if let Some(display_name) = &display_name
             && let Some(why) = name_problem(display_name, "leave it empty, or give one to show")
         {
-            problem(ProblemKind::BadName, "displayName", why);
+            row.problem(ProblemKind::BadName, "displayName", why);
         }
-        if let Some(email) = &email
-            && !checks::is_email(email)
-        {
-            problem(
-                ProblemKind::BadEmail,
-                "email",
-                format!("{} is not an email address", quoted(email)),
-            );
+        if let Some(email) = &email {
+            row.email(email);
         }
-        let color = self.text("color", record).map(Cow::into_owned);
-        if let Some(color) = &color
-            && !checks::is_hex_color(color)
-        {
-            problem(
-                ProblemKind::BadColor,
-                "color",
-                format!("{} is not a hex color like #1A73E8", quoted(color)),
-            );
-        }
-        let mut domains = Vec::new();
-        if let Some(field) = self.field("domains")
-            && let Some(list) = self.value(field, record)
-        {
-            let separators: &[char] = if field.separator == ";" {
-                &[';', ',']
-            } else {
-                &[]
-            };
-            let items: Vec<&str> = if separators.is_empty() {
-                list.split(field.separator.as_str()).collect()
-            } else {
-                list.split(separators).collect()
-            };
-            for domain in items.into_iter().map(str::trim).filter(|d| !d.is_empty()) {
-                if let Err(why) = checks::check_no_bidi_controls(domain) {
-                    problem(
-                        ProblemKind::BadDomain,
-                        "domains",
-                        format!("{} contains {why}", quoted(domain)),
-                    );
-                } else if checks::is_domain(domain) {
-                    domains.push(domain.to_ascii_lowercase());
-                } else {
-                    problem(
-                        ProblemKind::BadDomain,
-                        "domains",
-                        format!(
-                            "{} is not a domain name like example.com{}",
-                            quoted(domain),
-                            if domain.contains("://") || domain.contains('/') {
-                                " (a column of web addresses gives its hosts with \
-                                 transform = \"host\" in a mapping file)"
-                            } else {
-                                ""
-                            }
-                        ),
-                    );
-                }
-            }
-        }
-        let mut payload = Map::new();
-        for (key, field) in &self.metadata {
-            let Some(text) = self.value(field, record) else {
-                continue;
-            };
-            match typed(&text, field) {
-                Ok(value) => {
-                    payload.insert(key.clone(), value);
-                }
-                Err(why) => problems.push(Problem::new(
-                    ProblemKind::BadMetadata,
-                    Some(&field.label),
-                    format!("{} {why}", quoted(&text)),
-                )),
-            }
-        }
-
-        if !problems.is_empty() {
-            return Err(problems);
+        let color = row.color();
+        let domains = row.domains();
+        let metadata = row.metadata();
+        if !row.problems.is_empty() {
+            return Err(row.problems);
         }
         Ok(CreateOrganization {
             id,
-            name: name.into_owned(),
+            name,
             display_name,
             description,
             email,
@@ -207,12 +82,173 @@ impl Mapping {
             domains,
             parent_id,
             template_id,
-            metadata: (!payload.is_empty()).then_some(Metadata {
-                payload,
+            metadata: (!metadata.is_empty()).then_some(Metadata {
+                payload: metadata,
                 schema: None,
             }),
         })
     }
+}
+
+/// One row being checked against its mapping: each field read and checked in turn, every
+/// problem gathered.
+struct RowCheck<'a> {
+    /// The mapping the row is read with.
+    mapping: &'a Mapping,
+    /// The row's cells.
+    record: &'a StringRecord,
+    /// The problems found so far.
+    problems: Vec<Problem>,
+}
+
+impl RowCheck<'_> {
+    /// Records a problem of the field named `field` (shown by its column's label).
+    fn problem(&mut self, kind: ProblemKind, field: &str, message: String) {
+        let label = self
+            .mapping
+            .field(field)
+            .map_or_else(|| field.to_string(), |f| f.label.clone());
+        self.problems
+            .push(Problem::new(kind, Some(&label), message));
+    }
+
+    /// The field named `field`, as text, if the row gives it.
+    fn text(&self, field: &str) -> Option<Cow<'_, str>> {
+        self.mapping.text(field, self.record)
+    }
+
+    /// The row's name: present, not too long, and something that shows.
+    fn name(&mut self) -> String {
+        let name = self.text("name").unwrap_or_default().into_owned();
+        if name.is_empty() {
+            let message = match self.mapping.field("name").map(|f| &f.source) {
+                Some(Source::Slug(i)) => format!(
+                    "cannot make a name from {}: it has no letters or digits",
+                    quoted(self.record.get(*i).unwrap_or(""))
+                ),
+                _ => "is empty; every organization needs a name".into(),
+            };
+            self.problem(ProblemKind::MissingName, "name", message);
+        } else if too_long(&name, MAX_NAME_CHARS) {
+            let message = format!(
+                "is {} characters long; the most is {MAX_NAME_CHARS}",
+                name.chars().count()
+            );
+            self.problem(ProblemKind::TooLong, "name", message);
+        } else if let Some(why) = name_problem(&name, "every organization needs a name") {
+            self.problem(ProblemKind::BadName, "name", why);
+        }
+        name
+    }
+
+    /// An id field (`what` says which kind of id, for the message), if given and valid.
+    fn id_field(&mut self, field: &str, what: &str) -> Option<String> {
+        let value = self.text(field)?.into_owned();
+        match checks::check_id(&value) {
+            Ok(()) => Some(value),
+            Err(why) => {
+                let message = format!("{} is not a valid {what}: {why}", quoted(&value));
+                self.problem(ProblemKind::BadId, field, message);
+                None
+            }
+        }
+    }
+
+    /// A text field of at most `max` characters, if given (kept when too long, to be
+    /// reported with the row).
+    fn short_text(&mut self, field: &str, max: usize) -> Option<String> {
+        let value = self.text(field)?.into_owned();
+        if too_long(&value, max) {
+            let message = format!(
+                "is {} characters long; the most is {max}",
+                value.chars().count()
+            );
+            self.problem(ProblemKind::TooLong, field, message);
+        }
+        Some(value)
+    }
+
+    /// Checks that `email` is an address.
+    fn email(&mut self, email: &str) {
+        if !checks::is_email(email) {
+            let message = format!("{} is not an email address", quoted(email));
+            self.problem(ProblemKind::BadEmail, "email", message);
+        }
+    }
+
+    /// The color, if given: a hex color.
+    fn color(&mut self) -> Option<String> {
+        let color = self.text("color")?.into_owned();
+        if !checks::is_hex_color(&color) {
+            let message = format!("{} is not a hex color like #1A73E8", quoted(&color));
+            self.problem(ProblemKind::BadColor, "color", message);
+        }
+        Some(color)
+    }
+
+    /// The domains, split at the column's separator (`;` takes `,` too), each checked and
+    /// lowercased.
+    fn domains(&mut self) -> Vec<String> {
+        let mut domains = Vec::new();
+        let Some(field) = self.mapping.field("domains") else {
+            return domains;
+        };
+        let Some(list) = self.mapping.value(field, self.record) else {
+            return domains;
+        };
+        let items: Vec<&str> = if field.separator == ";" {
+            list.split([';', ',']).collect()
+        } else {
+            list.split(field.separator.as_str()).collect()
+        };
+        for domain in items.into_iter().map(str::trim).filter(|d| !d.is_empty()) {
+            if let Err(why) = checks::check_no_bidi_controls(domain) {
+                let message = format!("{} contains {why}", quoted(domain));
+                self.problem(ProblemKind::BadDomain, "domains", message);
+            } else if checks::is_domain(domain) {
+                domains.push(domain.to_ascii_lowercase());
+            } else {
+                let hint = if domain.contains("://") || domain.contains('/') {
+                    " (a column of web addresses gives its hosts with transform = \"host\" in \
+                     a mapping file)"
+                } else {
+                    ""
+                };
+                let message = format!(
+                    "{} is not a domain name like example.com{hint}",
+                    quoted(domain)
+                );
+                self.problem(ProblemKind::BadDomain, "domains", message);
+            }
+        }
+        domains
+    }
+
+    /// The metadata the row gives, each value typed as its column says.
+    fn metadata(&mut self) -> Map<String, Value> {
+        let mut payload = Map::new();
+        for (key, field) in &self.mapping.metadata {
+            let Some(text) = self.mapping.value(field, self.record) else {
+                continue;
+            };
+            match typed(&text, field) {
+                Ok(value) => {
+                    payload.insert(key.clone(), value);
+                }
+                Err(why) => self.problems.push(Problem::new(
+                    ProblemKind::BadMetadata,
+                    Some(&field.label),
+                    format!("{} {why}", quoted(&text)),
+                )),
+            }
+        }
+        payload
+    }
+}
+
+/// Whether `value` has more than `max` characters.
+fn too_long(value: &str, max: usize) -> bool {
+    value.chars().count() > max
 }
 
 /// What makes `value` unusable as a name or display name, if anything: a control character,
