@@ -15,6 +15,20 @@ pub(super) fn place_children(
     references: Vec<(usize, String, bool)>,
     report: &mut dyn FnMut(&InvalidRow),
 ) {
+    resolve_references(plan, seen, names, references, report);
+    let depth = depths(plan, report);
+    place_by_depth(plan, &depth, report);
+}
+
+/// Records each child's parent row (by the parent's id, or its name where the row named its
+/// parent so), and makes invalid a row that is its own parent or names no row of the file.
+fn resolve_references(
+    plan: &mut Plan,
+    seen: &FirstRows,
+    names: &FingerprintMap,
+    references: Vec<(usize, String, bool)>,
+    report: &mut dyn FnMut(&InvalidRow),
+) {
     for (child, reference, named_parent) in references {
         let parent = seen
             .get(fingerprint(&format!("id:{reference}")))
@@ -54,8 +68,11 @@ pub(super) fn place_children(
             None => {}
         }
     }
+}
 
-    // Depth of each child, walking up its ancestors; a walk that meets itself is a cycle.
+/// The depth of each child (a top row is 0), walking up its ancestors; a walk that meets
+/// itself is a cycle, whose rows are made invalid.
+fn depths(plan: &mut Plan, report: &mut dyn FnMut(&InvalidRow)) -> HashMap<usize, usize> {
     let children: Vec<usize> = {
         let mut c: Vec<usize> = plan.parents.keys().copied().collect();
         c.sort_unstable();
@@ -107,9 +124,16 @@ pub(super) fn place_children(
             next += 1;
         }
     }
+    depth
+}
 
-    // Children of invalid rows cannot be placed; go down the waves so that the whole subtree
-    // of an invalid row is marked.
+/// Puts every child in the wave of its depth, going down the waves so that the whole
+/// subtree of an invalid row is made invalid (naming the parent's problem).
+fn place_by_depth(
+    plan: &mut Plan,
+    depth: &HashMap<usize, usize>,
+    report: &mut dyn FnMut(&InvalidRow),
+) {
     let mut by_depth: Vec<(usize, usize)> = plan
         .parents
         .keys()
