@@ -57,6 +57,78 @@ pub struct ResultsFile {
     pub warnings: Vec<(Place, String)>,
 }
 
+/// Refuses a file whose rows cannot all be read (`refused`, plus two rows with one
+/// organization), or that records no tenant and `check` does not adopt it.
+fn check_whole(
+    path: &Path,
+    rows: &[ResultRow],
+    mut refused: Vec<(Place, String)>,
+    layout: &Layout,
+    check: &TenantCheck,
+) -> Result<(), Error> {
+    refused.extend(checks::same_organization(rows.iter().filter_map(|row| {
+        row.org_id
+            .as_deref()
+            .filter(|_| row.status.is_done())
+            .map(|id| (id, Place::Results(row.line)))
+    })));
+    if !refused.is_empty() {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: checks::refusal(refused),
+        });
+    }
+    if !layout.version().records_tenant() {
+        let organizations = rows
+            .iter()
+            .any(|row| row.status.is_done() || row.status == Status::Unconfirmed);
+        check.unmarked(path, organizations)?;
+    }
+    Ok(())
+}
+
+/// Each row's key and name, and each row's parent reference, to find its parent row once all
+/// rows are read.
+#[derive(Default)]
+struct ParentRefs {
+    /// The first row of each key.
+    keys: HashMap<String, usize>,
+    /// The first row of each name.
+    names: HashMap<String, usize>,
+    /// (child row, the parent it names, whether by `parent`, which may be a name).
+    references: Vec<(usize, String, bool)>,
+}
+
+impl ParentRefs {
+    /// Notes the row `index`, of these keys.
+    fn note(&mut self, index: usize, k: &input::mapping::Keys) {
+        if let Some(key) = &k.key {
+            self.keys.entry(key.clone()).or_insert(index);
+        }
+        if let Some(name) = &k.name {
+            self.names.entry(name.clone()).or_insert(index);
+        }
+        match (&k.parent, &k.parent_id) {
+            (Some(p), _) => self.references.push((index, p.clone(), true)),
+            (None, Some(p)) => self.references.push((index, p.clone(), false)),
+            _ => {}
+        }
+    }
+
+    /// Sets each row's parent row, where its parent is a row of the file (never itself).
+    fn resolve(self, rows: &mut [ResultRow]) {
+        for (child, reference, named) in self.references {
+            let parent = self
+                .keys
+                .get(&format!("id:{reference}"))
+                .or_else(|| named.then(|| self.names.get(&reference)).flatten())
+                .copied()
+                .filter(|p| *p != child);
+            rows[child].parent_row = parent;
+        }
+    }
+}
+
 impl ResultsFile {
     /// Reads the results file at `path`, in any version; `spec` and `default_template` are
     /// the mapping and template the import was given, so that each row's request is made as
@@ -89,10 +161,7 @@ impl ResultsFile {
         let input_headers: StringRecord = headers.iter().take(layout.input_width()).collect();
         let mapping = Mapping::new(&input_headers, spec).map_err(bad)?;
         let mut rows = Vec::new();
-        // Row keys and names, and each row's parent reference, to find parent rows.
-        let mut keys: HashMap<String, usize> = HashMap::new();
-        let mut names: HashMap<String, usize> = HashMap::new();
-        let mut references: Vec<(usize, String, bool)> = Vec::new();
+        let mut parents = ParentRefs::default();
         let mut warnings: Vec<(Place, String)> = Vec::new();
         let mut refused: Vec<(Place, String)> = Vec::new();
         for row in source.rows(layout.width())? {
@@ -121,17 +190,7 @@ impl ResultsFile {
             let input_part: StringRecord = cells.iter().take(layout.input_width()).collect();
             let index = rows.len();
             let k = mapping.keys(&input_part);
-            if let Some(key) = &k.key {
-                keys.entry(key.clone()).or_insert(index);
-            }
-            if let Some(name) = &k.name {
-                names.entry(name.clone()).or_insert(index);
-            }
-            match (&k.parent, &k.parent_id) {
-                (Some(p), _) => references.push((index, p.clone(), true)),
-                (None, Some(p)) => references.push((index, p.clone(), false)),
-                _ => {}
-            }
+            parents.note(index, &k);
             rows.push(ResultRow {
                 line: row.line,
                 name: k.name.unwrap_or_default(),
@@ -144,29 +203,8 @@ impl ResultsFile {
                 cells,
             });
         }
-        refused.extend(checks::same_organization(rows.iter().filter_map(|row| {
-            row.org_id
-                .as_deref()
-                .filter(|_| row.status.is_done())
-                .map(|id| (id, Place::Results(row.line)))
-        })));
-        if !refused.is_empty() {
-            return Err(bad(checks::refusal(refused)));
-        }
-        if !layout.version().records_tenant() {
-            let organizations = rows
-                .iter()
-                .any(|row| row.status.is_done() || row.status == Status::Unconfirmed);
-            check.unmarked(path, organizations)?;
-        }
-        for (child, reference, named) in references {
-            let parent = keys
-                .get(&format!("id:{reference}"))
-                .or_else(|| named.then(|| names.get(&reference)).flatten())
-                .copied()
-                .filter(|p| *p != child);
-            rows[child].parent_row = parent;
-        }
+        check_whole(path, &rows, refused, &layout, check)?;
+        parents.resolve(&mut rows);
         Ok(ResultsFile {
             path: path.to_path_buf(),
             delimiter,
