@@ -107,69 +107,18 @@ pub fn is_org_id(id: &str) -> bool {
 
 /// Checks a row's result cells (see the module's docs for each case).
 pub(crate) fn read_cells(cells: Cells<'_>) -> Reading {
-    let Some(status) = Status::parse(cells.status) else {
-        let what = if cells.status.is_empty() {
-            "the status is empty".to_string()
-        } else {
-            format!(
-                "the status {:?} is not one orgimport writes ({})",
-                cells.status,
-                Status::ALL.map(Status::as_str).join(", ")
-            )
-        };
-        return Reading::Unreadable(Unreadable {
-            what,
-            fix: FIX_STATUS,
-        });
+    let status = match status_of(&cells) {
+        Ok(status) => status,
+        Err(unreadable) => return Reading::Unreadable(unreadable),
     };
-    if !cells.org_id.is_empty()
-        && matches!(status, Status::Failed | Status::Invalid | Status::NotSent)
-    {
-        return Reading::Unreadable(Unreadable {
-            what: format!(
-                "status {} with org_id {:?}: orgimport writes an org_id only for an \
-                 organization that exists, so the status was changed",
-                status.as_str(),
-                cells.org_id
-            ),
-            fix: FIX_EDITED_STATUS,
-        });
-    }
     let mut notes: Vec<String> = Vec::new();
     let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    let org_id = match cells.org_id {
-        "" => None,
-        id if is_org_id(id) => Some(id.to_string()),
-        id => {
-            notes.push(format!("org_id {id:?} is not an organization id"));
-            None
-        }
-    };
-    let http_status = match cells.http_status {
-        "" => None,
-        s => match s.parse::<u16>() {
-            Ok(n) if (100..=599).contains(&n) => Some(n),
-            _ => {
-                notes.push(format!(
-                    "http_status {s:?} is not an HTTP status: read as empty"
-                ));
-                None
-            }
-        },
-    };
-    let attempts = match cells.attempts {
-        "" => 0,
-        s => s.parse::<u32>().unwrap_or_else(|_| {
-            notes.push(format!("attempts {s:?} is not a number: read as 0"));
-            0
-        }),
-    };
     let mut outcome = Outcome {
         status,
-        org_id,
-        http_status,
+        org_id: org_id_of(cells.org_id, &mut notes),
+        http_status: http_status_of(cells.http_status, &mut notes),
         error: text(cells.error),
-        attempts,
+        attempts: attempts_of(cells.attempts, &mut notes),
         changes: text(cells.changes),
         kind: None,
     };
@@ -206,6 +155,78 @@ pub(crate) fn read_cells(cells: Cells<'_>) -> Reading {
             outcome,
             why: notes.join("; "),
         }
+    }
+}
+
+/// The row's status, if it is one orgimport writes and agrees with the row's org_id.
+fn status_of(cells: &Cells<'_>) -> Result<Status, Unreadable> {
+    let Some(status) = Status::parse(cells.status) else {
+        let what = if cells.status.is_empty() {
+            "the status is empty".to_string()
+        } else {
+            format!(
+                "the status {:?} is not one orgimport writes ({})",
+                cells.status,
+                Status::ALL.map(Status::as_str).join(", ")
+            )
+        };
+        return Err(Unreadable {
+            what,
+            fix: FIX_STATUS,
+        });
+    };
+    if !cells.org_id.is_empty()
+        && matches!(status, Status::Failed | Status::Invalid | Status::NotSent)
+    {
+        return Err(Unreadable {
+            what: format!(
+                "status {} with org_id {:?}: orgimport writes an org_id only for an \
+                 organization that exists, so the status was changed",
+                status.as_str(),
+                cells.org_id
+            ),
+            fix: FIX_EDITED_STATUS,
+        });
+    }
+    Ok(status)
+}
+
+/// The org_id cell, if it holds an organization id (else noted).
+fn org_id_of(cell: &str, notes: &mut Vec<String>) -> Option<String> {
+    match cell {
+        "" => None,
+        id if is_org_id(id) => Some(id.to_string()),
+        id => {
+            notes.push(format!("org_id {id:?} is not an organization id"));
+            None
+        }
+    }
+}
+
+/// The http_status cell, if it holds an HTTP status (else noted).
+fn http_status_of(cell: &str, notes: &mut Vec<String>) -> Option<u16> {
+    match cell {
+        "" => None,
+        s => match s.parse::<u16>() {
+            Ok(n) if (100..=599).contains(&n) => Some(n),
+            _ => {
+                notes.push(format!(
+                    "http_status {s:?} is not an HTTP status: read as empty"
+                ));
+                None
+            }
+        },
+    }
+}
+
+/// The attempts cell as a number; 0 when empty or not a number (then noted).
+fn attempts_of(cell: &str, notes: &mut Vec<String>) -> u32 {
+    match cell {
+        "" => 0,
+        s => s.parse::<u32>().unwrap_or_else(|_| {
+            notes.push(format!("attempts {s:?} is not a number: read as 0"));
+            0
+        }),
     }
 }
 
