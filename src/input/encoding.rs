@@ -89,34 +89,20 @@ pub fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled
             bom == 3,
         ));
     }
+    detect(path, dialect, first_bad)
+}
+
+/// The encoding of a file that is not UTF-8 (`first_bad` its first byte that is not), if one
+/// reads it as text for sure.
+fn detect(path: &Path, dialect: &Dialect, first_bad: u64) -> Result<Settled, Error> {
     let (guess, confident) = guess(path)?;
     let name = guess.name();
-    let refuse = |offset: u64, why: String| {
-        let line = line_of(path, offset).unwrap_or(1);
-        Error::Input {
-            path: path.to_path_buf(),
-            message: format!(
-                "line {line} (byte offset {offset}): {why}; nothing was read or sent. Save the \
-                 file as UTF-8 (in Excel: CSV UTF-8), or name its encoding with --encoding"
-            ),
-        }
-    };
-    let detected = |encoding: &'static Encoding| Settled {
-        dialect: Dialect {
-            encoding: Some(encoding),
-            ..dialect.clone()
-        },
-        note: Some(format!(
-            "not UTF-8: read as {} (detected; if that is wrong, name the encoding with \
-             --encoding)",
-            encoding.name()
-        )),
-    };
     if !guess.is_single_byte() {
         // A multi-byte encoding (Shift_JIS, GBK, ...) that reads every byte of the file: text
         // in another one seldom forms its byte sequences.
         if let Some((offset, what)) = first_unreadable(path, guess)? {
-            return Err(refuse(
+            return Err(unreadable_at(
+                path,
                 offset,
                 format!(
                     "not UTF-8 text, and not {name} either, the encoding it looks most like \
@@ -124,11 +110,11 @@ pub fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled
                 ),
             ));
         }
-        return Ok(detected(guess));
+        return Ok(detected(dialect, guess));
     }
     let survey = readings::Survey::of(path)?;
     match readings::decide(&survey, guess, confident) {
-        Verdict::One(encoding) => Ok(detected(encoding)),
+        Verdict::One(encoding) => Ok(detected(dialect, encoding)),
         Verdict::Ambiguous(readings, place, line) => {
             Err(refusals::ambiguous(path, &readings, place, &line))
         }
@@ -139,7 +125,8 @@ pub fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled
                 None => first_bad,
             };
             let at = refusals::read_byte(path, offset).unwrap_or(0);
-            Err(refuse(
+            Err(unreadable_at(
+                path,
                 offset,
                 format!(
                     "not UTF-8 text, and no encoding reads it as text for sure: {name}, the \
@@ -148,6 +135,34 @@ pub fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled
                 ),
             ))
         }
+    }
+}
+
+/// `dialect` with `encoding`, detected, and the line saying so.
+fn detected(dialect: &Dialect, encoding: &'static Encoding) -> Settled {
+    Settled {
+        dialect: Dialect {
+            encoding: Some(encoding),
+            ..dialect.clone()
+        },
+        note: Some(format!(
+            "not UTF-8: read as {} (detected; if that is wrong, name the encoding with \
+             --encoding)",
+            encoding.name()
+        )),
+    }
+}
+
+/// The refusal of a file no encoding reads for sure, at byte `offset` (and its line), for
+/// the reason `why`.
+fn unreadable_at(path: &Path, offset: u64, why: String) -> Error {
+    let line = line_of(path, offset).unwrap_or(1);
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "line {line} (byte offset {offset}): {why}; nothing was read or sent. Save the \
+             file as UTF-8 (in Excel: CSV UTF-8), or name its encoding with --encoding"
+        ),
     }
 }
 
