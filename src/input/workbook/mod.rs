@@ -121,46 +121,12 @@ pub(super) fn read(
     };
     let mut book = open(file, is_zip(head)).map_err(input_err)?;
     let sheets = book.sheets_metadata().to_vec();
-    let names: Vec<String> = sheets.iter().map(|s| s.name.clone()).collect();
-    let listed = |names: &mut dyn Iterator<Item = &String>| {
-        names
-            .map(|n| format!("{n:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let hidden: Vec<&String> = sheets
         .iter()
         .filter(|s| s.visible != SheetVisible::Visible)
         .map(|s| &s.name)
         .collect();
-    let name = match &dialect.sheet {
-        Some(wanted) => names
-            .iter()
-            .find(|n| *n == wanted)
-            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(wanted)))
-            .ok_or_else(|| {
-                input_err(format!(
-                    "there is no sheet {wanted:?}; the workbook's sheets are {}",
-                    listed(&mut names.iter())
-                ))
-            })?
-            .clone(),
-        None => sheets
-            .iter()
-            .find(|s| s.visible == SheetVisible::Visible)
-            .map(|s| s.name.clone())
-            .ok_or_else(|| {
-                input_err(if names.is_empty() {
-                    "the workbook has no sheet".into()
-                } else {
-                    format!(
-                        "the workbook has no visible sheet; name the one to read with --sheet \
-                         (its sheets are {}, all hidden)",
-                        listed(&mut names.iter())
-                    )
-                })
-            })?,
-    };
+    let name = choose_sheet(&sheets, dialect.sheet.as_deref()).map_err(input_err)?;
     let chart = sheets
         .iter()
         .any(|s| s.name == name && s.typ == SheetType::ChartSheet);
@@ -193,10 +159,54 @@ pub(super) fn read(
             note,
             "; hidden sheet{} not read: {} (name one with --sheet to read it)",
             if unread.len() == 1 { "" } else { "s" },
-            listed(&mut unread.into_iter())
+            listed(unread.into_iter())
         );
     }
     Ok((Arc::new(sheet), note))
+}
+
+/// The name of the sheet to read: `wanted` (its case aside where no sheet has it exactly), or
+/// the first visible sheet.
+///
+/// # Errors
+/// A message saying there is no such sheet, or no visible one, listing the sheets.
+fn choose_sheet(sheets: &[calamine::Sheet], wanted: Option<&str>) -> Result<String, String> {
+    let names = || sheets.iter().map(|s| &s.name);
+    match wanted {
+        Some(wanted) => names()
+            .find(|n| *n == wanted)
+            .or_else(|| names().find(|n| n.eq_ignore_ascii_case(wanted)))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "there is no sheet {wanted:?}; the workbook's sheets are {}",
+                    listed(names())
+                )
+            }),
+        None => sheets
+            .iter()
+            .find(|s| s.visible == SheetVisible::Visible)
+            .map(|s| s.name.clone())
+            .ok_or_else(|| {
+                if sheets.is_empty() {
+                    "the workbook has no sheet".into()
+                } else {
+                    format!(
+                        "the workbook has no visible sheet; name the one to read with --sheet \
+                         (its sheets are {}, all hidden)",
+                        listed(names())
+                    )
+                }
+            }),
+    }
+}
+
+/// Sheet names as a list for a message: `"A", "B"`.
+fn listed<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The sheet `name` of `book` as CSV text ([`TextBuilder`]), and whether it holds a value: an
