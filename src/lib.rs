@@ -77,6 +77,7 @@ pub mod report;
 pub mod sandbox;
 pub mod send;
 pub mod settings;
+pub mod stdout;
 pub mod stop;
 pub mod tenant;
 

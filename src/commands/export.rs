@@ -31,6 +31,7 @@ use crate::input::mapping::metadata_column;
 use crate::record::{self, CsvOut, Writing};
 use crate::report::listing::ListingProgress;
 use crate::settings::ExportSettings;
+use crate::stdout;
 use crate::stop::Stop;
 use crate::tenant::existing::{Existing, Listed};
 use crate::{Error, ExitStatus};
@@ -90,7 +91,7 @@ impl fmt::Display for Report {
             "exported {} organization(s) of tenant {:?} to {} ({} template(s)",
             self.exported,
             self.tenant,
-            self.out.display(),
+            stdout::shown(&self.out),
             self.templates
         )?;
         if self.outside > 0 {
@@ -139,7 +140,7 @@ pub async fn run(settings: ExportSettings) -> anyhow::Result<ExitStatus> {
     let out = settings.out.clone();
     let report = export(settings)
         .await
-        .with_context(|| format!("exporting to {}", out.display()))?;
+        .with_context(|| format!("exporting to {}", stdout::shown(&out)))?;
     eprintln!("{report}");
     Ok(report.exit_status())
 }
@@ -154,7 +155,7 @@ pub async fn run(settings: ExportSettings) -> anyhow::Result<ExitStatus> {
 pub async fn export(settings: ExportSettings) -> Result<Report, Error> {
     let started = Instant::now();
     let out = settings.out.clone();
-    if !settings.force && std::fs::symlink_metadata(&out).is_ok() {
+    if !settings.force && !stdout::is_stdout(&out) && std::fs::symlink_metadata(&out).is_ok() {
         return Err(Error::io(
             &out,
             std::io::Error::new(
@@ -191,8 +192,20 @@ pub async fn export(settings: ExportSettings) -> Result<Report, Error> {
     } = selection;
     let path = out.clone();
     let not_read_back = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        write(&path, &organizations)?;
-        let not_read_back = readback::differences(&path, &organizations)?;
+        // On standard output, it is written to a private file first, to be read back.
+        let staging = match stdout::is_stdout(&path) {
+            true => Some(stdout::Staging::new().map_err(|e| Error::io(std::env::temp_dir(), e))?),
+            false => None,
+        };
+        let file = match &staging {
+            Some(staging) => staging.file("export.csv"),
+            None => path.clone(),
+        };
+        write(&file, &organizations)?;
+        let not_read_back = readback::differences(&file, &organizations)?;
+        if staging.is_some() {
+            stdout::copy_csv(&file).map_err(|e| Error::io(stdout::shown(&path), e))?;
+        }
         let deactivated = organizations.iter().filter(|o| o.deactivated).count();
         Ok((organizations.len(), deactivated, not_read_back))
     })
@@ -325,10 +338,11 @@ fn metadata_columns(orgs: &[Organization]) -> Vec<(String, String, bool)> {
 }
 
 /// Writes `orgs` to `path` through the results file's writer: beside it first, renamed over
-/// it at the end, so a failure leaves any earlier file as it was.
+/// it at the end, so a failure leaves any earlier file as it was (or to standard output, for
+/// `-`).
 fn write(path: &Path, orgs: &[Organization]) -> Result<(), Error> {
     let metadata = metadata_columns(orgs);
-    let mut file = CsvOut::replace(path, b',')?;
+    let mut file = CsvOut::create(path, b',')?;
     file.row(
         COLUMNS
             .iter()

@@ -197,7 +197,7 @@ impl fmt::Display for Report {
             } else {
                 counts.join(", ")
             },
-            self.out.display()
+            crate::stdout::shown(&self.out)
         )
     }
 }

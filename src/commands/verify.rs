@@ -95,7 +95,7 @@ impl fmt::Display for VerifyReport {
             self.checked - self.bad_rows,
             self.bad_rows,
             self.bad_checks,
-            self.out.display()
+            crate::stdout::shown(&self.out)
         )?;
         if self.unconfirmed > 0 {
             write!(

@@ -13,6 +13,7 @@ use super::neutralize;
 use crate::Error;
 use crate::input;
 use crate::private_file::{self, Open};
+use crate::stdout;
 
 /// A CSV file being written for people to open in a spreadsheet: UTF-8 with a byte-order
 /// mark (so that Excel reads it as UTF-8), every cell passed through [`neutralize`].
@@ -20,7 +21,7 @@ pub struct CsvOut {
     /// Where the file ends up.
     path: PathBuf,
     /// Declared before `tmp`, so that it is closed before a file left unfinished is removed.
-    writer: csv::Writer<BufWriter<File>>,
+    writer: csv::Writer<BufWriter<Sink>>,
     /// The file written, when it is renamed over `path` at the end.
     tmp: Option<Beside>,
 }
@@ -40,14 +41,45 @@ impl Drop for Beside {
     }
 }
 
+/// Where the CSV goes: a file, or standard output for a report at `-`.
+enum Sink {
+    File(File),
+    Stdout(stdout::Stdout),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::File(file) => file.write(buf),
+            Sink::Stdout(out) => out.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::File(file) => file.flush(),
+            Sink::Stdout(out) => out.flush(),
+        }
+    }
+}
+
 impl CsvOut {
     /// Starts a report at `path`, its fields separated by `delimiter`: as
     /// [`CsvOut::replace`], never written in place, so that a hard link or another user's file
-    /// at `path` is never written through.
+    /// at `path` is never written through; or, when `path` is `-`, on standard output, with no
+    /// byte-order mark (it is read by a program, not opened in a spreadsheet).
     ///
     /// # Errors
     /// [`Error::Io`] when it cannot be created.
     pub fn create(path: &Path, delimiter: u8) -> Result<CsvOut, Error> {
+        if stdout::is_stdout(path) {
+            let buffered = BufWriter::with_capacity(256 * 1024, Sink::Stdout(Default::default()));
+            return Ok(CsvOut {
+                path: PathBuf::from(stdout::shown(path)),
+                writer: input::writer(buffered, delimiter),
+                tmp: None,
+            });
+        }
         CsvOut::replace(path, delimiter)
     }
 
@@ -81,7 +113,7 @@ impl CsvOut {
             path,
             renamed: false,
         });
-        let mut buffered = BufWriter::with_capacity(256 * 1024, file);
+        let mut buffered = BufWriter::with_capacity(256 * 1024, Sink::File(file));
         // (Dropping `tmp` removes a file left unfinished.)
         buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
         Ok(CsvOut {
@@ -149,11 +181,15 @@ impl CsvOut {
     pub fn finish(self) -> Result<(), Error> {
         let CsvOut { path, writer, tmp } = self;
         let io = |e| Error::io(&path, e);
-        let file = writer
+        let sink = writer
             .into_inner()
             .map_err(|e| io(e.into_error()))?
             .into_inner()
             .map_err(|e| io(e.into_error()))?;
+        let file = match sink {
+            Sink::File(file) => file,
+            Sink::Stdout(mut out) => return out.flush().map_err(io),
+        };
         if let Some(mut tmp) = tmp {
             file.sync_all().map_err(io)?;
             drop(file);

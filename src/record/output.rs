@@ -131,7 +131,8 @@ pub fn check_writable(path: &Path, what: &str, how: Writing) -> Result<(), Error
 /// `how`, and that it is not a symbolic link, a device, a FIFO or a socket, nor `input` (the
 /// customer file the command reads), nor `results` (the results file the command reads or
 /// writes) nor any import's results file or journal, nor a file whose header is the input
-/// columns of `results` (the input of the import that wrote it).
+/// columns of `results` (the input of the import that wrote it). `-` (standard output) is no
+/// file: nothing to check.
 ///
 /// # Errors
 /// As [`check_writable`]; [`Error::Io`] naming `path` and what it is when it is one of those.
@@ -142,6 +143,9 @@ pub fn check_report(
     results: Option<&Path>,
     input: Option<&Path>,
 ) -> Result<(), Error> {
+    if crate::stdout::is_stdout(path) {
+        return Ok(());
+    }
     let refuse = |message: String| {
         Err(Error::io(
             path,

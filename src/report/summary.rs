@@ -13,6 +13,7 @@ use crate::Error;
 use crate::api::throttle::Learned;
 use crate::private_file;
 use crate::record::{Outcomes, Status};
+use crate::stdout;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -251,13 +252,18 @@ impl<'a> RunReport<'a> {
         })
     }
 
-    /// Writes the JSON to `path` (0600 when new, never through a link: [`private_file`]).
+    /// Writes the JSON to `path` (0600 when new, never through a link: [`private_file`]), or
+    /// to standard output when `path` is `-`.
     ///
     /// # Errors
     /// [`Error::Io`] when it cannot be written.
     pub fn write_json(&self, path: &Path) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(&self.to_json()).expect("JSON always serialises");
-        private_file::write(path, (text + "\n").as_bytes()).map_err(|e| Error::io(path, e))
+        let bytes = (text + "\n").into_bytes();
+        if stdout::is_stdout(path) {
+            return stdout::write_all(&bytes).map_err(|e| Error::io(stdout::shown(path), e));
+        }
+        private_file::write(path, &bytes).map_err(|e| Error::io(path, e))
     }
 }
 

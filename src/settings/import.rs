@@ -104,6 +104,14 @@ impl ImportSettings {
                 ));
             }
         }
+        if args.out.as_deref().is_some_and(crate::stdout::is_stdout) {
+            return Err(Error::Config(
+                "--out - (standard output) cannot take the results file: a rerun resumes from \
+                 it and undo reads it, so it must be a file; name one, e.g. --out \
+                 customers.results.csv (--summary-json - prints the summary)"
+                    .into(),
+            ));
+        }
         let results = match &args.out {
             Some(out) => out.clone(),
             None => default_results_path(&args.input, args.sandbox),
@@ -211,6 +219,13 @@ impl PlanSettings {
             .out
             .clone()
             .unwrap_or_else(|| default_plan_path(&args.input, args.sandbox));
+        if json && crate::stdout::is_stdout(&out) {
+            return Err(Error::Config(
+                "--json and --out - would both write to standard output; write the plan to a \
+                 file (--out PATH), or leave out --json (the summary then goes to stderr)"
+                    .into(),
+            ));
+        }
         args.dry_run = false;
         args.out = None;
         Ok(PlanSettings {

@@ -127,3 +127,98 @@ async fn json_outputs_parse_and_hold_what_the_text_says() {
     assert!(v.get("access_token").is_none(), "{v}");
     assert!(!text(&out.stdout).contains(&sandbox.secret()));
 }
+
+/// The rows of a CSV on `out`'s stdout, its header first: it must parse whole, every record
+/// as wide as the header (text of another kind mixed in would not).
+fn csv_on_stdout(out: &Output) -> Vec<Vec<String>> {
+    let stdout = text(&out.stdout);
+    assert!(
+        !stdout.starts_with('\u{feff}'),
+        "no byte-order mark: {stdout:?}"
+    );
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(stdout.as_bytes());
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", text(&out.stderr)));
+            r.iter().map(str::to_string).collect()
+        })
+        .collect()
+}
+
+/// The cells of `column` in `rows` (a header, then records).
+fn column(rows: &[Vec<String>], column: &str) -> Vec<String> {
+    let at = rows[0].iter().position(|c| c == column).unwrap();
+    rows[1..].iter().map(|r| r[at].clone()).collect()
+}
+
+#[tokio::test]
+async fn a_report_at_dash_goes_to_standard_output_and_nothing_else_does() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(dir.join("c.csv"), customers(5)).unwrap();
+    let run = |args: &'static [&'static str]| crate::ops::run(bin_for(&sandbox, dir), args);
+
+    let out = run(&["plan", "c.csv", "--out", "-"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let plan = csv_on_stdout(&out);
+    assert_eq!(plan[0][0], "id", "{plan:?}");
+    assert_eq!(column(&plan, "action"), ["create"; 5], "{plan:?}");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("plan: standard output"), "{stderr}");
+
+    let out = run(&["import", "c.csv", "--summary-json", "-", "--rate", "1000"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    assert_eq!(summary["counts"]["created"], 5, "{summary}");
+    assert!(text(&out.stderr).contains("5 created"));
+
+    let out = run(&["verify", "c.results.csv", "--out", "-"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let checks = column(&csv_on_stdout(&out), "result");
+    assert!(
+        checks.len() >= 5 && checks.iter().all(|r| r == "ok"),
+        "{checks:?}"
+    );
+    assert!(text(&out.stderr).contains("report: standard output"));
+
+    let out = run(&["export", "--out", "-"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut names = column(&csv_on_stdout(&out), "name");
+    names.sort();
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(names[0], "customer-00000");
+
+    let out = run(&["undo", "c.results.csv", "--yes", "--out", "-"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(column(&csv_on_stdout(&out), "result"), ["deleted"; 5]);
+    assert_eq!(sandbox.sandbox.stats().organizations, 0);
+
+    // Where `-` cannot work, it is refused before anything is read or sent.
+    let requests = sandbox.sandbox.stats().api_requests;
+    for (args, says) in [
+        (&["import", "c.csv", "--out", "-"][..], "must be a file"),
+        (
+            &["plan", "c.csv", "--out", "-", "--json"],
+            "both write to standard output",
+        ),
+    ] {
+        let out = run(args).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(sandbox.sandbox.stats().api_requests, requests);
+    // No file was written under the name `-`, nor a report by its default name.
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["c.csv", "c.results.csv"], "{files:?}");
+}

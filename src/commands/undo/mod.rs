@@ -139,7 +139,7 @@ impl fmt::Display for UndoReport {
             self.kept_existing
         )?;
         if let Some(out) = &self.out {
-            write!(f, "; report: {}", out.display())?;
+            write!(f, "; report: {}", crate::stdout::shown(out))?;
         }
         if let Some(stopped) = &self.stopped {
             write!(f, "; stopped: {stopped}")?;
