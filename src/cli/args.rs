@@ -153,6 +153,10 @@ pub struct ConfigArgs {
 pub struct CompletionsArgs {
     /// The shell, or `man` for the manual page (roff).
     pub shell: CompletionTarget,
+    /// With `man`: write every manual page, orgimport.1 and one per command
+    /// (orgimport-import.1, ...), into this folder instead of printing orgimport.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// What `orgimport completions` prints.
@@ -168,7 +172,7 @@ pub enum CompletionTarget {
     Elvish,
     /// PowerShell's.
     Powershell,
-    /// The manual page, orgimport(1), in roff.
+    /// The manual page, orgimport(1), in roff; with --dir, it and a page per command.
     Man,
 }
 

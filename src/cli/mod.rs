@@ -111,8 +111,8 @@ pub enum Command {
         --client-secret-file ~/secrets/orgimport-client-secret --parent acme-holding --out acme.csv"
     )]
     Export(ExportArgs),
-    /// Print a shell completion script (or, with `man`, the manual page), to install in
-    /// your own folders.
+    /// Print a shell completion script (or, with `man`, the manual page; with `man --dir`,
+    /// write every page), to install in your own folders.
     #[command(after_help = "Examples (each installs for your user only):\n  \
         mkdir -p ~/.local/share/bash-completion/completions\n  \
         orgimport completions bash > ~/.local/share/bash-completion/completions/orgimport\n  \
@@ -121,7 +121,8 @@ pub enum Command {
         mkdir -p ~/.config/fish/completions && \
         orgimport completions fish > ~/.config/fish/completions/orgimport.fish\n  \
         mkdir -p ~/.local/share/man/man1\n  \
-        orgimport completions man > ~/.local/share/man/man1/orgimport.1   # then: man orgimport")]
+        orgimport completions man --dir ~/.local/share/man/man1   \
+        # then: man orgimport, man orgimport-import")]
     Completions(CompletionsArgs),
 }
 
@@ -140,10 +141,35 @@ pub fn write_completions(
         CompletionTarget::Fish => Shell::Fish,
         CompletionTarget::Elvish => Shell::Elvish,
         CompletionTarget::Powershell => Shell::PowerShell,
-        CompletionTarget::Man => return clap_mangen::Man::new(Cli::command()).render(out),
+        CompletionTarget::Man => return clap_mangen::Man::new(man_command()).render(out),
     };
     clap_complete::generate(shell, &mut Cli::command(), "orgimport", out);
     Ok(())
+}
+
+/// The command as the manual pages describe it: without clap's `help` subcommand, which has
+/// no page (`--help` is on every page).
+fn man_command() -> clap::Command {
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    command
+}
+
+/// Every manual page: orgimport(1), and one per subcommand (orgimport-import(1), ...), as
+/// orgimport(1) names them; each as its file name (`orgimport-import.1`) and its roff text.
+///
+/// # Errors
+/// The manual page writer's.
+pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let top = man_command();
+    let mut pages = Vec::new();
+    for command in std::iter::once(top.clone()).chain(top.get_subcommands().cloned()) {
+        let man = clap_mangen::Man::new(command).source(format!("orgimport {}", crate::VERSION));
+        let mut roff = Vec::new();
+        man.render(&mut roff)?;
+        pages.push((man.get_filename(), roff));
+    }
+    Ok(pages)
 }
 
 #[cfg(test)]

@@ -36,5 +36,31 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitStatus> {
             print!("{script}");
             Ok(ExitStatus::Success)
         }
+        Settings::ManPages(dir, pages) => {
+            write_man_pages(&dir, &pages)?;
+            Ok(ExitStatus::Success)
+        }
     }
+}
+
+/// Writes each of `pages` (file name, text) into the folder `dir`, naming each on stderr.
+///
+/// # Errors
+/// A missing folder, or a page that cannot be written there.
+fn write_man_pages(dir: &std::path::Path, pages: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "{}: no such folder; create it first (mkdir -p {})",
+            dir.display(),
+            dir.display()
+        );
+    }
+    for (name, text) in pages {
+        let path = dir.join(name);
+        crate::private_file::write(&path, text)
+            .with_context(|| format!("writing the manual page {}", path.display()))?;
+        eprintln!("{}", path.display());
+    }
+    Ok(())
 }

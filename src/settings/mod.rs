@@ -58,6 +58,9 @@ pub enum Settings {
     Sandbox(SandboxSettings),
     /// `orgimport completions`: the script to print.
     Completions(String),
+    /// `orgimport completions man --dir DIR`: every manual page (its file name and text), to
+    /// write into the folder.
+    ManPages(PathBuf, Vec<(String, Vec<u8>)>),
     /// `orgimport export`.
     Export(ExportSettings),
 }
@@ -145,9 +148,20 @@ impl Settings {
             )?),
             Command::Sandbox(args) => Settings::Sandbox(SandboxSettings::resolve(args, &env)?),
             Command::Completions(args) => {
+                let unwritable = |e| Error::Config(format!("cannot write the manual page: {e}"));
+                if let Some(dir) = args.dir {
+                    if args.shell != crate::cli::CompletionTarget::Man {
+                        return Err(Error::Config(
+                            "--dir is for `completions man` (the manual pages); a completion \
+                             script is printed: redirect it to its file"
+                                .into(),
+                        ));
+                    }
+                    let pages = crate::cli::man_pages().map_err(unwritable)?;
+                    return Ok(Settings::ManPages(dir, pages));
+                }
                 let mut script = Vec::new();
-                crate::cli::write_completions(args.shell, &mut script)
-                    .map_err(|e| Error::Config(format!("cannot write the manual page: {e}")))?;
+                crate::cli::write_completions(args.shell, &mut script).map_err(unwritable)?;
                 Settings::Completions(String::from_utf8_lossy(&script).into_owned())
             }
         })

@@ -460,3 +460,59 @@ async fn completions_and_help_examples() {
         assert!(text(&out.stdout).contains("Example"), "{sub} --help");
     }
 }
+
+/// The pages `roff` refers to as `orgimport-NAME(1)` (or `orgimport(1)`).
+fn man_references(roff: &str) -> Vec<String> {
+    let roff = roff.replace("\\-", "-");
+    let mut found = Vec::new();
+    for (at, _) in roff.match_indices("(1)") {
+        let name: String = roff[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect();
+        if name.starts_with("orgimport") {
+            found.push(name);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn every_manual_page_orgimport_1_names_is_written_by_completions_man_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("man1")).unwrap();
+    let out = run(bin(dir.path()), &["completions", "man", "--dir", "man1"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let printed = run(bin(dir.path()), &["completions", "man"]).await;
+    let top = text(&printed.stdout);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("man1/orgimport.1")).unwrap(),
+        top,
+        "the page printed is the one written"
+    );
+    let mut referenced = man_references(&top);
+    assert!(referenced.len() >= 10, "a page per command: {referenced:?}");
+    for page in std::fs::read_dir(dir.path().join("man1")).unwrap() {
+        referenced.extend(man_references(
+            &std::fs::read_to_string(page.unwrap().path()).unwrap(),
+        ));
+    }
+    for name in referenced {
+        let page = dir.path().join(format!("man1/{name}.1"));
+        let roff = std::fs::read_to_string(&page)
+            .unwrap_or_else(|e| panic!("{name}(1) is referenced, not written: {e}"));
+        assert!(
+            roff.contains(&format!(".TH {} 1", name.replace('-', "\\-")))
+                || roff.contains(&format!(".TH {name} 1")),
+            "{roff}"
+        );
+    }
+    // The page of a command says how to call it.
+    let import = std::fs::read_to_string(dir.path().join("man1/orgimport-import.1")).unwrap();
+    assert!(import.contains("\\-\\-summary\\-json"), "{import}");
+}
