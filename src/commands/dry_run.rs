@@ -118,13 +118,15 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
             );
         }
     }
-    for example in plan.invalid_examples.iter().take(SHOWN) {
-        let _ = writeln!(text, "invalid: {example}");
+    for (line, problems) in plan.invalid_examples.iter().take(SHOWN) {
+        let place = numbering.place(&config.input, *line);
+        let _ = writeln!(text, "{place}: {problems}");
     }
     if plan.invalid > SHOWN {
         let _ = writeln!(
             text,
-            "invalid: {} more (`orgimport validate {}` lists every one)",
+            "{}: {} more invalid rows (`orgimport validate {}` lists every one)",
+            config.input.display(),
             plan.invalid - SHOWN,
             config.input.display()
         );

@@ -169,8 +169,8 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         );
     }
     if !config.quiet {
-        for example in &plan.invalid_examples {
-            eprintln!("{}: {example}", config.input.display());
+        for (line, problems) in &plan.invalid_examples {
+            eprintln!("{}: {problems}", plan.numbering.place(&config.input, *line));
         }
         if plan.invalid > plan.invalid_examples.len() {
             eprintln!(

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::exit::Ending;
-use crate::input::{self, ProblemKind, Source, Untemplated};
+use crate::input::{ProblemKind, Source, Untemplated};
 use crate::planning;
 use crate::record::EarlierRuns;
 use crate::settings::ValidateSettings;
@@ -149,11 +149,8 @@ pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Repo
         settings.template_id.as_deref(),
         &mut |row| {
             for problem in row.problems {
-                let place = match numbering {
-                    input::Numbering::Lines => row.line.to_string(),
-                    sheet => format!(" {}", sheet.at(row.line)),
-                };
-                if let Err(e) = writeln!(out, "{}:{place}: {problem}", path.display()) {
+                let place = numbering.place(path, row.line);
+                if let Err(e) = writeln!(out, "{place}: {problem}") {
                     // A closed pipe (e.g. `| head`) is not an error; stop writing.
                     write_error.get_or_insert(e);
                 }

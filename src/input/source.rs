@@ -85,6 +85,16 @@ impl Numbering {
         }
     }
 
+    /// Row `n` of `file` at the head of a message about that row, as every row message
+    /// starts (`validate`'s problems, an import's invalid, failed and unconfirmed rows, the
+    /// dry run's, `undo`'s failed deletes): `c.csv:12`, or `book.xlsx: sheet "S", row 12`.
+    pub fn place(&self, file: &Path, n: u64) -> String {
+        match self {
+            Numbering::Lines => format!("{}:{n}", file.display()),
+            Numbering::SheetRows(_) => format!("{}: {}", file.display(), self.at(n)),
+        }
+    }
+
     /// Row `n` named within a message about the same file: `line 12`, or `row 12`.
     pub fn short(&self, n: u64) -> String {
         match self {

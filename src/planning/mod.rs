@@ -57,8 +57,9 @@ pub struct Plan {
     pub invalid: usize,
     /// Problems by kind, over all invalid rows.
     pub problem_counts: BTreeMap<ProblemKind, usize>,
-    /// The first invalid rows, as `line N: problems`, for the terminal.
-    pub invalid_examples: Vec<String>,
+    /// The first invalid rows, each its line and its problems (`name: ...; email: ...`), for
+    /// the terminal ([`Numbering::place`] names the row).
+    pub invalid_examples: Vec<(u64, String)>,
     /// The digest of the rows as the results file writes their input columns, when there is
     /// a results file that could be left as it is ([`EarlierRuns::as_written`]).
     pub input_digest: Digest,
@@ -461,17 +462,14 @@ pub(crate) fn invalid(
     for p in problems {
         *plan.problem_counts.entry(p.kind).or_default() += 1;
     }
-    let text = format!(
-        "{}: {}",
-        plan.numbering.at(line),
-        problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
+    let what = problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let text = format!("{}: {what}", plan.numbering.at(line));
     if plan.invalid_examples.len() < EXAMPLES {
-        plan.invalid_examples.push(text.clone());
+        plan.invalid_examples.push((line, what));
     }
     report(&InvalidRow { line, problems });
     Outcome::invalid(text, &problems[0])

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::*;
 use crate::Error;
 use crate::error_kind::ErrorKind;
+use crate::input::Numbering;
 use crate::record::{Journal, OrgIds, Outcomes, Status};
 use crate::report::progress::Progress;
 
@@ -25,6 +26,8 @@ pub(crate) const SYSTEMIC_FAILURES: usize = 20;
 pub(crate) struct Display {
     /// The progress display.
     pub(crate) progress: Progress,
+    /// How the input's rows are named: by line, or by sheet row.
+    pub(crate) numbering: Numbering,
     /// The input as the user named it.
     pub(crate) shown_as: PathBuf,
 }
@@ -43,6 +46,7 @@ pub(crate) async fn collect(
 ) -> (Outcomes, Journal) {
     let Display {
         mut progress,
+        numbering,
         shown_as,
     } = display;
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
@@ -79,8 +83,8 @@ pub(crate) async fn collect(
                         || outcome.status.is_done();
                     if let Some(error) = outcome.error.as_ref().filter(|_| named) {
                         progress.println(&format!(
-                            "{}:{line}: {}: {key} ({error})",
-                            shown_as.display(),
+                            "{}: {}: {key} ({error})",
+                            numbering.place(&shown_as, line),
                             outcome.status.as_str()
                         ));
                     }

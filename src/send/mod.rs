@@ -175,7 +175,11 @@ pub async fn run(job: Job<'_>) -> Sent {
         org_ids,
         parent_ids.clone(),
         journal,
-        collector::Display { progress, shown_as },
+        collector::Display {
+            progress,
+            numbering: source.numbering().clone(),
+            shown_as,
+        },
         stop.clone(),
     ));
 

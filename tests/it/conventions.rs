@@ -222,3 +222,37 @@ async fn a_report_at_dash_goes_to_standard_output_and_nothing_else_does() {
     files.sort();
     assert_eq!(files, ["c.csv", "c.results.csv"], "{files:?}");
 }
+
+#[tokio::test]
+async fn validate_import_and_the_dry_run_name_an_invalid_row_alike() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let mut csv = customers(3);
+    csv.push_str(",,No name,,,,,Bo\n");
+    csv.push_str(",x,,not-an-email,,,,Bo\n");
+    std::fs::write(dir.join("c.csv"), csv).unwrap();
+    let run = |args: &'static [&'static str]| crate::ops::run(bin_for(&sandbox, dir), args);
+    let named = |output: &[u8]| -> Vec<String> {
+        text(output)
+            .lines()
+            .filter(|l| l.starts_with("c.csv:"))
+            .map(str::to_string)
+            .collect()
+    };
+
+    let validate = run(&["validate", "c.csv"]).await;
+    assert_eq!(validate.status.code(), Some(1));
+    let lines = named(&validate.stdout);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("c.csv:5: name: "), "{lines:?}");
+    assert!(lines[1].starts_with("c.csv:6: email: "), "{lines:?}");
+
+    let dry_run = run(&["import", "c.csv", "--dry-run"]).await;
+    assert_eq!(dry_run.status.code(), Some(1));
+    assert_eq!(named(&dry_run.stdout), lines, "{}", text(&dry_run.stdout));
+
+    let import = run(&["import", "c.csv", "--rate", "1000"]).await;
+    assert_eq!(import.status.code(), Some(1));
+    assert_eq!(named(&import.stderr), lines, "{}", text(&import.stderr));
+}

@@ -304,7 +304,7 @@ fn the_sample_import_runs_with_the_built_in_sandbox_and_resumes() {
     );
     assert!(stderr.contains("300 rows: 294 created"), "{stderr}");
     assert!(
-        stderr.contains("customers.csv: line 27: name: is empty"),
+        stderr.contains("customers.csv:27: name: is empty"),
         "{stderr}"
     );
     // A rehearsal's results are its own: the import into the tenant starts afresh.

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use crate::api::RetryPolicy;
 use crate::commands::session;
 use crate::exit::Ending;
+use crate::input::Numbering;
 use crate::record::{
     CsvOut, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable, checks,
     journal_path,
@@ -328,12 +329,8 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
         while let Some(done) = tasks.join_next().await {
             let (index, (fate, error)) = done.expect("a delete does not panic");
             if fate == Fate::Failed {
-                progress.println(&format!(
-                    "{}:{}: failed: {}: {error}",
-                    results_file.path.display(),
-                    rows[index].line,
-                    targets[&index]
-                ));
+                let place = Numbering::Lines.place(&results_file.path, rows[index].line);
+                progress.println(&format!("{place}: failed: {}: {error}", targets[&index]));
             }
             progress.row_done(if fate == Fate::Failed {
                 Status::Failed
