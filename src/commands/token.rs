@@ -49,7 +49,8 @@ pub struct TemplateFound {
     pub id: String,
     /// What reading it found: [`TEMPLATE_OK`], or what is wrong with it.
     pub found: String,
-    /// Whose it is: `--template-id`, or the rows that name it.
+    /// Whose it is: the default, and what gave it (`--template-id`, `env ...`, the settings
+    /// file), or the rows that name it.
     pub whose: String,
 }
 
@@ -115,7 +116,8 @@ pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
         };
         let mut whose = Vec::new();
         if row_templates.default.as_deref() == Some(id) {
-            whose.push("--template-id".to_string());
+            let from = settings.template_from.as_deref().unwrap_or("the settings");
+            whose.push(format!("the default, from {from}"));
         }
         if let Some(rows) = rows {
             whose.push(format!("{} row(s): {}", rows.rows, rows.lines()));

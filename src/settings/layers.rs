@@ -238,6 +238,20 @@ impl Layers {
         Ok(value)
     }
 
+    /// What gave the setting `key` its value, as [`Layers::get`] last found it, in words a
+    /// message can quote: its flag (`--template-id`), its environment variable (`env
+    /// ORGIMPORT_TEMPLATE_ID`), or the settings file and profile (`file orgimport.toml
+    /// [profiles.staging]`); `None` when nothing gave it, or it was not looked up.
+    pub fn given_by<T>(&self, key: &Key<T>) -> Option<String> {
+        let origin = self.origins.iter().rev().find(|o| o.name == key.name)?;
+        match origin.source {
+            Source::Flag => Some(format!("--{}", key.name.replace('_', "-"))),
+            Source::Env => Some(format!("env {}", key.env)),
+            Source::Profile => Some(self.profile.describe()),
+            Source::Default => None,
+        }
+    }
+
     /// The setting `key` as [`Layers::get`] finds it, else `default`.
     ///
     /// # Errors

@@ -177,6 +177,9 @@ pub struct TokenSettings {
     pub timeout: Duration,
     /// The template to check the token can read, as the import would.
     pub template_id: Option<String>,
+    /// What gave [`TokenSettings::template_id`] (`--template-id`, `env ...`, `file ...`), for
+    /// the output to say.
+    pub template_from: Option<String>,
     /// `--show`: print the access token itself.
     pub show: bool,
     /// `--json`: print one JSON document.
@@ -195,6 +198,7 @@ impl TokenSettings {
         let template_id = layers
             .get(&TEMPLATE_ID, args.template_id)?
             .filter(|t| !t.trim().is_empty());
+        let template_from = layers.given_by(&TEMPLATE_ID);
         let input = match args.input {
             Some(path) => {
                 let (dialect, mapping) = import::input_format(&args.format)?;
@@ -206,6 +210,7 @@ impl TokenSettings {
             tenant: connection.tenant()?,
             timeout: connection.timeout,
             template_id,
+            template_from,
             show: args.show,
             json: args.json,
             input,

@@ -516,3 +516,54 @@ async fn every_manual_page_orgimport_1_names_is_written_by_completions_man_dir()
     let import = std::fs::read_to_string(dir.path().join("man1/orgimport-import.1")).unwrap();
     assert!(import.contains("\\-\\-summary\\-json"), "{import}");
 }
+
+#[tokio::test]
+async fn token_says_what_gave_the_default_template() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let c = sandbox.sandbox.config();
+    std::fs::write(
+        dir.join("orgimport.toml"),
+        format!(
+            "default_profile = \"staging\"\n[profiles.staging]\nbase_url = \"{}\"\n\
+             tenant = \"{}\"\nclient_id = \"{}\"\ntemplate_id = \"{}\"\n",
+            sandbox.base_url, c.tenant, c.client_id, c.template_id
+        ),
+    )
+    .unwrap();
+    let template_line = |out: &Output| -> String {
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+        stdout
+            .lines()
+            .find(|l| l.starts_with("template:"))
+            .unwrap_or_else(|| panic!("{stdout}"))
+            .to_string()
+    };
+    let from_file = || {
+        let mut cmd = bin(dir);
+        cmd.env("ORGIMPORT_CLIENT_SECRET", sandbox.secret());
+        cmd
+    };
+
+    let line = template_line(&run(from_file(), &["token"]).await);
+    assert_eq!(
+        line,
+        "template:       b2b-customer-template: readable, a template (the default, from file \
+         orgimport.toml [profiles.staging])"
+    );
+    let mut env = from_file();
+    env.env("ORGIMPORT_TEMPLATE_ID", &c.template_id);
+    let line = template_line(&run(env, &["token"]).await);
+    assert!(
+        line.ends_with("(the default, from env ORGIMPORT_TEMPLATE_ID)"),
+        "{line}"
+    );
+    let args = ["token", "--template-id", &c.template_id];
+    let line = template_line(&run(from_file(), &args).await);
+    assert!(
+        line.ends_with("(the default, from --template-id)"),
+        "{line}"
+    );
+}
