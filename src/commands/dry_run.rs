@@ -188,7 +188,8 @@ async fn check_templates(
     let session = session::connect_to(&target, config, true).await?;
     let (policy, stop) = (RetryPolicy::new(config.max_attempts), Stop::new());
     policy.token(&session.tokens, &stop).await?;
-    templates::check(&session.client, policy, &stop, row_templates).await?;
+    let from = config.default_template_from.as_deref();
+    templates::check(&session.client, policy, &stop, row_templates, from).await?;
     let _ = writeln!(
         text,
         "templates checked: {} (each a template of the {})",

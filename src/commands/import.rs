@@ -203,7 +203,8 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         }
         // Every template the rows would be sent with (theirs, or the default), so that a
         // missing one stops the run here instead of failing each of its rows.
-        templates::check(client, policy, &stop, &plan.row_templates).await?;
+        let from = config.default_template_from.as_deref();
+        templates::check(client, policy, &stop, &plan.row_templates, from).await?;
         // The tenant listed (a request per 100 organizations), or each row looked up before
         // it is sent, whichever costs less; then a row whose organization exists by id or
         // name is never created twice, whatever the mode. Fields are compared only to

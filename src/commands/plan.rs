@@ -275,10 +275,13 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     if let Some(template) = &default_template
         && let Some(problem) = templates::problem(existing.get(template))
     {
-        return Err(Error::Template {
-            id: template.clone(),
-            problem: format!("{problem} (check --template-id)"),
-        });
+        let from = config.default_template_from.as_deref();
+        return Err(templates::refusal(
+            &plan.row_templates,
+            template,
+            problem,
+            from,
+        ));
     }
     let rows = classify(&plan, requests, &existing);
     drop(mapping);

@@ -33,6 +33,9 @@ pub struct ImportSettings {
     pub target: Target,
     /// The template for rows that name none.
     pub default_template: Option<String>,
+    /// What gave [`ImportSettings::default_template`] (`--template-id`, `env ...`, the
+    /// settings file), for messages about it.
+    pub default_template_from: Option<String>,
     /// `--no-template`: rows may create organizations with no template; without it, a run
     /// with such rows is refused before anything is sent.
     pub no_template: bool,
@@ -150,6 +153,7 @@ impl ImportSettings {
         let default_template = layers
             .get(&TEMPLATE_ID, args.template_id)?
             .filter(|t| !t.trim().is_empty());
+        let default_template_from = layers.given_by(&TEMPLATE_ID);
         let rate = layers.get_or(&RATE, args.rate, DEFAULT_RATE)?;
         let (dialect, mapping) = input_format(&args.format)?;
         Ok(ImportSettings {
@@ -160,6 +164,7 @@ impl ImportSettings {
             tenant_check,
             target,
             default_template,
+            default_template_from,
             no_template: args.no_template,
             rate,
             burst: args.burst.unwrap_or(RateSetting::DEFAULT_BURST),

@@ -46,37 +46,58 @@ pub async fn judge(client: &ApiClient, policy: RetryPolicy, stop: &Stop, id: &st
 }
 
 /// Reads every template id the rows would be sent with (the default first), one request
-/// each, and refuses the first that is not a template of the tenant.
+/// each, and refuses the first that is not a template of the tenant. `default_from` says what
+/// gave the default (`--template-id`, `env ORGIMPORT_TEMPLATE_ID`, the settings file), when a
+/// setting did.
 ///
 /// # Errors
-/// [`Error::Template`] naming the id, what is wrong with it, and the rows that name it (or
-/// `--template-id`, for the default).
+/// [`Error::Template`] naming the id, what is wrong with it, and the rows that would be sent
+/// with it ([`refusal`]).
 pub async fn check(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Stop,
     templates: &RowTemplates,
+    default_from: Option<&str>,
 ) -> Result<(), Error> {
-    for (id, rows) in templates.to_check() {
-        let problem = match judge(client, policy, stop, id).await {
+    for (id, _) in templates.to_check() {
+        match judge(client, policy, stop, id).await {
             Verdict::Template => continue,
             Verdict::Interrupted => return Ok(()),
-            Verdict::Problem(problem) => problem,
-        };
-        let whose = if templates.default.as_deref() == Some(id) {
-            "check --template-id".to_string()
-        } else {
-            let rows = rows.expect("a row's own template has its rows");
-            format!(
-                "named in the template_id of {} row(s): {}",
-                rows.rows,
-                rows.lines()
-            )
-        };
-        return Err(Error::Template {
-            id: id.to_string(),
-            problem: format!("{problem} ({whose})"),
-        });
+            Verdict::Problem(problem) => {
+                return Err(refusal(templates, id, &problem, default_from));
+            }
+        }
     }
     Ok(())
+}
+
+/// The error refusing the template `id` of `templates`, for `problem`: it names the rows that
+/// would be sent with it, their count and first lines (`import`, its dry run and `plan` say
+/// it alike), and, for the default template, what gave it (`default_from`).
+pub fn refusal(
+    templates: &RowTemplates,
+    id: &str,
+    problem: &str,
+    default_from: Option<&str>,
+) -> Error {
+    let rows = templates.ids.get(id);
+    let used_by = match rows {
+        Some(rows) => format!(
+            "{} row(s) would be sent with it: {}",
+            rows.rows,
+            rows.lines()
+        ),
+        None => "no row would be sent with it".to_string(),
+    };
+    let whose = if templates.default.as_deref() == Some(id) {
+        let from = default_from.map_or(String::new(), |from| format!(", from {from}"));
+        format!("the default template{from}; {used_by}")
+    } else {
+        format!("named in the template_id column; {used_by}")
+    };
+    Error::Template {
+        id: id.to_string(),
+        problem: format!("{problem} ({whose})"),
+    }
 }

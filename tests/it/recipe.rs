@@ -59,7 +59,8 @@ async fn the_recipe_stops_before_sending_when_the_tenant_lacks_the_rows_template
     );
 
     let refusal = format!(
-        "the template \"{ROWS_TEMPLATE}\" does not exist in this tenant (named in the template_id of "
+        "the template \"{ROWS_TEMPLATE}\" does not exist in this tenant (named in the template_id \
+         column; "
     );
     for args in [
         &["import", "customers.csv", "--dry-run"][..],
@@ -115,4 +116,26 @@ async fn the_recipe_goes_through_when_the_tenant_has_the_rows_template() {
     let (code, stdout, stderr) = step(&sandbox, dir, &verify).await;
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stderr.contains("294 ok, 0 with mismatches"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_unknown_default_template_is_refused_naming_the_rows_that_would_take_it() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(dir.join("c.csv"), crate::fixture::customers(8)).unwrap();
+    let refusal = "the template \"nope\" does not exist in this tenant (the default template, \
+                   from --template-id; 8 row(s) would be sent with it: lines 2, 3, 4, 5, 6 and 3 \
+                   more)";
+    for args in [
+        &["import", "c.csv", "--template-id", "nope"][..],
+        &["import", "c.csv", "--template-id", "nope", "--dry-run"],
+        &["plan", "c.csv", "--template-id", "nope"],
+    ] {
+        let (code, stdout, stderr) = step(&sandbox, dir, args).await;
+        assert_eq!(code, Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(refusal), "{args:?}: {stderr}");
+    }
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.create_requests, 0, "{stats:?}");
 }
