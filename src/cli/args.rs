@@ -61,7 +61,8 @@ pub struct ResultsArgs {
     /// FIELD=COLUMN, as the import was given.
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
     pub map: Vec<(String, String)>,
-    /// Where to write the report [default: beside the results file].
+    /// Where to write the report, `-` for standard output [default: beside the results
+    /// file].
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Requests per second at most: N, N/s, N/m or N/h, or auto (as fast as the tenant
@@ -244,7 +245,8 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Output")]
     pub dry_run: bool,
 
-    /// Also write the end-of-run summary as JSON to this file, for scripts.
+    /// Also write the end-of-run summary as JSON to this file (`-`: standard output), for
+    /// scripts.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub summary_json: Option<PathBuf>,
 
@@ -447,7 +449,8 @@ pub struct SandboxArgs {
 /// `orgimport export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The CSV to write [default: <tenant>.organizations.csv in the working directory].
+    /// The CSV to write, `-` for standard output [default: <tenant>.organizations.csv in
+    /// the working directory].
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Export only this organization and all its descendants.

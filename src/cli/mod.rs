@@ -58,6 +58,10 @@ pub enum Command {
         --template-id b2b-customer-template --rate 50")]
     Import(ImportArgs),
     /// Show what an import would do to each row, against the tenant as it is now; send no write.
+    #[command(mut_arg("out", |out| out.help(
+        "The plan file, `-` for standard output [default: <input stem>.plan.csv beside the \
+         input; <input stem>.sandbox.plan.csv with --sandbox]"
+    )))]
     #[command(
         after_help = "Takes the same settings as import; writes <input stem>.plan.csv \
         (or --out) with an action per row.\n\
