@@ -31,6 +31,8 @@
 //! - [`report`]: the progress display and the end-of-run summary.
 //! - [`error`]: a fatal [`Error`] and a row's [`RowError`]; [`error_kind`]: the one
 //!   classification of row errors, for the systemic stop and the summary.
+//! - [`console`]: the whole import as a local web page (`orgimport console`), on the same
+//!   steps as the commands.
 //! - [`sandbox`]: an emulator of the System API with fault injection, for rehearsals and tests.
 
 // The printing macros, shadowed crate-wide by versions that never panic. std's panic when the
@@ -64,6 +66,7 @@ macro_rules! print {
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod console;
 pub mod error;
 pub mod error_kind;
 pub mod exit;

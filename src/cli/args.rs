@@ -493,3 +493,48 @@ pub enum HeaderStyleArg {
     /// X-Rate-Limit-Limit (per window), -Remaining, -Reset (epoch seconds).
     Okta,
 }
+
+/// `orgimport console`.
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// The port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value = "0")]
+    pub port: u16,
+    /// The working folder: uploads, mapping files, corrected copies and results files are
+    /// written there, as files the CLI reads [default: the current folder].
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Open the page in the default browser (xdg-open, open or start); the URL is printed
+    /// whatever happens.
+    #[arg(long)]
+    pub open: bool,
+    /// Rehearse: start the built-in sandbox on a free port and import into it.
+    #[arg(long, help_heading = "Connection")]
+    pub sandbox: bool,
+    /// Where the tenant is and how to get a token.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The template applied to rows that name none in a template_id column [env:
+    /// ORGIMPORT_TEMPLATE_ID].
+    #[arg(long, value_name = "ID", help_heading = "Input")]
+    pub template_id: Option<String>,
+    /// Create organizations with no template where no template is given.
+    #[arg(long, conflicts_with = "template_id", help_heading = "Input")]
+    pub no_template: bool,
+    /// Take a results file written by an earlier version of orgimport, which records no
+    /// tenant, as this tenant's.
+    #[arg(long, help_heading = "Output")]
+    pub adopt_results: bool,
+    /// Requests per second at most, as `import --rate` [env: ORGIMPORT_RATE] [default: 20].
+    #[arg(long, value_parser = parse_rate_setting, help_heading = "Rate")]
+    pub rate: Option<RateSetting>,
+    /// Requests allowed at once before the rate applies [default: 1].
+    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
+    pub burst: Option<NonZeroU32>,
+    /// Requests in flight at most, 1 to 1024.
+    #[arg(long, default_value = "16", value_parser = parse_concurrency, help_heading = "Rate")]
+    pub concurrency: NonZeroUsize,
+    /// Requests sent for one row at most, retries included.
+    #[arg(long, default_value = "6", value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
+    pub max_attempts: NonZeroU32,
+}

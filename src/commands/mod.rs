@@ -2,6 +2,7 @@
 //! [`ExitStatus`]; this module only dispatches. `main` prints a returned error and exits 2.
 
 pub mod config;
+pub mod console;
 pub mod dry_run;
 pub mod export;
 pub mod import;
@@ -32,6 +33,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitStatus> {
         Settings::Config(settings) => Ok(config::run(&settings)),
         Settings::Sandbox(settings) => sandbox::run(settings).await,
         Settings::Export(settings) => export::run(settings).await,
+        Settings::Console(settings) => console::run(settings).await,
         Settings::Completions(script) => {
             print!("{script}");
             Ok(ExitStatus::Success)

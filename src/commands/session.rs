@@ -31,7 +31,7 @@ pub struct Session {
 }
 
 /// The sandbox started for `--sandbox`, stopped when dropped.
-struct LocalSandbox {
+pub struct LocalSandbox {
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -80,9 +80,10 @@ pub async fn connect_to(
     })
 }
 
-/// Starts the sandbox on a free port of 127.0.0.1 for `--sandbox`; returns the tenant
+/// Starts the sandbox on a free port of 127.0.0.1 for `--sandbox` (an import's, or the
+/// console's for its whole life); returns the tenant
 /// settings that reach it and its template id.
-async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Error> {
+pub async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(Error::Sandbox)?;

@@ -260,7 +260,7 @@ pub struct Address {
 }
 
 /// Where the organizations are created.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Target {
     /// A real tenant.
     Tenant(Box<Tenant>),

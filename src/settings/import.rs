@@ -16,7 +16,7 @@ use crate::settings::profile::{DEFAULT_RATE, RATE, TEMPLATE_ID};
 use crate::tenant::on_existing::OnExisting;
 
 /// Everything `import` needs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ImportSettings {
     /// The customer CSV.
     pub input: PathBuf,

@@ -4,6 +4,7 @@
 //! or sent. Only this module and [`crate::cli`] see clap's types; the commands see these.
 
 pub mod connection;
+pub mod console;
 pub mod export;
 pub mod import;
 pub mod layers;
@@ -16,6 +17,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use console::ConsoleSettings;
 pub use connection::{Address, Connection, SECRET_ENV, Target, Tenant};
 pub use export::ExportSettings;
 pub use import::{
@@ -63,6 +65,8 @@ pub enum Settings {
     ManPages(PathBuf, Vec<(String, Vec<u8>)>),
     /// `orgimport export`.
     Export(ExportSettings),
+    /// `orgimport console`.
+    Console(ConsoleSettings),
 }
 
 /// The subcommand's name, as typed.
@@ -147,6 +151,9 @@ impl Settings {
                 &mut Layers::without_file(env),
             )?),
             Command::Sandbox(args) => Settings::Sandbox(SandboxSettings::resolve(args, &env)?),
+            Command::Console(args) => {
+                Settings::Console(ConsoleSettings::resolve(args, quiet, &mut with_file(env)?)?)
+            }
             Command::Completions(args) => {
                 let unwritable = |e| Error::Config(format!("cannot write the manual page: {e}"));
                 if let Some(dir) = args.dir {

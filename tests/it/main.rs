@@ -3,6 +3,7 @@
 
 mod between_runs;
 mod browser;
+mod console;
 mod conventions;
 mod empty_strings;
 mod encodings;

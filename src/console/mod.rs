@@ -1,0 +1,220 @@
+//! `orgimport console`: the whole import as a local web page, on the same steps as the
+//! commands (the file settled by [`crate::input::Source`], the rows checked by `validate`'s
+//! code, the tenant compared by `plan`'s), so that the page and the CLI are two faces of one
+//! tool: same settings and profiles, same mapping files, same results file and lock.
+//!
+//! # Layout
+//! The router is built here by merging one router per step, each in its own file:
+//! - [`guard`]: the security layer every request passes (Host, token and cookie, Origin).
+//! - [`page`]: the HTML shell (maud); [`assets`]: the embedded JavaScript and CSS.
+//! - [`file`]: step 1, the upload (streamed to `--dir`) and what the file holds.
+//! - [`columns`]: step 2, each column's field, saved as a mapping file the CLI reads.
+//! - [`review`]: step 3, every problem per cell, paged, editable; the hierarchy.
+//! - [`plan`]: step 4, the comparison with the tenant.
+//!
+//! Handlers return `Result<_, ApiError>`: a bad request is a 4xx with `{"error": "..."}`
+//! holding the message the CLI prints, never a panic.
+
+mod assets;
+mod columns;
+mod file;
+mod guard;
+mod page;
+mod plan;
+mod review;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+
+use crate::Error;
+use crate::commands::session::{self, LocalSandbox};
+use crate::settings::{ConsoleSettings, ImportSettings, Target};
+
+pub use guard::COOKIE_PREFIX;
+
+/// The console's shared state, one per server.
+pub struct Console {
+    /// The working folder (canonical): every file the console writes is in it.
+    dir: PathBuf,
+    /// The import every file runs with; its target is the console's sandbox with
+    /// `--sandbox` (started once, for the console's life).
+    import: ImportSettings,
+    /// Whether the target is the console's built-in sandbox.
+    sandbox: bool,
+    /// The largest upload taken, in bytes.
+    max_upload: u64,
+    /// The token, cookie and addresses requests are checked against.
+    guard: guard::Guard,
+    /// The file, its columns and their review, as the steps leave them. A std mutex: never
+    /// held across an `.await`.
+    work: Mutex<Work>,
+    /// The sandbox started for `--sandbox`, stopped when the console is dropped.
+    _sandbox: Option<LocalSandbox>,
+}
+
+/// What the steps have settled so far; each step clears what follows it when it changes.
+#[derive(Default)]
+pub(crate) struct Work {
+    /// Step 1: the uploaded file and how it is read.
+    file: Option<file::Upload>,
+    /// Step 2: the mapping chosen for it.
+    columns: Option<columns::Chosen>,
+    /// Step 3: the problems found with that mapping.
+    review: Option<Arc<review::Review>>,
+}
+
+impl Console {
+    /// The work the steps have done, locked (a poisoned lock is taken as it is: every
+    /// change to it is one assignment).
+    pub(crate) fn work(&self) -> MutexGuard<'_, Work> {
+        self.work.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The working folder.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The import settings for `input` read as `dialect` says and mapped by `mapping`: the
+    /// console's connection, template and rate, and the results file `import` would use
+    /// for it (beside it, in the working folder).
+    pub(crate) fn import_for(
+        &self,
+        input: &Path,
+        dialect: crate::input::Dialect,
+        mapping: crate::input::MappingSpec,
+    ) -> ImportSettings {
+        let mut settings = self.import.clone();
+        settings.input = input.to_path_buf();
+        settings.dialect = dialect;
+        settings.mapping = mapping;
+        settings.results = crate::settings::default_results_path(input, self.sandbox);
+        settings.quiet = true;
+        settings
+    }
+}
+
+/// The URL the console prints: the page with its one-time token.
+pub fn url(port: u16, token: &str) -> String {
+    format!("http://127.0.0.1:{port}/?token={token}")
+}
+
+/// Serves the console on `listener` (bound to 127.0.0.1) until `shutdown` completes.
+///
+/// # Errors
+/// [`Error::Sandbox`] when the sandbox of `--sandbox` cannot start; [`Error::Io`] when the
+/// listener fails.
+pub async fn serve(
+    settings: ConsoleSettings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let address = listener.local_addr().map_err(Error::Sandbox)?;
+    let ConsoleSettings {
+        dir,
+        sandbox,
+        mut import,
+        token,
+        max_upload,
+        ..
+    } = settings;
+    let mut local = None;
+    if sandbox || matches!(import.target, Target::Sandbox) {
+        let (tenant, template, handle) = session::start_sandbox(false).await?;
+        import.target = Target::Tenant(Box::new(tenant));
+        import.default_template = import.default_template.or(Some(template));
+        local = Some(handle);
+    }
+    let console = Arc::new(Console {
+        dir,
+        import,
+        sandbox,
+        max_upload,
+        guard: guard::Guard::new(address.port(), token),
+        work: Mutex::new(Work::default()),
+        _sandbox: local,
+    });
+    tracing::info!(%address, "console listening");
+    axum::serve(listener, router(console))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::io("the console's listener", e))
+}
+
+/// Every step's routes, behind the guard.
+fn router(console: Arc<Console>) -> Router {
+    Router::new()
+        .merge(page::routes())
+        .merge(assets::routes())
+        .merge(file::routes())
+        .merge(columns::routes())
+        .merge(review::routes())
+        .merge(plan::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            guard::check,
+        ))
+        .with_state(console)
+}
+
+/// A refused request: its status and the message (the CLI's, when the CLI would refuse the
+/// same), sent as `{"error": "..."}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    /// 400, 403, 404, 409, 413 ...
+    status: StatusCode,
+    /// What to tell the user.
+    message: String,
+}
+
+impl ApiError {
+    /// A refusal with `status`.
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// A 400 Bad Request.
+    pub(crate) fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// A 409: the step before this one is not done.
+    pub(crate) fn not_yet(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> ApiError {
+        // The CLI prints the same error, whole.
+        ApiError::bad(error.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}
+
+/// Runs blocking engine code (file reads, checks) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+}
