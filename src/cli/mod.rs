@@ -82,10 +82,12 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Serve the whole import as a local web page (127.0.0.1 only), for people who live in
     /// spreadsheets: file, columns, review, plan, run, results.
-    #[command(after_help = "Prints one URL with a one-time token in it; open it in a browser \
+    #[command(
+        after_help = "Prints one URL with a one-time token in it; open it in a browser \
         on this machine.\n\nExamples:\n  \
         orgimport console --sandbox --open\n  \
-        orgimport --profile production console --dir ~/imports")]
+        orgimport --profile production console --dir ~/imports"
+    )]
     Console(ConsoleArgs),
     /// Check that every organization a run created exists as its row says, with the
     /// template's configuration; write a report, exit 1 on any mismatch.

@@ -148,7 +148,11 @@ pub(crate) async fn check(
 /// browser holds the cookie already: it is sent on to the page).
 fn exchange(guard: &Guard, token: &str, headers: &HeaderMap, api: bool) -> Response {
     if !same(token.as_bytes(), guard.token.as_bytes()) {
-        return refuse(api, StatusCode::FORBIDDEN, "refused: this token is not the console's");
+        return refuse(
+            api,
+            StatusCode::FORBIDDEN,
+            "refused: this token is not the console's",
+        );
     }
     if guard.exchanged.swap(true, Ordering::SeqCst) {
         if guard.has_cookie(headers) {

@@ -22,6 +22,7 @@ mod guard;
 mod page;
 mod plan;
 mod review;
+mod store;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,6 @@ use maud::{Markup, html};
 
 use super::Console;
 
-
 /// The step's routes.
 pub(super) fn routes() -> Router<Arc<Console>> {
     Router::new()

@@ -250,6 +250,23 @@ impl Source {
         self.delimiter
     }
 
+    /// The encoding a CSV file is read in, by its WHATWG name (`UTF-8` when none was named
+    /// or detected: UTF-8, or UTF-16 its byte-order mark names); `None` for a workbook.
+    pub fn encoding_name(&self) -> Option<&'static str> {
+        match &self.format {
+            Format::Csv { encoding } => Some(encoding.map_or("UTF-8", |e| e.name())),
+            Format::Sheet(_) => None,
+        }
+    }
+
+    /// The sheet read, for a workbook.
+    pub fn sheet_name(&self) -> Option<&str> {
+        match &self.format {
+            Format::Csv { .. } => None,
+            Format::Sheet(sheet) => Some(&sheet.name),
+        }
+    }
+
     /// The header's names, trimmed.
     pub fn headers(&self) -> &StringRecord {
         &self.headers

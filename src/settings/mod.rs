@@ -17,8 +17,8 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use console::ConsoleSettings;
 pub use connection::{Address, Connection, SECRET_ENV, Target, Tenant};
+pub use console::ConsoleSettings;
 pub use export::ExportSettings;
 pub use import::{
     DryRunSettings, ImportSettings, PlanSettings, default_plan_path, default_results_path,

@@ -24,6 +24,7 @@
 //! employees = { column = "Employees", type = "number" }
 //! ```
 
+pub mod aliases;
 mod file;
 mod problem;
 mod request;
@@ -45,7 +46,7 @@ use super::formulas::restore;
 use super::quote::quoted;
 
 /// The organization fields a mapping can feed, with their header names.
-const FIELDS: [&str; 10] = [
+pub const FIELDS: [&str; 10] = [
     "name",
     "id",
     "displayName",

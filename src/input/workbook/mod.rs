@@ -209,6 +209,32 @@ fn listed<'a>(names: impl Iterator<Item = &'a String>) -> String {
         .join(", ")
 }
 
+/// The names of the visible sheets of the workbook at `path` (the ones a user chooses
+/// among; a hidden one is read only when named), in the workbook's order; empty when the
+/// file is not a workbook.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::Input`] when it is a workbook
+/// calamine cannot read.
+pub fn visible_sheets(path: &Path) -> Result<Vec<String>, Error> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 4];
+    let read = super::snapshot::read_full(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
+    if !is_workbook(&head[..read]) {
+        return Ok(Vec::new());
+    }
+    let book = open(&file, is_zip(&head[..read])).map_err(|message| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(book
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.visible == SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect())
+}
+
 /// The sheet `name` of `book` as CSV text ([`TextBuilder`]), and whether it holds a value: an
 /// xlsx sheet read cell by cell, without holding its cells (its formulas first, when the
 /// workbook asks to be `recalculated` when opened); others (xls, ods) through a range.

@@ -147,7 +147,10 @@ async fn a_change_from_another_origin_or_none_is_refused() {
 #[tokio::test]
 async fn every_reply_forbids_framing_foreign_scripts_referrers_and_caching() {
     let console = start().await;
-    for reply in [console.get("/").await, start_with(|_| {}).await.get("/").await] {
+    for reply in [
+        console.get("/").await,
+        start_with(|_| {}).await.get("/").await,
+    ] {
         let headers = reply.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("script-src 'self'"), "{csp}");

@@ -1,6 +1,8 @@
 //! The console (`orgimport console`) over real HTTP: a console served on a port-0 listener of
 //! 127.0.0.1 with `--sandbox`, driven with reqwest as its page's script drives it.
 
+mod columns;
+mod file;
 mod guard;
 
 use std::path::{Path, PathBuf};
@@ -95,7 +97,9 @@ impl TestConsole {
 
     /// A request to `path` as the page makes it: the cookie, and for a change its Origin.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let mut request = self.client.request(method.clone(), format!("{}{path}", self.base));
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(cookie) = &self.cookie {
             request = request.header(COOKIE, cookie);
         }
