@@ -327,11 +327,11 @@ fn mapping_text(headers: &[String], choices: &[String]) -> Result<String, ApiErr
     if !metadata.is_empty() {
         text.push_str("\n[metadata]\n");
         for (key, i) in &metadata {
-            text.push_str(&format!(
-                "{} = {}\n",
-                toml_string(key),
-                toml_string(&headers[*i])
-            ));
+            let bare = key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            let key = if bare { key.clone() } else { toml_string(key) };
+            text.push_str(&format!("{key} = {}\n", toml_string(&headers[*i])));
         }
     }
     Ok(text)
