@@ -127,6 +127,10 @@ pub struct Report {
     pub elapsed: Duration,
     /// The plan file.
     pub out: PathBuf,
+    /// The rows that would not simply be created or left alone (`exists-different`,
+    /// `conflict`, `invalid`), in input order, with their line and plan: what a person reads
+    /// before deciding `--on-existing`.
+    pub details: Vec<(u64, RowPlan)>,
 }
 
 impl Report {
@@ -287,8 +291,15 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     drop(mapping);
 
     let mut counts = BTreeMap::new();
-    for row in &rows {
+    let mut details = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
         *counts.entry(row.action).or_insert(0u64) += 1;
+        if matches!(
+            row.action,
+            Action::ExistsDifferent | Action::Conflict | Action::Invalid
+        ) {
+            details.push((plan.lines[index], row.clone()));
+        }
     }
     let plan_path = out.clone();
     tokio::task::spawn_blocking(move || write(&source, &plan_path, &rows))
@@ -303,6 +314,7 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
         look_ups,
         elapsed: started.elapsed(),
         out,
+        details,
     })
 }
 

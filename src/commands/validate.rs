@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::exit::Ending;
-use crate::input::{ProblemKind, Source, Untemplated};
-use crate::planning;
+use crate::input::{Mapping, ProblemKind, Source, Untemplated};
+use crate::planning::{self, InvalidRow, Plan};
 use crate::record::EarlierRuns;
 use crate::settings::ValidateSettings;
 use crate::{Error, ExitStatus};
@@ -142,10 +142,9 @@ pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Repo
     let mapping = source.mapping(&settings.mapping)?;
     let numbering = source.numbering();
     let mut write_error = None;
-    let plan = planning::build(
+    let plan = check(
         &source,
         &mapping,
-        &mut EarlierRuns::default(),
         settings.template_id.as_deref(),
         &mut |row| {
             for problem in row.problems {
@@ -176,4 +175,25 @@ pub fn validate(settings: &ValidateSettings, out: &mut dyn Write) -> Result<Repo
         without_template,
         elapsed: started.elapsed(),
     })
+}
+
+/// The checks `validate` makes, every row as an import would check it (without an earlier
+/// run's results): `report` is called once for every invalid row, with all its problems.
+/// The console's review calls this too.
+///
+/// # Errors
+/// [`Error::Input`]/[`Error::Io`] when the file cannot be read.
+pub fn check(
+    source: &Source,
+    mapping: &Mapping,
+    template_id: Option<&str>,
+    report: &mut dyn FnMut(&InvalidRow),
+) -> Result<Plan, Error> {
+    planning::build(
+        source,
+        mapping,
+        &mut EarlierRuns::default(),
+        template_id,
+        report,
+    )
 }

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::{ApiError, Console};
 use crate::input::mapping::aliases::{self, Suggestion};
 use crate::input::mapping::{FIELDS, MappingFile, SourceSpec};
-use crate::input::{Mapping, MappingSpec, Source};
+use crate::input::{MappingSpec, Source};
 
 /// The mapping chosen for the file.
 #[derive(Debug, Clone)]
@@ -184,6 +184,7 @@ async fn save(
             spec,
         });
         work.review = None;
+        work.plan = None;
     }
     Ok(Json(columns(&console, &source)))
 }

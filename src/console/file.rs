@@ -160,6 +160,9 @@ async fn settle(
     });
     work.columns = None;
     work.review = None;
+    work.plan = None;
+    work.edits.clear();
+    work.corrected = None;
     reply
 }
 

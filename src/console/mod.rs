@@ -16,6 +16,7 @@
 //! holding the message the CLI prints, never a panic.
 
 mod assets;
+mod checked;
 mod columns;
 mod file;
 mod guard;
@@ -67,7 +68,35 @@ pub(crate) struct Work {
     /// Step 2: the mapping chosen for it.
     columns: Option<columns::Chosen>,
     /// Step 3: the problems found with that mapping.
-    review: Option<Arc<review::Review>>,
+    review: Option<Arc<checked::Review>>,
+    /// Step 3: the cells edited, by row index, then column.
+    edits: std::collections::HashMap<usize, std::collections::HashMap<usize, String>>,
+    /// Step 3: the corrected copy the edits are written to, once there is one: the file the
+    /// plan and the run read.
+    corrected: Option<PathBuf>,
+    /// Step 4: the plan made last.
+    plan: Option<Arc<plan::Planned>>,
+    /// Step 4: what the run does with organizations that exist (`--on-existing`).
+    on_existing: crate::tenant::on_existing::OnExisting,
+}
+
+impl Work {
+    /// The file the plan and the run read, and how: the corrected copy once a cell was
+    /// edited, else the upload; `None` before a file is read.
+    pub(crate) fn input(&self) -> Option<(PathBuf, crate::input::Dialect)> {
+        let upload = self.file.as_ref()?;
+        let (source, _) = upload.read.as_ref().ok()?;
+        Some(match &self.corrected {
+            Some(path) => (
+                path.clone(),
+                crate::input::Dialect {
+                    delimiter: Some(source.delimiter()),
+                    ..crate::input::Dialect::default()
+                },
+            ),
+            None => (upload.path.clone(), upload.dialect.clone()),
+        })
+    }
 }
 
 impl Console {

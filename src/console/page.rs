@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
@@ -56,6 +56,7 @@ async fn page(State(console): State<Arc<Console>>) -> Html<String> {
 async fn part(
     State(console): State<Arc<Console>>,
     Path(step): Path<String>,
+    Query(paging): Query<review::Paging>,
 ) -> Result<Html<String>, ApiError> {
     if !STEPS.contains(&step.as_str()) {
         return Err(ApiError::new(
@@ -63,11 +64,16 @@ async fn part(
             format!("no step {step:?}"),
         ));
     }
+    if step == "review" {
+        // Checked now if it was not yet (a step's refusal shows as its section's note).
+        let _ = review::current(&console).await;
+        return Ok(Html(review::section_at(&console, &paging).into_string()));
+    }
     Ok(Html(section(&console, &step).into_string()))
 }
 
 /// The section of `step`.
-fn section(console: &Console, step: &str) -> Markup {
+fn section(console: &Arc<Console>, step: &str) -> Markup {
     match step {
         "file" => file::section(console),
         "columns" => columns::section(console),

@@ -13,7 +13,7 @@ use crate::fixture::{Fixture, csv_rows, interrupt, resolve};
 use crate::util::{TestSandbox, start_sandbox, wait_while_running};
 
 /// One row per case; the comment after each names its expected plan.
-const CSV: &str = "\
+pub(crate) const CSV: &str = "\
 id,name,description,color,domains,email,parent,parent_id,metadata.region
 ,same,Same desc,#112233,same.example.com,a@same.example.com,,,EMEA
 ,diff-desc,New desc,#112233,,,,,
@@ -31,7 +31,7 @@ id-row,renamed,,,,,,,
 ";
 
 /// Seeds the organizations the rows are planned against, over the API.
-async fn seed(sandbox: &TestSandbox) {
+pub(crate) async fn seed(sandbox: &TestSandbox) {
     let token = sandbox.token().await;
     let orgs = [
         json!({"id": "o-same", "name": "same", "description": "Same desc", "color": "#112233",

@@ -4,6 +4,8 @@
 mod columns;
 mod file;
 mod guard;
+mod plan;
+mod review;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,8 +50,13 @@ pub fn settings(dir: &Path, args: &[&str]) -> ConsoleSettings {
 
 /// Starts a console with `--sandbox` (and `change` applied to its settings), not logged in.
 pub async fn start_with(change: impl FnOnce(&mut ConsoleSettings)) -> TestConsole {
+    start_args(&["--sandbox"], change).await
+}
+
+/// Starts a console with `args` (and `change` applied to its settings), not logged in.
+pub async fn start_args(args: &[&str], change: impl FnOnce(&mut ConsoleSettings)) -> TestConsole {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = settings(dir.path(), &["--sandbox"]);
+    let mut settings = settings(dir.path(), args);
     change(&mut settings);
     let token = settings.token.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -126,6 +133,23 @@ impl TestConsole {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Uploads `csv` as `name` and saves the columns as suggested.
+    pub async fn upload_and_map(&self, name: &str, csv: &str) -> Value {
+        ok_json(self.upload(name, csv.as_bytes().to_vec()).await).await;
+        let columns = self.get_json("/api/columns").await;
+        let choices: Vec<Value> = columns["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["choice"].clone())
+            .collect();
+        ok_json(
+            self.post_json("/api/columns", &serde_json::json!({ "choices": choices }))
+                .await,
+        )
+        .await
     }
 
     /// PUT the file at `path` to the upload endpoint under `name`.
