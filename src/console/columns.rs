@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{ApiError, Console};
+use super::{ApiError, ApiJson, Console};
 use crate::input::mapping::aliases::{self, Suggestion};
 use crate::input::mapping::{FIELDS, MappingFile, SourceSpec};
 use crate::input::{MappingSpec, Source};
@@ -160,7 +160,7 @@ struct Choices {
 /// POST `/api/columns`: the choices saved as a mapping file, checked as the CLI checks it.
 async fn save(
     State(console): State<Arc<Console>>,
-    Json(posted): Json<Choices>,
+    ApiJson(posted): ApiJson<Choices>,
 ) -> Result<Json<Columns>, ApiError> {
     let source = settled(&console)?;
     let headers: Vec<String> = source.headers().iter().map(str::to_string).collect();

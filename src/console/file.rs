@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, Console, blocking, store};
+use super::{ApiError, ApiJson, ApiQuery, Console, blocking, store};
 use crate::Error;
 use crate::input::{Dialect, Source, workbook};
 
@@ -87,7 +87,7 @@ async fn current(State(console): State<Arc<Console>>) -> Result<Json<Facts>, Api
 /// PUT (or POST) `/api/file?name=NAME`, the file's bytes as the body: stored, then read.
 async fn upload(
     State(console): State<Arc<Console>>,
-    Query(named): Query<Named>,
+    ApiQuery(named): ApiQuery<Named>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Facts>, ApiError> {
@@ -119,7 +119,7 @@ struct ReadAs {
 /// delimiter (each as its CLI option takes it).
 async fn reread(
     State(console): State<Arc<Console>>,
-    Json(read_as): Json<ReadAs>,
+    ApiJson(read_as): ApiJson<ReadAs>,
 ) -> Result<Json<Facts>, ApiError> {
     let path = match &console.work().file {
         Some(upload) => upload.path.clone(),

@@ -186,6 +186,7 @@ fn router(console: Arc<Console>) -> Router {
         .merge(columns::routes())
         .merge(review::routes())
         .merge(plan::routes())
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),
             guard::check,
@@ -238,6 +239,47 @@ impl IntoResponse for ApiError {
         )
             .into_response()
     }
+}
+
+/// A JSON body, refused as [`ApiError`] (JSON, the reason) when it is not one.
+pub(crate) struct ApiJson<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
+        }
+    }
+}
+
+/// A query string, refused as [`ApiError`] when it does not fit.
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
+        }
+    }
+}
+
+/// What an unknown path gets.
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such page: {}", uri.path()),
+    )
 }
 
 /// Runs blocking engine code (file reads, checks) off the async threads.

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Html;
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
 
-use super::{ApiError, Console, columns, file, plan, review};
+use super::{ApiError, ApiQuery, Console, columns, file, plan, review};
 
 /// The page's routes.
 pub(super) fn routes() -> Router<Arc<Console>> {
@@ -56,7 +56,7 @@ async fn page(State(console): State<Arc<Console>>) -> Html<String> {
 async fn part(
     State(console): State<Arc<Console>>,
     Path(step): Path<String>,
-    Query(paging): Query<review::Paging>,
+    ApiQuery(paging): ApiQuery<review::Paging>,
 ) -> Result<Html<String>, ApiError> {
     if !STEPS.contains(&step.as_str()) {
         return Err(ApiError::new(

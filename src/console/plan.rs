@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, Console};
+use super::{ApiError, ApiJson, Console};
 use crate::commands::plan::{self as cli_plan, Action, Report};
 use crate::settings::default_plan_path;
 use crate::tenant::on_existing::OnExisting;
@@ -74,7 +74,7 @@ struct Choice {
 /// POST `/api/plan/on-existing`: skip, fail or update, for the run.
 async fn choose(
     State(console): State<Arc<Console>>,
-    Json(choice): Json<Choice>,
+    ApiJson(choice): ApiJson<Choice>,
 ) -> Result<Json<Value>, ApiError> {
     let on_existing = match choice.on_existing.as_str() {
         "skip" => OnExisting::Skip,
@@ -201,6 +201,7 @@ pub(super) fn section(console: &Console) -> Markup {
             h2 #plan-title { "4. Plan" }
             p { "Compare the file with the tenant as it is now (nothing is written to it)." }
             button #plan-make type="button" { "Compare with the tenant" }
+            p #plan-status aria-live="polite" {}
             @if let Some(planned) = &work.plan {
                 (body(planned, choice))
             }

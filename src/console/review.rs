@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::checked::{self, BadRow, Review};
-use super::{ApiError, Console, blocking};
+use super::{ApiError, ApiJson, ApiQuery, Console, blocking};
 
 /// Rows a page shows, unless asked otherwise (at most [`MAX_PER_PAGE`]).
 const PER_PAGE: usize = 50;
@@ -103,7 +103,7 @@ fn summary(review: &Review) -> Value {
 /// GET `/api/review?page=N&per_page=M&kind=K`: the counts and one page of rows with problems.
 async fn page(
     State(console): State<Arc<Console>>,
-    Query(paging): Query<Paging>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> Result<Json<Value>, ApiError> {
     let review = current(&console).await?;
     let kind = paging.kind.as_deref().filter(|k| !k.is_empty());
@@ -141,7 +141,7 @@ struct Edit {
 /// left).
 async fn edit(
     State(console): State<Arc<Console>>,
-    Json(edit): Json<Edit>,
+    ApiJson(edit): ApiJson<Edit>,
 ) -> Result<Json<Value>, ApiError> {
     let review = current(&console).await?;
     if edit.index >= review.rows {
@@ -197,7 +197,7 @@ async fn edit(
 /// formula is written as orgimport's own files write it.
 async fn problems_csv(
     State(console): State<Arc<Console>>,
-    Query(paging): Query<Paging>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> Result<impl IntoResponse, ApiError> {
     let review = current(&console).await?;
     let rows = filtered(&review, paging.kind.as_deref().filter(|k| !k.is_empty()));
@@ -425,6 +425,7 @@ fn body(review: &Review, paging: &Paging) -> Markup {
             }
             p { a href="/api/review/problems.csv" download { "Download the problem rows (CSV)" } }
         }
+        button type="button" data-next="plan" { "Continue" }
         h3 { "Hierarchy" }
         @if roots.is_empty() && marked.is_empty() {
             p { "No row names a parent in the file." }

@@ -217,3 +217,29 @@ async fn without_a_tenant_the_command_says_what_import_says() {
     );
     assert!(output.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn bad_requests_get_a_json_4xx_never_a_panic() {
+    let console = start().await;
+    let reply = console
+        .request(Method::POST, "/api/columns")
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_client_error(), "{}", reply.status());
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert!(body["error"].as_str().is_some(), "{body}");
+    let error = refused(
+        console.get("/api/nothing-here").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert!(error.contains("/api/nothing-here"), "{error}");
+    refused(console.get("/part/nothing").await, StatusCode::NOT_FOUND).await;
+    let reply = console.get("/api/review?page=minus-one").await;
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert!(body["error"].as_str().is_some(), "{body}");
+}
