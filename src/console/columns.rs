@@ -97,11 +97,12 @@ fn columns(console: &Console, source: &Source) -> Columns {
             None => (None, None, false),
         },
     };
+    let suggestions = suggestions(&headers);
     let columns = headers
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let suggested = aliases::suggest(h).as_choice();
+            let suggested = suggestions[i].clone();
             Column {
                 header: h.clone(),
                 choice: choices
@@ -118,6 +119,32 @@ fn columns(console: &Console, source: &Source) -> Columns {
         mapping: mapping.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
         remembered,
     }
+}
+
+/// Each column's suggestion, no field suggested twice: a column named like a field keeps
+/// it (as the CLI reads it), then the first column whose alias names a field still free gets
+/// it; the others are `ignore` (a `notes` column beside a `description` one).
+fn suggestions(headers: &[String]) -> Vec<String> {
+    let suggested: Vec<String> = headers
+        .iter()
+        .map(|h| aliases::suggest(h).as_choice())
+        .collect();
+    let mut taken: Vec<String> = headers
+        .iter()
+        .filter_map(|h| named_like_a_field(h))
+        .collect();
+    let mut choices = Vec::with_capacity(headers.len());
+    for (header, choice) in headers.iter().zip(suggested) {
+        if named_like_a_field(header).is_some() || choice == "ignore" {
+            choices.push(choice);
+        } else if taken.iter().any(|t| t.eq_ignore_ascii_case(&choice)) {
+            choices.push("ignore".to_string());
+        } else {
+            taken.push(choice.clone());
+            choices.push(choice);
+        }
+    }
+    choices
 }
 
 /// What a column's chooser offers: every field by its README name, the column's own
@@ -431,6 +458,18 @@ mod tests {
         let file = MappingFile::parse(&text, "m.toml").unwrap();
         assert!(matches!(&file.fields["name"], SourceSpec::Column(c) if *c == headers[0]));
         assert!(file.metadata.contains_key("site"));
+    }
+
+    #[test]
+    fn no_field_is_suggested_twice() {
+        let headers: Vec<String> = ["notes", "description", "Company", "Account Name", "Region"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        assert_eq!(
+            suggestions(&headers),
+            ["ignore", "description", "name", "ignore", "metadata.region"]
+        );
     }
 
     #[test]

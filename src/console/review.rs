@@ -442,7 +442,8 @@ fn body(review: &Review, paging: &Paging) -> Markup {
     }
 }
 
-/// A row with problems: its problem cells editable, named `line N COLUMN`.
+/// A row with problems: its problem cells editable, named `line N COLUMN` (N the sheet's
+/// row for a workbook).
 fn problem_row(review: &Review, row: &BadRow) -> Markup {
     let at = review.numbering.short(row.line);
     html! {
@@ -453,7 +454,7 @@ fn problem_row(review: &Review, row: &BadRow) -> Markup {
                 @if row.problems.iter().any(|p| p.cell == Some(i)) {
                     td.bad {
                         input type="text" value=(cell) data-index=(row.index) data-column=(i)
-                            aria-label=(format!("{at} {}", review.headers[i]));
+                            aria-label=(format!("line {} {}", row.line, review.headers[i]));
                     }
                 } @else {
                     td { (cell) }

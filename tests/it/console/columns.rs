@@ -242,3 +242,22 @@ async fn columns_before_a_file_say_so() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_samples_suggested_columns_are_taken_as_they_are() {
+    let console = start().await;
+    let sample = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/customers.csv"),
+    )
+    .unwrap();
+    let saved = console.upload_and_map("customers.csv", &sample).await;
+    let got = choices(&saved);
+    assert!(
+        got.contains(&("description".into(), "description".into())),
+        "{got:?}"
+    );
+    assert!(got.contains(&("notes".into(), "ignore".into())), "{got:?}");
+    let review = console.get_json("/api/review").await;
+    assert_eq!(review["rows"], 300);
+    assert_eq!(review["invalid"], 6, "{review}");
+}
