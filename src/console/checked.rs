@@ -29,6 +29,8 @@ pub(crate) struct Review {
     pub(crate) by_kind: BTreeMap<ProblemKind, usize>,
     /// How messages name rows (`line 12` or `row 12`).
     pub(crate) numbering: crate::input::Numbering,
+    /// Every row's line (or sheet row), by index.
+    pub(crate) lines: Vec<u64>,
     /// Every row's name (or id), for the hierarchy.
     pub(crate) names: Vec<String>,
     /// Rows whose parent is another row: child -> parent.
@@ -129,6 +131,7 @@ pub(crate) fn check(
         by_kind: plan.problem_counts.clone(),
         numbering: plan.numbering.clone(),
         names,
+        lines: plan.lines.clone(),
         parents: plan.parents.clone(),
     })
 }

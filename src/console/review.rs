@@ -268,20 +268,25 @@ fn tree(review: &Review) -> (Vec<Node>, Vec<Node>, usize) {
     for list in children.values_mut() {
         list.sort_unstable();
     }
-    let line_of: HashMap<usize, u64> = review.bad.iter().map(|r| (r.index, r.line)).collect();
-    let mark_of = |i: usize| -> Option<&'static str> {
-        let row = review.bad.iter().find(|r| r.index == i)?;
-        row.problems.iter().find_map(|p| match p.kind.as_str() {
-            "parent cycle" => Some("cycle"),
-            "unknown parent" => Some("missing parent"),
-            "invalid parent" => Some("invalid parent"),
-            _ => None,
+    // Each marked row's mark, found once (a lookup per node, not a search).
+    let marks: HashMap<usize, &'static str> = review
+        .bad
+        .iter()
+        .filter_map(|row| {
+            let mark = row.problems.iter().find_map(|p| match p.kind.as_str() {
+                "parent cycle" => Some("cycle"),
+                "unknown parent" => Some("missing parent"),
+                "invalid parent" => Some("invalid parent"),
+                _ => None,
+            })?;
+            Some((row.index, mark))
         })
-    };
-    let lines = review.lines();
+        .collect();
+    let mark_of = |i: usize| marks.get(&i).copied();
+    let lines = &review.lines;
     let mut seen = HashSet::new();
     let node = |i: usize, seen: &mut HashSet<usize>| {
-        build_node(i, 0, &children, &lines, review, &mark_of, seen)
+        build_node(i, 0, &children, lines, review, &mark_of, seen)
     };
     let mut roots: Vec<usize> = children
         .keys()
@@ -295,12 +300,15 @@ fn tree(review: &Review) -> (Vec<Node>, Vec<Node>, usize) {
         .take(TREE_ROOTS)
         .map(|i| node(i, &mut seen))
         .collect();
+    // Rows that cannot be placed (a cycle, a parent the file lacks), the first of them.
     let marked = review
         .bad
         .iter()
-        .filter(|r| mark_of(r.index).is_some() && !seen.contains(&r.index))
+        .filter(|r| matches!(mark_of(r.index), Some("cycle" | "missing parent")))
+        .filter(|r| !seen.contains(&r.index))
+        .take(TREE_ROOTS)
         .map(|r| Node {
-            line: *line_of.get(&r.index).unwrap_or(&r.line),
+            line: r.line,
             name: review.names.get(r.index).cloned().unwrap_or_default(),
             mark: mark_of(r.index),
             children: Vec::new(),
@@ -347,18 +355,6 @@ async fn tree_json(State(console): State<Arc<Console>>) -> Result<Json<Value>, A
     Ok(Json(
         json!({ "roots": roots, "marked": marked, "top_level": total }),
     ))
-}
-
-impl Review {
-    /// The line of every row, by index (from the rows with problems and the hierarchy's
-    /// rows; the others are not needed).
-    fn lines(&self) -> Vec<u64> {
-        let mut lines = vec![0; self.rows];
-        for row in &self.bad {
-            lines[row.index] = row.line;
-        }
-        lines
-    }
 }
 
 /// The step's section, at the first page.

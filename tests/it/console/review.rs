@@ -203,6 +203,9 @@ async fn the_tree_marks_cycles_and_missing_parents() {
     let roots = tree["roots"].as_array().unwrap();
     assert_eq!(roots.len(), 1, "{tree}");
     assert_eq!(roots[0]["name"], "Acme");
+    // Valid rows have their line too.
+    assert_eq!(roots[0]["line"], 2);
+    assert_eq!(roots[0]["children"][0]["children"][0]["line"], 8);
     assert_eq!(roots[0]["children"][0]["name"], "Acme Sub");
     assert_eq!(roots[0]["children"][0]["children"][0]["name"], "Fine");
     let marked: Vec<(String, String)> = tree["marked"]
