@@ -41,6 +41,7 @@ mod statuses;
 mod template;
 mod tenant_reads;
 mod util;
+mod website_hosts;
 mod workbook_corpus;
 mod workbook_files;
 mod workbooks;
