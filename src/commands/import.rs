@@ -141,6 +141,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
         &config.results,
         &config.tenant_check,
         default_template.clone(),
+        config.validate_command(),
     )
     .await
     .map_err(|e| snapshot.named_as_input(e))?;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -190,6 +190,8 @@ pub struct MappingFile {
     /// field name or `metadata.<key>`, for the mistakes only the input's header shows (a
     /// column it lacks).
     places: BTreeMap<String, String>,
+    /// The path [`MappingFile::load`] read, for a command line that reads the input again.
+    path: Option<PathBuf>,
 }
 
 /// The keys of a field's long form.
@@ -203,10 +205,20 @@ impl MappingFile {
     /// mistake on a line of its own, each naming the file, as [`MappingFile::parse`] does.
     pub fn load(path: &Path) -> Result<MappingFile, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        MappingFile::parse(&text, &path.display().to_string()).map_err(|message| Error::Input {
-            path: path.to_path_buf(),
-            message,
-        })
+        let mut file =
+            MappingFile::parse(&text, &path.display().to_string()).map_err(|message| {
+                Error::Input {
+                    path: path.to_path_buf(),
+                    message,
+                }
+            })?;
+        file.path = Some(path.to_path_buf());
+        Ok(file)
+    }
+
+    /// The path it was loaded from, as given (`None` for text parsed on its own).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// Reads the text of a mapping file; `file` names it in the places of its entries.
