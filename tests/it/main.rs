@@ -35,6 +35,7 @@ mod retries;
 mod sandbox;
 mod sandbox_auth;
 mod sandbox_faults;
+mod sandbox_results;
 mod secrets;
 mod sheets;
 mod statuses;
