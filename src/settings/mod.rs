@@ -372,7 +372,7 @@ impl SandboxSettings {
             config.client_id = id;
         }
         let secret = match &args.client_secret_file {
-            Some(path) => Some(read_secret_file(path)?),
+            Some(path) => Some(read_secret_file(path, "--client-secret-file")?),
             None => connection::secret_from_env(env),
         };
         let secret_given = secret.is_some();
