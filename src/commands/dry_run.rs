@@ -134,9 +134,9 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
     }
     let _ = writeln!(
         text,
-        "dry run, nothing sent: {} rows: {} would be created, {} skipped (done by an earlier \
+        "dry run, nothing sent: {}: {} would be created, {} skipped (done by an earlier \
          run), {} invalid; sent in {} wave(s), parents before children; results would go to {}",
-        plan.outcomes.len(),
+        crate::record::checks::plural(plan.outcomes.len(), "row"),
         plan.to_send,
         plan.done_before,
         plan.invalid,

@@ -194,8 +194,8 @@ impl fmt::Display for Report {
         };
         write!(
             f,
-            "{} rows: {}; {tenant}; plan: {}",
-            self.rows,
+            "{}: {}; {tenant}; plan: {}",
+            crate::record::checks::plural(self.rows, "row"),
             if counts.is_empty() {
                 "none".to_string()
             } else {
