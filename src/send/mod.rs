@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 mod collector;
+mod control;
 mod create;
 mod create_steps;
 mod feed;
@@ -27,6 +28,7 @@ use crate::report::progress::Progress;
 use crate::stop::Stop;
 use crate::tenant::on_existing::ExistingCheck;
 use collector::collect;
+pub use control::RunControl;
 use feed::{RowQueue, WaveRows};
 use worker::{ParentIds, Worker};
 
@@ -110,8 +112,8 @@ pub struct Job<'a> {
     pub journal: Journal,
     /// No progress display.
     pub quiet: bool,
-    /// Ctrl-C or a fatal error: no new row is started once it is set.
-    pub stop: Arc<Stop>,
+    /// Its stop signal (Ctrl-C or a fatal error: no new row is started once it is set).
+    pub control: RunControl,
 }
 
 /// What sending did.
@@ -149,8 +151,9 @@ pub async fn run(job: Job<'_>) -> Sent {
         on_existing,
         journal,
         quiet,
-        stop,
+        control,
     } = job;
+    let stop = control.stop.clone();
     let requests = Arc::new(AtomicU64::new(0));
     let parent_ids = Arc::new(ParentIds::new(&parents, &outcomes, lines));
     let parents = Arc::new(parents);
