@@ -112,7 +112,8 @@ pub struct Job<'a> {
     pub journal: Journal,
     /// No progress display.
     pub quiet: bool,
-    /// Its stop signal (Ctrl-C or a fatal error: no new row is started once it is set).
+    /// Its stop signal (Ctrl-C or a fatal error: no new row is started once it is set) and
+    /// its pause switch (no new row is started while it is on).
     pub control: RunControl,
 }
 
@@ -166,6 +167,7 @@ pub async fn run(job: Job<'_>) -> Sent {
     let mut progress = Progress::new(to_send as u64, quiet);
     progress.count_requests(requests.clone());
     progress.show_pace(client.throttle().clone());
+    progress.publish_to(control.progress_sender());
     // Nothing to send, nothing to claim: a finished rerun does not index its million ids.
     let org_ids = if to_send > 0 {
         OrgIds::new(&outcomes, lines)
@@ -224,6 +226,7 @@ pub async fn run(job: Job<'_>) -> Sent {
                 client: client.clone(),
                 events: done_tx.clone(),
                 stop: stop.clone(),
+                control: control.clone(),
                 requests: requests.clone(),
                 tenant: tenant.clone(),
                 parents: parents.clone(),

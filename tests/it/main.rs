@@ -38,6 +38,7 @@ mod sandbox_faults;
 mod secrets;
 mod sheets;
 mod statuses;
+mod steering;
 mod template;
 mod tenant_reads;
 mod util;

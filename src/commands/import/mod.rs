@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use crate::commands::session;
 use crate::record::{self, Writing};
+use crate::report::live::Phase;
 use crate::report::summary::{RunReport, Summary};
 use crate::send::RunControl;
 use crate::settings::ImportSettings;
@@ -116,6 +117,41 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
     let on_existing = steps::check_tenant(&config, &session, &prepared.plan, &control.stop).await?;
     let results_as_written = prepared.results_as_written;
     let sent = steps::send(&config, &opened, &session, prepared, on_existing, &control).await?;
+    let written = steps::write_results(
+        &config,
+        opened,
+        results_as_written,
+        sent.outcomes,
+        sent.journal,
+    )
+    .await;
+    Ok(steps::summary(
+        config, &session, sent.tally, written, started,
+    ))
+}
+
+/// Runs an import that [`steps::open`] opened, to its end, steered by `control` alone (no
+/// Ctrl-C handler: stopping is `control.stop`'s), its phase published on `control` as it
+/// goes: what a face of the tool other than the terminal runs. The same steps, in the same
+/// order, as [`import`].
+///
+/// # Errors
+/// As [`import`].
+pub async fn run_opened(
+    config: ImportSettings,
+    opened: steps::Opened,
+    control: &RunControl,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let session = session::connect(&config).await?;
+    control.set_phase(Phase::Planning);
+    let prepared = steps::plan(&config, &opened, &session).await?;
+    control.set_phase(Phase::ReadingTenant);
+    let on_existing = steps::check_tenant(&config, &session, &prepared.plan, &control.stop).await?;
+    let results_as_written = prepared.results_as_written;
+    control.set_phase(Phase::Sending);
+    let sent = steps::send(&config, &opened, &session, prepared, on_existing, control).await?;
+    control.set_phase(Phase::Writing);
     let written = steps::write_results(
         &config,
         opened,
