@@ -173,7 +173,11 @@ async fn a_stopped_run_leaves_a_results_file_orgimport_import_finishes() {
     let results = console.path("customers.results.csv");
     assert!(results.exists());
     assert!(!orgimport::record::journal_path(&results).exists());
-    refused(press(&console, "/api/run/pause").await, StatusCode::CONFLICT).await;
+    refused(
+        press(&console, "/api/run/pause").await,
+        StatusCode::CONFLICT,
+    )
+    .await;
 
     // The CLI finishes it, from the same results file, creating nothing twice.
     let secret = console.path("cli-secret");
@@ -237,7 +241,10 @@ async fn the_event_stream_carries_the_progress_to_the_end_and_no_reply_holds_the
         .filter_map(|l| l.strip_prefix("event: "))
         .collect();
     assert_eq!(kinds.last(), Some(&"ended"), "{events}");
-    assert!(kinds.iter().filter(|k| **k == "progress").count() >= 2, "{events}");
+    assert!(
+        kinds.iter().filter(|k| **k == "progress").count() >= 2,
+        "{events}"
+    );
     let last = data.last().unwrap();
     assert_eq!(last["progress"]["done"], 150, "{last}");
     assert_eq!(last["progress"]["total"], 150, "{last}");
@@ -265,7 +272,11 @@ async fn the_event_stream_carries_the_progress_to_the_end_and_no_reply_holds_the
         seen.push_str(&format!("{:?}", reply.headers()));
         seen.push_str(&reply.text().await.unwrap());
     }
-    seen.push_str(&ok_json(press(&console, "/api/results/verify").await).await.to_string());
+    seen.push_str(
+        &ok_json(press(&console, "/api/results/verify").await)
+            .await
+            .to_string(),
+    );
     assert!(!seen.contains(CANARY), "the client secret reached the page");
     assert!(!seen.contains(&sandbox.secret()));
 }
@@ -292,12 +303,19 @@ async fn the_results_are_paged_filtered_downloaded_retried_verified_and_undone()
     assert_eq!(invalid["rows"][0]["line"], 62);
     let reason = invalid["rows"][0]["error"].as_str().unwrap();
     assert!(reason.contains("name: is empty"), "{reason}");
-    refused(console.get("/api/results?status=gone").await, StatusCode::BAD_REQUEST).await;
+    refused(
+        console.get("/api/results?status=gone").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
 
     let download = console.get("/api/results/download").await;
     assert_eq!(download.status(), StatusCode::OK);
     let disposition = download.headers()["content-disposition"].to_str().unwrap();
-    assert!(disposition.contains("customers.results.csv"), "{disposition}");
+    assert!(
+        disposition.contains("customers.results.csv"),
+        "{disposition}"
+    );
     let on_disk = std::fs::read(console.path("customers.results.csv")).unwrap();
     assert_eq!(download.bytes().await.unwrap().to_vec(), on_disk);
 
@@ -315,14 +333,21 @@ async fn the_results_are_paged_filtered_downloaded_retried_verified_and_undone()
     let question = console.get_json("/api/results/undo").await;
     assert_eq!(question["organizations"], 60);
     assert!(
-        question["question"].as_str().unwrap().contains("Delete the 60 organizations"),
+        question["question"]
+            .as_str()
+            .unwrap()
+            .contains("Delete the 60 organizations"),
         "{question}"
     );
     let wrong = console
         .post_json("/api/results/undo", &json!({ "organizations": 59 }))
         .await;
     refused(wrong, StatusCode::CONFLICT).await;
-    assert_eq!(sandbox.sandbox.organizations().len(), 61, "nothing deleted yet");
+    assert_eq!(
+        sandbox.sandbox.organizations().len(),
+        61,
+        "nothing deleted yet"
+    );
     let undone = console
         .post_json("/api/results/undo", &json!({ "organizations": 60 }))
         .await;
@@ -372,4 +397,23 @@ async fn bad_run_requests_are_refused_with_a_message() {
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(console.get_json("/api/run").await["run"], Value::Null);
     assert_eq!(sandbox.sandbox.stats().create_requests, 0);
+}
+
+#[tokio::test]
+async fn a_rehearsal_on_the_consoles_own_sandbox_is_retried_from_its_results_file() {
+    let console = super::start().await;
+    let mut csv = customers(20);
+    csv.push_str(",,No name,,,,,Bo\n");
+    std::fs::write(console.path("customers.csv"), csv).unwrap();
+    ok_json(start_import(&console).await).await;
+    let first = wait_ended(&console).await;
+    assert_eq!(first["counts"]["created"], 20, "{first}");
+    assert!(console.path("customers.sandbox.results.csv").exists());
+
+    // The rerun reads the rehearsal's results file as its own: nothing is created again.
+    ok_json(press(&console, "/api/results/retry").await).await;
+    let again = wait_ended(&console).await;
+    assert_eq!(again["error"], Value::Null, "{again}");
+    assert_eq!(again["counts"]["created"], 20, "{again}");
+    assert_eq!(again["counts"]["invalid"], 1, "{again}");
 }
