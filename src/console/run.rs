@@ -3,9 +3,10 @@
 //! file and lock), paused, resumed and stopped from it. The run belongs to the console, not
 //! to a tab: closing the tab does not stop it, and the page opened again shows it.
 //!
-//! - `POST /api/run/start` `{"file", "mapping"?, "sheet"?, "header_row"?, "on_existing"?}`:
-//!   takes the results file's lock first, so a second start of the same import (another tab)
-//!   gets the lock's answer (409), never a second run.
+//! - `POST /api/run/start` `{"file"?, "mapping"?, "sheet"?, "header_row"?, "on_existing"?}`:
+//!   the file and mapping the earlier steps settled when no file is named; takes the results
+//!   file's lock first, so a second start of the same import (another tab) gets the lock's
+//!   answer (409), never a second run.
 //! - `POST /api/run/pause`, `/resume`, `/stop`; `GET /api/run`: the run as it stands.
 
 use std::collections::BTreeMap;
@@ -54,8 +55,9 @@ pub(crate) struct Run {
 /// What the page asks to import: files of the working folder, named as they are there.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub(crate) struct StartRequest {
-    /// The customer file.
-    pub(crate) file: String,
+    /// The customer file; the one the earlier steps settled when absent.
+    #[serde(default)]
+    pub(crate) file: Option<String>,
     /// The mapping file (`--mapping`), if any.
     #[serde(default)]
     pub(crate) mapping: Option<String>,
@@ -184,6 +186,13 @@ async fn start(
     State(console): State<Arc<Console>>,
     Json(asked): Json<StartRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    let asked = match asked.file {
+        Some(_) => asked,
+        None => StartRequest {
+            on_existing: asked.on_existing,
+            ..settled(&console)?
+        },
+    };
     let run = begin(&console, asked).await?;
     Ok(Json(json!({ "run": run.to_json() })))
 }
@@ -219,7 +228,7 @@ pub(crate) async fn begin(console: &Console, asked: StartRequest) -> Result<Arc<
                 StatusCode::CONFLICT,
                 format!(
                     "a run of {} is in progress; stop it or wait for its end first",
-                    running.asked.file
+                    running.asked.file.as_deref().unwrap_or_default()
                 ),
             ));
         }
@@ -269,6 +278,26 @@ fn running(console: &Console) -> Result<Arc<Run>, ApiError> {
         .ok_or_else(|| ApiError::not_yet("no run is in progress"))
 }
 
+/// The file and mapping the earlier steps settled (steps 1 and 2), as a start names them.
+///
+/// # Errors
+/// A 409 when no file was read yet.
+fn settled(console: &Console) -> Result<StartRequest, ApiError> {
+    let work = console.work();
+    let upload = work
+        .file
+        .as_ref()
+        .filter(|upload| upload.read.is_ok())
+        .ok_or_else(|| ApiError::not_yet("no file read yet: upload one first (step 1)"))?;
+    Ok(StartRequest {
+        file: Some(file_name(&upload.path)),
+        mapping: work.columns.as_ref().map(|chosen| file_name(&chosen.file)),
+        sheet: upload.dialect.sheet.clone(),
+        header_row: upload.dialect.header_row,
+        on_existing: None,
+    })
+}
+
 /// The import settings for `asked`: the console's, for files of its working folder.
 ///
 /// # Errors
@@ -278,7 +307,8 @@ pub(crate) fn settings_for(
     console: &Console,
     asked: &StartRequest,
 ) -> Result<ImportSettings, ApiError> {
-    let input = in_dir(console.dir(), &asked.file)?;
+    let file = asked.file.as_deref().unwrap_or_default();
+    let input = in_dir(console.dir(), file)?;
     let mapping = asked
         .mapping
         .as_deref()
@@ -345,9 +375,17 @@ fn file_name(path: &Path) -> String {
 pub(super) fn section(console: &Console) -> Markup {
     let run = console.runs.current();
     let state = run.as_ref().map(|r| r.to_json().to_string());
+    let what = settled(console).ok().map(|asked| {
+        let file = asked.file.unwrap_or_default();
+        match asked.mapping {
+            Some(mapping) => format!("Imports {file} with the columns of {mapping}."),
+            None => format!("Imports {file}."),
+        }
+    });
     html! {
         section #run aria-labelledby="run-title" data-run=[state] {
             h2 #run-title { "5. Run" }
+            p #run-what { (what.unwrap_or_else(|| "Choose the customer file first (step 1).".into())) }
             div.run-controls {
                 button #run-start type="button" { "Start import" }
                 button #run-pause type="button" disabled { "Pause" }

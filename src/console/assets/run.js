@@ -3,7 +3,8 @@
 // server as events, drawn as a bar, counts and a small chart) and its results (table by
 // status, download, retry, verify, undo). No framework, no library: the chart is a canvas.
 //
-// What to import: the earlier steps say it on any element of the page with a
+// What to import: by default the file and mapping the earlier steps settled on the server
+// (the start names nothing). A page may name them instead on an element with a
 // `data-import-file` attribute (and `data-import-mapping`, `data-import-sheet`,
 // `data-import-header-row`), or by dispatching an `orgimport:import` event on `document`
 // whose `detail` is `{file, mapping, sheet, header_row}`. The `--on-existing` choice is read
@@ -35,7 +36,7 @@
   function whatToImport() {
     if (chosen && chosen.file) return chosen;
     const el = document.querySelector('[data-import-file]');
-    if (!el) return null;
+    if (!el) return {};
     const row = el.getAttribute('data-import-header-row');
     return {
       file: el.getAttribute('data-import-file'),
@@ -198,10 +199,6 @@
 
   ui.start.addEventListener('click', async () => {
     const what = whatToImport();
-    if (!what) {
-      say(ui.counts, 'Choose the customer file first (step 1).');
-      return;
-    }
     const mode = document.querySelector('select[name=on_existing]');
     if (mode) what.on_existing = mode.value;
     ui.start.disabled = true;

@@ -417,3 +417,42 @@ async fn a_rehearsal_on_the_consoles_own_sandbox_is_retried_from_its_results_fil
     assert_eq!(again["counts"]["created"], 20, "{again}");
     assert_eq!(again["counts"]["invalid"], 1, "{again}");
 }
+
+#[tokio::test]
+async fn a_start_naming_nothing_imports_the_file_and_columns_the_earlier_steps_settled() {
+    let console = super::start().await;
+    refused(
+        console.post_json("/api/run/start", &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let csv =
+        "Account Name,Website,Region\nAcme GmbH,acme.example,EMEA\nGlobex,globex.example,AMER\n";
+    ok_json(console.upload("crm.csv", csv.into()).await).await;
+    let columns = console.get_json("/api/columns").await;
+    let picked: Vec<Value> = columns["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["choice"].clone())
+        .collect();
+    assert_eq!(picked[0], "name", "{columns}");
+    let saved = console
+        .post_json("/api/columns", &json!({ "choices": picked }))
+        .await;
+    let saved = ok_json(saved).await;
+    let mapping = saved["mapping"].as_str().unwrap().to_string();
+    assert!(!mapping.is_empty());
+    let page = console.get("/part/run").await.text().await.unwrap();
+    assert!(
+        page.contains("Imports crm.csv with the columns of"),
+        "{page}"
+    );
+
+    let started = ok_json(console.post_json("/api/run/start", &json!({})).await).await;
+    assert_eq!(started["run"]["file"], "crm.csv", "{started}");
+    let ended = wait_ended(&console).await;
+    assert_eq!(ended["counts"]["created"], 2, "{ended}");
+    let rows = console.get_json("/api/results").await;
+    assert_eq!(rows["rows"][0]["name"], "Acme GmbH", "{rows}");
+}
