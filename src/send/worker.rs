@@ -76,6 +76,7 @@ impl ParentIds {
 }
 
 /// One worker's share of the run: what it needs to send one row.
+#[derive(Clone)]
 pub(crate) struct Worker {
     pub(crate) client: ApiClient,
     pub(crate) events: mpsc::Sender<Event>,
