@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use super::{TestConsole, ok_json, refused, settings};
 use crate::fixture::{customers, import_with};
@@ -34,6 +35,16 @@ async fn sandbox(latency: Duration) -> TestSandbox {
 /// A console importing into `sandbox` (its secret in a file), logged in, with `csv` as
 /// `customers.csv` in its working folder.
 async fn console_for(sandbox: &TestSandbox, csv: &str, extra: &[&str]) -> TestConsole {
+    serve_for(sandbox, csv, extra).await.0
+}
+
+/// As [`console_for`], with the task serving it: it ends once the console is dropped and has
+/// shut down.
+async fn serve_for(
+    sandbox: &TestSandbox,
+    csv: &str,
+    extra: &[&str],
+) -> (TestConsole, JoinHandle<Result<(), orgimport::Error>>) {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join(".secret");
     std::fs::write(&secret, format!("{}\n", sandbox.secret())).unwrap();
@@ -57,7 +68,7 @@ async fn console_for(sandbox: &TestSandbox, csv: &str, extra: &[&str]) -> TestCo
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(orgimport::console::serve(settings, listener, async {
+    let server = tokio::spawn(orgimport::console::serve(settings, listener, async {
         let _ = rx.await;
     }));
     let mut console = TestConsole {
@@ -75,7 +86,7 @@ async fn console_for(sandbox: &TestSandbox, csv: &str, extra: &[&str]) -> TestCo
         _shutdown: tx,
     };
     console.login().await;
-    console
+    (console, server)
 }
 
 /// The start of the import of `customers.csv`.
@@ -145,6 +156,11 @@ async fn a_paused_run_sends_no_new_create_until_it_is_resumed_then_finishes() {
         "a create was sent while paused"
     );
     assert!(at_pause < 200, "the run ended before the pause");
+
+    // The page opened again (another tab, a reload) shows the run as it stands.
+    let page = console.get("/").await.text().await.unwrap();
+    assert!(page.contains("data-run="), "{page}");
+    assert!(page.contains("&quot;paused&quot;:true"), "{page}");
 
     ok_json(press(&console, "/api/run/resume").await).await;
     let ended = wait_ended(&console).await;
@@ -455,4 +471,35 @@ async fn a_start_naming_nothing_imports_the_file_and_columns_the_earlier_steps_s
     assert_eq!(ended["counts"]["created"], 2, "{ended}");
     let rows = console.get_json("/api/results").await;
     assert_eq!(rows["rows"][0]["name"], "Acme GmbH", "{rows}");
+}
+
+#[tokio::test]
+async fn the_console_shutting_down_stops_its_run_and_writes_the_results_first() {
+    let sandbox = sandbox(Duration::from_millis(20)).await;
+    let (console, server) = serve_for(&sandbox, &customers(3000), &["--concurrency", "4"]).await;
+    ok_json(start_import(&console).await).await;
+    wait_run(&console, |run| run["progress"]["done"].as_u64() >= Some(10)).await;
+    // A tab watching the run keeps an event stream open.
+    let stream = console.get("/api/run/events").await;
+    assert_eq!(stream.status(), StatusCode::OK);
+
+    let TestConsole { dir, _shutdown, .. } = console;
+    drop(_shutdown); // Ctrl-C on the console
+    let served = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the console stops, a run in progress and a tab watching it");
+    served.unwrap().unwrap();
+
+    let results = dir.path().join("customers.results.csv");
+    assert!(
+        results.exists(),
+        "the results are written before the console ends"
+    );
+    assert!(!orgimport::record::journal_path(&results).exists());
+    let rows = crate::fixture::csv_rows(&results);
+    assert_eq!(rows.len(), 3000);
+    let created = rows.iter().filter(|r| r["status"] == "created").count() as u64;
+    assert_eq!(created, sandbox.sandbox.stats().creates_committed);
+    assert!(rows.iter().any(|r| r["status"] == "not_sent"));
+    drop(stream);
 }
