@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -23,7 +24,7 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::run::{Run, begin};
+use super::run::{Run, begin, refusal};
 use super::{ApiError, Console, blocking};
 use crate::commands::{undo, verify};
 use crate::record::{ResultsFile, Status, TenantCheck};
@@ -128,6 +129,57 @@ async fn read(console: &Console, run: &Run) -> Result<ResultsFile, ApiError> {
     .await
 }
 
+/// A results file read back for the table: its rows and counts, and the file's size and
+/// time when read (read again once either changes: a rerun or an undo rewrote it).
+pub(crate) struct ReadBack {
+    /// The file's size and modification time when read.
+    stamp: (u64, Option<SystemTime>),
+    /// Its rows, in order.
+    lines: Vec<Line>,
+    /// Rows by status.
+    counts: BTreeMap<&'static str, u64>,
+}
+
+/// `run`'s results file for the table: as read last time unless it changed since.
+async fn read_back(console: &Console, run: &Run) -> Result<Arc<ReadBack>, ApiError> {
+    let path = run.settings.results.clone();
+    let stamp = tokio::fs::metadata(&path)
+        .await
+        .map(|m| (m.len(), m.modified().ok()))
+        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, format!("{}: {e}", path.display())))?;
+    let kept = run
+        .read_back
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if let Some(kept) = kept.filter(|k| k.stamp == stamp) {
+        return Ok(kept);
+    }
+    let file = read(console, run).await?;
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for row in &file.rows {
+        *counts.entry(row.status.as_str()).or_insert(0) += 1;
+    }
+    let lines = file
+        .rows
+        .into_iter()
+        .map(|row| Line {
+            line: row.line,
+            name: row.name,
+            status: row.status.as_str(),
+            org_id: row.org_id,
+            error: row.error,
+        })
+        .collect();
+    let fresh = Arc::new(ReadBack {
+        stamp,
+        lines,
+        counts,
+    });
+    *run.read_back.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+    Ok(fresh)
+}
+
 /// `GET /api/results`: a page of the rows, and the counts by status.
 async fn table(
     State(console): State<Arc<Console>>,
@@ -141,30 +193,19 @@ async fn table(
         None => None,
     };
     let size = query.size.unwrap_or(PAGE).clamp(1, MAX_PAGE);
-    let file = read(&console, &run).await?;
-    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for row in &file.rows {
-        *counts.entry(row.status.as_str()).or_insert(0) += 1;
-    }
+    let file = read_back(&console, &run).await?;
     let matching = file
-        .rows
+        .lines
         .iter()
-        .filter(|row| wanted.is_none_or(|w| row.status == w));
+        .filter(|line| wanted.is_none_or(|w| line.status == w.as_str()));
     let total = matching.clone().count();
-    let rows: Vec<Line> = matching
+    let rows: Vec<&Line> = matching
         .skip(query.page.saturating_mul(size))
         .take(size)
-        .map(|row| Line {
-            line: row.line,
-            name: row.name.clone(),
-            status: row.status.as_str(),
-            org_id: row.org_id.clone(),
-            error: row.error.clone(),
-        })
         .collect();
     Ok(Json(json!({
         "results": run.results_name(),
-        "counts": counts,
+        "counts": file.counts,
         "total": total,
         "page": query.page,
         "size": size,
@@ -214,7 +255,7 @@ async fn run_verify(State(console): State<Arc<Console>>) -> Result<Json<Value>, 
     // Not stopped by Ctrl-C: the console's own Ctrl-C ends the console.
     let report = verify::verify_under(settings, Some(Arc::new(Stop::new())))
         .await
-        .map_err(ApiError::from)?;
+        .map_err(refusal)?;
     Ok(Json(json!({
         "summary": report.to_string(),
         "exit_code": report.exit_status().code(),
@@ -301,7 +342,7 @@ async fn run_undo(
     };
     let report = undo::undo_under(settings, Some(Arc::new(Stop::new())))
         .await
-        .map_err(ApiError::from)?;
+        .map_err(refusal)?;
     Ok(Json(json!({
         "summary": report.to_string(),
         "exit_code": report.exit_status().code(),

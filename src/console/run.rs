@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::results::ReadBack;
 use super::{ApiError, Console};
 use crate::Error;
 use crate::commands::import::{run_opened, steps};
@@ -50,6 +51,9 @@ pub(crate) struct Run {
     pub(crate) control: RunControl,
     /// How it ended, once it has.
     ended: watch::Sender<Option<Ended>>,
+    /// Its results file as last read back for the table, kept while the file is unchanged.
+    /// A std mutex: held only to read or replace it.
+    pub(crate) read_back: Mutex<Option<Arc<ReadBack>>>,
 }
 
 /// What the page asks to import: files of the working folder, named as they are there.
@@ -206,16 +210,14 @@ async fn start(
 pub(crate) async fn begin(console: &Console, asked: StartRequest) -> Result<Arc<Run>, ApiError> {
     let settings = settings_for(console, &asked)?;
     // The lock first: its answer is the one a second start gets.
-    let opened = steps::open(&settings).await.map_err(|e| match e {
-        Error::Busy { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
-        other => ApiError::from(other),
-    })?;
+    let opened = steps::open(&settings).await.map_err(refusal)?;
     let control = RunControl::new();
     let run = Arc::new(Run {
         asked,
         settings: settings.clone(),
         control: control.clone(),
         ended: watch::channel(None).0,
+        read_back: Mutex::new(None),
     });
     {
         let mut current = console
@@ -298,6 +300,15 @@ fn settled(console: &Console) -> Result<StartRequest, ApiError> {
     })
 }
 
+/// The refusal of an engine error: a 409 with the lock's answer when another run holds the
+/// results file, else a 400 with the CLI's message.
+pub(crate) fn refusal(error: Error) -> ApiError {
+    match error {
+        Error::Busy { .. } => ApiError::new(StatusCode::CONFLICT, error.to_string()),
+        other => ApiError::from(other),
+    }
+}
+
 /// The import settings for `asked`: the console's, for files of its working folder.
 ///
 /// # Errors
@@ -354,10 +365,14 @@ pub(crate) fn in_dir(dir: &Path, name: &str) -> Result<PathBuf, ApiError> {
         )));
     }
     let path = dir.join(name);
-    if !path.is_file() {
+    // Not a link to a file elsewhere either: the console reads its own folder only.
+    let inside = path
+        .canonicalize()
+        .is_ok_and(|real| real.parent() == Some(dir) && real.is_file());
+    if !inside {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            format!("{name} is not in the working folder"),
+            format!("{name} is not a file of the working folder"),
         ));
     }
     Ok(path)

@@ -341,6 +341,8 @@ async fn the_results_are_paged_filtered_downloaded_retried_verified_and_undone()
     let again = wait_ended(&console).await;
     assert_eq!(again["counts"]["created"], 60, "{again}");
     assert_eq!(sandbox.sandbox.stats().create_requests, before);
+    let created = console.get_json("/api/results?status=created").await;
+    assert_eq!(created["total"], 60, "{created}");
 
     let verified = ok_json(press(&console, "/api/results/verify").await).await;
     assert_eq!(verified["checked"], 60, "{verified}");
@@ -374,6 +376,10 @@ async fn the_results_are_paged_filtered_downloaded_retried_verified_and_undone()
         1,
         "only the template is left"
     );
+    // The table reads the rewritten results file: the rows are to be created again.
+    let after = console.get_json("/api/results?status=not_sent").await;
+    assert_eq!(after["total"], 60, "{after}");
+    assert_eq!(after["counts"].get("created"), None, "{after}");
 }
 
 #[tokio::test]
@@ -390,6 +396,17 @@ async fn bad_run_requests_are_refused_with_a_message() {
         .post_json("/api/run/start", &json!({ "file": "nope.csv" }))
         .await;
     refused(missing, StatusCode::NOT_FOUND).await;
+    // A link in the working folder to a file outside it is not the folder's.
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), customers(3)).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(outside.path(), console.path("elsewhere.csv")).unwrap();
+        let linked = console
+            .post_json("/api/run/start", &json!({ "file": "elsewhere.csv" }))
+            .await;
+        refused(linked, StatusCode::NOT_FOUND).await;
+    }
     let mode = console
         .post_json(
             "/api/run/start",
