@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::run::{Run, begin, refusal};
-use super::{ApiError, Console, blocking};
+use super::{ApiError, ApiJson, ApiQuery, Console, blocking};
 use crate::commands::{undo, verify};
 use crate::record::{ResultsFile, Status, TenantCheck};
 use crate::settings::report_path;
@@ -183,7 +183,7 @@ async fn read_back(console: &Console, run: &Run) -> Result<Arc<ReadBack>, ApiErr
 /// `GET /api/results`: a page of the rows, and the counts by status.
 async fn table(
     State(console): State<Arc<Console>>,
-    Query(query): Query<TableQuery>,
+    ApiQuery(query): ApiQuery<TableQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let run = ended_run(&console)?;
     let wanted = match query.status.as_deref().filter(|s| !s.is_empty()) {
@@ -322,7 +322,7 @@ struct UndoConfirm {
 /// A 409 when the count confirmed is not the count now (the results changed since).
 async fn run_undo(
     State(console): State<Arc<Console>>,
-    Json(confirm): Json<UndoConfirm>,
+    ApiJson(confirm): ApiJson<UndoConfirm>,
 ) -> Result<Json<Value>, ApiError> {
     let run = ended_run(&console)?;
     let (created, _) = undo_count(&console, &run).await?;

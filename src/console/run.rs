@@ -23,9 +23,10 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::results::ReadBack;
-use super::{ApiError, Console};
+use super::{ApiError, ApiJson, Console};
 use crate::Error;
 use crate::commands::import::{run_opened, steps};
+use crate::input::Dialect;
 use crate::record::TenantCheck;
 use crate::report::live::{Phase, RunProgress};
 use crate::report::summary::{RunReport, Summary};
@@ -74,6 +75,10 @@ pub(crate) struct StartRequest {
     /// `skip`, `fail` or `update` (`--on-existing`); the console's own when absent.
     #[serde(default)]
     pub(crate) on_existing: Option<String>,
+    /// How the earlier steps read the file, when the start takes it from them: the plan's
+    /// reading exactly (a corrected copy is read as the copy it is).
+    #[serde(skip)]
+    pub(crate) dialect: Option<Dialect>,
 }
 
 /// How a run ended, as the page shows it.
@@ -188,14 +193,17 @@ async fn show(State(console): State<Arc<Console>>) -> Json<Value> {
 /// `POST /api/run/start`.
 async fn start(
     State(console): State<Arc<Console>>,
-    Json(asked): Json<StartRequest>,
+    ApiJson(asked): ApiJson<StartRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let asked = match asked.file {
         Some(_) => asked,
-        None => StartRequest {
-            on_existing: asked.on_existing,
-            ..settled(&console)?
-        },
+        None => {
+            let settled = settled(&console)?;
+            StartRequest {
+                on_existing: asked.on_existing.or(settled.on_existing.clone()),
+                ..settled
+            }
+        }
     };
     let run = begin(&console, asked).await?;
     Ok(Json(json!({ "run": run.to_json() })))
@@ -280,23 +288,29 @@ fn running(console: &Console) -> Result<Arc<Run>, ApiError> {
         .ok_or_else(|| ApiError::not_yet("no run is in progress"))
 }
 
-/// The file and mapping the earlier steps settled (steps 1 and 2), as a start names them.
+/// What the earlier steps settled, as a start names it: the file the plan reads (the
+/// corrected copy once a cell was edited, step 3) and how, the mapping file (step 2) and the
+/// choice for existing organizations (step 4).
 ///
 /// # Errors
 /// A 409 when no file was read yet.
 fn settled(console: &Console) -> Result<StartRequest, ApiError> {
     let work = console.work();
-    let upload = work
-        .file
-        .as_ref()
-        .filter(|upload| upload.read.is_ok())
+    let (input, dialect) = work
+        .input()
         .ok_or_else(|| ApiError::not_yet("no file read yet: upload one first (step 1)"))?;
+    let on_existing = match work.on_existing {
+        OnExisting::Skip => "skip",
+        OnExisting::Fail => "fail",
+        OnExisting::Update => "update",
+    };
     Ok(StartRequest {
-        file: Some(file_name(&upload.path)),
+        file: Some(file_name(&input)),
         mapping: work.columns.as_ref().map(|chosen| file_name(&chosen.file)),
-        sheet: upload.dialect.sheet.clone(),
-        header_row: upload.dialect.header_row,
-        on_existing: None,
+        sheet: dialect.sheet.clone(),
+        header_row: dialect.header_row,
+        on_existing: Some(on_existing.to_string()),
+        dialect: Some(dialect),
     })
 }
 
@@ -327,12 +341,15 @@ pub(crate) fn settings_for(
         .transpose()?;
     let overrides = &console.import.mapping.overrides;
     let mapping = mapping_spec(mapping.as_deref(), overrides).map_err(ApiError::from)?;
-    let dialect = console
-        .import
-        .dialect
-        .clone()
-        .with_sheet(asked.sheet.as_deref())
-        .with_header_row(asked.header_row);
+    let dialect = match &asked.dialect {
+        Some(dialect) => dialect.clone(),
+        None => console
+            .import
+            .dialect
+            .clone()
+            .with_sheet(asked.sheet.as_deref())
+            .with_header_row(asked.header_row),
+    };
     let mut settings = console.import_for(&input, dialect, mapping);
     // The results file is read back as this tenant's: the one the run writes into it.
     settings.tenant_check = TenantCheck::import(Some(settings.target.mark()), false);

@@ -7,8 +7,8 @@
 // (the start names nothing). A page may name them instead on an element with a
 // `data-import-file` attribute (and `data-import-mapping`, `data-import-sheet`,
 // `data-import-header-row`), or by dispatching an `orgimport:import` event on `document`
-// whose `detail` is `{file, mapping, sheet, header_row}`. The `--on-existing` choice is read
-// from a `select[name=on_existing]` when the page has one.
+// whose `detail` is `{file, mapping, sheet, header_row}`. The choice for existing
+// organizations is the plan step's, kept on the server.
 (() => {
   const $ = (id) => document.getElementById(id);
   const section = $('run');
@@ -199,8 +199,6 @@
 
   ui.start.addEventListener('click', async () => {
     const what = whatToImport();
-    const mode = document.querySelector('select[name=on_existing]');
-    if (mode) what.on_existing = mode.value;
     ui.start.disabled = true;
     try {
       started(await call('POST', '/api/run/start', what));
@@ -293,6 +291,23 @@
     }
     ui.undo.disabled = false;
   });
+
+  // When an earlier step's section is put in place again (a file read, columns saved, a
+  // cell fixed, a plan made), the line saying what Start imports is asked for again.
+  const main = section.parentNode;
+  if (main && window.MutationObserver) {
+    new MutationObserver(async (changes) => {
+      const earlier = changes.some((c) => [...c.addedNodes].some((n) =>
+        n.id && ['file', 'columns', 'review', 'plan'].includes(n.id)));
+      if (!earlier) return;
+      const reply = await fetch('/part/run', { credentials: 'same-origin' });
+      if (!reply.ok) return;
+      const holder = document.createElement('div');
+      holder.innerHTML = await reply.text();
+      const fresh = holder.querySelector('#run-what');
+      if (fresh && $('run-what')) say($('run-what'), fresh.textContent);
+    }).observe(main, { childList: true });
+  }
 
   // The page opened again shows the run as it stands.
   const state = section.getAttribute('data-run');

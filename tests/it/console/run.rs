@@ -452,42 +452,49 @@ async fn a_rehearsal_on_the_consoles_own_sandbox_is_retried_from_its_results_fil
 }
 
 #[tokio::test]
-async fn a_start_naming_nothing_imports_the_file_and_columns_the_earlier_steps_settled() {
+async fn a_start_naming_nothing_imports_what_the_earlier_steps_settled() {
     let console = super::start().await;
     refused(
         console.post_json("/api/run/start", &json!({})).await,
         StatusCode::CONFLICT,
     )
     .await;
-    let csv =
-        "Account Name,Website,Region\nAcme GmbH,acme.example,EMEA\nGlobex,globex.example,AMER\n";
-    ok_json(console.upload("crm.csv", csv.into()).await).await;
-    let columns = console.get_json("/api/columns").await;
-    let picked: Vec<Value> = columns["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["choice"].clone())
-        .collect();
-    assert_eq!(picked[0], "name", "{columns}");
-    let saved = console
-        .post_json("/api/columns", &json!({ "choices": picked }))
+    // A CRM export (its headers mapped by step 2) with a bad email (fixed in step 3).
+    let csv = "Account Name,Website,Email\nAcme GmbH,acme.example,ops at acme\nGlobex,globex.example,it@globex.example\n";
+    let saved = console.upload_and_map("crm.csv", csv).await;
+    assert!(
+        saved["mapping"].as_str().is_some_and(|m| !m.is_empty()),
+        "{saved}"
+    );
+    let fixed = console
+        .post_json(
+            "/api/review/cell",
+            &json!({"index": 0, "column": 2, "value": "ops@acme.example"}),
+        )
         .await;
-    let saved = ok_json(saved).await;
-    let mapping = saved["mapping"].as_str().unwrap().to_string();
-    assert!(!mapping.is_empty());
+    assert_eq!(ok_json(fixed).await["file"], "crm.corrected.csv");
     let page = console.get("/part/run").await.text().await.unwrap();
     assert!(
-        page.contains("Imports crm.csv with the columns of"),
+        page.contains("Imports crm.corrected.csv with the columns of"),
         "{page}"
     );
 
     let started = ok_json(console.post_json("/api/run/start", &json!({})).await).await;
-    assert_eq!(started["run"]["file"], "crm.csv", "{started}");
+    assert_eq!(started["run"]["file"], "crm.corrected.csv", "{started}");
     let ended = wait_ended(&console).await;
     assert_eq!(ended["counts"]["created"], 2, "{ended}");
     let rows = console.get_json("/api/results").await;
     assert_eq!(rows["rows"][0]["name"], "Acme GmbH", "{rows}");
+
+    // Step 4's choice for existing organizations is the run's: `fail` fails both now.
+    let chosen = console
+        .post_json("/api/plan/on-existing", &json!({"on_existing": "fail"}))
+        .await;
+    ok_json(chosen).await;
+    std::fs::remove_file(console.path("crm.corrected.sandbox.results.csv")).unwrap();
+    ok_json(console.post_json("/api/run/start", &json!({})).await).await;
+    let again = wait_ended(&console).await;
+    assert_eq!(again["counts"]["failed"], 2, "{again}");
 }
 
 #[tokio::test]
