@@ -122,6 +122,22 @@ impl Ended {
     }
 }
 
+impl Ended {
+    /// How a run whose task ended without an answer (`why`) ended.
+    fn broken(why: &str) -> Ended {
+        Ended {
+            summary: format!(
+                "the run ended unexpectedly ({why}); start it again (or run orgimport import \
+                 on the same file) to finish it from its journal"
+            ),
+            exit_code: crate::ExitStatus::Fatal.code(),
+            counts: BTreeMap::new(),
+            interrupted: false,
+            error: Some(why.to_string()),
+        }
+    }
+}
+
 impl Run {
     /// How it ended, once it has.
     pub(crate) fn ended(&self) -> Option<Ended> {
@@ -246,8 +262,14 @@ pub(crate) async fn begin(console: &Console, asked: StartRequest) -> Result<Arc<
     }
     let task = run.clone();
     tokio::spawn(async move {
-        let result = run_opened(settings, opened, &control).await;
-        task.ended.send_replace(Some(Ended::of(result)));
+        let steered = control.clone();
+        let running = tokio::spawn(async move { run_opened(settings, opened, &steered).await });
+        let ended = match running.await {
+            Ok(result) => Ended::of(result),
+            // Not expected; the journal keeps what was sent, for a rerun to finish from.
+            Err(gone) => Ended::broken(&gone.to_string()),
+        };
+        task.ended.send_replace(Some(ended));
         control.set_phase(Phase::Finished);
     });
     Ok(run)
