@@ -127,6 +127,11 @@ pub struct TokenArgs {
     /// ORGIMPORT_TEMPLATE_ID].
     #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
+    /// Rows that name no template may create organizations with none, as `import
+    /// --no-template` allows; without it such rows are refused (exit 2), as the import
+    /// refuses them.
+    #[arg(long, conflicts_with = "template_id", help_heading = "Input")]
+    pub no_template: bool,
     /// Where the tenant is.
     #[command(flatten)]
     pub connection: ConnectionArgs,

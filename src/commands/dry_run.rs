@@ -78,6 +78,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         &config.results,
         &config.tenant_check,
         template.clone(),
+        config.validate_command(),
     )
     .await?;
     if template.is_none() && !config.no_template {
@@ -125,17 +126,17 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
     if plan.invalid > SHOWN {
         let _ = writeln!(
             text,
-            "{}: {} more invalid rows (`orgimport validate {}` lists every one)",
+            "{}: {} more invalid rows (`{}` lists every one)",
             config.input.display(),
             plan.invalid - SHOWN,
-            config.input.display()
+            config.validate_command()
         );
     }
     let _ = writeln!(
         text,
-        "dry run, nothing sent: {} rows: {} would be created, {} skipped (done by an earlier \
+        "dry run, nothing sent: {}: {} would be created, {} skipped (done by an earlier \
          run), {} invalid; sent in {} wave(s), parents before children; results would go to {}",
-        plan.outcomes.len(),
+        crate::record::checks::plural(plan.outcomes.len(), "row"),
         plan.to_send,
         plan.done_before,
         plan.invalid,
@@ -177,10 +178,14 @@ async fn check_templates(
                 .collect();
             let _ = writeln!(
                 text,
-                "templates not checked (no credentials given): {}; `orgimport token {}` \
-                 checks them",
+                "templates not checked (no credentials given): {}; `{}` checks them",
                 ids.join(", "),
-                config.input.display()
+                crate::input::command_reading(
+                    "token",
+                    &config.input,
+                    &config.dialect,
+                    &config.mapping
+                )
             );
             return Ok(());
         }

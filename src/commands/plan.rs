@@ -194,8 +194,8 @@ impl fmt::Display for Report {
         };
         write!(
             f,
-            "{} rows: {}; {tenant}; plan: {}",
-            self.rows,
+            "{}: {}; {tenant}; plan: {}",
+            crate::record::checks::plural(self.rows, "row"),
             if counts.is_empty() {
                 "none".to_string()
             } else {
@@ -327,6 +327,7 @@ async fn read_rows(
 ) -> Result<(Mapping, Plan, Vec<Option<CreateOrganization>>), Error> {
     let source = source.clone();
     let spec = config.mapping.clone();
+    let validate = crate::input::validate_command(&config.input, &config.dialect, &spec);
     tokio::task::spawn_blocking(move || {
         let mapping = source.mapping(&spec)?;
         let plan = planning::build_listing_refusal(
@@ -334,6 +335,7 @@ async fn read_rows(
             &mapping,
             &mut EarlierRuns::default(),
             default_template.as_deref(),
+            &validate,
         )?;
         let mut requests = Vec::with_capacity(plan.outcomes.len());
         for (index, row) in source.rows(mapping.width())?.enumerate() {

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::RetryPolicy;
 use crate::commands::session;
-use crate::input::{Dialect, MappingSpec, RowTemplates, Source};
+use crate::input::{Dialect, MappingSpec, RowTemplates, Source, Untemplated};
 use crate::planning;
 use crate::rate::{Rate, RateSetting};
 use crate::record::EarlierRuns;
@@ -38,6 +38,9 @@ pub struct TokenInfo {
     pub templates: Vec<TemplateFound>,
     /// The token, kept out of `Debug` and printed only when asked.
     pub token: SecretString,
+    /// The refusal of the input's rows that name no template when no default is set (and
+    /// no `--no-template`): the one `plan` and `import` give.
+    pub untemplated: Option<Error>,
 }
 
 /// What `token` says of a template that an import can use.
@@ -63,25 +66,32 @@ const RATE: Rate = Rate::per_second_at_most(std::num::NonZeroU32::new(10).expect
 /// # Errors
 /// As [`check`].
 pub async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
-    let info = check(settings).await?;
+    let mut info = check(settings).await?;
     if settings.json {
         println!("{}", info.to_json(settings.show));
     } else {
         print!("{}", info.describe(settings.show));
     }
-    if !info.scope_ok() {
+    let (scope_ok, template_ok) = (info.scope_ok(), info.template_ok());
+    if !scope_ok {
         eprintln!(
             "error: the token endpoint granted {:?}, not every scope asked for ({:?})",
             info.granted.as_deref().unwrap_or(""),
             info.requested
         );
-        return Ok(ExitStatus::Failed);
     }
-    if !info.template_ok() {
+    if !template_ok {
         eprintln!("error: an import with this template would stop before its first row");
-        return Ok(ExitStatus::Failed);
     }
-    Ok(ExitStatus::Success)
+    // The answer `plan` and `import` give (exit 2) wins over a scope or a template missing.
+    if let Some(refusal) = info.untemplated.take() {
+        return Err(refusal.into());
+    }
+    Ok(if scope_ok && template_ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failed
+    })
 }
 
 /// Fetches a token and reads with it the default template and every template id the input's
@@ -98,14 +108,23 @@ pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
     // Retried as an import retries its calls: one blip is not a verdict on the credentials.
     let (policy, stop) = (RetryPolicy::default(), Stop::new());
     let token = policy.token(&tokens, &stop).await?;
-    let row_templates = match &settings.input {
+    let (row_templates, untemplated) = match &settings.input {
         Some((path, dialect, mapping)) => {
-            rows_templates(path, dialect, mapping, settings.template_id.as_deref()).await?
+            let (rows, untemplated) =
+                rows_templates(path, dialect, mapping, settings.template_id.as_deref()).await?;
+            let refusal = match settings.no_template {
+                true => None,
+                false => untemplated.refuse(path).err(),
+            };
+            (rows, refusal)
         }
-        None => RowTemplates {
-            default: settings.template_id.clone(),
-            ..RowTemplates::default()
-        },
+        None => (
+            RowTemplates {
+                default: settings.template_id.clone(),
+                ..RowTemplates::default()
+            },
+            None,
+        ),
     };
     let mut templates = Vec::new();
     for (id, rows) in row_templates.to_check() {
@@ -137,6 +156,7 @@ pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
         lifetime: token.lifetime(),
         templates,
         token: SecretString::from(token.bearer().to_string()),
+        untemplated,
     })
 }
 
@@ -218,13 +238,13 @@ impl TokenInfo {
 }
 
 /// The template ids the valid rows of `path` would be sent with, `default` for those that name
-/// none.
+/// none, and the rows that would be sent with no template.
 async fn rows_templates(
     path: &Path,
     dialect: &Dialect,
     spec: &MappingSpec,
     default: Option<&str>,
-) -> Result<RowTemplates, Error> {
+) -> Result<(RowTemplates, Untemplated), Error> {
     let (path, spec, default) = (
         path.to_path_buf(),
         spec.clone(),
@@ -241,7 +261,7 @@ async fn rows_templates(
             default.as_deref(),
             &mut |_| {},
         )?;
-        Ok(plan.row_templates)
+        Ok((plan.row_templates, plan.untemplated))
     })
     .await
     .expect("reading the input does not panic")

@@ -2,18 +2,18 @@
 //! tenant's credentials:
 //! - its Host must be `127.0.0.1:PORT` or `localhost:PORT` (a page of another site whose
 //!   name was rebound to 127.0.0.1 sends its own name: refused);
-//! - it must carry the console's cookie, got once by opening the printed URL: the token in
-//!   it is exchanged for an HttpOnly, SameSite=Strict cookie and a redirect drops it from the
-//!   address bar. The token works once: a copy of the URL (browser history, a shell's
-//!   scrollback, the opener's command line) opens nothing later, to anyone; a browser that
-//!   holds the cookie is sent on to the page;
+//! - it must carry the console's cookie, got by opening the printed URL: the token in it is
+//!   exchanged for an HttpOnly, SameSite=Strict cookie and a redirect drops it from the
+//!   address bar. The token opens the page for as long as the console runs, as a Jupyter
+//!   server's does: a run outlives the tab and the browser, and the person who closed the
+//!   browser opens the printed URL again to see it (a token used once would lock them out
+//!   of a run still going, with a restart, which stops the run, as the only way back);
 //! - a request that changes anything (not GET or HEAD) must come with an Origin of the
 //!   console's own (CSRF);
 //! - every reply forbids framing, sniffing, referrers, caching and any script or style not
 //!   served by the console.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -32,8 +32,6 @@ pub(crate) struct Guard {
     port: u16,
     /// The token of the printed URL.
     token: String,
-    /// Whether it was exchanged for the cookie already.
-    exchanged: AtomicBool,
     /// The cookie's value: random, and never the token.
     session: String,
 }
@@ -44,7 +42,6 @@ impl Guard {
         Guard {
             port,
             token,
-            exchanged: AtomicBool::new(false),
             session: crate::settings::console::new_token(),
         }
     }
@@ -144,8 +141,8 @@ pub(crate) async fn check(
     response
 }
 
-/// The token of the URL: exchanged for the cookie the first time, then refused (unless the
-/// browser holds the cookie already: it is sent on to the page).
+/// The token of the URL, exchanged for the cookie (every time: a browser opened again, or
+/// another one, gets it too).
 fn exchange(guard: &Guard, token: &str, headers: &HeaderMap, api: bool) -> Response {
     if !same(token.as_bytes(), guard.token.as_bytes()) {
         return refuse(
@@ -154,16 +151,8 @@ fn exchange(guard: &Guard, token: &str, headers: &HeaderMap, api: bool) -> Respo
             "refused: this token is not the console's",
         );
     }
-    if guard.exchanged.swap(true, Ordering::SeqCst) {
-        if guard.has_cookie(headers) {
-            return Redirect::to("/").into_response();
-        }
-        return refuse(
-            api,
-            StatusCode::FORBIDDEN,
-            "refused: this link was opened already, in another browser; it works once \
-             (restart `orgimport console` for a new one)",
-        );
+    if guard.has_cookie(headers) {
+        return Redirect::to("/").into_response();
     }
     let cookie = format!(
         "{}={}; HttpOnly; SameSite=Strict; Path=/",

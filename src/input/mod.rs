@@ -8,6 +8,7 @@
 
 pub mod batches;
 pub mod checks;
+mod command_line;
 pub mod encoding;
 mod encoding_refusals;
 pub mod formulas;
@@ -25,6 +26,7 @@ pub mod workbook;
 
 use encoding_rs::Encoding;
 
+pub use command_line::{command_reading, validate_command};
 pub use encoding::Settled;
 pub use lines::Decoded;
 pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};

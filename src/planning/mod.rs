@@ -288,7 +288,8 @@ const LISTED_BEFORE_REFUSAL: usize = 100;
 /// As [`build`], for the commands that show invalid rows only once the plan is made (`import`,
 /// its dry run, `plan`): a file refused part way through (a quote left open) is refused with
 /// the problems of the rows read before the refusal listed first, each with its line, then the
-/// refusal, so that one run names them all.
+/// refusal, so that one run names them all. `validate` is the command that lists every one
+/// ([`crate::input::validate_command`]), for the hint when more are found than listed.
 ///
 /// # Errors
 /// As [`build`].
@@ -297,6 +298,7 @@ pub fn build_listing_refusal(
     mapping: &Mapping,
     earlier: &mut EarlierRuns,
     default_template: Option<&str>,
+    validate: &str,
 ) -> Result<Plan, Error> {
     let mut listed = Vec::new();
     let mut more = 0usize;
@@ -317,8 +319,8 @@ pub fn build_listing_refusal(
             let mut text = listed.join("\n");
             if more > 0 {
                 text.push_str(&format!(
-                    "\nand {more} more problem{} before the refusal below (`orgimport validate` \
-                     lists every one)",
+                    "\nand {more} more problem{} before the refusal below (`{validate}` lists \
+                     every one)",
                     if more == 1 { "" } else { "s" }
                 ));
             }

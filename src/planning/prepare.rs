@@ -40,6 +40,7 @@ pub async fn prepare(
     results: &Path,
     tenant: &TenantCheck,
     default_template: Option<String>,
+    validate: String,
 ) -> Result<Prepared, Error> {
     let source = source.clone();
     let results_path = results.to_path_buf();
@@ -49,8 +50,13 @@ pub async fn prepare(
         let mapping = source.mapping(&spec)?;
         let mut earlier = record::EarlierRuns::load(&results_path, &mapping, &tenant)?;
         let done_earlier = earlier.done_count();
-        let plan =
-            build_listing_refusal(&source, &mapping, &mut earlier, default_template.as_deref())?;
+        let plan = build_listing_refusal(
+            &source,
+            &mapping,
+            &mut earlier,
+            default_template.as_deref(),
+            &validate,
+        )?;
         report_earlier_runs(&results_path, &earlier, &plan);
         let delimiter = source.delimiter();
         let results_as_written = earlier

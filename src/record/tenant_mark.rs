@@ -118,6 +118,20 @@ impl TenantCheck {
                  move this one away; to go on where the file left off, run against \
                  {theirs_named}"
             )
+        } else if theirs == SANDBOX {
+            // `verify` and `undo` take no --sandbox: the sandbox of that run, and what it
+            // created, ended with it.
+            return Error::Input {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{written}, and this run is for {ours}, so nothing was sent. The sandbox \
+                     of that run lived only as long as the run, and its organizations with \
+                     it: none is left to verify or undo. Name the results file of an import \
+                     into {ours}; to rehearse verify and undo, import into a sandbox started \
+                     with `orgimport sandbox` (its --base-url), as the README's walkthrough \
+                     does"
+                ),
+            };
         } else {
             format!("Name the results file of an import into {ours}, or run against {theirs_named}")
         };

@@ -132,7 +132,12 @@ impl fmt::Display for Summary {
             .map(|s| format!("{} {}", self.count(*s), s.as_str()))
             .collect();
         let rate = self.sent as f64 / self.send_elapsed.as_secs_f64().max(1e-9);
-        write!(f, "{} rows: {}", self.rows, counts.join(", "),)?;
+        write!(
+            f,
+            "{}: {}",
+            crate::record::checks::plural(self.rows, "row"),
+            counts.join(", ")
+        )?;
         if self.done_before > 0 {
             write!(
                 f,
@@ -142,10 +147,10 @@ impl fmt::Display for Summary {
         }
         write!(
             f,
-            "; {} sent in {:.1}s ({rate:.1} rows/s, {} requests); results: {}",
+            "; {} sent in {:.1}s ({rate:.1} rows/s, {}); results: {}",
             self.sent,
             self.elapsed.as_secs_f64(),
-            self.requests,
+            crate::record::checks::plural(self.requests as usize, "request"),
             self.results.display()
         )
     }
@@ -281,15 +286,20 @@ impl fmt::Display for RunReport<'_> {
         writeln!(f, "{s}")?;
         writeln!(
             f,
-            "  time: {:.1}s in all, {:.1}s sending; {} rows sent at {:.1}/s, {} requests \
-             ({} retries), {} token fetch(es)",
+            "  time: {:.1}s in all, {:.1}s sending; {} sent at {:.1}/s, {} ({} retries), {} \
+             token {}",
             s.elapsed.as_secs_f64(),
             s.send_elapsed.as_secs_f64(),
-            s.sent,
+            crate::record::checks::plural(s.sent as usize, "row"),
             rate(s),
-            s.requests,
+            crate::record::checks::plural(s.requests as usize, "request"),
             s.requests.saturating_sub(s.sent),
-            s.token_fetches
+            s.token_fetches,
+            if s.token_fetches == 1 {
+                "fetch"
+            } else {
+                "fetches"
+            }
         )?;
         if s.pace.refused > 0 || s.pace.settled.is_some() {
             let mut settled = s

@@ -34,6 +34,9 @@ pub struct Connection {
     pub client_id: Option<String>,
     /// `--client-secret-file`: where the secret is.
     pub client_secret_file: Option<PathBuf>,
+    /// What named [`Connection::client_secret_file`] (`--client-secret-file`, `env
+    /// ORGIMPORT_CLIENT_SECRET_FILE`, the settings file), for messages about the file.
+    pub client_secret_file_from: Option<String>,
     /// `ORGIMPORT_CLIENT_SECRET`, used when no secret file is named.
     pub secret_from_env: Option<SecretString>,
     /// `--scope`.
@@ -58,6 +61,7 @@ impl Connection {
             token_url: layers.get(&TOKEN_URL, args.token_url)?,
             client_id: layers.get(&CLIENT_ID, args.client_id)?,
             client_secret_file: layers.get(&CLIENT_SECRET_FILE, args.client_secret_file)?,
+            client_secret_file_from: layers.given_by(&CLIENT_SECRET_FILE),
             secret_from_env: secret_from_env(layers.env()),
             scope: layers.get_or(&SCOPE, args.scope, DEFAULT_SCOPE.to_string())?,
             client_auth: match args.client_auth {
@@ -161,7 +165,12 @@ impl Connection {
                 Error::Config("no client id: set --client-id or ORGIMPORT_CLIENT_ID".into())
             })?;
         let secret = match &self.client_secret_file {
-            Some(path) => Some(read_secret_file(path)?),
+            Some(path) => Some(read_secret_file(
+                path,
+                self.client_secret_file_from
+                    .as_deref()
+                    .unwrap_or("--client-secret-file"),
+            )?),
             None => self.secret_from_env.clone(),
         };
         let secret = secret.ok_or_else(|| {
@@ -368,10 +377,14 @@ const MAX_SECRET_FILE: u64 = 64 << 10;
 /// # Errors
 /// The file's read error; [`Error::Config`] when it is not a regular file, larger than 64 KiB,
 /// not UTF-8, empty, holds more than one line or a control character in the secret. No
-/// message shows the secret.
-pub(crate) fn read_secret_file(path: &Path) -> Result<SecretString, Error> {
+/// message shows the secret. `from` is what named the file (`--client-secret-file`, `env
+/// ORGIMPORT_CLIENT_SECRET_FILE`, the settings file), for the messages to name it.
+pub(crate) fn read_secret_file(path: &Path, from: &str) -> Result<SecretString, Error> {
     use std::io::Read as _;
-    let flag = format!("--client-secret-file {}", path.display());
+    let flag = match from {
+        "--client-secret-file" => format!("--client-secret-file {}", path.display()),
+        from => format!("{} (the secret file named by {from})", path.display()),
+    };
     let refuse = |why: &str| Error::Config(format!("{flag} {why}"));
     let mut options = std::fs::OpenOptions::new();
     options.read(true);

@@ -78,6 +78,11 @@ pub struct DryRunSettings {
 }
 
 impl ImportSettings {
+    /// `orgimport validate` of the input, read as this run reads it, for hints that suggest it.
+    pub fn validate_command(&self) -> String {
+        crate::input::validate_command(&self.input, &self.dialect, &self.mapping)
+    }
+
     /// The `import` settings: `args` over the environment over the profile over defaults;
     /// the secret read from `--client-secret-file` or the environment.
     ///

@@ -193,6 +193,8 @@ pub struct TokenSettings {
     pub json: bool,
     /// The input whose rows' templates are checked too, how it is written and mapped.
     pub input: Option<(PathBuf, Dialect, MappingSpec)>,
+    /// `--no-template`: the input's rows may name no template when no default is set.
+    pub no_template: bool,
 }
 
 impl TokenSettings {
@@ -221,6 +223,7 @@ impl TokenSettings {
             show: args.show,
             json: args.json,
             input,
+            no_template: args.no_template,
         })
     }
 }
@@ -369,7 +372,7 @@ impl SandboxSettings {
             config.client_id = id;
         }
         let secret = match &args.client_secret_file {
-            Some(path) => Some(read_secret_file(path)?),
+            Some(path) => Some(read_secret_file(path, "--client-secret-file")?),
             None => connection::secret_from_env(env),
         };
         let secret_given = secret.is_some();

@@ -136,3 +136,20 @@ fn a_concurrency_out_of_range_is_refused_before_anything_runs() {
     }
     assert!(!dir.path().join("customers.results.csv").exists());
 }
+
+#[tokio::test]
+async fn one_row_is_counted_as_one_row() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.csv"), customers(1)).unwrap();
+    let out = run(
+        bin(dir.path()),
+        &["import", "c.csv", "--dry-run", "--sandbox"],
+    )
+    .await;
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(all.contains("dry run, nothing sent: 1 row: "), "{all}");
+    let out = run(bin(dir.path()), &["import", "c.csv", "--sandbox"]).await;
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("1 row: 1 created"), "{stderr}");
+    assert!(!stderr.contains("1 rows"), "{stderr}");
+}

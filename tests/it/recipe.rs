@@ -139,3 +139,41 @@ async fn an_unknown_default_template_is_refused_naming_the_rows_that_would_take_
     let stats = sandbox.sandbox.stats();
     assert_eq!(stats.create_requests, 0, "{stats:?}");
 }
+
+#[tokio::test]
+async fn token_refuses_rows_with_no_template_as_plan_does_unless_no_template() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.csv"),
+        "name,template_id\nalpha,\nbeta,b2b-customer-template\ngamma,\n",
+    )
+    .unwrap();
+    let bin = || {
+        let mut cmd = bin_for(&sandbox, dir.path());
+        cmd.env_remove("ORGIMPORT_TEMPLATE_ID");
+        cmd
+    };
+    let plan = run(bin(), &["plan", "c.csv"]).await;
+    let plan_error = text(&plan.stderr);
+    assert_eq!(plan.status.code(), Some(2), "{plan_error}");
+    assert!(
+        plan_error.contains("2 row(s) would create an organization with no template"),
+        "{plan_error}"
+    );
+    let token = run(bin(), &["token", "c.csv"]).await;
+    let token_error = text(&token.stderr);
+    assert_eq!(token.status.code(), Some(2), "{token_error}");
+    // The same refusal, whatever context each command puts before the file's name.
+    let refusal = |stderr: &str| {
+        let start = stderr.find("c.csv: 2 row(s)")?;
+        Some(stderr[start..].lines().next()?.to_string())
+    };
+    assert!(refusal(&plan_error).is_some(), "{plan_error}");
+    assert_eq!(refusal(&token_error), refusal(&plan_error), "{token_error}");
+    // The credentials and the row's own template are still reported.
+    assert!(text(&token.stdout).contains("scope granted"));
+
+    let token = run(bin(), &["token", "c.csv", "--no-template"]).await;
+    assert_eq!(token.status.code(), Some(0), "{}", text(&token.stderr));
+}

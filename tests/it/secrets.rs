@@ -503,7 +503,10 @@ async fn a_secret_file_with_whitespace_around_is_trimmed_with_a_warning_and_two_
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{padded:?}: {stderr}");
         assert!(
-            stderr.contains("whitespace around the secret") && stderr.contains("was taken off"),
+            stderr.contains("whitespace around the secret")
+                && stderr.contains("was taken off")
+                && stderr.contains("named by env ORGIMPORT_CLIENT_SECRET_FILE")
+                && !stderr.contains("--client-secret-file"),
             "{padded:?}: {stderr}"
         );
         assert!(!stderr.contains("q7Zx"), "{stderr}");

@@ -92,6 +92,7 @@ pub async fn plan(
         &config.results,
         &config.tenant_check,
         default_template.clone(),
+        config.validate_command(),
     )
     .await
     .map_err(|e| opened.snapshot.named_as_input(e))?;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -93,22 +93,70 @@ impl Transform {
         ("strip-www", Transform::StripWww),
     ];
 
-    /// `value` transformed.
-    pub fn apply(self, value: &str) -> String {
+    /// `value` transformed: `None` when it is not empty and `host` finds no host in it
+    /// (`https://`, `?q=1`, `https://bob@/x`), which the row must report, not drop.
+    pub fn apply(self, value: &str) -> Option<String> {
         let value = value.trim();
         match self {
-            Transform::StripWww => strip_www(value).to_string(),
-            Transform::Host => {
-                let rest = value.split_once("://").map_or(value, |(_, rest)| rest);
-                let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-                let host = match host.rsplit_once(':') {
-                    Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-                    _ => host,
-                };
-                strip_www(host.trim_end_matches('.')).to_ascii_lowercase()
-            }
+            Transform::StripWww => Some(strip_www(value).to_string()),
+            Transform::Host if value.is_empty() => Some(String::new()),
+            Transform::Host => host_of(value),
         }
+    }
+}
+
+/// The host of a web address, lower-cased and without one leading `www.`, an international
+/// name in the punycode form the API takes (`münchen.de` is `xn--mnchen-3ya.de`); `None` when
+/// the address has no host. A value with no scheme is taken as an address without one, and
+/// `//cdn.example.com/x` (scheme-relative) gives `cdn.example.com`.
+fn host_of(value: &str) -> Option<String> {
+    let host = authority(value).map_or("", |(_, host)| host);
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let host = strip_www(host.trim_end_matches('.'));
+    if host.is_empty() {
+        return None;
+    }
+    Some(match url::Host::parse(host) {
+        Ok(url::Host::Domain(domain)) => strip_www(&domain).to_string(),
+        // An address or a name the URL rules refuse: kept as written, for the check to name.
+        _ => host.to_ascii_lowercase(),
+    })
+}
+
+/// Where the authority of `value` starts and its host part (with any port): after the
+/// scheme's `://`, or a scheme-relative `//`, up to the path, query or fragment, less
+/// userinfo. `None` when there is no authority.
+fn authority(value: &str) -> Option<(usize, &str)> {
+    let start = match value.find("://") {
+        Some(i) => i + 3,
+        None if value.starts_with("//") => 2,
+        None => 0,
+    };
+    let rest = &value[start..];
+    let authority = rest.split(['/', '?', '#']).next()?;
+    Some((
+        start,
+        authority.rsplit_once('@').map_or(authority, |(_, h)| h),
+    ))
+}
+
+/// `value` as messages may quote it: the password of a userinfo (`https://bob:hunter2@x`)
+/// replaced with `***`, the rest as written.
+pub fn without_password(value: &str) -> String {
+    let Some((start, _)) = authority(value) else {
+        return value.to_string();
+    };
+    let rest = &value[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind('@') else {
+        return value.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:***{}", &value[..start], &rest[..colon], &rest[at..]),
+        None => value.to_string(),
     }
 }
 
@@ -142,6 +190,8 @@ pub struct MappingFile {
     /// field name or `metadata.<key>`, for the mistakes only the input's header shows (a
     /// column it lacks).
     places: BTreeMap<String, String>,
+    /// The path [`MappingFile::load`] read, for a command line that reads the input again.
+    path: Option<PathBuf>,
 }
 
 /// The keys of a field's long form.
@@ -155,10 +205,20 @@ impl MappingFile {
     /// mistake on a line of its own, each naming the file, as [`MappingFile::parse`] does.
     pub fn load(path: &Path) -> Result<MappingFile, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        MappingFile::parse(&text, &path.display().to_string()).map_err(|message| Error::Input {
-            path: path.to_path_buf(),
-            message,
-        })
+        let mut file =
+            MappingFile::parse(&text, &path.display().to_string()).map_err(|message| {
+                Error::Input {
+                    path: path.to_path_buf(),
+                    message,
+                }
+            })?;
+        file.path = Some(path.to_path_buf());
+        Ok(file)
+    }
+
+    /// The path it was loaded from, as given (`None` for text parsed on its own).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// Reads the text of a mapping file; `file` names it in the places of its entries.

@@ -90,6 +90,26 @@ struct Field {
     transform: Option<Transform>,
 }
 
+impl Field {
+    /// `value` split as a list is (`;` also splits at `,`), each item trimmed and given with
+    /// what the field's transform makes of it (`None`: the transform found nothing in it).
+    fn items<'v>(&self, value: &'v str) -> Vec<(&'v str, Option<String>)> {
+        let items: Vec<&str> = if self.separator == ";" {
+            value.split([';', ',']).collect()
+        } else {
+            value.split(self.separator.as_str()).collect()
+        };
+        items
+            .into_iter()
+            .map(str::trim)
+            .map(|item| match self.transform {
+                Some(transform) => (item, transform.apply(item)),
+                None => (item, Some(item.to_string())),
+            })
+            .collect()
+    }
+}
+
 /// How the columns of one file feed organization fields.
 #[derive(Debug, Clone)]
 pub struct Mapping {
@@ -373,8 +393,25 @@ impl Mapping {
     /// The trimmed non-empty value of a field in `record`, each cell as it was before a
     /// writer neutralized it ([`restore`]): a file orgimport wrote reads back as its values.
     fn value<'r>(&self, field: &Field, record: &'r StringRecord) -> Option<Cow<'r, str>> {
-        let value: Cow<'r, str> = match &field.source {
-            Source::Column(i) => Cow::Borrowed(restore(record.get(*i)?).trim()),
+        let value = self.untransformed(field, record);
+        let value = match field.transform {
+            None => value,
+            Some(_) => Cow::Owned(
+                field
+                    .items(&value)
+                    .into_iter()
+                    .map(|(_, out)| out.unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(&field.separator),
+            ),
+        };
+        (!value.is_empty()).then_some(value)
+    }
+
+    /// The value of a field in `record` as [`Mapping::value`] reads it, before its transform.
+    fn untransformed<'r>(&self, field: &Field, record: &'r StringRecord) -> Cow<'r, str> {
+        match &field.source {
+            Source::Column(i) => Cow::Borrowed(restore(record.get(*i).unwrap_or("")).trim()),
             Source::Value(v) => Cow::Owned(v.clone()),
             Source::Format(pieces) => {
                 let mut text = String::new();
@@ -389,24 +426,7 @@ impl Mapping {
                 Cow::Owned(text.trim().to_string())
             }
             Source::Slug(i) => Cow::Owned(checks::slug(restore(record.get(*i).unwrap_or("")))),
-        };
-        let value = match field.transform {
-            None => value,
-            // Item by item, as a list is split (`;` also splits at `,`).
-            Some(transform) => {
-                let items: Vec<String> = if field.separator == ";" {
-                    value
-                        .split([';', ','])
-                        .map(|i| transform.apply(i))
-                        .collect()
-                } else {
-                    let items = value.split(field.separator.as_str());
-                    items.map(|i| transform.apply(i)).collect()
-                };
-                Cow::Owned(items.join(&field.separator))
-            }
-        };
-        (!value.is_empty()).then_some(value)
+        }
     }
 
     fn text<'r>(&self, name: &str, record: &'r StringRecord) -> Option<Cow<'r, str>> {

@@ -11,6 +11,7 @@ use super::*;
 use crate::api::CreateOrganization;
 use crate::api::types::Metadata;
 use crate::input::quote::quoted;
+use file::without_password;
 
 impl Mapping {
     /// Whether `record` is the header again, cell for cell (whatever the case and the
@@ -186,37 +187,51 @@ impl RowCheck<'_> {
         Some(color)
     }
 
-    /// The domains, split at the column's separator (`;` takes `,` too), each checked and
-    /// lowercased.
+    /// The domains, split at the column's separator (`;` takes `,` too), each transformed,
+    /// checked and lowercased. An item its transform finds no host in is a problem quoting
+    /// the cell as written (a password in it masked), never an empty list sent in silence.
     fn domains(&mut self) -> Vec<String> {
         let mut domains = Vec::new();
         let Some(field) = self.mapping.field("domains") else {
             return domains;
         };
-        let Some(list) = self.mapping.value(field, self.record) else {
-            return domains;
-        };
-        let items: Vec<&str> = if field.separator == ";" {
-            list.split([';', ',']).collect()
-        } else {
-            list.split(field.separator.as_str()).collect()
-        };
-        for domain in items.into_iter().map(str::trim).filter(|d| !d.is_empty()) {
-            if let Err(why) = checks::check_no_bidi_controls(domain) {
-                let message = format!("{} contains {why}", quoted(domain));
+        let list = self.mapping.untransformed(field, self.record);
+        for (cell, domain) in field.items(&list) {
+            if cell.is_empty() {
+                continue;
+            }
+            let Some(domain) = domain else {
+                let message = format!(
+                    "{} has no host to take (transform = \"host\" reads a web address like \
+                     https://www.example.com/about); write the address in full, or clear the \
+                     cell",
+                    quoted(&without_password(cell))
+                );
                 self.problem(ProblemKind::BadDomain, "domains", message);
-            } else if checks::is_domain(domain) {
+                continue;
+            };
+            // The cell as written when the transform changed it, so that the user finds it.
+            let from = if domain == cell {
+                String::new()
+            } else {
+                format!(" (the host of {})", quoted(&without_password(cell)))
+            };
+            if let Err(why) = checks::check_no_bidi_controls(&domain) {
+                let message = format!("{}{from} contains {why}", quoted(&domain));
+                self.problem(ProblemKind::BadDomain, "domains", message);
+            } else if checks::is_domain(&domain) {
                 domains.push(domain.to_ascii_lowercase());
             } else {
                 let hint = if domain.contains("://") || domain.contains('/') {
                     " (a column of web addresses gives its hosts with transform = \"host\" in \
                      a mapping file)"
+                        .to_string()
                 } else {
-                    ""
+                    punycode_hint(&domain)
                 };
                 let message = format!(
-                    "{} is not a domain name like example.com{hint}",
-                    quoted(domain)
+                    "{}{from} is not a domain name like example.com{hint}",
+                    quoted(&domain)
                 );
                 self.problem(ProblemKind::BadDomain, "domains", message);
             }
@@ -243,6 +258,17 @@ impl RowCheck<'_> {
             }
         }
         payload
+    }
+}
+
+/// For an international domain name (`münchen.de`), a hint naming its punycode form, which
+/// is accepted (`xn--mnchen-3ya.de`); empty for anything else.
+fn punycode_hint(domain: &str) -> String {
+    match url::Host::parse(domain) {
+        Ok(url::Host::Domain(ascii)) if !domain.is_ascii() && checks::is_domain(&ascii) => {
+            format!(" (write an international name in its punycode form: {ascii})")
+        }
+        _ => String::new(),
     }
 }
 

@@ -67,13 +67,24 @@ async fn the_token_becomes_a_strict_http_only_cookie_and_the_address_bar_drops_i
 }
 
 #[tokio::test]
-async fn the_token_works_once_but_a_browser_with_the_cookie_is_sent_on() {
+async fn the_token_opens_the_page_again_for_the_consoles_life_and_no_other_token_does() {
     let console = start().await;
     let url = format!("{}/?token={}", console.base, console.token);
-    // Another browser (no cookie) with a copy of the URL.
+    // The browser closed and opened again (no cookie left), with the printed URL: the run
+    // it left is shown again.
     let again = console.client.get(&url).send().await.unwrap();
-    assert_eq!(again.status(), StatusCode::FORBIDDEN);
-    assert!(again.text().await.unwrap().contains("works once"));
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let cookie = again.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with(&format!("orgimport_console_{}=", console.port)));
+    // A token one character off opens nothing.
+    let mut wrong = console.token.clone();
+    let last = if wrong.ends_with('a') { 'b' } else { 'a' };
+    wrong.pop();
+    wrong.push(last);
+    let url = format!("{}/?token={wrong}", console.base);
+    let refused = console.client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.headers().get(SET_COOKIE).is_none());
     // The browser that opened it, opening it again: to the page.
     let same = console.get(&format!("/?token={}", console.token)).await;
     assert_eq!(same.status(), StatusCode::SEE_OTHER);
