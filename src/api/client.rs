@@ -8,7 +8,7 @@
 //! `replies` reads what a reply says, ids checked.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use url::Url;
@@ -410,10 +410,12 @@ impl ApiClient {
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(token.bearer());
+            let sent_at = Instant::now();
             let reply = build(request)
                 .send()
                 .await
                 .map_err(|e| no_answer(&e, self.redactor()))?;
+            self.throttle.replied(sent_at.elapsed());
             let status = reply.status();
             self.throttle.answered(turn, status, reply.headers());
             if let Some(to) = redirect_to_follow(&method, status, reply.headers(), &url, hops) {

@@ -43,7 +43,8 @@ mod tests;
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -61,6 +62,10 @@ pub struct Throttle {
     pace: Mutex<Pace>,
     /// The first slow-down has been said on the screen.
     said: AtomicBool,
+    /// Answers heard, and their total time from send to answer in microseconds: the reply
+    /// time the progress shows.
+    answers: AtomicU64,
+    reply_micros: AtomicU64,
 }
 
 impl Throttle {
@@ -69,6 +74,8 @@ impl Throttle {
         Throttle {
             pace: Mutex::new(Pace::new(setting, burst, Instant::now())),
             said: AtomicBool::new(false),
+            answers: AtomicU64::new(0),
+            reply_micros: AtomicU64::new(0),
         }
     }
 
@@ -109,6 +116,22 @@ impl Throttle {
         for slow_down in slowed {
             self.say(slow_down);
         }
+    }
+
+    /// An answer came `took` after its request was sent.
+    pub fn replied(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.reply_micros.fetch_add(micros, Ordering::Relaxed);
+        self.answers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Answers heard so far, and their total reply time.
+    pub fn replies(&self) -> (u64, Duration) {
+        let micros = self.reply_micros.load(Ordering::Relaxed);
+        (
+            self.answers.load(Ordering::Relaxed),
+            Duration::from_micros(micros),
+        )
     }
 
     /// The rate now, requests per second.

@@ -131,6 +131,18 @@ pub async fn run(settings: VerifySettings) -> anyhow::Result<ExitStatus> {
 /// A fatal [`Error`]: an unreadable results file, rejected credentials, an unwritable
 /// report (checked before any request). Mismatches are not errors: they are in the report.
 pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
+    verify_under(settings, None).await
+}
+
+/// As [`verify`], stopped by `stop` when one is given (a page's Stop button) instead of by
+/// Ctrl-C.
+///
+/// # Errors
+/// As [`verify`].
+pub async fn verify_under(
+    settings: VerifySettings,
+    stop: Option<Arc<Stop>>,
+) -> Result<VerifyReport, Error> {
     let VerifySettings {
         tenant,
         timeout,
@@ -183,8 +195,11 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
             result: "error",
         })
         .collect();
-    let stop = Arc::new(Stop::new());
-    stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
+    let stop = stop.unwrap_or_else(|| {
+        let stop = Arc::new(Stop::new());
+        stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
+        stop
+    });
     // Every read is retried as import retries its calls, with import's default attempts.
     let policy = RetryPolicy::default();
     let mut templates: HashMap<String, Result<Option<Organization>, String>> = HashMap::new();

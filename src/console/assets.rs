@@ -11,6 +11,8 @@ use super::Console;
 
 /// The page's script: one small vanilla file, no framework.
 const APP_JS: &str = include_str!("assets/app.js");
+/// The run and results steps' script.
+const RUN_JS: &str = include_str!("assets/run.js");
 /// The page's style.
 const CONSOLE_CSS: &str = include_str!("assets/console.css");
 
@@ -23,6 +25,15 @@ pub(super) fn routes() -> Router<Arc<Console>> {
                 (
                     [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
                     APP_JS,
+                )
+            }),
+        )
+        .route(
+            "/assets/run.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    RUN_JS,
                 )
             }),
         )

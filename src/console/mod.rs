@@ -11,6 +11,9 @@
 //! - [`columns`]: step 2, each column's field, saved as a mapping file the CLI reads.
 //! - [`review`]: step 3, every problem per cell, paged, editable; the hierarchy.
 //! - [`plan`]: step 4, the comparison with the tenant.
+//! - [`run`]: step 5, the import started, paused, resumed, stopped; [`events`]: its
+//!   progress pushed to the page (server-sent events).
+//! - [`results`]: step 6, the results table, the results file, retry, verify, undo.
 //!
 //! Handlers return `Result<_, ApiError>`: a bad request is a 4xx with `{"error": "..."}`
 //! holding the message the CLI prints, never a panic.
@@ -18,11 +21,14 @@
 mod assets;
 mod checked;
 mod columns;
+mod events;
 mod file;
 mod guard;
 mod page;
 mod plan;
+mod results;
 mod review;
+mod run;
 mod store;
 
 use std::future::Future;
@@ -56,6 +62,8 @@ pub struct Console {
     /// The file, its columns and their review, as the steps leave them. A std mutex: never
     /// held across an `.await`.
     work: Mutex<Work>,
+    /// Step 5: the run started from the page, running or ended.
+    runs: run::Runs,
     /// The sandbox started for `--sandbox`, stopped when the console is dropped.
     _sandbox: Option<LocalSandbox>,
 }
@@ -168,8 +176,16 @@ pub async fn serve(
         max_upload,
         guard: guard::Guard::new(address.port(), token),
         work: Mutex::new(Work::default()),
+        runs: run::Runs::default(),
         _sandbox: local,
     });
+    // On shutdown, a run in progress is stopped and its results written (as Ctrl-C leaves
+    // an import), which also ends the event streams the server would otherwise wait for.
+    let closing = console.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.runs.close().await;
+    };
     tracing::info!(%address, "console listening");
     axum::serve(listener, router(console))
         .with_graceful_shutdown(shutdown)
@@ -186,6 +202,9 @@ fn router(console: Arc<Console>) -> Router {
         .merge(columns::routes())
         .merge(review::routes())
         .merge(plan::routes())
+        .merge(run::routes())
+        .merge(events::routes())
+        .merge(results::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),

@@ -11,7 +11,7 @@ use axum::response::Html;
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
 
-use super::{ApiError, ApiQuery, Console, columns, file, plan, review};
+use super::{ApiError, ApiQuery, Console, columns, file, plan, results, review, run};
 
 /// The page's routes.
 pub(super) fn routes() -> Router<Arc<Console>> {
@@ -21,7 +21,7 @@ pub(super) fn routes() -> Router<Arc<Console>> {
 }
 
 /// The steps of the page, in order: each a section with this id, rendered by its file.
-const STEPS: [&str; 4] = ["file", "columns", "review", "plan"];
+const STEPS: [&str; 6] = ["file", "columns", "review", "plan", "run", "results"];
 
 /// The whole page.
 async fn page(State(console): State<Arc<Console>>) -> Html<String> {
@@ -35,6 +35,7 @@ async fn page(State(console): State<Arc<Console>>) -> Html<String> {
                 title { "orgimport console" }
                 link rel="stylesheet" href="/assets/console.css";
                 script src="/assets/app.js" defer {}
+                script src="/assets/run.js" defer {}
             }
             body {
                 header {
@@ -78,6 +79,8 @@ fn section(console: &Arc<Console>, step: &str) -> Markup {
         "file" => file::section(console),
         "columns" => columns::section(console),
         "review" => review::section(console),
+        "run" => run::section(console),
+        "results" => results::section(console),
         _ => plan::section(console),
     }
 }

@@ -2,5 +2,6 @@
 //! end-of-run summary ([`summary`]).
 
 pub mod listing;
+pub mod live;
 pub mod progress;
 pub mod summary;

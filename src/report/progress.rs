@@ -6,8 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::watch;
+
+use super::live::{self, Counters, Publisher, RunProgress};
 use crate::api::Throttle;
 use crate::record::Status;
 
@@ -66,6 +70,10 @@ pub struct Progress {
     last_log: Instant,
     /// No output but errors.
     quiet: bool,
+    /// Rows finished this run, by status, for the published snapshots.
+    by_status: BTreeMap<&'static str, u64>,
+    /// Where snapshots of the progress are published, when someone watches.
+    live: Option<Publisher>,
 }
 
 impl Progress {
@@ -102,7 +110,36 @@ impl Progress {
             started_at: Instant::now(),
             last_log: Instant::now(),
             quiet,
+            by_status: BTreeMap::new(),
+            live: None,
         }
+    }
+
+    /// Publishes snapshots of the progress to `to` as well ([`Progress::publish`]).
+    pub fn publish_to(&mut self, to: Arc<watch::Sender<RunProgress>>) {
+        self.live = Some(Publisher::new(to));
+        self.publish(true);
+    }
+
+    /// Publishes a snapshot, if one is published and the last is old enough (or `force`).
+    pub fn publish(&mut self, force: bool) {
+        let Some(live) = self.live.as_mut() else {
+            return;
+        };
+        let pace = self.pace.as_ref();
+        let counters = Counters {
+            total: self.total,
+            done: self.done,
+            counts: &self.by_status,
+            requests: self
+                .requests
+                .as_ref()
+                .map_or(0, |r| r.load(Ordering::Relaxed)),
+            refused: pace.map_or(0, |p| p.refused()),
+            replies: pace.map_or((0, Duration::ZERO), |p| p.replies()),
+            since: self.started_at,
+        };
+        live.publish(&counters, force);
     }
 
     /// Shows retries: `requests` counts every request sent, retries included.
@@ -131,6 +168,7 @@ impl Progress {
     /// One row finished with `status`.
     pub fn row_done(&mut self, status: Status) {
         self.done += 1;
+        live::count(&mut self.by_status, status);
         match status {
             Status::Failed => self.failed += 1,
             Status::Unconfirmed => self.unconfirmed += 1,
@@ -181,8 +219,9 @@ impl Progress {
         }
     }
 
-    /// Removes the bar.
-    pub fn finish(&self) {
+    /// Removes the bar, and publishes the last snapshot.
+    pub fn finish(&mut self) {
+        self.publish(true);
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
             *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = None;

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 mod collector;
+mod control;
 mod create;
 mod create_steps;
 mod feed;
@@ -27,6 +28,7 @@ use crate::report::progress::Progress;
 use crate::stop::Stop;
 use crate::tenant::on_existing::ExistingCheck;
 use collector::collect;
+pub use control::RunControl;
 use feed::{RowQueue, WaveRows};
 use worker::{ParentIds, Worker};
 
@@ -110,8 +112,9 @@ pub struct Job<'a> {
     pub journal: Journal,
     /// No progress display.
     pub quiet: bool,
-    /// Ctrl-C or a fatal error: no new row is started once it is set.
-    pub stop: Arc<Stop>,
+    /// Its stop signal (Ctrl-C or a fatal error: no new row is started once it is set) and
+    /// its pause switch (no new row is started while it is on).
+    pub control: RunControl,
 }
 
 /// What sending did.
@@ -149,20 +152,18 @@ pub async fn run(job: Job<'_>) -> Sent {
         on_existing,
         journal,
         quiet,
-        stop,
+        control,
     } = job;
+    let stop = control.stop.clone();
     let requests = Arc::new(AtomicU64::new(0));
     let parent_ids = Arc::new(ParentIds::new(&parents, &outcomes, lines));
-    let parents = Arc::new(parents);
-    let waves = Arc::new(waves);
-    let mapping = Arc::new(mapping);
-    let in_doubt = Arc::new(in_doubt);
     let send_mask: Arc<Vec<bool>> =
         Arc::new((0..outcomes.len()).map(|i| outcomes.is_unsent(i)).collect());
     let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
     let mut progress = Progress::new(to_send as u64, quiet);
     progress.count_requests(requests.clone());
     progress.show_pace(client.throttle().clone());
+    progress.publish_to(control.progress_sender());
     // Nothing to send, nothing to claim: a finished rerun does not index its million ids.
     let org_ids = if to_send > 0 {
         OrgIds::new(&outcomes, lines)
@@ -182,69 +183,36 @@ pub async fn run(job: Job<'_>) -> Sent {
         },
         stop.clone(),
     ));
-
+    let sending = Waves {
+        source,
+        mapping: Arc::new(mapping),
+        send: send_mask,
+        waves: Arc::new(waves),
+        in_doubt: Arc::new(in_doubt),
+        default_template,
+        concurrency,
+        worker: Worker {
+            client,
+            events: done_tx,
+            stop: stop.clone(),
+            control,
+            requests: requests.clone(),
+            tenant,
+            parents: Arc::new(parents),
+            parent_ids,
+            policy,
+            on_existing,
+        },
+    };
     // Parents go before their children: wave n is sent once wave n - 1 has finished.
     for wave in 0..wave_count {
         if stop.is_set() {
             break;
         }
-        // The wave's last row: the reader stops there, and a wave with none is not read.
-        let in_wave = |index: usize| waves.get(&index).copied().unwrap_or(0) == wave;
-        let Some(last) = (0..send_mask.len())
-            .rev()
-            .find(|&index| send_mask[index] && in_wave(index))
-        else {
-            continue;
-        };
-        // A blocking thread reads the input again and feeds this wave's rows, in order, to a
-        // fixed pool of `concurrency` workers that take them one at a time.
-        let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
-        let wanted = WaveRows {
-            source: source.clone(),
-            mapping: mapping.clone(),
-            send: send_mask.clone(),
-            waves: waves.clone(),
-            wave,
-            last,
-            in_doubt: in_doubt.clone(),
-            default_template: default_template.clone(),
-        };
-        let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
-
-        let queue = Arc::new(tokio::sync::Mutex::new(RowQueue {
-            chunks: row_rx,
-            taken: Vec::new().into_iter(),
-        }));
-        let mut workers = JoinSet::new();
-        for _ in 0..concurrency.get() {
-            let worker = Worker {
-                client: client.clone(),
-                events: done_tx.clone(),
-                stop: stop.clone(),
-                requests: requests.clone(),
-                tenant: tenant.clone(),
-                parents: parents.clone(),
-                parent_ids: parent_ids.clone(),
-                policy,
-                on_existing: on_existing.clone(),
-            };
-            workers.spawn(worker.take_rows(queue.clone()));
-        }
-        // The workers hold the only handles on the queue: once they are done, the reader's
-        // next send fails and it stops.
-        drop(queue);
-        while workers.join_next().await.is_some() {}
-        if let Ok(Err(e)) = reader.await {
-            stop.fatal(e);
-        }
-        // A parent's id is the one recorded for it: not one the results task refuses as
-        // another row's organization ([`OrgIds::claim`]).
-        let (recorded, all_recorded) = oneshot::channel();
-        if done_tx.send(Event::Recorded(recorded)).await.is_ok() {
-            let _ = all_recorded.await;
-        }
+        sending.send(wave).await;
     }
-    drop(done_tx);
+    // The workers' last handle on the results task: it ends once the events are recorded.
+    drop(sending);
     let elapsed = started.elapsed();
     let (outcomes, journal) = collector.await.expect("the results task does not panic");
     Sent {
@@ -252,5 +220,76 @@ pub async fn run(job: Job<'_>) -> Sent {
         journal,
         requests: requests.load(Ordering::Relaxed),
         elapsed,
+    }
+}
+
+/// What every wave of a run shares: how to read its rows, and the worker each of the pool's
+/// workers is a copy of.
+struct Waves {
+    /// The input, read again wave by wave.
+    source: Source,
+    /// Its mapping.
+    mapping: Arc<Mapping>,
+    /// Which rows are to be sent at all.
+    send: Arc<Vec<bool>>,
+    /// The wave of each row with an in-file parent (others are in wave 0).
+    waves: Arc<HashMap<usize, usize>>,
+    /// Keys of rows an earlier run may have created.
+    in_doubt: Arc<HashSet<String>>,
+    /// The template for rows that name none.
+    default_template: Option<String>,
+    /// Workers in the pool.
+    concurrency: NonZeroUsize,
+    /// The worker each of the pool's is a copy of.
+    worker: Worker,
+}
+
+impl Waves {
+    /// Sends the rows of `wave`, and waits until the results task has recorded every one.
+    async fn send(&self, wave: usize) {
+        // The wave's last row: the reader stops there, and a wave with none is not read.
+        let in_wave = |index: usize| self.waves.get(&index).copied().unwrap_or(0) == wave;
+        let Some(last) = (0..self.send.len())
+            .rev()
+            .find(|&index| self.send[index] && in_wave(index))
+        else {
+            return;
+        };
+        // A blocking thread reads the input again and feeds this wave's rows, in order, to a
+        // fixed pool of `concurrency` workers that take them one at a time.
+        let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
+        let wanted = WaveRows {
+            source: self.source.clone(),
+            mapping: self.mapping.clone(),
+            send: self.send.clone(),
+            waves: self.waves.clone(),
+            wave,
+            last,
+            in_doubt: self.in_doubt.clone(),
+            default_template: self.default_template.clone(),
+        };
+        let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
+        let queue = Arc::new(tokio::sync::Mutex::new(RowQueue {
+            chunks: row_rx,
+            taken: Vec::new().into_iter(),
+        }));
+        let mut workers = JoinSet::new();
+        for _ in 0..self.concurrency.get() {
+            workers.spawn(self.worker.clone().take_rows(queue.clone()));
+        }
+        // The workers hold the only handles on the queue: once they are done, the reader's
+        // next send fails and it stops.
+        drop(queue);
+        while workers.join_next().await.is_some() {}
+        if let Ok(Err(e)) = reader.await {
+            self.worker.stop.fatal(e);
+        }
+        // A parent's id is the one recorded for it: not one the results task refuses as
+        // another row's organization ([`OrgIds::claim`]).
+        let (recorded, all_recorded) = oneshot::channel();
+        let events = &self.worker.events;
+        if events.send(Event::Recorded(recorded)).await.is_ok() {
+            let _ = all_recorded.await;
+        }
     }
 }

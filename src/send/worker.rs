@@ -76,10 +76,13 @@ impl ParentIds {
 }
 
 /// One worker's share of the run: what it needs to send one row.
+#[derive(Clone)]
 pub(crate) struct Worker {
     pub(crate) client: ApiClient,
     pub(crate) events: mpsc::Sender<Event>,
     pub(crate) stop: Arc<Stop>,
+    /// The run's pause switch: a row taken while the run is paused waits for the resume.
+    pub(crate) control: RunControl,
     pub(crate) requests: Arc<AtomicU64>,
     /// The tenant, part of every idempotency key.
     pub(crate) tenant: String,
@@ -93,7 +96,7 @@ pub(crate) struct Worker {
 
 impl Worker {
     /// Takes rows from `queue` and sends them one at a time, until the queue is empty or the
-    /// run stops.
+    /// run stops. While the run is paused, a row taken is held, unsent, until it resumes.
     pub(crate) async fn take_rows(self, queue: Arc<tokio::sync::Mutex<RowQueue>>) {
         loop {
             let pending = {
@@ -112,6 +115,10 @@ impl Worker {
                     },
                 }
             };
+            // Not announced to the journal yet: a stop while paused leaves it unsent.
+            if !self.control.until_running().await {
+                return;
+            }
             self.run(pending).await;
         }
     }

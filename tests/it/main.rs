@@ -39,6 +39,7 @@ mod sandbox_results;
 mod secrets;
 mod sheets;
 mod statuses;
+mod steering;
 mod suggested_commands;
 mod template;
 mod tenant_reads;

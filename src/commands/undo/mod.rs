@@ -171,6 +171,18 @@ pub async fn run(settings: UndoSettings) -> anyhow::Result<ExitStatus> {
 /// rejected credentials, no `--yes` without a terminal, an unwritable report or results file
 /// (both checked before any request).
 pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
+    undo_under(settings, None).await
+}
+
+/// As [`undo`], stopped by `stop` when one is given (a page's Stop button) instead of by
+/// Ctrl-C.
+///
+/// # Errors
+/// As [`undo`].
+pub async fn undo_under(
+    settings: UndoSettings,
+    stop: Option<Arc<Stop>>,
+) -> Result<UndoReport, Error> {
     let UndoSettings {
         tenant,
         timeout,
@@ -225,8 +237,11 @@ pub async fn undo(settings: UndoSettings) -> Result<UndoReport, Error> {
     )?;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     RetryPolicy::default().token(&tokens, &Stop::new()).await?;
-    let stop = Arc::new(Stop::new());
-    stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
+    let stop = stop.unwrap_or_else(|| {
+        let stop = Arc::new(Stop::new());
+        stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
+        stop
+    });
     // Every request is retried as import retries its calls, with import's default attempts.
     let policy = RetryPolicy::default();
     let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));

@@ -6,6 +6,7 @@ mod file;
 mod guard;
 mod plan;
 mod review;
+mod run;
 mod secrets;
 
 use std::path::{Path, PathBuf};
