@@ -50,7 +50,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
-pub use headers::LimitHeaders;
+pub use headers::{LimitHeaders, retry_after};
 pub use pace::{Learned, Ticket};
 use pace::{Outcome, Pace, Signal, SlowDown};
 

@@ -2,8 +2,6 @@
 //! organization or a page of them, every id in it checked; an error's status, code, words and
 //! `Retry-After`. Every word taken from a reply passes the redactor.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
@@ -16,9 +14,6 @@ use crate::record::is_org_id;
 
 /// How much of an error body that is not the API's JSON a message quotes, in characters.
 const QUOTED_BODY: usize = 300;
-
-/// The longest wait a `Retry-After` is taken for.
-const MAX_RETRY_AFTER: f64 = 3600.0;
 
 /// A success's body as an organization, its ids checked.
 pub(super) fn parse_org(body: &[u8], redactor: &Redactor) -> Result<Organization, CallError> {
@@ -88,10 +83,12 @@ pub(super) fn status_error(
         code,
         message,
         trace_id: header("x-trace-id").map(|t| redactor.text(t)),
-        retry_after: header("retry-after")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| Duration::from_secs_f64(s.min(MAX_RETRY_AFTER))),
+        retry_after: header("retry-after").and_then(|value| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            crate::api::throttle::retry_after(value, now)
+        }),
     }
 }
 
@@ -118,6 +115,8 @@ pub(super) fn parse_list(body: &[u8], redactor: &Redactor) -> Result<Organizatio
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use reqwest::header::HeaderValue;
 
     use super::*;
@@ -145,9 +144,15 @@ mod tests {
             "NaN",
             "1e309",
             "soon",
-            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "Wed, 21 Oct 2015 07:28",
         ] {
             assert_eq!(wait(nonsense), None, "{nonsense}");
         }
+        // An HTTP date: one past is no wait, one far ahead an hour.
+        assert_eq!(wait("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            wait("Fri, 31 Dec 2100 23:59:59 GMT"),
+            Some(Duration::from_secs(3600))
+        );
     }
 }

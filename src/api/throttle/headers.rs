@@ -3,8 +3,9 @@
 //! `-Remaining`, `-Reset` (GitHub's form); Okta's `X-Rate-Limit-Limit`, `-Remaining`, `-Reset`.
 //! The first form present wins, in that order, and all its fields come from it. A `Reset` is a
 //! delta in seconds or an epoch second (any value past 2001 is read as a time), and never
-//! more than an hour away. A value that does not parse is ignored, never an error: the
-//! headers only advise.
+//! more than an hour away. `Retry-After` is read too, as delta seconds or an HTTP date
+//! ([`retry_after`]). A value that does not parse is ignored, never an error: the headers
+//! only advise.
 
 use std::time::Duration;
 
@@ -27,6 +28,10 @@ pub struct LimitHeaders {
     /// How long until the window ends (or the bucket is full), whether sent as a delta or as
     /// an epoch second.
     pub reset: Option<Duration>,
+    /// How long until the whole second of the clock that `Retry-After` points into: a server
+    /// counts its waits in whole seconds, rounded up, so a wait of `N` ends on the last whole
+    /// second at most `N` from now (an HTTP date names that second itself).
+    pub retry_after: Option<Duration>,
 }
 
 /// The header names of one form: limit, remaining, reset.
@@ -49,12 +54,18 @@ impl LimitHeaders {
     /// `Reset`).
     pub fn read(headers: &HeaderMap, now: Duration) -> LimitHeaders {
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let retry_after = text("retry-after")
+            .and_then(|value| retry_after(value, now))
+            .map(|wait| to_whole_second(wait, now));
         let Some([limit, remaining, reset]) = FORMS
             .iter()
             .map(|form| form.map(text))
             .find(|[limit, remaining, _]| limit.is_some() || remaining.is_some())
         else {
-            return LimitHeaders::default();
+            return LimitHeaders {
+                retry_after,
+                ..LimitHeaders::default()
+            };
         };
         // The window: the policy's `w=` (also allowed inside Limit by early drafts).
         let window = text("ratelimit-policy")
@@ -66,6 +77,7 @@ impl LimitHeaders {
             window,
             remaining: remaining.and_then(first_number),
             reset: reset.and_then(|r| reset_after(r, now)),
+            retry_after,
         }
     }
 
@@ -82,6 +94,32 @@ impl LimitHeaders {
     pub fn is_empty(&self) -> bool {
         self.limit.is_none() && self.remaining.is_none()
     }
+}
+
+/// A `Retry-After` value as the wait from `now` (time since the epoch): delta seconds
+/// (fractions taken as sent), or an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`, or the two
+/// obsolete forms), a date already past being no wait. At most an hour; nonsense is `None`.
+pub fn retry_after(value: &str, now: Duration) -> Option<Duration> {
+    let value = value.trim();
+    let seconds = match value.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => seconds,
+        Ok(_) => return None,
+        Err(_) => {
+            let date = httpdate::parse_http_date(value).ok()?;
+            let epoch = date.duration_since(std::time::UNIX_EPOCH).ok()?;
+            epoch.saturating_sub(now).as_secs_f64()
+        }
+    };
+    Some(Duration::from_secs_f64(
+        seconds.min(LONGEST_RESET.as_secs_f64()),
+    ))
+}
+
+/// `wait` from `now` (time since the epoch), ended on the last whole second of the clock at
+/// most that far away, though never before now.
+fn to_whole_second(wait: Duration, now: Duration) -> Duration {
+    let end = (now + wait).as_secs();
+    Duration::from_secs(end).saturating_sub(now)
 }
 
 /// A `Reset` value as the time from `now`: a delta, or an epoch second.
@@ -220,6 +258,51 @@ mod tests {
             let got = LimitHeaders::read(&map, NOW).reset;
             assert_eq!(got, reset.map(Duration::from_secs), "{value}");
         }
+    }
+
+    #[test]
+    fn retry_after_is_delta_seconds_or_an_http_date() {
+        for (value, wait) in [
+            ("0", Some(0)),
+            ("7", Some(7_000)),
+            ("1.5", Some(1_500)),
+            ("99999", Some(3_600_000)),
+            // NOW is 2026-01-01T00:00:00Z.
+            ("Thu, 01 Jan 2026 00:00:09 GMT", Some(9_000)),
+            ("Thursday, 01-Jan-26 00:00:09 GMT", Some(9_000)),
+            ("Thu Jan  1 00:00:09 2026", Some(9_000)),
+            ("Wed, 31 Dec 2025 23:59:00 GMT", Some(0)),
+            ("Sat, 01 Jan 2028 00:00:00 GMT", Some(3_600_000)),
+            ("-1", None),
+            ("NaN", None),
+            ("tomorrow", None),
+            ("Thu, 01 Jan 2026 00:00:09", None),
+        ] {
+            assert_eq!(
+                retry_after(value, NOW),
+                wait.map(Duration::from_millis),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_retry_after_ends_on_a_whole_second_of_the_clock() {
+        let mut map = headers(&[("retry-after", "3")]);
+        // 0.4 s into a second: a wait of 3 whole seconds ends 2.6 s from now.
+        let now = NOW + Duration::from_millis(400);
+        assert_eq!(
+            LimitHeaders::read(&map, now).retry_after,
+            Some(Duration::from_millis(2_600))
+        );
+        map.insert(
+            "retry-after",
+            HeaderValue::from_static("Thu, 01 Jan 2026 00:00:05 GMT"),
+        );
+        map.insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
+        let read = LimitHeaders::read(&map, now);
+        assert_eq!(read.retry_after, Some(Duration::from_millis(4_600)));
+        assert_eq!(read.remaining, Some(0), "read with the other headers");
     }
 
     #[test]

@@ -47,6 +47,7 @@ const NONE: LimitHeaders = LimitHeaders {
     window: None,
     remaining: None,
     reset: None,
+    retry_after: None,
 };
 
 /// Headers saying `limit` per window (none named), `remaining` left, and `reset_ms` until
@@ -57,6 +58,7 @@ const fn said(limit: u64, remaining: u64, reset_ms: u64) -> LimitHeaders {
         window: None,
         remaining: Some(remaining),
         reset: Some(Duration::from_millis(reset_ms)),
+        retry_after: None,
     }
 }
 
