@@ -28,6 +28,12 @@
 //!   `Reset` seen (a bucket's stays under a second), and `Limit` is per window. Counted in
 //!   windows, turns are spaced no closer than what is left over the window's rest, and a
 //!   window used up (`Remaining: 0`) holds every turn until it ends: a wait, not a cut.
+//! - **Blocks**: a 429 whose `Retry-After` (delta seconds or an HTTP date) is longer than a
+//!   second is a window's, used up or blocked (one request too many blocks the rest of the
+//!   window and the next): every turn waits until it ends, a wait and not a cut. When no
+//!   header told the window, it is learned from that refusal (`window.rs`: the round length
+//!   that fits the wait, the allowance what passed in the window) and the pace stays under
+//!   it from then on, so that a tenant that blocks blocks once.
 //! - **Not a rate signal**: a 5xx or any other 4xx.
 //!
 //! The row that got the 429 waits for its own `Retry-After` ([`super::retry`]); the others go
@@ -40,6 +46,7 @@ mod pace;
 mod pace_tests;
 #[cfg(test)]
 mod tests;
+mod window;
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -180,6 +187,10 @@ impl Throttle {
             Signal::Refused => "the tenant answered 429 (too many requests)",
             Signal::UsedUp => "the tenant's rate-limit headers say its limit is used up",
             Signal::Published => "the tenant publishes a lower rate limit (RateLimit headers)",
+            Signal::Blocked => {
+                "the tenant answered 429 and held the run past a window's end (a fixed window, \
+                 learned from it)"
+            }
         };
         if !self.said.swap(true, Ordering::Relaxed) {
             tracing::warn!(

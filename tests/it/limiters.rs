@@ -296,3 +296,43 @@ async fn rate_auto_reads_oktas_headers_and_is_never_refused_after_them() {
     assert_eq!(json["limiter"]["kind"], "window", "{json}");
     assert_eq!(json["limiter"]["allowance"], 20, "{json}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_auto_learns_a_blocking_window_from_its_one_block_and_stays_under_it() {
+    // Windows of 2 s allowing 20 each (10/s) that block the next window when exceeded, and
+    // no header but `Retry-After`: slow start from 20/s cannot help exceeding one window.
+    // The block it costs teaches the window; the run then waits it out and never exceeds
+    // another, where a cut rate kept sending into the block and crawled after it.
+    let sandbox = start_sandbox(SandboxConfig {
+        rate_limit: Some(RateLimit {
+            per_second: n(10),
+            burst: n(10),
+        }),
+        rate_limit_mode: RateLimitMode::BlockingWindow,
+        rate_limit_window: Duration::from_secs(2),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = crate::fixture::Fixture::new(&crate::fixture::customers(70));
+    let summary = fixture
+        .import(&sandbox, &["--rate", "auto", "--concurrency", "32"])
+        .await
+        .unwrap();
+    assert_eq!(summary.exit_status().code(), 0, "{summary}");
+    assert_eq!(
+        summary.count(orgimport::record::Status::Created),
+        70,
+        "{summary}"
+    );
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(stats.windows_blocked, 1, "{stats:?}");
+    // The one that blocked, and the few already on their way when its answer came.
+    assert!(stats.rate_limited <= 6, "{stats:?}");
+    match summary.pace.learned {
+        Some(Learned::Window { allowance, window }) => {
+            assert_eq!(window, Duration::from_secs(2), "{summary:?}");
+            assert!((17..=20).contains(&allowance), "{summary:?}");
+        }
+        other => panic!("no window learned: {other:?}"),
+    }
+}

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::LimitHeaders;
+use super::window::{self, Block, Passed, Window};
 use crate::rate::{AUTO_START, RateSetting};
 
 /// The rate never falls below this many requests per second.
@@ -66,6 +67,8 @@ pub struct Ticket {
     rate: f64,
     /// The cuts made before it was paced: an answer to it says nothing about later rates.
     cuts: u64,
+    /// The holds made before it was paced: a turn handed out before a hold is taken again.
+    holds: u64,
 }
 
 /// What an answer was, as far as the pace is concerned.
@@ -101,6 +104,8 @@ pub(crate) enum Signal {
     UsedUp,
     /// A published limit below the rate.
     Published,
+    /// A 429 that held the run past a window's end: a fixed window, learned from it.
+    Blocked,
 }
 
 /// A slow-down the controller made, for the caller to say.
@@ -157,6 +162,12 @@ pub(crate) struct Pace {
     hold_until: Instant,
     /// When the last request left (with a burst of one).
     departed: Option<Instant>,
+    /// When the requests that passed were sent, to learn a window from a block.
+    passed: Passed,
+    /// Holds made: a 429 that asked to wait past a window's end.
+    holds: u64,
+    /// A fixed window learned from a block (no header told it): never faster than it allows.
+    blocked_window: Option<Window>,
 }
 
 /// What the controller learned of the tenant's limiter.
@@ -203,6 +214,9 @@ impl Pace {
             budget: None,
             hold_until: now,
             departed: None,
+            passed: Passed::default(),
+            holds: 0,
+            blocked_window: None,
         }
     }
 
@@ -227,6 +241,7 @@ impl Pace {
             turn,
             rate: self.rate,
             cuts: self.cuts,
+            holds: self.holds,
         }
     }
 
@@ -248,9 +263,9 @@ impl Pace {
         at
     }
 
-    /// Whether `ticket` was paced at the rate now: no cut since it was taken.
+    /// Whether `ticket` was paced at the rate now: no cut or hold since it was taken.
     pub(crate) fn is_current(&self, ticket: &Ticket) -> bool {
-        self.cuts == ticket.cuts
+        self.cuts == ticket.cuts && self.holds == ticket.holds
     }
 
     /// The answer to the request of `ticket` came at `now`: `outcome`, with `said` in its
@@ -276,10 +291,16 @@ impl Pace {
         if windowed && let (Some(left), Some(reset)) = (said.remaining, said.reset) {
             self.spread(left, reset, now);
         }
+        if outcome != Outcome::Refused {
+            self.passed.push(ticket.turn);
+        }
         match outcome {
             Outcome::Refused => {
                 self.refused += 1;
-                slowed.extend(self.slow_down(ticket, Signal::Refused, now));
+                match said.retry_after.filter(|wait| *wait > BUCKET_WINDOW) {
+                    Some(wait) => slowed.extend(self.wait_out(ticket, wait, now)),
+                    None => slowed.extend(self.slow_down(ticket, Signal::Refused, now)),
+                }
             }
             Outcome::Delivered => {
                 self.delivered[WINDOW_STEPS - 1] += 1;
@@ -309,6 +330,47 @@ impl Pace {
         } else {
             self.window.max(seen)
         };
+    }
+
+    /// A 429 asking to wait `wait`, longer than a bucket's refill: a fixed window, used up or
+    /// blocked. No turn comes before the wait ends (turns handed out earlier are taken again):
+    /// a wait, not a cut. When no header told the window, it is learned from this refusal
+    /// ([`window::learn`]) and the pace stays under it from then on; when no window fits, the
+    /// refusal cuts the rate as any other does. Refusals of requests sent before the last
+    /// hold or cut only make sure the hold lasts as long as they ask.
+    fn wait_out(&mut self, ticket: Ticket, wait: Duration, now: Instant) -> Option<SlowDown> {
+        let ends = now + wait;
+        self.hold_until = self.hold_until.max(ends);
+        if ticket.holds != self.holds || ticket.cuts != self.cuts {
+            return None;
+        }
+        self.holds += 1;
+        if self.allowance.is_some() && self.blocked_window.is_none() {
+            return None; // the headers tell the window
+        }
+        let block = Block {
+            sent: ticket.turn,
+            ends,
+        };
+        let Some(learned) = window::learn(&self.passed, self.started, block) else {
+            return self.slow_down(ticket, Signal::Refused, now);
+        };
+        // Learned again after the pace it gave was refused: the slower of the two.
+        let learned = match self.blocked_window {
+            Some(before) if before.safe_rate() < learned.safe_rate() => before,
+            _ => learned,
+        };
+        self.blocked_window = Some(learned);
+        self.window = learned.length;
+        self.allowance = Some(learned.allowance);
+        self.rate = self.rate.min(self.cap());
+        self.cut_to = self.rate;
+        self.epoch = now;
+        self.cuts += 1;
+        Some(SlowDown {
+            signal: Signal::Blocked,
+            rate: self.rate,
+        })
     }
 
     /// Fixed windows: `left` requests may pass in the `reset` the window has left. None left:
@@ -350,13 +412,21 @@ impl Pace {
                 allowance,
                 window: self.window,
             }),
-            _ => self.published.or(self.estimate).map(Learned::Rate),
+            _ => self
+                .published
+                .or(self.estimate)
+                .or(self
+                    .blocked_window
+                    .map(|w| w.allowance as f64 / w.length.as_secs_f64()))
+                .map(Learned::Rate),
         }
     }
 
     /// The highest rate allowed now.
     fn cap(&self) -> f64 {
-        self.published.map_or(self.ceiling, |p| p.min(self.ceiling))
+        let cap = self.published.map_or(self.ceiling, |p| p.min(self.ceiling));
+        self.blocked_window
+            .map_or(cap, |w| cap.min(w.safe_rate().max(FLOOR)))
     }
 
     /// Ends the steps that are over at `now`: growth (slow start or cubic) when the run kept up

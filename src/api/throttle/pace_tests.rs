@@ -384,3 +384,100 @@ fn a_cut_spends_the_burst_so_the_turns_taken_again_are_spaced_at_the_new_rate() 
         );
     }
 }
+
+/// A 429's headers: nothing but a `Retry-After` ending `wait` from now.
+fn retry(wait: Duration) -> LimitHeaders {
+    LimitHeaders {
+        retry_after: Some(wait),
+        ..NONE
+    }
+}
+
+#[test]
+fn a_block_holds_every_turn_until_it_ends_and_the_window_learned_keeps_the_pace_under_it() {
+    let start = Instant::now();
+    let second = Duration::from_secs(1);
+    let mut pace = Pace::new(RateSetting::Auto, RateSetting::DEFAULT_BURST, start);
+    // Windows of 50 per 5 s from `start`, no headers: slow start sends 51 in the first.
+    let mut now = start;
+    let mut sent = Vec::new();
+    for _ in 0..51 {
+        let ticket = pace.take_turn(now);
+        now = now.max(ticket.turn);
+        sent.push(ticket);
+    }
+    assert!(now < start + 4 * second, "{:?}", now - start);
+    for ticket in &sent[..50] {
+        assert!(
+            pace.answered(*ticket, Outcome::Delivered, NONE, now)
+                .is_empty()
+        );
+    }
+    let early = pace.take_turn(now);
+    // The 51st blocks the rest of the window and the next: wait until 10 s.
+    let slowed = pace.answered(
+        sent[50],
+        Outcome::Refused,
+        retry(start + 10 * second - now),
+        now,
+    );
+    let signals: Vec<Signal> = slowed.iter().map(|s| s.signal).collect();
+    assert_eq!(signals, [Signal::Blocked]);
+    assert_eq!(
+        pace.learned(),
+        Some(Learned::Window {
+            allowance: 50,
+            window: 5 * second
+        })
+    );
+    assert!(
+        (pace.rate() - 9.7).abs() < 1e-9,
+        "48.5 per 5 s: {}",
+        pace.rate()
+    );
+    assert!(
+        !pace.is_current(&early),
+        "a turn handed out before is taken again"
+    );
+    // Its refusal (sent before the hold) neither cuts nor holds again.
+    let cuts = pace.cuts();
+    let late = pace.answered(
+        early,
+        Outcome::Refused,
+        retry(start + 10 * second - now),
+        now,
+    );
+    assert!(late.is_empty());
+    assert_eq!(pace.cuts(), cuts);
+    // No turn before 10 s, then 48 or 49 in each 5 s, however long the run is busy.
+    let mut turns = Vec::new();
+    let mut now = now + Duration::from_millis(1);
+    while now < start + 30 * second {
+        let ticket = pace.take_turn(now);
+        now = now.max(ticket.turn) + Duration::from_micros(1);
+        turns.push(ticket.turn);
+    }
+    assert!(turns[0] >= start + 10 * second, "{:?}", turns[0] - start);
+    for k in 2..6 {
+        let from = start + k * 5 * second;
+        let in_window = turns
+            .iter()
+            .filter(|t| (from..from + 5 * second).contains(*t))
+            .count();
+        assert!((48..=49).contains(&in_window), "window {k}: {in_window}");
+    }
+}
+
+#[test]
+fn a_short_retry_after_cuts_and_a_long_one_no_window_fits_cuts_too() {
+    let start = Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    for wait in [Duration::from_millis(900), Duration::from_millis(4_500)] {
+        let mut pace = Pace::new(at_most(100), RateSetting::DEFAULT_BURST, start);
+        let first = pace.take_turn(at(0));
+        let slowed = pace.answered(first, Outcome::Refused, retry(wait), at(5));
+        assert_eq!(slowed.len(), 1, "{wait:?}");
+        assert_eq!(slowed[0].signal, Signal::Refused, "{wait:?}");
+        assert_eq!(pace.rate(), 50.0, "{wait:?}");
+    }
+}
