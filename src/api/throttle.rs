@@ -63,6 +63,11 @@ use pace::{Outcome, Pace, Signal, SlowDown};
 
 use crate::rate::RateSetting;
 
+/// How far ahead a turn is booked: a worker whose turn would come later waits until it is
+/// this near. At low rates, thirty-two workers booking at once held turns many seconds ahead,
+/// all spaced at the rate of the moment they booked.
+const BOOKED_AHEAD: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The gate every API request passes, retries included.
 pub struct Throttle {
     /// The controller. A std mutex: held for its arithmetic only, never across an await.
@@ -90,6 +95,15 @@ impl Throttle {
     /// [`Throttle::answered`].
     pub async fn ready(&self) -> Ticket {
         loop {
+            // A turn is booked only when it is near: a change of rate (or a hold) applies to
+            // every turn further off, not only after the turns booked before it.
+            let near = self.lock().next_free().checked_sub(BOOKED_AHEAD);
+            if let Some(near) = near
+                && near > Instant::now()
+            {
+                tokio::time::sleep_until(near).await;
+                continue;
+            }
             let ticket = self.lock().take_turn(Instant::now());
             if ticket.turn > Instant::now() {
                 tokio::time::sleep_until(ticket.turn).await;

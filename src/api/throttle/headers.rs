@@ -32,6 +32,9 @@ pub struct LimitHeaders {
     /// counts its waits in whole seconds, rounded up, so a wait of `N` ends on the last whole
     /// second at most `N` from now (an HTTP date names that second itself).
     pub retry_after: Option<Duration>,
+    /// That whole second, since the epoch: fixed windows are mostly counted as
+    /// `floor(epoch seconds / length)`, so a window's end is a multiple of its length.
+    pub retry_epoch: Option<u64>,
 }
 
 /// The header names of one form: limit, remaining, reset.
@@ -54,9 +57,10 @@ impl LimitHeaders {
     /// `Reset`).
     pub fn read(headers: &HeaderMap, now: Duration) -> LimitHeaders {
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let retry_after = text("retry-after")
+        let retry_epoch = text("retry-after")
             .and_then(|value| retry_after(value, now))
-            .map(|wait| to_whole_second(wait, now));
+            .map(|wait| (now + wait).as_secs());
+        let retry_after = retry_epoch.map(|end| Duration::from_secs(end).saturating_sub(now));
         let Some([limit, remaining, reset]) = FORMS
             .iter()
             .map(|form| form.map(text))
@@ -64,6 +68,7 @@ impl LimitHeaders {
         else {
             return LimitHeaders {
                 retry_after,
+                retry_epoch,
                 ..LimitHeaders::default()
             };
         };
@@ -78,6 +83,7 @@ impl LimitHeaders {
             remaining: remaining.and_then(first_number),
             reset: reset.and_then(|r| reset_after(r, now)),
             retry_after,
+            retry_epoch,
         }
     }
 
@@ -113,13 +119,6 @@ pub fn retry_after(value: &str, now: Duration) -> Option<Duration> {
     Some(Duration::from_secs_f64(
         seconds.min(LONGEST_RESET.as_secs_f64()),
     ))
-}
-
-/// `wait` from `now` (time since the epoch), ended on the last whole second of the clock at
-/// most that far away, though never before now.
-fn to_whole_second(wait: Duration, now: Duration) -> Duration {
-    let end = (now + wait).as_secs();
-    Duration::from_secs(end).saturating_sub(now)
 }
 
 /// A `Reset` value as the time from `now`: a delta, or an epoch second.
@@ -302,6 +301,7 @@ mod tests {
         map.insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
         let read = LimitHeaders::read(&map, now);
         assert_eq!(read.retry_after, Some(Duration::from_millis(4_600)));
+        assert_eq!(read.retry_epoch, Some(NOW.as_secs() + 5));
         assert_eq!(read.remaining, Some(0), "read with the other headers");
     }
 

@@ -6,6 +6,7 @@
 //! turn, and logs the [`SlowDown`]s this hands back. The rules themselves are in the module
 //! docs of [`super`].
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -41,8 +42,14 @@ const NEAR: (f64, f64) = (0.9, 1.2);
 const CUBIC_C: f64 = 0.4;
 /// Below this rate the cubic clock slows down in proportion.
 const CUBIC_FULL_SPEED: f64 = 100.0;
-/// The delivered rate is counted over this many steps (one second).
-const WINDOW_STEPS: usize = 10;
+/// The delivered rate is counted over this many requests' worth at the rate...
+const DELIVERED_REQUESTS: f64 = 10.0;
+/// ...and at least a second...
+const DELIVERED_SHORTEST: Duration = Duration::from_secs(1);
+/// ...and at most ten.
+const DELIVERED_LONGEST: Duration = Duration::from_secs(10);
+/// The most answer times kept to count it (a second's worth at 16,384/s).
+const DELIVERED_KEPT: usize = 1 << 14;
 /// No spacing or slack is longer than this (a rate at the floor stays representable).
 const LONGEST: f64 = 3600.0;
 /// A limit whose window is longer than this is counted in fixed windows, not a bucket.
@@ -143,7 +150,7 @@ pub(crate) struct Pace {
     /// How long the pacer stood idle (a turn free, nobody taking it) in this step.
     idle: Duration,
     /// 2xx answers per step over the last second, oldest first, and the current step's.
-    delivered: [u32; WINDOW_STEPS],
+    delivered: VecDeque<Instant>,
     /// When the controller was made: the delivered rate means something after a second.
     started: Instant,
     /// 429s answered.
@@ -162,6 +169,8 @@ pub(crate) struct Pace {
     hold_until: Instant,
     /// When the last request left (with a burst of one).
     departed: Option<Instant>,
+    /// When the last refusal that cut the rate came.
+    last_refused: Option<Instant>,
     /// When the requests that passed were sent, to learn a window from a block.
     passed: Passed,
     /// Holds made: a 429 that asked to wait past a window's end.
@@ -205,7 +214,7 @@ impl Pace {
             published: None,
             step_at: now,
             idle: Duration::ZERO,
-            delivered: [0; WINDOW_STEPS],
+            delivered: VecDeque::new(),
             started: now,
             refused: 0,
             cuts: 0,
@@ -214,6 +223,7 @@ impl Pace {
             budget: None,
             hold_until: now,
             departed: None,
+            last_refused: None,
             passed: Passed::default(),
             holds: 0,
             blocked_window: None,
@@ -227,14 +237,8 @@ impl Pace {
             self.idle += now.saturating_duration_since(free_since);
         }
         self.step(now);
-        let pace = self
-            .budget
-            .map_or(self.rate, |b| self.rate.min(b.max(FLOOR)));
-        let spacing = 1.0 / pace;
-        let slack = ((self.burst - 1.0) * spacing).max(0.001);
-        let turn = now
-            .max(self.tat - Duration::from_secs_f64(slack.min(LONGEST)))
-            .max(self.hold_until);
+        let spacing = 1.0 / self.pace();
+        let turn = now.max(self.next_free());
         self.tat =
             self.tat.max(now).max(self.hold_until) + Duration::from_secs_f64(spacing.min(LONGEST));
         Ticket {
@@ -243,6 +247,20 @@ impl Pace {
             cuts: self.cuts,
             holds: self.holds,
         }
+    }
+
+    /// When the next turn is free, if taken now: the schedule less the burst's slack, and
+    /// not before a hold ends.
+    pub(crate) fn next_free(&self) -> Instant {
+        let spacing = 1.0 / self.pace();
+        let slack = ((self.burst - 1.0) * spacing).max(0.001);
+        (self.tat - Duration::from_secs_f64(slack.min(LONGEST))).max(self.hold_until)
+    }
+
+    /// The rate turns are spaced at: the rate, or a window's budget when lower.
+    fn pace(&self) -> f64 {
+        self.budget
+            .map_or(self.rate, |b| self.rate.min(b.max(FLOOR)))
     }
 
     /// A request whose turn came is about to leave at `now`: when it may. Under `--rate N`
@@ -298,12 +316,17 @@ impl Pace {
             Outcome::Refused => {
                 self.refused += 1;
                 match said.retry_after.filter(|wait| *wait > BUCKET_WINDOW) {
-                    Some(wait) => slowed.extend(self.wait_out(ticket, wait, now)),
+                    Some(wait) => {
+                        slowed.extend(self.wait_out(ticket, wait, said.retry_epoch, now));
+                    }
                     None => slowed.extend(self.slow_down(ticket, Signal::Refused, now)),
                 }
             }
             Outcome::Delivered => {
-                self.delivered[WINDOW_STEPS - 1] += 1;
+                if self.delivered.len() == DELIVERED_KEPT {
+                    self.delivered.pop_front();
+                }
+                self.delivered.push_back(now);
                 // A window's last request holds the run until it ends (see `spread`); a
                 // bucket's refills at once, and the rate is held just under its limit.
                 if said.remaining == Some(0) && !windowed {
@@ -338,7 +361,13 @@ impl Pace {
     /// ([`window::learn`]) and the pace stays under it from then on; when no window fits, the
     /// refusal cuts the rate as any other does. Refusals of requests sent before the last
     /// hold or cut only make sure the hold lasts as long as they ask.
-    fn wait_out(&mut self, ticket: Ticket, wait: Duration, now: Instant) -> Option<SlowDown> {
+    fn wait_out(
+        &mut self,
+        ticket: Ticket,
+        wait: Duration,
+        ends_epoch: Option<u64>,
+        now: Instant,
+    ) -> Option<SlowDown> {
         let ends = now + wait;
         self.hold_until = self.hold_until.max(ends);
         if ticket.holds != self.holds || ticket.cuts != self.cuts {
@@ -351,6 +380,7 @@ impl Pace {
         let block = Block {
             sent: ticket.turn,
             ends,
+            ends_epoch,
         };
         let Some(learned) = window::learn(&self.passed, self.started, block) else {
             return self.slow_down(ticket, Signal::Refused, now);
@@ -439,10 +469,12 @@ impl Pace {
         if elapsed < length {
             return;
         }
-        let steps = (elapsed.as_secs_f64() / STEP.as_secs_f64()).floor() as usize;
-        for _ in 0..steps.min(WINDOW_STEPS) {
-            self.delivered.rotate_left(1);
-            self.delivered[WINDOW_STEPS - 1] = 0;
+        while self
+            .delivered
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > DELIVERED_LONGEST)
+        {
+            self.delivered.pop_front();
         }
         let busy = self.idle.as_secs_f64() < (1.0 - BUSY) * elapsed.as_secs_f64();
         let cap = self.cap();
@@ -461,6 +493,30 @@ impl Pace {
         self.idle = Duration::ZERO;
     }
 
+    /// The rate delivered (2xx answers a second) over the last ten requests' worth at the
+    /// rate now (at least a second, at most ten), once the run is that old; but only since
+    /// the last refusal when that was a second ago or more: the tenant's bucket was empty
+    /// then, and what got through since is its rate, not tokens saved up before.
+    fn delivered_rate(&self, now: Instant) -> Option<f64> {
+        let span = Duration::from_secs_f64((DELIVERED_REQUESTS / self.rate).min(3600.0))
+            .clamp(DELIVERED_SHORTEST, DELIVERED_LONGEST);
+        let span = match self.last_refused {
+            Some(at) => span.min(now.saturating_duration_since(at).max(DELIVERED_SHORTEST)),
+            None => span,
+        };
+        if now.saturating_duration_since(self.started) < span {
+            return None;
+        }
+        let from = now.checked_sub(span)?;
+        let count = self
+            .delivered
+            .iter()
+            .rev()
+            .take_while(|t| **t > from)
+            .count();
+        Some(count as f64 / span.as_secs_f64())
+    }
+
     /// The rate at which `ticket`'s request went was too high (`signal` says how we know).
     /// Nothing when an earlier cut already answered it.
     fn slow_down(&mut self, ticket: Ticket, signal: Signal, now: Instant) -> Option<SlowDown> {
@@ -474,15 +530,20 @@ impl Pace {
                 return None; // paced before the last cut: that cut answered it
             }
             let at = ticket.rate;
-            let delivered = (now.saturating_duration_since(self.started) >= Duration::from_secs(1))
-                .then(|| f64::from(self.delivered.iter().sum::<u32>()));
+            let delivered = self.delivered_rate(now);
+            if signal == Signal::Refused {
+                self.last_refused = Some(now);
+            }
             let (estimate, cut) = match (delivered, self.estimate) {
-                // Refused at about what got through, or above: the limit is between the two.
+                // Refused well above what got through: the tenant's bucket is empty, and what
+                // gets through is its rate.
+                (Some(d), _) if at >= NEAR.1 * d => (d, CUT_NEAR),
+                // Refused at about what got through: the limit is between the two.
                 (Some(d), _) if at >= NEAR.0 * d => ((d.min(at) + at) / 2.0, CUT_NEAR),
                 // Refused well below what got through a second ago: the limit fell.
                 (Some(_), _) => (at, CUT_FAR),
                 (None, None) => (at, CUT_UNKNOWN),
-                (None, Some(e)) if at < NEAR.0 * e || at > NEAR.1 * e => (at, CUT_FAR),
+                (None, Some(e)) if at < NEAR.0 * e || at > NEAR.1 * e => (at, CUT_UNKNOWN),
                 (None, Some(_)) => (at, CUT_NEAR),
             };
             let estimate = estimate.max(FLOOR);

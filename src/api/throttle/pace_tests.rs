@@ -48,6 +48,7 @@ const NONE: LimitHeaders = LimitHeaders {
     remaining: None,
     reset: None,
     retry_after: None,
+    retry_epoch: None,
 };
 
 /// Headers saying `limit` per window (none named), `remaining` left, and `reset_ms` until
@@ -59,6 +60,7 @@ const fn said(limit: u64, remaining: u64, reset_ms: u64) -> LimitHeaders {
         remaining: Some(remaining),
         reset: Some(Duration::from_millis(reset_ms)),
         retry_after: None,
+        retry_epoch: None,
     }
 }
 
@@ -125,8 +127,9 @@ fn a_fixed_rate_is_cut_once_per_round_trip_and_further_when_refused_again() {
             // Paced before that cut: already answered by it.
             row(6, refused(1), exactly(50.0), 1),
             row(30, Send, exactly(50.0), 1),
-            // Refused at 50 against an estimate of 100: the limit fell, cut 30 %.
-            row(40, refused(2), exactly(35.0), 2),
+            // Refused at 50 against an estimate of 100, nothing measured yet (the run is not
+            // a second old): half again.
+            row(40, refused(2), exactly(25.0), 2),
         ],
     );
     assert_eq!(signals, [Signal::Refused, Signal::Refused]);
@@ -220,8 +223,8 @@ fn after_a_cut_the_rate_comes_back_to_the_estimate_and_plateaus_under_the_ceilin
 #[test]
 fn refused_at_the_delivered_rate_cuts_gently() {
     // A second of 2xx at 100/s, then a 429 at that rate: the limit is taken as halfway
-    // between what got through over the last second (90: the window moved on at 1 s) and the
-    // rate refused (100), and the cut from it is 5 %: 0.95 * 95.
+    // between what got through over the last second (99: the answers after 6 ms) and the
+    // rate refused (100), and the cut from it is 5 %: 0.95 * 99.5.
     let mut rows = vec![row(0, Send, exactly(100.0), 0)];
     for n in 0..100 {
         rows.push(row(n * 10, Busy, exactly(100.0), 0));
@@ -237,10 +240,42 @@ fn refused_at_the_delivered_rate_cuts_gently() {
     rows.push(row(
         1006,
         Answer(last, Outcome::Refused, NONE),
-        exactly(90.25),
+        exactly(94.525),
         1,
     ));
     play(at_most(100), &rows);
+}
+
+#[test]
+fn refused_well_above_what_gets_through_takes_that_as_the_limit() {
+    // Sent at 5/s for 3 s, 3 of every 5 got through (the others answered 503, not a rate
+    // signal), then a 429 at 5/s: the tenant's bucket is empty and the limit is the 3/s that
+    // gets through, not halfway to 5.
+    let mut rows = Vec::new();
+    for n in 0..15u64 {
+        rows.push(row(n * 200, Send, exactly(5.0), 0));
+        let outcome = if n % 5 < 3 {
+            Outcome::Delivered
+        } else {
+            Outcome::Other
+        };
+        rows.push(row(
+            n * 200 + 5,
+            Answer(n as usize, outcome, NONE),
+            exactly(5.0),
+            0,
+        ));
+    }
+    rows.push(row(3_000, Send, exactly(5.0), 0));
+    // 5 got through in the last two seconds (ten requests' worth at 5/s): 2.5/s, less 5 %
+    // (halfway to 5 it was 3.56).
+    rows.push(row(
+        3_005,
+        Answer(15, Outcome::Refused, NONE),
+        exactly(2.375),
+        1,
+    ));
+    play(at_most(5), &rows);
 }
 
 #[test]

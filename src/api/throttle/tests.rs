@@ -88,7 +88,8 @@ async fn simulate(
 ) -> Run {
     let throttle = Arc::new(throttle);
     let bucket = Arc::new(Mutex::new(bucket));
-    let end = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let end = start + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..workers {
         let (throttle, bucket) = (throttle.clone(), bucket.clone());
@@ -116,7 +117,7 @@ async fn simulate(
         refused += r;
     }
     Run {
-        delivered: ok as f64 / seconds as f64,
+        delivered: ok as f64 / start.elapsed().as_secs_f64(),
         refused: refused as f64 / (ok + refused).max(1) as f64,
         rate: throttle.rate(),
     }

@@ -6,7 +6,9 @@
 //! the wait it asks for ends on a window's end `E`, one to two windows after the request:
 //! the window `L` is between half that wait and the wait. Windows tenants use have round
 //! lengths ([`LENGTHS`]); for each that fits, the window the refused request fell in began
-//! at `E - 2L`, and the allowance is what passed from then until the refusal. A length is
+//! at `E - 2L`, and the allowance is what passed from then until the refusal. Windows are
+//! mostly counted as `floor(epoch seconds / L)`, so when some lengths that fit divide `E`'s
+//! epoch second, only those are tried. A length is
 //! kept only when no earlier window of the run let more through than that allowance (the
 //! refusal would have come then); of those kept, the one allowing the lowest rate is chosen,
 //! so that a wrong guess errs slow. A refusal that only waits out its own window (not
@@ -19,9 +21,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Window lengths tenants use, in seconds.
-const LENGTHS: [u64; 15] = [
-    1, 2, 3, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600,
-];
+const LENGTHS: [u64; 14] = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600];
 /// Slack on the wait's length: the request left a little before the server counted it.
 const SLACK: Duration = Duration::from_millis(250);
 /// The most send times kept: at 500 requests a second, more than four minutes' worth. An
@@ -53,6 +53,8 @@ pub(crate) struct Block {
     pub(crate) sent: Instant,
     /// When the wait it was told ends (a window's end).
     pub(crate) ends: Instant,
+    /// That end as a whole second since the epoch, when the wait named one.
+    pub(crate) ends_epoch: Option<u64>,
 }
 
 /// A fixed window learned: `allowance` requests per `length`.
@@ -87,10 +89,22 @@ pub(crate) fn learn(passed: &Passed, started: Instant, block: Block) -> Option<W
         hi.saturating_sub(lo) as u64
     };
     let wait = block.ends.saturating_duration_since(block.sent);
-    LENGTHS
+    let fits: Vec<u64> = LENGTHS
+        .into_iter()
+        .filter(|&secs| {
+            let length = Duration::from_secs(secs);
+            wait.saturating_sub(SLACK) <= 2 * length && length < wait + SLACK
+        })
+        .collect();
+    let aligned: Vec<u64> = fits
         .iter()
-        .map(|&secs| Duration::from_secs(secs))
-        .filter(|&length| wait.saturating_sub(SLACK) <= 2 * length && length < wait + SLACK)
+        .copied()
+        .filter(|secs| block.ends_epoch.is_some_and(|end| end % secs == 0))
+        .collect();
+    let tried = if aligned.is_empty() { fits } else { aligned };
+    tried
+        .into_iter()
+        .map(Duration::from_secs)
         .filter_map(|length| {
             let began = block.ends.checked_sub(2 * length).unwrap_or(started);
             let allowance = between(began, block.sent);
@@ -134,6 +148,7 @@ mod tests {
         Block {
             sent: start + Duration::from_millis(sent_ms),
             ends: start + Duration::from_millis(ends_ms),
+            ends_epoch: None,
         }
     }
 
@@ -180,21 +195,49 @@ mod tests {
     #[test]
     fn a_length_under_which_an_earlier_window_would_have_been_refused_is_not_kept() {
         let start = Instant::now();
-        // 10/s steadily for 9 s, 20 in the last 0.4 s, then a wait of 5.6 s: 3 s windows
-        // would allow 20 (from 9 s on), but the window before them let 30 through.
-        let mut sent: Vec<u64> = (0..90).map(|i| i * 100).collect();
-        sent.extend((0..20).map(|i| 9_000 + i * 20));
-        let learned = learn(&passed(start, sent), start, block(start, 9_400, 15_000)).unwrap();
-        assert_eq!(learned.length, FIVE, "{learned:?}");
-        assert_eq!(learned.allowance, 60, "{learned:?}");
+        // 10/s for 19.8 s, 20 more in the last 0.2 s, then a wait of 9.9 s: 5 s windows
+        // would allow the 10 sent in the last 0.1 s, but the 5 s before let 59 through.
+        let mut sent: Vec<u64> = (0..198).map(|i| i * 100).collect();
+        sent.extend((0..20).map(|i| 19_800 + i * 10));
+        let learned = learn(&passed(start, sent), start, block(start, 20_000, 29_900));
+        assert_eq!(
+            learned,
+            Some(Window {
+                allowance: 119,
+                length: Duration::from_secs(10)
+            })
+        );
+    }
+
+    #[test]
+    fn of_two_lengths_that_fit_the_one_the_end_is_a_multiple_of_is_taken() {
+        let start = Instant::now();
+        // 1 sent at the start, 100 from 10 s on, the 101st blocked at 12 s until 28 s:
+        // windows of 10 s (100 since 8 s) or of 15 s (101 since the start) both fit; the
+        // slower, 15 s, is taken unless the end (an epoch second) is a multiple of 10 and
+        // not of 15.
+        let mut sent = vec![0];
+        sent.extend((0..100).map(|i| 10_000 + i * 19));
+        let mut blocked = block(start, 12_000, 28_000);
+        let learned = learn(&passed(start, sent.clone()), start, blocked).unwrap();
+        assert_eq!(learned.length, Duration::from_secs(15), "{learned:?}");
+        blocked.ends_epoch = Some(1_767_225_610);
+        let learned = learn(&passed(start, sent), start, blocked);
+        assert_eq!(
+            learned,
+            Some(Window {
+                allowance: 100,
+                length: Duration::from_secs(10)
+            })
+        );
     }
 
     #[test]
     fn a_wait_no_round_length_fits_learns_nothing() {
         let start = Instant::now();
-        // A wait of 4.5 s: a window of 2.25 to 4.5 s; 3 s fits, but nothing passed in it.
+        // A wait of 7 s: a window of 3.5 to 7 s; 5 s fits, but nothing passed in it.
         assert_eq!(
-            learn(&passed(start, [0, 1]), start, block(start, 5_000, 9_500)),
+            learn(&passed(start, [0, 1]), start, block(start, 5_000, 12_000)),
             None
         );
     }
