@@ -34,6 +34,10 @@
 //!   header told the window, it is learned from that refusal (`window.rs`: the round length
 //!   that fits the wait, the allowance what passed in the window) and the pace stays under
 //!   it from then on, so that a tenant that blocks blocks once.
+//! - **In-flight limits**: every request carries the count in flight when it left. A 429 at a
+//!   count above every one that got through is an in-flight limit's (`in_flight.rs`): the
+//!   count in flight is capped just under it and the rate is not cut; a 429 at a count that
+//!   got through before is a rate's, and the cap goes.
 //! - **Not a rate signal**: a 5xx or any other 4xx.
 //!
 //! The row that got the 429 waits for its own `Retry-After` ([`super::retry`]); the others go
@@ -41,6 +45,7 @@
 //! log at `-v`.
 
 mod headers;
+mod in_flight;
 mod pace;
 #[cfg(test)]
 mod pace_tests;
@@ -49,12 +54,13 @@ mod tests;
 mod window;
 
 use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub use headers::{LimitHeaders, retry_after};
@@ -78,6 +84,48 @@ pub struct Throttle {
     /// time the progress shows.
     answers: AtomicU64,
     reply_micros: AtomicU64,
+    /// The requests in flight, counted for an in-flight limit.
+    in_flight: Arc<Count>,
+}
+
+/// Requests in flight, and a wake-up for those waiting for one to end.
+#[derive(Debug, Default)]
+struct Count {
+    /// Places taken: in flight, or waiting for their turn (at most the cap).
+    now: AtomicU32,
+    /// Of those, the requests that left and were not answered yet.
+    flying: AtomicU32,
+    /// One ended, or the cap changed.
+    freed: Notify,
+}
+
+/// A request's place among those in flight, given back when dropped.
+#[derive(Debug)]
+struct Slot {
+    /// The count it is one of.
+    count: Arc<Count>,
+    /// Its request left.
+    left: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.left {
+            self.count.flying.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.count.now.fetch_sub(1, Ordering::AcqRel);
+        self.count.freed.notify_waiters();
+    }
+}
+
+/// A request's turn: its ticket, and its place in flight until the turn is dropped (after its
+/// answer, or when no answer came).
+#[derive(Debug)]
+pub struct Turn {
+    /// At what rate it went, and with how many in flight.
+    ticket: Ticket,
+    /// Held while the request is in flight.
+    _slot: Slot,
 }
 
 impl Throttle {
@@ -88,12 +136,65 @@ impl Throttle {
             said: AtomicBool::new(false),
             answers: AtomicU64::new(0),
             reply_micros: AtomicU64::new(0),
+            in_flight: Arc::new(Count::default()),
         }
     }
 
-    /// Waits for this request's turn; the ticket goes back with its answer to
-    /// [`Throttle::answered`].
-    pub async fn ready(&self) -> Ticket {
+    /// Waits for a place in flight (under an in-flight limit, once one was learned) and then
+    /// for this request's turn; the turn goes back with its answer to [`Throttle::answered`].
+    pub async fn ready(&self) -> Turn {
+        let mut slot = self.slot().await;
+        let mut ticket = self.turn().await;
+        ticket.in_flight = self.leave(&mut slot).await;
+        Turn {
+            ticket,
+            _slot: slot,
+        }
+    }
+
+    /// A place in flight: at once, or when one under the learned in-flight limit is free.
+    async fn slot(&self) -> Slot {
+        loop {
+            let freed = self.in_flight.freed.notified();
+            let cap = self.lock().in_flight_cap().unwrap_or(u32::MAX);
+            let taken = self
+                .in_flight
+                .now
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < cap).then_some(n + 1)
+                });
+            if taken.is_ok() {
+                return Slot {
+                    count: self.in_flight.clone(),
+                    left: false,
+                };
+            }
+            freed.await;
+        }
+    }
+
+    /// The request of `slot` leaves, as soon as fewer than the cap are in flight (places taken
+    /// before a cap was learned may be more than it): how many are in flight with it.
+    async fn leave(&self, slot: &mut Slot) -> u32 {
+        loop {
+            let freed = self.in_flight.freed.notified();
+            let cap = self.lock().in_flight_cap().unwrap_or(u32::MAX);
+            let left =
+                self.in_flight
+                    .flying
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                        (n < cap).then_some(n + 1)
+                    });
+            if let Ok(before) = left {
+                slot.left = true;
+                return before + 1;
+            }
+            freed.await;
+        }
+    }
+
+    /// This request's turn on the schedule.
+    async fn turn(&self) -> Ticket {
         loop {
             // A turn is booked only when it is near: a change of rate (or a hold) applies to
             // every turn further off, not only after the turns booked before it.
@@ -125,17 +226,34 @@ impl Throttle {
         }
     }
 
-    /// The answer to the request of `ticket` came: `status`, with `headers`.
-    pub fn answered(&self, ticket: Ticket, status: StatusCode, headers: &HeaderMap) {
+    /// The answer to the request of `turn` came: `status`, with `headers`.
+    pub fn answered(&self, turn: Turn, status: StatusCode, headers: &HeaderMap) {
+        let ticket = turn.ticket;
         let epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         let said = LimitHeaders::read(headers, epoch);
-        let slowed = self
-            .lock()
-            .answered(ticket, Outcome::of(status), said, Instant::now());
+        let (slowed, cap_before, cap) = {
+            let mut pace = self.lock();
+            let cap_before = pace.in_flight_cap();
+            let slowed = pace.answered(ticket, Outcome::of(status), said, Instant::now());
+            (slowed, cap_before, pace.in_flight_cap())
+        };
+        drop(turn);
         for slow_down in slowed {
             self.say(slow_down);
+        }
+        if cap != cap_before {
+            // Those waiting for a place look at the new cap.
+            self.in_flight.freed.notify_waiters();
+            match cap {
+                Some(n) if !self.said.swap(true, Ordering::Relaxed) => tracing::warn!(
+                    "the tenant refuses requests beyond {n} in flight (429): at most {n} at \
+                     once from now on, at the same rate; the progress line shows the pace"
+                ),
+                Some(n) => tracing::debug!("in-flight limit: at most {n} at once"),
+                None => tracing::debug!("refused within the in-flight cap: a rate limit after all"),
+            }
         }
     }
 
@@ -185,7 +303,9 @@ impl Throttle {
     pub fn shown(&self) -> Option<String> {
         let pace = self.settled().map(|rate| format!("pace {rate:.1}/s"))?;
         Some(match self.learned() {
-            Some(learned @ Learned::Window { .. }) => format!("{pace}, {learned}"),
+            Some(learned @ (Learned::Window { .. } | Learned::InFlight(_))) => {
+                format!("{pace}, {learned}")
+            }
             _ => pace,
         })
     }

@@ -75,6 +75,7 @@ fn limiter_json(learned: Option<Learned>) -> Value {
             "per_second": round(allowance as f64 / window.as_secs_f64()),
         }),
         Some(Learned::Rate(rate)) => json!({"kind": "rate", "per_second": round(rate)}),
+        Some(Learned::InFlight(n)) => json!({"kind": "in_flight", "in_flight": n}),
     }
 }
 

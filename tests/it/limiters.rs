@@ -336,3 +336,41 @@ async fn rate_auto_learns_a_blocking_window_from_its_one_block_and_stays_under_i
         other => panic!("no window learned: {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_auto_tells_an_in_flight_limit_from_a_rate_and_caps_the_count_in_flight() {
+    // Six in flight at most, replies taking 100 ms: any rate above 60/s has a seventh in
+    // flight. Refused only beyond six in flight, never within, the run learns an in-flight
+    // limit and keeps six at once instead of cutting its rate again and again.
+    let sandbox = start_sandbox(SandboxConfig {
+        concurrency_limit: Some(n(6)),
+        faults: Faults {
+            latency: Duration::from_millis(100),
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = crate::fixture::Fixture::new(&crate::fixture::customers(240));
+    let summary = fixture
+        .import(&sandbox, &["--rate", "auto", "--concurrency", "32"])
+        .await
+        .unwrap();
+    assert_eq!(summary.exit_status().code(), 0, "{summary}");
+    assert_eq!(
+        summary.count(orgimport::record::Status::Created),
+        240,
+        "{summary}"
+    );
+    assert_eq!(
+        summary.pace.learned,
+        Some(Learned::InFlight(6)),
+        "{summary:?}"
+    );
+    let stats = sandbox.sandbox.stats();
+    // A few refused while it learned; none once it keeps to six.
+    assert!(stats.concurrency_limited <= 8, "{stats:?}");
+    let json = orgimport::report::summary::RunReport::new(&summary).to_json();
+    assert_eq!(json["limiter"]["kind"], "in_flight", "{json}");
+    assert_eq!(json["limiter"]["in_flight"], 6, "{json}");
+}

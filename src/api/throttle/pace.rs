@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::LimitHeaders;
+use super::in_flight::{InFlight, Verdict};
 use super::window::{self, Block, Passed, Window};
 use crate::rate::{AUTO_START, RateSetting};
 
@@ -76,6 +77,8 @@ pub struct Ticket {
     cuts: u64,
     /// The holds made before it was paced: a turn handed out before a hold is taken again.
     holds: u64,
+    /// Requests in flight when it left, itself included (0: not counted).
+    pub(crate) in_flight: u32,
 }
 
 /// What an answer was, as far as the pace is concerned.
@@ -177,6 +180,8 @@ pub(crate) struct Pace {
     holds: u64,
     /// A fixed window learned from a block (no header told it): never faster than it allows.
     blocked_window: Option<Window>,
+    /// Refusals by the count in flight: an in-flight limit, told from a rate limit.
+    in_flight: InFlight,
 }
 
 /// What the controller learned of the tenant's limiter.
@@ -191,6 +196,8 @@ pub enum Learned {
     },
     /// A rate (a token bucket, or a limit found from refusals): requests per second.
     Rate(f64),
+    /// An in-flight limit: requests at once.
+    InFlight(u32),
 }
 
 impl Pace {
@@ -227,6 +234,7 @@ impl Pace {
             passed: Passed::default(),
             holds: 0,
             blocked_window: None,
+            in_flight: InFlight::default(),
         }
     }
 
@@ -246,6 +254,7 @@ impl Pace {
             rate: self.rate,
             cuts: self.cuts,
             holds: self.holds,
+            in_flight: 0,
         }
     }
 
@@ -311,6 +320,9 @@ impl Pace {
         }
         if outcome != Outcome::Refused {
             self.passed.push(ticket.turn);
+            if ticket.in_flight > 0 {
+                self.in_flight.passed(ticket.in_flight);
+            }
         }
         match outcome {
             Outcome::Refused => {
@@ -319,6 +331,8 @@ impl Pace {
                     Some(wait) => {
                         slowed.extend(self.wait_out(ticket, wait, said.retry_epoch, now));
                     }
+                    None if ticket.in_flight > 0
+                        && self.in_flight.refused(ticket.in_flight) == Verdict::InFlight => {}
                     None => slowed.extend(self.slow_down(ticket, Signal::Refused, now)),
                 }
             }
@@ -435,8 +449,16 @@ impl Pace {
         (self.auto || self.cuts > 0).then_some(self.rate)
     }
 
+    /// The most requests in flight at once, when an in-flight limit was learned.
+    pub(crate) fn in_flight_cap(&self) -> Option<u32> {
+        self.in_flight.cap()
+    }
+
     /// What the controller learned of the tenant's limiter, once it learned something.
     pub(crate) fn learned(&self) -> Option<Learned> {
+        if let Some(cap) = self.in_flight.cap() {
+            return Some(Learned::InFlight(cap));
+        }
         match (self.allowance, self.window > BUCKET_WINDOW) {
             (Some(allowance), true) => Some(Learned::Window {
                 allowance,
@@ -596,6 +618,7 @@ impl std::fmt::Display for Learned {
                 window.as_secs_f64()
             ),
             Learned::Rate(rate) => write!(f, "limit ≈ {rate:.1}/s"),
+            Learned::InFlight(n) => write!(f, "in-flight limit ≈ {n}"),
         }
     }
 }

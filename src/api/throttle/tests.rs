@@ -96,11 +96,11 @@ async fn simulate(
         tasks.push(tokio::spawn(async move {
             let (mut ok, mut refused) = (0u64, 0u64);
             while Instant::now() < end {
-                let ticket = throttle.ready().await;
+                let turn = throttle.ready().await;
                 tokio::time::sleep(round_trip / 2).await;
                 let (status, headers) = bucket.lock().unwrap().take();
                 tokio::time::sleep(round_trip / 2).await;
-                throttle.answered(ticket, status, &headers);
+                throttle.answered(turn, status, &headers);
                 if status.is_success() {
                     ok += 1;
                 } else {
@@ -209,9 +209,9 @@ async fn a_latency_bound_run_does_not_raise_the_rate() {
 async fn answers_to_requests_sent_before_a_cut_do_not_cut_again() {
     let throttle = Throttle::new(at_most(100), RateSetting::DEFAULT_BURST);
     let none = HeaderMap::new();
-    let early: Vec<Ticket> = futures_tickets(&throttle, 5).await;
-    for ticket in early {
-        throttle.answered(ticket, StatusCode::TOO_MANY_REQUESTS, &none);
+    let early: Vec<Turn> = futures_tickets(&throttle, 5).await;
+    for turn in early {
+        throttle.answered(turn, StatusCode::TOO_MANY_REQUESTS, &none);
     }
     assert_eq!(throttle.cuts(), 1, "five 429s of one round trip count once");
     assert_eq!(throttle.refused(), 5);
@@ -237,15 +237,15 @@ async fn spacing_follows_the_rate() {
 #[tokio::test(start_paused = true)]
 async fn a_published_limit_caps_a_higher_rate_at_once() {
     let throttle = Throttle::new(at_most(400), RateSetting::DEFAULT_BURST);
-    let ticket = throttle.ready().await;
+    let turn = throttle.ready().await;
     let mut headers = HeaderMap::new();
     headers.insert("x-ratelimit-limit", HeaderValue::from_static("100"));
-    throttle.answered(ticket, StatusCode::CREATED, &headers);
+    throttle.answered(turn, StatusCode::CREATED, &headers);
     assert_eq!(throttle.rate(), 100.0);
 }
 
-/// `n` tickets taken one after the other.
-async fn futures_tickets(throttle: &Throttle, n: usize) -> Vec<Ticket> {
+/// `n` turns taken one after the other.
+async fn futures_tickets(throttle: &Throttle, n: usize) -> Vec<Turn> {
     let mut tickets = Vec::new();
     for _ in 0..n {
         tickets.push(throttle.ready().await);
