@@ -30,6 +30,8 @@ const STEP_REQUESTS: f64 = 5.0;
 const BUSY: f64 = 0.75;
 /// The cut without any estimate of the limit.
 const CUT_UNKNOWN: f64 = 0.5;
+/// The first cut of `--rate auto` before anything was measured: a quarter of the rate.
+const CUT_FIRST: f64 = 0.75;
 /// The cut when far from the estimate.
 const CUT_FAR: f64 = 0.3;
 /// The cut when near it.
@@ -564,6 +566,9 @@ impl Pace {
                 (Some(d), _) if at >= NEAR.0 * d => ((d.min(at) + at) / 2.0, CUT_NEAR),
                 // Refused well below what got through a second ago: the limit fell.
                 (Some(_), _) => (at, CUT_FAR),
+                // Slow start's first refusal, within its first second: a small bucket's burst
+                // hid how far above its limit the start was.
+                (None, None) if self.auto => (at, CUT_FIRST),
                 (None, None) => (at, CUT_UNKNOWN),
                 (None, Some(e)) if at < NEAR.0 * e || at > NEAR.1 * e => (at, CUT_UNKNOWN),
                 (None, Some(_)) => (at, CUT_NEAR),

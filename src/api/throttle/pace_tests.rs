@@ -516,3 +516,19 @@ fn a_short_retry_after_cuts_and_a_long_one_no_window_fits_cuts_too() {
         assert_eq!(pace.rate(), 50.0, "{wait:?}");
     }
 }
+
+#[test]
+fn slow_starts_first_refusal_within_its_first_second_cuts_to_a_quarter_then_halves() {
+    // A small bucket (burst 5 at 3/s) lets slow start's first five through at 20/s.
+    let refused = |n| Answer(n, Outcome::Refused, NONE);
+    play(
+        RateSetting::Auto,
+        &[
+            row(0, Send, exactly(20.0), 0),
+            row(5, refused(0), exactly(5.0), 1),
+            row(300, Send, exactly(5.0), 1),
+            // Nothing measured yet (10 requests' worth at 5/s is 2 s): half.
+            row(305, refused(1), exactly(2.5), 2),
+        ],
+    );
+}
