@@ -399,6 +399,10 @@ pub struct SandboxArgs {
     /// connection.
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
     pub commit_then_fail_rate: f64,
+    /// Fail the K-th request of each kind once (503, nothing done): the token request, the
+    /// template check, a list page, a look-up by name, a read, a create, an update, a delete.
+    #[arg(long, value_name = "K", value_parser = parse_at_least_one::<NonZeroU32>)]
+    pub fail_once_at: Option<NonZeroU32>,
     /// Fraction of API requests answered 403 request_forbidden (a burst limit).
     #[arg(long, default_value = "0", value_parser = parse_fraction)]
     pub forbidden_rate: f64,

@@ -213,4 +213,8 @@ pub struct Faults {
     /// `slow_down` (each with an OAuth2 error body), or the connection dropped (a third each).
     /// No token is issued.
     pub token_error_rate: f64,
+    /// Fail the request of each kind that comes this many into the run, once: the token
+    /// request, the template check, a list page, a look-up by name, a read, a create, an
+    /// update and a delete are counted apart, and their k-th is answered 503 with nothing done.
+    pub fail_once_at: Option<std::num::NonZeroU32>,
 }

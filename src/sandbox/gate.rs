@@ -7,11 +7,12 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::limit::Verdict;
+use super::once::Kind;
 use super::reply::{ApiError, EchoedRequest, echo_into};
 use super::stats::bump;
 use super::token::check_bearer;
@@ -97,6 +98,13 @@ fn admit(sandbox: &Sandbox, verdict: Option<&Verdict>, req: &Request) -> Result<
         return Err(ApiError::TooManyRequests {
             retry_after: whole_seconds(verdict.wait),
         });
+    }
+    if let Some(once) = &shared.once
+        && let Some(kind) = Kind::of_api(req.method(), req.uri(), &shared.config.template_id)
+        && once.strikes(kind)
+    {
+        bump(&shared.counters.faults_injected);
+        return Err(ApiError::Injected(StatusCode::SERVICE_UNAVAILABLE));
     }
     if shared.dice.forbidden() {
         bump(&shared.counters.faults_injected);

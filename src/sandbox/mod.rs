@@ -34,6 +34,7 @@ mod faults;
 mod gate;
 mod limit;
 mod model;
+mod once;
 mod organizations;
 mod reply;
 mod router;
@@ -90,6 +91,8 @@ struct Shared {
     arrivals: Mutex<Vec<std::time::Instant>>,
     /// Fault decisions.
     dice: Dice,
+    /// The k-th request of each kind that fails once, with `fail_once_at`.
+    once: Option<once::Once>,
     /// Precise sleeps for the latency fault.
     delays: Delays,
 }
@@ -113,6 +116,7 @@ impl Sandbox {
             in_flight: config.concurrency_limit.map(InFlight::new),
             arrivals: Mutex::new(Vec::new()),
             dice: Dice::new(config.faults.clone()),
+            once: config.faults.fail_once_at.map(once::Once::new),
             delays: Delays::start(
                 !config.faults.latency.is_zero() || !config.faults.latency_jitter.is_zero(),
             ),
@@ -179,7 +183,13 @@ impl Sandbox {
     /// The counters now.
     pub fn stats(&self) -> Stats {
         let organizations = lock(&self.shared.store).non_templates();
-        self.shared.counters.snapshot(organizations)
+        let mut stats = self.shared.counters.snapshot(organizations);
+        stats.failed_once = self
+            .shared
+            .once
+            .as_ref()
+            .map_or_else(Vec::new, |o| o.failed());
+        stats
     }
 
     /// When each `/api` request arrived, in order, with

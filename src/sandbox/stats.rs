@@ -54,6 +54,10 @@ pub struct Stats {
     /// of it and the next.
     #[serde(default)]
     pub windows_blocked: u64,
+    /// With `fail_once_at`: the kinds of request whose k-th came and was failed (`token`,
+    /// `template`, `list_page`, `look_up`, `read`, `create`, `update`, `delete`).
+    #[serde(default)]
+    pub failed_once: Vec<String>,
 }
 
 /// The live counters behind [`Stats`]: atomics, so counting never takes the store's lock.
@@ -123,6 +127,7 @@ impl Counters {
             precondition_failed: get(&self.precondition_failed),
             concurrency_limited: get(&self.concurrency_limited),
             windows_blocked: get(&self.windows_blocked),
+            failed_once: Vec::new(),
         }
     }
 }

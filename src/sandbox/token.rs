@@ -53,6 +53,16 @@ pub(crate) async fn token(
         bump(&counters.faults_injected);
         return outage;
     }
+    if let Some(once) = &sandbox.shared.once
+        && once.strikes(super::once::Kind::Token)
+    {
+        bump(&counters.faults_injected);
+        let body = serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": "sandbox fault: the k-th token request fails once",
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    }
     let raw = body.as_ref().map(Bytes::clone).unwrap_or_default();
     match grant(&sandbox, tenant, &headers, body) {
         Ok(res) => {

@@ -356,6 +356,7 @@ impl SandboxSettings {
                 slow_commit_rate: args.slow_commit_rate,
                 slow_commit_delay: args.slow_commit_delay,
                 forbidden_burst_rate: args.forbidden_rate,
+                fail_once_at: args.fail_once_at,
                 ..Faults::default()
             },
             ignore_idempotency_keys: args.ignore_idempotency_keys,

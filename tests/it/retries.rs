@@ -195,3 +195,83 @@ fn ctrl_c_while_the_tenant_is_listed_ends_the_run_and_sends_nothing() {
     assert!(!fixture.journal().exists());
     drop(runtime);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_request_of_every_kind_fails_once_and_every_command_still_ends_well() {
+    // The first request of each kind is answered 503, nothing done: the token request, the
+    // template check, a list page (a small tenant is listed), a look-up by name (a large one
+    // is searched), a read, a create, an update and a delete. Each is tried again and every
+    // command ends well, with nothing done twice.
+    let sandbox = start_sandbox(SandboxConfig {
+        faults: Faults {
+            fail_once_at: NonZeroU32::new(1),
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    sandbox.sandbox.insert_organization(Organization {
+        description: "Old".into(),
+        ..Organization::new("o-a", "alpha")
+    });
+    let flags = ["--on-existing", "update"];
+    let small = Fixture::new("id,name,description\n,alpha,New\n,beta,New\n");
+    let summary = small.import(&sandbox, &flags).await.unwrap();
+    assert_eq!(summary.exit_status().code(), 0, "{summary}");
+    assert_eq!(
+        (
+            summary.count(Status::Updated),
+            summary.count(Status::Created)
+        ),
+        (1, 1),
+        "{summary}"
+    );
+    sandbox.sandbox.insert_organizations(
+        (0..500).map(|i| Organization::new(format!("pad-{i:03}"), format!("padding {i:03}"))),
+    );
+    let large = Fixture::new("id,name,description\n,alpha,Newer\n,gamma,New\n");
+    let summary = large.import(&sandbox, &flags).await.unwrap();
+    assert_eq!(summary.exit_status().code(), 0, "{summary}");
+    assert_eq!(
+        (
+            summary.count(Status::Updated),
+            summary.count(Status::Created)
+        ),
+        (1, 1),
+        "{summary}"
+    );
+    let dir = large.dir.path();
+    for args in [
+        &["verify", "customers.results.csv"][..],
+        &["undo", "customers.results.csv", "--yes"][..],
+    ] {
+        let out = run(&sandbox, dir, args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+    let stats = sandbox.sandbox.stats();
+    assert_eq!(
+        stats.failed_once,
+        [
+            "token",
+            "template",
+            "list_page",
+            "look_up",
+            "read",
+            "create",
+            "update",
+            "delete"
+        ],
+        "{stats:?}"
+    );
+    assert_eq!(stats.faults_injected, 8, "each once: {stats:?}");
+    // beta and gamma created once each, gamma undone; alpha updated twice, never deleted.
+    assert_eq!(stats.creates_committed, 2, "{stats:?}");
+    assert_eq!(stats.updates_committed, 2, "{stats:?}");
+    assert_eq!(stats.organizations, 502, "{stats:?}");
+    assert!(sandbox.sandbox.organization("o-a").is_some());
+    assert_eq!(
+        sandbox.sandbox.organization("o-a").unwrap().description,
+        "Newer"
+    );
+}
