@@ -56,25 +56,25 @@ pub struct ResultsArgs {
     #[arg(value_name = "RESULTS.csv")]
     pub results: PathBuf,
     /// The mapping file the import used, if any.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Input")]
     pub mapping: Option<PathBuf>,
     /// FIELD=COLUMN, as the import was given.
-    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map, help_heading = "Input")]
     pub map: Vec<(String, String)>,
     /// Where to write the report, `-` for standard output [default: beside the results
     /// file].
-    #[arg(long, short, value_name = "PATH")]
+    #[arg(long, short, value_name = "PATH", help_heading = "Output")]
     pub out: Option<PathBuf>,
     /// Requests per second at most: N, N/s, N/m or N/h, or auto (as fast as the tenant
     /// allows) [env: ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate_setting)]
+    #[arg(long, value_parser = parse_rate_setting, help_heading = "Rate")]
     pub rate: Option<RateSetting>,
     /// Requests in flight at most, 1 to 1024.
-    #[arg(long, default_value = "8", value_parser = parse_concurrency)]
+    #[arg(long, default_value = "8", value_parser = parse_concurrency, help_heading = "Rate")]
     pub concurrency: NonZeroUsize,
     /// Take a results file written by an earlier version of orgimport, which records no
     /// tenant, as this tenant's (never one that names another tenant).
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, help_heading = "Input")]
     pub adopt_results: bool,
 }
 
@@ -86,7 +86,7 @@ pub struct VerifyArgs {
     pub results: ResultsArgs,
     /// The template of rows that name none, as the import was given [env:
     /// ORGIMPORT_TEMPLATE_ID].
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Input")]
     pub template_id: Option<String>,
     /// Where the tenant is.
     #[command(flatten)]
@@ -141,13 +141,13 @@ pub struct TokenArgs {
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     /// The template of rows that name none [env: ORGIMPORT_TEMPLATE_ID].
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Input")]
     pub template_id: Option<String>,
     /// Requests per second at most, or auto [env: ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate_setting)]
+    #[arg(long, value_parser = parse_rate_setting, help_heading = "Rate")]
     pub rate: Option<RateSetting>,
     /// Print the result as one JSON document on stdout, for scripts (see the README for its keys).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// Where the tenant is.
     #[command(flatten)]
@@ -161,7 +161,7 @@ pub struct CompletionsArgs {
     pub shell: CompletionTarget,
     /// With `man`: write every manual page, orgimport.1 and one per command
     /// (orgimport-import.1, ...), into this folder instead of printing orgimport.1.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub dir: Option<PathBuf>,
 }
 
@@ -456,17 +456,17 @@ pub struct SandboxArgs {
 pub struct ExportArgs {
     /// The CSV to write, `-` for standard output [default: <tenant>.organizations.csv in
     /// the working directory].
-    #[arg(long, short, value_name = "PATH")]
+    #[arg(long, short, value_name = "PATH", help_heading = "Output")]
     pub out: Option<PathBuf>,
     /// Export only this organization and all its descendants.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Input")]
     pub parent: Option<String>,
     /// Replace the file at --out when it exists (else an existing file is never touched).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub force: bool,
     /// Requests per second at most: N, N/s, N/m or N/h, or auto [env: ORGIMPORT_RATE]
     /// [default: 20].
-    #[arg(long, value_parser = parse_rate_setting)]
+    #[arg(long, value_parser = parse_rate_setting, help_heading = "Rate")]
     pub rate: Option<RateSetting>,
     /// Where the tenant is.
     #[command(flatten)]
@@ -503,15 +503,15 @@ pub enum HeaderStyleArg {
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// The port on 127.0.0.1 (0 picks a free one).
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value = "0", help_heading = "Page")]
     pub port: u16,
     /// The working folder: uploads, mapping files, corrected copies and results files are
     /// written there, as files the CLI reads [default: the current folder].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Page")]
     pub dir: Option<PathBuf>,
     /// Open the page in the default browser (xdg-open, open or start); the URL is printed
     /// whatever happens.
-    #[arg(long)]
+    #[arg(long, help_heading = "Page")]
     pub open: bool,
     /// Rehearse: start the built-in sandbox on a free port and import into it.
     #[arg(long, help_heading = "Connection")]

@@ -38,9 +38,18 @@ pub fn describe(settings: &ConfigSettings) -> String {
         Source::Default => "default".to_string(),
     };
     let mut out = String::new();
+    // Every value starts in one column, after the longest label.
+    let width = settings
+        .origins
+        .iter()
+        .map(|o| o.name.len())
+        .chain(["client_secret".len(), "settings file:".len()])
+        .max()
+        .unwrap_or(14);
     let _ = writeln!(
         out,
-        "settings file: {}",
+        "{:<width$} {}",
+        "settings file:",
         profile
             .path
             .as_ref()
@@ -49,7 +58,8 @@ pub fn describe(settings: &ConfigSettings) -> String {
     );
     let _ = writeln!(
         out,
-        "profile:       {}",
+        "{:<width$} {}",
+        "profile:",
         profile.name.as_deref().unwrap_or("none")
     );
     for origin in settings.origins.iter().filter(|o| o.name != SECRET_FILE) {
@@ -57,15 +67,17 @@ pub fn describe(settings: &ConfigSettings) -> String {
         let _ = match &origin.value {
             Some(value) => writeln!(
                 out,
-                "{label:<14} {}  ({})",
+                "{label:<width$} {}  ({})",
                 without_credentials(value),
                 from(origin)
             ),
             None => match (label, &address) {
-                ("base_url", Some(a)) => writeln!(out, "{label:<14} {}  (derived)", a.base_url),
-                ("tenant", Some(a)) => writeln!(out, "{label:<14} {}  (derived)", a.tenant),
-                ("token_url", Some(a)) => writeln!(out, "{label:<14} {}  (derived)", a.token_url),
-                _ => writeln!(out, "{label:<14} not set"),
+                ("base_url", Some(a)) => writeln!(out, "{label:<width$} {}  (derived)", a.base_url),
+                ("tenant", Some(a)) => writeln!(out, "{label:<width$} {}  (derived)", a.tenant),
+                ("token_url", Some(a)) => {
+                    writeln!(out, "{label:<width$} {}  (derived)", a.token_url)
+                }
+                _ => writeln!(out, "{label:<width$} not set"),
             },
         };
     }
@@ -86,7 +98,7 @@ pub fn describe(settings: &ConfigSettings) -> String {
         _ if connection.secret_from_env.is_some() => format!("set (from env {SECRET_ENV})"),
         _ => "not set".into(),
     };
-    let _ = writeln!(out, "{:<14} {secret}", "client_secret");
+    let _ = writeln!(out, "{:<width$} {secret}", "client_secret");
     let _ = match connection.tenant() {
         Ok(tenant) => writeln!(
             out,

@@ -140,6 +140,9 @@ fn place_by_depth(
         .map(|c| (depth.get(c).copied().unwrap_or(1), *c))
         .collect();
     by_depth.sort_unstable();
+    // For a row invalid only through an ancestor: the ancestor whose own problem it is, and
+    // that problem ("line 5: Website: ..."), named once however deep the row is.
+    let mut through: HashMap<usize, String> = HashMap::new();
     for &(d, child) in &by_depth {
         let parent = plan.parents[&child];
         let parent_invalid = plan.outcomes.status(parent) == Some(Status::Invalid);
@@ -147,26 +150,25 @@ fn place_by_depth(
         if parent_invalid && (plan.outcomes.is_unsent(child) || child_invalid) {
             // The parent's problem is named too: the fix is there. A child invalid on its own
             // keeps its message, and gains this one.
-            let line = plan.lines[parent];
-            let why = plan.outcomes.view(parent).and_then(|o| {
-                let error = o.error?;
-                let prefix = format!("line {line}: ");
-                Some(error.strip_prefix(&prefix).unwrap_or(error).to_string())
-            });
-            let problem = Problem::new(
-                ProblemKind::InvalidParent,
-                None,
-                match why {
-                    Some(why) => format!(
-                        "its parent, {}, is invalid ({why})",
-                        plan.numbering.short(plan.lines[parent])
-                    ),
-                    None => format!(
-                        "its parent, {}, is invalid",
-                        plan.numbering.short(plan.lines[parent])
-                    ),
-                },
-            );
+            let parent_line = plan.numbering.short(plan.lines[parent]);
+            let cause = match through.get(&parent) {
+                Some(root) => Some(format!("through {root}")),
+                None => own_problem(plan, parent),
+            };
+            if !child_invalid {
+                let root = through.get(&parent).cloned().or_else(|| {
+                    let why = own_problem(plan, parent)?;
+                    Some(format!("{parent_line}: {why}"))
+                });
+                if let Some(root) = root {
+                    through.insert(child, root);
+                }
+            }
+            let message = match cause {
+                Some(cause) => format!("its parent, {parent_line}, is invalid ({cause})"),
+                None => format!("its parent, {parent_line}, is invalid"),
+            };
+            let problem = Problem::new(ProblemKind::InvalidParent, None, message);
             mark_invalid(plan, child, problem, report);
         }
         if plan.outcomes.is_unsent(child) {
@@ -174,6 +176,14 @@ fn place_by_depth(
             plan.wave_count = plan.wave_count.max(d + 1);
         }
     }
+}
+
+/// The problem of the invalid row `row`, as its results cell says it, without its line.
+fn own_problem(plan: &Plan, row: usize) -> Option<String> {
+    let line = plan.lines[row];
+    let error = plan.outcomes.view(row)?.error?;
+    let prefix = format!("line {line}: ");
+    Some(error.strip_prefix(&prefix).unwrap_or(error).to_string())
 }
 
 /// Makes a row invalid for `problem`, adding to the problems it already has.

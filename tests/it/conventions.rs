@@ -256,3 +256,61 @@ async fn validate_import_and_the_dry_run_name_an_invalid_row_alike() {
     assert_eq!(import.status.code(), Some(1));
     assert_eq!(named(&import.stderr), lines, "{}", text(&import.stderr));
 }
+
+/// The options every command takes, which `--help` lists under plain "Options".
+const GENERAL_OPTIONS: [&str; 8] = [
+    "--verbose",
+    "--quiet",
+    "--color",
+    "--config",
+    "--profile",
+    "--help",
+    "--version",
+    "--yes",
+];
+
+#[test]
+fn every_help_lists_only_the_general_options_under_plain_options() {
+    for command in [
+        "import",
+        "plan",
+        "validate",
+        "verify",
+        "undo",
+        "token",
+        "config",
+        "export",
+        "console",
+        "completions",
+    ] {
+        let out = Command::cargo_bin("orgimport")
+            .unwrap()
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = text(&out.stdout);
+        let mut section = "";
+        let mut ungrouped = Vec::new();
+        for line in help.lines() {
+            if !line.starts_with(' ') && line.ends_with(':') {
+                section = line;
+            } else if section == "Options:" {
+                let flag = line.trim_start().trim_start_matches(|c| c != '-');
+                let long = flag
+                    .split_whitespace()
+                    .find(|w| w.starts_with("--"))
+                    .map(|w| w.trim_end_matches([',', '.']));
+                if let Some(long) = long
+                    && line.trim_start().starts_with('-')
+                    && !GENERAL_OPTIONS.contains(&long)
+                {
+                    ungrouped.push(long.to_string());
+                }
+            }
+        }
+        assert!(
+            ungrouped.is_empty(),
+            "orgimport {command} --help lists {ungrouped:?} under plain Options:\n{help}"
+        );
+    }
+}

@@ -100,13 +100,23 @@ async fn cycles_missing_and_invalid_parents_are_invalid_rows() {
     );
     // The parent's own problem is named, however deep; a child's own problem is kept.
     let parents_problem = "its parent, line 6, is invalid (email: \"not-an-email\" is not an email";
-    for name in ["child-of-bad", "grandchild-of-bad", "bad-child-of-bad"] {
+    for name in ["child-of-bad", "bad-child-of-bad"] {
         assert!(
             error(name).contains(parents_problem),
             "{name}: {}",
             error(name)
         );
     }
+    // Named once, where it is, not nested message in message.
+    let grandchild = error("grandchild-of-bad");
+    assert!(
+        grandchild.contains(
+            "its parent, line 7, is invalid (through line 6: email: \"not-an-email\" is not an \
+             email"
+        ),
+        "{grandchild}"
+    );
+    assert!(!grandchild.contains("(its parent"), "{grandchild}");
     assert!(
         error("bad-child-of-bad").contains("email: \"also-not-an-email\" is not an email"),
         "{}",

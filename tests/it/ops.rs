@@ -377,10 +377,13 @@ async fn config_shows_flags_over_env_over_the_profile() {
     let out = run(cmd, &["--profile", "production", "config"]).await;
     let stdout = text(&out.stdout);
     assert!(stdout.contains("https://acme.example.com"), "{stdout}");
-    assert!(stdout.contains("client_secret  set (from env"), "{stdout}");
+    assert!(
+        stdout.contains("client_secret       set (from env"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("s3cret-value"));
     assert!(
-        stdout.contains("tenant         acme  (derived)"),
+        stdout.contains("tenant              acme  (derived)"),
         "{stdout}"
     );
     assert_eq!(out.status.code(), Some(2), "no client id: {stdout}");
