@@ -3,14 +3,15 @@
 //! share a name), keys where a person would type, against a sandbox of the test's own so that
 //! the organizations created can be checked. The whole flow (upload, columns, one cell fixed,
 //! plan, run, results downloaded and checked against the sandbox), then the same with the page
-//! reloaded while the run is sending. With `ORGIMPORT_SCREENSHOTS` set, the first test saves a
+//! reloaded while the run is sending, and the plan step's choice for existing organizations
+//! carried by the run. With `ORGIMPORT_SCREENSHOTS` set, the first test saves a
 //! picture of each step (the README's, in docs/console/).
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use orgimport::sandbox::{Faults, SandboxConfig};
+use orgimport::sandbox::{Faults, Organization, SandboxConfig};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -32,6 +33,8 @@ const BAD_CELL: &str = "line 5 email";
 const GOOD_EMAIL: &str = "it-admin@sao-paulo-logistica.com.br";
 /// The name of the row whose cell is corrected.
 const FIXED_ROW: &str = "sao-paulo-logistica-004";
+/// What the plan says of the file, corrected, against an empty tenant.
+const ALL_NEW: &str = "10 new, 0 identical, 0 different, 0 invalid";
 /// How long a step of the page may take to answer.
 const STEP: Duration = Duration::from_secs(15);
 
@@ -95,9 +98,9 @@ async fn console_for(sandbox: &TestSandbox, extra: &[&str]) -> Served {
 
 /// Steps 1 to 4 as a user takes them: the file chosen through the input labelled "Customer
 /// file", the suggested columns kept, the one invalid cell corrected (and seen checked
-/// again), the plan made. With `pictures`, a screenshot of each step (one test takes them: two
-/// would write the same files at once).
-async fn file_to_plan(browser: &Browser, url: &str, pictures: bool) {
+/// again), the plan made and saying `plan_says`. With `pictures`, a screenshot of each step
+/// (one test takes them: two would write the same files at once).
+async fn file_to_plan(browser: &Browser, url: &str, pictures: bool, plan_says: &str) {
     let picture = async |region: &str, name: &str| {
         if pictures {
             browser.show(region).await;
@@ -158,15 +161,10 @@ async fn file_to_plan(browser: &Browser, url: &str, pictures: bool) {
         )
         .await;
 
-    // 4. Plan: every row new, none invalid now.
+    // 4. Plan.
     press(browser, "4. Plan", "button", "Compare with the tenant").await;
     browser
-        .wait_text(
-            "4. Plan",
-            "[role=status]",
-            "10 new, 0 identical, 0 different, 0 invalid",
-            STEP,
-        )
+        .wait_text("4. Plan", "[role=status]", plan_says, STEP)
         .await;
     picture("4. Plan", "04-plan").await;
 }
@@ -256,7 +254,7 @@ async fn a_user_imports_a_workbook_fixing_one_cell_and_downloads_what_happened()
     };
     let sandbox = sandbox(Duration::ZERO).await;
     let served = console_for(&sandbox, &[]).await;
-    file_to_plan(&browser, &served.url, true).await;
+    file_to_plan(&browser, &served.url, true, ALL_NEW).await;
 
     // 5. Run.
     press(&browser, "5. Run", "button", "Start import").await;
@@ -284,7 +282,7 @@ async fn a_page_reloaded_during_the_run_shows_the_run_and_its_end() {
     // One row at a time, each reply slowed: the run lasts about four seconds.
     let sandbox = sandbox(Duration::from_millis(400)).await;
     let served = console_for(&sandbox, &["--concurrency", "1"]).await;
-    file_to_plan(&browser, &served.url, false).await;
+    file_to_plan(&browser, &served.url, false, ALL_NEW).await;
 
     press(&browser, "5. Run", "button", "Start import").await;
     let sending = browser
@@ -309,5 +307,43 @@ async fn a_page_reloaded_during_the_run_shows_the_run_and_its_end() {
     );
     finished(&browser, Duration::from_secs(30)).await;
     download_and_check(&browser, &served, &sandbox).await;
+    browser.close().await;
+}
+
+/// The choice made in the plan step for organizations that exist is the one the run makes.
+#[tokio::test]
+async fn the_runs_answer_to_an_existing_organization_is_the_one_chosen_in_the_plan() {
+    let Some(browser) = Browser::start("console choice").await else {
+        return;
+    };
+    let sandbox = sandbox(Duration::ZERO).await;
+    // The organization of the file's first row exists already, with other fields.
+    let existing = Organization::new("cust-413951", "mueller-maschinenbau-001");
+    sandbox.sandbox.insert_organization(existing);
+    let served = console_for(&sandbox, &[]).await;
+    let plan_says = "9 new, 0 identical, 1 different, 0 invalid";
+    file_to_plan(&browser, &served.url, false, plan_says).await;
+
+    // Chosen from the keyboard: the radio button, then Space.
+    let fail = browser
+        .in_region("4. Plan", "input", "Record them as failed")
+        .await;
+    fail.send_keys(" ").await.unwrap();
+    browser
+        .wait_text("4. Plan", "p", "recorded as failed", STEP)
+        .await;
+    press(&browser, "5. Run", "button", "Start import").await;
+    let counts = browser
+        .wait_text("5. Run", "[role=status]", "Finished: ", STEP)
+        .await;
+    assert!(
+        counts.contains("9 created") && counts.contains("1 failed"),
+        "the existing organization's row is recorded as failed, as chosen: {counts}"
+    );
+    let existing = sandbox.sandbox.organization("cust-413951").unwrap();
+    assert_eq!(
+        existing.description, "",
+        "nothing is changed in the tenant for it"
+    );
     browser.close().await;
 }
