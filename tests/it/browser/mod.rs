@@ -14,7 +14,7 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-mod smoke;
+mod console_flow;
 
 /// The Chromium and ChromeDriver programs Debian installs (packages `chromium` and
 /// `chromium-driver`), unless `CHROMIUM` / `CHROMEDRIVER` name others.
@@ -35,8 +35,8 @@ pub struct Browser {
     pub client: Client,
     /// ChromeDriver, which ends Chromium with the session.
     driver: Child,
-    /// Chromium's profile, empty at the start.
-    _profile: tempfile::TempDir,
+    /// Chromium's profile, empty at the start; downloads go to its `downloads` folder.
+    profile: tempfile::TempDir,
     /// Where screenshots go (`ORGIMPORT_SCREENSHOTS`), if anywhere.
     screenshots: Option<PathBuf>,
 }
@@ -106,7 +106,7 @@ impl Browser {
         Some(Browser {
             client,
             driver,
-            _profile: profile,
+            profile,
             screenshots: std::env::var_os("ORGIMPORT_SCREENSHOTS").map(PathBuf::from),
         })
     }
@@ -145,15 +145,115 @@ impl Browser {
         }
     }
 
-    /// Waits up to `within` for `check` to hold of the page, by polling it.
-    pub async fn wait_for(&self, what: &str, within: Duration, check: &str) {
+    /// The region (a `section` named by its heading, as assistive technology lists a page's
+    /// regions) whose accessible name is `name`, waiting up to 10 s for it.
+    pub async fn region(&self, name: &str) -> Element {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            for element in self
+                .client
+                .find_all(Locator::Css("section, [role=region]"))
+                .await
+                .unwrap_or_default()
+            {
+                if accessible_name(&self.client, &element).await.as_deref() == Some(name) {
+                    return element;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no region named {name:?} within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The element whose accessible name is `name` among those `css` selects in the region
+    /// named `region` (where the page has more than one control of that name), waiting up to
+    /// 10 s for it.
+    pub async fn in_region(&self, region: &str, css: &str, name: &str) -> Element {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // Found again each time: the page replaces a section when it changes.
+            let within = self.region(region).await;
+            for element in within.find_all(Locator::Css(css)).await.unwrap_or_default() {
+                if accessible_name(&self.client, &element).await.as_deref() == Some(name) {
+                    return element;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{css}` named {name:?} in {region:?} within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text of the elements `css` selects in the region named `region`, one per line.
+    pub async fn texts(&self, region: &str, css: &str) -> String {
+        let within = self.region(region).await;
+        let mut texts = Vec::new();
+        for element in within.find_all(Locator::Css(css)).await.unwrap_or_default() {
+            texts.push(element.text().await.unwrap_or_default());
+        }
+        texts.join("\n")
+    }
+
+    /// Waits up to `within` for the text of an element `css` selects in the region `region`
+    /// to hold `wanted`, and hands back that text.
+    pub async fn wait_text(
+        &self,
+        region: &str,
+        css: &str,
+        wanted: &str,
+        within: Duration,
+    ) -> String {
         let deadline = Instant::now() + within;
         loop {
-            let held = self.client.execute(check, vec![]).await;
-            if matches!(held, Ok(serde_json::Value::Bool(true))) {
-                return;
+            let texts = self.texts(region, css).await;
+            if let Some(text) = texts.lines().find(|t| t.contains(wanted)) {
+                return text.to_string();
             }
-            assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{region}: no `{css}` says {wanted:?} within {within:?}; they say {texts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Brings the region named `region` to the top of the window (for a screenshot of it).
+    pub async fn show(&self, region: &str) {
+        let element = self.region(region).await;
+        let element = serde_json::to_value(&element).expect("an element reference");
+        self.client
+            .execute("arguments[0].scrollIntoView();", vec![element])
+            .await
+            .expect("scroll the region into view");
+    }
+
+    /// Waits up to `within` for a download to finish, and hands back the file.
+    pub async fn downloaded(&self, within: Duration) -> PathBuf {
+        let folder = self.profile.path().join("downloads");
+        let deadline = Instant::now() + within;
+        loop {
+            let done = std::fs::read_dir(&folder)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .find(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    // Chromium writes a download as NAME.crdownload, renamed when complete.
+                    !name.ends_with(".crdownload") && e.metadata().is_ok_and(|m| m.len() > 0)
+                });
+            if let Some(entry) = done {
+                return entry.path();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no download finished in {} within {within:?}",
+                folder.display()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
