@@ -131,7 +131,7 @@ fn consequence(choice: OnExisting, counts: Option<&Counts>) -> String {
     };
     match choice {
         OnExisting::Skip => format!(
-            "Skip: {} that exist already are left as they are and recorded as `exists`; {} are created.",
+            "Skip: {} that exist already are left as they are and recorded as \"exists\"; {} are created.",
             n(existing, "organizations"),
             n(new, "new ones")
         ),
@@ -143,7 +143,7 @@ fn consequence(choice: OnExisting, counts: Option<&Counts>) -> String {
         ),
         OnExisting::Update => format!(
             "Update: {} that differ are changed in the tenant (each field listed below is \
-             sent, PUT) and recorded as `updated`; identical ones are left alone; {} are created.",
+             sent, PUT) and recorded as \"updated\"; identical ones are left alone; {} are created.",
             n(different, "organizations"),
             n(new, "new ones")
         ),

@@ -402,15 +402,17 @@ fn body(review: &Review, paging: &Paging) -> Markup {
                     }
                 }
             }
-            table #problems {
-                thead { tr {
-                    th scope="col" { "Line" }
-                    th scope="col" { "Problems" }
-                    @for h in &review.headers { th scope="col" { (h) } }
-                } }
-                tbody {
-                    @for row in rows.iter().skip((page - 1) * per_page).take(per_page) {
-                        (problem_row(review, row))
+            div.table-scroll {
+                table #problems {
+                    thead { tr {
+                        th scope="col" { "Line" }
+                        th scope="col" { "Problems" }
+                        @for h in &review.headers { th scope="col" { (h) } }
+                    } }
+                    tbody {
+                        @for row in rows.iter().skip((page - 1) * per_page).take(per_page) {
+                            (problem_row(review, row))
+                        }
                     }
                 }
             }

@@ -236,7 +236,8 @@ async fn the_configured_rate_is_never_exceeded_in_any_second_with_jittery_replie
     // new connection or the loopback adds to one request and not the next) refuses two
     // requests that come early in a row, and replies take 10 to 40 ms, so the workers come
     // back for their turns out of step. A client that bursts, or lets turns bunch up, is
-    // refused here; and the server never sees more than 20 in any one second.
+    // refused here; and the server never sees more than 20 in any one second (less its
+    // transit jitter).
     let sandbox = start_sandbox(SandboxConfig {
         rate_limit: Some(RateLimit {
             per_second: NonZeroU32::new(20).unwrap(),
@@ -261,17 +262,22 @@ async fn the_configured_rate_is_never_exceeded_in_any_second_with_jittery_replie
     assert_eq!(summary.count(Status::Created), 50, "{summary}");
     let arrivals = sandbox.sandbox.arrivals();
     assert!(arrivals.len() >= 50, "{}", arrivals.len());
-    // The most requests the server saw in any one second.
+    // The most requests the server saw in any 950 ms: 20 at 20/s leave at least 1.01 s
+    // apart from first to last, and the 60 ms between is what a loaded machine may add to
+    // one request's way to the server and not the next's (a second exactly failed runs of
+    // the test suite on two busy cores, one request in a few hundred late). A client that
+    // bursts two at once puts 21 in such a window.
+    let window = Duration::from_millis(950);
     let most = (0..arrivals.len())
         .map(|i| {
             arrivals[i..]
                 .iter()
-                .take_while(|t| t.duration_since(arrivals[i]) < Duration::from_secs(1))
+                .take_while(|t| t.duration_since(arrivals[i]) < window)
                 .count()
         })
         .max()
         .unwrap();
-    assert!(most <= 20, "{most} requests in one second at --rate 20");
+    assert!(most <= 20, "{most} requests within {window:?} at --rate 20");
     let stats = sandbox.sandbox.stats();
     assert_eq!(stats.rate_limited, 0, "{stats:?}");
 }
