@@ -282,6 +282,7 @@ fn every_help_lists_only_the_general_options_under_plain_options() {
         "export",
         "console",
         "completions",
+        "sandbox",
     ] {
         let out = Command::cargo_bin("orgimport")
             .unwrap()
