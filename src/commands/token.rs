@@ -66,7 +66,18 @@ const RATE: Rate = Rate::per_second_at_most(std::num::NonZeroU32::new(10).expect
 /// # Errors
 /// As [`check`].
 pub async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
-    let mut info = check(settings).await?;
+    let mut info = match check(settings).await {
+        Ok(info) => info,
+        Err(error) => {
+            // A script reading stdout gets a document saying what failed, as `config --json`
+            // does for settings that are not complete; the message goes to stderr as ever.
+            if settings.json {
+                let failed = serde_json::json!({ "ok": false, "error": error.to_string() });
+                println!("{failed}");
+            }
+            return Err(error.into());
+        }
+    };
     if settings.json {
         println!("{}", info.to_json(settings.show));
     } else {
@@ -213,6 +224,7 @@ impl TokenInfo {
             "lifetime_seconds": self.lifetime.as_secs(),
             "templates": templates,
             "templates_ok": self.template_ok(),
+            "ok": true,
         });
         if show {
             json["access_token"] = self.token.expose_secret().into();

@@ -315,3 +315,25 @@ fn every_help_lists_only_the_general_options_under_plain_options() {
         );
     }
 }
+
+#[tokio::test]
+async fn token_json_says_what_failed_on_stdout() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let canary = "canary-9f1b-wrong-secret";
+    let mut cmd = bin_for(&sandbox, dir.path());
+    cmd.env("ORGIMPORT_CLIENT_SECRET", canary);
+    let out = crate::ops::run(cmd, &["token", "--json"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    assert_eq!(v["ok"], false, "{v}");
+    let error = v["error"].as_str().unwrap();
+    assert!(error.contains("refused the credentials"), "{v}");
+    assert!(text(&out.stderr).contains(error), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains(canary));
+    // And a token that could be had says so.
+    let out = crate::ops::run(bin_for(&sandbox, dir.path()), &["token", "--json"]).await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+}
