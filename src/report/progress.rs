@@ -152,6 +152,11 @@ impl Progress {
         self.pace = Some(pace);
     }
 
+    /// Rows to send this run whose first request has not gone out yet.
+    pub fn rows_not_started(&self) -> u64 {
+        self.total.saturating_sub(self.started)
+    }
+
     /// A row's first request is about to be sent.
     pub fn row_sending(&mut self) {
         self.started += 1;

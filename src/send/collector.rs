@@ -145,7 +145,7 @@ impl Results {
     }
 
     /// Stops the run once [`SYSTEMIC_FAILURES`] rows of one kind of write failed in a row with
-    /// the same error that may be systemic.
+    /// the same error that may be systemic, while rows are left to send.
     fn count_streak(&mut self, outcome: &Outcome, update: bool) {
         // A row unconfirmed ended in an error as a failed one did; the error's kind says
         // whether it may be systemic.
@@ -160,7 +160,9 @@ impl Results {
             Some(kind) => *streak = (Some(kind.clone()), 1),
             None => *streak = (None, 0),
         }
-        if streak.1 == SYSTEMIC_FAILURES {
+        // Stopping saves the rows not sent yet; when every row went out already, it would
+        // save none, and each row's own error says what happened to it.
+        if streak.1 == SYSTEMIC_FAILURES && self.display.progress.rows_not_started() > 0 {
             self.stop.fatal(Error::Systemic {
                 count: streak.1,
                 error: outcome.error.clone().unwrap_or_default(),

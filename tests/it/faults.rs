@@ -333,3 +333,36 @@ async fn many_rows_failing_the_same_way_stop_the_run() {
     let not_sent = results.iter().find(|r| r["status"] == "not_sent").unwrap();
     assert!(not_sent["error"].contains("rerun"), "{not_sent:?}");
 }
+
+#[tokio::test]
+async fn a_run_whose_every_row_went_out_is_not_stopped_for_the_rest() {
+    // Twenty rows, one at a time, every create failing: the twentieth failure leaves no row
+    // unsent, so there is no "rest" to save by stopping; each row says what became of it.
+    let sandbox = start_sandbox(SandboxConfig {
+        faults: Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = Fixture::new(&customers(20));
+    let summary = fixture
+        .import(
+            &sandbox,
+            &[
+                "--rate",
+                "1000",
+                "--max-attempts",
+                "1",
+                "--concurrency",
+                "1",
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(summary.fatal.is_none(), "{summary}");
+    // A 5xx may have come after the commit: each row is unconfirmed, looked up next run.
+    assert_eq!(summary.count(Status::Unconfirmed), 20, "{summary}");
+    assert_eq!(summary.exit_status().code(), 1);
+}
