@@ -186,8 +186,8 @@ impl fmt::Display for Report {
             )
         } else {
             format!(
-                "the tenant has {} organization(s) (listed in {:.1}s, {} requests)",
-                self.existing,
+                "the tenant has {}, templates included (listed in {:.1}s, {} requests)",
+                crate::record::checks::plural(self.existing, "organization"),
                 self.list_elapsed.as_secs_f64(),
                 self.list_requests
             )
