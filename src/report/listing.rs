@@ -7,6 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::progress::set_active;
+use crate::record::checks::plural;
 
 /// The listing's display; cleared when dropped.
 #[derive(Debug)]
@@ -53,13 +54,15 @@ impl ListingProgress {
     }
 
     /// The listing stops after `listed` organizations: the tenant is larger than looking up
-    /// each of the `rows` rows costs, so they are looked up instead. Says so, unless quiet.
-    pub fn looking_up_instead(&self, listed: u64, rows: usize) {
+    /// the rows' organizations (at most `look_ups` requests) costs, so they are looked up
+    /// instead. Says so, unless quiet.
+    pub fn looking_up_instead(&self, listed: u64, look_ups: usize) {
         self.finish();
         if !self.quiet {
             eprintln!(
-                "the tenant has more than {listed} organizations: looking up the {rows} rows' \
-                 organizations instead of listing them all"
+                "the tenant has more than {listed} organizations: looking up the rows' \
+                 organizations one by one instead of listing them all (at most {})",
+                plural(look_ups, "look-up")
             );
         }
     }
