@@ -9,9 +9,13 @@ use rayon::prelude::*;
 
 mod hierarchy;
 mod prepare;
+mod rows_read;
+mod templates_named;
 
 use hierarchy::place_children;
 pub use prepare::{Prepared, prepare};
+use rows_read::RowsRead;
+use templates_named::TemplatesNamed;
 
 use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
@@ -119,30 +123,36 @@ pub fn build(
         numbering: source.numbering().clone(),
         ..Plan::default()
     };
-    // Rows that name no template, by index, when there is no default to give them one.
-    let no_default = default_template.is_none_or(|t| t.trim().is_empty());
-    let mut no_template: Vec<u32> = Vec::new();
-    // The rows that name their own template (by row, the id's number in `template_ids`).
-    let mut own_templates: Vec<(u32, u32)> = Vec::new();
-    let mut template_ids: Vec<String> = Vec::new();
-    let mut template_numbers: HashMap<String, u32> = HashMap::new();
+    let templates = TemplatesNamed::new(default_template);
     // Key -> first row with it ([`FirstRows`]); names -> row, only when rows may name parents
     // by name. By fingerprint: 16 bytes a row instead of a string.
     // Sized up front from the file's line count, so that no table or vector is ever copied
     // into one twice its size (a million rows held both at once).
     let expected = source.expected_rows();
-    let mut names = FingerprintMap::with_capacity(if by_name { expected } else { 0 });
+    let names = FingerprintMap::with_capacity(if by_name { expected } else { 0 });
     // Slugged names -> first row with it, for rows keyed by an id (see `name_collision`).
-    let mut slugged = FingerprintMap::default();
+    let slugged = FingerprintMap::default();
     plan.outcomes = earlier.outcomes_for_plan(expected);
     let earlier: &EarlierRuns = earlier;
-    let mut seen = FirstRows::new(earlier, expected);
+    let seen = FirstRows::new(earlier, expected);
     plan.lines.reserve(expected);
     // (child, reference, whether it came from `parent` rather than `parent_id`).
-    let mut references: Vec<(usize, String, bool)> = Vec::new();
+    let references: Vec<(usize, String, bool)> = Vec::new();
     let digest = earlier.as_written.is_some();
+    let mut read = RowsRead {
+        plan,
+        templates,
+        names,
+        slugged,
+        seen,
+        references,
+        mapping,
+        earlier,
+        by_name,
+        digest,
+    };
     input::batches::in_batches(rows, |batch| {
-        let first = plan.outcomes.len();
+        let first = read.plan.outcomes.len();
         let checked: Vec<Checked> = batch
             .par_iter()
             .enumerate()
@@ -155,101 +165,18 @@ pub fn build(
             })
             .collect();
         for (row, checked) in batch.iter().zip(checked) {
-            let index = plan.outcomes.len();
-            plan.lines.push(row.line);
-            match mapping.template_id(&row.record) {
-                Some(own) => {
-                    let number = match template_numbers.get(own.as_ref()) {
-                        Some(number) => *number,
-                        None => {
-                            let number = template_ids.len() as u32;
-                            template_ids.push(own.to_string());
-                            template_numbers.insert(own.into_owned(), number);
-                            number
-                        }
-                    };
-                    own_templates.push((row_number(index), number));
-                }
-                None if no_default => no_template.push(row_number(index)),
-                None => {}
-            }
-            let Checked {
-                keys,
-                key: key_print,
-                done,
-                mut problems,
-                written,
-            } = checked;
-            if digest {
-                plan.input_digest.add(written);
-            }
-            // Whether the row repeats an earlier row's key: an earlier run's line is about
-            // the first row with a key.
-            let mut repeat = false;
-            if let (Some(key), Some(print)) = (&keys.key, key_print)
-                && let (first, false) = seen.get_or_insert(print, done, row_number(index))
-            {
-                repeat = true;
-                let (what, value) = key.split_once(':').unwrap_or(("key", key));
-                problems.insert(
-                    0,
-                    Problem::new(
-                        ProblemKind::DuplicateKey,
-                        None,
-                        format!(
-                            "{what} {} is already used by {}; each organization must \
-                             appear once",
-                            quoted(value),
-                            plan.numbering.short(plan.lines[first as usize])
-                        ),
-                    ),
-                );
-            }
-            if !repeat
-                && let Some(problem) =
-                    name_collision(mapping, row, &keys, done, &plan, &mut slugged)
-            {
-                problems.insert(0, problem);
-            }
-            if by_name && let Some(name) = &keys.name {
-                names.get_or_insert(fingerprint(name), row_number(index));
-            }
-            match (&keys.parent, &keys.parent_id) {
-                (Some(_), Some(_)) => problems.push(Problem::new(
-                    ProblemKind::MissingParent,
-                    None,
-                    "both parent and parent_id are set; give one",
-                )),
-                (Some(parent), None) => references.push((index, parent.clone(), true)),
-                (None, Some(parent_id)) => references.push((index, parent_id.clone(), false)),
-                (None, None) => {}
-            }
-            if let Some(key) = keys.key.as_deref().filter(|_| !repeat) {
-                if earlier.in_doubt.contains(key) {
-                    plan.in_doubt_rows.push(index);
-                } else if earlier.had_results
-                    && problems.is_empty()
-                    && done.is_none()
-                    && !key_print.is_some_and(|print| earlier.lists_by(key, print))
-                {
-                    if plan.unlisted_lines.len() < UNLISTED_EXAMPLES {
-                        plan.unlisted_lines.push(row.line);
-                    }
-                    plan.unlisted += 1;
-                }
-            }
-            match done.filter(|_| problems.is_empty() && !repeat) {
-                Some(entry) => earlier.push_done(entry, &mut plan.outcomes),
-                None if problems.is_empty() => plan.outcomes.push(None),
-                None => {
-                    let outcome = invalid(&mut plan, row.line, &problems, report);
-                    plan.outcomes.push(Some(&outcome));
-                }
-            }
+            read.add(row, checked, report);
         }
         Ok(())
     })?;
-
+    let RowsRead {
+        mut plan,
+        templates,
+        names,
+        seen,
+        references,
+        ..
+    } = read;
     place_children(&mut plan, &seen, &names, references, report);
     for index in 0..plan.outcomes.len() {
         match plan.outcomes.status(index) {
@@ -258,26 +185,7 @@ pub fn build(
             Some(_) => plan.done_before += 1,
         }
     }
-    plan.row_templates = RowTemplates::new(default_template);
-    let mut own = own_templates.into_iter().peekable();
-    for index in 0..plan.outcomes.len() {
-        let own_id = own
-            .next_if(|(row, _)| *row as usize == index)
-            .map(|(_, number)| template_ids[number as usize].as_str());
-        if !plan.outcomes.is_unsent(index) {
-            continue;
-        }
-        if let Some(id) = own_id.or(default_template) {
-            plan.row_templates.add(id, plan.lines[index]);
-        }
-    }
-    plan.untemplated.numbering = plan.numbering.clone();
-    for index in no_template {
-        let index = index as usize;
-        if plan.outcomes.is_unsent(index) {
-            plan.untemplated.add(plan.lines[index]);
-        }
-    }
+    templates.settle(&mut plan);
     Ok(plan)
 }
 

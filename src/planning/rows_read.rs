@@ -1,0 +1,141 @@
+//! The plan's pass over the rows, in file order: each row's key against the rows before it,
+//! its parent reference, what earlier runs say of it, and its outcome for now.
+
+use super::*;
+
+/// The rows read so far, and what the plan learns from each in turn (in file order: keys and
+/// names first seen, parent references), for [`build`].
+pub(super) struct RowsRead<'a> {
+    /// The plan being made.
+    pub(super) plan: Plan,
+    /// The templates the rows name.
+    pub(super) templates: TemplatesNamed<'a>,
+    /// Names -> first row with it, only when rows may name parents by name.
+    pub(super) names: FingerprintMap,
+    /// Slugged names -> first row with it, for rows keyed by an id (see `name_collision`).
+    pub(super) slugged: FingerprintMap,
+    /// Key -> first row with it.
+    pub(super) seen: FirstRows<'a>,
+    /// (child, reference, whether it came from `parent` rather than `parent_id`).
+    pub(super) references: Vec<(usize, String, bool)>,
+    /// The mapping the rows are read with.
+    pub(super) mapping: &'a Mapping,
+    /// What earlier runs left.
+    pub(super) earlier: &'a EarlierRuns,
+    /// Whether rows may name their parent by name.
+    pub(super) by_name: bool,
+    /// Whether the rows' digest is wanted.
+    pub(super) digest: bool,
+}
+
+impl RowsRead<'_> {
+    /// Takes the next row of the file, `checked` already: its key against the rows before,
+    /// its parent reference, what earlier runs say of it, and its outcome for now.
+    pub(super) fn add(
+        &mut self,
+        row: &RawRow,
+        checked: Checked,
+        report: &mut dyn FnMut(&InvalidRow),
+    ) {
+        let index = self.plan.outcomes.len();
+        self.plan.lines.push(row.line);
+        self.templates
+            .note(index, self.mapping.template_id(&row.record));
+        let Checked {
+            keys,
+            key: key_print,
+            done,
+            mut problems,
+            written,
+        } = checked;
+        if self.digest {
+            self.plan.input_digest.add(written);
+        }
+        // Whether the row repeats an earlier row's key: an earlier run's line is about
+        // the first row with a key.
+        let mut repeat = false;
+        if let (Some(key), Some(print)) = (&keys.key, key_print)
+            && let (first, false) = self.seen.get_or_insert(print, done, row_number(index))
+        {
+            repeat = true;
+            let first = self.plan.numbering.short(self.plan.lines[first as usize]);
+            problems.insert(0, duplicate_key(key, &first));
+        }
+        if !repeat
+            && let Some(problem) = name_collision(
+                self.mapping,
+                row,
+                &keys,
+                done,
+                &self.plan,
+                &mut self.slugged,
+            )
+        {
+            problems.insert(0, problem);
+        }
+        if self.by_name
+            && let Some(name) = &keys.name
+        {
+            self.names
+                .get_or_insert(fingerprint(name), row_number(index));
+        }
+        match (&keys.parent, &keys.parent_id) {
+            (Some(_), Some(_)) => problems.push(Problem::new(
+                ProblemKind::MissingParent,
+                None,
+                "both parent and parent_id are set; give one",
+            )),
+            (Some(parent), None) => self.references.push((index, parent.clone(), true)),
+            (None, Some(parent_id)) => self.references.push((index, parent_id.clone(), false)),
+            (None, None) => {}
+        }
+        if let Some(key) = keys.key.as_deref().filter(|_| !repeat) {
+            let unsent = problems.is_empty() && done.is_none();
+            self.note_earlier(index, row.line, key, key_print, unsent);
+        }
+        match done.filter(|_| problems.is_empty() && !repeat) {
+            Some(entry) => self.earlier.push_done(entry, &mut self.plan.outcomes),
+            None if problems.is_empty() => self.plan.outcomes.push(None),
+            None => {
+                let outcome = invalid(&mut self.plan, row.line, &problems, report);
+                self.plan.outcomes.push(Some(&outcome));
+            }
+        }
+    }
+
+    /// What earlier runs say of the row `index` (on `line`) of `key`: in doubt, or (when
+    /// `unsent`, a valid row no earlier run finished) missing from the results file.
+    fn note_earlier(
+        &mut self,
+        index: usize,
+        line: u64,
+        key: &str,
+        print: Option<Fingerprint>,
+        unsent: bool,
+    ) {
+        if self.earlier.in_doubt.contains(key) {
+            self.plan.in_doubt_rows.push(index);
+        } else if self.earlier.had_results
+            && unsent
+            && !print.is_some_and(|print| self.earlier.lists_by(key, print))
+        {
+            if self.plan.unlisted_lines.len() < UNLISTED_EXAMPLES {
+                self.plan.unlisted_lines.push(line);
+            }
+            self.plan.unlisted += 1;
+        }
+    }
+}
+
+/// The problem of a row whose `key` (`id:...` or `name:...`) the row on line `first` has.
+fn duplicate_key(key: &str, first: &str) -> Problem {
+    let (what, value) = key.split_once(':').unwrap_or(("key", key));
+    Problem::new(
+        ProblemKind::DuplicateKey,
+        None,
+        format!(
+            "{what} {} is already used by {first}; each organization must appear once",
+            quoted(value)
+        ),
+    )
+}
