@@ -100,6 +100,11 @@ async fn upload(
         return Err(store::too_large(limit));
     }
     let name = store::safe_name(named.name.as_deref().unwrap_or_default());
+    // Refused before a byte is stored: an upload never stands for a file orgimport reads
+    // or writes itself (its settings, a mapping, a results file, a lock, a journal ...).
+    if let Some(why) = store::refused_name(&name) {
+        return Err(ApiError::bad(why));
+    }
     let (temp, _size, hash) = store::receive(console.dir(), body, limit).await?;
     let dir = console.dir().to_path_buf();
     let path = blocking(move || store::place(&dir, &temp, &name, &hash)).await?;

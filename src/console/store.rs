@@ -58,6 +58,44 @@ pub(crate) fn safe_name(given: &str) -> String {
     }
 }
 
+/// The extensions an upload may have: the files the page offers to choose (a CSV or text
+/// file, a workbook). Compared without case.
+pub(crate) const EXTENSIONS: &[&str] = &["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"];
+
+/// The endings of the files orgimport writes beside an input (`<stem>.results.csv`,
+/// `<stem>.sandbox.results.csv`, the plan, the corrected copy, the verify and undo reports,
+/// the problem rows): an upload named so would stand for one of them. Compared without case.
+const TOOL_ENDINGS: &[&str] = &[
+    ".results.csv",
+    ".plan.csv",
+    ".corrected.csv",
+    ".verify.csv",
+    ".undo.csv",
+    ".problems.csv",
+];
+
+/// Why the stored name `name` (as [`safe_name`] made it) cannot be an upload's, if it cannot:
+/// its extension is not one of [`EXTENSIONS`] (so never `orgimport.toml`, a mapping file, a
+/// lock, a journal, a backup ...), or it ends as a file orgimport writes beside an input.
+pub(crate) fn refused_name(name: &str) -> Option<String> {
+    let lower = name.to_lowercase();
+    let extension = lower.rsplit_once('.').map(|(_, ext)| ext);
+    if !extension.is_some_and(|ext| EXTENSIONS.contains(&ext)) {
+        return Some(format!(
+            "{name:?} is not a customer file the console takes: its name must end in .{} \
+             (rename it)",
+            EXTENSIONS.join(", .")
+        ));
+    }
+    if let Some(ending) = TOOL_ENDINGS.iter().find(|e| lower.ends_with(*e)) {
+        return Some(format!(
+            "{name:?} ends in {ending}, as a file orgimport writes itself: upload the \
+             customer file under another name (rename it)"
+        ));
+    }
+    None
+}
+
 /// Streams `body` into a new file of `dir` (0600, created new), never holding more than a
 /// chunk; refuses it past `limit` bytes (the partial file removed). Returns the file, its
 /// size and the SHA-256 of its bytes.
@@ -222,5 +260,40 @@ mod tests {
         }
         let long = format!("{}.csv", "a".repeat(10_000));
         assert_eq!(safe_name(&long), format!("{}.csv", "a".repeat(80)));
+    }
+
+    #[test]
+    fn only_customer_files_not_named_as_the_tools_own_are_taken() {
+        use super::refused_name;
+        for ok in [
+            "a.csv",
+            "a.TSV",
+            "b.txt",
+            "c.xlsx",
+            "c.xlsm",
+            "c.xls",
+            "c.ods",
+            "x.sandbox.csv",
+        ] {
+            assert_eq!(refused_name(ok), None, "{ok}");
+        }
+        for bad in [
+            "orgimport.toml",
+            "orgimport-mapping-0a1b2c3d4e5f.toml",
+            "a.results.csv",
+            "a.sandbox.results.csv",
+            "A.Results.CSV",
+            "a.corrected.csv",
+            "a.plan.csv",
+            "a.verify.csv",
+            "a.csv.lock",
+            "a.results.csv.journal",
+            "a.csv.bak",
+            "a.results.csv.input",
+            "upload",
+            "a.exe",
+        ] {
+            assert!(refused_name(bad).is_some(), "{bad}");
+        }
     }
 }

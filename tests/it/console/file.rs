@@ -109,10 +109,9 @@ async fn a_hostile_name_only_ever_names_a_file_of_the_folder() {
     let cases = [
         ("../escape.csv", "escape.csv"),
         ("../../../../../../tmp/abs.csv", "abs.csv"),
-        ("/etc/passwd", "passwd"),
+        ("/etc/passwd.csv", "passwd.csv"),
         ("..\\..\\win.csv", "win.csv"),
         ("nul\0byte.csv", "nulbyte.csv"),
-        ("..", "upload"),
         (".hidden.csv", "hidden.csv"),
         (long.as_str(), ""),
     ];
@@ -135,6 +134,52 @@ async fn a_hostile_name_only_ever_names_a_file_of_the_folder() {
         .collect();
     assert_eq!(inside.len(), cases.len(), "{inside:?}");
     assert!(inside.iter().all(|n| !n.starts_with('.')), "{inside:?}");
+}
+
+#[tokio::test]
+async fn an_upload_named_as_the_tools_own_files_or_not_a_customer_file_is_refused() {
+    let console = start().await;
+    let bytes = b"name\nAcme\n".to_vec();
+    for name in [
+        "orgimport.toml",
+        "orgimport-mapping-0a1b2c3d4e5f.toml",
+        "customers.results.csv",
+        "customers.sandbox.results.csv",
+        "Customers.RESULTS.csv",
+        "customers.corrected.csv",
+        "customers.plan.csv",
+        "customers.sandbox.plan.csv",
+        "customers.verify.csv",
+        "customers.undo.csv",
+        "customers.csv.lock",
+        "customers.results.csv.lock",
+        "customers.results.csv.journal",
+        "customers.results.csv.input",
+        "customers.csv.bak",
+        "client-secret",
+        "..",
+        "run.sh",
+    ] {
+        let error = refused(
+            console.upload(name, bytes.clone()).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert!(error.contains("rename it"), "{name}: {error}");
+    }
+    assert!(console.files().is_empty(), "{:?}", console.files());
+    for name in ["a.csv", "b.TSV", "c.txt"] {
+        ok_json(console.upload(name, bytes.clone()).await).await;
+    }
+    for name in ["d.xlsx", "e.xlsm", "f.xls", "g.ods"] {
+        // Taken by name (the CLI then reads what the bytes are, and says so).
+        let reply = console
+            .upload(name, sheet_fixture("empty_first.xlsx"))
+            .await;
+        let text = reply.text().await.unwrap();
+        assert!(!text.contains("rename it"), "{name}: {text}");
+    }
+    assert_eq!(console.files().len(), 7, "{:?}", console.files());
 }
 
 #[tokio::test]
