@@ -203,6 +203,7 @@ async fn save(
     source.mapping(&spec)?;
     crate::private_file::write(&path, text.as_bytes())
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{shown}: {e}")))?;
+    console.hold(&path);
     {
         let mut work = console.work();
         work.columns = Some(Chosen {

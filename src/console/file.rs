@@ -108,6 +108,7 @@ async fn upload(
     let (temp, _size, hash) = store::receive(console.dir(), body, limit).await?;
     let dir = console.dir().to_path_buf();
     let path = blocking(move || store::place(&dir, &temp, &name, &hash)).await?;
+    console.hold(&path);
     settle(&console, path, Dialect::default()).await
 }
 

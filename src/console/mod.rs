@@ -64,6 +64,10 @@ pub struct Console {
     work: Mutex<Work>,
     /// Step 5: the run started from the page, running or ended.
     runs: run::Runs,
+    /// The files of the working folder this console holds, by name: the uploads, the
+    /// corrected copies it made (or found made from an upload), the mapping files it saved.
+    /// A run reads no other file: a name the page sends is one of these, or refused.
+    held: Mutex<std::collections::HashSet<String>>,
     /// The sandbox started for `--sandbox`, stopped when the console is dropped.
     _sandbox: Option<LocalSandbox>,
 }
@@ -112,6 +116,25 @@ impl Console {
     /// change to it is one assignment).
     pub(crate) fn work(&self) -> MutexGuard<'_, Work> {
         self.work.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `path`, a file of the working folder, as one this console holds (an upload,
+    /// a corrected copy, a mapping file it saved).
+    pub(crate) fn hold(&self, path: &Path) {
+        if let Some(name) = path.file_name() {
+            self.held
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(name.to_string_lossy().into_owned());
+        }
+    }
+
+    /// Whether the file `name` of the working folder is one this console holds.
+    pub(crate) fn holds(&self, name: &str) -> bool {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(name)
     }
 
     /// The working folder.
@@ -177,6 +200,7 @@ pub async fn serve(
         guard: guard::Guard::new(address.port(), token),
         work: Mutex::new(Work::default()),
         runs: run::Runs::default(),
+        held: Mutex::default(),
         _sandbox: local,
     });
     // On shutdown, a run in progress is stopped and its results written (as Ctrl-C leaves

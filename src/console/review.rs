@@ -180,6 +180,7 @@ async fn edit(
     blocking(move || checked::write_corrected(&source, &edits, &out).map_err(ApiError::from))
         .await?;
     {
+        console.hold(&corrected);
         let mut work = console.work();
         work.corrected = Some(corrected);
         work.review = None;

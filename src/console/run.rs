@@ -355,11 +355,11 @@ pub(crate) fn settings_for(
     asked: &StartRequest,
 ) -> Result<ImportSettings, ApiError> {
     let file = asked.file.as_deref().unwrap_or_default();
-    let input = in_dir(console.dir(), file)?;
+    let input = held(console, file)?;
     let mapping = asked
         .mapping
         .as_deref()
-        .map(|m| in_dir(console.dir(), m))
+        .map(|m| held(console, m))
         .transpose()?;
     let overrides = &console.import.mapping.overrides;
     let mapping = mapping_spec(mapping.as_deref(), overrides).map_err(ApiError::from)?;
@@ -388,6 +388,26 @@ pub(crate) fn settings_for(
         };
     }
     Ok(settings)
+}
+
+/// The file `name` of the working folder, when it is one the console holds (an upload, a
+/// corrected copy of one, a mapping file it saved): a run reads no other, so that no file of
+/// the folder (a secret, a settings file) is read, nor quoted in an error, for the page.
+///
+/// # Errors
+/// As [`in_dir`]; a 403 for a file the console does not hold, before it is read.
+fn held(console: &Console, name: &str) -> Result<PathBuf, ApiError> {
+    if !name.is_empty()
+        && Path::new(name).file_name() == Some(std::ffi::OsStr::new(name))
+        && !name.starts_with('.')
+        && !console.holds(name)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("{name} is not a file the console holds: upload it on the page first (step 1)"),
+        ));
+    }
+    in_dir(console.dir(), name)
 }
 
 /// The file `name` of the working folder `dir`: a plain name, no folder in it.

@@ -48,7 +48,6 @@ async fn serve_for(
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join(".secret");
     std::fs::write(&secret, format!("{}\n", sandbox.secret())).unwrap();
-    std::fs::write(dir.path().join("customers.csv"), csv).unwrap();
     let c = sandbox.sandbox.config();
     let mut args = vec![
         "--base-url",
@@ -86,6 +85,13 @@ async fn serve_for(
         _shutdown: tx,
     };
     console.login().await;
+    // The customer file, uploaded as the page uploads it: the console runs its own files only.
+    ok_json(
+        console
+            .upload("customers.csv", csv.as_bytes().to_vec())
+            .await,
+    )
+    .await;
     (console, server)
 }
 
@@ -395,7 +401,7 @@ async fn bad_run_requests_are_refused_with_a_message() {
     let missing = console
         .post_json("/api/run/start", &json!({ "file": "nope.csv" }))
         .await;
-    refused(missing, StatusCode::NOT_FOUND).await;
+    refused(missing, StatusCode::FORBIDDEN).await;
     // A link in the working folder to a file outside it is not the folder's.
     let outside = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(outside.path(), customers(3)).unwrap();
@@ -405,7 +411,7 @@ async fn bad_run_requests_are_refused_with_a_message() {
         let linked = console
             .post_json("/api/run/start", &json!({ "file": "elsewhere.csv" }))
             .await;
-        refused(linked, StatusCode::NOT_FOUND).await;
+        refused(linked, StatusCode::FORBIDDEN).await;
     }
     let mode = console
         .post_json(
@@ -437,7 +443,7 @@ async fn a_rehearsal_on_the_consoles_own_sandbox_is_retried_from_its_results_fil
     let console = super::start().await;
     let mut csv = customers(20);
     csv.push_str(",,No name,,,,,Bo\n");
-    std::fs::write(console.path("customers.csv"), csv).unwrap();
+    ok_json(console.upload("customers.csv", csv.into_bytes()).await).await;
     ok_json(start_import(&console).await).await;
     let first = wait_ended(&console).await;
     assert_eq!(first["counts"]["created"], 20, "{first}");
