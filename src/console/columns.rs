@@ -475,7 +475,7 @@ mod tests {
 
     #[test]
     fn camel_case_keys_are_made_from_headers() {
-        assert_eq!(metadata_key("Account Owner"), "owner");
+        assert_eq!(metadata_key("Account Owner"), "accountOwner");
         assert_eq!(metadata_key("Favourite Biscuit"), "favouriteBiscuit");
         assert_eq!(metadata_key("--"), "value");
     }
