@@ -260,6 +260,25 @@ fn mapping_name(headers: &[String]) -> String {
     format!("orgimport-mapping-{hex}.toml")
 }
 
+/// The mapping remembered for `source`'s header, taken as chosen (the same upload given to a
+/// console started again, its corrected copy taken up): `None` when the working folder has
+/// none, or the CLI would refuse it.
+pub(crate) fn remembered_choice(dir: &Path, source: &Source) -> Option<Chosen> {
+    let headers: Vec<String> = source.headers().iter().map(str::to_string).collect();
+    let path = remembered(dir, &headers)?;
+    let choices = choices_of(&path, &headers)?;
+    let spec = MappingSpec {
+        file: Some(MappingFile::load(&path).ok()?),
+        overrides: Vec::new(),
+    };
+    source.mapping(&spec).ok()?;
+    Some(Chosen {
+        choices,
+        file: path,
+        spec,
+    })
+}
+
 /// The mapping file remembered for `headers`, if the working folder has one.
 fn remembered(dir: &Path, headers: &[String]) -> Option<PathBuf> {
     let path = dir.join(mapping_name(headers));

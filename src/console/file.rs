@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiJson, ApiQuery, Console, blocking, store};
+use super::{ApiError, ApiJson, ApiQuery, Console, blocking, checked, kept, store};
 use crate::Error;
 use crate::input::{Dialect, Source, workbook};
 
@@ -27,6 +27,8 @@ pub(crate) struct Upload {
     pub(crate) dialect: Dialect,
     /// What reading it found, or the CLI's refusal.
     pub(crate) read: Result<(Source, Facts), String>,
+    /// The SHA-256 of its bytes.
+    pub(crate) hash: [u8; 32],
 }
 
 /// What the file holds, as the page shows it.
@@ -52,6 +54,11 @@ pub(crate) struct Facts {
     pub(crate) headers: Vec<String>,
     /// What the CLI says about how it reads the file, if anything.
     pub(crate) note: Option<String>,
+    /// The corrected copy made from this file before (by a console since stopped), taken up
+    /// again: the plan and the run read it, and resume from its results file.
+    pub(crate) corrected: Option<String>,
+    /// The cells corrected in it.
+    pub(crate) corrected_cells: usize,
 }
 
 /// The step's routes.
@@ -109,7 +116,7 @@ async fn upload(
     let dir = console.dir().to_path_buf();
     let path = blocking(move || store::place(&dir, &temp, &name, &hash)).await?;
     console.hold(&path);
-    settle(&console, path, Dialect::default()).await
+    settle(&console, path, Dialect::default(), hash).await
 }
 
 /// How to read the file again: `--sheet`, `--header-row`, `--encoding`, `--delimiter`.
@@ -127,8 +134,8 @@ async fn reread(
     State(console): State<Arc<Console>>,
     ApiJson(read_as): ApiJson<ReadAs>,
 ) -> Result<Json<Facts>, ApiError> {
-    let path = match &console.work().file {
-        Some(upload) => upload.path.clone(),
+    let (path, hash) = match &console.work().file {
+        Some(upload) => (upload.path.clone(), upload.hash),
         None => return Err(ApiError::not_yet("no file yet: upload one")),
     };
     if read_as.header_row == Some(0) {
@@ -142,18 +149,42 @@ async fn reread(
     .map_err(ApiError::bad)?
     .with_sheet(read_as.sheet.as_deref().filter(|s| !s.is_empty()))
     .with_header_row(read_as.header_row);
-    settle(&console, path, dialect).await
+    settle(&console, path, dialect, hash).await
 }
 
-/// Reads the file at `path` as `dialect` says, records it as the console's file (what
-/// follows it cleared), and says what it holds or why the CLI would refuse it.
+/// Reads the file at `path` (whose bytes hash to `hash`) as `dialect` says, records it as
+/// the console's file (what follows it cleared), and says what it holds or why the CLI would
+/// refuse it. A corrected copy made from these very bytes read this way (by this console, or
+/// one stopped since) is taken up again, with its edits and the mapping remembered for the
+/// header: the run then resumes from the copy's results file.
 async fn settle(
     console: &Console,
     path: PathBuf,
     dialect: Dialect,
+    hash: [u8; 32],
 ) -> Result<Json<Facts>, ApiError> {
     let (at, how) = (path.clone(), dialect.clone());
-    let read = blocking(move || Ok(inspect(&at, &how).map_err(|e| e.to_string()))).await?;
+    let (mut read, found) = blocking(move || {
+        let read = inspect(&at, &how).map_err(|e| e.to_string());
+        let copy = checked::corrected_path(&at);
+        let found = read.is_ok().then(|| kept::find(&copy, &hash, &how));
+        Ok((read, found.map(|f| (copy, f))))
+    })
+    .await?;
+    let mut columns = None;
+    let mut corrected = None;
+    let mut edits = kept::Edits::new();
+    if let (Ok((source, facts)), Some((copy, kept::Found::Ours(kept)))) = (&mut read, found) {
+        facts.corrected = copy.file_name().map(|n| n.to_string_lossy().into_owned());
+        facts.corrected_cells = kept.values().map(|cells| cells.len()).sum();
+        console.hold(&copy);
+        columns = super::columns::remembered_choice(console.dir(), source);
+        if let Some(chosen) = &columns {
+            console.hold(&chosen.file);
+        }
+        corrected = Some(copy);
+        edits = kept;
+    }
     let reply = match &read {
         Ok((_, facts)) => Ok(Json(facts.clone())),
         Err(e) => Err(ApiError::bad(e.clone())),
@@ -163,12 +194,13 @@ async fn settle(
         path,
         dialect,
         read,
+        hash,
     });
-    work.columns = None;
+    work.columns = columns;
     work.review = None;
     work.plan = None;
-    work.edits.clear();
-    work.corrected = None;
+    work.edits = edits;
+    work.corrected = corrected;
     reply
 }
 
@@ -201,6 +233,8 @@ fn inspect(path: &Path, dialect: &Dialect) -> Result<(Source, Facts), Error> {
         header_row: source.header_line(),
         headers: source.headers().iter().map(str::to_string).collect(),
         note: source.note().map(str::to_string),
+        corrected: None,
+        corrected_cells: 0,
     };
     Ok((source, facts))
 }
@@ -247,6 +281,14 @@ fn facts(upload: &Upload) -> Markup {
                     dt { "Columns" } dd { (f.headers.join(", ")) }
                 }
                 @if let Some(note) = &f.note { p.note { (note) } }
+                @if let Some(copy) = &f.corrected {
+                    p.note #file-kept {
+                        "Your corrections from before are kept: " (f.corrected_cells)
+                        @if f.corrected_cells == 1 { " cell" } @else { " cells" }
+                        ", in " (copy) ", which the plan and the run read (the run goes on \
+                         from where it stopped)."
+                    }
+                }
             }
             Err(e) => { p.error role="alert" { (e) } }
         }

@@ -9,7 +9,8 @@
 //! - [`page`]: the HTML shell (maud); [`assets`]: the embedded JavaScript and CSS.
 //! - [`file`]: step 1, the upload (streamed to `--dir`) and what the file holds.
 //! - [`columns`]: step 2, each column's field, saved as a mapping file the CLI reads.
-//! - [`review`]: step 3, every problem per cell, paged, editable; the hierarchy.
+//! - [`review`]: step 3, every problem per cell, paged, editable; the hierarchy; [`kept`]:
+//!   the record beside a corrected copy, so that the same upload takes it up again.
 //! - [`plan`]: step 4, the comparison with the tenant.
 //! - [`run`]: step 5, the import started, paused, resumed, stopped; [`events`]: its
 //!   progress pushed to the page (server-sent events).
@@ -24,6 +25,7 @@ mod columns;
 mod events;
 mod file;
 mod guard;
+mod kept;
 mod page;
 mod plan;
 mod results;
@@ -82,7 +84,7 @@ pub(crate) struct Work {
     /// Step 3: the problems found with that mapping.
     review: Option<Arc<checked::Review>>,
     /// Step 3: the cells edited, by row index, then column.
-    edits: std::collections::HashMap<usize, std::collections::HashMap<usize, String>>,
+    edits: kept::Edits,
     /// Step 3: the corrected copy the edits are written to, once there is one: the file the
     /// plan and the run read.
     corrected: Option<PathBuf>,

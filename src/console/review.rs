@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::checked::{self, BadRow, Review};
-use super::{ApiError, ApiJson, ApiQuery, Console, blocking};
+use super::{ApiError, ApiJson, ApiQuery, Console, blocking, kept};
 
 /// Rows a page shows, unless asked otherwise (at most [`MAX_PER_PAGE`]).
 const PER_PAGE: usize = 50;
@@ -160,25 +160,45 @@ async fn edit(
     if edit.value.contains(['\0']) {
         return Err(ApiError::bad("a value cannot hold a NUL character"));
     }
-    let (source, original, edits) = {
-        let mut work = console.work();
+    let (source, original, hash, dialect, ours, mut edits) = {
+        let work = console.work();
         let Some(upload) = &work.file else {
             return Err(ApiError::not_yet("no file yet"));
         };
         let Ok((source, _)) = &upload.read else {
             return Err(ApiError::not_yet("the file cannot be read"));
         };
-        let (source, original) = (source.clone(), upload.path.clone());
-        work.edits
-            .entry(edit.index)
-            .or_default()
-            .insert(edit.column, edit.value.clone());
-        (source, original, work.edits.clone())
+        (
+            source.clone(),
+            upload.path.clone(),
+            upload.hash,
+            upload.dialect.clone(),
+            work.corrected.is_some(),
+            work.edits.clone(),
+        )
     };
+    edits
+        .entry(edit.index)
+        .or_default()
+        .insert(edit.column, edit.value.clone());
     let corrected = checked::corrected_path(&original);
     let out = corrected.clone();
-    blocking(move || checked::write_corrected(&source, &edits, &out).map_err(ApiError::from))
-        .await?;
+    let kept_edits = edits.clone();
+    blocking(move || {
+        // A file at the copy's name that is not this upload's copy is never replaced.
+        if !ours && let kept::Found::Foreign(why) = kept::find(&out, &hash, &dialect) {
+            return Err(ApiError::not_yet(why));
+        }
+        checked::write_corrected(&source, &kept_edits, &out).map_err(ApiError::from)?;
+        kept::write(&out, &hash, &dialect, &kept_edits).map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{}: {e}", kept::record_path(&out).display()),
+            )
+        })
+    })
+    .await?;
+    console.work().edits = edits;
     {
         console.hold(&corrected);
         let mut work = console.work();
