@@ -5,6 +5,7 @@ mod columns;
 mod file;
 mod guard;
 mod plan;
+mod resume;
 mod review;
 mod run;
 mod secrets;
