@@ -14,6 +14,7 @@ use reqwest::{Method, StatusCode, header::HeaderMap};
 use url::Url;
 
 use super::auth::TokenSource;
+use super::hold::{Hold, Release, WITHHELD};
 use super::redact::{Redactor, ServerText};
 use super::throttle::Throttle;
 use super::transport::{
@@ -41,6 +42,9 @@ pub struct ApiClient {
     tokens: TokenSource,
     /// The shared pace: every request, retries included, waits its turn there.
     throttle: Arc<Throttle>,
+    /// One row's hold, on the client a worker sends that row with: its requests wait while
+    /// the run is paused, until one of them has left.
+    hold: Option<Arc<Hold>>,
 }
 
 /// The largest reply read for one organization (or an error), in bytes.
@@ -100,6 +104,9 @@ pub enum CallError {
     Auth(Error),
     /// More organizations match a name than a look-up pages through; the text says how many.
     TooManyMatches(String),
+    /// The run stopped while the request of a row not in flight waited for its turn or for
+    /// the run's resume: it was not sent ([`Hold`]).
+    Withheld,
 }
 
 impl CallError {
@@ -123,7 +130,7 @@ impl CallError {
                 e,
                 Error::AuthRejected { .. } | Error::TokenRedirected { .. }
             ),
-            CallError::TooManyMatches(_) => false,
+            CallError::TooManyMatches(_) | CallError::Withheld => false,
         }
     }
 
@@ -133,7 +140,7 @@ impl CallError {
         match self {
             CallError::Status { status, .. } => super::retry::status_may_pass(status.as_u16()),
             CallError::Transport { .. } => true,
-            CallError::Auth(_) | CallError::TooManyMatches(_) => false,
+            CallError::Auth(_) | CallError::TooManyMatches(_) | CallError::Withheld => false,
         }
     }
 
@@ -179,6 +186,7 @@ impl CallError {
             },
             CallError::Auth(e) => RowError::Token(e.to_string()),
             CallError::TooManyMatches(m) => RowError::AmbiguousName(m.clone()),
+            CallError::Withheld => RowError::NotSent(WITHHELD.into()),
         }
     }
 }
@@ -203,6 +211,15 @@ impl ApiClient {
             orgs_url,
             tokens,
             throttle,
+            hold: None,
+        }
+    }
+
+    /// This client for the requests of one row, held by `hold`.
+    pub fn held(&self, hold: Arc<Hold>) -> ApiClient {
+        ApiClient {
+            hold: Some(hold),
+            ..self.clone()
         }
     }
 
@@ -403,9 +420,34 @@ impl ApiClient {
         let mut url = url;
         let mut hops = 0;
         loop {
-            let turn = self.throttle.ready().await;
+            let hold = self.hold.as_deref().filter(|hold| hold.holds());
+            let turn = match hold {
+                // A row not in flight does not wait its turn out once the run stops.
+                Some(hold) => tokio::select! {
+                    biased;
+                    () = hold.until_stopped() => return Err(CallError::Withheld),
+                    turn = self.throttle.ready() => turn,
+                },
+                None => self.throttle.ready().await,
+            };
             // The token is taken after the wait, so it is as fresh as it can be when sent.
             let token = self.tokens.token().await.map_err(CallError::Auth)?;
+            // The pause is looked at again now that the turn came: a row waiting for its
+            // turn was not in flight.
+            if let Some(hold) = hold {
+                match hold.release() {
+                    Release::Go => {}
+                    Release::Stopped => return Err(CallError::Withheld),
+                    Release::Again => {
+                        // The turn is given back; the resumed run takes a new one.
+                        drop(turn);
+                        if !hold.until_resumed().await {
+                            return Err(CallError::Withheld);
+                        }
+                        continue;
+                    }
+                }
+            }
             let request = self
                 .http
                 .request(method.clone(), url.clone())

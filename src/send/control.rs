@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::api::Hold;
 use crate::report::live::{Phase, RunProgress};
 use crate::stop::Stop;
 
@@ -38,7 +39,8 @@ impl RunControl {
         RunControl::default()
     }
 
-    /// Pauses the run: no new row is sent until [`RunControl::resume`]; the rows in flight
+    /// Pauses the run: no new row is sent until [`RunControl::resume`], not even a row a
+    /// worker took that waits for its turn at the rate limiter ([`Hold`]); the rows in flight
     /// (their retries included) finish.
     pub fn pause(&self) {
         self.paused.send_replace(true);
@@ -64,6 +66,12 @@ impl RunControl {
     /// The run has reached `phase`.
     pub fn set_phase(&self, phase: Phase) {
         self.progress.send_modify(|p| p.phase = phase);
+    }
+
+    /// A hold for one row: its requests wait while the run is paused (even once their turn at
+    /// the rate limiter came), until one has left; the stop ends them unsent.
+    pub(crate) fn hold(&self) -> Hold {
+        Hold::new(self.paused.subscribe(), self.stop.clone())
     }
 
     /// Whether the run is paused.

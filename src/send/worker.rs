@@ -14,7 +14,7 @@ use super::create_steps::Row;
 use super::feed::RowQueue;
 use super::idempotency::idempotency_key;
 use super::*;
-use crate::api::{ApiClient, RetryPolicy};
+use crate::api::{ApiClient, RetryPolicy, WITHHELD};
 use crate::record::{Outcome, Outcomes};
 use crate::tenant::on_existing::ExistingCheck;
 
@@ -132,6 +132,9 @@ impl Worker {
             mut request,
             in_doubt,
         } = pending;
+        // The row's requests wait while the run is paused, until one has left.
+        let hold = Arc::new(self.control.hold());
+        let client = self.client.held(hold.clone());
         let mut outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
             Some(Err(why)) => Some(Outcome::not_sent(format!("{why}; rerun once it exists"))),
             Some(Ok(parent_id)) => {
@@ -148,7 +151,7 @@ impl Worker {
             .filter(|_| outcome.is_none() && !in_doubt)
         {
             outcome = check
-                .before_send(&self.client, &request, &self.stop, &self.requests)
+                .before_send(&client, &request, &self.stop, &self.requests)
                 .await;
             update = outcome.is_some();
         }
@@ -179,8 +182,15 @@ impl Worker {
                     idempotency_key: &idempotency_key,
                     in_doubt,
                 };
-                send_row(&self.client, row, self.policy, &self.stop, &self.requests).await
+                send_row(&client, row, self.policy, &self.stop, &self.requests).await
             }
+        };
+        // The stop came before any request of the row left: it was not sent, whatever error
+        // its steps made of that.
+        let outcome = if hold.withheld() {
+            Outcome::not_sent(WITHHELD.into())
+        } else {
+            outcome
         };
         // The results task outlives the workers; a send fails only if it died, and then the
         // results cannot be written anyway.

@@ -101,6 +101,89 @@ async fn a_paused_run_sends_no_new_row_until_it_is_resumed() {
     assert!(!fixture.journal().exists());
 }
 
+/// At a low rate, the rows the workers took wait for their turn at the rate limiter, not on
+/// the network: a pause holds them, and a stop ends them unsent without waiting the turns out.
+#[tokio::test]
+async fn a_pause_holds_the_rows_waiting_for_their_turn_at_a_low_rate() {
+    let sandbox = slow_sandbox(Duration::from_millis(10)).await;
+    let fixture = Fixture::new(&customers(60));
+    let config = settings(&fixture, &sandbox, &["--rate", "10", "--concurrency", "8"]);
+    let control = RunControl::new();
+    let mut progress = control.progress();
+    let run = start(config, &control).await;
+
+    wait_for(&mut progress, |p| p.phase == Phase::Sending && p.done >= 5).await;
+    control.pause();
+    assert!(progress.borrow().paused, "the pause is acknowledged");
+    // Only a request that had left may still arrive (a reply takes 10 ms).
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let paused_at = sandbox.sandbox.stats().create_requests;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let later = sandbox.sandbox.stats().create_requests;
+    assert_eq!(
+        later,
+        paused_at,
+        "{} creates were sent while paused",
+        later - paused_at
+    );
+
+    // A stop while paused (and the turns booked for the held rows) ends the run at once.
+    let stopped = Instant::now();
+    control.stop.set();
+    let summary = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("ended")
+        .unwrap();
+    assert!(
+        stopped.elapsed() < Duration::from_millis(800),
+        "the stop waited {:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(sandbox.sandbox.stats().create_requests, paused_at);
+    let created = summary.count(Status::Created);
+    assert_eq!(created, paused_at, "{summary}");
+    assert_eq!(summary.count(Status::NotSent), 60 - created, "{summary}");
+
+    // `orgimport import` finishes the run, creating nothing twice.
+    let rerun = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(rerun.count(Status::Created), 60, "{rerun}");
+    assert!(sandbox.sandbox.commits_by_name().values().all(|&n| n == 1));
+}
+
+/// A stop while the rows wait for their turn at a very low rate ends the run without waiting
+/// the turns out, and sends none of them.
+#[tokio::test]
+async fn a_stop_does_not_wait_out_the_turns_of_rows_not_sent() {
+    let sandbox = slow_sandbox(Duration::from_millis(10)).await;
+    let fixture = Fixture::new(&customers(20));
+    let config = settings(&fixture, &sandbox, &["--rate", "1", "--concurrency", "6"]);
+    let control = RunControl::new();
+    let mut progress = control.progress();
+    let run = start(config, &control).await;
+
+    wait_for(&mut progress, |p| p.phase == Phase::Sending && p.done >= 1).await;
+    let stopped = Instant::now();
+    let before = sandbox.sandbox.stats().create_requests;
+    control.stop.set();
+    let summary = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("ended")
+        .unwrap();
+    assert!(
+        stopped.elapsed() < Duration::from_millis(900),
+        "the stop waited {:?} for the turns",
+        stopped.elapsed()
+    );
+    // A request in the air when the stop came may still arrive; no other.
+    assert!(
+        sandbox.sandbox.stats().create_requests <= before + 1,
+        "{summary}"
+    );
+    assert!(summary.interrupted, "{summary:?}");
+    let created = summary.count(Status::Created);
+    assert_eq!(summary.count(Status::NotSent), 20 - created, "{summary}");
+}
+
 #[tokio::test]
 async fn a_run_stopped_while_paused_leaves_results_the_cli_finishes() {
     let sandbox = slow_sandbox(Duration::from_millis(20)).await;
