@@ -83,8 +83,8 @@ pub enum Command {
     /// Serve the whole import as a local web page (127.0.0.1 only), for people who live in
     /// spreadsheets: file, columns, review, plan, run, results.
     #[command(
-        after_help = "Prints one URL with a one-time token in it; open it in a browser \
-        on this machine.\n\nExamples:\n  \
+        after_help = "Prints one URL with a token in it; open it in a browser on this \
+        machine: it opens the page for as long as the console runs (Ctrl-C stops it).\n\nExamples:\n  \
         orgimport console --sandbox --open\n  \
         orgimport --profile production console --dir ~/imports"
     )]

@@ -1,4 +1,4 @@
-//! `orgimport console`: binds 127.0.0.1, prints the page's URL (with its one-time token) on
+//! `orgimport console`: binds 127.0.0.1, prints the page's URL (with its token, good while the console runs) on
 //! stdout, opens it with `--open`, and serves the page until Ctrl-C.
 
 use anyhow::Context;
@@ -19,8 +19,9 @@ pub async fn run(settings: ConsoleSettings) -> anyhow::Result<ExitStatus> {
     let url = crate::console::url(address.port(), &settings.token);
     println!("{url}");
     eprintln!(
-        "console: open the URL above in a browser on this machine (it works once; Ctrl-C \
-         stops the console); working folder {}",
+        "console: open the URL above in a browser on this machine (it opens the page for as \
+         long as the console runs: keep it as a secret; Ctrl-C stops the console); working \
+         folder {}",
         settings.dir.display()
     );
     if settings.open {

@@ -163,7 +163,7 @@ impl Console {
     }
 }
 
-/// The URL the console prints: the page with its one-time token.
+/// The URL the console prints: the page with its token.
 pub fn url(port: u16, token: &str) -> String {
     format!("http://127.0.0.1:{port}/?token={token}")
 }

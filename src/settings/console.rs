@@ -31,7 +31,8 @@ pub struct ConsoleSettings {
     /// The import each file runs with: its input, dialect, mapping and results file are set
     /// per file by the console.
     pub import: ImportSettings,
-    /// The one-time token of the printed URL, exchanged for the page's cookie.
+    /// The token of the printed URL, exchanged for the page's cookie for as long as the console
+    /// runs.
     pub token: String,
     /// The largest upload taken, in bytes.
     pub max_upload: u64,

@@ -28,6 +28,7 @@
   let events = null;      // the EventSource of the run in progress
   let samples = [];       // the chart's points: {rate, refused, reply}
   let lastRefused = null; // 429s at the previous snapshot
+  let lastProgress = null; // the latest snapshot of the run shown
   let tablePage = 0;
   const PAGE = 50;
 
@@ -83,6 +84,7 @@
   }
 
   function showProgress(p) {
+    lastProgress = p;
     const total = p.total || 0;
     const done = p.done || 0;
     ui.bar.max = Math.max(total, 1);
@@ -153,6 +155,15 @@
   }
 
   function showEnded(ended) {
+    const unsentRows = (ended.counts || {}).not_sent || 0;
+    if (ended.interrupted && lastProgress) {
+      // A stopped run is not finished: what is left is said, and how to finish it.
+      const total = lastProgress.total || 0;
+      say(ui.counts,
+        `Stopped: ${lastProgress.done || 0} of ${plural(total, 'row')} done ` +
+        `(${countsText(ended.counts)}); ${plural(unsentRows, 'row')} not sent: ` +
+        '"Start import" again (or orgimport import) finishes the run.');
+    }
     say(ui.ended, ended.summary + (ended.error && !ended.summary.includes(ended.error) ? ` (${ended.error})` : ''));
     buttons('ended');
     for (const b of [ui.download, ui.retry, ui.verify, ui.undo]) b.hidden = false;
@@ -283,6 +294,7 @@
       }
       if (!window.confirm(asked.question)) return;
       ui.undo.disabled = true;
+      say(ui.said, `Deleting ${plural(asked.organizations, 'organization')}…`);
       const done = await call('POST', '/api/results/undo', { organizations: asked.organizations });
       say(ui.said, done.summary);
       loadTable();

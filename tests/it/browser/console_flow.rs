@@ -41,7 +41,7 @@ const STEP: Duration = Duration::from_secs(15);
 /// A console serving the page for a test, importing into the test's sandbox; stopped when
 /// dropped.
 struct Served {
-    /// The URL the console prints (with its one-time token).
+    /// The URL the console prints (with its token).
     url: String,
     /// Its working folder.
     dir: TempDir,

@@ -29,7 +29,7 @@ pub struct TestConsole {
     pub base: String,
     /// The port served.
     pub port: u16,
-    /// The one-time token of its URL.
+    /// The token of its URL.
     pub token: String,
     /// Its working folder.
     pub dir: TempDir,
