@@ -232,6 +232,7 @@ fn router(console: Arc<Console>) -> Router {
         .merge(events::routes())
         .merge(results::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_bodies))
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),
             guard::check,
@@ -317,6 +318,40 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestP
             Err(e) => Err(ApiError::new(e.status(), e.body_text())),
         }
     }
+}
+
+/// The largest body of a change to the API (every one is JSON), in bytes: axum's bound for
+/// JSON.
+const MAX_JSON_BODY: usize = 2 << 20;
+
+/// Every `POST` to the API carries JSON or nothing: a body that is not JSON is refused before
+/// the handler sees it, also by those that take no parameter (retry, verify, pause ...), so
+/// that a malformed request does nothing instead of what an empty one would.
+async fn json_bodies(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, ApiError> {
+    if request.method() != axum::http::Method::POST || !request.uri().path().starts_with("/api/") {
+        return Ok(next.run(request).await);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_JSON_BODY)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request's body is larger than {MAX_JSON_BODY} bytes"),
+            )
+        })?;
+    if !bytes.is_empty()
+        && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+    {
+        return Err(ApiError::bad(format!(
+            "the request's body is not JSON: {e}"
+        )));
+    }
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    Ok(next.run(request).await)
 }
 
 /// What an unknown path gets.

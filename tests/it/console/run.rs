@@ -448,6 +448,49 @@ async fn bad_run_requests_are_refused_with_a_message() {
     assert_eq!(sandbox.sandbox.stats().create_requests, 0);
 }
 
+/// A change whose body is not JSON (`{`, as a typo or a cut request sends it) is refused
+/// whatever it asks, and starts nothing: a retry, a verify, a pause.
+#[tokio::test]
+async fn a_change_with_a_malformed_body_is_refused_and_does_nothing() {
+    let sandbox = sandbox(Duration::ZERO).await;
+    let mut csv = customers(5);
+    csv.push_str(",,No name,,,,,Bo\n"); // an invalid row: something to retry
+    let console = console_for(&sandbox, &csv, &[]).await;
+    ok_json(start_import(&console).await).await;
+    let ended = wait_ended(&console).await;
+    let requests = sandbox.sandbox.stats().api_requests;
+    for path in [
+        "/api/results/retry",
+        "/api/results/verify",
+        "/api/run/pause",
+        "/api/run/start",
+    ] {
+        for content_type in ["application/json", "text/plain"] {
+            let reply = console
+                .request(Method::POST, path)
+                .header("content-type", content_type)
+                .body("{")
+                .send()
+                .await
+                .unwrap();
+            let said = refused(reply, StatusCode::BAD_REQUEST).await;
+            assert!(said.contains("JSON"), "{path}: {said}");
+        }
+    }
+    assert_eq!(
+        sandbox.sandbox.stats().api_requests,
+        requests,
+        "nothing sent"
+    );
+    let run = console.get_json("/api/run").await;
+    assert_eq!(
+        run["run"]["ended"], ended,
+        "the run shown is the one that ended"
+    );
+    // The page's own empty object still goes through.
+    ok_json(console.post_json("/api/results/verify", &json!({})).await).await;
+}
+
 #[tokio::test]
 async fn a_rehearsal_on_the_consoles_own_sandbox_is_retried_from_its_results_file() {
     let console = super::start().await;
