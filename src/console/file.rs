@@ -116,7 +116,7 @@ async fn upload(
     let dir = console.dir().to_path_buf();
     let path = blocking(move || store::place(&dir, &temp, &name, &hash)).await?;
     console.hold(&path);
-    settle(&console, path, Dialect::default(), hash).await
+    settle(&console, path, Dialect::default(), hash, false).await
 }
 
 /// How to read the file again: `--sheet`, `--header-row`, `--encoding`, `--delimiter`.
@@ -149,19 +149,21 @@ async fn reread(
     .map_err(ApiError::bad)?
     .with_sheet(read_as.sheet.as_deref().filter(|s| !s.is_empty()))
     .with_header_row(read_as.header_row);
-    settle(&console, path, dialect, hash).await
+    settle(&console, path, dialect, hash, true).await
 }
 
 /// Reads the file at `path` (whose bytes hash to `hash`) as `dialect` says, records it as
 /// the console's file (what follows it cleared), and says what it holds or why the CLI would
 /// refuse it. A corrected copy made from these very bytes read this way (by this console, or
 /// one stopped since) is taken up again, with its edits and the mapping remembered for the
-/// header: the run then resumes from the copy's results file.
+/// header: the run then resumes from the copy's results file. `again`: a "Read again" of
+/// the file, whose refusal keeps the file as it was read (and what follows it).
 async fn settle(
     console: &Console,
     path: PathBuf,
     dialect: Dialect,
     hash: [u8; 32],
+    again: bool,
 ) -> Result<Json<Facts>, ApiError> {
     let (at, how) = (path.clone(), dialect.clone());
     let (mut read, found) = blocking(move || {
@@ -190,6 +192,10 @@ async fn settle(
         Err(e) => Err(ApiError::bad(e.clone())),
     };
     let mut work = console.work();
+    let was_read = work.file.as_ref().is_some_and(|file| file.read.is_ok());
+    if again && was_read && read.is_err() {
+        return reply;
+    }
     work.file = Some(Upload {
         path,
         dialect,

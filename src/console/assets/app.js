@@ -5,6 +5,7 @@
 
 (function () {
   const review = { page: 1, kind: '' };
+  let lastError = ''; // what the API last refused, said again once its section is redrawn
 
   // Replaces the section of `step` with the server's rendering of it, keeping the focus on
   // the element of the same id when there was one.
@@ -55,7 +56,8 @@
     }
     const data = await reply.json().catch(() => ({}));
     if (!reply.ok) {
-      say(status, data.error || ('Refused (' + reply.status + ')'), true);
+      lastError = data.error || ('Refused (' + reply.status + ')');
+      say(status, lastError, true);
       return null;
     }
     say(status, '');
@@ -67,6 +69,20 @@
     if (!el) return;
     el.textContent = text;
     el.classList.toggle('error', !!alarm);
+  }
+
+  // The CLI's message names its flag; in the page, --encoding is the Encoding box.
+  function hintEncoding() {
+    const box = document.getElementById('encoding');
+    if (!box) return;
+    for (const el of document.querySelectorAll('#file .error, #file-status')) {
+      if (!el.textContent.includes('--encoding') || el.querySelector('.hint')) continue;
+      const hint = document.createElement('span');
+      hint.className = 'hint';
+      hint.textContent = ' In this page, --encoding is the Encoding box below: type the ' +
+        'encoding there (windows-1252 for most Excel CSV files) and press "Read again".';
+      el.appendChild(hint);
+    }
   }
 
   function focusStep(step) {
@@ -87,6 +103,7 @@
     review.kind = '';
     await refreshAfter(['file', 'columns', 'review', 'plan']);
     if (data) say('file-status', file.name + ': ' + data.rows + ' rows read.');
+    hintEncoding();
   }
 
   document.addEventListener('change', async (event) => {
@@ -128,8 +145,11 @@
         if (v === '') continue;
         body[k] = k === 'header_row' ? Number(v) : v;
       }
-      await call('POST', '/api/file/read', JSON.stringify(body), 'file-status');
+      const data = await call('POST', '/api/file/read', JSON.stringify(body), 'file-status');
       await refreshAfter(['file', 'columns', 'review', 'plan']);
+      // The refusal outlives the redraw (the file stays as it was read).
+      if (!data) say('file-status', lastError, true);
+      hintEncoding();
     } else if (form.id === 'columns-form') {
       event.preventDefault();
       const choices = Array.from(form.querySelectorAll('select')).map((s) => s.value);
@@ -156,8 +176,10 @@
     } else if (t.id === 'plan-make') {
       t.disabled = true;
       say('plan-status', 'Reading the tenant…');
-      await call('POST', '/api/plan', JSON.stringify({}), 'plan-status');
+      const data = await call('POST', '/api/plan', JSON.stringify({}), 'plan-status');
       await refresh('plan');
+      // The refusal (rejected credentials, a tenant that does not answer) outlives the redraw.
+      if (!data) say('plan-status', lastError, true);
       focusStep('plan');
     }
   });

@@ -311,6 +311,28 @@ async fn a_workbook_offers_its_visible_sheets_and_reads_the_one_chosen() {
     assert!(error.contains("there is no sheet \"Nope\""), "{error}");
 }
 
+/// A "Read again" the CLI refuses (a header row past the file's end) says why and keeps the
+/// file as it was read, with the columns matched after it.
+#[tokio::test]
+async fn a_failed_read_again_keeps_the_file_as_it_was_read() {
+    let console = start().await;
+    let csv = "name,description\nAcme,one\nGlobex,two\n";
+    console.upload_and_map("kept.csv", csv).await;
+    let columns = console.get_json("/api/columns").await;
+    let facts = console.get_json("/api/file").await;
+    assert_eq!(facts["rows"], 2, "{facts}");
+    let error = refused(
+        console
+            .post_json("/api/file/read", &json!({"header_row": 99999}))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(error.contains("99999"), "{error}");
+    assert_eq!(console.get_json("/api/file").await, facts);
+    assert_eq!(console.get_json("/api/columns").await, columns);
+}
+
 #[tokio::test]
 async fn title_rows_are_passed_with_the_header_row() {
     let console = start().await;
