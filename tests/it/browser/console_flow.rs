@@ -64,9 +64,15 @@ async fn sandbox(latency: Duration) -> TestSandbox {
 /// `orgimport console` for `sandbox` (its secret in a file, as the engineer who sets the
 /// console up gives it), on a port-0 listener of 127.0.0.1, with `extra` arguments.
 async fn console_for(sandbox: &TestSandbox, extra: &[&str]) -> Served {
+    console_with_secret(sandbox, &sandbox.secret(), extra).await
+}
+
+/// [`console_for`], given `secret` as the client secret.
+async fn console_with_secret(sandbox: &TestSandbox, secret: &str, extra: &[&str]) -> Served {
     let dir = tempfile::tempdir().unwrap();
-    let secret = dir.path().join(".secret");
-    std::fs::write(&secret, sandbox.secret()).unwrap();
+    let secret_file = dir.path().join(".secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    let secret = secret_file;
     let c = sandbox.sandbox.config();
     let mut args = vec![
         "--base-url",
@@ -345,5 +351,39 @@ async fn the_runs_answer_to_an_existing_organization_is_the_one_chosen_in_the_pl
         existing.description, "",
         "nothing is changed in the tenant for it"
     );
+    browser.close().await;
+}
+
+/// A plan the tenant refuses (the credentials rejected) says why, and the message stays on
+/// the page once the plan's section is drawn again.
+#[tokio::test]
+async fn a_plan_refused_by_the_tenant_says_why() {
+    let Some(browser) = Browser::start("console plan refused").await else {
+        return;
+    };
+    let sandbox = sandbox(Duration::ZERO).await;
+    let served = console_with_secret(&sandbox, "not-the-secret", &[]).await;
+    browser.client.goto(&served.url).await.unwrap();
+    let input = browser.by_name("input", "Customer file").await;
+    input
+        .send_keys(&repo_file(FILE).to_string_lossy())
+        .await
+        .unwrap();
+    browser
+        .wait_text("1. The file", "[role=status]", "10 rows read", STEP)
+        .await;
+    press(&browser, "2. Match columns", "button", "Continue").await;
+    browser
+        .wait_text("3. Review", "[role=status]", "1 with problems", STEP)
+        .await;
+    press(&browser, "4. Plan", "button", "Compare with the tenant").await;
+    let said = browser
+        .wait_text("4. Plan", "#plan-status", "invalid_client", STEP)
+        .await;
+    // Still there a moment later: no redraw wiped it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let still = browser.texts("4. Plan", "#plan-status").await;
+    assert!(still.contains("invalid_client"), "{said} became {still:?}");
+    assert!(!still.contains(&sandbox.secret()), "{still}");
     browser.close().await;
 }
