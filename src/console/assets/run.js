@@ -29,6 +29,7 @@
   let samples = [];       // the chart's points: {rate, refused, reply}
   let lastRefused = null; // 429s at the previous snapshot
   let lastProgress = null; // the latest snapshot of the run shown
+  let endedCounts = null;  // the rows by status when the run shown ended
   let tablePage = 0;
   const PAGE = 50;
 
@@ -161,8 +162,8 @@
       const total = lastProgress.total || 0;
       say(ui.counts,
         `Stopped: ${lastProgress.done || 0} of ${plural(total, 'row')} done ` +
-        `(${countsText(ended.counts)}); ${plural(unsentRows, 'row')} not sent: ` +
-        '"Start import" again (or orgimport import) finishes the run.');
+        `(${countsText(ended.counts)}). "Start import" again (or orgimport import) sends ` +
+        `the ${plural(unsentRows, 'row')} not sent.`);
     }
     say(ui.ended, ended.summary + (ended.error && !ended.summary.includes(ended.error) ? ` (${ended.error})` : ''));
     buttons('ended');
@@ -170,6 +171,7 @@
     const failed = (ended.counts || {}).failed || 0;
     const unsent = (ended.counts || {}).not_sent || 0;
     ui.retry.disabled = failed + unsent === 0 && ((ended.counts || {}).unconfirmed || 0) === 0;
+    endedCounts = ended.counts || {};
     loadTable();
   }
 
@@ -255,10 +257,26 @@
       }
       body.appendChild(tr);
     }
+    if (endedCounts && data.counts) followFile(data.counts);
     const pages = Math.max(1, Math.ceil(data.total / data.size));
     say(ui.page, `Page ${data.page + 1} of ${pages} (${plural(data.total, 'row')})`);
     ui.prev.disabled = data.page === 0;
     ui.next.disabled = data.page + 1 >= pages;
+  }
+
+  // The results file is the truth: finished by `orgimport import`, or by another run, since
+  // the run shown ended, it holds other counts. The page says so, shows the file's counts, and
+  // Retry follows them.
+  function followFile(counts) {
+    const statuses = new Set([...Object.keys(counts), ...Object.keys(endedCounts)]);
+    const changed = [...statuses].some((s) => (counts[s] || 0) !== (endedCounts[s] || 0));
+    if (!changed) return;
+    const left = (counts.failed || 0) + (counts.not_sent || 0) + (counts.unconfirmed || 0);
+    say(ui.counts, `The results file changed since this run ended (finished by orgimport ` +
+      `import, or by another run): it now holds ${countsText(counts)}.`);
+    say(ui.ended, left === 0 ? 'Every row is done: nothing to retry.'
+      : `${plural(left, 'row')} not done: "Retry the failed rows" sends them.`);
+    ui.retry.disabled = left === 0;
   }
 
   ui.filter.addEventListener('change', () => { tablePage = 0; loadTable(); });

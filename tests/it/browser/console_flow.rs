@@ -387,3 +387,73 @@ async fn a_plan_refused_by_the_tenant_says_why() {
     assert!(!still.contains(&sandbox.secret()), "{still}");
     browser.close().await;
 }
+
+/// A run stopped from the page says what is left and how to finish it; finished by
+/// `orgimport import` since, the page opened again says the results file changed since the
+/// run ended, shows the file's counts, and Retry follows them (nothing is left to retry).
+#[tokio::test]
+async fn a_stopped_run_finished_by_the_cli_is_shown_as_its_results_file_says() {
+    let Some(browser) = Browser::start("console finished by the cli").await else {
+        return;
+    };
+    let sandbox = sandbox(Duration::from_millis(400)).await;
+    let served = console_for(&sandbox, &["--concurrency", "1"]).await;
+    file_to_plan(&browser, &served.url, false, ALL_NEW).await;
+    press(&browser, "5. Run", "button", "Start import").await;
+    browser
+        .wait_text("5. Run", "[role=status]", "Sending: ", STEP)
+        .await;
+    press(&browser, "5. Run", "button", "Stop").await;
+    let stopped = browser
+        .wait_text("5. Run", "[role=status]", "Stopped: ", STEP)
+        .await;
+    assert!(stopped.contains("not sent"), "{stopped}");
+
+    // `orgimport import` of what the page ran: the corrected copy, the mapping file.
+    let named = |end: &str| {
+        std::fs::read_dir(served.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(end))
+            .unwrap_or_else(|| panic!("no file ending {end}"))
+    };
+    let (input, mapping) = (named(".corrected.csv"), named(".toml"));
+    let c = sandbox.sandbox.config();
+    let secret = served.dir.path().join(".secret");
+    let args = [
+        "orgimport",
+        "import",
+        input.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--base-url",
+        &sandbox.base_url,
+        "--tenant",
+        &c.tenant,
+        "--client-id",
+        &c.client_id,
+        "--client-secret-file",
+        secret.to_str().unwrap(),
+        "--template-id",
+        &c.template_id,
+        "--quiet",
+    ];
+    let summary = crate::fixture::import_with(args.iter().map(|s| s.to_string()).collect())
+        .await
+        .unwrap();
+    assert!(summary.done_before > 0, "{summary}");
+
+    browser.client.refresh().await.unwrap();
+    let said = browser
+        .wait_text("5. Run", "[role=status]", "changed since", STEP)
+        .await;
+    assert!(said.contains(&format!("{ROWS} created")), "{said}");
+    let retry = browser
+        .in_region("6. Results", "button", "Retry the failed rows")
+        .await;
+    assert!(
+        !retry.is_enabled().await.unwrap(),
+        "every row is done: nothing to retry"
+    );
+    browser.close().await;
+}
