@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use crate::stop::Stop;
 
 /// Why a row held when the run stopped was not sent.
-pub const WITHHELD: &str = "the run stopped before it was sent";
+pub const WITHHELD: &str = "the run stopped before this row was sent; rerun to send it";
 
 /// One row's hold: its requests wait while the run is paused, until one of them has left.
 /// A row that has sent a request is in flight: its next requests (retries, look-ups, reads)
