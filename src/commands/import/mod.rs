@@ -114,20 +114,7 @@ pub async fn import(config: ImportSettings) -> Result<Summary, Error> {
          (Ctrl-C again to quit at once)",
         Some("interrupted again: quitting now; rerun the same command to finish"),
     );
-    let on_existing = steps::check_tenant(&config, &session, &prepared.plan, &control.stop).await?;
-    let results_as_written = prepared.results_as_written;
-    let sent = steps::send(&config, &opened, &session, prepared, on_existing, &control).await?;
-    let written = steps::write_results(
-        &config,
-        opened,
-        results_as_written,
-        sent.outcomes,
-        sent.journal,
-    )
-    .await;
-    Ok(steps::summary(
-        config, &session, sent.tally, written, started,
-    ))
+    finish(config, opened, session, prepared, &control, started).await
 }
 
 /// Runs an import that [`steps::open`] opened, to its end, steered by `control` alone (no
@@ -146,6 +133,19 @@ pub async fn run_opened(
     let session = session::connect(&config).await?;
     control.set_phase(Phase::Planning);
     let prepared = steps::plan(&config, &opened, &session).await?;
+    finish(config, opened, session, prepared, control, started).await
+}
+
+/// The steps of an import after its plan, the same for every face of the tool: read the
+/// tenant, send, write the results, sum up; each phase published on `control`.
+async fn finish(
+    config: ImportSettings,
+    opened: steps::Opened,
+    session: session::Session,
+    prepared: crate::planning::Prepared,
+    control: &RunControl,
+    started: Instant,
+) -> Result<Summary, Error> {
     control.set_phase(Phase::ReadingTenant);
     let on_existing = steps::check_tenant(&config, &session, &prepared.plan, &control.stop).await?;
     let results_as_written = prepared.results_as_written;
