@@ -111,6 +111,27 @@ impl Work {
             None => (upload.path.clone(), upload.dialect.clone()),
         })
     }
+
+    /// What the review and the plan check: the file as [`Work::input`] gives it, and the
+    /// columns chosen in step 2.
+    ///
+    /// # Errors
+    /// An [`ApiError`] naming the step not done yet.
+    pub(crate) fn chosen(
+        &self,
+    ) -> Result<(PathBuf, crate::input::Dialect, crate::input::MappingSpec), ApiError> {
+        let Some(columns) = &self.columns else {
+            return Err(ApiError::not_yet(
+                "no columns chosen yet: choose them and press Continue (step 2)",
+            ));
+        };
+        let Some((input, dialect)) = self.input() else {
+            return Err(ApiError::not_yet(
+                "no file read yet: upload one first (step 1)",
+            ));
+        };
+        Ok((input, dialect, columns.spec.clone()))
+    }
 }
 
 impl Console {

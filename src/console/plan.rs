@@ -42,20 +42,7 @@ async fn current(State(console): State<Arc<Console>>) -> Result<Json<Value>, Api
 
 /// POST `/api/plan`: compares the file with the tenant, as `orgimport plan` does.
 async fn make(State(console): State<Arc<Console>>) -> Result<Json<Value>, ApiError> {
-    let (input, dialect, spec) = {
-        let work = console.work();
-        let Some(columns) = &work.columns else {
-            return Err(ApiError::not_yet(
-                "no columns chosen yet: choose them and press Continue (step 2)",
-            ));
-        };
-        let Some((input, dialect)) = work.input() else {
-            return Err(ApiError::not_yet(
-                "no file read yet: upload one first (step 1)",
-            ));
-        };
-        (input, dialect, columns.spec.clone())
-    };
+    let (input, dialect, spec) = console.work().chosen()?;
     let settings = console.import_for(&input, dialect, spec);
     let out = default_plan_path(&input, console.sandbox);
     let report = cli_plan::plan(settings, out).await?;

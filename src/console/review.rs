@@ -51,20 +51,7 @@ pub(crate) async fn current(console: &Arc<Console>) -> Result<Arc<Review>, ApiEr
     if let Some(review) = console.work().review.clone() {
         return Ok(review);
     }
-    let (input, dialect, spec) = {
-        let work = console.work();
-        let Some(columns) = &work.columns else {
-            return Err(ApiError::not_yet(
-                "no columns chosen yet: choose them and press Continue (step 2)",
-            ));
-        };
-        let Some((input, dialect)) = work.input() else {
-            return Err(ApiError::not_yet(
-                "no file read yet: upload one first (step 1)",
-            ));
-        };
-        (input, dialect, columns.spec.clone())
-    };
+    let (input, dialect, spec) = console.work().chosen()?;
     let template = console.import.default_template.clone();
     let review = blocking(move || {
         checked::check(&input, &dialect, &spec, template.as_deref()).map_err(ApiError::from)
