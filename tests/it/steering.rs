@@ -59,8 +59,17 @@ async fn wait_for(
         .expect("the run is still there");
 }
 
-#[tokio::test]
-async fn a_paused_run_sends_no_new_row_until_it_is_resumed() {
+/// A run of 200 rows (20 ms a reply, 4 workers) paused once it has sent 10.
+struct Paused {
+    sandbox: TestSandbox,
+    fixture: Fixture,
+    control: RunControl,
+    progress: watch::Receiver<RunProgress>,
+    run: JoinHandle<Summary>,
+}
+
+/// Starts the run of [`Paused`] and pauses it once it has sent 10 rows.
+async fn paused_mid_run() -> Paused {
     let sandbox = slow_sandbox(Duration::from_millis(20)).await;
     let fixture = Fixture::new(&customers(200));
     let config = settings(
@@ -74,6 +83,24 @@ async fn a_paused_run_sends_no_new_row_until_it_is_resumed() {
 
     wait_for(&mut progress, |p| p.phase == Phase::Sending && p.done >= 10).await;
     control.pause();
+    Paused {
+        sandbox,
+        fixture,
+        control,
+        progress,
+        run,
+    }
+}
+
+#[tokio::test]
+async fn a_paused_run_sends_no_new_row_until_it_is_resumed() {
+    let Paused {
+        sandbox,
+        fixture,
+        control,
+        progress,
+        run,
+    } = paused_mid_run().await;
     // The rows in flight finish; then nothing more is created while paused.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let paused_at = sandbox.sandbox.stats().creates_committed;
@@ -186,19 +213,13 @@ async fn a_stop_does_not_wait_out_the_turns_of_rows_not_sent() {
 
 #[tokio::test]
 async fn a_run_stopped_while_paused_leaves_results_the_cli_finishes() {
-    let sandbox = slow_sandbox(Duration::from_millis(20)).await;
-    let fixture = Fixture::new(&customers(200));
-    let config = settings(
-        &fixture,
-        &sandbox,
-        &["--rate", "1000", "--concurrency", "4"],
-    );
-    let control = RunControl::new();
-    let mut progress = control.progress();
-    let run = start(config, &control).await;
-
-    wait_for(&mut progress, |p| p.phase == Phase::Sending && p.done >= 10).await;
-    control.pause();
+    let Paused {
+        sandbox,
+        fixture,
+        control,
+        progress: _progress,
+        run,
+    } = paused_mid_run().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     control.stop.set();
     let summary = tokio::time::timeout(Duration::from_secs(10), run)
