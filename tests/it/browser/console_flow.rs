@@ -73,21 +73,7 @@ async fn console_with_secret(sandbox: &TestSandbox, secret: &str, extra: &[&str]
     let secret_file = dir.path().join(".secret");
     std::fs::write(&secret_file, secret).unwrap();
     let secret = secret_file;
-    let c = sandbox.sandbox.config();
-    let mut args = vec![
-        "--base-url",
-        &sandbox.base_url,
-        "--tenant",
-        &c.tenant,
-        "--client-id",
-        &c.client_id,
-        "--client-secret-file",
-        secret.to_str().unwrap(),
-        "--template-id",
-        &c.template_id,
-    ];
-    args.extend_from_slice(extra);
-    let settings = crate::console::settings(dir.path(), &args);
+    let settings = crate::console::sandbox_settings(sandbox, dir.path(), &secret, extra);
     let token = settings.token.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -51,6 +51,31 @@ pub fn settings(dir: &Path, args: &[&str]) -> ConsoleSettings {
     }
 }
 
+/// The settings of a console in `dir` against `sandbox` (its tenant, client and template,
+/// the client secret read from `secret_file`), with `extra` flags.
+pub(crate) fn sandbox_settings(
+    sandbox: &crate::util::TestSandbox,
+    dir: &Path,
+    secret_file: &Path,
+    extra: &[&str],
+) -> ConsoleSettings {
+    let c = sandbox.sandbox.config();
+    let mut args = vec![
+        "--base-url",
+        &sandbox.base_url,
+        "--tenant",
+        &c.tenant,
+        "--client-id",
+        &c.client_id,
+        "--client-secret-file",
+        secret_file.to_str().unwrap(),
+        "--template-id",
+        &c.template_id,
+    ];
+    args.extend_from_slice(extra);
+    settings(dir, &args)
+}
+
 /// Starts a console with `--sandbox` (and `change` applied to its settings), not logged in.
 pub async fn start_with(change: impl FnOnce(&mut ConsoleSettings)) -> TestConsole {
     start_args(&["--sandbox"], change).await

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{TestConsole, ok_json, refused, settings};
+use super::{TestConsole, ok_json, refused, sandbox_settings};
 use crate::fixture::{customers, import_with};
 use crate::util::{TestSandbox, start_sandbox};
 
@@ -65,21 +65,7 @@ pub(super) async fn serve_in(
 ) -> (TestConsole, JoinHandle<Result<(), orgimport::Error>>) {
     let secret = dir.path().join(".secret");
     std::fs::write(&secret, format!("{}\n", sandbox.secret())).unwrap();
-    let c = sandbox.sandbox.config();
-    let mut args = vec![
-        "--base-url",
-        &sandbox.base_url,
-        "--tenant",
-        &c.tenant,
-        "--client-id",
-        &c.client_id,
-        "--client-secret-file",
-        secret.to_str().unwrap(),
-        "--template-id",
-        &c.template_id,
-    ];
-    args.extend_from_slice(extra);
-    let settings = settings(dir.path(), &args);
+    let settings = sandbox_settings(sandbox, dir.path(), &secret, extra);
     let token = settings.token.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
