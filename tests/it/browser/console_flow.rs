@@ -265,21 +265,28 @@ async fn a_user_imports_a_workbook_fixing_one_cell_and_downloads_what_happened()
     browser.close().await;
 }
 
+/// Steps 1 to 4 against a slow sandbox, then the run started and seen sending: one row at a
+/// time, each reply slowed, so the run lasts about four seconds. Returns the sandbox, the
+/// console and the status first seen sending.
+async fn sending_slowly(browser: &Browser) -> (TestSandbox, Served, String) {
+    let sandbox = sandbox(Duration::from_millis(400)).await;
+    let served = console_for(&sandbox, &["--concurrency", "1"]).await;
+    file_to_plan(browser, &served.url, false, ALL_NEW).await;
+
+    press(browser, "5. Run", "button", "Start import").await;
+    let sending = browser
+        .wait_text("5. Run", "[role=status]", "Sending: ", STEP)
+        .await;
+    (sandbox, served, sending)
+}
+
 /// The page reloaded while the run sends shows the run where it is, and its end.
 #[tokio::test]
 async fn a_page_reloaded_during_the_run_shows_the_run_and_its_end() {
     let Some(browser) = Browser::start("console reload").await else {
         return;
     };
-    // One row at a time, each reply slowed: the run lasts about four seconds.
-    let sandbox = sandbox(Duration::from_millis(400)).await;
-    let served = console_for(&sandbox, &["--concurrency", "1"]).await;
-    file_to_plan(&browser, &served.url, false, ALL_NEW).await;
-
-    press(&browser, "5. Run", "button", "Start import").await;
-    let sending = browser
-        .wait_text("5. Run", "[role=status]", "Sending: ", STEP)
-        .await;
+    let (sandbox, served, sending) = sending_slowly(&browser).await;
     assert!(
         sending.contains(&format!("of {ROWS} rows done")),
         "{sending}"
@@ -382,13 +389,7 @@ async fn a_stopped_run_finished_by_the_cli_is_shown_as_its_results_file_says() {
     let Some(browser) = Browser::start("console finished by the cli").await else {
         return;
     };
-    let sandbox = sandbox(Duration::from_millis(400)).await;
-    let served = console_for(&sandbox, &["--concurrency", "1"]).await;
-    file_to_plan(&browser, &served.url, false, ALL_NEW).await;
-    press(&browser, "5. Run", "button", "Start import").await;
-    browser
-        .wait_text("5. Run", "[role=status]", "Sending: ", STEP)
-        .await;
+    let (sandbox, served, _) = sending_slowly(&browser).await;
     press(&browser, "5. Run", "button", "Stop").await;
     let stopped = browser
         .wait_text("5. Run", "[role=status]", "Stopped: ", STEP)
