@@ -291,31 +291,19 @@ async fn cli_import(input: &Path, extra: &[&str]) -> Vec<Value> {
     let secret = dir.path().join("secret");
     std::fs::write(&secret, sandbox.secret()).unwrap();
     let results = dir.path().join("results.csv");
-    let c = sandbox.sandbox.config();
-    let mut args: Vec<String> = [
-        "orgimport",
-        "import",
-        input.to_str().unwrap(),
-        "--base-url",
-        &sandbox.base_url,
-        "--tenant",
-        &c.tenant,
-        "--client-id",
-        &c.client_id,
-        "--client-secret-file",
-        secret.to_str().unwrap(),
-        "--template-id",
-        &c.template_id,
-        "--out",
-        results.to_str().unwrap(),
-        "--rate",
-        "1000",
-        "--quiet",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut args = super::cli_import_args(&sandbox, input, &secret);
+    args.extend(
+        [
+            "--out",
+            results.to_str().unwrap(),
+            "--rate",
+            "1000",
+            "--quiet",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string()),
+    );
     let summary = crate::fixture::import_with(args).await.unwrap();
     assert!(summary.counts.values().sum::<u64>() > 0, "{summary}");
     organizations(&sandbox)

@@ -76,6 +76,34 @@ pub(crate) fn sandbox_settings(
     settings(dir, &args)
 }
 
+/// The command line of `orgimport import INPUT` against `sandbox` (its tenant, client and
+/// template, the client secret read from `secret_file`), to which a test adds its flags.
+pub(crate) fn cli_import_args(
+    sandbox: &crate::util::TestSandbox,
+    input: &Path,
+    secret_file: &Path,
+) -> Vec<String> {
+    let c = sandbox.sandbox.config();
+    [
+        "orgimport",
+        "import",
+        input.to_str().unwrap(),
+        "--base-url",
+        &sandbox.base_url,
+        "--tenant",
+        &c.tenant,
+        "--client-id",
+        &c.client_id,
+        "--client-secret-file",
+        secret_file.to_str().unwrap(),
+        "--template-id",
+        &c.template_id,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// Starts a console with `--sandbox` (and `change` applied to its settings), not logged in.
 pub async fn start_with(change: impl FnOnce(&mut ConsoleSettings)) -> TestConsole {
     start_args(&["--sandbox"], change).await

@@ -200,27 +200,10 @@ async fn a_stopped_run_leaves_a_results_file_orgimport_import_finishes() {
     // The CLI finishes it, from the same results file, creating nothing twice.
     let secret = console.path("cli-secret");
     std::fs::write(&secret, sandbox.secret()).unwrap();
-    let c = sandbox.sandbox.config();
     let input = console.path("customers.csv");
-    let args = [
-        "orgimport",
-        "import",
-        input.to_str().unwrap(),
-        "--base-url",
-        &sandbox.base_url,
-        "--tenant",
-        &c.tenant,
-        "--client-id",
-        &c.client_id,
-        "--client-secret-file",
-        secret.to_str().unwrap(),
-        "--template-id",
-        &c.template_id,
-        "--quiet",
-    ];
-    let summary = import_with(args.iter().map(|s| s.to_string()).collect())
-        .await
-        .unwrap();
+    let mut args = super::cli_import_args(&sandbox, &input, &secret);
+    args.push("--quiet".to_string());
+    let summary = import_with(args).await.unwrap();
     assert_eq!(summary.done_before as u64, created, "{summary}");
     assert_eq!(summary.results, results);
     assert_eq!(sandbox.sandbox.stats().creates_committed, 200);
