@@ -253,6 +253,15 @@ async fn a_limit_on_writes_leaves_reads_and_deletes_free() {
     assert_eq!(list(&sandbox, &token).await.status, 429);
 }
 
+/// `orgimport import --rate auto --concurrency 32` of `rows` customers against `sandbox`.
+async fn import_auto(sandbox: &TestSandbox, rows: usize) -> orgimport::report::summary::Summary {
+    let fixture = crate::fixture::Fixture::new(&crate::fixture::customers(rows));
+    fixture
+        .import(sandbox, &["--rate", "auto", "--concurrency", "32"])
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_auto_reads_oktas_headers_and_is_never_refused_after_them() {
     // Windows of 2 s allowing 20 each (10/s), told only in Okta's headers; auto starts at
@@ -270,11 +279,7 @@ async fn rate_auto_reads_oktas_headers_and_is_never_refused_after_them() {
         ..SandboxConfig::default()
     })
     .await;
-    let fixture = crate::fixture::Fixture::new(&crate::fixture::customers(45));
-    let summary = fixture
-        .import(&sandbox, &["--rate", "auto", "--concurrency", "32"])
-        .await
-        .unwrap();
+    let summary = import_auto(&sandbox, 45).await;
     assert_eq!(summary.exit_status().code(), 0, "{summary}");
     assert_eq!(
         summary.count(orgimport::record::Status::Created),
@@ -313,11 +318,7 @@ async fn rate_auto_learns_a_blocking_window_from_its_one_block_and_stays_under_i
         ..SandboxConfig::default()
     })
     .await;
-    let fixture = crate::fixture::Fixture::new(&crate::fixture::customers(70));
-    let summary = fixture
-        .import(&sandbox, &["--rate", "auto", "--concurrency", "32"])
-        .await
-        .unwrap();
+    let summary = import_auto(&sandbox, 70).await;
     assert_eq!(summary.exit_status().code(), 0, "{summary}");
     assert_eq!(
         summary.count(orgimport::record::Status::Created),
@@ -351,11 +352,7 @@ async fn rate_auto_tells_an_in_flight_limit_from_a_rate_and_caps_the_count_in_fl
         ..SandboxConfig::default()
     })
     .await;
-    let fixture = crate::fixture::Fixture::new(&crate::fixture::customers(240));
-    let summary = fixture
-        .import(&sandbox, &["--rate", "auto", "--concurrency", "32"])
-        .await
-        .unwrap();
+    let summary = import_auto(&sandbox, 240).await;
     assert_eq!(summary.exit_status().code(), 0, "{summary}");
     assert_eq!(
         summary.count(orgimport::record::Status::Created),
