@@ -120,7 +120,7 @@ pub struct TokenArgs {
     /// Print the access token itself (for a manual curl); it is a credential.
     #[arg(long)]
     pub show: bool,
-    /// Print the result as one JSON document on stdout, for scripts (see the README for its keys).
+    /// Print the result as one JSON document on stdout, for scripts (see docs/commands.md for its keys).
     #[arg(long)]
     pub json: bool,
     /// The template to check the token can read, as the import would [env:
@@ -146,7 +146,7 @@ pub struct ConfigArgs {
     /// Requests per second at most, or auto [env: ORGIMPORT_RATE] [default: 20].
     #[arg(long, value_parser = parse_rate_setting, help_heading = "Rate")]
     pub rate: Option<RateSetting>,
-    /// Print the result as one JSON document on stdout, for scripts (see the README for its keys).
+    /// Print the result as one JSON document on stdout, for scripts (see docs/commands.md for its keys).
     #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// Where the tenant is.
@@ -277,7 +277,7 @@ pub struct PlanArgs {
     /// The import to plan.
     #[command(flatten)]
     pub import: ImportArgs,
-    /// Print the result as one JSON document on stdout, for scripts (see the README for its keys).
+    /// Print the result as one JSON document on stdout, for scripts (see docs/commands.md for its keys).
     #[arg(long, help_heading = "Output")]
     pub json: bool,
 }
@@ -304,7 +304,7 @@ pub struct InputFormatArgs {
     /// mark, or the encoding detected when the file is not UTF-8].
     #[arg(long, value_name = "NAME")]
     pub encoding: Option<String>,
-    /// A TOML file naming the column (or value, format, slug) of each field; see the README.
+    /// A TOML file naming the column (or value, format, slug) of each field; see docs/input.md.
     #[arg(long, value_name = "PATH")]
     pub mapping: Option<PathBuf>,
     /// FIELD=COLUMN: take a field (or metadata.<key>) from a column; wins over --mapping.
@@ -332,7 +332,7 @@ pub struct ValidateArgs {
     /// ORGIMPORT_TEMPLATE_ID].
     #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
-    /// Print the result as one JSON document on stdout, for scripts (see the README for its keys); the problems are in it rather than one a line.
+    /// Print the result as one JSON document on stdout, for scripts (see docs/commands.md for its keys); the problems are in it rather than one a line.
     #[arg(long)]
     pub json: bool,
 }

@@ -128,7 +128,7 @@ impl TenantCheck {
                      of that run lived only as long as the run, and its organizations with \
                      it: none is left to verify or undo. Name the results file of an import \
                      into {ours}; to rehearse verify and undo, import into a sandbox started \
-                     with `orgimport sandbox` (its --base-url), as the README's walkthrough \
+                     with `orgimport sandbox` (its --base-url), as docs/walkthrough.md \
                      does"
                 ),
             };
