@@ -59,17 +59,19 @@ pub fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled
         return Ok(unchanged(None));
     }
     let io = |e| Error::io(path, e);
-    let mut head = [0u8; 3];
+    let mut head = [0u8; 4];
     file.rewind().map_err(io)?;
     let head_len = read_full(file, &mut head).map_err(io)?;
     let bom = match &head[..head_len] {
+        [0xFF, 0xFE, 0, 0] => return Err(refusals::utf32(path, "UTF-32LE")),
+        [0, 0, 0xFE, 0xFF] => return Err(refusals::utf32(path, "UTF-32BE")),
         [0xFF, 0xFE, ..] => {
             return Ok(unchanged(Some("read as UTF-16LE (byte-order mark)".into())));
         }
         [0xFE, 0xFF, ..] => {
             return Ok(unchanged(Some("read as UTF-16BE (byte-order mark)".into())));
         }
-        [0xEF, 0xBB, 0xBF] => 3,
+        [0xEF, 0xBB, 0xBF, ..] => 3,
         _ => 0,
     };
     if bom == 0
@@ -400,6 +402,19 @@ mod tests {
         settle(&path, &mut File::open(&path).unwrap(), &Dialect::default())
             .map(|s| s.dialect.encoding.map_or("UTF-8", Encoding::name))
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn utf32_is_refused_by_its_mark_not_read_as_utf16() {
+        // The first bytes of `printf 'name\n' | iconv -t UTF-32` and of Python's
+        // 'name\n'.encode('utf-32-be') with the mark written first.
+        let le = b"\xff\xfe\0\0n\0\0\0a\0\0\0m\0\0\0e\0\0\0\n\0\0\0";
+        let be = b"\0\0\xfe\xff\0\0\0n\0\0\0a\0\0\0m\0\0\0e\0\0\0\n";
+        for (bytes, name) in [(&le[..], "UTF-32LE"), (&be[..], "UTF-32BE")] {
+            let refused = settled(bytes).unwrap_err();
+            assert!(refused.contains(&format!("byte-order mark of {name}")), "{refused}");
+            assert!(refused.contains(&format!("iconv -f {name} -t UTF-8")), "{refused}");
+        }
     }
 
     #[test]
