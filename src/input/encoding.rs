@@ -412,8 +412,14 @@ mod tests {
         let be = b"\0\0\xfe\xff\0\0\0n\0\0\0a\0\0\0m\0\0\0e\0\0\0\n";
         for (bytes, name) in [(&le[..], "UTF-32LE"), (&be[..], "UTF-32BE")] {
             let refused = settled(bytes).unwrap_err();
-            assert!(refused.contains(&format!("byte-order mark of {name}")), "{refused}");
-            assert!(refused.contains(&format!("iconv -f {name} -t UTF-8")), "{refused}");
+            assert!(
+                refused.contains(&format!("byte-order mark of {name}")),
+                "{refused}"
+            );
+            assert!(
+                refused.contains(&format!("iconv -f {name} -t UTF-8")),
+                "{refused}"
+            );
         }
     }
 
