@@ -152,7 +152,13 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(fanned, Fanned { started: 50, cut: None });
+        assert_eq!(
+            fanned,
+            Fanned {
+                started: 50,
+                cut: None
+            }
+        );
         assert_eq!(census.most.load(Ordering::SeqCst), 4);
         results.sort_unstable();
         assert_eq!(results, (0..50).collect::<Vec<_>>());
@@ -167,7 +173,11 @@ mod tests {
             0..20u32,
             |i| async move {
                 tokio::task::yield_now().await;
-                if i % 5 == 0 { Err(format!("row {i}")) } else { Ok(i) }
+                if i % 5 == 0 {
+                    Err(format!("row {i}"))
+                } else {
+                    Ok(i)
+                }
             },
             |result| {
                 seen.push(result);
@@ -235,7 +245,13 @@ mod tests {
         )
         .await;
         // The first task runs out its 2 s; the second never starts.
-        assert_eq!(fanned, Fanned { started: 1, cut: Some(Cut::Stopped) });
+        assert_eq!(
+            fanned,
+            Fanned {
+                started: 1,
+                cut: Some(Cut::Stopped)
+            }
+        );
         assert!(started.elapsed() < Duration::from_secs(3));
     }
 
@@ -269,6 +285,10 @@ mod tests {
         assert_eq!(fanned.cut, Some(Cut::Broken));
         assert!(fanned.started <= 4, "{fanned:?}");
         tokio::time::sleep(Duration::from_secs(120)).await;
-        assert_eq!(finished.load(Ordering::SeqCst), 1, "the others were aborted");
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            1,
+            "the others were aborted"
+        );
     }
 }
