@@ -21,7 +21,8 @@
 //! - [`tenant`]: the tenant's organizations as they are, a row compared with its match, and
 //!   `--on-existing`.
 //! - [`send`]: the worker pool, each row's create and the results task; [`stop`]: the stop
-//!   signal (Ctrl-C, a fatal error) every command shares.
+//!   signal (Ctrl-C, a fatal error) every command shares; `fan_out`: the one way a command
+//!   runs requests side by side, a bounded number at a time.
 //! - [`api`]: the shared token, the organization calls, the one retry policy and the one
 //!   redactor every server text passes through.
 //! - [`record`]: the results file: its layout, the checks when it is read, the tenant it
@@ -70,6 +71,7 @@ pub mod console;
 pub mod error;
 pub mod error_kind;
 pub mod exit;
+mod fan_out;
 pub mod fingerprint;
 pub mod input;
 pub mod planning;

@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use std::ops::ControlFlow;
 
 use crate::api::{ApiClient, CreateOrganization, GaveUp, Organization, RetryPolicy};
+use crate::fan_out::fan_out;
 use crate::stop::Stop;
 use crate::tenant::existing::Existing;
 
@@ -139,10 +139,21 @@ pub async fn look_up_row(
     Ok(Existing::from_organizations(found))
 }
 
+/// Why [`look_up_all`] did not read every key.
+#[derive(Debug)]
+pub enum LookUpsEnded {
+    /// The stop signal came before every look-up was started.
+    Stopped,
+    /// A look-up failed for good: its key and why.
+    Failed(Key, GaveUp),
+}
+
 /// Every key of `keys` looked up, `concurrency` at a time, into one index.
 ///
 /// # Errors
-/// The first look-up that failed for good, with its key; the others are abandoned.
+/// [`LookUpsEnded::Failed`]: the first look-up that failed for good, with its key (the
+/// others are abandoned); [`LookUpsEnded::Stopped`] when `stop` came before every look-up
+/// was started.
 pub async fn look_up_all(
     client: &ApiClient,
     policy: RetryPolicy,
@@ -150,31 +161,39 @@ pub async fn look_up_all(
     keys: &Keys,
     concurrency: usize,
     reads: &Arc<AtomicU64>,
-) -> Result<Existing, (Key, GaveUp)> {
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut tasks = JoinSet::new();
+) -> Result<Existing, LookUpsEnded> {
     let all =
         (keys.ids.iter().cloned().map(Key::Id)).chain(keys.names.iter().cloned().map(Key::Name));
-    for key in all {
-        let (client, stop, reads, permits) =
-            (client.clone(), stop.clone(), reads.clone(), permits.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let found = candidates(&client, policy, &stop, &key, &reads).await;
-            found.map_err(|gave_up| (key, gave_up))
-        });
-    }
     let mut existing = Existing::default();
-    while let Some(done) = tasks.join_next().await {
-        match done.expect("a look-up does not panic") {
-            Ok(found) => existing.extend(found),
-            Err(failed) => {
-                tasks.abort_all();
-                return Err(failed);
+    let mut failed = None;
+    let fanned = fan_out(
+        concurrency,
+        stop,
+        all,
+        |key| {
+            let (client, stop, reads) = (client.clone(), stop.clone(), reads.clone());
+            async move {
+                let found = candidates(&client, policy, &stop, &key, &reads).await;
+                found.map_err(|gave_up| (key, gave_up))
             }
-        }
+        },
+        |found| match found {
+            Ok(found) => {
+                existing.extend(found);
+                ControlFlow::Continue(())
+            }
+            Err(first) => {
+                failed = Some(first);
+                ControlFlow::Break(())
+            }
+        },
+    )
+    .await;
+    match (failed, fanned.cut) {
+        (Some((key, gave_up)), _) => Err(LookUpsEnded::Failed(key, gave_up)),
+        (None, Some(_)) => Err(LookUpsEnded::Stopped),
+        (None, None) => Ok(existing),
     }
-    Ok(existing)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::api::{ApiClient, CallError, RetryPolicy};
 use crate::report::listing::ListingProgress;
 use crate::stop::Stop;
 use crate::tenant::existing::{Existing, Listed};
-use crate::tenant::lookup::{self, Keys};
+use crate::tenant::lookup::{self, Keys, LookUpsEnded};
 
 /// How the tenant is read.
 #[derive(Debug)]
@@ -97,13 +97,16 @@ pub async fn read_index(
     };
     let reads = Arc::new(AtomicU64::new(0));
     let found = lookup::look_up_all(client, policy, stop, keys, concurrency, &reads).await;
-    let mut existing = found.map_err(|(key, gave_up)| match gave_up.error {
-        CallError::Auth(e) => e,
-        _ if gave_up.interrupted => interrupted(),
-        _ => Error::Listing(format!(
-            "the look-up of {key} failed: {}",
-            gave_up.into_row_error()
-        )),
+    let mut existing = found.map_err(|ended| match ended {
+        LookUpsEnded::Stopped => interrupted(),
+        LookUpsEnded::Failed(key, gave_up) => match gave_up.error {
+            CallError::Auth(e) => e,
+            _ if gave_up.interrupted => interrupted(),
+            _ => Error::Listing(format!(
+                "the look-up of {key} failed: {}",
+                gave_up.into_row_error()
+            )),
+        },
     })?;
     existing.requests = listing_requests + reads.load(Ordering::Relaxed);
     existing.elapsed = started.elapsed();
