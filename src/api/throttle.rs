@@ -1,10 +1,13 @@
 //! The pace of every API request a command sends: one controller for `--rate N` and
-//! `--rate auto`. Its arithmetic is pure and lives in `pace.rs` (it is given the time); this
-//! file only reads the clock, sleeps until a turn and says what the controller did.
+//! `--rate auto`. Its arithmetic is pure and lives in `pace.rs` (it is given the time), the
+//! spacing in governor's limiter (`spacer.rs`); this file only reads the clock, queues the
+//! requests for their turns, sleeps until one and says what the controller did.
 //!
-//! - **Pacing**: requests are spaced `1/rate` apart (GCRA: a turn is kept on schedule even
-//!   when a worker wakes late), with `--burst` requests allowed at once and never less slack
-//!   than a millisecond (tokio's timer granularity), so that very high rates do not sleep.
+//! - **Pacing**: governor's limiter spaces requests `1/rate` apart (GCRA: a turn is kept on
+//!   schedule even when a worker wakes late), with `--burst` requests allowed at once and
+//!   never less slack than a millisecond (tokio's timer granularity), so that very high rates
+//!   do not sleep. The controller below decides the rate; `gate.rs` gives governor a new quota
+//!   when it changes (`spacer.rs` says how the burst is kept across the change).
 //! - **Ceiling**: `--rate N` is never exceeded; `auto` never goes above
 //!   [`AUTO_CEILING`](crate::rate::AUTO_CEILING); a
 //!   published limit (`RateLimit-Limit`, `X-RateLimit-Limit`) lowers the ceiling: no probing

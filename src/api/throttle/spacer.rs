@@ -76,7 +76,9 @@ impl Tuned {
             .ceil()
             .clamp(1.0, MOST_CELLS as f64) as u64;
         let cell = Duration::from_secs_f64(spacing / cells as f64).max(Duration::from_nanos(1));
-        let slack = CELL.as_nanos().div_ceil(cell.as_nanos()) as u64;
+        // Whole cells of slack, never more than the millisecond (a second request at once
+        // at 600/s would be one too many), but at least one.
+        let slack = (CELL.as_nanos() / cell.as_nanos()).max(1) as u64;
         let burst = burst.max(1);
         let all = (cells + (u64::from(burst - 1) * cells).max(slack)).min(u64::from(u32::MAX));
         let nonzero = |n: u64| NonZeroU32::new(n.clamp(1, u64::from(u32::MAX)) as u32);
