@@ -8,24 +8,25 @@
 //! `replies` reads what a reply says, ids checked.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use url::Url;
 
-use super::auth::TokenSource;
-use super::hold::{Hold, Release, WITHHELD};
-use super::redact::{Redactor, ServerText};
-use super::throttle::Throttle;
+use super::auth::{Token, TokenSource};
+use super::hold::{Hold, Release};
+use super::redact::Redactor;
+use super::throttle::{Throttle, Turn};
 use super::transport::{
     describe_transport, no_answer_kind, read_capped, redirect_refused, redirect_to_follow,
 };
 use super::types::{CreateOrganization, Organization, UpdateOrganization};
 use crate::error::NoAnswer;
-use crate::{Error, RowError};
 
+mod call_error;
 mod replies;
 
+pub use call_error::CallError;
 use replies::{parse_list, parse_org, status_error};
 
 /// Organizations per page when listing the whole tenant: the API's maximum.
@@ -74,121 +75,6 @@ struct Answer {
     replayed: bool,
     /// Its `ETag` header, if any.
     etag: Option<String>,
-}
-
-/// Why one API call did not succeed.
-#[derive(Debug)]
-pub enum CallError {
-    /// The API answered with an error status.
-    Status {
-        /// The HTTP status.
-        status: StatusCode,
-        /// The API's `error_code`, redacted.
-        code: ServerText,
-        /// The API's `error` text (or the body's start), redacted.
-        message: ServerText,
-        /// The `X-Trace-ID` header, redacted.
-        trace_id: Option<ServerText>,
-        /// The `Retry-After` header, in seconds.
-        retry_after: Option<Duration>,
-    },
-    /// No complete answer (timeout, refused or dropped connection), or one that is not the
-    /// API's JSON: a create may or may not have reached the server.
-    Transport {
-        /// What went wrong, by kind.
-        kind: NoAnswer,
-        /// What went wrong, with its causes, redacted.
-        message: ServerText,
-    },
-    /// No token could be had.
-    Auth(Error),
-    /// More organizations match a name than a look-up pages through; the text says how many.
-    TooManyMatches(String),
-    /// The run stopped while the request of a row not in flight waited for its turn or for
-    /// the run's resume: it was not sent ([`Hold`]).
-    Withheld,
-}
-
-impl CallError {
-    /// Whether trying again later may succeed: 429, 403 `request_forbidden`, a 5xx that
-    /// [`super::retry::status_may_pass`] (not 501), transport errors and token-endpoint
-    /// outages. Rejected credentials, too many matches and other statuses are not.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            CallError::Status { status, code, .. } => {
-                *status == StatusCode::TOO_MANY_REQUESTS
-                    || super::retry::status_may_pass(status.as_u16())
-                    || (*status == StatusCode::FORBIDDEN && code.as_str() == "request_forbidden")
-            }
-            // A redirect not followed, an id that is no id or a reply too large is answered the
-            // same again.
-            CallError::Transport { kind, .. } => !matches!(
-                kind,
-                NoAnswer::Redirected | NoAnswer::NotAnId | NoAnswer::TooLarge
-            ),
-            CallError::Auth(e) => !matches!(
-                e,
-                Error::AuthRejected { .. } | Error::TokenRedirected { .. }
-            ),
-            CallError::TooManyMatches(_) | CallError::Withheld => false,
-        }
-    }
-
-    /// Whether the server may have acted on the request although no success came back: not
-    /// when it said it cannot do such a request at all (501 and the like).
-    pub fn is_ambiguous(&self) -> bool {
-        match self {
-            CallError::Status { status, .. } => super::retry::status_may_pass(status.as_u16()),
-            CallError::Transport { .. } => true,
-            CallError::Auth(_) | CallError::TooManyMatches(_) | CallError::Withheld => false,
-        }
-    }
-
-    /// The wait the server asked for, if any.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            CallError::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
-    /// The HTTP status, if an answer came.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            CallError::Status { status, .. } => Some(status.as_u16()),
-            _ => None,
-        }
-    }
-
-    /// The error as written into a row of the results.
-    pub fn into_row_error(self) -> RowError {
-        self.clone_row_error()
-    }
-
-    /// [`CallError::into_row_error`] without giving up the error.
-    pub fn clone_row_error(&self) -> RowError {
-        match self {
-            CallError::Status {
-                status,
-                code,
-                message,
-                trace_id,
-                ..
-            } => RowError::Api {
-                status: status.as_u16(),
-                code: code.to_string(),
-                message: message.to_string(),
-                trace_id: trace_id.as_ref().map(ServerText::to_string),
-            },
-            CallError::Transport { kind, message } => RowError::Transport {
-                kind: *kind,
-                message: message.to_string(),
-            },
-            CallError::Auth(e) => RowError::Token(e.to_string()),
-            CallError::TooManyMatches(m) => RowError::AmbiguousName(m.clone()),
-            CallError::Withheld => RowError::NotSent(WITHHELD.into()),
-        }
-    }
 }
 
 impl ApiClient {
@@ -407,8 +293,8 @@ impl ApiClient {
     }
 
     /// Sends one request in its turn with the current token, its reply read up to `cap` bytes;
-    /// on a 401
-    /// `invalid_access_token` drops the token and sends once more with a new one.
+    /// a redirect to the same origin is followed; on a 401 `invalid_access_token` drops the
+    /// token and sends once more with a new one.
     async fn send(
         &self,
         method: Method,
@@ -420,34 +306,9 @@ impl ApiClient {
         let mut url = url;
         let mut hops = 0;
         loop {
-            let hold = self.hold.as_deref().filter(|hold| hold.holds());
-            let turn = match hold {
-                // A row not in flight does not wait its turn out once the run stops.
-                Some(hold) => tokio::select! {
-                    biased;
-                    () = hold.until_stopped() => return Err(CallError::Withheld),
-                    turn = self.throttle.ready() => turn,
-                },
-                None => self.throttle.ready().await,
+            let Some((turn, token)) = self.turn_and_token().await? else {
+                continue;
             };
-            // The token is taken after the wait, so it is as fresh as it can be when sent.
-            let token = self.tokens.token().await.map_err(CallError::Auth)?;
-            // The pause is looked at again now that the turn came: a row waiting for its
-            // turn was not in flight.
-            if let Some(hold) = hold {
-                match hold.release() {
-                    Release::Go => {}
-                    Release::Stopped => return Err(CallError::Withheld),
-                    Release::Again => {
-                        // The turn is given back; the resumed run takes a new one.
-                        drop(turn);
-                        if !hold.until_resumed().await {
-                            return Err(CallError::Withheld);
-                        }
-                        continue;
-                    }
-                }
-            }
             let request = self
                 .http
                 .request(method.clone(), url.clone())
@@ -479,46 +340,95 @@ impl ApiClient {
                     message,
                 });
             }
-            // Of a success's headers only the replay mark matters; an error's are read for
-            // its trace id and Retry-After.
-            let replayed = reply
-                .headers()
-                .get(IDEMPOTENT_REPLAYED)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-            let etag = reply
-                .headers()
-                .get(reqwest::header::ETAG)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let headers = if status.is_success() {
-                HeaderMap::new()
-            } else {
-                reply.headers().clone()
-            };
-            let body = read_capped(reply, cap)
-                .await
-                .map_err(|e| CallError::Transport {
-                    kind: e.kind(),
-                    message: e.describe(self.redactor()),
-                })?;
-            if status.is_success() {
-                return Ok(Answer {
-                    body,
-                    replayed,
-                    etag,
-                });
+            match self.read_answer(&method, reply, cap).await {
+                Err(CallError::Status { status, .. })
+                    if status == StatusCode::UNAUTHORIZED && !refreshed =>
+                {
+                    tracing::debug!("token rejected by the API; refreshing it once");
+                    self.tokens.invalidate(&token);
+                    refreshed = true;
+                }
+                other => return other,
             }
-            let error = status_error(status, &headers, &body, self.redactor());
-            // Its words are the redacted ones, like every text built from the answer.
-            tracing::debug!(%method, "the API answered: {}", error.clone_row_error());
-            if status == StatusCode::UNAUTHORIZED && !refreshed {
-                tracing::debug!("token rejected by the API; refreshing it once");
-                self.tokens.invalidate(&token);
-                refreshed = true;
-                continue;
-            }
-            return Err(error);
         }
+    }
+
+    /// Waits for a request's turn at the throttle, and for the run's resume when it is
+    /// paused, then takes the token (after the wait, so that it is as fresh as it can be when
+    /// sent). `None` when the turn was given back while the run was paused: ask again.
+    async fn turn_and_token(&self) -> Result<Option<(Turn, Arc<Token>)>, CallError> {
+        let hold = self.hold.as_deref().filter(|hold| hold.holds());
+        let turn = match hold {
+            // A row not in flight does not wait its turn out once the run stops.
+            Some(hold) => tokio::select! {
+                biased;
+                () = hold.until_stopped() => return Err(CallError::Withheld),
+                turn = self.throttle.ready() => turn,
+            },
+            None => self.throttle.ready().await,
+        };
+        let token = self.tokens.token().await.map_err(CallError::Auth)?;
+        // The pause is looked at again now that the turn came: a row waiting for its turn
+        // was not in flight.
+        if let Some(hold) = hold {
+            match hold.release() {
+                Release::Go => {}
+                Release::Stopped => return Err(CallError::Withheld),
+                Release::Again => {
+                    // The turn is given back; the resumed run takes a new one.
+                    drop(turn);
+                    if !hold.until_resumed().await {
+                        return Err(CallError::Withheld);
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some((turn, token)))
+    }
+
+    /// What a reply that is not a redirect says: its body read up to `cap` bytes, as an
+    /// [`Answer`] when it is a success, else as the [`CallError`] of its status.
+    async fn read_answer(
+        &self,
+        method: &Method,
+        reply: reqwest::Response,
+        cap: usize,
+    ) -> Result<Answer, CallError> {
+        let status = reply.status();
+        // Of a success's headers only the replay mark matters; an error's are read for its
+        // trace id and Retry-After.
+        let replayed = reply
+            .headers()
+            .get(IDEMPOTENT_REPLAYED)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+        let etag = reply
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let headers = if status.is_success() {
+            HeaderMap::new()
+        } else {
+            reply.headers().clone()
+        };
+        let body = read_capped(reply, cap)
+            .await
+            .map_err(|e| CallError::Transport {
+                kind: e.kind(),
+                message: e.describe(self.redactor()),
+            })?;
+        if status.is_success() {
+            return Ok(Answer {
+                body,
+                replayed,
+                etag,
+            });
+        }
+        let error = status_error(status, &headers, &body, self.redactor());
+        // Its words are the redacted ones, like every text built from the answer.
+        tracing::debug!(%method, "the API answered: {}", error.clone_row_error());
+        Err(error)
     }
 }
 

@@ -1,10 +1,13 @@
 //! The pace of every API request a command sends: one controller for `--rate N` and
-//! `--rate auto`. Its arithmetic is pure and lives in `pace.rs` (it is given the time); this
-//! file only reads the clock, sleeps until a turn and says what the controller did.
+//! `--rate auto`. Its arithmetic is pure and lives in `pace.rs` (it is given the time), the
+//! spacing in governor's limiter (`spacer.rs`); this file only reads the clock, queues the
+//! requests for their turns, sleeps until one and says what the controller did.
 //!
-//! - **Pacing**: requests are spaced `1/rate` apart (GCRA: a turn is kept on schedule even
-//!   when a worker wakes late), with `--burst` requests allowed at once and never less slack
-//!   than a millisecond (tokio's timer granularity), so that very high rates do not sleep.
+//! - **Pacing**: governor's limiter spaces requests `1/rate` apart (GCRA: a turn is kept on
+//!   schedule even when a worker wakes late), with `--burst` requests allowed at once and
+//!   never less slack than a millisecond (tokio's timer granularity), so that very high rates
+//!   do not sleep. The controller below decides the rate; `gate.rs` gives governor a new quota
+//!   when it changes (`spacer.rs` says how the burst is kept across the change).
 //! - **Ceiling**: `--rate N` is never exceeded; `auto` never goes above
 //!   [`AUTO_CEILING`](crate::rate::AUTO_CEILING); a
 //!   published limit (`RateLimit-Limit`, `X-RateLimit-Limit`) lowers the ceiling: no probing
@@ -44,11 +47,15 @@
 //! on at the new rate. The first slow-down is said once on the screen; later ones go to the
 //! log at `-v`.
 
+mod gate;
 mod headers;
 mod in_flight;
 mod pace;
 #[cfg(test)]
 mod pace_tests;
+mod spacer;
+#[cfg(test)]
+mod spacer_tests;
 #[cfg(test)]
 mod tests;
 mod window;
@@ -63,21 +70,23 @@ use reqwest::header::HeaderMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use gate::Gate;
 pub use headers::{LimitHeaders, retry_after};
 pub use pace::{Learned, Ticket};
-use pace::{Outcome, Pace, Signal, SlowDown};
+use pace::{Outcome, Signal, SlowDown};
 
 use crate::rate::RateSetting;
 
-/// How far ahead a turn is booked: a worker whose turn would come later waits until it is
-/// this near. At low rates, thirty-two workers booking at once held turns many seconds ahead,
-/// all spaced at the rate of the moment they booked.
-const BOOKED_AHEAD: std::time::Duration = std::time::Duration::from_millis(100);
-
 /// The gate every API request passes, retries included.
 pub struct Throttle {
-    /// The controller. A std mutex: held for its arithmetic only, never across an await.
-    pace: Mutex<Pace>,
+    /// The controller and governor's limiter. A std mutex: held for their arithmetic only,
+    /// never across an await.
+    gate: Mutex<Gate>,
+    /// The requests waiting for a turn, in the order they came: only the first asks the
+    /// gate (and sleeps until it says), so that a turn is not raced for.
+    queue: tokio::sync::Mutex<()>,
+    /// The gate changed (a new quota, or a hold): the first in the queue asks again.
+    changed: Notify,
     /// The first slow-down has been said on the screen.
     said: AtomicBool,
     /// Answers heard, and their total time from send to answer in microseconds: the reply
@@ -132,7 +141,9 @@ impl Throttle {
     /// A throttle for `setting`, allowing `burst` requests at once.
     pub fn new(setting: RateSetting, burst: NonZeroU32) -> Self {
         Throttle {
-            pace: Mutex::new(Pace::new(setting, burst, Instant::now())),
+            gate: Mutex::new(Gate::new(setting, burst, Instant::now())),
+            queue: tokio::sync::Mutex::new(()),
+            changed: Notify::new(),
             said: AtomicBool::new(false),
             answers: AtomicU64::new(0),
             reply_micros: AtomicU64::new(0),
@@ -156,7 +167,7 @@ impl Throttle {
     async fn slot(&self) -> Slot {
         loop {
             let freed = self.in_flight.freed.notified();
-            let cap = self.lock().in_flight_cap().unwrap_or(u32::MAX);
+            let cap = self.lock().pace().in_flight_cap().unwrap_or(u32::MAX);
             let taken = self
                 .in_flight
                 .now
@@ -178,7 +189,7 @@ impl Throttle {
     async fn leave(&self, slot: &mut Slot) -> u32 {
         loop {
             let freed = self.in_flight.freed.notified();
-            let cap = self.lock().in_flight_cap().unwrap_or(u32::MAX);
+            let cap = self.lock().pace().in_flight_cap().unwrap_or(u32::MAX);
             let left =
                 self.in_flight
                     .flying
@@ -193,35 +204,26 @@ impl Throttle {
         }
     }
 
-    /// This request's turn on the schedule.
+    /// This request's turn: when governor grants it at the pace the controller chose, after
+    /// those that asked before it.
     async fn turn(&self) -> Ticket {
+        let _first = self.queue.lock().await;
         loop {
-            // A turn is booked only when it is near: a change of rate (or a hold) applies to
-            // every turn further off, not only after the turns booked before it.
-            let near = self.lock().next_free().checked_sub(BOOKED_AHEAD);
-            if let Some(near) = near
-                && near > Instant::now()
-            {
-                tokio::time::sleep_until(near).await;
-                continue;
-            }
-            let ticket = self.lock().take_turn(Instant::now());
-            if ticket.turn > Instant::now() {
-                tokio::time::sleep_until(ticket.turn).await;
-            }
-            // A cut while it waited: its turn was paced at the old rate; it queues again.
-            let (current, leave) = {
-                let mut pace = self.lock();
-                let current = pace.is_current(&ticket);
-                (current, current.then(|| pace.depart(Instant::now())))
-            };
-            if current {
-                if let Some(leave) = leave
-                    && leave > Instant::now()
-                {
-                    tokio::time::sleep_until(leave).await;
+            let changed = self.changed.notified();
+            let now = Instant::now();
+            let asked = self.lock().take(now);
+            match asked {
+                Ok(ticket) => {
+                    let leave = self.lock().pace_mut().depart(now);
+                    if leave > Instant::now() {
+                        tokio::time::sleep_until(leave).await;
+                    }
+                    return ticket;
                 }
-                return ticket;
+                Err(at) => tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    () = changed => {}
+                },
             }
         }
     }
@@ -233,13 +235,17 @@ impl Throttle {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         let said = LimitHeaders::read(headers, epoch);
-        let (slowed, cap_before, cap) = {
-            let mut pace = self.lock();
-            let cap_before = pace.in_flight_cap();
-            let slowed = pace.answered(ticket, Outcome::of(status), said, Instant::now());
-            (slowed, cap_before, pace.in_flight_cap())
+        let (slowed, changed, cap_before, cap) = {
+            let mut gate = self.lock();
+            let cap_before = gate.pace().in_flight_cap();
+            let (slowed, changed) =
+                gate.answered(ticket, Outcome::of(status), said, Instant::now());
+            (slowed, changed, cap_before, gate.pace().in_flight_cap())
         };
         drop(turn);
+        if changed {
+            self.changed.notify_waiters();
+        }
         for slow_down in slowed {
             self.say(slow_down);
         }
@@ -275,32 +281,51 @@ impl Throttle {
 
     /// The rate now, requests per second.
     pub fn rate(&self) -> f64 {
-        self.lock().rate()
+        self.lock().pace().rate()
     }
 
     /// How many answers were 429.
     pub fn refused(&self) -> u64 {
-        self.lock().refused()
+        self.lock().pace().refused()
     }
 
     /// How often the run slowed down.
     pub fn cuts(&self) -> u64 {
-        self.lock().cuts()
+        self.lock().pace().cuts()
     }
 
-    /// The pace now when the run slowed down or is `auto` (else it is the configured rate).
+    /// The pace now when the run slowed down or is `auto` (else it is the configured rate):
+    /// the controller's rate, or what a learned in-flight limit allows at the reply time seen
+    /// when that is lower.
     pub fn settled(&self) -> Option<f64> {
-        self.lock().settled()
+        let settled = self.lock().pace().settled()?;
+        Some(self.in_flight_binds().map_or(settled, |(_, allows)| allows))
+    }
+
+    /// A learned in-flight limit, and the rate it allows at the reply time seen, when that is
+    /// below the controller's rate: what binds is the count in flight.
+    fn in_flight_binds(&self) -> Option<(u32, f64)> {
+        let (cap, rate) = {
+            let gate = self.lock();
+            (gate.pace().in_flight_cap()?, gate.pace().rate())
+        };
+        let (answers, total) = self.replies();
+        let reply = total.checked_div(u32::try_from(answers).ok()?)?;
+        in_flight::binding(cap, reply, rate).map(|allows| (cap, allows))
     }
 
     /// What was learned of the tenant's limiter, once something was.
     pub fn learned(&self) -> Option<Learned> {
-        self.lock().learned()
+        self.lock().pace().learned()
     }
 
-    /// What the progress line says about the pace: the rate now when the run slowed down or
-    /// is `auto`, and what was learned of the limit; else nothing.
+    /// What the progress line says about the pace: what binds it (an in-flight limit, and
+    /// the rate it allows), or the rate now when the run slowed down or is `auto`, and what
+    /// was learned of the limit; else nothing.
     pub fn shown(&self) -> Option<String> {
+        if let Some((cap, allows)) = self.in_flight_binds() {
+            return Some(format!("{}, pace {allows:.1}/s", Learned::InFlight(cap)));
+        }
         let pace = self.settled().map(|rate| format!("pace {rate:.1}/s"))?;
         Some(match self.learned() {
             Some(learned @ (Learned::Window { .. } | Learned::InFlight(_))) => {
@@ -310,8 +335,8 @@ impl Throttle {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pace> {
-        self.pace.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Gate> {
+        self.gate.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Says a slow-down: the first on the screen, later ones in the log at `-v`.

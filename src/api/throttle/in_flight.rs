@@ -82,9 +82,40 @@ impl InFlight {
     }
 }
 
+/// The rate an in-flight cap of `cap` allows when replies take `reply` on average, when that
+/// is below `rate` (the cap binds, not the rate); else `None`.
+pub(crate) fn binding(cap: u32, reply: std::time::Duration, rate: f64) -> Option<f64> {
+    let reply = reply.as_secs_f64();
+    let allows = f64::from(cap) / reply;
+    (reply > 0.0 && allows < rate).then_some(allows)
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    #[test]
+    fn a_cap_binds_when_it_allows_less_than_the_rate_at_the_reply_time_seen() {
+        let ms = Duration::from_millis;
+        for (cap, reply, rate, binds) in [
+            // 8 at once of 100 ms replies: 80/s, under a pace of 1000/s.
+            (8, ms(100), 1000.0, Some(80.0)),
+            // ...but not under a pace of 50/s: the rate binds.
+            (8, ms(100), 50.0, None),
+            // 6 of 2 ms replies allow 3000/s.
+            (6, ms(2), 1000.0, None),
+            // No reply timed yet: nothing to say.
+            (6, Duration::ZERO, 1000.0, None),
+        ] {
+            let got = binding(cap, reply, rate);
+            match (got, binds) {
+                (Some(g), Some(b)) => assert!((g - b).abs() < 1e-9, "{cap} {reply:?}: {g}"),
+                _ => assert_eq!(got, binds, "{cap} {reply:?} {rate}"),
+            }
+        }
+    }
 
     /// A learner that saw `n` answers get through at each level of `levels`.
     fn seen(levels: impl IntoIterator<Item = u32>, n: u64) -> InFlight {

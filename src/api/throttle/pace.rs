@@ -140,8 +140,6 @@ pub(crate) struct Pace {
     auto: bool,
     /// The rate now, requests per second.
     rate: f64,
-    /// The next request's scheduled time (GCRA's theoretical arrival time).
-    tat: Instant,
     /// The tenant's limit as last estimated, once a slow-down said something about it.
     estimate: Option<f64>,
     /// The rate right after the last cut, where the cubic curve starts.
@@ -216,7 +214,6 @@ impl Pace {
             burst: f64::from(burst.get()),
             auto,
             rate,
-            tat: now,
             estimate: None,
             cut_to: rate,
             epoch: now,
@@ -240,19 +237,16 @@ impl Pace {
         }
     }
 
-    /// The next turn on the schedule, asked for at `now`.
-    pub(crate) fn take_turn(&mut self, now: Instant) -> Ticket {
-        if now > self.tat {
-            let free_since = self.tat.max(self.step_at);
+    /// governor let a request go at `now`; its bucket was to be full again at `full_at`
+    /// (before this request): the time since then, if any, the pacer stood idle.
+    pub(crate) fn granted(&mut self, now: Instant, full_at: Instant) -> Ticket {
+        if now > full_at {
+            let free_since = full_at.max(self.step_at);
             self.idle += now.saturating_duration_since(free_since);
         }
         self.step(now);
-        let spacing = 1.0 / self.pace();
-        let turn = now.max(self.next_free());
-        self.tat =
-            self.tat.max(now).max(self.hold_until) + Duration::from_secs_f64(spacing.min(LONGEST));
         Ticket {
-            turn,
+            turn: now,
             rate: self.rate,
             cuts: self.cuts,
             holds: self.holds,
@@ -260,18 +254,20 @@ impl Pace {
         }
     }
 
-    /// When the next turn is free, if taken now: the schedule less the burst's slack, and
-    /// not before a hold ends.
-    pub(crate) fn next_free(&self) -> Instant {
-        let spacing = 1.0 / self.pace();
-        let slack = ((self.burst - 1.0) * spacing).max(0.001);
-        (self.tat - Duration::from_secs_f64(slack.min(LONGEST))).max(self.hold_until)
-    }
-
     /// The rate turns are spaced at: the rate, or a window's budget when lower.
-    fn pace(&self) -> f64 {
+    pub(crate) fn pace(&self) -> f64 {
         self.budget
             .map_or(self.rate, |b| self.rate.min(b.max(FLOOR)))
+    }
+
+    /// Requests allowed at once.
+    pub(crate) fn burst(&self) -> u32 {
+        self.burst as u32
+    }
+
+    /// No turn before this (a window used up or blocked).
+    pub(crate) fn hold_until(&self) -> Instant {
+        self.hold_until
     }
 
     /// A request whose turn came is about to leave at `now`: when it may. Under `--rate N`
@@ -280,21 +276,13 @@ impl Pace {
     /// its turn (the schedule keeps turns on time, so a late one would bunch up with the next,
     /// and a server counting a bucket of one refuses the second). Else: now.
     pub(crate) fn depart(&mut self, now: Instant) -> Instant {
-        let pace = self
-            .budget
-            .map_or(self.rate, |b| self.rate.min(b.max(FLOOR)));
-        let spacing = Duration::from_secs_f64(((1.0 + DEPARTURE_GUARD) / pace).min(LONGEST));
+        let spacing = Duration::from_secs_f64(((1.0 + DEPARTURE_GUARD) / self.pace()).min(LONGEST));
         if self.auto || self.burst > 1.0 || spacing < STRICT_SPACING {
             return now;
         }
         let at = self.departed.map_or(now, |last| now.max(last + spacing));
         self.departed = Some(at);
         at
-    }
-
-    /// Whether `ticket` was paced at the rate now: no cut or hold since it was taken.
-    pub(crate) fn is_current(&self, ticket: &Ticket) -> bool {
-        self.cuts == ticket.cuts && self.holds == ticket.holds
     }
 
     /// The answer to the request of `ticket` came at `now`: `outcome`, with `said` in its
@@ -586,15 +574,9 @@ impl Pace {
             self.cut_to = self.rate;
             self.epoch = now;
         }
+        // The spacer's bucket is spent whole on a cut (see `spacer.rs`): the requests that
+        // drew the refusal were that burst, and the server's bucket is empty.
         self.cuts += 1;
-        // A new schedule at the new rate, its burst spent: the requests that drew the refusal
-        // were that burst, and the server's bucket is empty. Turns handed out before it are
-        // taken again, spaced at the new rate; a burst granted at once would be refused at
-        // once, cut the rate again, and so on in a few milliseconds down to the floor, where
-        // the run creeps for hours.
-        let spacing = (1.0 / self.rate).min(LONGEST);
-        let slack = ((self.burst - 1.0) * spacing).clamp(0.001, LONGEST);
-        self.tat = now + Duration::from_secs_f64(spacing + slack);
         Some(SlowDown {
             signal,
             rate: self.rate,
