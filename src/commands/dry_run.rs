@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::api::RetryPolicy;
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::{RowTemplates, Source};
 use crate::planning::{self, Prepared};
@@ -13,6 +12,7 @@ use crate::record::{self, Writing};
 use crate::sandbox::SandboxConfig;
 use crate::settings::{ImportSettings, Target};
 use crate::stop::Stop;
+use crate::tenant::session;
 use crate::tenant::templates;
 use crate::{Error, ExitStatus};
 

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::api::{CreateOrganization, RetryPolicy};
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::{Mapping, Source, Untemplated};
 use crate::planning::{self, Plan};
@@ -28,6 +27,7 @@ use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
 use crate::tenant::lookup::Keys;
 use crate::tenant::reading;
+use crate::tenant::session;
 use crate::tenant::templates;
 use crate::{Error, ExitStatus};
 

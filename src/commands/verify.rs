@@ -16,12 +16,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, Organization, RetryPolicy};
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::record::{self, CsvOut, ResultsFile, Status, Writing};
 use crate::report::progress::Progress;
 use crate::settings::VerifySettings;
 use crate::stop::Stop;
+use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
 /// The report's columns.

@@ -17,7 +17,6 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::RetryPolicy;
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::Numbering;
 use crate::record::{
@@ -27,6 +26,7 @@ use crate::record::{
 use crate::report::progress::Progress;
 use crate::settings::UndoSettings;
 use crate::stop::Stop;
+use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
 mod look_up;
