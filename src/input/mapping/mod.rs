@@ -41,7 +41,7 @@ use std::collections::BTreeMap;
 
 use csv::StringRecord;
 
-use super::checks::{self};
+use super::field_checks::{self};
 use super::formulas::restore;
 use super::quote::quoted;
 
@@ -425,7 +425,9 @@ impl Mapping {
                 }
                 Cow::Owned(text.trim().to_string())
             }
-            Source::Slug(i) => Cow::Owned(checks::slug(restore(record.get(*i).unwrap_or("")))),
+            Source::Slug(i) => {
+                Cow::Owned(field_checks::slug(restore(record.get(*i).unwrap_or(""))))
+            }
         }
     }
 
