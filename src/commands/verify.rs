@@ -156,7 +156,7 @@ pub async fn verify_under(
         template.as_deref(),
         &results.tenant_check,
     )?;
-    crate::record::checks::warn(&results_file.path, &results_file.warnings);
+    crate::record::read_back::warn(&results_file.path, &results_file.warnings);
     let journal = crate::record::journal_path(&results_file.path);
     if journal.exists() {
         eprintln!(

@@ -9,7 +9,7 @@
 //! CSV writer of every file people open). A later run reads both back to skip rows already
 //! done ([`earlier_runs`]); `verify` and `undo` read the results file whole and `undo` writes
 //! it back ([`results_file`]). One run at a time holds a results file ([`lock`]). Every reader
-//! checks each row as it reads it ([`checks`]): a hand-edited file is reported or refused, never
+//! checks each row as it reads it ([`read_back`]): a hand-edited file is reported or refused, never
 //! read as something it does not say, and a file of another tenant is not read at all
 //! ([`tenant_mark`]: every row names the tenant it was written for). While a run goes on,
 //! [`org_ids`] makes sure no
@@ -20,7 +20,6 @@
 //! What each status means is in [`Status`]; `created` and `exists` are about the tool's first
 //! attempt at the row, whichever run made it.
 
-pub mod checks;
 pub mod csv_out;
 pub mod earlier_runs;
 pub mod journal;
@@ -29,12 +28,12 @@ pub mod lock;
 pub mod org_ids;
 pub mod outcomes;
 pub mod output;
+pub mod read_back;
 pub mod results_file;
 pub mod tenant_mark;
 pub mod unchanged;
 pub mod writer;
 
-pub use checks::{Place, is_org_id};
 pub use csv_out::{CsvOut, copy_input};
 pub use earlier_runs::{EarlierRuns, Recorded};
 pub use journal::{Journal, journal_path};
@@ -43,6 +42,7 @@ pub use lock::{ResultsLock, lock_path};
 pub use org_ids::OrgIds;
 pub use outcomes::{OutcomeView, Outcomes};
 pub use output::{Writing, check_regular, check_report, check_writable};
+pub use read_back::{Place, is_org_id};
 pub use results_file::{ResultRow, ResultsFile};
 pub use tenant_mark::{TenantCheck, TenantMark};
 pub use writer::write;
