@@ -15,7 +15,8 @@
 //! [`org_ids`] makes sure no
 //! organization is recorded for two rows. Every row's outcome is kept packed ([`outcomes`]), so
 //! that a million rows, and a rerun of them, fit in little memory. A rerun that would write the
-//! results file as it is leaves it alone ([`unchanged`]).
+//! results file as it is leaves it alone ([`unchanged`]). Before a command sends anything, each
+//! file it will write is checked to be writable where the user named it ([`writable`]).
 //!
 //! What each status means is in [`Status`]; `created` and `exists` are about the tool's first
 //! attempt at the row, whichever run made it.
@@ -27,11 +28,11 @@ pub mod layout;
 pub mod lock;
 pub mod org_ids;
 pub mod outcomes;
-pub mod output;
 pub mod read_back;
 pub mod results_file;
 pub mod tenant_mark;
 pub mod unchanged;
+pub mod writable;
 pub mod writer;
 
 pub use csv_out::{CsvOut, copy_input};
@@ -41,10 +42,10 @@ pub use layout::{Column, Layout, RESULT_COLUMNS, Version, neutralize, restore};
 pub use lock::{ResultsLock, lock_path};
 pub use org_ids::OrgIds;
 pub use outcomes::{OutcomeView, Outcomes};
-pub use output::{Writing, check_regular, check_report, check_writable};
 pub use read_back::{Place, is_org_id};
 pub use results_file::{ResultRow, ResultsFile};
 pub use tenant_mark::{TenantCheck, TenantMark};
+pub use writable::{Writing, check_regular, check_report, check_writable};
 pub use writer::write;
 
 use crate::RowError;
