@@ -5,7 +5,7 @@
 //! positions in each version it reads, and the neutralizing of cells a spreadsheet would run
 //! as formulas). While a run goes on, each finished row is appended to `<results>.journal`
 //! and flushed ([`journal`]), so a crash loses nothing. At the end the results file is written
-//! whole, in input order, and the journal is removed ([`writer`], through [`csv_out`], the one
+//! whole, in input order, and the journal is removed ([`write_results`], through [`csv_out`], the one
 //! CSV writer of every file people open). A later run reads both back to skip rows already
 //! done ([`earlier_runs`]); `verify` and `undo` read the results file whole and `undo` writes
 //! it back ([`results_file`]). One run at a time holds a results file ([`lock`]). Every reader
@@ -33,7 +33,7 @@ pub mod results_file;
 pub mod tenant_mark;
 pub mod unchanged;
 pub mod writable;
-pub mod writer;
+pub mod write_results;
 
 pub use csv_out::{CsvOut, copy_input};
 pub use earlier_runs::{EarlierRuns, Recorded};
@@ -46,7 +46,7 @@ pub use read_back::{Place, is_org_id};
 pub use results_file::{ResultRow, ResultsFile};
 pub use tenant_mark::{TenantCheck, TenantMark};
 pub use writable::{Writing, check_regular, check_report, check_writable};
-pub use writer::write;
+pub use write_results::write;
 
 use crate::RowError;
 use crate::error_kind::ErrorKind;
