@@ -112,8 +112,11 @@ impl Dialect {
     }
 }
 
-/// A CSV writer separating fields with `delimiter`.
-pub fn writer<W: std::io::Write>(w: W, delimiter: u8) -> csv::Writer<W> {
+/// A CSV writer separating fields with `delimiter`, rows of any length: every CSV orgimport
+/// writes (the results file and its journal through [`crate::record::CsvOut`] and
+/// [`crate::record::journal`], a workbook's sheet as text, the console's corrected copy and
+/// problem rows) is written by one of these, in the dialect its readers read.
+pub fn csv_writer<W: std::io::Write>(w: W, delimiter: u8) -> csv::Writer<W> {
     csv::WriterBuilder::new()
         .flexible(true)
         .delimiter(delimiter)

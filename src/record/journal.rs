@@ -114,7 +114,7 @@ impl Journal {
             // else the first would be read as part of the torn one and lost.
             buffered.write_all(b"\n").map_err(io)?;
         }
-        let mut writer = input::writer(buffered, b',');
+        let mut writer = input::csv_writer(buffered, b',');
         if fresh {
             let tenant = format!("{TENANT_CELL}{tenant}");
             let header = JOURNAL_COLUMNS.iter().copied().chain([tenant.as_str()]);
