@@ -30,11 +30,13 @@ mod problem;
 mod request;
 #[cfg(test)]
 mod tests;
+mod transform;
 
 mod lookalike;
 
-pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec, Transform};
+pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec};
 pub use problem::{Problem, ProblemKind};
+pub use transform::Transform;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

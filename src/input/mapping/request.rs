@@ -11,7 +11,7 @@ use super::*;
 use crate::api::CreateOrganization;
 use crate::api::types::Metadata;
 use crate::input::quote::quoted;
-use file::without_password;
+use transform::without_password;
 
 impl Mapping {
     /// Whether `record` is the header again, cell for cell (whatever the case and the
