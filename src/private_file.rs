@@ -8,7 +8,7 @@
 //! [`keep_mode`], when that one is the user's own.
 //!
 //! Every file orgimport writes is opened here, and nowhere else (the checks of
-//! [`crate::record::output`] aside, which write nothing).
+//! [`crate::record::writable`] aside, which write nothing).
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Write};

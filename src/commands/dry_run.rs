@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::api::RetryPolicy;
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::{RowTemplates, Source};
 use crate::planning::{self, Prepared};
@@ -13,6 +12,7 @@ use crate::record::{self, Writing};
 use crate::sandbox::SandboxConfig;
 use crate::settings::{ImportSettings, Target};
 use crate::stop::Stop;
+use crate::tenant::session;
 use crate::tenant::templates;
 use crate::{Error, ExitStatus};
 
@@ -136,7 +136,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         text,
         "dry run, nothing sent: {}: {} would be created, {} skipped (done by an earlier \
          run), {} invalid; sent in {} wave(s), parents before children; results would go to {}",
-        crate::record::checks::plural(plan.outcomes.len(), "row"),
+        crate::record::read_back::plural(plan.outcomes.len(), "row"),
         plan.to_send,
         plan.done_before,
         plan.invalid,

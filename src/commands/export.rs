@@ -25,7 +25,6 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::api::{Organization, RetryPolicy};
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::mapping::metadata_column;
 use crate::record::{self, CsvOut, Writing};
@@ -34,6 +33,7 @@ use crate::settings::ExportSettings;
 use crate::stdout;
 use crate::stop::Stop;
 use crate::tenant::existing::{Existing, Listed};
+use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
 /// The columns before the metadata ones, each named as the import reads it by default.

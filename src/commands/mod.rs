@@ -8,7 +8,6 @@ pub mod export;
 pub mod import;
 pub mod plan;
 pub mod sandbox;
-pub mod session;
 pub mod token;
 pub mod undo;
 pub mod validate;

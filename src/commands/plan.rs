@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::api::{CreateOrganization, RetryPolicy};
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::{Mapping, Source, Untemplated};
 use crate::planning::{self, Plan};
@@ -28,6 +27,7 @@ use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::{Existing, Match};
 use crate::tenant::lookup::Keys;
 use crate::tenant::reading;
+use crate::tenant::session;
 use crate::tenant::templates;
 use crate::{Error, ExitStatus};
 
@@ -187,7 +187,7 @@ impl fmt::Display for Report {
         } else {
             format!(
                 "the tenant has {}, templates included (listed in {:.1}s, {} requests)",
-                crate::record::checks::plural(self.existing, "organization"),
+                crate::record::read_back::plural(self.existing, "organization"),
                 self.list_elapsed.as_secs_f64(),
                 self.list_requests
             )
@@ -195,7 +195,7 @@ impl fmt::Display for Report {
         write!(
             f,
             "{}: {}; {tenant}; plan: {}",
-            crate::record::checks::plural(self.rows, "row"),
+            crate::record::read_back::plural(self.rows, "row"),
             if counts.is_empty() {
                 "none".to_string()
             } else {

@@ -9,13 +9,13 @@ use std::time::SystemTime;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::RetryPolicy;
-use crate::commands::session;
 use crate::input::{Dialect, MappingSpec, RowTemplates, Source, Untemplated};
 use crate::planning;
 use crate::rate::{Rate, RateSetting};
 use crate::record::EarlierRuns;
 use crate::settings::TokenSettings;
 use crate::stop::Stop;
+use crate::tenant::session;
 use crate::tenant::templates::{self, Verdict};
 use crate::{Error, ExitStatus};
 

@@ -16,12 +16,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, Organization, RetryPolicy};
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::record::{self, CsvOut, ResultsFile, Status, Writing};
 use crate::report::progress::Progress;
 use crate::settings::VerifySettings;
 use crate::stop::Stop;
+use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
 /// The report's columns.
@@ -156,7 +156,7 @@ pub async fn verify_under(
         template.as_deref(),
         &results.tenant_check,
     )?;
-    crate::record::checks::warn(&results_file.path, &results_file.warnings);
+    crate::record::read_back::warn(&results_file.path, &results_file.warnings);
     let journal = crate::record::journal_path(&results_file.path);
     if journal.exists() {
         eprintln!(

@@ -149,10 +149,7 @@ pub(crate) fn write_corrected(
     out: &Path,
 ) -> Result<(), Error> {
     let width = source.headers().len();
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(source.delimiter())
-        .flexible(true)
-        .from_writer(Vec::new());
+    let mut writer = crate::input::csv_writer(Vec::new(), source.delimiter());
     let io = |e: csv::Error| Error::io(out, std::io::Error::other(e));
     writer.write_record(source.headers()).map_err(io)?;
     for (i, row) in source.rows(width)?.enumerate() {

@@ -43,8 +43,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 
 use crate::Error;
-use crate::commands::session::{self, LocalSandbox};
 use crate::settings::{ConsoleSettings, ImportSettings, Target};
+use crate::tenant::session::{self, LocalSandbox};
 
 pub use guard::COOKIE_PREFIX;
 

@@ -209,7 +209,7 @@ async fn problems_csv(
 ) -> Result<impl IntoResponse, ApiError> {
     let review = current(&console).await?;
     let rows = filtered(&review, paging.kind.as_deref().filter(|k| !k.is_empty()));
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = crate::input::csv_writer(Vec::new(), b',');
     let mut head = vec!["line".to_string(), "problems".to_string()];
     head.extend(review.headers.iter().cloned());
     let failed = |e: csv::Error| ApiError::bad(e.to_string());

@@ -1,16 +1,16 @@
 //! Reading customer files: [`Source`], the input settled once per command (CSV or a
 //! workbook's sheet, its encoding, delimiter, header and numbering), from which every reader of
 //! it comes; the records with the line where each starts ([`Rows`]); and (in [`mapping`] and
-//! [`checks`]) how a row becomes an organization request. [`snapshot`]: the input pinned for
+//! [`field_checks`]) how a row becomes an organization request. [`snapshot`]: the input pinned for
 //! the length of a run; [`encoding`]: the encoding settled before the first row is read;
 //! [`workbook`]: a sheet of a workbook read as a CSV file; [`batches`]: rows read on a thread
 //! of their own, a batch at a time.
 
 pub mod batches;
-pub mod checks;
 mod command_line;
 pub mod encoding;
 mod encoding_refusals;
+pub mod field_checks;
 pub mod formulas;
 mod lines;
 pub mod mapping;
@@ -112,8 +112,11 @@ impl Dialect {
     }
 }
 
-/// A CSV writer separating fields with `delimiter`.
-pub fn writer<W: std::io::Write>(w: W, delimiter: u8) -> csv::Writer<W> {
+/// A CSV writer separating fields with `delimiter`, rows of any length: every CSV orgimport
+/// writes (the results file and its journal through [`crate::record::CsvOut`] and
+/// [`crate::record::journal`], a workbook's sheet as text, the console's corrected copy and
+/// problem rows) is written by one of these, in the dialect its readers read.
+pub fn csv_writer<W: std::io::Write>(w: W, delimiter: u8) -> csv::Writer<W> {
     csv::WriterBuilder::new()
         .flexible(true)
         .delimiter(delimiter)

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::checks::is_invisible;
+use super::field_checks::is_invisible;
 
 /// `text` in double quotes, as messages quote a value: `"` and `\` escaped, and every
 /// character [`escaped`] escapes (`"a\u{0}b"`, `"\u{1b}[31m"`, `"\u{202e}abc"`).

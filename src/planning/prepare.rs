@@ -10,7 +10,7 @@ use super::{Plan, build_listing_refusal};
 use crate::Error;
 use crate::input::{Mapping, MappingSpec, Numbering, Source};
 use crate::record::unchanged::AsWritten;
-use crate::record::{self, TenantCheck, checks};
+use crate::record::{self, TenantCheck, read_back};
 
 /// Everything about an import that can be known without the network.
 pub struct Prepared {
@@ -77,14 +77,14 @@ pub async fn prepare(
 /// Reports on stderr the rows of the results file at `results` read other than as written,
 /// and the rows of the input it does not list.
 fn report_earlier_runs(results: &Path, earlier: &record::EarlierRuns, plan: &Plan) {
-    checks::warn(results, &earlier.warnings);
+    read_back::warn(results, &earlier.warnings);
     if plan.unlisted > 0 {
         let lines: Vec<String> = plan.unlisted_lines.iter().map(u64::to_string).collect();
         eprintln!(
             "warning: {} does not list {} of the input ({}{} {}{}): rows added to the input \
              since the last run, or removed from the results file; they are sent as new rows",
             results.display(),
-            checks::plural(plan.unlisted, "row"),
+            read_back::plural(plan.unlisted, "row"),
             match plan.numbering {
                 Numbering::Lines => "line",
                 Numbering::SheetRows(_) => "row",

@@ -76,7 +76,7 @@ impl CsvOut {
             let buffered = BufWriter::with_capacity(256 * 1024, Sink::Stdout(Default::default()));
             return Ok(CsvOut {
                 path: PathBuf::from(stdout::shown(path)),
-                writer: input::writer(buffered, delimiter),
+                writer: input::csv_writer(buffered, delimiter),
                 tmp: None,
             });
         }
@@ -118,7 +118,7 @@ impl CsvOut {
         buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
         Ok(CsvOut {
             path: path.to_path_buf(),
-            writer: input::writer(buffered, delimiter),
+            writer: input::csv_writer(buffered, delimiter),
             tmp,
         })
     }

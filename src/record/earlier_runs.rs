@@ -1,6 +1,6 @@
 //! What earlier runs left: the results file and the journal of an interrupted run, read back
 //! so that a rerun skips rows already done and looks up rows that may have been created.
-//! Every row is checked as it is read ([`checks`](super::checks)): a row read other than as
+//! Every row is checked as it is read ([`read_back`](super::read_back)): a row read other than as
 //! written is reported, and a file that cannot be read without guessing is refused.
 //!
 //! A row is in doubt (looked up before it is sent, and recorded `created` if found) when an
@@ -21,10 +21,10 @@ use std::path::Path;
 use csv::StringRecord;
 use rayon::prelude::*;
 
-use super::checks::{self, Place, Reading};
 use super::journal::{self, JournalLine};
 use super::layout::{Layout, Version};
 use super::outcomes::Outcomes;
+use super::read_back::{self, Place, Reading};
 use super::unchanged::{self, AsWritten, Digest};
 use super::*;
 use crate::Error;
@@ -125,14 +125,14 @@ impl EarlierRuns {
             }
         }
         let done = &earlier.done;
-        refused.extend(checks::same_organization_among(done.len(), |entry| {
+        refused.extend(read_back::same_organization_among(done.len(), |entry| {
             let id = done.view(entry)?.org_id?;
             Some((id, unpack_place(earlier.places[entry])))
         }));
         if !refused.is_empty() {
             return Err(Error::Input {
                 path: results.to_path_buf(),
-                message: checks::refusal(refused),
+                message: read_back::refusal(refused),
             });
         }
         Ok(earlier)

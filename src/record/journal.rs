@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use csv::StringRecord;
 
-use super::checks::{self, Cells, Place, Reading};
+use super::read_back::{self, Cells, Place, Reading};
 use super::*;
 use crate::Error;
 use crate::input::{self, Source};
@@ -114,7 +114,7 @@ impl Journal {
             // else the first would be read as part of the torn one and lost.
             buffered.write_all(b"\n").map_err(io)?;
         }
-        let mut writer = input::writer(buffered, b',');
+        let mut writer = input::csv_writer(buffered, b',');
         if fresh {
             let tenant = format!("{TENANT_CELL}{tenant}");
             let header = JOURNAL_COLUMNS.iter().copied().chain([tenant.as_str()]);
@@ -189,7 +189,7 @@ impl Journal {
 pub(crate) enum JournalLine {
     /// The row's first request was about to be sent.
     Pending,
-    /// The row finished: what its cells say, checked ([`checks::read_cells`]); a line whose
+    /// The row finished: what its cells say, checked ([`read_back::read_cells`]); a line whose
     /// fields cannot be trusted is [`Reading::Unreadable`].
     Finished(Reading),
     /// A line that names no row (no key): why, for stderr.
@@ -243,7 +243,7 @@ pub(crate) fn read(
             each(
                 place,
                 key,
-                JournalLine::Finished(Reading::Unreadable(checks::unreadable_line(&problem))),
+                JournalLine::Finished(Reading::Unreadable(read_back::unreadable_line(&problem))),
             );
             continue;
         }
@@ -251,7 +251,7 @@ pub(crate) fn read(
             each(place, key, JournalLine::Pending);
             continue;
         }
-        let reading = checks::read_cells(Cells {
+        let reading = read_back::read_cells(Cells {
             status: &r[1],
             org_id: &r[2],
             http_status: &r[3],

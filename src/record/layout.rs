@@ -5,7 +5,7 @@
 
 use csv::StringRecord;
 
-use super::checks::Cells;
+use super::read_back::Cells;
 /// The neutralizing of cells lives with the CSV dialect, where the input reader restores them too.
 pub use crate::input::formulas::{neutralize, restore};
 
@@ -178,7 +178,7 @@ impl Layout {
         }
     }
 
-    /// The result cells of `record` (restored), for `checks::read_cells`; empty where this
+    /// The result cells of `record` (restored), for `read_back::read_cells`; empty where this
     /// version lacks a column or the row is short.
     pub(crate) fn cells(self, record: &StringRecord) -> Cells<'_> {
         let cell = |column| self.cell(record, column);
@@ -196,7 +196,7 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::checks::{self, Reading};
+    use crate::record::read_back::{self, Reading};
     use crate::record::{Outcome, Status};
 
     fn record(cells: &[&str]) -> StringRecord {
@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(v1.cell(&row, Column::OrgId), "org-1");
         assert_eq!(v1.cell(&row, Column::Changes), "");
         assert_eq!(
-            checks::read_cells(v1.cells(&row)),
+            read_back::read_cells(v1.cells(&row)),
             Reading::Sound(Outcome {
                 status: Status::Created,
                 org_id: Some("org-1".into()),
@@ -320,7 +320,7 @@ mod tests {
             "acme at https://x",
         ]);
         assert_eq!(v3.cell(&row, Column::Tenant), "acme at https://x");
-        let Reading::Sound(outcome) = checks::read_cells(v3.cells(&row)) else {
+        let Reading::Sound(outcome) = read_back::read_cells(v3.cells(&row)) else {
             panic!("{row:?}")
         };
         assert_eq!(outcome.changes.as_deref(), Some("name: a -> b"));

@@ -5,22 +5,22 @@
 //! positions in each version it reads, and the neutralizing of cells a spreadsheet would run
 //! as formulas). While a run goes on, each finished row is appended to `<results>.journal`
 //! and flushed ([`journal`]), so a crash loses nothing. At the end the results file is written
-//! whole, in input order, and the journal is removed ([`writer`], through [`csv_out`], the one
+//! whole, in input order, and the journal is removed ([`write_results`], through [`csv_out`], the one
 //! CSV writer of every file people open). A later run reads both back to skip rows already
 //! done ([`earlier_runs`]); `verify` and `undo` read the results file whole and `undo` writes
 //! it back ([`results_file`]). One run at a time holds a results file ([`lock`]). Every reader
-//! checks each row as it reads it ([`checks`]): a hand-edited file is reported or refused, never
+//! checks each row as it reads it ([`read_back`]): a hand-edited file is reported or refused, never
 //! read as something it does not say, and a file of another tenant is not read at all
 //! ([`tenant_mark`]: every row names the tenant it was written for). While a run goes on,
 //! [`org_ids`] makes sure no
 //! organization is recorded for two rows. Every row's outcome is kept packed ([`outcomes`]), so
 //! that a million rows, and a rerun of them, fit in little memory. A rerun that would write the
-//! results file as it is leaves it alone ([`unchanged`]).
+//! results file as it is leaves it alone ([`unchanged`]). Before a command sends anything, each
+//! file it will write is checked to be writable where the user named it ([`writable`]).
 //!
 //! What each status means is in [`Status`]; `created` and `exists` are about the tool's first
 //! attempt at the row, whichever run made it.
 
-pub mod checks;
 pub mod csv_out;
 pub mod earlier_runs;
 pub mod journal;
@@ -28,13 +28,13 @@ pub mod layout;
 pub mod lock;
 pub mod org_ids;
 pub mod outcomes;
-pub mod output;
+pub mod read_back;
 pub mod results_file;
 pub mod tenant_mark;
 pub mod unchanged;
-pub mod writer;
+pub mod writable;
+pub mod write_results;
 
-pub use checks::{Place, is_org_id};
 pub use csv_out::{CsvOut, copy_input};
 pub use earlier_runs::{EarlierRuns, Recorded};
 pub use journal::{Journal, journal_path};
@@ -42,10 +42,11 @@ pub use layout::{Column, Layout, RESULT_COLUMNS, Version, neutralize, restore};
 pub use lock::{ResultsLock, lock_path};
 pub use org_ids::OrgIds;
 pub use outcomes::{OutcomeView, Outcomes};
-pub use output::{Writing, check_regular, check_report, check_writable};
+pub use read_back::{Place, is_org_id};
 pub use results_file::{ResultRow, ResultsFile};
 pub use tenant_mark::{TenantCheck, TenantMark};
-pub use writer::write;
+pub use writable::{Writing, check_regular, check_report, check_writable};
+pub use write_results::write;
 
 use crate::RowError;
 use crate::error_kind::ErrorKind;

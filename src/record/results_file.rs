@@ -1,6 +1,6 @@
 //! A finished run's results file read back whole, for `verify` and `undo`: each row's
 //! outcome, the request its input columns make and its parent row; and written back with
-//! rows marked to be sent again. Each row is checked as it is read ([`checks`]), as a rerun
+//! rows marked to be sent again. Each row is checked as it is read ([`read_back`]), as a rerun
 //! checks it, and a file of another tenant than the command's is refused ([`TenantCheck`]).
 
 use std::collections::HashMap;
@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use csv::StringRecord;
 
-use super::checks::{self, Place, Reading};
 use super::csv_out::CsvOut;
 use super::layout::{Column, Layout};
+use super::read_back::{self, Place, Reading};
 use super::{Status, TenantCheck, restore};
 use crate::Error;
 use crate::api::CreateOrganization;
@@ -25,10 +25,10 @@ pub struct ResultRow {
     pub cells: StringRecord,
     /// The row's name, as the mapping makes it (empty when it has none).
     pub name: String,
-    /// What became of the row, as read ([`checks`]: `created` without a valid org_id is read
+    /// What became of the row, as read ([`read_back`]: `created` without a valid org_id is read
     /// as `unconfirmed`).
     pub status: Status,
-    /// The organization's id, when it exists (a valid id: [`checks::is_org_id`]).
+    /// The organization's id, when it exists (a valid id: [`read_back::is_org_id`]).
     pub org_id: Option<String>,
     /// The row's own id (its `id` column), when it has one.
     pub id: Option<String>,
@@ -66,16 +66,18 @@ fn check_whole(
     layout: &Layout,
     check: &TenantCheck,
 ) -> Result<(), Error> {
-    refused.extend(checks::same_organization(rows.iter().filter_map(|row| {
-        row.org_id
-            .as_deref()
-            .filter(|_| row.status.is_done())
-            .map(|id| (id, Place::Results(row.line)))
-    })));
+    refused.extend(read_back::same_organization(rows.iter().filter_map(
+        |row| {
+            row.org_id
+                .as_deref()
+                .filter(|_| row.status.is_done())
+                .map(|id| (id, Place::Results(row.line)))
+        },
+    )));
     if !refused.is_empty() {
         return Err(Error::Input {
             path: path.to_path_buf(),
-            message: checks::refusal(refused),
+            message: read_back::refusal(refused),
         });
     }
     if !layout.version().records_tenant() {
@@ -168,7 +170,7 @@ impl ResultsFile {
             let row = row?;
             let place = Place::Results(row.line);
             if let Some(problem) = &row.problem {
-                refused.push((place, checks::unreadable_line(problem).to_string()));
+                refused.push((place, read_back::unreadable_line(problem).to_string()));
                 continue;
             }
             let cells: StringRecord = row.record.iter().map(restore).collect();
@@ -176,7 +178,7 @@ impl ResultsFile {
             if layout.version().records_tenant() && !check.accepts(tenant) {
                 return Err(check.other_tenant(path, &place.to_string(), tenant));
             }
-            let outcome = match checks::read_cells(layout.cells(&cells)) {
+            let outcome = match read_back::read_cells(layout.cells(&cells)) {
                 Reading::Sound(outcome) => outcome,
                 Reading::Partly { outcome, why } => {
                     warnings.push((place, why));

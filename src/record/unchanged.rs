@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use csv::StringRecord;
 
 use super::csv_out::each_input_cell;
-use super::writer::each_outcome_cell;
+use super::write_results::each_outcome_cell;
 use super::{Outcomes, RESULT_COLUMNS, TenantMark, neutralize};
 
 /// The hasher of both sides. Both are hashed in one process, so any seed does; foldhash

@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::progress::set_active;
-use crate::record::checks::plural;
+use crate::record::read_back::plural;
 
 /// The listing's display; cleared when dropped.
 #[derive(Debug)]

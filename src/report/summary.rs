@@ -136,7 +136,7 @@ impl fmt::Display for Summary {
         write!(
             f,
             "{}: {}",
-            crate::record::checks::plural(self.rows, "row"),
+            crate::record::read_back::plural(self.rows, "row"),
             counts.join(", ")
         )?;
         if self.done_before > 0 {
@@ -151,7 +151,7 @@ impl fmt::Display for Summary {
             "; {} sent in {:.1}s ({rate:.1} rows/s, {}); results: {}",
             self.sent,
             self.elapsed.as_secs_f64(),
-            crate::record::checks::plural(self.requests as usize, "request"),
+            crate::record::read_back::plural(self.requests as usize, "request"),
             self.results.display()
         )
     }
@@ -291,9 +291,9 @@ impl fmt::Display for RunReport<'_> {
              token {}",
             s.elapsed.as_secs_f64(),
             s.send_elapsed.as_secs_f64(),
-            crate::record::checks::plural(s.sent as usize, "row"),
+            crate::record::read_back::plural(s.sent as usize, "row"),
             rate(s),
-            crate::record::checks::plural(s.requests as usize, "request"),
+            crate::record::read_back::plural(s.requests as usize, "request"),
             s.requests.saturating_sub(s.sent),
             s.token_fetches,
             if s.token_fetches == 1 {

@@ -2,11 +2,13 @@
 //! row's looked up by itself ([`lookup`]), whichever costs less ([`reading`]), a row compared
 //! field by field with the organization it matches ([`diff`]), and what `import
 //! --on-existing` does with such a row ([`on_existing`]); whether a template id names a
-//! template ([`templates`]).
+//! template ([`templates`]); the connection a command opens to it ([`session`]: the client,
+//! the token and the pace, or the built-in sandbox when rehearsing).
 
 pub mod diff;
 pub mod existing;
 pub mod lookup;
 pub mod on_existing;
 pub mod reading;
+pub mod session;
 pub mod templates;

@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::commands::session;
 use crate::record::{self, Writing};
 use crate::report::live::Phase;
 use crate::report::summary::{RunReport, Summary};
 use crate::send::RunControl;
 use crate::settings::ImportSettings;
+use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
 pub mod steps;

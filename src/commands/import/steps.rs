@@ -2,7 +2,7 @@
 //! other face of the tool that runs an import) calls in turn.
 //!
 //! 1. [`open`]: take the results file's lock, copy the input, settle how it is read.
-//! 2. [`session::connect`](crate::commands::session::connect): the tenant (or the sandbox).
+//! 2. [`session::connect`](crate::tenant::session::connect): the tenant (or the sandbox).
 //! 3. [`plan`]: read and check every row, decide what to send, say what was found.
 //! 4. [`check_tenant`]: the token, the templates, and the tenant read for `--on-existing`.
 //! 5. [`send`]: send the rows, journal each one, collect the outcomes.
@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::api::RetryPolicy;
-use crate::commands::session::Session;
 use crate::input::{InputSnapshot, Source};
 use crate::planning::{self, Plan, Prepared};
 use crate::private_file::{self, Open};
@@ -28,6 +27,7 @@ use crate::settings::ImportSettings;
 use crate::stop::Stop;
 use crate::tenant::on_existing::{ExistingCheck, OnExisting};
 use crate::tenant::reading;
+use crate::tenant::session::Session;
 use crate::tenant::templates;
 
 /// An import whose results file is locked and whose input is copied and settled: what every

@@ -17,16 +17,16 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::RetryPolicy;
-use crate::commands::session;
 use crate::exit::Ending;
 use crate::input::Numbering;
 use crate::record::{
-    CsvOut, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable, checks,
-    journal_path,
+    CsvOut, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable, journal_path,
+    read_back,
 };
 use crate::report::progress::Progress;
 use crate::settings::UndoSettings;
 use crate::stop::Stop;
+use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
 mod look_up;
@@ -211,7 +211,7 @@ pub async fn undo_under(
     }
     let results_file =
         ResultsFile::read(&results.file, &results.mapping, None, &results.tenant_check)?;
-    checks::warn(&results_file.path, &results_file.warnings);
+    read_back::warn(&results_file.path, &results_file.warnings);
     let rows = &results_file.rows;
     let created: Vec<usize> = (0..rows.len())
         .filter(|i| rows[*i].status == Status::Created && rows[*i].org_id.is_some())

@@ -6,7 +6,7 @@
 
 use csv::StringRecord;
 
-use crate::input::checks::is_invisible;
+use crate::input::field_checks::is_invisible;
 use crate::input::quote::{escaped, quoted};
 
 /// Whether `c` looks like a plain space or like nothing, without being a plain space.

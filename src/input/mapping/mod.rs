@@ -30,18 +30,20 @@ mod problem;
 mod request;
 #[cfg(test)]
 mod tests;
+mod transform;
 
 mod lookalike;
 
-pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec, Transform};
+pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec};
 pub use problem::{Problem, ProblemKind};
+pub use transform::Transform;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use csv::StringRecord;
 
-use super::checks::{self};
+use super::field_checks::{self};
 use super::formulas::restore;
 use super::quote::quoted;
 
@@ -425,7 +427,9 @@ impl Mapping {
                 }
                 Cow::Owned(text.trim().to_string())
             }
-            Source::Slug(i) => Cow::Owned(checks::slug(restore(record.get(*i).unwrap_or("")))),
+            Source::Slug(i) => {
+                Cow::Owned(field_checks::slug(restore(record.get(*i).unwrap_or(""))))
+            }
         }
     }
 

@@ -6,12 +6,12 @@ use std::borrow::Cow;
 use csv::StringRecord;
 use serde_json::{Map, Value};
 
-use super::checks::{self, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_SHORT_TEXT_CHARS};
+use super::field_checks::{self, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_SHORT_TEXT_CHARS};
 use super::*;
 use crate::api::CreateOrganization;
 use crate::api::types::Metadata;
 use crate::input::quote::quoted;
-use file::without_password;
+use transform::without_password;
 
 impl Mapping {
     /// Whether `record` is the header again, cell for cell (whatever the case and the
@@ -145,7 +145,7 @@ impl RowCheck<'_> {
     /// An id field (`what` says which kind of id, for the message), if given and valid.
     fn id_field(&mut self, field: &str, what: &str) -> Option<String> {
         let value = self.text(field)?.into_owned();
-        match checks::check_id(&value) {
+        match field_checks::check_id(&value) {
             Ok(()) => Some(value),
             Err(why) => {
                 let message = format!("{} is not a valid {what}: {why}", quoted(&value));
@@ -171,7 +171,7 @@ impl RowCheck<'_> {
 
     /// Checks that `email` is an address.
     fn email(&mut self, email: &str) {
-        if !checks::is_email(email) {
+        if !field_checks::is_email(email) {
             let message = format!("{} is not an email address", quoted(email));
             self.problem(ProblemKind::BadEmail, "email", message);
         }
@@ -180,7 +180,7 @@ impl RowCheck<'_> {
     /// The color, if given: a hex color.
     fn color(&mut self) -> Option<String> {
         let color = self.text("color")?.into_owned();
-        if !checks::is_hex_color(&color) {
+        if !field_checks::is_hex_color(&color) {
             let message = format!("{} is not a hex color like #1A73E8", quoted(&color));
             self.problem(ProblemKind::BadColor, "color", message);
         }
@@ -216,10 +216,10 @@ impl RowCheck<'_> {
             } else {
                 format!(" (the host of {})", quoted(&without_password(cell)))
             };
-            if let Err(why) = checks::check_no_bidi_controls(&domain) {
+            if let Err(why) = field_checks::check_no_bidi_controls(&domain) {
                 let message = format!("{}{from} contains {why}", quoted(&domain));
                 self.problem(ProblemKind::BadDomain, "domains", message);
-            } else if checks::is_domain(&domain) {
+            } else if field_checks::is_domain(&domain) {
                 domains.push(domain.to_ascii_lowercase());
             } else {
                 let hint = if domain.contains("://") || domain.contains('/') {
@@ -265,7 +265,7 @@ impl RowCheck<'_> {
 /// is accepted (`xn--mnchen-3ya.de`); empty for anything else.
 fn punycode_hint(domain: &str) -> String {
     match url::Host::parse(domain) {
-        Ok(url::Host::Domain(ascii)) if !domain.is_ascii() && checks::is_domain(&ascii) => {
+        Ok(url::Host::Domain(ascii)) if !domain.is_ascii() && field_checks::is_domain(&ascii) => {
             format!(" (write an international name in its punycode form: {ascii})")
         }
         _ => String::new(),
@@ -283,14 +283,14 @@ fn too_long(value: &str, max: usize) -> bool {
 fn name_problem(value: &str, needed: &str) -> Option<String> {
     if value.chars().any(char::is_control) {
         Some(format!("{} contains a control character", quoted(value)))
-    } else if checks::shows_nothing(value) {
+    } else if field_checks::shows_nothing(value) {
         Some(format!(
             "{} is empty once its invisible characters (zero-width spaces, joiners, format \
              characters) are removed; {needed}",
             quoted(value)
         ))
     } else {
-        checks::check_no_bidi_controls(value)
+        field_checks::check_no_bidi_controls(value)
             .err()
             .map(|why| format!("{} contains {why}", quoted(value)))
     }

@@ -51,10 +51,7 @@ impl TextBuilder {
             name: name.to_string(),
             from_row: dialect.header_row.unwrap_or(1),
             delimiter,
-            out: csv::WriterBuilder::new()
-                .flexible(true)
-                .delimiter(delimiter)
-                .from_writer(Vec::new()),
+            out: crate::input::csv_writer(Vec::new(), delimiter),
             header_row: None,
             headers: Vec::new(),
             rows: Vec::new(),
@@ -169,10 +166,7 @@ fn strip_columns(csv: &[u8], n: usize, delimiter: u8) -> Result<Vec<u8>, String>
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(csv);
-    let mut out = csv::WriterBuilder::new()
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_writer(Vec::with_capacity(csv.len()));
+    let mut out = crate::input::csv_writer(Vec::with_capacity(csv.len()), delimiter);
     let mut record = csv::ByteRecord::new();
     while reader
         .read_byte_record(&mut record)

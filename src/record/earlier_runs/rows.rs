@@ -7,8 +7,8 @@ use csv::StringRecord;
 
 use crate::fingerprint::{Fingerprint, fingerprint};
 use crate::input::{Mapping, RawRow};
-use crate::record::checks::{self, Place, Reading};
 use crate::record::layout::{Column, Layout};
+use crate::record::read_back::{self, Place, Reading};
 use crate::record::{Outcome, TenantCheck, restore};
 
 /// One row of the results file, checked (on any thread).
@@ -37,7 +37,7 @@ pub(super) fn read_row(
 ) -> ReadRow {
     let place = Place::Results(row.line);
     if let Some(problem) = &row.problem {
-        return ReadRow::Refused(place, checks::unreadable_line(problem).to_string());
+        return ReadRow::Refused(place, read_back::unreadable_line(problem).to_string());
     }
     if layout.version().records_tenant() {
         let tenant = restore(layout.cell(&row.record, Column::Tenant));
@@ -54,7 +54,7 @@ pub(super) fn read_row(
     } else {
         &row.record
     };
-    let (outcome, why) = match checks::read_cells(layout.cells(record)) {
+    let (outcome, why) = match read_back::read_cells(layout.cells(record)) {
         Reading::Sound(outcome) => (outcome, None),
         Reading::Partly { outcome, why } => (outcome, Some(why)),
         Reading::Unreadable(why) => return ReadRow::Refused(place, why.to_string()),

@@ -26,7 +26,7 @@ use std::fmt;
 use std::path::Path;
 
 use super::{Outcome, Status};
-use crate::input::checks::MAX_ID_CHARS;
+use crate::input::field_checks::MAX_ID_CHARS;
 
 /// Problems listed in full in a refusal or a warning; the rest are counted.
 pub const LISTED: usize = 10;
