@@ -86,7 +86,6 @@ pub(crate) struct Worker {
     pub(crate) requests: Arc<AtomicU64>,
     /// The tenant, part of every idempotency key.
     pub(crate) tenant: String,
-    pub(crate) parents: Arc<HashMap<usize, usize>>,
     pub(crate) parent_ids: Arc<ParentIds>,
     /// How every request of a row is retried.
     pub(crate) policy: RetryPolicy,
@@ -131,11 +130,12 @@ impl Worker {
             key,
             mut request,
             in_doubt,
+            parent,
         } = pending;
         // The row's requests wait while the run is paused, until one has left.
         let hold = Arc::new(self.control.hold());
         let client = self.client.held(hold.clone());
-        let mut outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
+        let mut outcome = match parent.map(|p| self.parent_ids.id_of(p)) {
             Some(Err(why)) => Some(Outcome::not_sent(format!("{why}; rerun once it exists"))),
             Some(Ok(parent_id)) => {
                 request.parent_id = Some(parent_id);
