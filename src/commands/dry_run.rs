@@ -134,7 +134,10 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
 fn show_requests(plan: &Plan, url: &str, text: &mut String) -> Result<(), Error> {
     let numbering = &plan.numbering;
     let to_send = plan.requests.read()?;
-    let to_send = to_send.filter(|r| r.as_ref().map_or(true, |r| plan.outcomes.is_unsent(r.index)));
+    let to_send = to_send.filter(|r| {
+        r.as_ref()
+            .map_or(true, |r| plan.outcomes.is_unsent(r.index))
+    });
     for planned in to_send.take(SHOWN) {
         let planned = planned?;
         let request = planned.request(&plan.requests)?;

@@ -140,7 +140,6 @@ fn build_keeping(
     report: &mut dyn FnMut(&InvalidRow),
 ) -> Result<Plan, Error> {
     let rows = source.rows(mapping.width())?;
-
     let by_name = mapping.names_parents();
     let mut plan = Plan {
         wave_count: 1,
@@ -205,19 +204,27 @@ fn build_keeping(
         keep,
         ..
     } = read;
-    if let Some(keep) = keep {
-        plan.requests = keep.finish()?;
-    }
+    plan.requests = keep
+        .map(RequestsWriter::finish)
+        .transpose()?
+        .unwrap_or_default();
     place_children(&mut plan, &seen, &names, references, report);
-    for index in 0..plan.outcomes.len() {
-        match plan.outcomes.status(index) {
-            None => plan.to_send += 1,
-            Some(Status::Invalid) => plan.invalid += 1,
-            Some(_) => plan.done_before += 1,
-        }
-    }
+    plan.count_outcomes();
     templates.settle(&mut plan);
     Ok(plan)
+}
+
+impl Plan {
+    /// Counts the rows to send, the invalid ones and those done before, from `outcomes`.
+    fn count_outcomes(&mut self) {
+        for index in 0..self.outcomes.len() {
+            match self.outcomes.status(index) {
+                None => self.to_send += 1,
+                Some(Status::Invalid) => self.invalid += 1,
+                Some(_) => self.done_before += 1,
+            }
+        }
+    }
 }
 
 /// How many problems of the rows read before a refusal the refusal lists (`validate` lists
@@ -258,15 +265,22 @@ fn listing_refusal(
     let mut listed = Vec::new();
     let mut more = 0usize;
     let numbering = source.numbering().clone();
-    let built = build_keeping(source, mapping, earlier, default_template, keep, &mut |row| {
-        for problem in row.problems {
-            if listed.len() < LISTED_BEFORE_REFUSAL {
-                listed.push(format!("{}: {problem}", numbering.at(row.line)));
-            } else {
-                more += 1;
+    let built = build_keeping(
+        source,
+        mapping,
+        earlier,
+        default_template,
+        keep,
+        &mut |row| {
+            for problem in row.problems {
+                if listed.len() < LISTED_BEFORE_REFUSAL {
+                    listed.push(format!("{}: {problem}", numbering.at(row.line)));
+                } else {
+                    more += 1;
+                }
             }
-        }
-    });
+        },
+    );
     match built {
         Err(Error::Input { path, message }) if !listed.is_empty() => {
             // The path once, before the first line: the command may name the file otherwise
@@ -398,9 +412,8 @@ fn check(
         Some(_) => (Vec::new(), None),
         None => match mapping.to_request(&row.record, default_template) {
             Ok(request) => {
-                let body = keeping.then(|| {
-                    serde_json::to_vec(&request).expect("a request always serialises")
-                });
+                let body = keeping
+                    .then(|| serde_json::to_vec(&request).expect("a request always serialises"));
                 (Vec::new(), body)
             }
             Err(problems) => (problems, None),

@@ -139,9 +139,8 @@ fn read_entry(file: &mut impl Read) -> std::io::Result<PlannedRequest> {
     let mut flag = [0u8; 1];
     file.read_exact(&mut flag)?;
     let key = read_bytes(file)?;
-    let key = String::from_utf8(key).map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "a key is not UTF-8")
-    })?;
+    let key = String::from_utf8(key)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "a key is not UTF-8"))?;
     let body = read_bytes(file)?;
     Ok(PlannedRequest {
         index,
@@ -245,8 +244,12 @@ mod tests {
     fn the_requests_come_back_in_the_order_they_were_kept_on_every_reading() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = RequestsWriter::new(dir.path()).unwrap();
-        writer.push(0, 2, "id:a", false, br#"{"name":"A"}"#).unwrap();
-        writer.push(3, 7, "name:B é", true, br#"{"name":"B \u00e9"}"#).unwrap();
+        writer
+            .push(0, 2, "id:a", false, br#"{"name":"A"}"#)
+            .unwrap();
+        writer
+            .push(3, 7, "name:B é", true, br#"{"name":"B \u00e9"}"#)
+            .unwrap();
         let requests = writer.finish().unwrap();
         assert_eq!(requests.len(), 2);
         // Nothing is left in the folder: the file has no name.
@@ -254,9 +257,15 @@ mod tests {
         for _ in 0..2 {
             let read: Vec<_> = requests.read().unwrap().map(Result::unwrap).collect();
             assert_eq!(read.len(), 2);
-            assert_eq!((read[0].index, read[0].line, read[0].in_doubt), (0, 2, false));
+            assert_eq!(
+                (read[0].index, read[0].line, read[0].in_doubt),
+                (0, 2, false)
+            );
             assert_eq!(read[0].key, "id:a");
-            assert_eq!((read[1].index, read[1].line, read[1].in_doubt), (3, 7, true));
+            assert_eq!(
+                (read[1].index, read[1].line, read[1].in_doubt),
+                (3, 7, true)
+            );
             assert_eq!(read[1].key, "name:B é");
             assert_eq!(read[1].request(&requests).unwrap().name, "B é");
         }

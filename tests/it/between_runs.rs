@@ -385,5 +385,8 @@ async fn the_children_are_sent_as_planned_whatever_happens_to_the_runs_copy_of_t
     let ids = ids_by_name(&sandbox);
     assert!(ids.contains_key("child-099"), "{ids:?}");
     let edited: Vec<_> = ids.keys().filter(|n| n.starts_with("edited")).collect();
-    assert!(edited.is_empty(), "sent from the copy as it was edited: {edited:?}");
+    assert!(
+        edited.is_empty(),
+        "sent from the copy as it was edited: {edited:?}"
+    );
 }
