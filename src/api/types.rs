@@ -15,8 +15,10 @@ use empty::{default_if_empty, none_if_empty};
 /// The body of `POST /api/system/{tenant}/organizations`.
 ///
 /// Empty optional fields are left out of the JSON rather than sent as `""` or `[]`, so the
-/// server's own defaults (and the template's) apply.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// server's own defaults (and the template's) apply. Read back as written: planning keeps
+/// the requests it built as JSON until they are sent ([`crate::planning::Requests`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CreateOrganization {
     /// The permanent organization id; the server draws a random one when absent.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::api::RetryPolicy;
 use crate::exit::Ending;
 use crate::input::{RowTemplates, Source};
-use crate::planning::{self, Prepared};
+use crate::planning::{self, Plan, Prepared};
 use crate::record::{self, Writing};
 use crate::sandbox::SandboxConfig;
 use crate::settings::{ImportSettings, Target};
@@ -72,7 +72,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         .or_else(|| sandbox.then(|| SandboxConfig::default().template_id));
     let source = Source::settle(&config.input, &config.dialect)?;
     source.announce(&config.input);
-    let Prepared { mapping, plan, .. } = planning::prepare(
+    let Prepared { plan, .. } = planning::prepare(
         &source,
         &config.mapping,
         &config.results,
@@ -91,34 +91,8 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         "POST /api/system/{}/organizations",
         tenant.unwrap_or("{tenant}")
     );
-    let numbering = source.numbering();
-    let mut shown = 0;
-    for (index, row) in source.rows(mapping.width())?.enumerate() {
-        if shown == SHOWN {
-            break;
-        }
-        let row = row?;
-        if !plan.outcomes.is_unsent(index) {
-            continue;
-        }
-        let Ok(request) = mapping.to_request(&row.record, template.as_deref()) else {
-            continue;
-        };
-        shown += 1;
-        let _ = writeln!(text, "{}: {url}", numbering.at(row.line));
-        let _ = writeln!(
-            text,
-            "{}",
-            serde_json::to_string_pretty(&request).expect("a request always serialises")
-        );
-        if let Some(parent) = plan.parents.get(&index) {
-            let _ = writeln!(
-                text,
-                "(parent_id: the organization of {}, once it exists)",
-                numbering.short(plan.lines[*parent])
-            );
-        }
-    }
+    show_requests(&plan, &url, &mut text)?;
+    let numbering = &plan.numbering;
     for (line, problems) in plan.invalid_examples.iter().take(SHOWN) {
         let place = numbering.place(&config.input, *line);
         let _ = writeln!(text, "{place}: {problems}");
@@ -150,6 +124,38 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         invalid: plan.invalid,
         text,
     })
+}
+
+/// Writes in `text` the first [`SHOWN`] requests the import would send to `url`, as the plan
+/// kept them, in row order, each with its place in the input.
+///
+/// # Errors
+/// [`Error::Io`] when the kept requests cannot be read back.
+fn show_requests(plan: &Plan, url: &str, text: &mut String) -> Result<(), Error> {
+    let numbering = &plan.numbering;
+    let to_send = plan.requests.read()?;
+    let to_send = to_send.filter(|r| {
+        r.as_ref()
+            .map_or(true, |r| plan.outcomes.is_unsent(r.index))
+    });
+    for planned in to_send.take(SHOWN) {
+        let planned = planned?;
+        let request = planned.request(&plan.requests)?;
+        let _ = writeln!(text, "{}: {url}", numbering.at(planned.line));
+        let _ = writeln!(
+            text,
+            "{}",
+            serde_json::to_string_pretty(&request).expect("a request always serialises")
+        );
+        if let Some(parent) = plan.parents.get(&planned.index) {
+            let _ = writeln!(
+                text,
+                "(parent_id: the organization of {}, once it exists)",
+                numbering.short(plan.lines[*parent])
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Reads the templates the rows would be sent with, as the import does before it sends: on

@@ -9,11 +9,13 @@ use rayon::prelude::*;
 
 mod hierarchy;
 mod prepare;
+mod requests;
 mod rows_read;
 mod templates_named;
 
 use hierarchy::place_children;
 pub use prepare::{Prepared, prepare};
+pub use requests::{PlannedRequest, Requests, RequestsRead, RequestsWriter};
 use rows_read::RowsRead;
 use templates_named::TemplatesNamed;
 
@@ -74,6 +76,11 @@ pub struct Plan {
     pub row_templates: RowTemplates,
     /// How messages name the rows: by line, or by sheet row.
     pub numbering: Numbering,
+    /// The request of each row found valid as it was read, in row order, when planning was
+    /// asked to keep them ([`prepare`]): what the import sends, so that it never reads or maps
+    /// the input again. A row found invalid later (by its parent) stays in it: `outcomes`
+    /// says which are to be sent.
+    pub requests: Requests,
 }
 
 /// An invalid row as reported while planning.
@@ -94,6 +101,8 @@ struct Checked {
     problems: Vec<Problem>,
     /// The digest of its cells as the results file writes them, when it is needed.
     written: u64,
+    /// Its request as JSON, when it is valid and the requests are kept.
+    body: Option<Vec<u8>>,
 }
 
 /// Checks every row of `source` and decides what to send.
@@ -115,8 +124,22 @@ pub fn build(
     default_template: Option<&str>,
     report: &mut dyn FnMut(&InvalidRow),
 ) -> Result<Plan, Error> {
-    let rows = source.rows(mapping.width())?;
+    build_keeping(source, mapping, earlier, default_template, None, report)
+}
 
+/// As [`build`], keeping the request of each valid row in `keep` ([`Plan::requests`]).
+///
+/// # Errors
+/// As [`build`]; [`Error::Io`] when a request cannot be kept.
+fn build_keeping(
+    source: &Source,
+    mapping: &Mapping,
+    earlier: &mut EarlierRuns,
+    default_template: Option<&str>,
+    keep: Option<RequestsWriter>,
+    report: &mut dyn FnMut(&InvalidRow),
+) -> Result<Plan, Error> {
+    let rows = source.rows(mapping.width())?;
     let by_name = mapping.names_parents();
     let mut plan = Plan {
         wave_count: 1,
@@ -139,7 +162,9 @@ pub fn build(
     // (child, reference, whether it came from `parent` rather than `parent_id`).
     let references: Vec<(usize, String, bool)> = Vec::new();
     let digest = earlier.as_written.is_some();
+    let keeping = keep.is_some();
     let mut read = RowsRead {
+        keep,
         plan,
         templates,
         names,
@@ -157,7 +182,8 @@ pub fn build(
             .par_iter()
             .enumerate()
             .map(|(at, row)| {
-                let mut checked = check(mapping, first + at, row, default_template, earlier);
+                let mut checked =
+                    check(mapping, first + at, row, default_template, earlier, keeping);
                 if digest {
                     checked.written = unchanged::input_row_hash(&row.record, mapping.width());
                 }
@@ -165,7 +191,7 @@ pub fn build(
             })
             .collect();
         for (row, checked) in batch.iter().zip(checked) {
-            read.add(row, checked, report);
+            read.add(row, checked, report)?;
         }
         Ok(())
     })?;
@@ -175,18 +201,30 @@ pub fn build(
         names,
         seen,
         references,
+        keep,
         ..
     } = read;
+    plan.requests = keep
+        .map(RequestsWriter::finish)
+        .transpose()?
+        .unwrap_or_default();
     place_children(&mut plan, &seen, &names, references, report);
-    for index in 0..plan.outcomes.len() {
-        match plan.outcomes.status(index) {
-            None => plan.to_send += 1,
-            Some(Status::Invalid) => plan.invalid += 1,
-            Some(_) => plan.done_before += 1,
-        }
-    }
+    plan.count_outcomes();
     templates.settle(&mut plan);
     Ok(plan)
+}
+
+impl Plan {
+    /// Counts the rows to send, the invalid ones and those done before, from `outcomes`.
+    fn count_outcomes(&mut self) {
+        for index in 0..self.outcomes.len() {
+            match self.outcomes.status(index) {
+                None => self.to_send += 1,
+                Some(Status::Invalid) => self.invalid += 1,
+                Some(_) => self.done_before += 1,
+            }
+        }
+    }
 }
 
 /// How many problems of the rows read before a refusal the refusal lists (`validate` lists
@@ -208,18 +246,41 @@ pub fn build_listing_refusal(
     default_template: Option<&str>,
     validate: &str,
 ) -> Result<Plan, Error> {
+    listing_refusal(source, mapping, earlier, default_template, None, validate)
+}
+
+/// As [`build_listing_refusal`], keeping the request of each valid row in `keep`
+/// ([`Plan::requests`]).
+///
+/// # Errors
+/// As [`build_keeping`].
+fn listing_refusal(
+    source: &Source,
+    mapping: &Mapping,
+    earlier: &mut EarlierRuns,
+    default_template: Option<&str>,
+    keep: Option<RequestsWriter>,
+    validate: &str,
+) -> Result<Plan, Error> {
     let mut listed = Vec::new();
     let mut more = 0usize;
     let numbering = source.numbering().clone();
-    let built = build(source, mapping, earlier, default_template, &mut |row| {
-        for problem in row.problems {
-            if listed.len() < LISTED_BEFORE_REFUSAL {
-                listed.push(format!("{}: {problem}", numbering.at(row.line)));
-            } else {
-                more += 1;
+    let built = build_keeping(
+        source,
+        mapping,
+        earlier,
+        default_template,
+        keep,
+        &mut |row| {
+            for problem in row.problems {
+                if listed.len() < LISTED_BEFORE_REFUSAL {
+                    listed.push(format!("{}: {problem}", numbering.at(row.line)));
+                } else {
+                    more += 1;
+                }
             }
-        }
-    });
+        },
+    );
     match built {
         Err(Error::Input { path, message }) if !listed.is_empty() => {
             // The path once, before the first line: the command may name the file otherwise
@@ -323,7 +384,8 @@ impl<'a> FirstRows<'a> {
     }
 }
 
-/// Checks one row, the `index`th of the file. A row an earlier run finished is not checked again: it stays done (only a
+/// Checks one row, the `index`th of the file, and makes its request's JSON if it is valid and
+/// `keeping` the requests. A row an earlier run finished is not checked again: it stays done (only a
 /// repeated key makes it invalid), and a rerun decides quickly that it has nothing to send.
 fn check(
     mapping: &Mapping,
@@ -331,6 +393,7 @@ fn check(
     row: &RawRow,
     default_template: Option<&str>,
     earlier: &EarlierRuns,
+    keeping: bool,
 ) -> Checked {
     if let Some(problem) = &row.problem {
         return Checked {
@@ -339,18 +402,22 @@ fn check(
             done: None,
             problems: vec![Problem::new(ProblemKind::Unreadable, None, problem.clone())],
             written: 0,
+            body: None,
         };
     }
     let keys = mapping.keys(&row.record);
     let key = keys.key.as_deref().map(fingerprint);
     let done = key.and_then(|key| earlier.done_entry_at(index, key));
-    let problems = if done.is_some() {
-        Vec::new()
-    } else {
-        mapping
-            .to_request(&row.record, default_template)
-            .err()
-            .unwrap_or_default()
+    let (problems, body) = match done {
+        Some(_) => (Vec::new(), None),
+        None => match mapping.to_request(&row.record, default_template) {
+            Ok(request) => {
+                let body = keeping
+                    .then(|| serde_json::to_vec(&request).expect("a request always serialises"));
+                (Vec::new(), body)
+            }
+            Err(problems) => (problems, None),
+        },
     };
     Checked {
         keys,
@@ -358,6 +425,7 @@ fn check(
         done,
         problems,
         written: 0,
+        body,
     }
 }
 

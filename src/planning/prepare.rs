@@ -3,23 +3,18 @@
 //! the results file read other than as written, and rows of the input it does not list, are
 //! reported on stderr here, once for every command.
 
-use std::collections::HashSet;
 use std::path::Path;
 
-use super::{Plan, build_listing_refusal};
+use super::{Plan, RequestsWriter, listing_refusal};
 use crate::Error;
-use crate::input::{Mapping, MappingSpec, Numbering, Source};
+use crate::input::{MappingSpec, Numbering, Source};
 use crate::record::unchanged::AsWritten;
 use crate::record::{self, TenantCheck, read_back};
 
 /// Everything about an import that can be known without the network.
 pub struct Prepared {
-    /// The input's mapping.
-    pub mapping: Mapping,
-    /// What to do with each row.
+    /// What to do with each row, and the requests of the rows to send.
     pub plan: Plan,
-    /// Keys of rows an earlier run may have created without hearing so.
-    pub in_doubt: HashSet<String>,
     /// How many rows earlier runs finished, in this input or not.
     pub done_earlier: usize,
     /// What the results file says, when it lists this input as it is now: a run whose
@@ -29,11 +24,12 @@ pub struct Prepared {
 
 /// Builds the input's mapping from its header, reads what earlier runs left beside
 /// `results` (only when they are of the tenant `tenant` accepts), and checks every row (on a
-/// blocking thread).
+/// blocking thread), keeping the request of each row to send in a spill file beside `results`
+/// ([`Plan::requests`]).
 ///
 /// # Errors
 /// A fatal [`Error`] for unreadable input, a mapping that does not fit the header, or a
-/// results file that is not orgimport's or is another tenant's.
+/// results file that is not orgimport's or is another tenant's, no room for the requests.
 pub async fn prepare(
     source: &Source,
     spec: &MappingSpec,
@@ -50,11 +46,13 @@ pub async fn prepare(
         let mapping = source.mapping(&spec)?;
         let mut earlier = record::EarlierRuns::load(&results_path, &mapping, &tenant)?;
         let done_earlier = earlier.done_count();
-        let plan = build_listing_refusal(
+        let keep = RequestsWriter::new(results_path.parent().unwrap_or(Path::new(".")))?;
+        let plan = listing_refusal(
             &source,
             &mapping,
             &mut earlier,
             default_template.as_deref(),
+            Some(keep),
             &validate,
         )?;
         report_earlier_runs(&results_path, &earlier, &plan);
@@ -63,10 +61,8 @@ pub async fn prepare(
             .as_written
             .filter(|written| written.lists(&mapping.headers, delimiter, plan.input_digest));
         Ok(Prepared {
-            mapping,
             plan,
             done_earlier,
-            in_doubt: earlier.in_doubt,
             results_as_written,
         })
     })

@@ -6,6 +6,8 @@ use super::*;
 /// The rows read so far, and what the plan learns from each in turn (in file order: keys and
 /// names first seen, parent references), for [`build`].
 pub(super) struct RowsRead<'a> {
+    /// Where the requests of the valid rows are kept, when they are.
+    pub(super) keep: Option<RequestsWriter>,
     /// The plan being made.
     pub(super) plan: Plan,
     /// The templates the rows name.
@@ -30,13 +32,17 @@ pub(super) struct RowsRead<'a> {
 
 impl RowsRead<'_> {
     /// Takes the next row of the file, `checked` already: its key against the rows before,
-    /// its parent reference, what earlier runs say of it, and its outcome for now.
+    /// its parent reference, what earlier runs say of it, and its outcome for now; a row to
+    /// send has its request kept, when the requests are.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when its request cannot be kept.
     pub(super) fn add(
         &mut self,
         row: &RawRow,
         checked: Checked,
         report: &mut dyn FnMut(&InvalidRow),
-    ) {
+    ) -> Result<(), Error> {
         let index = self.plan.outcomes.len();
         self.plan.lines.push(row.line);
         self.templates
@@ -47,6 +53,7 @@ impl RowsRead<'_> {
             done,
             mut problems,
             written,
+            body,
         } = checked;
         if self.digest {
             self.plan.input_digest.add(written);
@@ -89,22 +96,30 @@ impl RowsRead<'_> {
             (None, Some(parent_id)) => self.references.push((index, parent_id.clone(), false)),
             (None, None) => {}
         }
+        let mut in_doubt = false;
         if let Some(key) = keys.key.as_deref().filter(|_| !repeat) {
             let unsent = problems.is_empty() && done.is_none();
-            self.note_earlier(index, row.line, key, key_print, unsent);
+            in_doubt = self.note_earlier(index, row.line, key, key_print, unsent);
         }
         match done.filter(|_| problems.is_empty() && !repeat) {
             Some(entry) => self.earlier.push_done(entry, &mut self.plan.outcomes),
-            None if problems.is_empty() => self.plan.outcomes.push(None),
+            None if problems.is_empty() => {
+                self.plan.outcomes.push(None);
+                if let (Some(keep), Some(key), Some(body)) = (&mut self.keep, &keys.key, &body) {
+                    keep.push(index, row.line, key, in_doubt, body)?;
+                }
+            }
             None => {
                 let outcome = invalid(&mut self.plan, row.line, &problems, report);
                 self.plan.outcomes.push(Some(&outcome));
             }
         }
+        Ok(())
     }
 
     /// What earlier runs say of the row `index` (on `line`) of `key`: in doubt, or (when
-    /// `unsent`, a valid row no earlier run finished) missing from the results file.
+    /// `unsent`, a valid row no earlier run finished) missing from the results file. Hands back
+    /// whether it is in doubt.
     fn note_earlier(
         &mut self,
         index: usize,
@@ -112,10 +127,12 @@ impl RowsRead<'_> {
         key: &str,
         print: Option<Fingerprint>,
         unsent: bool,
-    ) {
+    ) -> bool {
         if self.earlier.in_doubt.contains(key) {
             self.plan.in_doubt_rows.push(index);
-        } else if self.earlier.had_results
+            return true;
+        }
+        if self.earlier.had_results
             && unsent
             && !print.is_some_and(|print| self.earlier.lists_by(key, print))
         {
@@ -124,6 +141,7 @@ impl RowsRead<'_> {
             }
             self.plan.unlisted += 1;
         }
+        false
     }
 }
 

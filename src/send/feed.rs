@@ -1,65 +1,51 @@
-//! Feeding one wave's rows to the workers: a blocking thread reads the input again (the run's
-//! pinned copy, [`InputSnapshot`](crate::input::InputSnapshot), so the rows are the plan's)
-//! and hands the rows to send, in order and in chunks, to a queue the workers take rows from.
+//! Feeding one wave's rows to the workers: a blocking thread reads the requests the plan built
+//! and kept ([`Plan::requests`], in row order: the input is not read or mapped again) and hands
+//! the wave's rows to send, in order and in chunks, to a queue the workers take rows from.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::*;
 use crate::Error;
-use crate::input::{Mapping, Source};
 
 /// What a reader thread needs to feed one wave's rows to the workers.
 pub(crate) struct WaveRows {
-    /// The input as the plan read it: the run's pinned copy.
-    pub(crate) source: Source,
-    /// Its mapping.
-    pub(crate) mapping: Arc<Mapping>,
+    /// The plan: each row's wave and parent, and the requests.
+    pub(crate) plan: Arc<Plan>,
     /// Which rows are to be sent at all.
     pub(crate) send: Arc<Vec<bool>>,
-    /// The wave of each row with an in-file parent (others are in wave 0).
-    pub(crate) waves: Arc<HashMap<usize, usize>>,
     /// The wave to read.
     pub(crate) wave: usize,
     /// The index of the wave's last row to send.
     pub(crate) last: usize,
-    /// Keys of rows an earlier run may have created.
-    pub(crate) in_doubt: Arc<HashSet<String>>,
-    /// The template for rows that name none.
-    pub(crate) default_template: Option<String>,
 }
 
 impl WaveRows {
-    /// Reads the input again and sends this wave's rows to `rows`, in order, in chunks.
+    /// Reads the plan's requests and sends this wave's rows to `rows`, in order, in chunks.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the kept requests cannot be read back.
     pub(crate) fn read(self, rows: mpsc::Sender<Vec<Pending>>) -> Result<(), Error> {
         let mut chunk = Vec::with_capacity(CHUNK);
-        let source = &self.source;
-        for (index, row) in source.rows(self.mapping.width())?.enumerate() {
+        let plan = &self.plan;
+        for planned in plan.requests.read()? {
+            let planned = planned?;
+            let index = planned.index;
             if index > self.last {
                 break;
             }
-            let row = row?;
-            let in_wave = self.waves.get(&index).copied().unwrap_or(0) == self.wave;
+            let in_wave = plan.waves.get(&index).copied().unwrap_or(0) == self.wave;
             if !in_wave || !self.send.get(index).copied().unwrap_or(false) {
                 continue;
             }
-            let changed = || {
-                let place = source.numbering().at(row.line);
-                source.input_error(format!("{place}: the file changed during the run"))
-            };
-            let request = self
-                .mapping
-                .to_request(&row.record, self.default_template.as_deref())
-                .map_err(|_| changed())?;
-            let key = self.mapping.key(&row.record).ok_or_else(changed)?;
             let pending = Pending {
                 index,
-                line: row.line,
-                in_doubt: self.in_doubt.contains(&key),
-                key,
-                request,
+                line: planned.line,
+                request: planned.request(&plan.requests)?,
+                key: planned.key,
+                in_doubt: planned.in_doubt,
+                parent: plan.parents.get(&index).copied(),
             };
             chunk.push(pending);
             if chunk.len() == CHUNK {

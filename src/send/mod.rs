@@ -1,10 +1,9 @@
 //! Sending the plan's rows: wave by wave (parents before children), a blocking reader feeds the
-//! rows to a fixed pool of `concurrency` workers (`feed`, `worker`); each row's create runs
+//! requests the plan kept to a fixed pool of `concurrency` workers (`feed`, `worker`); each row's create runs
 //! as `create_steps` says (`create`), with the row's idempotency keys (`idempotency`),
 //! through the one rate limiter and the one token; every outcome goes to the one task that owns
 //! the journal and the progress display (`collector`).
 
-use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +21,7 @@ mod idempotency;
 mod worker;
 
 use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
-use crate::input::{Mapping, Source};
+use crate::planning::Plan;
 use crate::record::{Journal, OrgIds, Outcome, Outcomes};
 use crate::report::progress::Progress;
 use crate::stop::Stop;
@@ -39,6 +38,8 @@ pub(crate) const CHUNK: usize = 64;
 
 /// A row on its way to the API.
 pub(crate) struct Pending {
+    /// Its parent row, when its parent is another row of the file.
+    pub(crate) parent: Option<usize>,
     /// Its position among the data rows.
     pub(crate) index: usize,
     /// The line of the input where it starts, for the messages about it.
@@ -74,30 +75,16 @@ pub(crate) enum Event {
     Recorded(oneshot::Sender<()>),
 }
 
-/// What sending needs: the plan's rows, how to read them again, and how to reach the tenant.
-pub struct Job<'a> {
-    /// The input, read again wave by wave.
-    pub source: Source,
+/// What sending needs: the plan (which rows to send, in which wave, and their requests) and
+/// how to reach the tenant.
+pub struct Job {
+    /// The plan, its requests kept in row order ([`Plan::requests`]).
+    pub plan: Arc<Plan>,
+    /// Each row's outcome known before sending (unsent: to send), in input order: the plan's,
+    /// taken out of it.
+    pub outcomes: Outcomes,
     /// The input as the user named it, for the messages about its rows.
     pub shown_as: std::path::PathBuf,
-    /// Its mapping.
-    pub mapping: Mapping,
-    /// The template for rows that name none.
-    pub default_template: Option<String>,
-    /// Each row's outcome known before sending (unsent: to send), in input order.
-    pub outcomes: Outcomes,
-    /// The line where each row starts.
-    pub lines: &'a [u64],
-    /// Rows whose parent is another row of the file: child index -> parent index.
-    pub parents: HashMap<usize, usize>,
-    /// The wave of each row with an in-file parent; other rows are in wave 0.
-    pub waves: HashMap<usize, usize>,
-    /// How many waves there are.
-    pub wave_count: usize,
-    /// How many rows are to be sent.
-    pub to_send: usize,
-    /// Keys of rows an earlier run may have created without hearing so.
-    pub in_doubt: HashSet<String>,
     /// The organizations API, through the shared limiter and token.
     pub client: ApiClient,
     /// The tenant, part of every idempotency key.
@@ -131,81 +118,57 @@ pub struct Sent {
 
 /// Sends `job`'s rows, parents before children, and hands back every outcome. A fatal error
 /// on the way sets `job.stop` (with the error) and the rows not yet sent stay `None`.
-pub async fn run(job: Job<'_>) -> Sent {
+pub async fn run(job: Job) -> Sent {
     let started = Instant::now();
-    let Job {
-        source,
-        shown_as,
-        mapping,
-        default_template,
-        outcomes,
-        lines,
-        parents,
-        waves,
-        wave_count,
-        to_send,
-        in_doubt,
-        client,
-        tenant,
-        policy,
-        concurrency,
-        on_existing,
-        journal,
-        quiet,
-        control,
-    } = job;
-    let stop = control.stop.clone();
+    let stop = job.control.stop.clone();
     let requests = Arc::new(AtomicU64::new(0));
-    let parent_ids = Arc::new(ParentIds::new(&parents, &outcomes, lines));
-    let send_mask: Arc<Vec<bool>> =
-        Arc::new((0..outcomes.len()).map(|i| outcomes.is_unsent(i)).collect());
-    let (done_tx, done_rx) = mpsc::channel::<Event>(READ_AHEAD);
-    let mut progress = Progress::new(to_send as u64, quiet);
+    let plan = job.plan.clone();
+    let parent_ids = Arc::new(ParentIds::new(&plan.parents, &job.outcomes, &plan.lines));
+    let send = (0..job.outcomes.len()).map(|i| job.outcomes.is_unsent(i));
+    let send = Arc::new(send.collect::<Vec<bool>>());
+    let (events, recorded) = mpsc::channel::<Event>(READ_AHEAD);
+    let mut progress = Progress::new(plan.to_send as u64, job.quiet);
     progress.count_requests(requests.clone());
-    progress.show_pace(client.throttle().clone());
-    progress.publish_to(control.progress_sender());
+    progress.show_pace(job.client.throttle().clone());
+    progress.publish_to(job.control.progress_sender());
     // Nothing to send, nothing to claim: a finished rerun does not index its million ids.
-    let org_ids = if to_send > 0 {
-        OrgIds::new(&outcomes, lines)
+    let org_ids = if plan.to_send > 0 {
+        OrgIds::new(&job.outcomes, &plan.lines)
     } else {
         OrgIds::default()
     };
+    let display = collector::Display {
+        progress,
+        numbering: plan.numbering.clone(),
+        shown_as: job.shown_as,
+    };
     let collector = tokio::spawn(collect(
-        done_rx,
-        outcomes,
+        recorded,
+        job.outcomes,
         org_ids,
         parent_ids.clone(),
-        journal,
-        collector::Display {
-            progress,
-            numbering: source.numbering().clone(),
-            shown_as,
-        },
+        job.journal,
+        display,
         stop.clone(),
     ));
     let sending = Waves {
-        source,
-        mapping: Arc::new(mapping),
-        send: send_mask,
-        waves: Arc::new(waves),
-        in_doubt: Arc::new(in_doubt),
-        default_template,
-        concurrency,
+        plan: plan.clone(),
+        send,
+        concurrency: job.concurrency,
         worker: Worker {
-            client,
-            events: done_tx,
+            client: job.client,
+            events,
             stop: stop.clone(),
-            control,
+            control: job.control,
             requests: requests.clone(),
-            tenant,
-            parents: Arc::new(parents),
+            tenant: job.tenant,
             parent_ids,
-            policy,
-            on_existing,
+            policy: job.policy,
+            on_existing: job.on_existing,
         },
     };
     // Parents go before their children: wave n is sent once wave n - 1 has finished.
-    for wave in 0..wave_count {
+    for wave in 0..plan.wave_count {
         if stop.is_set() {
             break;
         }
@@ -223,21 +186,13 @@ pub async fn run(job: Job<'_>) -> Sent {
     }
 }
 
-/// What every wave of a run shares: how to read its rows, and the worker each of the pool's
-/// workers is a copy of.
+/// What every wave of a run shares: the plan its rows come from, and the worker each of the
+/// pool's workers is a copy of.
 struct Waves {
-    /// The input, read again wave by wave.
-    source: Source,
-    /// Its mapping.
-    mapping: Arc<Mapping>,
+    /// The plan: each row's wave, parent and request.
+    plan: Arc<Plan>,
     /// Which rows are to be sent at all.
     send: Arc<Vec<bool>>,
-    /// The wave of each row with an in-file parent (others are in wave 0).
-    waves: Arc<HashMap<usize, usize>>,
-    /// Keys of rows an earlier run may have created.
-    in_doubt: Arc<HashSet<String>>,
-    /// The template for rows that name none.
-    default_template: Option<String>,
     /// Workers in the pool.
     concurrency: NonZeroUsize,
     /// The worker each of the pool's is a copy of.
@@ -248,25 +203,21 @@ impl Waves {
     /// Sends the rows of `wave`, and waits until the results task has recorded every one.
     async fn send(&self, wave: usize) {
         // The wave's last row: the reader stops there, and a wave with none is not read.
-        let in_wave = |index: usize| self.waves.get(&index).copied().unwrap_or(0) == wave;
+        let in_wave = |index: usize| self.plan.waves.get(&index).copied().unwrap_or(0) == wave;
         let Some(last) = (0..self.send.len())
             .rev()
             .find(|&index| self.send[index] && in_wave(index))
         else {
             return;
         };
-        // A blocking thread reads the input again and feeds this wave's rows, in order, to a
-        // fixed pool of `concurrency` workers that take them one at a time.
+        // A blocking thread reads the wave's requests as the plan kept them and feeds them, in
+        // order, to a fixed pool of `concurrency` workers that take them one at a time.
         let (row_tx, row_rx) = mpsc::channel::<Vec<Pending>>(READ_AHEAD / CHUNK);
         let wanted = WaveRows {
-            source: self.source.clone(),
-            mapping: self.mapping.clone(),
+            plan: self.plan.clone(),
             send: self.send.clone(),
-            waves: self.waves.clone(),
             wave,
             last,
-            in_doubt: self.in_doubt.clone(),
-            default_template: self.default_template.clone(),
         };
         let reader = tokio::task::spawn_blocking(move || wanted.read(row_tx));
         let queue = Arc::new(tokio::sync::Mutex::new(RowQueue {

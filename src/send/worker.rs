@@ -14,7 +14,7 @@ use super::create_steps::Row;
 use super::feed::RowQueue;
 use super::idempotency::idempotency_key;
 use super::*;
-use crate::api::{ApiClient, RetryPolicy, WITHHELD};
+use crate::api::{ApiClient, CreateOrganization, RetryPolicy, WITHHELD};
 use crate::record::{Outcome, Outcomes};
 use crate::tenant::on_existing::ExistingCheck;
 
@@ -86,7 +86,6 @@ pub(crate) struct Worker {
     pub(crate) requests: Arc<AtomicU64>,
     /// The tenant, part of every idempotency key.
     pub(crate) tenant: String,
-    pub(crate) parents: Arc<HashMap<usize, usize>>,
     pub(crate) parent_ids: Arc<ParentIds>,
     /// How every request of a row is retried.
     pub(crate) policy: RetryPolicy,
@@ -123,6 +122,39 @@ impl Worker {
         }
     }
 
+    /// Announces the row of `key` to the journal, then sends its create (`request`) and hands
+    /// back how it ended; `None` when the results task is gone.
+    async fn create(
+        &self,
+        client: &ApiClient,
+        key: &str,
+        request: &CreateOrganization,
+        in_doubt: bool,
+    ) -> Option<Outcome> {
+        // The journal learns of the row before the API does, so that a crash in between is
+        // followed by a lookup rather than a blind resend.
+        let (written, journaled) = oneshot::channel();
+        let key = key.to_string();
+        let announced = self.events.send(Event::Sending {
+            key: key.clone(),
+            written,
+        });
+        if announced.await.is_err() || journaled.await.is_err() {
+            return None;
+        }
+        // The body is serialized once, and the same bytes are hashed into the idempotency key
+        // and sent on every attempt.
+        let body = Bytes::from(serde_json::to_vec(request).expect("a request always serialises"));
+        let idempotency_key = idempotency_key(&self.tenant, &key, &body);
+        let row = Row {
+            request,
+            body: &body,
+            idempotency_key: &idempotency_key,
+            in_doubt,
+        };
+        Some(send_row(client, row, self.policy, &self.stop, &self.requests).await)
+    }
+
     /// Sends `pending` (once the journal has it) and reports how it ended.
     pub(crate) async fn run(&self, pending: Pending) {
         let Pending {
@@ -131,11 +163,12 @@ impl Worker {
             key,
             mut request,
             in_doubt,
+            parent,
         } = pending;
         // The row's requests wait while the run is paused, until one has left.
         let hold = Arc::new(self.control.hold());
         let client = self.client.held(hold.clone());
-        let mut outcome = match self.parents.get(&index).map(|p| self.parent_ids.id_of(*p)) {
+        let mut outcome = match parent.map(|p| self.parent_ids.id_of(p)) {
             Some(Err(why)) => Some(Outcome::not_sent(format!("{why}; rerun once it exists"))),
             Some(Ok(parent_id)) => {
                 request.parent_id = Some(parent_id);
@@ -157,33 +190,10 @@ impl Worker {
         }
         let outcome = match outcome {
             Some(outcome) => outcome,
-            None => {
-                // The journal learns of the row before the API does, so that a crash in
-                // between is followed by a lookup rather than a blind resend.
-                let (written, journaled) = oneshot::channel();
-                let announced = self
-                    .events
-                    .send(Event::Sending {
-                        key: key.clone(),
-                        written,
-                    })
-                    .await;
-                if announced.is_err() || journaled.await.is_err() {
-                    return; // The results task is gone; the run is failing already.
-                }
-                // The body is serialized once, and the same bytes are hashed into the
-                // idempotency key and sent on every attempt.
-                let body =
-                    Bytes::from(serde_json::to_vec(&request).expect("a request always serialises"));
-                let idempotency_key = idempotency_key(&self.tenant, &key, &body);
-                let row = Row {
-                    request: &request,
-                    body: &body,
-                    idempotency_key: &idempotency_key,
-                    in_doubt,
-                };
-                send_row(&client, row, self.policy, &self.stop, &self.requests).await
-            }
+            None => match self.create(&client, &key, &request, in_doubt).await {
+                Some(outcome) => outcome,
+                None => return, // The results task is gone; the run is failing already.
+            },
         };
         // The stop came before any request of the row left: it was not sent, whatever error
         // its steps made of that.

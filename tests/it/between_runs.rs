@@ -348,3 +348,45 @@ async fn an_input_named_as_a_file_kept_beside_the_results_is_refused_and_left_as
     }
     assert_eq!(sandbox.sandbox.stats().api_requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_children_are_sent_as_planned_whatever_happens_to_the_runs_copy_of_the_input() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    // 100 parents, then a child of each: two waves, the children's sent once every parent is.
+    let input = |child: &str| {
+        let mut csv = String::from("name,parent\n");
+        for i in 0..100 {
+            csv.push_str(&format!("parent-{i:03},\n"));
+        }
+        for i in 0..100 {
+            csv.push_str(&format!("{child}-{i:03},parent-{i:03}\n"));
+        }
+        csv
+    };
+    let fixture = Fixture::new(&input("child"));
+    let args = fixture.args(
+        &sandbox,
+        &sandbox.secret(),
+        &["--rate", "100", "--concurrency", "4"],
+    );
+    let run = tokio::spawn(crate::fixture::import_with(args));
+    wait_while_task("10 parents created", &run, || {
+        sandbox.sandbox.stats().creates_committed >= 10
+    })
+    .await;
+    // The run's own copy of the input, rewritten while the parents are sent: the children go
+    // out as the plan built their requests, the input is not read again to send them.
+    let copy = orgimport::input::snapshot::snapshot_path(&fixture.results());
+    assert!(copy.exists(), "the run's copy of the input is there");
+    std::fs::write(&copy, input("edited")).unwrap();
+    let summary = run.await.unwrap().unwrap();
+
+    assert_eq!(summary.count(Status::Created), 200, "{summary}");
+    let ids = ids_by_name(&sandbox);
+    assert!(ids.contains_key("child-099"), "{ids:?}");
+    let edited: Vec<_> = ids.keys().filter(|n| n.starts_with("edited")).collect();
+    assert!(
+        edited.is_empty(),
+        "sent from the copy as it was edited: {edited:?}"
+    );
+}

@@ -150,7 +150,7 @@ async fn finish(
     let on_existing = steps::check_tenant(&config, &session, &prepared.plan, &control.stop).await?;
     let results_as_written = prepared.results_as_written;
     control.set_phase(Phase::Sending);
-    let sent = steps::send(&config, &opened, &session, prepared, on_existing, control).await?;
+    let sent = steps::send(&config, &session, prepared, on_existing, control).await?;
     control.set_phase(Phase::Writing);
     let written = steps::write_results(
         &config,

@@ -217,43 +217,20 @@ pub struct Tally {
 /// The journal cannot be opened.
 pub async fn send(
     config: &ImportSettings,
-    opened: &Opened,
     session: &Session,
     prepared: Prepared,
     on_existing: Option<Arc<ExistingCheck>>,
     control: &RunControl,
 ) -> Result<SentRows, Error> {
     let journal = Journal::open(&config.results, &config.target.mark())?;
-    let Prepared {
-        mapping,
-        plan,
-        in_doubt,
-        ..
-    } = prepared;
-    let Plan {
-        outcomes,
-        lines,
-        to_send,
-        done_before,
-        parents,
-        waves,
-        wave_count,
-        in_doubt_rows,
-        ..
-    } = plan;
+    let mut plan = prepared.plan;
+    let outcomes = std::mem::take(&mut plan.outcomes);
     let send_mask: Vec<bool> = (0..outcomes.len()).map(|i| outcomes.is_unsent(i)).collect();
+    let plan = Arc::new(plan);
     let sent = send::run(send::Job {
-        source: opened.source.clone(),
-        shown_as: config.input.clone(),
-        mapping,
-        default_template: session.default_template.clone(),
+        plan: plan.clone(),
         outcomes,
-        lines: &lines,
-        parents,
-        waves,
-        wave_count,
-        to_send,
-        in_doubt,
+        shown_as: config.input.clone(),
         client: session.client.clone(),
         tenant: session.tenant.tenant.clone(),
         policy: RetryPolicy::new(config.max_attempts),
@@ -265,7 +242,7 @@ pub async fn send(
     })
     .await;
     let mut outcomes = sent.outcomes;
-    let (interrupted, fatal) = settle_unsent(&mut outcomes, &control.stop, &in_doubt_rows);
+    let (interrupted, fatal) = settle_unsent(&mut outcomes, &control.stop, &plan.in_doubt_rows);
     // Rows of this run that took at least one request: not those the tenant listing settled.
     let sent_rows = outcomes
         .iter()
@@ -279,13 +256,13 @@ pub async fn send(
     let tally = Tally {
         rows: outcomes.len(),
         counts,
-        done_before,
+        done_before: plan.done_before,
         sent: sent_rows,
         requests: sent.requests,
         elapsed: sent.elapsed,
         interrupted,
         fatal,
-        kinds: commonest_kinds(&outcomes, &lines),
+        kinds: commonest_kinds(&outcomes, &plan.lines),
     };
     Ok(SentRows {
         outcomes,
