@@ -41,7 +41,7 @@ impl From<ExitStatus> for ExitCode {
 
 /// What happened to a command, as far as its exit status goes; [`Ending::status`] weighs it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Ending {
+pub(crate) struct Ending {
     /// A fatal error stopped it.
     pub fatal: bool,
     /// Ctrl-C stopped it.
@@ -52,7 +52,7 @@ pub struct Ending {
 
 impl Ending {
     /// The exit status: the most severe of what happened, success when nothing did.
-    pub fn status(self) -> ExitStatus {
+    pub(crate) fn status(self) -> ExitStatus {
         [
             (self.fatal, ExitStatus::Fatal),
             (self.interrupted, ExitStatus::Interrupted),

@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub struct Fingerprint(u64, u64);
 
 /// The fingerprint of `key`.
-pub fn fingerprint(key: &str) -> Fingerprint {
+pub(crate) fn fingerprint(key: &str) -> Fingerprint {
     let half = |salt: u8| {
         let mut hasher = std::hash::DefaultHasher::new();
         hasher.write_u8(salt);
@@ -28,14 +28,14 @@ pub fn fingerprint(key: &str) -> Fingerprint {
 /// keys) goes to a second map, under its whole fingerprint; so no two keys are ever told
 /// apart by fewer than 96 bits.
 #[derive(Debug, Default)]
-pub struct FingerprintMap {
+pub(crate) struct FingerprintMap {
     first: HashMap<u64, (u32, u32), BuildHasherDefault<FirstHalf>>,
     others: HashMap<Fingerprint, u32>,
 }
 
 impl FingerprintMap {
     /// An empty map with room for `keys` keys.
-    pub fn with_capacity(keys: usize) -> FingerprintMap {
+    pub(crate) fn with_capacity(keys: usize) -> FingerprintMap {
         FingerprintMap {
             first: HashMap::with_capacity_and_hasher(keys, Default::default()),
             others: HashMap::new(),
@@ -43,17 +43,13 @@ impl FingerprintMap {
     }
 
     /// How many keys there are.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.first.len() + self.others.len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The row of the key with fingerprint `key`.
-    pub fn get(&self, key: Fingerprint) -> Option<u32> {
+    pub(crate) fn get(&self, key: Fingerprint) -> Option<u32> {
         match self.first.get(&key.0) {
             Some(&(rest, row)) if rest == key.1 as u32 => Some(row),
             Some(_) => self.others.get(&key).copied(),
@@ -62,7 +58,7 @@ impl FingerprintMap {
     }
 
     /// The row of `key`, and whether it was new: a new key gets `row`, a known one keeps its.
-    pub fn get_or_insert(&mut self, key: Fingerprint, row: u32) -> (u32, bool) {
+    pub(crate) fn get_or_insert(&mut self, key: Fingerprint, row: u32) -> (u32, bool) {
         use std::collections::hash_map::Entry;
         match self.first.entry(key.0) {
             Entry::Occupied(first) if first.get().0 == key.1 as u32 => (first.get().1, false),
@@ -81,7 +77,7 @@ impl FingerprintMap {
 /// The [`Hasher`] of a [`FingerprintMap`]: a fingerprint's half is a hash already, so it is
 /// taken as it is rather than hashed again.
 #[derive(Default)]
-pub struct FirstHalf(u64);
+pub(crate) struct FirstHalf(u64);
 
 impl Hasher for FirstHalf {
     fn finish(&self) -> u64 {
@@ -104,7 +100,7 @@ impl Hasher for FirstHalf {
 ///
 /// # Panics
 /// For a row past the 4,294,967,295th (a file of some 800 GB).
-pub fn row_number(row: usize) -> u32 {
+pub(crate) fn row_number(row: usize) -> u32 {
     u32::try_from(row).expect("a file of fewer than 4 billion rows")
 }
 

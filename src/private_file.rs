@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// How a file is opened; each creates it (0600) when it is not there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Open {
+pub(crate) enum Open {
     /// A new file: refused when anything is at its name (a temporary file, the input's copy).
     New,
     /// Written from its start, what it held dropped (a report, the summary JSON).
@@ -28,7 +28,7 @@ pub enum Open {
 }
 
 /// The mode of every file orgimport creates: its owner may read and write it, no one else.
-pub const MODE: u32 = 0o600;
+pub(crate) const MODE: u32 = 0o600;
 
 /// Opens `path` as `how` says: created 0600 when it is not there, refused when something else
 /// than a regular file is at its name, or when it is put there meanwhile (never followed).
@@ -36,7 +36,7 @@ pub const MODE: u32 = 0o600;
 /// # Errors
 /// The operating system's error; one of kind [`io::ErrorKind::InvalidInput`] saying what is
 /// there (`this is a symbolic link, ...`) when it is not a regular file.
-pub fn open(path: &Path, how: Open) -> io::Result<File> {
+pub(crate) fn open(path: &Path, how: Open) -> io::Result<File> {
     refuse_other_than_a_file(path)?;
     let mut options = OpenOptions::new();
     match how {
@@ -77,7 +77,7 @@ pub fn open(path: &Path, how: Open) -> io::Result<File> {
 /// # Errors
 /// As [`open`], and the disk's errors; what is at `path` is refused when it is not a regular
 /// file (or nothing).
-pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     refuse_other_than_a_file(path)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
@@ -105,7 +105,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 ///
 /// # Errors
 /// The operating system's, when the mode cannot be set.
-pub fn keep_mode(path: &Path, file: &File) -> io::Result<()> {
+pub(crate) fn keep_mode(path: &Path, file: &File) -> io::Result<()> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() && is_own(&meta) => set_mode_of(file, &meta),
         _ => Ok(()),
@@ -145,7 +145,7 @@ fn set_mode_of(file: &File, meta: &Metadata) -> io::Result<()> {
 /// One of kind [`io::ErrorKind::InvalidInput`] saying what is there when it is not a regular
 /// file (a symbolic link someone put there is refused, not removed nor followed); the
 /// operating system's when it cannot be removed.
-pub fn remove_leftover(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_leftover(path: &Path) -> io::Result<()> {
     refuse_other_than_a_file(path)?;
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -159,7 +159,7 @@ pub fn remove_leftover(path: &Path) -> io::Result<()> {
 /// # Errors
 /// One of kind [`io::ErrorKind::InvalidInput`] saying what is there; the operating system's
 /// when it cannot be looked at.
-pub fn refuse_other_than_a_file(path: &Path) -> io::Result<()> {
+pub(crate) fn refuse_other_than_a_file(path: &Path) -> io::Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) => match not_a_file(&meta) {
             Some(what) => Err(refusal(what)),
@@ -176,7 +176,7 @@ pub fn refuse_other_than_a_file(path: &Path) -> io::Result<()> {
 ///
 /// # Errors
 /// One of kind [`io::ErrorKind::InvalidInput`] saying what is there.
-pub fn refuse_replacing(path: &Path) -> io::Result<()> {
+pub(crate) fn refuse_replacing(path: &Path) -> io::Result<()> {
     match std::fs::metadata(path) {
         Ok(meta) => match not_a_file(&meta) {
             Some(what) => Err(refusal(what)),
@@ -188,7 +188,7 @@ pub fn refuse_replacing(path: &Path) -> io::Result<()> {
 
 /// What `meta` says a file is, worded for a message (`a FIFO (named pipe)`), when it is not a
 /// regular file.
-pub fn not_a_file(meta: &Metadata) -> Option<&'static str> {
+pub(crate) fn not_a_file(meta: &Metadata) -> Option<&'static str> {
     let kind = meta.file_type();
     if kind.is_file() {
         return None;

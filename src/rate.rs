@@ -46,9 +46,9 @@ pub enum RateSetting {
 }
 
 /// `auto` never goes above this many requests a second.
-pub const AUTO_CEILING: f64 = 1000.0;
+pub(crate) const AUTO_CEILING: f64 = 1000.0;
 /// `auto` starts at this many requests a second: the default `--rate`, safe for any tenant.
-pub const AUTO_START: f64 = 20.0;
+pub(crate) const AUTO_START: f64 = 20.0;
 
 impl RateSetting {
     /// Requests per second never exceeded: N's, or [`AUTO_CEILING`].

@@ -11,15 +11,15 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// The output path that means standard output.
-pub const STDOUT: &str = "-";
+pub(crate) const STDOUT: &str = "-";
 
 /// Whether `path` names standard output ([`STDOUT`]).
-pub fn is_stdout(path: &Path) -> bool {
+pub(crate) fn is_stdout(path: &Path) -> bool {
     path.as_os_str() == STDOUT
 }
 
 /// How messages name a report's place: `standard output` for `-`, else the path.
-pub fn shown(path: &Path) -> String {
+pub(crate) fn shown(path: &Path) -> String {
     if is_stdout(path) {
         "standard output".to_string()
     } else {
@@ -29,7 +29,7 @@ pub fn shown(path: &Path) -> String {
 
 /// Standard output as a report's writer: a closed pipe swallows the rest, without an error.
 #[derive(Debug, Default)]
-pub struct Stdout {
+pub(crate) struct Stdout {
     /// The reader went away: nothing more is written.
     closed: bool,
 }
@@ -63,7 +63,7 @@ impl Write for Stdout {
 ///
 /// # Errors
 /// The operating system's (a closed pipe aside).
-pub fn write_all(bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_all(bytes: &[u8]) -> io::Result<()> {
     let mut out = Stdout::default();
     out.write_all(bytes)?;
     out.flush()
@@ -73,7 +73,7 @@ pub fn write_all(bytes: &[u8]) -> io::Result<()> {
 /// when dropped), for a report that must be read back before it is shown: an export on
 /// standard output is written here, read back as `import` would read it, then copied out.
 #[derive(Debug)]
-pub struct Staging {
+pub(crate) struct Staging {
     dir: PathBuf,
 }
 
@@ -82,7 +82,7 @@ impl Staging {
     ///
     /// # Errors
     /// The operating system's, when no folder can be created there.
-    pub fn new() -> io::Result<Staging> {
+    pub(crate) fn new() -> io::Result<Staging> {
         let base = std::env::temp_dir();
         let mut last = None;
         for n in 0..100u32 {
@@ -103,7 +103,7 @@ impl Staging {
     }
 
     /// The file `name` in the folder.
-    pub fn file(&self, name: &str) -> PathBuf {
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 }
@@ -118,7 +118,7 @@ impl Drop for Staging {
 ///
 /// # Errors
 /// The operating system's (a closed pipe aside).
-pub fn copy_csv(path: &Path) -> io::Result<()> {
+pub(crate) fn copy_csv(path: &Path) -> io::Result<()> {
     let bytes = std::fs::read(path)?;
     write_all(bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes))
 }

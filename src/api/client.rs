@@ -30,7 +30,7 @@ pub use call_error::CallError;
 use replies::{parse_list, parse_org, status_error};
 
 /// Organizations per page when listing the whole tenant: the API's maximum.
-pub const LIST_PAGE: usize = 100;
+pub(crate) const LIST_PAGE: usize = 100;
 
 /// A handle on the organizations API; cheap to clone, shared by all workers.
 #[derive(Clone)]
@@ -434,7 +434,7 @@ impl ApiClient {
 
 /// Whether `org` is one a row named `name` (and given no id) matches: exactly that name, and
 /// not a template. A name search and a whole listing apply the same rule.
-pub fn is_named(org: &Organization, name: &str) -> bool {
+pub(crate) fn is_named(org: &Organization, name: &str) -> bool {
     org.name == name && !org.template
 }
 

@@ -9,7 +9,7 @@ const MAX_TITLE: usize = 200;
 
 /// Whether a reply with `headers` and `body` is an HTML page: said by its `Content-Type`, or
 /// by how its body starts.
-pub fn is_html(headers: &HeaderMap, body: &[u8]) -> bool {
+pub(super) fn is_html(headers: &HeaderMap, body: &[u8]) -> bool {
     let said = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -25,7 +25,7 @@ pub fn is_html(headers: &HeaderMap, body: &[u8]) -> bool {
 }
 
 /// The text of the page's `<title>`, if it has a non-empty one.
-pub fn title(body: &[u8]) -> Option<String> {
+pub(super) fn title(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let lower = text.to_ascii_lowercase();
     let open = lower.find("<title")?;

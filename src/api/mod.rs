@@ -3,15 +3,15 @@
 //! ([`hold`]), the one retry policy every call follows ([`retry`]) and the wire types they
 //! exchange ([`types`]).
 
-pub mod auth;
-pub mod client;
+pub(crate) mod auth;
+pub(crate) mod client;
 mod hold;
 mod html;
 pub mod redact;
-pub mod retry;
+pub(crate) mod retry;
 pub mod throttle;
 mod transport;
-pub mod types;
+pub(crate) mod types;
 
 pub use auth::{ClientAuth, Credentials, TokenSource};
 pub use client::{ApiClient, CallError, CreateReply};

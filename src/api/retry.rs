@@ -41,7 +41,7 @@ const RATE_LIMITED_WAIT: Duration = Duration::from_secs(1);
 /// How long a call may be answered nothing but 429 before it gives up and the run stops:
 /// longer than a per-hour limit's window and the longest `Retry-After` honoured (an hour), with
 /// room for the retry after it, so that a per-hour limit only makes a run slower.
-pub const RATE_LIMITED_PATIENCE: Duration = Duration::from_secs(90 * 60);
+pub(crate) const RATE_LIMITED_PATIENCE: Duration = Duration::from_secs(90 * 60);
 
 /// How every API call is retried: see the module docs. Cheap to copy into each task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,7 @@ impl Tries {
 /// that says it cannot do this at all will say so again: 501 Not Implemented, 505 HTTP Version
 /// Not Supported, 506 Variant Also Negotiates, 508 Loop Detected, 510 Not Extended and 511
 /// Network Authentication Required.
-pub fn status_may_pass(status: u16) -> bool {
+pub(crate) fn status_may_pass(status: u16) -> bool {
     (500..600).contains(&status) && !matches!(status, 501 | 505 | 506 | 508 | 510 | 511)
 }
 

@@ -137,7 +137,7 @@ pub struct UpdateOrganization {
 
 /// The reply of `GET /organizations`.
 #[derive(Debug, Default, Deserialize)]
-pub struct OrganizationList {
+pub(crate) struct OrganizationList {
     /// One page of organizations, ordered by id.
     #[serde(default, deserialize_with = "default_if_empty")]
     pub organizations: Vec<Organization>,
@@ -145,7 +145,7 @@ pub struct OrganizationList {
 
 /// The System API's error body: `{status_code, error, error_code, details}`.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct ApiErrorBody {
+pub(crate) struct ApiErrorBody {
     /// The human-readable error.
     #[serde(default, deserialize_with = "default_if_empty")]
     pub error: String,
@@ -156,7 +156,7 @@ pub struct ApiErrorBody {
 
 /// A successful reply of the token endpoint. `Debug` never shows the token.
 #[derive(Deserialize)]
-pub struct TokenReply {
+pub(crate) struct TokenReply {
     /// The bearer token.
     pub access_token: String,
     /// Its lifetime in seconds: a string in the doc (`"3600"`), an integer in the spec.
@@ -179,7 +179,7 @@ impl std::fmt::Debug for TokenReply {
 
 /// An RFC 6749 error reply of the token endpoint.
 #[derive(Debug, Default, Deserialize)]
-pub struct OAuthErrorBody {
+pub(crate) struct OAuthErrorBody {
     /// The error code, e.g. `invalid_client`.
     #[serde(default, deserialize_with = "default_if_empty")]
     pub error: String,

@@ -15,7 +15,7 @@ const SECRET_FILE: &str = "client_secret_file";
 
 /// Prints what [`describe`] says; exit 2 when the settings do not describe a tenant, so that
 /// a script can check them before an import.
-pub fn run(settings: &ConfigSettings) -> ExitStatus {
+pub(crate) fn run(settings: &ConfigSettings) -> ExitStatus {
     if settings.json {
         println!("{}", to_json(settings));
     } else {
@@ -28,7 +28,7 @@ pub fn run(settings: &ConfigSettings) -> ExitStatus {
 }
 
 /// Every setting, its value and where it came from, one a line.
-pub fn describe(settings: &ConfigSettings) -> String {
+pub(crate) fn describe(settings: &ConfigSettings) -> String {
     let address = settings.connection.address().ok();
     let profile = &settings.profile;
     let from = |origin: &Origin| match origin.source {
@@ -113,7 +113,7 @@ pub fn describe(settings: &ConfigSettings) -> String {
 /// What `config --json` prints: each setting with its value (`null` when not set) and where
 /// it came from (`flag`, `env`, the profile, `default`, or `derived`), whether the client
 /// secret is set (never its value), and whether the settings describe a tenant.
-pub fn to_json(settings: &ConfigSettings) -> String {
+pub(crate) fn to_json(settings: &ConfigSettings) -> String {
     let address = settings.connection.address().ok();
     let profile = &settings.profile;
     let mut values = serde_json::Map::new();

@@ -10,7 +10,7 @@ use crate::settings::ConsoleSettings;
 ///
 /// # Errors
 /// The port cannot be bound, the sandbox cannot start, or the server fails.
-pub async fn run(settings: ConsoleSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(settings: ConsoleSettings) -> anyhow::Result<ExitStatus> {
     let port = settings.port;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await

@@ -1,17 +1,17 @@
 //! One module per subcommand, each a thin `run` from its resolved [`Settings`] to an
 //! [`ExitStatus`]; this module only dispatches. `main` prints a returned error and exits 2.
 
-pub mod config;
-pub mod console;
+pub(crate) mod config;
+pub(crate) mod console;
 pub mod dry_run;
 pub mod export;
 pub mod import;
 pub mod plan;
-pub mod sandbox;
-pub mod token;
+pub(crate) mod sandbox;
+pub(crate) mod token;
 pub mod undo;
 pub mod validate;
-pub mod verify;
+pub(crate) mod verify;
 
 use crate::ExitStatus;
 use crate::settings::Settings;

@@ -11,7 +11,7 @@ use crate::settings::SandboxSettings;
 ///
 /// # Errors
 /// The port cannot be bound, or the server fails.
-pub async fn run(settings: SandboxSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(settings: SandboxSettings) -> anyhow::Result<ExitStatus> {
     let SandboxSettings {
         port,
         config,

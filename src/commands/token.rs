@@ -20,7 +20,7 @@ use crate::tenant::templates::{self, Verdict};
 use crate::{Error, ExitStatus};
 
 /// What the token endpoint granted.
-pub struct TokenInfo {
+pub(crate) struct TokenInfo {
     /// The token URL that answered.
     pub token_url: String,
     /// The client id.
@@ -47,7 +47,7 @@ pub struct TokenInfo {
 const TEMPLATE_OK: &str = "readable, a template";
 
 /// One template checked.
-pub struct TemplateFound {
+pub(crate) struct TemplateFound {
     /// Its id.
     pub id: String,
     /// What reading it found: [`TEMPLATE_OK`], or what is wrong with it.
@@ -65,7 +65,7 @@ const RATE: Rate = Rate::per_second_at_most(std::num::NonZeroU32::new(10).expect
 ///
 /// # Errors
 /// As [`check`].
-pub async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
     let mut info = match check(settings).await {
         Ok(info) => info,
         Err(error) => {
@@ -111,7 +111,7 @@ pub async fn run(settings: &TokenSettings) -> anyhow::Result<ExitStatus> {
 /// # Errors
 /// [`Error::AuthRejected`] for wrong credentials or a scope the client lacks; [`Error::Auth`]
 /// when the endpoint cannot be reached; the input's errors, when it is given.
-pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
+pub(crate) async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
     let tenant = &settings.tenant;
     let (client, tokens) =
         session::connect_tenant(tenant, RateSetting::AtMost(RATE), settings.timeout)?;
@@ -173,7 +173,7 @@ pub async fn check(settings: &TokenSettings) -> Result<TokenInfo, Error> {
 
 impl TokenInfo {
     /// The lines `orgimport token` prints; the token only when `show`.
-    pub fn describe(&self, show: bool) -> String {
+    pub(crate) fn describe(&self, show: bool) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "token endpoint: {}", self.token_url);
         let _ = writeln!(out, "client id:      {}", self.client_id);
@@ -201,7 +201,7 @@ impl TokenInfo {
     }
 
     /// What `token --json` prints; the token only when `show`.
-    pub fn to_json(&self, show: bool) -> String {
+    pub(crate) fn to_json(&self, show: bool) -> String {
         let templates: Vec<serde_json::Value> = self
             .templates
             .iter()
@@ -233,12 +233,12 @@ impl TokenInfo {
     }
 
     /// Whether every template checked is a template the token can read.
-    pub fn template_ok(&self) -> bool {
+    pub(crate) fn template_ok(&self) -> bool {
         self.templates.iter().all(|t| t.found == TEMPLATE_OK)
     }
 
     /// Whether the scopes granted include every scope asked for.
-    pub fn scope_ok(&self) -> bool {
+    pub(crate) fn scope_ok(&self) -> bool {
         match &self.granted {
             None => true,
             Some(granted) => self

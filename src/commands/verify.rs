@@ -25,13 +25,13 @@ use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
 /// The report's columns.
-pub const COLUMNS: [&str; 7] = [
+pub(crate) const COLUMNS: [&str; 7] = [
     "line", "name", "org_id", "check", "expected", "actual", "result",
 ];
 
 /// One check of one row.
 #[derive(Debug, Clone)]
-pub struct Check {
+pub(crate) struct Check {
     /// The row's line in the results file.
     pub line: u64,
     /// The row's name.
@@ -51,7 +51,7 @@ pub struct Check {
 
 /// What `verify` found.
 #[derive(Debug)]
-pub struct VerifyReport {
+pub(crate) struct VerifyReport {
     /// Rows with status `created` in the results file.
     pub created: usize,
     /// Rows read back.
@@ -74,7 +74,7 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// Success when every created row checks out, failed on any mismatch or any unconfirmed
     /// row, interrupted after Ctrl-C, fatal when [`Self::stopped`] ([`Ending`] weighs them).
-    pub fn exit_status(&self) -> ExitStatus {
+    pub(crate) fn exit_status(&self) -> ExitStatus {
         Ending {
             fatal: self.stopped.is_some(),
             interrupted: self.interrupted,
@@ -119,7 +119,7 @@ impl fmt::Display for VerifyReport {
 ///
 /// # Errors
 /// As [`verify`].
-pub async fn run(settings: VerifySettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(settings: VerifySettings) -> anyhow::Result<ExitStatus> {
     let report = verify(settings).await?;
     eprintln!("{report}");
     Ok(report.exit_status())
@@ -130,7 +130,7 @@ pub async fn run(settings: VerifySettings) -> anyhow::Result<ExitStatus> {
 /// # Errors
 /// A fatal [`Error`]: an unreadable results file, rejected credentials, an unwritable
 /// report (checked before any request). Mismatches are not errors: they are in the report.
-pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
+pub(crate) async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
     verify_under(settings, None).await
 }
 
@@ -139,7 +139,7 @@ pub async fn verify(settings: VerifySettings) -> Result<VerifyReport, Error> {
 ///
 /// # Errors
 /// As [`verify`].
-pub async fn verify_under(
+pub(crate) async fn verify_under(
     settings: VerifySettings,
     stop: Option<Arc<Stop>>,
 ) -> Result<VerifyReport, Error> {

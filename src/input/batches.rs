@@ -9,7 +9,7 @@ use super::{RawRow, Rows};
 use crate::Error;
 
 /// Rows in one batch.
-pub const BATCH: usize = 8192;
+pub(crate) const BATCH: usize = 8192;
 
 /// Batches read ahead of the one being worked on.
 const AHEAD: usize = 2;
@@ -21,7 +21,7 @@ const AHEAD: usize = 2;
 ///
 /// # Errors
 /// The first error of `rows` or of `work`.
-pub fn in_batches(
+pub(crate) fn in_batches(
     mut rows: Rows,
     work: impl FnMut(&mut Vec<RawRow>) -> Result<(), Error>,
 ) -> Result<(), Error> {
@@ -36,7 +36,7 @@ pub fn in_batches(
 ///
 /// # Errors
 /// The first error of `next` or of `work`.
-pub fn read_ahead<T: Default + Send>(
+pub(crate) fn read_ahead<T: Default + Send>(
     batch: usize,
     mut next: impl FnMut(&mut T) -> Option<Result<(), Error>> + Send,
     mut work: impl FnMut(&mut Vec<T>) -> Result<(), Error>,

@@ -50,7 +50,7 @@ pub struct Settled {
 /// [`Error::Io`] when the file cannot be read; [`Error::Input`] when it is not UTF-8 and its
 /// encoding cannot be told for sure, naming the first line (and byte offset) that cannot be
 /// read and the `--encoding` flag.
-pub fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled, Error> {
+pub(crate) fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<Settled, Error> {
     let unchanged = |note: Option<String>| Settled {
         dialect: dialect.clone(),
         note,

@@ -3,19 +3,19 @@
 //! the slug that can stand in for a missing name.
 
 /// The longest `name` accepted, in characters.
-pub const MAX_NAME_CHARS: usize = 255;
+pub(crate) const MAX_NAME_CHARS: usize = 255;
 /// The longest id accepted (`id`, `parent_id`, `template_id`), in characters.
-pub const MAX_ID_CHARS: usize = 255;
+pub(crate) const MAX_ID_CHARS: usize = 255;
 /// The longest `displayName` and `email`, in characters.
-pub const MAX_SHORT_TEXT_CHARS: usize = 255;
+pub(crate) const MAX_SHORT_TEXT_CHARS: usize = 255;
 /// The longest `description`, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 1024;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 1024;
 
 /// Ids travel in URL paths: letters, digits, `_`, `.` and `-` only.
 ///
 /// # Errors
 /// Why the value is not an id.
-pub fn check_id(value: &str) -> Result<(), String> {
+pub(crate) fn check_id(value: &str) -> Result<(), String> {
     if value.chars().count() > MAX_ID_CHARS {
         return Err(format!("longer than {MAX_ID_CHARS} characters"));
     }
@@ -34,7 +34,7 @@ pub fn check_id(value: &str) -> Result<(), String> {
 /// The Unicode name of a bidirectional embedding, override or isolate character (U+202A to
 /// U+202E, U+2066 to U+2069), which make text display in another order than it is stored
 /// (`\u{202e}fdp.exe` shows as `exe.pdf`); `None` for any other character.
-pub fn bidi_control_name(c: char) -> Option<&'static str> {
+pub(crate) fn bidi_control_name(c: char) -> Option<&'static str> {
     Some(match c {
         '\u{202a}' => "LEFT-TO-RIGHT EMBEDDING",
         '\u{202b}' => "RIGHT-TO-LEFT EMBEDDING",
@@ -54,7 +54,7 @@ pub fn bidi_control_name(c: char) -> Option<&'static str> {
 /// # Errors
 /// The first one, by code point, name and position (`U+202E RIGHT-TO-LEFT OVERRIDE at
 /// character 3`).
-pub fn check_no_bidi_controls(value: &str) -> Result<(), String> {
+pub(crate) fn check_no_bidi_controls(value: &str) -> Result<(), String> {
     match value
         .chars()
         .enumerate()
@@ -74,7 +74,7 @@ pub fn check_no_bidi_controls(value: &str) -> Result<(), String> {
 /// zero-width space, joiners, bidi controls, word joiner, byte-order mark, tags, ...) but
 /// the prepended marks that do show, and the other invisible ones (the combining grapheme
 /// joiner, variation selectors, Hangul fillers, the braille blank).
-pub fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{ad}'
@@ -103,13 +103,13 @@ pub fn is_invisible(c: char) -> bool {
 
 /// Whether `text` shows nothing once its whitespace, control and invisible characters
 /// ([`is_invisible`]) are removed.
-pub fn shows_nothing(text: &str) -> bool {
+pub(crate) fn shows_nothing(text: &str) -> bool {
     text.chars()
         .all(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
 }
 
 /// A plain `local@domain.tld` address, without spaces.
-pub fn is_email(value: &str) -> bool {
+pub(crate) fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.rsplit_once('@') else {
         return false;
     };
@@ -122,14 +122,14 @@ pub fn is_email(value: &str) -> bool {
 }
 
 /// `#RGB` or `#RRGGBB`.
-pub fn is_hex_color(value: &str) -> bool {
+pub(crate) fn is_hex_color(value: &str) -> bool {
     value
         .strip_prefix('#')
         .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// A DNS name of two or more labels (internationalised names in their `xn--` form).
-pub fn is_domain(value: &str) -> bool {
+pub(crate) fn is_domain(value: &str) -> bool {
     let labels: Vec<&str> = value.split('.').collect();
     value.len() <= 253
         && labels.len() >= 2
@@ -147,7 +147,7 @@ pub fn is_domain(value: &str) -> bool {
 
 /// A URL-safe name made from `text`: accents and other scripts folded to ASCII, lowercase,
 /// runs of anything else turned into one `-`. The same text always gives the same slug.
-pub fn slug(text: &str) -> String {
+pub(crate) fn slug(text: &str) -> String {
     let ascii = deunicode::deunicode(text).to_lowercase();
     let mut slug = String::with_capacity(ascii.len());
     for c in ascii.chars() {

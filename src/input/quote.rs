@@ -9,7 +9,7 @@ use super::field_checks::is_invisible;
 
 /// `text` in double quotes, as messages quote a value: `"` and `\` escaped, and every
 /// character [`escaped`] escapes (`"a\u{0}b"`, `"\u{1b}[31m"`, `"\u{202e}abc"`).
-pub fn quoted(text: &str) -> String {
+pub(crate) fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -26,7 +26,7 @@ pub fn quoted(text: &str) -> String {
 /// `text` with its control characters and invisible ones escaped: tab, line feed and carriage
 /// return as `\t`, `\n`, `\r`, the others as `\u{..}` (NUL as `\u{0}`, ESC as `\u{1b}`, a
 /// zero-width space as `\u{200b}`). Borrowed when there is nothing to escape.
-pub fn escaped(text: &str) -> Cow<'_, str> {
+pub(crate) fn escaped(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }

@@ -46,14 +46,14 @@ const UNWEIGHED: [&Encoding; 3] = [
 /// guess to be trusted over the other reading: fewer is too little text for its statistics (a
 /// file whose one accented letter is the `ï` of `naïve` was guessed ISO-8859-4; `Şişli,
 /// Eskişehir` in windows-1254 was guessed windows-1250).
-pub const TRUSTED_AFTER: u64 = 3;
+pub(super) const TRUSTED_AFTER: u64 = 3;
 
 /// How many distinct words holding bytes outside ASCII are kept for the readings' checks.
 const MAX_WORDS: usize = 100_000;
 
 /// A place in the file: its line and the byte offset of the byte concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Place {
+pub(super) struct Place {
     /// The line (from 1).
     pub line: u64,
     /// The byte offset in the file.
@@ -62,7 +62,7 @@ pub struct Place {
 
 /// What one pass over a file found about its bytes outside ASCII.
 #[derive(Debug)]
-pub struct Survey {
+pub(super) struct Survey {
     /// How often each byte 0x80..=0xFF occurs.
     counts: [u64; 128],
     /// The first place of each byte, and the line it is on (as bytes).
@@ -78,7 +78,7 @@ impl Survey {
     ///
     /// # Errors
     /// [`Error::Io`] when it cannot be read.
-    pub fn of(path: &Path) -> Result<Survey, Error> {
+    pub(super) fn of(path: &Path) -> Result<Survey, Error> {
         let mut survey = Survey {
             counts: [0; 128],
             first: [None; 128],
@@ -137,7 +137,7 @@ impl Survey {
 
 /// A single-byte encoding's reading of the bytes outside ASCII.
 #[derive(Debug, Clone)]
-pub struct Reading {
+pub(super) struct Reading {
     /// The encoding.
     pub encoding: &'static Encoding,
     /// What it reads each byte 0x80..=0xFF as; `None` where it defines no character.
@@ -146,7 +146,7 @@ pub struct Reading {
 
 impl Reading {
     /// The reading of `encoding`, a single-byte encoding.
-    pub fn new(encoding: &'static Encoding) -> Reading {
+    pub(super) fn new(encoding: &'static Encoding) -> Reading {
         let mut table = [None; 128];
         for (i, slot) in table.iter_mut().enumerate() {
             let byte = [0x80 + i as u8];
@@ -159,7 +159,7 @@ impl Reading {
     }
 
     /// `bytes` as this encoding reads them, with `\xNN` for a byte it defines no character for.
-    pub fn read(&self, bytes: &[u8]) -> String {
+    pub(super) fn read(&self, bytes: &[u8]) -> String {
         let mut text = String::with_capacity(bytes.len() + 8);
         for &b in bytes {
             match b {
@@ -175,7 +175,7 @@ impl Reading {
 
     /// Where this reading fails the file: the first place of a byte it does not define, or of
     /// a byte that makes a word no one writes; `None` when it reads the whole file as text.
-    pub fn fails(&self, survey: &Survey) -> Option<Place> {
+    pub(super) fn fails(&self, survey: &Survey) -> Option<Place> {
         let undefined = survey
             .present()
             .filter(|i| self.table[*i].is_none())
@@ -248,7 +248,7 @@ impl Reading {
 
 /// What the file's bytes say about its encoding.
 #[derive(Debug)]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// This encoding reads it (and any other that reads it as text agrees).
     One(&'static Encoding),
     /// These readings each read the whole file as text, but disagree: on the line (as bytes)
@@ -260,7 +260,7 @@ pub enum Verdict {
 
 /// Which encoding reads the file `survey` describes: the detector's `guess` (a single-byte
 /// encoding; `confident` when the detector scored it above another) and the [`CANDIDATES`].
-pub fn decide(survey: &Survey, guess: &'static Encoding, confident: bool) -> Verdict {
+pub(super) fn decide(survey: &Survey, guess: &'static Encoding, confident: bool) -> Verdict {
     let mut tried: Vec<&'static Encoding> = vec![guess];
     tried.extend(CANDIDATES.iter().copied().filter(|e| *e != guess));
     let readable: Vec<Reading> = tried

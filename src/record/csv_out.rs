@@ -235,7 +235,7 @@ fn create_beside(path: &Path, tmp: &Path) -> std::io::Result<File> {
 ///
 /// # Errors
 /// The first error of `cell`.
-pub fn each_input_cell<'a, E>(
+pub(crate) fn each_input_cell<'a, E>(
     mut fields: impl Iterator<Item = Cow<'a, str>>,
     len: usize,
     width: usize,

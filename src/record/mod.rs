@@ -21,19 +21,19 @@
 //! What each status means is in [`Status`]; `created` and `exists` are about the tool's first
 //! attempt at the row, whichever run made it.
 
-pub mod csv_out;
-pub mod earlier_runs;
-pub mod journal;
-pub mod layout;
-pub mod lock;
-pub mod org_ids;
-pub mod outcomes;
-pub mod read_back;
-pub mod results_file;
-pub mod tenant_mark;
-pub mod unchanged;
-pub mod writable;
-pub mod write_results;
+pub(crate) mod csv_out;
+pub(crate) mod earlier_runs;
+pub(crate) mod journal;
+pub(crate) mod layout;
+pub(crate) mod lock;
+pub(crate) mod org_ids;
+pub(crate) mod outcomes;
+pub(crate) mod read_back;
+pub(crate) mod results_file;
+pub(crate) mod tenant_mark;
+pub(crate) mod unchanged;
+pub(crate) mod writable;
+pub(crate) mod write_results;
 
 pub use csv_out::{CsvOut, copy_input};
 pub use earlier_runs::{EarlierRuns, Recorded};

@@ -29,7 +29,7 @@ use super::{Outcome, Status};
 use crate::input::field_checks::MAX_ID_CHARS;
 
 /// Problems listed in full in a refusal or a warning; the rest are counted.
-pub const LISTED: usize = 10;
+pub(crate) const LISTED: usize = 10;
 
 /// Where a row was read: a line of the results file or of the journal (ordered so: the
 /// results file first, then the journal, each by line).
@@ -326,7 +326,7 @@ pub(crate) fn refusal(mut problems: Vec<(Place, String)>) -> String {
 
 /// Reports on stderr the rows of the file at `path` read other than as written (`warnings`:
 /// where each is and why), the first [`LISTED`] in full.
-pub fn warn(path: &Path, warnings: &[(Place, String)]) {
+pub(crate) fn warn(path: &Path, warnings: &[(Place, String)]) {
     for (place, why) in warnings.iter().take(LISTED) {
         eprintln!("warning: {}: {place}: {why}", path.display());
     }
@@ -340,7 +340,7 @@ pub fn warn(path: &Path, warnings: &[(Place, String)]) {
 }
 
 /// `n thing` or `n things`.
-pub fn plural(n: usize, thing: &str) -> String {
+pub(crate) fn plural(n: usize, thing: &str) -> String {
     if n == 1 {
         format!("1 {thing}")
     } else {

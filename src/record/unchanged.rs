@@ -27,7 +27,7 @@ fn hasher() -> FoldHasher<'static> {
 }
 
 /// The digest of one row's cells.
-pub struct RowHash(FoldHasher<'static>);
+pub(crate) struct RowHash(FoldHasher<'static>);
 
 impl Default for RowHash {
     fn default() -> Self {
@@ -37,20 +37,20 @@ impl Default for RowHash {
 
 impl RowHash {
     /// Adds the next cell.
-    pub fn cell(&mut self, cell: &str) {
+    pub(crate) fn cell(&mut self, cell: &str) {
         self.0.write(cell.as_bytes());
         // Never in UTF-8 text: "ab","c" and "a","bc" differ.
         self.0.write_u8(0xFF);
     }
 
     /// The digest of the cells added.
-    pub fn finish(&self) -> u64 {
+    pub(crate) fn finish(&self) -> u64 {
         self.0.finish()
     }
 }
 
 /// The digest of `cells`, taken as they are.
-pub fn row_hash<'a>(cells: impl IntoIterator<Item = &'a str>) -> u64 {
+pub(crate) fn row_hash<'a>(cells: impl IntoIterator<Item = &'a str>) -> u64 {
     let mut hash = RowHash::default();
     cells.into_iter().for_each(|cell| hash.cell(cell));
     hash.finish()
@@ -58,7 +58,7 @@ pub fn row_hash<'a>(cells: impl IntoIterator<Item = &'a str>) -> u64 {
 
 /// The digest of an input row of `record`, as the results file writes its `width` input
 /// columns.
-pub fn input_row_hash(record: &StringRecord, width: usize) -> u64 {
+pub(crate) fn input_row_hash(record: &StringRecord, width: usize) -> u64 {
     let mut hash = RowHash::default();
     let fields = record.iter().map(Cow::Borrowed);
     let _ = each_input_cell(fields, record.len(), width, |cell| {
@@ -69,7 +69,7 @@ pub fn input_row_hash(record: &StringRecord, width: usize) -> u64 {
 }
 
 /// The digest of the header the results file writes after an input with `headers`.
-pub fn header_hash(headers: &StringRecord) -> u64 {
+pub(crate) fn header_hash(headers: &StringRecord) -> u64 {
     let mut hash = RowHash::default();
     for cell in headers.iter().chain(RESULT_COLUMNS) {
         hash.cell(&neutralize(cell));

@@ -62,7 +62,7 @@ pub fn write(
 ///
 /// # Errors
 /// The first error of `cell`.
-pub fn each_outcome_cell<E>(
+pub(crate) fn each_outcome_cell<E>(
     outcome: OutcomeView,
     tenant: &TenantMark,
     number: &mut String,

@@ -245,7 +245,7 @@ impl Connection {
 
 /// `text`, a URL as given, without the user name and password it may hold (`user:pw@`
 /// replaced by `***@`), for messages and `config`; anything else unchanged.
-pub fn without_credentials(text: &str) -> String {
+pub(crate) fn without_credentials(text: &str) -> String {
     let Some(scheme_end) = text.find("://").map(|i| i + 3) else {
         return text.to_string();
     };

@@ -14,7 +14,7 @@ use crate::settings::layers::Layers;
 
 /// The largest upload the console takes by default: 256 MiB (a 200,000-row CSV is some
 /// 30 MB; a workbook is read whole into memory by the engine).
-pub const MAX_UPLOAD: u64 = 256 << 20;
+pub(crate) const MAX_UPLOAD: u64 = 256 << 20;
 
 /// Everything `console` needs.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ impl ConsoleSettings {
 }
 
 /// A fresh random token: 32 bytes, URL-safe base64.
-pub fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -62,7 +62,7 @@ impl ExportSettings {
 
 /// `<tenant>.organizations.csv` in the working directory (a tenant id holds no `/`: the
 /// token URL's first path segment or a host's first label; any other character is kept).
-pub fn default_export_path(tenant: &str) -> PathBuf {
+pub(crate) fn default_export_path(tenant: &str) -> PathBuf {
     let safe: String = tenant
         .chars()
         .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })

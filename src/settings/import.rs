@@ -262,7 +262,7 @@ pub fn input_format(args: &InputFormatArgs) -> Result<(Dialect, MappingSpec), Er
 ///
 /// # Errors
 /// The mapping file's errors.
-pub fn mapping_spec(
+pub(crate) fn mapping_spec(
     mapping: Option<&Path>,
     map: &[(String, String)],
 ) -> Result<MappingSpec, Error> {

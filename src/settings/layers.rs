@@ -12,10 +12,10 @@ use crate::rate::{Rate, RateSetting};
 use crate::settings::profile::{ActiveProfile, Key};
 
 /// The environment variable naming the settings file (`--config`).
-pub const CONFIG_ENV: &str = "ORGIMPORT_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "ORGIMPORT_CONFIG";
 
 /// The environment variable naming the profile (`--profile`).
-pub const PROFILE_ENV: &str = "ORGIMPORT_PROFILE";
+pub(crate) const PROFILE_ENV: &str = "ORGIMPORT_PROFILE";
 
 /// The `ORGIMPORT_*` environment variables, read once. Commands resolve their settings from
 /// this copy, so that tests pass their own instead of changing the process's.

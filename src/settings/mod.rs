@@ -3,13 +3,13 @@
 //! ([`Layers`]). Every missing or malformed setting is reported here, before anything is read
 //! or sent. Only this module and [`crate::cli`] see clap's types; the commands see these.
 
-pub mod connection;
-pub mod console;
-pub mod export;
-pub mod import;
-pub mod layers;
-pub mod profile;
-pub mod results;
+pub(crate) mod connection;
+pub(crate) mod console;
+pub(crate) mod export;
+pub(crate) mod import;
+pub(crate) mod layers;
+pub(crate) mod profile;
+pub(crate) mod results;
 #[cfg(test)]
 mod tests;
 

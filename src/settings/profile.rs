@@ -31,7 +31,7 @@ use crate::Error;
 use crate::rate::{Rate, RateSetting};
 
 /// The file looked for in the working directory when `--config` is not given.
-pub const DEFAULT_FILE: &str = "orgimport.toml";
+pub(crate) const DEFAULT_FILE: &str = "orgimport.toml";
 
 /// The whole settings file.
 #[derive(Debug, Default, Deserialize)]
@@ -80,65 +80,65 @@ pub struct Key<T: 'static> {
 }
 
 /// `--base-url`.
-pub const BASE_URL: Key<String> = Key {
+pub(crate) const BASE_URL: Key<String> = Key {
     name: "base_url",
     env: "ORGIMPORT_BASE_URL",
     in_profile: |p| p.base_url.clone(),
 };
 /// `--tenant`.
-pub const TENANT: Key<String> = Key {
+pub(crate) const TENANT: Key<String> = Key {
     name: "tenant",
     env: "ORGIMPORT_TENANT",
     in_profile: |p| p.tenant.clone(),
 };
 /// `--token-url`.
-pub const TOKEN_URL: Key<String> = Key {
+pub(crate) const TOKEN_URL: Key<String> = Key {
     name: "token_url",
     env: "ORGIMPORT_TOKEN_URL",
     in_profile: |p| p.token_url.clone(),
 };
 /// `--client-id`.
-pub const CLIENT_ID: Key<String> = Key {
+pub(crate) const CLIENT_ID: Key<String> = Key {
     name: "client_id",
     env: "ORGIMPORT_CLIENT_ID",
     in_profile: |p| p.client_id.clone(),
 };
 /// `--client-secret-file`.
-pub const CLIENT_SECRET_FILE: Key<PathBuf> = Key {
+pub(crate) const CLIENT_SECRET_FILE: Key<PathBuf> = Key {
     name: "client_secret_file",
     env: "ORGIMPORT_CLIENT_SECRET_FILE",
     in_profile: |p| p.client_secret_file.clone(),
 };
 /// `--scope`.
-pub const SCOPE: Key<String> = Key {
+pub(crate) const SCOPE: Key<String> = Key {
     name: "scope",
     env: "ORGIMPORT_SCOPE",
     in_profile: |p| p.scope.clone(),
 };
 /// `--template-id`.
-pub const TEMPLATE_ID: Key<String> = Key {
+pub(crate) const TEMPLATE_ID: Key<String> = Key {
     name: "template_id",
     env: "ORGIMPORT_TEMPLATE_ID",
     in_profile: |p| p.template_id.clone(),
 };
 /// `--allow-insecure-http`.
-pub const ALLOW_INSECURE_HTTP: Key<bool> = Key {
+pub(crate) const ALLOW_INSECURE_HTTP: Key<bool> = Key {
     name: "allow_insecure_http",
     env: "ORGIMPORT_ALLOW_INSECURE_HTTP",
     in_profile: |p| p.allow_insecure_http,
 };
 /// `--rate`.
-pub const RATE: Key<RateSetting> = Key {
+pub(crate) const RATE: Key<RateSetting> = Key {
     name: "rate",
     env: "ORGIMPORT_RATE",
     in_profile: |p| p.rate,
 };
 
 /// The scope asked for when nothing names one.
-pub const DEFAULT_SCOPE: &str = "manage_organizations";
+pub(crate) const DEFAULT_SCOPE: &str = "manage_organizations";
 
 /// The rate when nothing names one: 20 requests a second.
-pub const DEFAULT_RATE: RateSetting = RateSetting::AtMost(Rate::per_second_at_most(
+pub(crate) const DEFAULT_RATE: RateSetting = RateSetting::AtMost(Rate::per_second_at_most(
     NonZeroU32::new(20).expect("not zero"),
 ));
 

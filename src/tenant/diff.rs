@@ -31,7 +31,7 @@ impl fmt::Display for Change {
 }
 
 /// The changes as one cell: `field: old -> new; field: old -> new`.
-pub fn to_text(changes: &[Change]) -> String {
+pub(crate) fn to_text(changes: &[Change]) -> String {
     changes
         .iter()
         .map(ToString::to_string)
@@ -40,7 +40,7 @@ pub fn to_text(changes: &[Change]) -> String {
 }
 
 /// The fields where `org` differs from what `row` gives.
-pub fn changes(org: &Organization, row: &CreateOrganization) -> Vec<Change> {
+pub(crate) fn changes(org: &Organization, row: &CreateOrganization) -> Vec<Change> {
     let mut changes = Vec::new();
     let mut differ = |field: &str, old: String, new: String| {
         changes.push(Change {
@@ -91,7 +91,7 @@ pub fn changes(org: &Organization, row: &CreateOrganization) -> Vec<Change> {
 
 /// The body of the update that makes `org` what `row` says: `org` as it is, with the fields
 /// the row gives put in (metadata keys merged), so that nothing else changes.
-pub fn updated(org: &Organization, row: &CreateOrganization) -> UpdateOrganization {
+pub(crate) fn updated(org: &Organization, row: &CreateOrganization) -> UpdateOrganization {
     let mut metadata = org.metadata.clone();
     if let Some(given) = &row.metadata {
         for (key, value) in &given.payload {

@@ -18,7 +18,7 @@ use crate::tenant::existing::Existing;
 
 /// What to read: organizations by id, and names to search for.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Keys {
+pub(crate) struct Keys {
     /// Ids to read (rows' ids, parents and templates they name).
     pub ids: BTreeSet<String>,
     /// Names of rows without an id.
@@ -27,7 +27,7 @@ pub struct Keys {
 
 impl Keys {
     /// The key of a row with `id` (if any) and `name`: its id, else its name.
-    pub fn add_row(&mut self, id: Option<&str>, name: &str) {
+    pub(crate) fn add_row(&mut self, id: Option<&str>, name: &str) {
         match id {
             Some(id) => self.ids.insert(id.to_string()),
             None => self.names.insert(name.to_string()),
@@ -37,7 +37,7 @@ impl Keys {
     /// What `plan` reads of the tenant when it does not list it: every row's organization (by
     /// id, else by name), and every parent and template a row names by id, the default
     /// template included. `requests` are the valid rows' requests.
-    pub fn of_requests(
+    pub(crate) fn of_requests(
         requests: &[Option<CreateOrganization>],
         default_template: Option<&str>,
     ) -> Keys {
@@ -59,19 +59,14 @@ impl Keys {
 
     /// How many look-ups they take (a name shared by more than a page of organizations takes
     /// more requests).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ids.len() + self.names.len()
-    }
-
-    /// Whether there is nothing to read.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
 /// What one look-up is about: an id to read, or a name to search for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Key {
+pub(crate) enum Key {
     /// `GET /organizations/{id}`.
     Id(String),
     /// `GET /organizations?search_phrase=NAME`.
@@ -92,7 +87,7 @@ impl std::fmt::Display for Key {
 ///
 /// # Errors
 /// [`GaveUp`] when the read fails for good, or `stop` ends it.
-pub async fn candidates(
+pub(crate) async fn candidates(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Stop,
@@ -123,7 +118,7 @@ pub async fn candidates(
 ///
 /// # Errors
 /// As [`candidates`].
-pub async fn look_up_row(
+pub(crate) async fn look_up_row(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Stop,
@@ -141,7 +136,7 @@ pub async fn look_up_row(
 
 /// Why [`look_up_all`] did not read every key.
 #[derive(Debug)]
-pub enum LookUpsEnded {
+pub(crate) enum LookUpsEnded {
     /// The stop signal came before every look-up was started.
     Stopped,
     /// A look-up failed for good: its key and why.
@@ -154,7 +149,7 @@ pub enum LookUpsEnded {
 /// [`LookUpsEnded::Failed`]: the first look-up that failed for good, with its key (the
 /// others are abandoned); [`LookUpsEnded::Stopped`] when `stop` came before every look-up
 /// was started.
-pub async fn look_up_all(
+pub(crate) async fn look_up_all(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Arc<Stop>,

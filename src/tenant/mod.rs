@@ -5,10 +5,10 @@
 //! template ([`templates`]); the connection a command opens to it ([`session`]: the client,
 //! the token and the pace, or the built-in sandbox when rehearsing).
 
-pub mod diff;
-pub mod existing;
-pub mod lookup;
-pub mod on_existing;
-pub mod reading;
-pub mod session;
-pub mod templates;
+pub(crate) mod diff;
+pub(crate) mod existing;
+pub(crate) mod lookup;
+pub(crate) mod on_existing;
+pub(crate) mod reading;
+pub(crate) mod session;
+pub(crate) mod templates;

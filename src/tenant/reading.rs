@@ -38,7 +38,7 @@ pub enum Reading {
 
 /// The most pages listed before looking rows up instead, for `rows` rows to check: a quarter
 /// as many, at least one (a tenant of fewer than 100 organizations is one request).
-pub fn listing_budget(rows: usize) -> u64 {
+pub(crate) fn listing_budget(rows: usize) -> u64 {
     (rows as u64).div_ceil(4).max(1)
 }
 
@@ -48,7 +48,7 @@ pub fn listing_budget(rows: usize) -> u64 {
 ///
 /// # Errors
 /// As [`Existing::list`].
-pub async fn read(
+pub(crate) async fn read(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Stop,
@@ -78,7 +78,7 @@ pub async fn read(
 /// # Errors
 /// [`Error::Listing`] when a page or a look-up cannot be read, or Ctrl-C stopped it; the
 /// token's own errors as they are.
-pub async fn read_index(
+pub(crate) async fn read_index(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Arc<Stop>,

@@ -31,7 +31,7 @@ pub struct Session {
 }
 
 /// The sandbox started for `--sandbox`, stopped when dropped.
-pub struct LocalSandbox {
+pub(crate) struct LocalSandbox {
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -41,7 +41,7 @@ pub struct LocalSandbox {
 /// # Errors
 /// [`Error::Sandbox`] when the sandbox cannot listen; [`Error::Config`] when HTTP cannot be
 /// set up.
-pub async fn connect(config: &ImportSettings) -> Result<Session, Error> {
+pub(crate) async fn connect(config: &ImportSettings) -> Result<Session, Error> {
     connect_to(&config.target, config, config.quiet).await
 }
 
@@ -51,7 +51,7 @@ pub async fn connect(config: &ImportSettings) -> Result<Session, Error> {
 ///
 /// # Errors
 /// As [`connect`].
-pub async fn connect_to(
+pub(crate) async fn connect_to(
     target: &Target,
     config: &ImportSettings,
     quiet: bool,
@@ -83,7 +83,7 @@ pub async fn connect_to(
 /// Starts the sandbox on a free port of 127.0.0.1 for `--sandbox` (an import's, or the
 /// console's for its whole life); returns the tenant
 /// settings that reach it and its template id.
-pub async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Error> {
+pub(crate) async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox), Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(Error::Sandbox)?;
@@ -125,7 +125,7 @@ pub async fn start_sandbox(quiet: bool) -> Result<(Tenant, String, LocalSandbox)
 ///
 /// # Errors
 /// [`Error::Config`] when the HTTP client cannot be built.
-pub fn connect_tenant(
+pub(crate) fn connect_tenant(
     tenant: &Tenant,
     rate: RateSetting,
     timeout: Duration,
@@ -161,5 +161,5 @@ fn build_client(
 }
 
 /// What `verify` and `undo` say on the first Ctrl-C.
-pub const INTERRUPTED_REPORT: &str = "interrupted: finishing the requests in flight, then \
+pub(crate) const INTERRUPTED_REPORT: &str = "interrupted: finishing the requests in flight, then \
      writing the report (Ctrl-C again to quit at once, without a report)";

@@ -10,7 +10,7 @@ use crate::stop::Stop;
 
 /// What is wrong with `found`, the organization a template id names (`None`: no such
 /// organization), as a template for new organizations; `None` when it is one.
-pub fn problem(found: Option<&Organization>) -> Option<&'static str> {
+pub(crate) fn problem(found: Option<&Organization>) -> Option<&'static str> {
     match found {
         Some(org) if org.template => None,
         Some(_) => Some("is an organization, not a template (its `template` is false)"),
@@ -20,7 +20,7 @@ pub fn problem(found: Option<&Organization>) -> Option<&'static str> {
 
 /// What reading one template id found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// It is a template of the tenant.
     Template,
     /// It is not usable: the [`problem`], or why it could not be read.
@@ -30,7 +30,12 @@ pub enum Verdict {
 }
 
 /// Reads the organization `id` names and judges it by [`problem`].
-pub async fn judge(client: &ApiClient, policy: RetryPolicy, stop: &Stop, id: &str) -> Verdict {
+pub(crate) async fn judge(
+    client: &ApiClient,
+    policy: RetryPolicy,
+    stop: &Stop,
+    id: &str,
+) -> Verdict {
     let read = policy
         .call(stop, "the template check", id, || client.get(id))
         .await;
@@ -53,7 +58,7 @@ pub async fn judge(client: &ApiClient, policy: RetryPolicy, stop: &Stop, id: &st
 /// # Errors
 /// [`Error::Template`] naming the id, what is wrong with it, and the rows that would be sent
 /// with it ([`refusal`]).
-pub async fn check(
+pub(crate) async fn check(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Stop,
@@ -75,7 +80,7 @@ pub async fn check(
 /// The error refusing the template `id` of `templates`, for `problem`: it names the rows that
 /// would be sent with it, their count and first lines (`import`, its dry run and `plan` say
 /// it alike), and, for the default template, what gave it (`default_from`).
-pub fn refusal(
+pub(crate) fn refusal(
     templates: &RowTemplates,
     id: &str,
     problem: &str,

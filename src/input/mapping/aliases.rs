@@ -5,7 +5,7 @@
 
 /// What a header suggests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Suggestion {
+pub(crate) enum Suggestion {
     /// An organization field, by its name as the README spells it (`name`, `displayName` ...).
     Field(&'static str),
     /// A field fed with a transform of the column: `domains` from a Website column, its host.
@@ -18,7 +18,7 @@ pub enum Suggestion {
 
 impl Suggestion {
     /// The choice as the page offers it: `name`, `domains`, `metadata.region`, `ignore`.
-    pub fn as_choice(&self) -> String {
+    pub(crate) fn as_choice(&self) -> String {
         match self {
             Suggestion::Field(f) | Suggestion::Host(f) => (*f).to_string(),
             Suggestion::Metadata(key) => format!("metadata.{key}"),
@@ -113,7 +113,7 @@ fn folded(header: &str) -> String {
 
 /// The field `header` most likely feeds: a field's own name (or `metadata.<key>`) as the CLI
 /// reads it without a mapping, then the aliases of CRM exports, else [`Suggestion::Ignore`].
-pub fn suggest(header: &str) -> Suggestion {
+pub(crate) fn suggest(header: &str) -> Suggestion {
     let trimmed = header.trim();
     if let Some(key) = trimmed
         .get(..9)

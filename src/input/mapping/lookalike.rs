@@ -26,7 +26,7 @@ fn as_seen(text: &str) -> String {
 
 /// A header cell for a message: quoted, with its control, invisible and look-alike space
 /// characters escaped (`"Account\u{a0}Name"`).
-pub fn shown(header: &str) -> String {
+pub(super) fn shown(header: &str) -> String {
     let mut out = String::with_capacity(header.len() + 8);
     for c in header.chars() {
         if is_lookalike(c) {
@@ -55,7 +55,7 @@ fn name(c: char) -> String {
 /// Why no column of `headers` is `wanted` although one looks just like it: the column, its
 /// cell escaped, the characters that make it differ, and the fix. `None` when none looks like
 /// it.
-pub fn explain(headers: &StringRecord, wanted: &str) -> Option<String> {
+pub(super) fn explain(headers: &StringRecord, wanted: &str) -> Option<String> {
     let seen = as_seen(wanted);
     let (index, header) = headers
         .iter()

@@ -24,7 +24,7 @@
 //! employees = { column = "Employees", type = "number" }
 //! ```
 
-pub mod aliases;
+pub(crate) mod aliases;
 mod file;
 mod problem;
 mod request;
@@ -34,9 +34,10 @@ mod transform;
 
 mod lookalike;
 
-pub use file::{DetailedSpec, MappingFile, MetaType, SourceSpec};
+pub use file::MappingFile;
+pub(crate) use file::{DetailedSpec, MetaType, SourceSpec};
 pub use problem::{Problem, ProblemKind};
-pub use transform::Transform;
+pub(crate) use transform::Transform;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -48,7 +49,7 @@ use super::formulas::restore;
 use super::quote::quoted;
 
 /// The organization fields a mapping can feed, with their header names.
-pub const FIELDS: [&str; 10] = [
+pub(crate) const FIELDS: [&str; 10] = [
     "name",
     "id",
     "displayName",
@@ -473,7 +474,7 @@ impl Mapping {
 
 /// The end of a `metadata.<key>` header whose cells are JSON (`metadata.tags:json` holds
 /// `["a","b"]`): what an export writes for values that are not plain text.
-pub const JSON_SUFFIX: &str = ":json";
+pub(crate) const JSON_SUFFIX: &str = ":json";
 
 /// The key of a `metadata.<key>:json` header's `<key>:json`, without its [`JSON_SUFFIX`]
 /// (any case); `None` for a plain key.
@@ -486,7 +487,7 @@ fn json_key(key: &str) -> Option<&str> {
 /// its header, and whether its cells must be JSON. `metadata.<key>` holds text;
 /// `metadata.<key>:json` holds JSON, asked for by `json` and needed for a key that itself ends
 /// in `:json` (which a plain header would read as the typed column of another key).
-pub fn metadata_column(key: &str, json: bool) -> (String, bool) {
+pub(crate) fn metadata_column(key: &str, json: bool) -> (String, bool) {
     if json || json_key(key).is_some() {
         (format!("metadata.{key}{JSON_SUFFIX}"), true)
     } else {

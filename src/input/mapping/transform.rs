@@ -74,7 +74,7 @@ fn authority(value: &str) -> Option<(usize, &str)> {
 
 /// `value` as messages may quote it: the password of a userinfo (`https://bob:hunter2@x`)
 /// replaced with `***`, the rest as written.
-pub fn without_password(value: &str) -> String {
+pub(super) fn without_password(value: &str) -> String {
     let Some((start, _)) = authority(value) else {
         return value.to_string();
     };

@@ -32,7 +32,7 @@ use text::TextBuilder;
 
 /// A sheet as CSV text, and where each of its records is in the sheet.
 #[derive(Debug)]
-pub struct Sheet {
+pub(crate) struct Sheet {
     /// The sheet's name.
     pub name: String,
     /// The sheet's rows as CSV (UTF-8, the dialect's delimiter, `,` by default), from its
@@ -53,7 +53,7 @@ pub struct Sheet {
 /// A sheet's CSV text, shared by every read of it (not copied: a million rows are a few
 /// hundred megabytes).
 #[derive(Debug, Clone)]
-pub struct SheetText(Arc<Vec<u8>>);
+pub(crate) struct SheetText(Arc<Vec<u8>>);
 
 impl AsRef<[u8]> for SheetText {
     fn as_ref(&self) -> &[u8] {
@@ -64,7 +64,7 @@ impl AsRef<[u8]> for SheetText {
 /// Whether a file starting with `head` is a workbook: a zip file (xlsx, ods) or an OLE
 /// compound file (xls, or an xlsx encrypted with a password). A CSV file never starts with
 /// either.
-pub fn is_workbook(head: &[u8]) -> bool {
+pub(crate) fn is_workbook(head: &[u8]) -> bool {
     is_zip(head) || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
 }
 
@@ -216,7 +216,7 @@ fn listed<'a>(names: impl Iterator<Item = &'a String>) -> String {
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Input`] when it is a workbook
 /// calamine cannot read.
-pub fn visible_sheets(path: &Path) -> Result<Vec<String>, Error> {
+pub(crate) fn visible_sheets(path: &Path) -> Result<Vec<String>, Error> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 4];
     let read = super::snapshot::read_full(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
