@@ -81,9 +81,25 @@ pub(crate) fn describe(settings: &ConfigSettings) -> String {
             },
         };
     }
+    let secret = secret(settings, &from);
+    let _ = writeln!(out, "{:<width$} {secret}", "client_secret");
+    let _ = match settings.connection.tenant() {
+        Ok(tenant) => writeln!(
+            out,
+            "=> tenant {:?} at {}, token URL {}",
+            tenant.tenant, tenant.base_url, tenant.credentials.token_url
+        ),
+        Err(e) => writeln!(out, "=> incomplete: {e}"),
+    };
+    out
+}
+
+/// Whether the client secret is set and where from (never its value): a secret file named by a
+/// flag, env or the profile, which may not exist, or the environment variable.
+fn secret(settings: &ConfigSettings, from: &dyn Fn(&Origin) -> String) -> String {
     let connection = &settings.connection;
     let secret_file = settings.origins.iter().find(|o| o.name == SECRET_FILE);
-    let secret = match (&connection.client_secret_file, secret_file) {
+    match (&connection.client_secret_file, secret_file) {
         (Some(path), Some(origin)) => {
             let from = from(origin);
             if path.is_file() {
@@ -97,17 +113,7 @@ pub(crate) fn describe(settings: &ConfigSettings) -> String {
         }
         _ if connection.secret_from_env.is_some() => format!("set (from env {SECRET_ENV})"),
         _ => "not set".into(),
-    };
-    let _ = writeln!(out, "{:<width$} {secret}", "client_secret");
-    let _ = match connection.tenant() {
-        Ok(tenant) => writeln!(
-            out,
-            "=> tenant {:?} at {}, token URL {}",
-            tenant.tenant, tenant.base_url, tenant.credentials.token_url
-        ),
-        Err(e) => writeln!(out, "=> incomplete: {e}"),
-    };
-    out
+    }
 }
 
 /// What `config --json` prints: each setting with its value (`null` when not set) and where
