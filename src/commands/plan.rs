@@ -15,16 +15,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+mod classify;
+use classify::classify;
+
 use crate::api::{CreateOrganization, RetryPolicy};
 use crate::exit::Ending;
 use crate::input::{Mapping, Source, Untemplated};
 use crate::planning::{self, Plan};
-use crate::record::{self, CsvOut, EarlierRuns, Status, Writing};
+use crate::record::{self, CsvOut, EarlierRuns, Writing};
 use crate::report::listing::ListingProgress;
 use crate::settings::{ImportSettings, PlanSettings};
 use crate::stop::Stop;
 use crate::tenant::diff::{self, Change};
-use crate::tenant::existing::{Existing, Match};
 use crate::tenant::lookup::Keys;
 use crate::tenant::reading;
 use crate::tenant::session;
@@ -251,16 +253,7 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
     let (mapping, plan, requests) = read_rows(&source, &config, default_template.clone()).await?;
-    if !config.no_template {
-        // As the import would refuse it: rows that would be sent with no template.
-        let mut untemplated = Untemplated::default();
-        for (index, request) in requests.iter().enumerate() {
-            if request.as_ref().is_some_and(|r| r.template_id.is_none()) {
-                untemplated.add(plan.lines[index]);
-            }
-        }
-        untemplated.refuse(&config.input)?;
-    }
+    refuse_untemplated(&config, &plan, &requests)?;
     // Nothing sets this stop signal: Ctrl-C ends `plan` at once, as nothing is written yet.
     let stop = Arc::new(Stop::new());
     let policy = RetryPolicy::new(config.max_attempts);
@@ -290,17 +283,7 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     let rows = classify(&plan, requests, &existing);
     drop(mapping);
 
-    let mut counts = BTreeMap::new();
-    let mut details = Vec::new();
-    for (index, row) in rows.iter().enumerate() {
-        *counts.entry(row.action).or_insert(0u64) += 1;
-        if matches!(
-            row.action,
-            Action::ExistsDifferent | Action::Conflict | Action::Invalid
-        ) {
-            details.push((plan.lines[index], row.clone()));
-        }
-    }
+    let (counts, details) = tally(&plan, &rows);
     let plan_path = out.clone();
     tokio::task::spawn_blocking(move || write(&source, &plan_path, &rows))
         .await
@@ -316,6 +299,42 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
         out,
         details,
     })
+}
+
+/// Refuses the plan as the import would: rows that would be sent with no template, unless
+/// `--no-template` says that is meant.
+fn refuse_untemplated(
+    config: &ImportSettings,
+    plan: &Plan,
+    requests: &[Option<CreateOrganization>],
+) -> Result<(), Error> {
+    if config.no_template {
+        return Ok(());
+    }
+    let mut untemplated = Untemplated::default();
+    for (index, request) in requests.iter().enumerate() {
+        if request.as_ref().is_some_and(|r| r.template_id.is_none()) {
+            untemplated.add(plan.lines[index]);
+        }
+    }
+    untemplated.refuse(&config.input)
+}
+
+/// How many rows take each action, and the line and plan of each row the summary details
+/// (different, in conflict, invalid).
+fn tally(plan: &Plan, rows: &[RowPlan]) -> (BTreeMap<Action, u64>, Vec<(u64, RowPlan)>) {
+    let mut counts = BTreeMap::new();
+    let mut details = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        *counts.entry(row.action).or_insert(0u64) += 1;
+        if matches!(
+            row.action,
+            Action::ExistsDifferent | Action::Conflict | Action::Invalid
+        ) {
+            details.push((plan.lines[index], row.clone()));
+        }
+    }
+    (counts, details)
 }
 
 /// Reads and checks the input as `import` does (without an earlier run's results: the plan
@@ -353,129 +372,6 @@ async fn read_rows(
     })
     .await
     .expect("the planning thread does not panic")
-}
-
-/// Gives every row its action, parents before their children.
-fn classify(
-    plan: &Plan,
-    requests: Vec<Option<CreateOrganization>>,
-    existing: &Existing,
-) -> Vec<RowPlan> {
-    let mut order: Vec<usize> = (0..plan.outcomes.len()).collect();
-    order.sort_by_key(|i| plan.waves.get(i).copied().unwrap_or(0));
-    let mut requests = requests;
-    let mut rows: Vec<Option<RowPlan>> = vec![None; plan.outcomes.len()];
-    for index in order {
-        let row = match (
-            plan.outcomes.view(index),
-            requests.get_mut(index).and_then(Option::take),
-        ) {
-            (Some(outcome), _) if outcome.status == Status::Invalid => RowPlan::because(
-                Action::Invalid,
-                outcome
-                    .error
-                    .map_or_else(|| "invalid".to_string(), str::to_string),
-            ),
-            (_, Some(request)) => {
-                let parent = plan.parents.get(&index).map(|&p| {
-                    let parent = rows[p].as_ref().expect("parents are classified first");
-                    (plan.lines[p], parent)
-                });
-                classify_row(request, parent, existing)
-            }
-            _ => RowPlan::because(Action::Invalid, "the row cannot be read".into()),
-        };
-        rows[index] = Some(row);
-    }
-    rows.into_iter()
-        .map(|r| r.expect("every row is classified"))
-        .collect()
-}
-
-/// One valid row's action; `parent` is the line and plan of its parent row, if another row
-/// of the file is its parent.
-fn classify_row(
-    mut request: CreateOrganization,
-    parent: Option<(u64, &RowPlan)>,
-    existing: &Existing,
-) -> RowPlan {
-    // The line of a parent row that would be created first.
-    let mut new_parent = None;
-    match parent {
-        Some((line, p)) => match p.action {
-            Action::ExistsIdentical | Action::ExistsDifferent => {
-                request.parent_id = p.org_id.clone();
-            }
-            Action::Create | Action::CreateAfterParent => new_parent = Some(line),
-            Action::Conflict | Action::Invalid => {
-                return RowPlan::because(
-                    Action::Conflict,
-                    format!(
-                        "its parent, line {line}, is {}; resolve that first",
-                        p.action.as_str()
-                    ),
-                );
-            }
-        },
-        None => {
-            if let Some(parent_id) = &request.parent_id
-                && existing.get(parent_id).is_none()
-            {
-                return RowPlan::because(
-                    Action::Invalid,
-                    format!(
-                        "parent_id {parent_id:?} is neither a row of this file nor an \
-                         organization of the tenant"
-                    ),
-                );
-            }
-        }
-    }
-    match existing.find(request.id.as_deref(), &request.name) {
-        Match::Conflict(why) => RowPlan::because(Action::Conflict, why.to_string()),
-        Match::Found(org) => {
-            let mut changes = diff::changes(org, &request);
-            if let Some(line) = new_parent {
-                changes.push(Change {
-                    field: "parent_id".into(),
-                    old: org
-                        .parent_id
-                        .as_deref()
-                        .map_or_else(|| "(none)".into(), |p| format!("{p:?}")),
-                    new: format!("(the organization of line {line}, to be created)"),
-                });
-            }
-            RowPlan {
-                action: if changes.is_empty() {
-                    Action::ExistsIdentical
-                } else {
-                    Action::ExistsDifferent
-                },
-                org_id: Some(org.id.clone()),
-                changes,
-                reason: None,
-            }
-        }
-        Match::New => {
-            if let Some(template) = &request.template_id
-                && let Some(problem) = templates::problem(existing.get(template))
-            {
-                return RowPlan::because(
-                    Action::Invalid,
-                    format!("template_id {template:?} {problem}"),
-                );
-            }
-            let mut row = match new_parent {
-                Some(line) => RowPlan::because(
-                    Action::CreateAfterParent,
-                    format!("its parent, line {line}, is created first"),
-                ),
-                None => RowPlan::new(Action::Create),
-            };
-            row.org_id = request.id;
-            row
-        }
-    }
 }
 
 /// Writes the plan file: every row of the input in order, its fields as read, then its plan
