@@ -178,18 +178,7 @@ fn build_keeping(
     };
     input::batches::in_batches(rows, |batch| {
         let first = read.plan.outcomes.len();
-        let checked: Vec<Checked> = batch
-            .par_iter()
-            .enumerate()
-            .map(|(at, row)| {
-                let mut checked =
-                    check(mapping, first + at, row, default_template, earlier, keeping);
-                if digest {
-                    checked.written = unchanged::input_row_hash(&row.record, mapping.width());
-                }
-                checked
-            })
-            .collect();
+        let checked = check_batch(mapping, first, batch, default_template, earlier, keeping);
         for (row, checked) in batch.iter().zip(checked) {
             read.add(row, checked, report)?;
         }
@@ -212,6 +201,31 @@ fn build_keeping(
     plan.count_outcomes();
     templates.settle(&mut plan);
     Ok(plan)
+}
+
+/// Checks a batch of rows in parallel (rows `first..`): each row's request or problems, and
+/// the digest of its cells when an earlier run's results are compared by them
+/// (`earlier.as_written`).
+fn check_batch(
+    mapping: &Mapping,
+    first: usize,
+    batch: &[RawRow],
+    default_template: Option<&str>,
+    earlier: &EarlierRuns,
+    keeping: bool,
+) -> Vec<Checked> {
+    let digest = earlier.as_written.is_some();
+    batch
+        .par_iter()
+        .enumerate()
+        .map(|(at, row)| {
+            let mut checked = check(mapping, first + at, row, default_template, earlier, keeping);
+            if digest {
+                checked.written = unchanged::input_row_hash(&row.record, mapping.width());
+            }
+            checked
+        })
+        .collect()
 }
 
 impl Plan {
