@@ -6,6 +6,9 @@
 //! turn, and logs the [`SlowDown`]s this hands back. The rules themselves are in the module
 //! docs of [`super`].
 
+mod signals;
+mod tuning;
+
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -17,117 +20,9 @@ use super::in_flight::{InFlight, Verdict};
 use super::window::{self, Block, Passed, Window};
 use crate::rate::{AUTO_START, RateSetting};
 
-/// The rate never falls below this many requests per second.
-const FLOOR: f64 = 0.2;
-/// Slow start's growth per step.
-const SLOW_START_GROWTH: f64 = 1.4;
-/// A step of slow start and of the measurements: at least this long...
-const STEP: Duration = Duration::from_millis(100);
-/// ...and at least this many requests' worth.
-const STEP_REQUESTS: f64 = 5.0;
-/// A run is rate-bound (growth makes sense) when the pacer stood idle less than this fraction
-/// of a step.
-const BUSY: f64 = 0.75;
-/// The cut without any estimate of the limit.
-const CUT_UNKNOWN: f64 = 0.5;
-/// The first cut of `--rate auto` before anything was measured: a quarter of the rate.
-const CUT_FIRST: f64 = 0.75;
-/// The cut when far from the estimate.
-const CUT_FAR: f64 = 0.3;
-/// The cut when near it.
-const CUT_NEAR: f64 = 0.05;
-/// A reply saying the limit is used up (`Remaining: 0`) holds the rate at this fraction of the
-/// limit.
-const USED_UP: f64 = 0.95;
-/// "Near" the estimate: within these factors of it.
-const NEAR: (f64, f64) = (0.9, 1.2);
-/// CUBIC's constant: after the plateau the rate grows by `C * t^3` of the estimate.
-const CUBIC_C: f64 = 0.4;
-/// Below this rate the cubic clock slows down in proportion.
-const CUBIC_FULL_SPEED: f64 = 100.0;
-/// The delivered rate is counted over this many requests' worth at the rate...
-const DELIVERED_REQUESTS: f64 = 10.0;
-/// ...and at least a second...
-const DELIVERED_SHORTEST: Duration = Duration::from_secs(1);
-/// ...and at most ten.
-const DELIVERED_LONGEST: Duration = Duration::from_secs(10);
-/// The most answer times kept to count it (a second's worth at 16,384/s).
-const DELIVERED_KEPT: usize = 1 << 14;
-/// No spacing or slack is longer than this (a rate at the floor stays representable).
-const LONGEST: f64 = 3600.0;
-/// A limit whose window is longer than this is counted in fixed windows, not a bucket.
-const BUCKET_WINDOW: Duration = Duration::from_secs(1);
-/// With a burst of one, requests spaced at least this far apart (rates up to 500/s) leave
-/// no closer than the spacing; faster ones keep the timer's millisecond of slack.
-const STRICT_SPACING: Duration = Duration::from_millis(2);
-/// Under `--rate N` with a burst of one, requests leave this fraction further apart than the
-/// rate's spacing:
-/// N + 1 requests then span a second and 10 ms, so that the millisecond or two the loopback or
-/// a new connection adds to one request and not the next never puts N + 1 in a second.
-const DEPARTURE_GUARD: f64 = 0.01;
-/// A window's budget (`Remaining` over `Reset`) is not reckoned over less than this.
-const SHORTEST_RESET: Duration = Duration::from_millis(100);
-
-/// A request's turn: at what rate it went, handed back with its answer.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Ticket {
-    /// When it may go.
-    pub(crate) turn: Instant,
-    /// The rate it was paced at.
-    rate: f64,
-    /// The cuts made before it was paced: an answer to it says nothing about later rates.
-    cuts: u64,
-    /// The holds made before it was paced: a turn handed out before a hold is taken again.
-    holds: u64,
-    /// Requests in flight when it left, itself included (0: not counted).
-    pub(crate) in_flight: u32,
-}
-
-/// What an answer was, as far as the pace is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// A 2xx: it got through.
-    Delivered,
-    /// A 429.
-    Refused,
-    /// Anything else (a 5xx, a 4xx): not a rate signal.
-    Other,
-}
-
-impl Outcome {
-    /// The outcome of an answer with `status`.
-    pub(crate) fn of(status: reqwest::StatusCode) -> Outcome {
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            Outcome::Refused
-        } else if status.is_success() {
-            Outcome::Delivered
-        } else {
-            Outcome::Other
-        }
-    }
-}
-
-/// Why the run slows down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Signal {
-    /// A 429.
-    Refused,
-    /// A reply's `Remaining` was 0.
-    UsedUp,
-    /// A published limit below the rate.
-    Published,
-    /// A 429 that held the run past a window's end: a fixed window, learned from it.
-    Blocked,
-}
-
-/// A slow-down the controller made, for the caller to say.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct SlowDown {
-    /// Why.
-    pub(crate) signal: Signal,
-    /// The rate from now on.
-    pub(crate) rate: f64,
-}
+pub use signals::{Learned, Ticket};
+pub(crate) use signals::{Outcome, Signal, SlowDown};
+use tuning::*;
 
 /// The controller: the rate now and everything it remembers to choose the next one.
 #[derive(Debug, Clone)]
@@ -182,22 +77,6 @@ pub(crate) struct Pace {
     blocked_window: Option<Window>,
     /// Refusals by the count in flight: an in-flight limit, told from a rate limit.
     in_flight: InFlight,
-}
-
-/// What the controller learned of the tenant's limiter.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Learned {
-    /// Fixed windows: `allowance` requests per `window`.
-    Window {
-        /// Requests per window.
-        allowance: u64,
-        /// The window.
-        window: Duration,
-    },
-    /// A rate (a token bucket, or a limit found from refusals): requests per second.
-    Rate(f64),
-    /// An in-flight limit: requests at once.
-    InFlight(u32),
 }
 
 impl Pace {
@@ -593,19 +472,4 @@ fn cubic(estimate: f64, cut_to: f64, since: Duration) -> f64 {
     let depth = (1.0 - cut_to / estimate).max(0.0);
     let k = (depth / CUBIC_C).cbrt();
     estimate * (1.0 + CUBIC_C * (t - k).powi(3))
-}
-
-/// How the progress line says it: "limit ≈ 300 per 10 s window", "limit ≈ 2.5/s".
-impl std::fmt::Display for Learned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Learned::Window { allowance, window } => write!(
-                f,
-                "limit ≈ {allowance} per {} s window",
-                window.as_secs_f64()
-            ),
-            Learned::Rate(rate) => write!(f, "limit ≈ {rate:.1}/s"),
-            Learned::InFlight(n) => write!(f, "in-flight limit ≈ {n}"),
-        }
-    }
 }
