@@ -53,6 +53,8 @@ mod in_flight;
 mod pace;
 #[cfg(test)]
 mod pace_tests;
+#[cfg(test)]
+mod pace_window_tests;
 mod spacer;
 #[cfg(test)]
 mod spacer_tests;
