@@ -468,34 +468,4 @@ fn table(columns: &Columns) -> Markup {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_header_with_quotes_and_a_newline_is_written_as_toml_the_cli_reads() {
-        let headers = vec!["Account \"Name\"\n\\x".to_string(), "Web site".to_string()];
-        let text = mapping_text(&headers, &["name".into(), "metadata.site".into()]).unwrap();
-        let file = MappingFile::parse(&text, "m.toml").unwrap();
-        assert!(matches!(&file.fields["name"], SourceSpec::Column(c) if *c == headers[0]));
-        assert!(file.metadata.contains_key("site"));
-    }
-
-    #[test]
-    fn no_field_is_suggested_twice() {
-        let headers: Vec<String> = ["notes", "description", "Company", "Account Name", "Region"]
-            .iter()
-            .map(|h| h.to_string())
-            .collect();
-        assert_eq!(
-            suggestions(&headers),
-            ["ignore", "description", "name", "ignore", "metadata.region"]
-        );
-    }
-
-    #[test]
-    fn camel_case_keys_are_made_from_headers() {
-        assert_eq!(metadata_key("Account Owner"), "accountOwner");
-        assert_eq!(metadata_key("Favourite Biscuit"), "favouriteBiscuit");
-        assert_eq!(metadata_key("--"), "value");
-    }
-}
+mod tests;
