@@ -6,9 +6,11 @@
 
 mod args;
 mod parse;
+mod sandbox_args;
 
 pub use args::*;
 pub use parse::*;
+pub use sandbox_args::*;
 
 use std::path::PathBuf;
 
