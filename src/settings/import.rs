@@ -93,43 +93,7 @@ impl ImportSettings {
         quiet: bool,
         layers: &mut Layers,
     ) -> Result<ImportSettings, Error> {
-        if crate::input::snapshot::is_stdin(&args.input) {
-            // Standard input is read once, into the import's copy: a dry run reads its input
-            // more than once. (Other commands are refused `-` before their settings.)
-            if args.dry_run {
-                return Err(Error::Config(
-                    "`-` (standard input) is read by `import` only, not by its dry run; save it \
-                     to a file to rehearse it"
-                        .into(),
-                ));
-            }
-            if args.out.is_none() {
-                return Err(Error::Config(
-                    "reading the input from standard input (`-`) needs --out RESULTS.csv: the \
-                     results file is otherwise named after the input file; a rerun with the same \
-                     --out resumes"
-                        .into(),
-                ));
-            }
-        }
-        if args.out.as_deref().is_some_and(crate::stdout::is_stdout) {
-            return Err(Error::Config(
-                "--out - (standard output) cannot take the results file: a rerun resumes from \
-                 it and undo reads it, so it must be a file; name one, e.g. --out \
-                 customers.results.csv (--summary-json - prints the summary)"
-                    .into(),
-            ));
-        }
-        let results = match &args.out {
-            Some(out) => out.clone(),
-            None => default_results_path(&args.input, args.sandbox),
-        };
-        if same_file(&results, &args.input) {
-            return Err(Error::Config(format!(
-                "--out {} is the input file; choose another results file",
-                results.display()
-            )));
-        }
+        let results = results_path(&args)?;
         let connection = Connection::resolve(args.connection, layers)?;
         let target = if args.sandbox || args.dry_run {
             Target::Sandbox
@@ -302,6 +266,53 @@ fn beside(input: &Path, what: &str) -> PathBuf {
 
 fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// The results file an import of `args` writes: `--out`, or named after the input (and
+/// `--sandbox`); refused when it is the input itself or standard output, and when standard
+/// input is read without `--out` or by a dry run.
+///
+/// # Errors
+/// [`Error::Config`] saying which.
+fn results_path(args: &ImportArgs) -> Result<PathBuf, Error> {
+    if crate::input::snapshot::is_stdin(&args.input) {
+        // Standard input is read once, into the import's copy: a dry run reads its input
+        // more than once. (Other commands are refused `-` before their settings.)
+        if args.dry_run {
+            return Err(Error::Config(
+                "`-` (standard input) is read by `import` only, not by its dry run; save it \
+                 to a file to rehearse it"
+                    .into(),
+            ));
+        }
+        if args.out.is_none() {
+            return Err(Error::Config(
+                "reading the input from standard input (`-`) needs --out RESULTS.csv: the \
+                 results file is otherwise named after the input file; a rerun with the same \
+                 --out resumes"
+                    .into(),
+            ));
+        }
+    }
+    if args.out.as_deref().is_some_and(crate::stdout::is_stdout) {
+        return Err(Error::Config(
+            "--out - (standard output) cannot take the results file: a rerun resumes from \
+             it and undo reads it, so it must be a file; name one, e.g. --out \
+             customers.results.csv (--summary-json - prints the summary)"
+                .into(),
+        ));
+    }
+    let results = match &args.out {
+        Some(out) => out.clone(),
+        None => default_results_path(&args.input, args.sandbox),
+    };
+    if same_file(&results, &args.input) {
+        return Err(Error::Config(format!(
+            "--out {} is the input file; choose another results file",
+            results.display()
+        )));
+    }
+    Ok(results)
 }
 
 #[cfg(test)]
