@@ -334,6 +334,70 @@ impl Reader<'_> {
         }
     }
 
+    /// A source's `transform = "..."`, into `spec`; false (the mistake noted) when it names
+    /// none of [`Transform::ALL`].
+    fn transform_key(
+        &mut self,
+        context: &str,
+        span: std::ops::Range<usize>,
+        text: Option<&str>,
+        spec: &mut DetailedSpec,
+    ) -> bool {
+        let found = text.and_then(|t| {
+            Transform::ALL
+                .iter()
+                .find(|(name, _)| *name == t)
+                .map(|(_, x)| *x)
+        });
+        if let Some(transform) = found {
+            spec.transform = Some(transform);
+            return true;
+        }
+        let names: Vec<&str> = Transform::ALL.iter().map(|(n, _)| *n).collect();
+        let message = format!(
+            "{context}: transform must be one of {} in quotes, not {}",
+            names.join(", "),
+            self.written(span.clone())
+        );
+        self.mistake(span, message);
+        false
+    }
+
+    /// A source's `type = "..."`, into `spec`; false (the mistake noted) when it is not text
+    /// or names no [`MetaType`].
+    fn type_key(
+        &mut self,
+        context: &str,
+        span: std::ops::Range<usize>,
+        text: Option<&str>,
+        spec: &mut DetailedSpec,
+    ) -> bool {
+        match text.map(|t| (t, MetaType::named(t))) {
+            Some((_, Some(kind))) => {
+                spec.kind = kind;
+                true
+            }
+            Some((t, None)) => {
+                let message = format!(
+                    "{context}: type {} is not one of {}",
+                    quoted(t),
+                    type_names()
+                );
+                self.mistake(span, message);
+                false
+            }
+            None => {
+                let message = format!(
+                    "{context}: type must be one of {} in quotes, not {}",
+                    type_names(),
+                    self.written(span.clone())
+                );
+                self.mistake(span, message);
+                false
+            }
+        }
+    }
+
     /// The long form `{ column = ..., type = ..., separator = ... }`.
     fn detailed(
         &mut self,
@@ -345,10 +409,7 @@ impl Reader<'_> {
         let mut fine = true;
         for (written, value) in table {
             let span = value.span();
-            let text = match value.get_ref() {
-                DeValue::String(text) => Some(text.to_string()),
-                _ => None,
-            };
+            let text = value.get_ref().as_str().map(str::to_string);
             let name = written.get_ref().as_ref();
             let slot = match name {
                 "column" => &mut spec.column,
@@ -357,51 +418,11 @@ impl Reader<'_> {
                 "slug" => &mut spec.slug,
                 "separator" => &mut spec.separator,
                 "transform" => {
-                    let found = text.as_deref().and_then(|t| {
-                        Transform::ALL
-                            .iter()
-                            .find(|(name, _)| *name == t)
-                            .map(|(_, x)| *x)
-                    });
-                    match found {
-                        Some(transform) => spec.transform = Some(transform),
-                        None => {
-                            let names: Vec<&str> = Transform::ALL.iter().map(|(n, _)| *n).collect();
-                            let message = format!(
-                                "{context}: transform must be one of {} in quotes, not {}",
-                                names.join(", "),
-                                self.written(span.clone())
-                            );
-                            self.mistake(span, message);
-                            fine = false;
-                        }
-                    }
+                    fine &= self.transform_key(context, span, text.as_deref(), &mut spec);
                     continue;
                 }
                 "type" => {
-                    match text.as_deref().map(|t| (t, MetaType::named(t))) {
-                        Some((_, Some(kind))) => spec.kind = kind,
-                        Some((t, None)) => {
-                            self.mistake(
-                                span,
-                                format!(
-                                    "{context}: type {} is not one of {}",
-                                    quoted(t),
-                                    type_names()
-                                ),
-                            );
-                            fine = false;
-                        }
-                        None => {
-                            let message = format!(
-                                "{context}: type must be one of {} in quotes, not {}",
-                                type_names(),
-                                self.written(span.clone())
-                            );
-                            self.mistake(span, message);
-                            fine = false;
-                        }
-                    }
+                    fine &= self.type_key(context, span, text.as_deref(), &mut spec);
                     continue;
                 }
                 other => {
