@@ -370,4 +370,11 @@ async fn rate_auto_tells_an_in_flight_limit_from_a_rate_and_caps_the_count_in_fl
     let json = orgimport::report::summary::RunReport::new(&summary).to_json();
     assert_eq!(json["limiter"]["kind"], "in_flight", "{json}");
     assert_eq!(json["limiter"]["in_flight"], 6, "{json}");
+    // What binds is the count in flight: the pace said is what six at once allow (about
+    // 60/s with 100 ms replies), not the controller's ceiling of an unlimited rate.
+    let settled = summary.pace.settled.expect("a settled pace is said");
+    assert!(
+        (20.0..=75.0).contains(&settled),
+        "settled at {settled}/s: {summary}"
+    );
 }
