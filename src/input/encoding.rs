@@ -63,8 +63,8 @@ pub(crate) fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<
     file.rewind().map_err(io)?;
     let head_len = read_full(file, &mut head).map_err(io)?;
     let bom = match &head[..head_len] {
-        [0xFF, 0xFE, 0, 0] => return Err(refusals::utf32(path, "UTF-32LE")),
-        [0, 0, 0xFE, 0xFF] => return Err(refusals::utf32(path, "UTF-32BE")),
+        [0xFF, 0xFE, 0, 0] => return Err(refusals::utf32(path, "UTF-32LE", true)),
+        [0, 0, 0xFE, 0xFF] => return Err(refusals::utf32(path, "UTF-32BE", true)),
         [0xFF, 0xFE, ..] => {
             return Ok(unchanged(Some("read as UTF-16LE (byte-order mark)".into())));
         }

@@ -32,13 +32,19 @@ pub(super) fn read_byte(path: &Path, offset: u64) -> Result<u8, Error> {
     Ok(byte[0])
 }
 
-/// The refusal of a UTF-32 file (told by its byte-order mark): no spreadsheet program saves a
-/// CSV so, and reading it as UTF-16 would make every other character a NUL.
-pub(super) fn utf32(path: &Path, name: &str) -> Error {
+/// The refusal of a UTF-32 file, told by its byte-order mark (`marked`) or by three zero bytes
+/// in every four: no spreadsheet program saves a CSV so, and reading it as UTF-16 or a legacy
+/// encoding would make NULs of most of its bytes.
+pub(super) fn utf32(path: &Path, name: &str, marked: bool) -> Error {
+    let told = if marked {
+        format!("starts with the byte-order mark of {name}")
+    } else {
+        format!("is {name} (no byte-order mark; three zero bytes in every four)")
+    };
     Error::Input {
         path: path.to_path_buf(),
         message: format!(
-            "line 1: the file starts with the byte-order mark of {name}, which is not read; \
+            "line 1: the file {told}, which is not read; \
              nothing was read or sent. Save it as UTF-8 (in Excel: CSV UTF-8), or convert it, \
              e.g. iconv -f {name} -t UTF-8"
         ),

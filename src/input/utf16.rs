@@ -27,6 +27,9 @@ pub(super) fn without_bom(
     let mut head = vec![0u8; 64 << 10];
     file.rewind().map_err(io)?;
     let n = read_full(file, &mut head).map_err(io)?;
+    if let Some(name) = utf32_without_bom(&head[..n & !3]) {
+        return Err(super::encoding_refusals::utf32(path, name, false));
+    }
     let head = &head[..n & !1];
     let (mut even, mut odd) = (0usize, 0usize);
     for pair in head.chunks_exact(2) {
@@ -115,5 +118,21 @@ fn first_unreadable(
         if last {
             return Ok(None);
         }
+    }
+}
+
+/// UTF-32 without a byte-order mark, told from `head` (whole 4-byte units): nearly every unit
+/// has its three high bytes zero, on one side (text below U+0100 in either byte order).
+fn utf32_without_bom(head: &[u8]) -> Option<&'static str> {
+    let units = head.len() / 4;
+    let (mut le, mut be) = (0usize, 0usize);
+    for unit in head.chunks_exact(4) {
+        le += usize::from(unit[1] == 0 && unit[2] == 0 && unit[3] == 0 && unit[0] != 0);
+        be += usize::from(unit[0] == 0 && unit[1] == 0 && unit[2] == 0 && unit[3] != 0);
+    }
+    match (le, be) {
+        (le, _) if units >= 2 && le * 10 >= units * 9 => Some("UTF-32LE"),
+        (_, be) if units >= 2 && be * 10 >= units * 9 => Some("UTF-32BE"),
+        _ => None,
     }
 }

@@ -33,6 +33,31 @@ fn utf32_is_refused_by_its_mark_not_read_as_utf16() {
 }
 
 #[test]
+fn utf32_without_a_mark_is_refused_as_utf32_not_read_as_a_legacy_encoding() {
+    // `iconv -t UTF-32LE` and `-t UTF-32BE` write no mark.
+    let text = "name,email\nM\u{fc}ller,a@b.de\n";
+    let le: Vec<u8> = text
+        .chars()
+        .flat_map(|c| (c as u32).to_le_bytes())
+        .collect();
+    let be: Vec<u8> = text
+        .chars()
+        .flat_map(|c| (c as u32).to_be_bytes())
+        .collect();
+    for (bytes, name) in [(le, "UTF-32LE"), (be, "UTF-32BE")] {
+        let refused = settled(&bytes).unwrap_err();
+        assert!(
+            refused.contains(&format!("is {name} (no byte-order mark")),
+            "{refused}"
+        );
+        assert!(
+            refused.contains(&format!("iconv -f {name} -t UTF-8")),
+            "{refused}"
+        );
+    }
+}
+
+#[test]
 fn utf8_and_marked_files_are_read_as_they_are() {
     assert_eq!(settled(b"name\nM\xc3\xbcller\n"), Ok("UTF-8"));
     assert_eq!(settled(b"\xef\xbb\xbfname\nM\xc3\xbcller\n"), Ok("UTF-8"));
