@@ -4,4 +4,5 @@
 pub(crate) mod listing;
 pub mod live;
 pub mod progress;
+pub mod requests;
 pub mod summary;

@@ -2,7 +2,6 @@
 //! end-of-run summary.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
 use super::live::{self, Counters, Publisher, RunProgress};
+use super::requests::RequestCount;
 use crate::api::Throttle;
 use crate::record::Status;
 
@@ -61,7 +61,7 @@ pub struct Progress {
     /// Rows whose first request went out this run.
     started: u64,
     /// Requests sent this run, retries included, when the run counts them.
-    requests: Option<Arc<AtomicU64>>,
+    requests: Option<Arc<RequestCount>>,
     /// The shared pace, when the run shows it.
     pace: Option<Arc<Throttle>>,
     /// When sending started, for rates.
@@ -131,10 +131,7 @@ impl Progress {
             total: self.total,
             done: self.done,
             counts: &self.by_status,
-            requests: self
-                .requests
-                .as_ref()
-                .map_or(0, |r| r.load(Ordering::Relaxed)),
+            requests: self.requests.as_ref().map_or(0, |r| r.all()),
             refused: pace.map_or(0, |p| p.refused()),
             replies: pace.map_or((0, Duration::ZERO), |p| p.replies()),
             since: self.started_at,
@@ -143,7 +140,7 @@ impl Progress {
     }
 
     /// Shows retries: `requests` counts every request sent, retries included.
-    pub fn count_requests(&mut self, requests: Arc<AtomicU64>) {
+    pub fn count_requests(&mut self, requests: Arc<RequestCount>) {
         self.requests = Some(requests);
     }
 
@@ -162,11 +159,11 @@ impl Progress {
         self.started += 1;
     }
 
-    /// Requests sent beyond each row's first.
+    /// Requests sent beyond each row's first, look-ups not counted.
     fn retries(&self) -> u64 {
         self.requests
             .as_ref()
-            .map(|r| r.load(Ordering::Relaxed).saturating_sub(self.started))
+            .map(|r| r.retries(self.started))
             .unwrap_or(0)
     }
 

@@ -28,8 +28,11 @@ pub struct Summary {
     pub done_before: usize,
     /// Rows of this run for which a create or update was sent.
     pub sent: u64,
-    /// Create requests sent in this run, retries included.
+    /// Requests sent in this run to create or update rows, retries and look-ups included.
     pub requests: u64,
+    /// The look-ups among them: rows read back to learn whether an earlier attempt, or an
+    /// earlier run, created them (not retries: nothing was sent twice).
+    pub look_ups: u64,
     /// Tokens fetched in this run.
     pub token_fetches: u64,
     /// The whole run's time.
@@ -80,6 +83,13 @@ fn limiter_json(learned: Option<Learned>) -> Value {
 }
 
 impl Summary {
+    /// Requests sent again: all of them, less each row's first and the look-ups.
+    pub fn retries(&self) -> u64 {
+        self.requests
+            .saturating_sub(self.look_ups)
+            .saturating_sub(self.sent)
+    }
+
     /// The summary of a run that `fatal` stopped before it sent anything, `elapsed` after it
     /// started: no row counted, the results file not written.
     pub fn stopped_before_sending(fatal: Error, results: PathBuf, elapsed: Duration) -> Summary {
@@ -89,6 +99,7 @@ impl Summary {
             done_before: 0,
             sent: 0,
             requests: 0,
+            look_ups: 0,
             token_fetches: 0,
             elapsed,
             send_elapsed: Duration::ZERO,
@@ -235,7 +246,8 @@ impl<'a> RunReport<'a> {
             "done_before": s.done_before,
             "sent": s.sent,
             "requests": s.requests,
-            "retries": s.requests.saturating_sub(s.sent),
+            "retries": s.retries(),
+            "look_ups": s.look_ups,
             "token_fetches": s.token_fetches,
             "elapsed_seconds": round(s.elapsed.as_secs_f64()),
             "send_seconds": round(s.send_elapsed.as_secs_f64()),
@@ -287,14 +299,18 @@ impl fmt::Display for RunReport<'_> {
         writeln!(f, "{s}")?;
         writeln!(
             f,
-            "  time: {:.1}s in all, {:.1}s sending; {} sent at {:.1}/s, {} ({} retries), {} \
+            "  time: {:.1}s in all, {:.1}s sending; {} sent at {:.1}/s, {} ({} retries{}), {} \
              token {}",
             s.elapsed.as_secs_f64(),
             s.send_elapsed.as_secs_f64(),
             crate::record::read_back::plural(s.sent as usize, "row"),
             rate(s),
             crate::record::read_back::plural(s.requests as usize, "request"),
-            s.requests.saturating_sub(s.sent),
+            s.retries(),
+            match s.look_ups {
+                0 => String::new(),
+                n => format!(", {n} look-ups of rows sent before with no answer"),
+            },
             s.token_fetches,
             if s.token_fetches == 1 {
                 "fetch"
@@ -443,6 +459,7 @@ mod tests {
             done_before: 0,
             sent: 3,
             requests: 4,
+            look_ups: 0,
             token_fetches: 1,
             elapsed: Duration::from_secs(1),
             send_elapsed: Duration::from_secs(1),

@@ -1,12 +1,11 @@
 //! One row's create over HTTP: runs the steps `CreateSteps` says (look-ups, creates, reads,
 //! pauses) against the API.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use super::create_steps::{CreateSteps, LookUp, Row, Step};
 use super::*;
 use crate::api::{ApiClient, Backoff, GaveUp, Organization, RetryPolicy};
 use crate::record::Outcome;
+use crate::report::requests::RequestCount;
 
 /// Sends one row until it is created, found, refused, or out of attempts, as [`CreateSteps`]
 /// says.
@@ -22,7 +21,7 @@ pub(crate) async fn send_row(
     row: Row<'_>,
     policy: RetryPolicy,
     stop: &Stop,
-    requests: &AtomicU64,
+    requests: &RequestCount,
 ) -> Outcome {
     let name = row.request.name.as_str();
     let mut steps = CreateSteps::new(row, policy);
@@ -33,7 +32,7 @@ pub(crate) async fn send_row(
             Step::LookUp(LookUp::ByName(name)) => {
                 let found = policy
                     .call(stop, "a look-up", name, || {
-                        requests.fetch_add(1, Ordering::Relaxed);
+                        requests.looking_up();
                         client.find_by_name(name)
                     })
                     .await;
@@ -47,7 +46,7 @@ pub(crate) async fn send_row(
                 body,
                 idempotency_key,
             } => {
-                requests.fetch_add(1, Ordering::Relaxed);
+                requests.sending();
                 let reply = client.create_json(body.clone(), &idempotency_key).await;
                 steps.sent(reply)
             }
@@ -86,13 +85,13 @@ async fn read(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Stop,
-    requests: &AtomicU64,
+    requests: &RequestCount,
     name: &str,
     id: &str,
 ) -> Result<Option<Organization>, GaveUp> {
     policy
         .call(stop, "a look-up", name, || {
-            requests.fetch_add(1, Ordering::Relaxed);
+            requests.looking_up();
             client.get(id)
         })
         .await

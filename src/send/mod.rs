@@ -6,7 +6,6 @@
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +23,7 @@ use crate::api::{ApiClient, CreateOrganization, RetryPolicy};
 use crate::planning::Plan;
 use crate::record::{Journal, OrgIds, Outcome, Outcomes};
 use crate::report::progress::Progress;
+use crate::report::requests::RequestCount;
 use crate::stop::Stop;
 use crate::tenant::on_existing::ExistingCheck;
 use collector::collect;
@@ -112,6 +112,8 @@ pub struct Sent {
     pub journal: Journal,
     /// Requests sent, retries and look-ups included.
     pub requests: u64,
+    /// The look-ups among them.
+    pub look_ups: u64,
     /// The time spent sending.
     pub elapsed: Duration,
 }
@@ -121,7 +123,7 @@ pub struct Sent {
 pub async fn run(job: Job) -> Sent {
     let started = Instant::now();
     let stop = job.control.stop.clone();
-    let requests = Arc::new(AtomicU64::new(0));
+    let requests = Arc::new(RequestCount::default());
     let plan = job.plan.clone();
     let parent_ids = Arc::new(ParentIds::new(&plan.parents, &job.outcomes, &plan.lines));
     let send = (0..job.outcomes.len()).map(|i| job.outcomes.is_unsent(i));
@@ -181,7 +183,8 @@ pub async fn run(job: Job) -> Sent {
     Sent {
         outcomes,
         journal,
-        requests: requests.load(Ordering::Relaxed),
+        requests: requests.all(),
+        look_ups: requests.look_ups(),
         elapsed,
     }
 }

@@ -2,7 +2,6 @@
 //! `--on-existing` check, announces the row to the journal, and runs its create.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -16,6 +15,7 @@ use super::idempotency::idempotency_key;
 use super::*;
 use crate::api::{ApiClient, CreateOrganization, RetryPolicy, WITHHELD};
 use crate::record::{Outcome, Outcomes};
+use crate::report::requests::RequestCount;
 use crate::tenant::on_existing::ExistingCheck;
 
 /// The organization ids of rows that are parents of other rows, for their children.
@@ -83,7 +83,8 @@ pub(crate) struct Worker {
     pub(crate) stop: Arc<Stop>,
     /// The run's pause switch: a row taken while the run is paused waits for the resume.
     pub(crate) control: RunControl,
-    pub(crate) requests: Arc<AtomicU64>,
+    /// Requests sent, and the look-ups among them.
+    pub(crate) requests: Arc<RequestCount>,
     /// The tenant, part of every idempotency key.
     pub(crate) tenant: String,
     pub(crate) parent_ids: Arc<ParentIds>,

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::api::{ApiClient, CallError, CreateOrganization, GaveUp, Organization, RetryPolicy};
 use crate::record::{Outcome, Status};
+use crate::report::requests::RequestCount;
 use crate::stop::Stop;
 use crate::tenant::diff::{self, Change};
 use crate::tenant::existing::Match;
@@ -90,7 +91,7 @@ impl ExistingCheck {
         client: &ApiClient,
         request: &CreateOrganization,
         stop: &Stop,
-        requests: &AtomicU64,
+        requests: &RequestCount,
     ) -> Option<Outcome> {
         let looked_up;
         let existing = match &self.reading {
@@ -147,7 +148,7 @@ impl ExistingCheck {
         request: &CreateOrganization,
         changes: Vec<Change>,
         stop: &Stop,
-        requests: &AtomicU64,
+        requests: &RequestCount,
     ) -> Outcome {
         let name = request.name.as_str();
         // A failed update names the changes it would have made: that is what tells the next
@@ -175,7 +176,7 @@ impl ExistingCheck {
         let update = self
             .policy
             .call_counted(stop, "an update", name, || {
-                requests.fetch_add(1, Ordering::Relaxed);
+                requests.sending();
                 client.update(id, &body, etag)
             })
             .await;

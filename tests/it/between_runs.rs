@@ -147,6 +147,53 @@ fn an_import_killed_with_sigkill_leaves_its_lock_to_the_rerun_which_finishes() {
     drop(runtime);
 }
 
+#[test]
+fn the_rerun_after_a_kill_counts_its_look_ups_as_look_ups_not_retries() {
+    // Replies take 300 ms: at the kill, each of the 8 workers has a create out and no answer,
+    // which the rerun looks up before it sends the row again. Nothing is refused and nothing
+    // fails, so nothing is sent twice: a look-up is not a retry.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime.block_on(start_sandbox(SandboxConfig {
+        faults: Faults {
+            latency: Duration::from_millis(300),
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    }));
+    let fixture = Fixture::new(&customers(40));
+    let mut child = fixture.spawn_import(&sandbox, &["--rate", "100", "--concurrency", "8"]);
+    wait_while_running("a create committed, before the kill", &mut child, || {
+        sandbox.sandbox.stats().creates_committed > 0
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = sandbox.sandbox.stats();
+
+    let summary = runtime
+        .block_on(fixture.import(&sandbox, &["--rate", "1000", "--concurrency", "8"]))
+        .unwrap();
+    let after = sandbox.sandbox.stats();
+    assert_eq!(summary.count(Status::Created), 40, "{summary:?}");
+    assert_eq!(after.rate_limited + after.faults_injected, 0, "{after:?}");
+    assert!(
+        summary.look_ups >= 1,
+        "rows were out at the kill: {summary:?}"
+    );
+    assert_eq!(summary.retries(), 0, "{summary:?}");
+    assert_eq!(
+        summary.requests,
+        summary.sent + summary.look_ups,
+        "each row sent once, besides the look-ups: {summary:?}"
+    );
+    assert_eq!(
+        after.create_requests - before.create_requests,
+        summary.sent,
+        "{summary:?}"
+    );
+    assert_each_row_has_its_own_organization(&fixture, &sandbox);
+    drop(runtime);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_a_run_holds_the_results_file_import_and_undo_are_refused_and_send_nothing() {
     let sandbox = start_sandbox(SandboxConfig::default()).await;

@@ -199,6 +199,8 @@ pub struct Tally {
     pub sent: u64,
     /// Requests sent, retries included.
     pub requests: u64,
+    /// The look-ups among them.
+    pub look_ups: u64,
     /// The time spent sending.
     pub elapsed: Duration,
     /// Whether a stop (not a fatal error) ended the run early.
@@ -259,6 +261,7 @@ pub async fn send(
         done_before: plan.done_before,
         sent: sent_rows,
         requests: sent.requests,
+        look_ups: sent.look_ups,
         elapsed: sent.elapsed,
         interrupted,
         fatal,
@@ -361,6 +364,7 @@ pub fn summary(
         done_before: sent.done_before,
         sent: sent.sent,
         requests: sent.requests,
+        look_ups: sent.look_ups,
         token_fetches: session.tokens.fetches(),
         elapsed: started.elapsed(),
         send_elapsed: sent.elapsed,
