@@ -272,11 +272,11 @@ fn refused_at_the_delivered_rate_cuts_gently() {
 
 #[test]
 fn refused_well_above_what_gets_through_takes_that_as_the_limit() {
-    // Sent at 5/s for 3 s, 3 of every 5 got through (the others answered 503, not a rate
+    // Sent at 5/s for 5 s, 3 of every 5 got through (the others answered 503, not a rate
     // signal), then a 429 at 5/s: the tenant's bucket is empty and the limit is the 3/s that
     // gets through, not halfway to 5.
     let mut rows = Vec::new();
-    for n in 0..15u64 {
+    for n in 0..25u64 {
         rows.push(row(n * 200, Send, exactly(5.0), 0));
         let outcome = if n % 5 < 3 {
             Outcome::Delivered
@@ -290,13 +290,13 @@ fn refused_well_above_what_gets_through_takes_that_as_the_limit() {
             0,
         ));
     }
-    rows.push(row(3_000, Send, exactly(5.0), 0));
-    // 5 got through in the last two seconds (ten requests' worth at 5/s): 2.5/s, less 5 %
-    // (halfway to 5 it was 3.56).
+    rows.push(row(5_000, Send, exactly(5.0), 0));
+    // 12 got through in the last four seconds (twenty requests' worth at 5/s): 3/s, less 5 %
+    // (halfway to 5 it was 3.8).
     rows.push(row(
-        3_005,
-        Answer(15, Outcome::Refused, NONE),
-        exactly(2.375),
+        5_004,
+        Answer(25, Outcome::Refused, NONE),
+        exactly(2.85),
         1,
     ));
     play(at_most(5), &rows);

@@ -31,8 +31,9 @@ pub(super) const NEAR: (f64, f64) = (0.9, 1.2);
 pub(super) const CUBIC_C: f64 = 0.4;
 /// Below this rate the cubic clock slows down in proportion.
 pub(super) const CUBIC_FULL_SPEED: f64 = 100.0;
-/// The delivered rate is counted over this many requests' worth at the rate...
-pub(super) const DELIVERED_REQUESTS: f64 = 10.0;
+/// The delivered rate is counted over this many requests' worth at the rate (fewer, and at a
+/// few requests a second the count is too coarse: 9 answers or 10 in three seconds is 11 %)...
+pub(super) const DELIVERED_REQUESTS: f64 = 20.0;
 /// ...and at least a second...
 pub(super) const DELIVERED_SHORTEST: Duration = Duration::from_secs(1);
 /// ...and at most ten.
