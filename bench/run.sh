@@ -208,7 +208,7 @@ limiter_run() {
     local out=$WORK/limiter.results.csv
     rm -f "$out" "$out.journal"
     /usr/bin/time -v -o "$WORK/time.txt" timeout -s INT -k 15 "$LIMITER_SECONDS" "$BIN" import \
-        "$(customers "$rows")" -o "$out" --rate auto --concurrency 32 "$@" \
+        "$(customers "$rows")" -o "$out" --rate "${LIMITER_RATE:-auto}" --concurrency 32 "$@" \
         2>"$WORK/import.err" || true
     timed "$WORK/time.txt"
     local created refused total blocks per
@@ -240,6 +240,22 @@ if wants limiters; then
         --rate-limit 60 --rate-limit-mode bucket --rate-limit-schedule 15s=30
     limiter_run "100/s on every endpoint, 5 % 5xx, 2 % commit-then-fail" 100 5000 \
         --rate-limit 100 --rate-limit-mode bucket --fail-rate 0.05 --commit-then-fail-rate 0.02
+    echo "== 1e. --rate N at 0.8 of each limit (best possible: N), concurrency 32," \
+        "each run at most ${LIMITER_SECONDS}s"
+    echo "| limiter | rows/s of N | refused | blocks | run |"
+    echo "|---|---|---|---|---|"
+    LIMITER_RATE=144/m limiter_run "bucket burst 5 at 3/s, --rate 144/m (2.4/s)" 2.4 200 \
+        --rate-limit 3 --rate-limit-burst 5 --rate-limit-mode bucket
+    LIMITER_RATE=8 limiter_run "fixed 5 s windows of 50, block on exceed, --rate 8" 8 1000 \
+        --rate-limit 10 --rate-limit-mode blocking-window --rate-limit-window 5s
+    LIMITER_RATE=24 limiter_run "10 s windows of 300, Okta headers, --rate 24" 24 2000 \
+        --rate-limit 30 --rate-limit-mode window --rate-limit-window 10s --rate-limit-headers okta
+    LIMITER_RATE=64 limiter_run "concurrency limit 8, replies take 100 ms, --rate 64" 64 4000 \
+        --concurrency-limit 8 --latency 100ms
+    LIMITER_RATE=24 limiter_run "60/s, then 30/s from 15 s in, --rate 24" 24 3000 \
+        --rate-limit 60 --rate-limit-mode bucket --rate-limit-schedule 15s=30
+    LIMITER_RATE=80 limiter_run "100/s on every endpoint, 5 % 5xx, 2 % commit-then-fail, --rate 80" \
+        80 5000 --rate-limit 100 --rate-limit-mode bucket --fail-rate 0.05 --commit-then-fail-rate 0.02
 fi
 
 if wants throughput; then
