@@ -64,6 +64,8 @@ pub struct Token {
     generation: u64,
     /// When to fetch the next one (a margin before it expires).
     refresh_at: Instant,
+    /// When it expires (counted from before it was asked for).
+    expires_at: Instant,
     /// The scopes granted, as the token endpoint said (`None` when it did not say).
     scope: Option<String>,
     /// Its lifetime as the token endpoint said (or the default of one hour).
@@ -137,7 +139,10 @@ impl TokenSource {
         }
     }
 
-    /// A valid token: the cached one, or a fresh one when it is due for refresh.
+    /// A valid token: the cached one, or a fresh one when it is due for refresh. While one
+    /// caller fetches the next token, the others go on with the one in use as long as it has
+    /// not expired: a slow token endpoint neither stalls the run nor lets its requests out in
+    /// a bunch when the token comes.
     ///
     /// # Errors
     /// [`Error::AuthRejected`] when the endpoint refuses the credentials or scope (fatal),
@@ -147,7 +152,13 @@ impl TokenSource {
         if let Some(token) = self.fresh() {
             return Ok(token);
         }
-        let _refreshing = self.inner.refresh.lock().await;
+        let _refreshing = match self.inner.refresh.try_lock() {
+            Ok(refreshing) => refreshing,
+            Err(_) => match self.unexpired() {
+                Some(token) => return Ok(token),
+                None => self.inner.refresh.lock().await,
+            },
+        };
         // Another worker may have refreshed while this one waited for the lock.
         if let Some(token) = self.fresh() {
             return Ok(token);
@@ -192,6 +203,15 @@ impl TokenSource {
         current
             .as_ref()
             .filter(|t| Instant::now() < t.refresh_at)
+            .cloned()
+    }
+
+    /// The token in use, due for refresh or not, until it expires.
+    fn unexpired(&self) -> Option<Arc<Token>> {
+        let current = self.inner.current.read().unwrap_or_else(|e| e.into_inner());
+        current
+            .as_ref()
+            .filter(|t| Instant::now() < t.expires_at)
             .cloned()
     }
 
@@ -268,6 +288,7 @@ impl TokenSource {
             refresh_at: started
                 .checked_add(lifetime.saturating_sub(margin))
                 .unwrap_or(started),
+            expires_at: started.checked_add(lifetime).unwrap_or(started),
             scope: reply.scope.map(|s| redactor.text(&s).into_string()),
             lifetime,
         })

@@ -355,8 +355,11 @@ impl ApiClient {
 
     /// Waits for a request's turn at the throttle, and for the run's resume when it is
     /// paused, then takes the token (after the wait, so that it is as fresh as it can be when
-    /// sent). `None` when the turn was given back while the run was paused: ask again.
+    /// sent). A token due is fetched before the turn is taken: a turn held while the token
+    /// endpoint answers would leave late, together with the turns after it. `None` when the
+    /// turn was given back while the run was paused: ask again.
     async fn turn_and_token(&self) -> Result<Option<(Turn, Arc<Token>)>, CallError> {
+        self.tokens.token().await.map_err(CallError::Auth)?;
         let hold = self.hold.as_deref().filter(|hold| hold.holds());
         let turn = match hold {
             // A row not in flight does not wait its turn out once the run stops.

@@ -358,7 +358,7 @@ impl Throttle {
                 "{why}: slowing down to {rate:.1}/s; the progress line shows the rate from now on"
             );
         } else {
-            tracing::debug!("{why}: slowing down to {rate:.1}/s");
+            tracing::info!("{why}: slowing down to {rate:.1}/s");
         }
     }
 }

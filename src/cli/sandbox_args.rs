@@ -91,6 +91,10 @@ pub struct SandboxArgs {
     /// Random extra latency, up to this much.
     #[arg(long, default_value = "0ms", value_parser = parse_duration, help_heading = "Faults")]
     pub latency_jitter: Duration,
+    /// Latency added to every token reply besides --latency, e.g. 1s (a slow identity
+    /// provider: a run must not stall, nor bunch its requests, while it refreshes a token).
+    #[arg(long, default_value = "0ms", value_parser = parse_duration, help_heading = "Faults")]
+    pub token_latency: Duration,
     /// Seed of the fault injection's random choices.
     #[arg(long, default_value = "1", help_heading = "Faults")]
     pub seed: u64,

@@ -213,6 +213,9 @@ pub struct Faults {
     /// `slow_down` (each with an OAuth2 error body), or the connection dropped (a third each).
     /// No token is issued.
     pub token_error_rate: f64,
+    /// Delay added to every token reply (on top of `latency`): a token endpoint slower than
+    /// the API, as an identity provider under load is.
+    pub token_latency: Duration,
     /// Fail the request of each kind that comes this many into the run, once: the token
     /// request, the template check, a list page, a look-up by name, a read, a create, an
     /// update and a delete are counted apart, and their k-th is answered 503 with nothing done.

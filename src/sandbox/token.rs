@@ -49,6 +49,10 @@ pub(crate) async fn token(
 ) -> Response {
     let counters = &sandbox.shared.counters;
     bump(&counters.token_requests);
+    let slow = sandbox.shared.config.faults.token_latency;
+    if !slow.is_zero() {
+        tokio::time::sleep(slow).await;
+    }
     if let Some(outage) = sandbox.shared.dice.token_outage() {
         bump(&counters.faults_injected);
         return outage;

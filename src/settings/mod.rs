@@ -353,6 +353,7 @@ impl SandboxSettings {
                 commit_then_fail_rate: args.commit_then_fail_rate,
                 latency: args.latency,
                 latency_jitter: args.latency_jitter,
+                token_latency: args.token_latency,
                 slow_commit_rate: args.slow_commit_rate,
                 slow_commit_delay: args.slow_commit_delay,
                 forbidden_burst_rate: args.forbidden_rate,

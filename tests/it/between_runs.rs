@@ -180,6 +180,9 @@ fn the_rerun_after_a_kill_counts_its_look_ups_as_look_ups_not_retries() {
         "rows were out at the kill: {summary:?}"
     );
     assert_eq!(summary.retries(), 0, "{summary:?}");
+    // Every row was done by the killed run (the results file or a look-up says so) or sent
+    // by this one: the summary's figures add up to the rows.
+    assert_eq!(summary.done_before as u64 + summary.sent, 40, "{summary:?}");
     assert_eq!(
         summary.requests,
         summary.sent + summary.look_ups,

@@ -228,6 +228,11 @@ async fn slowing_down_is_said_once() {
         stderr.contains(&format!("{} request(s) answered 429", stats.rate_limited)),
         "{stderr}"
     );
+
+    // With -v every later slow-down is logged too.
+    let verbose = stderr_of_a_slowed_run(&sandbox, &["-v"]).await;
+    let slowed = verbose.matches("slowing down").count();
+    assert!(slowed > 1, "{verbose}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,6 +254,55 @@ async fn at_the_limit_of_a_bucket_of_one_no_second_sees_more_than_the_rate() {
     // requests (refused ones included) in any second.
     let stats = at_the_limit_with_jittery_replies(1).await;
     assert!(stats.rate_limited < 25, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_token_endpoint_neither_stalls_the_run_nor_bunches_its_requests() {
+    // Tokens live 6 s and the token endpoint takes half a second to answer. Each refresh
+    // starts before the token in use expires: the run goes on with that one meanwhile. A
+    // client that takes its turns and then waits for the token sends nothing for half a
+    // second, then the twenty requests whose turns came meanwhile all at once.
+    let sandbox = start_sandbox(SandboxConfig {
+        token_lifetime: Duration::from_secs(6),
+        record_arrivals: true,
+        faults: Faults {
+            token_latency: Duration::from_millis(500),
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let fixture = Fixture::new(&customers(300));
+    let summary = fixture
+        .import(&sandbox, &["--rate", "40", "--concurrency", "32"])
+        .await
+        .unwrap();
+
+    assert_eq!(summary.count(Status::Created), 300, "{summary}");
+    let stats = sandbox.sandbox.stats();
+    assert!(stats.tokens_issued >= 2, "a token was refreshed: {stats:?}");
+    let arrivals = sandbox.sandbox.arrivals();
+    let window = Duration::from_millis(950);
+    let most = (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|t| t.duration_since(arrivals[i]) < window)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(most <= 40, "{most} requests within {window:?} at --rate 40");
+    // At 40/s requests are 25 ms apart: no gap near the token endpoint's half second.
+    let longest = arrivals
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]))
+        .max()
+        .unwrap();
+    assert!(
+        longest < Duration::from_millis(300),
+        "the run stood still for {longest:?}"
+    );
 }
 
 /// 50 rows at `--rate 20`, concurrency 8, against a strict bucket of `burst` at 20/s whose

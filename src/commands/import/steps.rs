@@ -251,6 +251,15 @@ pub async fn send(
         .zip(send_mask.iter())
         .filter(|(o, send)| **send && o.is_some_and(|o| o.attempts > 0))
         .count() as u64;
+    // Rows an earlier run created unheard (killed, or no answer): this run's look-up found
+    // them and sent nothing. They were done by that run, as the rows the results file says.
+    let found_done = outcomes
+        .iter()
+        .zip(send_mask.iter())
+        .filter(|(o, send)| {
+            **send && o.is_some_and(|o| o.attempts == 0 && o.status == Status::Created)
+        })
+        .count();
     let mut counts = HashMap::new();
     for o in outcomes.iter().flatten() {
         *counts.entry(o.status).or_insert(0u64) += 1;
@@ -258,7 +267,7 @@ pub async fn send(
     let tally = Tally {
         rows: outcomes.len(),
         counts,
-        done_before: plan.done_before,
+        done_before: plan.done_before + found_done,
         sent: sent_rows,
         requests: sent.requests,
         look_ups: sent.look_ups,
