@@ -8,15 +8,15 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, Organization, RetryPolicy};
 use crate::exit::Ending;
+use crate::fan_out::fan_out;
 use crate::record::{self, CsvOut, ResultsFile, Status, Writing};
 use crate::report::progress::Progress;
 use crate::settings::VerifySettings;
@@ -220,54 +220,34 @@ pub(crate) async fn verify_under(
 
     let results_file = Arc::new(results_file);
     let templates = Arc::new(templates);
-    let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
     let mut progress = Progress::new(created.len() as u64, quiet);
-    let mut tasks = JoinSet::new();
     let mut checks: Vec<Check> = Vec::new();
-    let mut checked = 0;
-    let collect = |checks: &mut Vec<Check>, progress: &mut Progress, found: Vec<Check>| {
-        let ok = found.iter().all(|c| c.result == "ok");
-        progress.row_done(if ok { Status::Created } else { Status::Failed });
-        checks.extend(found);
-    };
-    for index in created.iter().copied() {
-        if stop.is_set() {
-            break;
-        }
-        let permit = semaphore
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let (client, results_file, templates) =
-            (client.clone(), results_file.clone(), templates.clone());
-        let stop = stop.clone();
-        tasks.spawn(async move {
-            let read = Read {
-                client: &client,
-                policy,
-                stop: &stop,
-            };
-            let found = check_row(read, &results_file, &templates, index).await;
-            drop(permit);
-            found
-        });
-        checked += 1;
-        while let Some(done) = tasks.try_join_next() {
-            collect(
-                &mut checks,
-                &mut progress,
-                done.expect("a check does not panic"),
-            );
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        collect(
-            &mut checks,
-            &mut progress,
-            done.expect("a check does not panic"),
-        );
-    }
+    let fanned = fan_out(
+        results.concurrency.get(),
+        &stop,
+        created.iter().copied(),
+        |index| {
+            let (client, results_file, templates) =
+                (client.clone(), results_file.clone(), templates.clone());
+            let stop = stop.clone();
+            async move {
+                let read = Read {
+                    client: &client,
+                    policy,
+                    stop: &stop,
+                };
+                check_row(read, &results_file, &templates, index).await
+            }
+        },
+        |found| {
+            let ok = found.iter().all(|c| c.result == "ok");
+            progress.row_done(if ok { Status::Created } else { Status::Failed });
+            checks.extend(found);
+            ControlFlow::Continue(())
+        },
+    )
+    .await;
+    let checked = fanned.started;
     progress.finish();
     let mut bad_lines: Vec<u64> = checks
         .iter()

@@ -2,12 +2,11 @@
 //! row's org_id, else its own id) when the name matches, else by name when exactly one
 //! organization has it. Anything else is left alone, with the reason.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
 use crate::api::{ApiClient, RetryPolicy};
+use crate::fan_out::fan_out;
 use crate::record::ResultRow;
 use crate::stop::Stop;
 
@@ -26,38 +25,37 @@ pub(super) enum Found {
 
 /// Looks up the organization of each of `rows` (indices into `all`), `concurrency` at a
 /// time: by id when the row has one (its org_id, else its own id), taken only when its name
-/// is the row's; else by name, taken when exactly one organization has it.
+/// is the row's; else by name, taken when exactly one organization has it. Rows not looked up
+/// because `stop` came first are [`Found::NotAttempted`].
 pub(super) async fn look_up(
     client: &ApiClient,
     policy: RetryPolicy,
     stop: &Arc<Stop>,
-    concurrency: &Arc<Semaphore>,
+    concurrency: usize,
     all: &[ResultRow],
     rows: &[usize],
 ) -> Vec<(usize, Found)> {
-    let mut tasks = JoinSet::new();
     let mut found = Vec::with_capacity(rows.len());
-    for &index in rows {
-        if stop.is_set() {
-            found.push((index, Found::NotAttempted));
-            continue;
-        }
-        let permit = concurrency
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let (client, stop) = (client.clone(), stop.clone());
-        let row = all[index].clone();
-        tasks.spawn(async move {
-            let result = look_up_row(&client, policy, &stop, &row).await;
-            drop(permit);
-            (index, result)
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        found.push(done.expect("a look-up does not panic"));
-    }
+    let fanned = fan_out(
+        concurrency,
+        stop,
+        rows.iter().copied(),
+        |index| {
+            let (client, stop) = (client.clone(), stop.clone());
+            let row = all[index].clone();
+            async move { (index, look_up_row(&client, policy, &stop, &row).await) }
+        },
+        |one| {
+            found.push(one);
+            ControlFlow::Continue(())
+        },
+    )
+    .await;
+    found.extend(
+        rows[fanned.started..]
+            .iter()
+            .map(|&index| (index, Found::NotAttempted)),
+    );
     found
 }
 

@@ -10,14 +10,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
 use crate::api::RetryPolicy;
 use crate::exit::Ending;
+use crate::fan_out::fan_out;
 use crate::input::Numbering;
 use crate::record::{
     CsvOut, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable, journal_path,
@@ -244,7 +243,7 @@ pub async fn undo_under(
     });
     // Every request is retried as import retries its calls, with import's default attempts.
     let policy = RetryPolicy::default();
-    let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
+    let concurrency = results.concurrency.get();
 
     // The organization of each row to delete: its org_id, or what a look-up found. Look-ups
     // only read, so they come before the question.
@@ -253,7 +252,7 @@ pub async fn undo_under(
         .iter()
         .map(|&i| (i, rows[i].org_id.clone().unwrap_or_default()))
         .collect();
-    let found = look_up(&client, policy, &stop, &semaphore, rows, &unconfirmed).await;
+    let found = look_up(&client, policy, &stop, concurrency, rows, &unconfirmed).await;
     // An organization another row records (or another look-up found) is that row's.
     let mut owner: HashMap<String, usize> =
         targets.iter().map(|(i, id)| (id.clone(), *i)).collect();
@@ -316,44 +315,40 @@ pub async fn undo_under(
     }
     let mut progress = Progress::new(targets.len() as u64, quiet);
     for rows_at_level in levels.values() {
-        let mut tasks = JoinSet::new();
-        for &index in rows_at_level {
-            if stop.is_set() {
-                break;
-            }
-            let permit = semaphore
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            let (client, stop) = (client.clone(), stop.clone());
-            let id = targets[&index].clone();
-            tasks.spawn(async move {
-                let deleted = policy
-                    .call(&stop, "a delete", &id, || client.delete(&id))
-                    .await;
-                let fate = match deleted {
-                    Ok(true) => (Fate::Deleted, String::new()),
-                    Ok(false) => (Fate::AlreadyGone, String::new()),
-                    Err(e) => (Fate::Failed, e.into_row_error().to_string()),
-                };
-                drop(permit);
-                (index, fate)
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            let (index, (fate, error)) = done.expect("a delete does not panic");
-            if fate == Fate::Failed {
-                let place = Numbering::Lines.place(&results_file.path, rows[index].line);
-                progress.println(&format!("{place}: failed: {}: {error}", targets[&index]));
-            }
-            progress.row_done(if fate == Fate::Failed {
-                Status::Failed
-            } else {
-                Status::Created
-            });
-            fates.insert(index, (fate, error));
-        }
+        fan_out(
+            concurrency,
+            &stop,
+            rows_at_level.iter().copied(),
+            |index| {
+                let (client, stop) = (client.clone(), stop.clone());
+                let id = targets[&index].clone();
+                async move {
+                    let deleted = policy
+                        .call(&stop, "a delete", &id, || client.delete(&id))
+                        .await;
+                    let fate = match deleted {
+                        Ok(true) => (Fate::Deleted, String::new()),
+                        Ok(false) => (Fate::AlreadyGone, String::new()),
+                        Err(e) => (Fate::Failed, e.into_row_error().to_string()),
+                    };
+                    (index, fate)
+                }
+            },
+            |(index, (fate, error))| {
+                if fate == Fate::Failed {
+                    let place = Numbering::Lines.place(&results_file.path, rows[index].line);
+                    progress.println(&format!("{place}: failed: {}: {error}", targets[&index]));
+                }
+                progress.row_done(if fate == Fate::Failed {
+                    Status::Failed
+                } else {
+                    Status::Created
+                });
+                fates.insert(index, (fate, error));
+                ControlFlow::Continue(())
+            },
+        )
+        .await;
     }
     progress.finish();
     for &i in created.iter().chain(&unconfirmed) {
