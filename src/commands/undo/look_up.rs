@@ -2,17 +2,19 @@
 //! row's org_id, else its own id) when the name matches, else by name when exactly one
 //! organization has it. Anything else is left alone, with the reason.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::Arc;
 
+use super::delete::{Calls, Fates, Targets};
+use super::{Fate, ToUndo};
 use crate::api::{ApiClient, RetryPolicy};
 use crate::fan_out::fan_out;
-use crate::record::ResultRow;
+use crate::record::{ResultRow, ResultsFile};
 use crate::stop::Stop;
 
 /// What a look-up found for an `unconfirmed` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Found {
+enum Found {
     /// The row's organization: its id.
     Organization(String),
     /// None that is the row's: why.
@@ -23,25 +25,62 @@ pub(super) enum Found {
     NotAttempted,
 }
 
-/// Looks up the organization of each of `rows` (indices into `all`), `concurrency` at a
+/// The organization of each row to delete: each `created` row's org_id, and what the
+/// look-ups found for the `unconfirmed` rows (the rows found nothing for, or whose look-up
+/// failed, get their fate in `fates`). An organization another row records (or another
+/// look-up found first) is that row's.
+pub(super) async fn find_targets(
+    calls: &Calls,
+    results_file: &ResultsFile,
+    todo: &ToUndo,
+    fates: &mut Fates,
+) -> Targets {
+    let rows = &results_file.rows;
+    let mut targets: Targets = (todo.created.iter())
+        .map(|&i| (i, rows[i].org_id.clone().unwrap_or_default()))
+        .collect();
+    let found = look_up(calls, rows, &todo.unconfirmed).await;
+    let mut owner: HashMap<String, usize> =
+        targets.iter().map(|(i, id)| (id.clone(), *i)).collect();
+    for (index, found) in found {
+        match found {
+            Found::Organization(id) => match owner.get(&id) {
+                Some(other) => {
+                    let why = format!(
+                        "the organization found, {id:?}, is line {}'s; left to it",
+                        rows[*other].line
+                    );
+                    fates.insert(index, (Fate::NotFound, why));
+                }
+                None => {
+                    owner.insert(id.clone(), index);
+                    targets.insert(index, id);
+                }
+            },
+            Found::Nothing(why) => {
+                fates.insert(index, (Fate::NotFound, why));
+            }
+            Found::Failed(why) => {
+                fates.insert(index, (Fate::Failed, why));
+            }
+            Found::NotAttempted => {}
+        }
+    }
+    targets
+}
+
+/// Looks up the organization of each of `rows` (indices into `all`), `calls.concurrency` at a
 /// time: by id when the row has one (its org_id, else its own id), taken only when its name
 /// is the row's; else by name, taken when exactly one organization has it. Rows not looked up
 /// because `stop` came first are [`Found::NotAttempted`].
-pub(super) async fn look_up(
-    client: &ApiClient,
-    policy: RetryPolicy,
-    stop: &Arc<Stop>,
-    concurrency: usize,
-    all: &[ResultRow],
-    rows: &[usize],
-) -> Vec<(usize, Found)> {
+async fn look_up(calls: &Calls, all: &[ResultRow], rows: &[usize]) -> Vec<(usize, Found)> {
     let mut found = Vec::with_capacity(rows.len());
     let fanned = fan_out(
-        concurrency,
-        stop,
+        calls.concurrency,
+        &calls.stop,
         rows.iter().copied(),
         |index| {
-            let (client, stop) = (client.clone(), stop.clone());
+            let (client, stop, policy) = (calls.client.clone(), calls.stop.clone(), calls.policy);
             let row = all[index].clone();
             async move { (index, look_up_row(&client, policy, &stop, &row).await) }
         },
