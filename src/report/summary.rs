@@ -125,6 +125,16 @@ impl Summary {
     }
 }
 
+impl crate::exit::Concluded for Summary {
+    fn exit_status(&self) -> crate::ExitStatus {
+        Summary::exit_status(self)
+    }
+
+    fn fatal(&self) -> Option<&Error> {
+        self.fatal.as_ref()
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let counts: Vec<String> = Status::ALL

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::exit::conclude;
 use crate::record::{self, Writing};
 use crate::report::live::Phase;
 use crate::report::summary::{RunReport, Summary};
@@ -55,9 +56,6 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
     };
     let report = RunReport::new(&summary);
     eprintln!("{report}");
-    if let Some(fatal) = &summary.fatal {
-        eprintln!("error: the run stopped: {fatal}");
-    }
     if let Some(change) = &summary.input_changed {
         eprintln!(
             "warning: {} changed during the run ({change}); this run imported it as it was \
@@ -69,7 +67,7 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
     if let Some(path) = summary_json {
         report.write_json(&path)?;
     }
-    Ok(summary.exit_status())
+    conclude(&summary)
 }
 
 /// Writes the summary JSON of a run that `fatal` stopped before it sent anything, and hands

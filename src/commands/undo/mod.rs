@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::api::RetryPolicy;
-use crate::exit::Ending;
+use crate::exit::{Concluded, Ending, conclude};
 use crate::record::{
     CsvOut, ResultRow, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable,
     journal_path, read_back,
@@ -113,6 +113,16 @@ impl UndoReport {
     }
 }
 
+impl Concluded for UndoReport {
+    fn exit_status(&self) -> ExitStatus {
+        UndoReport::exit_status(self)
+    }
+
+    fn fatal(&self) -> Option<&Error> {
+        self.stopped.as_ref()
+    }
+}
+
 impl fmt::Display for UndoReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.declined {
@@ -138,8 +148,8 @@ impl fmt::Display for UndoReport {
         if let Some(out) = &self.out {
             write!(f, "; report: {}", crate::stdout::shown(out))?;
         }
-        if let Some(stopped) = &self.stopped {
-            write!(f, "; stopped: {stopped}")?;
+        if self.stopped.is_some() {
+            write!(f, "; stopped early by an error (rerun to delete the rest)")?;
         } else if self.interrupted {
             write!(f, " (interrupted: rerun to delete the rest)")?;
         }
@@ -155,7 +165,7 @@ impl fmt::Display for UndoReport {
 pub async fn run(settings: UndoSettings) -> anyhow::Result<ExitStatus> {
     let report = undo(settings).await?;
     eprintln!("{report}");
-    Ok(report.exit_status())
+    conclude(&report)
 }
 
 /// Runs `undo` as `settings` say.

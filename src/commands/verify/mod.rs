@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::api::RetryPolicy;
-use crate::exit::Ending;
+use crate::exit::{Concluded, Ending, conclude};
 use crate::fan_out::fan_out;
 use crate::record::{self, CsvOut, ResultsFile, Status, Writing};
 use crate::report::progress::Progress;
@@ -85,6 +85,16 @@ impl VerifyReport {
     }
 }
 
+impl Concluded for VerifyReport {
+    fn exit_status(&self) -> ExitStatus {
+        VerifyReport::exit_status(self)
+    }
+
+    fn fatal(&self) -> Option<&Error> {
+        self.stopped.as_ref()
+    }
+}
+
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -106,8 +116,8 @@ impl fmt::Display for VerifyReport {
                 self.unconfirmed
             )?;
         }
-        if let Some(stopped) = &self.stopped {
-            write!(f, "; stopped: {stopped}")?;
+        if self.stopped.is_some() {
+            write!(f, "; stopped early by an error (rerun to check the rest)")?;
         } else if self.interrupted {
             write!(f, " (interrupted: rerun to check the rest)")?;
         }
@@ -123,7 +133,7 @@ impl fmt::Display for VerifyReport {
 pub(crate) async fn run(settings: VerifySettings) -> anyhow::Result<ExitStatus> {
     let report = verify(settings).await?;
     eprintln!("{report}");
-    Ok(report.exit_status())
+    conclude(&report)
 }
 
 /// Runs `verify` as `settings` say.
