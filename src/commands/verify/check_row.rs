@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::Check;
+use crate::RowError;
 use crate::api::{ApiClient, Organization, RetryPolicy};
 use crate::record::{ResultRow, ResultsFile};
 use crate::stop::Stop;
@@ -26,7 +27,7 @@ pub(super) struct Reads {
 
 /// Each template the rows name, by id: read (`None`: it does not exist), or why it could
 /// not be.
-pub(super) type Templates = HashMap<String, Result<Option<Organization>, String>>;
+pub(super) type Templates = HashMap<String, Result<Option<Organization>, RowError>>;
 
 /// The checks of one row, as they are made.
 struct Checks<'a> {
@@ -134,7 +135,7 @@ fn check_template(
     checks: &mut Checks<'_>,
     org: &Organization,
     template_id: &str,
-    template: Option<&Result<Option<Organization>, String>>,
+    template: Option<&Result<Option<Organization>, RowError>>,
 ) {
     match template {
         Some(Ok(Some(template))) => {
@@ -164,7 +165,7 @@ fn check_template(
         Some(Err(e)) => checks.add(
             "template",
             format!("template {template_id} readable"),
-            e.clone(),
+            e.to_string(),
             "error",
         ),
         None => {}

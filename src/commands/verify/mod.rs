@@ -244,7 +244,7 @@ async fn read_templates(reads: &Reads, results_file: &ResultsFile, created: &[us
             let read = (reads.policy)
                 .call(&reads.stop, "a template read", &t, || reads.client.get(&t))
                 .await
-                .map_err(|e| e.into_row_error().to_string());
+                .map_err(|e| e.into_row_error());
             templates.insert(t, read);
         }
     }
