@@ -189,7 +189,7 @@ impl fmt::Display for Report {
         } else {
             format!(
                 "the tenant has {}, templates included (listed in {:.1}s, {} requests)",
-                crate::record::read_back::plural(self.existing, "organization"),
+                crate::report::plural(self.existing, "organization"),
                 self.list_elapsed.as_secs_f64(),
                 self.list_requests
             )
@@ -197,7 +197,7 @@ impl fmt::Display for Report {
         write!(
             f,
             "{}: {}; {tenant}; plan: {}",
-            crate::record::read_back::plural(self.rows, "row"),
+            crate::report::plural(self.rows, "row"),
             if counts.is_empty() {
                 "none".to_string()
             } else {

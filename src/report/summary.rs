@@ -146,7 +146,7 @@ impl fmt::Display for Summary {
         write!(
             f,
             "{}: {}",
-            crate::record::read_back::plural(self.rows, "row"),
+            crate::report::plural(self.rows, "row"),
             counts.join(", ")
         )?;
         if self.done_before > 0 {
@@ -161,7 +161,7 @@ impl fmt::Display for Summary {
             "; {} sent in {:.1}s ({rate:.1} rows/s, {}); results: {}",
             self.sent,
             self.elapsed.as_secs_f64(),
-            crate::record::read_back::plural(self.requests as usize, "request"),
+            crate::report::plural(self.requests as usize, "request"),
             self.results.display()
         )
     }
@@ -301,9 +301,9 @@ impl fmt::Display for RunReport<'_> {
              token {}",
             s.elapsed.as_secs_f64(),
             s.send_elapsed.as_secs_f64(),
-            crate::record::read_back::plural(s.sent as usize, "row"),
+            crate::report::plural(s.sent as usize, "row"),
             rate(s),
-            crate::record::read_back::plural(s.requests as usize, "request"),
+            crate::report::plural(s.requests as usize, "request"),
             s.requests.saturating_sub(s.sent),
             s.token_fetches,
             if s.token_fetches == 1 {

@@ -15,6 +15,7 @@ use crate::settings::ImportSettings;
 use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
+pub mod dry_run;
 pub mod steps;
 
 /// `orgimport import`: imports as `settings` say (or only shows what would be sent, for a
@@ -39,7 +40,7 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
         .with_context(context)?;
     }
     if settings.dry_run.is_some() {
-        return crate::commands::dry_run::run(&settings).await;
+        return dry_run::run(&settings).await;
     }
     let summary_json = settings.summary_json.clone();
     let results = settings.results.clone();
