@@ -50,13 +50,13 @@ pub(crate) async fn token(
     let counters = &sandbox.shared.counters;
     bump(&counters.token_requests);
     if let Some(outage) = sandbox.shared.dice.token_outage() {
-        bump(&counters.faults_injected);
+        counters.fault(Some(super::once::Kind::Token));
         return outage;
     }
     if let Some(once) = &sandbox.shared.once
         && once.strikes(super::once::Kind::Token)
     {
-        bump(&counters.faults_injected);
+        counters.fault(Some(super::once::Kind::Token));
         let body = serde_json::json!({
             "error": "temporarily_unavailable",
             "error_description": "sandbox fault: the k-th token request fails once",
