@@ -70,10 +70,21 @@ impl Ending {
 /// and undo's reports): printed whatever happened, with the fatal error kept in it (for the
 /// summary JSON and the console) until [`conclude`] takes it to `main`.
 pub(crate) trait Concluded: std::fmt::Display {
-    /// The exit status the report says: [`ExitStatus::Fatal`] when [`Self::fatal`] is set.
-    fn exit_status(&self) -> ExitStatus;
+    /// What the work came to, a fatal error aside: interrupted, rows that went wrong.
+    fn work(&self) -> Ending;
+
     /// The fatal error that stopped the work, if one did.
     fn fatal(&self) -> Option<&crate::Error>;
+
+    /// The exit status the report says: [`ExitStatus::Fatal`] when [`Self::fatal`] is set,
+    /// else what [`Self::work`] came to.
+    fn exit_status(&self) -> ExitStatus {
+        Ending {
+            fatal: self.fatal().is_some(),
+            ..self.work()
+        }
+        .status()
+    }
 }
 
 /// The one way a fatal error reaches the exit status. An error found before a command did
@@ -148,13 +159,11 @@ mod tests {
     }
 
     impl Concluded for Report {
-        fn exit_status(&self) -> ExitStatus {
+        fn work(&self) -> Ending {
             Ending {
-                fatal: self.1.is_some(),
-                interrupted: false,
                 failed: self.0,
+                ..Ending::default()
             }
-            .status()
         }
         fn fatal(&self) -> Option<&crate::Error> {
             self.1.as_ref()

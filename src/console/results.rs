@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use super::run::{Run, begin, refusal};
 use super::{ApiError, ApiJson, ApiQuery, Console, blocking};
 use crate::commands::{undo, verify};
-use crate::exit::with_fatal;
+use crate::exit::{Concluded as _, with_fatal};
 use crate::record::{ResultsFile, Status, TenantCheck};
 use crate::settings::report_path;
 use crate::settings::{ResultsSettings, Target, Tenant, UndoSettings, VerifySettings};

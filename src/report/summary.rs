@@ -111,23 +111,27 @@ impl Summary {
     /// run; fatal after a fatal error; interrupted after Ctrl-C ([`crate::exit::Ending`] weighs
     /// them).
     pub fn exit_status(&self) -> crate::ExitStatus {
+        crate::exit::Concluded::exit_status(self)
+    }
+
+    /// What the run came to, a fatal error aside.
+    fn work(&self) -> crate::exit::Ending {
         let done: u64 = Status::ALL
             .iter()
             .filter(|s| s.is_done())
             .map(|s| self.count(*s))
             .sum();
         crate::exit::Ending {
-            fatal: self.fatal.is_some(),
+            fatal: false,
             interrupted: self.interrupted,
             failed: done != self.rows as u64 || self.input_changed.is_some(),
         }
-        .status()
     }
 }
 
 impl crate::exit::Concluded for Summary {
-    fn exit_status(&self) -> crate::ExitStatus {
-        Summary::exit_status(self)
+    fn work(&self) -> crate::exit::Ending {
+        Summary::work(self)
     }
 
     fn fatal(&self) -> Option<&Error> {

@@ -99,23 +99,16 @@ pub struct UndoReport {
     pub stopped: Option<Error>,
 }
 
-impl UndoReport {
-    /// Success when every organization the tool created is gone, failed when a delete or a
-    /// look-up failed, interrupted after Ctrl-C, fatal when [`Self::stopped`] ([`Ending`]
-    /// weighs them).
-    pub fn exit_status(&self) -> ExitStatus {
+/// Success when every organization the tool created is gone, failed when a delete or a look-up
+/// failed, interrupted after Ctrl-C, fatal when [`UndoReport::stopped`] ([`Ending`] weighs
+/// them).
+impl Concluded for UndoReport {
+    fn work(&self) -> Ending {
         Ending {
-            fatal: self.stopped.is_some(),
+            fatal: false,
             interrupted: self.interrupted,
             failed: self.failed + self.unconfirmed_failed > 0,
         }
-        .status()
-    }
-}
-
-impl Concluded for UndoReport {
-    fn exit_status(&self) -> ExitStatus {
-        UndoReport::exit_status(self)
     }
 
     fn fatal(&self) -> Option<&Error> {

@@ -72,22 +72,15 @@ pub(crate) struct VerifyReport {
     pub stopped: Option<Error>,
 }
 
-impl VerifyReport {
-    /// Success when every created row checks out, failed on any mismatch or any unconfirmed
-    /// row, interrupted after Ctrl-C, fatal when [`Self::stopped`] ([`Ending`] weighs them).
-    pub(crate) fn exit_status(&self) -> ExitStatus {
+/// Success when every created row checks out, failed on any mismatch or any unconfirmed row,
+/// interrupted after Ctrl-C, fatal when [`VerifyReport::stopped`] ([`Ending`] weighs them).
+impl Concluded for VerifyReport {
+    fn work(&self) -> Ending {
         Ending {
-            fatal: self.stopped.is_some(),
+            fatal: false,
             interrupted: self.interrupted,
             failed: self.bad_rows > 0 || self.unconfirmed > 0,
         }
-        .status()
-    }
-}
-
-impl Concluded for VerifyReport {
-    fn exit_status(&self) -> ExitStatus {
-        VerifyReport::exit_status(self)
     }
 
     fn fatal(&self) -> Option<&Error> {
