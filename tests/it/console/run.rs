@@ -9,7 +9,6 @@ use orgimport::sandbox::{Faults, SandboxConfig};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::{TestConsole, ok_json, refused, sandbox_settings};
@@ -66,27 +65,7 @@ pub(super) async fn serve_in(
     let secret = dir.path().join(".secret");
     std::fs::write(&secret, format!("{}\n", sandbox.secret())).unwrap();
     let settings = sandbox_settings(sandbox, dir.path(), &secret, extra);
-    let token = settings.token.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(orgimport::console::serve(settings, listener, async {
-        let _ = rx.await;
-    }));
-    let mut console = TestConsole {
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        token,
-        dir,
-        client: reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        cookie: None,
-        _shutdown: tx,
-    };
+    let (mut console, server) = TestConsole::serve(settings, dir).await;
     console.login().await;
     (console, server)
 }
