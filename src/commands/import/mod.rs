@@ -65,10 +65,16 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
             input.display()
         );
     }
-    if let Some(path) = summary_json {
-        report.write_json(&path)?;
+    let written = summary_json.map_or(Ok(()), |path| report.write_json(&path));
+    match (conclude(&summary), written) {
+        (Ok(status), written) => written.map(|()| status).map_err(Into::into),
+        // Both are said: the summary JSON's failure here, the run's fatal error by main.
+        (Err(fatal), Err(unwritten)) => {
+            eprintln!("error: {unwritten}");
+            Err(fatal)
+        }
+        (Err(fatal), Ok(())) => Err(fatal),
     }
-    conclude(&summary)
 }
 
 /// Writes the summary JSON of a run that `fatal` stopped before it sent anything, and hands
