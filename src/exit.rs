@@ -66,6 +66,51 @@ impl Ending {
     }
 }
 
+/// A command's report of work that a fatal error can stop midway (import's summary, verify's
+/// and undo's reports): printed whatever happened, with the fatal error kept in it (for the
+/// summary JSON and the console) until [`conclude`] takes it to `main`.
+pub(crate) trait Concluded: std::fmt::Display {
+    /// What the work came to, a fatal error aside: interrupted, rows that went wrong.
+    fn work(&self) -> Ending;
+
+    /// The fatal error that stopped the work, if one did.
+    fn fatal(&self) -> Option<&crate::Error>;
+
+    /// The exit status the report says: [`ExitStatus::Fatal`] when [`Self::fatal`] is set,
+    /// else what [`Self::work`] came to.
+    fn exit_status(&self) -> ExitStatus {
+        Ending {
+            fatal: self.fatal().is_some(),
+            ..self.work()
+        }
+        .status()
+    }
+}
+
+/// The one way a fatal error reaches the exit status. An error found before a command did
+/// anything goes to `main` by `?`; one that stopped its work midway ([`Concluded::fatal`],
+/// set through [`crate::stop::Stop::fatal`]) is turned here into the same error (`the run
+/// stopped: ...`), once the report is printed. `main` prints it and exits 2; a command never
+/// returns [`ExitStatus::Fatal`] itself.
+///
+/// # Errors
+/// The fatal error that stopped the work.
+pub(crate) fn conclude(report: &impl Concluded) -> anyhow::Result<ExitStatus> {
+    match report.fatal() {
+        Some(fatal) => Err(anyhow::anyhow!("the run stopped: {fatal}")),
+        None => Ok(report.exit_status()),
+    }
+}
+
+/// The report with the fatal error that stopped its work after it, as one line, for a page
+/// (the command line prints the error on its own line, through [`conclude`]).
+pub(crate) fn with_fatal(report: &impl Concluded) -> String {
+    match report.fatal() {
+        Some(fatal) => format!("{report}; stopped: {fatal}"),
+        None => report.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +147,36 @@ mod tests {
         };
         assert_eq!(failed.status(), ExitStatus::Failed);
         assert_eq!(Ending::default().status(), ExitStatus::Success);
+    }
+
+    /// A report for [`conclude`]: `failed` rows, and the fatal error that stopped it.
+    struct Report(bool, Option<crate::Error>);
+
+    impl std::fmt::Display for Report {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "2 rows")
+        }
+    }
+
+    impl Concluded for Report {
+        fn work(&self) -> Ending {
+            Ending {
+                failed: self.0,
+                ..Ending::default()
+            }
+        }
+        fn fatal(&self) -> Option<&crate::Error> {
+            self.1.as_ref()
+        }
+    }
+
+    #[test]
+    fn a_fatal_error_that_stopped_the_work_goes_to_main_as_an_error_never_as_a_status() {
+        let stopped = Report(true, Some(crate::Error::Config("no more".into())));
+        let error = conclude(&stopped).expect_err("main prints it and exits 2");
+        assert_eq!(format!("{error:#}"), "the run stopped: no more");
+        assert_eq!(with_fatal(&stopped), "2 rows; stopped: no more");
+        assert_eq!(conclude(&Report(true, None)).unwrap(), ExitStatus::Failed);
+        assert_eq!(with_fatal(&Report(false, None)), "2 rows");
     }
 }

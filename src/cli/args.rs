@@ -226,23 +226,9 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Output")]
     pub adopt_results: bool,
 
-    /// Requests per second at most, all workers together: N, N/s, N/m or N/h; or auto: start
-    /// at 20/s and find what the tenant allows (up to 1000/s) from its answers [env:
-    /// ORGIMPORT_RATE] [default: 20].
-    #[arg(long, value_parser = parse_rate_setting, help_heading = "Rate")]
-    pub rate: Option<RateSetting>,
-
-    /// Requests allowed at once before the rate applies [default: 1].
-    #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
-    pub burst: Option<NonZeroU32>,
-
-    /// Requests in flight at most, 1 to 1024.
-    #[arg(long, default_value = "16", value_parser = parse_concurrency, help_heading = "Rate")]
-    pub concurrency: NonZeroUsize,
-
-    /// Requests sent for one row at most, retries included; a 429 counts none (it only waits).
-    #[arg(long, default_value = "6", value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
-    pub max_attempts: NonZeroU32,
+    /// How fast the rows are sent.
+    #[command(flatten)]
+    pub send: SendArgs,
 
     /// Send no write: show the JSON a few rows would be sent as, and count what would be
     /// created, skipped and invalid. Needs no credentials; with them, reads the templates
@@ -390,16 +376,29 @@ pub struct ConsoleArgs {
     /// tenant, as this tenant's.
     #[arg(long, help_heading = "Output")]
     pub adopt_results: bool,
-    /// Requests per second at most, as `import --rate` [env: ORGIMPORT_RATE] [default: 20].
+    /// How fast the rows are sent, as `import` sends them.
+    #[command(flatten)]
+    pub send: SendArgs,
+}
+
+/// How fast an import sends its rows: the flags `import`, `plan` and `console` share.
+#[derive(Debug, Clone, Args)]
+pub struct SendArgs {
+    /// Requests per second at most, all workers together: N, N/s, N/m or N/h; or auto: start
+    /// at 20/s and find what the tenant allows (up to 1000/s) from its answers [env:
+    /// ORGIMPORT_RATE] [default: 20].
     #[arg(long, value_parser = parse_rate_setting, help_heading = "Rate")]
     pub rate: Option<RateSetting>,
+
     /// Requests allowed at once before the rate applies [default: 1].
     #[arg(long, value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
     pub burst: Option<NonZeroU32>,
+
     /// Requests in flight at most, 1 to 1024.
     #[arg(long, default_value = "16", value_parser = parse_concurrency, help_heading = "Rate")]
     pub concurrency: NonZeroUsize,
-    /// Requests sent for one row at most, retries included.
+
+    /// Requests sent for one row at most, retries included; a 429 counts none (it only waits).
     #[arg(long, default_value = "6", value_parser = parse_at_least_one::<NonZeroU32>, help_heading = "Rate")]
     pub max_attempts: NonZeroU32,
 }

@@ -3,7 +3,6 @@
 
 pub(crate) mod config;
 pub(crate) mod console;
-pub mod dry_run;
 pub mod export;
 pub mod import;
 pub mod plan;

@@ -189,7 +189,7 @@ impl fmt::Display for Report {
         } else {
             format!(
                 "the tenant has {}, templates included (listed in {:.1}s, {} requests)",
-                crate::record::read_back::plural(self.existing, "organization"),
+                crate::report::plural(self.existing, "organization"),
                 self.list_elapsed.as_secs_f64(),
                 self.list_requests
             )
@@ -197,7 +197,7 @@ impl fmt::Display for Report {
         write!(
             f,
             "{}: {}; {tenant}; plan: {}",
-            crate::record::read_back::plural(self.rows, "row"),
+            crate::report::plural(self.rows, "row"),
             if counts.is_empty() {
                 "none".to_string()
             } else {
@@ -252,7 +252,11 @@ pub async fn plan(config: ImportSettings, out: PathBuf) -> Result<Report, Error>
     }
     let session = session::connect(&config).await?;
     let default_template = session.default_template.clone();
-    let (mapping, plan, requests) = read_rows(&source, &config, default_template.clone()).await?;
+    // The requests are kept beside the plan file, whose folder is known to be writable.
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    let (mapping, plan, requests) =
+        read_rows(&source, &config, default_template.clone(), dir).await?;
     refuse_untemplated(&config, &plan, &requests)?;
     // Nothing sets this stop signal: Ctrl-C ends `plan` at once, as nothing is written yet.
     let stop = Arc::new(Stop::new());
@@ -338,15 +342,18 @@ fn tally(plan: &Plan, rows: &[RowPlan]) -> (BTreeMap<Action, u64>, Vec<(u64, Row
 }
 
 /// Reads and checks the input as `import` does (without an earlier run's results: the plan
-/// is against the tenant), and builds the request of every valid row.
+/// is against the tenant), and takes the request of every valid row from those planning
+/// built (kept in a spill file in `dir`), by row: what the import would send.
 async fn read_rows(
     source: &Source,
     config: &ImportSettings,
     default_template: Option<String>,
+    dir: &Path,
 ) -> Result<(Mapping, Plan, Vec<Option<CreateOrganization>>), Error> {
     let source = source.clone();
     let spec = config.mapping.clone();
     let validate = crate::input::validate_command(&config.input, &config.dialect, &spec);
+    let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let mapping = source.mapping(&spec)?;
         let plan = planning::build_listing_refusal(
@@ -354,19 +361,16 @@ async fn read_rows(
             &mapping,
             &mut EarlierRuns::default(),
             default_template.as_deref(),
+            &dir,
             &validate,
         )?;
-        let mut requests = Vec::with_capacity(plan.outcomes.len());
-        for (index, row) in source.rows(mapping.width())?.enumerate() {
-            let row = row?;
-            let valid = plan.outcomes.is_unsent(index);
-            requests.push(if valid {
-                mapping
-                    .to_request(&row.record, default_template.as_deref())
-                    .ok()
-            } else {
-                None
-            });
+        let mut requests = vec![None; plan.outcomes.len()];
+        for kept in plan.requests.read()? {
+            let kept = kept?;
+            // A row found invalid after its request was kept (by its parent) has none.
+            if plan.outcomes.is_unsent(kept.index) {
+                requests[kept.index] = Some(kept.request(&plan.requests)?);
+            }
         }
         Ok((mapping, plan, requests))
     })

@@ -403,20 +403,9 @@ fn named_like_a_field(header: &str) -> Option<String> {
         .map(|_| h.to_string())
 }
 
-/// `text` as a TOML basic string.
+/// `text` as a TOML string, quoted and escaped by the toml crate (which writes what it reads).
 fn toml_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    toml::Value::String(text.to_owned()).to_string()
 }
 
 /// The step's section: a chooser per column, labelled with its header.

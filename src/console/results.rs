@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use super::run::{Run, begin, refusal};
 use super::{ApiError, ApiJson, ApiQuery, Console, blocking};
 use crate::commands::{undo, verify};
+use crate::exit::{Concluded as _, with_fatal};
 use crate::record::{ResultsFile, Status, TenantCheck};
 use crate::settings::report_path;
 use crate::settings::{ResultsSettings, Target, Tenant, UndoSettings, VerifySettings};
@@ -257,7 +258,7 @@ async fn run_verify(State(console): State<Arc<Console>>) -> Result<Json<Value>, 
         .await
         .map_err(refusal)?;
     Ok(Json(json!({
-        "summary": report.to_string(),
+        "summary": with_fatal(&report),
         "exit_code": report.exit_status().code(),
         "checked": report.checked,
         "bad_rows": report.bad_rows,
@@ -344,7 +345,7 @@ async fn run_undo(
         .await
         .map_err(refusal)?;
     Ok(Json(json!({
-        "summary": report.to_string(),
+        "summary": with_fatal(&report),
         "exit_code": report.exit_status().code(),
         "deleted": report.deleted,
         "already_gone": report.already_gone,

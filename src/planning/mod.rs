@@ -4,6 +4,7 @@
 //! parents before children) or what its outcome already is.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -249,18 +250,28 @@ const LISTED_BEFORE_REFUSAL: usize = 100;
 /// its dry run, `plan`): a file refused part way through (a quote left open) is refused with
 /// the problems of the rows read before the refusal listed first, each with its line, then the
 /// refusal, so that one run names them all. `validate` is the command that lists every one
-/// ([`crate::input::validate_command`]), for the hint when more are found than listed.
+/// ([`crate::input::validate_command`]), for the hint when more are found than listed. The
+/// request of each valid row is kept in a spill file in `dir` ([`Plan::requests`]).
 ///
 /// # Errors
-/// As [`build`].
+/// As [`build`]; [`Error::Io`] when `dir` has no room for the requests.
 pub fn build_listing_refusal(
     source: &Source,
     mapping: &Mapping,
     earlier: &mut EarlierRuns,
     default_template: Option<&str>,
+    dir: &Path,
     validate: &str,
 ) -> Result<Plan, Error> {
-    listing_refusal(source, mapping, earlier, default_template, None, validate)
+    let keep = RequestsWriter::new(dir)?;
+    listing_refusal(
+        source,
+        mapping,
+        earlier,
+        default_template,
+        Some(keep),
+        validate,
+    )
 }
 
 /// As [`build_listing_refusal`], keeping the request of each valid row in `keep`

@@ -80,7 +80,7 @@ fn report_earlier_runs(results: &Path, earlier: &record::EarlierRuns, plan: &Pla
             "warning: {} does not list {} of the input ({}{} {}{}): rows added to the input \
              since the last run, or removed from the results file; they are sent as new rows",
             results.display(),
-            read_back::plural(plan.unlisted, "row"),
+            crate::report::plural(plan.unlisted, "row"),
             match plan.numbering {
                 Numbering::Lines => "line",
                 Numbering::SheetRows(_) => "row",

@@ -18,18 +18,18 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use csv::StringRecord;
 use rayon::prelude::*;
 
 use super::journal::{self, JournalLine};
-use super::layout::{Layout, Version};
+use super::layout::Version;
 use super::outcomes::Outcomes;
 use super::read_back::{self, Place, Reading};
+use super::results_reader::{self, Opened};
 use super::unchanged::{self, AsWritten, Digest};
 use super::*;
 use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
-use crate::input::{self, Mapping, Source};
+use crate::input::{self, Mapping};
 use rows::{ReadRow, read_row, starts_with_bom};
 
 /// A row's outcome as an earlier run recorded it, and where.
@@ -125,16 +125,11 @@ impl EarlierRuns {
             }
         }
         let done = &earlier.done;
-        refused.extend(read_back::same_organization_among(done.len(), |entry| {
+        let same = read_back::same_organization_among(done.len(), |entry| {
             let id = done.view(entry)?.org_id?;
             Some((id, unpack_place(earlier.places[entry])))
-        }));
-        if !refused.is_empty() {
-            return Err(Error::Input {
-                path: results.to_path_buf(),
-                message: read_back::refusal(refused),
-            });
-        }
+        });
+        results_reader::refuse(results, refused, same)?;
         Ok(earlier)
     }
 
@@ -252,15 +247,11 @@ impl EarlierRuns {
     ) -> Result<Version, Error> {
         let not_ours = |why: String| Error::Input {
             path: path.to_path_buf(),
-            message: format!(
-                "{why}; this is not an orgimport results file, so it is left alone \
-                 (move it away or choose another --out)"
-            ),
+            message: not_ours_message(&why),
         };
-        let source = Source::written(path)?;
+        let opened = Opened::open(path, |why| not_ours_message(&why))?;
+        let (source, layout) = (&opened.source, opened.layout);
         let written_headers = source.headers();
-        let headers: StringRecord = written_headers.iter().map(restore).collect();
-        let layout = Layout::of(&headers).map_err(not_ours)?;
         // Only a file this build would write can be left as it is.
         let mut as_written =
             (layout.version() == Version::CURRENT && starts_with_bom(path)).then(|| AsWritten {
@@ -269,7 +260,7 @@ impl EarlierRuns {
                 input: Digest::default(),
                 outcomes: Digest::default(),
             });
-        let input_headers: StringRecord = headers.iter().take(layout.input_width()).collect();
+        let input_headers = opened.input_headers();
         let columns = if input_headers == mapping.headers {
             mapping.clone()
         } else {
@@ -282,7 +273,7 @@ impl EarlierRuns {
         self.prints.reserve(expected);
         self.row_entries.reserve(expected);
         self.listed_otherwise.reserve(expected);
-        let rows = source.rows(layout.width())?;
+        let rows = opened.rows()?;
         let digest = as_written.is_some();
         input::batches::in_batches(rows, |batch| {
             // A row with spaces around a cell is not as this build writes it: its digest is
@@ -484,5 +475,14 @@ fn settles_doubt(outcome: &Outcome) -> bool {
 }
 
 mod rows;
+/// Why a file named as the results file is left alone: `why` its header is not a results
+/// file's.
+fn not_ours_message(why: &str) -> String {
+    format!(
+        "{why}; this is not an orgimport results file, so it is left alone (move it away or \
+         choose another --out)"
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 //! CSV writer of every file people open). A later run reads both back to skip rows already
 //! done ([`earlier_runs`]); `verify` and `undo` read the results file whole and `undo` writes
 //! it back ([`results_file`]). One run at a time holds a results file ([`lock`]). Every reader
-//! checks each row as it reads it ([`read_back`]): a hand-edited file is reported or refused, never
+//! follows one outline ([`results_reader`]) and checks each row as it reads it ([`read_back`]): a hand-edited file is reported or refused, never
 //! read as something it does not say, and a file of another tenant is not read at all
 //! ([`tenant_mark`]: every row names the tenant it was written for). While a run goes on,
 //! [`org_ids`] makes sure no
@@ -30,6 +30,7 @@ pub(crate) mod org_ids;
 pub(crate) mod outcomes;
 pub(crate) mod read_back;
 pub(crate) mod results_file;
+pub(crate) mod results_reader;
 pub(crate) mod tenant_mark;
 pub(crate) mod unchanged;
 pub(crate) mod writable;

@@ -27,6 +27,7 @@ use std::path::Path;
 
 use super::{Outcome, Status};
 use crate::input::field_checks::MAX_ID_CHARS;
+use crate::report::plural;
 
 /// Problems listed in full in a refusal or a warning; the rest are counted.
 pub(crate) const LISTED: usize = 10;
@@ -336,15 +337,6 @@ pub(crate) fn warn(path: &Path, warnings: &[(Place, String)]) {
             path.display(),
             plural(warnings.len() - LISTED, "row")
         );
-    }
-}
-
-/// `n thing` or `n things`.
-pub(crate) fn plural(n: usize, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
     }
 }
 

@@ -10,11 +10,12 @@ use csv::StringRecord;
 
 use super::csv_out::CsvOut;
 use super::layout::{Column, Layout};
-use super::read_back::{self, Place, Reading};
-use super::{Status, TenantCheck, restore};
+use super::read_back::{self, Place};
+use super::results_reader::{Checked, Opened, check_row, refuse};
+use super::{Status, TenantCheck};
 use crate::Error;
 use crate::api::CreateOrganization;
-use crate::input::{self, Mapping, MappingSpec, Source};
+use crate::input::{self, Mapping, MappingSpec};
 
 /// One row of a results file.
 #[derive(Debug, Clone)]
@@ -62,24 +63,17 @@ pub struct ResultsFile {
 fn check_whole(
     path: &Path,
     rows: &[ResultRow],
-    mut refused: Vec<(Place, String)>,
+    refused: Vec<(Place, String)>,
     layout: &Layout,
     check: &TenantCheck,
 ) -> Result<(), Error> {
-    refused.extend(read_back::same_organization(rows.iter().filter_map(
-        |row| {
-            row.org_id
-                .as_deref()
-                .filter(|_| row.status.is_done())
-                .map(|id| (id, Place::Results(row.line)))
-        },
-    )));
-    if !refused.is_empty() {
-        return Err(Error::Input {
-            path: path.to_path_buf(),
-            message: read_back::refusal(refused),
-        });
-    }
+    let same = read_back::same_organization(rows.iter().filter_map(|row| {
+        row.org_id
+            .as_deref()
+            .filter(|_| row.status.is_done())
+            .map(|id| (id, Place::Results(row.line)))
+    }));
+    refuse(path, refused, same)?;
     if !layout.version().records_tenant() {
         let organizations = rows
             .iter()
@@ -150,43 +144,38 @@ impl ResultsFile {
         default_template: Option<&str>,
         check: &TenantCheck,
     ) -> Result<ResultsFile, Error> {
-        let bad = |message: String| Error::Input {
-            path: path.to_path_buf(),
-            message,
-        };
         super::check_regular(path, "the results file")?;
-        let source = Source::written(path)?;
-        let delimiter = source.delimiter();
-        let headers: StringRecord = source.headers().iter().map(restore).collect();
-        let layout = Layout::of(&headers)
-            .map_err(|why| bad(format!("{why}; this is not an orgimport results file")))?;
-        let input_headers: StringRecord = headers.iter().take(layout.input_width()).collect();
-        let mapping = Mapping::new(&input_headers, spec).map_err(bad)?;
+        let opened = Opened::open(path, |why| {
+            format!("{why}; this is not an orgimport results file")
+        })?;
+        let layout = opened.layout;
+        let mapping =
+            Mapping::new(&opened.input_headers(), spec).map_err(|message| Error::Input {
+                path: path.to_path_buf(),
+                message,
+            })?;
         let mut rows = Vec::new();
         let mut parents = ParentRefs::default();
         let mut warnings: Vec<(Place, String)> = Vec::new();
         let mut refused: Vec<(Place, String)> = Vec::new();
-        for row in source.rows(layout.width())? {
+        for row in opened.rows()? {
             let row = row?;
-            let place = Place::Results(row.line);
-            if let Some(problem) = &row.problem {
-                refused.push((place, read_back::unreadable_line(problem).to_string()));
-                continue;
-            }
-            let cells: StringRecord = row.record.iter().map(restore).collect();
-            let tenant = layout.cell(&cells, Column::Tenant);
-            if layout.version().records_tenant() && !check.accepts(tenant) {
-                return Err(check.other_tenant(path, &place.to_string(), tenant));
-            }
-            let outcome = match read_back::read_cells(layout.cells(&cells)) {
-                Reading::Sound(outcome) => outcome,
-                Reading::Partly { outcome, why } => {
-                    warnings.push((place, why));
-                    outcome
+            let (cells, outcome) = match check_row(&row, layout, check) {
+                Checked::OtherTenant(place, theirs) => {
+                    return Err(check.other_tenant(path, &place.to_string(), &theirs));
                 }
-                Reading::Unreadable(why) => {
-                    refused.push((place, why.to_string()));
+                Checked::Refused(place, why) => {
+                    refused.push((place, why));
                     continue;
+                }
+                Checked::Read {
+                    place,
+                    cells,
+                    outcome,
+                    why,
+                } => {
+                    warnings.extend(why.map(|why| (place, why)));
+                    (cells.into_owned(), outcome)
                 }
             };
             let input_part: StringRecord = cells.iter().take(layout.input_width()).collect();
@@ -209,9 +198,9 @@ impl ResultsFile {
         parents.resolve(&mut rows);
         Ok(ResultsFile {
             path: path.to_path_buf(),
-            delimiter,
+            delimiter: opened.source.delimiter(),
             layout,
-            headers,
+            headers: opened.headers,
             rows,
             warnings,
         })

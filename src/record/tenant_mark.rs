@@ -12,13 +12,12 @@
 use std::fmt;
 use std::path::Path;
 
-use csv::StringRecord;
 use url::Url;
 
-use super::layout::{Column, Layout};
+use super::layout::Column;
 use super::restore;
+use super::results_reader::Opened;
 use crate::Error;
-use crate::input::Source;
 
 /// The tenant a results file is written for, as its `tenant` cells say it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,13 +206,12 @@ fn written_for(path: &Path) -> Option<String> {
     if !path.exists() {
         return None;
     }
-    let source = Source::written(path).ok()?;
-    let headers: StringRecord = source.headers().iter().map(restore).collect();
-    let layout = Layout::of(&headers).ok()?;
+    let opened = Opened::open(path, |why| why).ok()?;
+    let layout = opened.layout;
     if !layout.version().records_tenant() {
         return None;
     }
-    let row = source.rows(layout.width()).ok()?.next()?.ok()?;
+    let row = opened.rows().ok()?.next()?.ok()?;
     Some(restore(layout.cell(&row.record, Column::Tenant)).to_string())
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::plural;
 use super::progress::set_active;
-use crate::record::read_back::plural;
 
 /// The listing's display; cleared when dropped.
 #[derive(Debug)]

@@ -122,17 +122,31 @@ impl Summary {
     /// run; fatal after a fatal error; interrupted after Ctrl-C ([`crate::exit::Ending`] weighs
     /// them).
     pub fn exit_status(&self) -> crate::ExitStatus {
+        crate::exit::Concluded::exit_status(self)
+    }
+
+    /// What the run came to, a fatal error aside.
+    fn work(&self) -> crate::exit::Ending {
         let done: u64 = Status::ALL
             .iter()
             .filter(|s| s.is_done())
             .map(|s| self.count(*s))
             .sum();
         crate::exit::Ending {
-            fatal: self.fatal.is_some(),
+            fatal: false,
             interrupted: self.interrupted,
             failed: done != self.rows as u64 || self.input_changed.is_some(),
         }
-        .status()
+    }
+}
+
+impl crate::exit::Concluded for Summary {
+    fn work(&self) -> crate::exit::Ending {
+        Summary::work(self)
+    }
+
+    fn fatal(&self) -> Option<&Error> {
+        self.fatal.as_ref()
     }
 }
 
@@ -147,7 +161,7 @@ impl fmt::Display for Summary {
         write!(
             f,
             "{}: {}",
-            crate::record::read_back::plural(self.rows, "row"),
+            crate::report::plural(self.rows, "row"),
             counts.join(", ")
         )?;
         if self.done_before > 0 {
@@ -162,7 +176,7 @@ impl fmt::Display for Summary {
             "; {} sent in {:.1}s ({rate:.1} rows/s, {}); results: {}",
             self.sent,
             self.elapsed.as_secs_f64(),
-            crate::record::read_back::plural(self.requests as usize, "request"),
+            crate::report::plural(self.requests as usize, "request"),
             self.results.display()
         )
     }
@@ -303,9 +317,9 @@ impl fmt::Display for RunReport<'_> {
              token {}",
             s.elapsed.as_secs_f64(),
             s.send_elapsed.as_secs_f64(),
-            crate::record::read_back::plural(s.sent as usize, "row"),
+            crate::report::plural(s.sent as usize, "row"),
             rate(s),
-            crate::record::read_back::plural(s.requests as usize, "request"),
+            crate::report::plural(s.requests as usize, "request"),
             s.retries(),
             match s.look_ups {
                 0 => String::new(),

@@ -99,15 +99,15 @@ fn admit(sandbox: &Sandbox, verdict: Option<&Verdict>, req: &Request) -> Result<
             retry_after: whole_seconds(verdict.wait),
         });
     }
-    if let Some(once) = &shared.once
-        && let Some(kind) = Kind::of_api(req.method(), req.uri(), &shared.config.template_id)
+    let kind = Kind::of_api(req.method(), req.uri(), &shared.config.template_id);
+    if let (Some(once), Some(kind)) = (&shared.once, kind)
         && once.strikes(kind)
     {
-        bump(&shared.counters.faults_injected);
+        shared.counters.fault(Some(kind));
         return Err(ApiError::Injected(StatusCode::SERVICE_UNAVAILABLE));
     }
     if shared.dice.forbidden() {
-        bump(&shared.counters.faults_injected);
+        shared.counters.fault(kind);
         return Err(ApiError::Forbidden);
     }
     // Routes are /api/system/{tenant}/...

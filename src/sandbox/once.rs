@@ -33,8 +33,8 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    /// Every kind, in the order of `KINDS`' names.
-    const ALL: [Kind; 8] = [
+    /// Every kind.
+    pub(crate) const ALL: [Kind; 8] = [
         Kind::Token,
         Kind::Template,
         Kind::ListPage,
@@ -45,8 +45,14 @@ impl Kind {
         Kind::Delete,
     ];
 
-    /// Its name in [`Stats::failed_once`](super::Stats::failed_once).
-    fn name(self) -> &'static str {
+    /// Its place in [`Kind::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Its name in [`Stats::failed_once`](super::Stats::failed_once) and
+    /// [`Stats::faults_by_kind`](super::Stats::faults_by_kind).
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Token => "token",
             Kind::Template => "template",
@@ -103,8 +109,7 @@ impl Once {
 
     /// Counts one request of `kind`: whether it is the one to fail.
     pub(crate) fn strikes(&self, kind: Kind) -> bool {
-        let index = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-        self.seen[index].fetch_add(1, Ordering::Relaxed) + 1 == self.at
+        self.seen[kind.index()].fetch_add(1, Ordering::Relaxed) + 1 == self.at
     }
 
     /// The kinds whose request to fail came (and failed), in the order of [`Kind::ALL`].

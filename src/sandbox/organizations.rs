@@ -48,6 +48,7 @@ use tokio::time::Instant;
 
 use super::faults::{AfterCommit, CreateFaults, dropped_connection};
 use super::model::{NewOrganization, Organization, OrganizationsResponse};
+use super::once::Kind;
 use super::reply::{ApiError, JsonReply};
 use super::stats::bump;
 use super::{Sandbox, base_url, lock};
@@ -106,13 +107,13 @@ pub(crate) async fn create(
     };
     bump(&counters.creates_committed);
     if let Some(delay) = faults.slow_commit {
-        bump(&counters.faults_injected);
+        counters.fault(Some(Kind::Create));
         tokio::time::sleep(delay).await;
     }
     match faults.after_commit {
         None => with_etag(reply.into_response(), &sandbox, &etag),
         Some(fail) => {
-            bump(&counters.faults_injected);
+            counters.fault(Some(Kind::Create));
             tracing::debug!(?fail, "sandbox fault: create committed, reply fails");
             match fail {
                 AfterCommit::BadGateway => {
@@ -166,7 +167,7 @@ fn decide(
         }
     }
     if let Some(status) = faults.before_commit {
-        bump(&shared.counters.faults_injected);
+        shared.counters.fault(Some(Kind::Create));
         return Decision::Refuse(ApiError::Injected(status));
     }
     let same_reply = shared.config.same_id_for_every_create;
@@ -260,7 +261,7 @@ pub(crate) async fn update(
     let new = NewOrganization::parse(&body?)?;
     let faults = shared.dice.update();
     if let Some(status) = faults.before_commit {
-        bump(&shared.counters.faults_injected);
+        shared.counters.fault(Some(Kind::Update));
         return Err(ApiError::Injected(status));
     }
     let mut store = lock(&shared.store);
@@ -281,7 +282,7 @@ pub(crate) async fn update(
     let org = store.update(&id, new)?;
     bump(&shared.counters.updates_committed);
     if let Some(fail) = faults.after_commit {
-        bump(&shared.counters.faults_injected);
+        shared.counters.fault(Some(Kind::Update));
         tracing::debug!(?fail, "sandbox fault: update committed, reply fails");
         return Ok(match fail {
             AfterCommit::BadGateway => ApiError::Injected(StatusCode::BAD_GATEWAY).into_response(),

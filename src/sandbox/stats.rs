@@ -1,8 +1,11 @@
 //! What the sandbox counts, and the snapshot of it that tests and `/_sandbox/stats` read.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
+
+use super::once::Kind;
 
 /// A snapshot of the sandbox's counters since it started.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +29,10 @@ pub struct Stats {
     /// Faults injected: each 403 burst, 5xx, commit-then-fail, slow commit and token-endpoint
     /// outage counts once.
     pub faults_injected: u64,
+    /// Of those, the faults met by each kind of request (`token`, `template`, `list_page`,
+    /// `look_up`, `read`, `create`, `update`, `delete`), the kinds that met none left out.
+    #[serde(default)]
+    pub faults_by_kind: BTreeMap<String, u64>,
     /// Creates answered from the idempotency store instead of being processed.
     pub idempotent_replays: u64,
     /// Organizations that exist now and are not templates.
@@ -81,6 +88,8 @@ pub(crate) struct Counters {
     pub(crate) unauthorized: AtomicU64,
     /// See [`Stats::faults_injected`].
     pub(crate) faults_injected: AtomicU64,
+    /// See [`Stats::faults_by_kind`]: in the order of [`Kind::ALL`].
+    pub(crate) faults_by_kind: [AtomicU64; Kind::ALL.len()],
     /// See [`Stats::idempotent_replays`].
     pub(crate) idempotent_replays: AtomicU64,
     /// See [`Stats::update_requests`].
@@ -97,6 +106,17 @@ pub(crate) struct Counters {
     pub(crate) concurrency_limited: AtomicU64,
     /// See [`Stats::windows_blocked`].
     pub(crate) windows_blocked: AtomicU64,
+}
+
+impl Counters {
+    /// Counts a fault injected into a request of `kind` (`None`: of no kind, such as a 403
+    /// burst on a route that is not an organization's).
+    pub(crate) fn fault(&self, kind: Option<Kind>) {
+        bump(&self.faults_injected);
+        if let Some(kind) = kind {
+            bump(&self.faults_by_kind[kind.index()]);
+        }
+    }
 }
 
 /// Adds one to a counter.
@@ -118,6 +138,10 @@ impl Counters {
             rate_limited: get(&self.rate_limited),
             unauthorized: get(&self.unauthorized),
             faults_injected: get(&self.faults_injected),
+            faults_by_kind: (Kind::ALL.iter().zip(&self.faults_by_kind))
+                .map(|(kind, faults)| (kind.name().to_owned(), get(faults)))
+                .filter(|(_, faults)| *faults > 0)
+                .collect(),
             idempotent_replays: get(&self.idempotent_replays),
             organizations,
             update_requests: get(&self.update_requests),

@@ -54,13 +54,13 @@ pub(crate) async fn token(
         tokio::time::sleep(slow).await;
     }
     if let Some(outage) = sandbox.shared.dice.token_outage() {
-        bump(&counters.faults_injected);
+        counters.fault(Some(super::once::Kind::Token));
         return outage;
     }
     if let Some(once) = &sandbox.shared.once
         && once.strikes(super::once::Kind::Token)
     {
-        bump(&counters.faults_injected);
+        counters.fault(Some(super::once::Kind::Token));
         let body = serde_json::json!({
             "error": "temporarily_unavailable",
             "error_description": "sandbox fault: the k-th token request fails once",

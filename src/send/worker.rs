@@ -25,8 +25,36 @@ pub(crate) struct ParentIds {
     pub(crate) rows: Mutex<HashMap<usize, (u64, Option<ParentState>)>>,
 }
 
-/// A parent row's organization id, or why it has none.
-pub(crate) type ParentState = Result<String, String>;
+/// How a parent row ended, once it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParentState {
+    /// Its organization exists: its id.
+    Created(String),
+    /// It has none: why (its error, else its status).
+    NotCreated(String),
+}
+
+/// Why a child row has no parent organization to be created under: it is not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NoParent {
+    /// The parent row ended without its organization: why.
+    #[error("its parent, line {line}, was not created ({why})")]
+    NotCreated {
+        /// The parent's line.
+        line: u64,
+        /// Its error, else its status.
+        why: String,
+    },
+    /// The parent row was not sent (yet).
+    #[error("its parent, line {line}, was not sent")]
+    NotSent {
+        /// The parent's line.
+        line: u64,
+    },
+    /// The row names a parent the run does not know.
+    #[error("its parent is unknown")]
+    Unknown,
+}
 
 impl ParentIds {
     /// The parent rows of `parents` (child -> parent), with what is known of them before
@@ -36,8 +64,8 @@ impl ParentIds {
             .values()
             .map(|&parent| {
                 let known = outcomes.view(parent).map(|o| match o.org_id {
-                    Some(id) if o.status.is_done() => Ok(id.to_string()),
-                    _ => Err(o.error.unwrap_or(o.status.as_str()).to_string()),
+                    Some(id) if o.status.is_done() => ParentState::Created(id.to_string()),
+                    _ => ParentState::NotCreated(o.error.unwrap_or(o.status.as_str()).to_string()),
                 });
                 (parent, (lines[parent], known))
             })
@@ -52,25 +80,28 @@ impl ParentIds {
         let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, known)) = rows.get_mut(&index) {
             *known = Some(match &outcome.org_id {
-                Some(id) if outcome.status.is_done() => Ok(id.clone()),
-                _ => Err(outcome
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| outcome.status.as_str().into())),
+                Some(id) if outcome.status.is_done() => ParentState::Created(id.clone()),
+                _ => ParentState::NotCreated(
+                    (outcome.error.clone()).unwrap_or_else(|| outcome.status.as_str().into()),
+                ),
             });
         }
     }
 
-    /// The organization id of parent row `index`, or why there is none.
-    pub(crate) fn id_of(&self, index: usize) -> Result<String, String> {
+    /// The organization id of parent row `index`.
+    ///
+    /// # Errors
+    /// [`NoParent`]: why there is none.
+    pub(crate) fn id_of(&self, index: usize) -> Result<String, NoParent> {
         let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
         match rows.get(&index) {
-            Some((_, Some(Ok(id)))) => Ok(id.clone()),
-            Some((line, Some(Err(why)))) => {
-                Err(format!("its parent, line {line}, was not created ({why})"))
-            }
-            Some((line, None)) => Err(format!("its parent, line {line}, was not sent")),
-            None => Err("its parent is unknown".into()),
+            Some((_, Some(ParentState::Created(id)))) => Ok(id.clone()),
+            Some((line, Some(ParentState::NotCreated(why)))) => Err(NoParent::NotCreated {
+                line: *line,
+                why: why.clone(),
+            }),
+            Some((line, None)) => Err(NoParent::NotSent { line: *line }),
+            None => Err(NoParent::Unknown),
         }
     }
 }

@@ -123,7 +123,7 @@ impl ImportSettings {
             .get(&TEMPLATE_ID, args.template_id)?
             .filter(|t| !t.trim().is_empty());
         let default_template_from = layers.given_by(&TEMPLATE_ID);
-        let rate = layers.get_or(&RATE, args.rate, DEFAULT_RATE)?;
+        let rate = layers.get_or(&RATE, args.send.rate, DEFAULT_RATE)?;
         let (dialect, mapping) = input_format(&args.format)?;
         Ok(ImportSettings {
             input: args.input,
@@ -136,10 +136,10 @@ impl ImportSettings {
             default_template_from,
             no_template: args.no_template,
             rate,
-            burst: args.burst.unwrap_or(RateSetting::DEFAULT_BURST),
+            burst: args.send.burst.unwrap_or(RateSetting::DEFAULT_BURST),
             rate_per_second: rate.ceiling_per_second(),
-            concurrency: args.concurrency,
-            max_attempts: args.max_attempts,
+            concurrency: args.send.concurrency,
+            max_attempts: args.send.max_attempts,
             timeout: connection.timeout,
             quiet,
             on_existing: match args.on_existing {

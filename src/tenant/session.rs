@@ -15,6 +15,7 @@ use crate::api::{ApiClient, ClientAuth, Throttle, TokenSource, http_client, name
 use crate::rate::RateSetting;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::settings::{ImportSettings, Target, Tenant};
+use crate::stop::Stop;
 
 /// A connection to the tenant; a sandbox started for it stops when this is dropped.
 pub struct Session {
@@ -158,6 +159,14 @@ fn build_client(
         Arc::new(Throttle::new(rate, burst)),
     );
     Ok((client, tokens))
+}
+
+/// The stop signal of a `verify` or `undo` run from the command line: set by the first Ctrl-C,
+/// which says [`INTERRUPTED_REPORT`].
+pub(crate) fn stop_on_ctrl_c() -> Arc<Stop> {
+    let stop = Arc::new(Stop::new());
+    stop.on_ctrl_c(INTERRUPTED_REPORT, None);
+    stop
 }
 
 /// What `verify` and `undo` say on the first Ctrl-C.

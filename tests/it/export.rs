@@ -40,24 +40,9 @@ employees = { column = \"Employees\", type = \"number\" }
 fn export_args(dir: &Path, sandbox: &TestSandbox, extra: &[&str]) -> Vec<String> {
     let secret_file = dir.join("secret");
     std::fs::write(&secret_file, sandbox.secret()).unwrap();
-    let c = sandbox.sandbox.config();
-    let mut args: Vec<String> = [
-        "orgimport",
-        "export",
-        "--base-url",
-        &sandbox.base_url,
-        "--tenant",
-        &c.tenant,
-        "--client-id",
-        &c.client_id,
-        "--client-secret-file",
-        secret_file.to_str().unwrap(),
-        "--quiet",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut args = vec!["orgimport".to_string(), "export".to_string()];
+    args.extend(sandbox.connection_args(&secret_file));
+    args.extend(["--quiet"].iter().chain(extra).map(|s| s.to_string()));
     args
 }
 

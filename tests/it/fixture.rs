@@ -54,27 +54,13 @@ impl Fixture {
     pub fn args(&self, sandbox: &TestSandbox, secret: &str, extra: &[&str]) -> Vec<String> {
         let secret_file = self.dir.path().join("secret");
         std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
-        let c = sandbox.sandbox.config();
-        let mut args: Vec<String> = [
-            "orgimport",
-            "import",
-            self.input().to_str().unwrap(),
-            "--base-url",
-            &sandbox.base_url,
-            "--tenant",
-            &c.tenant,
-            "--client-id",
-            &c.client_id,
-            "--client-secret-file",
-            secret_file.to_str().unwrap(),
-            "--template-id",
-            &c.template_id,
-            "--quiet",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut args = vec![
+            "orgimport".into(),
+            "import".into(),
+            self.input().display().to_string(),
+        ];
+        args.extend(sandbox.tenant_args(&secret_file));
+        args.extend(["--quiet"].iter().chain(extra).map(|s| s.to_string()));
         args
     }
 

@@ -61,6 +61,34 @@ impl TestSandbox {
             .to_string()
     }
 
+    /// The flags that reach this sandbox's tenant as its client, the client secret read from
+    /// `secret_file`.
+    pub fn connection_args(&self, secret_file: &std::path::Path) -> Vec<String> {
+        let c = self.sandbox.config();
+        [
+            "--base-url",
+            &self.base_url,
+            "--tenant",
+            &c.tenant,
+            "--client-id",
+            &c.client_id,
+            "--client-secret-file",
+            secret_file.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// [`TestSandbox::connection_args`] and the sandbox's template: what an import's (or a
+    /// console's) command line in a test takes.
+    pub fn tenant_args(&self, secret_file: &std::path::Path) -> Vec<String> {
+        let mut args = self.connection_args(secret_file);
+        let template = self.sandbox.config().template_id.clone();
+        args.extend(["--template-id".to_string(), template]);
+        args
+    }
+
     /// The tenant's token endpoint.
     pub fn token_url(&self) -> String {
         format!(

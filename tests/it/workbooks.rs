@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use orgimport::commands::{dry_run, plan, validate};
+use orgimport::commands::import::dry_run;
+use orgimport::commands::{plan, validate};
 use orgimport::record::Status;
 use orgimport::sandbox::{Organization, SandboxConfig};
 use orgimport::settings::Settings;

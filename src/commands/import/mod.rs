@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::exit::conclude;
 use crate::record::{self, Writing};
 use crate::report::live::Phase;
 use crate::report::summary::{RunReport, Summary};
@@ -14,6 +15,7 @@ use crate::settings::ImportSettings;
 use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
+pub mod dry_run;
 pub mod steps;
 
 /// `orgimport import`: imports as `settings` say (or only shows what would be sent, for a
@@ -38,7 +40,7 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
         .with_context(context)?;
     }
     if settings.dry_run.is_some() {
-        return crate::commands::dry_run::run(&settings).await;
+        return dry_run::run(&settings).await;
     }
     let summary_json = settings.summary_json.clone();
     let results = settings.results.clone();
@@ -55,9 +57,6 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
     };
     let report = RunReport::new(&summary);
     eprintln!("{report}");
-    if let Some(fatal) = &summary.fatal {
-        eprintln!("error: the run stopped: {fatal}");
-    }
     if let Some(change) = &summary.input_changed {
         eprintln!(
             "warning: {} changed during the run ({change}); this run imported it as it was \
@@ -66,10 +65,16 @@ pub async fn run(settings: ImportSettings) -> anyhow::Result<ExitStatus> {
             input.display()
         );
     }
-    if let Some(path) = summary_json {
-        report.write_json(&path)?;
+    let written = summary_json.map_or(Ok(()), |path| report.write_json(&path));
+    match (conclude(&summary), written) {
+        (Ok(status), written) => written.map(|()| status).map_err(Into::into),
+        // Both are said: the summary JSON's failure here, the run's fatal error by main.
+        (Err(fatal), Err(unwritten)) => {
+            eprintln!("error: {unwritten}");
+            Err(fatal)
+        }
+        (Err(fatal), Ok(())) => Err(fatal),
     }
-    Ok(summary.exit_status())
 }
 
 /// Writes the summary JSON of a run that `fatal` stopped before it sent anything, and hands

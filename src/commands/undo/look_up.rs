@@ -2,18 +2,19 @@
 //! row's org_id, else its own id) when the name matches, else by name when exactly one
 //! organization has it. Anything else is left alone, with the reason.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::ops::ControlFlow;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
+use super::delete::{Calls, Fates, Targets};
+use super::{Fate, ToUndo};
 use crate::api::{ApiClient, RetryPolicy};
-use crate::record::ResultRow;
+use crate::fan_out::fan_out;
+use crate::record::{ResultRow, ResultsFile};
 use crate::stop::Stop;
 
 /// What a look-up found for an `unconfirmed` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Found {
+enum Found {
     /// The row's organization: its id.
     Organization(String),
     /// None that is the row's: why.
@@ -24,40 +25,76 @@ pub(super) enum Found {
     NotAttempted,
 }
 
-/// Looks up the organization of each of `rows` (indices into `all`), `concurrency` at a
-/// time: by id when the row has one (its org_id, else its own id), taken only when its name
-/// is the row's; else by name, taken when exactly one organization has it.
-pub(super) async fn look_up(
-    client: &ApiClient,
-    policy: RetryPolicy,
-    stop: &Arc<Stop>,
-    concurrency: &Arc<Semaphore>,
-    all: &[ResultRow],
-    rows: &[usize],
-) -> Vec<(usize, Found)> {
-    let mut tasks = JoinSet::new();
-    let mut found = Vec::with_capacity(rows.len());
-    for &index in rows {
-        if stop.is_set() {
-            found.push((index, Found::NotAttempted));
-            continue;
+/// The organization of each row to delete: each `created` row's org_id, and what the
+/// look-ups found for the `unconfirmed` rows (the rows found nothing for, or whose look-up
+/// failed, get their fate in `fates`). An organization another row records (or another
+/// look-up found first) is that row's.
+pub(super) async fn find_targets(
+    calls: &Calls,
+    results_file: &ResultsFile,
+    todo: &ToUndo,
+    fates: &mut Fates,
+) -> Targets {
+    let rows = &results_file.rows;
+    let mut targets: Targets = (todo.created.iter())
+        .map(|&i| (i, rows[i].org_id.clone().unwrap_or_default()))
+        .collect();
+    let found = look_up(calls, rows, &todo.unconfirmed).await;
+    let mut owner: HashMap<String, usize> =
+        targets.iter().map(|(i, id)| (id.clone(), *i)).collect();
+    for (index, found) in found {
+        match found {
+            Found::Organization(id) => match owner.get(&id) {
+                Some(other) => {
+                    let why = format!(
+                        "the organization found, {id:?}, is line {}'s; left to it",
+                        rows[*other].line
+                    );
+                    fates.insert(index, (Fate::NotFound, why));
+                }
+                None => {
+                    owner.insert(id.clone(), index);
+                    targets.insert(index, id);
+                }
+            },
+            Found::Nothing(why) => {
+                fates.insert(index, (Fate::NotFound, why));
+            }
+            Found::Failed(why) => {
+                fates.insert(index, (Fate::Failed, why));
+            }
+            Found::NotAttempted => {}
         }
-        let permit = concurrency
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let (client, stop) = (client.clone(), stop.clone());
-        let row = all[index].clone();
-        tasks.spawn(async move {
-            let result = look_up_row(&client, policy, &stop, &row).await;
-            drop(permit);
-            (index, result)
-        });
     }
-    while let Some(done) = tasks.join_next().await {
-        found.push(done.expect("a look-up does not panic"));
-    }
+    targets
+}
+
+/// Looks up the organization of each of `rows` (indices into `all`), `calls.concurrency` at a
+/// time: by id when the row has one (its org_id, else its own id), taken only when its name
+/// is the row's; else by name, taken when exactly one organization has it. Rows not looked up
+/// because `stop` came first are [`Found::NotAttempted`].
+async fn look_up(calls: &Calls, all: &[ResultRow], rows: &[usize]) -> Vec<(usize, Found)> {
+    let mut found = Vec::with_capacity(rows.len());
+    let fanned = fan_out(
+        calls.concurrency,
+        &calls.stop,
+        rows.iter().copied(),
+        |index| {
+            let (client, stop, policy) = (calls.client.clone(), calls.stop.clone(), calls.policy);
+            let row = all[index].clone();
+            async move { (index, look_up_row(&client, policy, &stop, &row).await) }
+        },
+        |one| {
+            found.push(one);
+            ControlFlow::Continue(())
+        },
+    )
+    .await;
+    found.extend(
+        rows[fanned.started..]
+            .iter()
+            .map(|&index| (index, Found::NotAttempted)),
+    );
     found
 }
 

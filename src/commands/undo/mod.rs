@@ -7,31 +7,27 @@
 //! (`line,name,org_id,result,error`), and rows whose organization is gone are marked `not_sent`
 //! in the results file, so that importing again creates them again.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
 use crate::api::RetryPolicy;
-use crate::exit::Ending;
-use crate::input::Numbering;
+use crate::exit::{Concluded, Ending, conclude};
 use crate::record::{
-    CsvOut, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable, journal_path,
-    read_back,
+    CsvOut, ResultRow, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable,
+    journal_path, read_back,
 };
-use crate::report::progress::Progress;
-use crate::settings::UndoSettings;
+use crate::settings::{Tenant, UndoSettings};
 use crate::stop::Stop;
 use crate::tenant::session;
 use crate::{Error, ExitStatus};
 
+mod delete;
 mod look_up;
 
-use look_up::{Found, look_up};
+use delete::{Calls, Fates, Targets, delete_deepest_first};
+use look_up::find_targets;
 
 /// The report's columns.
 pub const COLUMNS: [&str; 5] = ["line", "name", "org_id", "result", "error"];
@@ -103,17 +99,20 @@ pub struct UndoReport {
     pub stopped: Option<Error>,
 }
 
-impl UndoReport {
-    /// Success when every organization the tool created is gone, failed when a delete or a
-    /// look-up failed, interrupted after Ctrl-C, fatal when [`Self::stopped`] ([`Ending`]
-    /// weighs them).
-    pub fn exit_status(&self) -> ExitStatus {
+/// Success when every organization the tool created is gone, failed when a delete or a look-up
+/// failed, interrupted after Ctrl-C, fatal when [`UndoReport::stopped`] ([`Ending`] weighs
+/// them).
+impl Concluded for UndoReport {
+    fn work(&self) -> Ending {
         Ending {
-            fatal: self.stopped.is_some(),
+            fatal: false,
             interrupted: self.interrupted,
             failed: self.failed + self.unconfirmed_failed > 0,
         }
-        .status()
+    }
+
+    fn fatal(&self) -> Option<&Error> {
+        self.stopped.as_ref()
     }
 }
 
@@ -142,8 +141,8 @@ impl fmt::Display for UndoReport {
         if let Some(out) = &self.out {
             write!(f, "; report: {}", crate::stdout::shown(out))?;
         }
-        if let Some(stopped) = &self.stopped {
-            write!(f, "; stopped: {stopped}")?;
+        if self.stopped.is_some() {
+            write!(f, "; stopped early by an error (rerun to delete the rest)")?;
         } else if self.interrupted {
             write!(f, " (interrupted: rerun to delete the rest)")?;
         }
@@ -159,7 +158,7 @@ impl fmt::Display for UndoReport {
 pub async fn run(settings: UndoSettings) -> anyhow::Result<ExitStatus> {
     let report = undo(settings).await?;
     eprintln!("{report}");
-    Ok(report.exit_status())
+    conclude(&report)
 }
 
 /// Runs `undo` as `settings` say.
@@ -192,40 +191,13 @@ pub async fn undo_under(
     } = settings;
     // Held until the results file is written back (released when dropped): an import on
     // this results file meanwhile would create what is being deleted, then be overwritten.
-    // Undo writes the results file back: checked before anything is written beside it.
-    check_writable(&results.file, "the results file", Writing::Replaced)?;
-    let _lock = ResultsLock::take(&results.file, "undo")?;
-    let journal = journal_path(&results.file);
-    if journal.exists() {
-        // What the interrupted run sent is only in the journal: undo would leave it behind.
-        return Err(Error::Input {
-            path: journal,
-            message: format!(
-                "an import of {} was interrupted, and what it sent is recorded here only, so \
-                 undo could leave organizations behind; rerun the same import first (it records \
-                 what was done and looks up what was in flight; Ctrl-C stops it with the \
-                 results written), then undo",
-                results.file.display()
-            ),
-        });
-    }
+    let _lock = take_results(&results.file)?;
     let results_file =
         ResultsFile::read(&results.file, &results.mapping, None, &results.tenant_check)?;
     read_back::warn(&results_file.path, &results_file.warnings);
-    let rows = &results_file.rows;
-    let created: Vec<usize> = (0..rows.len())
-        .filter(|i| rows[*i].status == Status::Created && rows[*i].org_id.is_some())
-        .collect();
-    let unconfirmed: Vec<usize> = (0..rows.len())
-        .filter(|i| rows[*i].status == Status::Unconfirmed)
-        .collect();
-    let mut report = UndoReport {
-        created: created.len(),
-        unconfirmed: unconfirmed.len(),
-        kept_existing: rows.iter().filter(|e| e.status == Status::Exists).count(),
-        ..UndoReport::default()
-    };
-    if created.is_empty() && unconfirmed.is_empty() {
+    let todo = ToUndo::of(&results_file);
+    let mut report = todo.report(&results_file);
+    if todo.is_empty() {
         return Ok(report);
     }
     check_report(
@@ -237,143 +209,24 @@ pub async fn undo_under(
     )?;
     let (client, tokens) = session::connect_tenant(&tenant, results.rate, timeout)?;
     RetryPolicy::default().token(&tokens, &Stop::new()).await?;
-    let stop = stop.unwrap_or_else(|| {
-        let stop = Arc::new(Stop::new());
-        stop.on_ctrl_c(session::INTERRUPTED_REPORT, None);
-        stop
-    });
     // Every request is retried as import retries its calls, with import's default attempts.
-    let policy = RetryPolicy::default();
-    let semaphore = Arc::new(Semaphore::new(results.concurrency.get()));
-
-    // The organization of each row to delete: its org_id, or what a look-up found. Look-ups
-    // only read, so they come before the question.
-    let mut fates: BTreeMap<usize, (Fate, String)> = BTreeMap::new();
-    let mut targets: BTreeMap<usize, String> = created
-        .iter()
-        .map(|&i| (i, rows[i].org_id.clone().unwrap_or_default()))
-        .collect();
-    let found = look_up(&client, policy, &stop, &semaphore, rows, &unconfirmed).await;
-    // An organization another row records (or another look-up found) is that row's.
-    let mut owner: HashMap<String, usize> =
-        targets.iter().map(|(i, id)| (id.clone(), *i)).collect();
-    for (index, found) in found {
-        match found {
-            Found::Organization(id) => match owner.get(&id) {
-                Some(other) => {
-                    let why = format!(
-                        "the organization found, {id:?}, is line {}'s; left to it",
-                        rows[*other].line
-                    );
-                    fates.insert(index, (Fate::NotFound, why));
-                }
-                None => {
-                    owner.insert(id.clone(), index);
-                    targets.insert(index, id);
-                }
-            },
-            Found::Nothing(why) => {
-                fates.insert(index, (Fate::NotFound, why));
-            }
-            Found::Failed(why) => {
-                fates.insert(index, (Fate::Failed, why));
-            }
-            Found::NotAttempted => {}
-        }
-    }
+    let calls = Calls {
+        client,
+        policy: RetryPolicy::default(),
+        stop: stop.unwrap_or_else(session::stop_on_ctrl_c),
+        concurrency: results.concurrency.get(),
+    };
+    // Look-ups only read, so they come before the question.
+    let mut fates = Fates::new();
+    let targets = find_targets(&calls, &results_file, &todo, &mut fates).await;
     // Asked even when nothing was found: the results file is still written back.
-    if !yes && !stop.is_set() {
-        let found = targets.len() - created.len();
-        let question = format!(
-            "Delete the {} organizations that {} lists as created{}, in tenant {:?} at {}? \
-             [y/N] ",
-            created.len(),
-            results_file.path.display(),
-            if unconfirmed.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    ", and the {found} found for its {} unconfirmed rows",
-                    unconfirmed.len()
-                )
-            },
-            tenant.tenant,
-            tenant.base_url
-        );
-        if !confirm(&question)? {
-            report.declined = true;
-            return Ok(report);
-        }
+    if !yes && !calls.stop.is_set() && !confirm(&todo.question(&results_file, &targets, &tenant))? {
+        report.declined = true;
+        return Ok(report);
     }
-
-    // Deepest first: a parent is deleted once all its children are.
-    let mut levels: BTreeMap<std::cmp::Reverse<usize>, Vec<usize>> = BTreeMap::new();
-    for &i in targets.keys() {
-        levels
-            .entry(std::cmp::Reverse(results_file.depth(i)))
-            .or_default()
-            .push(i);
-    }
-    let mut progress = Progress::new(targets.len() as u64, quiet);
-    for rows_at_level in levels.values() {
-        let mut tasks = JoinSet::new();
-        for &index in rows_at_level {
-            if stop.is_set() {
-                break;
-            }
-            let permit = semaphore
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            let (client, stop) = (client.clone(), stop.clone());
-            let id = targets[&index].clone();
-            tasks.spawn(async move {
-                let deleted = policy
-                    .call(&stop, "a delete", &id, || client.delete(&id))
-                    .await;
-                let fate = match deleted {
-                    Ok(true) => (Fate::Deleted, String::new()),
-                    Ok(false) => (Fate::AlreadyGone, String::new()),
-                    Err(e) => (Fate::Failed, e.into_row_error().to_string()),
-                };
-                drop(permit);
-                (index, fate)
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            let (index, (fate, error)) = done.expect("a delete does not panic");
-            if fate == Fate::Failed {
-                let place = Numbering::Lines.place(&results_file.path, rows[index].line);
-                progress.println(&format!("{place}: failed: {}: {error}", targets[&index]));
-            }
-            progress.row_done(if fate == Fate::Failed {
-                Status::Failed
-            } else {
-                Status::Created
-            });
-            fates.insert(index, (fate, error));
-        }
-    }
-    progress.finish();
-    for &i in created.iter().chain(&unconfirmed) {
-        let fate = fates
-            .entry(i)
-            .or_insert((Fate::NotAttempted, String::new()))
-            .0;
-        let was_created = rows[i].status == Status::Created;
-        match (fate, was_created) {
-            (Fate::Deleted | Fate::AlreadyGone, false) => report.unconfirmed_deleted += 1,
-            (Fate::Deleted, true) => report.deleted += 1,
-            (Fate::AlreadyGone, true) => report.already_gone += 1,
-            (Fate::NotFound, _) => report.not_found += 1,
-            (Fate::Failed, true) => report.failed += 1,
-            (Fate::Failed, false) => report.unconfirmed_failed += 1,
-            (Fate::NotAttempted, _) => report.interrupted = true,
-        }
-    }
-    let out = results.out;
-    write_report(&out, &results_file, &fates, &targets)?;
+    delete_deepest_first(&calls, &results_file, &targets, quiet, &mut fates).await;
+    report.count(&todo, &results_file, &mut fates);
+    write_report(&results.out, &results_file, &fates, &targets)?;
     // Rows whose organization is gone are marked to be sent again, so that the next import
     // creates them instead of skipping them as done or looking them up.
     results_file.mark_not_sent(|index| match fates.get(&index) {
@@ -381,9 +234,114 @@ pub async fn undo_under(
         Some((Fate::NotFound, _)) => Some(NOT_FOUND),
         _ => None,
     })?;
-    report.out = Some(out);
-    report.stopped = stop.take_fatal();
+    report.out = Some(results.out);
+    report.stopped = calls.stop.take_fatal();
     Ok(report)
+}
+
+/// Checks that the results file can be written back, takes its lock, and refuses when an
+/// interrupted import's journal is beside it.
+fn take_results(file: &Path) -> Result<ResultsLock, Error> {
+    // Undo writes the results file back: checked before anything is written beside it.
+    check_writable(file, "the results file", Writing::Replaced)?;
+    let lock = ResultsLock::take(file, "undo")?;
+    let journal = journal_path(file);
+    if journal.exists() {
+        // What the interrupted run sent is only in the journal: undo would leave it behind.
+        return Err(Error::Input {
+            path: journal,
+            message: format!(
+                "an import of {} was interrupted, and what it sent is recorded here only, so \
+                 undo could leave organizations behind; rerun the same import first (it records \
+                 what was done and looks up what was in flight; Ctrl-C stops it with the \
+                 results written), then undo",
+                file.display()
+            ),
+        });
+    }
+    Ok(lock)
+}
+
+/// The rows undo has to do with, by index in the results file.
+struct ToUndo {
+    /// Rows `created` with an org_id: deleted by it.
+    created: Vec<usize>,
+    /// Rows `unconfirmed`: looked up first.
+    unconfirmed: Vec<usize>,
+}
+
+impl ToUndo {
+    /// The rows of `results_file` undo has to do with.
+    fn of(results_file: &ResultsFile) -> ToUndo {
+        let rows = &results_file.rows;
+        let which = |wanted: fn(&ResultRow) -> bool| -> Vec<usize> {
+            (0..rows.len()).filter(|&i| wanted(&rows[i])).collect()
+        };
+        ToUndo {
+            created: which(|row| row.status == Status::Created && row.org_id.is_some()),
+            unconfirmed: which(|row| row.status == Status::Unconfirmed),
+        }
+    }
+
+    /// Whether there is nothing to do.
+    fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.unconfirmed.is_empty()
+    }
+
+    /// The report before anything is done: what there is to do and what is kept.
+    fn report(&self, results_file: &ResultsFile) -> UndoReport {
+        UndoReport {
+            created: self.created.len(),
+            unconfirmed: self.unconfirmed.len(),
+            kept_existing: (results_file.rows.iter())
+                .filter(|e| e.status == Status::Exists)
+                .count(),
+            ..UndoReport::default()
+        }
+    }
+
+    /// The question asked before deleting `targets`.
+    fn question(&self, results_file: &ResultsFile, targets: &Targets, tenant: &Tenant) -> String {
+        let found = targets.len() - self.created.len();
+        format!(
+            "Delete the {} organizations that {} lists as created{}, in tenant {:?} at {}? \
+             [y/N] ",
+            self.created.len(),
+            results_file.path.display(),
+            if self.unconfirmed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and the {found} found for its {} unconfirmed rows",
+                    self.unconfirmed.len()
+                )
+            },
+            tenant.tenant,
+            tenant.base_url
+        )
+    }
+}
+
+impl UndoReport {
+    /// Counts each row's fate into the report; a row with none was not attempted.
+    fn count(&mut self, todo: &ToUndo, results_file: &ResultsFile, fates: &mut Fates) {
+        for &i in todo.created.iter().chain(&todo.unconfirmed) {
+            let fate = fates
+                .entry(i)
+                .or_insert((Fate::NotAttempted, String::new()))
+                .0;
+            let was_created = results_file.rows[i].status == Status::Created;
+            match (fate, was_created) {
+                (Fate::Deleted | Fate::AlreadyGone, false) => self.unconfirmed_deleted += 1,
+                (Fate::Deleted, true) => self.deleted += 1,
+                (Fate::AlreadyGone, true) => self.already_gone += 1,
+                (Fate::NotFound, _) => self.not_found += 1,
+                (Fate::Failed, true) => self.failed += 1,
+                (Fate::Failed, false) => self.unconfirmed_failed += 1,
+                (Fate::NotAttempted, _) => self.interrupted = true,
+            }
+        }
+    }
 }
 
 /// Asks `question` on the terminal; only `y` or `yes` is a yes.
@@ -411,8 +369,8 @@ fn confirm(question: &str) -> Result<bool, Error> {
 fn write_report(
     out: &Path,
     results_file: &ResultsFile,
-    fates: &BTreeMap<usize, (Fate, String)>,
-    targets: &BTreeMap<usize, String>,
+    fates: &Fates,
+    targets: &Targets,
 ) -> Result<(), Error> {
     let mut file = CsvOut::create(out, b',')?;
     file.row(COLUMNS)?;

@@ -5,11 +5,21 @@ use super::*;
 
 #[test]
 fn a_header_with_quotes_and_a_newline_is_written_as_toml_the_cli_reads() {
-    let headers = vec!["Account \"Name\"\n\\x".to_string(), "Web site".to_string()];
-    let text = mapping_text(&headers, &["name".into(), "metadata.site".into()]).unwrap();
-    let file = MappingFile::parse(&text, "m.toml").unwrap();
+    let headers = vec![
+        "Account \"Name\"\n\\x".to_string(),
+        "Web site".to_string(),
+        "R\u{e9}gion\t'x'".to_string(),
+    ];
+    let fields = [
+        "name".into(),
+        "metadata.site".into(),
+        "metadata.r\u{e9}gion 'x'".into(),
+    ];
+    let text = mapping_text(&headers, &fields).unwrap();
+    let file = MappingFile::parse(&text, "m.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(matches!(&file.fields["name"], SourceSpec::Column(c) if *c == headers[0]));
     assert!(file.metadata.contains_key("site"));
+    assert!(file.metadata.contains_key("r\u{e9}gion 'x'"), "{text}");
 }
 
 #[test]

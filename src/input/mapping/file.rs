@@ -240,6 +240,12 @@ impl Reader<'_> {
         self.mistakes.push((span.start, message));
     }
 
+    /// Notes `why`, about `context`, as a mistake at `span`; false, for the caller's `fine &=`.
+    fn wrong(&mut self, context: &str, span: Range<usize>, why: &str) -> bool {
+        self.mistake(span, format!("{context}: {why}"));
+        false
+    }
+
     /// A value as written in the file, shortened, for a message.
     fn written(&self, span: Range<usize>) -> String {
         let text = self.text.get(span).unwrap_or("").trim();
@@ -354,13 +360,12 @@ impl Reader<'_> {
             return true;
         }
         let names: Vec<&str> = Transform::ALL.iter().map(|(n, _)| *n).collect();
-        let message = format!(
-            "{context}: transform must be one of {} in quotes, not {}",
+        let why = format!(
+            "transform must be one of {} in quotes, not {}",
             names.join(", "),
             self.written(span.clone())
         );
-        self.mistake(span, message);
-        false
+        self.wrong(context, span, &why)
     }
 
     /// A source's `type = "..."`, into `spec`; false (the mistake noted) when it is not text
@@ -372,30 +377,19 @@ impl Reader<'_> {
         text: Option<&str>,
         spec: &mut DetailedSpec,
     ) -> bool {
-        match text.map(|t| (t, MetaType::named(t))) {
+        let why = match text.map(|t| (t, MetaType::named(t))) {
             Some((_, Some(kind))) => {
                 spec.kind = kind;
-                true
+                return true;
             }
-            Some((t, None)) => {
-                let message = format!(
-                    "{context}: type {} is not one of {}",
-                    quoted(t),
-                    type_names()
-                );
-                self.mistake(span, message);
-                false
-            }
-            None => {
-                let message = format!(
-                    "{context}: type must be one of {} in quotes, not {}",
-                    type_names(),
-                    self.written(span.clone())
-                );
-                self.mistake(span, message);
-                false
-            }
-        }
+            Some((t, None)) => format!("type {} is not one of {}", quoted(t), type_names()),
+            None => format!(
+                "type must be one of {} in quotes, not {}",
+                type_names(),
+                self.written(span.clone())
+            ),
+        };
+        self.wrong(context, span, &why)
     }
 
     /// The long form `{ column = ..., type = ..., separator = ... }`.
@@ -426,54 +420,42 @@ impl Reader<'_> {
                     continue;
                 }
                 other => {
-                    self.mistake(
-                        written.span(),
-                        format!(
-                            "{context}: {} is not a key of a source; use one of {}, \
-                             and type, separator or transform",
-                            quoted(other),
-                            SOURCE_KEYS.join(", ")
-                        ),
+                    let why = format!(
+                        "{} is not a key of a source; use one of {}, and type, separator or \
+                         transform",
+                        quoted(other),
+                        SOURCE_KEYS.join(", ")
                     );
-                    fine = false;
+                    fine &= self.wrong(context, written.span(), &why);
                     continue;
                 }
             };
             match text {
                 Some(t) if name == "separator" && t.is_empty() => {
-                    self.mistake(span, format!("{context}: separator must not be empty"));
-                    fine = false;
+                    fine &= self.wrong(context, span, "separator must not be empty");
                 }
                 Some(t) => *slot = Some(t),
                 None => {
-                    let message = format!(
-                        "{context}: {name} must be text in quotes ({name} = \"...\"), not {}",
+                    let why = format!(
+                        "{name} must be text in quotes ({name} = \"...\"), not {}",
                         self.written(span.clone())
                     );
-                    self.mistake(span, message);
-                    fine = false;
+                    fine &= self.wrong(context, span, &why);
                 }
             }
         }
         if fine && spec.sources_given() != 1 {
-            self.mistake(
-                key.span(),
-                format!("{context}: give exactly one of {}", SOURCE_KEYS.join(", ")),
-            );
-            fine = false;
+            let why = format!("give exactly one of {}", SOURCE_KEYS.join(", "));
+            fine = self.wrong(context, key.span(), &why);
         }
         if fine && spec.transform.is_some() && spec.column.is_none() {
-            self.mistake(
-                key.span(),
-                format!("{context}: transform applies to a column's value: give column too"),
-            );
-            fine = false;
+            let why = "transform applies to a column's value: give column too";
+            fine = self.wrong(context, key.span(), why);
         }
         if let Some(format) = &spec.format
             && let Err(why) = super::parse_format(format, &|_| Ok(0))
         {
-            self.mistake(key.span(), format!("{context}: {why}"));
-            fine = false;
+            fine = self.wrong(context, key.span(), &why);
         }
         fine.then_some(SourceSpec::Detailed(spec))
     }

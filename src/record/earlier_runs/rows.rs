@@ -1,15 +1,15 @@
-//! One row of an earlier run's results file, checked on any thread as it is read: its
-//! outcome and key, why it cannot be read, or the other tenant it names.
+//! One row of an earlier run's results file, checked on any thread as it is read (as every
+//! reader checks it, [`results_reader::check_row`]): its outcome and key, why it cannot be
+//! read, or the other tenant it names.
 
 use std::path::Path;
 
-use csv::StringRecord;
-
 use crate::fingerprint::{Fingerprint, fingerprint};
 use crate::input::{Mapping, RawRow};
-use crate::record::layout::{Column, Layout};
-use crate::record::read_back::{self, Place, Reading};
-use crate::record::{Outcome, TenantCheck, restore};
+use crate::record::layout::Layout;
+use crate::record::read_back::Place;
+use crate::record::results_reader::{self, Checked};
+use crate::record::{Outcome, TenantCheck};
 
 /// One row of the results file, checked (on any thread).
 pub(super) enum ReadRow {
@@ -35,38 +35,24 @@ pub(super) fn read_row(
     columns: &Mapping,
     check: &TenantCheck,
 ) -> ReadRow {
-    let place = Place::Results(row.line);
-    if let Some(problem) = &row.problem {
-        return ReadRow::Refused(place, read_back::unreadable_line(problem).to_string());
-    }
-    if layout.version().records_tenant() {
-        let tenant = restore(layout.cell(&row.record, Column::Tenant));
-        if !check.accepts(tenant) {
-            return ReadRow::OtherTenant(place, tenant.to_string());
-        }
-    }
-    // Only a row with a cell that was neutralized is copied to restore it. The mapping reads
-    // the input's columns, which come first.
-    let restored: StringRecord;
-    let record = if row.record.iter().any(|c| c.starts_with('\'')) {
-        restored = row.record.iter().map(restore).collect();
-        &restored
-    } else {
-        &row.record
-    };
-    let (outcome, why) = match read_back::read_cells(layout.cells(record)) {
-        Reading::Sound(outcome) => (outcome, None),
-        Reading::Partly { outcome, why } => (outcome, Some(why)),
-        Reading::Unreadable(why) => return ReadRow::Refused(place, why.to_string()),
-    };
-    ReadRow::Read {
-        place,
-        key: columns.key(record).map(|key| {
-            let print = fingerprint(&key);
-            (key, print)
-        }),
-        outcome,
-        why,
+    match results_reader::check_row(row, layout, check) {
+        Checked::OtherTenant(place, theirs) => ReadRow::OtherTenant(place, theirs),
+        Checked::Refused(place, why) => ReadRow::Refused(place, why),
+        Checked::Read {
+            place,
+            cells,
+            outcome,
+            why,
+        } => ReadRow::Read {
+            place,
+            // The mapping reads the input's columns, which come first.
+            key: columns.key(&cells).map(|key| {
+                let print = fingerprint(&key);
+                (key, print)
+            }),
+            outcome,
+            why,
+        },
     }
 }
 

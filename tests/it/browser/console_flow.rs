@@ -75,12 +75,7 @@ async fn console_with_secret(sandbox: &TestSandbox, secret: &str, extra: &[&str]
     let secret = secret_file;
     let settings = crate::console::sandbox_settings(sandbox, dir.path(), &secret, extra);
     let token = settings.token.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(orgimport::console::serve(settings, listener, async {
-        let _ = rx.await;
-    }));
+    let (port, tx, _) = crate::console::serve(settings).await;
     Served {
         url: format!("http://127.0.0.1:{port}/?token={token}"),
         dir,
@@ -405,29 +400,11 @@ async fn a_stopped_run_finished_by_the_cli_is_shown_as_its_results_file_says() {
             .unwrap_or_else(|| panic!("no file ending {end}"))
     };
     let (input, mapping) = (named(".corrected.csv"), named(".toml"));
-    let c = sandbox.sandbox.config();
     let secret = served.dir.path().join(".secret");
-    let args = [
-        "orgimport",
-        "import",
-        input.to_str().unwrap(),
-        "--mapping",
-        mapping.to_str().unwrap(),
-        "--base-url",
-        &sandbox.base_url,
-        "--tenant",
-        &c.tenant,
-        "--client-id",
-        &c.client_id,
-        "--client-secret-file",
-        secret.to_str().unwrap(),
-        "--template-id",
-        &c.template_id,
-        "--quiet",
-    ];
-    let summary = crate::fixture::import_with(args.iter().map(|s| s.to_string()).collect())
-        .await
-        .unwrap();
+    let mut args = crate::console::cli_import_args(&sandbox, &input, &secret);
+    let mapping = mapping.display().to_string();
+    args.extend(["--mapping".into(), mapping, "--quiet".into()]);
+    let summary = crate::fixture::import_with(args).await.unwrap();
     assert!(summary.done_before > 0, "{summary}");
 
     browser.client.refresh().await.unwrap();

@@ -21,6 +21,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// A console for one test, on the sandbox, working in a temporary folder; stopped when
 /// dropped.
@@ -59,19 +60,8 @@ pub(crate) fn sandbox_settings(
     secret_file: &Path,
     extra: &[&str],
 ) -> ConsoleSettings {
-    let c = sandbox.sandbox.config();
-    let mut args = vec![
-        "--base-url",
-        &sandbox.base_url,
-        "--tenant",
-        &c.tenant,
-        "--client-id",
-        &c.client_id,
-        "--client-secret-file",
-        secret_file.to_str().unwrap(),
-        "--template-id",
-        &c.template_id,
-    ];
+    let tenant = sandbox.tenant_args(secret_file);
+    let mut args: Vec<&str> = tenant.iter().map(String::as_str).collect();
     args.extend_from_slice(extra);
     settings(dir, &args)
 }
@@ -83,25 +73,58 @@ pub(crate) fn cli_import_args(
     input: &Path,
     secret_file: &Path,
 ) -> Vec<String> {
-    let c = sandbox.sandbox.config();
-    [
-        "orgimport",
-        "import",
-        input.to_str().unwrap(),
-        "--base-url",
-        &sandbox.base_url,
-        "--tenant",
-        &c.tenant,
-        "--client-id",
-        &c.client_id,
-        "--client-secret-file",
-        secret_file.to_str().unwrap(),
-        "--template-id",
-        &c.template_id,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = vec![
+        "orgimport".into(),
+        "import".into(),
+        input.display().to_string(),
+    ];
+    args.extend(sandbox.tenant_args(secret_file));
+    args
+}
+
+/// Serves a console of `settings` on a free port of 127.0.0.1: the port, the sender whose
+/// drop stops it, and the task serving it.
+pub(crate) async fn serve(
+    settings: ConsoleSettings,
+) -> (
+    u16,
+    oneshot::Sender<()>,
+    JoinHandle<Result<(), orgimport::Error>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(orgimport::console::serve(settings, listener, async {
+        let _ = rx.await;
+    }));
+    (port, tx, server)
+}
+
+impl TestConsole {
+    /// The console of `settings`, served in `dir` ([`serve`]), not logged in; with the task
+    /// serving it.
+    pub(crate) async fn serve(
+        settings: ConsoleSettings,
+        dir: TempDir,
+    ) -> (TestConsole, JoinHandle<Result<(), orgimport::Error>>) {
+        let token = settings.token.clone();
+        let (port, shutdown, server) = serve(settings).await;
+        let console = TestConsole {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            token,
+            dir,
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            cookie: None,
+            _shutdown: shutdown,
+        };
+        (console, server)
+    }
 }
 
 /// Starts a console with `--sandbox` (and `change` applied to its settings), not logged in.
@@ -114,27 +137,7 @@ pub async fn start_args(args: &[&str], change: impl FnOnce(&mut ConsoleSettings)
     let dir = tempfile::tempdir().unwrap();
     let mut settings = settings(dir.path(), args);
     change(&mut settings);
-    let token = settings.token.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(orgimport::console::serve(settings, listener, async {
-        let _ = rx.await;
-    }));
-    TestConsole {
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        token,
-        dir,
-        client: reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        cookie: None,
-        _shutdown: tx,
-    }
+    TestConsole::serve(settings, dir).await.0
 }
 
 /// Starts a console with `--sandbox` and opens its URL, as a browser does.

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::input::MappingSpec;
+use csv::StringRecord;
 
 /// The mapping of an input with these columns.
 fn mapping(headers: &[&str]) -> Mapping {

@@ -110,7 +110,7 @@ pub async fn dry_run(config: &ImportSettings) -> Result<DryRun, Error> {
         text,
         "dry run, nothing sent: {}: {} would be created, {} skipped (done by an earlier \
          run), {} invalid; sent in {} wave(s), parents before children; results would go to {}",
-        crate::record::read_back::plural(plan.outcomes.len(), "row"),
+        crate::report::plural(plan.outcomes.len(), "row"),
         plan.to_send,
         plan.done_before,
         plan.invalid,

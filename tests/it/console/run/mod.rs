@@ -9,12 +9,13 @@ use orgimport::sandbox::{Faults, SandboxConfig};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::{TestConsole, ok_json, refused, sandbox_settings};
 use crate::fixture::{customers, import_with};
 use crate::util::{TestSandbox, start_sandbox};
+
+mod refused;
 
 /// The client secret of these tests' sandbox: no reply of the console may hold it.
 const CANARY: &str = "canary-secret-5d1e7c0b9a";
@@ -66,27 +67,7 @@ pub(super) async fn serve_in(
     let secret = dir.path().join(".secret");
     std::fs::write(&secret, format!("{}\n", sandbox.secret())).unwrap();
     let settings = sandbox_settings(sandbox, dir.path(), &secret, extra);
-    let token = settings.token.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(orgimport::console::serve(settings, listener, async {
-        let _ = rx.await;
-    }));
-    let mut console = TestConsole {
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        token,
-        dir,
-        client: reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        cookie: None,
-        _shutdown: tx,
-    };
+    let (mut console, server) = TestConsole::serve(settings, dir).await;
     console.login().await;
     (console, server)
 }
@@ -365,99 +346,6 @@ async fn the_results_are_paged_filtered_downloaded_retried_verified_and_undone()
     let after = console.get_json("/api/results?status=not_sent").await;
     assert_eq!(after["total"], 60, "{after}");
     assert_eq!(after["counts"].get("created"), None, "{after}");
-}
-
-#[tokio::test]
-async fn bad_run_requests_are_refused_with_a_message() {
-    let sandbox = sandbox(Duration::ZERO).await;
-    let console = console_for(&sandbox, &customers(3), &[]).await;
-    for name in ["../customers.csv", "/etc/passwd", ".secret", ""] {
-        let reply = console
-            .post_json("/api/run/start", &json!({ "file": name }))
-            .await;
-        refused(reply, StatusCode::BAD_REQUEST).await;
-    }
-    let missing = console
-        .post_json("/api/run/start", &json!({ "file": "nope.csv" }))
-        .await;
-    refused(missing, StatusCode::FORBIDDEN).await;
-    // A link in the working folder to a file outside it is not the folder's.
-    let outside = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(outside.path(), customers(3)).unwrap();
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::symlink(outside.path(), console.path("elsewhere.csv")).unwrap();
-        let linked = console
-            .post_json("/api/run/start", &json!({ "file": "elsewhere.csv" }))
-            .await;
-        refused(linked, StatusCode::FORBIDDEN).await;
-    }
-    let mode = console
-        .post_json(
-            "/api/run/start",
-            &json!({ "file": "customers.csv", "on_existing": "merge" }),
-        )
-        .await;
-    refused(mode, StatusCode::BAD_REQUEST).await;
-    for path in ["/api/run/pause", "/api/run/resume", "/api/run/stop"] {
-        refused(press(&console, path).await, StatusCode::CONFLICT).await;
-    }
-    // A start from another site's page is refused by the guard, and starts nothing.
-    let forged = console
-        .client
-        .request(Method::POST, format!("{}/api/run/start", console.base))
-        .header("cookie", console.cookie.clone().unwrap())
-        .header("origin", "http://evil.example")
-        .json(&json!({ "file": "customers.csv" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    assert_eq!(console.get_json("/api/run").await["run"], Value::Null);
-    assert_eq!(sandbox.sandbox.stats().create_requests, 0);
-}
-
-/// A change whose body is not JSON (`{`, as a typo or a cut request sends it) is refused
-/// whatever it asks, and starts nothing: a retry, a verify, a pause.
-#[tokio::test]
-async fn a_change_with_a_malformed_body_is_refused_and_does_nothing() {
-    let sandbox = sandbox(Duration::ZERO).await;
-    let mut csv = customers(5);
-    csv.push_str(",,No name,,,,,Bo\n"); // an invalid row: something to retry
-    let console = console_for(&sandbox, &csv, &[]).await;
-    ok_json(start_import(&console).await).await;
-    let ended = wait_ended(&console).await;
-    let requests = sandbox.sandbox.stats().api_requests;
-    for path in [
-        "/api/results/retry",
-        "/api/results/verify",
-        "/api/run/pause",
-        "/api/run/start",
-    ] {
-        for content_type in ["application/json", "text/plain"] {
-            let reply = console
-                .request(Method::POST, path)
-                .header("content-type", content_type)
-                .body("{")
-                .send()
-                .await
-                .unwrap();
-            let said = refused(reply, StatusCode::BAD_REQUEST).await;
-            assert!(said.contains("JSON"), "{path}: {said}");
-        }
-    }
-    assert_eq!(
-        sandbox.sandbox.stats().api_requests,
-        requests,
-        "nothing sent"
-    );
-    let run = console.get_json("/api/run").await;
-    assert_eq!(
-        run["run"]["ended"], ended,
-        "the run shown is the one that ended"
-    );
-    // The page's own empty object still goes through.
-    ok_json(console.post_json("/api/results/verify", &json!({})).await).await;
 }
 
 #[tokio::test]
