@@ -28,6 +28,8 @@ pub struct LimitHeaders {
     /// How long until the window ends (or the bucket is full), whether sent as a delta or as
     /// an epoch second.
     pub reset: Option<Duration>,
+    /// The `Reset` itself when it was an epoch second: the whole second the window ends on.
+    pub reset_epoch: Option<u64>,
     /// How long until the whole second of the clock that `Retry-After` points into: a server
     /// counts its waits in whole seconds, rounded up, so a wait of `N` ends on the last whole
     /// second at most `N` from now (an HTTP date names that second itself).
@@ -82,6 +84,7 @@ impl LimitHeaders {
             window,
             remaining: remaining.and_then(first_number),
             reset: reset.and_then(|r| reset_after(r, now)),
+            reset_epoch: reset.and_then(reset_epoch),
             retry_after,
             retry_epoch,
         }
@@ -142,6 +145,12 @@ fn reset_after(value: &str, now: Duration) -> Option<Duration> {
     Some(Duration::from_secs_f64(
         delta.min(LONGEST_RESET.as_secs_f64()),
     ))
+}
+
+/// A `Reset` value as the epoch second it names, when it is one.
+fn reset_epoch(value: &str) -> Option<u64> {
+    let n = first_number(value)?;
+    (n as f64 >= EPOCH_FROM).then_some(n)
 }
 
 /// The leading whole number of the first list item: `100`, `100, 1000;w=3600`, `100;w=1`.

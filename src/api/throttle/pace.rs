@@ -58,6 +58,10 @@ pub(crate) struct Pace {
     /// The longest window seen: the policy's, else the longest `Reset` in whole seconds
     /// (at least a second). A tenant that names no window is learned this way.
     window: Duration,
+    /// Epoch `Reset`s: the last window end seen, and the shortest step seen from one end to
+    /// the next, which is the window's length (an epoch second rounds a reset up by as much
+    /// as a second: a 1 s window's reset can read as two).
+    reset_ends: (Option<u64>, Option<Duration>),
     /// The allowance per window the headers published, once they did.
     allowance: Option<u64>,
     /// Counted in fixed windows: what is left of the window, spread over its rest (requests
@@ -104,6 +108,7 @@ impl Pace {
             refused: 0,
             cuts: 0,
             window: BUCKET_WINDOW,
+            reset_ends: (None, None),
             allowance: None,
             budget: None,
             hold_until: now,
@@ -221,9 +226,25 @@ impl Pace {
         slowed
     }
 
-    /// Learns the window from `said`: the policy's, else the longest `Reset` seen (a bucket's
-    /// reset, the time until it is full, stays under a second).
+    /// Learns the window from `said`: the policy's, else the step from one epoch `Reset` to
+    /// the next, else the longest `Reset` seen (a bucket's reset, the time until it is full,
+    /// stays under a second).
     fn learn_window(&mut self, said: LimitHeaders) {
+        if said.window.is_none()
+            && let Some(end) = said.reset_epoch
+        {
+            let (last, step) = self.reset_ends;
+            if let Some(last) = last.filter(|last| end > *last) {
+                let seen = Duration::from_secs(end - last);
+                let step = step.map_or(seen, |step| step.min(seen));
+                self.reset_ends.1 = Some(step);
+                self.window = step;
+            }
+            self.reset_ends.0 = Some(last.map_or(end, |last| last.max(end)));
+            if self.reset_ends.1.is_some() {
+                return;
+            }
+        }
         let seen = match (said.window, said.reset) {
             (Some(window), _) => window,
             (None, Some(reset)) if said.limit.is_some() || said.remaining.is_some() => {

@@ -48,6 +48,7 @@ pub(super) const NONE: LimitHeaders = LimitHeaders {
     window: None,
     remaining: None,
     reset: None,
+    reset_epoch: None,
     retry_after: None,
     retry_epoch: None,
 };
@@ -60,6 +61,7 @@ pub(super) const fn said(limit: u64, remaining: u64, reset_ms: u64) -> LimitHead
         window: None,
         remaining: Some(remaining),
         reset: Some(Duration::from_millis(reset_ms)),
+        reset_epoch: None,
         retry_after: None,
         retry_epoch: None,
     }

@@ -36,6 +36,48 @@ fn okta_windows_are_learned_from_the_reset_and_their_allowance_spread_over_them(
     play(at_most(400), &rows);
 }
 
+/// What a bucket of 40 a second says in GitHub's or Okta's form: its `Reset` an epoch second,
+/// `reset_ms` from the reply.
+const fn said_epoch(remaining: u64, reset_ms: u64, epoch: u64) -> LimitHeaders {
+    LimitHeaders {
+        reset_epoch: Some(epoch),
+        ..said(40, remaining, reset_ms)
+    }
+}
+
+#[test]
+fn a_one_second_limit_with_epoch_resets_is_learned_as_one_second_not_two() {
+    // An epoch `Reset` is a whole second, rounded up: just before a second ends, a bucket
+    // that is full again 30 ms later says the second after next, 1.01 s away. Alone it reads
+    // as a 2 s window (20/s); the next whole second, one on, says the window is a second.
+    let rows = [
+        row(0, Send, exactly(400.0), 0),
+        row(0, Send, exactly(400.0), 0),
+        row(0, Send, exactly(400.0), 0),
+        row(
+            2,
+            Answer(0, Outcome::Delivered, said_epoch(39, 1_010, 1_000_000_002)),
+            exactly(20.0),
+            1,
+        ),
+        row(
+            500,
+            Answer(1, Outcome::Delivered, said_epoch(39, 500, 1_000_000_002)),
+            exactly(20.0),
+            1,
+        ),
+        row(
+            1_200,
+            Answer(2, Outcome::Delivered, said_epoch(39, 800, 1_000_000_003)),
+            exactly(20.0),
+            1,
+        ),
+        // The next step of a busy run takes the limit as published: 40 a second.
+        row(1_600, Busy, exactly(40.0), 1),
+    ];
+    play(at_most(400), &rows);
+}
+
 #[test]
 fn a_used_up_window_holds_every_turn_until_it_ends_without_a_cut() {
     let start = Instant::now();
