@@ -19,6 +19,12 @@ impl RequestCount {
         self.all.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A create or an update counted by [`RequestCount::sending`] was not sent after all: the
+    /// run stopped while it waited for its turn.
+    pub fn withheld(&self) {
+        self.all.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// A look-up is about to be sent.
     pub fn looking_up(&self) {
         self.all.fetch_add(1, Ordering::Relaxed);
@@ -60,5 +66,10 @@ mod tests {
         // Four rows sent: five creates are one retry; the two look-ups are none.
         assert_eq!(count.retries(4), 1);
         assert_eq!(count.retries(9), 0);
+        // One withheld as the run stopped: it was never sent, so no retry either.
+        count.sending();
+        count.withheld();
+        assert_eq!(count.all(), 7);
+        assert_eq!(count.retries(4), 1);
     }
 }

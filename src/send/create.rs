@@ -3,7 +3,7 @@
 
 use super::create_steps::{CreateSteps, LookUp, Row, Step};
 use super::*;
-use crate::api::{ApiClient, Backoff, GaveUp, Organization, RetryPolicy};
+use crate::api::{ApiClient, Backoff, CallError, GaveUp, Organization, RetryPolicy};
 use crate::record::Outcome;
 use crate::report::requests::RequestCount;
 
@@ -48,6 +48,10 @@ pub(crate) async fn send_row(
             } => {
                 requests.sending();
                 let reply = client.create_json(body.clone(), &idempotency_key).await;
+                if matches!(reply, Err(CallError::Withheld)) {
+                    // The run stopped while it waited for its turn: it never left.
+                    requests.withheld();
+                }
                 steps.sent(reply)
             }
             Step::FetchById(id) => {
