@@ -4,8 +4,8 @@
 //! finds any of this out again.
 //!
 //! The passes over the input, by command (each a new read from the start; a workbook is
-//! parsed once, by `settle`, and its sheet kept as CSV text in memory, so its later passes
-//! read no file):
+//! parsed once, by `settle`, and its sheet kept as CSV text in an unnamed temporary file, so
+//! its later passes read that text, not the workbook):
 //! - `settle`: one open of the file, for its format (its first bytes); a CSV file's encoding
 //!   (a whole read, unless a byte-order mark says UTF-16: UTF-8 is told from other encodings
 //!   before a row is read, so a file is never half imported), then its delimiter and header
@@ -349,7 +349,7 @@ impl Source {
     /// A CSV reader over the text from the header on, counting lines when `count`.
     fn open(&self, count: bool) -> Result<CsvReader, Error> {
         let text: Box<dyn Read + Send> = match &self.format {
-            Format::Sheet(sheet) => Box::new(std::io::Cursor::new(sheet.csv.clone())),
+            Format::Sheet(sheet) => Box::new(sheet.csv.reader()),
             Format::Csv { encoding } => {
                 let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
                 skip_lines(decode(&self.path, file, *encoding)?, self.titles)
