@@ -19,12 +19,13 @@ use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
-use calamine::{Data, Reader, SheetType, SheetVisible, Sheets};
+use calamine::{Reader, SheetType, SheetVisible, Sheets};
 
 mod cell;
 mod ods_text;
 mod recalc;
 mod text;
+mod xlsx;
 
 use super::Dialect;
 use crate::Error;
@@ -174,7 +175,7 @@ pub(super) fn read(
         // An xlsx workbook that asks to be recalculated when opened holds no formula's value.
         let recalculated = matches!(book, Sheets::Xlsx(_)) && recalc::full_calc_on_load(file);
         let dir = path.parent().unwrap_or(Path::new("."));
-        read_sheet(&mut book, &name, dialect, recalculated, dir).map_err(input_err)?
+        read_sheet(&mut book, file, &name, dialect, recalculated, dir).map_err(input_err)?
     };
     let Some(sheet) = sheet else {
         return Err(input_err(match dialect.header_row {
@@ -274,69 +275,23 @@ pub(crate) fn visible_sheets(path: &Path) -> Result<Vec<String>, Error> {
         .collect())
 }
 
-/// The sheet `name` of `book` as CSV text ([`TextBuilder`], in a file in `dir`), and whether it
-/// holds a value: an
-/// xlsx sheet read cell by cell, without holding its cells (its formulas first, when the
-/// workbook asks to be `recalculated` when opened); others (xls, ods) through a range.
+/// The sheet `name` of `book` (the workbook `file`) as CSV text ([`TextBuilder`], in a file in
+/// `dir`), and whether it holds a value: an xlsx sheet read cell by cell, without holding its
+/// cells ([`xlsx::read_sheet`]); others (xls, ods), and an xlsx sheet with a blank cell, through
+/// a range.
 fn read_sheet(
     book: &mut Book,
+    file: &File,
     name: &str,
     dialect: &Dialect,
     recalculated: bool,
     dir: &Path,
 ) -> Result<(Option<Sheet>, bool), String> {
     let unreadable = |e: &dyn std::fmt::Display| format!("sheet {name:?} cannot be read: {e}");
-    if let Sheets::Xlsx(xlsx) = book {
-        // A workbook recalculated when opened: its formulas first, in a pass over the sheet
-        // that keeps only the cells holding one, so that each formula cell is refused.
-        let mut formulas: HashMap<(u32, u32), String> = HashMap::new();
-        if recalculated {
-            let mut cells = xlsx
-                .worksheet_cells_reader(name)
-                .map_err(|e| unreadable(&e))?;
-            while let Some(cell) = cells.next_formula().map_err(|e| unreadable(&e))? {
-                if !cell.get_value().trim().is_empty() {
-                    formulas.insert(cell.get_position(), cell.get_value().clone());
-                }
-            }
-        }
-        // Streamed while no cell is blank: a blank cell may be a formula saved with no
-        // value, and the formulas are read (below, from a range) only for such a sheet;
-        // unless they are read already.
-        let mut text = TextBuilder::new(name, dialect, recalculated, dir)?;
-        let mut cells = xlsx
-            .worksheet_cells_reader(name)
-            .map_err(|e| unreadable(&e))?;
-        let mut row: Vec<Data> = Vec::new();
-        let mut at = None;
-        let mut blank = false;
-        let formulas = &formulas;
-        let formula_in = |r: u32| move |c: usize| formulas.get(&(r, c as u32)).map(String::as_str);
-        while let Some(cell) = cells.next_cell().map_err(|e| unreadable(&e))? {
-            let (r, c) = cell.get_position();
-            if at != Some(r) {
-                if let Some(number) = at {
-                    text.push(number + 1, 0, &row, &formula_in(number))?;
-                }
-                row.clear();
-                at = Some(r);
-            }
-            let c = c as usize;
-            if row.len() <= c {
-                row.resize(c + 1, Data::Empty);
-            }
-            row[c] = Data::from(cell.get_value().clone());
-            if is_blank(&row[c]) && !recalculated {
-                blank = true;
-                break;
-            }
-        }
-        if !blank {
-            if let Some(number) = at {
-                text.push(number + 1, 0, &row, &formula_in(number))?;
-            }
-            return text.finish();
-        }
+    if let Sheets::Xlsx(xlsx) = book
+        && let Some(read) = xlsx::read_sheet(xlsx, file, name, dialect, recalculated, dir)?
+    {
+        return Ok(read);
     }
     let mut text = TextBuilder::new(name, dialect, recalculated, dir)?;
     let range = book.worksheet_range(name).map_err(|e| unreadable(&e))?;
