@@ -386,7 +386,7 @@ if wants workbook; then
     xlsx="$WORK/customers-$BIG_ROWS.xlsx"
     # Written once per run, by xlsxwriter (a few minutes for a million rows).
     if [ -f "$xlsx" ] || python3 bench/xlsx.py "$csv" "$xlsx"; then
-        echo "files: CSV $(($(stat -c %s "$csv") / 1000000)) MB, xlsx $(($(stat -c %s "$xlsx") / 1000000)) MB"
+        echo "files: CSV $(($(wc -c <"$csv") / 1000000)) MB, xlsx $(($(wc -c <"$xlsx") / 1000000)) MB"
         # calamine alone: the sheet's formulas, then its values, as orgimport reads an xlsx
         # file that asks to be recalculated when opened (xlsxwriter's do).
         /usr/bin/time -v -o "$WORK/time.txt" "$XLSX_FLOOR" "$xlsx" --formulas >"$WORK/floor.out"
