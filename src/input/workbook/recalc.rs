@@ -5,7 +5,7 @@
 //! all ([`holds_formula`]) is told from its XML, far faster than calamine reads the formulas.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
 /// The most of `xl/workbook.xml` read: its `calcPr` comes after the sheets and defined names.
 const MOST: u64 = 64 << 20;
@@ -64,8 +64,21 @@ fn asks_full_calc(xml: &[u8]) -> bool {
 /// (`:f ` in a note): then the formulas are read, as they would be without this look.
 ///
 /// It reads `file` through offsets of its own, so that calamine may read the same open file
-/// meanwhile.
+/// meanwhile. Elsewhere than on Unix a read at an offset moves the position calamine's handle
+/// shares, so it is always `true` there: the formulas are read, as before this look.
 pub(super) fn holds_formula(file: &File) -> bool {
+    #[cfg(unix)]
+    return scan_for_formula(file);
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        true
+    }
+}
+
+/// [`holds_formula`], on Unix.
+#[cfg(unix)]
+fn scan_for_formula(file: &File) -> bool {
     let Ok(file) = file.try_clone() else {
         return true;
     };
@@ -97,6 +110,7 @@ pub(super) fn holds_formula(file: &File) -> bool {
     false
 }
 
+#[cfg_attr(not(unix), allow(dead_code))]
 /// Whether `xml` holds the start of a formula element, `<f` or `:f` followed by `>`, `/` or
 /// white space, other than at its very end.
 fn formula_element(xml: &[u8]) -> bool {
@@ -110,24 +124,25 @@ fn formula_element(xml: &[u8]) -> bool {
 
 /// A file read at offsets of its own, not the open file's: a clone of it reads elsewhere
 /// meanwhile.
+#[cfg(unix)]
 struct AtOffsets {
     file: File,
     at: u64,
 }
 
+#[cfg(unix)]
 impl Read for AtOffsets {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        #[cfg(unix)]
         let read = std::os::unix::fs::FileExt::read_at(&self.file, buf, self.at)?;
-        #[cfg(windows)]
-        let read = std::os::windows::fs::FileExt::seek_read(&self.file, buf, self.at)?;
         self.at += read as u64;
         Ok(read)
     }
 }
 
+#[cfg(unix)]
 impl Seek for AtOffsets {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        use std::io::SeekFrom;
         let len = self.file.metadata()?.len();
         let to = match pos {
             SeekFrom::Start(to) => Some(to),
