@@ -2,7 +2,7 @@
 # Benchmarks orgimport against its sandbox, run in its own process on 127.0.0.1, and prints
 # each figure as a ratio measured side by side in this one run (see BENCHMARKS.md).
 #
-# Usage: bench/run.sh [all|rate|fidelity|auto|overshoot|limiters|throughput|latency|validate|memory|resume]...
+# Usage: bench/run.sh [all|rate|fidelity|auto|overshoot|limiters|throughput|latency|validate|memory|resume|workbook]...
 # (rate = fidelity auto overshoot limiters)
 #
 # Settings (environment): BENCH_DIR (work files; default a fresh temp dir, removed at the end
@@ -10,7 +10,7 @@
 # (default 50000), BENCH_PAIRS (orgimport/oha pairs, taken in turn; default 3),
 # BENCH_BIG_ROWS (the "million-row" figures, default 1000000), OHA (path of the oha load
 # generator, default oha on PATH or ~/.cargo/bin/oha), BENCH_BASE (another build's orgimport,
-# e.g. main's: latency, validate, memory and resume then run it too, on the same files, for
+# e.g. main's: latency, validate, memory, resume and workbook then run it too, on the same files, for
 # figures side by side; latency takes BENCH_PAIRS pairs, this build then the base),
 # BENCH_LIMITER_SECONDS (each limiters run, default 30), BENCH_PROFILE (default release).
 set -euo pipefail
@@ -52,9 +52,11 @@ fi
 PROFILE=${BENCH_PROFILE:-release}
 DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 echo "== building ($PROFILE)" >&2
-cargo build --profile "$PROFILE" --locked --quiet --bin orgimport --example csv_floor
+cargo build --profile "$PROFILE" --locked --quiet --bin orgimport --example csv_floor \
+    --example xlsx_floor
 BIN=target/$DIR/orgimport
 FLOOR=target/$DIR/examples/csv_floor
+XLSX_FLOOR=target/$DIR/examples/xlsx_floor
 
 # The sandbox and the importer share a secret through the environment, never argv.
 ORGIMPORT_CLIENT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -321,18 +323,19 @@ if wants validate; then
     /usr/bin/time -v -o "$WORK/time.txt" "$BIN" validate "$file" >/dev/null 2>"$WORK/validate.err" ||
         { cat "$WORK/validate.err" >&2; exit 1; }
     timed "$WORK/time.txt"
-    echo "floor: ${floor_secs}s, ${floor_rss} MB; validate: ${SECS}s" \
+    echo "floor: ${floor_secs}s, ${floor_rss} MB; validate: ${SECS}s, CPU ${CPU}s" \
         "($(python3 -c "print(round($BIG_ROWS / $SECS))") rows/s), ${RSS_MB} MB;" \
-        "time ratio validate/floor: $(ratio "$SECS" "$floor_secs")"
+        "time ratio validate/floor: $(ratio "$SECS" "$floor_secs") (load $(cut -d' ' -f1 /proc/loadavg))"
     if [ -n "$BASE" ]; then
         # The other build, then this one again: the two ratios show how much the load moved.
         ours=$SECS
         /usr/bin/time -v -o "$WORK/time.txt" "$BASE" validate "$file" >/dev/null 2>&1 || true
         timed "$WORK/time.txt"
-        base_secs=$SECS base_rss=$RSS_MB
+        base_secs=$SECS base_rss=$RSS_MB base_cpu=$CPU
         /usr/bin/time -v -o "$WORK/time.txt" "$BIN" validate "$file" >/dev/null 2>&1 || true
         timed "$WORK/time.txt"
-        echo "base build: validate ${base_secs}s, ${base_rss} MB; this build again: ${SECS}s;" \
+        echo "base build: validate ${base_secs}s, CPU ${base_cpu}s, ${base_rss} MB; this build" \
+            "again: ${SECS}s, CPU ${CPU}s;" \
             "time ratio this/base: $(ratio "$ours" "$base_secs") and $(ratio "$SECS" "$base_secs")"
     fi
 fi
@@ -343,21 +346,23 @@ if wants memory || wants resume; then
         start_sandbox
         import "$(customers 100000)" "$WORK/mem-100k.results.csv" --rate "$UNLIMITED" \
             --concurrency "$CONCURRENCY"
-        echo "100000 rows: peak RSS ${RSS_MB} MB, ${SECS}s ($SEND_RATE rows/s sending)"
+        echo "100000 rows: peak RSS ${RSS_MB} MB, ${SECS}s, CPU ${CPU}s ($SEND_RATE rows/s" \
+            "sending; load $(cut -d' ' -f1 /proc/loadavg))"
         if [ -n "$BASE" ]; then
             for rows in 100000 "$BIG_ROWS"; do
                 start_sandbox
                 IMPORTER=$BASE import "$(customers "$rows")" "$WORK/mem-base.results.csv" \
                     --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
-                echo "$rows rows, base build: peak RSS ${RSS_MB} MB, ${SECS}s"
+                echo "$rows rows, base build: peak RSS ${RSS_MB} MB, ${SECS}s, CPU ${CPU}s" \
+                    "(load $(cut -d' ' -f1 /proc/loadavg))"
             done
         fi
     fi
     start_sandbox
     big="$WORK/mem-big.results.csv"
     import "$(customers "$BIG_ROWS")" "$big" --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
-    echo "$BIG_ROWS rows: peak RSS ${RSS_MB} MB, ${SECS}s ($SEND_RATE rows/s sending);" \
-        "sandbox created $(stat creates_committed)"
+    echo "$BIG_ROWS rows: peak RSS ${RSS_MB} MB, ${SECS}s, CPU ${CPU}s ($SEND_RATE rows/s" \
+        "sending; load $(cut -d' ' -f1 /proc/loadavg)); sandbox created $(stat creates_committed)"
     if wants resume; then
         echo "== 6. resume: rerun the finished $BIG_ROWS-row import"
         cp "$big" "$WORK/finished.results.csv"
@@ -372,5 +377,39 @@ if wants memory || wants resume; then
                 "$(($(stat api_requests) - requests)) API, $(($(stat token_requests) - tokens))" \
                 "token; results file $same as before; $SUMMARY"
         done
+    fi
+fi
+
+if wants workbook; then
+    echo "== 7. a workbook: $BIG_ROWS rows as xlsx against the same rows as CSV"
+    csv=$(customers "$BIG_ROWS")
+    xlsx="$WORK/customers-$BIG_ROWS.xlsx"
+    # Written once per run, by xlsxwriter (a few minutes for a million rows).
+    if [ -f "$xlsx" ] || python3 bench/xlsx.py "$csv" "$xlsx"; then
+        echo "files: CSV $(($(wc -c <"$csv") / 1000000)) MB, xlsx $(($(wc -c <"$xlsx") / 1000000)) MB"
+        # calamine alone: the sheet's formulas, then its values, as orgimport reads an xlsx
+        # file that asks to be recalculated when opened (xlsxwriter's do).
+        /usr/bin/time -v -o "$WORK/time.txt" "$XLSX_FLOOR" "$xlsx" --formulas >"$WORK/floor.out"
+        timed "$WORK/time.txt"
+        echo "calamine alone: ${SECS}s, CPU ${CPU}s, peak RSS ${RSS_MB} MB: $(cat "$WORK/floor.out")"
+        for importer in "$BIN" ${BASE:+"$BASE"}; do
+            build=$([ "$importer" = "$BIN" ] && echo this || echo base)
+            for file in "$csv" "$xlsx"; do
+                /usr/bin/time -v -o "$WORK/time.txt" "$importer" validate "$file" >/dev/null \
+                    2>"$WORK/validate.err" || { cat "$WORK/validate.err" >&2; exit 1; }
+                timed "$WORK/time.txt"
+                echo "validate ${file##*.} ($build build): ${SECS}s, CPU ${CPU}s, peak RSS" \
+                    "${RSS_MB} MB (load $(cut -d' ' -f1 /proc/loadavg))"
+            done
+            for file in "$csv" "$xlsx"; do
+                start_sandbox
+                IMPORTER=$importer import "$file" "$WORK/workbook.results.csv" \
+                    --rate "$UNLIMITED" --concurrency "$CONCURRENCY"
+                echo "import ${file##*.} ($build build): peak RSS ${RSS_MB} MB, ${SECS}s, CPU" \
+                    "${CPU}s ($SEND_RATE rows/s sending; load $(cut -d' ' -f1 /proc/loadavg))"
+            done
+        done
+    else
+        echo "skipped: writing the xlsx file needs python3 with xlsxwriter (pip install xlsxwriter)"
     fi
 fi

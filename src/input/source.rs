@@ -4,19 +4,20 @@
 //! finds any of this out again.
 //!
 //! The passes over the input, by command (each a new read from the start; a workbook is
-//! parsed once, by `settle`, and its sheet kept as CSV text in memory, so its later passes
-//! read no file):
+//! parsed once, by `settle`, and its sheet kept as CSV text in an unnamed temporary file, so
+//! its later passes read that text, not the workbook):
 //! - `settle`: one open of the file, for its format (its first bytes); a CSV file's encoding
 //!   (a whole read, unless a byte-order mark says UTF-16: UTF-8 is told from other encodings
 //!   before a row is read, so a file is never half imported), then its delimiter and header
 //!   (read from its start again) and, for a file of 4 MB or more, its line count, to size the
-//!   plan (a third read, of bytes only); a workbook is read whole once, and its sheet turned
-//!   into CSV text (an xlsx sheet cell by cell).
+//!   plan (a third read, of bytes only); a workbook is read once, and its sheet turned into
+//!   CSV text (an xlsx sheet cell by cell; one that asks to be recalculated when opened has
+//!   its XML searched for a formula meanwhile, on another thread).
 //! - `validate`: `settle`, then the plan (every row checked).
 //! - `import`: the run's copy taken (a read of the input, a write of the copy), `settle`
-//!   and the plan on the copy; then one read per wave (parents before children: the
-//!   requests are made again from the rows, not held for the length of the run), and the
-//!   results file (every input row written beside its outcome, not held either).
+//!   and the plan on the copy (which keeps each valid row's request in a spill file: the
+//!   waves read that, not the input), and the results file (every input row written beside
+//!   its outcome, not held).
 //! - the dry run: `settle`, the plan, and the rows shown (stopping after the first few).
 //! - `plan`: `settle`, the plan with each row's request, and the plan file.
 
@@ -349,7 +350,7 @@ impl Source {
     /// A CSV reader over the text from the header on, counting lines when `count`.
     fn open(&self, count: bool) -> Result<CsvReader, Error> {
         let text: Box<dyn Read + Send> = match &self.format {
-            Format::Sheet(sheet) => Box::new(std::io::Cursor::new(sheet.csv.clone())),
+            Format::Sheet(sheet) => Box::new(sheet.csv.reader()),
             Format::Csv { encoding } => {
                 let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
                 skip_lines(decode(&self.path, file, *encoding)?, self.titles)

@@ -4,7 +4,8 @@
 //!
 //! A workbook is told by its first bytes, not its name: the copy a run reads from
 //! ([`super::snapshot`]) has a name of its own. It is parsed once per command, when its
-//! [`super::Source`] is settled, which keeps the sheet's CSV text for every later read. The
+//! [`super::Source`] is settled, which keeps the sheet's CSV text for every later read, in an
+//! unnamed temporary file ([`SheetText`]), not in memory. The
 //! default sheet is the first visible one; hidden sheets are read only when `--sheet` names
 //! them, and the note says they are there. Cells come out as the user typed them: a
 //! whole number without `.0`, other numbers as Excel shows them (15 significant digits),
@@ -14,16 +15,17 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{BufReader, Seek};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
-use calamine::{Data, Reader, SheetType, SheetVisible, Sheets};
+use calamine::{Reader, SheetType, SheetVisible, Sheets};
 
 mod cell;
 mod ods_text;
 mod recalc;
 mod text;
+mod xlsx;
 
 use super::Dialect;
 use crate::Error;
@@ -50,14 +52,51 @@ pub(crate) struct Sheet {
     pub problems: HashMap<usize, String>,
 }
 
-/// A sheet's CSV text, shared by every read of it (not copied: a million rows are a few
-/// hundred megabytes).
+/// A sheet's CSV text, written once and read by every later pass, each from its start with
+/// [`SheetText::reader`]. It is kept in an unnamed temporary file readable by its owner only
+/// (a million rows are a few hundred megabytes, not to be held in memory), beside the file
+/// read when its directory takes one (an import reads the run's copy, beside the results
+/// file), else in the system's temporary directory; it goes when the last reader is done.
 #[derive(Debug, Clone)]
-pub(crate) struct SheetText(Arc<Vec<u8>>);
+pub(crate) struct SheetText(Arc<File>);
 
-impl AsRef<[u8]> for SheetText {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
+impl SheetText {
+    /// A new file for a sheet's text, in `dir` when it takes one, else in the system's
+    /// temporary directory.
+    fn create(dir: &Path) -> std::io::Result<File> {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        tempfile::tempfile_in(dir).or_else(|_| tempfile::tempfile())
+    }
+
+    /// A reader of the text from its start, at an offset of its own: readers do not move
+    /// each other.
+    pub(crate) fn reader(&self) -> SheetReader {
+        SheetReader {
+            file: self.0.clone(),
+            at: 0,
+        }
+    }
+}
+
+/// A reader of a [`SheetText`], from its start.
+pub(crate) struct SheetReader {
+    file: Arc<File>,
+    /// The offset of the next byte read.
+    at: u64,
+}
+
+impl Read for SheetReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let read = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.at)?;
+        #[cfg(windows)]
+        let read = std::os::windows::fs::FileExt::seek_read(&*self.file, buf, self.at)?;
+        self.at += read as u64;
+        Ok(read)
     }
 }
 
@@ -135,7 +174,8 @@ pub(super) fn read(
     } else {
         // An xlsx workbook that asks to be recalculated when opened holds no formula's value.
         let recalculated = matches!(book, Sheets::Xlsx(_)) && recalc::full_calc_on_load(file);
-        read_sheet(&mut book, &name, dialect, recalculated).map_err(input_err)?
+        let dir = path.parent().unwrap_or(Path::new("."));
+        read_sheet(&mut book, file, &name, dialect, recalculated, dir).map_err(input_err)?
     };
     let Some(sheet) = sheet else {
         return Err(input_err(match dialect.header_row {
@@ -235,69 +275,25 @@ pub(crate) fn visible_sheets(path: &Path) -> Result<Vec<String>, Error> {
         .collect())
 }
 
-/// The sheet `name` of `book` as CSV text ([`TextBuilder`]), and whether it holds a value: an
-/// xlsx sheet read cell by cell, without holding its cells (its formulas first, when the
-/// workbook asks to be `recalculated` when opened); others (xls, ods) through a range.
+/// The sheet `name` of `book` (the workbook `file`) as CSV text ([`TextBuilder`], in a file in
+/// `dir`), and whether it holds a value: an xlsx sheet read cell by cell, without holding its
+/// cells ([`xlsx::read_sheet`]); others (xls, ods), and an xlsx sheet with a blank cell, through
+/// a range.
 fn read_sheet(
     book: &mut Book,
+    file: &File,
     name: &str,
     dialect: &Dialect,
     recalculated: bool,
+    dir: &Path,
 ) -> Result<(Option<Sheet>, bool), String> {
     let unreadable = |e: &dyn std::fmt::Display| format!("sheet {name:?} cannot be read: {e}");
-    if let Sheets::Xlsx(xlsx) = book {
-        // A workbook recalculated when opened: its formulas first, in a pass over the sheet
-        // that keeps only the cells holding one, so that each formula cell is refused.
-        let mut formulas: HashMap<(u32, u32), String> = HashMap::new();
-        if recalculated {
-            let mut cells = xlsx
-                .worksheet_cells_reader(name)
-                .map_err(|e| unreadable(&e))?;
-            while let Some(cell) = cells.next_formula().map_err(|e| unreadable(&e))? {
-                if !cell.get_value().trim().is_empty() {
-                    formulas.insert(cell.get_position(), cell.get_value().clone());
-                }
-            }
-        }
-        // Streamed while no cell is blank: a blank cell may be a formula saved with no
-        // value, and the formulas are read (below, from a range) only for such a sheet;
-        // unless they are read already.
-        let mut text = TextBuilder::new(name, dialect, recalculated);
-        let mut cells = xlsx
-            .worksheet_cells_reader(name)
-            .map_err(|e| unreadable(&e))?;
-        let mut row: Vec<Data> = Vec::new();
-        let mut at = None;
-        let mut blank = false;
-        let formulas = &formulas;
-        let formula_in = |r: u32| move |c: usize| formulas.get(&(r, c as u32)).map(String::as_str);
-        while let Some(cell) = cells.next_cell().map_err(|e| unreadable(&e))? {
-            let (r, c) = cell.get_position();
-            if at != Some(r) {
-                if let Some(number) = at {
-                    text.push(number + 1, 0, &row, &formula_in(number))?;
-                }
-                row.clear();
-                at = Some(r);
-            }
-            let c = c as usize;
-            if row.len() <= c {
-                row.resize(c + 1, Data::Empty);
-            }
-            row[c] = Data::from(cell.get_value().clone());
-            if is_blank(&row[c]) && !recalculated {
-                blank = true;
-                break;
-            }
-        }
-        if !blank {
-            if let Some(number) = at {
-                text.push(number + 1, 0, &row, &formula_in(number))?;
-            }
-            return text.finish();
-        }
+    if let Sheets::Xlsx(xlsx) = book
+        && let Some(read) = xlsx::read_sheet(xlsx, file, name, dialect, recalculated, dir)?
+    {
+        return Ok(read);
     }
-    let mut text = TextBuilder::new(name, dialect, recalculated);
+    let mut text = TextBuilder::new(name, dialect, recalculated, dir)?;
     let range = book.worksheet_range(name).map_err(|e| unreadable(&e))?;
     // Beside each value, its formula if it has one: a formula saved with no value is an
     // empty value, which must not pass for one.

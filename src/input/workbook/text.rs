@@ -1,14 +1,18 @@
 //! A sheet's rows written as CSV text a row at a time, as they are read: from calamine's cell
-//! reader (xlsx, never holding the sheet's cells) or from a range (xls, ods). Beside the text,
-//! the sheet row of each record and the error cells that make a row unusable.
+//! reader (xlsx, never holding the sheet's cells) or from a range (xls, ods), into a file
+//! ([`SheetText`]), never held in memory. Beside the text, the sheet row of each record and the
+//! error cells that make a row unusable.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::sync::Arc;
 
 use calamine::Data;
 
 use super::cell::{cell_text, is_blank, problem_of};
-use super::{Sheet, column_name};
+use super::{Sheet, SheetText, column_name};
 use crate::input::Dialect;
 
 /// A sheet's CSV text, built a row at a time ([`TextBuilder::push`]).
@@ -19,8 +23,10 @@ pub(super) struct TextBuilder {
     from_row: u64,
     /// The field separator.
     delimiter: u8,
-    /// The text so far.
-    out: csv::Writer<Vec<u8>>,
+    /// The text so far, written to its file.
+    out: csv::Writer<BufWriter<File>>,
+    /// Where the file is (and the file without the blank columns before the first, if any).
+    dir: std::path::PathBuf,
     /// The header's sheet row, once found.
     header_row: Option<u64>,
     /// The header's cells, for messages.
@@ -44,14 +50,23 @@ pub(super) struct TextBuilder {
 
 impl TextBuilder {
     /// The text of the sheet `name`, written in `dialect`, of a workbook that asks to be
-    /// `recalculated` when opened, or not.
-    pub(super) fn new(name: &str, dialect: &Dialect, recalculated: bool) -> TextBuilder {
+    /// `recalculated` when opened, or not, into a file in `dir` ([`SheetText`]).
+    ///
+    /// # Errors
+    /// A message when no file can be made for it.
+    pub(super) fn new(
+        name: &str,
+        dialect: &Dialect,
+        recalculated: bool,
+        dir: &Path,
+    ) -> Result<TextBuilder, String> {
         let delimiter = dialect.delimiter.unwrap_or(b',');
-        TextBuilder {
+        Ok(TextBuilder {
             name: name.to_string(),
             from_row: dialect.header_row.unwrap_or(1),
             delimiter,
-            out: crate::input::csv_writer(Vec::new(), delimiter),
+            out: crate::input::csv_writer(text_file(dir)?, delimiter),
+            dir: dir.to_path_buf(),
             header_row: None,
             headers: Vec::new(),
             rows: Vec::new(),
@@ -61,7 +76,7 @@ impl TextBuilder {
             any_value: false,
             cells: Vec::new(),
             recalculated,
-        }
+        })
     }
 
     /// Adds the sheet row `number` (1-based), whose cells are `row`, the first in column
@@ -139,16 +154,20 @@ impl TextBuilder {
             return Ok((None, self.any_value));
         };
         let mut csv = self.out.into_inner().map_err(|e| e.error().to_string())?;
+        csv.flush().map_err(|e| sheet_text_error(&e))?;
+        let mut csv = SheetText(Arc::new(
+            csv.into_inner().map_err(|e| sheet_text_error(e.error()))?,
+        ));
         let mut width = self.width;
         // Columns before the first with a value, in every row: not columns of the file.
         if self.first_used > 0 && self.first_used != usize::MAX {
-            csv = strip_columns(&csv, self.first_used, self.delimiter)?;
+            csv = strip_columns(&csv, self.first_used, self.delimiter, &self.dir)?;
             width -= self.first_used;
         }
         Ok((
             Some(Sheet {
                 name: self.name,
-                csv: super::SheetText(Arc::new(csv)),
+                csv,
                 header_row,
                 width,
                 rows: self.rows,
@@ -159,14 +178,30 @@ impl TextBuilder {
     }
 }
 
-/// The CSV text `csv` without the first `n` fields of each record.
-fn strip_columns(csv: &[u8], n: usize, delimiter: u8) -> Result<Vec<u8>, String> {
+/// A new file for a sheet's text in `dir` ([`SheetText`]), written through a buffer.
+fn text_file(dir: &Path) -> Result<BufWriter<File>, String> {
+    let file = SheetText::create(dir).map_err(|e| sheet_text_error(&e))?;
+    Ok(BufWriter::with_capacity(256 * 1024, file))
+}
+
+/// What a sheet's text file that cannot be made or written says.
+fn sheet_text_error(e: &std::io::Error) -> String {
+    format!("the sheet's text cannot be written to a temporary file: {e}")
+}
+
+/// The CSV text `csv` without the first `n` fields of each record, in a new file in `dir`.
+fn strip_columns(
+    csv: &SheetText,
+    n: usize,
+    delimiter: u8,
+    dir: &Path,
+) -> Result<SheetText, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(csv);
-    let mut out = crate::input::csv_writer(Vec::with_capacity(csv.len()), delimiter);
+        .from_reader(csv.reader());
+    let mut out = crate::input::csv_writer(text_file(dir)?, delimiter);
     let mut record = csv::ByteRecord::new();
     while reader
         .read_byte_record(&mut record)
@@ -175,7 +210,10 @@ fn strip_columns(csv: &[u8], n: usize, delimiter: u8) -> Result<Vec<u8>, String>
         out.write_record(record.iter().skip(n))
             .map_err(|e| e.to_string())?;
     }
-    out.into_inner().map_err(|e| e.error().to_string())
+    let mut file = out.into_inner().map_err(|e| e.error().to_string())?;
+    file.flush().map_err(|e| sheet_text_error(&e))?;
+    let file = file.into_inner().map_err(|e| sheet_text_error(e.error()))?;
+    Ok(SheetText(Arc::new(file)))
 }
 
 #[cfg(test)]
@@ -186,9 +224,21 @@ mod tests {
         Data::String(s.into())
     }
 
+    /// A builder of the text of the sheet `S`, its file in the system's temporary directory.
+    fn builder(dialect: &Dialect) -> TextBuilder {
+        TextBuilder::new("S", dialect, false, &std::env::temp_dir()).unwrap()
+    }
+
+    /// All of a sheet's text, read as every pass reads it.
+    fn all_of(text: &SheetText) -> String {
+        let mut all = String::new();
+        std::io::Read::read_to_string(&mut text.reader(), &mut all).unwrap();
+        all
+    }
+
     #[test]
     fn rows_stop_at_their_last_value_and_blank_columns_before_the_first_are_dropped() {
-        let mut sheet = TextBuilder::new("S", &Dialect::default(), false);
+        let mut sheet = builder(&Dialect::default());
         // From column C: a blank row, the header, a short row, a row with an error cell.
         sheet
             .push(1, 2, &[Data::Empty, Data::Empty], &|_| None)
@@ -208,10 +258,11 @@ mod tests {
         let (sheet, any) = sheet.finish().unwrap();
         let sheet = sheet.unwrap();
         assert!(any);
-        assert_eq!(
-            std::str::from_utf8(sheet.csv.as_ref()).unwrap(),
-            "name,note\na\nb,#N/A,x\n"
-        );
+        assert_eq!(all_of(&sheet.csv), "name,note\na\nb,#N/A,x\n");
+        // Each read starts from the start, whatever another has read.
+        let mut first = sheet.csv.reader();
+        std::io::Read::read_exact(&mut first, &mut [0u8; 4]).unwrap();
+        assert_eq!(all_of(&sheet.csv), "name,note\na\nb,#N/A,x\n");
         assert_eq!((sheet.header_row, sheet.width), (2, 3));
         assert_eq!(sheet.rows, [3, 4]);
         assert_eq!(
@@ -222,7 +273,7 @@ mod tests {
 
     #[test]
     fn a_header_row_past_every_value_finds_no_sheet_but_says_there_are_values() {
-        let mut sheet = TextBuilder::new("S", &Dialect::default().with_header_row(Some(5)), false);
+        let mut sheet = builder(&Dialect::default().with_header_row(Some(5)));
         sheet.push(1, 0, &[text("name")], &|_| None).unwrap();
         let (sheet, any) = sheet.finish().unwrap();
         assert!(sheet.is_none() && any);
