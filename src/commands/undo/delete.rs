@@ -57,7 +57,8 @@ pub(super) async fn delete_deepest_first(
             &calls.stop,
             rows_at_level.iter().copied(),
             |index| {
-                let deleted = delete(calls, targets[&index].clone());
+                let name = results_file.rows[index].name.clone();
+                let deleted = delete(calls, targets[&index].clone(), name);
                 async move { (index, deleted.await) }
             },
             |(index, (fate, error))| {
@@ -80,10 +81,43 @@ pub(super) async fn delete_deepest_first(
     progress.finish();
 }
 
-/// Deletes organization `id`, as a task of its own: its fate, and the error when it failed.
-fn delete(calls: &Calls, id: String) -> impl Future<Output = (Fate, String)> + Send + 'static {
+/// Deletes organization `id`, the row `name`'s, as a task of its own: its fate, and the error
+/// when it failed. It is read first and deleted only when it is that row's (a results file
+/// edited by hand may name a template, or another organization that was there before).
+fn delete(
+    calls: &Calls,
+    id: String,
+    name: String,
+) -> impl Future<Output = (Fate, String)> + Send + 'static {
     let (client, stop, policy) = (calls.client.clone(), calls.stop.clone(), calls.policy);
     async move {
+        let read = policy
+            .call(&stop, "a look-up", &id, || client.get(&id))
+            .await;
+        match read {
+            Ok(None) => return (Fate::AlreadyGone, String::new()),
+            Ok(Some(org)) if org.template => {
+                return (
+                    Fate::Failed,
+                    format!(
+                        "organization {id:?} is a template, not this row's: not deleted (was \
+                         the results file edited?)"
+                    ),
+                );
+            }
+            Ok(Some(org)) if !name.is_empty() && org.name != name => {
+                return (
+                    Fate::Failed,
+                    format!(
+                        "organization {id:?} is named {:?}, not {name:?}: not this row's, not \
+                         deleted (was the results file edited?)",
+                        org.name
+                    ),
+                );
+            }
+            Ok(Some(_)) => {}
+            Err(e) => return (Fate::Failed, e.into_row_error().to_string()),
+        }
         let deleted = policy
             .call(&stop, "a delete", &id, || client.delete(&id))
             .await;

@@ -258,6 +258,60 @@ async fn undo_deletes_what_the_run_created_children_first_and_never_what_existed
 }
 
 #[tokio::test]
+async fn undo_deletes_only_the_rows_own_organizations_whatever_the_results_file_says() {
+    // A results file edited by hand: one created row's org_id names the tenant's template,
+    // another's an organization that was there before the run. Undo reads each before it
+    // deletes: those two are left, said on stderr with their lines, and the rest deleted.
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    sandbox
+        .sandbox
+        .insert_organization(Organization::new("pre-existing", "existing-org"));
+    let fixture = Fixture::new(&customers(4));
+    let summary = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(summary.count(Status::Created), 4, "{summary}");
+    let dir = fixture.dir.path();
+    let results = fixture.results();
+    let mut rows = csv_rows(&results);
+    let template = sandbox.sandbox.config().template_id.clone();
+    let (kept_2, kept_3) = (rows[1]["org_id"].clone(), rows[2]["org_id"].clone());
+    let text_before = std::fs::read_to_string(&results).unwrap();
+    let edited = text_before
+        .replacen(&kept_2, &template, 1)
+        .replacen(&kept_3, "pre-existing", 1);
+    std::fs::write(&results, edited).unwrap();
+    rows = csv_rows(&results);
+    assert_eq!(rows[1]["org_id"], template);
+
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("customers.results.csv:3:") && stderr.contains("is a template"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("customers.results.csv:4:") && stderr.contains("not this row's"),
+        "{stderr}"
+    );
+    let left: Vec<String> = sandbox
+        .sandbox
+        .organizations()
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    assert!(left.contains(&template), "the template is there: {left:?}");
+    assert!(left.contains(&"pre-existing".to_string()), "{left:?}");
+    // The two rows' own organizations were not named, so they stay; the other two are gone.
+    assert!(left.contains(&kept_2) && left.contains(&kept_3), "{left:?}");
+    assert!(!left.contains(&rows[0]["org_id"]), "{left:?}");
+    assert!(!left.contains(&rows[3]["org_id"]), "{left:?}");
+}
+
+#[tokio::test]
 async fn config_shows_flags_over_env_over_the_profile() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
