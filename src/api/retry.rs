@@ -143,10 +143,33 @@ impl GaveUp {
     }
 
     /// The fatal error that ends the run when this call of `what` (e.g. "a create") for
-    /// `name` gave up after the tenant answered nothing but 429 for [`RATE_LIMITED_PATIENCE`]:
-    /// its limit lets nothing through, and every other call would wait as long. `None` for
-    /// any other end.
+    /// `name` gave up: the token endpoint refused the credentials (or redirected), which
+    /// every other call would meet too; or the tenant answered nothing but 429 for
+    /// [`RATE_LIMITED_PATIENCE`]: its limit lets nothing through, and every other call would
+    /// wait as long. `None` for any other end.
     pub fn stops_the_run(&self, what: &str, name: &str) -> Option<Error> {
+        match &self.error {
+            CallError::Auth(Error::AuthRejected {
+                url,
+                status,
+                error,
+                description,
+            }) => {
+                return Some(Error::AuthRejected {
+                    url: url.clone(),
+                    status: *status,
+                    error: error.clone(),
+                    description: description.clone(),
+                });
+            }
+            CallError::Auth(Error::TokenRedirected { url, message }) => {
+                return Some(Error::TokenRedirected {
+                    url: url.clone(),
+                    message: message.clone(),
+                });
+            }
+            _ => {}
+        }
         self.rate_limited_for.map(|waited| Error::RateLimited {
             call: format!("{what} for {name}"),
             minutes: waited.as_secs() / 60,

@@ -217,3 +217,34 @@ async fn the_stop_signal_ends_a_pause_at_once() {
     assert_eq!(sent.load(Ordering::Relaxed), 1);
     assert!(gave_up.interrupted && !gave_up.ran_out);
 }
+
+#[tokio::test]
+async fn rejected_credentials_stop_the_run_from_any_call_not_just_a_create() {
+    // verify's reads and undo's deletes go through the policy: the first call that meets
+    // rejected credentials sets the stop with that error, so the rest are not tried.
+    let stop = Stop::new();
+    let calls = AtomicU32::new(0);
+    let result: Result<(), GaveUp> = policy(6)
+        .call(&stop, "a delete", "org-1", || {
+            calls.fetch_add(1, Ordering::Relaxed);
+            async {
+                Err(CallError::Auth(Error::AuthRejected {
+                    url: "https://t/token".into(),
+                    status: 401,
+                    error: "invalid_client".into(),
+                    description: String::new(),
+                }))
+            }
+        })
+        .await;
+    assert!(result.is_err());
+    assert_eq!(calls.load(Ordering::Relaxed), 1, "not retried");
+    assert!(stop.is_set());
+    assert!(
+        matches!(
+            stop.take_fatal(),
+            Some(Error::AuthRejected { status: 401, .. })
+        ),
+        "the run stops with the refusal"
+    );
+}
