@@ -194,8 +194,18 @@ fn status_of(cells: &Cells<'_>) -> Result<Status, Unreadable> {
 
 /// The org_id cell, if it holds an organization id (else noted).
 fn org_id_of(cell: &str, notes: &mut Vec<String>) -> Option<String> {
-    match cell {
+    // An id that starts with `-` was written with the mark that keeps it from being a formula.
+    match super::restore(cell) {
         "" => None,
+        // A spreadsheet's mark for "text": typed before an id, it is not part of it (an id
+        // orgimport wrote that starts with a quote comes back marked twice, and restored).
+        id if id.starts_with('\'') && is_org_id(&id[1..]) => {
+            notes.push(format!(
+                "org_id {id:?} read as {:?}: a leading ' marks a spreadsheet cell as text",
+                &id[1..]
+            ));
+            Some(id[1..].to_string())
+        }
         id if is_org_id(id) => Some(id.to_string()),
         id => {
             notes.push(format!("org_id {id:?} is not an organization id"));
@@ -454,6 +464,23 @@ mod tests {
         let reading = read("unconfirmed", "a b", "", "1");
         assert_eq!(outcome(&reading).org_id, None);
         assert!(why(&reading).contains("looked up by its own id or name"));
+    }
+
+    #[test]
+    fn a_quote_typed_before_an_org_id_is_a_spreadsheets_text_mark_not_part_of_the_id() {
+        let reading = read("created", "'cust-413951", "201", "1");
+        let o = outcome(&reading);
+        assert_eq!(
+            (o.status, o.org_id.as_deref()),
+            (Status::Created, Some("cust-413951"))
+        );
+        assert!(
+            why(&reading).contains("read as \"cust-413951\""),
+            "{reading:?}"
+        );
+        // An id the server chose starting with `-` is written marked, and read back as it is.
+        let reading = read("created", "'-x1", "201", "1");
+        assert_eq!(outcome(&reading).org_id.as_deref(), Some("-x1"));
     }
 
     #[test]

@@ -323,7 +323,7 @@ impl fmt::Display for RunReport<'_> {
             s.retries(),
             match s.look_ups {
                 0 => String::new(),
-                n => format!(", {n} look-ups of rows sent before with no answer"),
+                n => format!(", {n} look-ups of rows an earlier attempt may have created"),
             },
             s.token_fetches,
             if s.token_fetches == 1 {
