@@ -70,7 +70,10 @@ pub(crate) async fn check(
             Verdict::Template => continue,
             Verdict::Interrupted => return Ok(()),
             Verdict::Problem(problem) => {
-                return Err(refusal(templates, id, &problem, default_from));
+                // Rejected credentials are the run's error, not the template's.
+                return Err(stop
+                    .take_fatal()
+                    .unwrap_or_else(|| refusal(templates, id, &problem, default_from)));
             }
         }
     }
