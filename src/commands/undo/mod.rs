@@ -191,7 +191,7 @@ pub async fn undo_under(
     } = settings;
     // Held until the results file is written back (released when dropped): an import on
     // this results file meanwhile would create what is being deleted, then be overwritten.
-    let _lock = take_results(&results.file)?;
+    let _lock = take_results(&results.file, quiet)?;
     let results_file =
         ResultsFile::read(&results.file, &results.mapping, None, &results.tenant_check)?;
     read_back::warn(&results_file.path, &results_file.warnings);
@@ -239,12 +239,19 @@ pub async fn undo_under(
     Ok(report)
 }
 
-/// Checks that the results file can be written back, takes its lock, and refuses when an
-/// interrupted import's journal is beside it.
-fn take_results(file: &Path) -> Result<ResultsLock, Error> {
+/// Checks that the results file can be written back, takes its lock (saying so, unless
+/// `quiet`, when a killed run left it), and refuses when an interrupted import's journal is
+/// beside it.
+fn take_results(file: &Path, quiet: bool) -> Result<ResultsLock, Error> {
     // Undo writes the results file back: checked before anything is written beside it.
     check_writable(file, "the results file", Writing::Replaced)?;
     let lock = ResultsLock::take(file, "undo")?;
+    if let (Some(before), false) = (&lock.taken_over, quiet) {
+        eprintln!(
+            "{}: the run before ({before}) ended without finishing; this run takes over",
+            file.display()
+        );
+    }
     let journal = journal_path(file);
     if journal.exists() {
         // What the interrupted run sent is only in the journal: undo would leave it behind.

@@ -281,6 +281,12 @@ async fn undo_deletes_only_the_rows_own_organizations_whatever_the_results_file_
     std::fs::write(&results, edited).unwrap();
     rows = csv_rows(&results);
     assert_eq!(rows[1]["org_id"], template);
+    // And an undo killed before left its lock file: this one takes it over and says so.
+    std::fs::write(
+        orgimport::record::lock_path(&results),
+        "pid=4242\nhost=elsewhere\nstarted=2026-01-02T03:04:05Z\ncommand=orgimport undo\n",
+    )
+    .unwrap();
 
     let out = run(
         bin_for(&sandbox, dir),
@@ -295,6 +301,11 @@ async fn undo_deletes_only_the_rows_own_organizations_whatever_the_results_file_
     );
     assert!(
         stderr.contains("customers.results.csv:4:") && stderr.contains("not this row's"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the run before (pid 4242 on host elsewhere")
+            && stderr.contains("this run takes over"),
         "{stderr}"
     );
     let left: Vec<String> = sandbox
