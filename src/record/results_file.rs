@@ -125,6 +125,18 @@ impl ParentRefs {
     }
 }
 
+/// The refusal of a results file that does not exist yet while the journal of the import
+/// that writes it lies beside it: a first import killed before its end, whose work is in its
+/// journal only. `None` when the file exists or no journal says why it does not.
+pub fn not_written_yet(path: &Path) -> Option<Error> {
+    (!path.exists() && super::journal_path(path).exists()).then(|| Error::Input {
+        path: path.to_path_buf(),
+        message: "not written yet: the import that writes it was interrupted before it finished \
+                  (its journal is beside it); rerun the same import first"
+            .into(),
+    })
+}
+
 impl ResultsFile {
     /// Reads the results file at `path`, in any version; `spec` and `default_template` are
     /// the mapping and template the import was given, so that each row's request is made as
@@ -144,6 +156,9 @@ impl ResultsFile {
         default_template: Option<&str>,
         check: &TenantCheck,
     ) -> Result<ResultsFile, Error> {
+        if let Some(refusal) = not_written_yet(path) {
+            return Err(refusal);
+        }
         super::check_regular(path, "the results file")?;
         let opened = Opened::open(path, |why| {
             format!("{why}; this is not an orgimport results file")

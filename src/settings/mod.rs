@@ -113,6 +113,11 @@ impl Settings {
         // that, not about a connection setting.
         if let Some(path) = file_read(&command) {
             if !crate::input::snapshot::is_stdin(path) {
+                if !matches!(command, Command::Import(_))
+                    && let Some(refusal) = crate::record::results_file::not_written_yet(path)
+                {
+                    return Err(refusal);
+                }
                 std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
             } else if !matches!(command, Command::Import(_)) {
                 return Err(Error::Config(format!(

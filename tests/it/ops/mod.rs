@@ -323,6 +323,27 @@ async fn undo_deletes_only_the_rows_own_organizations_whatever_the_results_file_
 }
 
 #[tokio::test]
+async fn verify_and_undo_of_an_import_killed_before_it_wrote_results_say_to_rerun_it() {
+    // A first import killed early leaves its journal and no results file yet.
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new(&customers(2));
+    std::fs::write(fixture.journal(), "").unwrap();
+    for args in [
+        &["verify", "customers.results.csv"][..],
+        &["undo", "customers.results.csv", "--yes"][..],
+    ] {
+        let out = run(bin_for(&sandbox, fixture.dir.path()), args).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("customers.results.csv") && stderr.contains("rerun the same import"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(sandbox.sandbox.stats().api_requests, 0);
+}
+
+#[tokio::test]
 async fn config_shows_flags_over_env_over_the_profile() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
