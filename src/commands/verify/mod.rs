@@ -67,19 +67,23 @@ pub(crate) struct VerifyReport {
     pub out: PathBuf,
     /// Whether Ctrl-C stopped it before every row was read.
     pub interrupted: bool,
+    /// Whether an interrupted import's journal lies beside the results file: the rows it
+    /// sent are recorded there only, and not checked.
+    pub journal_left: bool,
     /// The error that stopped it early: the tenant answered nothing but 429 for longer than
     /// the retry policy waits.
     pub stopped: Option<Error>,
 }
 
-/// Success when every created row checks out, failed on any mismatch or any unconfirmed row,
+/// Success when every created row checks out, failed on any mismatch, any unconfirmed row or
+/// an interrupted import's journal beside the results file,
 /// interrupted after Ctrl-C, fatal when [`VerifyReport::stopped`] ([`Ending`] weighs them).
 impl Concluded for VerifyReport {
     fn work(&self) -> Ending {
         Ending {
             fatal: false,
             interrupted: self.interrupted,
-            failed: self.bad_rows > 0 || self.unconfirmed > 0,
+            failed: self.bad_rows > 0 || self.unconfirmed > 0 || self.journal_left,
         }
     }
 
@@ -107,6 +111,13 @@ impl fmt::Display for VerifyReport {
                 "; {} unconfirmed rows not checked (an attempt may have created them: rerun \
                  the import to look them up)",
                 self.unconfirmed
+            )?;
+        }
+        if self.journal_left {
+            write!(
+                f,
+                "; the rows an interrupted import sent are in its journal only, not checked \
+                 (rerun the import first)"
             )?;
         }
         if self.stopped.is_some() {
@@ -196,6 +207,7 @@ pub(crate) async fn verify_under(
         bad_checks: bad.checks,
         out: results.out,
         interrupted: checked < created.len(),
+        journal_left: record::journal_path(&results.file).exists(),
         stopped: reads.stop.take_fatal(),
     })
 }

@@ -341,6 +341,23 @@ async fn verify_and_undo_of_an_import_killed_before_it_wrote_results_say_to_reru
         );
     }
     assert_eq!(sandbox.sandbox.stats().api_requests, 0);
+
+    // Once the results file is there, a journal beside it still means rows nobody checked:
+    // verify says so and does not report all ok.
+    std::fs::remove_file(fixture.journal()).unwrap();
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    std::fs::write(fixture.journal(), "").unwrap();
+    let out = run(
+        bin_for(&sandbox, fixture.dir.path()),
+        &["verify", "customers.results.csv"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not checked (rerun the import first)"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
