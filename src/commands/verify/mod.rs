@@ -165,7 +165,7 @@ pub(crate) async fn verify_under(
         template_id: template,
         quiet,
     } = settings;
-    let results_file = read_results(&results, template.as_deref())?;
+    let (results_file, journal_left) = read_results(&results, template.as_deref())?;
     record::check_report(
         &results.out,
         "the verify report",
@@ -207,17 +207,17 @@ pub(crate) async fn verify_under(
         bad_checks: bad.checks,
         out: results.out,
         interrupted: checked < created.len(),
-        journal_left: record::journal_path(&results.file).exists(),
+        journal_left,
         stopped: reads.stop.take_fatal(),
     })
 }
 
 /// Reads the results file back, warning of what it says and of an interrupted import's
-/// journal beside it (whose rows are not checked).
+/// journal beside it (whose rows are not checked); with whether that journal is there.
 fn read_results(
     results: &ResultsSettings,
     template: Option<&str>,
-) -> Result<Arc<ResultsFile>, Error> {
+) -> Result<(Arc<ResultsFile>, bool), Error> {
     let results_file = ResultsFile::read(
         &results.file,
         &results.mapping,
@@ -226,14 +226,15 @@ fn read_results(
     )?;
     record::read_back::warn(&results_file.path, &results_file.warnings);
     let journal = record::journal_path(&results_file.path);
-    if journal.exists() {
+    let journal_left = journal.exists();
+    if journal_left {
         eprintln!(
             "warning: {}: an import of these results was interrupted; the rows it sent are \
              recorded there only and are not checked (rerun the import first)",
             journal.display()
         );
     }
-    Ok(Arc::new(results_file))
+    Ok((Arc::new(results_file), journal_left))
 }
 
 /// Each template the `created` rows name, read once.
