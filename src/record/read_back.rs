@@ -206,6 +206,12 @@ fn org_id_of(cell: &str, notes: &mut Vec<String>) -> Option<String> {
             ));
             Some(id[1..].to_string())
         }
+        // orgimport marks an id that starts like a formula: unmarked, the cell was edited
+        // (or a spreadsheet evaluated it), and what it holds is not the id.
+        id if cell.starts_with(['=', '+', '@']) => {
+            notes.push(format!("org_id {id:?} is not an organization id"));
+            None
+        }
         id if is_org_id(id) => Some(id.to_string()),
         id => {
             notes.push(format!("org_id {id:?} is not an organization id"));
@@ -438,7 +444,19 @@ mod tests {
 
     #[test]
     fn created_without_a_valid_id_is_in_doubt_and_exists_without_one_is_not_done() {
-        for org_id in ["", "../x", "..", ".", "a b", "org/1", "a\\b", "caf\u{e9}"] {
+        for org_id in [
+            "",
+            "../x",
+            "..",
+            ".",
+            "a b",
+            "org/1",
+            "a\\b",
+            "caf\u{e9}",
+            "=x",
+            "+x",
+            "@x",
+        ] {
             let reading = read("created", org_id, "201", "1");
             assert!(matches!(reading, Reading::Partly { .. }), "{org_id:?}");
             let o = outcome(&reading);
