@@ -452,7 +452,7 @@ fn unpack_place(packed: u64) -> Place {
 /// and refused by the last, which files of earlier versions recorded as `failed`. A failed
 /// update (it names the `changes` it would have made) created nothing: its organization was
 /// there before, and taking it for one this tool created would let `undo` delete it.
-fn may_have_created(outcome: &Outcome) -> bool {
+pub(crate) fn may_have_created(outcome: &Outcome) -> bool {
     match outcome.status {
         Status::Unconfirmed => true,
         Status::Failed if outcome.changes.is_some() => false,

@@ -31,6 +31,10 @@ pub struct ResultRow {
     pub status: Status,
     /// The organization's id, when it exists (a valid id: [`read_back::is_org_id`]).
     pub org_id: Option<String>,
+    /// Whether an attempt at the row may have created its organization without an answer
+    /// saying so (`unconfirmed`, or `failed` without a definite refusal): a rerun looks such a
+    /// row up before sending it, and `undo` looks it up to delete what it finds.
+    pub in_doubt: bool,
     /// The row's own id (its `id` column), when it has one.
     pub id: Option<String>,
     /// The row's error, when it failed.
@@ -201,6 +205,7 @@ impl ResultsFile {
                 line: row.line,
                 name: k.name.unwrap_or_default(),
                 status: outcome.status,
+                in_doubt: super::earlier_runs::may_have_created(&outcome),
                 org_id: outcome.org_id,
                 id: k.id,
                 error: outcome.error,

@@ -43,6 +43,7 @@ mod steering;
 mod suggested_commands;
 mod template;
 mod tenant_reads;
+mod undo_edited;
 mod util;
 mod website_hosts;
 mod workbook_corpus;

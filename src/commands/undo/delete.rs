@@ -1,20 +1,44 @@
 //! Deleting the organizations undo found, deepest first: a parent only once all its children
 //! are gone, each level fanned out, each row's fate noted as its delete ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::Fate;
+use super::look_up::{Found, by_key, is_the_rows, not_its_own, not_its_own_warning, taken};
 use crate::api::{ApiClient, RetryPolicy};
 use crate::fan_out::fan_out;
 use crate::input::Numbering;
-use crate::record::{ResultsFile, Status};
+use crate::record::{ResultRow, ResultsFile, Status};
 use crate::report::progress::Progress;
 use crate::stop::Stop;
 
-/// Each row's fate, by its index in the results file, with the error that goes with it.
-pub(super) type Fates = BTreeMap<usize, (Fate, String)>;
+/// Each row's fate, by its index in the results file.
+pub(super) type Fates = BTreeMap<usize, Fated>;
+
+/// What became of one row: its fate, the error that goes with it, and the organization it
+/// was found to be when that is not the one in [`Targets`] (its org_id was another's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Fated {
+    /// What became of it.
+    pub fate: Fate,
+    /// Why, when it was not deleted.
+    pub error: String,
+    /// The organization undo found to be the row's instead of its target.
+    pub found_instead: Option<String>,
+}
+
+impl Fated {
+    /// `fate`, for the reason `error` (empty when there is none to give).
+    pub(super) fn new(fate: Fate, error: impl Into<String>) -> Fated {
+        Fated {
+            fate,
+            error: error.into(),
+            found_instead: None,
+        }
+    }
+}
 
 /// The organization of each row to delete, by the row's index in the results file: its
 /// org_id, or what a look-up found.
@@ -34,8 +58,8 @@ pub(super) struct Calls {
 }
 
 /// Deletes every one of `targets`, deepest first (a parent once all its children are), each
-/// level `calls.concurrency` at a time, noting each row's fate in `fates`; a failure is
-/// printed as it comes.
+/// level `calls.concurrency` at a time, noting each row's fate in `fates`; a failure, and an
+/// org_id found not to be its row's, is printed as it comes.
 pub(super) async fn delete_deepest_first(
     calls: &Calls,
     results_file: &ResultsFile,
@@ -50,6 +74,12 @@ pub(super) async fn delete_deepest_first(
             .or_default()
             .push(i);
     }
+    let owners: Owners = Arc::new(Mutex::new(
+        targets
+            .iter()
+            .map(|(&i, id)| (id.clone(), results_file.rows[i].line))
+            .collect(),
+    ));
     let mut progress = Progress::new(targets.len() as u64, quiet);
     for rows_at_level in levels.values() {
         fan_out(
@@ -57,22 +87,26 @@ pub(super) async fn delete_deepest_first(
             &calls.stop,
             rows_at_level.iter().copied(),
             |index| {
-                let name = results_file.rows[index].name.clone();
-                let deleted = delete(calls, targets[&index].clone(), name);
+                let row = results_file.rows[index].clone();
+                let deleted = delete(calls, targets[&index].clone(), row, owners.clone());
                 async move { (index, deleted.await) }
             },
-            |(index, (fate, error))| {
-                if fate == Fate::Failed {
+            |(index, (fated, not_its_own))| {
+                if let Some(why) = not_its_own {
+                    progress.println(&not_its_own_warning(results_file, index, &why));
+                }
+                if fated.fate == Fate::Failed {
                     let line = results_file.rows[index].line;
                     let place = Numbering::Lines.place(&results_file.path, line);
-                    progress.println(&format!("{place}: failed: {}: {error}", targets[&index]));
+                    let id = fated.found_instead.as_ref().unwrap_or(&targets[&index]);
+                    progress.println(&format!("{place}: failed: {id}: {}", fated.error));
                 }
-                progress.row_done(if fate == Fate::Failed {
+                progress.row_done(if fated.fate == Fate::Failed {
                     Status::Failed
                 } else {
                     Status::Created
                 });
-                fates.insert(index, (fate, error));
+                fates.insert(index, fated);
                 ControlFlow::Continue(())
             },
         )
@@ -81,50 +115,82 @@ pub(super) async fn delete_deepest_first(
     progress.finish();
 }
 
-/// Deletes organization `id`, the row `name`'s, as a task of its own: its fate, and the error
-/// when it failed. It is read first and deleted only when it is that row's (a results file
-/// edited by hand may name a template, or another organization that was there before).
+/// The organizations rows are to be deleted as, with the line of the row each is: an
+/// organization found for a row whose org_id is another's is taken only when no other row
+/// has it.
+type Owners = Arc<Mutex<HashMap<String, u64>>>;
+
+/// Deletes organization `id`, `row`'s, as a task of its own: its fate (with the error when it
+/// was not deleted), and why the org_id is not the row's when it was not. It is read first
+/// and deleted only when it is the row's: a results file edited by hand may give a row a
+/// template, or another organization. Then that organization is left alone, and the row's own
+/// is looked up by its key ([`by_key`]), as a rerun would, and deleted when found and no
+/// other row's (`owners`).
 fn delete(
     calls: &Calls,
     id: String,
-    name: String,
-) -> impl Future<Output = (Fate, String)> + Send + 'static {
+    row: ResultRow,
+    owners: Owners,
+) -> impl Future<Output = (Fated, Option<String>)> + Send + 'static {
     let (client, stop, policy) = (calls.client.clone(), calls.stop.clone(), calls.policy);
     async move {
         let read = policy
             .call(&stop, "a look-up", &id, || client.get(&id))
             .await;
         match read {
-            Ok(None) => return (Fate::AlreadyGone, String::new()),
-            Ok(Some(org)) if org.template => {
-                return (
-                    Fate::Failed,
-                    format!(
-                        "organization {id:?} is a template, not this row's: not deleted (was \
-                         the results file edited?)"
-                    ),
-                );
+            Ok(None) => (Fated::new(Fate::AlreadyGone, ""), None),
+            Ok(Some(org)) if is_the_rows(&org, &row) => {
+                (delete_one(&client, policy, &stop, &id).await, None)
             }
-            Ok(Some(org)) if !name.is_empty() && org.name != name => {
-                return (
-                    Fate::Failed,
-                    format!(
-                        "organization {id:?} is named {:?}, not {name:?}: not this row's, not \
-                         deleted (was the results file edited?)",
-                        org.name
+            Ok(Some(org)) => {
+                let why = not_its_own(&org, &row);
+                let fated = match by_key(&client, policy, &stop, &row).await {
+                    Found::Organization(found) => {
+                        let other = {
+                            let mut owners = owners.lock().expect("owners");
+                            match owners.get(&found) {
+                                Some(&line) if line != row.line => Some(line),
+                                _ => {
+                                    owners.insert(found.clone(), row.line);
+                                    None
+                                }
+                            }
+                        };
+                        match other {
+                            Some(line) => Fated::new(Fate::NotFound, taken(&found, line)),
+                            None => Fated {
+                                found_instead: Some(found.clone()),
+                                ..delete_one(&client, policy, &stop, &found).await
+                            },
+                        }
+                    }
+                    Found::Nothing(nothing) => Fated::new(
+                        Fate::NotFound,
+                        format!(
+                            "its org_id {id:?} is another organization's (left alone); {nothing}"
+                        ),
                     ),
-                );
+                    Found::Failed(failed) => Fated::new(Fate::Failed, failed),
+                    Found::NotAttempted => Fated::new(Fate::NotAttempted, ""),
+                };
+                (fated, Some(why))
             }
-            Ok(Some(_)) => {}
-            Err(e) => return (Fate::Failed, e.into_row_error().to_string()),
+            Err(e) => (
+                Fated::new(Fate::Failed, e.into_row_error().to_string()),
+                None,
+            ),
         }
-        let deleted = policy
-            .call(&stop, "a delete", &id, || client.delete(&id))
-            .await;
-        match deleted {
-            Ok(true) => (Fate::Deleted, String::new()),
-            Ok(false) => (Fate::AlreadyGone, String::new()),
-            Err(e) => (Fate::Failed, e.into_row_error().to_string()),
-        }
+    }
+}
+
+/// Deletes organization `id`, read as the row's.
+async fn delete_one(client: &ApiClient, policy: RetryPolicy, stop: &Stop, id: &str) -> Fated {
+    let deleted = policy
+        .call(stop, "a delete", id, || client.delete(id))
+        .await;
+    match deleted {
+        Ok(true) => Fated::new(Fate::Deleted, ""),
+        Ok(false) => Fated::new(Fate::AlreadyGone, ""),
+        Err(e) => Fated::new(Fate::Failed, e.into_row_error().to_string()),
     }
 }

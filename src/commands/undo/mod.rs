@@ -1,7 +1,9 @@
 //! `orgimport undo RESULTS.csv`: deletes the organizations the tool created, to roll back a
 //! rehearsal. Rows with status `created` are deleted by their org_id; rows with status
-//! `unconfirmed` (an attempt may have created them) are looked up first, by id (their org_id,
-//! else the row's own id) or else by name, and deleted when found. Rows `exists` (there before
+//! `unconfirmed` (an attempt may have created them) are looked up first, by their org_id, then
+//! as a rerun looks them up (the row's own id, else its name), and deleted when found. An
+//! org_id that names another organization than the row's (the file was edited) is left alone,
+//! said on stderr with its line, and the row's own looked up instead. Rows `exists` (there before
 //! the tool's first attempt) are never touched. Deepest children first, after a confirmation on
 //! a terminal or `--yes`. Each row's fate goes to the undo report
 //! (`line,name,org_id,result,error`), and rows whose organization is gone are marked `not_sent`
@@ -26,7 +28,7 @@ use crate::{Error, ExitStatus};
 mod delete;
 mod look_up;
 
-use delete::{Calls, Fates, Targets, delete_deepest_first};
+use delete::{Calls, Fated, Fates, Targets, delete_deepest_first};
 use look_up::find_targets;
 
 /// The report's columns.
@@ -78,6 +80,8 @@ pub struct UndoReport {
     pub already_gone: usize,
     /// Deletes of `created` rows' organizations that failed.
     pub failed: usize,
+    /// `created` rows whose org_id was another organization's, and whose own was not found.
+    pub created_not_found: usize,
     /// Rows with status `unconfirmed`, looked up.
     pub unconfirmed: usize,
     /// Of those, rows whose organization was found and deleted (or gone by the delete).
@@ -123,9 +127,13 @@ impl fmt::Display for UndoReport {
         }
         write!(
             f,
-            "undo: {} created organizations: {} deleted, {} already gone, {} failed; ",
-            self.created, self.deleted, self.already_gone, self.failed
+            "undo: {} created organizations: {} deleted, {} already gone, ",
+            self.created, self.deleted, self.already_gone
         )?;
+        if self.created_not_found > 0 {
+            write!(f, "{} not found, ", self.created_not_found)?;
+        }
+        write!(f, "{} failed; ", self.failed)?;
         if self.unconfirmed > 0 {
             write!(
                 f,
@@ -229,9 +237,9 @@ pub async fn undo_under(
     write_report(&results.out, &results_file, &fates, &targets)?;
     // Rows whose organization is gone are marked to be sent again, so that the next import
     // creates them instead of skipping them as done or looking them up.
-    results_file.mark_not_sent(|index| match fates.get(&index) {
-        Some((Fate::Deleted | Fate::AlreadyGone, _)) => Some(UNDONE),
-        Some((Fate::NotFound, _)) => Some(NOT_FOUND),
+    results_file.mark_not_sent(|index| match fates.get(&index).map(|f| f.fate) {
+        Some(Fate::Deleted | Fate::AlreadyGone) => Some(UNDONE),
+        Some(Fate::NotFound) => Some(NOT_FOUND),
         _ => None,
     })?;
     report.out = Some(results.out);
@@ -274,7 +282,7 @@ struct ToUndo {
     /// Rows `created` with an org_id: deleted by it.
     created: Vec<usize>,
     /// Rows `unconfirmed`: looked up first.
-    unconfirmed: Vec<usize>,
+    in_doubt: Vec<usize>,
 }
 
 impl ToUndo {
@@ -286,20 +294,20 @@ impl ToUndo {
         };
         ToUndo {
             created: which(|row| row.status == Status::Created && row.org_id.is_some()),
-            unconfirmed: which(|row| row.status == Status::Unconfirmed),
+            in_doubt: which(|row| row.status == Status::Unconfirmed),
         }
     }
 
     /// Whether there is nothing to do.
     fn is_empty(&self) -> bool {
-        self.created.is_empty() && self.unconfirmed.is_empty()
+        self.created.is_empty() && self.in_doubt.is_empty()
     }
 
     /// The report before anything is done: what there is to do and what is kept.
     fn report(&self, results_file: &ResultsFile) -> UndoReport {
         UndoReport {
             created: self.created.len(),
-            unconfirmed: self.unconfirmed.len(),
+            unconfirmed: self.in_doubt.len(),
             kept_existing: (results_file.rows.iter())
                 .filter(|e| e.status == Status::Exists)
                 .count(),
@@ -315,12 +323,12 @@ impl ToUndo {
              [y/N] ",
             self.created.len(),
             results_file.path.display(),
-            if self.unconfirmed.is_empty() {
+            if self.in_doubt.is_empty() {
                 String::new()
             } else {
                 format!(
                     ", and the {found} found for its {} unconfirmed rows",
-                    self.unconfirmed.len()
+                    self.in_doubt.len()
                 )
             },
             tenant.tenant,
@@ -332,17 +340,18 @@ impl ToUndo {
 impl UndoReport {
     /// Counts each row's fate into the report; a row with none was not attempted.
     fn count(&mut self, todo: &ToUndo, results_file: &ResultsFile, fates: &mut Fates) {
-        for &i in todo.created.iter().chain(&todo.unconfirmed) {
+        for &i in todo.created.iter().chain(&todo.in_doubt) {
             let fate = fates
                 .entry(i)
-                .or_insert((Fate::NotAttempted, String::new()))
-                .0;
+                .or_insert_with(|| Fated::new(Fate::NotAttempted, ""))
+                .fate;
             let was_created = results_file.rows[i].status == Status::Created;
             match (fate, was_created) {
                 (Fate::Deleted | Fate::AlreadyGone, false) => self.unconfirmed_deleted += 1,
                 (Fate::Deleted, true) => self.deleted += 1,
                 (Fate::AlreadyGone, true) => self.already_gone += 1,
-                (Fate::NotFound, _) => self.not_found += 1,
+                (Fate::NotFound, true) => self.created_not_found += 1,
+                (Fate::NotFound, false) => self.not_found += 1,
                 (Fate::Failed, true) => self.failed += 1,
                 (Fate::Failed, false) => self.unconfirmed_failed += 1,
                 (Fate::NotAttempted, _) => self.interrupted = true,
@@ -381,15 +390,20 @@ fn write_report(
 ) -> Result<(), Error> {
     let mut file = CsvOut::create(out, b',')?;
     file.row(COLUMNS)?;
-    for (index, (fate, error)) in fates {
+    for (index, fated) in fates {
         let e = &results_file.rows[*index];
         let line = e.line.to_string();
-        let org_id = targets
-            .get(index)
-            .map(String::as_str)
+        let org_id = (fated.found_instead.as_deref())
+            .or(targets.get(index).map(String::as_str))
             .or(e.org_id.as_deref())
             .unwrap_or("");
-        file.row([line.as_str(), &e.name, org_id, fate.as_str(), error])?;
+        file.row([
+            line.as_str(),
+            &e.name,
+            org_id,
+            fated.fate.as_str(),
+            &fated.error,
+        ])?;
     }
     file.finish()
 }

@@ -261,7 +261,8 @@ async fn undo_deletes_what_the_run_created_children_first_and_never_what_existed
 async fn undo_deletes_only_the_rows_own_organizations_whatever_the_results_file_says() {
     // A results file edited by hand: one created row's org_id names the tenant's template,
     // another's an organization that was there before the run. Undo reads each before it
-    // deletes: those two are left, said on stderr with their lines, and the rest deleted.
+    // deletes: those two are left, said on stderr with their lines, and the rows' own
+    // organizations are looked up by name, as a rerun looks a row up, and deleted.
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     sandbox
         .sandbox
@@ -294,13 +295,23 @@ async fn undo_deletes_only_the_rows_own_organizations_whatever_the_results_file_
     )
     .await;
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("customers.results.csv:3:") && stderr.contains("is a template"),
+        stderr.contains(&format!(
+            "customers.results.csv: line 3: its org_id {template:?} is not this row's \
+             organization (the template, not \"customer-00001\""
+        )),
         "{stderr}"
     );
     assert!(
-        stderr.contains("customers.results.csv:4:") && stderr.contains("not this row's"),
+        stderr.contains(
+            "customers.results.csv: line 4: its org_id \"pre-existing\" is not this row's \
+             organization (named \"existing-org\", not \"customer-00002\""
+        ) && stderr.contains("looked up by its name \"customer-00002\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("undo: 4 created organizations: 4 deleted, 0 already gone, 0 failed"),
         "{stderr}"
     );
     assert!(
@@ -316,10 +327,14 @@ async fn undo_deletes_only_the_rows_own_organizations_whatever_the_results_file_
         .collect();
     assert!(left.contains(&template), "the template is there: {left:?}");
     assert!(left.contains(&"pre-existing".to_string()), "{left:?}");
-    // The two rows' own organizations were not named, so they stay; the other two are gone.
-    assert!(left.contains(&kept_2) && left.contains(&kept_3), "{left:?}");
-    assert!(!left.contains(&rows[0]["org_id"]), "{left:?}");
-    assert!(!left.contains(&rows[3]["org_id"]), "{left:?}");
+    // Every row's own organization is gone, the two edited rows' found by name.
+    assert_eq!(left.len(), 2, "{left:?}");
+    let report: Vec<(String, String)> = csv_rows(&dir.join("customers.undo.csv"))
+        .into_iter()
+        .map(|r| (r["org_id"].clone(), r["result"].clone()))
+        .collect();
+    assert!(report.contains(&(kept_2, "deleted".into())), "{report:?}");
+    assert!(report.contains(&(kept_3, "deleted".into())), "{report:?}");
 }
 
 #[tokio::test]

@@ -1,0 +1,82 @@
+//! `undo` and the rerun of a results file edited by hand, over HTTP against the sandbox: a
+//! row whose org_id names another organization is looked up by its key (its id, else its
+//! name) as a rerun looks it up, the other organization left alone; undo and the rerun read
+//! a row that may have created its organization alike; each row undone says what became of
+//! its organization.
+
+use std::collections::HashMap;
+
+use orgimport::record::Status;
+use orgimport::sandbox::SandboxConfig;
+
+use crate::fixture::{Fixture, csv_rows};
+use crate::ops::{bin_for, run, text};
+use crate::util::start_sandbox;
+
+/// The rows of the CSV at `path` by name.
+fn by_name(path: &std::path::Path) -> HashMap<String, HashMap<String, String>> {
+    csv_rows(path)
+        .into_iter()
+        .map(|row| (row["name"].clone(), row))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unconfirmed_row_given_another_rows_org_id_is_undone_by_name_and_created_again() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\ngamma\n");
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let rows = by_name(&fixture.results());
+    let (alpha, gamma) = (
+        rows["alpha"]["org_id"].clone(),
+        rows["gamma"]["org_id"].clone(),
+    );
+    // gamma's line edited to unconfirmed, with alpha's org_id pasted in.
+    let original = std::fs::read_to_string(fixture.results()).unwrap();
+    let edited = original.replace(
+        &format!("gamma,created,{gamma},"),
+        &format!("gamma,unconfirmed,{alpha},"),
+    );
+    assert_ne!(edited, original);
+    std::fs::write(fixture.results(), &edited).unwrap();
+
+    let dir = fixture.dir.path();
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "customers.results.csv: line 4: its org_id {alpha:?} is not this row's \
+             organization (named \"alpha\", not \"gamma\""
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 unconfirmed rows looked up: 1 found and deleted, 0 not found"),
+        "{stderr}"
+    );
+    // gamma's own organization is gone with the others: nothing of the tool's is left.
+    let left: Vec<String> = (sandbox.sandbox.organizations().into_iter())
+        .filter(|o| !o.template)
+        .map(|o| o.name)
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let report = by_name(&dir.join("customers.undo.csv"));
+    assert_eq!(
+        (
+            report["gamma"]["result"].as_str(),
+            report["gamma"]["org_id"].as_str()
+        ),
+        ("deleted", gamma.as_str())
+    );
+
+    // The rerun creates every row again, none recorded `exists`.
+    let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(again.count(Status::Created), 3, "{again}");
+    assert_eq!(again.count(Status::Exists), 0, "{again}");
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 6);
+}
