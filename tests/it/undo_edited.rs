@@ -80,3 +80,51 @@ async fn an_unconfirmed_row_given_another_rows_org_id_is_undone_by_name_and_crea
     assert_eq!(again.count(Status::Exists), 0, "{again}");
     assert_eq!(sandbox.sandbox.stats().creates_committed, 6);
 }
+
+#[tokio::test]
+async fn a_created_row_edited_to_failed_without_its_org_id_is_looked_up_by_undo_as_by_the_rerun() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\ngamma\n");
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let beta = by_name(&fixture.results())["beta"]["org_id"].clone();
+    // The status and the org_id edited away; the 201 still says a create went through, so
+    // the rerun would look the row up and record it `created`: undo looks it up too.
+    let original = std::fs::read_to_string(fixture.results()).unwrap();
+    let edited = original.replace(&format!("beta,created,{beta},201,"), "beta,failed,,201,");
+    assert_ne!(edited, original);
+    std::fs::write(fixture.results(), &edited).unwrap();
+
+    let dir = fixture.dir.path();
+    let out = run(
+        bin_for(&sandbox, dir),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "1 rows in doubt looked up (0 unconfirmed, 1 failed after an attempt that may have \
+             created it): 1 found and deleted, 0 not found, 0 failed"
+        ),
+        "{stderr}"
+    );
+    let left: Vec<String> = (sandbox.sandbox.organizations().into_iter())
+        .filter(|o| !o.template)
+        .map(|o| o.name)
+        .collect();
+    assert!(left.is_empty(), "undo removes what import made: {left:?}");
+    let report = by_name(&dir.join("customers.undo.csv"));
+    assert_eq!(
+        (
+            report["beta"]["result"].as_str(),
+            report["beta"]["org_id"].as_str()
+        ),
+        ("deleted", beta.as_str())
+    );
+
+    // Every organization created exactly once per import: the rerun creates the three again.
+    let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(again.count(Status::Created), 3, "{again}");
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 6);
+}

@@ -1,14 +1,14 @@
 //! `orgimport undo RESULTS.csv`: deletes the organizations the tool created, to roll back a
-//! rehearsal. Rows with status `created` are deleted by their org_id; rows with status
-//! `unconfirmed` (an attempt may have created them) are looked up first, by their org_id, then
-//! as a rerun looks them up (the row's own id, else its name), and deleted when found. An
-//! org_id that names another organization than the row's (the file was edited) is left alone,
-//! said on stderr with its line, and the row's own looked up instead. Rows `exists` (there before
-//! the tool's first attempt) are never touched. Deepest children first, after a confirmation on
-//! a terminal or `--yes`. Each row's fate goes to the undo report
-//! (`line,name,org_id,result,error`), and rows whose organization is gone are marked `not_sent`
-//! in the results file, so that importing again creates them again.
-
+//! rehearsal. Rows with status `created` are deleted by their org_id; rows in doubt
+//! (`unconfirmed`, or `failed` after an attempt that may have created them, as a rerun reads
+//! them) are looked up first, by their org_id, then as a rerun looks them up (the row's own
+//! id, else its name), and deleted when found. An org_id that names another organization than
+//! the row's (the file was edited) is left alone, said on stderr with its line, and the row's
+//! own looked up instead. Rows `exists` (there before the tool's first attempt) are never
+//! touched. Deepest children first, after a confirmation on a terminal or `--yes`. Each row's
+//! fate goes to the undo report (`line,name,org_id,result,error`), and rows whose
+//! organization is gone are marked `not_sent` in the results file, so that importing again
+//! creates them again.
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -82,8 +82,11 @@ pub struct UndoReport {
     pub failed: usize,
     /// `created` rows whose org_id was another organization's, and whose own was not found.
     pub created_not_found: usize,
-    /// Rows with status `unconfirmed`, looked up.
+    /// Rows in doubt, looked up: `unconfirmed`, and `failed` after an attempt that may have
+    /// created the organization.
     pub unconfirmed: usize,
+    /// Of those, rows `failed` (after an attempt that may have created the organization).
+    pub failed_in_doubt: usize,
     /// Of those, rows whose organization was found and deleted (or gone by the delete).
     pub unconfirmed_deleted: usize,
     /// Of those, rows whose organization was not found.
@@ -135,10 +138,22 @@ impl fmt::Display for UndoReport {
         }
         write!(f, "{} failed; ", self.failed)?;
         if self.unconfirmed > 0 {
+            if self.failed_in_doubt == 0 {
+                write!(f, "{} unconfirmed rows looked up: ", self.unconfirmed)?;
+            } else {
+                write!(
+                    f,
+                    "{} rows in doubt looked up ({} unconfirmed, {} failed after an attempt that \
+                     may have created it): ",
+                    self.unconfirmed,
+                    self.unconfirmed - self.failed_in_doubt,
+                    self.failed_in_doubt
+                )?;
+            }
             write!(
                 f,
-                "{} unconfirmed rows looked up: {} found and deleted, {} not found, {} failed; ",
-                self.unconfirmed, self.unconfirmed_deleted, self.not_found, self.unconfirmed_failed
+                "{} found and deleted, {} not found, {} failed; ",
+                self.unconfirmed_deleted, self.not_found, self.unconfirmed_failed
             )?;
         }
         write!(
@@ -281,7 +296,8 @@ fn take_results(file: &Path, quiet: bool) -> Result<ResultsLock, Error> {
 struct ToUndo {
     /// Rows `created` with an org_id: deleted by it.
     created: Vec<usize>,
-    /// Rows `unconfirmed`: looked up first.
+    /// Rows in doubt: `unconfirmed`, or `failed` after an attempt that may have created the
+    /// organization (a rerun looks them up before sending them): looked up first.
     in_doubt: Vec<usize>,
 }
 
@@ -294,7 +310,7 @@ impl ToUndo {
         };
         ToUndo {
             created: which(|row| row.status == Status::Created && row.org_id.is_some()),
-            in_doubt: which(|row| row.status == Status::Unconfirmed),
+            in_doubt: which(|row| row.in_doubt),
         }
     }
 
@@ -308,6 +324,9 @@ impl ToUndo {
         UndoReport {
             created: self.created.len(),
             unconfirmed: self.in_doubt.len(),
+            failed_in_doubt: (self.in_doubt.iter())
+                .filter(|&&i| results_file.rows[i].status == Status::Failed)
+                .count(),
             kept_existing: (results_file.rows.iter())
                 .filter(|e| e.status == Status::Exists)
                 .count(),
@@ -327,7 +346,7 @@ impl ToUndo {
                 String::new()
             } else {
                 format!(
-                    ", and the {found} found for its {} unconfirmed rows",
+                    ", and the {found} found for its {} rows in doubt",
                     self.in_doubt.len()
                 )
             },
