@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use orgimport::commands::undo::{ALREADY_GONE, UNDONE};
 use orgimport::record::Status;
 use orgimport::sandbox::SandboxConfig;
 
@@ -127,4 +128,47 @@ async fn a_created_row_edited_to_failed_without_its_org_id_is_looked_up_by_undo_
     let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
     assert_eq!(again.count(Status::Created), 3, "{again}");
     assert_eq!(sandbox.sandbox.stats().creates_committed, 6);
+}
+
+#[tokio::test]
+async fn undo_says_in_the_results_file_which_organizations_it_deleted_and_which_were_gone() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\n");
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let beta = by_name(&fixture.results())["beta"]["org_id"].clone();
+    // beta deleted by someone else before the undo.
+    let token = sandbox.token().await;
+    let deleted = (sandbox.client.delete(sandbox.org_url(&beta)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+
+    let out = run(
+        bin_for(&sandbox, fixture.dir.path()),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("2 created organizations: 1 deleted, 1 already gone"),
+        "{stderr}"
+    );
+    let rows = by_name(&fixture.results());
+    assert_eq!(
+        (
+            rows["alpha"]["status"].as_str(),
+            rows["alpha"]["error"].as_str()
+        ),
+        ("not_sent", UNDONE)
+    );
+    assert_eq!(
+        (
+            rows["beta"]["status"].as_str(),
+            rows["beta"]["error"].as_str()
+        ),
+        ("not_sent", ALREADY_GONE)
+    );
 }

@@ -37,7 +37,12 @@ pub const COLUMNS: [&str; 5] = ["line", "name", "org_id", "result", "error"];
 /// The error written into the results file for a row whose organization was deleted.
 pub const UNDONE: &str = "deleted by orgimport undo; import again to create it";
 
-/// The error written into the results file for an `unconfirmed` row whose organization undo
+/// The error written into the results file for a row whose organization undo found gone
+/// already (deleted since by someone else, or by an undo before).
+pub const ALREADY_GONE: &str =
+    "already gone when orgimport undo went to delete it; import again to create it";
+
+/// The error written into the results file for a row in doubt whose organization undo
 /// looked for and did not find.
 pub const NOT_FOUND: &str = "looked up by orgimport undo and not found; import again to create it";
 
@@ -253,7 +258,8 @@ pub async fn undo_under(
     // Rows whose organization is gone are marked to be sent again, so that the next import
     // creates them instead of skipping them as done or looking them up.
     results_file.mark_not_sent(|index| match fates.get(&index).map(|f| f.fate) {
-        Some(Fate::Deleted | Fate::AlreadyGone) => Some(UNDONE),
+        Some(Fate::Deleted) => Some(UNDONE),
+        Some(Fate::AlreadyGone) => Some(ALREADY_GONE),
         Some(Fate::NotFound) => Some(NOT_FOUND),
         _ => None,
     })?;
