@@ -262,6 +262,7 @@ async fn run_verify(State(console): State<Arc<Console>>) -> Result<Json<Value>, 
         "exit_code": report.exit_status().code(),
         "checked": report.checked,
         "bad_rows": report.bad_rows,
+        "unchecked_rows": report.unchecked_rows,
         "unconfirmed": report.unconfirmed,
         "report": report.out.file_name().map(|n| n.to_string_lossy().into_owned()),
     })))

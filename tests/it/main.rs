@@ -45,6 +45,7 @@ mod template;
 mod tenant_reads;
 mod undo_edited;
 mod util;
+mod verify_checks;
 mod website_hosts;
 mod workbook_corpus;
 mod workbook_files;

@@ -2,7 +2,9 @@
 //! row the run created is read back from the API and checked: it exists, its name, parent and
 //! metadata are the row's, and it carries its template's authentication mechanisms and
 //! metadata schema. Every check is a line of the verify report
-//! (`line,name,org_id,check,expected,actual,result`). A row `unconfirmed` (an attempt may have
+//! (`line,name,org_id,check,expected,actual,result`). A row whose read the API refused or did
+//! not answer (a check `error`) could not be checked, and is counted apart from the rows with
+//! mismatches. A row `unconfirmed` (an attempt may have
 //! created it, nothing confirmed it) cannot be checked: it gets one line saying so, and makes
 //! the exit code 1 until an import settles it.
 
@@ -57,11 +59,14 @@ pub(crate) struct VerifyReport {
     pub created: usize,
     /// Rows read back.
     pub checked: usize,
-    /// Rows with at least one check not `ok`.
+    /// Rows with at least one check `mismatch`.
     pub bad_rows: usize,
+    /// Rows not checked whole, with no mismatch: a read the API refused or did not answer
+    /// (a check `error`), including reads cut by Ctrl-C.
+    pub unchecked_rows: usize,
     /// Rows with status `unconfirmed`, which cannot be checked until an import settles them.
     pub unconfirmed: usize,
-    /// Checks not `ok`.
+    /// Checks `mismatch`.
     pub bad_checks: usize,
     /// Where the report is.
     pub out: PathBuf,
@@ -75,15 +80,18 @@ pub(crate) struct VerifyReport {
     pub stopped: Option<Error>,
 }
 
-/// Success when every created row checks out, failed on any mismatch, any unconfirmed row or
-/// an interrupted import's journal beside the results file,
+/// Success when every created row checks out, failed on any mismatch, any row that could not
+/// be checked, any unconfirmed row or an interrupted import's journal beside the results file,
 /// interrupted after Ctrl-C, fatal when [`VerifyReport::stopped`] ([`Ending`] weighs them).
 impl Concluded for VerifyReport {
     fn work(&self) -> Ending {
         Ending {
             fatal: false,
             interrupted: self.interrupted,
-            failed: self.bad_rows > 0 || self.unconfirmed > 0 || self.journal_left,
+            failed: self.bad_rows > 0
+                || self.unchecked_rows > 0
+                || self.unconfirmed > 0
+                || self.journal_left,
         }
     }
 
@@ -97,14 +105,22 @@ impl fmt::Display for VerifyReport {
         write!(
             f,
             "verify: {} of {} created organizations checked: {} ok, {} with mismatches \
-             ({} checks failed); report: {}",
+             ({} checks failed)",
             self.checked,
             self.created,
-            self.checked - self.bad_rows,
+            self.checked - self.bad_rows - self.unchecked_rows,
             self.bad_rows,
             self.bad_checks,
-            crate::stdout::shown(&self.out)
         )?;
+        if self.unchecked_rows > 0 {
+            write!(
+                f,
+                ", {} could not be checked (the API refused or did not answer: their `error` \
+                 lines say why; rerun verify to check them)",
+                self.unchecked_rows
+            )?;
+        }
+        write!(f, "; report: {}", crate::stdout::shown(&self.out))?;
         if self.unconfirmed > 0 {
             write!(
                 f,
@@ -203,6 +219,7 @@ pub(crate) async fn verify_under(
         created: created.len(),
         checked,
         bad_rows: bad.rows,
+        unchecked_rows: bad.unchecked_rows,
         unconfirmed: unconfirmed_rows,
         bad_checks: bad.checks,
         out: results.out,
@@ -289,27 +306,40 @@ async fn check_rows(
     (checks, fanned.started)
 }
 
-/// The checks not `ok`: how many, and on how many rows.
+/// The checks not `ok`: the mismatches, on how many rows, and the rows that could not be
+/// checked (an `error`, and no mismatch).
 struct Bad {
-    /// Checks not `ok`.
+    /// Checks `mismatch`.
     checks: usize,
     /// Rows with at least one.
     rows: usize,
+    /// Rows with no mismatch and at least one `error`.
+    unchecked_rows: usize,
 }
 
 impl Bad {
     /// Counts the checks of `checks` that are not `ok`, and their rows.
     fn of(checks: &[Check]) -> Bad {
-        let mut lines: Vec<u64> = (checks.iter())
-            .filter(|c| c.result != "ok")
-            .map(|c| c.line)
-            .collect();
-        lines.sort_unstable();
-        let checks = lines.len();
-        lines.dedup();
+        let lines_with = |result: &str| -> Vec<u64> {
+            let mut lines: Vec<u64> = (checks.iter())
+                .filter(|c| c.result == result)
+                .map(|c| c.line)
+                .collect();
+            lines.sort_unstable();
+            lines
+        };
+        let mut mismatched = lines_with("mismatch");
+        let checks = mismatched.len();
+        mismatched.dedup();
+        let mut errors = lines_with("error");
+        errors.dedup();
+        let unchecked_rows = (errors.iter())
+            .filter(|line| mismatched.binary_search(line).is_err())
+            .count();
         Bad {
             checks,
-            rows: lines.len(),
+            rows: mismatched.len(),
+            unchecked_rows,
         }
     }
 }

@@ -1,0 +1,64 @@
+//! `verify` over HTTP against the sandbox (behind a test server that refuses what a test
+//! says): a row it could not read is counted apart from a mismatch, and an org_id that is the
+//! template's is named as such.
+
+use std::sync::{Arc, Mutex};
+
+use orgimport::sandbox::SandboxConfig;
+use serde_json::json;
+
+use crate::fixture::{Fixture, csv_rows, import_with};
+use crate::hostile::{self, json as reply};
+use crate::network::{args_via, bin_at};
+use crate::ops::{run, text};
+use crate::util::start_sandbox;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_counts_rows_it_could_not_read_apart_from_mismatches() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    // A front that, once told to, refuses every read of beta's organization.
+    let refuse: Arc<Mutex<Option<String>>> = Arc::default();
+    let refused = refuse.clone();
+    let front = hostile::serve(Some(sandbox.base_url.clone()), move |seen| {
+        let path = refused.lock().unwrap().clone()?;
+        (seen.method == "GET" && seen.path.ends_with(&path)).then(|| {
+            reply(
+                400,
+                &json!({"error": "bad_request", "error_description": "refused"}),
+            )
+        })
+    })
+    .await;
+    let fixture = Fixture::new("name\nalpha\nbeta\ngamma\n");
+    import_with(args_via(
+        &fixture,
+        &sandbox,
+        &front.url,
+        &["--rate", "1000"],
+    ))
+    .await
+    .unwrap();
+    let rows = csv_rows(&fixture.results());
+    let beta = rows[1]["org_id"].clone();
+    *refuse.lock().unwrap() = Some(format!("/organizations/{beta}"));
+
+    let dir = fixture.dir.path();
+    let out = run(
+        bin_at(&sandbox, &front.url, dir),
+        &["verify", "customers.results.csv"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "verify: 3 of 3 created organizations checked: 2 ok, 0 with mismatches (0 checks \
+             failed), 1 could not be checked (the API refused or did not answer"
+        ),
+        "{stderr}"
+    );
+    let report = csv_rows(&dir.join("customers.verify.csv"));
+    let errors: Vec<_> = report.iter().filter(|r| r["result"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{report:?}");
+    assert_eq!(errors[0]["org_id"], beta);
+}
