@@ -20,8 +20,11 @@ use std::time::Duration;
 /// What an import did, for the summary line and the exit code.
 #[derive(Debug)]
 pub struct Summary {
-    /// Rows in the input.
+    /// Rows in the input (0 when the run stopped before it counted them).
     pub rows: usize,
+    /// Whether the run counted the rows: false when a fatal error stopped it before (`rows`
+    /// and `counts` then say nothing of the input).
+    pub rows_counted: bool,
     /// Rows by final status (this run and earlier ones).
     pub counts: HashMap<Status, u64>,
     /// Rows an earlier run had finished, not sent again.
@@ -95,6 +98,7 @@ impl Summary {
     pub fn stopped_before_sending(fatal: Error, results: PathBuf, elapsed: Duration) -> Summary {
         Summary {
             rows: 0,
+            rows_counted: false,
             counts: HashMap::new(),
             done_before: 0,
             sent: 0,
@@ -256,6 +260,7 @@ impl<'a> RunReport<'a> {
             .collect();
         json!({
             "rows": s.rows,
+            "rows_counted": s.rows_counted,
             "counts": counts,
             "done_before": s.done_before,
             "sent": s.sent,
@@ -290,13 +295,22 @@ impl<'a> RunReport<'a> {
     /// # Errors
     /// [`Error::Io`] when it cannot be written.
     pub fn write_json(&self, path: &Path) -> Result<(), Error> {
-        let text = serde_json::to_string_pretty(&self.to_json()).expect("JSON always serialises");
-        let bytes = (text + "\n").into_bytes();
-        if stdout::is_stdout(path) {
-            return stdout::write_all(&bytes).map_err(|e| Error::io(stdout::shown(path), e));
-        }
-        private_file::write(path, &bytes).map_err(|e| Error::io(path, e))
+        write_json(path, &self.to_json())
     }
+}
+
+/// Writes `json` to `path` (0600 when new, never through a link: [`private_file`]), or to
+/// standard output when `path` is `-`.
+///
+/// # Errors
+/// [`Error::Io`] when it cannot be written.
+pub fn write_json(path: &Path, json: &Value) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(json).expect("JSON always serialises");
+    let bytes = (text + "\n").into_bytes();
+    if stdout::is_stdout(path) {
+        return stdout::write_all(&bytes).map_err(|e| Error::io(stdout::shown(path), e));
+    }
+    private_file::write(path, &bytes).map_err(|e| Error::io(path, e))
 }
 
 fn round(x: f64) -> f64 {

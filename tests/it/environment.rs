@@ -372,7 +372,64 @@ async fn a_run_stopped_before_sending_still_writes_its_summary_json() {
     let summary = json(&dir.join("s.json"));
     assert_eq!(summary["exit_code"], 2, "{summary}");
     assert_eq!(summary["counts"]["created"], 0, "{summary}");
+    // Its `rows` is not the input's: it says it stopped before counting them.
+    assert_eq!(summary["rows_counted"], false, "{summary}");
     let fatal = summary["fatal"].as_str().unwrap();
     assert!(fatal.contains("refused the credentials"), "{fatal}");
     assert_eq!(sandbox.sandbox.stats().api_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_writes_its_summary_json_too() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name,email\nalpha,ops@alpha.example.com\nbeta,not an email\n");
+    let dir = fixture.dir.path();
+
+    let out = run(
+        bin_for(&sandbox, dir),
+        &[
+            "import",
+            "customers.csv",
+            "--dry-run",
+            "--summary-json",
+            "s.json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("dry run, nothing sent"));
+    let summary = json(&dir.join("s.json"));
+    assert_eq!(summary["dry_run"], true, "{summary}");
+    assert_eq!(summary["rows"], 2, "{summary}");
+    assert_eq!(summary["rows_counted"], true, "{summary}");
+    assert_eq!(summary["to_create"], 1, "{summary}");
+    assert_eq!(summary["invalid"], 1, "{summary}");
+    assert_eq!(summary["exit_code"], 1, "{summary}");
+
+    // To stdout, the JSON alone; stopped before counting the rows (the file named as the
+    // results file is not one), it says so.
+    std::fs::write(fixture.results(), "notes\nnot a results file\n").unwrap();
+    let out = run(
+        bin_for(&sandbox, dir),
+        &[
+            "import",
+            "customers.csv",
+            "--dry-run",
+            "--summary-json",
+            "-",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["rows_counted"], false, "{summary}");
+    assert_eq!(summary["exit_code"], 2, "{summary}");
+    assert!(
+        summary["fatal"]
+            .as_str()
+            .unwrap()
+            .contains("not an orgimport results file"),
+        "{summary}"
+    );
+    assert_eq!(sandbox.sandbox.stats().create_requests, 0);
 }

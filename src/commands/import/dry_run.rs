@@ -1,8 +1,11 @@
 //! `orgimport import --dry-run`: everything an import does before the network, and nothing
 //! after. Shows the exact JSON the first rows would be sent as, and counts the rows that would
-//! be created, skipped (done by an earlier run) and the invalid ones.
+//! be created, skipped (done by an earlier run) and the invalid ones; with `--summary-json`,
+//! the counts as JSON too (the text then goes to stderr when the JSON goes to stdout).
 
 use std::fmt::Write as _;
+
+use serde_json::{Value, json};
 
 use crate::api::RetryPolicy;
 use crate::exit::Ending;
@@ -43,15 +46,66 @@ impl DryRun {
         }
         .status()
     }
+
+    /// The counts as the summary JSON: `dry_run` true, and, as a run's, `rows`,
+    /// `rows_counted`, `exit_code` and `fatal`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "dry_run": true,
+            "rows": self.rows,
+            "rows_counted": true,
+            "to_create": self.to_create,
+            "skipped": self.skipped,
+            "invalid": self.invalid,
+            "exit_code": self.exit_status().code(),
+            "fatal": Value::Null,
+        })
+    }
 }
 
-/// `orgimport import --dry-run`: prints what [`dry_run`] found.
+/// The summary JSON of a dry run that `fatal` stopped before it counted the rows.
+fn fatal_json(fatal: &Error) -> Value {
+    json!({
+        "dry_run": true,
+        "rows": 0,
+        "rows_counted": false,
+        "to_create": 0,
+        "skipped": 0,
+        "invalid": 0,
+        "exit_code": ExitStatus::Fatal.code(),
+        "fatal": fatal.to_string(),
+    })
+}
+
+/// `orgimport import --dry-run`: prints what [`dry_run`] found, and writes it as JSON where
+/// `--summary-json` says (a dry run stopped by a fatal error included, its `fatal` set).
 ///
 /// # Errors
-/// As [`dry_run`].
+/// As [`dry_run`]; an unwritable summary JSON.
 pub async fn run(settings: &ImportSettings) -> anyhow::Result<ExitStatus> {
-    let dry = dry_run(settings).await?;
-    print!("{}", dry.text);
+    let dry = dry_run(settings).await;
+    let Some(path) = &settings.summary_json else {
+        let dry = dry?;
+        print!("{}", dry.text);
+        return Ok(dry.exit_status());
+    };
+    let json = dry.as_ref().map_or_else(fatal_json, DryRun::to_json);
+    let written = crate::report::summary::write_json(path, &json);
+    let (dry, written) = match (dry, written) {
+        (Ok(dry), written) => (dry, written),
+        (Err(fatal), Err(unwritten)) => {
+            eprintln!("error: {unwritten}");
+            return Err(fatal.into());
+        }
+        (Err(fatal), Ok(())) => return Err(fatal.into()),
+    };
+    // Standard output holds the JSON alone when it goes there.
+    if crate::stdout::is_stdout(path) {
+        eprint!("{}", dry.text);
+    } else {
+        print!("{}", dry.text);
+    }
+    written?;
     Ok(dry.exit_status())
 }
 

@@ -369,6 +369,7 @@ pub fn summary(
     let throttle = session.client.throttle();
     Summary {
         rows: sent.rows,
+        rows_counted: true,
         counts: sent.counts,
         done_before: sent.done_before,
         sent: sent.sent,

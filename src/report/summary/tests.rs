@@ -77,6 +77,7 @@ fn kinds_past_the_listed_ones_are_counted_in_the_summary_and_all_in_the_json() {
 fn summary_of(rows: usize, counts: HashMap<Status, u64>) -> Summary {
     Summary {
         rows,
+        rows_counted: true,
         counts,
         done_before: 0,
         sent: 3,
