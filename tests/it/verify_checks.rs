@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::fixture::{Fixture, csv_rows, import_with};
 use crate::hostile::{self, json as reply};
 use crate::network::{args_via, bin_at};
-use crate::ops::{run, text};
+use crate::ops::{bin_for, run, text};
 use crate::util::start_sandbox;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,4 +61,37 @@ async fn verify_counts_rows_it_could_not_read_apart_from_mismatches() {
     let errors: Vec<_> = report.iter().filter(|r| r["result"] == "error").collect();
     assert_eq!(errors.len(), 1, "{report:?}");
     assert_eq!(errors[0]["org_id"], beta);
+}
+
+#[tokio::test]
+async fn verify_says_when_a_rows_org_id_is_the_templates() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\n");
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let template = sandbox.sandbox.config().template_id.clone();
+    let beta = csv_rows(&fixture.results())[1]["org_id"].clone();
+    let original = std::fs::read_to_string(fixture.results()).unwrap();
+    let edited = original.replace(&beta, &template);
+    assert_ne!(edited, original);
+    std::fs::write(fixture.results(), edited).unwrap();
+
+    let dir = fixture.dir.path();
+    let out = run(bin_for(&sandbox, dir), &["verify", "customers.results.csv"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report = csv_rows(&dir.join("customers.verify.csv"));
+    let org_id: Vec<_> = report.iter().filter(|r| r["check"] == "org_id").collect();
+    assert_eq!(org_id.len(), 1, "{report:?}");
+    assert_eq!(
+        (
+            org_id[0]["line"].as_str(),
+            org_id[0]["org_id"].as_str(),
+            org_id[0]["result"].as_str()
+        ),
+        ("3", template.as_str(), "mismatch")
+    );
+    assert!(
+        org_id[0]["actual"].starts_with("the template"),
+        "{report:?}"
+    );
 }

@@ -1,5 +1,6 @@
-//! One created row read back and checked: it exists, its name, parent and metadata are the
-//! row's, and it carries its template's authentication mechanisms and metadata schema.
+//! One created row read back and checked: it exists, is not a template, its name, parent and
+//! metadata are the row's, and it carries its template's authentication mechanisms and
+//! metadata schema.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -76,6 +77,15 @@ pub(super) async fn check_row(
     let Some(org) = exists(reads, &mut checks).await else {
         return checks.made;
     };
+    if org.template {
+        // No row's organization is a template: the org_id was edited, or pasted.
+        checks.add(
+            "org_id",
+            "the row's organization, not a template".into(),
+            format!("the template {:?}", org.name),
+            "mismatch",
+        );
+    }
     let Some(request) = &row.request else {
         checks.add(
             "name",

@@ -41,8 +41,9 @@ pub(crate) struct Check {
     pub name: String,
     /// Its organization id.
     pub org_id: String,
-    /// What was checked: exists, name, parent, metadata, authentication_mechanisms,
-    /// metadata_schema.
+    /// What was checked: exists, org_id (not a template), name, parent, metadata,
+    /// authentication_mechanisms, metadata_schema; `template` when the row's template cannot
+    /// be read, `status` for an unconfirmed row.
     pub check: &'static str,
     /// What the row (or its template) says.
     pub expected: String,
