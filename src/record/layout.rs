@@ -87,6 +87,46 @@ impl Version {
     }
 }
 
+/// Why `headers` is no version's layout: what is wrong with the result columns it has, on
+/// line 1, the header.
+fn why_not_a_layout(headers: &StringRecord) -> String {
+    let expected = RESULT_COLUMNS.join(",");
+    let found: Vec<&str> = headers
+        .iter()
+        .filter(|h| RESULT_COLUMNS.contains(h))
+        .collect();
+    let missing: Vec<&str> = (RESULT_COLUMNS.iter().copied())
+        .filter(|c| !found.contains(c))
+        .collect();
+    let oldest = Version::ALL
+        .iter()
+        .map(|v| v.columns().len())
+        .min()
+        .unwrap_or(RESULT_COLUMNS.len());
+    if found.is_empty() {
+        return format!("line 1 (the header): its last columns are not {expected}");
+    }
+    // Every column of some version is there: they are moved, not missing.
+    let moved = missing.len() <= RESULT_COLUMNS.len() - oldest
+        && RESULT_COLUMNS[..oldest].iter().all(|c| found.contains(c));
+    if moved {
+        format!(
+            "line 1 (the header): the result columns are there but moved: they are {} (not \
+             last, or in another order), and orgimport reads them only as it writes them, \
+             last and in this order: {expected}; put the columns back so (a spreadsheet's \
+             sort or column move does this)",
+            found.join(",")
+        )
+    } else {
+        format!(
+            "line 1 (the header): the result column(s) {} are missing (it has {}); its last \
+             columns must be {expected}",
+            missing.join(","),
+            found.join(",")
+        )
+    }
+}
+
 /// The names of the columns the results file adds after the input's own, in this version.
 pub const RESULT_COLUMNS: [&str; 7] = [
     "status",
@@ -135,7 +175,7 @@ impl Layout {
                 input_width: width - version.columns().len(),
                 version,
             })
-            .ok_or_else(|| format!("its last columns are not {}", RESULT_COLUMNS.join(",")))
+            .ok_or_else(|| why_not_a_layout(headers))
     }
 
     /// The file's format version.
@@ -269,8 +309,30 @@ mod tests {
             &[],
         ] {
             let why = Layout::of(&record(not_ours)).unwrap_err();
-            assert!(why.contains("last columns are not status,org_id"), "{why}");
+            assert!(why.starts_with("line 1 (the header): "), "{why}");
+            assert!(
+                why.contains("status,org_id,http_status,error,attempts,changes,tenant"),
+                "{why}"
+            );
         }
+        let why = Layout::of(&record(&["name", "status", "attempts", "org_id"][..])).unwrap_err();
+        assert!(
+            why.contains("the result column(s) http_status,error,changes,tenant are missing"),
+            "{why}"
+        );
+        let moved = [
+            "org_id",
+            "status",
+            "http_status",
+            "error",
+            "attempts",
+            "name",
+        ];
+        let why = Layout::of(&record(&moved[..])).unwrap_err();
+        assert!(
+            why.contains("are there but moved: they are org_id,status,http_status,error,attempts"),
+            "{why}"
+        );
     }
 
     #[test]

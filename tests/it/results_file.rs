@@ -222,3 +222,44 @@ async fn a_results_file_of_an_earlier_version_is_refused_until_adopted_then_veri
         assert_eq!(got.status(), 404, "undo deleted {}", row["org_id"]);
     }
 }
+
+#[tokio::test]
+async fn a_results_file_with_its_columns_moved_is_refused_naming_the_header_and_the_order() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\n");
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    // org_id and http_status swapped in every line, as a spreadsheet's column move does.
+    let written = std::fs::read_to_string(fixture.results()).unwrap();
+    let swapped: String = written
+        .lines()
+        .map(|line| {
+            let mut cells: Vec<&str> = line.split(',').collect();
+            cells.swap(2, 3);
+            cells.join(",") + "\n"
+        })
+        .collect();
+    assert!(
+        swapped.contains("name,status,http_status,org_id,"),
+        "{swapped}"
+    );
+    std::fs::write(fixture.results(), &swapped).unwrap();
+
+    for command in ["verify", "undo"] {
+        let out = run(
+            bin_for(&sandbox, fixture.dir.path()),
+            &[command, "customers.results.csv", "--yes"][..if command == "undo" { 3 } else { 2 }],
+        )
+        .await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains(
+                "customers.results.csv: line 1 (the header): the result columns are there but \
+                 moved: they are status,http_status,org_id,error,attempts,changes,tenant"
+            ),
+            "{command}: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(fixture.results()).unwrap(), swapped);
+    assert_eq!(sandbox.sandbox.stats().organizations, 2, "nothing undone");
+}
