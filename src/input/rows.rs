@@ -20,8 +20,9 @@ pub struct RawRow {
     pub record: StringRecord,
     /// Why the fields cannot be used (not UTF-8, wrong field count), if so.
     pub problem: Option<String>,
-    /// Whether a field had spaces around it, trimmed off in `record`.
-    pub padded: bool,
+    /// The fields (by index) that had spaces around them, trimmed off in `record`; empty (no
+    /// allocation) for a row without any.
+    pub padded: Vec<usize>,
 }
 
 impl RawRow {
@@ -46,17 +47,22 @@ pub fn lay_out(fields: &mut Vec<String>, width: usize) {
 }
 
 /// Trims the ASCII whitespace around each field of `record`, as csv's `Trim::All` would, but
-/// copies the record only when a field has some; whether it had.
-pub fn trim_fields(record: &mut ByteRecord) -> bool {
+/// copies the record only when a field has some; the fields that had (empty, allocating
+/// nothing, when none had).
+pub fn trim_fields(record: &mut ByteRecord) -> Vec<usize> {
     let padded = |f: &[u8]| {
         f.first().is_some_and(u8::is_ascii_whitespace)
             || f.last().is_some_and(u8::is_ascii_whitespace)
     };
-    let padded = record.iter().any(padded);
-    if padded {
-        record.trim();
+    if !record.iter().any(padded) {
+        return Vec::new();
     }
-    padded
+    let fields = (record.iter().enumerate())
+        .filter(|(_, f)| padded(f))
+        .map(|(i, _)| i)
+        .collect();
+    record.trim();
+    fields
 }
 
 /// The data rows of a file ([`Source::rows`]), in file order, each checked to have the
@@ -100,7 +106,7 @@ impl Default for RawRow {
             line: 0,
             record: StringRecord::new(),
             problem: None,
-            padded: false,
+            padded: Vec::new(),
         }
     }
 }

@@ -281,7 +281,7 @@ impl EarlierRuns {
             let read: Vec<(ReadRow, Option<(u64, u64)>)> = batch
                 .par_iter()
                 .map(|row| {
-                    let hashes = (digest && !row.padded).then(|| {
+                    let hashes = (digest && row.padded.is_empty()).then(|| {
                         let width = layout.input_width();
                         let input = unchanged::row_hash(row.record.iter().take(width));
                         (input, unchanged::row_hash(row.record.iter().skip(width)))

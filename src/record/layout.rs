@@ -193,6 +193,12 @@ impl Layout {
         self.input_width + self.version.columns().len()
     }
 
+    /// The result column at `position` in a row, if it is one.
+    pub fn column_at(self, position: usize) -> Option<Column> {
+        let at = position.checked_sub(self.input_width)?;
+        self.version.columns().get(at).copied()
+    }
+
     /// Where `column` is in a row, if this version has it.
     pub fn position(self, column: Column) -> Option<usize> {
         self.version

@@ -111,17 +111,40 @@ pub(crate) fn check_row<'r>(row: &'r RawRow, layout: Layout, check: &TenantCheck
     } else {
         Cow::Borrowed(&row.record)
     };
-    let (outcome, why) = match read_back::read_cells(layout.cells(&cells)) {
+    let (outcome, mut why) = match read_back::read_cells(layout.cells(&cells)) {
         Reading::Sound(outcome) => (outcome, None),
         Reading::Partly { outcome, why } => (outcome, Some(why)),
         Reading::Unreadable(why) => return Checked::Refused(place, why.to_string()),
     };
+    if let Some(padded) = padded_result_cells(row, layout) {
+        why = Some(match why {
+            Some(why) => format!("{padded}; {why}"),
+            None => padded,
+        });
+    }
     Checked::Read {
         place,
         cells,
         outcome,
         why,
     }
+}
+
+/// What a row's result cells with spaces around them (which orgimport never writes: the file
+/// was edited) were read as, trimmed; `None` when it has none.
+fn padded_result_cells(row: &RawRow, layout: Layout) -> Option<String> {
+    let padded: Vec<String> = (row.padded.iter())
+        .filter_map(|&i| {
+            let column = layout.column_at(i)?;
+            let read = row.record.get(i).unwrap_or("");
+            Some(format!(
+                "the {} cell (column {}) had spaces around it, trimmed off: read as {read:?}",
+                column.name(),
+                i + 1
+            ))
+        })
+        .collect();
+    (!padded.is_empty()).then(|| padded.join("; "))
 }
 
 /// Refuses the file at `path` when any row was refused: `refused`, and `same` (the rows that

@@ -263,3 +263,42 @@ async fn a_results_file_with_its_columns_moved_is_refused_naming_the_header_and_
     assert_eq!(std::fs::read_to_string(fixture.results()).unwrap(), swapped);
     assert_eq!(sandbox.sandbox.stats().organizations, 2, "nothing undone");
 }
+
+#[tokio::test]
+async fn a_result_cell_with_spaces_around_it_is_read_trimmed_with_a_warning_naming_it() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\n");
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let written = std::fs::read_to_string(fixture.results()).unwrap();
+    let edited = written.replace("beta,created,", "beta, created ,");
+    assert_ne!(edited, written);
+    std::fs::write(fixture.results(), &edited).unwrap();
+
+    let out = run(
+        bin_for(&sandbox, fixture.dir.path()),
+        &["verify", "customers.results.csv"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: customers.results.csv: line 3: the status cell (column 2) had spaces \
+             around it, trimmed off: read as \"created\""
+        ),
+        "{stderr}"
+    );
+    // The rerun reads it the same way, and says so too.
+    let out = run(
+        bin_for(&sandbox, fixture.dir.path()),
+        &["import", "customers.csv", "--rate", "1000"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("line 3: the status cell (column 2) had spaces around it"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 2, "none twice");
+}
