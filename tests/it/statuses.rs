@@ -448,3 +448,38 @@ async fn undo_after_a_killed_run_waits_for_its_rerun_and_then_leaves_nothing_beh
         .collect();
     assert_eq!(left, ["pre"], "only what was there before");
 }
+
+#[tokio::test]
+async fn undo_reads_a_looked_up_organization_once_before_deleting_it() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    sandbox.sandbox.insert_organizations([
+        Organization::new("cust-a", "alpha"),
+        Organization::new("cust-b", "beta"),
+    ]);
+    let fixture = Fixture::new("id,name\ncust-a,alpha\ncust-b,beta\n");
+    write_results(
+        &fixture,
+        &sandbox,
+        &[
+            ("cust-a,alpha", "unconfirmed", ""),
+            ("cust-b,beta", "unconfirmed", ""),
+        ],
+    );
+    let before = sandbox.sandbox.stats();
+    let out = run(
+        bin_for(&sandbox, fixture.dir.path()),
+        &["undo", "customers.results.csv", "--yes"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 found and deleted"), "{stderr}");
+    let after = sandbox.sandbox.stats();
+    // One read each, its look-up's, then the delete.
+    assert_eq!(after.get_requests - before.get_requests, 2, "{after:?}");
+    assert_eq!(
+        sandbox.sandbox.organizations().len(),
+        1,
+        "the template only"
+    );
+}

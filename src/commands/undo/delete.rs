@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use super::Fate;
@@ -59,11 +60,14 @@ pub(super) struct Calls {
 
 /// Deletes every one of `targets`, deepest first (a parent once all its children are), each
 /// level `calls.concurrency` at a time, noting each row's fate in `fates`; a failure, and an
-/// org_id found not to be its row's, is printed as it comes.
+/// org_id found not to be its row's, is printed as it comes. A target is read first, to be
+/// sure it is the row's, unless its row is among `looked_up` (in order), whose look-up read
+/// it already.
 pub(super) async fn delete_deepest_first(
     calls: &Calls,
     results_file: &ResultsFile,
     targets: &Targets,
+    looked_up: &[usize],
     quiet: bool,
     fates: &mut Fates,
 ) {
@@ -87,8 +91,18 @@ pub(super) async fn delete_deepest_first(
             &calls.stop,
             rows_at_level.iter().copied(),
             |index| {
-                let row = results_file.rows[index].clone();
-                let deleted = delete(calls, targets[&index].clone(), row, owners.clone());
+                let id = targets[&index].clone();
+                let deleted: Pin<Box<dyn Future<Output = _> + Send>> = if looked_up
+                    .binary_search(&index)
+                    .is_ok()
+                {
+                    let (client, stop, policy) =
+                        (calls.client.clone(), calls.stop.clone(), calls.policy);
+                    Box::pin(async move { (delete_one(&client, policy, &stop, &id).await, None) })
+                } else {
+                    let row = results_file.rows[index].clone();
+                    Box::pin(delete(calls, id, row, owners.clone()))
+                };
                 async move { (index, deleted.await) }
             },
             |(index, (fated, not_its_own))| {

@@ -252,7 +252,17 @@ pub async fn undo_under(
         report.declined = true;
         return Ok(report);
     }
-    delete_deepest_first(&calls, &results_file, &targets, quiet, &mut fates).await;
+    // A row in doubt's organization was read by its look-up: it is not read again.
+    let looked_up = &todo.in_doubt;
+    delete_deepest_first(
+        &calls,
+        &results_file,
+        &targets,
+        looked_up,
+        quiet,
+        &mut fates,
+    )
+    .await;
     report.count(&todo, &results_file, &mut fates);
     write_report(&results.out, &results_file, &fates, &targets)?;
     // Rows whose organization is gone are marked to be sent again, so that the next import
