@@ -269,7 +269,8 @@ async fn run_verify(State(console): State<Arc<Console>>) -> Result<Json<Value>, 
 }
 
 /// What `undo` would delete: the organizations the results file lists as created, and the
-/// rows whose creation is unconfirmed (looked up first, deleted when found).
+/// rows in doubt: unconfirmed, or failed after an attempt that may have created them (looked
+/// up first, deleted when found).
 async fn undo_count(console: &Console, run: &Run) -> Result<(usize, usize), ApiError> {
     let file = read(console, run).await?;
     let created = file
@@ -277,11 +278,7 @@ async fn undo_count(console: &Console, run: &Run) -> Result<(usize, usize), ApiE
         .iter()
         .filter(|r| r.status == Status::Created && r.org_id.is_some())
         .count();
-    let unconfirmed = file
-        .rows
-        .iter()
-        .filter(|r| r.status == Status::Unconfirmed)
-        .count();
+    let unconfirmed = file.rows.iter().filter(|r| r.in_doubt).count();
     Ok((created, unconfirmed))
 }
 
@@ -297,7 +294,7 @@ async fn undo_question(State(console): State<Arc<Console>>) -> Result<Json<Value
     );
     if unconfirmed > 0 {
         question.push_str(&format!(
-            ", and those found for its {unconfirmed} unconfirmed rows"
+            ", and those found for its {unconfirmed} rows in doubt"
         ));
     }
     question.push_str(&format!(
