@@ -12,7 +12,7 @@ use orgimport::sandbox::SandboxConfig;
 
 use crate::fixture::{Fixture, csv_rows};
 use crate::ops::{bin_for, run, text};
-use crate::util::start_sandbox;
+use crate::util::{TestSandbox, start_sandbox};
 
 /// The rows of the CSV at `path` by name.
 fn by_name(path: &std::path::Path) -> HashMap<String, HashMap<String, String>> {
@@ -22,33 +22,77 @@ fn by_name(path: &std::path::Path) -> HashMap<String, HashMap<String, String>> {
         .collect()
 }
 
-#[tokio::test]
-async fn an_unconfirmed_row_given_another_rows_org_id_is_undone_by_name_and_created_again() {
+/// A sandbox and a fixture imported into it: `alpha`, `beta` and `gamma` created, with the
+/// org_id of each.
+async fn imported() -> (TestSandbox, Fixture, HashMap<String, String>) {
     let sandbox = start_sandbox(SandboxConfig::default()).await;
     let fixture = Fixture::new("name\nalpha\nbeta\ngamma\n");
     fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
-    let rows = by_name(&fixture.results());
-    let (alpha, gamma) = (
-        rows["alpha"]["org_id"].clone(),
-        rows["gamma"]["org_id"].clone(),
-    );
-    // gamma's line edited to unconfirmed, with alpha's org_id pasted in.
-    let original = std::fs::read_to_string(fixture.results()).unwrap();
-    let edited = original.replace(
-        &format!("gamma,created,{gamma},"),
-        &format!("gamma,unconfirmed,{alpha},"),
-    );
-    assert_ne!(edited, original);
-    std::fs::write(fixture.results(), &edited).unwrap();
+    let ids = (by_name(&fixture.results()).into_iter())
+        .map(|(name, row)| (name, row["org_id"].clone()))
+        .collect();
+    (sandbox, fixture, ids)
+}
 
-    let dir = fixture.dir.path();
+/// Replaces `from` with `to` in the results file (once, at least).
+fn edit(fixture: &Fixture, from: &str, to: &str) {
+    let original = std::fs::read_to_string(fixture.results()).unwrap();
+    let edited = original.replace(from, to);
+    assert_ne!(edited, original, "{from:?} is not in the results file");
+    std::fs::write(fixture.results(), &edited).unwrap();
+}
+
+/// Runs `undo --yes`, which must end 0: its stderr.
+async fn undo(sandbox: &TestSandbox, fixture: &Fixture) -> String {
     let out = run(
-        bin_for(&sandbox, dir),
+        bin_for(sandbox, fixture.dir.path()),
         &["undo", "customers.results.csv", "--yes"],
     )
     .await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    stderr
+}
+
+/// After an undo: nothing of the tool's is left, the undo report gives the row `name` the
+/// result `deleted` and organization `id`, and importing again creates every row again (none
+/// `exists`), each organization created once per import.
+async fn all_undone_and_created_again(
+    sandbox: &TestSandbox,
+    fixture: &Fixture,
+    name: &str,
+    id: &str,
+) {
+    let left: Vec<String> = (sandbox.sandbox.organizations().into_iter())
+        .filter(|o| !o.template)
+        .map(|o| o.name)
+        .collect();
+    assert!(left.is_empty(), "undo removes what import made: {left:?}");
+    let report = by_name(&fixture.dir.path().join("customers.undo.csv"));
+    let row = &report[name];
+    assert_eq!(
+        (row["result"].as_str(), row["org_id"].as_str()),
+        ("deleted", id)
+    );
+
+    let again = fixture.import(sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(again.count(Status::Created), 3, "{again}");
+    assert_eq!(again.count(Status::Exists), 0, "{again}");
+    assert_eq!(sandbox.sandbox.stats().creates_committed, 6);
+}
+
+#[tokio::test]
+async fn an_unconfirmed_row_given_another_rows_org_id_is_undone_by_name_and_created_again() {
+    let (sandbox, fixture, ids) = imported().await;
+    let (alpha, gamma) = (&ids["alpha"], &ids["gamma"]);
+    // gamma's line edited to unconfirmed, with alpha's org_id pasted in.
+    edit(
+        &fixture,
+        &format!("gamma,created,{gamma},"),
+        &format!("gamma,unconfirmed,{alpha},"),
+    );
+
+    let stderr = undo(&sandbox, &fixture).await;
     assert!(
         stderr.contains(&format!(
             "customers.results.csv: line 4: its org_id {alpha:?} is not this row's \
@@ -60,49 +104,22 @@ async fn an_unconfirmed_row_given_another_rows_org_id_is_undone_by_name_and_crea
         stderr.contains("1 unconfirmed rows looked up: 1 found and deleted, 0 not found"),
         "{stderr}"
     );
-    // gamma's own organization is gone with the others: nothing of the tool's is left.
-    let left: Vec<String> = (sandbox.sandbox.organizations().into_iter())
-        .filter(|o| !o.template)
-        .map(|o| o.name)
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
-    let report = by_name(&dir.join("customers.undo.csv"));
-    assert_eq!(
-        (
-            report["gamma"]["result"].as_str(),
-            report["gamma"]["org_id"].as_str()
-        ),
-        ("deleted", gamma.as_str())
-    );
-
-    // The rerun creates every row again, none recorded `exists`.
-    let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
-    assert_eq!(again.count(Status::Created), 3, "{again}");
-    assert_eq!(again.count(Status::Exists), 0, "{again}");
-    assert_eq!(sandbox.sandbox.stats().creates_committed, 6);
+    all_undone_and_created_again(&sandbox, &fixture, "gamma", gamma).await;
 }
 
 #[tokio::test]
 async fn a_created_row_edited_to_failed_without_its_org_id_is_looked_up_by_undo_as_by_the_rerun() {
-    let sandbox = start_sandbox(SandboxConfig::default()).await;
-    let fixture = Fixture::new("name\nalpha\nbeta\ngamma\n");
-    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
-    let beta = by_name(&fixture.results())["beta"]["org_id"].clone();
+    let (sandbox, fixture, ids) = imported().await;
+    let beta = &ids["beta"];
     // The status and the org_id edited away; the 201 still says a create went through, so
     // the rerun would look the row up and record it `created`: undo looks it up too.
-    let original = std::fs::read_to_string(fixture.results()).unwrap();
-    let edited = original.replace(&format!("beta,created,{beta},201,"), "beta,failed,,201,");
-    assert_ne!(edited, original);
-    std::fs::write(fixture.results(), &edited).unwrap();
+    edit(
+        &fixture,
+        &format!("beta,created,{beta},201,"),
+        "beta,failed,,201,",
+    );
 
-    let dir = fixture.dir.path();
-    let out = run(
-        bin_for(&sandbox, dir),
-        &["undo", "customers.results.csv", "--yes"],
-    )
-    .await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = undo(&sandbox, &fixture).await;
     assert!(
         stderr.contains(
             "1 rows in doubt looked up (0 unconfirmed, 1 failed after an attempt that may have \
@@ -110,65 +127,28 @@ async fn a_created_row_edited_to_failed_without_its_org_id_is_looked_up_by_undo_
         ),
         "{stderr}"
     );
-    let left: Vec<String> = (sandbox.sandbox.organizations().into_iter())
-        .filter(|o| !o.template)
-        .map(|o| o.name)
-        .collect();
-    assert!(left.is_empty(), "undo removes what import made: {left:?}");
-    let report = by_name(&dir.join("customers.undo.csv"));
-    assert_eq!(
-        (
-            report["beta"]["result"].as_str(),
-            report["beta"]["org_id"].as_str()
-        ),
-        ("deleted", beta.as_str())
-    );
-
-    // Every organization created exactly once per import: the rerun creates the three again.
-    let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
-    assert_eq!(again.count(Status::Created), 3, "{again}");
-    assert_eq!(sandbox.sandbox.stats().creates_committed, 6);
+    all_undone_and_created_again(&sandbox, &fixture, "beta", beta).await;
 }
 
 #[tokio::test]
 async fn undo_says_in_the_results_file_which_organizations_it_deleted_and_which_were_gone() {
-    let sandbox = start_sandbox(SandboxConfig::default()).await;
-    let fixture = Fixture::new("name\nalpha\nbeta\n");
-    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
-    let beta = by_name(&fixture.results())["beta"]["org_id"].clone();
+    let (sandbox, fixture, ids) = imported().await;
     // beta deleted by someone else before the undo.
     let token = sandbox.token().await;
-    let deleted = (sandbox.client.delete(sandbox.org_url(&beta)))
+    let deleted = (sandbox.client.delete(sandbox.org_url(&ids["beta"])))
         .bearer_auth(token)
         .send()
         .await
         .unwrap();
     assert!(deleted.status().is_success(), "{}", deleted.status());
 
-    let out = run(
-        bin_for(&sandbox, fixture.dir.path()),
-        &["undo", "customers.results.csv", "--yes"],
-    )
-    .await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = undo(&sandbox, &fixture).await;
     assert!(
-        stderr.contains("2 created organizations: 1 deleted, 1 already gone"),
+        stderr.contains("3 created organizations: 2 deleted, 1 already gone"),
         "{stderr}"
     );
     let rows = by_name(&fixture.results());
-    assert_eq!(
-        (
-            rows["alpha"]["status"].as_str(),
-            rows["alpha"]["error"].as_str()
-        ),
-        ("not_sent", UNDONE)
-    );
-    assert_eq!(
-        (
-            rows["beta"]["status"].as_str(),
-            rows["beta"]["error"].as_str()
-        ),
-        ("not_sent", ALREADY_GONE)
-    );
+    let said = |name: &str| (rows[name]["status"].as_str(), rows[name]["error"].as_str());
+    assert_eq!(said("alpha"), ("not_sent", UNDONE));
+    assert_eq!(said("beta"), ("not_sent", ALREADY_GONE));
 }
