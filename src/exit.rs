@@ -87,6 +87,41 @@ pub(crate) trait Concluded: std::fmt::Display {
     }
 }
 
+/// How a command that works through rows (`verify`, `undo`) ended before its last row, if it
+/// did: what its report says of it, and what its exit status weighs.
+#[derive(Debug, Default)]
+pub(crate) struct Cut {
+    /// Ctrl-C (or a page's Stop) came before every row was done.
+    pub interrupted: bool,
+    /// The error that stopped it early: the tenant answered nothing but 429 for longer than
+    /// the retry policy waits.
+    pub stopped: Option<crate::Error>,
+}
+
+impl Cut {
+    /// The ending of work that `failed` (or not), cut as this says (its fatal error is
+    /// [`Concluded::fatal`]'s).
+    pub(crate) fn ending(&self, failed: bool) -> Ending {
+        Ending {
+            fatal: false,
+            interrupted: self.interrupted,
+            failed,
+        }
+    }
+
+    /// The end of a report's summary: how it was cut, and that a rerun does `the_rest`
+    /// ("delete the rest"); nothing when it was not.
+    pub(crate) fn say(&self, f: &mut std::fmt::Formatter<'_>, the_rest: &str) -> std::fmt::Result {
+        if self.stopped.is_some() {
+            write!(f, "; stopped early by an error (rerun to {the_rest})")
+        } else if self.interrupted {
+            write!(f, " (interrupted: rerun to {the_rest})")
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// The one way a fatal error reaches the exit status. An error found before a command did
 /// anything goes to `main` by `?`; one that stopped its work midway ([`Concluded::fatal`],
 /// set through [`crate::stop::Stop::fatal`]) is turned here into the same error (`the run

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::api::RetryPolicy;
-use crate::exit::{Concluded, Ending, conclude};
+use crate::exit::{Concluded, Cut, Ending, conclude};
 use crate::record::{
     CsvOut, ResultRow, ResultsFile, ResultsLock, Status, Writing, check_report, check_writable,
     journal_path, read_back,
@@ -104,27 +104,20 @@ pub struct UndoReport {
     pub out: Option<PathBuf>,
     /// Whether the user declined.
     pub declined: bool,
-    /// Whether Ctrl-C stopped it.
-    pub interrupted: bool,
-    /// The error that stopped it early: the tenant answered nothing but 429 for longer than
-    /// the retry policy waits.
-    pub stopped: Option<Error>,
+    /// Whether Ctrl-C, or an error, stopped it before every row was done.
+    pub(crate) cut: Cut,
 }
 
 /// Success when every organization the tool created is gone, failed when a delete or a look-up
-/// failed, interrupted after Ctrl-C, fatal when [`UndoReport::stopped`] ([`Ending`] weighs
-/// them).
+/// failed, interrupted after Ctrl-C, fatal when an error stopped it ([`Cut`]; [`Ending`]
+/// weighs them).
 impl Concluded for UndoReport {
     fn work(&self) -> Ending {
-        Ending {
-            fatal: false,
-            interrupted: self.interrupted,
-            failed: self.failed + self.unconfirmed_failed > 0,
-        }
+        self.cut.ending(self.failed + self.unconfirmed_failed > 0)
     }
 
     fn fatal(&self) -> Option<&Error> {
-        self.stopped.as_ref()
+        self.cut.stopped.as_ref()
     }
 }
 
@@ -169,12 +162,7 @@ impl fmt::Display for UndoReport {
         if let Some(out) = &self.out {
             write!(f, "; report: {}", crate::stdout::shown(out))?;
         }
-        if self.stopped.is_some() {
-            write!(f, "; stopped early by an error (rerun to delete the rest)")?;
-        } else if self.interrupted {
-            write!(f, " (interrupted: rerun to delete the rest)")?;
-        }
-        Ok(())
+        self.cut.say(f, "delete the rest")
     }
 }
 
@@ -274,7 +262,7 @@ pub async fn undo_under(
         _ => None,
     })?;
     report.out = Some(results.out);
-    report.stopped = calls.stop.take_fatal();
+    report.cut.stopped = calls.stop.take_fatal();
     Ok(report)
 }
 
@@ -389,7 +377,7 @@ impl UndoReport {
                 (Fate::NotFound, false) => self.not_found += 1,
                 (Fate::Failed, true) => self.failed += 1,
                 (Fate::Failed, false) => self.unconfirmed_failed += 1,
-                (Fate::NotAttempted, _) => self.interrupted = true,
+                (Fate::NotAttempted, _) => self.cut.interrupted = true,
             }
         }
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::api::RetryPolicy;
-use crate::exit::{Concluded, Ending, conclude};
+use crate::exit::{Concluded, Cut, Ending, conclude};
 use crate::fan_out::fan_out;
 use crate::record::{self, CsvOut, ResultsFile, Status, Writing};
 use crate::report::progress::Progress;
@@ -71,33 +71,28 @@ pub(crate) struct VerifyReport {
     pub bad_checks: usize,
     /// Where the report is.
     pub out: PathBuf,
-    /// Whether Ctrl-C stopped it before every row was read.
-    pub interrupted: bool,
     /// Whether an interrupted import's journal lies beside the results file: the rows it
     /// sent are recorded there only, and not checked.
     pub journal_left: bool,
-    /// The error that stopped it early: the tenant answered nothing but 429 for longer than
-    /// the retry policy waits.
-    pub stopped: Option<Error>,
+    /// Whether Ctrl-C, or an error, stopped it before every row was read.
+    pub cut: Cut,
 }
 
 /// Success when every created row checks out, failed on any mismatch, any row that could not
 /// be checked, any unconfirmed row or an interrupted import's journal beside the results file,
-/// interrupted after Ctrl-C, fatal when [`VerifyReport::stopped`] ([`Ending`] weighs them).
+/// interrupted after Ctrl-C, fatal when an error stopped it ([`Cut`]; [`Ending`] weighs them).
 impl Concluded for VerifyReport {
     fn work(&self) -> Ending {
-        Ending {
-            fatal: false,
-            interrupted: self.interrupted,
-            failed: self.bad_rows > 0
+        self.cut.ending(
+            self.bad_rows > 0
                 || self.unchecked_rows > 0
                 || self.unconfirmed > 0
                 || self.journal_left,
-        }
+        )
     }
 
     fn fatal(&self) -> Option<&Error> {
-        self.stopped.as_ref()
+        self.cut.stopped.as_ref()
     }
 }
 
@@ -137,12 +132,7 @@ impl fmt::Display for VerifyReport {
                  (rerun the import first)"
             )?;
         }
-        if self.stopped.is_some() {
-            write!(f, "; stopped early by an error (rerun to check the rest)")?;
-        } else if self.interrupted {
-            write!(f, " (interrupted: rerun to check the rest)")?;
-        }
-        Ok(())
+        self.cut.say(f, "check the rest")
     }
 }
 
@@ -224,9 +214,11 @@ pub(crate) async fn verify_under(
         unconfirmed: unconfirmed_rows,
         bad_checks: bad.checks,
         out: results.out,
-        interrupted: checked < created.len(),
         journal_left,
-        stopped: reads.stop.take_fatal(),
+        cut: Cut {
+            interrupted: checked < created.len(),
+            stopped: reads.stop.take_fatal(),
+        },
     })
 }
 
