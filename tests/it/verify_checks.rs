@@ -1,6 +1,6 @@
 //! `verify` over HTTP against the sandbox (behind a test server that refuses what a test
-//! says): a row it could not read is counted apart from a mismatch, and an org_id that is the
-//! template's is named as such.
+//! says): a row it could not read is counted apart from a mismatch, an org_id that is the
+//! template's is named as such, and a row in doubt is never called checked.
 
 use std::sync::{Arc, Mutex};
 
@@ -92,6 +92,40 @@ async fn verify_says_when_a_rows_org_id_is_the_templates() {
     );
     assert!(
         org_id[0]["actual"].starts_with("the template"),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn verify_does_not_call_a_row_in_doubt_checked_whatever_its_status_says() {
+    let sandbox = start_sandbox(SandboxConfig::default()).await;
+    let fixture = Fixture::new("name\nalpha\nbeta\n");
+    fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    let beta = csv_rows(&fixture.results())[1]["org_id"].clone();
+    // Edited to failed without its org_id: the 201 says a create went through, so a rerun
+    // and undo look it up; verify cannot check it.
+    let original = std::fs::read_to_string(fixture.results()).unwrap();
+    let edited = original.replace(&format!("beta,created,{beta},201,"), "beta,failed,,201,");
+    assert_ne!(edited, original);
+    std::fs::write(fixture.results(), edited).unwrap();
+
+    let dir = fixture.dir.path();
+    let out = run(bin_for(&sandbox, dir), &["verify", "customers.results.csv"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "; 1 rows in doubt (unconfirmed, or failed after an attempt that may have created \
+             them) not checked"
+        ),
+        "{stderr}"
+    );
+    let report = csv_rows(&dir.join("customers.verify.csv"));
+    let status: Vec<_> = report.iter().filter(|r| r["check"] == "status").collect();
+    assert_eq!(status.len(), 1, "{report:?}");
+    assert_eq!(status[0]["line"], "3");
+    assert!(
+        status[0]["actual"].starts_with("failed: an attempt may have created it"),
         "{report:?}"
     );
 }

@@ -1,13 +1,12 @@
 //! `orgimport verify RESULTS.csv`: the product doc's verification step as a command. Every
-//! row the run created is read back from the API and checked: it exists, its name, parent and
-//! metadata are the row's, and it carries its template's authentication mechanisms and
-//! metadata schema. Every check is a line of the verify report
+//! row the run created is read back from the API and checked: it exists, is not a template,
+//! its name, parent and metadata are the row's, and it carries its template's authentication
+//! mechanisms and metadata schema. Every check is a line of the verify report
 //! (`line,name,org_id,check,expected,actual,result`). A row whose read the API refused or did
 //! not answer (a check `error`) could not be checked, and is counted apart from the rows with
-//! mismatches. A row `unconfirmed` (an attempt may have
-//! created it, nothing confirmed it) cannot be checked: it gets one line saying so, and makes
-//! the exit code 1 until an import settles it.
-
+//! mismatches. A row in doubt (`unconfirmed`, or `failed` after an attempt that may have
+//! created it, as a rerun and `undo` read it: nothing confirmed it) cannot be checked: it
+//! gets one line saying so, and makes the exit code 1 until an import settles it.
 use std::fmt;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -65,8 +64,12 @@ pub(crate) struct VerifyReport {
     /// Rows not checked whole, with no mismatch: a read the API refused or did not answer
     /// (a check `error`), including reads cut by Ctrl-C.
     pub unchecked_rows: usize,
-    /// Rows with status `unconfirmed`, which cannot be checked until an import settles them.
+    /// Rows in doubt (`unconfirmed`, or `failed` after an attempt that may have created the
+    /// organization, as a rerun and `undo` read them), which cannot be checked until an
+    /// import settles them.
     pub unconfirmed: usize,
+    /// Of those, the rows `failed`.
+    pub failed_in_doubt: usize,
     /// Checks `mismatch`.
     pub bad_checks: usize,
     /// Where the report is.
@@ -118,10 +121,16 @@ impl fmt::Display for VerifyReport {
         }
         write!(f, "; report: {}", crate::stdout::shown(&self.out))?;
         if self.unconfirmed > 0 {
+            let rows = if self.failed_in_doubt == 0 {
+                "unconfirmed rows"
+            } else {
+                "rows in doubt (unconfirmed, or failed after an attempt that may have created \
+                 them)"
+            };
             write!(
                 f,
-                "; {} unconfirmed rows not checked (an attempt may have created them: rerun \
-                 the import to look them up)",
+                "; {} {rows} not checked (an attempt may have created them: rerun the import \
+                 to look them up)",
                 self.unconfirmed
             )?;
         }
@@ -203,6 +212,9 @@ pub(crate) async fn verify_under(
     let bad = Bad::of(&checks);
     let unconfirmed = unconfirmed_checks(&results_file);
     let unconfirmed_rows = unconfirmed.len();
+    let failed_in_doubt = (results_file.rows.iter())
+        .filter(|row| row.in_doubt && row.status == Status::Failed)
+        .count();
     checks.extend(unconfirmed);
     checks.sort_by_key(|c| c.line);
     write_report(&results.out, &checks)?;
@@ -212,6 +224,7 @@ pub(crate) async fn verify_under(
         bad_rows: bad.rows,
         unchecked_rows: bad.unchecked_rows,
         unconfirmed: unconfirmed_rows,
+        failed_in_doubt,
         bad_checks: bad.checks,
         out: results.out,
         journal_left,
@@ -337,19 +350,20 @@ impl Bad {
     }
 }
 
-/// One line for each `unconfirmed` row: it cannot be checked until an import settles it.
+/// One line for each row in doubt: it cannot be checked until an import settles it.
 fn unconfirmed_checks(results_file: &ResultsFile) -> Vec<Check> {
     (results_file.rows.iter())
-        .filter(|row| row.status == Status::Unconfirmed)
+        .filter(|row| row.in_doubt)
         .map(|row| Check {
             line: row.line,
             name: row.name.clone(),
             org_id: row.org_id.clone().unwrap_or_default(),
             check: "status",
             expected: "created".into(),
-            actual: "unconfirmed: an attempt may have created it; rerun the import to look it \
-                     up"
-            .into(),
+            actual: format!(
+                "{}: an attempt may have created it; rerun the import to look it up",
+                row.status.as_str()
+            ),
             result: "error",
         })
         .collect()
