@@ -207,7 +207,26 @@ impl Pace {
                     }
                     None if ticket.in_flight > 0
                         && self.in_flight.refused(ticket.in_flight) == Verdict::InFlight => {}
-                    None => slowed.extend(self.slow_down(ticket, Signal::Refused, now)),
+                    None => {
+                        let early = self.auto
+                            && self.estimate.is_none()
+                            && self.delivered.len() <= SMALL_BURST
+                            && self.delivered_rate(ticket.rate, now).is_none();
+                        let cuts = self.cuts;
+                        slowed.extend(self.slow_down(ticket, Signal::Refused, now));
+                        if let Some(wait) = said.retry_after.filter(|_| early && self.cuts != cuts)
+                        {
+                            // Slow start refused within its first span, after a handful
+                            // got through: a small bucket, whose burst hid its limit, and
+                            // the cut rate may still be above it. It refills for the wait it
+                            // asked (at least a second), so that the next refusal, if one
+                            // comes, is measured against what gets through from an empty
+                            // bucket, not guessed again. A larger bucket is not held: it
+                            // would refill past its size, and what it let through meanwhile
+                            // would read as a lower limit.
+                            self.hold_until = self.hold_until.max(now + wait.max(EARLY_HOLD));
+                        }
+                    }
                 }
             }
             Outcome::Delivered => {
@@ -388,7 +407,9 @@ impl Pace {
         {
             self.delivered.pop_front();
         }
-        let busy = self.idle.as_secs_f64() < (1.0 - BUSY) * elapsed.as_secs_f64();
+        // A hold in this step sent nothing: it says nothing of a higher rate either.
+        let held = self.hold_until > self.step_at;
+        let busy = !held && self.idle.as_secs_f64() < (1.0 - BUSY) * elapsed.as_secs_f64();
         let cap = self.cap();
         match self.estimate {
             _ if !busy => self.epoch += elapsed, // latency-bound: the curve waits
@@ -405,12 +426,15 @@ impl Pace {
         self.idle = Duration::ZERO;
     }
 
-    /// The rate delivered (2xx answers a second) over the last ten requests' worth at the
-    /// rate now (at least a second, at most ten), once the run is that old; but only since
+    /// The rate delivered (2xx answers a second) over the last twenty requests' worth at
+    /// `rate` (at least a second, at most ten), once the run is that old; but only since
     /// the last refusal when that was a second ago or more: the tenant's bucket was empty
     /// then, and what got through since is its rate, not tokens saved up before.
-    fn delivered_rate(&self, now: Instant) -> Option<f64> {
-        let span = Duration::from_secs_f64((DELIVERED_REQUESTS / self.rate).min(3600.0))
+    /// The caller gives the lower of the refused request's rate and the last cut's: a rate
+    /// that grew back fast since the cut would shorten the span and count the tokens the
+    /// tenant's bucket saved up during a hold over less than the time they took to save.
+    fn delivered_rate(&self, rate: f64, now: Instant) -> Option<f64> {
+        let span = Duration::from_secs_f64((DELIVERED_REQUESTS / rate).min(3600.0))
             .clamp(DELIVERED_SHORTEST, DELIVERED_LONGEST);
         let span = match self.last_refused {
             Some(at) => span.min(now.saturating_duration_since(at).max(DELIVERED_SHORTEST)),
@@ -442,7 +466,7 @@ impl Pace {
                 return None; // paced before the last cut: that cut answered it
             }
             let at = ticket.rate;
-            let delivered = self.delivered_rate(now);
+            let delivered = self.delivered_rate(at.min(self.cut_to), now);
             if signal == Signal::Refused {
                 self.last_refused = Some(now);
             }

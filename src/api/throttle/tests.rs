@@ -26,6 +26,9 @@ struct Bucket {
     at: Instant,
     /// Send the rate-limit headers.
     headers: bool,
+    /// With a 429, `Retry-After` in whole seconds until a token is back (rounded up, as
+    /// the header has no fractions).
+    retry_after: bool,
 }
 
 impl Bucket {
@@ -36,6 +39,15 @@ impl Bucket {
             tokens: capacity,
             at: Instant::now(),
             headers,
+            retry_after: false,
+        }
+    }
+
+    /// The same, saying `Retry-After` with each 429.
+    fn saying_retry_after(self) -> Self {
+        Bucket {
+            retry_after: true,
+            ..self
         }
     }
 
@@ -51,6 +63,10 @@ impl Bucket {
             StatusCode::TOO_MANY_REQUESTS
         };
         let mut headers = HeaderMap::new();
+        if self.retry_after && status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = ((1.0 - self.tokens) / self.per_second).ceil().max(1.0);
+            headers.insert(reqwest::header::RETRY_AFTER, HeaderValue::from(wait as u64));
+        }
         if self.headers {
             let mut set = |name: &'static str, value: String| {
                 headers.insert(
@@ -73,6 +89,8 @@ struct Run {
     delivered: f64,
     /// 429s out of all answers.
     refused: f64,
+    /// 429s.
+    refusals: u64,
     /// The throttle's rate at the end.
     rate: f64,
 }
@@ -119,6 +137,7 @@ async fn simulate(
     Run {
         delivered: ok as f64 / start.elapsed().as_secs_f64(),
         refused: refused as f64 / (ok + refused).max(1) as f64,
+        refusals: refused,
         rate: throttle.rate(),
     }
 }
@@ -139,6 +158,22 @@ async fn auto_finds_an_unpublished_limit_and_holds_it() {
         .await;
         assert!(
             run.delivered >= 0.9 * limit && run.refused <= 0.03,
+            "limit {limit}/s: {run:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_small_bucket_refuses_slow_start_and_its_first_cut_and_nothing_more() {
+    // Auth0's smallest tier: burst 5, a token every 400 ms, `Retry-After` with each 429.
+    // 30 s is about 80 requests, where a third 429 is over 3 %: slow start's first refusal
+    // and the next one, measured from it, are all it may take.
+    for limit in [2.5] {
+        let throttle = Throttle::new(RateSetting::Auto, RateSetting::DEFAULT_BURST);
+        let bucket = Bucket::new(limit, 5.0, false).saying_retry_after();
+        let run = simulate(throttle, bucket, 32, ROUND_TRIP, 30).await;
+        assert!(
+            run.delivered >= 0.9 * limit && run.refusals <= 2,
             "limit {limit}/s: {run:?}"
         );
     }

@@ -54,3 +54,11 @@ pub(super) const STRICT_SPACING: Duration = Duration::from_millis(2);
 pub(super) const DEPARTURE_GUARD: f64 = 0.01;
 /// A window's budget (`Remaining` over `Reset`) is not reckoned over less than this.
 pub(super) const SHORTEST_RESET: Duration = Duration::from_millis(100);
+/// Slow start's first refusal, early in the run and after at most [`SMALL_BURST`] got
+/// through, holds every turn at least this long (or the refusal's `Retry-After`, when
+/// longer): the tenant's small bucket refills meanwhile, and the next refusal, if one comes,
+/// measures what gets through over this much time at least.
+pub(super) const EARLY_HOLD: Duration = Duration::from_secs(1);
+/// A bucket that refuses slow start after this many got through is small (two steps'
+/// worth): a second's hold refills it without wasting much of a low limit.
+pub(super) const SMALL_BURST: usize = 10;
