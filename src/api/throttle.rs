@@ -22,6 +22,9 @@
 //!   sent before the last cut answer the old rate and are not counted again: the cool-down is
 //!   exactly one round trip. The estimate is that rate, or the rate delivered (2xx) over the
 //!   last second when lower, which is the limit itself once the server's bucket is empty.
+//!   Slow start refused early, after a handful got through, is a small bucket's: the run
+//!   holds a second (or the `Retry-After`) while it refills, and the next refusal measures
+//!   what got through since the first.
 //! - **Growing back**: CUBIC-like: fast back to just under the estimate, a plateau there, then
 //!   probing above it ever faster. Its clock runs slower at low rates (a second per hundred
 //!   requests below 100/s), so a probe costs about as many requests at 10/s as at 100/s.
