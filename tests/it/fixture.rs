@@ -36,6 +36,14 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// Edits the results file as a user would: `from` replaced with `to` (which must be in it).
+    pub fn edit_results(&self, from: &str, to: &str) {
+        let original = std::fs::read_to_string(self.results()).unwrap();
+        let edited = original.replace(from, to);
+        assert_ne!(edited, original, "{from:?} is not in the results file");
+        std::fs::write(self.results(), &edited).unwrap();
+    }
+
     pub fn new(csv: &str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("customers.csv"), csv).unwrap();

@@ -34,14 +34,6 @@ async fn imported() -> (TestSandbox, Fixture, HashMap<String, String>) {
     (sandbox, fixture, ids)
 }
 
-/// Replaces `from` with `to` in the results file (once, at least).
-fn edit(fixture: &Fixture, from: &str, to: &str) {
-    let original = std::fs::read_to_string(fixture.results()).unwrap();
-    let edited = original.replace(from, to);
-    assert_ne!(edited, original, "{from:?} is not in the results file");
-    std::fs::write(fixture.results(), &edited).unwrap();
-}
-
 /// Runs `undo --yes`, which must end 0: its stderr.
 async fn undo(sandbox: &TestSandbox, fixture: &Fixture) -> String {
     let out = run(
@@ -86,8 +78,7 @@ async fn an_unconfirmed_row_given_another_rows_org_id_is_undone_by_name_and_crea
     let (sandbox, fixture, ids) = imported().await;
     let (alpha, gamma) = (&ids["alpha"], &ids["gamma"]);
     // gamma's line edited to unconfirmed, with alpha's org_id pasted in.
-    edit(
-        &fixture,
+    fixture.edit_results(
         &format!("gamma,created,{gamma},"),
         &format!("gamma,unconfirmed,{alpha},"),
     );
@@ -113,11 +104,7 @@ async fn a_created_row_edited_to_failed_without_its_org_id_is_looked_up_by_undo_
     let beta = &ids["beta"];
     // The status and the org_id edited away; the 201 still says a create went through, so
     // the rerun would look the row up and record it `created`: undo looks it up too.
-    edit(
-        &fixture,
-        &format!("beta,created,{beta},201,"),
-        "beta,failed,,201,",
-    );
+    fixture.edit_results(&format!("beta,created,{beta},201,"), "beta,failed,,201,");
 
     let stderr = undo(&sandbox, &fixture).await;
     assert!(
