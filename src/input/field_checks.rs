@@ -16,7 +16,8 @@ pub(crate) const MAX_DESCRIPTION_CHARS: usize = 1024;
 /// # Errors
 /// Why the value is not an id.
 pub(crate) fn check_id(value: &str) -> Result<(), String> {
-    if value.chars().count() > MAX_ID_CHARS {
+    // No more characters than bytes.
+    if value.len() > MAX_ID_CHARS && value.chars().count() > MAX_ID_CHARS {
         return Err(format!("longer than {MAX_ID_CHARS} characters"));
     }
     check_no_bidi_controls(value)?;
@@ -55,6 +56,10 @@ pub(crate) fn bidi_control_name(c: char) -> Option<&'static str> {
 /// The first one, by code point, name and position (`U+202E RIGHT-TO-LEFT OVERRIDE at
 /// character 3`).
 pub(crate) fn check_no_bidi_controls(value: &str) -> Result<(), String> {
+    // Every one of them is encoded in UTF-8 from the byte E2.
+    if memchr::memchr(0xE2, value.as_bytes()).is_none() {
+        return Ok(());
+    }
     match value
         .chars()
         .enumerate()
@@ -130,19 +135,25 @@ pub(crate) fn is_hex_color(value: &str) -> bool {
 
 /// A DNS name of two or more labels (internationalised names in their `xn--` form).
 pub(crate) fn is_domain(value: &str) -> bool {
-    let labels: Vec<&str> = value.split('.').collect();
-    value.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+    if value.len() > 253 {
+        return false;
+    }
+    let (mut labels, mut last) = (0, "");
+    for label in value.split('.') {
+        let fits = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !fits {
+            return false;
+        }
+        labels += 1;
+        last = label;
+    }
+    labels >= 2 && last.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// A URL-safe name made from `text`: accents and other scripts folded to ASCII, lowercase,

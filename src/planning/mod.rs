@@ -21,9 +21,9 @@ use rows_read::RowsRead;
 use templates_named::TemplatesNamed;
 
 use crate::Error;
-use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
+use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, fingerprint_parts, row_number};
 use crate::input::quote::quoted;
-use crate::input::{self, Keys, Mapping, Numbering, Problem, ProblemKind, RawRow, Source};
+use crate::input::{self, Mapping, Numbering, Problem, ProblemKind, RawRow, RowKeys, Source};
 use crate::input::{RowTemplates, Untemplated};
 use crate::record::unchanged::{self, Digest};
 use crate::record::{EarlierRuns, Outcome, Outcomes, Status};
@@ -92,9 +92,9 @@ pub struct InvalidRow<'a> {
     pub problems: &'a [Problem],
 }
 
-/// One row after the parallel checks.
-struct Checked {
-    keys: Keys,
+/// One row after the parallel checks, borrowing its cells.
+struct Checked<'r> {
+    keys: RowKeys<'r>,
     /// The fingerprint of its key, if it has one.
     key: Option<Fingerprint>,
     /// Its entry among the rows earlier runs finished, if it is one.
@@ -207,14 +207,14 @@ fn build_keeping(
 /// Checks a batch of rows in parallel (rows `first..`): each row's request or problems, and
 /// the digest of its cells when an earlier run's results are compared by them
 /// (`earlier.as_written`).
-fn check_batch(
+fn check_batch<'r>(
     mapping: &Mapping,
     first: usize,
-    batch: &[RawRow],
+    batch: &'r [RawRow],
     default_template: Option<&str>,
     earlier: &EarlierRuns,
     keeping: bool,
-) -> Vec<Checked> {
+) -> Vec<Checked<'r>> {
     let digest = earlier.as_written.is_some();
     batch
         .par_iter()
@@ -336,12 +336,12 @@ fn listing_refusal(
 fn name_collision(
     mapping: &Mapping,
     row: &RawRow,
-    keys: &Keys,
+    keys: &RowKeys<'_>,
     done: Option<usize>,
     plan: &Plan,
     slugged: &mut FingerprintMap,
 ) -> Option<Problem> {
-    let (Some(_), Some(_), Some(name)) = (&keys.key, &keys.id, &keys.name) else {
+    let (Some(_), Some(name)) = (&keys.id, &keys.name) else {
         return None;
     };
     let text = mapping.name_slugged_from(&row.record)?;
@@ -410,19 +410,20 @@ impl<'a> FirstRows<'a> {
 }
 
 /// Checks one row, the `index`th of the file, and makes its request's JSON if it is valid and
-/// `keeping` the requests. A row an earlier run finished is not checked again: it stays done (only a
-/// repeated key makes it invalid), and a rerun decides quickly that it has nothing to send.
-fn check(
+/// `keeping` the requests (otherwise the row is only checked, none of its cells copied). A row
+/// an earlier run finished is not checked again: it stays done (only a repeated key makes it
+/// invalid), and a rerun decides quickly that it has nothing to send.
+fn check<'r>(
     mapping: &Mapping,
     index: usize,
-    row: &RawRow,
+    row: &'r RawRow,
     default_template: Option<&str>,
     earlier: &EarlierRuns,
     keeping: bool,
-) -> Checked {
+) -> Checked<'r> {
     if let Some(problem) = &row.problem {
         return Checked {
-            keys: Keys::default(),
+            keys: RowKeys::default(),
             key: None,
             done: None,
             problems: vec![Problem::new(ProblemKind::Unreadable, None, problem.clone())],
@@ -430,19 +431,21 @@ fn check(
             body: None,
         };
     }
-    let keys = mapping.keys(&row.record);
-    let key = keys.key.as_deref().map(fingerprint);
+    let keys = mapping.row_keys(&row.record);
+    let key = keys
+        .key_parts()
+        .map(|(kind, value)| fingerprint_parts(&[kind, value]));
     let done = key.and_then(|key| earlier.done_entry_at(index, key));
     let (problems, body) = match done {
         Some(_) => (Vec::new(), None),
-        None => match mapping.to_request(&row.record, default_template) {
+        None if keeping => match mapping.to_request(&row.record, default_template) {
             Ok(request) => {
-                let body = keeping
-                    .then(|| serde_json::to_vec(&request).expect("a request always serialises"));
-                (Vec::new(), body)
+                let body = serde_json::to_vec(&request).expect("a request always serialises");
+                (Vec::new(), Some(body))
             }
             Err(problems) => (problems, None),
         },
+        None => (mapping.problems(&row.record), None),
     };
     Checked {
         keys,

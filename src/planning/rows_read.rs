@@ -40,7 +40,7 @@ impl RowsRead<'_> {
     pub(super) fn add(
         &mut self,
         row: &RawRow,
-        checked: Checked,
+        checked: Checked<'_>,
         report: &mut dyn FnMut(&InvalidRow),
     ) -> Result<(), Error> {
         let index = self.plan.outcomes.len();
@@ -61,7 +61,7 @@ impl RowsRead<'_> {
         // Whether the row repeats an earlier row's key: an earlier run's line is about
         // the first row with a key.
         let mut repeat = false;
-        if let (Some(key), Some(print)) = (&keys.key, key_print)
+        if let (Some(key), Some(print)) = (keys.key_parts(), key_print)
             && let (first, false) = self.seen.get_or_insert(print, done, row_number(index))
         {
             repeat = true;
@@ -92,21 +92,23 @@ impl RowsRead<'_> {
                 None,
                 "both parent and parent_id are set; give one",
             )),
-            (Some(parent), None) => self.references.push((index, parent.clone(), true)),
-            (None, Some(parent_id)) => self.references.push((index, parent_id.clone(), false)),
+            (Some(parent), None) => self.references.push((index, parent.to_string(), true)),
+            (None, Some(parent_id)) => {
+                self.references.push((index, parent_id.to_string(), false));
+            }
             (None, None) => {}
         }
         let mut in_doubt = false;
-        if let Some(key) = keys.key.as_deref().filter(|_| !repeat) {
+        if !repeat && keys.key_parts().is_some() {
             let unsent = problems.is_empty() && done.is_none();
-            in_doubt = self.note_earlier(index, row.line, key, key_print, unsent);
+            in_doubt = self.note_earlier(index, row.line, &keys, key_print, unsent);
         }
         match done.filter(|_| problems.is_empty() && !repeat) {
             Some(entry) => self.earlier.push_done(entry, &mut self.plan.outcomes),
             None if problems.is_empty() => {
                 self.plan.outcomes.push(None);
-                if let (Some(keep), Some(key), Some(body)) = (&mut self.keep, &keys.key, &body) {
-                    keep.push(index, row.line, key, in_doubt, body)?;
+                if let (Some(keep), Some(key), Some(body)) = (&mut self.keep, keys.key(), &body) {
+                    keep.push(index, row.line, &key, in_doubt, body)?;
                 }
             }
             None => {
@@ -117,17 +119,25 @@ impl RowsRead<'_> {
         Ok(())
     }
 
-    /// What earlier runs say of the row `index` (on `line`) of `key`: in doubt, or (when
-    /// `unsent`, a valid row no earlier run finished) missing from the results file. Hands back
-    /// whether it is in doubt.
+    /// What earlier runs say of the row `index` (on `line`) of these `keys`, which make a key:
+    /// in doubt, or (when `unsent`, a valid row no earlier run finished) missing from the
+    /// results file. Hands back whether it is in doubt. Without earlier runs there is nothing
+    /// to say, and the key's text is not made.
     fn note_earlier(
         &mut self,
         index: usize,
         line: u64,
-        key: &str,
+        keys: &RowKeys<'_>,
         print: Option<Fingerprint>,
         unsent: bool,
     ) -> bool {
+        if self.earlier.in_doubt.is_empty() && !self.earlier.had_results {
+            return false;
+        }
+        let Some(key) = keys.key() else {
+            return false;
+        };
+        let key = key.as_str();
         if self.earlier.in_doubt.contains(key) {
             self.plan.in_doubt_rows.push(index);
             return true;
@@ -145,9 +155,10 @@ impl RowsRead<'_> {
     }
 }
 
-/// The problem of a row whose `key` (`id:...` or `name:...`) the row on line `first` has.
-fn duplicate_key(key: &str, first: &str) -> Problem {
-    let (what, value) = key.split_once(':').unwrap_or(("key", key));
+/// The problem of a row whose `key` (`id:` or `name:`, and its value) the row on line `first`
+/// has.
+fn duplicate_key((kind, value): (&str, &str), first: &str) -> Problem {
+    let what = kind.strip_suffix(':').unwrap_or(kind);
     Problem::new(
         ProblemKind::DuplicateKey,
         None,
