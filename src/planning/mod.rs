@@ -23,7 +23,7 @@ use templates_named::TemplatesNamed;
 use crate::Error;
 use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, fingerprint_parts, row_number};
 use crate::input::quote::quoted;
-use crate::input::{self, Mapping, Numbering, Problem, ProblemKind, RawRow, RowKeys, Source};
+use crate::input::{self, Mapping, Numbering, Problem, ProblemKind, RawRow, Source};
 use crate::input::{RowTemplates, Untemplated};
 use crate::record::unchanged::{self, Digest};
 use crate::record::{EarlierRuns, Outcome, Outcomes, Status};
@@ -92,11 +92,14 @@ pub struct InvalidRow<'a> {
     pub problems: &'a [Problem],
 }
 
-/// One row after the parallel checks, borrowing its cells.
-struct Checked<'r> {
-    keys: RowKeys<'r>,
+/// One row after the parallel checks.
+struct Checked {
     /// The fingerprint of its key, if it has one.
     key: Option<Fingerprint>,
+    /// The fingerprint of its name, if it has one and rows may name their parents by name.
+    name: Option<Fingerprint>,
+    /// Whether it names a parent (`parent` or `parent_id`).
+    refers: bool,
     /// Its entry among the rows earlier runs finished, if it is one.
     done: Option<usize>,
     problems: Vec<Problem>,
@@ -177,14 +180,32 @@ fn build_keeping(
         by_name,
         digest,
     };
-    input::batches::in_batches(rows, |batch| {
-        let first = read.plan.outcomes.len();
-        let checked = check_batch(mapping, first, batch, default_template, earlier, keeping);
-        for (row, checked) in batch.iter().zip(checked) {
-            read.add(row, checked, report)?;
-        }
-        Ok(())
-    })?;
+    // Each batch is checked (on every core) while the one before it is added, here, in file
+    // order: the key table and the outcomes are this thread's work, and it is done meanwhile.
+    let mut checked_rows = 0;
+    let mut pending: Option<(Vec<RawRow>, Vec<Checked>)> = None;
+    let read_all = input::batches::in_owned_batches(rows, |batch| {
+        let first = checked_rows;
+        checked_rows += batch.len();
+        let (checked, added) = std::thread::scope(|scope| {
+            let checking = scope
+                .spawn(|| check_batch(mapping, first, &batch, default_template, earlier, keeping));
+            let added = pending
+                .take()
+                .map(|(rows, checked)| read.add_batch(&rows, checked, report).map(|()| rows));
+            (checking.join(), added)
+        });
+        let checked = checked.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let added = added.transpose();
+        // After an error, no row is added any more.
+        pending = added.is_ok().then_some((batch, checked));
+        added
+    });
+    // The rows read before an error are added before it is returned.
+    if let Some((rows, checked)) = pending.take() {
+        read.add_batch(&rows, checked, report)?;
+    }
+    read_all?;
     let RowsRead {
         mut plan,
         templates,
@@ -207,14 +228,14 @@ fn build_keeping(
 /// Checks a batch of rows in parallel (rows `first..`): each row's request or problems, and
 /// the digest of its cells when an earlier run's results are compared by them
 /// (`earlier.as_written`).
-fn check_batch<'r>(
+fn check_batch(
     mapping: &Mapping,
     first: usize,
-    batch: &'r [RawRow],
+    batch: &[RawRow],
     default_template: Option<&str>,
     earlier: &EarlierRuns,
     keeping: bool,
-) -> Vec<Checked<'r>> {
+) -> Vec<Checked> {
     let digest = earlier.as_written.is_some();
     batch
         .par_iter()
@@ -336,15 +357,15 @@ fn listing_refusal(
 fn name_collision(
     mapping: &Mapping,
     row: &RawRow,
-    keys: &RowKeys<'_>,
     done: Option<usize>,
     plan: &Plan,
     slugged: &mut FingerprintMap,
 ) -> Option<Problem> {
+    let text = mapping.name_slugged_from(&row.record)?;
+    let keys = mapping.row_keys(&row.record);
     let (Some(_), Some(name)) = (&keys.id, &keys.name) else {
         return None;
     };
-    let text = mapping.name_slugged_from(&row.record)?;
     let lines = &plan.lines;
     let index = lines.len() - 1;
     let (first, _) = slugged.get_or_insert(fingerprint(name), row_number(index));
@@ -413,18 +434,19 @@ impl<'a> FirstRows<'a> {
 /// `keeping` the requests (otherwise the row is only checked, none of its cells copied). A row
 /// an earlier run finished is not checked again: it stays done (only a repeated key makes it
 /// invalid), and a rerun decides quickly that it has nothing to send.
-fn check<'r>(
+fn check(
     mapping: &Mapping,
     index: usize,
-    row: &'r RawRow,
+    row: &RawRow,
     default_template: Option<&str>,
     earlier: &EarlierRuns,
     keeping: bool,
-) -> Checked<'r> {
+) -> Checked {
     if let Some(problem) = &row.problem {
         return Checked {
-            keys: RowKeys::default(),
             key: None,
+            name: None,
+            refers: false,
             done: None,
             problems: vec![Problem::new(ProblemKind::Unreadable, None, problem.clone())],
             written: 0,
@@ -448,8 +470,13 @@ fn check<'r>(
         None => (mapping.problems(&row.record), None),
     };
     Checked {
-        keys,
         key,
+        name: keys
+            .name
+            .as_deref()
+            .filter(|_| mapping.names_parents())
+            .map(fingerprint),
+        refers: keys.parent.is_some() || keys.parent_id.is_some(),
         done,
         problems,
         written: 0,
