@@ -121,7 +121,7 @@ impl Field {
         value: &'v str,
     ) -> impl Iterator<Item = (&'v str, Option<Cow<'v, str>>)> {
         let items = if self.separator == ";" {
-            Items::Semicolon(value.split([';', ',']))
+            Items::Semicolon(Some(value))
         } else {
             Items::Other(value.split(self.separator.as_str()))
         };
@@ -132,9 +132,11 @@ impl Field {
     }
 }
 
-/// The items of a list cell: split at `;` and `,`, or at the field's own separator.
+/// The items of a list cell: split at `;` and `,` (as `str::split` would, found a byte at a
+/// time: both are ASCII), or at the field's own separator.
 enum Items<'v> {
-    Semicolon(std::str::Split<'v, [char; 2]>),
+    /// The rest of the cell, `None` once its last item was given.
+    Semicolon(Option<&'v str>),
     Other(std::str::Split<'v, &'v str>),
 }
 
@@ -143,7 +145,16 @@ impl<'v> Iterator for Items<'v> {
 
     fn next(&mut self) -> Option<&'v str> {
         match self {
-            Items::Semicolon(items) => items.next(),
+            Items::Semicolon(rest) => {
+                let text = (*rest)?;
+                match memchr::memchr2(b';', b',', text.as_bytes()) {
+                    Some(at) => {
+                        *rest = Some(&text[at + 1..]);
+                        Some(&text[..at])
+                    }
+                    None => rest.take(),
+                }
+            }
             Items::Other(items) => items.next(),
         }
     }
@@ -434,7 +445,7 @@ impl Mapping {
     /// The value of a field in `record` as [`Mapping::value`] reads it, before its transform.
     fn untransformed<'r>(&self, field: &Field, record: &'r StringRecord) -> Cow<'r, str> {
         match &field.source {
-            Source::Column(i) => Cow::Borrowed(restore(record.get(*i).unwrap_or("")).trim()),
+            Source::Column(i) => Cow::Borrowed(trimmed(restore(record.get(*i).unwrap_or("")))),
             Source::Value(v) => Cow::Owned(v.clone()),
             Source::Format(pieces) => {
                 let mut text = String::new();
@@ -442,7 +453,7 @@ impl Mapping {
                     match piece {
                         Piece::Text(t) => text.push_str(t),
                         Piece::Column(i) => {
-                            text.push_str(restore(record.get(*i).unwrap_or("")).trim())
+                            text.push_str(trimmed(restore(record.get(*i).unwrap_or(""))))
                         }
                     }
                 }
@@ -462,5 +473,15 @@ impl Mapping {
     /// The row's own `template_id` value, if it gives one (its text, checked or not).
     pub fn template_id<'r>(&self, record: &'r StringRecord) -> Option<Cow<'r, str>> {
         self.text(at::TEMPLATE_ID, record)
+    }
+}
+
+/// `text` without the white space around it (`str::trim`), looked for only when its first or
+/// last byte is not a visible ASCII character: a cell the reader trimmed already is as it is.
+fn trimmed(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        [only] if only.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
 }
