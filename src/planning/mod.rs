@@ -182,6 +182,9 @@ fn build_keeping(
     };
     // Each batch is checked (on every core) while the one before it is added, here, in file
     // order: the key table and the outcomes are this thread's work, and it is done meanwhile.
+    // Not when the requests are kept (an import): a batch's requests are held until it is
+    // added, and two batches' would raise the import's peak.
+    let overlap = !keeping;
     let mut checked_rows = 0;
     let mut pending: Option<(Vec<RawRow>, Vec<Checked>)> = None;
     let read_all = input::batches::in_owned_batches(rows, |batch| {
@@ -199,7 +202,16 @@ fn build_keeping(
         let added = added.transpose();
         // After an error, no row is added any more.
         pending = added.is_ok().then_some((batch, checked));
-        added
+        match pending.take() {
+            Some((rows, checked)) if !overlap => {
+                read.add_batch(&rows, checked, report)?;
+                Ok(Some(rows))
+            }
+            waiting => {
+                pending = waiting;
+                added
+            }
+        }
     });
     // The rows read before an error are added before it is returned.
     if let Some((rows, checked)) = pending.take() {
