@@ -190,9 +190,15 @@ fn build_keeping(
     let read_all = input::batches::in_owned_batches(rows, |batch| {
         let first = checked_rows;
         checked_rows += batch.len();
+        let check = |batch: &[RawRow]| {
+            check_batch(mapping, first, batch, default_template, earlier, keeping)
+        };
+        if !overlap {
+            read.add_batch(&batch, check(&batch), report)?;
+            return Ok(Some(batch));
+        }
         let (checked, added) = std::thread::scope(|scope| {
-            let checking = scope
-                .spawn(|| check_batch(mapping, first, &batch, default_template, earlier, keeping));
+            let checking = scope.spawn(|| check(&batch));
             let added = pending
                 .take()
                 .map(|(rows, checked)| read.add_batch(&rows, checked, report).map(|()| rows));
@@ -202,16 +208,7 @@ fn build_keeping(
         let added = added.transpose();
         // After an error, no row is added any more.
         pending = added.is_ok().then_some((batch, checked));
-        match pending.take() {
-            Some((rows, checked)) if !overlap => {
-                read.add_batch(&rows, checked, report)?;
-                Ok(Some(rows))
-            }
-            waiting => {
-                pending = waiting;
-                added
-            }
-        }
+        added
     });
     // The rows read before an error are added before it is returned.
     if let Some((rows, checked)) = pending.take() {
