@@ -12,10 +12,18 @@ pub struct Fingerprint(u64, u64);
 
 /// The fingerprint of `key`.
 pub(crate) fn fingerprint(key: &str) -> Fingerprint {
+    fingerprint_parts(&[key])
+}
+
+/// The fingerprint of the key that is `parts` one after the other, the same as
+/// [`fingerprint`] of them joined (the hasher takes bytes as a stream), without joining them.
+pub(crate) fn fingerprint_parts(parts: &[&str]) -> Fingerprint {
     let half = |salt: u8| {
         let mut hasher = std::hash::DefaultHasher::new();
         hasher.write_u8(salt);
-        hasher.write(key.as_bytes());
+        for part in parts {
+            hasher.write(part.as_bytes());
+        }
         hasher.finish()
     };
     Fingerprint(half(0), half(1))
@@ -118,6 +126,26 @@ mod tests {
         assert_eq!(map.get(fingerprint("name:c")), None);
         assert_eq!(map.len(), 2);
         assert_ne!(fingerprint("id:a"), fingerprint("name:a"));
+    }
+
+    #[test]
+    fn a_key_in_parts_has_the_fingerprint_of_the_key_joined() {
+        let long = "x".repeat(37);
+        for (kind, value) in [
+            ("id:", "cust-0000004"),
+            ("name:", "customer-0000001"),
+            ("name:", ""),
+            ("id:", "a"),
+            ("name:", long.as_str()),
+            ("name:", "Müller GmbH"),
+        ] {
+            assert_eq!(
+                fingerprint_parts(&[kind, value]),
+                fingerprint(&format!("{kind}{value}")),
+                "{kind}{value}"
+            );
+        }
+        assert_ne!(fingerprint_parts(&["id:", "a"]), fingerprint("name:a"));
     }
 
     #[test]

@@ -28,6 +28,18 @@ pub(crate) fn in_batches(
     read_ahead(BATCH, |row| rows.read_into(row), work)
 }
 
+/// As [`in_batches`], `work` taking each batch to keep while it wants: it hands back a
+/// batch it is done with (this one or an earlier one), to be read into again.
+///
+/// # Errors
+/// As [`in_batches`].
+pub(crate) fn in_owned_batches(
+    mut rows: Rows,
+    work: impl FnMut(Vec<RawRow>) -> Result<Option<Vec<RawRow>>, Error>,
+) -> Result<(), Error> {
+    read_ahead_owned(BATCH, |row| rows.read_into(row), work)
+}
+
 /// Reads items with `next` on a thread of its own, `batch` at a time, and calls `work` with
 /// each batch, in order, on this one; the batches go back to the reader once worked on, and
 /// `next` reads into their items again. `next` says `None` at the end, else whether it read
@@ -38,8 +50,24 @@ pub(crate) fn in_batches(
 /// The first error of `next` or of `work`.
 pub(crate) fn read_ahead<T: Default + Send>(
     batch: usize,
-    mut next: impl FnMut(&mut T) -> Option<Result<(), Error>> + Send,
+    next: impl FnMut(&mut T) -> Option<Result<(), Error>> + Send,
     mut work: impl FnMut(&mut Vec<T>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    read_ahead_owned(batch, next, |mut items| {
+        work(&mut items)?;
+        Ok(Some(items))
+    })
+}
+
+/// As [`read_ahead`], `work` taking each batch and handing back one it is done with (or
+/// none), which `next` reads into again.
+///
+/// # Errors
+/// As [`read_ahead`].
+pub(crate) fn read_ahead_owned<T: Default + Send>(
+    batch: usize,
+    mut next: impl FnMut(&mut T) -> Option<Result<(), Error>> + Send,
+    mut work: impl FnMut(Vec<T>) -> Result<Option<Vec<T>>, Error>,
 ) -> Result<(), Error> {
     std::thread::scope(|scope| {
         let (full, filled) = mpsc::sync_channel::<Result<Vec<T>, Error>>(AHEAD);
@@ -80,9 +108,9 @@ pub(crate) fn read_ahead<T: Default + Send>(
             }
         });
         for items in filled {
-            let mut items = items?;
-            work(&mut items)?;
-            let _ = empty.send(items);
+            if let Some(done) = work(items?)? {
+                let _ = empty.send(done);
+            }
         }
         Ok(())
     })

@@ -42,6 +42,9 @@ pub struct Settled {
     /// A line for stderr and the log saying how the file is read, when that is not plain
     /// UTF-8 (a detected or marked encoding, a sheet of a workbook); `None` for UTF-8.
     pub note: Option<String>,
+    /// The file's LF bytes, when the whole file was read to settle its encoding (UTF-8): what
+    /// sizes the plan, counted in the same read.
+    pub line_feeds: Option<usize>,
 }
 
 /// The encoding of the CSV file at `path`, open as `file`, as `dialect` names it or as found.
@@ -54,6 +57,7 @@ pub(crate) fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<
     let unchanged = |note: Option<String>| Settled {
         dialect: dialect.clone(),
         note,
+        line_feeds: None,
     };
     if dialect.encoding.is_some() {
         return Ok(unchanged(None));
@@ -81,7 +85,10 @@ pub(crate) fn settle(path: &Path, file: &mut File, dialect: &Dialect) -> Result<
     }
     let scan = scan_utf8(path, file, bom)?;
     let Some(first_bad) = scan.first_invalid else {
-        return Ok(unchanged(None));
+        return Ok(Settled {
+            line_feeds: Some(scan.line_feeds),
+            ..unchanged(None)
+        });
     };
     if bom == 3 || scan.valid_non_ascii >= scan.invalid {
         return Err(refusals::damaged_utf8(
@@ -147,6 +154,7 @@ fn detected(dialect: &Dialect, encoding: &'static Encoding) -> Settled {
             encoding: Some(encoding),
             ..dialect.clone()
         },
+        line_feeds: None,
         note: Some(format!(
             "not UTF-8: read as {} (detected; if that is wrong, name the encoding with \
              --encoding)",
@@ -177,6 +185,8 @@ struct Utf8Scan {
     invalid: u64,
     /// How many characters outside ASCII are valid UTF-8.
     valid_non_ascii: u64,
+    /// How many LF bytes the file holds.
+    line_feeds: usize,
 }
 
 /// Reads the file at `path`, open as `file`, from byte `skip` on, as UTF-8.
@@ -192,6 +202,7 @@ fn scan_utf8(path: &Path, file: &mut File, skip: usize) -> Result<Utf8Scan, Erro
     loop {
         let n = read_full(file, &mut buf[carried..]).map_err(io)?;
         let end = carried + n;
+        scan.line_feeds += memchr::memchr_iter(b'\n', &buf[carried..end]).count();
         let last = n == 0 || end < buf.len();
         let mut at = skip.min(end);
         skip -= at;

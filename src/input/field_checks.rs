@@ -16,7 +16,8 @@ pub(crate) const MAX_DESCRIPTION_CHARS: usize = 1024;
 /// # Errors
 /// Why the value is not an id.
 pub(crate) fn check_id(value: &str) -> Result<(), String> {
-    if value.chars().count() > MAX_ID_CHARS {
+    // No more characters than bytes.
+    if value.len() > MAX_ID_CHARS && value.chars().count() > MAX_ID_CHARS {
         return Err(format!("longer than {MAX_ID_CHARS} characters"));
     }
     check_no_bidi_controls(value)?;
@@ -55,6 +56,10 @@ pub(crate) fn bidi_control_name(c: char) -> Option<&'static str> {
 /// The first one, by code point, name and position (`U+202E RIGHT-TO-LEFT OVERRIDE at
 /// character 3`).
 pub(crate) fn check_no_bidi_controls(value: &str) -> Result<(), String> {
+    // Every one of them is encoded in UTF-8 from the byte E2.
+    if memchr::memchr(0xE2, value.as_bytes()).is_none() {
+        return Ok(());
+    }
     match value
         .chars()
         .enumerate()
@@ -130,19 +135,27 @@ pub(crate) fn is_hex_color(value: &str) -> bool {
 
 /// A DNS name of two or more labels (internationalised names in their `xn--` form).
 pub(crate) fn is_domain(value: &str) -> bool {
-    let labels: Vec<&str> = value.split('.').collect();
-    value.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+    if value.len() > 253 {
+        return false;
+    }
+    // Label by label, over the bytes: a label of ASCII letters, digits and `-` only, so any
+    // byte of a character outside ASCII fails it.
+    let (mut labels, mut last): (usize, &[u8]) = (0, b"");
+    for label in value.as_bytes().split(|b| *b == b'.') {
+        let fits = !label.is_empty()
+            && label.len() <= 63
+            && label[0] != b'-'
+            && label[label.len() - 1] != b'-'
+            && label
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+        if !fits {
+            return false;
+        }
+        labels += 1;
+        last = label;
+    }
+    labels >= 2 && last.iter().any(u8::is_ascii_alphabetic)
 }
 
 /// A URL-safe name made from `text`: accents and other scripts folded to ASCII, lowercase,
@@ -178,6 +191,54 @@ mod tests {
         assert!(!is_domain("-bad.com") && !is_domain("localhost") && !is_domain("1.2.3.4"));
         assert!(check_id("cust-001_a.b").is_ok());
         assert!(check_id("cust 1").is_err() && check_id("a/b").is_err());
+    }
+
+    /// Domain names told as a list of labels is told them.
+    #[test]
+    fn domain_names_are_told_label_by_label() {
+        let by_list = |value: &str| {
+            let labels: Vec<&str> = value.split('.').collect();
+            value.len() <= 253
+                && labels.len() >= 2
+                && labels.iter().all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+                && labels
+                    .last()
+                    .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+        };
+        let long_label = format!("{}.com", "a".repeat(64));
+        let long_name = format!("{}com", "abcdefghi.".repeat(26));
+        for value in [
+            "example.com",
+            "a.b.c.de",
+            "customer1.example.com",
+            "xn--mller-kva.de",
+            "",
+            ".",
+            "a.",
+            ".com",
+            "a..com",
+            "-a.com",
+            "a-.com",
+            "a.-com",
+            "1.2.3.4",
+            "a.b1",
+            "a.1b",
+            "münchen.de",
+            "a_b.com",
+            "a b.com",
+            "localhost",
+            &long_label,
+            &long_name,
+            "a.b.c.d.e.f.g.h.i.j.k.l",
+        ] {
+            assert_eq!(is_domain(value), by_list(value), "{value:?}");
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ use encoding_rs::Encoding;
 pub use command_line::{command_reading, validate_command};
 pub use encoding::Settled;
 pub use lines::Decoded;
-pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind};
+pub use mapping::{Keys, Mapping, MappingFile, MappingSpec, Problem, ProblemKind, RowKeys};
 pub use rows::{RawRow, Rows, lay_out, trim_fields};
 pub use snapshot::InputSnapshot;
 pub use source::{Numbering, Source};

@@ -89,6 +89,9 @@ pub struct Rows {
     ended: bool,
     /// Whether a quote still open at the end of the file is taken for a last line cut off.
     torn_end: bool,
+    /// An empty record left in a row while its own is read into: swapped with each row's,
+    /// so that reading a row allocates nothing.
+    spare: Option<StringRecord>,
 }
 
 impl Iterator for Rows {
@@ -131,6 +134,7 @@ impl Rows {
             last_line: 0,
             ended: false,
             torn_end: false,
+            spare: None,
         }
     }
 
@@ -147,7 +151,8 @@ impl Rows {
     /// Reads the next row into `row`, reusing its room: `None` at the end of the file, else
     /// whether it could be read ([`Rows`] says how).
     pub fn read_into(&mut self, row: &mut RawRow) -> Option<Result<(), Error>> {
-        let mut bytes = std::mem::take(&mut row.record).into_byte_record();
+        let placeholder = self.spare.take().unwrap_or_default();
+        let mut bytes = std::mem::replace(&mut row.record, placeholder).into_byte_record();
         match self.reader.read_byte_record(&mut bytes) {
             Ok(false) => self.at_end(),
             Ok(true) => Some(self.take(bytes, row)),
@@ -268,12 +273,10 @@ impl Rows {
         if sheet_problem.is_some() {
             problem = sheet_problem;
         }
-        *row = RawRow {
-            line,
-            record,
-            problem,
-            padded,
-        };
+        self.spare = Some(std::mem::replace(&mut row.record, record));
+        row.line = line;
+        row.problem = problem;
+        row.padded = padded;
         Ok(())
     }
 }

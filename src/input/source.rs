@@ -10,7 +10,8 @@
 //!   (a whole read, unless a byte-order mark says UTF-16: UTF-8 is told from other encodings
 //!   before a row is read, so a file is never half imported), then its delimiter and header
 //!   (read from its start again) and, for a file of 4 MB or more, its line count, to size the
-//!   plan (a third read, of bytes only); a workbook is read once, and its sheet turned into
+//!   plan (counted in the read for its encoding; a third read, of bytes only, when its
+//!   encoding was named or is not UTF-8); a workbook is read once, and its sheet turned into
 //!   CSV text (an xlsx sheet cell by cell; one that asks to be recalculated when opened has
 //!   its XML searched for a formula meanwhile, on another thread).
 //! - `validate`: `settle`, then the plan (every row checked).
@@ -133,7 +134,14 @@ impl Source {
         }
         let settled = super::encoding::settle(path, &mut file, dialect)?;
         let encoding = settled.dialect.encoding;
-        Source::of_csv(path, file, dialect, encoding, settled.note)
+        Source::of_csv(
+            path,
+            file,
+            dialect,
+            encoding,
+            settled.note,
+            settled.line_feeds,
+        )
     }
 
     /// A file orgimport wrote (a results file, its journal): UTF-8 with or without a
@@ -152,22 +160,26 @@ impl Source {
     /// As [`Source::settle`].
     pub fn as_csv(path: &Path, dialect: &Dialect) -> Result<Source, Error> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        Source::of_csv(path, file, dialect, dialect.encoding, None)
+        Source::of_csv(path, file, dialect, dialect.encoding, None, None)
     }
 
-    /// A CSV source over `file` (at `path`), in `encoding`.
+    /// A CSV source over `file` (at `path`), in `encoding`; its lines counted to size the
+    /// plan when it is large enough to matter, unless `line_feeds` gives them already (the
+    /// read that settled its encoding counted them).
     fn of_csv(
         path: &Path,
         mut file: File,
         dialect: &Dialect,
         encoding: Option<&'static Encoding>,
         note: Option<String>,
+        line_feeds: Option<usize>,
     ) -> Result<Source, Error> {
         let io = |e| Error::io(path, e);
         file.rewind().map_err(io)?;
         let len = file.metadata().map_or(0, |m| m.len());
+        let worth_counting = len >= WORTH_COUNTING;
         // The same open file, to count lines once the header is read.
-        let mut count_from = (len >= WORTH_COUNTING)
+        let mut count_from = (worth_counting && line_feeds.is_none())
             .then(|| file.try_clone())
             .transpose()
             .map_err(io)?;
@@ -194,6 +206,8 @@ impl Source {
         drop(reader);
         if let Some(file) = &mut count_from {
             source.expected_rows = count_lines(file);
+        } else if worth_counting {
+            source.expected_rows = line_feeds.unwrap_or(0);
         }
         Ok(source)
     }

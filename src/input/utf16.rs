@@ -55,6 +55,7 @@ pub(super) fn without_bom(
         });
     }
     Ok(Some(Settled {
+        line_feeds: None,
         dialect: Dialect {
             encoding: Some(encoding),
             ..dialect.clone()

@@ -21,9 +21,9 @@ use rows_read::RowsRead;
 use templates_named::TemplatesNamed;
 
 use crate::Error;
-use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, row_number};
+use crate::fingerprint::{Fingerprint, FingerprintMap, fingerprint, fingerprint_parts, row_number};
 use crate::input::quote::quoted;
-use crate::input::{self, Keys, Mapping, Numbering, Problem, ProblemKind, RawRow, Source};
+use crate::input::{self, Mapping, Numbering, Problem, ProblemKind, RawRow, Source};
 use crate::input::{RowTemplates, Untemplated};
 use crate::record::unchanged::{self, Digest};
 use crate::record::{EarlierRuns, Outcome, Outcomes, Status};
@@ -94,9 +94,12 @@ pub struct InvalidRow<'a> {
 
 /// One row after the parallel checks.
 struct Checked {
-    keys: Keys,
     /// The fingerprint of its key, if it has one.
     key: Option<Fingerprint>,
+    /// The fingerprint of its name, if it has one and rows may name their parents by name.
+    name: Option<Fingerprint>,
+    /// Whether it names a parent (`parent` or `parent_id`).
+    refers: bool,
     /// Its entry among the rows earlier runs finished, if it is one.
     done: Option<usize>,
     problems: Vec<Problem>,
@@ -177,14 +180,41 @@ fn build_keeping(
         by_name,
         digest,
     };
-    input::batches::in_batches(rows, |batch| {
-        let first = read.plan.outcomes.len();
-        let checked = check_batch(mapping, first, batch, default_template, earlier, keeping);
-        for (row, checked) in batch.iter().zip(checked) {
-            read.add(row, checked, report)?;
+    // Each batch is checked (on every core) while the one before it is added, here, in file
+    // order: the key table and the outcomes are this thread's work, and it is done meanwhile.
+    // Not when the requests are kept (an import): a batch's requests are held until it is
+    // added, and two batches' would raise the import's peak.
+    let overlap = !keeping;
+    let mut checked_rows = 0;
+    let mut pending: Option<(Vec<RawRow>, Vec<Checked>)> = None;
+    let read_all = input::batches::in_owned_batches(rows, |batch| {
+        let first = checked_rows;
+        checked_rows += batch.len();
+        let check = |batch: &[RawRow]| {
+            check_batch(mapping, first, batch, default_template, earlier, keeping)
+        };
+        if !overlap {
+            read.add_batch(&batch, check(&batch), report)?;
+            return Ok(Some(batch));
         }
-        Ok(())
-    })?;
+        let (checked, added) = std::thread::scope(|scope| {
+            let checking = scope.spawn(|| check(&batch));
+            let added = pending
+                .take()
+                .map(|(rows, checked)| read.add_batch(&rows, checked, report).map(|()| rows));
+            (checking.join(), added)
+        });
+        let checked = checked.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let added = added.transpose();
+        // After an error, no row is added any more.
+        pending = added.is_ok().then_some((batch, checked));
+        added
+    });
+    // The rows read before an error are added before it is returned.
+    if let Some((rows, checked)) = pending.take() {
+        read.add_batch(&rows, checked, report)?;
+    }
+    read_all?;
     let RowsRead {
         mut plan,
         templates,
@@ -336,15 +366,15 @@ fn listing_refusal(
 fn name_collision(
     mapping: &Mapping,
     row: &RawRow,
-    keys: &Keys,
     done: Option<usize>,
     plan: &Plan,
     slugged: &mut FingerprintMap,
 ) -> Option<Problem> {
-    let (Some(_), Some(_), Some(name)) = (&keys.key, &keys.id, &keys.name) else {
+    let text = mapping.name_slugged_from(&row.record)?;
+    let keys = mapping.row_keys(&row.record);
+    let (Some(_), Some(name)) = (&keys.id, &keys.name) else {
         return None;
     };
-    let text = mapping.name_slugged_from(&row.record)?;
     let lines = &plan.lines;
     let index = lines.len() - 1;
     let (first, _) = slugged.get_or_insert(fingerprint(name), row_number(index));
@@ -410,8 +440,9 @@ impl<'a> FirstRows<'a> {
 }
 
 /// Checks one row, the `index`th of the file, and makes its request's JSON if it is valid and
-/// `keeping` the requests. A row an earlier run finished is not checked again: it stays done (only a
-/// repeated key makes it invalid), and a rerun decides quickly that it has nothing to send.
+/// `keeping` the requests (otherwise the row is only checked, none of its cells copied). A row
+/// an earlier run finished is not checked again: it stays done (only a repeated key makes it
+/// invalid), and a rerun decides quickly that it has nothing to send.
 fn check(
     mapping: &Mapping,
     index: usize,
@@ -422,31 +453,39 @@ fn check(
 ) -> Checked {
     if let Some(problem) = &row.problem {
         return Checked {
-            keys: Keys::default(),
             key: None,
+            name: None,
+            refers: false,
             done: None,
             problems: vec![Problem::new(ProblemKind::Unreadable, None, problem.clone())],
             written: 0,
             body: None,
         };
     }
-    let keys = mapping.keys(&row.record);
-    let key = keys.key.as_deref().map(fingerprint);
+    let keys = mapping.row_keys(&row.record);
+    let key = keys
+        .key_parts()
+        .map(|(kind, value)| fingerprint_parts(&[kind, value]));
     let done = key.and_then(|key| earlier.done_entry_at(index, key));
     let (problems, body) = match done {
         Some(_) => (Vec::new(), None),
-        None => match mapping.to_request(&row.record, default_template) {
+        None if keeping => match mapping.to_request(&row.record, default_template) {
             Ok(request) => {
-                let body = keeping
-                    .then(|| serde_json::to_vec(&request).expect("a request always serialises"));
-                (Vec::new(), body)
+                let body = serde_json::to_vec(&request).expect("a request always serialises");
+                (Vec::new(), Some(body))
             }
             Err(problems) => (problems, None),
         },
+        None => (mapping.problems(&row.record), None),
     };
     Checked {
-        keys,
         key,
+        name: keys
+            .name
+            .as_deref()
+            .filter(|_| mapping.names_parents())
+            .map(fingerprint),
+        refers: keys.parent.is_some() || keys.parent_id.is_some(),
         done,
         problems,
         written: 0,

@@ -31,9 +31,27 @@ pub(super) struct RowsRead<'a> {
 }
 
 impl RowsRead<'_> {
+    /// Takes the rows of a batch, each `checked` already, in order ([`RowsRead::add`]).
+    ///
+    /// # Errors
+    /// As [`RowsRead::add`].
+    pub(super) fn add_batch(
+        &mut self,
+        rows: &[RawRow],
+        checked: Vec<Checked>,
+        report: &mut dyn FnMut(&InvalidRow),
+    ) -> Result<(), Error> {
+        for (row, checked) in rows.iter().zip(checked) {
+            self.add(row, checked, report)?;
+        }
+        Ok(())
+    }
+
     /// Takes the next row of the file, `checked` already: its key against the rows before,
     /// its parent reference, what earlier runs say of it, and its outcome for now; a row to
-    /// send has its request kept, when the requests are.
+    /// send has its request kept, when the requests are. The row's keys are read from its
+    /// cells again only when their text is needed (a repeated key, a parent, earlier runs,
+    /// a kept request): most rows need their fingerprints alone.
     ///
     /// # Errors
     /// [`Error::Io`] when its request cannot be kept.
@@ -48,8 +66,9 @@ impl RowsRead<'_> {
         self.templates
             .note(index, self.mapping.template_id(&row.record));
         let Checked {
-            keys,
             key: key_print,
+            name: name_print,
+            refers,
             done,
             mut problems,
             written,
@@ -58,55 +77,61 @@ impl RowsRead<'_> {
         if self.digest {
             self.plan.input_digest.add(written);
         }
+        let keys = || self.mapping.row_keys(&row.record);
         // Whether the row repeats an earlier row's key: an earlier run's line is about
         // the first row with a key.
         let mut repeat = false;
-        if let (Some(key), Some(print)) = (&keys.key, key_print)
+        if let Some(print) = key_print
             && let (first, false) = self.seen.get_or_insert(print, done, row_number(index))
+            && let Some(key) = keys()
+                .key_parts()
+                .map(|(kind, value)| (kind, value.to_string()))
         {
             repeat = true;
             let first = self.plan.numbering.short(self.plan.lines[first as usize]);
-            problems.insert(0, duplicate_key(key, &first));
+            problems.insert(0, duplicate_key((key.0, &key.1), &first));
         }
         if !repeat
-            && let Some(problem) = name_collision(
-                self.mapping,
-                row,
-                &keys,
-                done,
-                &self.plan,
-                &mut self.slugged,
-            )
+            && let Some(problem) =
+                name_collision(self.mapping, row, done, &self.plan, &mut self.slugged)
         {
             problems.insert(0, problem);
         }
         if self.by_name
-            && let Some(name) = &keys.name
+            && let Some(name) = name_print
         {
-            self.names
-                .get_or_insert(fingerprint(name), row_number(index));
+            self.names.get_or_insert(name, row_number(index));
         }
-        match (&keys.parent, &keys.parent_id) {
-            (Some(_), Some(_)) => problems.push(Problem::new(
-                ProblemKind::MissingParent,
-                None,
-                "both parent and parent_id are set; give one",
-            )),
-            (Some(parent), None) => self.references.push((index, parent.clone(), true)),
-            (None, Some(parent_id)) => self.references.push((index, parent_id.clone(), false)),
-            (None, None) => {}
+        if refers {
+            let keys = keys();
+            match (&keys.parent, &keys.parent_id) {
+                (Some(_), Some(_)) => problems.push(Problem::new(
+                    ProblemKind::MissingParent,
+                    None,
+                    "both parent and parent_id are set; give one",
+                )),
+                (Some(parent), None) => {
+                    self.references.push((index, parent.to_string(), true));
+                }
+                (None, Some(parent_id)) => {
+                    self.references.push((index, parent_id.to_string(), false));
+                }
+                (None, None) => {}
+            }
         }
         let mut in_doubt = false;
-        if let Some(key) = keys.key.as_deref().filter(|_| !repeat) {
+        if !repeat && key_print.is_some() {
             let unsent = problems.is_empty() && done.is_none();
-            in_doubt = self.note_earlier(index, row.line, key, key_print, unsent);
+            in_doubt = self.note_earlier(index, row, key_print, unsent);
         }
         match done.filter(|_| problems.is_empty() && !repeat) {
             Some(entry) => self.earlier.push_done(entry, &mut self.plan.outcomes),
             None if problems.is_empty() => {
                 self.plan.outcomes.push(None);
-                if let (Some(keep), Some(key), Some(body)) = (&mut self.keep, &keys.key, &body) {
-                    keep.push(index, row.line, key, in_doubt, body)?;
+                if let (Some(keep), Some(body)) = (&mut self.keep, &body)
+                    && let Some(key) = self.mapping.row_keys(&row.record).key()
+                {
+                    keep.push(index, row.line, &key, in_doubt, body)?;
                 }
             }
             None => {
@@ -117,17 +142,25 @@ impl RowsRead<'_> {
         Ok(())
     }
 
-    /// What earlier runs say of the row `index` (on `line`) of `key`: in doubt, or (when
-    /// `unsent`, a valid row no earlier run finished) missing from the results file. Hands back
-    /// whether it is in doubt.
+    /// What earlier runs say of the row `index`, `row`, which has a key: in doubt, or (when
+    /// `unsent`, a valid row no earlier run finished) missing from the results file. Hands
+    /// back whether it is in doubt. Without earlier runs there is nothing to say, and the
+    /// key's text is not made.
     fn note_earlier(
         &mut self,
         index: usize,
-        line: u64,
-        key: &str,
+        row: &RawRow,
         print: Option<Fingerprint>,
         unsent: bool,
     ) -> bool {
+        if self.earlier.in_doubt.is_empty() && !self.earlier.had_results {
+            return false;
+        }
+        let line = row.line;
+        let Some(key) = self.mapping.row_keys(&row.record).key() else {
+            return false;
+        };
+        let key = key.as_str();
         if self.earlier.in_doubt.contains(key) {
             self.plan.in_doubt_rows.push(index);
             return true;
@@ -145,9 +178,10 @@ impl RowsRead<'_> {
     }
 }
 
-/// The problem of a row whose `key` (`id:...` or `name:...`) the row on line `first` has.
-fn duplicate_key(key: &str, first: &str) -> Problem {
-    let (what, value) = key.split_once(':').unwrap_or(("key", key));
+/// The problem of a row whose `key` (`id:` or `name:`, and its value) the row on line `first`
+/// has.
+fn duplicate_key((kind, value): (&str, &str), first: &str) -> Problem {
+    let what = kind.strip_suffix(':').unwrap_or(kind);
     Problem::new(
         ProblemKind::DuplicateKey,
         None,

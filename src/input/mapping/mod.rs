@@ -27,6 +27,7 @@
 pub(crate) mod aliases;
 mod file;
 mod headers;
+mod keys;
 mod problem;
 mod request;
 #[cfg(test)]
@@ -39,6 +40,7 @@ pub use file::MappingFile;
 pub(crate) use file::{DetailedSpec, MetaType, SourceSpec};
 pub(crate) use headers::metadata_column;
 use headers::{header_list, json_key, parse_format};
+pub use keys::{Keys, RowKeys};
 pub use problem::{Problem, ProblemKind};
 pub(crate) use transform::Transform;
 
@@ -64,6 +66,21 @@ pub(crate) const FIELDS: [&str; 10] = [
     "template_id",
     "parent",
 ];
+
+/// Where each field is in [`FIELDS`] (and [`Mapping`]'s fields): rows look their fields up by
+/// place, not by comparing names.
+pub(crate) mod at {
+    pub(crate) const NAME: usize = 0;
+    pub(crate) const ID: usize = 1;
+    pub(crate) const DISPLAY_NAME: usize = 2;
+    pub(crate) const DESCRIPTION: usize = 3;
+    pub(crate) const EMAIL: usize = 4;
+    pub(crate) const COLOR: usize = 5;
+    pub(crate) const DOMAINS: usize = 6;
+    pub(crate) const PARENT_ID: usize = 7;
+    pub(crate) const TEMPLATE_ID: usize = 8;
+    pub(crate) const PARENT: usize = 9;
+}
 
 /// Where a value comes from in a row.
 #[derive(Debug, Clone)]
@@ -99,20 +116,47 @@ struct Field {
 impl Field {
     /// `value` split as a list is (`;` also splits at `,`), each item trimmed and given with
     /// what the field's transform makes of it (`None`: the transform found nothing in it).
-    fn items<'v>(&self, value: &'v str) -> Vec<(&'v str, Option<String>)> {
-        let items: Vec<&str> = if self.separator == ";" {
-            value.split([';', ',']).collect()
+    fn items<'v>(
+        &'v self,
+        value: &'v str,
+    ) -> impl Iterator<Item = (&'v str, Option<Cow<'v, str>>)> {
+        let items = if self.separator == ";" {
+            Items::Semicolon(Some(value))
         } else {
-            value.split(self.separator.as_str()).collect()
+            Items::Other(value.split(self.separator.as_str()))
         };
-        items
-            .into_iter()
-            .map(str::trim)
-            .map(|item| match self.transform {
-                Some(transform) => (item, transform.apply(item)),
-                None => (item, Some(item.to_string())),
-            })
-            .collect()
+        items.map(str::trim).map(|item| match self.transform {
+            Some(transform) => (item, transform.apply(item).map(Cow::Owned)),
+            None => (item, Some(Cow::Borrowed(item))),
+        })
+    }
+}
+
+/// The items of a list cell: split at `;` and `,` (as `str::split` would, found a byte at a
+/// time: both are ASCII), or at the field's own separator.
+enum Items<'v> {
+    /// The rest of the cell, `None` once its last item was given.
+    Semicolon(Option<&'v str>),
+    Other(std::str::Split<'v, &'v str>),
+}
+
+impl<'v> Iterator for Items<'v> {
+    type Item = &'v str;
+
+    fn next(&mut self) -> Option<&'v str> {
+        match self {
+            Items::Semicolon(rest) => {
+                let text = (*rest)?;
+                match memchr::memchr2(b';', b',', text.as_bytes()) {
+                    Some(at) => {
+                        *rest = Some(&text[at + 1..]);
+                        Some(&text[..at])
+                    }
+                    None => rest.take(),
+                }
+            }
+            Items::Other(items) => items.next(),
+        }
     }
 }
 
@@ -137,21 +181,6 @@ pub struct MappingSpec {
     pub file: Option<MappingFile>,
     /// `--map FIELD=COLUMN` pairs; they win over the file.
     pub overrides: Vec<(String, String)>,
-}
-
-/// The key of a row (its id, else its name) and, when it names one, its parent's key.
-#[derive(Debug, Default)]
-pub struct Keys {
-    /// `id:<id>` or `name:<name>`.
-    pub key: Option<String>,
-    /// The `parent` value: the key (id or name) of another row of the file.
-    pub parent: Option<String>,
-    /// The `parent_id` value, which may also be another row's id.
-    pub parent_id: Option<String>,
-    /// The row's id, if it has one.
-    pub id: Option<String>,
-    /// The row's name, if it has one.
-    pub name: Option<String>,
 }
 
 impl Mapping {
@@ -374,13 +403,13 @@ impl Mapping {
 
     /// Whether rows name their parents by a `parent` field (by id or name).
     pub fn names_parents(&self) -> bool {
-        self.field("parent").is_some()
+        self.field(at::PARENT).is_some()
     }
 
     /// The text a row's `name` is slugged from, when the mapping makes names as slugs
     /// (`name = { slug = "Account Name" }`): two rows whose texts slug alike would share a name.
     pub fn name_slugged_from<'r>(&self, record: &'r StringRecord) -> Option<&'r str> {
-        match self.field("name")?.source {
+        match self.field(at::NAME)?.source {
             Source::Slug(i) => record.get(i).map(restore),
             _ => None,
         }
@@ -391,9 +420,9 @@ impl Mapping {
         self.headers.len()
     }
 
-    fn field(&self, name: &str) -> Option<&Field> {
-        let i = FIELDS.iter().position(|f| *f == name)?;
-        self.fields[i].as_ref()
+    /// The field at `at` ([`at`]) of [`FIELDS`], if the mapping feeds it.
+    fn field(&self, at: usize) -> Option<&Field> {
+        self.fields[at].as_ref()
     }
 
     /// The trimmed non-empty value of a field in `record`, each cell as it was before a
@@ -405,7 +434,6 @@ impl Mapping {
             Some(_) => Cow::Owned(
                 field
                     .items(&value)
-                    .into_iter()
                     .map(|(_, out)| out.unwrap_or_default())
                     .collect::<Vec<_>>()
                     .join(&field.separator),
@@ -417,7 +445,7 @@ impl Mapping {
     /// The value of a field in `record` as [`Mapping::value`] reads it, before its transform.
     fn untransformed<'r>(&self, field: &Field, record: &'r StringRecord) -> Cow<'r, str> {
         match &field.source {
-            Source::Column(i) => Cow::Borrowed(restore(record.get(*i).unwrap_or("")).trim()),
+            Source::Column(i) => Cow::Borrowed(trimmed(restore(record.get(*i).unwrap_or("")))),
             Source::Value(v) => Cow::Owned(v.clone()),
             Source::Format(pieces) => {
                 let mut text = String::new();
@@ -425,7 +453,7 @@ impl Mapping {
                     match piece {
                         Piece::Text(t) => text.push_str(t),
                         Piece::Column(i) => {
-                            text.push_str(restore(record.get(*i).unwrap_or("")).trim())
+                            text.push_str(trimmed(restore(record.get(*i).unwrap_or(""))))
                         }
                     }
                 }
@@ -437,40 +465,23 @@ impl Mapping {
         }
     }
 
-    fn text<'r>(&self, name: &str, record: &'r StringRecord) -> Option<Cow<'r, str>> {
-        self.value(self.field(name)?, record)
-    }
-
-    /// The row's key and parent references, as the plan needs them.
-    pub fn keys(&self, record: &StringRecord) -> Keys {
-        let id = self.text("id", record).map(Cow::into_owned);
-        let name = self.text("name", record).map(Cow::into_owned);
-        let key = match (&id, &name) {
-            (Some(id), _) => Some(format!("id:{id}")),
-            (None, Some(name)) => Some(format!("name:{name}")),
-            _ => None,
-        };
-        Keys {
-            key,
-            parent: self.text("parent", record).map(Cow::into_owned),
-            parent_id: self.text("parent_id", record).map(Cow::into_owned),
-            id,
-            name,
-        }
+    /// The value of the field at `at` ([`at`]) in `record`, as [`Mapping::value`] reads it.
+    fn text<'r>(&self, at: usize, record: &'r StringRecord) -> Option<Cow<'r, str>> {
+        self.value(self.field(at)?, record)
     }
 
     /// The row's own `template_id` value, if it gives one (its text, checked or not).
     pub fn template_id<'r>(&self, record: &'r StringRecord) -> Option<Cow<'r, str>> {
-        self.text("template_id", record)
+        self.text(at::TEMPLATE_ID, record)
     }
+}
 
-    /// The key that identifies the row across runs and within the file: its id when it has
-    /// one, otherwise its name. `None` when it has neither.
-    pub fn key(&self, record: &StringRecord) -> Option<String> {
-        // As `keys` makes it, without the texts it does not need.
-        match self.text("id", record) {
-            Some(id) => Some(format!("id:{id}")),
-            None => self.text("name", record).map(|name| format!("name:{name}")),
-        }
+/// `text` without the white space around it (`str::trim`), looked for only when its first or
+/// last byte is not a visible ASCII character: a cell the reader trimmed already is as it is.
+fn trimmed(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        [only] if only.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
 }

@@ -36,6 +36,24 @@ impl Mapping {
         record: &StringRecord,
         default_template: Option<&str>,
     ) -> Result<CreateOrganization, Vec<Problem>> {
+        let built = self.read_row(record, default_template, true)?;
+        Ok(built.expect("a valid row's request is built when asked for"))
+    }
+
+    /// The problems [`Mapping::to_request`] finds in `record`, found by the same checks,
+    /// without building its request (no cell is copied): what planning asks of a row whose
+    /// request is not kept.
+    pub fn problems(&self, record: &StringRecord) -> Vec<Problem> {
+        self.read_row(record, None, false).err().unwrap_or_default()
+    }
+
+    /// Checks `record`, and builds its request when `build`.
+    fn read_row(
+        &self,
+        record: &StringRecord,
+        default_template: Option<&str>,
+        build: bool,
+    ) -> Result<Option<CreateOrganization>, Vec<Problem>> {
         if self.repeats_the_header(record) {
             return Err(vec![Problem::new(
                 ProblemKind::Unreadable,
@@ -48,21 +66,20 @@ impl Mapping {
             mapping: self,
             record,
             problems: Vec::new(),
+            build,
         };
         let name = row.name();
-        let id = row.id_field("id", "organization id");
-        let parent_id = row.id_field("parent_id", "parent organization id");
-        let template_id = row
-            .id_field("template_id", "template id")
-            .or_else(|| default_template.map(str::to_string));
+        let id = row.id_field(at::ID, "organization id");
+        let parent_id = row.id_field(at::PARENT_ID, "parent organization id");
+        let template_id = row.id_field(at::TEMPLATE_ID, "template id");
         // Lengths first, then what each holds: the order the row's problems are listed in.
-        let display_name = row.short_text("displayName", MAX_SHORT_TEXT_CHARS);
-        let description = row.short_text("description", MAX_DESCRIPTION_CHARS);
-        let email = row.short_text("email", MAX_SHORT_TEXT_CHARS);
+        let display_name = row.short_text(at::DISPLAY_NAME, MAX_SHORT_TEXT_CHARS);
+        let description = row.short_text(at::DESCRIPTION, MAX_DESCRIPTION_CHARS);
+        let email = row.short_text(at::EMAIL, MAX_SHORT_TEXT_CHARS);
         if let Some(display_name) = &display_name
             && let Some(why) = name_problem(display_name, "leave it empty, or give one to show")
         {
-            row.problem(ProblemKind::BadName, "displayName", why);
+            row.problem(ProblemKind::BadName, at::DISPLAY_NAME, why);
         }
         if let Some(email) = &email {
             row.email(email);
@@ -73,26 +90,30 @@ impl Mapping {
         if !row.problems.is_empty() {
             return Err(row.problems);
         }
-        Ok(CreateOrganization {
-            id,
-            name,
-            display_name,
-            description,
-            email,
-            color,
+        if !build {
+            return Ok(None);
+        }
+        let owned = |text: Option<Cow<'_, str>>| text.map(Cow::into_owned);
+        Ok(Some(CreateOrganization {
+            id: owned(id),
+            name: name.into_owned(),
+            display_name: owned(display_name),
+            description: owned(description),
+            email: owned(email),
+            color: owned(color),
             domains,
-            parent_id,
-            template_id,
+            parent_id: owned(parent_id),
+            template_id: owned(template_id).or_else(|| default_template.map(str::to_string)),
             metadata: (!metadata.is_empty()).then_some(Metadata {
                 payload: metadata,
                 schema: None,
             }),
-        })
+        }))
     }
 }
 
 /// One row being checked against its mapping: each field read and checked in turn, every
-/// problem gathered.
+/// problem gathered; the values that make its request kept only when it is `build`.
 struct RowCheck<'a> {
     /// The mapping the row is read with.
     mapping: &'a Mapping,
@@ -100,51 +121,53 @@ struct RowCheck<'a> {
     record: &'a StringRecord,
     /// The problems found so far.
     problems: Vec<Problem>,
+    /// Whether the request is built: the lists and maps only it needs are made then.
+    build: bool,
 }
 
-impl RowCheck<'_> {
-    /// Records a problem of the field named `field` (shown by its column's label).
-    fn problem(&mut self, kind: ProblemKind, field: &str, message: String) {
+impl<'a> RowCheck<'a> {
+    /// Records a problem of the field at `field` ([`at`]; shown by its column's label).
+    fn problem(&mut self, kind: ProblemKind, field: usize, message: String) {
         let label = self
             .mapping
             .field(field)
-            .map_or_else(|| field.to_string(), |f| f.label.clone());
+            .map_or_else(|| FIELDS[field].to_string(), |f| f.label.clone());
         self.problems
             .push(Problem::new(kind, Some(&label), message));
     }
 
-    /// The field named `field`, as text, if the row gives it.
-    fn text(&self, field: &str) -> Option<Cow<'_, str>> {
+    /// The field at `field` ([`at`]), as text, if the row gives it.
+    fn text(&self, field: usize) -> Option<Cow<'a, str>> {
         self.mapping.text(field, self.record)
     }
 
     /// The row's name: present, not too long, and something that shows.
-    fn name(&mut self) -> String {
-        let name = self.text("name").unwrap_or_default().into_owned();
+    fn name(&mut self) -> Cow<'a, str> {
+        let name = self.text(at::NAME).unwrap_or_default();
         if name.is_empty() {
-            let message = match self.mapping.field("name").map(|f| &f.source) {
+            let message = match self.mapping.field(at::NAME).map(|f| &f.source) {
                 Some(Source::Slug(i)) => format!(
                     "cannot make a name from {}: it has no letters or digits",
                     quoted(self.record.get(*i).unwrap_or(""))
                 ),
                 _ => "is empty; every organization needs a name".into(),
             };
-            self.problem(ProblemKind::MissingName, "name", message);
+            self.problem(ProblemKind::MissingName, at::NAME, message);
         } else if too_long(&name, MAX_NAME_CHARS) {
             let message = format!(
                 "is {} characters long; the most is {MAX_NAME_CHARS}",
                 name.chars().count()
             );
-            self.problem(ProblemKind::TooLong, "name", message);
+            self.problem(ProblemKind::TooLong, at::NAME, message);
         } else if let Some(why) = name_problem(&name, "every organization needs a name") {
-            self.problem(ProblemKind::BadName, "name", why);
+            self.problem(ProblemKind::BadName, at::NAME, why);
         }
         name
     }
 
     /// An id field (`what` says which kind of id, for the message), if given and valid.
-    fn id_field(&mut self, field: &str, what: &str) -> Option<String> {
-        let value = self.text(field)?.into_owned();
+    fn id_field(&mut self, field: usize, what: &str) -> Option<Cow<'a, str>> {
+        let value = self.text(field)?;
         match field_checks::check_id(&value) {
             Ok(()) => Some(value),
             Err(why) => {
@@ -157,8 +180,8 @@ impl RowCheck<'_> {
 
     /// A text field of at most `max` characters, if given (kept when too long, to be
     /// reported with the row).
-    fn short_text(&mut self, field: &str, max: usize) -> Option<String> {
-        let value = self.text(field)?.into_owned();
+    fn short_text(&mut self, field: usize, max: usize) -> Option<Cow<'a, str>> {
+        let value = self.text(field)?;
         if too_long(&value, max) {
             let message = format!(
                 "is {} characters long; the most is {max}",
@@ -173,26 +196,27 @@ impl RowCheck<'_> {
     fn email(&mut self, email: &str) {
         if !field_checks::is_email(email) {
             let message = format!("{} is not an email address", quoted(email));
-            self.problem(ProblemKind::BadEmail, "email", message);
+            self.problem(ProblemKind::BadEmail, at::EMAIL, message);
         }
     }
 
     /// The color, if given: a hex color.
-    fn color(&mut self) -> Option<String> {
-        let color = self.text("color")?.into_owned();
+    fn color(&mut self) -> Option<Cow<'a, str>> {
+        let color = self.text(at::COLOR)?;
         if !field_checks::is_hex_color(&color) {
             let message = format!("{} is not a hex color like #1A73E8", quoted(&color));
-            self.problem(ProblemKind::BadColor, "color", message);
+            self.problem(ProblemKind::BadColor, at::COLOR, message);
         }
         Some(color)
     }
 
     /// The domains, split at the column's separator (`;` takes `,` too), each transformed,
-    /// checked and lowercased. An item its transform finds no host in is a problem quoting
-    /// the cell as written (a password in it masked), never an empty list sent in silence.
+    /// checked and lowercased (listed only when the request is built). An item its transform
+    /// finds no host in is a problem quoting the cell as written (a password in it masked),
+    /// never an empty list sent in silence.
     fn domains(&mut self) -> Vec<String> {
         let mut domains = Vec::new();
-        let Some(field) = self.mapping.field("domains") else {
+        let Some(field) = self.mapping.field(at::DOMAINS) else {
             return domains;
         };
         let list = self.mapping.untransformed(field, self.record);
@@ -207,20 +231,24 @@ impl RowCheck<'_> {
                      cell",
                     quoted(&without_password(cell))
                 );
-                self.problem(ProblemKind::BadDomain, "domains", message);
+                self.problem(ProblemKind::BadDomain, at::DOMAINS, message);
                 continue;
             };
             // The cell as written when the transform changed it, so that the user finds it.
-            let from = if domain == cell {
-                String::new()
-            } else {
-                format!(" (the host of {})", quoted(&without_password(cell)))
+            let from = || {
+                if domain == cell {
+                    String::new()
+                } else {
+                    format!(" (the host of {})", quoted(&without_password(cell)))
+                }
             };
             if let Err(why) = field_checks::check_no_bidi_controls(&domain) {
-                let message = format!("{}{from} contains {why}", quoted(&domain));
-                self.problem(ProblemKind::BadDomain, "domains", message);
+                let message = format!("{}{} contains {why}", quoted(&domain), from());
+                self.problem(ProblemKind::BadDomain, at::DOMAINS, message);
             } else if field_checks::is_domain(&domain) {
-                domains.push(domain.to_ascii_lowercase());
+                if self.build {
+                    domains.push(domain.to_ascii_lowercase());
+                }
             } else {
                 let hint = if domain.contains("://") || domain.contains('/') {
                     " (a column of web addresses gives its hosts with transform = \"host\" in \
@@ -230,26 +258,34 @@ impl RowCheck<'_> {
                     punycode_hint(&domain)
                 };
                 let message = format!(
-                    "{}{from} is not a domain name like example.com{hint}",
-                    quoted(&domain)
+                    "{}{} is not a domain name like example.com{hint}",
+                    quoted(&domain),
+                    from()
                 );
-                self.problem(ProblemKind::BadDomain, "domains", message);
+                self.problem(ProblemKind::BadDomain, at::DOMAINS, message);
             }
         }
         domains
     }
 
-    /// The metadata the row gives, each value typed as its column says.
+    /// The metadata the row gives, each value typed as its column says (the map is made only
+    /// when the request is built; every value is checked either way).
     fn metadata(&mut self) -> Map<String, Value> {
         let mut payload = Map::new();
         for (key, field) in &self.mapping.metadata {
             let Some(text) = self.mapping.value(field, self.record) else {
                 continue;
             };
-            match typed(&text, field) {
-                Ok(value) => {
+            let typed = if self.build || !always_typed(field) {
+                typed(&text, field)
+            } else {
+                Ok(Value::Null)
+            };
+            match typed {
+                Ok(value) if self.build => {
                     payload.insert(key.clone(), value);
                 }
+                Ok(_) => {}
                 Err(why) => self.problems.push(Problem::new(
                     ProblemKind::BadMetadata,
                     Some(&field.label),
@@ -272,15 +308,20 @@ fn punycode_hint(domain: &str) -> String {
     }
 }
 
-/// Whether `value` has more than `max` characters.
+/// Whether `value` has more than `max` characters (it has no more characters than bytes).
 fn too_long(value: &str, max: usize) -> bool {
-    value.chars().count() > max
+    value.len() > max && value.chars().count() > max
 }
 
 /// What makes `value` unusable as a name or display name, if anything: a control character,
 /// nothing to show once its invisible characters are removed (a zero-width space, a
 /// byte-order mark, joiners), or a bidi control. `needed` says what to do about an empty one.
 fn name_problem(value: &str, needed: &str) -> Option<String> {
+    // Printable ASCII holds no control, invisible or bidi character, and shows something
+    // unless it is all spaces: most names, told without looking at their characters again.
+    if value.bytes().all(|b| (b' '..=b'~').contains(&b)) && value.bytes().any(|b| b != b' ') {
+        return None;
+    }
     if value.chars().any(char::is_control) {
         Some(format!("{} contains a control character", quoted(value)))
     } else if field_checks::shows_nothing(value) {
@@ -294,6 +335,12 @@ fn name_problem(value: &str, needed: &str) -> Option<String> {
             .err()
             .map(|why| format!("{} contains {why}", quoted(value)))
     }
+}
+
+/// Whether every value of `field` is one of its type, as [`typed`] reads it (a string, a
+/// list): such a value is checked without being made.
+fn always_typed(field: &Field) -> bool {
+    matches!(field.kind, MetaType::String | MetaType::List)
 }
 
 /// A metadata cell as the JSON value of its type.
@@ -326,3 +373,6 @@ fn typed(text: &str, field: &Field) -> Result<Value, String> {
         MetaType::Json => serde_json::from_str(text).map_err(|e| format!("is not JSON: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -389,3 +389,19 @@ fn a_website_column_gives_its_host_and_www_is_dropped_when_asked() {
     .unwrap_err();
     assert!(error.contains("give column too"), "{error}");
 }
+
+#[test]
+fn list_items_and_trimmed_cells_are_as_the_standard_library_makes_them() {
+    for cell in [
+        "", ";", ",", "a", "a;b,c", "a;", ";a", "a;;b", " a ; b ", "é;ü,ß", "a,b;",
+    ] {
+        let items: Vec<&str> = Items::Semicolon(Some(cell)).collect();
+        let split: Vec<&str> = cell.split([';', ',']).collect();
+        assert_eq!(items, split, "{cell:?}");
+    }
+    for cell in [
+        "", "a", " a", "a ", "\u{a0}a", "a\u{a0}", "\u{3000}", "ab", "é", " ", "a b", "\ta\t",
+    ] {
+        assert_eq!(trimmed(cell), cell.trim(), "{cell:?}");
+    }
+}

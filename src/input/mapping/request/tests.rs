@@ -1,0 +1,130 @@
+//! The checks of a row without its request agree with the request's.
+
+use super::*;
+
+fn record(fields: &[&str]) -> StringRecord {
+    StringRecord::from(fields.to_vec())
+}
+
+fn mapping(header: &[&str], toml_text: &str) -> Result<Mapping, String> {
+    let file = MappingFile::parse(toml_text, "map.toml")?;
+    Mapping::new(
+        &record(header),
+        &MappingSpec {
+            file: Some(file),
+            overrides: vec![],
+        },
+    )
+}
+
+#[test]
+fn a_row_checked_without_its_request_has_the_problems_its_request_finds() {
+    let m = mapping(
+        &[
+            "name",
+            "id",
+            "parent_id",
+            "template_id",
+            "displayName",
+            "description",
+            "email",
+            "color",
+            "Site",
+            "metadata.n",
+            "metadata.ok",
+            "metadata.tags",
+            "metadata.j:json",
+        ],
+        "[fields]\ndomains = { column = \"Site\", transform = \"host\" }\n\
+         [metadata]\nn = { column = \"metadata.n\", type = \"number\" }\n\
+         ok = { column = \"metadata.ok\", type = \"bool\" }\n\
+         tags = { column = \"metadata.tags\", type = \"list\" }\n",
+    )
+    .unwrap();
+    let long = "x".repeat(300);
+    let rows: Vec<Vec<&str>> = vec![
+        vec![
+            "acme",
+            "c-1",
+            "",
+            "",
+            "Acme",
+            "d",
+            "a@acme.com",
+            "#fff",
+            "https://acme.com",
+            "5",
+            "yes",
+            "a;b",
+            "[1]",
+        ],
+        vec![
+            "",
+            "c 1",
+            "p/1",
+            "t\u{202e}1",
+            "\u{200b}",
+            &long,
+            "not-an-email",
+            "red",
+            "https://",
+            "five",
+            "maybe",
+            "",
+            "[",
+        ],
+        vec![
+            &long,
+            "",
+            "",
+            "",
+            "a\u{7}b",
+            "",
+            "",
+            "",
+            "münchen.de, https://x/\u{202e}y",
+            "",
+            "",
+            "",
+            "",
+        ],
+        vec![
+            "\u{200b} ",
+            "",
+            "",
+            "",
+            "  ",
+            "",
+            "a b@x.com",
+            "",
+            "//cdn.example.com/x;bad_host.com",
+            "1.5",
+            "0",
+            "x",
+            "{}",
+        ],
+        vec![
+            "name",
+            "id",
+            "parent_id",
+            "template_id",
+            "displayName",
+            "description",
+            "email",
+            "color",
+            "Site",
+            "metadata.n",
+            "metadata.ok",
+            "metadata.tags",
+            "metadata.j:json",
+        ],
+    ];
+    for (i, row) in rows.iter().enumerate() {
+        let row = record(row);
+        let built = m.to_request(&row, Some("tpl")).err().unwrap_or_default();
+        let checked = m.problems(&row);
+        assert_eq!(format!("{checked:?}"), format!("{built:?}"), "{row:?}");
+        // The first row is valid; each other one has problems.
+        assert_eq!(checked.is_empty(), i == 0, "{checked:?}");
+    }
+}
