@@ -1,5 +1,6 @@
 //! The one retry policy under faults: verify's reads, undo's deletes and the tenant listing
-//! pass a sandbox that refuses many requests, and Ctrl-C ends the listing at once.
+//! pass a sandbox that refuses many requests, Ctrl-C ends the listing at once, and rows
+//! waiting to retry after a 429 at Ctrl-C end not sent.
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use orgimport::record::Status;
-use orgimport::sandbox::{Faults, Organization, RateLimit, SandboxConfig};
+use orgimport::sandbox::{Faults, Organization, RateLimit, RateLimitMode, SandboxConfig};
 
 use crate::fixture::{Fixture, csv_rows, customers, interrupt};
 use crate::util::{TestSandbox, start_sandbox, wait_while_running};
@@ -274,4 +275,53 @@ async fn the_first_request_of_every_kind_fails_once_and_every_command_still_ends
         sandbox.sandbox.organization("o-a").unwrap().description,
         "Newer"
     );
+}
+
+#[test]
+fn ctrl_c_while_rows_wait_to_retry_after_a_429_leaves_them_not_sent() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // Ten requests per 10 s window, one more blocks the rest of it and the next: sent at
+    // fifty a second, the rows after the tenth are refused and wait seconds to be sent again.
+    let sandbox = runtime.block_on(start_sandbox(SandboxConfig {
+        rate_limit: Some(RateLimit {
+            per_second: NonZeroU32::new(1).unwrap(),
+            burst: NonZeroU32::new(1).unwrap(),
+        }),
+        rate_limit_mode: RateLimitMode::BlockingWindow,
+        rate_limit_window: Duration::from_secs(10),
+        ..SandboxConfig::default()
+    }));
+    let fixture = Fixture::new(&customers(40));
+
+    let mut child = fixture.spawn_import(&sandbox, &["--rate", "50", "--max-attempts", "50"]);
+    wait_while_running("rows refused", &mut child, || {
+        sandbox.sandbox.stats().rate_limited >= 1
+    });
+    // The refused rows' answers are read and their waits begun.
+    std::thread::sleep(Duration::from_millis(500));
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let rows = fixture.results_rows();
+    assert_eq!(rows.len(), 40);
+    let created = rows.iter().filter(|r| r["status"] == "created").count() as u64;
+    assert_eq!(
+        created,
+        sandbox.sandbox.stats().creates_committed,
+        "{rows:?}"
+    );
+    // Every row not created was refused or never sent: none was created, none failed.
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "created" || r["status"] == "not_sent"),
+        "{rows:?}"
+    );
+    let refused = rows
+        .iter()
+        .filter(|r| r["status"] == "not_sent" && r["error"].contains("429"))
+        .count();
+    assert!(refused > 0, "some rows waited after a 429: {rows:?}");
+    drop(runtime);
 }

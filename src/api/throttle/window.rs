@@ -20,8 +20,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Window lengths tenants use, in seconds.
-const LENGTHS: [u64; 14] = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600];
+/// Window lengths tenants use, in seconds. 3 s is there because a 3 s window's blocking wait
+/// (3 to 6 s) fits no other length but 5 s, which learned it as 5 s and was blocked again.
+const LENGTHS: [u64; 15] = [
+    1, 2, 3, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600,
+];
 /// Slack on the wait's length: the request left a little before the server counted it.
 const SLACK: Duration = Duration::from_millis(250);
 /// The most send times kept: at 500 requests a second, more than four minutes' worth. An
@@ -230,6 +233,39 @@ mod tests {
                 length: Duration::from_secs(10)
             })
         );
+    }
+
+    #[test]
+    fn windows_of_10_per_3_s_are_learned_as_3_s_not_5() {
+        let start = Instant::now();
+        // (when the run started in its first window, ms; the refused request, ms)
+        for (offset, refused) in [(0, 1_201), (1_000, 1_201), (2_500, 1_800)] {
+            // 10 pass (ramping up, the last by 1.2 s, or by 0.5 s in the second window when
+            // the first was nearly over), the 11th blocks until the end of the next window.
+            let first_end = 3_000 - offset;
+            let sent: Vec<u64> = if refused < first_end {
+                (0..10).map(|i| i * 120).collect()
+            } else {
+                (0..10).map(|i| first_end + 100 + i * 50).collect()
+            };
+            let ends = if refused < first_end {
+                first_end + 3_000
+            } else {
+                first_end + 6_000
+            };
+            let mut blocked = block(start, refused, ends);
+            // An epoch second that is a multiple of 3 and not of 5.
+            blocked.ends_epoch = Some(1_767_225_606);
+            let learned = learn(&passed(start, sent), start, blocked);
+            assert_eq!(
+                learned,
+                Some(Window {
+                    allowance: 10,
+                    length: Duration::from_secs(3)
+                }),
+                "run started {offset} ms into a window"
+            );
+        }
     }
 
     #[test]

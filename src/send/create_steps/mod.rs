@@ -217,8 +217,21 @@ impl<'a> CreateSteps<'a> {
         self.before_sending()
     }
 
-    /// The stop signal cut the pause after `error`: the row ends with it.
+    /// The stop signal cut the pause after `error`: the row ends with it, or as not sent when
+    /// `error` was a 429 and no create of it may have gone through (the tenant refused it,
+    /// nothing was created: a rerun sends it, as it does a row never sent).
     pub(crate) fn stopped(&mut self, error: CallError) -> Step<'a> {
+        if error.status() == Some(429) && !self.maybe_created() {
+            let why = format!(
+                "the run stopped while this row waited to be sent again after a refusal ({}); \
+                 rerun to send it",
+                error.into_row_error()
+            );
+            return Step::Done(Outcome {
+                attempts: self.tries.sent(),
+                ..Outcome::not_sent(why)
+            });
+        }
         self.ended(error.status(), error.into_row_error())
     }
 

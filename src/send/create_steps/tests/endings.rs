@@ -97,17 +97,26 @@ fn a_row_whose_attempts_run_out_fails_unless_one_may_have_created_it() {
 
 #[test]
 fn a_pause_cut_by_the_stop_signal_ends_the_row_with_its_error() {
+    // After a 429 nothing was created: the row is not sent, its error says why it waited.
     let f = Fixture::new(None, 6);
     let mut steps = f.steps(false);
     steps.start();
     let error = pause(steps.sent(Err(status(429, "too_many_requests"))));
     let done = outcome(steps.stopped(error));
     assert_eq!(
-        (done.status, done.http_status, done.error.unwrap()),
         (
-            Status::Failed,
-            Some(429),
-            "HTTP 429 too_many_requests: m".into()
+            done.status,
+            done.http_status,
+            done.attempts,
+            done.error.unwrap()
+        ),
+        (
+            Status::NotSent,
+            None,
+            1,
+            "not sent: the run stopped while this row waited to be sent again after a \
+             refusal (HTTP 429 too_many_requests: m); rerun to send it"
+                .into()
         )
     );
 
