@@ -139,3 +139,40 @@ async fn undo_says_in_the_results_file_which_organizations_it_deleted_and_which_
     assert_eq!(said("alpha"), ("not_sent", UNDONE));
     assert_eq!(said("beta"), ("not_sent", ALREADY_GONE));
 }
+
+#[tokio::test]
+async fn org_ids_swapped_between_rows_are_each_undone_as_their_own_rows_and_created_again() {
+    let (sandbox, fixture, ids) = imported().await;
+    let (alpha, beta, gamma) = (&ids["alpha"], &ids["beta"], &ids["gamma"]);
+    // One column sorted on its own in a spreadsheet: each row's org_id is another's, alpha's
+    // and beta's swapped, and gamma's (unconfirmed) is alpha's.
+    let original = std::fs::read_to_string(fixture.results()).unwrap();
+    let edited = original
+        .replace(&format!("alpha,created,{alpha},"), "alpha,created,ALPHA,")
+        .replace(
+            &format!("beta,created,{beta},"),
+            &format!("beta,created,{alpha},"),
+        )
+        .replace("alpha,created,ALPHA,", &format!("alpha,created,{beta},"))
+        .replace(
+            &format!("gamma,created,{gamma},"),
+            &format!("gamma,unconfirmed,{alpha},"),
+        );
+    std::fs::write(fixture.results(), edited).unwrap();
+
+    let stderr = undo(&sandbox, &fixture).await;
+    for line in [2, 3, 4] {
+        assert!(
+            stderr.contains(&format!("customers.results.csv: line {line}: its org_id")),
+            "line {line}: {stderr}"
+        );
+    }
+    let left: Vec<String> = (sandbox.sandbox.organizations().into_iter())
+        .filter(|o| !o.template)
+        .map(|o| o.name)
+        .collect();
+    assert!(left.is_empty(), "undo removes what import made: {left:?}");
+    let again = fixture.import(&sandbox, &["--rate", "1000"]).await.unwrap();
+    assert_eq!(again.count(Status::Created), 3, "{again}");
+    assert_eq!(again.count(Status::Exists), 0, "{again}");
+}

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use super::Fate;
-use super::look_up::{Found, by_key, is_the_rows, not_its_own, not_its_own_warning, taken};
+use super::look_up::{Found, by_key, is_the_rows, not_its_own, not_its_own_warning};
 use crate::api::{ApiClient, RetryPolicy};
 use crate::fan_out::fan_out;
 use crate::input::Numbering;
@@ -78,12 +78,15 @@ pub(super) async fn delete_deepest_first(
             .or_default()
             .push(i);
     }
-    let owners: Owners = Arc::new(Mutex::new(
-        targets
-            .iter()
-            .map(|(&i, id)| (id.clone(), results_file.rows[i].line))
-            .collect(),
-    ));
+    // A look-up's find is its row's, over another row's org_id naming it (see `find_targets`).
+    let mut owners: HashMap<String, u64> = HashMap::new();
+    let is_looked_up = |i: &usize| looked_up.binary_search(i).is_ok();
+    for (i, id) in (targets.iter().filter(|(i, _)| !is_looked_up(i)))
+        .chain(targets.iter().filter(|(i, _)| is_looked_up(i)))
+    {
+        owners.insert(id.clone(), results_file.rows[*i].line);
+    }
+    let owners: Owners = Arc::new(Mutex::new(owners));
     let mut progress = Progress::new(targets.len() as u64, quiet);
     for rows_at_level in levels.values() {
         fan_out(
@@ -129,9 +132,8 @@ pub(super) async fn delete_deepest_first(
     progress.finish();
 }
 
-/// The organizations rows are to be deleted as, with the line of the row each is: an
-/// organization found for a row whose org_id is another's is taken only when no other row
-/// has it.
+/// The organizations rows are to be deleted as, with the line of the row each is: a row's
+/// org_id, until a row finds that organization by its own name or id (the org_id was edited).
 type Owners = Arc<Mutex<HashMap<String, u64>>>;
 
 /// Deletes organization `id`, `row`'s, as a task of its own: its fate (with the error when it
@@ -151,50 +153,61 @@ fn delete(
         let read = policy
             .call(&stop, "a look-up", &id, || client.get(&id))
             .await;
-        match read {
-            Ok(None) => (Fated::new(Fate::AlreadyGone, ""), None),
+        let taken_by = |id: &str| {
+            let owners = owners.lock().expect("owners");
+            owners.get(id).copied().filter(|line| *line != row.line)
+        };
+        let why = match read {
+            // Gone because the row whose own it was deleted it: the org_id was that row's.
+            Ok(None) => match taken_by(&id) {
+                Some(line) => not_its_own_gone(&id, line, &row),
+                None => return (Fated::new(Fate::AlreadyGone, ""), None),
+            },
             Ok(Some(org)) if is_the_rows(&org, &row) => {
-                (delete_one(&client, policy, &stop, &id).await, None)
+                return (delete_one(&client, policy, &stop, &id).await, None);
             }
-            Ok(Some(org)) => {
-                let why = not_its_own(&org, &row);
-                let fated = match by_key(&client, policy, &stop, &row).await {
-                    Found::Organization(found) => {
-                        let other = {
-                            let mut owners = owners.lock().expect("owners");
-                            match owners.get(&found) {
-                                Some(&line) if line != row.line => Some(line),
-                                _ => {
-                                    owners.insert(found.clone(), row.line);
-                                    None
-                                }
-                            }
-                        };
-                        match other {
-                            Some(line) => Fated::new(Fate::NotFound, taken(&found, line)),
-                            None => Fated {
-                                found_instead: Some(found.clone()),
-                                ..delete_one(&client, policy, &stop, &found).await
-                            },
-                        }
+            Ok(Some(org)) => not_its_own(&org, &row),
+            Err(e) => {
+                return (
+                    Fated::new(Fate::Failed, e.into_row_error().to_string()),
+                    None,
+                );
+            }
+        };
+        {
+            let fated = match by_key(&client, policy, &stop, &row).await {
+                // Found by the row's own name or id: its own, whatever org_id another
+                // row's cell gives (org_ids swapped between rows: each finds its own).
+                Found::Organization(found) => {
+                    owners
+                        .lock()
+                        .expect("owners")
+                        .insert(found.clone(), row.line);
+                    Fated {
+                        found_instead: Some(found.clone()),
+                        ..delete_one(&client, policy, &stop, &found).await
                     }
-                    Found::Nothing(nothing) => Fated::new(
-                        Fate::NotFound,
-                        format!(
-                            "its org_id {id:?} is another organization's (left alone); {nothing}"
-                        ),
-                    ),
-                    Found::Failed(failed) => Fated::new(Fate::Failed, failed),
-                    Found::NotAttempted => Fated::new(Fate::NotAttempted, ""),
-                };
-                (fated, Some(why))
-            }
-            Err(e) => (
-                Fated::new(Fate::Failed, e.into_row_error().to_string()),
-                None,
-            ),
+                }
+                Found::Nothing(nothing) => Fated::new(
+                    Fate::NotFound,
+                    format!("its org_id {id:?} is another organization's (left alone); {nothing}"),
+                ),
+                Found::Failed(failed) => Fated::new(Fate::Failed, failed),
+                Found::NotAttempted => Fated::new(Fate::NotAttempted, ""),
+            };
+            (fated, Some(why))
         }
     }
+}
+
+/// Why organization `id`, which the results file gives `row` as its org_id, is not the row's:
+/// line `line` found it as its own and deleted it.
+fn not_its_own_gone(id: &str, line: u64, row: &ResultRow) -> String {
+    format!(
+        "its org_id {id:?} was line {line}'s organization (deleted as that row's; was the \
+         results file edited?): the row's own is looked up by its name {:?}",
+        row.name
+    )
 }
 
 /// Deletes organization `id`, read as the row's.

@@ -50,8 +50,8 @@ impl From<Found> for LookedUp {
 
 /// The organization of each row to delete: each `created` row's org_id, and what the
 /// look-ups found for the rows in doubt (the rows found nothing for, or whose look-up
-/// failed, get their fate in `fates`). An organization another row records (or another
-/// look-up found first) is that row's. Each org_id found not to be its row's is warned of on
+/// failed, get their fate in `fates`). An organization another look-up found first is that
+/// row's; one a `created` row's org_id names is the row whose look-up found it as its own. Each org_id found not to be its row's is warned of on
 /// stderr.
 pub(super) async fn find_targets(
     calls: &Calls,
@@ -72,6 +72,13 @@ pub(super) async fn find_targets(
             warn_not_its_own(results_file, index, why);
         }
         match looked_up.found {
+            // Another row's org_id names it, but the look-up found it as this row's (by its
+            // name or id): that cell was edited, and the other row's own is looked up when it
+            // is read before its delete.
+            Found::Organization(id) if owner.get(&id).is_some_and(|o| todo.created.contains(o)) => {
+                owner.insert(id.clone(), index);
+                targets.insert(index, id);
+            }
             Found::Organization(id) => match owner.get(&id) {
                 Some(other) => {
                     fates.insert(
