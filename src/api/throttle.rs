@@ -350,7 +350,7 @@ impl Throttle {
         let why = match slow_down.signal {
             Signal::Refused => "the tenant answered 429 (too many requests)",
             Signal::UsedUp => "the tenant's rate-limit headers say its limit is used up",
-            Signal::Published => "the tenant publishes a lower rate limit (RateLimit headers)",
+            Signal::Published => "the tenant publishes a lower rate limit (its rate-limit headers)",
             Signal::Blocked => {
                 "the tenant answered 429 and held the run past a window's end (a fixed window, \
                  learned from it)"
