@@ -1,10 +1,10 @@
 use super::*;
 
-fn record(fields: &[&str]) -> StringRecord {
+pub(super) fn record(fields: &[&str]) -> StringRecord {
     StringRecord::from(fields.to_vec())
 }
 
-fn mapping(header: &[&str], toml_text: &str) -> Result<Mapping, String> {
+pub(super) fn mapping(header: &[&str], toml_text: &str) -> Result<Mapping, String> {
     let file = MappingFile::parse(toml_text, "map.toml")?;
     Mapping::new(
         &record(header),

@@ -2,45 +2,40 @@
 
 use super::*;
 
-fn record(fields: &[&str]) -> StringRecord {
-    StringRecord::from(fields.to_vec())
-}
+use crate::input::mapping::tests::{mapping, record};
 
-fn mapping(header: &[&str], toml_text: &str) -> Result<Mapping, String> {
-    let file = MappingFile::parse(toml_text, "map.toml")?;
-    Mapping::new(
-        &record(header),
-        &MappingSpec {
-            file: Some(file),
-            overrides: vec![],
-        },
-    )
-}
+/// Every field, metadata of each type, and domains taken from a website.
+const HEADER: [&str; 13] = [
+    "name",
+    "id",
+    "parent_id",
+    "template_id",
+    "displayName",
+    "description",
+    "email",
+    "color",
+    "Site",
+    "metadata.n",
+    "metadata.ok",
+    "metadata.tags",
+    "metadata.j:json",
+];
 
-#[test]
-fn a_row_checked_without_its_request_has_the_problems_its_request_finds() {
-    let m = mapping(
-        &[
-            "name",
-            "id",
-            "parent_id",
-            "template_id",
-            "displayName",
-            "description",
-            "email",
-            "color",
-            "Site",
-            "metadata.n",
-            "metadata.ok",
-            "metadata.tags",
-            "metadata.j:json",
-        ],
+/// A mapping of [`HEADER`].
+fn every_field() -> Mapping {
+    mapping(
+        &HEADER,
         "[fields]\ndomains = { column = \"Site\", transform = \"host\" }\n\
          [metadata]\nn = { column = \"metadata.n\", type = \"number\" }\n\
          ok = { column = \"metadata.ok\", type = \"bool\" }\n\
          tags = { column = \"metadata.tags\", type = \"list\" }\n",
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_row_checked_without_its_request_has_the_problems_its_request_finds() {
+    let m = every_field();
     let long = "x".repeat(300);
     let rows: Vec<Vec<&str>> = vec![
         vec![
@@ -103,21 +98,7 @@ fn a_row_checked_without_its_request_has_the_problems_its_request_finds() {
             "x",
             "{}",
         ],
-        vec![
-            "name",
-            "id",
-            "parent_id",
-            "template_id",
-            "displayName",
-            "description",
-            "email",
-            "color",
-            "Site",
-            "metadata.n",
-            "metadata.ok",
-            "metadata.tags",
-            "metadata.j:json",
-        ],
+        HEADER.to_vec(),
     ];
     for (i, row) in rows.iter().enumerate() {
         let row = record(row);
@@ -187,18 +168,7 @@ proptest::proptest! {
         ),
         long in proptest::bool::ANY,
     ) {
-        let m = mapping(
-            &[
-                "name", "id", "parent_id", "template_id", "displayName", "description",
-                "email", "color", "Site", "metadata.n", "metadata.ok", "metadata.tags",
-                "metadata.j:json",
-            ],
-            "[fields]\ndomains = { column = \"Site\", transform = \"host\" }\n\
-             [metadata]\nn = { column = \"metadata.n\", type = \"number\" }\n\
-             ok = { column = \"metadata.ok\", type = \"bool\" }\n\
-             tags = { column = \"metadata.tags\", type = \"list\" }\n",
-        )
-        .unwrap();
+        let m = every_field();
         let mut fields: Vec<String> = cells.iter().map(|pieces| pieces.concat()).collect();
         if long {
             fields[0].push_str(&"x".repeat(300));
