@@ -23,8 +23,8 @@
 //!   exactly one round trip. The estimate is that rate, or the rate delivered (2xx) over the
 //!   last second when lower, which is the limit itself once the server's bucket is empty.
 //!   Slow start refused early, after a handful got through, is a small bucket's: the run
-//!   holds a second (or the `Retry-After`) while it refills, and the next refusal measures
-//!   what got through since the first.
+//!   holds a second (or a longer `Retry-After`; only when the 429 says one) while it
+//!   refills, and the next refusal measures what got through since the first.
 //! - **Growing back**: CUBIC-like: fast back to just under the estimate, a plateau there, then
 //!   probing above it ever faster. Its clock runs slower at low rates (a second per hundred
 //!   requests below 100/s), so a probe costs about as many requests at 10/s as at 100/s.
