@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use super::Fate;
-use super::look_up::{Found, by_key, is_the_rows, not_its_own, not_its_own_warning};
+use super::look_up::{Found, by_key, is_the_rows, looked_up_by, not_its_own, not_its_own_warning};
 use crate::api::{ApiClient, RetryPolicy};
 use crate::fan_out::fan_out;
 use crate::input::Numbering;
@@ -140,8 +140,8 @@ type Owners = Arc<Mutex<HashMap<String, u64>>>;
 /// was not deleted), and why the org_id is not the row's when it was not. It is read first
 /// and deleted only when it is the row's: a results file edited by hand may give a row a
 /// template, or another organization. Then that organization is left alone, and the row's own
-/// is looked up by its key ([`by_key`]), as a rerun would, and deleted when found and no
-/// other row's (`owners`).
+/// is looked up by its key ([`by_key`]), as a rerun would, and deleted when found. An org_id
+/// gone because the row it really was (`owners`) deleted it is looked up the same way.
 fn delete(
     calls: &Calls,
     id: String,
@@ -174,29 +174,27 @@ fn delete(
                 );
             }
         };
-        {
-            let fated = match by_key(&client, policy, &stop, &row).await {
-                // Found by the row's own name or id: its own, whatever org_id another
-                // row's cell gives (org_ids swapped between rows: each finds its own).
-                Found::Organization(found) => {
-                    owners
-                        .lock()
-                        .expect("owners")
-                        .insert(found.clone(), row.line);
-                    Fated {
-                        found_instead: Some(found.clone()),
-                        ..delete_one(&client, policy, &stop, &found).await
-                    }
+        let fated = match by_key(&client, policy, &stop, &row).await {
+            // Found by the row's own name or id: its own, whatever org_id another
+            // row's cell gives (org_ids swapped between rows: each finds its own).
+            Found::Organization(found) => {
+                owners
+                    .lock()
+                    .expect("owners")
+                    .insert(found.clone(), row.line);
+                Fated {
+                    found_instead: Some(found.clone()),
+                    ..delete_one(&client, policy, &stop, &found).await
                 }
-                Found::Nothing(nothing) => Fated::new(
-                    Fate::NotFound,
-                    format!("its org_id {id:?} is another organization's (left alone); {nothing}"),
-                ),
-                Found::Failed(failed) => Fated::new(Fate::Failed, failed),
-                Found::NotAttempted => Fated::new(Fate::NotAttempted, ""),
-            };
-            (fated, Some(why))
-        }
+            }
+            Found::Nothing(nothing) => Fated::new(
+                Fate::NotFound,
+                format!("its org_id {id:?} is another organization's (left alone); {nothing}"),
+            ),
+            Found::Failed(failed) => Fated::new(Fate::Failed, failed),
+            Found::NotAttempted => Fated::new(Fate::NotAttempted, ""),
+        };
+        (fated, Some(why))
     }
 }
 
@@ -205,8 +203,8 @@ fn delete(
 fn not_its_own_gone(id: &str, line: u64, row: &ResultRow) -> String {
     format!(
         "its org_id {id:?} was line {line}'s organization (deleted as that row's; was the \
-         results file edited?): the row's own is looked up by its name {:?}",
-        row.name
+         results file edited?): the row's own is looked up {}",
+        looked_up_by(row)
     )
 }
 

@@ -75,7 +75,11 @@ pub(super) async fn find_targets(
             // Another row's org_id names it, but the look-up found it as this row's (by its
             // name or id): that cell was edited, and the other row's own is looked up when it
             // is read before its delete.
-            Found::Organization(id) if owner.get(&id).is_some_and(|o| todo.created.contains(o)) => {
+            Found::Organization(id)
+                if owner
+                    .get(&id)
+                    .is_some_and(|o| todo.created.binary_search(o).is_ok()) =>
+            {
                 owner.insert(id.clone(), index);
                 targets.insert(index, id);
             }
@@ -164,16 +168,21 @@ pub(super) fn not_its_own(org: &Organization, row: &ResultRow) -> String {
     } else {
         format!("named {:?}", org.name)
     };
-    let instead = match row.id.as_deref() {
-        Some(id) => format!("by its id {id:?}"),
-        None => format!("by its name {:?}", row.name),
-    };
+    let instead = looked_up_by(row);
     format!(
         "its org_id {:?} is not this row's organization ({what}, not {:?}; was the results \
          file edited?): that organization is left alone, and the row's own is looked up \
          {instead}",
         org.id, row.name
     )
+}
+
+/// How `row`'s own organization is looked up ([`by_key`]): "by its id …" or "by its name …".
+pub(super) fn looked_up_by(row: &ResultRow) -> String {
+    match row.id.as_deref() {
+        Some(id) => format!("by its id {id:?}"),
+        None => format!("by its name {:?}", row.name),
+    }
 }
 
 /// Looks up one row's organization: by its org_id when it has one (other than its own id),
