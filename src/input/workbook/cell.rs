@@ -1,6 +1,7 @@
 //! One workbook cell as text, as the spreadsheet program shows it, and the error it shows
 //! if it holds one.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use calamine::{Data, ExcelDateTime, ExcelDateTimeType, Range};
@@ -68,17 +69,17 @@ pub(super) fn problem_of(cell: &Data, formula: Option<&str>, recalculated: bool)
 /// A cell as text, as a spreadsheet program shows it: numbers as [`number_text`], dates and
 /// times as [`date_time_text`], [`iso_date_time_text`] and [`iso_duration_text`], booleans
 /// as `true`/`false`, text as it is.
-pub(super) fn cell_text(cell: &Data) -> String {
+pub(super) fn cell_text(cell: &Data) -> Cow<'_, str> {
     match cell {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::DateTimeIso(s) => iso_date_time_text(s),
-        Data::DurationIso(s) => iso_duration_text(s),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => number_text(*f),
-        Data::Bool(b) => b.to_string(),
-        Data::Error(e) => e.to_string(),
-        Data::DateTime(dt) => date_time_text(dt),
+        Data::Empty => Cow::Borrowed(""),
+        Data::String(s) => Cow::Borrowed(s),
+        Data::DateTimeIso(s) => iso_date_time_text(s).into(),
+        Data::DurationIso(s) => iso_duration_text(s).into(),
+        Data::Int(i) => i.to_string().into(),
+        Data::Float(f) => number_text(*f).into(),
+        Data::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        Data::Error(e) => e.to_string().into(),
+        Data::DateTime(dt) => date_time_text(dt).into(),
     }
 }
 
@@ -299,7 +300,7 @@ mod tests {
 
     #[test]
     fn ods_dates_and_times_show_as_xlsx_ones_do() {
-        let iso = |s: &str| cell_text(&Data::DateTimeIso(s.into()));
+        let iso = |s: &str| cell_text(&Data::DateTimeIso(s.into())).into_owned();
         assert_eq!(iso("2024-03-01"), "2024-03-01");
         assert_eq!(iso("2024-03-01T10:31:17"), "2024-03-01T10:31:17");
         assert_eq!(iso("2024-03-01T10:31:17.250000"), "2024-03-01T10:31:17.250");
@@ -307,7 +308,7 @@ mod tests {
         assert_eq!(iso("2024-03-01T10:31:17.000"), "2024-03-01T10:31:17");
         assert_eq!(iso("2024-03-01T00:00:00"), "2024-03-01");
         assert_eq!(iso("2024-03-01T10:31:17Z"), "2024-03-01T10:31:17Z");
-        let time = |s: &str| cell_text(&Data::DurationIso(s.into()));
+        let time = |s: &str| cell_text(&Data::DurationIso(s.into())).into_owned();
         assert_eq!(time("PT10H31M17S"), "10:31:17");
         assert_eq!(time("PT30H05M00S"), "30:05:00");
         assert_eq!(time("PT07H03M41S"), "07:03:41");

@@ -23,7 +23,11 @@ use calamine::{Reader, SheetType, SheetVisible, Sheets};
 
 mod cell;
 mod ods_text;
+mod parts;
 mod recalc;
+mod sheet_xml;
+#[cfg(test)]
+mod sheet_xml_tests;
 mod text;
 mod xlsx;
 
@@ -158,13 +162,13 @@ pub(super) fn read(
         path: path.to_path_buf(),
         message,
     };
+    if is_zip(head)
+        && let Some(read) = read_fast(path, file, dialect)
+    {
+        return read.map_err(input_err);
+    }
     let mut book = open(file, is_zip(head)).map_err(input_err)?;
     let sheets = book.sheets_metadata().to_vec();
-    let hidden: Vec<&String> = sheets
-        .iter()
-        .filter(|s| s.visible != SheetVisible::Visible)
-        .map(|s| &s.name)
-        .collect();
     let name = choose_sheet(&sheets, dialect.sheet.as_deref()).map_err(input_err)?;
     let chart = sheets
         .iter()
@@ -186,6 +190,42 @@ pub(super) fn read(
             _ => empty_sheet_message(&mut book, &sheets, &name, chart),
         }));
     };
+    let note = note(&sheet, &sheets);
+    Ok((Arc::new(sheet), note))
+}
+
+/// The xlsx sheet `dialect` names, read by [`sheet_xml`] from `file` (the workbook at `path`),
+/// and its note; `None` when calamine is to read it: the sheet holds what only calamine reads,
+/// or it holds no row to read (calamine then says why, naming the sheets that have some).
+fn read_fast(
+    path: &Path,
+    file: &File,
+    dialect: &Dialect,
+) -> Option<Result<(Arc<Sheet>, String), String>> {
+    let mut book = sheet_xml::Workbook::open(file)?;
+    let sheets = book.sheets();
+    let name = choose_sheet(&sheets, dialect.sheet.as_deref()).ok()?;
+    if sheets
+        .iter()
+        .any(|s| s.name == name && s.typ != SheetType::WorkSheet)
+    {
+        return None;
+    }
+    let recalculated = recalc::full_calc_on_load(file);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    match book.read_sheet(&name, dialect, recalculated, dir).ok()? {
+        Ok((Some(sheet), _)) => {
+            let note = note(&sheet, &sheets);
+            Some(Ok((Arc::new(sheet), note)))
+        }
+        Ok((None, _)) => None,
+        Err(e) => Some(Err(e)),
+    }
+}
+
+/// The note for stderr on the sheet read from a workbook of `sheets`: which, how many rows,
+/// and the hidden sheets not read.
+fn note(sheet: &Sheet, sheets: &[calamine::Sheet]) -> String {
     let mut note = format!(
         "reading sheet {:?}: {} data rows; rows below are named by the sheet's row numbers \
          (row {} is the header)",
@@ -193,7 +233,11 @@ pub(super) fn read(
         sheet.rows.len(),
         sheet.header_row
     );
-    let unread: Vec<&String> = hidden.into_iter().filter(|n| **n != name).collect();
+    let unread: Vec<&String> = sheets
+        .iter()
+        .filter(|s| s.visible != SheetVisible::Visible && s.name != sheet.name)
+        .map(|s| &s.name)
+        .collect();
     if !unread.is_empty() {
         let _ = write!(
             note,
@@ -202,7 +246,7 @@ pub(super) fn read(
             listed(unread.into_iter())
         );
     }
-    Ok((Arc::new(sheet), note))
+    note
 }
 
 /// The name of the sheet to read: `wanted` (its case aside where no sheet has it exactly), or

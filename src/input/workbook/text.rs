@@ -3,6 +3,7 @@
 //! ([`SheetText`]), never held in memory. Beside the text, the sheet row of each record and the
 //! error cells that make a row unusable.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -41,8 +42,6 @@ pub(super) struct TextBuilder {
     first_used: usize,
     /// Whether any row holds a value (above the header row named, too).
     any_value: bool,
-    /// The cells of the row being written, as text.
-    cells: Vec<String>,
     /// Whether the workbook asks to be recalculated when opened: no formula's saved value is
     /// then used ([`problem_of`]).
     recalculated: bool,
@@ -74,7 +73,6 @@ impl TextBuilder {
             width: 0,
             first_used: usize::MAX,
             any_value: false,
-            cells: Vec::new(),
             recalculated,
         })
     }
@@ -104,27 +102,25 @@ impl TextBuilder {
         let lead = (0..row.len()).find(|at| used(*at)).unwrap_or(0);
         self.first_used = self.first_used.min(first_col as usize + lead);
         self.width = self.width.max(first_col as usize + last + 1);
-        self.cells.clear();
-        self.cells
-            .extend(std::iter::repeat_n(String::new(), first_col as usize));
         let mut errors = Vec::new();
         for (at, cell) in row[..=last].iter().enumerate() {
-            let col = first_col as usize + at;
             if let Some(problem) = problem_of(cell, formula(at), self.recalculated) {
+                let col = first_col as usize + at;
                 let column = column_name(col as u32);
                 errors.push(match self.headers.get(col).filter(|h| !h.is_empty()) {
                     Some(header) => format!("column {column} ({header}) {problem}"),
                     None => format!("column {column} {problem}"),
                 });
             }
-            self.cells.push(cell_text(cell));
         }
+        let blank = std::iter::repeat_n(Cow::Borrowed(""), first_col as usize);
+        let cells = || blank.clone().chain(row[..=last].iter().map(cell_text));
         self.out
-            .write_record(&self.cells)
+            .write_record(cells().map(bytes))
             .map_err(|e| e.to_string())?;
         if self.header_row.is_none() {
             self.header_row = Some(u64::from(number));
-            self.headers = self.cells.iter().map(|c| c.trim().to_string()).collect();
+            self.headers = cells().map(|c| c.trim().to_string()).collect();
             if !errors.is_empty() {
                 return Err(format!(
                     "sheet {:?}, row {number} (header): {}",
@@ -175,6 +171,14 @@ impl TextBuilder {
             }),
             true,
         ))
+    }
+}
+
+/// A cell's text as bytes, borrowed where it is.
+fn bytes(cell: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match cell {
+        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
     }
 }
 
