@@ -30,6 +30,7 @@ mod sheet_xml;
 mod sheet_xml_tests;
 mod text;
 mod xlsx;
+mod xml_text;
 
 use super::Dialect;
 use crate::Error;

@@ -267,11 +267,11 @@ fn string<B: BufRead>(xml: &mut quick_xml::Reader<B>, closing: &[u8]) -> Option<
                     inner.clear();
                     match xml.read_event_into(&mut inner).ok()? {
                         Event::Text(t) => {
-                            value.push_str(&super::sheet_xml::unescape_x(&t.xml10_content().ok()?))
+                            value.push_str(&super::xml_text::unescape_x(&t.xml10_content().ok()?))
                         }
                         Event::GeneralRef(r) => {
                             let name = r.decode().ok()?;
-                            value.push(super::sheet_xml::entity(name.as_bytes())?);
+                            value.push(super::xml_text::entity(name.as_bytes())?);
                         }
                         Event::End(e) if e.name().as_ref() == end => break,
                         Event::Eof => return None,

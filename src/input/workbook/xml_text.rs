@@ -1,0 +1,319 @@
+//! The XML of an xlsx sheet's cells, read by hand ([`super::sheet_xml`]): tags and their
+//! attributes, a cell's type, style and place, text with its entities and Excel's escapes, and
+//! inline strings. Each reads as calamine reads it; what does not is [`Unread`].
+
+use super::sheet_xml::Unread;
+
+/// Excel's widest sheet: a cell further right is not read here.
+const COLUMNS: u32 = 16_384;
+
+/// A tag at a place in the XML: where its name ends and its attributes end, whether it
+/// closes itself (`<c/>`), and where the XML after it starts.
+#[derive(Clone, Copy)]
+pub(super) struct Tag {
+    pub(super) start: usize,
+    pub(super) name_end: usize,
+    pub(super) end: usize,
+    pub(super) empty: bool,
+    pub(super) next: usize,
+}
+
+/// The tag starting at `xml[lt]` (a `<`); [`Unread`] when it does not end.
+pub(super) fn tag_at(xml: &[u8], lt: usize) -> Result<Tag, Unread> {
+    let start = lt + 1;
+    let mut gt = start;
+    while *xml.get(gt).ok_or(Unread)? != b'>' {
+        gt += 1;
+    }
+    let (end, empty) = match xml[gt - 1] {
+        b'/' if gt > start => (gt - 1, true),
+        _ => (gt, false),
+    };
+    let mut name_end = start;
+    while name_end < end && !xml[name_end].is_ascii_whitespace() {
+        name_end += 1;
+    }
+    Ok(Tag {
+        start,
+        name_end,
+        end,
+        empty,
+        next: gt + 1,
+    })
+}
+
+/// The place of the next tag at or after `at`, the text before it blank unless `text_ok`;
+/// `None` at the end of `xml`, when all that is left is blank.
+pub(super) fn next_tag(xml: &[u8], at: usize, text_ok: bool) -> Result<Option<usize>, Unread> {
+    if xml.get(at) == Some(&b'<') {
+        return Ok(Some(at));
+    }
+    let rest = xml.get(at..).unwrap_or_default();
+    let lt = memchr::memchr(b'<', rest);
+    let text = &rest[..lt.unwrap_or(rest.len())];
+    if !text_ok && !text.trim_ascii().is_empty() {
+        return Err(Unread);
+    }
+    Ok(lt.map(|i| at + i))
+}
+
+/// The next tag at or after `at`, as [`next_tag`]; [`Unread`] at the end of `xml`.
+pub(super) fn tag_after(xml: &[u8], at: usize, text_ok: bool) -> Result<Tag, Unread> {
+    tag_at(xml, next_tag(xml, at, text_ok)?.ok_or(Unread)?)
+}
+
+/// The text from `at` to the next tag, and that tag, which must be `close`.
+pub(super) fn text_to<'x>(
+    xml: &'x [u8],
+    at: usize,
+    close: &[u8],
+) -> Result<(&'x [u8], usize), Unread> {
+    let lt = at + memchr::memchr(b'<', &xml[at..]).ok_or(Unread)?;
+    let end = tag_at(xml, lt)?;
+    if &xml[end.start..end.name_end] != close || end.empty {
+        return Err(Unread);
+    }
+    Ok((&xml[at..lt], end.next))
+}
+
+/// The value of the attribute `key` in a tag's attributes `attrs`, as written; [`Unread`] when
+/// they are not as expected or the value holds an entity.
+pub(super) fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Result<Option<&'a [u8]>, Unread> {
+    let mut found = None;
+    each_attr(attrs, |name, value| {
+        if name == key {
+            found = Some(value);
+        }
+    })?;
+    Ok(found)
+}
+
+/// Each attribute of a tag's attributes `attrs` given to `each`, by name and value as written;
+/// [`Unread`] when they are not as expected or a value holds an entity.
+pub(super) fn each_attr<'a>(
+    attrs: &'a [u8],
+    mut each: impl FnMut(&'a [u8], &'a [u8]),
+) -> Result<(), Unread> {
+    let mut rest = attrs;
+    loop {
+        rest = rest.trim_ascii_start();
+        if rest.is_empty() {
+            return Ok(());
+        }
+        let eq = rest.iter().position(|b| *b == b'=').ok_or(Unread)?;
+        let name = rest[..eq].trim_ascii_end();
+        let after = rest[eq + 1..].trim_ascii_start();
+        let quote = *after
+            .first()
+            .filter(|q| matches!(q, b'"' | b'\''))
+            .ok_or(Unread)?;
+        let end = after[1..].iter().position(|b| *b == quote).ok_or(Unread)?;
+        let value = &after[1..=end];
+        if value.contains(&b'&') {
+            return Err(Unread);
+        }
+        each(name, value);
+        rest = &after[end + 2..];
+    }
+}
+
+/// A cell's type (`t`).
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Kind {
+    Untyped,
+    Shared,
+    Bool,
+    Error,
+    Date,
+    Text,
+    Number,
+    Inline,
+}
+
+/// What a cell's tag says of it: where it is, its type and its style.
+pub(super) struct CellTag {
+    pub(super) at: Option<(u32, u32)>,
+    pub(super) kind: Kind,
+    pub(super) style: Option<usize>,
+}
+
+impl CellTag {
+    /// The attributes `attrs` of a `<c>` tag.
+    pub(super) fn of(attrs: &[u8]) -> Result<CellTag, Unread> {
+        let (mut r, mut t, mut s) = (None, None, None);
+        each_attr(attrs, |name, value| match name {
+            b"r" => r = Some(value),
+            b"t" => t = Some(value),
+            b"s" => s = Some(value),
+            _ => {}
+        })?;
+        let kind = match t {
+            None => Kind::Untyped,
+            Some(b"s") => Kind::Shared,
+            Some(b"b") => Kind::Bool,
+            Some(b"e") => Kind::Error,
+            Some(b"d") => Kind::Date,
+            Some(b"str") => Kind::Text,
+            Some(b"n") => Kind::Number,
+            Some(b"inlineStr") => Kind::Inline,
+            Some(_) => return Err(Unread),
+        };
+        Ok(CellTag {
+            at: r.map(|r| position(r, true)).transpose()?,
+            kind,
+            style: s.map(|s| number(s).unwrap_or(0)),
+        })
+    }
+}
+
+/// An inline string's text, whose content starts at `xml[at]`, up to the end of its `<is>`:
+/// its first `<t>`, or every `<t>` of its runs but the phonetic ones (`<rPh>`); and where the
+/// XML after it starts.
+pub(super) fn inline_string(xml: &[u8], mut at: usize) -> Result<(String, usize), Unread> {
+    let mut rich: Option<String> = None;
+    let mut phonetic = false;
+    loop {
+        let tag = tag_after(xml, at, true)?;
+        at = tag.next;
+        match (&xml[tag.start..tag.name_end], tag.empty) {
+            (b"r", false) => {
+                rich.get_or_insert_with(String::new);
+            }
+            (b"rPh", false) => phonetic = true,
+            (b"/rPh", _) => phonetic = false,
+            (b"/is", _) => return Ok((rich.unwrap_or_default(), at)),
+            (b"t", empty) if !phonetic => {
+                let t = if empty {
+                    String::new()
+                } else {
+                    let (t, next) = text_to(xml, at, b"/t")?;
+                    at = next;
+                    let t = unescape(t)?;
+                    match unescape_x(&t) {
+                        std::borrow::Cow::Borrowed(_) => t,
+                        std::borrow::Cow::Owned(x) => x,
+                    }
+                };
+                match &mut rich {
+                    Some(rich) => rich.push_str(&t),
+                    None => loop {
+                        let tag = tag_after(xml, at, true)?;
+                        at = tag.next;
+                        if &xml[tag.start..tag.name_end] == b"/is" {
+                            return Ok((t, at));
+                        }
+                    },
+                }
+            }
+            (name, _) if name.first().is_some_and(|b| matches!(b, b'!' | b'?')) => {
+                return Err(Unread);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A whole number written in digits alone.
+pub(super) fn number(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |n, d| {
+        let d = d.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(usize::from(d))
+    })
+}
+
+/// The 0-based row and column of a cell reference (`B12`), or of a row's number (`12`,
+/// column 0) unless `column` is wanted.
+pub(super) fn position(r: &[u8], column: bool) -> Result<(u32, u32), Unread> {
+    let digits = r.iter().position(u8::is_ascii_digit).ok_or(Unread)?;
+    let (letters, digits) = r.split_at(digits);
+    if column == letters.is_empty() || letters.len() > 3 {
+        return Err(Unread);
+    }
+    let row = number(digits)
+        .filter(|n| (1..=u32::MAX as usize).contains(n))
+        .ok_or(Unread)?;
+    let mut col = 0u32;
+    for b in letters {
+        if !b.is_ascii_alphabetic() {
+            return Err(Unread);
+        }
+        col = col * 26 + u32::from(b.to_ascii_uppercase() - b'A') + 1;
+    }
+    let col = col.saturating_sub(1);
+    if col >= COLUMNS {
+        return Err(Unread);
+    }
+    Ok((row as u32 - 1, col))
+}
+
+/// The character an entity (`lt`, `#233`, `#xE9`) stands for, if it is one XML defines.
+pub(super) fn entity(name: &[u8]) -> Option<char> {
+    match name {
+        b"lt" => Some('<'),
+        b"gt" => Some('>'),
+        b"amp" => Some('&'),
+        b"quot" => Some('"'),
+        b"apos" => Some('\''),
+        [b'#', b'x', hex @ ..] => {
+            char::from_u32(u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?)
+        }
+        [b'#', dec @ ..] => char::from_u32(std::str::from_utf8(dec).ok()?.parse().ok()?),
+        _ => None,
+    }
+}
+
+/// XML text as the characters it stands for: entities replaced, line ends (`\r\n`, `\r`)
+/// made `\n`, as an XML reader gives them; [`Unread`] when it is not UTF-8 or holds another
+/// entity.
+pub(super) fn unescape(raw: &[u8]) -> Result<String, Unread> {
+    let raw = std::str::from_utf8(raw).map_err(|_| Unread)?;
+    if memchr::memchr2(b'&', b'\r', raw.as_bytes()).is_none() {
+        return Ok(raw.to_string());
+    }
+    let mut text = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find(['&', '\r']) {
+        text.push_str(&rest[..i]);
+        if rest.as_bytes()[i] == b'\r' {
+            text.push('\n');
+            rest = &rest[i + 1..];
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+            continue;
+        }
+        let end = rest[i..].find(';').ok_or(Unread)?;
+        text.push(entity(&rest.as_bytes()[i + 1..i + end]).ok_or(Unread)?);
+        rest = &rest[i + end + 1..];
+    }
+    text.push_str(rest);
+    Ok(text)
+}
+
+/// Text with Excel's escapes of characters XML cannot hold (`_x000D_`) replaced by the
+/// characters, as calamine replaces them (`_x00HH_` alone).
+pub(super) fn unescape_x(text: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = memchr::memchr_iter(b'_', text.as_bytes())
+        .any(|at| text.as_bytes()[at..].starts_with(b"_x00"));
+    if !escaped {
+        return text.into();
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"_x00") && bytes.get(i + 6) == Some(&b'_') {
+            let hex = std::str::from_utf8(&bytes[i + 4..i + 6]).ok();
+            if let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(value as char);
+                i += 7;
+                continue;
+            }
+        }
+        let c = text[i..].chars().next().unwrap_or_default();
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out.into()
+}
