@@ -76,8 +76,8 @@ pub(super) fn text_to<'x>(
     Ok((&xml[at..lt], end.next))
 }
 
-/// The value of the attribute `key` in a tag's attributes `attrs`, as written; [`Unread`] when
-/// they are not as expected or the value holds an entity.
+/// The value of the attribute `key` in a tag's attributes `attrs`, as written (calamine reads
+/// a cell's and a row's attributes so, unescaped); [`Unread`] when they are not as expected.
 pub(super) fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Result<Option<&'a [u8]>, Unread> {
     let mut found = None;
     each_attr(attrs, |name, value| {
@@ -89,31 +89,49 @@ pub(super) fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Result<Option<&'a [u8]>, 
 }
 
 /// Each attribute of a tag's attributes `attrs` given to `each`, by name and value as written;
-/// [`Unread`] when they are not as expected or a value holds an entity.
+/// [`Unread`] when they are not `name="value"` or `name='value'` pairs.
 pub(super) fn each_attr<'a>(
     attrs: &'a [u8],
     mut each: impl FnMut(&'a [u8], &'a [u8]),
 ) -> Result<(), Unread> {
-    let mut rest = attrs;
+    let n = attrs.len();
+    let mut i = 0;
     loop {
-        rest = rest.trim_ascii_start();
-        if rest.is_empty() {
+        while i < n && attrs[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == n {
             return Ok(());
         }
-        let eq = rest.iter().position(|b| *b == b'=').ok_or(Unread)?;
-        let name = rest[..eq].trim_ascii_end();
-        let after = rest[eq + 1..].trim_ascii_start();
-        let quote = *after
-            .first()
-            .filter(|q| matches!(q, b'"' | b'\''))
-            .ok_or(Unread)?;
-        let end = after[1..].iter().position(|b| *b == quote).ok_or(Unread)?;
-        let value = &after[1..=end];
-        if value.contains(&b'&') {
+        let start = i;
+        while i < n && attrs[i] != b'=' && !attrs[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let name = &attrs[start..i];
+        while i < n && attrs[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if attrs.get(i) != Some(&b'=') {
             return Err(Unread);
         }
-        each(name, value);
-        rest = &after[end + 2..];
+        i += 1;
+        while i < n && attrs[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let quote = *attrs
+            .get(i)
+            .filter(|q| matches!(q, b'"' | b'\''))
+            .ok_or(Unread)?;
+        i += 1;
+        let value_start = i;
+        while i < n && attrs[i] != quote {
+            i += 1;
+        }
+        if i == n {
+            return Err(Unread);
+        }
+        each(name, &attrs[value_start..i]);
+        i += 1;
     }
 }
 
@@ -142,9 +160,9 @@ impl CellTag {
     pub(super) fn of(attrs: &[u8]) -> Result<CellTag, Unread> {
         let (mut r, mut t, mut s) = (None, None, None);
         each_attr(attrs, |name, value| match name {
-            b"r" => r = Some(value),
-            b"t" => t = Some(value),
-            b"s" => s = Some(value),
+            [b'r'] => r = Some(value),
+            [b't'] => t = Some(value),
+            [b's'] => s = Some(value),
             _ => {}
         })?;
         let kind = match t {
