@@ -67,17 +67,32 @@ fn raw_attr(e: &BytesStart, key: &[u8]) -> Option<Vec<u8>> {
         .map(|a| a.value.into_owned())
 }
 
-/// Reads every element start of `xml` to its end, each given to `each`; `None` at an error.
+/// Whether every attribute of `e` is well formed and none is given twice (calamine's XML
+/// reader refuses them otherwise).
+fn attrs_ok(e: &BytesStart) -> bool {
+    e.attributes().all(|a| a.is_ok())
+}
+
+/// Reads every element start of `xml` to the end of its root element, each given to `each`;
+/// `None` at an error, an attribute not as expected, or the end of the XML before the root's.
 fn each_start<B: BufRead>(
     xml: &mut quick_xml::Reader<B>,
     mut each: impl FnMut(&BytesStart) -> Option<()>,
 ) -> Option<()> {
     let mut buf = Vec::new();
+    let mut root = None;
     loop {
         buf.clear();
         match xml.read_event_into(&mut buf).ok()? {
-            Event::Start(e) => each(&e)?,
-            Event::Eof => return Some(()),
+            Event::Start(e) => {
+                if !attrs_ok(&e) {
+                    return None;
+                }
+                root.get_or_insert_with(|| e.name().as_ref().to_vec());
+                each(&e)?;
+            }
+            Event::End(e) if root.as_deref() == Some(e.name().as_ref()) => return Some(()),
+            Event::Eof => return None,
             _ => {}
         }
     }
@@ -149,13 +164,17 @@ fn sheet(e: &BytesStart, targets: &HashMap<Vec<u8>, String>) -> Option<(calamine
 fn formats<B: BufRead>(xml: &mut quick_xml::Reader<B>) -> Option<Vec<Format>> {
     let mut custom: HashMap<Vec<u8>, String> = HashMap::new();
     let mut styles = Vec::new();
-    let mut in_cell_xfs = false;
+    // The lists open: a list not closed before the style sheet ends is refused, as calamine
+    // refuses it.
+    let (mut in_num_fmts, mut in_cell_xfs) = (false, false);
     let mut buf = Vec::new();
     loop {
         buf.clear();
         match xml.read_event_into(&mut buf).ok()? {
+            Event::Start(e) if !attrs_ok(&e) => return None,
             Event::Start(e) => match e.local_name().as_ref() {
-                b"numFmt" => {
+                b"numFmts" => in_num_fmts = true,
+                b"numFmt" if in_num_fmts => {
                     let code = raw_attr(&e, b"formatCode").unwrap_or_default();
                     if let (Some(id), false) = (raw_attr(&e, b"numFmtId"), code.is_empty()) {
                         custom.insert(id, String::from_utf8(code).ok()?);
@@ -172,8 +191,14 @@ fn formats<B: BufRead>(xml: &mut quick_xml::Reader<B>) -> Option<Vec<Format>> {
                 }
                 _ => {}
             },
-            Event::End(e) if e.local_name().as_ref() == b"cellXfs" => in_cell_xfs = false,
-            Event::Eof => return Some(styles),
+            Event::End(e) => match e.local_name().as_ref() {
+                b"numFmts" => in_num_fmts = false,
+                b"cellXfs" => in_cell_xfs = false,
+                b"styleSheet" if !in_num_fmts && !in_cell_xfs => return Some(styles),
+                b"styleSheet" => return None,
+                _ => {}
+            },
+            Event::Eof => return None,
             _ => {}
         }
     }
@@ -238,7 +263,8 @@ pub(super) fn shared_strings<R: Read + Seek>(zip: &mut zip::ZipArchive<R>) -> Op
             Event::Start(e) if e.local_name().as_ref() == b"si" => {
                 strings.push(string(&mut xml, e.name().as_ref())?);
             }
-            Event::Eof => return Some(strings),
+            Event::End(e) if e.local_name().as_ref() == b"sst" => return Some(strings),
+            Event::Eof => return None,
             _ => {}
         }
     }

@@ -20,8 +20,8 @@ use calamine::{CellErrorType, Data, ExcelDateTime, ExcelDateTimeType};
 use super::parts::{self, Format, Parts};
 use super::text::TextBuilder;
 use super::xml_text::{
-    CellTag, Kind, attr, inline_string, next_tag, number, position, tag_after, tag_at, text_to,
-    unescape, unescape_x,
+    CellTag, Kind, Tag, attr, distinct_attrs, inline_string, next_tag, number, position, tag_after,
+    tag_at, text_to, unescape, unescape_x,
 };
 use crate::input::Dialect;
 
@@ -220,29 +220,45 @@ impl Scan<'_> {
         }
     }
 
+    /// The sheet's `<sheetData>` tag, each tag before it read as a tag (a comment, a
+    /// processing instruction, CDATA, a prefixed `sheetData`, attributes not as expected or
+    /// given twice: [`Unread`]).
+    fn prologue(&mut self) -> Result<Tag, Unread> {
+        let mut at = 0;
+        loop {
+            let lt = loop {
+                if let Some(lt) = memchr::memchr(b'<', &self.buf[at..]) {
+                    break at + lt;
+                }
+                if !self.fill()? {
+                    return Err(Unread);
+                }
+            };
+            while memchr::memchr(b'>', &self.buf[lt..]).is_none() {
+                if !self.fill()? {
+                    return Err(Unread);
+                }
+            }
+            let tag = tag_at(&self.buf, lt)?;
+            let name = &self.buf[tag.start..tag.name_end];
+            let declaration = at == 0 && name == b"?xml" && self.buf[tag.end - 1] == b'?';
+            if !declaration {
+                if matches!(name.first(), Some(b'!' | b'?')) || name.ends_with(b":sheetData") {
+                    return Err(Unread);
+                }
+                distinct_attrs(&self.buf[tag.name_end..tag.end])?;
+            }
+            if name == b"sheetData" {
+                return Ok(tag);
+            }
+            at = tag.next;
+        }
+    }
+
     /// Every row of the sheet written to `text`, up to the end of its `sheetData`: the XML is
     /// read in runs of whole rows, up to the last `</row>` read so far.
     fn rows(&mut self) -> Result<(), Unread> {
-        let finder = memchr::memmem::Finder::new(b"<sheetData");
-        let mut from = 0;
-        let data = loop {
-            if let Some(at) = finder.find(&self.buf[from..]) {
-                break from + at;
-            }
-            from = self.buf.len().saturating_sub(10);
-            if !self.fill()? {
-                return Err(Unread);
-            }
-        };
-        while memchr::memchr(b'>', &self.buf[data..]).is_none() {
-            if !self.fill()? {
-                return Err(Unread);
-            }
-        }
-        let open = tag_at(&self.buf, data)?;
-        if &self.buf[open.start..open.name_end] != b"sheetData" {
-            return Err(Unread);
-        }
+        let open = self.prologue()?;
         if open.empty {
             return Ok(());
         }
@@ -301,6 +317,7 @@ impl Scan<'_> {
             i = tag.next;
             match &xml[tag.start..tag.name_end] {
                 b"row" => {
+                    distinct_attrs(&xml[tag.name_end..tag.end])?;
                     if let Some(r) = attr(&xml[tag.name_end..tag.end], b"r")? {
                         self.row_index = position(r, false)?.0;
                     }

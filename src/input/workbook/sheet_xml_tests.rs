@@ -156,13 +156,28 @@ fn every_sheet_programs_saved_reads_the_same_by_hand_as_through_calamine() {
 /// `strings` (each an `<si>`'s content), cell styles of number formats `formats`, and the
 /// 1904 date system if `is_1904`.
 fn workbook(sheet_data: &str, strings: &[&str], formats: &[u32], is_1904: bool) -> File {
-    let ns = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main""#;
-    let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
-    let sst: String = strings.iter().map(|s| format!("<si>{s}</si>")).collect();
     let xfs: String = formats
         .iter()
         .map(|f| format!(r#"<xf numFmtId="{f}"/>"#))
         .collect();
+    let styles = format!(
+        r#"<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy\-mm\-dd\ hh:mm"/></numFmts><cellXfs>{xfs}</cellXfs>"#
+    );
+    workbook_of("", sheet_data, strings, &styles, is_1904)
+}
+
+/// A one-sheet xlsx workbook as [`workbook`] makes it, with `prologue` before its
+/// `<sheetData>` and `styles` its style sheet's content.
+fn workbook_of(
+    prologue: &str,
+    sheet_data: &str,
+    strings: &[&str],
+    styles: &str,
+    is_1904: bool,
+) -> File {
+    let ns = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main""#;
+    let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let sst: String = strings.iter().map(|s| format!("<si>{s}</si>")).collect();
     let files = [
         (
             "xl/workbook.xml",
@@ -179,9 +194,7 @@ fn workbook(sheet_data: &str, strings: &[&str], formats: &[u32], is_1904: bool) 
         ),
         (
             "xl/styles.xml",
-            format!(
-                r#"<?xml version="1.0"?><styleSheet {ns}><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy\-mm\-dd\ hh:mm"/></numFmts><cellXfs>{xfs}</cellXfs></styleSheet>"#
-            ),
+            format!(r#"<?xml version="1.0"?><styleSheet {ns}>{styles}</styleSheet>"#),
         ),
         (
             "xl/sharedStrings.xml",
@@ -190,7 +203,7 @@ fn workbook(sheet_data: &str, strings: &[&str], formats: &[u32], is_1904: bool) 
         (
             "xl/worksheets/sheet1.xml",
             format!(
-                r#"<?xml version="1.0"?><worksheet {ns}><dimension ref="A1"/><sheetData>{sheet_data}</sheetData></worksheet>"#
+                r#"<?xml version="1.0"?><worksheet {ns}><dimension ref="A1"/>{prologue}<sheetData>{sheet_data}</sheetData></worksheet>"#
             ),
         ),
     ];
@@ -304,10 +317,71 @@ fn what_the_reader_by_hand_does_not_know_is_left_to_calamine() {
             "text between cells",
             r#"<row r="2">x<c r="A2"><v>2</v></c></row>"#,
         ),
+        (
+            "a type given twice",
+            r#"<row r="2"><c r="A2" t="s" t="n"><v>0</v></c></row>"#,
+        ),
+        (
+            "a reference given twice",
+            r#"<row r="2"><c r="A2" r="B2"><v>2</v></c></row>"#,
+        ),
+        (
+            "another attribute twice",
+            r#"<row r="2"><c r="A2" cm="1" cm="1"><v>2</v></c></row>"#,
+        ),
+        (
+            "a row's number twice",
+            r#"<row r="2" r="3"><c r="A2"><v>2</v></c></row>"#,
+        ),
     ] {
         let file = workbook(&format!("{header}{row}"), &[], &[0], false);
         let mut book = Workbook::open(&file).unwrap();
         let read = book.read_sheet("S", &Dialect::default(), false, &std::env::temp_dir());
         assert!(read.is_err(), "{what} read by hand");
+    }
+}
+
+#[test]
+fn xml_before_the_rows_or_in_the_styles_the_reader_by_hand_does_not_know_is_left_to_calamine() {
+    let rows = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row>"#;
+    let decoy = r#"<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>decoy</t></is></c></row></sheetData>"#;
+    for (what, prologue) in [
+        ("rows in a comment", format!("<!-- {decoy} -->")),
+        (
+            "rows in a processing instruction",
+            format!("<?pi {decoy} ?>"),
+        ),
+        (
+            "rows in CDATA",
+            format!("<sheetViews><![CDATA[{decoy}]]></sheetViews>"),
+        ),
+        (
+            "rows in another namespace",
+            r#"<o:sheetData xmlns:o="urn:o"></o:sheetData>"#.to_string(),
+        ),
+        (
+            "a quote not closed",
+            r#"<sheetViews><sheetView tabSelected="1 workbookViewId="0"/></sheetViews>"#.into(),
+        ),
+        (
+            "an attribute twice",
+            r#"<sheetPr codeName="a" codeName="b"/>"#.into(),
+        ),
+    ] {
+        let file = workbook_of(&prologue, rows, &[], "<cellXfs><xf/></cellXfs>", false);
+        let mut book = Workbook::open(&file).unwrap();
+        let read = book.read_sheet("S", &Dialect::default(), false, &std::env::temp_dir());
+        assert!(read.is_err(), "{what} read by hand");
+    }
+    // The same sheet with nothing before its rows is read by hand.
+    let file = workbook_of("", rows, &[], "<cellXfs><xf/></cellXfs>", false);
+    assert_eq!(by_hand(&file).unwrap(), "name\n");
+    // A style sheet whose list of cell styles is not closed, or with an attribute given twice.
+    for styles in [
+        r#"<cellXfs><xf numFmtId="14"/><=cellXfs>"#,
+        r#"<cellXfs><xf numFmtId="14" numFmtId="0"/></cellXfs>"#,
+    ] {
+        let file = workbook_of("", rows, &[], styles, false);
+        assert!(Workbook::open(&file).is_none(), "{styles}");
     }
 }

@@ -135,6 +135,18 @@ pub(super) fn each_attr<'a>(
     }
 }
 
+/// Whether a tag's attributes `attrs` are as expected, none given twice (an XML reader refuses
+/// them so).
+pub(super) fn distinct_attrs(attrs: &[u8]) -> Result<(), Unread> {
+    let mut names: Vec<&[u8]> = Vec::new();
+    let mut twice = false;
+    each_attr(attrs, |name, _| {
+        twice |= names.contains(&name);
+        names.push(name);
+    })?;
+    if twice { Err(Unread) } else { Ok(()) }
+}
+
 /// A cell's type (`t`).
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Kind {
@@ -159,12 +171,24 @@ impl CellTag {
     /// The attributes `attrs` of a `<c>` tag.
     pub(super) fn of(attrs: &[u8]) -> Result<CellTag, Unread> {
         let (mut r, mut t, mut s) = (None, None, None);
-        each_attr(attrs, |name, value| match name {
-            [b'r'] => r = Some(value),
-            [b't'] => t = Some(value),
-            [b's'] => s = Some(value),
-            _ => {}
+        let (mut others, mut twice) = (0, false);
+        each_attr(attrs, |name, value| {
+            let slot = match name {
+                [b'r'] => &mut r,
+                [b't'] => &mut t,
+                [b's'] => &mut s,
+                _ => {
+                    others += 1;
+                    return;
+                }
+            };
+            twice |= slot.replace(value).is_some();
         })?;
+        // Other attributes (`cm`, `vm`, `ph`) are rare: any given twice is refused as an XML
+        // reader refuses it.
+        if twice || (others > 0 && distinct_attrs(attrs).is_err()) {
+            return Err(Unread);
+        }
         let kind = match t {
             None => Kind::Untyped,
             Some(b"s") => Kind::Shared,
