@@ -25,6 +25,9 @@ pub(super) fn error_of(cell: &Data) -> Option<String> {
         Data::Error(e) => Some(e.to_string()),
         Data::String(s) => {
             let s = s.trim();
+            if !s.starts_with(['#', 'E']) {
+                return None;
+            }
             let libreoffice = s
                 .strip_prefix("Err:")
                 .is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()));

@@ -21,7 +21,7 @@ use super::parts::{self, Format, Parts};
 use super::text::TextBuilder;
 use super::xml_text::{
     CellTag, Kind, Tag, attr, distinct_attrs, inline_string, next_tag, number, position, tag_after,
-    tag_at, text_to, unescape, unescape_x,
+    tag_at, text_to, unescape, unescape_into, unescape_x,
 };
 use crate::input::Dialect;
 
@@ -140,6 +140,7 @@ impl<'f> Workbook<'f> {
                 at: None,
                 text,
                 failed: None,
+                spare: Vec::new(),
             };
             sheet.rows()?;
             Ok(match sheet.failed {
@@ -205,6 +206,8 @@ struct Scan<'s> {
     /// The sheet's text, and why it stopped being written (an error cell in the header).
     text: TextBuilder,
     failed: Option<String>,
+    /// Texts of rows written, emptied, for the cells of the next rows.
+    spare: Vec<String>,
 }
 
 impl Scan<'_> {
@@ -304,7 +307,14 @@ impl Scan<'_> {
             self.failed = Some(e);
             return false;
         }
-        self.row.clear();
+        // The row's texts are kept for the next rows' (a million rows of ten cells would
+        // otherwise be ten million allocations).
+        for cell in self.row.drain(..) {
+            if let Data::String(mut text) = cell {
+                text.clear();
+                self.spare.push(text);
+            }
+        }
         true
     }
 
@@ -313,6 +323,13 @@ impl Scan<'_> {
     fn run(&mut self, xml: &[u8]) -> Result<bool, Unread> {
         let mut i = 0;
         while let Some(lt) = next_tag(xml, i, false)? {
+            if let Some((cell, empty, next)) = CellTag::at(xml, lt)? {
+                i = self.cell_at(xml, next, &cell, empty)?;
+                if self.failed.is_some() {
+                    return Ok(true);
+                }
+                continue;
+            }
             let tag = tag_at(xml, lt)?;
             i = tag.next;
             match &xml[tag.start..tag.name_end] {
@@ -330,29 +347,6 @@ impl Scan<'_> {
                     self.row_index += 1;
                     self.col_index = 0;
                 }
-                b"c" => {
-                    let cell = CellTag::of(&xml[tag.name_end..tag.end])?;
-                    let (r, c) = cell.at.unwrap_or((self.row_index, self.col_index));
-                    self.col_index = c + 1;
-                    let value = if tag.empty {
-                        Data::Empty
-                    } else {
-                        let (value, next) = self.cell(xml, i, &cell)?;
-                        i = next;
-                        value
-                    };
-                    if self.at != Some(r) {
-                        if !self.end_row() {
-                            return Ok(true);
-                        }
-                        self.at = Some(r);
-                    }
-                    let c = c as usize;
-                    if self.row.len() <= c {
-                        self.row.resize(c + 1, Data::Empty);
-                    }
-                    self.row[c] = value;
-                }
                 b"/sheetData" => return Ok(true),
                 _ => return Err(Unread),
             }
@@ -360,9 +354,43 @@ impl Scan<'_> {
         Ok(false)
     }
 
+    /// Reads the cell `c`, whose content (unless `empty`) starts at `xml[at]`, into its row,
+    /// ending the row before when the cell is in another; where the XML after it starts.
+    fn cell_at(
+        &mut self,
+        xml: &[u8],
+        at: usize,
+        c: &CellTag,
+        empty: bool,
+    ) -> Result<usize, Unread> {
+        let (r, col) = c.at.unwrap_or((self.row_index, self.col_index));
+        self.col_index = col + 1;
+        let (value, next) = if empty {
+            (Data::Empty, at)
+        } else {
+            self.cell(xml, at, c)?
+        };
+        if self.at != Some(r) {
+            if !self.end_row() {
+                return Ok(next);
+            }
+            self.at = Some(r);
+        }
+        let col = col as usize;
+        if self.row.len() == col {
+            self.row.push(value);
+        } else {
+            if self.row.len() < col {
+                self.row.resize(col + 1, Data::Empty);
+            }
+            self.row[col] = value;
+        }
+        Ok(next)
+    }
+
     /// The value of the cell `c` (not empty) whose content starts at `xml[at]`, up to its end
     /// (its last `<v>` or `<is>`), and where the XML after it starts.
-    fn cell(&self, xml: &[u8], mut at: usize, c: &CellTag) -> Result<(Data, usize), Unread> {
+    fn cell(&mut self, xml: &[u8], mut at: usize, c: &CellTag) -> Result<(Data, usize), Unread> {
         if let Some(read) = self.plain_cell(xml, at, c) {
             return read;
         }
@@ -393,7 +421,7 @@ impl Scan<'_> {
     /// it starts, when it is written as most are: `<v>1</v></c>` or `<is><t>text</t></is></c>`;
     /// `None` when it is written otherwise.
     fn plain_cell(
-        &self,
+        &mut self,
         xml: &[u8],
         at: usize,
         c: &CellTag,
@@ -417,7 +445,8 @@ impl Scan<'_> {
         let value = if open == b"<v>" {
             self.value(raw, c)
         } else {
-            unescape(raw).map(|t| {
+            let mut t = self.spare.pop().unwrap_or_default();
+            unescape_into(raw, &mut t).map(|()| {
                 Data::String(match unescape_x(&t) {
                     std::borrow::Cow::Borrowed(_) => t,
                     std::borrow::Cow::Owned(x) => x,
@@ -428,10 +457,12 @@ impl Scan<'_> {
     }
 
     /// A `<v>`'s text `v` as a value of the cell `c`, by its type and format.
-    fn value(&self, v: &[u8], c: &CellTag) -> Result<Data, Unread> {
+    fn value(&mut self, v: &[u8], c: &CellTag) -> Result<Data, Unread> {
         if c.kind == Kind::Shared {
             let index = number(v).unwrap_or(0);
-            return Ok(Data::String(self.strings.get(index).ok_or(Unread)?.clone()));
+            let mut text = self.spare.pop().unwrap_or_default();
+            text.push_str(self.strings.get(index).ok_or(Unread)?);
+            return Ok(Data::String(text));
         }
         let v = unescape(v)?;
         let format = match c.style {

@@ -168,27 +168,84 @@ pub(super) struct CellTag {
 }
 
 impl CellTag {
-    /// The attributes `attrs` of a `<c>` tag.
-    pub(super) fn of(attrs: &[u8]) -> Result<CellTag, Unread> {
+    /// The `<c>` tag starting at `xml[lt]` (a `<`), read in one pass: the cell, whether it
+    /// closes itself, and where the XML after it starts; `None` when the tag there is not a
+    /// `<c>`.
+    pub(super) fn at(xml: &[u8], lt: usize) -> Result<Option<(CellTag, bool, usize)>, Unread> {
+        if xml.get(lt + 1) != Some(&b'c')
+            || !xml
+                .get(lt + 2)
+                .is_some_and(|b| matches!(b, b'>' | b'/') || b.is_ascii_whitespace())
+        {
+            return Ok(None);
+        }
         let (mut r, mut t, mut s) = (None, None, None);
         let (mut others, mut twice) = (0, false);
-        each_attr(attrs, |name, value| {
+        let mut i = lt + 2;
+        let empty = loop {
+            while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            match xml.get(i) {
+                Some(b'>') => break false,
+                Some(b'/') if xml.get(i + 1) == Some(&b'>') => {
+                    i += 1;
+                    break true;
+                }
+                None => return Err(Unread),
+                _ => {}
+            }
+            let start = i;
+            while xml
+                .get(i)
+                .is_some_and(|b| *b != b'=' && !b.is_ascii_whitespace())
+            {
+                i += 1;
+            }
+            let name = &xml[start..i];
+            while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            if xml.get(i) != Some(&b'=') {
+                return Err(Unread);
+            }
+            i += 1;
+            while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            let quote = *xml
+                .get(i)
+                .filter(|q| matches!(q, b'"' | b'\''))
+                .ok_or(Unread)?;
+            i += 1;
+            let value_start = i;
+            while *xml.get(i).ok_or(Unread)? != quote {
+                i += 1;
+            }
+            let value = &xml[value_start..i];
+            i += 1;
             let slot = match name {
                 [b'r'] => &mut r,
                 [b't'] => &mut t,
                 [b's'] => &mut s,
                 _ => {
                     others += 1;
-                    return;
+                    continue;
                 }
             };
             twice |= slot.replace(value).is_some();
-        })?;
+        };
         // Other attributes (`cm`, `vm`, `ph`) are rare: any given twice is refused as an XML
         // reader refuses it.
+        let attrs = &xml[lt + 2..i - usize::from(empty)];
         if twice || (others > 0 && distinct_attrs(attrs).is_err()) {
             return Err(Unread);
         }
+        Ok(Some((CellTag::of(r, t, s)?, empty, i + 1)))
+    }
+
+    /// A cell of the reference `r`, type `t` and style `s`, as written.
+    fn of(r: Option<&[u8]>, t: Option<&[u8]>, s: Option<&[u8]>) -> Result<CellTag, Unread> {
         let kind = match t {
             None => Kind::Untyped,
             Some(b"s") => Kind::Shared,
@@ -311,11 +368,18 @@ pub(super) fn entity(name: &[u8]) -> Option<char> {
 /// made `\n`, as an XML reader gives them; [`Unread`] when it is not UTF-8 or holds another
 /// entity.
 pub(super) fn unescape(raw: &[u8]) -> Result<String, Unread> {
+    let mut text = String::new();
+    unescape_into(raw, &mut text)?;
+    Ok(text)
+}
+
+/// XML text as [`unescape`] gives it, added to `text`.
+pub(super) fn unescape_into(raw: &[u8], text: &mut String) -> Result<(), Unread> {
     let raw = std::str::from_utf8(raw).map_err(|_| Unread)?;
     if memchr::memchr2(b'&', b'\r', raw.as_bytes()).is_none() {
-        return Ok(raw.to_string());
+        text.push_str(raw);
+        return Ok(());
     }
-    let mut text = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find(['&', '\r']) {
         text.push_str(&rest[..i]);
@@ -330,7 +394,7 @@ pub(super) fn unescape(raw: &[u8]) -> Result<String, Unread> {
         rest = &rest[i + end + 1..];
     }
     text.push_str(rest);
-    Ok(text)
+    Ok(())
 }
 
 /// Text with Excel's escapes of characters XML cannot hold (`_x000D_`) replaced by the
