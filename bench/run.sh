@@ -387,8 +387,8 @@ if wants workbook; then
     # Written once per run, by xlsxwriter (a few minutes for a million rows).
     if [ -f "$xlsx" ] || python3 bench/xlsx.py "$csv" "$xlsx"; then
         echo "files: CSV $(($(wc -c <"$csv") / 1000000)) MB, xlsx $(($(wc -c <"$xlsx") / 1000000)) MB"
-        # calamine alone: the sheet's formulas, then its values, as orgimport reads an xlsx
-        # file that asks to be recalculated when opened (xlsxwriter's do).
+        # calamine alone, for comparison: the sheet's formulas, then its values (orgimport
+        # reads a sheet's XML by hand, and through calamine only a sheet with a formula).
         /usr/bin/time -v -o "$WORK/time.txt" "$XLSX_FLOOR" "$xlsx" --formulas >"$WORK/floor.out"
         timed "$WORK/time.txt"
         echo "calamine alone: ${SECS}s, CPU ${CPU}s, peak RSS ${RSS_MB} MB: $(cat "$WORK/floor.out")"

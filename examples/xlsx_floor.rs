@@ -1,8 +1,8 @@
-//! The floor for `orgimport validate` of an xlsx workbook: its first sheet read with calamine's
-//! cell reader alone (every cell's value touched, nothing converted or checked), once for its
-//! values and, with `--formulas`, once more for its formulas first, as orgimport reads a
-//! workbook that asks to be recalculated when opened (xlsxwriter's files). What orgimport adds
-//! on top of this is its own.
+//! calamine's time for an xlsx workbook, beside `orgimport validate`'s: its first sheet read
+//! with calamine's cell reader alone (every cell's value touched, nothing converted or
+//! checked), once for its values and, with `--formulas`, once more for its formulas first.
+//! orgimport reads a sheet's XML by hand (`src/input/workbook/sheet_xml.rs`), faster than this,
+//! and through calamine only a sheet its reader leaves to calamine (one with a formula).
 //!
 //! Usage: `cargo run --release --example xlsx_floor -- FILE.xlsx [--formulas]`
 
