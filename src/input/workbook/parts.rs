@@ -104,7 +104,11 @@ impl Parts {
         let mut targets = HashMap::new();
         each_start(&mut entry(zip, "xl/_rels/workbook.xml.rels")?, |e| {
             if e.local_name().as_ref() == b"Relationship" {
-                targets.insert(raw_attr(e, b"Id")?, attr(e, b"Target")?);
+                // The target as written, as calamine reads it.
+                targets.insert(
+                    raw_attr(e, b"Id")?,
+                    String::from_utf8(raw_attr(e, b"Target")?).ok()?,
+                );
             }
             Some(())
         })?;
@@ -143,8 +147,8 @@ fn sheet(e: &BytesStart, targets: &HashMap<Vec<u8>, String>) -> Option<(calamine
     };
     let id = raw_attr(e, b"r:id").or_else(|| raw_attr(e, b"relationships:id"))?;
     let target = targets.get(&id)?;
-    let path = if let Some(path) = target.strip_prefix('/') {
-        path.to_string()
+    let path = if target.starts_with("/xl/") {
+        target[1..].to_string()
     } else if target.starts_with("xl/") {
         target.clone()
     } else {
@@ -176,7 +180,8 @@ fn formats<B: BufRead>(xml: &mut quick_xml::Reader<B>) -> Option<Vec<Format>> {
                 b"numFmts" => in_num_fmts = true,
                 b"numFmt" if in_num_fmts => {
                     let code = raw_attr(&e, b"formatCode").unwrap_or_default();
-                    if let (Some(id), false) = (raw_attr(&e, b"numFmtId"), code.is_empty()) {
+                    if !code.is_empty() {
+                        let id = raw_attr(&e, b"numFmtId").unwrap_or_default();
                         custom.insert(id, String::from_utf8(code).ok()?);
                     }
                 }

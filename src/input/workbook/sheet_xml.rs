@@ -21,7 +21,7 @@ use super::parts::{self, Format, Parts};
 use super::text::TextBuilder;
 use super::xml_text::{
     CellTag, Kind, Tag, attr, distinct_attrs, inline_string, next_tag, number, position, tag_after,
-    tag_at, text_to, unescape, unescape_into, unescape_x,
+    tag_at, text_of, text_to, unescape,
 };
 use crate::input::Dialect;
 
@@ -245,11 +245,29 @@ impl Scan<'_> {
             let tag = tag_at(&self.buf, lt)?;
             let name = &self.buf[tag.start..tag.name_end];
             let declaration = at == 0 && name == b"?xml" && self.buf[tag.end - 1] == b'?';
-            if !declaration {
+            let attrs = &self.buf[tag.name_end..tag.end - usize::from(declaration)];
+            if declaration {
+                // A declared encoding but UTF-8's is read by calamine in that encoding.
+                let encoding = attr(attrs, b"encoding")?;
+                if encoding
+                    .is_some_and(|e| !matches!(&e.to_ascii_lowercase()[..], b"utf-8" | b"utf8"))
+                {
+                    return Err(Unread);
+                }
+            } else {
                 if matches!(name.first(), Some(b'!' | b'?')) || name.ends_with(b":sheetData") {
                     return Err(Unread);
                 }
-                distinct_attrs(&self.buf[tag.name_end..tag.end])?;
+                distinct_attrs(attrs)?;
+                // calamine refuses a sheet whose dimension is not a cell or a range of two.
+                let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
+                if local == b"dimension" {
+                    let range = attr(attrs, b"ref")?.ok_or(Unread)?;
+                    let parts: Vec<&[u8]> = range.split(|b| *b == b':').collect();
+                    if parts.len() > 2 || parts.iter().any(|p| position(p, true).is_err()) {
+                        return Err(Unread);
+                    }
+                }
             }
             if name == b"sheetData" {
                 return Ok(tag);
@@ -446,12 +464,7 @@ impl Scan<'_> {
             self.value(raw, c)
         } else {
             let mut t = self.spare.pop().unwrap_or_default();
-            unescape_into(raw, &mut t).map(|()| {
-                Data::String(match unescape_x(&t) {
-                    std::borrow::Cow::Borrowed(_) => t,
-                    std::borrow::Cow::Owned(x) => x,
-                })
-            })
+            text_of(raw, &mut t).map(|()| Data::String(t))
         };
         Some(value.map(|value| (value, lt + close.len())))
     }
@@ -459,7 +472,13 @@ impl Scan<'_> {
     /// A `<v>`'s text `v` as a value of the cell `c`, by its type and format.
     fn value(&mut self, v: &[u8], c: &CellTag) -> Result<Data, Unread> {
         if c.kind == Kind::Shared {
-            let index = number(v).unwrap_or(0);
+            // The index as its text reads (`&#49;` is 1).
+            let index = if v.contains(&b'&') {
+                number(unescape(v)?.as_bytes())
+            } else {
+                number(v)
+            };
+            let index = index.unwrap_or(0);
             let mut text = self.spare.pop().unwrap_or_default();
             text.push_str(self.strings.get(index).ok_or(Unread)?);
             return Ok(Data::String(text));

@@ -178,6 +178,11 @@ fn workbook_of(
     let ns = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main""#;
     let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
     let sst: String = strings.iter().map(|s| format!("<si>{s}</si>")).collect();
+    // A prologue that is a declaration stands for the sheet's own.
+    let (declaration, prologue) = match prologue {
+        p if p.starts_with("<?xml ") => (p, ""),
+        p => (r#"<?xml version="1.0"?>"#, p),
+    };
     let files = [
         (
             "xl/workbook.xml",
@@ -203,7 +208,7 @@ fn workbook_of(
         (
             "xl/worksheets/sheet1.xml",
             format!(
-                r#"<?xml version="1.0"?><worksheet {ns}><dimension ref="A1"/>{prologue}<sheetData>{sheet_data}</sheetData></worksheet>"#
+                r#"{declaration}<worksheet {ns}><dimension ref="A1"/>{prologue}<sheetData>{sheet_data}</sheetData></worksheet>"#
             ),
         ),
     ];
@@ -333,6 +338,22 @@ fn what_the_reader_by_hand_does_not_know_is_left_to_calamine() {
             "a row's number twice",
             r#"<row r="2" r="3"><c r="A2"><v>2</v></c></row>"#,
         ),
+        (
+            "a NUL reference",
+            r#"<row r="2"><c r="A2" t="inlineStr"><is><t>a&#0;b</t></is></c></row>"#,
+        ),
+        (
+            "a signed reference",
+            r#"<row r="2"><c r="A2" t="inlineStr"><is><t>a&#+65;b</t></is></c></row>"#,
+        ),
+        (
+            "an escape made by an entity",
+            r#"<row r="2"><c r="A2" t="inlineStr"><is><t>&#95;x0041_</t></is></c></row>"#,
+        ),
+        (
+            "a prefixed text",
+            r#"<row r="2"><c r="A2" t="inlineStr"><is><x:t xmlns:x="urn:x">a</x:t></is></c></row>"#,
+        ),
     ] {
         let file = workbook(&format!("{header}{row}"), &[], &[0], false);
         let mut book = Workbook::open(&file).unwrap();
@@ -367,6 +388,16 @@ fn xml_before_the_rows_or_in_the_styles_the_reader_by_hand_does_not_know_is_left
             "an attribute twice",
             r#"<sheetPr codeName="a" codeName="b"/>"#.into(),
         ),
+        ("a dimension not a range", r#"<dimension ref="ZZ"/>"#.into()),
+        (
+            "a dimension of three",
+            r#"<dimension ref="A1:B2:C3"/>"#.into(),
+        ),
+        ("a dimension without a range", "<dimension/>".into()),
+        (
+            "a declared encoding",
+            r#"<?xml version="1.0" encoding="ISO-8859-1"?>"#.into(),
+        ),
     ] {
         let file = workbook_of(&prologue, rows, &[], "<cellXfs><xf/></cellXfs>", false);
         let mut book = Workbook::open(&file).unwrap();
@@ -376,6 +407,19 @@ fn xml_before_the_rows_or_in_the_styles_the_reader_by_hand_does_not_know_is_left
     // The same sheet with nothing before its rows is read by hand.
     let file = workbook_of("", rows, &[], "<cellXfs><xf/></cellXfs>", false);
     assert_eq!(by_hand(&file).unwrap(), "name\n");
+    // A shared string with a reference XML does not allow.
+    let file = workbook_of(
+        "",
+        rows,
+        &["<t>a&#+65;b</t>"],
+        "<cellXfs><xf/></cellXfs>",
+        false,
+    );
+    let mut book = Workbook::open(&file).unwrap();
+    assert!(
+        book.read_sheet("S", &Dialect::default(), false, &std::env::temp_dir())
+            .is_err()
+    );
     // A style sheet whose list of cell styles is not closed, or with an attribute given twice.
     for styles in [
         r#"<cellXfs><xf numFmtId="14"/><=cellXfs>"#,
@@ -384,4 +428,26 @@ fn xml_before_the_rows_or_in_the_styles_the_reader_by_hand_does_not_know_is_left
         let file = workbook_of("", rows, &[], styles, false);
         assert!(Workbook::open(&file).is_none(), "{styles}");
     }
+}
+
+#[test]
+fn cells_calamine_reads_in_its_own_way_read_the_same_by_hand() {
+    let header = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c><c r="B1" t="inlineStr"><is><t>b</t></is></c><c r="C1" t="inlineStr"><is><t>c</t></is></c></row>"#;
+    let file = workbook(
+        &format!(
+            "{header}{}",
+            concat!(
+                // `>` in an attribute's value; a self-closing run before the texts.
+                r#"<row r="2"><c r="A2"><v foo=">">1</v></c><c r="B2" t="inlineStr"><is><t foo=">">hello</t></is></c><c r="C2" t="inlineStr"><is><r/><t>a</t><t>b</t></is></c></row>"#,
+                // A shared string's index by a reference, and with more zeros than calamine
+                // reads as a number (index 0); a style's likewise (0: not a date).
+                r#"<row r="3"><c r="A3" t="s"><v>&#49;</v></c><c r="B3" t="s"><v>000000000000000000000001</v></c><c r="C3" s="000000000000000000000001"><v>45000</v></c></row>"#,
+            )
+        ),
+        &["<t>zero</t>", "<t>one</t>"],
+        &[0, 14],
+        false,
+    );
+    let text = by_hand(&file).expect("read by hand");
+    assert_eq!(text, "name,b,c\n1,hello,ab\none,zero,45000\n");
 }

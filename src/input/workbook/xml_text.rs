@@ -22,7 +22,16 @@ pub(super) struct Tag {
 pub(super) fn tag_at(xml: &[u8], lt: usize) -> Result<Tag, Unread> {
     let start = lt + 1;
     let mut gt = start;
-    while *xml.get(gt).ok_or(Unread)? != b'>' {
+    let mut quote = None;
+    loop {
+        let b = *xml.get(gt).ok_or(Unread)?;
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'>' => break,
+            None if matches!(b, b'"' | b'\'') => quote = Some(b),
+            None => {}
+        }
         gt += 1;
     }
     let (end, empty) = match xml[gt - 1] {
@@ -103,36 +112,45 @@ pub(super) fn each_attr<'a>(
         if i == n {
             return Ok(());
         }
-        let start = i;
-        while i < n && attrs[i] != b'=' && !attrs[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let name = &attrs[start..i];
-        while i < n && attrs[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if attrs.get(i) != Some(&b'=') {
-            return Err(Unread);
-        }
-        i += 1;
-        while i < n && attrs[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let quote = *attrs
-            .get(i)
-            .filter(|q| matches!(q, b'"' | b'\''))
-            .ok_or(Unread)?;
-        i += 1;
-        let value_start = i;
-        while i < n && attrs[i] != quote {
-            i += 1;
-        }
-        if i == n {
-            return Err(Unread);
-        }
-        each(name, &attrs[value_start..i]);
+        let (name, value, next) = attribute_at(attrs, i)?;
+        each(name, value);
+        i = next;
+    }
+}
+
+/// The attribute starting at `xml[i]` (not blank): its name and value as written, and where
+/// the XML after it starts; [`Unread`] when it is not `name="value"` or `name='value'`.
+#[inline]
+fn attribute_at(xml: &[u8], mut i: usize) -> Result<(&[u8], &[u8], usize), Unread> {
+    let start = i;
+    while xml
+        .get(i)
+        .is_some_and(|b| *b != b'=' && !b.is_ascii_whitespace())
+    {
         i += 1;
     }
+    let name = &xml[start..i];
+    while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    if xml.get(i) != Some(&b'=') {
+        return Err(Unread);
+    }
+    i += 1;
+    while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    let quote = *xml
+        .get(i)
+        .filter(|q| matches!(q, b'"' | b'\''))
+        .ok_or(Unread)?;
+    let value_start = i + 1;
+    let end = value_start
+        + xml[value_start..]
+            .iter()
+            .position(|b| *b == quote)
+            .ok_or(Unread)?;
+    Ok((name, &xml[value_start..end], end + 1))
 }
 
 /// Whether a tag's attributes `attrs` are as expected, none given twice (an XML reader refuses
@@ -195,35 +213,8 @@ impl CellTag {
                 None => return Err(Unread),
                 _ => {}
             }
-            let start = i;
-            while xml
-                .get(i)
-                .is_some_and(|b| *b != b'=' && !b.is_ascii_whitespace())
-            {
-                i += 1;
-            }
-            let name = &xml[start..i];
-            while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
-                i += 1;
-            }
-            if xml.get(i) != Some(&b'=') {
-                return Err(Unread);
-            }
-            i += 1;
-            while xml.get(i).is_some_and(u8::is_ascii_whitespace) {
-                i += 1;
-            }
-            let quote = *xml
-                .get(i)
-                .filter(|q| matches!(q, b'"' | b'\''))
-                .ok_or(Unread)?;
-            i += 1;
-            let value_start = i;
-            while *xml.get(i).ok_or(Unread)? != quote {
-                i += 1;
-            }
-            let value = &xml[value_start..i];
-            i += 1;
+            let (name, value, next) = attribute_at(xml, i)?;
+            i = next;
             let slot = match name {
                 [b'r'] => &mut r,
                 [b't'] => &mut t,
@@ -275,9 +266,10 @@ pub(super) fn inline_string(xml: &[u8], mut at: usize) -> Result<(String, usize)
         let tag = tag_after(xml, at, true)?;
         at = tag.next;
         match (&xml[tag.start..tag.name_end], tag.empty) {
-            (b"r", false) => {
+            (b"r", _) => {
                 rich.get_or_insert_with(String::new);
             }
+            (name, _) if name.contains(&b':') => return Err(Unread),
             (b"rPh", false) => phonetic = true,
             (b"/rPh", _) => phonetic = false,
             (b"/is", _) => return Ok((rich.unwrap_or_default(), at)),
@@ -287,11 +279,9 @@ pub(super) fn inline_string(xml: &[u8], mut at: usize) -> Result<(String, usize)
                 } else {
                     let (t, next) = text_to(xml, at, b"/t")?;
                     at = next;
-                    let t = unescape(t)?;
-                    match unescape_x(&t) {
-                        std::borrow::Cow::Borrowed(_) => t,
-                        std::borrow::Cow::Owned(x) => x,
-                    }
+                    let mut text = String::new();
+                    text_of(t, &mut text)?;
+                    text
                 };
                 match &mut rich {
                     Some(rich) => rich.push_str(&t),
@@ -314,7 +304,8 @@ pub(super) fn inline_string(xml: &[u8], mut at: usize) -> Result<(String, usize)
 
 /// A whole number written in digits alone.
 pub(super) fn number(digits: &[u8]) -> Option<usize> {
-    if digits.is_empty() {
+    // More than 20 digits (leading zeros too) is not a number to calamine, which reads 0.
+    if digits.is_empty() || digits.len() > 20 {
         return None;
     }
     digits.iter().try_fold(0usize, |n, d| {
@@ -356,12 +347,21 @@ pub(super) fn entity(name: &[u8]) -> Option<char> {
         b"amp" => Some('&'),
         b"quot" => Some('"'),
         b"apos" => Some('\''),
-        [b'#', b'x', hex @ ..] => {
-            char::from_u32(u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?)
+        [b'#', b'x', hex @ ..] if !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit) => {
+            xml_char(u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?)
         }
-        [b'#', dec @ ..] => char::from_u32(std::str::from_utf8(dec).ok()?.parse().ok()?),
+        [b'#', dec @ ..] if !dec.is_empty() && dec.iter().all(u8::is_ascii_digit) => {
+            xml_char(std::str::from_utf8(dec).ok()?.parse().ok()?)
+        }
         _ => None,
     }
+}
+
+/// The character of the code `code`, if XML allows it in a document (no NUL, no control
+/// character but tab and line ends, no `U+FFFE`/`U+FFFF`).
+fn xml_char(code: u32) -> Option<char> {
+    let allowed = matches!(code, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..);
+    allowed.then(|| char::from_u32(code)).flatten()
 }
 
 /// XML text as the characters it stands for: entities replaced, line ends (`\r\n`, `\r`)
@@ -394,6 +394,20 @@ pub(super) fn unescape_into(raw: &[u8], text: &mut String) -> Result<(), Unread>
         rest = &rest[i + end + 1..];
     }
     text.push_str(rest);
+    Ok(())
+}
+
+/// The text of a `<t>`, raw XML `raw`, into `text` (empty): [`unescape`]d, then Excel's
+/// escapes replaced ([`unescape_x`]). An escape made by an entity (`&#95;x0041_`) is left to
+/// calamine, which replaces escapes before entities.
+pub(super) fn text_of(raw: &[u8], text: &mut String) -> Result<(), Unread> {
+    unescape_into(raw, text)?;
+    if let std::borrow::Cow::Owned(replaced) = unescape_x(text) {
+        if raw.contains(&b'&') {
+            return Err(Unread);
+        }
+        *text = replaced;
+    }
     Ok(())
 }
 
