@@ -20,8 +20,8 @@ use calamine::{CellErrorType, Data, ExcelDateTime, ExcelDateTimeType};
 use super::parts::{self, Format, Parts};
 use super::text::TextBuilder;
 use super::xml_text::{
-    CellTag, Kind, Tag, attr, distinct_attrs, inline_string, next_tag, number, position, tag_after,
-    tag_at, text_of, text_to, unescape,
+    CellTag, Kind, Tag, attr, before_rows, distinct_attrs, inline_string, next_tag, number,
+    position, tag_after, tag_at, text_of, text_to, unescape,
 };
 use crate::input::Dialect;
 
@@ -246,29 +246,7 @@ impl Scan<'_> {
             let name = &self.buf[tag.start..tag.name_end];
             let declaration = at == 0 && name == b"?xml" && self.buf[tag.end - 1] == b'?';
             let attrs = &self.buf[tag.name_end..tag.end - usize::from(declaration)];
-            if declaration {
-                // A declared encoding but UTF-8's is read by calamine in that encoding.
-                let encoding = attr(attrs, b"encoding")?;
-                if encoding
-                    .is_some_and(|e| !matches!(&e.to_ascii_lowercase()[..], b"utf-8" | b"utf8"))
-                {
-                    return Err(Unread);
-                }
-            } else {
-                if matches!(name.first(), Some(b'!' | b'?')) || name.ends_with(b":sheetData") {
-                    return Err(Unread);
-                }
-                distinct_attrs(attrs)?;
-                // calamine refuses a sheet whose dimension is not a cell or a range of two.
-                let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
-                if local == b"dimension" {
-                    let range = attr(attrs, b"ref")?.ok_or(Unread)?;
-                    let parts: Vec<&[u8]> = range.split(|b| *b == b':').collect();
-                    if parts.len() > 2 || parts.iter().any(|p| position(p, true).is_err()) {
-                        return Err(Unread);
-                    }
-                }
-            }
+            before_rows(name, attrs, declaration)?;
             if name == b"sheetData" {
                 return Ok(tag);
             }

@@ -165,6 +165,33 @@ pub(super) fn distinct_attrs(attrs: &[u8]) -> Result<(), Unread> {
     if twice { Err(Unread) } else { Ok(()) }
 }
 
+/// Whether a tag before a sheet's rows, its `name` and attributes `attrs` (the XML
+/// declaration's if `declaration`), reads as calamine reads it: a declared encoding but
+/// UTF-8's, a comment, a processing instruction, CDATA, a prefixed `sheetData`, attributes not
+/// as expected or given twice, and a dimension not a cell or a range of two are [`Unread`].
+pub(super) fn before_rows(name: &[u8], attrs: &[u8], declaration: bool) -> Result<(), Unread> {
+    if declaration {
+        let encoding = attr(attrs, b"encoding")?.map(<[u8]>::to_ascii_lowercase);
+        return match encoding.as_deref() {
+            None | Some(b"utf-8" | b"utf8") => Ok(()),
+            Some(_) => Err(Unread),
+        };
+    }
+    if matches!(name.first(), Some(b'!' | b'?')) || name.ends_with(b":sheetData") {
+        return Err(Unread);
+    }
+    distinct_attrs(attrs)?;
+    let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
+    if local == b"dimension" {
+        let range = attr(attrs, b"ref")?.ok_or(Unread)?;
+        let parts: Vec<&[u8]> = range.split(|b| *b == b':').collect();
+        if parts.len() > 2 || parts.iter().any(|p| position(p, true).is_err()) {
+            return Err(Unread);
+        }
+    }
+    Ok(())
+}
+
 /// A cell's type (`t`).
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Kind {
