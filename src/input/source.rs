@@ -12,8 +12,8 @@
 //!   (read from its start again) and, for a file of 4 MB or more, its line count, to size the
 //!   plan (counted in the read for its encoding; a third read, of bytes only, when its
 //!   encoding was named or is not UTF-8); a workbook is read once, and its sheet turned into
-//!   CSV text (an xlsx sheet cell by cell; one that asks to be recalculated when opened has
-//!   its XML searched for a formula meanwhile, on another thread).
+//!   CSV text (an xlsx sheet from its XML, inflated on another thread; one the reader by hand
+//!   leaves to calamine, such as one with a formula, then cell by cell through calamine).
 //! - `validate`: `settle`, then the plan (every row checked).
 //! - `import`: the run's copy taken (a read of the input, a write of the copy), `settle`
 //!   and the plan on the copy (which keeps each valid row's request in a spill file: the

@@ -1,4 +1,4 @@
-//! Workbooks (xlsx, xls, ods, read with calamine): one sheet turned into the text of a CSV
+//! Workbooks (xlsx, xls, ods): one sheet turned into the text of a CSV
 //! file, so that everything that reads CSV reads it unchanged, and beside it the sheet's row
 //! number of each record and the error cells (`#N/A`, `#REF!`) that make a row unusable.
 //!
@@ -10,7 +10,10 @@
 //! them, and the note says they are there. Cells come out as the user typed them: a
 //! whole number without `.0`, other numbers as Excel shows them (15 significant digits),
 //! dates in ISO 8601 (the date alone when it has no time), booleans as `true`/`false`, empty
-//! cells empty. Rows with no value at all are skipped, as blank lines of a CSV are.
+//! cells empty. Rows with no value at all are skipped, as blank lines of a CSV are. An xlsx
+//! sheet is read from its XML by hand ([`sheet_xml`]), as calamine reads it; one holding what
+//! that reader leaves to calamine (a formula among them), and xls and ods files, are read
+//! with calamine.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -1,4 +1,5 @@
-//! An xlsx sheet read cell by cell with calamine's cell reader, never holding its cells, into
+//! An xlsx sheet that [`super::sheet_xml`] leaves to calamine read cell by cell with
+//! calamine's cell reader, never holding its cells, into
 //! CSV text ([`TextBuilder`]); its formulas read too when the workbook asks to be
 //! recalculated when opened and holds any.
 
