@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::{BufReader, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,6 +27,7 @@ use calamine::{Reader, SheetType, SheetVisible, Sheets};
 mod cell;
 mod ods_text;
 mod parts;
+mod read_at;
 mod recalc;
 mod sheet_xml;
 #[cfg(test)]
@@ -38,6 +39,7 @@ mod xml_text;
 use super::Dialect;
 use crate::Error;
 use cell::{has_blank_cell, is_blank};
+pub(crate) use read_at::ReadAt;
 use text::TextBuilder;
 
 /// A sheet as CSV text, and where each of its records is in the sheet.
@@ -83,30 +85,12 @@ impl SheetText {
     /// A reader of the text from its start, at an offset of its own: readers do not move
     /// each other.
     pub(crate) fn reader(&self) -> SheetReader {
-        SheetReader {
-            file: self.0.clone(),
-            at: 0,
-        }
+        ReadAt::new(self.0.clone())
     }
 }
 
 /// A reader of a [`SheetText`], from its start.
-pub(crate) struct SheetReader {
-    file: Arc<File>,
-    /// The offset of the next byte read.
-    at: u64,
-}
-
-impl Read for SheetReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        #[cfg(unix)]
-        let read = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.at)?;
-        #[cfg(windows)]
-        let read = std::os::windows::fs::FileExt::seek_read(&*self.file, buf, self.at)?;
-        self.at += read as u64;
-        Ok(read)
-    }
-}
+pub(crate) type SheetReader = ReadAt<Arc<File>>;
 
 /// Whether a file starting with `head` is a workbook: a zip file (xlsx, ods) or an OLE
 /// compound file (xls, or an xlsx encrypted with a password). A CSV file never starts with
@@ -215,9 +199,10 @@ fn read_fast(
     {
         return None;
     }
-    let recalculated = recalc::full_calc_on_load(file);
     let dir = path.parent().unwrap_or(Path::new("."));
-    match book.read_sheet(&name, dialect, recalculated, dir).ok()? {
+    // Whether the workbook asks to be recalculated when opened matters only to a formula's
+    // value, and a sheet with a formula is left to calamine.
+    match book.read_sheet(&name, dialect, false, dir).ok()? {
         Ok((Some(sheet), _)) => {
             let note = note(&sheet, &sheets);
             Some(Ok((Arc::new(sheet), note)))

@@ -33,10 +33,7 @@ fn entry<'z, R: Read + Seek>(
     zip: &'z mut zip::ZipArchive<R>,
     name: &str,
 ) -> Option<quick_xml::Reader<BufReader<zip::read::ZipFile<'z, R>>>> {
-    let found = zip
-        .file_names()
-        .find(|n| n.replace('\\', "/").eq_ignore_ascii_case(name))
-        .map_or_else(|| name.to_string(), str::to_string);
+    let found = entry_name(zip, name).unwrap_or_else(|| name.to_string());
     let file = zip.by_name(&found).ok()?;
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(file));
     let config = xml.config_mut();
@@ -45,6 +42,14 @@ fn entry<'z, R: Read + Seek>(
     config.check_comments = false;
     config.expand_empty_elements = true;
     Some(xml)
+}
+
+/// The name in `zip` of its entry `name`, its case and `\\` separators aside, as calamine
+/// finds an entry.
+pub(super) fn entry_name<R: Read + Seek>(zip: &zip::ZipArchive<R>, name: &str) -> Option<String> {
+    zip.file_names()
+        .find(|n| n.replace('\\', "/").eq_ignore_ascii_case(name))
+        .map(str::to_string)
 }
 
 /// The value of the attribute `key` of `e`, unescaped.

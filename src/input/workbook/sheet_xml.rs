@@ -11,12 +11,12 @@
 //! calamine ([`Unread`]): what is read here is only ever the common case, made fast.
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc;
 
 use calamine::{CellErrorType, Data, ExcelDateTime, ExcelDateTimeType};
 
+use super::ReadAt;
 use super::parts::{self, Format, Parts};
 use super::text::TextBuilder;
 use super::xml_text::{
@@ -35,43 +35,12 @@ pub(super) struct Unread;
 /// How much of the sheet's XML is inflated at a time.
 const CHUNK: usize = 256 * 1024;
 
-/// A reader of a file at an offset of its own, for a zip archive: two archives read the one
-/// file on two threads without moving each other.
-struct At<'f> {
-    file: &'f File,
-    at: u64,
-}
-
-impl std::io::Read for At<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        #[cfg(unix)]
-        let read = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
-        #[cfg(windows)]
-        let read = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
-        self.at += read as u64;
-        Ok(read)
-    }
-}
-
-impl Seek for At<'_> {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        let len = self.file.metadata()?.len();
-        let at = match pos {
-            SeekFrom::Start(at) => Some(at),
-            SeekFrom::End(back) => len.checked_add_signed(back),
-            SeekFrom::Current(by) => self.at.checked_add_signed(by),
-        };
-        self.at = at.ok_or_else(|| std::io::Error::other("seek before the file's start"))?;
-        Ok(self.at)
-    }
-}
-
 /// A zip archive read from `file` through a buffer.
-type Zip<'f> = zip::ZipArchive<std::io::BufReader<At<'f>>>;
+type Zip<'f> = zip::ZipArchive<std::io::BufReader<ReadAt<&'f File>>>;
 
 /// Opens the zip file `file` as an archive.
 fn zip(file: &File) -> Option<Zip<'_>> {
-    let reader = std::io::BufReader::with_capacity(64 * 1024, At { file, at: 0 });
+    let reader = std::io::BufReader::with_capacity(64 * 1024, ReadAt::new(file));
     zip::ZipArchive::new(reader).ok()
 }
 
@@ -113,12 +82,7 @@ impl<'f> Workbook<'f> {
             .iter()
             .find(|(s, _)| s.name == name)
             .ok_or(Unread)?;
-        let path = self
-            .zip
-            .file_names()
-            .find(|n| n.replace('\\', "/").eq_ignore_ascii_case(path))
-            .ok_or(Unread)?
-            .to_string();
+        let path = parts::entry_name(&self.zip, path).ok_or(Unread)?;
         let strings = parts::shared_strings(&mut self.zip).ok_or(Unread)?;
         let text = match TextBuilder::new(name, dialect, recalculated, dir) {
             Ok(text) => text,
